@@ -1,0 +1,203 @@
+package adapters
+
+import (
+	"context"
+	"net/http"
+	"time"
+)
+
+// Tracker is the small interface every adapter implements. Methods are safe
+// for concurrent use, take ctx first and return ctx.Err() (possibly wrapped)
+// once ctx is done. Errors are classified with the sentinels in errors.go so
+// the engine can tell "not there" from "try later" from "give up".
+type Tracker interface {
+	// Name is the configured tracker name (the key under trackers: in the
+	// config), which is also Ref.Tracker of every item it returns.
+	Name() string
+
+	// Capabilities describes what this tracker supports.
+	Capabilities() Capabilities
+
+	// Get reads one item, comments included when the tracker is a
+	// Commenter. It returns an error wrapping ErrNotFound when the item does
+	// not exist or was deleted. ref.ID is authoritative; ref.Key is used
+	// only when ID is empty.
+	Get(ctx context.Context, ref Ref) (Item, error)
+
+	// List returns one page of the items in scope that changed at or after
+	// the point req.Cursor stands for ("" means everything in scope). Items
+	// come without comments. Reading every page, passing NextPageToken back,
+	// visits each changed item exactly once; the last page (NextPageToken
+	// "") carries the Cursor to store for the next listing. A cursor is
+	// opaque: only the tracker that issued it interprets it. Listing is
+	// read-only and idempotent.
+	List(ctx context.Context, req ListRequest) (ListPage, error)
+
+	// Create makes a new item from it (Ref.ID, Version and UpdatedAt are
+	// ignored) and returns it as stored. opts.IdempotencyKey, when set, is
+	// stored on the created item; a second Create with the same key in the
+	// same tracker returns the item the first made (with Existed set)
+	// instead of making another. This is what makes a create safe to retry
+	// after a crash.
+	Create(ctx context.Context, it Item, opts CreateOptions) (CreateResult, error)
+
+	// Update writes the fields named in p.Fields, taking their values from
+	// p.Item, and returns the item as stored afterwards. Status is written
+	// by whatever the tracker requires (a workflow transition, a state and
+	// a label). When p.IfVersion is set and the item's current Version
+	// differs, nothing is written and the error wraps ErrConflict. A field
+	// the tracker does not support is an error wrapping ErrUnsupported.
+	// Update is idempotent: writing values the item already has is harmless.
+	Update(ctx context.Context, ref Ref, p Patch) (Item, error)
+}
+
+// Capabilities describes what a tracker supports, for the engine, mapping
+// validation and the conformance suite.
+type Capabilities struct {
+	// Fields are the syncable field names (FieldTitle, ..., CustomPrefix+name).
+	Fields []string
+	// Statuses are the native statuses, in workflow order, with categories.
+	Statuses []StatusDef
+	// Kinds the tracker can create.
+	Kinds []Kind
+	// MaxPageSize is the largest ListRequest.PageSize honoured (0: no limit).
+	MaxPageSize int
+}
+
+// StatusDef is one native status and its category.
+type StatusDef struct {
+	Name     string         `json:"name"`
+	Category StatusCategory `json:"category"`
+}
+
+// HasField reports whether the tracker supports field name.
+func (c Capabilities) HasField(name string) bool {
+	for _, f := range c.Fields {
+		if f == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Category returns the category of native status name, and whether it is known.
+func (c Capabilities) Category(name string) (StatusCategory, bool) {
+	for _, s := range c.Statuses {
+		if s.Name == name {
+			return s.Category, true
+		}
+	}
+	return "", false
+}
+
+// ListRequest asks for one page of changed items.
+type ListRequest struct {
+	Scope     string // tracker-specific scope query from the flow config
+	Cursor    string // from a previous ListPage.Cursor; "" for everything
+	PageToken string // from the previous page's NextPageToken; "" for the first
+	PageSize  int    // 0: the tracker's default
+}
+
+// ListPage is one page of a listing.
+type ListPage struct {
+	Items []Item
+	// Deleted names items in scope deleted since the cursor, for trackers
+	// that report deletions (others surface them as ErrNotFound on Get).
+	Deleted       []Ref
+	NextPageToken string
+	// Cursor is set on the last page: store it and pass it next time.
+	Cursor string
+}
+
+// CreateOptions tune Create.
+type CreateOptions struct {
+	// IdempotencyKey is stored on the created item (an entity property, a
+	// hidden body marker, external data) so a retried Create finds it.
+	IdempotencyKey string
+}
+
+// CreateResult is what Create made or found.
+type CreateResult struct {
+	Item Item
+	// Existed is true when an item carrying the same idempotency key was
+	// already there and nothing new was made.
+	Existed bool
+}
+
+// Patch names the fields an Update writes and carries their values.
+type Patch struct {
+	Fields    []string // field names, as in FieldValue
+	Item      Item     // the new values of Fields; other fields are ignored
+	IfVersion string   // optimistic concurrency: "" writes unconditionally
+}
+
+// Commenter is implemented by trackers with comments.
+type Commenter interface {
+	// Comments lists an item's comments oldest first; ErrNotFound if the
+	// item is gone.
+	Comments(ctx context.Context, ref Ref) ([]Comment, error)
+	// AddComment adds c.Body as a new comment. With a non-empty
+	// idempotencyKey, a second call with the same key on the same item
+	// returns the first comment instead of adding another.
+	AddComment(ctx context.Context, ref Ref, c Comment, idempotencyKey string) (Comment, error)
+	// EditComment replaces the body of comment c.ID.
+	EditComment(ctx context.Context, ref Ref, c Comment) (Comment, error)
+}
+
+// Deleter is implemented by trackers that can delete items outright.
+type Deleter interface {
+	// Delete removes the item; deleting a missing item returns ErrNotFound.
+	Delete(ctx context.Context, ref Ref) error
+}
+
+// Archiver is implemented by trackers that can close or archive an item
+// without deleting it (used by on_delete: close).
+type Archiver interface {
+	// Archive closes the item (a done-category status, an archived flag).
+	// Archiving an archived item is harmless.
+	Archive(ctx context.Context, ref Ref) (Item, error)
+}
+
+// BulkCreator is implemented by trackers with a batch create endpoint.
+// Results are in the order of reqs; each create keeps its idempotency key.
+type BulkCreator interface {
+	CreateMany(ctx context.Context, reqs []CreateRequest) ([]CreateResult, error)
+}
+
+// CreateRequest is one create in a batch.
+type CreateRequest struct {
+	Item    Item
+	Options CreateOptions
+}
+
+// Checker is implemented by trackers that can check their own health
+// (credentials, permissions, the project exists) for doctor and /readyz.
+type Checker interface {
+	Check(ctx context.Context) error
+}
+
+// WebhookDecoder is implemented by trackers that receive webhooks. It
+// verifies the signature before parsing anything (ErrUnauthorized when it
+// does not match) and returns the changes the delivery names.
+type WebhookDecoder interface {
+	DecodeWebhook(h http.Header, body []byte) ([]Event, error)
+}
+
+// EventType says what happened to an item.
+type EventType string
+
+// The event types a webhook decodes into.
+const (
+	EventUpserted EventType = "upserted"
+	EventDeleted  EventType = "deleted"
+	EventComment  EventType = "comment"
+)
+
+// Event is one change a webhook announced. The engine re-reads the item:
+// an event only says which item to look at.
+type Event struct {
+	Type       EventType
+	Ref        Ref
+	DeliveryID string // for de-duplicating redeliveries
+	At         time.Time
+}
