@@ -98,6 +98,11 @@ type Item struct {
 	Comments       []Comment         `json:"comments,omitempty"`
 	UpdatedAt      time.Time         `json:"updated_at"`
 	Version        string            `json:"version,omitempty"` // ETag, changelog id, revision
+	// SyncKey is the idempotency key tracksync stored on the item when it
+	// created it (entity property, hidden body marker, external data), read
+	// back by Get and List; "" for items people made. It lets the engine
+	// recognise its own copy after a crash instead of copying it back.
+	SyncKey string `json:"sync_key,omitempty"`
 }
 
 // Clone returns a deep copy, so callers may mutate slices and maps freely.

@@ -1,0 +1,105 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/tracksync/tracksync/adapters"
+)
+
+func init() {
+	adapters.Register(Spec())
+}
+
+// Spec is how the memory tracker joins a registry: kind "memory". Its
+// options, all optional:
+//
+//	project:   key prefix, items are PROJECT-N (default MEM)
+//	path:      JSON file keeping the items across runs, relative to the
+//	           config file's folder (default: nothing kept)
+//	statuses:  the workflow as "Name:category" pairs in order, comma
+//	           separated: "To Do:todo, Doing:in_progress, Done:done"
+//	           (default To Do, In Progress, In Review, Done)
+//	fields:    the syncable fields, comma separated, "custom:Name" for a
+//	           custom field (default all standard fields)
+//	page_size: listing page size (default 50, at most 100)
+//
+// Tests that want an isolated registry register Spec() there.
+func Spec() adapters.Spec {
+	return adapters.Spec{
+		Kind: "memory",
+		Help: "an in-memory tracker for trying tracksync out, the demo and tests; with path, items persist in a JSON file",
+		Options: []adapters.Option{
+			{Name: "project", Type: adapters.TypeString, Default: "MEM", Help: "key prefix: items are PROJECT-N"},
+			{Name: "path", Type: adapters.TypeString, Help: "JSON file keeping the items across runs, relative to the config file"},
+			{Name: "statuses", Type: adapters.TypeString, Help: `workflow in order as "Name:category" pairs, comma separated, e.g. "To Do:todo, Doing:in_progress, Done:done"`},
+			{Name: "fields", Type: adapters.TypeString, Help: `syncable fields, comma separated, "custom:Name" for custom fields (default: all standard fields)`},
+			{Name: "page_size", Type: adapters.TypeInt, Default: 50, Help: "listing page size, at most 100"},
+		},
+		New: newFromConfig,
+	}
+}
+
+func newFromConfig(_ context.Context, cfg adapters.Config) (adapters.Tracker, error) {
+	keyPath := "trackers." + cfg.Name
+	opts := Options{
+		Project:  cfg.String("project"),
+		PageSize: cfg.Int("page_size"),
+	}
+	if p := cfg.String("path"); p != "" {
+		if !filepath.IsAbs(p) && cfg.BaseDir != "" {
+			p = filepath.Join(cfg.BaseDir, p)
+		}
+		opts.Path = p
+	}
+	if s := cfg.String("statuses"); s != "" {
+		st, err := ParseStatuses(s)
+		if err != nil {
+			return nil, fmt.Errorf("%s.statuses: %w", keyPath, err)
+		}
+		opts.Statuses = st
+	}
+	if s := cfg.String("fields"); s != "" {
+		for _, f := range strings.Split(s, ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				opts.Fields = append(opts.Fields, f)
+			}
+		}
+	}
+	t, err := New(cfg.Name, opts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", keyPath, err)
+	}
+	return t, nil
+}
+
+// ParseStatuses reads a workflow written as "Name:category" pairs, comma
+// separated, in order: "To Do:todo, In Progress:in_progress, Done:done".
+// The category follows the last colon, so names may contain colons.
+func ParseStatuses(s string) ([]adapters.StatusDef, error) {
+	var out []adapters.StatusDef
+	for _, pair := range strings.Split(s, ",") {
+		pair = strings.TrimSpace(pair)
+		if pair == "" {
+			continue
+		}
+		i := strings.LastIndex(pair, ":")
+		if i < 0 {
+			return nil, fmt.Errorf("status %q: want Name:category: %w", pair, adapters.ErrInvalid)
+		}
+		def := adapters.StatusDef{
+			Name:     strings.TrimSpace(pair[:i]),
+			Category: adapters.StatusCategory(strings.TrimSpace(pair[i+1:])),
+		}
+		if def.Name == "" || !def.Category.Valid() {
+			return nil, fmt.Errorf("status %q: want a name and a category of todo, in_progress or done: %w", pair, adapters.ErrInvalid)
+		}
+		out = append(out, def)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no statuses in %q: %w", s, adapters.ErrInvalid)
+	}
+	return out, nil
+}

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/tracksync/tracksync/adapters"
+	_ "github.com/tracksync/tracksync/adapters/memory"
+	_ "github.com/tracksync/tracksync/adapters/roadmap"
+	"github.com/tracksync/tracksync/config"
+	"github.com/tracksync/tracksync/mapping"
+	"github.com/tracksync/tracksync/store"
+	"github.com/tracksync/tracksync/store/sqlite"
+	tsync "github.com/tracksync/tracksync/sync"
+)
+
+// app holds what the subcommands share: flags, the loaded config, the
+// store and the opened flows.
+type app struct {
+	cfgPath, output, logLevel string
+	stdout, stderr            io.Writer
+
+	log   *slog.Logger
+	cfg   *config.Config
+	st    store.Store
+	flows map[string]*tsync.Flow
+	order []string
+	eng   *tsync.Engine
+}
+
+func (a *app) redact(s string) string {
+	if a.cfg == nil {
+		return s
+	}
+	return a.cfg.Redact(s)
+}
+
+func (a *app) close() {
+	if a.st != nil {
+		a.st.Close()
+		a.st = nil
+	}
+}
+
+func (a *app) configPath() string {
+	if a.cfgPath != "" {
+		return a.cfgPath
+	}
+	if p := os.Getenv("TRACKSYNC_CONFIG"); p != "" {
+		return p
+	}
+	return "tracksync.yaml"
+}
+
+// loadConfig reads and fully validates the config; any problem is a usage
+// error listing every problem with its key path.
+func (a *app) loadConfig() error {
+	path := a.configPath()
+	cfg, err := config.Load(path)
+	var probs config.Problems
+	if err != nil && !errors.As(err, &probs) {
+		return &exitError{code: exitUsage, err: err}
+	}
+	if cfg == nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	a.cfg = cfg
+	all := mapping.Validate(cfg, adapters.Default)
+	if len(all) > 0 {
+		return &exitError{code: exitUsage, err: fmt.Errorf("%s has %d problem(s):\n%s", path, len(all), formatProblems(cfg, all))}
+	}
+	a.setupLog()
+	return nil
+}
+
+func formatProblems(cfg *config.Config, ps []config.Problem) string {
+	var b strings.Builder
+	for _, p := range ps {
+		line := ""
+		if cfg != nil {
+			if n := cfg.Line(p.Path); n > 0 {
+				line = fmt.Sprintf(" (line %d)", n)
+			}
+		}
+		fmt.Fprintf(&b, "  %s%s: %s\n", p.Path, line, p.Msg)
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+func (a *app) setupLog() {
+	level := a.logLevel
+	if level == "" && a.cfg != nil {
+		level = a.cfg.Log.Level
+	}
+	var lv slog.Level
+	switch strings.ToLower(level) {
+	case "debug":
+		lv = slog.LevelDebug
+	case "info":
+		lv = slog.LevelInfo
+	case "error":
+		lv = slog.LevelError
+	default:
+		lv = slog.LevelWarn
+	}
+	opts := &slog.HandlerOptions{Level: lv, ReplaceAttr: func(_ []string, at slog.Attr) slog.Attr {
+		if at.Value.Kind() == slog.KindString {
+			at.Value = slog.StringValue(a.redact(at.Value.String()))
+		}
+		return at
+	}}
+	var h slog.Handler = slog.NewTextHandler(a.stderr, opts)
+	if a.cfg != nil && a.cfg.Log.Format == "json" {
+		h = slog.NewJSONHandler(a.stderr, opts)
+	}
+	a.log = slog.New(h)
+}
+
+// openStore opens the state store the config names.
+func (a *app) openStore(ctx context.Context) error {
+	switch a.cfg.State.Driver {
+	case "", "sqlite":
+		dsn := a.cfg.State.DSN
+		if dsn == "" {
+			dsn = "tracksync.db"
+		}
+		if !filepath.IsAbs(dsn) && dsn != ":memory:" {
+			dsn = filepath.Join(a.cfg.BaseDir(), dsn)
+		}
+		st, err := sqlite.Open(ctx, dsn, sqlite.Options{})
+		if err != nil {
+			return fmt.Errorf("opening state (state.dsn): %w", err)
+		}
+		a.st = st
+	default:
+		return usageErr("state.driver: %q is not available in this build (use sqlite)", a.cfg.State.Driver)
+	}
+	a.eng = tsync.New(a.st, tsync.Options{Logger: a.log})
+	return nil
+}
+
+// openFlows opens the trackers of the flows (only the named one when only
+// is set) and compiles each flow against its trackers' capabilities.
+func (a *app) openFlows(ctx context.Context, only string) error {
+	if only != "" {
+		found := false
+		for _, f := range a.cfg.Flows {
+			found = found || f.Name == only
+		}
+		if !found {
+			return usageErr("--flow %q: no such flow in %s (flows: %s)", only, a.cfg.Path, strings.Join(a.flowNames(), ", "))
+		}
+	}
+	trackers := map[string]adapters.Tracker{}
+	open := func(name string) (adapters.Tracker, error) {
+		if t, ok := trackers[name]; ok {
+			return t, nil
+		}
+		tc := a.cfg.Trackers[name]
+		t, err := adapters.Default.Open(ctx, name, tc.Kind, tc.Options, a.log, a.cfg.BaseDir())
+		if err != nil {
+			return nil, fmt.Errorf("opening tracker %s: %w", name, err)
+		}
+		trackers[name] = t
+		return t, nil
+	}
+	a.flows = map[string]*tsync.Flow{}
+	var probs []config.Problem
+	for i, fc := range a.cfg.Flows {
+		if only != "" && fc.Name != only {
+			continue
+		}
+		ta, err := open(fc.A.Tracker)
+		if err != nil {
+			return &exitError{code: exitUsage, err: err}
+		}
+		tb, err := open(fc.B.Tracker)
+		if err != nil {
+			return &exitError{code: exitUsage, err: err}
+		}
+		ca, cb := ta.Capabilities(), tb.Capabilities()
+		m, ps := mapping.Compile(fc, fmt.Sprintf("flows[%d]", i), a.cfg.Users,
+			mapping.SideInfo{Name: fc.A.Tracker, Kind: a.cfg.Trackers[fc.A.Tracker].Kind, Caps: &ca},
+			mapping.SideInfo{Name: fc.B.Tracker, Kind: a.cfg.Trackers[fc.B.Tracker].Kind, Caps: &cb})
+		probs = append(probs, ps...)
+		if len(ps) == 0 {
+			a.flows[fc.Name] = &tsync.Flow{Map: m, A: ta, B: tb}
+			a.order = append(a.order, fc.Name)
+		}
+	}
+	if len(probs) > 0 {
+		return &exitError{code: exitUsage, err: fmt.Errorf("%s does not fit its trackers:\n%s", a.cfg.Path, formatProblems(a.cfg, probs))}
+	}
+	return nil
+}
+
+func (a *app) flowNames() []string {
+	var out []string
+	for _, f := range a.cfg.Flows {
+		out = append(out, f.Name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// prepare loads config, opens the store and (when withFlows) the flows.
+func (a *app) prepare(ctx context.Context, flow string, withFlows bool) error {
+	if err := a.loadConfig(); err != nil {
+		return err
+	}
+	if err := a.openStore(ctx); err != nil {
+		return err
+	}
+	if withFlows {
+		return a.openFlows(ctx, flow)
+	}
+	return nil
+}
+
+func (a *app) json(v any) error {
+	enc := json.NewEncoder(a.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

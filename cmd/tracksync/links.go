@@ -1,0 +1,43 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+)
+
+func (a *app) linksCmd() *cobra.Command {
+	var flow string
+	cmd := &cobra.Command{
+		Use:   "links",
+		Short: "List the linked item pairs",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if err := a.prepare(ctx, "", false); err != nil {
+				return err
+			}
+			ls, err := a.st.ListLinks(ctx, flow)
+			if err != nil {
+				return err
+			}
+			if a.output == "json" {
+				return a.json(ls)
+			}
+			w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "ID\tFLOW\tA\tB\tSTATE")
+			for _, l := range ls {
+				state := "linked"
+				if strings.HasPrefix(l.A.ID, "deleted:") || strings.HasPrefix(l.B.ID, "deleted:") {
+					state = "unlinked (one side deleted or out of scope)"
+				}
+				fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\n", l.ID, l.Flow, l.A, l.B, state)
+			}
+			return w.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&flow, "flow", "", "only this flow")
+	return cmd
+}

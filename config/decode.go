@@ -1,0 +1,771 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/tracksync/tracksync/adapters"
+)
+
+// Known keys, for unknown-key problems and their suggestions.
+var (
+	topKeys    = []string{"state", "server", "log", "trackers", "users", "flows", "initiatives"}
+	stateKeys  = []string{"driver", "dsn"}
+	serverKeys = []string{"listen", "token"}
+	logKeys    = []string{"level", "format"}
+	flowKeys   = []string{"name", "a", "b", "direction", "schedule", "conflict", "on_delete", "max_change_share", "create", "fields"}
+	sideKeys   = []string{"tracker", "scope"}
+	fieldKeys  = []string{"direction", "owner", "map", "default", "a", "b"}
+	pairKeys   = []string{"a", "b", "a_label", "b_label"}
+)
+
+// nodeBudget bounds how many nodes one parse visits, so that aliases
+// referring to aliases ("billion laughs") cannot blow up.
+const nodeBudget = 1 << 17
+
+type decoder struct {
+	c         *Config
+	env       func(string) (string, bool)
+	overrides map[string]string // key path -> value from the environment
+	problems  Problems
+	budget    int
+	exhausted bool
+	// zeroShare marks flows (by index) with an explicit max_change_share
+	// of 0, already reported, so defaults does not fill 0.25 over it.
+	zeroShare map[int]bool
+}
+
+func parse(data []byte, path string, env func(string) (string, bool), override func(string) (string, bool)) (*Config, error) {
+	file := path
+	if file == "" {
+		file = "config"
+	}
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		return nil, syntaxError(file, err)
+	}
+	var extra yaml.Node
+	switch err := dec.Decode(&extra); {
+	case err == nil:
+		return nil, &SyntaxError{File: file, Line: extra.Line, Msg: "a second YAML document (---): a config file holds one"}
+	case !errors.Is(err, io.EOF):
+		return nil, syntaxError(file, err)
+	}
+
+	c := &Config{Path: path, lines: map[string]int{}, secrets: newSecretSet()}
+	d := &decoder{c: c, env: env, overrides: map[string]string{}, budget: nodeBudget, zeroShare: map[int]bool{}}
+	for _, k := range envKeys {
+		if v, ok := override(k); ok {
+			d.overrides[k] = v
+		}
+	}
+	if len(doc.Content) > 0 {
+		d.top(doc.Content[0])
+	}
+	d.applyOverrides()
+	d.defaults()
+	d.check()
+
+	c.markSecretsByName()
+	c.MarkSecretOptions(adapters.Default)
+	c.secrets.add(c.Server.Token)
+	c.secrets.add(dsnPassword(c.State.DSN))
+	for i := range d.problems {
+		d.problems[i].Msg = c.Redact(d.problems[i].Msg)
+	}
+	SortProblems(d.problems)
+	c.problems = d.problems
+	return c, errProblems(c.Problems())
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+func syntaxError(file string, err error) error {
+	msg := err.Error()
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return &SyntaxError{File: file, Line: n, Msg: m[2]}
+	}
+	return &SyntaxError{File: file, Msg: strings.TrimPrefix(msg, "yaml: ")}
+}
+
+func (d *decoder) problem(path, format string, args ...any) {
+	d.problems = append(d.problems, Problem{Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// spend counts one visited node against the budget.
+func (d *decoder) spend() bool {
+	if d.budget <= 0 {
+		if !d.exhausted {
+			d.exhausted = true
+			d.problem("(file)", "too many YAML nodes after expanding aliases (more than %d)", nodeBudget)
+		}
+		return false
+	}
+	d.budget--
+	return true
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func index(path string, i int) string { return fmt.Sprintf("%s[%d]", path, i) }
+
+func resolve(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode; i++ {
+		if i > 64 {
+			return nil
+		}
+		n = n.Alias
+	}
+	return n
+}
+
+func isNull(n *yaml.Node) bool {
+	return n == nil || n.Kind == 0 || (n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null")
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		return "a single value"
+	}
+	return "nothing"
+}
+
+type entry struct {
+	key string
+	val *yaml.Node
+}
+
+// mapping returns n's entries in file order, with merge keys (<<) applied
+// and repeated keys reported. present is false for a missing or null node
+// and for a node that is not a mapping (reported).
+func (d *decoder) mapping(n *yaml.Node, path string) (entries []entry, present bool) {
+	n = resolve(n)
+	if isNull(n) || !d.spend() {
+		return nil, false
+	}
+	if n.Kind != yaml.MappingNode {
+		d.problem(pathOr(path), "want a mapping (key: value lines), got %s", kindName(n))
+		return nil, false
+	}
+	seen := map[string]bool{}
+	var merges []*yaml.Node
+	for i := 0; i+1 < len(n.Content) && !d.exhausted; i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
+			merges = append(merges, v)
+			continue
+		}
+		k = resolve(k)
+		if k == nil || k.Kind != yaml.ScalarNode {
+			d.problem(pathOr(path), "a key must be a single value, not a list or mapping")
+			continue
+		}
+		p := join(path, k.Value)
+		if seen[k.Value] {
+			d.problem(p, "repeated (first at line %d)", d.c.lines[p])
+			continue
+		}
+		seen[k.Value] = true
+		if _, ok := d.c.lines[p]; !ok {
+			d.c.lines[p] = k.Line
+		}
+		entries = append(entries, entry{k.Value, v})
+	}
+	// Explicit keys win over merged ones; earlier merges win over later.
+	for _, m := range merges {
+		m = resolve(m)
+		var srcs []*yaml.Node
+		switch {
+		case m == nil:
+		case m.Kind == yaml.MappingNode:
+			srcs = []*yaml.Node{m}
+		case m.Kind == yaml.SequenceNode:
+			srcs = m.Content
+		}
+		if len(srcs) == 0 {
+			d.problem(join(path, "<<"), "want a mapping or a list of mappings to merge")
+			continue
+		}
+		for _, src := range srcs {
+			sub, _ := d.mapping(src, path)
+			for _, e := range sub {
+				if !seen[e.key] {
+					seen[e.key] = true
+					entries = append(entries, e)
+				}
+			}
+		}
+	}
+	return entries, true
+}
+
+func pathOr(path string) string {
+	if path == "" {
+		return "(top level)"
+	}
+	return path
+}
+
+// sequence returns n's items; present as for mapping.
+func (d *decoder) sequence(n *yaml.Node, path string) (items []*yaml.Node, present bool) {
+	n = resolve(n)
+	if isNull(n) || !d.spend() {
+		return nil, false
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.problem(path, "want a list (lines starting with -), got %s", kindName(n))
+		return nil, false
+	}
+	return n.Content, true
+}
+
+// str decodes a single value as text, expanding ${VAR} in quoted and plain
+// strings. ok is false for null (absent) and for problems.
+func (d *decoder) str(n *yaml.Node, path string) (string, bool) {
+	n = resolve(n)
+	if isNull(n) || !d.spend() {
+		return "", false
+	}
+	if n.Kind != yaml.ScalarNode {
+		d.problem(path, "want a single value, got %s", kindName(n))
+		return "", false
+	}
+	if n.ShortTag() != "!!str" {
+		return n.Value, true
+	}
+	return d.expand(n.Value, path)
+}
+
+func (d *decoder) expand(s, path string) (string, bool) {
+	out, secrets, problems := expand(s, d.env)
+	for _, v := range secrets {
+		d.c.secrets.add(v)
+	}
+	for _, p := range problems {
+		d.problem(path, "%s", p)
+	}
+	return out, len(problems) == 0
+}
+
+// setting decodes a string setting that a TRACKSYNC_ variable may override;
+// an overridden value is not even expanded, so its problems cannot matter.
+func (d *decoder) setting(n *yaml.Node, path string, dst *string) {
+	if _, ok := d.overrides[path]; ok {
+		return
+	}
+	if s, ok := d.str(n, path); ok {
+		*dst = s
+	}
+}
+
+func (d *decoder) boolean(n *yaml.Node, path string) (bool, bool) {
+	s, ok := d.str(n, path)
+	if !ok {
+		return false, false
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		d.problem(path, "want true or false")
+		return false, false
+	}
+	return b, true
+}
+
+func (d *decoder) number(n *yaml.Node, path string) (float64, bool) {
+	s, ok := d.str(n, path)
+	if !ok {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(strings.ReplaceAll(s, "_", ""), 64)
+	if err != nil {
+		d.problem(path, "want a number")
+		return 0, false
+	}
+	return f, true
+}
+
+// value decodes any node into plain Go values (map[string]any, []any,
+// string, int, float64, bool, nil), expanding ${VAR} in strings. Dates
+// stay text: adapters parse what they need.
+func (d *decoder) value(n *yaml.Node, path string) any {
+	n = resolve(n)
+	if n == nil || !d.spend() {
+		return nil
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		entries, _ := d.mapping(n, path)
+		m := make(map[string]any, len(entries))
+		for _, e := range entries {
+			m[e.key] = d.value(e.val, join(path, e.key))
+		}
+		return m
+	case yaml.SequenceNode:
+		l := make([]any, 0, len(n.Content))
+		for i, sub := range n.Content {
+			if d.exhausted {
+				break
+			}
+			l = append(l, d.value(sub, index(path, i)))
+		}
+		return l
+	case yaml.ScalarNode:
+		switch n.ShortTag() {
+		case "!!null":
+			return nil
+		case "!!str":
+			s, _ := d.expand(n.Value, path)
+			return s
+		case "!!bool", "!!int", "!!float":
+			var v any
+			if err := n.Decode(&v); err == nil {
+				return v
+			}
+		}
+		return n.Value
+	}
+	return nil
+}
+
+func (d *decoder) unknown(path, key string, known []string) {
+	msg := "unknown key"
+	if s := suggest(key, known); s != "" {
+		msg += fmt.Sprintf(" (did you mean %s?)", s)
+	} else {
+		msg += " (known: " + strings.Join(known, ", ") + ")"
+	}
+	d.problem(join(path, key), "%s", msg)
+}
+
+func (d *decoder) top(n *yaml.Node) {
+	entries, present := d.mapping(n, "")
+	if !present {
+		return
+	}
+	for _, e := range entries {
+		switch e.key {
+		case "state":
+			d.section(e.val, "state", stateKeys, map[string]*string{"driver": &d.c.State.Driver, "dsn": &d.c.State.DSN})
+		case "server":
+			d.section(e.val, "server", serverKeys, map[string]*string{"listen": &d.c.Server.Listen, "token": &d.c.Server.Token})
+		case "log":
+			d.section(e.val, "log", logKeys, map[string]*string{"level": &d.c.Log.Level, "format": &d.c.Log.Format})
+		case "trackers":
+			d.trackers(e.val)
+		case "users":
+			d.users(e.val)
+		case "flows":
+			d.flows(e.val)
+		case "initiatives":
+			v := d.value(e.val, "initiatives")
+			switch m := v.(type) {
+			case map[string]any:
+				d.c.Initiatives = m
+			case nil:
+			default:
+				d.problem("initiatives", "want a mapping")
+			}
+		default:
+			d.unknown("", e.key, topKeys)
+		}
+	}
+}
+
+// section decodes a mapping of string settings.
+func (d *decoder) section(n *yaml.Node, path string, known []string, dst map[string]*string) {
+	entries, _ := d.mapping(n, path)
+	for _, e := range entries {
+		p, ok := dst[e.key]
+		if !ok {
+			d.unknown(path, e.key, known)
+			continue
+		}
+		d.setting(e.val, join(path, e.key), p)
+	}
+}
+
+func (d *decoder) trackers(n *yaml.Node) {
+	entries, _ := d.mapping(n, "trackers")
+	d.c.Trackers = make(map[string]Tracker, len(entries))
+	for _, e := range entries {
+		path := join("trackers", e.key)
+		sub, present := d.mapping(e.val, path)
+		if !present {
+			if isNull(resolve(e.val)) {
+				d.problem(path, "want a mapping with at least a kind")
+			}
+			continue
+		}
+		t := Tracker{Name: e.key, Options: map[string]any{}}
+		for _, se := range sub {
+			if se.key == "kind" {
+				t.Kind, _ = d.str(se.val, join(path, "kind"))
+				continue
+			}
+			t.Options[se.key] = d.value(se.val, join(path, se.key))
+		}
+		if t.Kind == "" {
+			d.problem(join(path, "kind"), "required (the adapter: %s)", strings.Join(kindsHint(), ", "))
+		}
+		d.c.Trackers[e.key] = t
+	}
+}
+
+// kindsHint names the kinds registered in this binary, or the planned ones
+// when none are (a test binary).
+func kindsHint() []string {
+	if k := adapters.Default.Kinds(); len(k) > 0 {
+		return k
+	}
+	return []string{"jira", "github", "asana", "roadmap", "memory"}
+}
+
+func (d *decoder) users(n *yaml.Node) {
+	items, _ := d.sequence(n, "users")
+	for i, item := range items {
+		path := index("users", i)
+		entries, present := d.mapping(item, path)
+		if !present {
+			if isNull(resolve(item)) {
+				d.problem(path, "empty user")
+			}
+			continue
+		}
+		u := User{IDs: map[string]string{}}
+		for _, e := range entries {
+			p := join(path, e.key)
+			switch e.key {
+			case "name":
+				u.Name, _ = d.str(e.val, p)
+			case "email":
+				u.Email, _ = d.str(e.val, p)
+			default:
+				// Any other key is a tracker name or kind; mapping.Validate
+				// checks that against the trackers and the registry.
+				if id, ok := d.str(e.val, p); ok {
+					u.IDs[e.key] = id
+				}
+			}
+		}
+		d.c.Users = append(d.c.Users, u)
+	}
+}
+
+func (d *decoder) flows(n *yaml.Node) {
+	items, _ := d.sequence(n, "flows")
+	for i, item := range items {
+		path := index("flows", i)
+		entries, present := d.mapping(item, path)
+		if !present {
+			if isNull(resolve(item)) {
+				d.problem(path, "empty flow")
+			}
+			continue
+		}
+		var f Flow
+		for _, e := range entries {
+			p := join(path, e.key)
+			switch e.key {
+			case "name":
+				f.Name, _ = d.str(e.val, p)
+			case "a":
+				f.A = d.side(e.val, p)
+			case "b":
+				f.B = d.side(e.val, p)
+			case "direction":
+				f.Direction, _ = d.str(e.val, p)
+			case "schedule":
+				f.Schedule, _ = d.str(e.val, p)
+			case "conflict":
+				f.Conflict, _ = d.str(e.val, p)
+			case "on_delete":
+				f.OnDelete, _ = d.str(e.val, p)
+			case "max_change_share":
+				if v, ok := d.number(e.val, p); ok {
+					if v == 0 {
+						// mapping.Compile reads 0 as "unset" (a flow built
+						// in Go), so an explicit 0 is caught here.
+						d.problem(p, "must be more than 0 and at most 1 (0.25 is a quarter of the flow's items)")
+						d.zeroShare[len(d.c.Flows)] = true
+					}
+					f.MaxChangeShare = v
+				}
+			case "create":
+				if v, ok := d.boolean(e.val, p); ok {
+					f.Create = &v
+				}
+			case "fields":
+				d.fields(e.val, p, &f)
+			default:
+				d.unknown(path, e.key, flowKeys)
+			}
+		}
+		d.c.Flows = append(d.c.Flows, f)
+	}
+}
+
+func (d *decoder) side(n *yaml.Node, path string) FlowSide {
+	var s FlowSide
+	entries, present := d.mapping(n, path)
+	if !present {
+		return s
+	}
+	for _, e := range entries {
+		p := join(path, e.key)
+		switch e.key {
+		case "tracker":
+			s.Tracker, _ = d.str(e.val, p)
+		case "scope":
+			s.Scope, _ = d.str(e.val, p)
+		default:
+			d.unknown(path, e.key, sideKeys)
+		}
+	}
+	return s
+}
+
+func (d *decoder) fields(n *yaml.Node, path string, f *Flow) {
+	entries, present := d.mapping(n, path)
+	if !present {
+		return
+	}
+	f.Fields = make(map[string]FieldConfig, len(entries))
+	for _, e := range entries {
+		f.Order = append(f.Order, e.key)
+		f.Fields[e.key] = d.field(e.val, join(path, e.key))
+	}
+}
+
+// field decodes a field rule from a bare direction or a mapping.
+func (d *decoder) field(n *yaml.Node, path string) FieldConfig {
+	var fc FieldConfig
+	n = resolve(n)
+	if isNull(n) {
+		return fc
+	}
+	if n.Kind == yaml.ScalarNode {
+		fc.Direction, _ = d.str(n, path)
+		return fc
+	}
+	entries, present := d.mapping(n, path)
+	if !present {
+		return fc
+	}
+	for _, e := range entries {
+		p := join(path, e.key)
+		switch e.key {
+		case "direction":
+			fc.Direction, _ = d.str(e.val, p)
+		case "owner":
+			fc.Owner, _ = d.str(e.val, p)
+		case "a":
+			fc.A, _ = d.str(e.val, p)
+		case "b":
+			fc.B, _ = d.str(e.val, p)
+		case "map":
+			items, _ := d.sequence(e.val, p)
+			for j, item := range items {
+				fc.Map = append(fc.Map, d.pair(item, index(p, j)))
+			}
+		case "default":
+			fc.Default = d.defaults2(e.val, p)
+		default:
+			d.unknown(path, e.key, fieldKeys)
+		}
+	}
+	return fc
+}
+
+func (d *decoder) pair(n *yaml.Node, path string) ValuePair {
+	var vp ValuePair
+	entries, present := d.mapping(n, path)
+	if !present {
+		if isNull(resolve(n)) {
+			d.problem(path, "empty map entry (want {a: ..., b: ...})")
+		}
+		return vp
+	}
+	for _, e := range entries {
+		p := join(path, e.key)
+		switch e.key {
+		case "a":
+			vp.A, _ = d.str(e.val, p)
+		case "b":
+			vp.B, _ = d.str(e.val, p)
+		case "a_label":
+			vp.ALabel, _ = d.str(e.val, p)
+		case "b_label":
+			vp.BLabel, _ = d.str(e.val, p)
+		default:
+			d.unknown(path, e.key, pairKeys)
+		}
+	}
+	return vp
+}
+
+// defaults2 decodes a two-level mapping of strings (status defaults).
+func (d *decoder) defaults2(n *yaml.Node, path string) map[string]map[string]string {
+	entries, present := d.mapping(n, path)
+	if !present {
+		return nil
+	}
+	out := make(map[string]map[string]string, len(entries))
+	for _, e := range entries {
+		p := join(path, e.key)
+		sub, _ := d.mapping(e.val, p)
+		m := make(map[string]string, len(sub))
+		for _, se := range sub {
+			if s, ok := d.str(se.val, join(p, se.key)); ok {
+				m[se.key] = s
+			}
+		}
+		out[e.key] = m
+	}
+	return out
+}
+
+func (d *decoder) applyOverrides() {
+	dst := map[string]*string{
+		"state.driver": &d.c.State.Driver, "state.dsn": &d.c.State.DSN,
+		"server.listen": &d.c.Server.Listen, "server.token": &d.c.Server.Token,
+		"log.level": &d.c.Log.Level, "log.format": &d.c.Log.Format,
+	}
+	for k, v := range d.overrides {
+		*dst[k] = v
+	}
+}
+
+func (d *decoder) defaults() {
+	c := d.c
+	set := func(p *string, v string) {
+		if *p == "" {
+			*p = v
+		}
+	}
+	set(&c.State.Driver, DefaultDriver)
+	set(&c.Server.Listen, DefaultListen)
+	set(&c.Log.Level, DefaultLogLevel)
+	set(&c.Log.Format, DefaultLogFormat)
+	if c.State.DSN == "" && c.State.Driver == DefaultDriver {
+		c.State.DSN = DefaultDSN
+	}
+	if c.State.Driver == "sqlite" {
+		c.State.DSN = resolveSQLite(c.State.DSN, c.BaseDir())
+	}
+	for i := range c.Flows {
+		f := &c.Flows[i]
+		set(&f.Direction, DefaultDirection)
+		set(&f.Schedule, DefaultSchedule)
+		set(&f.Conflict, DefaultConflict)
+		set(&f.OnDelete, DefaultOnDelete)
+		if f.MaxChangeShare == 0 && !d.zeroShare[i] {
+			f.MaxChangeShare = DefaultMaxChangeShare
+		}
+	}
+}
+
+// resolveSQLite makes a relative sqlite database path relative to the
+// config file's folder, not to wherever the daemon was started, keeping a
+// file: prefix and ?parameters.
+func resolveSQLite(dsn, base string) string {
+	if dsn == "" || dsn == ":memory:" || strings.Contains(dsn, "mode=memory") {
+		return dsn
+	}
+	prefix := ""
+	rest := dsn
+	if r, ok := strings.CutPrefix(dsn, "file:"); ok {
+		prefix, rest = "file:", r
+	}
+	p, query, hasQuery := strings.Cut(rest, "?")
+	if p == "" || filepath.IsAbs(p) {
+		return dsn
+	}
+	out := prefix + filepath.Join(base, p)
+	if hasQuery {
+		out += "?" + query
+	}
+	return out
+}
+
+// source says where a setting came from, for messages.
+func (d *decoder) source(key string) string {
+	if _, ok := d.overrides[key]; ok {
+		return " (from " + EnvName(key) + ")"
+	}
+	return ""
+}
+
+func (d *decoder) oneOf(key, v string, allowed ...string) {
+	if !slices.Contains(allowed, v) {
+		d.problem(key, "%q is not one of %s%s", v, strings.Join(allowed, ", "), d.source(key))
+	}
+}
+
+// check validates the settings that belong to this package alone.
+func (d *decoder) check() {
+	c := d.c
+	d.oneOf("state.driver", c.State.Driver, "sqlite", "postgres")
+	if c.State.Driver == "postgres" && c.State.DSN == "" {
+		d.problem("state.dsn", "required with the postgres driver (postgres://user@host/db)")
+	}
+	if _, _, err := net.SplitHostPort(c.Server.Listen); err != nil {
+		d.problem("server.listen", "want host:port, like 127.0.0.1:8080%s", d.source("server.listen"))
+	}
+	d.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
+	d.oneOf("log.format", c.Log.Format, "text", "json")
+}
+
+// suggest returns the known key closest to k when it is close enough to be
+// a typo (or differs only in case).
+func suggest(k string, known []string) string {
+	best, bestD := "", 3
+	for _, c := range known {
+		if dist := editDistance(strings.ToLower(k), c); dist < bestD && dist*2 < len([]rune(k)) {
+			best, bestD = c, dist
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}

@@ -1,0 +1,168 @@
+package mapping
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/config"
+)
+
+// Validate checks a whole configuration and returns every problem in one
+// pass, sorted by key path: the problems Parse found, every tracker's
+// options against its kind's spec in reg (adapters.Default when nil), the
+// users, and every flow (compiled with its trackers' kinds; no Caps, since
+// nothing is contacted). It also marks reg's secret options on c, so that
+// c.Redact covers them; no message carries a secret.
+func Validate(c *config.Config, reg *adapters.Registry) []config.Problem {
+	if reg == nil {
+		reg = adapters.Default
+	}
+	c.MarkSecretOptions(reg)
+	v := &validator{c: c, reg: reg, problems: slices.Clone([]config.Problem(c.Problems()))}
+	v.trackers()
+	v.users()
+	v.flows()
+
+	// Parse and Validate may both see one thing (a missing kind); say it once.
+	seen := map[config.Problem]bool{}
+	out := v.problems[:0]
+	for _, p := range v.problems {
+		p.Msg = c.Redact(p.Msg)
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	config.SortProblems(out)
+	return out
+}
+
+type validator struct {
+	c        *config.Config
+	reg      *adapters.Registry
+	problems []config.Problem
+}
+
+func (v *validator) problem(path, format string, args ...any) {
+	v.problems = append(v.problems, config.Problem{Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) has(path string) bool {
+	return slices.ContainsFunc(v.problems, func(p config.Problem) bool { return p.Path == path })
+}
+
+func (v *validator) trackerNames() []string {
+	names := make([]string, 0, len(v.c.Trackers))
+	for n := range v.c.Trackers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func (v *validator) trackers() {
+	for _, name := range v.trackerNames() {
+		t := v.c.Trackers[name]
+		p := "trackers." + name
+		if !config.ValidName(name) {
+			v.problem(p, "tracker names use letters, digits, '.', '_' and '-', starting with a letter or digit (refs are written tracker:id)")
+		}
+		if t.Kind == "" {
+			if !v.has(p + ".kind") {
+				v.problem(p+".kind", "required (the adapter: %s)", strings.Join(v.reg.Kinds(), ", "))
+			}
+			continue
+		}
+		_, errs := v.reg.Check(t.Kind, p, t.Options)
+		for _, e := range errs {
+			v.problem(e.Path, "%s", e.Msg)
+		}
+	}
+}
+
+func (v *validator) users() {
+	kinds := v.reg.Kinds()
+	names := v.trackerNames()
+	type claim struct {
+		user int
+		key  string
+	}
+	claims := map[string]map[string]claim{} // tracker -> id -> first user claiming it
+	for i, u := range v.c.Users {
+		up := fmt.Sprintf("users[%d]", i)
+		if u.Name == "" && u.Email == "" {
+			v.problem(up+".name", "required: who this is (name or email)")
+		}
+		keys := make([]string, 0, len(u.IDs))
+		for k := range u.IDs {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if _, ok := v.c.Trackers[k]; !ok && !slices.Contains(kinds, k) {
+				v.problem(up+"."+k, "not a tracker name (%s) nor a tracker kind (%s)", strings.Join(names, ", "), strings.Join(kinds, ", "))
+			}
+			if u.IDs[k] == "" {
+				v.problem(up+"."+k, "empty id")
+			}
+		}
+		reported := map[string]bool{}
+		for _, name := range names {
+			t := v.c.Trackers[name]
+			id := UserID(u, name, t.Kind)
+			if id == "" {
+				continue
+			}
+			key := name
+			if _, byName := u.IDs[name]; !byName {
+				key = t.Kind
+			}
+			if claims[name] == nil {
+				claims[name] = map[string]claim{}
+			}
+			prev, dup := claims[name][id]
+			if !dup {
+				claims[name][id] = claim{i, key}
+				continue
+			}
+			if prev.user != i && !reported[key] {
+				reported[key] = true
+				other := v.c.Users[prev.user]
+				v.problem(up+"."+key, "id %q on tracker %s is also users[%d]'s (%s): one id, one person", id, name, prev.user, or(other.Name, other.Email))
+			}
+		}
+	}
+}
+
+func (v *validator) flows() {
+	names := v.trackerNames()
+	seen := map[string]int{}
+	for i, f := range v.c.Flows {
+		p := fmt.Sprintf("flows[%d]", i)
+		if f.Name != "" {
+			if j, dup := seen[f.Name]; dup {
+				v.problem(p+".name", "%q is also flows[%d]'s name: flow names must be unique", f.Name, j)
+			} else {
+				seen[f.Name] = i
+			}
+		}
+		var infos [2]SideInfo
+		for s, fs := range []config.FlowSide{f.A, f.B} {
+			infos[s].Name = fs.Tracker
+			if fs.Tracker == "" {
+				continue
+			}
+			t, ok := v.c.Trackers[fs.Tracker]
+			if !ok {
+				v.problem(p+"."+[]string{"a", "b"}[s]+".tracker", "unknown tracker %q (configured: %s)", fs.Tracker, strings.Join(names, ", "))
+				continue
+			}
+			infos[s].Kind = t.Kind
+		}
+		_, ps := Compile(f, p, v.c.Users, infos[0], infos[1])
+		v.problems = append(v.problems, ps...)
+	}
+}

@@ -1,0 +1,613 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/store"
+)
+
+// querier is what *sql.DB and *sql.Tx have in common, so one ops type
+// serves both the Store and its transactions.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// ops implements store.Ops over a querier.
+type ops struct {
+	q querier
+	s *Store
+}
+
+var _ store.Ops = (*ops)(nil)
+
+// ts converts a time to its column value: unix nanoseconds, NULL for zero.
+func ts(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixNano()
+}
+
+// fromTS is the inverse of ts; times come back in UTC.
+func fromTS(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return time.Unix(0, n.Int64).UTC()
+}
+
+// nullString stores "" as NULL, for columns where NULLs must not collide
+// in a UNIQUE index.
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func checkSide(s store.Side) error {
+	if s != store.SideA && s != store.SideB {
+		return fmt.Errorf("invalid side %q: want %q or %q", s, store.SideA, store.SideB)
+	}
+	return nil
+}
+
+// notFound reports a missing row of what, named by id.
+func notFound(what string, id any) error {
+	return fmt.Errorf("%s %v: %w", what, id, store.ErrNotFound)
+}
+
+// checkAffected turns "no row changed" into ErrNotFound.
+func (o *ops) checkAffected(res sql.Result, what string, id any) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return o.s.wrap(err, "updating %s %v", what, id)
+	}
+	if n == 0 {
+		return notFound(what, id)
+	}
+	return nil
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+// Links.
+
+const linkCols = `id, flow, COALESCE(key, ''), a_tracker, a_project, a_id, a_key, a_url,
+	b_tracker, b_project, b_id, b_key, b_url, created_at, updated_at`
+
+func scanLink(sc scanner) (store.Link, error) {
+	var l store.Link
+	var created, updated sql.NullInt64
+	err := sc.Scan(&l.ID, &l.Flow, &l.Key,
+		&l.A.Tracker, &l.A.Project, &l.A.ID, &l.A.Key, &l.A.URL,
+		&l.B.Tracker, &l.B.Project, &l.B.ID, &l.B.Key, &l.B.URL,
+		&created, &updated)
+	l.CreatedAt, l.UpdatedAt = fromTS(created), fromTS(updated)
+	return l, err
+}
+
+func (o *ops) CreateLink(ctx context.Context, l store.Link) (store.Link, error) {
+	if l.Flow == "" || l.A.ID == "" || l.B.ID == "" {
+		return store.Link{}, fmt.Errorf("creating link %s <-> %s in flow %q: flow and both item ids are required", l.A, l.B, l.Flow)
+	}
+	now := o.s.now()
+	res, err := o.q.ExecContext(ctx, `INSERT INTO links (flow, key,
+		a_tracker, a_project, a_id, a_key, a_url, b_tracker, b_project, b_id, b_key, b_url,
+		created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		l.Flow, nullString(l.Key),
+		l.A.Tracker, l.A.Project, l.A.ID, l.A.Key, l.A.URL,
+		l.B.Tracker, l.B.Project, l.B.ID, l.B.Key, l.B.URL,
+		now.UnixNano(), now.UnixNano())
+	if err != nil {
+		return store.Link{}, o.s.wrap(err, "creating link %s <-> %s in flow %s", l.A, l.B, l.Flow)
+	}
+	if l.ID, err = res.LastInsertId(); err != nil {
+		return store.Link{}, o.s.wrap(err, "creating link %s <-> %s in flow %s", l.A, l.B, l.Flow)
+	}
+	l.CreatedAt, l.UpdatedAt = now, now
+	return l, nil
+}
+
+func (o *ops) UpdateLink(ctx context.Context, l store.Link) error {
+	if l.A.ID == "" || l.B.ID == "" {
+		return fmt.Errorf("updating link %d: both item ids are required", l.ID)
+	}
+	// Flow and Key stay: the key is the link's identity for its whole life.
+	res, err := o.q.ExecContext(ctx, `UPDATE links SET
+		a_tracker = ?, a_project = ?, a_id = ?, a_key = ?, a_url = ?,
+		b_tracker = ?, b_project = ?, b_id = ?, b_key = ?, b_url = ?,
+		updated_at = ? WHERE id = ?`,
+		l.A.Tracker, l.A.Project, l.A.ID, l.A.Key, l.A.URL,
+		l.B.Tracker, l.B.Project, l.B.ID, l.B.Key, l.B.URL,
+		o.s.now().UnixNano(), l.ID)
+	if err != nil {
+		return o.s.wrap(err, "updating link %d (%s <-> %s)", l.ID, l.A, l.B)
+	}
+	return o.checkAffected(res, "link", l.ID)
+}
+
+func (o *ops) getLink(ctx context.Context, what string, query string, args ...any) (store.Link, error) {
+	l, err := scanLink(o.q.QueryRowContext(ctx, query, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Link{}, fmt.Errorf("%s: %w", what, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.Link{}, o.s.wrap(err, "reading %s", what)
+	}
+	return l, nil
+}
+
+func (o *ops) GetLink(ctx context.Context, id int64) (store.Link, error) {
+	return o.getLink(ctx, fmt.Sprintf("link %d", id),
+		`SELECT `+linkCols+` FROM links WHERE id = ?`, id)
+}
+
+func (o *ops) FindLink(ctx context.Context, flow string, s store.Side, id string) (store.Link, error) {
+	if err := checkSide(s); err != nil {
+		return store.Link{}, fmt.Errorf("finding link of flow %s: %w", flow, err)
+	}
+	// s is "a" or "b", so the column name is safe to build; ORDER BY makes
+	// the answer stable if two trackers on one side share an id.
+	return o.getLink(ctx, fmt.Sprintf("link of flow %s with side %s id %s", flow, s, id),
+		`SELECT `+linkCols+` FROM links WHERE flow = ? AND `+string(s)+`_id = ? ORDER BY id LIMIT 1`, flow, id)
+}
+
+func (o *ops) FindLinkByKey(ctx context.Context, flow, key string) (store.Link, error) {
+	return o.getLink(ctx, fmt.Sprintf("link of flow %s with key %s", flow, key),
+		`SELECT `+linkCols+` FROM links WHERE flow = ? AND key = ?`, flow, key)
+}
+
+func (o *ops) ListLinks(ctx context.Context, flow string) ([]store.Link, error) {
+	query, args := `SELECT `+linkCols+` FROM links ORDER BY id`, []any(nil)
+	if flow != "" {
+		query, args = `SELECT `+linkCols+` FROM links WHERE flow = ? ORDER BY id`, []any{flow}
+	}
+	rows, err := o.q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, o.s.wrap(err, "listing links of flow %q", flow)
+	}
+	defer rows.Close()
+	var out []store.Link
+	for rows.Next() {
+		l, err := scanLink(rows)
+		if err != nil {
+			return nil, o.s.wrap(err, "listing links of flow %q", flow)
+		}
+		out = append(out, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, o.s.wrap(err, "listing links of flow %q", flow)
+	}
+	return out, nil
+}
+
+func (o *ops) DeleteLink(ctx context.Context, id int64) error {
+	// Bases and comment links go with it: ON DELETE CASCADE.
+	res, err := o.q.ExecContext(ctx, `DELETE FROM links WHERE id = ?`, id)
+	if err != nil {
+		return o.s.wrap(err, "deleting link %d", id)
+	}
+	return o.checkAffected(res, "link", id)
+}
+
+// Bases.
+
+func (o *ops) PutBase(ctx context.Context, b store.Base) error {
+	_, err := o.q.ExecContext(ctx, `INSERT INTO bases (link_id, a_fields, b_fields, a_version, b_version, synced_at)
+		VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (link_id) DO UPDATE SET a_fields = excluded.a_fields, b_fields = excluded.b_fields,
+			a_version = excluded.a_version, b_version = excluded.b_version, synced_at = excluded.synced_at`,
+		b.LinkID, encodeFields(b.A), encodeFields(b.B), b.AVersion, b.BVersion, ts(b.SyncedAt))
+	if err != nil {
+		// A foreign-key failure (ErrNotFound) means the link is missing.
+		return o.s.wrap(err, "storing base of link %d", b.LinkID)
+	}
+	return nil
+}
+
+const baseCols = `link_id, a_fields, b_fields, a_version, b_version, synced_at`
+
+func scanBase(sc scanner) (store.Base, error) {
+	var b store.Base
+	var af, bf string
+	var synced sql.NullInt64
+	if err := sc.Scan(&b.LinkID, &af, &bf, &b.AVersion, &b.BVersion, &synced); err != nil {
+		return b, err
+	}
+	b.SyncedAt = fromTS(synced)
+	var err error
+	if b.A, err = decodeFields(af); err != nil {
+		return b, fmt.Errorf("side a of base of link %d: %w", b.LinkID, err)
+	}
+	if b.B, err = decodeFields(bf); err != nil {
+		return b, fmt.Errorf("side b of base of link %d: %w", b.LinkID, err)
+	}
+	return b, nil
+}
+
+func (o *ops) GetBase(ctx context.Context, linkID int64) (store.Base, error) {
+	b, err := scanBase(o.q.QueryRowContext(ctx, `SELECT `+baseCols+` FROM bases WHERE link_id = ?`, linkID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Base{}, notFound("base of link", linkID)
+	}
+	if err != nil {
+		return store.Base{}, o.s.wrap(err, "reading base of link %d", linkID)
+	}
+	return b, nil
+}
+
+func (o *ops) ListBases(ctx context.Context, flow string) (map[int64]store.Base, error) {
+	// The count sizes the map up front: growing a 100,000-entry map costs
+	// more than this indexed count.
+	var n int
+	if err := o.q.QueryRowContext(ctx, `SELECT count(*) FROM links l JOIN bases b ON b.link_id = l.id WHERE l.flow = ?`,
+		flow).Scan(&n); err != nil {
+		return nil, o.s.wrap(err, "counting bases of flow %s", flow)
+	}
+	rows, err := o.q.QueryContext(ctx, `SELECT b.link_id, b.a_fields, b.b_fields, b.a_version, b.b_version, b.synced_at
+		FROM links l JOIN bases b ON b.link_id = l.id WHERE l.flow = ?`, flow)
+	if err != nil {
+		return nil, o.s.wrap(err, "listing bases of flow %s", flow)
+	}
+	defer rows.Close()
+	out := make(map[int64]store.Base, n)
+	for rows.Next() {
+		b, err := scanBase(rows)
+		if err != nil {
+			return nil, o.s.wrap(err, "listing bases of flow %s", flow)
+		}
+		out[b.LinkID] = b
+	}
+	if err := rows.Err(); err != nil {
+		return nil, o.s.wrap(err, "listing bases of flow %s", flow)
+	}
+	return out, nil
+}
+
+// Comment links.
+
+func (o *ops) PutCommentLink(ctx context.Context, c store.CommentLink) error {
+	_, err := o.q.ExecContext(ctx, `INSERT INTO comment_links (link_id, a_id, b_id, body_hash) VALUES (?, ?, ?, ?)
+		ON CONFLICT (link_id, a_id) DO UPDATE SET b_id = excluded.b_id, body_hash = excluded.body_hash`,
+		c.LinkID, c.AID, c.BID, c.BodyHash)
+	if err != nil {
+		return o.s.wrap(err, "storing comment link %s <-> %s of link %d", c.AID, c.BID, c.LinkID)
+	}
+	return nil
+}
+
+func (o *ops) ListCommentLinks(ctx context.Context, linkID int64) ([]store.CommentLink, error) {
+	rows, err := o.q.QueryContext(ctx, `SELECT link_id, a_id, b_id, body_hash FROM comment_links
+		WHERE link_id = ? ORDER BY id`, linkID)
+	if err != nil {
+		return nil, o.s.wrap(err, "listing comment links of link %d", linkID)
+	}
+	defer rows.Close()
+	var out []store.CommentLink
+	for rows.Next() {
+		var c store.CommentLink
+		if err := rows.Scan(&c.LinkID, &c.AID, &c.BID, &c.BodyHash); err != nil {
+			return nil, o.s.wrap(err, "listing comment links of link %d", linkID)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, o.s.wrap(err, "listing comment links of link %d", linkID)
+	}
+	return out, nil
+}
+
+// Cursors.
+
+func (o *ops) GetCursor(ctx context.Context, flow string, s store.Side) (string, error) {
+	if err := checkSide(s); err != nil {
+		return "", fmt.Errorf("reading cursor of flow %s: %w", flow, err)
+	}
+	var c string
+	err := o.q.QueryRowContext(ctx, `SELECT cursor FROM cursors WHERE flow = ? AND side = ?`, flow, string(s)).Scan(&c)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", o.s.wrap(err, "reading cursor of flow %s side %s", flow, s)
+	}
+	return c, nil
+}
+
+func (o *ops) PutCursor(ctx context.Context, flow string, s store.Side, cursor string) error {
+	if err := checkSide(s); err != nil {
+		return fmt.Errorf("storing cursor of flow %s: %w", flow, err)
+	}
+	_, err := o.q.ExecContext(ctx, `INSERT INTO cursors (flow, side, cursor) VALUES (?, ?, ?)
+		ON CONFLICT (flow, side) DO UPDATE SET cursor = excluded.cursor`, flow, string(s), cursor)
+	if err != nil {
+		return o.s.wrap(err, "storing cursor of flow %s side %s", flow, s)
+	}
+	return nil
+}
+
+// Journal.
+
+func (o *ops) JournalIntent(ctx context.Context, e store.JournalEntry) (int64, error) {
+	if err := checkSide(e.Side); err != nil {
+		return 0, fmt.Errorf("journaling %s of %s in flow %s: %w", e.Op, e.Target, e.Flow, err)
+	}
+	res, err := o.q.ExecContext(ctx, `INSERT INTO journal (run_id, flow, link_id, op, side,
+		target_tracker, target_project, target_id, target_key, target_url,
+		idempotency_key, before_fields, after_fields, state, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.RunID, e.Flow, e.LinkID, e.Op, string(e.Side),
+		e.Target.Tracker, e.Target.Project, e.Target.ID, e.Target.Key, e.Target.URL,
+		e.IdempotencyKey, encodeFields(e.Before), encodeFields(e.After),
+		store.JournalPending, o.s.now().UnixNano())
+	if err != nil {
+		return 0, o.s.wrap(err, "journaling %s of %s in flow %s", e.Op, e.Target, e.Flow)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, o.s.wrap(err, "journaling %s of %s in flow %s", e.Op, e.Target, e.Flow)
+	}
+	return id, nil
+}
+
+func (o *ops) JournalFinish(ctx context.Context, id int64, state string, result adapters.Ref, linkID int64, errMsg string) error {
+	if state != store.JournalDone && state != store.JournalFailed {
+		return fmt.Errorf("finishing journal entry %d: state %q is not %q or %q", id, state, store.JournalDone, store.JournalFailed)
+	}
+	// linkID 0 keeps the entry's link: an update knew its link at intent
+	// time and the engine need not repeat it.
+	res, err := o.q.ExecContext(ctx, `UPDATE journal SET state = ?,
+		result_tracker = ?, result_project = ?, result_id = ?, result_key = ?, result_url = ?,
+		link_id = CASE WHEN ? = 0 THEN link_id ELSE ? END, error = ?, done_at = ? WHERE id = ?`,
+		state, result.Tracker, result.Project, result.ID, result.Key, result.URL,
+		linkID, linkID, errMsg, o.s.now().UnixNano(), id)
+	if err != nil {
+		return o.s.wrap(err, "finishing journal entry %d as %s", id, state)
+	}
+	return o.checkAffected(res, "journal entry", id)
+}
+
+func (o *ops) JournalSetState(ctx context.Context, id int64, state string) error {
+	switch state {
+	case store.JournalPending, store.JournalDone, store.JournalFailed, store.JournalUndone:
+	default:
+		return fmt.Errorf("setting journal entry %d to state %q: unknown state", id, state)
+	}
+	res, err := o.q.ExecContext(ctx, `UPDATE journal SET state = ? WHERE id = ?`, state, id)
+	if err != nil {
+		return o.s.wrap(err, "setting journal entry %d to state %s", id, state)
+	}
+	return o.checkAffected(res, "journal entry", id)
+}
+
+const journalCols = `id, run_id, flow, link_id, op, side,
+	target_tracker, target_project, target_id, target_key, target_url,
+	idempotency_key, before_fields, after_fields,
+	result_tracker, result_project, result_id, result_key, result_url,
+	state, error, created_at, done_at`
+
+func (o *ops) listJournal(ctx context.Context, what, query string, args ...any) ([]store.JournalEntry, error) {
+	rows, err := o.q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, o.s.wrap(err, "listing %s", what)
+	}
+	defer rows.Close()
+	var out []store.JournalEntry
+	for rows.Next() {
+		var e store.JournalEntry
+		var side, before, after string
+		var created, done sql.NullInt64
+		if err := rows.Scan(&e.ID, &e.RunID, &e.Flow, &e.LinkID, &e.Op, &side,
+			&e.Target.Tracker, &e.Target.Project, &e.Target.ID, &e.Target.Key, &e.Target.URL,
+			&e.IdempotencyKey, &before, &after,
+			&e.Result.Tracker, &e.Result.Project, &e.Result.ID, &e.Result.Key, &e.Result.URL,
+			&e.State, &e.Error, &created, &done); err != nil {
+			return nil, o.s.wrap(err, "listing %s", what)
+		}
+		e.Side = store.Side(side)
+		e.CreatedAt, e.DoneAt = fromTS(created), fromTS(done)
+		if e.Before, err = decodeFields(before); err != nil {
+			return nil, fmt.Errorf("listing %s: entry %d before: %w", what, e.ID, err)
+		}
+		if e.After, err = decodeFields(after); err != nil {
+			return nil, fmt.Errorf("listing %s: entry %d after: %w", what, e.ID, err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, o.s.wrap(err, "listing %s", what)
+	}
+	return out, nil
+}
+
+func (o *ops) PendingJournal(ctx context.Context, flow string) ([]store.JournalEntry, error) {
+	if flow == "" {
+		return o.listJournal(ctx, "pending journal entries",
+			`SELECT `+journalCols+` FROM journal WHERE state = ? ORDER BY id`, store.JournalPending)
+	}
+	return o.listJournal(ctx, "pending journal entries of flow "+flow,
+		`SELECT `+journalCols+` FROM journal WHERE state = ? AND flow = ? ORDER BY id`, store.JournalPending, flow)
+}
+
+func (o *ops) RunJournal(ctx context.Context, runID int64) ([]store.JournalEntry, error) {
+	return o.listJournal(ctx, fmt.Sprintf("journal of run %d", runID),
+		`SELECT `+journalCols+` FROM journal WHERE run_id = ? ORDER BY id`, runID)
+}
+
+// Conflicts.
+
+func (o *ops) PutConflict(ctx context.Context, c store.Conflict) (int64, error) {
+	// The partial unique index on open conflicts is the upsert target, so
+	// a conflict that is raised again keeps its ID and its creation time.
+	var id int64
+	err := o.q.QueryRowContext(ctx, `INSERT INTO conflicts (flow, link_id, field, base, a_value, b_value, state, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (link_id, field) WHERE state = 'open' DO UPDATE SET
+			flow = excluded.flow, base = excluded.base, a_value = excluded.a_value, b_value = excluded.b_value
+		RETURNING id`,
+		c.Flow, c.LinkID, c.Field, c.Base, c.A, c.B, store.ConflictOpen, o.s.now().UnixNano()).Scan(&id)
+	if err != nil {
+		return 0, o.s.wrap(err, "storing conflict on field %s of link %d", c.Field, c.LinkID)
+	}
+	return id, nil
+}
+
+const conflictCols = `id, flow, link_id, field, base, a_value, b_value, state, resolution, value, created_at, resolved_at`
+
+func scanConflict(sc scanner) (store.Conflict, error) {
+	var c store.Conflict
+	var created, resolved sql.NullInt64
+	err := sc.Scan(&c.ID, &c.Flow, &c.LinkID, &c.Field, &c.Base, &c.A, &c.B, &c.State,
+		&c.Resolution, &c.Value, &created, &resolved)
+	c.CreatedAt, c.ResolvedAt = fromTS(created), fromTS(resolved)
+	return c, err
+}
+
+func (o *ops) GetConflict(ctx context.Context, id int64) (store.Conflict, error) {
+	c, err := scanConflict(o.q.QueryRowContext(ctx, `SELECT `+conflictCols+` FROM conflicts WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Conflict{}, notFound("conflict", id)
+	}
+	if err != nil {
+		return store.Conflict{}, o.s.wrap(err, "reading conflict %d", id)
+	}
+	return c, nil
+}
+
+func (o *ops) ListConflicts(ctx context.Context, flow, state string) ([]store.Conflict, error) {
+	var where []string
+	var args []any
+	if flow != "" {
+		where, args = append(where, "flow = ?"), append(args, flow)
+	}
+	if state != "" {
+		where, args = append(where, "state = ?"), append(args, state)
+	}
+	query := `SELECT ` + conflictCols + ` FROM conflicts`
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	rows, err := o.q.QueryContext(ctx, query+` ORDER BY id`, args...)
+	if err != nil {
+		return nil, o.s.wrap(err, "listing conflicts of flow %q", flow)
+	}
+	defer rows.Close()
+	var out []store.Conflict
+	for rows.Next() {
+		c, err := scanConflict(rows)
+		if err != nil {
+			return nil, o.s.wrap(err, "listing conflicts of flow %q", flow)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, o.s.wrap(err, "listing conflicts of flow %q", flow)
+	}
+	return out, nil
+}
+
+func (o *ops) ResolveConflict(ctx context.Context, id int64, resolution, value string) error {
+	switch resolution {
+	case "a", "b", "value":
+	default:
+		return fmt.Errorf("resolving conflict %d: resolution %q is not a, b or value", id, resolution)
+	}
+	res, err := o.q.ExecContext(ctx, `UPDATE conflicts SET state = ?, resolution = ?, value = ?, resolved_at = ?
+		WHERE id = ?`, store.ConflictResolved, resolution, value, o.s.now().UnixNano(), id)
+	if err != nil {
+		return o.s.wrap(err, "resolving conflict %d", id)
+	}
+	return o.checkAffected(res, "conflict", id)
+}
+
+// Runs.
+
+func (o *ops) StartRun(ctx context.Context, flow string, dryRun bool) (store.Run, error) {
+	r := store.Run{Flow: flow, State: store.RunRunning, DryRun: dryRun, StartedAt: o.s.now()}
+	res, err := o.q.ExecContext(ctx, `INSERT INTO runs (flow, state, dry_run, started_at) VALUES (?, ?, ?, ?)`,
+		r.Flow, r.State, r.DryRun, r.StartedAt.UnixNano())
+	if err != nil {
+		return store.Run{}, o.s.wrap(err, "starting run of flow %s", flow)
+	}
+	if r.ID, err = res.LastInsertId(); err != nil {
+		return store.Run{}, o.s.wrap(err, "starting run of flow %s", flow)
+	}
+	return r, nil
+}
+
+func (o *ops) FinishRun(ctx context.Context, r store.Run) error {
+	counts, err := json.Marshal(r.Counts)
+	if err != nil {
+		return fmt.Errorf("finishing run %d: encoding counts: %w", r.ID, err)
+	}
+	res, err := o.q.ExecContext(ctx, `UPDATE runs SET state = ?, finished_at = ?, counts = ?, error = ? WHERE id = ?`,
+		r.State, o.s.now().UnixNano(), string(counts), r.Error, r.ID)
+	if err != nil {
+		return o.s.wrap(err, "finishing run %d as %s", r.ID, r.State)
+	}
+	return o.checkAffected(res, "run", r.ID)
+}
+
+const runCols = `id, flow, state, dry_run, started_at, finished_at, counts, error`
+
+func scanRun(sc scanner) (store.Run, error) {
+	var r store.Run
+	var started, finished sql.NullInt64
+	var counts string
+	if err := sc.Scan(&r.ID, &r.Flow, &r.State, &r.DryRun, &started, &finished, &counts, &r.Error); err != nil {
+		return r, err
+	}
+	r.StartedAt, r.FinishedAt = fromTS(started), fromTS(finished)
+	if err := json.Unmarshal([]byte(counts), &r.Counts); err != nil {
+		return r, fmt.Errorf("decoding counts of run %d: %w", r.ID, err)
+	}
+	return r, nil
+}
+
+func (o *ops) GetRun(ctx context.Context, id int64) (store.Run, error) {
+	r, err := scanRun(o.q.QueryRowContext(ctx, `SELECT `+runCols+` FROM runs WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Run{}, notFound("run", id)
+	}
+	if err != nil {
+		return store.Run{}, o.s.wrap(err, "reading run %d", id)
+	}
+	return r, nil
+}
+
+func (o *ops) ListRuns(ctx context.Context, flow string, limit int) ([]store.Run, error) {
+	if limit <= 0 {
+		limit = -1 // SQLite: no limit
+	}
+	query, args := `SELECT `+runCols+` FROM runs ORDER BY id DESC LIMIT ?`, []any{limit}
+	if flow != "" {
+		query, args = `SELECT `+runCols+` FROM runs WHERE flow = ? ORDER BY id DESC LIMIT ?`, []any{flow, limit}
+	}
+	rows, err := o.q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, o.s.wrap(err, "listing runs of flow %q", flow)
+	}
+	defer rows.Close()
+	var out []store.Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, o.s.wrap(err, "listing runs of flow %q", flow)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, o.s.wrap(err, "listing runs of flow %q", flow)
+	}
+	return out, nil
+}

@@ -1,0 +1,486 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/store"
+)
+
+// applier carries one apply through its ops.
+type applier struct {
+	e      *Engine
+	f      *Flow
+	p      *Plan
+	pl     *planner
+	runID  int64
+	counts *store.Counts
+	log    *slog.Logger
+	errs   []error
+	held   map[string]bool // link/field of conflicts held this run
+	copies map[string]bool // comment ids made by this run, per link
+	agreed map[int64]map[string]string
+}
+
+// fatal reports whether err must stop the whole run: a simulated crash,
+// a cancelled context or a rate limit (every later call would fail too).
+func fatal(err error) bool {
+	var rl *adapters.RateLimitError
+	return errors.Is(err, errCrashed) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &rl)
+}
+
+// ambiguous reports whether a failed call may still have taken effect (a
+// timeout, a dropped connection, a 5xx): a create or comment add failing so
+// stays pending in the journal and is re-issued, idempotently, next run.
+func ambiguous(err error) bool {
+	var rl *adapters.RateLimitError
+	return !adapters.IsPermanent(err) && !errors.As(err, &rl) && !errors.Is(err, adapters.ErrNotFound) && !errors.Is(err, adapters.ErrConflict)
+}
+
+func (e *Engine) apply(ctx context.Context, f *Flow, p *Plan, runID int64, counts *store.Counts, log *slog.Logger) ([]error, error) {
+	a := &applier{e: e, f: f, p: p, pl: p.planner, runID: runID, counts: counts, log: log, held: map[string]bool{}, copies: map[string]bool{}, agreed: map[int64]map[string]string{}}
+	for _, op := range p.opPtrs {
+		if op.Kind != OpCreate {
+			continue
+		}
+		if err := a.create(ctx, op); err != nil {
+			if fatal(err) {
+				return a.errs, err
+			}
+			a.errs = append(a.errs, err)
+		}
+	}
+	for _, pp := range p.pairs {
+		if err := a.pair(ctx, pp); err != nil {
+			if fatal(err) {
+				return a.errs, err
+			}
+			a.errs = append(a.errs, err)
+		}
+	}
+	for _, op := range p.opPtrs {
+		var err error
+		switch op.Kind {
+		case OpArchive:
+			err = a.archive(ctx, op)
+		case OpUnlink:
+			err = a.unlink(ctx, op)
+		default:
+			continue
+		}
+		if err != nil {
+			if fatal(err) {
+				return a.errs, err
+			}
+			a.errs = append(a.errs, err)
+		}
+	}
+	if err := a.settleConflicts(ctx); err != nil {
+		return a.errs, err
+	}
+	return a.errs, nil
+}
+
+// journaled records the intent, makes the call, and records its effect
+// with after, in one transaction with the journal's completion.
+func (a *applier) journaled(ctx context.Context, op *Op, entry store.JournalEntry, call func() (adapters.Ref, error), after func(tx store.Ops, res adapters.Ref) (int64, error)) error {
+	entry.RunID, entry.Flow, entry.Op, entry.Side = a.runID, a.f.Map.Name, string(op.Kind), op.Side
+	if entry.LinkID == 0 {
+		entry.LinkID = op.LinkID
+	}
+	id, err := a.e.store.JournalIntent(ctx, entry)
+	if err != nil {
+		return fmt.Errorf("flow %s: journaling %s of %s: %w", a.f.Map.Name, op.Kind, op.Target, err)
+	}
+	if a.e.crash != nil {
+		if err := a.e.crash(CrashBeforeCall, op); err != nil {
+			return errCrashed
+		}
+	}
+	res, callErr := call()
+	if a.e.crash != nil {
+		if err := a.e.crash(CrashAfterCall, op); err != nil {
+			return errCrashed
+		}
+	}
+	bg := context.WithoutCancel(ctx) // what happened must be recorded even on shutdown
+	if callErr != nil {
+		state := store.JournalFailed
+		if (op.Kind == OpCreate || op.Kind == OpCommentAdd) && ambiguous(callErr) {
+			state = store.JournalPending
+		}
+		if err := a.e.store.JournalFinish(bg, id, state, adapters.Ref{}, entry.LinkID, callErr.Error()); err != nil {
+			return fmt.Errorf("flow %s: journaling failure of %s: %w (after: %v)", a.f.Map.Name, op.Kind, err, callErr)
+		}
+		return callErr
+	}
+	return a.e.store.Tx(bg, func(tx store.Ops) error {
+		linkID := entry.LinkID
+		if after != nil {
+			l, err := after(tx, res)
+			if err != nil {
+				return err
+			}
+			if l != 0 {
+				linkID = l
+			}
+		}
+		return tx.JournalFinish(bg, id, store.JournalDone, res, linkID, "")
+	})
+}
+
+func (a *applier) create(ctx context.Context, op *Op) error {
+	tr := a.f.side(op.Side)
+	src := op.pair.in.a
+	srcBase, dstSide := op.pair.base.A, store.SideB
+	if op.Side == store.SideA {
+		src, srcBase, dstSide = op.pair.in.b, op.pair.base.B, store.SideA
+	}
+	after := map[string]string{"kind": string(op.Item.Kind)}
+	for _, r := range a.pl.rules {
+		if v := adapters.FieldValue(*op.Item, r.field); v != "" {
+			after[r.field] = v
+		}
+	}
+	if after[adapters.FieldStatus] == "" && op.Item.Status != "" {
+		after[adapters.FieldStatus] = op.Item.Status
+	}
+	entry := store.JournalEntry{Target: op.Source, IdempotencyKey: op.LinkKey, Before: srcBase, After: after}
+	var created adapters.CreateResult
+	var link store.Link
+	err := a.journaled(ctx, op, entry, func() (adapters.Ref, error) {
+		res, err := tr.Create(ctx, *op.Item, adapters.CreateOptions{IdempotencyKey: op.LinkKey})
+		created = res
+		return res.Item.Ref, err
+	}, func(tx store.Ops, ref adapters.Ref) (int64, error) {
+		l, err := a.e.linkCreated(ctx, tx, a.f, a.pl, dstSide, src, srcBase, op.LinkKey, created)
+		link = l
+		return l.ID, err
+	})
+	if err != nil {
+		return fmt.Errorf("creating copy of %s on %s: %w", src.Ref, tr.Name(), err)
+	}
+	a.counts.Created++
+	// Settle the new pair at once: an item found by its key may hold older
+	// values, and the source's comments are copied in the same run.
+	return a.settleNew(ctx, link, src, created)
+}
+
+// linkCreated links a created (or found) counterpart and records its base.
+func (e *Engine) linkCreated(ctx context.Context, tx store.Ops, f *Flow, pl *planner, dst store.Side, src adapters.Item, srcBase map[string]string, key string, created adapters.CreateResult) (store.Link, error) {
+	l := store.Link{Flow: f.Map.Name, Key: key}
+	if dst == store.SideB {
+		l.A, l.B = src.Ref, created.Item.Ref
+	} else {
+		l.A, l.B = created.Item.Ref, src.Ref
+	}
+	got, err := tx.CreateLink(ctx, l)
+	if errors.Is(err, store.ErrExists) {
+		got, err = tx.FindLinkByKey(ctx, f.Map.Name, key)
+	}
+	if err != nil {
+		return l, fmt.Errorf("linking %s: %w", src.Ref, err)
+	}
+	dstBase := map[string]string{}
+	for _, r := range pl.rules {
+		dstBase[r.field] = adapters.FieldValue(created.Item, r.field)
+	}
+	b := store.Base{LinkID: got.ID, SyncedAt: e.now().UTC()}
+	if dst == store.SideB {
+		b.A, b.B, b.AVersion, b.BVersion = srcBase, dstBase, src.Version, created.Item.Version
+	} else {
+		b.A, b.B, b.AVersion, b.BVersion = dstBase, srcBase, created.Item.Version, src.Version
+	}
+	if created.Existed {
+		// The copy was made by an earlier, interrupted run from values
+		// that may since have changed: mark every source field unknown so
+		// the source's values are carried over.
+		srcMap := b.A
+		if dst == store.SideA {
+			srcMap = b.B
+		}
+		for k := range srcMap {
+			srcMap[k] = "\x00unknown"
+		}
+	}
+	return got, tx.PutBase(ctx, b)
+}
+
+// settleNew diffs a just-linked pair and applies what it needs.
+func (a *applier) settleNew(ctx context.Context, l store.Link, src adapters.Item, created adapters.CreateResult) error {
+	if l.ID == 0 {
+		return nil
+	}
+	in := &pairInput{link: l}
+	if l.A.ID == src.Ref.ID && l.A.Tracker == src.Ref.Tracker {
+		in.a, in.b = src, created.Item
+	} else {
+		in.a, in.b = created.Item, src
+	}
+	b, err := a.e.store.GetBase(ctx, l.ID)
+	if err == nil {
+		in.base, in.hasBase = b, true
+	}
+	if a.pl.comments[0] || a.pl.comments[1] {
+		if err := a.e.loadComments(ctx, a.f, in); err != nil {
+			return err
+		}
+	}
+	pp := a.pl.diffPair(in)
+	return a.pair(ctx, pp)
+}
+
+// pair applies one pair's updates, then its base, conflicts and comments.
+func (a *applier) pair(ctx context.Context, pp *pairPlan) error {
+	in := pp.in
+	if pp.linkOp != nil {
+		if pp.linkOp.LinkID != 0 {
+			if err := a.e.store.UpdateLink(ctx, in.link); err != nil {
+				return fmt.Errorf("reviving link %d: %w", in.link.ID, err)
+			}
+		} else {
+			l, err := a.e.store.CreateLink(ctx, in.link)
+			if errors.Is(err, store.ErrExists) {
+				l, err = a.e.store.FindLinkByKey(ctx, a.f.Map.Name, in.link.Key)
+			}
+			if err != nil {
+				return fmt.Errorf("linking %s with %s: %w", in.link.A, in.link.B, err)
+			}
+			in.link = l
+		}
+		pp.base.LinkID = in.link.ID
+		for _, op := range pp.upd {
+			if op != nil {
+				op.LinkID = in.link.ID
+			}
+		}
+		for _, op := range pp.other {
+			op.LinkID = in.link.ID
+		}
+	}
+	wrote := false
+	for i, op := range pp.upd {
+		if op == nil {
+			continue
+		}
+		got, err := a.update(ctx, op)
+		if errors.Is(err, adapters.ErrConflict) {
+			// Edited between our read and our write: the edit is listed
+			// next run; leave this pair's base alone.
+			a.log.Debug("item changed while syncing; retried next run", "item", op.Target.String())
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		wrote = true
+		a.counts.Updated++
+		side := pp.base.A
+		if i == 1 {
+			side = pp.base.B
+			pp.base.BVersion = got.Version
+		} else {
+			pp.base.AVersion = got.Version
+		}
+		for _, fc := range op.Fields {
+			side[fc.Field] = adapters.FieldValue(got, fc.Field)
+		}
+	}
+	if !wrote {
+		a.counts.Unchanged++
+	}
+	for _, op := range pp.other {
+		if op.Kind == OpConflict && op.Conflict.Winner == "" {
+			c := store.Conflict{Flow: a.f.Map.Name, LinkID: in.link.ID, Field: op.Conflict.Field, Base: op.Conflict.Base, A: op.Conflict.A, B: op.Conflict.B}
+			if _, err := a.e.store.PutConflict(ctx, c); err != nil {
+				return fmt.Errorf("holding conflict on %s field %s: %w", in.link.A, c.Field, err)
+			}
+			a.held[fmt.Sprintf("%d/%s", in.link.ID, c.Field)] = true
+			a.counts.Conflicts++
+		}
+	}
+	if a.agreed != nil {
+		a.agreed[in.link.ID] = pp.base.A
+	}
+	if pp.changed || wrote {
+		pp.base.SyncedAt = a.e.now().UTC()
+		if err := a.e.store.PutBase(ctx, pp.base); err != nil {
+			return fmt.Errorf("recording base of link %d: %w", in.link.ID, err)
+		}
+	}
+	for _, op := range pp.other {
+		var err error
+		switch op.Kind {
+		case OpCommentAdd:
+			err = a.commentAdd(ctx, pp, op)
+		case OpCommentEdit:
+			err = a.commentEdit(ctx, pp, op)
+		default:
+			continue
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *applier) update(ctx context.Context, op *Op) (adapters.Item, error) {
+	tr := a.f.side(op.Side)
+	patch := adapters.Patch{IfVersion: op.IfVersion}
+	before, after := map[string]string{}, map[string]string{}
+	for _, fc := range op.Fields {
+		if err := adapters.SetFieldValue(&patch.Item, fc.Field, fc.To); err != nil {
+			return adapters.Item{}, fmt.Errorf("updating %s: %w", op.Target, err)
+		}
+		patch.Fields = append(patch.Fields, fc.Field)
+		before[fc.Field], after[fc.Field] = fc.From, fc.To
+	}
+	var got adapters.Item
+	err := a.journaled(ctx, op, store.JournalEntry{Target: op.Target, Before: before, After: after}, func() (adapters.Ref, error) {
+		it, err := tr.Update(ctx, op.Target, patch)
+		got = it
+		return it.Ref, err
+	}, nil)
+	if err != nil {
+		return got, fmt.Errorf("updating %s (%s): %w", op.Target, strings.Join(patch.Fields, ", "), err)
+	}
+	return got, nil
+}
+
+func (a *applier) commentAdd(ctx context.Context, pp *pairPlan, op *Op) error {
+	cm, ok := a.f.side(op.Side).(adapters.Commenter)
+	if !ok {
+		return nil
+	}
+	linkID := pp.in.link.ID
+	if a.copies[fmt.Sprintf("%d/%s/%s", linkID, op.Side.Other(), op.Comment.SourceID)] {
+		return nil // a copy this run made or found: never copy it back
+	}
+	var got adapters.Comment
+	entry := store.JournalEntry{LinkID: linkID, Target: op.Target, IdempotencyKey: op.Comment.Key,
+		After: map[string]string{"body": op.Comment.Body, "source_id": op.Comment.SourceID}}
+	err := a.journaled(ctx, op, entry, func() (adapters.Ref, error) {
+		c, err := cm.AddComment(ctx, op.Target, adapters.Comment{Body: op.Comment.Body}, op.Comment.Key)
+		got = c
+		return op.Target, err
+	}, func(tx store.Ops, _ adapters.Ref) (int64, error) {
+		return 0, tx.PutCommentLink(ctx, commentLink(linkID, op.Side, op.Comment.SourceID, op.Comment.Body, got))
+	})
+	if err != nil {
+		return fmt.Errorf("copying comment %s to %s: %w", op.Comment.SourceID, op.Target, err)
+	}
+	a.copies[fmt.Sprintf("%d/%s/%s", linkID, op.Side, got.ID)] = true
+	a.counts.Comments++
+	return nil
+}
+
+// commentLink pairs source comment srcID (body srcBody) with its copy got
+// written to side to.
+func commentLink(linkID int64, to store.Side, srcID, srcBody string, got adapters.Comment) store.CommentLink {
+	if to == store.SideB {
+		return store.CommentLink{LinkID: linkID, AID: srcID, BID: got.ID, BodyHash: bodyHash(srcBody) + ":" + bodyHash(got.Body)}
+	}
+	return store.CommentLink{LinkID: linkID, AID: got.ID, BID: srcID, BodyHash: bodyHash(got.Body) + ":" + bodyHash(srcBody)}
+}
+
+func (a *applier) commentEdit(ctx context.Context, pp *pairPlan, op *Op) error {
+	cm, ok := a.f.side(op.Side).(adapters.Commenter)
+	if !ok {
+		return nil
+	}
+	linkID := pp.in.link.ID
+	var got adapters.Comment
+	entry := store.JournalEntry{LinkID: linkID, Target: op.Target, After: map[string]string{"body": op.Comment.Body, "comment_id": op.Comment.TargetID}}
+	err := a.journaled(ctx, op, entry, func() (adapters.Ref, error) {
+		c, err := cm.EditComment(ctx, op.Target, adapters.Comment{ID: op.Comment.TargetID, Body: op.Comment.Body})
+		got = c
+		return op.Target, err
+	}, func(tx store.Ops, _ adapters.Ref) (int64, error) {
+		return 0, tx.PutCommentLink(ctx, commentLink(linkID, op.Side, op.Comment.SourceID, op.Comment.Body, got))
+	})
+	if err != nil {
+		return fmt.Errorf("editing comment %s on %s: %w", op.Comment.TargetID, op.Target, err)
+	}
+	a.counts.Comments++
+	return nil
+}
+
+func (a *applier) archive(ctx context.Context, op *Op) error {
+	tr := a.f.side(op.Side)
+	err := a.journaled(ctx, op, store.JournalEntry{Target: op.Target}, func() (adapters.Ref, error) {
+		if ar, ok := tr.(adapters.Archiver); ok {
+			it, err := ar.Archive(ctx, op.Target)
+			return it.Ref, err
+		}
+		// No archive call: move it to the first done status instead.
+		var done string
+		for _, s := range tr.Capabilities().Statuses {
+			if s.Category == adapters.CategoryDone {
+				done = s.Name
+				break
+			}
+		}
+		if done == "" {
+			return op.Target, fmt.Errorf("%s has no done status to close %s with: %w", tr.Name(), op.Target, adapters.ErrUnsupported)
+		}
+		it, err := tr.Update(ctx, op.Target, adapters.Patch{Fields: []string{adapters.FieldStatus}, Item: adapters.Item{Status: done}})
+		return it.Ref, err
+	}, nil)
+	if errors.Is(err, adapters.ErrNotFound) {
+		return nil // already gone: nothing to close
+	}
+	if err != nil {
+		return fmt.Errorf("closing %s: %w", op.Target, err)
+	}
+	a.counts.Archived++
+	return nil
+}
+
+func (a *applier) unlink(ctx context.Context, op *Op) error {
+	l, err := a.e.store.GetLink(ctx, op.LinkID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("unlinking link %d: %w", op.LinkID, err)
+	}
+	if op.Side == "" {
+		err = a.e.store.DeleteLink(ctx, l.ID)
+	} else {
+		if op.Side == store.SideA {
+			l.A.ID = tombPrefix + l.A.ID
+		} else {
+			l.B.ID = tombPrefix + l.B.ID
+		}
+		err = a.e.store.UpdateLink(ctx, l)
+	}
+	if err != nil {
+		return fmt.Errorf("unlinking link %d: %w", op.LinkID, err)
+	}
+	a.counts.Unlinked++
+	return nil
+}
+
+// settleConflicts marks held conflicts resolved once their pair was
+// compared again and no longer conflicts (someone made the sides agree).
+func (a *applier) settleConflicts(ctx context.Context) error {
+	open, err := a.e.store.ListConflicts(ctx, a.f.Map.Name, store.ConflictOpen)
+	if err != nil {
+		return fmt.Errorf("flow %s: reading conflicts: %w", a.f.Map.Name, err)
+	}
+	for _, c := range open {
+		if !a.p.touched[c.LinkID] || a.held[fmt.Sprintf("%d/%s", c.LinkID, c.Field)] {
+			continue
+		}
+		// The sides now agree: record the value they agree on.
+		if err := a.e.store.ResolveConflict(ctx, c.ID, "value", a.agreed[c.LinkID][c.Field]); err != nil {
+			return fmt.Errorf("flow %s: settling conflict %d: %w", a.f.Map.Name, c.ID, err)
+		}
+	}
+	return nil
+}

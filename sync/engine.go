@@ -1,0 +1,737 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/mapping"
+	"github.com/tracksync/tracksync/store"
+)
+
+// Flow is one configured flow with its two trackers opened.
+type Flow struct {
+	Map  *mapping.Flow
+	A, B adapters.Tracker
+}
+
+func (f *Flow) side(s store.Side) adapters.Tracker {
+	if s == store.SideA {
+		return f.A
+	}
+	return f.B
+}
+
+func (f *Flow) scope(s store.Side) string {
+	if s == store.SideA {
+		return f.Map.A.Scope
+	}
+	return f.Map.B.Scope
+}
+
+// CrashPoint names a place in apply where a test may simulate the process
+// dying.
+type CrashPoint string
+
+// Crash points, around every tracker write.
+const (
+	CrashBeforeCall CrashPoint = "before_call" // journal intent recorded, API not called
+	CrashAfterCall  CrashPoint = "after_call"  // API call made, journal not updated
+)
+
+// errCrashed aborts apply without any further bookkeeping, as a killed
+// process would.
+var errCrashed = errors.New("simulated crash")
+
+// Options configure an Engine.
+type Options struct {
+	Logger *slog.Logger
+	Clock  func() time.Time
+	// Owner names this process in locks; default host:pid.
+	Owner string
+	// LockTTL is how long a flow lock is held at most; default 30m.
+	LockTTL time.Duration
+	// Crash, for tests: called at each crash point of each write; a
+	// non-nil error makes apply stop dead, recording nothing more.
+	Crash func(point CrashPoint, op *Op) error
+}
+
+// Engine runs flows against a state store.
+type Engine struct {
+	store store.Store
+	log   *slog.Logger
+	now   func() time.Time
+	owner string
+	ttl   time.Duration
+	crash func(CrashPoint, *Op) error
+}
+
+// New returns an engine over st.
+func New(st store.Store, opts Options) *Engine {
+	e := &Engine{store: st, log: opts.Logger, now: opts.Clock, owner: opts.Owner, ttl: opts.LockTTL, crash: opts.Crash}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	if e.owner == "" {
+		host, _ := os.Hostname()
+		e.owner = fmt.Sprintf("%s:%d", host, os.Getpid())
+	}
+	if e.ttl == 0 {
+		e.ttl = 30 * time.Minute
+	}
+	return e
+}
+
+// RunOptions tune one run.
+type RunOptions struct {
+	DryRun bool // plan only
+	Force  bool // proceed past the safety valve
+	Full   bool // full reconcile: list everything, check every link
+}
+
+// ValveError says the safety valve stopped a run before its first write.
+type ValveError struct {
+	Flow        string
+	Destructive int
+	Linked      int
+	Limit       float64
+}
+
+func (e *ValveError) Error() string {
+	share := 0.0
+	if e.Linked > 0 {
+		share = float64(e.Destructive) / float64(e.Linked)
+	}
+	return fmt.Sprintf("flow %s: safety valve: the run would close, archive or reassign %d of %d linked items (%.0f%%, limit %.0f%%); nothing was written. Check the plan with `tracksync plan --flow %s`, then rerun with --force if it is intended",
+		e.Flow, e.Destructive, e.Linked, share*100, e.Limit*100, e.Flow)
+}
+
+// Result is the outcome of Sync.
+type Result struct {
+	Run  store.Run
+	Plan *Plan
+	// Errors are the per-item write failures of the run.
+	Errors []error
+}
+
+// valveFloor: runs touching at most this many items never trip the valve,
+// so a two-item flow can still close one of them.
+const valveFloor = 2
+
+// Plan computes what a run would do without writing anything.
+func (e *Engine) Plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, error) {
+	pending, err := e.store.PendingJournal(ctx, f.Map.Name)
+	if err != nil {
+		return nil, fmt.Errorf("flow %s: reading journal: %w", f.Map.Name, err)
+	}
+	p, err := e.plan(ctx, f, opts)
+	if err != nil {
+		return nil, err
+	}
+	p.Pending = len(pending)
+	return p, nil
+}
+
+// Sync runs one flow once: recover interrupted writes, plan, check the
+// safety valve, apply. The returned error is the run's failure (a read
+// failed, the valve tripped, a write failed); Result is set whenever a run
+// was recorded.
+func (e *Engine) Sync(ctx context.Context, f *Flow, opts RunOptions) (*Result, error) {
+	name := f.Map.Name
+	lockName := "flow:" + name
+	if err := e.store.Lock(ctx, lockName, e.owner, e.ttl); err != nil {
+		return nil, fmt.Errorf("flow %s: %w", name, err)
+	}
+	defer e.store.Unlock(context.WithoutCancel(ctx), lockName, e.owner)
+
+	run, err := e.store.StartRun(ctx, name, opts.DryRun)
+	if err != nil {
+		return nil, fmt.Errorf("flow %s: recording run: %w", name, err)
+	}
+	res := &Result{Run: run}
+	log := e.log.With("flow", name, "run_id", run.ID)
+	finish := func(state string, runErr error) (*Result, error) {
+		res.Run.State = state
+		res.Run.FinishedAt = e.now().UTC()
+		if runErr != nil {
+			res.Run.Error = runErr.Error()
+		}
+		if err := e.store.FinishRun(context.WithoutCancel(ctx), res.Run); err != nil && runErr == nil {
+			runErr = fmt.Errorf("flow %s: recording run end: %w", name, err)
+		}
+		return res, runErr
+	}
+
+	if !opts.DryRun {
+		if err := e.recover(ctx, f, run.ID, log); err != nil {
+			if errors.Is(err, errCrashed) {
+				return res, err
+			}
+			return finish(store.RunFailed, err)
+		}
+	}
+	plan, err := e.plan(ctx, f, opts)
+	if err != nil {
+		return finish(store.RunFailed, err)
+	}
+	res.Plan = plan
+	if d := plan.Destructive(); d > valveFloor && !opts.Force {
+		linked := plan.Linked
+		if linked == 0 {
+			linked = 1
+		}
+		if float64(d) > f.Map.MaxChangeShare*float64(linked) {
+			verr := &ValveError{Flow: name, Destructive: d, Linked: plan.Linked, Limit: f.Map.MaxChangeShare}
+			log.Warn("safety valve stopped the run", "destructive", d, "linked", plan.Linked)
+			return finish(store.RunStopped, verr)
+		}
+	}
+	if opts.DryRun {
+		res.Run.Counts = planCounts(plan)
+		return finish(store.RunOK, nil)
+	}
+	errs, err := e.apply(ctx, f, plan, run.ID, &res.Run.Counts, log)
+	res.Errors = errs
+	if errors.Is(err, errCrashed) {
+		return res, err
+	}
+	if err == nil && len(errs) > 0 {
+		err = fmt.Errorf("flow %s: %d write(s) failed, first: %w", name, len(errs), errs[0])
+	}
+	if err != nil {
+		res.Run.Counts.Errors = len(errs)
+		log.Error("sync run failed", "err", err)
+		return finish(store.RunFailed, err)
+	}
+	// Cursors move only after a clean run, so nothing listed this time is
+	// lost if a write failed: the next run lists it again.
+	for i, s := range []store.Side{store.SideA, store.SideB} {
+		if plan.Cursors[i] == "" {
+			continue
+		}
+		if err := e.store.PutCursor(ctx, name, s, plan.Cursors[i]); err != nil {
+			return finish(store.RunFailed, fmt.Errorf("flow %s: storing cursor: %w", name, err))
+		}
+	}
+	c := res.Run.Counts
+	log.Info("sync run finished", "created", c.Created, "updated", c.Updated, "unchanged", c.Unchanged,
+		"conflicts", c.Conflicts, "archived", c.Archived, "unlinked", c.Unlinked, "comments", c.Comments)
+	state := store.RunOK
+	if len(plan.Held()) > 0 {
+		state = store.RunConflicts
+	}
+	return finish(state, nil)
+}
+
+func planCounts(p *Plan) store.Counts {
+	var c store.Counts
+	for _, op := range p.Ops {
+		switch op.Kind {
+		case OpCreate:
+			c.Created++
+		case OpUpdate:
+			c.Updated++
+		case OpArchive:
+			c.Archived++
+		case OpUnlink:
+			c.Unlinked++
+		case OpCommentAdd, OpCommentEdit:
+			c.Comments++
+		case OpConflict:
+			if op.Conflict.Winner == "" {
+				c.Conflicts++
+			}
+		}
+	}
+	return c
+}
+
+// listing is everything one side's listing returned.
+type listing struct {
+	items   map[string]adapters.Item // by ID
+	order   []string
+	deleted []adapters.Ref
+	cursor  string
+}
+
+func (e *Engine) list(ctx context.Context, f *Flow, s store.Side, cursor string) (*listing, error) {
+	tr := f.side(s)
+	l := &listing{items: map[string]adapters.Item{}}
+	req := adapters.ListRequest{Scope: f.scope(s), Cursor: cursor}
+	for pages := 0; ; pages++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		page, err := tr.List(ctx, req)
+		if err != nil {
+			return nil, fmt.Errorf("flow %s: listing %s (side %s): %w", f.Map.Name, tr.Name(), s, err)
+		}
+		for _, it := range page.Items {
+			if _, dup := l.items[it.Ref.ID]; !dup {
+				l.order = append(l.order, it.Ref.ID)
+			}
+			l.items[it.Ref.ID] = it
+		}
+		l.deleted = append(l.deleted, page.Deleted...)
+		if page.NextPageToken == "" {
+			l.cursor = page.Cursor
+			return l, nil
+		}
+		if page.NextPageToken == req.PageToken {
+			return nil, fmt.Errorf("flow %s: listing %s: page token did not advance", f.Map.Name, tr.Name())
+		}
+		req.PageToken = page.NextPageToken
+	}
+}
+
+func (e *Engine) newPlanner(f *Flow) *planner {
+	m := f.Map
+	p := &planner{flow: m.Name, policy: string(m.Conflict), caps: [2]adapters.Capabilities{f.A.Capabilities(), f.B.Capabilities()}}
+	for _, r := range m.Rules {
+		p.rules = append(p.rules, rule{field: r.Field, toA: m.Writes(r.Field, store.SideA), toB: m.Writes(r.Field, store.SideB), owner: r.Owner})
+	}
+	_, ca := f.A.(adapters.Commenter)
+	_, cb := f.B.(adapters.Commenter)
+	if ca && cb {
+		p.comments = [2]bool{m.Comments == mapping.Both || m.Comments == mapping.BToA, m.Comments == mapping.Both || m.Comments == mapping.AToB}
+	}
+	return p
+}
+
+// parentTranslator wraps the flow's mapping so that parent refs are
+// translated through the flow's links: a parent on A is written to B as
+// the B item linked to it.
+func (e *Engine) parentTranslator(ctx context.Context, f *Flow, p *planner) translateFunc {
+	cache := map[string]string{}
+	return func(field string, to store.Side, v, current string) (string, []string) {
+		if field != adapters.FieldParent {
+			return f.Map.Translate(field, to, v, current)
+		}
+		if v == "" {
+			return "", nil
+		}
+		if out, ok := cache[string(to)+v]; ok {
+			return out, nil
+		}
+		_, id, _ := strings.Cut(v, ":")
+		l, err := e.store.FindLink(ctx, f.Map.Name, to.Other(), id)
+		if err != nil || isTombstone(l) {
+			cache[string(to)+v] = current
+			return current, []string{fmt.Sprintf("parent %s is not linked in flow %s: parent left as it is", v, f.Map.Name)}
+		}
+		r := l.Ref(to)
+		out := r.Tracker + ":" + r.ID
+		cache[string(to)+v] = out
+		return out, nil
+	}
+}
+
+// syncKey is the idempotency key of the counterpart of item id from side s.
+func syncKey(flow string, s store.Side, id string) string {
+	return fmt.Sprintf("%s/%s/%s", flow, s, id)
+}
+
+// parseSyncKey reads a key syncKey made for flow.
+func parseSyncKey(flow, key string) (store.Side, string, bool) {
+	rest, ok := strings.CutPrefix(key, flow+"/")
+	if !ok {
+		return "", "", false
+	}
+	s, id, ok := strings.Cut(rest, "/")
+	if !ok || (s != "a" && s != "b") || id == "" || strings.Contains(id, "/") {
+		return "", "", false
+	}
+	return store.Side(s), id, true
+}
+
+// Tombstones: a link whose one side was deleted (or left scope) under
+// on_delete unlink or close keeps the surviving side's ref, so the survivor
+// is not copied back as new. The deleted side's ID is prefixed.
+const tombPrefix = "deleted:"
+
+func isTombstone(l store.Link) bool {
+	return strings.HasPrefix(l.A.ID, tombPrefix) || strings.HasPrefix(l.B.ID, tombPrefix)
+}
+
+func (e *Engine) plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, error) {
+	name := f.Map.Name
+	plan := &Plan{Flow: name}
+	curA, err := e.store.GetCursor(ctx, name, store.SideA)
+	if err != nil {
+		return nil, fmt.Errorf("flow %s: reading cursor: %w", name, err)
+	}
+	curB, err := e.store.GetCursor(ctx, name, store.SideB)
+	if err != nil {
+		return nil, fmt.Errorf("flow %s: reading cursor: %w", name, err)
+	}
+	full := opts.Full || curA == "" || curB == ""
+	if full {
+		curA, curB = "", ""
+	}
+	plan.Full = full
+	la, err := e.list(ctx, f, store.SideA, curA)
+	if err != nil {
+		return nil, err
+	}
+	lb, err := e.list(ctx, f, store.SideB, curB)
+	if err != nil {
+		return nil, err
+	}
+	plan.Cursors = [2]string{la.cursor, lb.cursor}
+	lists := [2]*listing{la, lb}
+
+	p := e.newPlanner(f)
+	p.translate = e.parentTranslator(ctx, f, p)
+
+	// Links touched by this run, by ID, and the items already paired.
+	links := map[int64]store.Link{}
+	var linkOrder []int64
+	linkedBy := [2]map[string]int64{{}, {}}
+	if full {
+		all, err := e.store.ListLinks(ctx, name)
+		if err != nil {
+			return nil, fmt.Errorf("flow %s: reading links: %w", name, err)
+		}
+		for _, l := range all {
+			links[l.ID] = l
+			linkOrder = append(linkOrder, l.ID)
+			linkedBy[0][l.A.ID] = l.ID
+			linkedBy[1][l.B.ID] = l.ID
+		}
+		plan.Linked = len(all)
+	} else {
+		for i, s := range []store.Side{store.SideA, store.SideB} {
+			ids := append([]string{}, lists[i].order...)
+			for _, d := range lists[i].deleted {
+				ids = append(ids, d.ID)
+			}
+			for _, id := range ids {
+				l, err := e.store.FindLink(ctx, name, s, id)
+				if errors.Is(err, store.ErrNotFound) {
+					continue
+				}
+				if err != nil {
+					return nil, fmt.Errorf("flow %s: reading link of %s: %w", name, id, err)
+				}
+				if _, seen := links[l.ID]; !seen {
+					links[l.ID] = l
+					linkOrder = append(linkOrder, l.ID)
+				}
+				linkedBy[0][l.A.ID] = l.ID
+				linkedBy[1][l.B.ID] = l.ID
+			}
+		}
+		plan.Linked = -1 // counted lazily, only if the valve needs it
+	}
+
+	deleted := [2]map[string]bool{{}, {}}
+	for i := range lists {
+		for _, d := range lists[i].deleted {
+			deleted[i][d.ID] = true
+		}
+	}
+
+	var bases map[int64]store.Base
+	if full {
+		bases, err = e.store.ListBases(ctx, name)
+		if err != nil {
+			return nil, fmt.Errorf("flow %s: reading bases: %w", name, err)
+		}
+	}
+
+	// Pairs.
+	var ops []*Op
+	touched := map[int64]bool{}
+	for _, id := range linkOrder {
+		l := links[id]
+		if isTombstone(l) {
+			continue
+		}
+		var items [2]adapters.Item
+		var gone [2]bool
+		for i, s := range []store.Side{store.SideA, store.SideB} {
+			ref := l.Ref(s)
+			if deleted[i][ref.ID] {
+				gone[i] = true
+				continue
+			}
+			if it, ok := lists[i].items[ref.ID]; ok {
+				items[i] = it
+				continue
+			}
+			it, err := f.side(s).Get(ctx, ref)
+			if errors.Is(err, adapters.ErrNotFound) {
+				gone[i] = true
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("flow %s: reading %s: %w", name, ref, err)
+			}
+			if full {
+				// Linked but not in a full listing: it left the scope.
+				gone[i] = true
+				items[i] = it
+				continue
+			}
+			items[i] = it
+		}
+		if gone[0] || gone[1] {
+			ops = append(ops, e.planGone(f, l, gone, items)...)
+			continue
+		}
+		in := &pairInput{link: l, a: items[0], b: items[1]}
+		if full {
+			in.base, in.hasBase = bases[l.ID]
+		} else {
+			b, err := e.store.GetBase(ctx, l.ID)
+			if err == nil {
+				in.base, in.hasBase = b, true
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return nil, fmt.Errorf("flow %s: reading base of link %d: %w", name, l.ID, err)
+			}
+		}
+		_, inA := la.items[l.A.ID]
+		_, inB := lb.items[l.B.ID]
+		if (p.comments[0] || p.comments[1]) && (inA || inB) {
+			if err := e.loadComments(ctx, f, in); err != nil {
+				return nil, err
+			}
+		}
+		touched[l.ID] = true
+		pp := p.diffPair(in)
+		plan.pairs = append(plan.pairs, pp)
+		ops = append(ops, pairOps(pp)...)
+	}
+
+	// Unlinked items: our own earlier copies are linked back, the rest are
+	// created on the other side when the flow allows it.
+	byKey := [2]map[string]adapters.Item{{}, {}}
+	for i := range lists {
+		for _, id := range lists[i].order {
+			it := lists[i].items[id]
+			if it.SyncKey != "" {
+				byKey[i][it.SyncKey] = it
+			}
+		}
+	}
+	claimed := [2]map[string]bool{{}, {}}
+	for i, s := range []store.Side{store.SideA, store.SideB} {
+		o := 1 - i
+		for _, id := range lists[i].order {
+			if _, linked := linkedBy[i][id]; linked || claimed[i][id] {
+				continue
+			}
+			it := lists[i].items[id]
+			if l, err := e.store.FindLink(ctx, name, s, tombPrefix+id); err == nil {
+				// It left the scope earlier and is back: revive its link.
+				ops = append(ops, e.planRelink(ctx, p, plan, f, l, s, it)...)
+				continue
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return nil, fmt.Errorf("flow %s: reading link of %s: %w", name, it.Ref, err)
+			}
+			if srcSide, srcID, ok := parseSyncKey(name, it.SyncKey); ok && srcSide == s.Other() {
+				// Our own copy, not linked (a crash between the create
+				// and its bookkeeping). Link it to its source if that is
+				// still unlinked; never copy it back.
+				if _, linked := linkedBy[o][srcID]; linked || claimed[o][srcID] {
+					continue
+				}
+				src, ok := lists[o].items[srcID]
+				if !ok {
+					got, err := f.side(s.Other()).Get(ctx, adapters.Ref{Tracker: f.side(s.Other()).Name(), ID: srcID})
+					if err != nil {
+						p.warn(fmt.Sprintf("%s is tracksync's copy of %s:%s, which is gone: left alone", it.Ref, f.side(s.Other()).Name(), srcID))
+						continue
+					}
+					if _, err := e.store.FindLink(ctx, name, s.Other(), srcID); err == nil {
+						continue
+					}
+					src = got
+				}
+				claimed[i][id], claimed[o][srcID] = true, true
+				ops = append(ops, e.planLink(p, plan, f, s.Other(), src, it, "found tracksync's own copy by its sync key")...)
+				continue
+			}
+			if !f.Map.Create || !directionAllows(f.Map.Direction, s.Other()) {
+				continue
+			}
+			key := syncKey(name, s, id)
+			if other, ok := byKey[o][key]; ok && !claimed[o][other.Ref.ID] {
+				if _, linked := linkedBy[o][other.Ref.ID]; !linked {
+					claimed[i][id], claimed[o][other.Ref.ID] = true, true
+					ops = append(ops, e.planLink(p, plan, f, s, it, other, "found tracksync's own copy by its sync key")...)
+					continue
+				}
+			}
+			item, base := p.createItem(it, s.Other())
+			op := &Op{Kind: OpCreate, Side: s.Other(), LinkKey: key, Source: it.Ref, Item: &item}
+			op.pair = &pairPlan{in: &pairInput{}, base: base}
+			if s == store.SideA {
+				op.pair.in.a = it
+			} else {
+				op.pair.in.b = it
+			}
+			ops = append(ops, op)
+		}
+	}
+
+	// Held conflicts that no longer hold are settled automatically.
+	plan.touched = touched
+
+	plan.Warnings = p.warnings
+	plan.planner = p
+	plan.Ops = make([]Op, 0, len(ops))
+	for _, op := range ops {
+		plan.Ops = append(plan.Ops, *op)
+	}
+	sortOps(plan.Ops)
+	plan.opPtrs = ops
+	if plan.Linked < 0 && plan.Destructive() > valveFloor {
+		all, err := e.store.ListLinks(ctx, name)
+		if err != nil {
+			return nil, fmt.Errorf("flow %s: reading links: %w", name, err)
+		}
+		plan.Linked = len(all)
+	}
+	if plan.Linked < 0 {
+		plan.Linked = 0
+		plan.linkedUnknown = true
+	}
+	return plan, nil
+}
+
+func directionAllows(d mapping.Direction, to store.Side) bool {
+	switch d {
+	case mapping.AToB:
+		return to == store.SideB
+	case mapping.BToA:
+		return to == store.SideA
+	case mapping.None:
+		return false
+	}
+	return true
+}
+
+// planLink pairs src (on side s) with its copy and diffs them at once, so
+// the run that links them also settles them.
+func (e *Engine) planLink(p *planner, plan *Plan, f *Flow, s store.Side, src, cp adapters.Item, why string) []*Op {
+	l := store.Link{Flow: f.Map.Name, Key: syncKey(f.Map.Name, s, src.Ref.ID)}
+	in := &pairInput{}
+	if s == store.SideA {
+		l.A, l.B = src.Ref, cp.Ref
+		in.a, in.b = src, cp
+	} else {
+		l.A, l.B = cp.Ref, src.Ref
+		in.a, in.b = cp, src
+	}
+	in.link = l
+	pp := p.diffPair(in)
+	plan.pairs = append(plan.pairs, pp)
+	op := &Op{Kind: OpLink, LinkKey: l.Key, Source: src.Ref, Target: cp.Ref, Reason: why, pair: pp}
+	pp.linkOp = op
+	return append([]*Op{op}, pairOps(pp)...)
+}
+
+func pairOps(pp *pairPlan) []*Op {
+	var ops []*Op
+	for _, op := range pp.other {
+		if op.Kind == OpConflict {
+			ops = append(ops, op)
+		}
+	}
+	for _, op := range pp.upd {
+		if op != nil {
+			ops = append(ops, op)
+		}
+	}
+	for _, op := range pp.other {
+		if op.Kind != OpConflict {
+			ops = append(ops, op)
+		}
+	}
+	return ops
+}
+
+// planGone applies the flow's on_delete policy to a link one side of which
+// was deleted or left the scope.
+func (e *Engine) planGone(f *Flow, l store.Link, gone [2]bool, items [2]adapters.Item) []*Op {
+	if gone[0] && gone[1] {
+		return []*Op{{Kind: OpUnlink, LinkID: l.ID, LinkKey: l.Key, Target: l.A, Reason: "both sides are gone"}}
+	}
+	gi, si := 0, 1
+	if gone[1] {
+		gi, si = 1, 0
+	}
+	sides := []store.Side{store.SideA, store.SideB}
+	goneRef, survivor := l.Ref(sides[gi]), l.Ref(sides[si])
+	reason := fmt.Sprintf("%s was deleted or left the scope", goneRef)
+	unlink := &Op{Kind: OpUnlink, Side: sides[gi], LinkID: l.ID, LinkKey: l.Key, Target: survivor, Reason: reason}
+	switch f.Map.OnDelete {
+	case "ignore":
+		return nil
+	case "close":
+		if items[si].StatusCategory == adapters.CategoryDone {
+			return []*Op{unlink}
+		}
+		arch := &Op{Kind: OpArchive, Side: sides[si], LinkID: l.ID, LinkKey: l.Key, Target: survivor, Reason: reason, Destructive: true}
+		return []*Op{arch, unlink}
+	}
+	return []*Op{unlink}
+}
+
+func (e *Engine) loadComments(ctx context.Context, f *Flow, in *pairInput) error {
+	ca, err := f.A.(adapters.Commenter).Comments(ctx, in.link.A)
+	if err != nil {
+		return fmt.Errorf("flow %s: reading comments of %s: %w", f.Map.Name, in.link.A, err)
+	}
+	cb, err := f.B.(adapters.Commenter).Comments(ctx, in.link.B)
+	if err != nil {
+		return fmt.Errorf("flow %s: reading comments of %s: %w", f.Map.Name, in.link.B, err)
+	}
+	var cl []store.CommentLink
+	if in.link.ID != 0 {
+		cl, err = e.store.ListCommentLinks(ctx, in.link.ID)
+		if err != nil {
+			return fmt.Errorf("flow %s: reading comment links of link %d: %w", f.Map.Name, in.link.ID, err)
+		}
+	}
+	in.withComments, in.ca, in.cb, in.clinks = true, ca, cb, cl
+	return nil
+}
+
+// planRelink revives a tombstoned link whose gone side came back into scope.
+func (e *Engine) planRelink(ctx context.Context, p *planner, plan *Plan, f *Flow, l store.Link, s store.Side, it adapters.Item) []*Op {
+	o := s.Other()
+	other, err := f.side(o).Get(ctx, l.Ref(o))
+	if err != nil {
+		p.warn(fmt.Sprintf("%s came back into scope but its counterpart %s cannot be read (%v): left unlinked", it.Ref, l.Ref(o), err))
+		return nil
+	}
+	if s == store.SideA {
+		l.A = it.Ref
+	} else {
+		l.B = it.Ref
+	}
+	in := &pairInput{link: l}
+	if b, err := e.store.GetBase(ctx, l.ID); err == nil {
+		in.base, in.hasBase = b, true
+	}
+	if s == store.SideA {
+		in.a, in.b = it, other
+	} else {
+		in.a, in.b = other, it
+	}
+	pp := p.diffPair(in)
+	plan.pairs = append(plan.pairs, pp)
+	op := &Op{Kind: OpLink, LinkID: l.ID, LinkKey: l.Key, Source: other.Ref, Target: it.Ref, Reason: "came back into scope: link revived", pair: pp}
+	pp.linkOp = op
+	return append([]*Op{op}, pairOps(pp)...)
+}

@@ -1,0 +1,148 @@
+package sync_test
+
+import (
+	"context"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/adapters/memory"
+	"github.com/tracksync/tracksync/config"
+	"github.com/tracksync/tracksync/mapping"
+	"github.com/tracksync/tracksync/store"
+	"github.com/tracksync/tracksync/store/sqlite"
+	tsync "github.com/tracksync/tracksync/sync"
+)
+
+// Side A speaks Jira-like statuses, side B GitHub-like ones; the map is
+// many-to-one so the per-side base is exercised.
+var (
+	statusesA = []adapters.StatusDef{{Name: "To Do", Category: adapters.CategoryTodo}, {Name: "In Progress", Category: adapters.CategoryInProgress}, {Name: "In Review", Category: adapters.CategoryInProgress}, {Name: "Done", Category: adapters.CategoryDone}}
+	statusesB = []adapters.StatusDef{{Name: "open", Category: adapters.CategoryTodo}, {Name: "active", Category: adapters.CategoryInProgress}, {Name: "closed", Category: adapters.CategoryDone}}
+	users     = []config.User{{Name: "Ana", IDs: map[string]string{"a": "ana", "b": "gh-ana"}}, {Name: "Bo", IDs: map[string]string{"a": "bo", "b": "gh-bo"}}, {Name: "Cy", IDs: map[string]string{"a": "cy", "b": "gh-cy"}}}
+)
+
+type env struct {
+	t     testing.TB
+	ctx   context.Context
+	clock *memory.Clock
+	a, b  *memory.Tracker
+	st    store.Store
+	flow  *tsync.Flow
+	eng   *tsync.Engine
+	path  string
+}
+
+type envOpts struct {
+	policy   string
+	onDelete string
+	share    float64
+	fields   map[string]config.FieldConfig
+}
+
+func defaultFields() map[string]config.FieldConfig {
+	return map[string]config.FieldConfig{
+		"title":     {Direction: "both"},
+		"body":      {Direction: "a-to-b"},
+		"labels":    {Direction: "both"},
+		"assignees": {Direction: "both"},
+		"priority":  {Direction: "both"},
+		"comments":  {Direction: "both"},
+		"status": {Direction: "both", Map: []config.ValuePair{
+			{A: "To Do", B: "open"}, {A: "In Progress", B: "active"}, {A: "In Review", B: "active"}, {A: "Done", B: "closed"},
+		}},
+	}
+}
+
+func newEnv(t testing.TB, o envOpts) *env {
+	t.Helper()
+	if o.policy == "" {
+		o.policy = "newest"
+	}
+	if o.onDelete == "" {
+		o.onDelete = "unlink"
+	}
+	if o.share == 0 {
+		o.share = 1
+	}
+	if o.fields == nil {
+		o.fields = defaultFields()
+	}
+	ctx := context.Background()
+	clock := memory.NewClock(time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC))
+	fields := []string{adapters.FieldTitle, adapters.FieldBody, adapters.FieldStatus, adapters.FieldAssignees, adapters.FieldLabels, adapters.FieldPriority, adapters.FieldDue}
+	a, err := memory.New("a", memory.Options{Statuses: statusesA, Fields: fields, Clock: clock.Now, Project: "A", PageSize: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := memory.New("b", memory.Options{Statuses: statusesB, Fields: fields, Clock: clock.Now, Project: "B", PageSize: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "state.db")
+	st, err := sqlite.Open(ctx, path, sqlite.Options{Clock: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	yes := true
+	cf := config.Flow{Name: "f", A: config.FlowSide{Tracker: "a"}, B: config.FlowSide{Tracker: "b"}, Direction: "both",
+		Conflict: o.policy, OnDelete: o.onDelete, MaxChangeShare: o.share, Create: &yes, Fields: o.fields, Schedule: "@every 5m"}
+	capsA, capsB := a.Capabilities(), b.Capabilities()
+	m, probs := mapping.Compile(cf, "flows[0]", users, mapping.SideInfo{Name: "a", Kind: "memory", Caps: &capsA}, mapping.SideInfo{Name: "b", Kind: "memory", Caps: &capsB})
+	if len(probs) > 0 {
+		t.Fatalf("flow does not compile: %v", probs)
+	}
+	e := &env{t: t, ctx: ctx, clock: clock, a: a, b: b, st: st, path: path, flow: &tsync.Flow{Map: m, A: a, B: b}}
+	e.eng = tsync.New(st, tsync.Options{Clock: clock.Now})
+	return e
+}
+
+// sync runs the flow once and fails the test on any error.
+func (e *env) sync(opts tsync.RunOptions) *tsync.Result {
+	e.t.Helper()
+	res, err := e.eng.Sync(e.ctx, e.flow, opts)
+	if err != nil {
+		e.t.Fatalf("sync: %v", err)
+	}
+	return res
+}
+
+func (e *env) plan() *tsync.Plan {
+	e.t.Helper()
+	p, err := e.eng.Plan(e.ctx, e.flow, tsync.RunOptions{})
+	if err != nil {
+		e.t.Fatalf("plan: %v", err)
+	}
+	return p
+}
+
+// links returns the live links of the flow.
+func (e *env) links() []store.Link {
+	e.t.Helper()
+	ls, err := e.st.ListLinks(e.ctx, "f")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return ls
+}
+
+func byID(items []adapters.Item) map[string]adapters.Item {
+	m := map[string]adapters.Item{}
+	for _, it := range items {
+		m[it.Ref.ID] = it
+	}
+	return m
+}
+
+func commentBodies(cs []adapters.Comment) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.Body
+	}
+	sort.Strings(out)
+	return out
+}
+type memTracker = memory.Tracker

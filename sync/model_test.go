@@ -1,0 +1,257 @@
+package sync_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/store"
+	tsync "github.com/tracksync/tracksync/sync"
+)
+
+var (
+	labelPool = []string{"bug", "ux", "infra", "p1", "growth"}
+	usersA    = []string{"ana", "bo", "cy"}
+	usersB    = []string{"gh-ana", "gh-bo", "gh-cy"}
+	prios     = []string{"", "high", "low"}
+)
+
+// model drives two trackers with random edits and syncs in between.
+type model struct {
+	*env
+	rnd   *rand.Rand
+	steps int
+	syncs int
+}
+
+func (m *model) pick(t *memoryLike) (adapters.Item, bool) {
+	items := t.Items()
+	if len(items) == 0 {
+		return adapters.Item{}, false
+	}
+	return items[m.rnd.IntN(len(items))], true
+}
+
+// memoryLike is the part of the memory tracker the model drives.
+type memoryLike = memTracker
+
+func (m *model) step() {
+	m.steps++
+	m.clock.Advance(time.Duration(1+m.rnd.IntN(90)) * time.Second)
+	tr, side := m.a, "a"
+	statuses, users := statusesA, usersA
+	if m.rnd.IntN(2) == 1 {
+		tr, side = m.b, "b"
+		statuses, users = statusesB, usersB
+	}
+	it, ok := m.pick(tr)
+	r := m.rnd.IntN(100)
+	switch {
+	case r < 8 || !ok:
+		body := ""
+		if side == "a" {
+			body = "body a" // body is a-to-b: B-made items start without one
+		}
+		tr.Seed(adapters.Item{Kind: adapters.KindIssue, Title: fmt.Sprintf("%s-made %d", side, m.steps), Status: statuses[0].Name,
+			Labels: []string{labelPool[m.rnd.IntN(len(labelPool))]}, Body: body})
+	case r < 25:
+		m.edit(tr, it, func(x *adapters.Item) { x.Title = fmt.Sprintf("%s title %d", side, m.steps) })
+	case r < 45:
+		m.edit(tr, it, func(x *adapters.Item) { x.Status = statuses[m.rnd.IntN(len(statuses))].Name })
+	case r < 58:
+		m.edit(tr, it, func(x *adapters.Item) {
+			l := labelPool[m.rnd.IntN(len(labelPool))]
+			if slices.Contains(x.Labels, l) {
+				x.Labels = slices.DeleteFunc(slices.Clone(x.Labels), func(s string) bool { return s == l })
+			} else {
+				x.Labels = append(slices.Clone(x.Labels), l)
+			}
+		})
+	case r < 68:
+		m.edit(tr, it, func(x *adapters.Item) {
+			x.Assignees = nil
+			for _, u := range users {
+				if m.rnd.IntN(3) == 0 {
+					x.Assignees = append(x.Assignees, u)
+				}
+			}
+		})
+	case r < 73:
+		m.edit(tr, it, func(x *adapters.Item) { x.Priority = prios[m.rnd.IntN(len(prios))] })
+	case r < 77:
+		// Body is a-to-b: A owns it (TestOneWayField covers B's edits).
+		if a, ok := m.pick(m.a); ok {
+			m.edit(m.a, a, func(x *adapters.Item) { x.Body = fmt.Sprintf("a body %d", m.steps) })
+		}
+	case r < 88:
+		if _, err := tr.AddComment(m.ctx, it.Ref, adapters.Comment{Body: fmt.Sprintf("%s says %d", side, m.steps)}, ""); err != nil {
+			m.t.Fatal(err)
+		}
+	case r < 91:
+		cs, err := tr.Comments(m.ctx, it.Ref)
+		if err != nil {
+			m.t.Fatal(err)
+		}
+		if len(cs) > 0 {
+			c := cs[m.rnd.IntN(len(cs))]
+			c.Body = fmt.Sprintf("%s edited %d", side, m.steps)
+			if _, err := tr.EditComment(m.ctx, it.Ref, c); err != nil {
+				m.t.Fatal(err)
+			}
+		}
+	case r < 94:
+		if err := tr.Delete(m.ctx, it.Ref); err != nil {
+			m.t.Fatal(err)
+		}
+	default:
+		m.sync()
+	}
+	if m.steps%10 == 0 {
+		m.sync()
+	}
+}
+
+func (m *model) edit(tr *memTracker, it adapters.Item, f func(*adapters.Item)) {
+	if _, err := tr.Edit(it.Ref, f); err != nil {
+		m.t.Fatal(err)
+	}
+}
+
+// sync runs the flow, then checks the echo rule: a second run with no
+// outside edits writes nothing.
+func (m *model) sync() {
+	m.t.Helper()
+	m.syncs++
+	m.env.sync(tsync.RunOptions{Force: true})
+	m.a.ResetCounts()
+	m.b.ResetCounts()
+	m.env.sync(tsync.RunOptions{Force: true})
+	if w := m.a.Writes() + m.b.Writes(); w != 0 {
+		m.t.Fatalf("step %d: echo: a second sync with no edits made %d writes (a %+v, b %+v)", m.steps, w, m.a.Counts(), m.b.Counts())
+	}
+}
+
+// check asserts the converged state: links are one-to-one over live items,
+// every live item is linked unless its counterpart was deleted, linked
+// pairs agree on every synced field (or hold a conflict for it), comments
+// are mirrored, and one more run plans nothing.
+func (m *model) check(manual bool) {
+	t := m.t
+	t.Helper()
+	as, bs := byID(m.a.Items()), byID(m.b.Items())
+	seenA, seenB := map[string]bool{}, map[string]bool{}
+	held := map[string]bool{}
+	cs, err := m.st.ListConflicts(m.ctx, "f", store.ConflictOpen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		held[fmt.Sprintf("%d/%s", c.LinkID, c.Field)] = true
+	}
+	tombA, tombB := map[string]bool{}, map[string]bool{}
+	for _, l := range m.links() {
+		if strings.HasPrefix(l.A.ID, "deleted:") || strings.HasPrefix(l.B.ID, "deleted:") {
+			tombA[l.A.ID], tombB[l.B.ID] = true, true
+			continue
+		}
+		if seenA[l.A.ID] || seenB[l.B.ID] {
+			t.Fatalf("item linked twice: %+v", l)
+		}
+		seenA[l.A.ID], seenB[l.B.ID] = true, true
+		a, okA := as[l.A.ID]
+		b, okB := bs[l.B.ID]
+		if !okA || !okB {
+			t.Fatalf("link %d points at a missing item (a %v, b %v)", l.ID, okA, okB)
+		}
+		for _, r := range m.flow.Map.Rules {
+			av, bv := adapters.FieldValue(a, r.Field), adapters.FieldValue(b, r.Field)
+			if r.Field == adapters.FieldBody {
+				if av != bv {
+					t.Errorf("link %d: body (a-to-b) differs: a=%q b=%q", l.ID, av, bv)
+				}
+				continue
+			}
+			if !m.flow.Map.Equivalent(r.Field, av, bv) {
+				if manual && held[fmt.Sprintf("%d/%s", l.ID, r.Field)] {
+					continue
+				}
+				t.Errorf("link %d field %s: a=%q b=%q disagree (held conflict: %v)", l.ID, r.Field, av, bv, held[fmt.Sprintf("%d/%s", l.ID, r.Field)])
+			}
+		}
+		ca, _ := m.a.Comments(m.ctx, a.Ref)
+		cb, _ := m.b.Comments(m.ctx, b.Ref)
+		if diff := cmp.Diff(commentBodies(ca), commentBodies(cb)); diff != "" {
+			t.Errorf("link %d: comments differ (-a +b):\n%s", l.ID, diff)
+		}
+	}
+	for id, it := range as {
+		if !seenA[id] && !tombA[id] {
+			t.Errorf("a item %s %q is not linked and not a survivor of a deletion", id, it.Title)
+		}
+	}
+	for id, it := range bs {
+		if !seenB[id] && !tombB[id] {
+			t.Errorf("b item %s %q is not linked and not a survivor of a deletion", id, it.Title)
+		}
+	}
+	// No duplicate copies: at most one item per side carries a given key.
+	for _, items := range []map[string]adapters.Item{as, bs} {
+		keys := map[string]string{}
+		for id, it := range items {
+			if it.SyncKey == "" {
+				continue
+			}
+			if other, dup := keys[it.SyncKey]; dup {
+				t.Fatalf("duplicate copies %s and %s of %s", other, id, it.SyncKey)
+			}
+			keys[it.SyncKey] = id
+		}
+	}
+	if p := m.plan(); len(p.Ops) != 0 && !manual {
+		var b strings.Builder
+		p.WriteText(&b)
+		t.Fatalf("a further run still plans work:\n%s", b.String())
+	} else if manual {
+		for _, op := range p.Ops {
+			if op.Kind != tsync.OpConflict {
+				t.Fatalf("a further run plans %s, want only held conflicts", op)
+			}
+		}
+	}
+}
+
+func runModel(t *testing.T, seed uint64, steps int, policy string) {
+	e := newEnv(t, envOpts{policy: policy})
+	m := &model{env: e, rnd: rand.New(rand.NewPCG(seed, seed*7+1))}
+	for m.steps < steps {
+		m.step()
+	}
+	m.sync()
+	m.check(policy == "manual")
+	if t.Failed() {
+		t.Logf("seed %d failed after %d steps, %d syncs", seed, m.steps, m.syncs)
+	}
+}
+
+// TestConvergenceModel is the model-based convergence test: random
+// concurrent edits on both sides between sync runs, over many seeds.
+func TestConvergenceModel(t *testing.T) {
+	seeds, steps := 12, 2000
+	if testing.Short() {
+		seeds, steps = 3, 600
+	}
+	for _, policy := range []string{"newest", "manual", "a-wins", "b-wins"} {
+		for s := 0; s < seeds; s++ {
+			seed := uint64(s + 1)
+			t.Run(fmt.Sprintf("%s/seed%d", policy, seed), func(t *testing.T) {
+				t.Parallel()
+				runModel(t, seed, steps, policy)
+			})
+		}
+	}
+}

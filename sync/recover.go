@@ -1,0 +1,101 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/store"
+)
+
+// recover settles journal entries an earlier run left pending: it was
+// killed between recording an intent and recording the result, or a call
+// failed in a way that may still have taken effect. Creates and comment
+// adds are re-issued with their idempotency key, so the tracker returns
+// what the first call made instead of making a second; updates are left to
+// the 3-way diff, which converges whether or not they landed.
+func (e *Engine) recover(ctx context.Context, f *Flow, runID int64, log *slog.Logger) error {
+	pending, err := e.store.PendingJournal(ctx, f.Map.Name)
+	if err != nil {
+		return fmt.Errorf("flow %s: reading journal: %w", f.Map.Name, err)
+	}
+	p := e.newPlanner(f)
+	for _, j := range pending {
+		var err error
+		switch j.Op {
+		case string(OpCreate):
+			err = e.recoverCreate(ctx, f, p, j)
+		case string(OpCommentAdd):
+			err = e.recoverComment(ctx, f, j)
+		default:
+			err = e.store.JournalFinish(ctx, j.ID, store.JournalFailed, adapters.Ref{}, j.LinkID, fmt.Sprintf("interrupted; reconciled by run %d", runID))
+		}
+		if err != nil {
+			if fatal(err) {
+				return err
+			}
+			log.Warn("could not recover an interrupted write; retried next run", "journal_id", j.ID, "op", j.Op, "err", err)
+			continue
+		}
+		log.Info("recovered an interrupted write", "journal_id", j.ID, "op", j.Op, "target", j.Target.String())
+	}
+	return nil
+}
+
+func (e *Engine) recoverCreate(ctx context.Context, f *Flow, p *planner, j store.JournalEntry) error {
+	tr := f.side(j.Side)
+	if l, err := e.store.FindLinkByKey(ctx, f.Map.Name, j.IdempotencyKey); err == nil {
+		return e.store.JournalFinish(ctx, j.ID, store.JournalDone, l.Ref(j.Side), l.ID, "")
+	}
+	src, err := f.side(j.Side.Other()).Get(ctx, j.Target)
+	if errors.Is(err, adapters.ErrNotFound) {
+		// The source is gone; its copy, if it was made, carries our key
+		// and is left alone by the planner.
+		return e.store.JournalFinish(ctx, j.ID, store.JournalFailed, adapters.Ref{}, 0, "source deleted before the interrupted create was recovered")
+	}
+	if err != nil {
+		return err
+	}
+	it := adapters.Item{Kind: adapters.Kind(j.After["kind"])}
+	for k, v := range j.After {
+		if k == "kind" {
+			continue
+		}
+		if err := adapters.SetFieldValue(&it, k, v); err != nil {
+			return err
+		}
+	}
+	res, err := tr.Create(ctx, it, adapters.CreateOptions{IdempotencyKey: j.IdempotencyKey})
+	if err != nil {
+		return fmt.Errorf("re-issuing create of %s on %s: %w", j.Target, tr.Name(), err)
+	}
+	return e.store.Tx(ctx, func(tx store.Ops) error {
+		l, err := e.linkCreated(ctx, tx, f, p, j.Side, src, j.Before, j.IdempotencyKey, adapters.CreateResult{Item: res.Item, Existed: true})
+		if err != nil {
+			return err
+		}
+		return tx.JournalFinish(ctx, j.ID, store.JournalDone, res.Item.Ref, l.ID, "")
+	})
+}
+
+func (e *Engine) recoverComment(ctx context.Context, f *Flow, j store.JournalEntry) error {
+	cm, ok := f.side(j.Side).(adapters.Commenter)
+	if !ok || j.LinkID == 0 {
+		return e.store.JournalFinish(ctx, j.ID, store.JournalFailed, adapters.Ref{}, j.LinkID, "cannot recover")
+	}
+	c, err := cm.AddComment(ctx, j.Target, adapters.Comment{Body: j.After["body"]}, j.IdempotencyKey)
+	if errors.Is(err, adapters.ErrNotFound) {
+		return e.store.JournalFinish(ctx, j.ID, store.JournalFailed, adapters.Ref{}, j.LinkID, "item gone")
+	}
+	if err != nil {
+		return fmt.Errorf("re-issuing comment on %s: %w", j.Target, err)
+	}
+	return e.store.Tx(ctx, func(tx store.Ops) error {
+		if err := tx.PutCommentLink(ctx, commentLink(j.LinkID, j.Side, j.After["source_id"], j.After["body"], c)); err != nil {
+			return err
+		}
+		return tx.JournalFinish(ctx, j.ID, store.JournalDone, j.Target, j.LinkID, "")
+	})
+}
