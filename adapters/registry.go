@@ -30,7 +30,7 @@ type Option struct {
 	Type     OptionType
 	Default  any
 	Required bool
-	Secret   bool   // never logged, printed or put into an error
+	Secret   bool // never logged, printed or put into an error
 	Enum     []string
 	Help     string
 }

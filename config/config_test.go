@@ -104,7 +104,7 @@ flows:
 					Fields: map[string]FieldConfig{
 						"title": {Direction: "both"},
 						"status": {Direction: "both", Owner: "a",
-							Map: []ValuePair{{A: "To Do", B: "open"}, {A: "In Progress", B: "open", BLabel: "status: wip"}},
+							Map:     []ValuePair{{A: "To Do", B: "open"}, {A: "In Progress", B: "open", BLabel: "status: wip"}},
 							Default: map[string]map[string]string{"b": {"done": "closed"}}},
 						"custom:Story Points": {A: "Story Points", B: "Estimate"},
 						"body":                {},

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzParse checks that no input panics or hangs Parse, and that no problem
@@ -33,7 +34,11 @@ func FuzzParse(f *testing.F) {
 			used = append(used, v)
 			return v, true
 		}
+		start := time.Now()
 		c, err := Parse(data, "fuzz.yaml", env)
+		if d := time.Since(start); d > 2*time.Second {
+			t.Fatalf("Parse took %v", d)
+		}
 		var se *SyntaxError
 		if errors.As(err, &se) {
 			if c != nil {

@@ -751,7 +751,25 @@ func (s *suite) testIdempotentCreate(t *testing.T) {
 	if other.Existed || other.Item.Ref.ID == first.Item.Ref.ID {
 		t.Errorf("Create with another key: Existed=%v ID %q, want a new item", other.Existed, other.Item.Ref.ID)
 	}
-	wantIDsOnce(t, "listing after three creates with two keys", listAll(t, tr, s.h.Scope, "", 0).items, first.Item, other.Item)
+	listed := listAll(t, tr, s.h.Scope, "", 0).items
+	wantIDsOnce(t, "listing after three creates with two keys", listed, first.Item, other.Item)
+
+	// The key is what lets the engine recognise its own copy after a
+	// crash, so Create, Get and List must all carry it.
+	wantKeys := map[string]string{first.Item.Ref.ID: key, other.Item.Ref.ID: "adaptertest-key-2"}
+	gotKeys := map[string]map[string]string{"Create": {}, "Get": {}, "List": {}}
+	for _, res := range []adapters.CreateResult{first, other} {
+		gotKeys["Create"][res.Item.Ref.ID] = res.Item.SyncKey
+		gotKeys["Get"][res.Item.Ref.ID] = s.get(t, tr, res.Item.Ref).SyncKey
+	}
+	for _, it := range listed {
+		gotKeys["List"][it.Ref.ID] = it.SyncKey
+	}
+	for from, got := range gotKeys {
+		if diff := cmp.Diff(wantKeys, got); diff != "" {
+			t.Errorf("SyncKey by item ID as %s returns it (-want +got):\n%s", from, diff)
+		}
+	}
 }
 
 func (s *suite) testComments(t *testing.T) {

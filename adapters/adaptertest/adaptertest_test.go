@@ -54,6 +54,7 @@ func TestSuiteCatchesBugs(t *testing.T) {
 		{"if-version-ignored", "stale-version"},
 		{"context-ignored", "context-cancelled"},
 		{"idempotency-key-ignored", "idempotent-create"},
+		{"sync-key-not-read-back", "idempotent-create"},
 		{"comments-newest-first", "comments"},
 		{"comment-key-ignored", "comments"},
 		{"delete-does-nothing", "delete"},
@@ -200,6 +201,8 @@ func (b *buggy) Get(ctx context.Context, ref adapters.Ref) (adapters.Item, error
 	switch b.bug {
 	case "get-drops-labels":
 		it.Labels = nil
+	case "sync-key-not-read-back":
+		it.SyncKey = ""
 	case "not-found-unwrapped":
 		if err != nil {
 			err = errors.New(err.Error())

@@ -843,9 +843,10 @@ func pageToken(after, upto int64) string {
 func parsePageToken(tok string) (after, upto int64, err error) {
 	a, u, ok := strings.Cut(strings.TrimPrefix(tok, "p"), "-")
 	if ok && strings.HasPrefix(tok, "p") {
-		after, err1 := strconv.ParseInt(a, 10, 64)
-		upto, err2 := strconv.ParseInt(u, 10, 64)
-		if err1 == nil && err2 == nil && 0 <= after && after <= upto {
+		var errA, errU error
+		after, errA = strconv.ParseInt(a, 10, 64)
+		upto, errU = strconv.ParseInt(u, 10, 64)
+		if errA == nil && errU == nil && 0 <= after && after <= upto {
 			return after, upto, nil
 		}
 	}

@@ -721,3 +721,22 @@ func TestCheck(t *testing.T) {
 		t.Error("Check passed with the state file's folder missing")
 	}
 }
+
+func TestSyncKey(t *testing.T) {
+	tr := newTracker(t, memory.Options{})
+	ctx := t.Context()
+	// A copy tracksync made in a run that crashed before recording it.
+	seeded := tr.Seed(adapters.Item{Title: "copy", SyncKey: "flow:a:7"})[0]
+	res, err := tr.Create(ctx, adapters.Item{Title: "copy", SyncKey: "ignored"}, adapters.CreateOptions{IdempotencyKey: "flow:a:7"})
+	if err != nil || !res.Existed || res.Item.Ref.ID != seeded.Ref.ID {
+		t.Errorf("create with a seeded item's key: %+v, %v; want the seeded item", res, err)
+	}
+	plain, err := tr.Create(ctx, adapters.Item{Title: "plain", SyncKey: "ignored"}, adapters.CreateOptions{})
+	if err != nil || plain.Item.SyncKey != "" {
+		t.Errorf("create without a key: sync key %q, error %v; want none", plain.Item.SyncKey, err)
+	}
+	edited, err := tr.Edit(seeded.Ref, func(it *adapters.Item) { it.SyncKey = "" })
+	if err != nil || edited.SyncKey != "flow:a:7" {
+		t.Errorf("after an outside edit: sync key %q, error %v; people cannot change it", edited.SyncKey, err)
+	}
+}

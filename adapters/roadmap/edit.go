@@ -96,8 +96,9 @@ func indentLines(lines []string, pad int, nl string) string {
 // renderScalar renders a scalar value that replaces old (nil for a new
 // key), keeping old's quoting style where the new value allows it.
 // keyIndent is the indentation of the key; step the extra indentation of
-// block scalar content.
-func renderScalar(v value, old *yaml.Node, keyIndent, step int, nl string) (string, error) {
+// block scalar content. In a flow collection ({key: v}) only one-line
+// values are valid, and plain ones may not hold flow punctuation.
+func renderScalar(v value, old *yaml.Node, keyIndent, step int, nl string, flow bool) (string, error) {
 	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: v.tag, Value: v.scalar}
 	if old != nil && old.Kind == yaml.ScalarNode {
 		switch {
@@ -116,6 +117,9 @@ func renderScalar(v value, old *yaml.Node, keyIndent, step int, nl string) (stri
 	if strings.Contains(v.scalar, "\n") && n.Style&yaml.DoubleQuotedStyle == 0 {
 		n.Style = n.Style&yaml.TaggedStyle | yaml.LiteralStyle
 	}
+	if flow && (n.Style&yaml.LiteralStyle != 0 || n.Style&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle) == 0 && strings.ContainsAny(v.scalar, ",[]{}#:")) {
+		n.Style = n.Style&yaml.TaggedStyle | yaml.DoubleQuotedStyle
+	}
 	if step < 2 || step > 9 {
 		step = 2 // the encoder's range; anything else it would ignore
 	}
@@ -126,18 +130,32 @@ func renderScalar(v value, old *yaml.Node, keyIndent, step int, nl string) (stri
 	return indentLines(lines, keyIndent, nl), nil
 }
 
-// renderList renders a list in flow style ([a, b]) or, when block is set, as
-// dash lines whose dashes sit at column dashIndent+1.
-func renderList(v value, block bool, dashIndent int, nl string) (string, error) {
+// renderList renders a list in flow style ([a, b]). Entries that were in
+// old keep their quoting.
+func renderList(v value, old *yaml.Node, keyIndent int, nl string) (string, error) {
 	n := v.node()
-	if block {
-		n.Style = 0
-	}
+	keepStyles(n, old)
 	lines, err := encode(n, 2)
 	if err != nil {
 		return "", err
 	}
-	return indentLines(lines, dashIndent, nl), nil
+	return indentLines(lines, keyIndent, nl), nil
+}
+
+// keepStyles gives the entries of list n the quoting of equal entries of
+// old: "self-serve" stays quoted when the list is rewritten.
+func keepStyles(n, old *yaml.Node) {
+	if old == nil || old.Kind != yaml.SequenceNode {
+		return
+	}
+	for _, c := range n.Content {
+		for _, o := range old.Content {
+			if o.Kind == yaml.ScalarNode && o.Value == c.Value {
+				c.Style = o.Style &^ yaml.TaggedStyle &^ yaml.LiteralStyle &^ yaml.FoldedStyle
+				break
+			}
+		}
+	}
 }
 
 // renderKey renders a mapping key, quoted only when it has to be.
@@ -273,12 +291,15 @@ func (d *document) setKey(in *initiative, name string, v value, st statusSet) (*
 		return d, nil
 	}
 	ki := k.Column - 1
+	flow := in.node.Style&yaml.FlowStyle != 0
 	s, err := d.start(old)
 	if err != nil {
 		return nil, err
 	}
-	e, err := d.end(old, ki)
-	if err != nil {
+	var e int
+	if flow && old.Kind == yaml.ScalarNode && old.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) == 0 {
+		e = d.flowPlainEnd(d.skipProps(s))
+	} else if e, err = d.end(old, ki); err != nil {
 		return nil, err
 	}
 	nl := d.newline()
@@ -286,13 +307,9 @@ func (d *document) setKey(in *initiative, name string, v value, st statusSet) (*
 	blockColl := (old.Kind == yaml.SequenceNode || old.Kind == yaml.MappingNode) && old.Style&yaml.FlowStyle == 0
 	switch {
 	case v.isList && old.Kind == yaml.SequenceNode && blockColl:
-		// Keep a block list a block list, dashes where they were.
-		dash := d.skipProps(s)
-		text, err := renderList(v, true, dash-d.lines.start(d.lines.lineOf(dash)), nl)
-		if err != nil {
-			return nil, err
-		}
-		ed = edit{s, e, text}
+		// A block list stays a block list, edited entry by entry so the
+		// entries that stay keep their lines and comments.
+		return d.editBlockList(in, name, old, v, st)
 	case blockColl:
 		// A nested list or mapping replaced by a value: put the value on the
 		// key's line, keeping a comment that was there.
@@ -300,7 +317,7 @@ func (d *document) setKey(in *initiative, name string, v value, st statusSet) (*
 		if err != nil {
 			return nil, err
 		}
-		text, err := d.render(v, nil, ki, 2)
+		text, err := d.render(v, nil, ki, 2, false)
 		if err != nil {
 			return nil, err
 		}
@@ -334,7 +351,7 @@ func (d *document) setKey(in *initiative, name string, v value, st statusSet) (*
 				v.scalar += "\n"
 			}
 		}
-		text, err := d.render(v, like, ki, step)
+		text, err := d.render(v, like, ki, step, flow)
 		if err != nil {
 			return nil, err
 		}
@@ -345,6 +362,11 @@ func (d *document) setKey(in *initiative, name string, v value, st statusSet) (*
 			} else {
 				text += header
 			}
+		}
+		if e == s {
+			// An empty value (`owner:`) has no text to replace: the new
+			// one goes after the colon, with the space YAML needs.
+			text = " " + text
 		}
 		ed = edit{s, e, text}
 		// Keep a trailing comment in its column when a one-line value
@@ -369,13 +391,86 @@ func (d *document) setKey(in *initiative, name string, v value, st statusSet) (*
 	})
 }
 
+// editBlockList rewrites block list old (under key name of in) to v.list,
+// which mergeList ordered as old's surviving entries followed by new ones:
+// removed entries lose their lines, new ones go after the last entry, and
+// the lines of entries that stay are untouched.
+func (d *document) editBlockList(in *initiative, name string, old *yaml.Node, v value, st statusSet) (*document, error) {
+	li := d.lines
+	s, err := d.start(old)
+	if err != nil {
+		return nil, err
+	}
+	dash := d.skipProps(s)
+	dashIndent := dash - li.start(li.lineOf(dash))
+	nl := d.newline()
+	// pending starts as every wanted entry; what is left after walking the
+	// old entries is what to add.
+	pending := map[string]bool{}
+	for _, x := range v.list {
+		pending[x] = true
+	}
+	var edits []edit
+	lastLine := 0
+	for _, item := range old.Content {
+		is, err := d.start(item)
+		if err != nil {
+			return nil, err
+		}
+		ie, err := d.end(item, dashIndent)
+		if err != nil {
+			return nil, err
+		}
+		last := li.lineOf(max(ie-1, is))
+		lastLine = last
+		if v := scalarValue(item); pending[v] && item.Kind == yaml.ScalarNode {
+			delete(pending, v) // so a repeat of it loses its line
+			continue
+		}
+		first, err := d.dashLine(is)
+		if err != nil {
+			return nil, err
+		}
+		edits = append(edits, edit{li.start(first), li.next(last), ""})
+	}
+	var add strings.Builder
+	for _, x := range v.list {
+		if !pending[x] {
+			continue
+		}
+		n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: x}
+		lines, err := encode(&yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{n}}, 2)
+		if err != nil {
+			return nil, err
+		}
+		add.WriteString(strings.Repeat(" ", dashIndent) + indentLines(lines, dashIndent, nl) + nl)
+	}
+	if add.Len() > 0 {
+		at, text := li.next(lastLine), add.String()
+		if at == len(d.src) && li.end(lastLine) == at {
+			// No line break after the last entry: the file ends there.
+			text = nl + strings.TrimSuffix(text, nl)
+		}
+		edits = append(edits, edit{at, at, text})
+	}
+	return d.splice(edits, st, func(cp func(*yaml.Node) *yaml.Node) error {
+		m := cp(in.node)
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			if m.Content[i].Value == name {
+				m.Content[i+1] = v.node()
+			}
+		}
+		return nil
+	})
+}
+
 // render renders v for a key indented by keyIndent: lists in flow style,
 // scalars in old's style with block content indented step more.
-func (d *document) render(v value, old *yaml.Node, keyIndent, step int) (string, error) {
+func (d *document) render(v value, old *yaml.Node, keyIndent, step int, flow bool) (string, error) {
 	if v.isList {
-		return renderList(v, false, keyIndent, d.newline())
+		return renderList(v, old, keyIndent, d.newline())
 	}
-	return renderScalar(v, old, keyIndent, step, d.newline())
+	return renderScalar(v, old, keyIndent, step, d.newline(), flow)
 }
 
 // appendKey adds `name: v` as a new line after the initiative's last key.
@@ -394,7 +489,7 @@ func (d *document) appendKey(in *initiative, name string, v value, st statusSet)
 	if err != nil {
 		return nil, err
 	}
-	text, err := d.render(v, nil, ki, 2)
+	text, err := d.render(v, nil, ki, 2, false)
 	if err != nil {
 		return nil, err
 	}
@@ -456,7 +551,7 @@ func (d *document) removeKey(in *initiative, name string, st statusSet) (*docume
 		ed = edit{li.start(kLine), k2s, between + string(prefix)}
 	} else {
 		ed = edit{li.start(kLine), li.next(eLine), ""}
-		if li.next(eLine) == len(d.src) && kLine > 1 {
+		if li.end(eLine) == len(d.src) && kLine > 1 {
 			// The last line of a file without a final break: drop the
 			// break before it instead.
 			ed = edit{li.end(kLine - 1), len(d.src), ""}
@@ -547,6 +642,23 @@ func (d *document) appendItem(pairs []keyValue, st statusSet) (*document, error)
 	})
 }
 
+// dashLine is the line of the dash that opens the block sequence entry
+// starting at p. The dash must be the first thing on its line.
+func (d *document) dashLine(p int) (int, error) {
+	q := p - 1
+	for q >= 0 && (isSpace(d.src[q]) || d.src[q] == '\n' || d.src[q] == '\r') {
+		q--
+	}
+	if q < 0 || d.src[q] != '-' {
+		return 0, fmt.Errorf("cannot find the list dash before offset %d: %w", p, errNoRoundTrip)
+	}
+	l := d.lines.lineOf(q)
+	if !blank(d.src[d.lines.start(l):q]) {
+		return 0, fmt.Errorf("line %d holds more than one list entry: %w", l, adapters.ErrUnsupported)
+	}
+	return l, nil
+}
+
 // keyValue is one key of a new initiative.
 type keyValue struct {
 	k string
@@ -565,24 +677,19 @@ func (d *document) removeItem(in *initiative, st statusSet) (*document, error) {
 	if err != nil {
 		return nil, err
 	}
-	q := s - 1
-	for q >= 0 && (isSpace(d.src[q]) || d.src[q] == '\n' || d.src[q] == '\r') {
-		q--
+	dashLine, err := d.dashLine(s)
+	if err != nil {
+		return nil, fmt.Errorf("initiative %s: %w", in.key, err)
 	}
-	if q < 0 || d.src[q] != '-' {
-		return nil, fmt.Errorf("initiative %s: cannot find its dash: %w", in.key, errNoRoundTrip)
-	}
-	dashLine := li.lineOf(q)
-	if !blank(d.src[li.start(dashLine):q]) {
-		return nil, fmt.Errorf("initiative %s shares its line with other content: %w", in.key, adapters.ErrUnsupported)
-	}
-	e, err := d.end(in.node, q-li.start(dashLine))
+	e, err := d.end(in.node, indent(li.text(dashLine)))
 	if err != nil {
 		return nil, err
 	}
 	eLine := li.lineOf(max(e-1, s))
 	ed := edit{li.start(dashLine), li.next(eLine), ""}
-	if li.next(eLine) == len(d.src) && dashLine > 1 {
+	if li.end(eLine) == len(d.src) && dashLine > 1 {
+		// The last line of a file without a final break: drop the break
+		// before the entry instead.
 		ed = edit{li.end(dashLine - 1), len(d.src), ""}
 	}
 	return d.splice([]edit{ed}, st, func(cp func(*yaml.Node) *yaml.Node) error {

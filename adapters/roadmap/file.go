@@ -2,15 +2,17 @@ package roadmap
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/tracksync/tracksync/adapters"
 )
 
 // errChangedOnDisk says the file changed between our read and our write.
-var errChangedOnDisk = errors.New("the roadmap file changed while it was being written")
+// It wraps adapters.ErrConflict: re-reading and trying again is the fix.
+var errChangedOnDisk = fmt.Errorf("the roadmap file changed while it was being written: %w", adapters.ErrConflict)
 
 // readFile reads the roadmap and its modification time.
 func readFile(path string) ([]byte, time.Time, error) {

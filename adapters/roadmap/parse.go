@@ -227,6 +227,12 @@ func yamlError(path string, err error) error {
 	msg := err.Error()
 	if m := yamlErrLine.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
+		if strings.HasPrefix(m[2], "did not find expected") {
+			// yaml.v3 reports its parser errors at the 0-based line of
+			// the list or mapping being parsed; make it the 1-based line
+			// an editor shows, where that construct starts.
+			line++
+		}
 		return &ParseError{Path: path, Line: line, Msg: m[2]}
 	}
 	return &ParseError{Path: path, Msg: strings.TrimPrefix(msg, "yaml: ")}

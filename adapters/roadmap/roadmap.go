@@ -254,6 +254,7 @@ func (t *Tracker) toItem(in *initiative, at time.Time) adapters.Item {
 		Labels:    dedupe(listValue(pairValue(in, keyLabels))),
 		UpdatedAt: at,
 		Version:   in.hash,
+		SyncKey:   in.scalar(keyTracksyncID),
 	}
 	if it.Status == "" {
 		it.Status = t.statuses.initial()
@@ -462,7 +463,7 @@ func (t *Tracker) write(ctx context.Context, change func(d *document) (*document
 			return t.translate(d, mtime), nil
 		}
 		err = writeFile(t.path, nd.src, src)
-		if errors.Is(err, errChangedOnDisk) && attempt < 3 {
+		if errors.Is(err, errChangedOnDisk) && attempt < 5 {
 			continue
 		}
 		if err != nil {
@@ -471,7 +472,9 @@ func (t *Tracker) write(ctx context.Context, change func(d *document) (*document
 		if in, ok := nd.byKey[key]; ok {
 			t.written(key, in.hash)
 		}
-		return t.translate(nd, t.clock()), nil
+		// Initiatives this Tracker had not seen yet were last changed no
+		// later than the file we just replaced.
+		return t.translate(nd, mtime), nil
 	}
 }
 

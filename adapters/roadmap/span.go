@@ -285,6 +285,27 @@ func (d *document) plainEnd(p, parentIndent int) int {
 	return end
 }
 
+// flowPlainEnd finds the end of a plain scalar inside a flow collection:
+// it stops at flow punctuation, a ": " and comments, and may span lines.
+func (d *document) flowPlainEnd(p int) int {
+	src := d.src
+	end := p
+	for i := p; i < len(src); i++ {
+		c := src[i]
+		switch {
+		case bytes.IndexByte([]byte(",[]{}"), c) >= 0:
+			return end
+		case c == ':' && (i+1 == len(src) || isSpace(src[i+1]) || breakLen(src, i+1) > 0 || bytes.IndexByte([]byte(",[]{}"), src[i+1]) >= 0):
+			return end
+		case c == '#' && i > p && (isSpace(src[i-1]) || breakLen(src, i-1) > 0):
+			return end
+		case !isSpace(c) && breakLen(src, i) == 0:
+			end = i + 1
+		}
+	}
+	return end
+}
+
 // blockScalarEnd finds the end of a literal or folded scalar whose header
 // (| or >) is at p: its last content line, or with keep chomping (+) the
 // last of the empty lines that follow it.

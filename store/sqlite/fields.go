@@ -84,49 +84,59 @@ func writeString(b *strings.Builder, s string) {
 // strings. Unescaped keys and values share the memory of s instead of
 // being copied, which halves the allocations of a large ListBases.
 func decodeFields(s string) (map[string]string, error) {
+	m, _, err := decodeFieldsBuf(s, nil)
+	return m, err
+}
+
+// decodeFieldsBuf is decodeFields with a scratch slice for the parsed
+// pairs, reused across calls so the map is made at its exact size.
+func decodeFieldsBuf(s string, buf []string) (map[string]string, []string, error) {
 	if s == "null" {
-		return nil, nil
+		return nil, buf, nil
 	}
-	if m, ok := parseFlat(s); ok {
-		return m, nil
+	buf, ok := parseFlat(s, buf[:0])
+	if ok {
+		m := make(map[string]string, len(buf)/2)
+		for i := 0; i < len(buf); i += 2 {
+			m[buf[i]] = buf[i+1]
+		}
+		return m, buf, nil
 	}
 	var m map[string]string
 	if err := json.Unmarshal([]byte(s), &m); err != nil {
-		return nil, fmt.Errorf("decoding field map %.40q: %w", s, err)
+		return nil, buf, fmt.Errorf("decoding field map %.40q: %w", s, err)
 	}
-	return m, nil
+	return m, buf, nil
 }
 
-// parseFlat parses {"k":"v",...} with no whitespace. ok is false for
-// anything else, including malformed input, which encoding/json then
-// reports properly.
-func parseFlat(s string) (m map[string]string, ok bool) {
+// parseFlat parses {"k":"v",...} with no whitespace, appending keys and
+// values alternately to kv. ok is false for anything else, including
+// malformed input, which encoding/json then reports properly.
+func parseFlat(s string, kv []string) (_ []string, ok bool) {
 	if len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' {
-		return nil, false
+		return kv, false
 	}
 	if len(s) == 2 {
-		return map[string]string{}, true
+		return kv, true
 	}
-	// An upper bound: a value may itself contain `","`.
-	m = make(map[string]string, strings.Count(s, `","`)+1)
 	i := 1
 	for {
 		k, n, ok := parseString(s, i)
 		if !ok || n >= len(s) || s[n] != ':' {
-			return nil, false
+			return kv, false
 		}
 		v, n2, ok := parseString(s, n+1)
 		if !ok || n2 >= len(s) {
-			return nil, false
+			return kv, false
 		}
-		m[k] = v
+		kv = append(kv, k, v)
 		switch s[n2] {
 		case ',':
 			i = n2 + 1
 		case '}':
-			return m, n2 == len(s)-1
+			return kv, n2 == len(s)-1
 		default:
-			return nil, false
+			return kv, false
 		}
 	}
 }

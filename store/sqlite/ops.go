@@ -217,26 +217,41 @@ func (o *ops) PutBase(ctx context.Context, b store.Base) error {
 
 const baseCols = `link_id, a_fields, b_fields, a_version, b_version, synced_at`
 
-func scanBase(sc scanner) (store.Base, error) {
-	var b store.Base
-	var af, bf string
-	var synced sql.NullInt64
-	if err := sc.Scan(&b.LinkID, &af, &bf, &b.AVersion, &b.BVersion, &synced); err != nil {
-		return b, err
+// baseScanner scans base rows into destinations it reuses: declared per
+// row, they escape to the heap through Scan's ...any, five allocations a
+// row that a 100,000-row ListBases notices.
+type baseScanner struct {
+	linkID    int64
+	af, bf    string
+	av, bv    string
+	synced    sql.NullInt64
+	dest      []any
+	fieldsBuf []string
+}
+
+func newBaseScanner() *baseScanner {
+	bs := &baseScanner{}
+	bs.dest = []any{&bs.linkID, &bs.af, &bs.bf, &bs.av, &bs.bv, &bs.synced}
+	return bs
+}
+
+func (bs *baseScanner) scan(sc scanner) (store.Base, error) {
+	if err := sc.Scan(bs.dest...); err != nil {
+		return store.Base{}, err
 	}
-	b.SyncedAt = fromTS(synced)
+	b := store.Base{LinkID: bs.linkID, AVersion: bs.av, BVersion: bs.bv, SyncedAt: fromTS(bs.synced)}
 	var err error
-	if b.A, err = decodeFields(af); err != nil {
+	if b.A, bs.fieldsBuf, err = decodeFieldsBuf(bs.af, bs.fieldsBuf); err != nil {
 		return b, fmt.Errorf("side a of base of link %d: %w", b.LinkID, err)
 	}
-	if b.B, err = decodeFields(bf); err != nil {
+	if b.B, bs.fieldsBuf, err = decodeFieldsBuf(bs.bf, bs.fieldsBuf); err != nil {
 		return b, fmt.Errorf("side b of base of link %d: %w", b.LinkID, err)
 	}
 	return b, nil
 }
 
 func (o *ops) GetBase(ctx context.Context, linkID int64) (store.Base, error) {
-	b, err := scanBase(o.q.QueryRowContext(ctx, `SELECT `+baseCols+` FROM bases WHERE link_id = ?`, linkID))
+	b, err := newBaseScanner().scan(o.q.QueryRowContext(ctx, `SELECT `+baseCols+` FROM bases WHERE link_id = ?`, linkID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Base{}, notFound("base of link", linkID)
 	}
@@ -261,8 +276,9 @@ func (o *ops) ListBases(ctx context.Context, flow string) (map[int64]store.Base,
 	}
 	defer rows.Close()
 	out := make(map[int64]store.Base, n)
+	bs := newBaseScanner()
 	for rows.Next() {
-		b, err := scanBase(rows)
+		b, err := bs.scan(rows)
 		if err != nil {
 			return nil, o.s.wrap(err, "listing bases of flow %s", flow)
 		}

@@ -368,6 +368,6 @@ func TestMemory(t *testing.T) {
 
 func openBench(tb testing.TB) store.Store { return openTB(tb, "", Options{}) }
 
-func BenchmarkPutBase(b *testing.B)        { storetest.BenchPutBase(b, openBench) }
+func BenchmarkPutBase(b *testing.B)       { storetest.BenchPutBase(b, openBench) }
 func BenchmarkListBases100k(b *testing.B) { storetest.BenchListBases(b, openBench) }
-func BenchmarkGetBase(b *testing.B)        { storetest.BenchGetBase(b, openBench) }
+func BenchmarkGetBase(b *testing.B)       { storetest.BenchGetBase(b, openBench) }
