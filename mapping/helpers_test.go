@@ -11,7 +11,7 @@ import (
 // testRegistry registers stand-in specs for the adapter kinds the example
 // config uses. jira and github are not written yet; roadmap and memory are
 // stubbed too so this package's tests do not depend on them.
-func testRegistry(t *testing.T) *adapters.Registry {
+func testRegistry(t testing.TB) *adapters.Registry {
 	t.Helper()
 	reg := adapters.NewRegistry()
 	notHere := func(context.Context, adapters.Config) (adapters.Tracker, error) {

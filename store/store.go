@@ -8,6 +8,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/tracksync/tracksync/adapters"
@@ -66,6 +67,17 @@ type Link struct {
 	B         adapters.Ref `json:"b"`
 	CreatedAt time.Time    `json:"created_at"`
 	UpdatedAt time.Time    `json:"updated_at"`
+}
+
+// TombstonePrefix marks the side of a link whose item was deleted or left
+// the flow's scope (on_delete unlink or close): the link is kept, with that
+// side's ID prefixed, so the surviving item is neither copied back as new
+// nor synced. Such a link is a tombstone; CountLinks skips it.
+const TombstonePrefix = "deleted:"
+
+// Tombstone reports whether l is a tombstone.
+func (l Link) Tombstone() bool {
+	return strings.HasPrefix(l.A.ID, TombstonePrefix) || strings.HasPrefix(l.B.ID, TombstonePrefix)
 }
 
 // Ref returns the link's ref on side s.
@@ -149,8 +161,9 @@ type Conflict struct {
 	A      string `json:"a"` // side A's value (side A's vocabulary)
 	B      string `json:"b"` // side B's value
 	State  string `json:"state"`
-	// Resolution is "a", "b" or "value"; Value the chosen canonical value in
-	// side A's vocabulary.
+	// Resolution is "a", "b" or "value" (also used when the sides came to
+	// agree on their own); Value the chosen canonical value in side A's
+	// vocabulary.
 	Resolution string    `json:"resolution,omitempty"`
 	Value      string    `json:"value,omitempty"`
 	CreatedAt  time.Time `json:"created_at"`
@@ -206,6 +219,8 @@ type Ops interface {
 	FindLinkByKey(ctx context.Context, flow, key string) (Link, error)
 	// ListLinks returns every link of flow ("" for all flows), by ID.
 	ListLinks(ctx context.Context, flow string) ([]Link, error)
+	// CountLinks counts the links of flow that are not tombstones.
+	CountLinks(ctx context.Context, flow string) (int, error)
 	// DeleteLink removes link id with its base and comment links.
 	DeleteLink(ctx context.Context, id int64) error
 
@@ -229,8 +244,9 @@ type Ops interface {
 	// JournalIntent records e as pending (ID and CreatedAt assigned) and
 	// returns its ID. It must be durable before the API call it describes.
 	JournalIntent(ctx context.Context, e JournalEntry) (int64, error)
-	// JournalFinish sets the state (done or failed), result, link and error
-	// of entry id.
+	// JournalFinish sets the state, result, link and error of entry id:
+	// done or failed, or pending again (with the error) when a call failed
+	// in a way that may still have taken effect and is to be re-issued.
 	JournalFinish(ctx context.Context, id int64, state string, result adapters.Ref, linkID int64, errMsg string) error
 	// JournalSetState changes only the state of entry id (e.g. to undone).
 	JournalSetState(ctx context.Context, id int64, state string) error

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strings"
 
 	"github.com/tracksync/tracksync/adapters"
@@ -263,6 +264,9 @@ func (a *applier) pair(ctx context.Context, pp *pairPlan) error {
 		}
 	}
 	wrote := false
+	if (pp.upd[0] != nil || pp.upd[1] != nil) && !pp.owned {
+		pp.base.A, pp.base.B, pp.owned = maps.Clone(pp.base.A), maps.Clone(pp.base.B), true
+	}
 	for i, op := range pp.upd {
 		if op == nil {
 			continue
@@ -306,7 +310,11 @@ func (a *applier) pair(ctx context.Context, pp *pairPlan) error {
 	if a.agreed != nil {
 		a.agreed[in.link.ID] = pp.base.A
 	}
-	if pp.changed || wrote {
+	commented := false
+	for _, op := range pp.other {
+		commented = commented || op.Kind == OpCommentAdd || op.Kind == OpCommentEdit
+	}
+	if pp.changed || wrote || commented {
 		pp.base.SyncedAt = a.e.now().UTC()
 		if err := a.e.store.PutBase(ctx, pp.base); err != nil {
 			return fmt.Errorf("recording base of link %d: %w", in.link.ID, err)

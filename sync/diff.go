@@ -2,6 +2,7 @@ package sync
 
 import (
 	"crypto/sha256"
+	"maps"
 	"encoding/hex"
 	"fmt"
 	"sort"
@@ -53,6 +54,7 @@ type pairPlan struct {
 	other   []*Op      // conflicts and comment ops
 	changed bool       // base differs from the stored one
 	linkOp  *Op        // set when the pair is linked (or relinked) by this run
+	owned   bool       // base maps are this plan's own, not the store's
 }
 
 func sideIdx(s store.Side) int {
@@ -64,17 +66,38 @@ func sideIdx(s store.Side) int {
 
 // diffPair computes the 3-way merge of one pair against its base.
 func (p *planner) diffPair(in *pairInput) *pairPlan {
-	pp := &pairPlan{in: in, base: store.Base{LinkID: in.link.ID, A: map[string]string{}, B: map[string]string{}, AVersion: in.a.Version, BVersion: in.b.Version}}
+	pp := &pairPlan{in: in, base: store.Base{LinkID: in.link.ID, A: in.base.A, B: in.base.B, AVersion: in.a.Version, BVersion: in.b.Version, SyncedAt: in.base.SyncedAt}}
+	if !in.hasBase || pp.base.A == nil || pp.base.B == nil {
+		pp.base.A, pp.base.B = map[string]string{}, map[string]string{}
+		pp.owned, pp.changed = true, true
+	}
 	for _, r := range p.rules {
 		p.diffField(pp, r)
 	}
 	if in.withComments {
 		p.diffComments(pp)
 	}
-	if !in.hasBase || !sameMap(pp.base.A, in.base.A) || !sameMap(pp.base.B, in.base.B) {
-		pp.changed = true
-	}
 	return pp
+}
+
+// setBase records field f's new base values. The stored base maps are
+// shared until the first change, so a pair that did not move allocates
+// nothing (a full reconcile compares every pair).
+func (pp *pairPlan) setBase(f, a, b string, keep bool) {
+	curA, okA := pp.base.A[f]
+	curB, okB := pp.base.B[f]
+	if keep {
+		return // held: the old base (or its absence) stays
+	}
+	if okA && okB && curA == a && curB == b {
+		return
+	}
+	if !pp.owned {
+		pp.base.A, pp.base.B = maps.Clone(pp.base.A), maps.Clone(pp.base.B)
+		pp.owned = true
+	}
+	pp.base.A[f], pp.base.B[f] = a, b
+	pp.changed = true
 }
 
 func (p *planner) diffField(pp *pairPlan, r rule) {
@@ -122,15 +145,11 @@ func (p *planner) diffField(pp *pairPlan, r rule) {
 		default:
 			// Held: keep the old base for this field so the conflict stays
 			// visible on every run until a person settles it.
-			pp.base.A[f], pp.base.B[f] = baseA, baseB
-			if !known {
-				delete(pp.base.A, f)
-				delete(pp.base.B, f)
-			}
+			pp.setBase(f, "", "", true)
 			return
 		}
 	}
-	pp.base.A[f], pp.base.B[f] = newA, newB
+	pp.setBase(f, newA, newB, false)
 	if newA != aVal {
 		p.addChange(pp, store.SideA, f, aVal, newA)
 	}
@@ -461,4 +480,3 @@ func sortOps(ops []Op) {
 	rank := map[OpKind]int{OpLink: 0, OpCreate: 1, OpConflict: 2, OpUpdate: 3, OpCommentAdd: 4, OpCommentEdit: 5, OpArchive: 6, OpUnlink: 7}
 	sort.SliceStable(ops, func(i, j int) bool { return rank[ops[i].Kind] < rank[ops[j].Kind] })
 }
-

@@ -122,6 +122,9 @@ type Result struct {
 	Errors []error
 }
 
+// clockSkew is how far a tracker's clock may be ahead of ours.
+const clockSkew = 5 * time.Minute
+
 // valveFloor: runs touching at most this many items never trip the valve,
 // so a two-item flow can still close one of them.
 const valveFloor = 2
@@ -355,11 +358,9 @@ func parseSyncKey(flow, key string) (store.Side, string, bool) {
 // Tombstones: a link whose one side was deleted (or left scope) under
 // on_delete unlink or close keeps the surviving side's ref, so the survivor
 // is not copied back as new. The deleted side's ID is prefixed.
-const tombPrefix = "deleted:"
+const tombPrefix = store.TombstonePrefix
 
-func isTombstone(l store.Link) bool {
-	return strings.HasPrefix(l.A.ID, tombPrefix) || strings.HasPrefix(l.B.ID, tombPrefix)
-}
+func isTombstone(l store.Link) bool { return l.Tombstone() }
 
 func (e *Engine) plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, error) {
 	name := f.Map.Name
@@ -401,12 +402,14 @@ func (e *Engine) plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, err
 			return nil, fmt.Errorf("flow %s: reading links: %w", name, err)
 		}
 		for _, l := range all {
+			if !l.Tombstone() {
+				plan.Linked++
+			}
 			links[l.ID] = l
 			linkOrder = append(linkOrder, l.ID)
 			linkedBy[0][l.A.ID] = l.ID
 			linkedBy[1][l.B.ID] = l.ID
 		}
-		plan.Linked = len(all)
 	} else {
 		for i, s := range []store.Side{store.SideA, store.SideB} {
 			ids := append([]string{}, lists[i].order...)
@@ -500,6 +503,14 @@ func (e *Engine) plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, err
 		}
 		_, inA := la.items[l.A.ID]
 		_, inB := lb.items[l.B.ID]
+		if full {
+			// A full listing returns everything: read comments only of
+			// items updated since the pair was last synced, or a full
+			// reconcile would read every item's comments.
+			since := in.base.SyncedAt.Add(-clockSkew)
+			inA = !in.hasBase || items[0].UpdatedAt.After(since)
+			inB = !in.hasBase || items[1].UpdatedAt.After(since)
+		}
 		if (p.comments[0] || p.comments[1]) && (inA || inB) {
 			if err := e.loadComments(ctx, f, in); err != nil {
 				return nil, err
@@ -595,11 +606,11 @@ func (e *Engine) plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, err
 	sortOps(plan.Ops)
 	plan.opPtrs = ops
 	if plan.Linked < 0 && plan.Destructive() > valveFloor {
-		all, err := e.store.ListLinks(ctx, name)
+		n, err := e.store.CountLinks(ctx, name)
 		if err != nil {
-			return nil, fmt.Errorf("flow %s: reading links: %w", name, err)
+			return nil, fmt.Errorf("flow %s: counting links: %w", name, err)
 		}
-		plan.Linked = len(all)
+		plan.Linked = n
 	}
 	if plan.Linked < 0 {
 		plan.Linked = 0

@@ -41,6 +41,7 @@ type envOpts struct {
 	onDelete string
 	share    float64
 	fields   map[string]config.FieldConfig
+	pageSize int
 }
 
 func defaultFields() map[string]config.FieldConfig {
@@ -74,11 +75,11 @@ func newEnv(t testing.TB, o envOpts) *env {
 	ctx := context.Background()
 	clock := memory.NewClock(time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC))
 	fields := []string{adapters.FieldTitle, adapters.FieldBody, adapters.FieldStatus, adapters.FieldAssignees, adapters.FieldLabels, adapters.FieldPriority, adapters.FieldDue}
-	a, err := memory.New("a", memory.Options{Statuses: statusesA, Fields: fields, Clock: clock.Now, Project: "A", PageSize: 7})
+	a, err := memory.New("a", memory.Options{Statuses: statusesA, Fields: fields, Clock: clock.Now, Project: "A", PageSize: pick(o.pageSize, 7)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := memory.New("b", memory.Options{Statuses: statusesB, Fields: fields, Clock: clock.Now, Project: "B", PageSize: 5})
+	b, err := memory.New("b", memory.Options{Statuses: statusesB, Fields: fields, Clock: clock.Now, Project: "B", PageSize: pick(o.pageSize, 5)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,6 +147,7 @@ func commentBodies(cs []adapters.Comment) []string {
 	sort.Strings(out)
 	return out
 }
+
 type memTracker = memory.Tracker
 
 // stateDir is a temporary folder for a test's state file, on tmpfs where
@@ -160,4 +162,11 @@ func stateDir(t testing.TB) string {
 		}
 	}
 	return t.TempDir()
+}
+
+func pick(v, def int) int {
+	if v != 0 {
+		return v
+	}
+	return def
 }

@@ -57,7 +57,7 @@ type ConflictInfo struct {
 
 // CommentOp is the payload of a comment operation.
 type CommentOp struct {
-	SourceID string `json:"source_id"`         // the comment being copied
+	SourceID string `json:"source_id"`           // the comment being copied
 	TargetID string `json:"target_id,omitempty"` // the copy, for edits
 	Body     string `json:"body"`
 	Key      string `json:"key,omitempty"` // idempotency key of an add
@@ -72,12 +72,12 @@ type Op struct {
 	Target  adapters.Ref `json:"target,omitempty"` // the item written
 	Source  adapters.Ref `json:"source,omitempty"` // where the values come from
 	// IfVersion is the version of Target the plan was computed from.
-	IfVersion string          `json:"if_version,omitempty"`
-	Fields    []FieldChange   `json:"fields,omitempty"`
-	Item      *adapters.Item  `json:"item,omitempty"` // create payload, in Side's vocabulary
-	Comment   *CommentOp      `json:"comment,omitempty"`
-	Conflict  *ConflictInfo   `json:"conflict,omitempty"`
-	Reason    string          `json:"reason,omitempty"`
+	IfVersion string         `json:"if_version,omitempty"`
+	Fields    []FieldChange  `json:"fields,omitempty"`
+	Item      *adapters.Item `json:"item,omitempty"` // create payload, in Side's vocabulary
+	Comment   *CommentOp     `json:"comment,omitempty"`
+	Conflict  *ConflictInfo  `json:"conflict,omitempty"`
+	Reason    string         `json:"reason,omitempty"`
 	// Destructive marks ops the safety valve counts: closing, archiving,
 	// or removing an assignee.
 	Destructive bool `json:"destructive,omitempty"`

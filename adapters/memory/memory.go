@@ -250,7 +250,7 @@ func (t *Tracker) List(ctx context.Context, req adapters.ListRequest) (adapters.
 			after = 0
 		}
 	}
-	changes := t.st.changesBetween(after, upto, match)
+	changes := t.st.changesBetween(after, upto, match, size+1)
 	var page adapters.ListPage
 	for i, ch := range changes {
 		if i == size {
@@ -446,8 +446,8 @@ func (t *Tracker) Comments(ctx context.Context, ref adapters.Ref) ([]adapters.Co
 }
 
 // AddComment implements adapters.Commenter. A comment does not change the
-// item's Version or UpdatedAt (those describe its fields), but it does
-// bring the item back in listings, as real trackers do.
+// item's Version (that describes its fields), but like Jira and GitHub it
+// moves UpdatedAt and brings the item back in listings.
 func (t *Tracker) AddComment(ctx context.Context, ref adapters.Ref, c adapters.Comment, idempotencyKey string) (adapters.Comment, error) {
 	what := "commenting on " + t.refString(ref)
 	if err := t.begin(ctx, func(c *Counts) { c.CommentWrites++ }); err != nil {
@@ -470,6 +470,7 @@ func (t *Tracker) AddComment(ctx context.Context, ref adapters.Ref, c adapters.C
 		now := t.now()
 		out = adapters.Comment{ID: t.st.nextCommentID(), Author: c.Author, Body: c.Body, CreatedAt: now, UpdatedAt: now}
 		rec.Item.Comments = append(rec.Item.Comments, out)
+		rec.Item.UpdatedAt = now
 		if idempotencyKey != "" {
 			t.st.CommentIdempotency[ckey] = out.ID
 		}
@@ -505,6 +506,7 @@ func (t *Tracker) EditComment(ctx context.Context, ref adapters.Ref, c adapters.
 		}
 		cur.Body = c.Body
 		cur.UpdatedAt = t.now()
+		rec.Item.UpdatedAt = cur.UpdatedAt
 		out = *cur
 		t.st.touch(rec)
 		return true, nil

@@ -30,6 +30,20 @@ type state struct {
 	Idempotency map[string]string `json:"idempotency,omitempty"`
 	// CommentIdempotency maps item ID + "\x00" + key to a comment ID.
 	CommentIdempotency map[string]string `json:"comment_idempotency,omitempty"`
+
+	// log lists changes in seq order (not saved: rebuilt on first use), so
+	// a listing costs what it returns rather than a sort of every item.
+	// Entries superseded by a later change of the same item are skipped
+	// when read and dropped when the log is rebuilt.
+	log      []logEntry
+	logBuilt bool
+}
+
+// logEntry is one change: of a live record, or a tombstone by index.
+type logEntry struct {
+	seq  int64
+	rec  *record
+	tomb int // index into Tombstones when rec is nil
 }
 
 // record is one live item and its bookkeeping.
@@ -61,6 +75,31 @@ func newState() *state {
 func (s *state) touch(rec *record) {
 	s.Seq++
 	rec.Seq = s.Seq
+	if s.logBuilt {
+		s.log = append(s.log, logEntry{seq: rec.Seq, rec: rec})
+		s.maybeCompact()
+	}
+}
+
+// buildLog orders every live change by seq; called once, then kept up to
+// date by touch and remove.
+func (s *state) buildLog() {
+	s.log = s.log[:0]
+	for _, rec := range s.Items {
+		s.log = append(s.log, logEntry{seq: rec.Seq, rec: rec})
+	}
+	for i := range s.Tombstones {
+		s.log = append(s.log, logEntry{seq: s.Tombstones[i].Seq, tomb: i})
+	}
+	slices.SortFunc(s.log, func(a, b logEntry) int { return cmpInt64(a.seq, b.seq) })
+	s.logBuilt = true
+}
+
+// maybeCompact rebuilds the log once stale entries outnumber live ones.
+func (s *state) maybeCompact() {
+	if len(s.log) > 2*(len(s.Items)+len(s.Tombstones))+1024 {
+		s.buildLog()
+	}
 }
 
 func (s *state) nextCommentID() string {
@@ -78,6 +117,10 @@ func (s *state) remove(rec *record) {
 		Labels: slices.Clone(rec.Item.Labels),
 		Seq:    s.Seq,
 	})
+	if s.logBuilt {
+		s.log = append(s.log, logEntry{seq: s.Seq, tomb: len(s.Tombstones) - 1})
+		s.maybeCompact()
+	}
 }
 
 // change is one entry of a listing: a live item or a deletion.
@@ -89,20 +132,32 @@ type change struct {
 
 // changesBetween returns the items and deletions in scope whose latest
 // change is numbered in (after, upto], oldest first.
-func (s *state) changesBetween(after, upto int64, match scopeFilter) []change {
+// At most limit changes are returned (limit <= 0: all).
+func (s *state) changesBetween(after, upto int64, match scopeFilter, limit int) []change {
+	if !s.logBuilt {
+		s.buildLog()
+	}
 	var out []change
-	for _, rec := range s.Items {
-		if rec.Seq > after && rec.Seq <= upto && match(rec.Item.Kind, rec.Item.Labels) {
-			out = append(out, change{seq: rec.Seq, rec: rec})
+	i, _ := slices.BinarySearchFunc(s.log, after+1, func(e logEntry, seq int64) int { return cmpInt64(e.seq, seq) })
+	for ; i < len(s.log) && s.log[i].seq <= upto; i++ {
+		e := s.log[i]
+		if e.rec != nil {
+			// Skip superseded entries and records deleted since.
+			if e.rec.Seq != e.seq || s.Items[e.rec.Item.Ref.ID] != e.rec || !match(e.rec.Item.Kind, e.rec.Item.Labels) {
+				continue
+			}
+			out = append(out, change{seq: e.seq, rec: e.rec})
+		} else {
+			tb := &s.Tombstones[e.tomb]
+			if !match(tb.Kind, tb.Labels) {
+				continue
+			}
+			out = append(out, change{seq: e.seq, tomb: tb})
+		}
+		if limit > 0 && len(out) == limit {
+			break
 		}
 	}
-	for i := range s.Tombstones {
-		tb := &s.Tombstones[i]
-		if tb.Seq > after && tb.Seq <= upto && match(tb.Kind, tb.Labels) {
-			out = append(out, change{seq: tb.Seq, tomb: tb})
-		}
-	}
-	slices.SortFunc(out, func(a, b change) int { return cmpInt64(a.seq, b.seq) })
 	return out
 }
 

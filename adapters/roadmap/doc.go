@@ -41,6 +41,7 @@
 // write keeps the file's order for the entries that stay and appends new
 // ones). Free keys whose value is a list or mapping are kept in the file but
 // not exposed. Patch fields custom:<name> write the free key <name>.
+// SyncKey is the value of tracksync_id:, the key Create stores.
 //
 // Version is a hash of the initiative's content (keys sorted, comments and
 // quoting ignored), so a PM re-indenting or commenting the file does not
@@ -50,6 +51,20 @@
 // the Tracker was made, which gets the file's modification time when that is
 // earlier. Items keep their UpdatedAt across reads as long as their content
 // does not change; a new process starts over from the file's mtime.
+//
+// Create appends an initiative after the last one with the next free
+// INIT-<n> key and a tracksync_id: key holding the idempotency key; Update
+// rewrites values in place (a line comment after the value keeps its
+// column), appends missing keys after the initiative's last key and removes
+// keys whose new value is empty; Delete removes the initiative's lines.
+// Every write re-reads the file first, and is written atomically (a temp
+// file in the same folder renamed over it, permissions kept, symlinks
+// followed). Calls on one Tracker are serialised; a write whose file
+// changed on disk since it was read (a PM saving) is redone, and after a
+// few attempts refused with ErrConflict.
+//
+// List scopes and cursors are described on List; children are available
+// in file order from Children for the roll-up.
 //
 // A file that does not parse, has duplicate keys, an initiative without a
 // key, an unknown status or a bad due date is an error for every call (a

@@ -34,6 +34,9 @@ type pageState struct {
 	Since map[string]string `json:"since"` // the request's cursor
 	Seen  map[string]string `json:"seen"`  // the cursor being built
 	After string            `json:"after"` // last key returned
+	// Deleting is set once every changed initiative has been listed and
+	// the pages go on with deletions; After is then the last one reported.
+	Deleting bool `json:"del,omitempty"`
 }
 
 func encodeState(v any) string {
@@ -72,7 +75,7 @@ func (t *Tracker) badRequest(what string, err error) error {
 func (t *Tracker) List(ctx context.Context, req adapters.ListRequest) (adapters.ListPage, error) {
 	match, err := parseScope(req.Scope)
 	if err != nil {
-		return adapters.ListPage{}, t.badRequest("scope "+strconvQuote(req.Scope), err)
+		return adapters.ListPage{}, t.badRequest(fmt.Sprintf("scope %q", req.Scope), err)
 	}
 	var ps pageState
 	if req.PageToken != "" {
@@ -118,58 +121,74 @@ func (t *Tracker) List(ctx context.Context, req adapters.ListRequest) (adapters.
 	slices.SortFunc(keys, compareKeys)
 
 	var page adapters.ListPage
-	// Versions past the previous page's last key are taken from the file
-	// as it is now; those up to it keep the versions already returned.
-	for k := range ps.Seen {
-		if ps.After == "" || compareKeys(k, ps.After) > 0 {
-			delete(ps.Seen, k)
+	if !ps.Deleting {
+		// Versions past the previous page's last key are taken from the
+		// file as it is now; those up to it keep the versions returned.
+		for k := range ps.Seen {
+			if ps.After == "" || compareKeys(k, ps.After) > 0 {
+				delete(ps.Seen, k)
+			}
+		}
+		var ahead, changed []string
+		for _, k := range keys {
+			if ps.After != "" && compareKeys(k, ps.After) <= 0 {
+				continue
+			}
+			ahead = append(ahead, k)
+			if ps.Since[k] != s.items[k].Version {
+				changed = append(changed, k)
+			}
+		}
+		more := len(changed) > size
+		if more {
+			changed = changed[:size]
+		}
+		for _, k := range changed {
+			page.Items = append(page.Items, s.items[k])
+		}
+		for _, k := range ahead {
+			if more && compareKeys(k, changed[len(changed)-1]) > 0 {
+				break
+			}
+			ps.Seen[k] = s.items[k].Version
+		}
+		if more {
+			ps.After = changed[len(changed)-1]
+			page.NextPageToken = encodeState(ps)
+			return page, nil
+		}
+		ps.Deleting, ps.After = true, ""
+	}
+	// Every changed initiative is listed; now what left the file, counted
+	// against the page size like items.
+	var gone []string
+	for k := range ps.Since {
+		if _, ok := s.items[k]; !ok && (ps.After == "" || compareKeys(k, ps.After) > 0) {
+			gone = append(gone, k)
 		}
 	}
-	var ahead, changed []string
-	for _, k := range keys {
-		if ps.After != "" && compareKeys(k, ps.After) <= 0 {
-			continue
+	slices.SortFunc(gone, compareKeys)
+	if room := size - len(page.Items); len(gone) > room {
+		for _, k := range gone[:room] {
+			page.Deleted = append(page.Deleted, t.ref(k))
 		}
-		ahead = append(ahead, k)
-		if ps.Since[k] != s.items[k].Version {
-			changed = append(changed, k)
+		if room > 0 {
+			ps.After = gone[room-1]
 		}
-	}
-	more := len(changed) > size
-	if more {
-		changed = changed[:size]
-	}
-	for _, k := range changed {
-		page.Items = append(page.Items, s.items[k])
-	}
-	for _, k := range ahead {
-		if more && compareKeys(k, changed[len(changed)-1]) > 0 {
-			break
-		}
-		ps.Seen[k] = s.items[k].Version
-	}
-	if more {
-		ps.After = changed[len(changed)-1]
 		page.NextPageToken = encodeState(ps)
 		return page, nil
 	}
-	// Last page: report what left the file, and close the listing.
-	for k := range ps.Since {
-		if _, ok := s.items[k]; !ok {
-			page.Deleted = append(page.Deleted, t.ref(k))
-		}
+	for _, k := range gone {
+		page.Deleted = append(page.Deleted, t.ref(k))
 	}
 	for k := range ps.Seen {
 		if _, ok := s.items[k]; !ok {
 			delete(ps.Seen, k)
 		}
 	}
-	slices.SortFunc(page.Deleted, func(a, b adapters.Ref) int { return compareKeys(a.Key, b.Key) })
 	page.Cursor = encodeState(cursorState{V: 1, Hashes: ps.Seen})
 	return page, nil
 }
-
-func strconvQuote(s string) string { return fmt.Sprintf("%q", s) }
 
 // compareKeys orders keys with their numbers compared as numbers, so
 // INIT-9 comes before INIT-10; ties fall back to byte order.

@@ -404,6 +404,43 @@ func TestListScopeCursorAndPages(t *testing.T) {
 	if _, err := tr2.List(ctx, adapters.ListRequest{PageSize: 2, PageToken: p1.NextPageToken, Scope: "label:x"}); !errors.Is(err, adapters.ErrInvalid) {
 		t.Errorf("a page token with another scope: %v, want ErrInvalid", err)
 	}
+	// Deletions count against the page size too.
+	for _, k := range []string{"INIT-2", "INIT-3", "INIT-9"} {
+		if err := pm2.Delete(ctx, adapters.Ref{ID: k}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := pm2.Update(ctx, adapters.Ref{ID: "INIT-10"}, adapters.Patch{Fields: []string{adapters.FieldTitle}, Item: adapters.Item{Title: "t"}}); err != nil {
+		t.Fatal(err)
+	}
+	var pages [][]string
+	token, cursor = "", ""
+	for {
+		p, err := tr2.List(ctx, adapters.ListRequest{PageSize: 2, Cursor: next.Cursor, PageToken: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var page []string
+		for _, it := range p.Items {
+			page = append(page, "item "+it.Ref.Key)
+		}
+		for _, r := range p.Deleted {
+			page = append(page, "deleted "+r.Key)
+		}
+		pages = append(pages, page)
+		if p.NextPageToken == "" {
+			cursor = p.Cursor
+			break
+		}
+		token = p.NextPageToken
+	}
+	want := [][]string{{"item INIT-10", "deleted INIT-2"}, {"deleted INIT-3", "deleted INIT-9"}}
+	if diff := cmp.Diff(want, pages); diff != "" {
+		t.Errorf("pages of changes and deletions (-want +got):\n%s", diff)
+	}
+	if p, err := tr2.List(ctx, adapters.ListRequest{Cursor: cursor}); err != nil || len(p.Items)+len(p.Deleted) > 0 {
+		t.Errorf("since the last cursor: %v %v %v, want nothing", p.Items, p.Deleted, err)
+	}
 }
 
 func TestUpdatedAt(t *testing.T) {

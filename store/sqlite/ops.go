@@ -191,6 +191,16 @@ func (o *ops) ListLinks(ctx context.Context, flow string) ([]store.Link, error) 
 	return out, nil
 }
 
+func (o *ops) CountLinks(ctx context.Context, flow string) (int, error) {
+	var n int
+	err := o.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM links WHERE flow = ? AND substr(a_id, 1, ?) <> ? AND substr(b_id, 1, ?) <> ?`,
+		flow, len(store.TombstonePrefix), store.TombstonePrefix, len(store.TombstonePrefix), store.TombstonePrefix).Scan(&n)
+	if err != nil {
+		return 0, o.s.wrap(err, "counting links of flow %q", flow)
+	}
+	return n, nil
+}
+
 func (o *ops) DeleteLink(ctx context.Context, id int64) error {
 	// Bases and comment links go with it: ON DELETE CASCADE.
 	res, err := o.q.ExecContext(ctx, `DELETE FROM links WHERE id = ?`, id)
@@ -262,11 +272,11 @@ func (o *ops) GetBase(ctx context.Context, linkID int64) (store.Base, error) {
 }
 
 func (o *ops) ListBases(ctx context.Context, flow string) (map[int64]store.Base, error) {
-	// The count sizes the map up front: growing a 100,000-entry map costs
-	// more than this indexed count.
+	// The flow's link count (an upper bound, read from the index alone)
+	// sizes the map up front: growing a 100,000-entry map step by step
+	// costs more than the count.
 	var n int
-	if err := o.q.QueryRowContext(ctx, `SELECT count(*) FROM links l JOIN bases b ON b.link_id = l.id WHERE l.flow = ?`,
-		flow).Scan(&n); err != nil {
+	if err := o.q.QueryRowContext(ctx, `SELECT count(*) FROM links WHERE flow = ?`, flow).Scan(&n); err != nil {
 		return nil, o.s.wrap(err, "counting bases of flow %s", flow)
 	}
 	rows, err := o.q.QueryContext(ctx, `SELECT b.link_id, b.a_fields, b.b_fields, b.a_version, b.b_version, b.synced_at
@@ -377,27 +387,40 @@ func (o *ops) JournalIntent(ctx context.Context, e store.JournalEntry) (int64, e
 }
 
 func (o *ops) JournalFinish(ctx context.Context, id int64, state string, result adapters.Ref, linkID int64, errMsg string) error {
-	if state != store.JournalDone && state != store.JournalFailed {
-		return fmt.Errorf("finishing journal entry %d: state %q is not %q or %q", id, state, store.JournalDone, store.JournalFailed)
+	// Pending is allowed: after an ambiguous failure of a create the
+	// engine keeps the entry pending, with the error, for recovery.
+	if !knownJournalState(state) {
+		return fmt.Errorf("finishing journal entry %d: unknown state %q", id, state)
 	}
-	// linkID 0 keeps the entry's link: an update knew its link at intent
-	// time and the engine need not repeat it.
+	// DoneAt stays unset while the entry is pending. linkID 0 keeps the
+	// entry's link: an update knew its link at intent time and the engine
+	// need not repeat it.
+	var doneAt any
+	if state != store.JournalPending {
+		doneAt = o.s.now().UnixNano()
+	}
 	res, err := o.q.ExecContext(ctx, `UPDATE journal SET state = ?,
 		result_tracker = ?, result_project = ?, result_id = ?, result_key = ?, result_url = ?,
 		link_id = CASE WHEN ? = 0 THEN link_id ELSE ? END, error = ?, done_at = ? WHERE id = ?`,
 		state, result.Tracker, result.Project, result.ID, result.Key, result.URL,
-		linkID, linkID, errMsg, o.s.now().UnixNano(), id)
+		linkID, linkID, errMsg, doneAt, id)
 	if err != nil {
 		return o.s.wrap(err, "finishing journal entry %d as %s", id, state)
 	}
 	return o.checkAffected(res, "journal entry", id)
 }
 
-func (o *ops) JournalSetState(ctx context.Context, id int64, state string) error {
+func knownJournalState(state string) bool {
 	switch state {
 	case store.JournalPending, store.JournalDone, store.JournalFailed, store.JournalUndone:
-	default:
-		return fmt.Errorf("setting journal entry %d to state %q: unknown state", id, state)
+		return true
+	}
+	return false
+}
+
+func (o *ops) JournalSetState(ctx context.Context, id int64, state string) error {
+	if !knownJournalState(state) {
+		return fmt.Errorf("setting journal entry %d: unknown state %q", id, state)
 	}
 	res, err := o.q.ExecContext(ctx, `UPDATE journal SET state = ? WHERE id = ?`, state, id)
 	if err != nil {
@@ -566,8 +589,13 @@ func (o *ops) FinishRun(ctx context.Context, r store.Run) error {
 	if err != nil {
 		return fmt.Errorf("finishing run %d: encoding counts: %w", r.ID, err)
 	}
+	// The engine may stamp FinishedAt with its own clock; else it is now.
+	finished := r.FinishedAt
+	if finished.IsZero() {
+		finished = o.s.now()
+	}
 	res, err := o.q.ExecContext(ctx, `UPDATE runs SET state = ?, finished_at = ?, counts = ?, error = ? WHERE id = ?`,
-		r.State, o.s.now().UnixNano(), string(counts), r.Error, r.ID)
+		r.State, finished.UnixNano(), string(counts), r.Error, r.ID)
 	if err != nil {
 		return o.s.wrap(err, "finishing run %d as %s", r.ID, r.State)
 	}

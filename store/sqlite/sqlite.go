@@ -72,7 +72,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 
 	// synchronous=FULL makes every commit durable on power loss too: a
 	// journal intent must survive before the API call it describes runs.
-	sync := "FULL"
+	syncMode := "FULL"
 	if path == "" || path == ":memory:" {
 		// A temporary file rather than SQLite's :memory: so that the
 		// in-memory store behaves exactly like a real one: WAL, several
@@ -85,7 +85,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		}
 		s.tmpDir = dir
 		path = filepath.Join(dir, "state.db")
-		sync = "OFF" // nothing to keep after a crash
+		syncMode = "OFF" // nothing to keep after a crash
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -96,7 +96,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, s.closeOnErr(err)
 	}
 
-	db, err := sql.Open("sqlite3", dsn(abs, s.busy, sync))
+	db, err := sql.Open("sqlite3", dsn(abs, s.busy, syncMode))
 	if err != nil {
 		return nil, s.closeOnErr(fmt.Errorf("opening state store %s: %w", abs, err))
 	}
@@ -136,7 +136,7 @@ func createFile(path string) error {
 
 // dsn builds a SQLite URI. mode=rw: createFile made the file, and SQLite
 // must not recreate it with a looser mode if it disappears.
-func dsn(path string, busy time.Duration, sync string) string {
+func dsn(path string, busy time.Duration, syncMode string) string {
 	u := url.URL{Path: path}
 	q := url.Values{}
 	q.Set("mode", "rw")
@@ -144,7 +144,7 @@ func dsn(path string, busy time.Duration, sync string) string {
 	q.Set("_busy_timeout", strconv.FormatInt(busy.Milliseconds(), 10))
 	q.Set("_txlock", "immediate")
 	q.Set("_foreign_keys", "on")
-	q.Set("_synchronous", sync)
+	q.Set("_synchronous", syncMode)
 	// The driver's per-connection statement cache keeps every query this
 	// package runs prepared, in and out of transactions alike.
 	q.Set("_stmt_cache_size", "64")

@@ -17,9 +17,11 @@
 //   - UpdateLink, DeleteLink, JournalFinish, JournalSetState,
 //     ResolveConflict and FinishRun return ErrNotFound for a missing ID;
 //     PutBase and PutCommentLink do for a missing link.
-//   - JournalFinish with linkID 0 keeps the entry's link; with a state
-//     other than done or failed it fails. ResolveConflict accepts only
-//     "a", "b" and "value".
+//   - JournalFinish with linkID 0 keeps the entry's link. It may leave an
+//     entry pending (an ambiguous create failure, with its error); DoneAt
+//     is set only for other states. Unknown journal states fail, and
+//     ResolveConflict accepts only "a", "b" and "value".
+//   - FinishRun keeps a FinishedAt the caller set; a zero one is stamped.
 //   - A conflict raised again while open keeps its ID and CreatedAt.
 //   - ListCommentLinks returns pairs in the order they were first stored.
 //   - Times come back in UTC; a zero time comes back zero. A nil field
@@ -60,6 +62,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"LinkList", testLinkList},
 		{"LinkUpdate", testLinkUpdate},
 		{"LinkDelete", testLinkDelete},
+		{"LinkCount", testLinkCount},
 		{"BaseRoundTrip", testBaseRoundTrip},
 		{"BaseReplace", testBaseReplace},
 		{"BaseNotFound", testBaseNotFound},
@@ -775,8 +778,23 @@ func testJournalErrors(t *testing.T, o store.Ops) {
 		o.JournalFinish(ctx, id+100, store.JournalDone, adapters.Ref{}, 0, ""), store.ErrNotFound)
 	wantErr(t, "JournalSetState of a missing entry",
 		o.JournalSetState(ctx, id+100, store.JournalUndone), store.ErrNotFound)
-	if err := o.JournalFinish(ctx, id, store.JournalPending, adapters.Ref{}, 0, ""); err == nil {
-		t.Errorf("JournalFinish with state pending succeeded, want an error")
+	if err := o.JournalFinish(ctx, id, "exploded", adapters.Ref{}, 0, ""); err == nil {
+		t.Errorf("JournalFinish with an unknown state succeeded, want an error")
+	}
+	if err := o.JournalSetState(ctx, id, "exploded"); err == nil {
+		t.Errorf("JournalSetState with an unknown state succeeded, want an error")
+	}
+
+	// An ambiguous create failure stays pending, with its error.
+	if err := o.JournalFinish(ctx, id, store.JournalPending, adapters.Ref{}, 0, "timeout after POST"); err != nil {
+		t.Fatalf("JournalFinish(pending): %v", err)
+	}
+	pending, err := o.PendingJournal(ctx, "f1")
+	if err != nil {
+		t.Fatalf("PendingJournal: %v", err)
+	}
+	if len(pending) != 1 || pending[0].Error != "timeout after POST" || !pending[0].DoneAt.IsZero() {
+		t.Errorf("after JournalFinish(pending) = %+v, want one pending entry with the error and no DoneAt", pending)
 	}
 }
 
@@ -920,11 +938,20 @@ func testRuns(t *testing.T, o store.Ops) {
 	done.FinishedAt = got.FinishedAt
 	diff(t, "finished run", done, got)
 
+	stopped := r2
+	stopped.State, stopped.Error = store.RunStopped, "would archive 60% of items"
+	stopped.FinishedAt = time.Date(2025, 5, 6, 7, 8, 9, 10, time.FixedZone("X", -3600))
+	if err := o.FinishRun(ctx, stopped); err != nil {
+		t.Fatalf("FinishRun: %v", err)
+	}
 	got2, err := o.GetRun(ctx, r2.ID)
 	if err != nil {
 		t.Fatalf("GetRun: %v", err)
 	}
-	diff(t, "dry run", r2, got2)
+	diff(t, "dry run finished at a given time", stopped, got2)
+	if got2.FinishedAt.Location() != time.UTC {
+		t.Errorf("FinishedAt in %v, want UTC", got2.FinishedAt.Location())
+	}
 
 	ids := func(rs []store.Run) []int64 {
 		var out []int64
@@ -1321,5 +1348,31 @@ func testContextCancelled(t *testing.T, s store.Store) {
 func testPing(t *testing.T, s store.Store) {
 	if err := s.Ping(ctx); err != nil {
 		t.Errorf("Ping: %v", err)
+	}
+}
+
+func testLinkCount(t *testing.T, o store.Ops) {
+	for n := 1; n <= 4; n++ {
+		mustCreate(t, o, link("f1", n))
+	}
+	mustCreate(t, o, link("f2", 9))
+	// A tombstone (one side gone) is not a live link.
+	l := link("f1", 5)
+	l.B.ID = store.TombstonePrefix + l.B.ID
+	tomb := mustCreate(t, o, l)
+	if !tomb.Tombstone() {
+		t.Fatalf("link with %q id is not a tombstone", l.B.ID)
+	}
+	for _, tc := range []struct {
+		flow string
+		want int
+	}{{"f1", 4}, {"f2", 1}, {"none", 0}} {
+		got, err := o.CountLinks(ctx, tc.flow)
+		if err != nil {
+			t.Fatalf("CountLinks(%q): %v", tc.flow, err)
+		}
+		if got != tc.want {
+			t.Errorf("CountLinks(%q) = %d, want %d", tc.flow, got, tc.want)
+		}
 	}
 }
