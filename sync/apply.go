@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
 	"strings"
 
 	"github.com/tracksync/tracksync/adapters"
@@ -143,7 +144,7 @@ func (a *applier) create(ctx context.Context, op *Op) error {
 	}
 	after := map[string]string{"kind": string(op.Item.Kind)}
 	for _, r := range a.pl.rules {
-		if v := adapters.FieldValue(*op.Item, r.field); v != "" {
+		if v := a.pl.fm.Value(op.Side, *op.Item, r.field); v != "" {
 			after[r.field] = v
 		}
 	}
@@ -188,7 +189,7 @@ func (e *Engine) linkCreated(ctx context.Context, tx store.Ops, f *Flow, pl *pla
 	}
 	dstBase := map[string]string{}
 	for _, r := range pl.rules {
-		dstBase[r.field] = adapters.FieldValue(created.Item, r.field)
+		dstBase[r.field] = f.Map.Value(dst, created.Item, r.field)
 	}
 	b := store.Base{LinkID: got.ID, SyncedAt: e.now().UTC()}
 	if dst == store.SideB {
@@ -271,7 +272,11 @@ func (a *applier) pair(ctx context.Context, pp *pairPlan) error {
 		if op == nil {
 			continue
 		}
-		got, err := a.update(ctx, op)
+		cur := in.a
+		if i == 1 {
+			cur = in.b
+		}
+		got, err := a.update(ctx, op, cur)
 		if errors.Is(err, adapters.ErrConflict) {
 			// Edited between our read and our write: the edit is listed
 			// next run; leave this pair's base alone.
@@ -291,7 +296,7 @@ func (a *applier) pair(ctx context.Context, pp *pairPlan) error {
 			pp.base.AVersion = got.Version
 		}
 		for _, fc := range op.Fields {
-			side[fc.Field] = adapters.FieldValue(got, fc.Field)
+			side[fc.Field] = a.pl.fm.Value(op.Side, got, fc.Field)
 		}
 	}
 	if !wrote {
@@ -337,15 +342,22 @@ func (a *applier) pair(ctx context.Context, pp *pairPlan) error {
 	return nil
 }
 
-func (a *applier) update(ctx context.Context, op *Op) (adapters.Item, error) {
+// update writes op's fields onto cur, the item as read: a field may take
+// others along (a status carried by a label also writes labels), and
+// those must keep the values cur has.
+func (a *applier) update(ctx context.Context, op *Op, cur adapters.Item) (adapters.Item, error) {
 	tr := a.f.side(op.Side)
-	patch := adapters.Patch{IfVersion: op.IfVersion}
+	patch := adapters.Patch{IfVersion: op.IfVersion, Item: cur.Clone()}
 	before, after := map[string]string{}, map[string]string{}
 	for _, fc := range op.Fields {
-		if err := adapters.SetFieldValue(&patch.Item, fc.Field, fc.To); err != nil {
+		if err := a.pl.fm.Apply(op.Side, &patch.Item, fc.Field, fc.To); err != nil {
 			return adapters.Item{}, fmt.Errorf("updating %s: %w", op.Target, err)
 		}
-		patch.Fields = append(patch.Fields, fc.Field)
+		for _, pf := range a.pl.fm.PatchFields(fc.Field, op.Side) {
+			if !slices.Contains(patch.Fields, pf) {
+				patch.Fields = append(patch.Fields, pf)
+			}
+		}
 		before[fc.Field], after[fc.Field] = fc.From, fc.To
 	}
 	var got adapters.Item

@@ -2,12 +2,14 @@ package sync
 
 import (
 	"crypto/sha256"
-	"maps"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"sort"
+	"strings"
 
 	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/mapping"
 	"github.com/tracksync/tracksync/store"
 )
 
@@ -30,6 +32,7 @@ type planner struct {
 	rules     []rule
 	comments  [2]bool // comments may be written to A, to B
 	translate translateFunc
+	fm        *mapping.Flow // reads and writes fields as the flow sees them
 	caps      [2]adapters.Capabilities
 	warnings  []string
 }
@@ -103,8 +106,8 @@ func (pp *pairPlan) setBase(f, a, b string, keep bool) {
 func (p *planner) diffField(pp *pairPlan, r rule) {
 	in := pp.in
 	f := r.field
-	aVal := adapters.FieldValue(in.a, f)
-	bVal := adapters.FieldValue(in.b, f)
+	aVal := p.fm.Value(store.SideA, in.a, f)
+	bVal := p.fm.Value(store.SideB, in.b, f)
 	baseA, okA := in.base.A[f]
 	baseB, okB := in.base.B[f]
 	known := in.hasBase && okA && okB
@@ -289,8 +292,8 @@ func (p *planner) destructive(s store.Side, f, from, to string) bool {
 	switch f {
 	case adapters.FieldStatus:
 		caps := p.caps[sideIdx(s)]
-		cf, _ := caps.Category(from)
-		ct, _ := caps.Category(to)
+		cf, _ := caps.Category(plainStatus(from))
+		ct, _ := caps.Category(plainStatus(to))
 		return ct == adapters.CategoryDone && cf != adapters.CategoryDone
 	case adapters.FieldAssignees:
 		was, _ := adapters.DecodeList(from)
@@ -448,9 +451,9 @@ func (p *planner) createItem(src adapters.Item, to store.Side) (adapters.Item, s
 		if (to == store.SideA && !r.toA) || (to == store.SideB && !r.toB) {
 			continue
 		}
-		v := adapters.FieldValue(src, r.field)
+		v := p.fm.Value(to.Other(), src, r.field)
 		out := p.toSide(r.field, to, v, "")
-		if err := adapters.SetFieldValue(&it, r.field, out); err != nil {
+		if err := p.fm.Apply(to, &it, r.field, out); err != nil {
 			p.warn(fmt.Sprintf("%s: %v", src.Ref, err))
 			continue
 		}
@@ -479,4 +482,13 @@ func (p *planner) createItem(src adapters.Item, to store.Side) (adapters.Item, s
 func sortOps(ops []Op) {
 	rank := map[OpKind]int{OpLink: 0, OpCreate: 1, OpConflict: 2, OpUpdate: 3, OpCommentAdd: 4, OpCommentEdit: 5, OpArchive: 6, OpUnlink: 7}
 	sort.SliceStable(ops, func(i, j int) bool { return rank[ops[i].Kind] < rank[ops[j].Kind] })
+}
+
+// plainStatus strips the status label from a status value as
+// mapping.Flow.Value reads it ("open [status: in progress]").
+func plainStatus(v string) string {
+	if i := strings.Index(v, " ["); i > 0 && strings.HasSuffix(v, "]") {
+		return v[:i]
+	}
+	return v
 }

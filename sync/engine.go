@@ -297,7 +297,7 @@ func (e *Engine) list(ctx context.Context, f *Flow, s store.Side, cursor string)
 
 func (e *Engine) newPlanner(f *Flow) *planner {
 	m := f.Map
-	p := &planner{flow: m.Name, policy: string(m.Conflict), caps: [2]adapters.Capabilities{f.A.Capabilities(), f.B.Capabilities()}}
+	p := &planner{flow: m.Name, policy: string(m.Conflict), fm: m, caps: [2]adapters.Capabilities{f.A.Capabilities(), f.B.Capabilities()}}
 	for _, r := range m.Rules {
 		p.rules = append(p.rules, rule{field: r.Field, toA: m.Writes(r.Field, store.SideA), toB: m.Writes(r.Field, store.SideB), owner: r.Owner})
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/adapters/memory"
+	"github.com/tracksync/tracksync/config"
 	"github.com/tracksync/tracksync/store"
 	tsync "github.com/tracksync/tracksync/sync"
 )
@@ -424,5 +425,54 @@ func TestOneWayField(t *testing.T) {
 	b, _ = e.b.Get(e.ctx, l.B)
 	if a.Body != "a again" || b.Body != "a again" {
 		t.Fatalf("owner did not win: a=%q b=%q", a.Body, b.Body)
+	}
+}
+
+// TestStatusLabels: B is GitHub-like (open/closed); statuses beyond that
+// are carried by labels. Setting one swaps the other status labels in the
+// same write, other labels are untouched, and status labels never leak
+// into label sync.
+func TestStatusLabels(t *testing.T) {
+	fields := defaultFields()
+	fields["status"] = config.FieldConfig{Direction: "both", Map: []config.ValuePair{
+		{A: "To Do", B: "open"},
+		{A: "In Progress", B: "open", BLabel: "status: in progress"},
+		{A: "In Review", B: "open", BLabel: "status: in review"},
+		{A: "Done", B: "closed"},
+	}}
+	gh := []adapters.StatusDef{{Name: "open", Category: adapters.CategoryTodo}, {Name: "closed", Category: adapters.CategoryDone}}
+	e := newEnv(t, envOpts{fields: fields, statusB: gh})
+	e.a.Seed(adapters.Item{Kind: adapters.KindEpic, Title: "Billing", Status: "In Progress", Labels: []string{"growth"}})
+	e.sync(tsync.RunOptions{})
+	l := e.links()[0]
+	b, _ := e.b.Get(e.ctx, l.B)
+	if b.Status != "open" || !cmp.Equal(b.Labels, []string{"growth", "status: in progress"}) {
+		t.Fatalf("created copy: status %q labels %v", b.Status, b.Labels)
+	}
+	e.clock.Advance(time.Minute)
+	e.a.Edit(l.A, func(x *adapters.Item) { x.Status = "In Review" })
+	e.sync(tsync.RunOptions{})
+	b, _ = e.b.Get(e.ctx, l.B)
+	if b.Status != "open" || !cmp.Equal(b.Labels, []string{"growth", "status: in review"}) {
+		t.Fatalf("after In Review: status %q labels %v", b.Status, b.Labels)
+	}
+	a, _ := e.a.Get(e.ctx, l.A)
+	if !cmp.Equal(a.Labels, []string{"growth"}) {
+		t.Fatalf("a status label leaked into a's labels: %v", a.Labels)
+	}
+	// On GitHub someone drops the status label and adds another label:
+	// plain "open" maps to To Do, and the new label crosses over.
+	e.clock.Advance(time.Minute)
+	e.b.Edit(l.B, func(x *adapters.Item) { x.Labels = []string{"growth", "ux"} })
+	e.sync(tsync.RunOptions{})
+	a, _ = e.a.Get(e.ctx, l.A)
+	if a.Status != "To Do" || !cmp.Equal(a.Labels, []string{"growth", "ux"}) {
+		t.Fatalf("a after b's label edit: status %q labels %v", a.Status, a.Labels)
+	}
+	e.a.ResetCounts()
+	e.b.ResetCounts()
+	e.sync(tsync.RunOptions{})
+	if w := e.a.Writes() + e.b.Writes(); w != 0 {
+		t.Fatalf("echo: %d writes", w)
 	}
 }

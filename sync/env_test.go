@@ -42,6 +42,7 @@ type envOpts struct {
 	share    float64
 	fields   map[string]config.FieldConfig
 	pageSize int
+	statusB  []adapters.StatusDef
 }
 
 func defaultFields() map[string]config.FieldConfig {
@@ -79,7 +80,11 @@ func newEnv(t testing.TB, o envOpts) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := memory.New("b", memory.Options{Statuses: statusesB, Fields: fields, Clock: clock.Now, Project: "B", PageSize: pick(o.pageSize, 5)})
+	sb := statusesB
+	if o.statusB != nil {
+		sb = o.statusB
+	}
+	b, err := memory.New("b", memory.Options{Statuses: sb, Fields: fields, Clock: clock.Now, Project: "B", PageSize: pick(o.pageSize, 5)})
 	if err != nil {
 		t.Fatal(err)
 	}

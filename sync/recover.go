@@ -63,7 +63,7 @@ func (e *Engine) recoverCreate(ctx context.Context, f *Flow, p *planner, j store
 		if k == "kind" {
 			continue
 		}
-		if err := adapters.SetFieldValue(&it, k, v); err != nil {
+		if err := f.Map.Apply(j.Side, &it, k, v); err != nil {
 			return err
 		}
 	}

@@ -88,7 +88,7 @@ func (e *Engine) undoEntry(ctx context.Context, a *applier, f *Flow, j store.Jou
 	}
 	op := &Op{Kind: OpUpdate, Side: j.Side, LinkID: j.LinkID, Target: j.Target, IfVersion: cur.Version}
 	for _, field := range sortedKeys(j.After) {
-		now := adapters.FieldValue(cur, field)
+		now := f.Map.Value(j.Side, cur, field)
 		if now != j.After[field] {
 			rep.Skipped = append(rep.Skipped, fmt.Sprintf("%s %s: changed since run %d (now %s), left as it is", j.Target, field, j.RunID, short(now)))
 			continue
@@ -98,7 +98,7 @@ func (e *Engine) undoEntry(ctx context.Context, a *applier, f *Flow, j store.Jou
 	if len(op.Fields) == 0 {
 		return e.store.JournalSetState(ctx, j.ID, store.JournalUndone)
 	}
-	got, err := a.update(ctx, op)
+	got, err := a.update(ctx, op, cur)
 	if err != nil {
 		return err
 	}
@@ -116,7 +116,7 @@ func (e *Engine) undoEntry(ctx context.Context, a *applier, f *Flow, j store.Jou
 				m = b.B
 			}
 			for _, fc := range op.Fields {
-				m[fc.Field] = adapters.FieldValue(got, fc.Field)
+				m[fc.Field] = f.Map.Value(j.Side, got, fc.Field)
 			}
 			if err := e.store.PutBase(ctx, b); err != nil {
 				return err
@@ -154,7 +154,7 @@ func (e *Engine) Resolve(ctx context.Context, f *Flow, id int64, take, value str
 	}
 	p := e.newPlanner(f)
 	p.translate = e.parentTranslator(ctx, f, p)
-	aVal, bVal := adapters.FieldValue(ia, c.Field), adapters.FieldValue(ib, c.Field)
+	aVal, bVal := f.Map.Value(store.SideA, ia, c.Field), f.Map.Value(store.SideB, ib, c.Field)
 	var chosen string
 	switch take {
 	case "a":
@@ -195,16 +195,16 @@ func (e *Engine) Resolve(ctx context.Context, f *Flow, id int64, take, value str
 		}
 		op := &Op{Kind: OpUpdate, Side: w.side, LinkID: l.ID, Target: l.Ref(w.side), IfVersion: w.it.Version,
 			Fields: []FieldChange{{Field: c.Field, From: w.from, To: w.to}}}
-		got, err := a.update(ctx, op)
+		got, err := a.update(ctx, op, w.it)
 		if err != nil {
 			runErr = err
 			break
 		}
 		run.Counts.Updated++
 		if w.side == store.SideA {
-			base.A[c.Field] = adapters.FieldValue(got, c.Field)
+			base.A[c.Field] = f.Map.Value(store.SideA, got, c.Field)
 		} else {
-			base.B[c.Field] = adapters.FieldValue(got, c.Field)
+			base.B[c.Field] = f.Map.Value(store.SideB, got, c.Field)
 		}
 	}
 	if runErr == nil {
