@@ -3,6 +3,7 @@ package sync_test
 import (
 	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"testing"
@@ -474,5 +475,26 @@ func TestStatusLabels(t *testing.T) {
 	e.sync(tsync.RunOptions{})
 	if w := e.a.Writes() + e.b.Writes(); w != 0 {
 		t.Fatalf("echo: %d writes", w)
+	}
+}
+
+// TestDeadOwnerLockTakenOver: a run killed with -9 leaves its lease; the
+// next run on the same host takes it over instead of waiting it out, but
+// a live owner still blocks.
+func TestDeadOwnerLockTakenOver(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	seedBoth(e)
+	host, _ := os.Hostname()
+	// A pid that cannot be running: above the kernel's pid_max.
+	if err := e.st.Lock(e.ctx, "flow:f", host+":4194305", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	e.sync(tsync.RunOptions{})
+	if err := e.st.Lock(e.ctx, "flow:f", host+":1", time.Hour); err != nil { // pid 1 is alive
+		t.Fatal(err)
+	}
+	_, err := e.eng.Sync(e.ctx, e.flow, tsync.RunOptions{})
+	if !errors.Is(err, store.ErrLocked) || !strings.Contains(err.Error(), host+":1") {
+		t.Fatalf("err = %v, want locked by %s:1", err, host)
 	}
 }

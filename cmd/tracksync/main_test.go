@@ -67,6 +67,11 @@ func openMem(t *testing.T, dir, name string) *memory.Tracker {
 	if name == "right" {
 		project = "R"
 	}
+	return openMemProject(t, dir, name, project)
+}
+
+func openMemProject(t *testing.T, dir, name, project string) *memory.Tracker {
+	t.Helper()
 	tr, err := memory.New(name, memory.Options{Project: project, Path: filepath.Join(dir, name+".json")})
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,46 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/tracksync/tracksync/store"
+)
+
+// lock takes the flow's lease. A lease held by a process of this host that
+// no longer runs (killed mid-run) is taken over at once rather than after
+// its lease runs out: the journal makes resuming its work safe.
+func (e *Engine) lock(ctx context.Context, name string) error {
+	err := e.store.Lock(ctx, name, e.owner, e.ttl)
+	var le *store.LockedError
+	if !errors.As(err, &le) || !deadOwner(le.Owner) {
+		return err
+	}
+	if err := e.store.Unlock(ctx, name, le.Owner); err != nil {
+		return fmt.Errorf("releasing the lock of dead process %s: %w", le.Owner, err)
+	}
+	return e.store.Lock(ctx, name, e.owner, e.ttl)
+}
+
+// deadOwner reports whether owner ("host:pid") names a process of this
+// host that is not running.
+func deadOwner(owner string) bool {
+	host, pidStr, ok := strings.Cut(owner, ":")
+	if !ok {
+		return false
+	}
+	me, err := os.Hostname()
+	if err != nil || host != me {
+		return false
+	}
+	pid, err := strconv.Atoi(pidStr)
+	if err != nil || pid <= 0 || pid == os.Getpid() {
+		return false
+	}
+	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
+}
