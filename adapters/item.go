@@ -78,6 +78,11 @@ type Comment struct {
 	Body      string    `json:"body"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// SyncKey is the idempotency key tracksync gave AddComment when it made
+	// this comment as a copy, read back (comment property, hidden marker);
+	// "" for comments people wrote. It lets the engine recognise its own
+	// copy and never copy it back.
+	SyncKey string `json:"sync_key,omitempty"`
 }
 
 // Item is the canonical form of one tracker object. Adapters translate to and

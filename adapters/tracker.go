@@ -138,7 +138,8 @@ type Commenter interface {
 	Comments(ctx context.Context, ref Ref) ([]Comment, error)
 	// AddComment adds c.Body as a new comment. With a non-empty
 	// idempotencyKey, a second call with the same key on the same item
-	// returns the first comment instead of adding another.
+	// returns the first comment instead of adding another, and Comments
+	// reports the key as the comment's SyncKey.
 	AddComment(ctx context.Context, ref Ref, c Comment, idempotencyKey string) (Comment, error)
 	// EditComment replaces the body of comment c.ID.
 	EditComment(ctx context.Context, ref Ref, c Comment) (Comment, error)

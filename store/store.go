@@ -221,7 +221,8 @@ type Ops interface {
 	ListLinks(ctx context.Context, flow string) ([]Link, error)
 	// CountLinks counts the links of flow that are not tombstones.
 	CountLinks(ctx context.Context, flow string) (int, error)
-	// DeleteLink removes link id with its base and comment links.
+	// DeleteLink removes link id with its base, comment links and
+	// conflicts. Link IDs are never reused.
 	DeleteLink(ctx context.Context, id int64) error
 
 	// PutBase stores (replaces) the base of b.LinkID.

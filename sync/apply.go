@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/store"
@@ -26,6 +27,12 @@ type applier struct {
 	held   map[string]bool // link/field of conflicts held this run
 	copies map[string]bool // comment ids made by this run, per link
 	agreed map[int64]map[string]string
+	// finished: pairs whose apply ran to the end, so their held conflicts
+	// are known; only those may have conflicts settled automatically.
+	finished map[int64]bool
+	// archiveFailed: links whose survivor could not be closed; they are
+	// not tombstoned, so the close is tried again next run.
+	archiveFailed map[int64]bool
 }
 
 // fatal reports whether err must stop the whole run: a simulated crash,
@@ -44,7 +51,8 @@ func ambiguous(err error) bool {
 }
 
 func (e *Engine) apply(ctx context.Context, f *Flow, p *Plan, runID int64, counts *store.Counts, log *slog.Logger) ([]error, error) {
-	a := &applier{e: e, f: f, p: p, pl: p.planner, runID: runID, counts: counts, log: log, held: map[string]bool{}, copies: map[string]bool{}, agreed: map[int64]map[string]string{}}
+	a := &applier{e: e, f: f, p: p, pl: p.planner, runID: runID, counts: counts, log: log, held: map[string]bool{}, copies: map[string]bool{}, agreed: map[int64]map[string]string{},
+		finished: map[int64]bool{}, archiveFailed: map[int64]bool{}}
 	for _, op := range p.opPtrs {
 		if op.Kind != OpCreate {
 			continue
@@ -69,7 +77,13 @@ func (e *Engine) apply(ctx context.Context, f *Flow, p *Plan, runID int64, count
 		switch op.Kind {
 		case OpArchive:
 			err = a.archive(ctx, op)
+			if err != nil {
+				a.archiveFailed[op.LinkID] = true
+			}
 		case OpUnlink:
+			if a.archiveFailed[op.LinkID] {
+				continue
+			}
 			err = a.unlink(ctx, op)
 		default:
 			continue
@@ -142,14 +156,22 @@ func (a *applier) create(ctx context.Context, op *Op) error {
 	if op.Side == store.SideA {
 		src, srcBase, dstSide = op.pair.in.b, op.pair.base.B, store.SideA
 	}
-	after := map[string]string{"kind": string(op.Item.Kind)}
-	for _, r := range a.pl.rules {
-		if v := a.pl.fm.Value(op.Side, *op.Item, r.field); v != "" {
-			after[r.field] = v
+	if a.pl.fm.Writes(adapters.FieldParent, op.Side) && src.Parent != nil && op.Item.Parent == nil {
+		// The parent may have been linked by a create earlier in this run.
+		v := a.pl.fm.Value(op.Side.Other(), src, adapters.FieldParent)
+		delete(a.pl.unresolved, v)
+		if out, _ := a.pl.translate(adapters.FieldParent, op.Side, v, ""); out != "" && !a.pl.unresolved[v] {
+			if err := a.pl.fm.Apply(op.Side, op.Item, adapters.FieldParent, out); err == nil {
+				srcBase[adapters.FieldParent] = v
+			}
 		}
 	}
-	if after[adapters.FieldStatus] == "" && op.Item.Status != "" {
-		after[adapters.FieldStatus] = op.Item.Status
+	after := map[string]string{"kind": string(op.Item.Kind)}
+	for _, r := range a.pl.rules {
+		if r.field == adapters.FieldParent && op.Item.Parent == nil {
+			continue // not settled yet: leave its base unknown
+		}
+		after[r.field] = a.pl.fm.Value(op.Side, *op.Item, r.field)
 	}
 	entry := store.JournalEntry{Target: op.Source, IdempotencyKey: op.LinkKey, Before: srcBase, After: after}
 	var created adapters.CreateResult
@@ -159,7 +181,7 @@ func (a *applier) create(ctx context.Context, op *Op) error {
 		created = res
 		return res.Item.Ref, err
 	}, func(tx store.Ops, ref adapters.Ref) (int64, error) {
-		l, err := a.e.linkCreated(ctx, tx, a.f, a.pl, dstSide, src, srcBase, op.LinkKey, created)
+		l, err := a.e.linkCreated(ctx, tx, a.f, a.pl, dstSide, src, srcBase, nil, op.LinkKey, created)
 		link = l
 		return l.ID, err
 	})
@@ -172,8 +194,13 @@ func (a *applier) create(ctx context.Context, op *Op) error {
 	return a.settleNew(ctx, link, src, created)
 }
 
-// linkCreated links a created (or found) counterpart and records its base.
-func (e *Engine) linkCreated(ctx context.Context, tx store.Ops, f *Flow, pl *planner, dst store.Side, src adapters.Item, srcBase map[string]string, key string, created adapters.CreateResult) (store.Link, error) {
+// linkCreated links a created (or found) counterpart and records its base:
+// srcBase for the source, dstBase (nil: the created item's values) for
+// the copy. A copy found rather than made (Existed) was made by an earlier,
+// interrupted run from values that may since have changed: without
+// dstBase from the journal, the source's fields are marked unknown so the
+// source's values are carried over.
+func (e *Engine) linkCreated(ctx context.Context, tx store.Ops, f *Flow, pl *planner, dst store.Side, src adapters.Item, srcBase, dstBase map[string]string, key string, created adapters.CreateResult) (store.Link, error) {
 	l := store.Link{Flow: f.Map.Name, Key: key}
 	if dst == store.SideB {
 		l.A, l.B = src.Ref, created.Item.Ref
@@ -187,27 +214,33 @@ func (e *Engine) linkCreated(ctx context.Context, tx store.Ops, f *Flow, pl *pla
 	if err != nil {
 		return l, fmt.Errorf("linking %s: %w", src.Ref, err)
 	}
-	dstBase := map[string]string{}
-	for _, r := range pl.rules {
-		dstBase[r.field] = f.Map.Value(dst, created.Item, r.field)
+	srcBase = maps.Clone(srcBase)
+	if dstBase == nil {
+		dstBase = map[string]string{}
+		for _, r := range pl.rules {
+			if _, ok := srcBase[r.field]; ok {
+				dstBase[r.field] = f.Map.Value(dst, created.Item, r.field)
+			}
+		}
+		if created.Existed {
+			for k := range srcBase {
+				srcBase[k] = "\x00unknown"
+			}
+		}
+	} else {
+		dstBase = maps.Clone(dstBase)
+		delete(dstBase, "kind")
 	}
 	b := store.Base{LinkID: got.ID, SyncedAt: e.now().UTC()}
+	if created.Existed {
+		// Comments of a recovered pair have not been looked at yet: a
+		// zero SyncedAt makes the next full reconcile read them.
+		b.SyncedAt = time.Time{}
+	}
 	if dst == store.SideB {
 		b.A, b.B, b.AVersion, b.BVersion = srcBase, dstBase, src.Version, created.Item.Version
 	} else {
 		b.A, b.B, b.AVersion, b.BVersion = dstBase, srcBase, created.Item.Version, src.Version
-	}
-	if created.Existed {
-		// The copy was made by an earlier, interrupted run from values
-		// that may since have changed: mark every source field unknown so
-		// the source's values are carried over.
-		srcMap := b.A
-		if dst == store.SideA {
-			srcMap = b.B
-		}
-		for k := range srcMap {
-			srcMap[k] = "\x00unknown"
-		}
 	}
 	return got, tx.PutBase(ctx, b)
 }
@@ -268,6 +301,8 @@ func (a *applier) pair(ctx context.Context, pp *pairPlan) error {
 	if (pp.upd[0] != nil || pp.upd[1] != nil) && !pp.owned {
 		pp.base.A, pp.base.B, pp.owned = maps.Clone(pp.base.A), maps.Clone(pp.base.B), true
 	}
+	var failed error
+	stale := false
 	for i, op := range pp.upd {
 		if op == nil {
 			continue
@@ -277,14 +312,37 @@ func (a *applier) pair(ctx context.Context, pp *pairPlan) error {
 			cur = in.b
 		}
 		got, err := a.update(ctx, op, cur)
-		if errors.Is(err, adapters.ErrConflict) {
-			// Edited between our read and our write: the edit is listed
-			// next run; leave this pair's base alone.
-			a.log.Debug("item changed while syncing; retried next run", "item", op.Target.String())
-			return nil
-		}
 		if err != nil {
-			return err
+			if errors.Is(err, errCrashed) {
+				return err
+			}
+			// This side did not take its fields: their base stays what
+			// it was, so the next run sees the same difference and tries
+			// again. The other side's successful write is still recorded
+			// below, or it would later pass for a person's edit.
+			for _, fc := range op.Fields {
+				oldA, okA := in.base.A[fc.Field]
+				oldB, okB := in.base.B[fc.Field]
+				if okA && okB {
+					pp.base.A[fc.Field], pp.base.B[fc.Field] = oldA, oldB
+				} else {
+					delete(pp.base.A, fc.Field)
+					delete(pp.base.B, fc.Field)
+				}
+			}
+			pp.changed = true
+			if errors.Is(err, adapters.ErrConflict) {
+				// Edited between our read and our write: listed again
+				// next run.
+				a.log.Debug("item changed while syncing; retried next run", "item", op.Target.String())
+				stale = true
+				continue
+			}
+			failed = err
+			if fatal(err) {
+				break
+			}
+			continue
 		}
 		wrote = true
 		a.counts.Updated++
@@ -299,13 +357,14 @@ func (a *applier) pair(ctx context.Context, pp *pairPlan) error {
 			side[fc.Field] = a.pl.fm.Value(op.Side, got, fc.Field)
 		}
 	}
-	if !wrote {
+	if !wrote && failed == nil && !stale {
 		a.counts.Unchanged++
 	}
+	bg := context.WithoutCancel(ctx)
 	for _, op := range pp.other {
 		if op.Kind == OpConflict && op.Conflict.Winner == "" {
 			c := store.Conflict{Flow: a.f.Map.Name, LinkID: in.link.ID, Field: op.Conflict.Field, Base: op.Conflict.Base, A: op.Conflict.A, B: op.Conflict.B}
-			if _, err := a.e.store.PutConflict(ctx, c); err != nil {
+			if _, err := a.e.store.PutConflict(bg, c); err != nil {
 				return fmt.Errorf("holding conflict on %s field %s: %w", in.link.A, c.Field, err)
 			}
 			a.held[fmt.Sprintf("%d/%s", in.link.ID, c.Field)] = true
@@ -317,13 +376,22 @@ func (a *applier) pair(ctx context.Context, pp *pairPlan) error {
 	}
 	commented := false
 	for _, op := range pp.other {
-		commented = commented || op.Kind == OpCommentAdd || op.Kind == OpCommentEdit
+		commented = commented || op.Kind == OpCommentAdd || op.Kind == OpCommentEdit || op.Kind == OpCommentLink
 	}
 	if pp.changed || wrote || commented {
 		pp.base.SyncedAt = a.e.now().UTC()
-		if err := a.e.store.PutBase(ctx, pp.base); err != nil {
+		if failed != nil || stale {
+			pp.base.SyncedAt = in.base.SyncedAt // comments not settled this time
+		}
+		if err := a.e.store.PutBase(bg, pp.base); err != nil {
 			return fmt.Errorf("recording base of link %d: %w", in.link.ID, err)
 		}
+	}
+	if failed != nil {
+		return failed
+	}
+	if stale {
+		return nil
 	}
 	for _, op := range pp.other {
 		var err error
@@ -332,6 +400,12 @@ func (a *applier) pair(ctx context.Context, pp *pairPlan) error {
 			err = a.commentAdd(ctx, pp, op)
 		case OpCommentEdit:
 			err = a.commentEdit(ctx, pp, op)
+		case OpCommentLink:
+			err = a.e.store.PutCommentLink(ctx, commentLink(in.link.ID, op.Side, op.Comment.SourceID, op.Comment.Body,
+				adapters.Comment{ID: op.Comment.TargetID, Body: op.Comment.TargetBody}))
+			if err == nil {
+				a.copies[fmt.Sprintf("%d/%s/%s", in.link.ID, op.Side, op.Comment.TargetID)] = true
+			}
 		default:
 			continue
 		}
@@ -339,12 +413,10 @@ func (a *applier) pair(ctx context.Context, pp *pairPlan) error {
 			return err
 		}
 	}
+	a.finished[in.link.ID] = true
 	return nil
 }
 
-// update writes op's fields onto cur, the item as read: a field may take
-// others along (a status carried by a label also writes labels), and
-// those must keep the values cur has.
 func (a *applier) update(ctx context.Context, op *Op, cur adapters.Item) (adapters.Item, error) {
 	tr := a.f.side(op.Side)
 	patch := adapters.Patch{IfVersion: op.IfVersion, Item: cur.Clone()}
@@ -432,10 +504,12 @@ func (a *applier) commentEdit(ctx context.Context, pp *pairPlan, op *Op) error {
 
 func (a *applier) archive(ctx context.Context, op *Op) error {
 	tr := a.f.side(op.Side)
+	var got adapters.Item
 	err := a.journaled(ctx, op, store.JournalEntry{Target: op.Target}, func() (adapters.Ref, error) {
+		var err error
 		if ar, ok := tr.(adapters.Archiver); ok {
-			it, err := ar.Archive(ctx, op.Target)
-			return it.Ref, err
+			got, err = ar.Archive(ctx, op.Target)
+			return got.Ref, err
 		}
 		// No archive call: move it to the first done status instead.
 		var done string
@@ -448,8 +522,8 @@ func (a *applier) archive(ctx context.Context, op *Op) error {
 		if done == "" {
 			return op.Target, fmt.Errorf("%s has no done status to close %s with: %w", tr.Name(), op.Target, adapters.ErrUnsupported)
 		}
-		it, err := tr.Update(ctx, op.Target, adapters.Patch{Fields: []string{adapters.FieldStatus}, Item: adapters.Item{Status: done}})
-		return it.Ref, err
+		got, err = tr.Update(ctx, op.Target, adapters.Patch{Fields: []string{adapters.FieldStatus}, Item: adapters.Item{Status: done}})
+		return got.Ref, err
 	}, nil)
 	if errors.Is(err, adapters.ErrNotFound) {
 		return nil // already gone: nothing to close
@@ -458,6 +532,22 @@ func (a *applier) archive(ctx context.Context, op *Op) error {
 		return fmt.Errorf("closing %s: %w", op.Target, err)
 	}
 	a.counts.Archived++
+	// The close is tracksync's own write: record it in the base, or a
+	// revived link would take it for a person's edit.
+	if b, err := a.e.store.GetBase(ctx, op.LinkID); err == nil {
+		m := b.A
+		if op.Side == store.SideB {
+			m = b.B
+		}
+		for _, f := range []string{adapters.FieldStatus, adapters.FieldLabels} {
+			if _, ok := m[f]; ok {
+				m[f] = a.pl.fm.Value(op.Side, got, f)
+			}
+		}
+		if err := a.e.store.PutBase(ctx, b); err != nil {
+			return fmt.Errorf("recording the close of %s: %w", op.Target, err)
+		}
+	}
 	return nil
 }
 
@@ -469,16 +559,13 @@ func (a *applier) unlink(ctx context.Context, op *Op) error {
 	if err != nil {
 		return fmt.Errorf("unlinking link %d: %w", op.LinkID, err)
 	}
-	if op.Side == "" {
-		err = a.e.store.DeleteLink(ctx, l.ID)
-	} else {
-		if op.Side == store.SideA {
-			l.A.ID = tombPrefix + l.A.ID
-		} else {
-			l.B.ID = tombPrefix + l.B.ID
-		}
-		err = a.e.store.UpdateLink(ctx, l)
+	if op.Side != store.SideB && !strings.HasPrefix(l.A.ID, tombPrefix) {
+		l.A.ID = tombPrefix + l.A.ID
 	}
+	if op.Side != store.SideA && !strings.HasPrefix(l.B.ID, tombPrefix) {
+		l.B.ID = tombPrefix + l.B.ID
+	}
+	err = a.e.store.UpdateLink(ctx, l)
 	if err != nil {
 		return fmt.Errorf("unlinking link %d: %w", op.LinkID, err)
 	}
@@ -494,7 +581,7 @@ func (a *applier) settleConflicts(ctx context.Context) error {
 		return fmt.Errorf("flow %s: reading conflicts: %w", a.f.Map.Name, err)
 	}
 	for _, c := range open {
-		if !a.p.touched[c.LinkID] || a.held[fmt.Sprintf("%d/%s", c.LinkID, c.Field)] {
+		if !a.finished[c.LinkID] || a.held[fmt.Sprintf("%d/%s", c.LinkID, c.Field)] {
 			continue
 		}
 		// The sides now agree: record the value they agree on.

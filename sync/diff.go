@@ -35,6 +35,9 @@ type planner struct {
 	fm        *mapping.Flow // reads and writes fields as the flow sees them
 	caps      [2]adapters.Capabilities
 	warnings  []string
+	// unresolved holds parent values that could not be translated because
+	// the parent is not linked yet.
+	unresolved map[string]bool
 }
 
 // pairInput is one linked pair as read from both trackers and the store.
@@ -113,6 +116,15 @@ func (p *planner) diffField(pp *pairPlan, r rule) {
 	known := in.hasBase && okA && okB
 	aCh := !known || aVal != baseA
 	bCh := !known || bVal != baseB
+	if !known {
+		// No agreed value (a new pair, a newly synced field): a side
+		// that has nothing never wins over one that has something.
+		if aVal == "" && bVal != "" {
+			aCh = false
+		} else if bVal == "" && aVal != "" {
+			bCh = false
+		}
+	}
 
 	newA, newB := aVal, bVal
 	switch {
@@ -151,6 +163,10 @@ func (p *planner) diffField(pp *pairPlan, r rule) {
 			pp.setBase(f, "", "", true)
 			return
 		}
+	}
+	if f == adapters.FieldParent && (p.unresolved[aVal] || p.unresolved[bVal]) {
+		// A parent not linked yet: write nothing, agree on nothing.
+		return
 	}
 	pp.setBase(f, newA, newB, false)
 	if newA != aVal {
@@ -335,45 +351,83 @@ func bodyHash(s string) string {
 
 // diffComments copies new comments across and carries edits of copied ones.
 // CommentLink.BodyHash holds "hashA:hashB" of the bodies last agreed on, so
-// each side's edit is seen on its own.
+// each side's edit is seen on its own. A comment carrying tracksync's key
+// (Comment.SyncKey) is a copy: it is paired with its source, never copied
+// back, even when the bookkeeping of its creation was lost.
 func (p *planner) diffComments(pp *pairPlan) {
 	in := pp.in
-	byA := map[string]store.CommentLink{}
-	byB := map[string]store.CommentLink{}
+	linked := [2]map[string]store.CommentLink{{}, {}}
 	for _, cl := range in.clinks {
-		byA[cl.AID] = cl
-		byB[cl.BID] = cl
+		linked[0][cl.AID] = cl
+		linked[1][cl.BID] = cl
 	}
-	cb := map[string]adapters.Comment{}
-	for _, c := range in.cb {
-		cb[c.ID] = c
-	}
-	ca := map[string]adapters.Comment{}
-	for _, c := range in.ca {
-		ca[c.ID] = c
-	}
-	for _, c := range in.ca {
-		cl, linked := byA[c.ID]
-		if !linked {
-			if p.comments[1] {
-				pp.other = append(pp.other, p.commentAdd(pp, store.SideB, c))
+	byID := [2]map[string]adapters.Comment{{}, {}}
+	byKey := [2]map[string]adapters.Comment{{}, {}}
+	for i, cs := range [][]adapters.Comment{in.ca, in.cb} {
+		for _, c := range cs {
+			byID[i][c.ID] = c
+			if c.SyncKey != "" {
+				byKey[i][c.SyncKey] = c
 			}
-			continue
-		}
-		copyB, ok := cb[cl.BID]
-		if !ok {
-			continue // the copy was deleted on B: leave it gone
-		}
-		p.commentEdit(pp, cl, c, copyB)
-	}
-	for _, c := range in.cb {
-		if _, linked := byB[c.ID]; linked {
-			continue
-		}
-		if p.comments[0] {
-			pp.other = append(pp.other, p.commentAdd(pp, store.SideA, c))
 		}
 	}
+	paired := [2]map[string]bool{{}, {}}
+	for i, s := range []store.Side{store.SideA, store.SideB} {
+		o := 1 - i
+		for _, c := range [][]adapters.Comment{in.ca, in.cb}[i] {
+			if cl, ok := linked[i][c.ID]; ok {
+				if i == 0 {
+					if copyB, ok := byID[1][cl.BID]; ok {
+						p.commentEdit(pp, cl, c, copyB)
+					} // else the copy was deleted on B: leave it gone
+				}
+				continue
+			}
+			if paired[i][c.ID] {
+				continue
+			}
+			if srcID, ok := copyOf(in.link.Key, s.Other(), c.SyncKey); ok {
+				// c is our copy of comment srcID on the other side.
+				if src, ok := byID[o][srcID]; ok && !paired[o][srcID] {
+					if _, l := linked[o][srcID]; !l {
+						pp.other = append(pp.other, p.commentPair(pp, s.Other(), src, c))
+						paired[i][c.ID], paired[o][srcID] = true, true
+					}
+				}
+				continue
+			}
+			if cp, ok := byKey[o][commentKey(in.link.Key, s, c.ID)]; ok && !paired[o][cp.ID] {
+				if _, l := linked[o][cp.ID]; !l {
+					pp.other = append(pp.other, p.commentPair(pp, s, c, cp))
+					paired[i][c.ID], paired[o][cp.ID] = true, true
+					continue
+				}
+			}
+			if p.comments[o] {
+				pp.other = append(pp.other, p.commentAdd(pp, s.Other(), c))
+			}
+		}
+	}
+}
+
+// copyOf reads a comment key commentKey made for link key linkKey and
+// source side s, returning the source comment's ID.
+func copyOf(linkKey string, s store.Side, key string) (string, bool) {
+	id, ok := strings.CutPrefix(key, fmt.Sprintf("%s/comment/%s/", linkKey, s))
+	return id, ok && id != ""
+}
+
+// commentPair records that cp (on the side opposite src's side s) is the
+// copy of src: state only, no tracker call.
+func (p *planner) commentPair(pp *pairPlan, s store.Side, src, cp adapters.Comment) *Op {
+	in := pp.in
+	to := s.Other()
+	target, source := in.link.B, in.link.A
+	if to == store.SideA {
+		target, source = in.link.A, in.link.B
+	}
+	return &Op{Kind: OpCommentLink, Side: to, LinkID: in.link.ID, LinkKey: in.link.Key, Target: target, Source: source,
+		Comment: &CommentOp{SourceID: src.ID, TargetID: cp.ID, Body: src.Body, TargetBody: cp.Body}, pair: pp}
 }
 
 func (p *planner) commentAdd(pp *pairPlan, to store.Side, c adapters.Comment) *Op {
@@ -453,6 +507,9 @@ func (p *planner) createItem(src adapters.Item, to store.Side) (adapters.Item, s
 		}
 		v := p.fm.Value(to.Other(), src, r.field)
 		out := p.toSide(r.field, to, v, "")
+		if r.field == adapters.FieldParent && p.unresolved[v] {
+			continue // settled once the parent is linked: base left unknown
+		}
 		if err := p.fm.Apply(to, &it, r.field, out); err != nil {
 			p.warn(fmt.Sprintf("%s: %v", src.Ref, err))
 			continue
@@ -480,7 +537,7 @@ func (p *planner) createItem(src adapters.Item, to store.Side) (adapters.Item, s
 // sortOps orders a plan for stable output and a safe apply: links and
 // creates first, then updates, conflicts, comments, archives, unlinks.
 func sortOps(ops []Op) {
-	rank := map[OpKind]int{OpLink: 0, OpCreate: 1, OpConflict: 2, OpUpdate: 3, OpCommentAdd: 4, OpCommentEdit: 5, OpArchive: 6, OpUnlink: 7}
+	rank := map[OpKind]int{OpLink: 0, OpCreate: 1, OpConflict: 2, OpUpdate: 3, OpCommentLink: 4, OpCommentAdd: 4, OpCommentEdit: 5, OpArchive: 6, OpUnlink: 7}
 	sort.SliceStable(ops, func(i, j int) bool { return rank[ops[i].Kind] < rank[ops[j].Kind] })
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -297,7 +298,10 @@ func (e *Engine) list(ctx context.Context, f *Flow, s store.Side, cursor string)
 
 func (e *Engine) newPlanner(f *Flow) *planner {
 	m := f.Map
-	p := &planner{flow: m.Name, policy: string(m.Conflict), fm: m, caps: [2]adapters.Capabilities{f.A.Capabilities(), f.B.Capabilities()}}
+	p := &planner{flow: m.Name, policy: string(m.Conflict), fm: m, caps: [2]adapters.Capabilities{f.A.Capabilities(), f.B.Capabilities()}, unresolved: map[string]bool{}}
+	p.translate = func(field string, to store.Side, v, current string) (string, []string) {
+		return m.Translate(field, to, v, current)
+	}
 	for _, r := range m.Rules {
 		p.rules = append(p.rules, rule{field: r.Field, toA: m.Writes(r.Field, store.SideA), toB: m.Writes(r.Field, store.SideB), owner: r.Owner})
 	}
@@ -327,8 +331,10 @@ func (e *Engine) parentTranslator(ctx context.Context, f *Flow, p *planner) tran
 		_, id, _ := strings.Cut(v, ":")
 		l, err := e.store.FindLink(ctx, f.Map.Name, to.Other(), id)
 		if err != nil || isTombstone(l) {
-			cache[string(to)+v] = current
-			return current, []string{fmt.Sprintf("parent %s is not linked in flow %s: parent left as it is", v, f.Map.Name)}
+			// Not linked (yet): the field is left alone and its base
+			// unrecorded, so it is written once the parent is linked.
+			p.unresolved[v] = true
+			return current, []string{fmt.Sprintf("parent %s is not linked in flow %s (yet): parent left as it is", v, f.Map.Name)}
 		}
 		r := l.Ref(to)
 		out := r.Tracker + ":" + r.ID
@@ -478,8 +484,11 @@ func (e *Engine) plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, err
 			if err != nil {
 				return nil, fmt.Errorf("flow %s: reading %s: %w", name, ref, err)
 			}
-			if full {
+			if full && it.SyncKey != l.Key {
 				// Linked but not in a full listing: it left the scope.
+				// (tracksync's own copy is exempt: a copy may not match a
+				// scope the flow cannot write, e.g. a label filter, and
+				// must not be taken for a departure.)
 				gone[i] = true
 				items[i] = it
 				continue
@@ -543,7 +552,12 @@ func (e *Engine) plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, err
 			it := lists[i].items[id]
 			if l, err := e.store.FindLink(ctx, name, s, tombPrefix+id); err == nil {
 				// It left the scope earlier and is back: revive its link.
-				ops = append(ops, e.planRelink(ctx, p, plan, f, l, s, it)...)
+				rops, err := e.planRelink(ctx, p, plan, f, l, s, it)
+				if err != nil {
+					return nil, err
+				}
+				ops = append(ops, rops...)
+				claimed[o][strings.TrimPrefix(l.Ref(s.Other()).ID, tombPrefix)] = true
 				continue
 			} else if !errors.Is(err, store.ErrNotFound) {
 				return nil, fmt.Errorf("flow %s: reading link of %s: %w", name, it.Ref, err)
@@ -558,9 +572,12 @@ func (e *Engine) plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, err
 				src, ok := lists[o].items[srcID]
 				if !ok {
 					got, err := f.side(s.Other()).Get(ctx, adapters.Ref{Tracker: f.side(s.Other()).Name(), ID: srcID})
-					if err != nil {
+					if errors.Is(err, adapters.ErrNotFound) {
 						p.warn(fmt.Sprintf("%s is tracksync's copy of %s:%s, which is gone: left alone", it.Ref, f.side(s.Other()).Name(), srcID))
 						continue
+					}
+					if err != nil {
+						return nil, fmt.Errorf("flow %s: reading %s:%s, the source of %s: %w", name, f.side(s.Other()).Name(), srcID, it.Ref, err)
 					}
 					if _, err := e.store.FindLink(ctx, name, s.Other(), srcID); err == nil {
 						continue
@@ -568,7 +585,11 @@ func (e *Engine) plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, err
 					src = got
 				}
 				claimed[i][id], claimed[o][srcID] = true, true
-				ops = append(ops, e.planLink(p, plan, f, s.Other(), src, it, "found tracksync's own copy by its sync key")...)
+				lops, err := e.planLink(ctx, p, plan, f, s.Other(), src, it, "found tracksync's own copy by its sync key")
+				if err != nil {
+					return nil, err
+				}
+				ops = append(ops, lops...)
 				continue
 			}
 			if !f.Map.Create || !directionAllows(f.Map.Direction, s.Other()) {
@@ -578,7 +599,11 @@ func (e *Engine) plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, err
 			if other, ok := byKey[o][key]; ok && !claimed[o][other.Ref.ID] {
 				if _, linked := linkedBy[o][other.Ref.ID]; !linked {
 					claimed[i][id], claimed[o][other.Ref.ID] = true, true
-					ops = append(ops, e.planLink(p, plan, f, s, it, other, "found tracksync's own copy by its sync key")...)
+					lops, err := e.planLink(ctx, p, plan, f, s, it, other, "found tracksync's own copy by its sync key")
+					if err != nil {
+						return nil, err
+					}
+					ops = append(ops, lops...)
 					continue
 				}
 			}
@@ -593,6 +618,15 @@ func (e *Engine) plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, err
 			ops = append(ops, op)
 		}
 	}
+
+	// Creates run parents first, so a child's parent is linked by the time
+	// the child is created and its parent can be translated.
+	sort.SliceStable(ops, func(i, j int) bool {
+		if ops[i].Kind != OpCreate || ops[j].Kind != OpCreate {
+			return false
+		}
+		return kindRank(ops[i].Item.Kind) < kindRank(ops[j].Item.Kind)
+	})
 
 	// Held conflicts that no longer hold are settled automatically.
 	plan.touched = touched
@@ -632,8 +666,8 @@ func directionAllows(d mapping.Direction, to store.Side) bool {
 }
 
 // planLink pairs src (on side s) with its copy and diffs them at once, so
-// the run that links them also settles them.
-func (e *Engine) planLink(p *planner, plan *Plan, f *Flow, s store.Side, src, cp adapters.Item, why string) []*Op {
+// the run that links them also settles them, comments included.
+func (e *Engine) planLink(ctx context.Context, p *planner, plan *Plan, f *Flow, s store.Side, src, cp adapters.Item, why string) ([]*Op, error) {
 	l := store.Link{Flow: f.Map.Name, Key: syncKey(f.Map.Name, s, src.Ref.ID)}
 	in := &pairInput{}
 	if s == store.SideA {
@@ -644,11 +678,29 @@ func (e *Engine) planLink(p *planner, plan *Plan, f *Flow, s store.Side, src, cp
 		in.a, in.b = cp, src
 	}
 	in.link = l
+	if p.comments[0] || p.comments[1] {
+		if err := e.loadComments(ctx, f, in); err != nil {
+			return nil, err
+		}
+	}
 	pp := p.diffPair(in)
 	plan.pairs = append(plan.pairs, pp)
 	op := &Op{Kind: OpLink, LinkKey: l.Key, Source: src.Ref, Target: cp.Ref, Reason: why, pair: pp}
 	pp.linkOp = op
-	return append([]*Op{op}, pairOps(pp)...)
+	return append([]*Op{op}, pairOps(pp)...), nil
+}
+
+// kindRank orders creates parents first.
+func kindRank(k adapters.Kind) int {
+	switch k {
+	case adapters.KindInitiative:
+		return 0
+	case adapters.KindEpic:
+		return 1
+	case adapters.KindIssue:
+		return 2
+	}
+	return 3
 }
 
 func pairOps(pp *pairPlan) []*Op {
@@ -675,7 +727,9 @@ func pairOps(pp *pairPlan) []*Op {
 // was deleted or left the scope.
 func (e *Engine) planGone(f *Flow, l store.Link, gone [2]bool, items [2]adapters.Item) []*Op {
 	if gone[0] && gone[1] {
-		return []*Op{{Kind: OpUnlink, LinkID: l.ID, LinkKey: l.Key, Target: l.A, Reason: "both sides are gone"}}
+		// Both tombstoned, not deleted: the comment links survive, so if
+		// both come back nothing is copied twice.
+		return []*Op{{Kind: OpUnlink, LinkID: l.ID, LinkKey: l.Key, Target: l.A, Reason: "both sides are gone", Destructive: true}}
 	}
 	gi, si := 0, 1
 	if gone[1] {
@@ -684,7 +738,7 @@ func (e *Engine) planGone(f *Flow, l store.Link, gone [2]bool, items [2]adapters
 	sides := []store.Side{store.SideA, store.SideB}
 	goneRef, survivor := l.Ref(sides[gi]), l.Ref(sides[si])
 	reason := fmt.Sprintf("%s was deleted or left the scope", goneRef)
-	unlink := &Op{Kind: OpUnlink, Side: sides[gi], LinkID: l.ID, LinkKey: l.Key, Target: survivor, Reason: reason}
+	unlink := &Op{Kind: OpUnlink, Side: sides[gi], LinkID: l.ID, LinkKey: l.Key, Target: survivor, Reason: reason, Destructive: true}
 	switch f.Map.OnDelete {
 	case "ignore":
 		return nil
@@ -718,31 +772,45 @@ func (e *Engine) loadComments(ctx context.Context, f *Flow, in *pairInput) error
 	return nil
 }
 
-// planRelink revives a tombstoned link whose gone side came back into scope.
-func (e *Engine) planRelink(ctx context.Context, p *planner, plan *Plan, f *Flow, l store.Link, s store.Side, it adapters.Item) []*Op {
+// planRelink revives a tombstoned link whose gone side came back into
+// scope. When both sides were gone, the other side is revived too if it
+// still exists.
+func (e *Engine) planRelink(ctx context.Context, p *planner, plan *Plan, f *Flow, l store.Link, s store.Side, it adapters.Item) ([]*Op, error) {
 	o := s.Other()
-	other, err := f.side(o).Get(ctx, l.Ref(o))
+	oref := l.Ref(o)
+	oref.ID = strings.TrimPrefix(oref.ID, tombPrefix)
+	other, err := f.side(o).Get(ctx, oref)
+	if errors.Is(err, adapters.ErrNotFound) {
+		p.warn(fmt.Sprintf("%s came back into scope but its counterpart %s is gone: left unlinked", it.Ref, oref))
+		return nil, nil
+	}
 	if err != nil {
-		p.warn(fmt.Sprintf("%s came back into scope but its counterpart %s cannot be read (%v): left unlinked", it.Ref, l.Ref(o), err))
-		return nil
+		return nil, fmt.Errorf("flow %s: reading %s, the counterpart of %s: %w", f.Map.Name, oref, it.Ref, err)
 	}
 	if s == store.SideA {
-		l.A = it.Ref
+		l.A, l.B = it.Ref, other.Ref
 	} else {
-		l.B = it.Ref
+		l.A, l.B = other.Ref, it.Ref
 	}
 	in := &pairInput{link: l}
 	if b, err := e.store.GetBase(ctx, l.ID); err == nil {
 		in.base, in.hasBase = b, true
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("flow %s: reading base of link %d: %w", f.Map.Name, l.ID, err)
 	}
 	if s == store.SideA {
 		in.a, in.b = it, other
 	} else {
 		in.a, in.b = other, it
 	}
+	if p.comments[0] || p.comments[1] {
+		if err := e.loadComments(ctx, f, in); err != nil {
+			return nil, err
+		}
+	}
 	pp := p.diffPair(in)
 	plan.pairs = append(plan.pairs, pp)
 	op := &Op{Kind: OpLink, LinkID: l.ID, LinkKey: l.Key, Source: other.Ref, Target: it.Ref, Reason: "came back into scope: link revived", pair: pp}
 	pp.linkOp = op
-	return append([]*Op{op}, pairOps(pp)...)
+	return append([]*Op{op}, pairOps(pp)...), nil
 }

@@ -43,6 +43,8 @@ type envOpts struct {
 	fields   map[string]config.FieldConfig
 	pageSize int
 	statusB  []adapters.StatusDef
+	scopeA   string
+	scopeB   string
 }
 
 func defaultFields() map[string]config.FieldConfig {
@@ -75,7 +77,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 	}
 	ctx := context.Background()
 	clock := memory.NewClock(time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC))
-	fields := []string{adapters.FieldTitle, adapters.FieldBody, adapters.FieldStatus, adapters.FieldAssignees, adapters.FieldLabels, adapters.FieldPriority, adapters.FieldDue}
+	fields := []string{adapters.FieldTitle, adapters.FieldBody, adapters.FieldStatus, adapters.FieldAssignees, adapters.FieldLabels, adapters.FieldPriority, adapters.FieldDue, adapters.FieldParent}
 	a, err := memory.New("a", memory.Options{Statuses: statusesA, Fields: fields, Clock: clock.Now, Project: "A", PageSize: pick(o.pageSize, 7)})
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +97,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 	}
 	t.Cleanup(func() { st.Close() })
 	yes := true
-	cf := config.Flow{Name: "f", A: config.FlowSide{Tracker: "a"}, B: config.FlowSide{Tracker: "b"}, Direction: "both",
+	cf := config.Flow{Name: "f", A: config.FlowSide{Tracker: "a", Scope: o.scopeA}, B: config.FlowSide{Tracker: "b", Scope: o.scopeB}, Direction: "both",
 		Conflict: o.policy, OnDelete: o.onDelete, MaxChangeShare: o.share, Create: &yes, Fields: o.fields, Schedule: "@every 5m"}
 	capsA, capsB := a.Capabilities(), b.Capabilities()
 	m, probs := mapping.Compile(cf, "flows[0]", users, mapping.SideInfo{Name: "a", Kind: "memory", Caps: &capsA}, mapping.SideInfo{Name: "b", Kind: "memory", Caps: &capsB})

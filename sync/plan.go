@@ -23,6 +23,7 @@ const (
 	OpArchive     OpKind = "archive"      // close Target (on_delete: close)
 	OpCommentAdd  OpKind = "comment_add"  // copy a comment to Target
 	OpCommentEdit OpKind = "comment_edit" // carry a comment edit to Target
+	OpCommentLink OpKind = "comment_link" // pair a comment with its earlier copy (found by its sync key)
 	OpLink        OpKind = "link"         // pair two existing items (our own earlier copy found by its sync key)
 	OpUnlink      OpKind = "unlink"       // forget a pair (a side was deleted or left scope)
 	OpConflict    OpKind = "conflict"     // a field both sides changed: settled by policy or held
@@ -61,6 +62,8 @@ type CommentOp struct {
 	TargetID string `json:"target_id,omitempty"` // the copy, for edits
 	Body     string `json:"body"`
 	Key      string `json:"key,omitempty"` // idempotency key of an add
+	// TargetBody is the copy's body, for comment_link.
+	TargetBody string `json:"target_body,omitempty"`
 }
 
 // Op is one planned operation.
@@ -215,6 +218,8 @@ func (op Op) String() string {
 		return fmt.Sprintf("add comment to %s (copy of comment %s)", op.Target, op.Comment.SourceID)
 	case OpCommentEdit:
 		return fmt.Sprintf("edit comment %s on %s", op.Comment.TargetID, op.Target)
+	case OpCommentLink:
+		return fmt.Sprintf("pair comment %s with its copy %s on %s", op.Comment.SourceID, op.Comment.TargetID, op.Target)
 	case OpLink:
 		return fmt.Sprintf("link %s with %s: %s", op.Source, op.Target, op.Reason)
 	case OpUnlink:

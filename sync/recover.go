@@ -33,10 +33,16 @@ func (e *Engine) recover(ctx context.Context, f *Flow, runID int64, log *slog.Lo
 			err = e.store.JournalFinish(ctx, j.ID, store.JournalFailed, adapters.Ref{}, j.LinkID, fmt.Sprintf("interrupted; reconciled by run %d", runID))
 		}
 		if err != nil {
-			if fatal(err) {
+			if fatal(err) || !adapters.IsPermanent(err) {
+				// Planning now could copy an unrecorded copy back (a
+				// comment has no other trace of being ours): stop, and
+				// retry the recovery next run.
+				return fmt.Errorf("flow %s: recovering interrupted %s of %s (journal %d): %w", f.Map.Name, j.Op, j.Target, j.ID, err)
+			}
+			log.Warn("an interrupted write cannot be recovered; it is dropped and the item re-planned", "journal_id", j.ID, "op", j.Op, "err", err)
+			if err := e.store.JournalFinish(ctx, j.ID, store.JournalFailed, adapters.Ref{}, j.LinkID, err.Error()); err != nil {
 				return err
 			}
-			log.Warn("could not recover an interrupted write; retried next run", "journal_id", j.ID, "op", j.Op, "err", err)
 			continue
 		}
 		log.Info("recovered an interrupted write", "journal_id", j.ID, "op", j.Op, "target", j.Target.String())
@@ -72,7 +78,9 @@ func (e *Engine) recoverCreate(ctx context.Context, f *Flow, p *planner, j store
 		return fmt.Errorf("re-issuing create of %s on %s: %w", j.Target, tr.Name(), err)
 	}
 	return e.store.Tx(ctx, func(tx store.Ops) error {
-		l, err := e.linkCreated(ctx, tx, f, p, j.Side, src, j.Before, j.IdempotencyKey, adapters.CreateResult{Item: res.Item, Existed: true})
+		// The journal says what the source was and what was written: a
+		// person's edit to either since then is a change like any other.
+		l, err := e.linkCreated(ctx, tx, f, p, j.Side, src, j.Before, j.After, j.IdempotencyKey, adapters.CreateResult{Item: res.Item, Existed: true})
 		if err != nil {
 			return err
 		}

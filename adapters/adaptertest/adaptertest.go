@@ -840,6 +840,15 @@ func (s *suite) testComments(t *testing.T) {
 	if got := s.get(t, tr, it.Ref); len(got.Comments) != 3 {
 		t.Errorf("Get returned %d comments, want 3: a Commenter's Get includes comments", len(got.Comments))
 	}
+	// The key is read back, so the engine can recognise its own copies.
+	keys := map[string]string{}
+	cs, _ := cm.Comments(ctx, it.Ref)
+	for _, c := range cs {
+		keys[c.ID] = c.SyncKey
+	}
+	if diff := cmp.Diff(map[string]string{c1.ID: "", c2.ID: "", k1.ID: "adaptertest-comment-key"}, keys); diff != "" {
+		t.Errorf("comment SyncKeys as Comments reports them (-want +got):\n%s", diff)
+	}
 	missing := adapters.Ref{Tracker: tr.Name(), Project: it.Ref.Project, ID: madeUpID}
 	if _, err := cm.Comments(ctx, missing); !errors.Is(err, adapters.ErrNotFound) {
 		t.Errorf("Comments of a missing item: got error %v, want one wrapping ErrNotFound", err)

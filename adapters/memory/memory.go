@@ -468,7 +468,7 @@ func (t *Tracker) AddComment(ctx context.Context, ref adapters.Ref, c adapters.C
 			return false, fmt.Errorf("a comment needs a body: %w", adapters.ErrInvalid)
 		}
 		now := t.now()
-		out = adapters.Comment{ID: t.st.nextCommentID(), Author: c.Author, Body: c.Body, CreatedAt: now, UpdatedAt: now}
+		out = adapters.Comment{ID: t.st.nextCommentID(), Author: c.Author, Body: c.Body, CreatedAt: now, UpdatedAt: now, SyncKey: idempotencyKey}
 		rec.Item.Comments = append(rec.Item.Comments, out)
 		rec.Item.UpdatedAt = now
 		if idempotencyKey != "" {

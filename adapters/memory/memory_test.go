@@ -665,7 +665,7 @@ func TestComments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := adapters.Comment{ID: c.ID, Author: "ana", Body: "hello", CreatedAt: c.CreatedAt, UpdatedAt: clock.Now()}
+	want := adapters.Comment{ID: c.ID, Author: "ana", Body: "hello", CreatedAt: c.CreatedAt, UpdatedAt: clock.Now(), SyncKey: "key"}
 	if diff := cmp.Diff(want, e); diff != "" {
 		t.Errorf("edited comment (-want +got):\n%s", diff)
 	}

@@ -202,7 +202,13 @@ func (o *ops) CountLinks(ctx context.Context, flow string) (int, error) {
 }
 
 func (o *ops) DeleteLink(ctx context.Context, id int64) error {
-	// Bases and comment links go with it: ON DELETE CASCADE.
+	// Bases and comment links go with it: ON DELETE CASCADE. Conflicts
+	// name the link without a foreign key (they outlive nothing else), so
+	// they are removed here: a conflict about a pair that no longer exists
+	// can only mislead.
+	if _, err := o.q.ExecContext(ctx, `DELETE FROM conflicts WHERE link_id = ?`, id); err != nil {
+		return o.s.wrap(err, "deleting conflicts of link %d", id)
+	}
 	res, err := o.q.ExecContext(ctx, `DELETE FROM links WHERE id = ?`, id)
 	if err != nil {
 		return o.s.wrap(err, "deleting link %d", id)

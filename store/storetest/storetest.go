@@ -63,6 +63,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"LinkUpdate", testLinkUpdate},
 		{"LinkDelete", testLinkDelete},
 		{"LinkCount", testLinkCount},
+		{"LinkDeleteConflicts", testLinkDeleteConflicts},
 		{"BaseRoundTrip", testBaseRoundTrip},
 		{"BaseReplace", testBaseReplace},
 		{"BaseNotFound", testBaseNotFound},
@@ -423,8 +424,40 @@ func testLinkDelete(t *testing.T, o store.Ops) {
 	}
 
 	wantErr(t, "DeleteLink again", o.DeleteLink(ctx, doomed.ID), store.ErrNotFound)
-	// The same items can be linked again.
-	mustCreate(t, o, link("f1", 1))
+	// The same items can be linked again, under a new ID: an ID, once
+	// deleted, must never name another pair.
+	again := mustCreate(t, o, link("f1", 1))
+	if again.ID == doomed.ID {
+		t.Errorf("link ID %d was reused after delete", doomed.ID)
+	}
+}
+
+func testLinkDeleteConflicts(t *testing.T, o store.Ops) {
+	l := mustCreate(t, o, link("f1", 1))
+	other := mustCreate(t, o, link("f1", 2))
+	for _, id := range []int64{l.ID, other.ID} {
+		if _, err := o.PutConflict(ctx, store.Conflict{Flow: "f1", LinkID: id, Field: "title", A: "x", B: "y"}); err != nil {
+			t.Fatalf("PutConflict: %v", err)
+		}
+	}
+	if err := o.DeleteLink(ctx, l.ID); err != nil {
+		t.Fatalf("DeleteLink: %v", err)
+	}
+	cs, err := o.ListConflicts(ctx, "f1", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 1 || cs[0].LinkID != other.ID {
+		t.Errorf("conflicts after deleting link %d: %+v; want only link %d's", l.ID, cs, other.ID)
+	}
+	// Deleting the newest link must not free its ID either.
+	last := mustCreate(t, o, link("f1", 3))
+	if err := o.DeleteLink(ctx, last.ID); err != nil {
+		t.Fatal(err)
+	}
+	if next := mustCreate(t, o, link("f1", 4)); next.ID == last.ID {
+		t.Errorf("link ID %d was reused after deleting the newest link", last.ID)
+	}
 }
 
 // Bases.

@@ -4,7 +4,10 @@
 -- Field maps are JSON objects of strings ("null" for a nil map).
 
 CREATE TABLE links (
-	id         INTEGER PRIMARY KEY,
+	-- AUTOINCREMENT: a deleted link's id is never given to another, so
+	-- nothing that still names it (a journal entry, a run) can reach an
+	-- unrelated pair.
+	id         INTEGER PRIMARY KEY AUTOINCREMENT,
 	flow       TEXT    NOT NULL,
 	-- NULL when the engine gave no key: UNIQUE treats NULLs as distinct.
 	key        TEXT,

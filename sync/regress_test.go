@@ -1,0 +1,304 @@
+package sync_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/adapters/memory"
+	"github.com/tracksync/tracksync/config"
+	"github.com/tracksync/tracksync/store"
+	tsync "github.com/tracksync/tracksync/sync"
+)
+
+// Regression tests for bugs found in review; each names the scenario.
+
+// A person edits B while the run writes to A and B: B's write is refused
+// as stale, A's write must still be recorded, and the person's edit wins
+// the next run instead of being overwritten by our own earlier write.
+func TestPartialPairWriteKeepsPersonsEdit(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	seedBoth(e)
+	e.sync(tsync.RunOptions{})
+	l := e.links()[0]
+	e.clock.Advance(time.Minute)
+	e.b.Edit(l.B, func(x *adapters.Item) { x.Title = "y" })
+	e.a.Edit(l.A, func(x *adapters.Item) { x.Priority = "low" })
+	once := false
+	e.b.SetHook(func(op string, ref adapters.Ref, ph memory.Phase) error {
+		if op == "update" && ph == memory.Before && !once {
+			once = true
+			// A person, racing us, at the same instant as our write to A:
+			// only the recorded base can tell the two apart.
+			e.b.Edit(l.B, func(x *adapters.Item) { x.Title = "z" })
+		}
+		return nil
+	})
+	e.sync(tsync.RunOptions{})
+	e.b.SetHook(nil)
+	e.clock.Advance(time.Minute)
+	e.sync(tsync.RunOptions{})
+	a, _ := e.a.Get(e.ctx, l.A)
+	b, _ := e.b.Get(e.ctx, l.B)
+	if a.Title != "z" || b.Title != "z" || b.Priority != "low" {
+		t.Fatalf("a title %q, b title %q priority %q; want the person's z everywhere and low on b", a.Title, b.Title, b.Priority)
+	}
+}
+
+// A parent and its child created in one run: the child's copy gets the
+// parent's copy as parent.
+func TestParentAndChildCreatedTogether(t *testing.T) {
+	fields := defaultFields()
+	fields["parent"] = config.FieldConfig{Direction: "a-to-b"}
+	e := newEnv(t, envOpts{fields: fields})
+	// Seeded child first, so a naive create order would make it first.
+	epic := e.a.Seed(adapters.Item{Kind: adapters.KindEpic, Title: "epic", Status: "To Do"})[0]
+	e.a.Seed(adapters.Item{Kind: adapters.KindTask, Title: "child", Status: "To Do", Parent: &epic.Ref})
+	e.sync(tsync.RunOptions{})
+	var epicB, childB adapters.Item
+	for _, it := range e.b.Items() {
+		switch it.Title {
+		case "epic":
+			epicB = it
+		case "child":
+			childB = it
+		}
+	}
+	if childB.Parent == nil || childB.Parent.ID != epicB.Ref.ID {
+		t.Fatalf("child copy's parent = %+v, want %s", childB.Parent, epicB.Ref)
+	}
+	if p := e.plan(); len(p.Ops) != 0 {
+		t.Fatalf("plan after = %v", p.Ops)
+	}
+}
+
+// A child whose parent is linked only later gets its parent then.
+func TestParentLinkedLater(t *testing.T) {
+	fields := defaultFields()
+	fields["parent"] = config.FieldConfig{Direction: "a-to-b"}
+	e := newEnv(t, envOpts{fields: fields, scopeA: "label:sync"})
+	epic := e.a.Seed(adapters.Item{Kind: adapters.KindEpic, Title: "epic", Status: "To Do"})[0]
+	e.a.Seed(adapters.Item{Kind: adapters.KindTask, Title: "child", Status: "To Do", Parent: &epic.Ref, Labels: []string{"sync"}})
+	e.sync(tsync.RunOptions{})
+	e.clock.Advance(time.Minute)
+	e.a.Edit(epic.Ref, func(x *adapters.Item) { x.Labels = []string{"sync"} }) // the epic enters scope
+	e.sync(tsync.RunOptions{})
+	e.sync(tsync.RunOptions{Full: true})
+	var epicB, childB adapters.Item
+	for _, it := range e.b.Items() {
+		switch it.Title {
+		case "epic":
+			epicB = it
+		case "child":
+			childB = it
+		}
+	}
+	if childB.Parent == nil || childB.Parent.ID != epicB.Ref.ID {
+		t.Fatalf("child copy's parent = %+v, want %s", childB.Parent, epicB.Ref)
+	}
+}
+
+// on_delete close, the item leaves scope (B closed), comes back: the
+// returning item must not be closed by our own earlier close.
+func TestCloseThenBackIntoScope(t *testing.T) {
+	e := newEnv(t, envOpts{onDelete: "close", scopeA: "label:sync"})
+	it := e.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "x", Status: "In Progress", Labels: []string{"sync"}})[0]
+	e.sync(tsync.RunOptions{})
+	e.clock.Advance(time.Minute)
+	e.a.Edit(it.Ref, func(x *adapters.Item) { x.Labels = nil })
+	e.sync(tsync.RunOptions{Full: true})
+	b := e.b.Items()[0]
+	if b.StatusCategory != adapters.CategoryDone {
+		t.Fatalf("survivor not closed: %q", b.Status)
+	}
+	e.clock.Advance(time.Minute)
+	e.a.Edit(it.Ref, func(x *adapters.Item) { x.Labels = []string{"sync"} })
+	e.sync(tsync.RunOptions{})
+	a, _ := e.a.Get(e.ctx, it.Ref)
+	if a.Status != "In Progress" {
+		t.Fatalf("returning item was closed: %q", a.Status)
+	}
+}
+
+// A crash after a create's API call: the source's comments still reach
+// the copy, once.
+func TestCommentsAfterRecoveredCreate(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	it := e.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "x", Status: "To Do"})[0]
+	e.a.AddComment(e.ctx, it.Ref, adapters.Comment{Body: "hello"}, "")
+	e.eng = tsync.New(e.st, tsync.Options{Clock: e.clock.Now, Crash: func(p tsync.CrashPoint, op *tsync.Op) error {
+		if p == tsync.CrashAfterCall && op.Kind == tsync.OpCreate {
+			return errors.New("kill -9")
+		}
+		return nil
+	}})
+	e.eng.Sync(e.ctx, e.flow, tsync.RunOptions{})
+	e.clock.Advance(time.Hour)
+	e.eng = tsync.New(e.st, tsync.Options{Clock: e.clock.Now})
+	e.sync(tsync.RunOptions{})
+	e.sync(tsync.RunOptions{Full: true})
+	bs := e.b.Items()
+	if len(bs) != 1 || len(bs[0].Comments) != 1 || bs[0].Comments[0].Body != "hello" {
+		t.Fatalf("b = %+v", bs)
+	}
+}
+
+// A crash after a create's API call, then a person edits the copy before
+// the restart: the edit is kept and carried back, not reverted.
+func TestRecoveryKeepsEditToCopy(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	it := e.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "original", Status: "To Do"})[0]
+	e.eng = tsync.New(e.st, tsync.Options{Clock: e.clock.Now, Crash: func(p tsync.CrashPoint, op *tsync.Op) error {
+		if p == tsync.CrashAfterCall && op.Kind == tsync.OpCreate {
+			return errors.New("kill -9")
+		}
+		return nil
+	}})
+	e.eng.Sync(e.ctx, e.flow, tsync.RunOptions{})
+	e.clock.Advance(time.Minute)
+	cp := e.b.Items()[0]
+	e.b.Edit(cp.Ref, func(x *adapters.Item) { x.Title = "edited copy" })
+	e.clock.Advance(time.Hour)
+	e.eng = tsync.New(e.st, tsync.Options{Clock: e.clock.Now})
+	e.sync(tsync.RunOptions{})
+	a, _ := e.a.Get(e.ctx, it.Ref)
+	b, _ := e.b.Get(e.ctx, cp.Ref)
+	if a.Title != "edited copy" || b.Title != "edited copy" {
+		t.Fatalf("a %q b %q, want the edit to the copy on both", a.Title, b.Title)
+	}
+}
+
+// A held conflict stays open (same ID) when its pair fails to apply.
+func TestHeldConflictSurvivesFailedPair(t *testing.T) {
+	e := newEnv(t, envOpts{policy: "manual"})
+	seedBoth(e)
+	e.sync(tsync.RunOptions{})
+	l := e.links()[0]
+	e.clock.Advance(time.Minute)
+	e.a.Edit(l.A, func(x *adapters.Item) { x.Title = "a says" })
+	e.b.Edit(l.B, func(x *adapters.Item) { x.Title = "b says" })
+	e.sync(tsync.RunOptions{})
+	cs, _ := e.st.ListConflicts(e.ctx, "f", store.ConflictOpen)
+	if len(cs) != 1 {
+		t.Fatalf("conflicts %+v", cs)
+	}
+	e.clock.Advance(time.Minute)
+	e.a.Edit(l.A, func(x *adapters.Item) { x.Priority = "low" })
+	e.b.SetHook(func(op string, ref adapters.Ref, ph memory.Phase) error {
+		if op == "update" && ph == memory.Before {
+			return errors.New("503 service unavailable")
+		}
+		return nil
+	})
+	e.eng.Sync(e.ctx, e.flow, tsync.RunOptions{})
+	e.b.SetHook(nil)
+	cs2, _ := e.st.ListConflicts(e.ctx, "f", store.ConflictOpen)
+	if len(cs2) != 1 || cs2[0].ID != cs[0].ID {
+		t.Fatalf("conflict after a failed pair: %+v, want #%d still open", cs2, cs[0].ID)
+	}
+}
+
+// A comment copied B→A whose bookkeeping was lost, and whose recovery
+// first fails: never copied back to B.
+func TestCommentCopyNeverCopiedBack(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	seedBoth(e)
+	e.sync(tsync.RunOptions{})
+	l := e.links()[0]
+	e.b.AddComment(e.ctx, l.B, adapters.Comment{Body: "from b"}, "")
+	e.eng = tsync.New(e.st, tsync.Options{Clock: e.clock.Now, Crash: func(p tsync.CrashPoint, op *tsync.Op) error {
+		if p == tsync.CrashAfterCall && op.Kind == tsync.OpCommentAdd {
+			return errors.New("kill -9")
+		}
+		return nil
+	}})
+	e.eng.Sync(e.ctx, e.flow, tsync.RunOptions{})
+	e.clock.Advance(time.Hour)
+	e.eng = tsync.New(e.st, tsync.Options{Clock: e.clock.Now})
+	e.a.SetHook(func(op string, ref adapters.Ref, ph memory.Phase) error {
+		if op == "comment_add" && ph == memory.Before {
+			return errors.New("connection reset")
+		}
+		return nil
+	})
+	if _, err := e.eng.Sync(e.ctx, e.flow, tsync.RunOptions{}); err == nil {
+		t.Fatal("want the run to stop while recovery fails")
+	}
+	e.a.SetHook(nil)
+	e.sync(tsync.RunOptions{})
+	e.sync(tsync.RunOptions{Full: true})
+	ca, _ := e.a.Comments(e.ctx, l.A)
+	cb, _ := e.b.Comments(e.ctx, l.B)
+	if diff := cmp.Diff([]string{"from b"}, commentBodies(cb)); diff != "" {
+		t.Fatalf("b comments (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"from b"}, commentBodies(ca)); diff != "" {
+		t.Fatalf("a comments (-want +got):\n%s", diff)
+	}
+}
+
+// Both sides leave scope and come back: comments are not copied twice.
+func TestBothGoneAndBack(t *testing.T) {
+	e := newEnv(t, envOpts{scopeA: "label:sync", scopeB: "label:sync"})
+	it := e.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "x", Status: "To Do", Labels: []string{"sync"}})[0]
+	e.a.AddComment(e.ctx, it.Ref, adapters.Comment{Body: "one"}, "")
+	e.sync(tsync.RunOptions{})
+	cp := e.b.Items()[0]
+	e.b.AddComment(e.ctx, cp.Ref, adapters.Comment{Body: "two"}, "")
+	e.sync(tsync.RunOptions{})
+	e.clock.Advance(time.Minute)
+	e.a.Edit(it.Ref, func(x *adapters.Item) { x.Labels = nil })
+	e.b.Edit(cp.Ref, func(x *adapters.Item) { x.Labels = nil })
+	e.sync(tsync.RunOptions{Full: true})
+	e.clock.Advance(time.Minute)
+	e.a.Edit(it.Ref, func(x *adapters.Item) { x.Labels = []string{"sync"}; x.Title = "back" })
+	e.b.Edit(cp.Ref, func(x *adapters.Item) { x.Labels = []string{"sync"} })
+	e.sync(tsync.RunOptions{})
+	e.sync(tsync.RunOptions{Full: true})
+	ca, _ := e.a.Comments(e.ctx, it.Ref)
+	cb, _ := e.b.Comments(e.ctx, cp.Ref)
+	want := []string{"one", "two"}
+	if !cmp.Equal(want, commentBodies(ca)) || !cmp.Equal(want, commentBodies(cb)) {
+		t.Fatalf("comments a=%v b=%v, want %v on both", commentBodies(ca), commentBodies(cb), want)
+	}
+	if b, _ := e.b.Get(e.ctx, cp.Ref); b.Title != "back" || len(e.b.Items()) != 1 || len(e.a.Items()) != 1 {
+		t.Fatalf("after coming back: b %q, %d/%d items", b.Title, len(e.a.Items()), len(e.b.Items()))
+	}
+}
+
+// A close that fails is tried again, not forgotten behind a tombstone.
+func TestFailedArchiveRetried(t *testing.T) {
+	e := newEnv(t, envOpts{onDelete: "close"})
+	seedBoth(e)
+	e.sync(tsync.RunOptions{})
+	l := e.links()[0]
+	e.a.Delete(e.ctx, l.A)
+	e.b.SetHook(func(op string, ref adapters.Ref, ph memory.Phase) error {
+		if op == "archive" && ph == memory.Before {
+			return errors.New("503 service unavailable")
+		}
+		return nil
+	})
+	e.eng.Sync(e.ctx, e.flow, tsync.RunOptions{})
+	e.b.SetHook(nil)
+	e.sync(tsync.RunOptions{Full: true})
+	b, _ := e.b.Get(e.ctx, l.B)
+	if b.StatusCategory != adapters.CategoryDone {
+		t.Fatalf("survivor still %q after the close was retried", b.Status)
+	}
+}
+
+// A copy that does not match the other side's scope (the flow cannot
+// write the label the scope filters on) is not taken for a departure.
+func TestCopyOutsideScopeNotClosed(t *testing.T) {
+	e := newEnv(t, envOpts{onDelete: "close", scopeB: "label:sync"})
+	it := e.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "x", Status: "In Progress"})[0]
+	e.sync(tsync.RunOptions{})
+	res := e.sync(tsync.RunOptions{Full: true})
+	a, _ := e.a.Get(e.ctx, it.Ref)
+	if a.Status != "In Progress" || res.Run.Counts.Archived != 0 {
+		t.Fatalf("original closed because its copy is outside b's scope: %q, %+v", a.Status, res.Run.Counts)
+	}
+}
