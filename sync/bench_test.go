@@ -2,6 +2,8 @@ package sync_test
 
 import (
 	"fmt"
+	"runtime"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -76,6 +78,37 @@ func benchEnv(b *testing.B, n int, share float64) *env {
 	return e
 }
 
+// peakHeapMB runs f once and returns the most heap it held above what was
+// live before, sampled every millisecond: the plan's own memory, apart
+// from the fixture's.
+func peakHeapMB(f func()) float64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	base := ms.HeapAlloc
+	var peak atomic.Uint64
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				var m runtime.MemStats
+				runtime.ReadMemStats(&m)
+				if m.HeapAlloc > base && m.HeapAlloc-base > peak.Load() {
+					peak.Store(m.HeapAlloc - base)
+				}
+			}
+		}
+	}()
+	f()
+	close(done)
+	return float64(peak.Load()) / (1 << 20)
+}
+
 func maxRSSMB() float64 {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
@@ -107,6 +140,7 @@ func BenchmarkPlan100k(b *testing.B) {
 			}
 			b.ReportMetric(float64(ops), "ops/plan")
 			b.ReportMetric(maxRSSMB(), "maxRSS-MB")
+			b.ReportMetric(peakHeapMB(func() { e.eng.Plan(e.ctx, e.flow, tsync.RunOptions{Full: full}) }), "peak-heap-MB")
 		})
 	}
 }
