@@ -38,6 +38,8 @@ type planner struct {
 	// unresolved holds parent values that could not be translated because
 	// the parent is not linked yet.
 	unresolved map[string]bool
+	// goneLinks are links one side of which this run found gone.
+	goneLinks map[int64]bool
 }
 
 // pairInput is one linked pair as read from both trackers and the store.

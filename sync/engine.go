@@ -207,14 +207,23 @@ func (e *Engine) Sync(ctx context.Context, f *Flow, opts RunOptions) (*Result, e
 	if errors.Is(err, errCrashed) {
 		return res, err
 	}
+	permanentOnly := len(errs) > 0
+	for _, e := range errs {
+		permanentOnly = permanentOnly && adapters.IsPermanent(e)
+	}
 	if err == nil && len(errs) > 0 {
 		err = fmt.Errorf("flow %s: %d write(s) failed, first: %w", name, len(errs), errs[0])
 	}
-	if err != nil {
+	if err != nil && !permanentOnly {
 		res.Run.Counts.Errors = len(errs)
 		log.Error("sync run failed", "err", err)
 		return finish(store.RunFailed, err)
 	}
+	// Only writes the tracker refused for good (a 400, a 403) failed:
+	// retrying the same listing cannot help, and holding the cursor back
+	// would stall the whole flow on one item. The cursors move on; the
+	// refused items keep their old base, so a change to them, or the next
+	// full reconcile, tries them again.
 	// Cursors move only after a clean run, so nothing listed this time is
 	// lost if a write failed: the next run lists it again.
 	for i, s := range []store.Side{store.SideA, store.SideB} {
@@ -224,6 +233,11 @@ func (e *Engine) Sync(ctx context.Context, f *Flow, opts RunOptions) (*Result, e
 		if err := e.store.PutCursor(ctx, name, s, plan.Cursors[i]); err != nil {
 			return finish(store.RunFailed, fmt.Errorf("flow %s: storing cursor: %w", name, err))
 		}
+	}
+	if err != nil {
+		res.Run.Counts.Errors = len(errs)
+		log.Error("sync run finished with refused writes", "errors", len(errs), "err", err)
+		return finish(store.RunFailed, err)
 	}
 	c := res.Run.Counts
 	log.Info("sync run finished", "created", c.Created, "updated", c.Updated, "unchanged", c.Unchanged,
@@ -298,7 +312,7 @@ func (e *Engine) list(ctx context.Context, f *Flow, s store.Side, cursor string)
 
 func (e *Engine) newPlanner(f *Flow) *planner {
 	m := f.Map
-	p := &planner{flow: m.Name, policy: string(m.Conflict), fm: m, caps: [2]adapters.Capabilities{f.A.Capabilities(), f.B.Capabilities()}, unresolved: map[string]bool{}}
+	p := &planner{flow: m.Name, policy: string(m.Conflict), fm: m, caps: [2]adapters.Capabilities{f.A.Capabilities(), f.B.Capabilities()}, unresolved: map[string]bool{}, goneLinks: map[int64]bool{}}
 	p.translate = func(field string, to store.Side, v, current string) (string, []string) {
 		return m.Translate(field, to, v, current)
 	}
@@ -330,7 +344,7 @@ func (e *Engine) parentTranslator(ctx context.Context, f *Flow, p *planner) tran
 		}
 		_, id, _ := strings.Cut(v, ":")
 		l, err := e.store.FindLink(ctx, f.Map.Name, to.Other(), id)
-		if err != nil || isTombstone(l) {
+		if err != nil || isTombstone(l) || p.goneLinks[l.ID] {
 			// Not linked (yet): the field is left alone and its base
 			// unrecorded, so it is written once the parent is linked.
 			p.unresolved[v] = true
@@ -456,29 +470,34 @@ func (e *Engine) plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, err
 		}
 	}
 
-	// Pairs.
-	var ops []*Op
-	touched := map[int64]bool{}
+	// Pairs, in two passes: first find what each link's sides are (and
+	// which are gone), then diff, so that a parent whose counterpart is
+	// gone is never written as a parent.
+	type linkState struct {
+		l     store.Link
+		items [2]adapters.Item
+		gone  [2]bool
+	}
+	var states []linkState
 	for _, id := range linkOrder {
 		l := links[id]
 		if isTombstone(l) {
 			continue
 		}
-		var items [2]adapters.Item
-		var gone [2]bool
+		st := linkState{l: l}
 		for i, s := range []store.Side{store.SideA, store.SideB} {
 			ref := l.Ref(s)
 			if deleted[i][ref.ID] {
-				gone[i] = true
+				st.gone[i] = true
 				continue
 			}
 			if it, ok := lists[i].items[ref.ID]; ok {
-				items[i] = it
+				st.items[i] = it
 				continue
 			}
 			it, err := f.side(s).Get(ctx, ref)
 			if errors.Is(err, adapters.ErrNotFound) {
-				gone[i] = true
+				st.gone[i] = true
 				continue
 			}
 			if err != nil {
@@ -489,12 +508,19 @@ func (e *Engine) plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, err
 				// (tracksync's own copy is exempt: a copy may not match a
 				// scope the flow cannot write, e.g. a label filter, and
 				// must not be taken for a departure.)
-				gone[i] = true
-				items[i] = it
-				continue
+				st.gone[i] = true
 			}
-			items[i] = it
+			st.items[i] = it
 		}
+		if st.gone[0] || st.gone[1] {
+			p.goneLinks[l.ID] = true
+		}
+		states = append(states, st)
+	}
+	var ops []*Op
+	touched := map[int64]bool{}
+	for _, st := range states {
+		l, items, gone := st.l, st.items, st.gone
 		if gone[0] || gone[1] {
 			ops = append(ops, e.planGone(f, l, gone, items)...)
 			continue

@@ -1,6 +1,7 @@
 package sync_test
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/adapters/memory"
+	"github.com/tracksync/tracksync/config"
 	"github.com/tracksync/tracksync/store"
 	tsync "github.com/tracksync/tracksync/sync"
 )
@@ -24,9 +27,11 @@ var (
 // model drives two trackers with random edits and syncs in between.
 type model struct {
 	*env
-	rnd   *rand.Rand
-	steps int
-	syncs int
+	rnd    *rand.Rand
+	steps  int
+	syncs  int
+	faults bool // inject crashes, rate limits and failed writes into syncs
+	faulty int  // syncs that were hit by a fault
 }
 
 func (m *model) pick(t *memoryLike) (adapters.Item, bool) {
@@ -83,6 +88,20 @@ func (m *model) step() {
 		})
 	case r < 73:
 		m.edit(tr, it, func(x *adapters.Item) { x.Priority = prios[m.rnd.IntN(len(prios))] })
+	case r < 75:
+		// Parent is a-to-b: on A, point an item at another (or at none).
+		if a, ok := m.pick(m.a); ok {
+			p, ok := m.pick(m.a)
+			_, err := m.a.Edit(a.Ref, func(x *adapters.Item) {
+				x.Parent = nil
+				if ok && p.Ref.ID != a.Ref.ID && m.rnd.IntN(3) > 0 {
+					x.Parent = &p.Ref
+				}
+			})
+			if err != nil && !errors.Is(err, adapters.ErrInvalid) { // a cycle is refused, as a tracker would
+				m.t.Fatal(err)
+			}
+		}
 	case r < 77:
 		// Body is a-to-b: A owns it (TestOneWayField covers B's edits).
 		if a, ok := m.pick(m.a); ok {
@@ -127,6 +146,9 @@ func (m *model) edit(tr *memTracker, it adapters.Item, f func(*adapters.Item)) {
 func (m *model) sync() {
 	m.t.Helper()
 	m.syncs++
+	if m.faults && m.rnd.IntN(3) == 0 {
+		m.faultySync()
+	}
 	m.env.sync(tsync.RunOptions{Force: true})
 	m.a.ResetCounts()
 	m.b.ResetCounts()
@@ -134,6 +156,61 @@ func (m *model) sync() {
 	if w := m.a.Writes() + m.b.Writes(); w != 0 {
 		m.t.Fatalf("step %d: echo: a second sync with no edits made %d writes (a %+v, b %+v)", m.steps, w, m.a.Counts(), m.b.Counts())
 	}
+}
+
+// faultySync runs one sync that something goes wrong in: the process dies
+// before or after a write's API call, a tracker rate-limits, a write fails,
+// or a write lands but its answer is lost. The run may fail; the next
+// (clean) sync must pick up from whatever state it left.
+func (m *model) faultySync() {
+	m.faulty++
+	tr := m.a
+	if m.rnd.IntN(2) == 0 {
+		tr = m.b
+	}
+	k := 1 + m.rnd.IntN(6)
+	switch m.rnd.IntN(4) {
+	case 0: // kill -9 at the k-th write
+		point := tsync.CrashBeforeCall
+		if m.rnd.IntN(2) == 0 {
+			point = tsync.CrashAfterCall
+		}
+		n := 0
+		m.eng = tsync.New(m.st, tsync.Options{Clock: m.clock.Now, Crash: func(p tsync.CrashPoint, op *tsync.Op) error {
+			if p == point {
+				n++
+				if n == k {
+					return errors.New("kill -9")
+				}
+			}
+			return nil
+		}})
+		m.eng.Sync(m.ctx, m.flow, tsync.RunOptions{Force: true})
+		// A new process; the dead one's lease runs out.
+		m.clock.Advance(31 * time.Minute)
+		m.eng = tsync.New(m.st, tsync.Options{Clock: m.clock.Now})
+		return
+	case 1:
+		tr.InjectRateLimit(1+m.rnd.IntN(3), time.Duration(1+m.rnd.IntN(60))*time.Second)
+	case 2, 3: // the k-th write fails, before or after taking effect
+		phase := memory.Before
+		if m.rnd.IntN(2) == 0 {
+			phase = memory.After
+		}
+		n := 0
+		tr.SetHook(func(op string, ref adapters.Ref, ph memory.Phase) error {
+			if ph == phase {
+				n++
+				if n == k {
+					return errors.New("503 service unavailable")
+				}
+			}
+			return nil
+		})
+	}
+	m.eng.Sync(m.ctx, m.flow, tsync.RunOptions{Force: true})
+	tr.SetHook(nil)
+	tr.InjectRateLimit(0, 0)
 }
 
 // check asserts the converged state: links are one-to-one over live items,
@@ -170,6 +247,21 @@ func (m *model) check(manual bool) {
 		}
 		for _, r := range m.flow.Map.Rules {
 			av, bv := adapters.FieldValue(a, r.Field), adapters.FieldValue(b, r.Field)
+			if r.Field == adapters.FieldParent {
+				// a-to-b through the links: A's parent's live counterpart.
+				want := ""
+				if a.Parent != nil {
+					pl, err := m.st.FindLink(m.ctx, "f", store.SideA, a.Parent.ID)
+					if err != nil || pl.Tombstone() {
+						continue // parent not (or no longer) synced: left alone
+					}
+					want = "b:" + pl.B.ID
+				}
+				if bv != want {
+					t.Errorf("link %d: parent on b is %q, want %q (a's parent %q)", l.ID, bv, want, av)
+				}
+				continue
+			}
 			if r.Field == adapters.FieldBody {
 				if av != bv {
 					t.Errorf("link %d: body (a-to-b) differs: a=%q b=%q", l.ID, av, bv)
@@ -225,16 +317,21 @@ func (m *model) check(manual bool) {
 	}
 }
 
-func runModel(t *testing.T, seed uint64, steps int, policy string) {
-	e := newEnv(t, envOpts{policy: policy})
-	m := &model{env: e, rnd: rand.New(rand.NewPCG(seed, seed*7+1))}
+func runModel(t *testing.T, seed uint64, steps int, policy string, faults bool) {
+	fields := defaultFields()
+	fields["parent"] = config.FieldConfig{Direction: "a-to-b"}
+	e := newEnv(t, envOpts{policy: policy, fields: fields})
+	m := &model{env: e, rnd: rand.New(rand.NewPCG(seed, seed*7+1)), faults: faults}
 	for m.steps < steps {
 		m.step()
 	}
 	m.sync()
 	m.check(policy == "manual")
 	if t.Failed() {
-		t.Logf("seed %d failed after %d steps, %d syncs", seed, m.steps, m.syncs)
+		t.Logf("seed %d failed after %d steps, %d syncs (%d with faults)", seed, m.steps, m.syncs, m.faulty)
+	}
+	if faults && m.faulty == 0 {
+		t.Fatal("no fault was injected")
 	}
 }
 
@@ -250,7 +347,26 @@ func TestConvergenceModel(t *testing.T) {
 			seed := uint64(s + 1)
 			t.Run(fmt.Sprintf("%s/seed%d", policy, seed), func(t *testing.T) {
 				t.Parallel()
-				runModel(t, seed, steps, policy)
+				runModel(t, seed, steps, policy, false)
+			})
+		}
+	}
+}
+
+// TestConvergenceModelFaults is the same with faults: a third of the syncs
+// crash at a random write, hit a rate limit, or have a write fail before
+// or after it lands. The end state must hold all the same.
+func TestConvergenceModelFaults(t *testing.T) {
+	seeds, steps := 8, 2000
+	if testing.Short() {
+		seeds, steps = 2, 600
+	}
+	for _, policy := range []string{"newest", "manual"} {
+		for s := 0; s < seeds; s++ {
+			seed := uint64(100 + s)
+			t.Run(fmt.Sprintf("%s/seed%d", policy, seed), func(t *testing.T) {
+				t.Parallel()
+				runModel(t, seed, steps, policy, true)
 			})
 		}
 	}

@@ -2,6 +2,7 @@ package sync_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -300,5 +301,43 @@ func TestCopyOutsideScopeNotClosed(t *testing.T) {
 	a, _ := e.a.Get(e.ctx, it.Ref)
 	if a.Status != "In Progress" || res.Run.Counts.Archived != 0 {
 		t.Fatalf("original closed because its copy is outside b's scope: %q, %+v", a.Status, res.Run.Counts)
+	}
+}
+
+// A write the tracker refuses for good fails the run (and says so) but
+// does not hold the cursor back: other items keep syncing.
+func TestPermanentErrorDoesNotStall(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	seedBoth(e)
+	e.sync(tsync.RunOptions{})
+	ls := e.links()
+	e.clock.Advance(time.Minute)
+	e.a.Edit(ls[0].A, func(x *adapters.Item) { x.Title = "refused" })
+	e.b.SetHook(func(op string, ref adapters.Ref, ph memory.Phase) error {
+		if op == "update" && ph == memory.Before && ref.ID == ls[0].B.ID {
+			return adapters.Permanent(errors.New("400: summary too long"))
+		}
+		return nil
+	})
+	if _, err := e.eng.Sync(e.ctx, e.flow, tsync.RunOptions{}); err == nil || !strings.Contains(err.Error(), "summary too long") {
+		t.Fatalf("err = %v, want the tracker's refusal", err)
+	}
+	// Another item changes; the next run lists only it (the cursor moved).
+	e.clock.Advance(time.Minute)
+	e.a.Edit(ls[1].A, func(x *adapters.Item) { x.Title = "fine" })
+	e.a.ResetCounts()
+	res, err := e.eng.Sync(e.ctx, e.flow, tsync.RunOptions{})
+	if err != nil {
+		t.Fatalf("next run: %v", err)
+	}
+	if res.Run.Counts.Updated != 1 {
+		t.Fatalf("next run counts %+v, want the one new change only", res.Run.Counts)
+	}
+	// A full reconcile tries the refused one again; now it is accepted.
+	e.b.SetHook(nil)
+	e.sync(tsync.RunOptions{Full: true})
+	b, _ := e.b.Get(e.ctx, ls[0].B)
+	if b.Title != "refused" {
+		t.Fatalf("full reconcile did not retry the refused write: %q", b.Title)
 	}
 }
