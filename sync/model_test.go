@@ -339,6 +339,9 @@ func runModel(t *testing.T, seed uint64, steps int, policy string, faults bool) 
 // concurrent edits on both sides between sync runs, over many seeds.
 func TestConvergenceModel(t *testing.T) {
 	seeds, steps := 12, 2000
+	if raceEnabled {
+		seeds = 6
+	}
 	if testing.Short() {
 		seeds, steps = 3, 600
 	}
@@ -358,6 +361,9 @@ func TestConvergenceModel(t *testing.T) {
 // or after it lands. The end state must hold all the same.
 func TestConvergenceModelFaults(t *testing.T) {
 	seeds, steps := 8, 2000
+	if raceEnabled {
+		seeds = 4
+	}
 	if testing.Short() {
 		seeds, steps = 2, 600
 	}
