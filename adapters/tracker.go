@@ -114,6 +114,13 @@ type CreateOptions struct {
 	// IdempotencyKey is stored on the created item (an entity property, a
 	// hidden body marker, external data) so a retried Create finds it.
 	IdempotencyKey string
+	// BackLink is the URL of the item this one is a copy of; trackers that
+	// can link out store it (a Jira remote link) so people can click through.
+	BackLink string
+	// Scope is the flow side's scope (as in ListRequest.Scope); trackers
+	// that hold several projects or repositories create the item in the
+	// one it names when the item's Ref does not say.
+	Scope string
 }
 
 // CreateResult is what Create made or found.

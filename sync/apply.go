@@ -177,7 +177,7 @@ func (a *applier) create(ctx context.Context, op *Op) error {
 	var created adapters.CreateResult
 	var link store.Link
 	err := a.journaled(ctx, op, entry, func() (adapters.Ref, error) {
-		res, err := tr.Create(ctx, *op.Item, adapters.CreateOptions{IdempotencyKey: op.LinkKey})
+		res, err := tr.Create(ctx, *op.Item, adapters.CreateOptions{IdempotencyKey: op.LinkKey, BackLink: op.Source.URL, Scope: a.f.scope(op.Side)})
 		created = res
 		return res.Item.Ref, err
 	}, func(tx store.Ops, ref adapters.Ref) (int64, error) {

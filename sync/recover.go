@@ -73,7 +73,7 @@ func (e *Engine) recoverCreate(ctx context.Context, f *Flow, p *planner, j store
 			return err
 		}
 	}
-	res, err := tr.Create(ctx, it, adapters.CreateOptions{IdempotencyKey: j.IdempotencyKey})
+	res, err := tr.Create(ctx, it, adapters.CreateOptions{IdempotencyKey: j.IdempotencyKey, BackLink: src.Ref.URL, Scope: f.scope(j.Side)})
 	if err != nil {
 		return fmt.Errorf("re-issuing create of %s on %s: %w", j.Target, tr.Name(), err)
 	}

@@ -1,0 +1,852 @@
+// Package github is tracksync's adapter for GitHub issues, on github.com or
+// GitHub Enterprise Server, through go-github over a go-retryablehttp
+// transport.
+//
+// Items are the issues of the repositories a scope names (pull requests,
+// which GitHub lists among issues, are skipped). Refs are
+// {Project: "owner/repo", ID and Key: "owner/repo#12", URL: html_url}.
+// Native statuses are "open" (todo), "closed" (done) and "not planned"
+// (done: closed with state_reason not_planned); statuses beyond those are
+// status labels, which the flow's mapping layer manages through labels.
+// The milestone is the custom field "custom:milestone" (by title; a missing
+// milestone is created). Parent is not a field: SetChildren keeps a task
+// list of children in a parent's body instead.
+//
+// Listing is incremental and cheap: GET /repos/{o}/{r}/issues with
+// state=all, sort=updated, direction=asc, since and If-None-Match on the
+// stored ETag, so an idle poll is one request answered 304, which costs no
+// quota. Writes are paced to GitHub's secondary limits (80 content
+// requests a minute, 500 an hour by default) one at a time, and a create
+// is never retried blindly: it first looks for the hidden marker
+// <!-- tracksync:key=... --> a previous attempt left in an issue body.
+package github
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bradleyfalzon/ghinstallation/v2"
+	gh "github.com/google/go-github/v60/github"
+
+	"github.com/tracksync/tracksync/adapters"
+)
+
+// Native statuses.
+const (
+	StatusOpen       = "open"
+	StatusClosed     = "closed"
+	StatusNotPlanned = "not planned"
+)
+
+// FieldMilestone is the custom field holding the milestone title.
+const FieldMilestone = adapters.CustomPrefix + "milestone"
+
+// DefaultURL is the github.com API.
+const DefaultURL = "https://api.github.com"
+
+// Options configure a Tracker.
+type Options struct {
+	// URL is the API base: DefaultURL, or a GitHub Enterprise Server
+	// host or API URL (/api/v3 is added when missing).
+	URL string
+	// Token is a personal access token; App is the alternative.
+	Token string
+	App   *AppAuth
+	// WebhookSecret verifies X-Hub-Signature-256 on deliveries.
+	WebhookSecret string
+	// ContentPerMinute and ContentPerHour pace content-creating requests
+	// (defaults 80 and 500, GitHub's secondary limits).
+	ContentPerMinute, ContentPerHour int
+	// Repo is where Create puts items that name no repository of this
+	// tracker (default: the first repository of the latest List scope).
+	Repo string
+	// Clock and Sleep drive pacing and rate-limit waits (default: real
+	// time); tests pass a fake clock's.
+	Clock func() time.Time
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Transport is the base HTTP transport (default http.DefaultTransport).
+	Transport http.RoundTripper
+	// RetryWaitMin and RetryWaitMax bound the back-off between retries of
+	// reads (defaults 1s and 30s).
+	RetryWaitMin, RetryWaitMax time.Duration
+	Logger                     *slog.Logger
+}
+
+// AppAuth authenticates as a GitHub App installation: installation tokens
+// are minted from the app's private key and refreshed before they expire
+// (by ghinstallation).
+type AppAuth struct {
+	AppID, InstallationID int64
+	PrivateKey            []byte // PEM
+}
+
+// Tracker is a GitHub issues tracker. It is safe for concurrent use.
+type Tracker struct {
+	name string
+	opts Options
+	http *http.Client
+	base *url.URL
+	rate *rateState
+	pace *pacer
+	log  *slog.Logger
+
+	// msMu makes finding-or-creating a milestone one step, so two
+	// creates naming a new milestone do not both make it.
+	msMu       sync.Mutex
+	mu         sync.Mutex
+	repo       string                     // where Create goes
+	labels     map[string]map[string]bool // repo -> lower-case label name
+	milestones map[string]map[string]int  // repo -> title -> number
+	keys       map[string]*keyIndex       // repo -> idempotency markers seen
+	deliveries *seenSet
+}
+
+// keyIndex remembers which issue carries which idempotency marker, so a
+// create looks only at issues made since the last look.
+type keyIndex struct {
+	byKey     map[string]int
+	watermark time.Time // every issue created before this was looked at
+	built     bool
+}
+
+var (
+	_ adapters.Tracker        = (*Tracker)(nil)
+	_ adapters.Commenter      = (*Tracker)(nil)
+	_ adapters.WebhookDecoder = (*Tracker)(nil)
+	_ adapters.Checker        = (*Tracker)(nil)
+	_ adapters.Archiver       = (*Tracker)(nil)
+)
+
+// New builds a tracker named name.
+func New(name string, opts Options) (*Tracker, error) {
+	if opts.URL == "" {
+		opts.URL = DefaultURL
+	}
+	if opts.ContentPerMinute == 0 {
+		opts.ContentPerMinute = 80
+	}
+	if opts.ContentPerHour == 0 {
+		opts.ContentPerHour = 500
+	}
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	if opts.Sleep == nil {
+		opts.Sleep = realSleep
+	}
+	if opts.Transport == nil {
+		opts.Transport = http.DefaultTransport
+	}
+	if opts.RetryWaitMin == 0 {
+		opts.RetryWaitMin = time.Second
+	}
+	if opts.RetryWaitMax == 0 {
+		opts.RetryWaitMax = 30 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	base, err := apiBase(opts.URL)
+	if err != nil {
+		return nil, err
+	}
+	t := &Tracker{
+		name: name, opts: opts, base: base, rate: &rateState{}, log: opts.Logger, repo: opts.Repo,
+		pace:       newPacer(opts.ContentPerMinute, opts.ContentPerHour, opts.Clock, opts.Sleep),
+		labels:     map[string]map[string]bool{},
+		milestones: map[string]map[string]int{},
+		keys:       map[string]*keyIndex{},
+		deliveries: newSeenSet(4096),
+	}
+	var auth http.RoundTripper
+	switch {
+	case opts.App != nil:
+		itr, err := ghinstallation.New(opts.Transport, opts.App.AppID, opts.App.InstallationID, opts.App.PrivateKey)
+		if err != nil {
+			return nil, fmt.Errorf("github app %d: reading the private key: %w", opts.App.AppID, adapters.Permanent(err))
+		}
+		itr.BaseURL = strings.TrimRight(base.String(), "/")
+		auth = itr
+	case opts.Token != "":
+		auth = &tokenTransport{token: opts.Token, next: opts.Transport}
+	default:
+		auth = opts.Transport
+	}
+	t.http = newRetryClient(&apiTransport{next: auth, rate: t.rate}, opts.RetryWaitMin, opts.RetryWaitMax)
+	return t, nil
+}
+
+// apiBase is the REST base URL, ending in a slash: github.com's as is,
+// an Enterprise Server's with /api/v3/.
+func apiBase(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return nil, fmt.Errorf("url %q is not an http(s) URL: %w", raw, adapters.ErrInvalid)
+	}
+	if u.Host == "api.github.com" {
+		u.Path = "/"
+		return u, nil
+	}
+	if !strings.HasSuffix(u.Path, "/") {
+		u.Path += "/"
+	}
+	if !strings.HasSuffix(u.Path, "/api/v3/") {
+		u.Path += "api/v3/"
+	}
+	return u, nil
+}
+
+// Name implements adapters.Tracker.
+func (t *Tracker) Name() string { return t.name }
+
+// Capabilities implements adapters.Tracker.
+func (t *Tracker) Capabilities() adapters.Capabilities {
+	return adapters.Capabilities{
+		Fields: []string{adapters.FieldTitle, adapters.FieldBody, adapters.FieldStatus, adapters.FieldAssignees, adapters.FieldLabels, FieldMilestone},
+		Statuses: []adapters.StatusDef{
+			{Name: StatusOpen, Category: adapters.CategoryTodo},
+			{Name: StatusClosed, Category: adapters.CategoryDone},
+			{Name: StatusNotPlanned, Category: adapters.CategoryDone},
+		},
+		Kinds:       []adapters.Kind{adapters.KindIssue},
+		MaxPageSize: 100,
+	}
+}
+
+func (t *Tracker) now() time.Time { return t.opts.Clock() }
+
+// client is a go-github client for one call. A fresh one each time
+// because go-github remembers a secondary-limit reset against the real
+// clock and would refuse calls itself; pacing and waits are ours.
+func (t *Tracker) client() *gh.Client {
+	c := gh.NewClient(t.http)
+	c.BaseURL, c.UploadURL = t.base, t.base
+	return c
+}
+
+// call sends one request. Writes wait for the pacer; reads and PATCHes
+// may be retried by the transport, POSTs never. A 304 is returned with
+// a nil error.
+func (t *Tracker) call(ctx context.Context, op, method, path string, body, out any, header http.Header) (*gh.Response, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("github %s: %w", op, err)
+	}
+	if wait, ok := t.rate.exhausted(t.now()); ok {
+		return nil, &adapters.APIError{Tracker: t.name, Op: op, Status: http.StatusForbidden, Message: "primary rate limit used up",
+			Err: &adapters.RateLimitError{RetryAfter: wait, Scope: "primary"}}
+	}
+	if method != http.MethodGet {
+		release, err := t.pace.acquire(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("github %s: waiting for the content rate limit: %w", op, err)
+		}
+		defer release()
+	}
+	if method == http.MethodGet || method == http.MethodPatch {
+		ctx = retryable(ctx)
+	}
+	c := t.client()
+	req, err := c.NewRequest(method, path, body)
+	if err != nil {
+		return nil, fmt.Errorf("github %s: %w", op, err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := c.Do(ctx, req, out)
+	if resp != nil && resp.StatusCode == http.StatusNotModified {
+		return resp, nil
+	}
+	if err != nil {
+		return resp, t.apiError(op, resp, err)
+	}
+	t.log.Debug("github call", "op", op, "method", method, "status", resp.StatusCode)
+	return resp, nil
+}
+
+func repoPath(repo string) string {
+	o, r, _ := strings.Cut(repo, "/")
+	return "repos/" + url.PathEscape(o) + "/" + url.PathEscape(r)
+}
+
+// getIssue reads one issue; a pull request is ErrNotFound, since it is
+// not an item.
+func (t *Tracker) getIssue(ctx context.Context, repo string, n int) (*gh.Issue, error) {
+	var is gh.Issue
+	id := issueID(repo, n)
+	if _, err := t.call(ctx, "reading issue "+id, http.MethodGet, fmt.Sprintf("%s/issues/%d", repoPath(repo), n), nil, &is, nil); err != nil {
+		return nil, err
+	}
+	if is.IsPullRequest() {
+		return nil, fmt.Errorf("github: %s is a pull request, not an issue: %w", id, adapters.ErrNotFound)
+	}
+	return &is, nil
+}
+
+// Get implements adapters.Tracker; comments included.
+func (t *Tracker) Get(ctx context.Context, ref adapters.Ref) (adapters.Item, error) {
+	repo, n, err := parseRef(ref)
+	if err != nil {
+		return adapters.Item{}, err
+	}
+	is, err := t.getIssue(ctx, repo, n)
+	if err != nil {
+		return adapters.Item{}, err
+	}
+	it := t.toItem(repo, is)
+	cs, err := t.comments(ctx, repo, n)
+	if err != nil {
+		return adapters.Item{}, err
+	}
+	it.Comments = cs
+	return it, nil
+}
+
+// toItem translates an issue; it also notes the issue's marker for
+// creates to find.
+func (t *Tracker) toItem(repo string, is *gh.Issue) adapters.Item {
+	b := splitBody(is.GetBody())
+	id := issueID(repo, is.GetNumber())
+	it := adapters.Item{
+		Ref:     adapters.Ref{Tracker: t.name, Project: repo, ID: id, Key: id, URL: is.GetHTMLURL()},
+		Kind:    adapters.KindIssue,
+		Title:   is.GetTitle(),
+		Body:    b.Text,
+		SyncKey: b.Key,
+		Version: version(is),
+	}
+	it.Status, it.StatusCategory = StatusOpen, adapters.CategoryTodo
+	if is.GetState() == "closed" {
+		it.Status, it.StatusCategory = StatusClosed, adapters.CategoryDone
+		if is.GetStateReason() == "not_planned" {
+			it.Status = StatusNotPlanned
+		}
+	}
+	for _, u := range is.Assignees {
+		it.Assignees = append(it.Assignees, u.GetLogin())
+	}
+	it.Assignees = adapters.NormalizeList(it.Assignees)
+	for _, l := range is.Labels {
+		it.Labels = append(it.Labels, l.GetName())
+	}
+	it.Labels = adapters.NormalizeList(it.Labels)
+	if m := is.GetMilestone(); m != nil && m.GetTitle() != "" {
+		it.Fields = map[string]string{"milestone": m.GetTitle()}
+	}
+	if is.UpdatedAt != nil {
+		it.UpdatedAt = is.UpdatedAt.Time
+	}
+	if b.Key != "" {
+		t.remember(repo, b.Key, is.GetNumber())
+	}
+	return it
+}
+
+// version identifies an issue's state: GitHub gives no per-issue ETag in
+// listings, so it is a hash of updated_at and every field tracksync
+// reads, the same whether the issue came from a list or a get.
+func version(is *gh.Issue) string {
+	var labels, assignees []string
+	for _, l := range is.Labels {
+		labels = append(labels, l.GetName())
+	}
+	for _, u := range is.Assignees {
+		assignees = append(assignees, u.GetLogin())
+	}
+	b, _ := json.Marshal([]any{is.GetUpdatedAt().Unix(), is.GetTitle(), is.GetBody(), is.GetState(), is.GetStateReason(),
+		adapters.NormalizeList(labels), adapters.NormalizeList(assignees), is.GetMilestone().GetTitle()})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}
+
+// stateOf is the state and state_reason a native status is written as.
+func stateOf(status string) (state, reason string, err error) {
+	switch status {
+	case StatusOpen:
+		return "open", "", nil
+	case StatusClosed:
+		return "closed", "completed", nil
+	case StatusNotPlanned:
+		return "closed", "not_planned", nil
+	}
+	return "", "", fmt.Errorf("status %q is not open, closed or not planned (status labels are the flow's status map's job): %w",
+		status, adapters.Permanent(adapters.ErrInvalid))
+}
+
+// targetRepo is the repository Create writes to.
+func (t *Tracker) targetRepo(it adapters.Item, scopeStr string) (string, error) {
+	if it.Ref.Tracker == t.name && strings.Contains(it.Ref.Project, "/") {
+		return it.Ref.Project, nil
+	}
+	if sc, err := parseScope(scopeStr); err == nil && len(sc.repos) > 0 {
+		return sc.repos[0], nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.repo == "" {
+		return "", fmt.Errorf("github %s: no repository to create %q in: list a scope first: %w", t.name, it.Title, adapters.Permanent(adapters.ErrInvalid))
+	}
+	return t.repo, nil
+}
+
+// issueWrite is the body of POST and PATCH on an issue. Milestone is a
+// json.RawMessage so that null (clear it) can be sent.
+type issueWrite struct {
+	Title       *string         `json:"title,omitempty"`
+	Body        *string         `json:"body,omitempty"`
+	State       *string         `json:"state,omitempty"`
+	StateReason *string         `json:"state_reason,omitempty"`
+	Labels      *[]string       `json:"labels,omitempty"`
+	Assignees   *[]string       `json:"assignees,omitempty"`
+	Milestone   json.RawMessage `json:"milestone,omitempty"`
+}
+
+func (w issueWrite) empty() bool {
+	return w.Title == nil && w.Body == nil && w.State == nil && w.StateReason == nil && w.Labels == nil && w.Assignees == nil && w.Milestone == nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func nonNil(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
+}
+
+// Create implements adapters.Tracker. With an idempotency key it first
+// looks for an issue carrying the key's marker (see findKey), so a
+// create retried after a lost answer finds the first one.
+func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.CreateOptions) (adapters.CreateResult, error) {
+	if err := ctx.Err(); err != nil {
+		return adapters.CreateResult{}, fmt.Errorf("github creating %q: %w", it.Title, err)
+	}
+	repo, err := t.targetRepo(it, opts.Scope)
+	if err != nil {
+		return adapters.CreateResult{}, err
+	}
+	state, reason := "open", ""
+	if it.Status != "" {
+		if state, reason, err = stateOf(it.Status); err != nil {
+			return adapters.CreateResult{}, fmt.Errorf("creating %q in %s: %w", it.Title, repo, err)
+		}
+	}
+	if key := opts.IdempotencyKey; key != "" {
+		n, found, err := t.findKey(ctx, repo, key)
+		if err != nil {
+			return adapters.CreateResult{}, fmt.Errorf("creating %q in %s: looking for key %s: %w", it.Title, repo, key, err)
+		}
+		if found {
+			got, err := t.Get(ctx, adapters.Ref{Tracker: t.name, ID: issueID(repo, n)})
+			if err == nil {
+				return adapters.CreateResult{Item: got, Existed: true}, nil
+			}
+			if !isNotFound(err) {
+				return adapters.CreateResult{}, err
+			}
+			t.forget(repo, key) // deleted since: make a new one
+		}
+	}
+	w := issueWrite{Title: ptr(it.Title), Body: ptr(rawBody{Text: it.Body, Key: opts.IdempotencyKey}.join())}
+	if len(it.Labels) > 0 {
+		if err := t.ensureLabels(ctx, repo, it.Labels); err != nil {
+			return adapters.CreateResult{}, fmt.Errorf("creating %q in %s: %w", it.Title, repo, err)
+		}
+		w.Labels = ptr(adapters.NormalizeList(it.Labels))
+	}
+	if len(it.Assignees) > 0 {
+		w.Assignees = ptr(adapters.NormalizeList(it.Assignees))
+	}
+	if m := it.Fields["milestone"]; m != "" {
+		if w.Milestone, err = t.milestone(ctx, repo, m); err != nil {
+			return adapters.CreateResult{}, fmt.Errorf("creating %q in %s: %w", it.Title, repo, err)
+		}
+	}
+	var is gh.Issue
+	if _, err := t.call(ctx, fmt.Sprintf("creating issue %q in %s", it.Title, repo), http.MethodPost, repoPath(repo)+"/issues", w, &is, nil); err != nil {
+		t.dropCaches(repo, err)
+		return adapters.CreateResult{}, err
+	}
+	if opts.IdempotencyKey != "" {
+		t.remember(repo, opts.IdempotencyKey, is.GetNumber())
+	}
+	if state != "open" {
+		// GitHub creates issues open; closing is a second write.
+		id := issueID(repo, is.GetNumber())
+		cw := issueWrite{State: ptr(state), StateReason: ptr(reason)}
+		if _, err := t.call(ctx, "closing new issue "+id, http.MethodPatch, fmt.Sprintf("%s/issues/%d", repoPath(repo), is.GetNumber()), cw, &is, nil); err != nil {
+			return adapters.CreateResult{}, err
+		}
+	}
+	return adapters.CreateResult{Item: t.toItem(repo, &is)}, nil
+}
+
+func isNotFound(err error) bool { return errors.Is(err, adapters.ErrNotFound) }
+
+// findKey looks for the issue carrying key's marker. It lists the
+// repository's issues newest first (state=all, sort=created) down to the
+// watermark of the previous look, so after the first create in a process
+// it costs one request. The search API is not used: it is eventually
+// consistent, and a create retried seconds after a lost answer must find
+// the first one.
+func (t *Tracker) findKey(ctx context.Context, repo, key string) (int, bool, error) {
+	t.mu.Lock()
+	idx := t.index(repo)
+	if n, ok := idx.byKey[key]; ok {
+		t.mu.Unlock()
+		return n, true, nil
+	}
+	watermark, built := idx.watermark, idx.built
+	t.mu.Unlock()
+	var newest time.Time
+	page := 1
+	for {
+		var issues []*gh.Issue
+		path := fmt.Sprintf("%s/issues?state=all&sort=created&direction=desc&per_page=100&page=%d", repoPath(repo), page)
+		resp, err := t.call(ctx, "looking for marker "+key+" in "+repo, http.MethodGet, path, nil, &issues, nil)
+		if err != nil {
+			return 0, false, err
+		}
+		done := resp.NextPage == 0
+		for _, is := range issues {
+			created := is.GetCreatedAt().Time
+			if created.After(newest) {
+				newest = created
+			}
+			if built && created.Before(watermark) {
+				done = true
+				break
+			}
+			if is.IsPullRequest() {
+				continue
+			}
+			if k := splitBody(is.GetBody()).Key; k != "" {
+				t.remember(repo, k, is.GetNumber())
+			}
+		}
+		if done {
+			break
+		}
+		page = resp.NextPage
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if newest.After(idx.watermark) {
+		idx.watermark = newest
+	}
+	idx.built = true
+	n, ok := idx.byKey[key]
+	return n, ok, nil
+}
+
+func (t *Tracker) index(repo string) *keyIndex {
+	idx := t.keys[repo]
+	if idx == nil {
+		idx = &keyIndex{byKey: map[string]int{}}
+		t.keys[repo] = idx
+	}
+	return idx
+}
+
+func (t *Tracker) remember(repo, key string, n int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.index(repo).byKey[key] = n
+}
+
+func (t *Tracker) forget(repo, key string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.index(repo).byKey, key)
+}
+
+// dropCaches forgets the labels and milestones known in repo after a
+// write was refused as invalid: one may have been deleted meanwhile, and
+// the next attempt should look again rather than fail the same way.
+func (t *Tracker) dropCaches(repo string, err error) {
+	if !errors.Is(err, adapters.ErrInvalid) {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.labels, repo)
+	delete(t.milestones, repo)
+}
+
+// labelColors are given to labels tracksync creates, picked by name so a
+// label gets the same colour in every repository.
+var labelColors = []string{"0e8a16", "1d76db", "5319e7", "b60205", "d93f0b", "fbca04", "006b75", "c5def5", "bfd4f2", "d4c5f9"}
+
+func labelColor(name string) string {
+	sum := sha256.Sum256([]byte(name))
+	return labelColors[int(sum[0])%len(labelColors)]
+}
+
+// ensureLabels creates the labels of names the repository lacks, each
+// with a colour (GitHub would otherwise make them grey).
+func (t *Tracker) ensureLabels(ctx context.Context, repo string, names []string) error {
+	t.mu.Lock()
+	known := t.labels[repo]
+	t.mu.Unlock()
+	if known == nil {
+		known = map[string]bool{}
+		page := 1
+		for {
+			var ls []*gh.Label
+			resp, err := t.call(ctx, "listing labels of "+repo, http.MethodGet, fmt.Sprintf("%s/labels?per_page=100&page=%d", repoPath(repo), page), nil, &ls, nil)
+			if err != nil {
+				return err
+			}
+			for _, l := range ls {
+				known[strings.ToLower(l.GetName())] = true
+			}
+			if resp.NextPage == 0 {
+				break
+			}
+			page = resp.NextPage
+		}
+		t.mu.Lock()
+		t.labels[repo] = known
+		t.mu.Unlock()
+	}
+	for _, n := range names {
+		t.mu.Lock()
+		have := known[strings.ToLower(n)]
+		t.mu.Unlock()
+		if have {
+			continue
+		}
+		body := map[string]string{"name": n, "color": labelColor(n)}
+		_, err := t.call(ctx, fmt.Sprintf("creating label %q in %s", n, repo), http.MethodPost, repoPath(repo)+"/labels", body, nil, nil)
+		if err != nil && !strings.Contains(err.Error(), "already_exists") {
+			return err
+		}
+		t.mu.Lock()
+		known[strings.ToLower(n)] = true
+		t.mu.Unlock()
+	}
+	return nil
+}
+
+// milestone returns the JSON value of milestone title in repo, creating
+// the milestone when missing; "" is null (no milestone).
+func (t *Tracker) milestone(ctx context.Context, repo, title string) (json.RawMessage, error) {
+	if title == "" {
+		return json.RawMessage("null"), nil
+	}
+	t.msMu.Lock()
+	defer t.msMu.Unlock()
+	t.mu.Lock()
+	known := t.milestones[repo]
+	t.mu.Unlock()
+	if known == nil {
+		known = map[string]int{}
+		page := 1
+		for {
+			var ms []*gh.Milestone
+			resp, err := t.call(ctx, "listing milestones of "+repo, http.MethodGet, fmt.Sprintf("%s/milestones?state=all&per_page=100&page=%d", repoPath(repo), page), nil, &ms, nil)
+			if err != nil {
+				return nil, err
+			}
+			for _, m := range ms {
+				known[m.GetTitle()] = m.GetNumber()
+			}
+			if resp.NextPage == 0 {
+				break
+			}
+			page = resp.NextPage
+		}
+	}
+	t.mu.Lock()
+	n, ok := known[title]
+	t.mu.Unlock()
+	if !ok {
+		var m gh.Milestone
+		if _, err := t.call(ctx, fmt.Sprintf("creating milestone %q in %s", title, repo), http.MethodPost, repoPath(repo)+"/milestones", map[string]string{"title": title}, &m, nil); err != nil {
+			return nil, err
+		}
+		n = m.GetNumber()
+	}
+	t.mu.Lock()
+	known[title] = n
+	t.milestones[repo] = known
+	t.mu.Unlock()
+	return json.RawMessage(strconv.Itoa(n)), nil
+}
+
+// Update implements adapters.Tracker. GitHub has no conditional write, so
+// IfVersion is checked against a fresh read just before the PATCH. Only
+// fields whose value differs are sent, all in one PATCH: a status and the
+// status labels the mapping layer put in Labels land together.
+func (t *Tracker) Update(ctx context.Context, ref adapters.Ref, p adapters.Patch) (adapters.Item, error) {
+	caps := t.Capabilities()
+	for _, f := range p.Fields {
+		if !caps.HasField(f) {
+			return adapters.Item{}, fmt.Errorf("github: updating %s: field %q: %w", ref, f, adapters.ErrUnsupported)
+		}
+	}
+	repo, n, err := parseRef(ref)
+	if err != nil {
+		return adapters.Item{}, err
+	}
+	id := issueID(repo, n)
+	is, err := t.getIssue(ctx, repo, n)
+	if err != nil {
+		return adapters.Item{}, err
+	}
+	cur := t.toItem(repo, is)
+	if p.IfVersion != "" && p.IfVersion != cur.Version {
+		return adapters.Item{}, fmt.Errorf("github: updating %s: version %s, expected %s: %w", id, cur.Version, p.IfVersion, adapters.ErrConflict)
+	}
+	var w issueWrite
+	for _, f := range p.Fields {
+		switch f {
+		case adapters.FieldTitle:
+			if p.Item.Title != cur.Title {
+				w.Title = ptr(p.Item.Title)
+			}
+		case adapters.FieldBody:
+			if p.Item.Body != cur.Body {
+				b := splitBody(is.GetBody())
+				b.Text = p.Item.Body
+				w.Body = ptr(b.join())
+			}
+		case adapters.FieldStatus:
+			if p.Item.Status != cur.Status {
+				state, reason, err := stateOf(p.Item.Status)
+				if err != nil {
+					return adapters.Item{}, fmt.Errorf("updating %s: %w", id, err)
+				}
+				w.State = ptr(state)
+				if reason != "" {
+					w.StateReason = ptr(reason)
+				}
+			}
+		case adapters.FieldAssignees:
+			if want := adapters.NormalizeList(p.Item.Assignees); !slices.Equal(want, cur.Assignees) {
+				w.Assignees = ptr(nonNil(want))
+			}
+		case adapters.FieldLabels:
+			if want := adapters.NormalizeList(p.Item.Labels); !slices.Equal(want, cur.Labels) {
+				if err := t.ensureLabels(ctx, repo, want); err != nil {
+					return adapters.Item{}, fmt.Errorf("updating %s: %w", id, err)
+				}
+				w.Labels = ptr(nonNil(want))
+			}
+		case FieldMilestone:
+			if want := p.Item.Fields["milestone"]; want != cur.Fields["milestone"] {
+				if w.Milestone, err = t.milestone(ctx, repo, want); err != nil {
+					return adapters.Item{}, fmt.Errorf("updating %s: %w", id, err)
+				}
+			}
+		}
+	}
+	if w.empty() {
+		return cur, nil
+	}
+	var out gh.Issue
+	if _, err := t.call(ctx, "updating issue "+id, http.MethodPatch, fmt.Sprintf("%s/issues/%d", repoPath(repo), n), w, &out, nil); err != nil {
+		t.dropCaches(repo, err)
+		return adapters.Item{}, err
+	}
+	return t.toItem(repo, &out), nil
+}
+
+// Archive implements adapters.Archiver: it closes the issue as completed;
+// an issue already closed (either way) is left as it is.
+func (t *Tracker) Archive(ctx context.Context, ref adapters.Ref) (adapters.Item, error) {
+	repo, n, err := parseRef(ref)
+	if err != nil {
+		return adapters.Item{}, err
+	}
+	is, err := t.getIssue(ctx, repo, n)
+	if err != nil {
+		return adapters.Item{}, err
+	}
+	if is.GetState() == "closed" {
+		return t.toItem(repo, is), nil
+	}
+	var out gh.Issue
+	w := issueWrite{State: ptr("closed"), StateReason: ptr("completed")}
+	if _, err := t.call(ctx, "closing issue "+issueID(repo, n), http.MethodPatch, fmt.Sprintf("%s/issues/%d", repoPath(repo), n), w, &out, nil); err != nil {
+		return adapters.Item{}, err
+	}
+	return t.toItem(repo, &out), nil
+}
+
+// Check implements adapters.Checker: the credentials work (GET
+// /rate_limit, which costs no quota) and, once known, the repository
+// Create writes to is reachable.
+func (t *Tracker) Check(ctx context.Context) error {
+	var rl struct{}
+	if _, err := t.call(ctx, "checking credentials", http.MethodGet, "rate_limit", nil, &rl, nil); err != nil {
+		return err
+	}
+	t.mu.Lock()
+	repo := t.repo
+	t.mu.Unlock()
+	if repo != "" {
+		var r gh.Repository
+		if _, err := t.call(ctx, "reading repository "+repo, http.MethodGet, repoPath(repo), nil, &r, nil); err != nil {
+			return err
+		}
+		if !r.GetHasIssues() {
+			return fmt.Errorf("github: repository %s has issues turned off: %w", repo, adapters.ErrInvalid)
+		}
+	}
+	return nil
+}
+
+// UpdateChildren rewrites the children task list in parent's body (see
+// SetChildren) to children, each checked when its status is done, and
+// leaves the rest of the body alone. Nothing is written when the list is
+// already so. This is how hierarchy is kept on GitHub, which has no
+// parent field tracksync can write.
+func (t *Tracker) UpdateChildren(ctx context.Context, parent adapters.Ref, children []adapters.Item) (adapters.Item, error) {
+	repo, n, err := parseRef(parent)
+	if err != nil {
+		return adapters.Item{}, err
+	}
+	is, err := t.getIssue(ctx, repo, n)
+	if err != nil {
+		return adapters.Item{}, err
+	}
+	var refs []string
+	done := map[string]bool{}
+	for _, c := range children {
+		r := c.Ref.Key
+		if r == "" {
+			r = c.Ref.ID
+		}
+		if c.Ref.Tracker == t.name && c.Ref.Project == repo {
+			// Same repository: the short form GitHub links and tracks.
+			_, num, _ := strings.Cut(r, "#")
+			r = "#" + num
+		} else if c.Ref.Tracker != t.name && c.Ref.URL != "" {
+			r = "[" + r + "](" + c.Ref.URL + ")"
+		}
+		refs = append(refs, r)
+		done[r] = c.StatusCategory == adapters.CategoryDone
+	}
+	body := SetChildren(is.GetBody(), refs, done)
+	if body == is.GetBody() {
+		return t.toItem(repo, is), nil
+	}
+	var out gh.Issue
+	if _, err := t.call(ctx, "updating the children of "+issueID(repo, n), http.MethodPatch, fmt.Sprintf("%s/issues/%d", repoPath(repo), n), issueWrite{Body: ptr(body)}, &out, nil); err != nil {
+		return adapters.Item{}, err
+	}
+	return t.toItem(repo, &out), nil
+}

@@ -1,0 +1,514 @@
+package github_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/adapters/github"
+	"github.com/tracksync/tracksync/adapters/github/githubtest"
+	"github.com/tracksync/tracksync/adapters/memory"
+	"github.com/tracksync/tracksync/config"
+	"github.com/tracksync/tracksync/mapping"
+	"github.com/tracksync/tracksync/store"
+	"github.com/tracksync/tracksync/store/sqlite"
+	tsync "github.com/tracksync/tracksync/sync"
+)
+
+// The convergence test: the real engine between an in-memory tracker with
+// Jira-like statuses (side A) and the GitHub adapter on the fake (side B),
+// random edits by people on both sides, secondary rate limits and faults
+// injected, shaped like sync/model_test.go.
+
+const syncRepo = "acme/app"
+
+var (
+	statusesA = []adapters.StatusDef{{Name: "To Do", Category: adapters.CategoryTodo}, {Name: "In Progress", Category: adapters.CategoryInProgress},
+		{Name: "In Review", Category: adapters.CategoryInProgress}, {Name: "Done", Category: adapters.CategoryDone}}
+	labelPool  = []string{"bug", "ux", "infra", "p1"}
+	usersA     = []string{"ana", "bo", "cy"}
+	usersB     = []string{"gh-ana", "gh-bo", "gh-cy"}
+	syncUsers  = []config.User{{Name: "Ana", IDs: map[string]string{"a": "ana", "b": "gh-ana"}}, {Name: "Bo", IDs: map[string]string{"a": "bo", "b": "gh-bo"}}, {Name: "Cy", IDs: map[string]string{"a": "cy", "b": "gh-cy"}}}
+	statusMapB = []config.ValuePair{
+		{A: "To Do", B: "open"},
+		{A: "In Progress", B: "open", BLabel: "status: in progress"},
+		{A: "In Review", B: "open", BLabel: "status: in review"},
+		{A: "Done", B: "closed"},
+	}
+)
+
+type syncEnv struct {
+	t     *testing.T
+	ctx   context.Context
+	clock *memory.Clock
+	a     *memory.Tracker
+	fake  *githubtest.Server
+	b     *github.Tracker
+	st    store.Store
+	flow  *tsync.Flow
+	eng   *tsync.Engine
+	rnd   *rand.Rand
+	steps int
+	// faulty is set while faults may be pending: a run may then fail.
+	faulty  bool
+	errRuns int
+}
+
+func newSyncEnv(t *testing.T, seed uint64) *syncEnv {
+	ctx := context.Background()
+	clock := memory.NewClock(time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC))
+	fields := []string{adapters.FieldTitle, adapters.FieldBody, adapters.FieldStatus, adapters.FieldAssignees, adapters.FieldLabels}
+	a, err := memory.New("a", memory.Options{Statuses: statusesA, Fields: fields, Clock: clock.Now, Project: "A", PageSize: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := githubtest.New(t, githubtest.Options{Repos: []string{syncRepo}, Users: usersB, Tokens: []string{"tok"}, Clock: clock.Now})
+	b, err := github.New("b", github.Options{
+		URL: fake.URL, Token: "tok", Clock: clock.Now, Transport: fake.Client().Transport,
+		Sleep: func(ctx context.Context, d time.Duration) error {
+			clock.Advance(d)
+			return ctx.Err()
+		},
+		RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(ctx, t.TempDir()+"/state.db", sqlite.Options{Clock: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	yes := true
+	cf := config.Flow{Name: "f", A: config.FlowSide{Tracker: "a"}, B: config.FlowSide{Tracker: "b", Scope: syncRepo}, Direction: "both",
+		Conflict: "newest", OnDelete: "unlink", MaxChangeShare: 1, Create: &yes, Schedule: "@every 5m",
+		Fields: map[string]config.FieldConfig{
+			"title":     {Direction: "both"},
+			"body":      {Direction: "a-to-b"},
+			"labels":    {Direction: "both"},
+			"assignees": {Direction: "both"},
+			"comments":  {Direction: "both"},
+			"status":    {Direction: "both", Map: statusMapB},
+		}}
+	capsA, capsB := a.Capabilities(), b.Capabilities()
+	m, probs := mapping.Compile(cf, "flows[0]", syncUsers, mapping.SideInfo{Name: "a", Kind: "memory", Caps: &capsA}, mapping.SideInfo{Name: "b", Kind: "github", Caps: &capsB})
+	if len(probs) > 0 {
+		t.Fatalf("flow does not compile: %v", probs)
+	}
+	return &syncEnv{t: t, ctx: ctx, clock: clock, a: a, fake: fake, b: b, st: st,
+		flow: &tsync.Flow{Map: m, A: a, B: b}, eng: tsync.New(st, tsync.Options{Clock: clock.Now}),
+		rnd: rand.New(rand.NewPCG(seed, seed*7+1))}
+}
+
+// run syncs once; with faults pending a failed run is expected, and the
+// caller runs again.
+func (e *syncEnv) run() bool {
+	e.t.Helper()
+	// GitHub's listing does not report deleted issues (only webhooks and
+	// a 410 on reading do), so every fifth run is a full reconcile, as a
+	// deployment schedules them, which reads every linked item.
+	full := e.steps%50 == 0
+	res, err := e.eng.Sync(e.ctx, e.flow, tsync.RunOptions{Force: true, Full: full})
+	if err == nil && len(res.Errors) == 0 {
+		return true
+	}
+	if !e.faulty {
+		e.t.Fatalf("step %d: sync without faults failed: %v %v", e.steps, err, resErrors(res))
+	}
+	e.errRuns++
+	var rl *adapters.RateLimitError
+	if errors.As(err, &rl) {
+		// Wait as told, as the scheduler would.
+		e.clock.Advance(rl.RetryAfter)
+	}
+	return false
+}
+
+func resErrors(res *tsync.Result) []error {
+	if res == nil {
+		return nil
+	}
+	return res.Errors
+}
+
+// settle runs until a run succeeds with every fault cleared, then checks
+// the echo rule: one more run writes nothing on either side.
+func (e *syncEnv) settle() {
+	e.t.Helper()
+	e.fake.ClearFaults()
+	for i := 0; !e.run(); i++ {
+		if i == 5 {
+			e.t.Fatalf("step %d: sync keeps failing after the faults were cleared", e.steps)
+		}
+		e.fake.ClearFaults()
+	}
+	e.faulty = false
+	e.a.ResetCounts()
+	e.fake.ResetLog()
+	e.clock.Advance(time.Second)
+	e.run()
+	if w := e.a.Writes(); w != 0 {
+		e.t.Fatalf("step %d: echo: a second run wrote %d times to a (%+v)", e.steps, w, e.a.Counts())
+	}
+	if c := e.fake.Count(); c.Writes != 0 {
+		var writes []string
+		for _, r := range e.fake.Requests() {
+			if r.Method != http.MethodGet {
+				writes = append(writes, r.Method+" "+r.Path)
+			}
+		}
+		e.t.Fatalf("step %d: echo: a second run wrote %d times to GitHub: %v", e.steps, c.Writes, writes)
+	}
+}
+
+// inject arms a fault on GitHub for the next run.
+func (e *syncEnv) inject() {
+	e.faulty = true
+	switch e.rnd.IntN(5) {
+	case 0:
+		e.fake.Inject(githubtest.Fault{Method: http.MethodPost, Secondary: true, RetryAfter: time.Duration(30+e.rnd.IntN(60)) * time.Second})
+	case 1:
+		e.fake.Inject(githubtest.Fault{Method: http.MethodPatch, Secondary: true})
+	case 2:
+		// The create is made but its answer is lost.
+		e.fake.Inject(githubtest.Fault{Method: http.MethodPost, Path: "/repos/" + syncRepo + "/issues", Status: http.StatusBadGateway, AfterApply: true})
+	case 3:
+		e.fake.Inject(githubtest.Fault{Method: http.MethodGet, Status: http.StatusServiceUnavailable, Times: 2})
+	case 4:
+		e.fake.Inject(githubtest.Fault{Method: http.MethodPatch, Status: http.StatusInternalServerError, AfterApply: true})
+	}
+}
+
+func (e *syncEnv) pickA() (adapters.Item, bool) {
+	items := e.a.Items()
+	if len(items) == 0 {
+		return adapters.Item{}, false
+	}
+	return items[e.rnd.IntN(len(items))], true
+}
+
+func (e *syncEnv) pickB() (githubtest.Issue, bool) {
+	var open []githubtest.Issue
+	for _, is := range e.fake.Issues(syncRepo) {
+		if !is.PullRequest {
+			open = append(open, is)
+		}
+	}
+	if len(open) == 0 {
+		return githubtest.Issue{}, false
+	}
+	return open[e.rnd.IntN(len(open))], true
+}
+
+func toggle(l []string, v string) []string {
+	if slices.Contains(l, v) {
+		return slices.DeleteFunc(slices.Clone(l), func(s string) bool { return s == v })
+	}
+	return append(slices.Clone(l), v)
+}
+
+func (e *syncEnv) step() {
+	e.steps++
+	e.clock.Advance(time.Duration(1+e.rnd.IntN(90)) * time.Second)
+	r := e.rnd.IntN(100)
+	if e.rnd.IntN(2) == 0 {
+		e.stepA(r)
+	} else {
+		e.stepB(r)
+	}
+	if e.steps%10 == 0 {
+		if e.rnd.IntN(3) == 0 {
+			e.inject()
+			e.run()
+		}
+		e.settle()
+	}
+}
+
+func (e *syncEnv) stepA(r int) {
+	it, ok := e.pickA()
+	edit := func(f func(*adapters.Item)) {
+		if _, err := e.a.Edit(it.Ref, f); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	switch {
+	case r < 10 || !ok:
+		e.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: fmt.Sprintf("a-made %d", e.steps), Status: statusesA[0].Name,
+			Labels: []string{labelPool[e.rnd.IntN(len(labelPool))]}, Body: "body a"})
+	case r < 30:
+		edit(func(x *adapters.Item) { x.Title = fmt.Sprintf("a title %d", e.steps) })
+	case r < 50:
+		edit(func(x *adapters.Item) { x.Status = statusesA[e.rnd.IntN(len(statusesA))].Name })
+	case r < 62:
+		edit(func(x *adapters.Item) { x.Labels = toggle(x.Labels, labelPool[e.rnd.IntN(len(labelPool))]) })
+	case r < 72:
+		edit(func(x *adapters.Item) {
+			x.Assignees = nil
+			for _, u := range usersA {
+				if e.rnd.IntN(3) == 0 {
+					x.Assignees = append(x.Assignees, u)
+				}
+			}
+		})
+	case r < 80:
+		edit(func(x *adapters.Item) { x.Body = fmt.Sprintf("a body %d", e.steps) })
+	case r < 90:
+		if _, err := e.a.AddComment(e.ctx, it.Ref, adapters.Comment{Body: fmt.Sprintf("a says %d", e.steps)}, ""); err != nil {
+			e.t.Fatal(err)
+		}
+	case r < 93:
+		if err := e.a.Delete(e.ctx, it.Ref); err != nil {
+			e.t.Fatal(err)
+		}
+	default:
+		cs, _ := e.a.Comments(e.ctx, it.Ref)
+		if len(cs) > 0 {
+			c := cs[e.rnd.IntN(len(cs))]
+			c.Body = fmt.Sprintf("a edited %d", e.steps)
+			if _, err := e.a.EditComment(e.ctx, it.Ref, c); err != nil {
+				e.t.Fatal(err)
+			}
+		}
+	}
+}
+
+// stepB plays a person on GitHub, through the fake's hooks.
+func (e *syncEnv) stepB(r int) {
+	is, ok := e.pickB()
+	edit := func(f func(*githubtest.Issue)) {
+		if err := e.fake.EditIssue(syncRepo, is.Number, f); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	switch {
+	case r < 8 || !ok:
+		e.fake.CreateIssue(syncRepo, githubtest.Issue{Title: fmt.Sprintf("b-made %d", e.steps), Labels: []string{labelPool[e.rnd.IntN(len(labelPool))]}})
+	case r < 10:
+		e.fake.CreateIssue(syncRepo, githubtest.Issue{Title: fmt.Sprintf("pull request %d", e.steps), PullRequest: true})
+	case r < 28:
+		edit(func(x *githubtest.Issue) { x.Title = fmt.Sprintf("b title %d", e.steps) })
+	case r < 50:
+		// Status: state plus status labels, sometimes several at once.
+		edit(func(x *githubtest.Issue) {
+			x.Labels = slices.DeleteFunc(slices.Clone(x.Labels), func(l string) bool { return strings.HasPrefix(l, "status: ") })
+			x.State, x.StateReason = "open", ""
+			switch e.rnd.IntN(5) {
+			case 0:
+				x.Labels = append(x.Labels, "status: in progress")
+			case 1:
+				x.Labels = append(x.Labels, "status: in review")
+			case 2:
+				x.Labels = append(x.Labels, "status: in progress", "status: in review")
+			case 3:
+				x.State = "closed"
+			}
+		})
+	case r < 62:
+		edit(func(x *githubtest.Issue) { x.Labels = toggle(x.Labels, labelPool[e.rnd.IntN(len(labelPool))]) })
+	case r < 72:
+		edit(func(x *githubtest.Issue) {
+			x.Assignees = nil
+			for _, u := range usersB {
+				if e.rnd.IntN(3) == 0 {
+					x.Assignees = append(x.Assignees, u)
+				}
+			}
+		})
+	case r < 87:
+		if _, err := e.fake.AddComment(syncRepo, is.Number, "gh-bo", fmt.Sprintf("b says %d", e.steps)); err != nil {
+			e.t.Fatal(err)
+		}
+	case r < 90:
+		if err := e.fake.DeleteIssue(syncRepo, is.Number); err != nil {
+			e.t.Fatal(err)
+		}
+	default:
+		cs := e.fake.Comments(syncRepo, is.Number)
+		if len(cs) > 0 {
+			c := cs[e.rnd.IntN(len(cs))]
+			// A person editing a copied comment keeps its hidden marker.
+			body := fmt.Sprintf("b edited %d", e.steps)
+			if i := strings.Index(c.Body, "\n\n<!-- tracksync:"); i >= 0 {
+				body += c.Body[i:]
+			}
+			if err := e.fake.EditComment(syncRepo, c.ID, body); err != nil {
+				e.t.Fatal(err)
+			}
+		}
+	}
+}
+
+func (e *syncEnv) check() {
+	t := e.t
+	t.Helper()
+	as := map[string]adapters.Item{}
+	for _, it := range e.a.Items() {
+		as[it.Ref.ID] = it
+	}
+	bs := map[string]adapters.Item{}
+	for _, is := range e.fake.Issues(syncRepo) {
+		if is.PullRequest {
+			continue
+		}
+		it, err := e.b.Get(e.ctx, adapters.Ref{Tracker: "b", ID: fmt.Sprintf("%s#%d", syncRepo, is.Number)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bs[it.Ref.ID] = it
+	}
+	links, err := e.st.ListLinks(e.ctx, "f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seenA, seenB := map[string]bool{}, map[string]bool{}
+	tombA, tombB := map[string]bool{}, map[string]bool{}
+	for _, l := range links {
+		if strings.HasPrefix(l.A.ID, "deleted:") || strings.HasPrefix(l.B.ID, "deleted:") {
+			// The pair lost one side (on_delete: unlink): the survivor
+			// stays, unlinked, and is not copied again.
+			tombA[l.A.ID], tombB[l.B.ID] = true, true
+			continue
+		}
+		if seenA[l.A.ID] || seenB[l.B.ID] {
+			t.Fatalf("item linked twice: %+v", l)
+		}
+		seenA[l.A.ID], seenB[l.B.ID] = true, true
+		a, okA := as[l.A.ID]
+		b, okB := bs[l.B.ID]
+		if !okA || !okB {
+			t.Fatalf("link %d points at a missing item (a %v, b %v)", l.ID, okA, okB)
+		}
+		for _, r := range e.flow.Map.Rules {
+			av, bv := e.flow.Map.Value(store.SideA, a, r.Field), e.flow.Map.Value(store.SideB, b, r.Field)
+			if r.Field == adapters.FieldBody {
+				if strings.TrimSpace(a.Body) != strings.TrimSpace(b.Body) {
+					t.Errorf("link %d: body (a-to-b) differs: a=%q b=%q", l.ID, a.Body, b.Body)
+				}
+				continue
+			}
+			if !e.flow.Map.Equivalent(r.Field, av, bv) {
+				t.Errorf("link %d (%s, %s) field %s: a=%q b=%q disagree", l.ID, l.A.ID, l.B.ID, r.Field, av, bv)
+			}
+		}
+		ca, _ := e.a.Comments(e.ctx, a.Ref)
+		if diff := cmp.Diff(bodies(ca), bodies(b.Comments)); diff != "" {
+			t.Errorf("link %d: comments differ (-a +b):\n%s", l.ID, diff)
+		}
+	}
+	for id, it := range as {
+		if !seenA[id] && !tombA[id] {
+			t.Errorf("a item %s %q is not linked", id, it.Title)
+		}
+	}
+	for id, it := range bs {
+		if !seenB[id] && !tombB[id] {
+			t.Errorf("b item %s %q is not linked", id, it.Title)
+		}
+	}
+	for side, items := range map[string]map[string]adapters.Item{"a": as, "b": bs} {
+		keys := map[string]string{}
+		for id, it := range items {
+			if it.SyncKey == "" {
+				continue
+			}
+			if other, dup := keys[it.SyncKey]; dup {
+				t.Fatalf("duplicate copies %s and %s of %s on %s", other, id, it.SyncKey, side)
+			}
+			keys[it.SyncKey] = id
+		}
+	}
+	p, err := e.eng.Plan(e.ctx, e.flow, tsync.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Ops) != 0 {
+		var sb strings.Builder
+		p.WriteText(&sb)
+		t.Fatalf("a further run still plans work:\n%s", sb.String())
+	}
+}
+
+func bodies(cs []adapters.Comment) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = strings.TrimSpace(c.Body)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestSyncWithGitHub is the model-based convergence test against the
+// GitHub fake.
+func TestSyncWithGitHub(t *testing.T) {
+	seeds, steps := 3, 300
+	if testing.Short() {
+		seeds, steps = 2, 120
+	}
+	for s := range seeds {
+		seed := uint64(s + 1)
+		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) {
+			t.Parallel()
+			e := newSyncEnv(t, seed)
+			for e.steps < steps {
+				e.step()
+			}
+			e.settle()
+			e.check()
+			if v := e.fake.SecondaryViolations(); v != 0 {
+				t.Errorf("%d requests refused by GitHub's secondary limits: pacing let them through", v)
+			}
+			t.Logf("seed %d: %d steps, %d runs failed on injected faults, %d issues", seed, e.steps, e.errRuns, len(e.fake.Issues(syncRepo)))
+		})
+	}
+}
+
+// TestStatusLabels: an issue carrying several status labels is read as
+// one status, stays stable, and a status change from A swaps state and
+// status labels in one PATCH.
+func TestStatusLabels(t *testing.T) {
+	e := newSyncEnv(t, 1)
+	e.fake.CreateIssue(syncRepo, githubtest.Issue{Title: "two status labels", Labels: []string{"bug", "status: in progress", "status: in review"}})
+	e.settle()
+	items := e.a.Items()
+	if len(items) != 1 {
+		t.Fatalf("a holds %d items", len(items))
+	}
+	a := items[0]
+	if a.Status != "In Progress" && a.Status != "In Review" {
+		t.Errorf("a status %q, want one the status labels stand for", a.Status)
+	}
+	if diff := cmp.Diff([]string{"bug"}, a.Labels); diff != "" {
+		t.Errorf("a labels (-want +got): status labels must not be copied as labels\n%s", diff)
+	}
+	e.clock.Advance(time.Minute)
+	if _, err := e.a.Edit(a.Ref, func(x *adapters.Item) { x.Status = "Done" }); err != nil {
+		t.Fatal(err)
+	}
+	e.fake.ResetLog()
+	if !e.run() {
+		t.Fatal("run failed")
+	}
+	var patches []string
+	for _, r := range e.fake.Requests() {
+		if r.Method == http.MethodPatch {
+			patches = append(patches, r.Path)
+		}
+	}
+	is, _ := e.fake.Issue(syncRepo, 1)
+	if is.State != "closed" || !cmp.Equal(is.Labels, []string{"bug"}) || len(patches) != 1 {
+		t.Errorf("after Done on a: state %q labels %v, %d PATCHes; want closed, [bug], one PATCH", is.State, is.Labels, len(patches))
+	}
+	e.settle()
+	e.check()
+}

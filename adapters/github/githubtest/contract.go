@@ -1,0 +1,172 @@
+package githubtest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+)
+
+// The GitHub OpenAPI description is 13 MB and takes seconds to load, so a
+// test binary loads it once.
+var contract struct {
+	once   sync.Once
+	router routers.Router
+	path   string
+	err    error
+}
+
+// ContractPath is where the GitHub contract is looked for: under
+// $TRACKSYNC_CONTRACTS, else ../shared/contracts beside the repository
+// root (the folder holding go.mod).
+func ContractPath() string {
+	dir := os.Getenv("TRACKSYNC_CONTRACTS")
+	if dir == "" {
+		wd, _ := os.Getwd()
+		for d := wd; ; d = filepath.Dir(d) {
+			if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+				dir = filepath.Join(d, "..", "shared", "contracts")
+				break
+			}
+			if filepath.Dir(d) == d {
+				break
+			}
+		}
+	}
+	return filepath.Join(dir, "github", "api.github.com.json")
+}
+
+// ContractAvailable reports whether the contract file is there.
+func ContractAvailable() bool {
+	_, err := os.Stat(ContractPath())
+	return err == nil
+}
+
+// ContractRouter loads the contract (once per binary) and returns a
+// router over it; it skips t with the reason when the file is absent.
+func ContractRouter(t testing.TB) routers.Router {
+	t.Helper()
+	contract.once.Do(func() {
+		contract.path = ContractPath()
+		if _, err := os.Stat(contract.path); err != nil {
+			contract.err = err
+			return
+		}
+		loader := openapi3.NewLoader()
+		doc, err := loader.LoadFromFile(contract.path)
+		if err != nil {
+			contract.err = fmt.Errorf("loading %s: %w", contract.path, err)
+			return
+		}
+		// doc.Validate is skipped: it trips on path-name clashes inside
+		// GitHub's description that do not affect routing.
+		doc.Servers = openapi3.Servers{{URL: "https://api.github.com"}}
+		contract.router, contract.err = gorillamux.NewRouter(doc)
+	})
+	if contract.err != nil {
+		if os.IsNotExist(contract.err) {
+			t.Skipf("GitHub contract not found at %s (set TRACKSYNC_CONTRACTS to the folder holding github/api.github.com.json): %v", contract.path, contract.err)
+		}
+		t.Fatalf("GitHub contract: %v", contract.err)
+	}
+	return contract.router
+}
+
+// Violation is one request or response that does not match the contract.
+type Violation struct {
+	Method, Path string
+	Status       int
+	Err          string
+}
+
+// ContractChecker is an http.RoundTripper that checks every request it
+// sends and every response it gets against GitHub's contract.
+type ContractChecker struct {
+	Next   http.RoundTripper
+	router routers.Router
+	mu     sync.Mutex
+	// Checked counts the exchanges matched to an operation.
+	checked    int
+	violations []Violation
+	unrouted   []string
+}
+
+// NewContractChecker wraps next (nil: http.DefaultTransport); it skips t
+// when the contract is absent.
+func NewContractChecker(t testing.TB, next http.RoundTripper) *ContractChecker {
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	return &ContractChecker{Next: next, router: ContractRouter(t)}
+}
+
+// Result returns how many exchanges were checked, the violations found
+// and the requests no operation of the contract matched.
+func (c *ContractChecker) Result() (checked int, violations []Violation, unrouted []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.checked, append([]Violation(nil), c.violations...), append([]string(nil), c.unrouted...)
+}
+
+// RoundTrip implements http.RoundTripper.
+func (c *ContractChecker) RoundTrip(req *http.Request) (*http.Response, error) {
+	var reqBody []byte
+	if req.Body != nil {
+		reqBody, _ = io.ReadAll(req.Body)
+		req.Body.Close()
+		req.Body = io.NopCloser(bytes.NewReader(reqBody))
+	}
+	resp, err := c.Next.RoundTrip(req)
+	if err != nil {
+		return resp, err
+	}
+	respBody, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(respBody))
+
+	// Route as if the request went to api.github.com.
+	u := *req.URL
+	u.Scheme, u.Host = "https", "api.github.com"
+	u.Path = strings.TrimPrefix(u.Path, "/api/v3")
+	u.RawPath = ""
+	vreq, _ := http.NewRequestWithContext(context.Background(), req.Method, u.String(), bytes.NewReader(reqBody))
+	vreq.Header = req.Header.Clone()
+	if strings.HasPrefix(u.Path, "/app/installations/") {
+		// ghinstallation's own call; not the adapter's business here.
+		return resp, nil
+	}
+	route, params, rerr := c.router.FindRoute(vreq)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if rerr != nil {
+		c.unrouted = append(c.unrouted, req.Method+" "+u.Path+": "+rerr.Error())
+		return resp, nil
+	}
+	c.checked++
+	opts := &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, MultiError: true}
+	in := &openapi3filter.RequestValidationInput{Request: vreq, PathParams: params, Route: route, Options: opts}
+	if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
+		c.violations = append(c.violations, Violation{req.Method, u.Path, 0, "request: " + err.Error()})
+	}
+	out := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: in, Status: resp.StatusCode, Header: resp.Header,
+		Body: io.NopCloser(bytes.NewReader(respBody)), Options: opts,
+	}
+	if resp.StatusCode != http.StatusNotModified && resp.StatusCode != http.StatusNoContent {
+		if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
+			c.violations = append(c.violations, Violation{req.Method, u.Path, resp.StatusCode, "response: " + err.Error()})
+		}
+	}
+	return resp, nil
+}

@@ -1,0 +1,114 @@
+package github
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tracksync/tracksync/adapters"
+)
+
+// DecodeWebhook implements adapters.WebhookDecoder for the issues,
+// issue_comment, label and ping events. X-Hub-Signature-256 is checked,
+// in constant time, before a byte of the body is parsed; a delivery whose
+// X-GitHub-Delivery was seen before yields no events. A ping, and a label
+// event (which names no issue), yield none either; the caller answers
+// them 200.
+func (t *Tracker) DecodeWebhook(h http.Header, body []byte) ([]adapters.Event, error) {
+	if err := verifySignature(t.opts.WebhookSecret, h.Get("X-Hub-Signature-256"), body); err != nil {
+		return nil, fmt.Errorf("github %s webhook: %w", t.name, err)
+	}
+	id := h.Get("X-GitHub-Delivery")
+	if id != "" && !t.deliveries.add(id) {
+		return nil, nil
+	}
+	var p struct {
+		Action string `json:"action"`
+		Issue  *struct {
+			Number      int              `json:"number"`
+			HTMLURL     string           `json:"html_url"`
+			UpdatedAt   time.Time        `json:"updated_at"`
+			PullRequest *json.RawMessage `json:"pull_request"`
+		} `json:"issue"`
+		Repository struct {
+			FullName string `json:"full_name"`
+		} `json:"repository"`
+	}
+	event := h.Get("X-GitHub-Event")
+	switch event {
+	case "ping", "label":
+		return nil, nil
+	case "issues", "issue_comment":
+	default:
+		return nil, nil
+	}
+	if err := json.Unmarshal(body, &p); err != nil {
+		return nil, fmt.Errorf("github %s webhook %s: decoding %s payload: %w", t.name, id, event, adapters.Permanent(adapters.ErrInvalid))
+	}
+	if p.Issue == nil || p.Issue.PullRequest != nil || p.Repository.FullName == "" {
+		return nil, nil
+	}
+	ev := adapters.Event{Type: adapters.EventUpserted, DeliveryID: id, At: p.Issue.UpdatedAt}
+	iid := issueID(p.Repository.FullName, p.Issue.Number)
+	ev.Ref = adapters.Ref{Tracker: t.name, Project: p.Repository.FullName, ID: iid, Key: iid, URL: p.Issue.HTMLURL}
+	switch {
+	case event == "issue_comment":
+		ev.Type = adapters.EventComment
+	case p.Action == "deleted" || p.Action == "transferred":
+		ev.Type = adapters.EventDeleted
+	}
+	return []adapters.Event{ev}, nil
+}
+
+// verifySignature checks sig ("sha256=<hex>") against body under secret.
+func verifySignature(secret, sig string, body []byte) error {
+	if secret == "" {
+		return fmt.Errorf("no webhook_secret configured, so no delivery can be verified: %w", adapters.ErrUnauthorized)
+	}
+	hexSig, ok := strings.CutPrefix(sig, "sha256=")
+	if !ok {
+		return fmt.Errorf("missing or malformed X-Hub-Signature-256: %w", adapters.ErrUnauthorized)
+	}
+	got, err := hex.DecodeString(hexSig)
+	if err != nil {
+		return fmt.Errorf("malformed X-Hub-Signature-256: %w", adapters.ErrUnauthorized)
+	}
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	if !hmac.Equal(got, m.Sum(nil)) {
+		return fmt.Errorf("X-Hub-Signature-256 does not match: %w", adapters.ErrUnauthorized)
+	}
+	return nil
+}
+
+// seenSet remembers the last n delivery ids.
+type seenSet struct {
+	mu    sync.Mutex
+	n     int
+	order []string
+	set   map[string]bool
+}
+
+func newSeenSet(n int) *seenSet { return &seenSet{n: n, set: map[string]bool{}} }
+
+// add records id and reports whether it was new.
+func (s *seenSet) add(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.set[id] {
+		return false
+	}
+	s.set[id] = true
+	s.order = append(s.order, id)
+	if len(s.order) > s.n {
+		delete(s.set, s.order[0])
+		s.order = s.order[1:]
+	}
+	return true
+}
