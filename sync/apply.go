@@ -39,7 +39,7 @@ type applier struct {
 // a cancelled context or a rate limit (every later call would fail too).
 func fatal(err error) bool {
 	var rl *adapters.RateLimitError
-	return errors.Is(err, errCrashed) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &rl)
+	return errors.Is(err, errCrashed) || errors.Is(err, ErrDraining) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &rl)
 }
 
 // ambiguous reports whether a failed call may still have taken effect (a
@@ -104,6 +104,9 @@ func (e *Engine) apply(ctx context.Context, f *Flow, p *Plan, runID int64, count
 // journaled records the intent, makes the call, and records its effect
 // with after, in one transaction with the journal's completion.
 func (a *applier) journaled(ctx context.Context, op *Op, entry store.JournalEntry, call func() (adapters.Ref, error), after func(tx store.Ops, res adapters.Ref) (int64, error)) error {
+	if a.e.draining != nil && a.e.draining() {
+		return ErrDraining
+	}
 	entry.RunID, entry.Flow, entry.Op, entry.Side = a.runID, a.f.Map.Name, string(op.Kind), op.Side
 	if entry.LinkID == 0 {
 		entry.LinkID = op.LinkID

@@ -45,6 +45,9 @@ const (
 	CrashAfterCall  CrashPoint = "after_call"  // API call made, journal not updated
 )
 
+// ErrDraining stops a run between two writes when the process shuts down.
+var ErrDraining = errors.New("stopped between writes: shutting down")
+
 // errCrashed aborts apply without any further bookkeeping, as a killed
 // process would.
 var errCrashed = errors.New("simulated crash")
@@ -60,6 +63,11 @@ type Options struct {
 	// Crash, for tests: called at each crash point of each write; a
 	// non-nil error makes apply stop dead, recording nothing more.
 	Crash func(point CrashPoint, op *Op) error
+	// Draining, when it reports true, makes a run stop before its next
+	// write (the write in flight finishes and is recorded): a daemon
+	// shutting down. The run is recorded as failed and its cursors stay,
+	// so the next run picks up where it stopped.
+	Draining func() bool
 }
 
 // Engine runs flows against a state store.
@@ -69,12 +77,13 @@ type Engine struct {
 	now   func() time.Time
 	owner string
 	ttl   time.Duration
-	crash func(CrashPoint, *Op) error
+	crash    func(CrashPoint, *Op) error
+	draining func() bool
 }
 
 // New returns an engine over st.
 func New(st store.Store, opts Options) *Engine {
-	e := &Engine{store: st, log: opts.Logger, now: opts.Clock, owner: opts.Owner, ttl: opts.LockTTL, crash: opts.Crash}
+	e := &Engine{store: st, log: opts.Logger, now: opts.Clock, owner: opts.Owner, ttl: opts.LockTTL, crash: opts.Crash, draining: opts.Draining}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}

@@ -341,3 +341,35 @@ func TestPermanentErrorDoesNotStall(t *testing.T) {
 		t.Fatalf("full reconcile did not retry the refused write: %q", b.Title)
 	}
 }
+
+// Draining stops a run between writes; the next run finishes the job.
+func TestDrainingStopsBetweenWrites(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	for i := 0; i < 5; i++ {
+		e.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: string(rune('a' + i)), Status: "To Do"})
+	}
+	writes := 0
+	e.eng = tsync.New(e.st, tsync.Options{Clock: e.clock.Now, Draining: func() bool { return writes >= 2 },
+		Crash: func(p tsync.CrashPoint, op *tsync.Op) error {
+			if p == tsync.CrashAfterCall {
+				writes++
+			}
+			return nil
+		}})
+	_, err := e.eng.Sync(e.ctx, e.flow, tsync.RunOptions{})
+	if !errors.Is(err, tsync.ErrDraining) {
+		t.Fatalf("err = %v, want ErrDraining", err)
+	}
+	if n := len(e.b.Items()); n != 2 {
+		t.Fatalf("%d items made before draining, want 2 (the writes in flight)", n)
+	}
+	pend, _ := e.st.PendingJournal(e.ctx, "f")
+	if len(pend) != 0 {
+		t.Fatalf("%d writes left pending: the one in flight must be recorded", len(pend))
+	}
+	e.eng = tsync.New(e.st, tsync.Options{Clock: e.clock.Now})
+	e.sync(tsync.RunOptions{})
+	if n := len(e.b.Items()); n != 5 || len(e.links()) != 5 {
+		t.Fatalf("after restart: %d items, %d links; want 5 and 5", n, len(e.links()))
+	}
+}

@@ -160,43 +160,11 @@ func (a *app) openFlows(ctx context.Context, only string) error {
 			return usageErr("--flow %q: no such flow in %s (flows: %s)", only, a.cfg.Path, strings.Join(a.flowNames(), ", "))
 		}
 	}
-	trackers := map[string]adapters.Tracker{}
-	open := func(name string) (adapters.Tracker, error) {
-		if t, ok := trackers[name]; ok {
-			return t, nil
-		}
-		tc := a.cfg.Trackers[name]
-		t, err := adapters.Default.Open(ctx, name, tc.Kind, tc.Options, a.log, a.cfg.BaseDir())
-		if err != nil {
-			return nil, fmt.Errorf("opening tracker %s: %w", name, err)
-		}
-		trackers[name] = t
-		return t, nil
+	fs, probs, err := tsync.OpenFlows(ctx, a.cfg, adapters.Default, a.log, only)
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
 	}
-	a.flows = map[string]*tsync.Flow{}
-	var probs []config.Problem
-	for i, fc := range a.cfg.Flows {
-		if only != "" && fc.Name != only {
-			continue
-		}
-		ta, err := open(fc.A.Tracker)
-		if err != nil {
-			return &exitError{code: exitUsage, err: err}
-		}
-		tb, err := open(fc.B.Tracker)
-		if err != nil {
-			return &exitError{code: exitUsage, err: err}
-		}
-		ca, cb := ta.Capabilities(), tb.Capabilities()
-		m, ps := mapping.Compile(fc, fmt.Sprintf("flows[%d]", i), a.cfg.Users,
-			mapping.SideInfo{Name: fc.A.Tracker, Kind: a.cfg.Trackers[fc.A.Tracker].Kind, Caps: &ca},
-			mapping.SideInfo{Name: fc.B.Tracker, Kind: a.cfg.Trackers[fc.B.Tracker].Kind, Caps: &cb})
-		probs = append(probs, ps...)
-		if len(ps) == 0 {
-			a.flows[fc.Name] = &tsync.Flow{Map: m, A: ta, B: tb}
-			a.order = append(a.order, fc.Name)
-		}
-	}
+	a.flows, a.order = fs.ByName, fs.Order
 	if len(probs) > 0 {
 		return &exitError{code: exitUsage, err: fmt.Errorf("%s does not fit its trackers:\n%s", a.cfg.Path, formatProblems(a.cfg, probs))}
 	}
