@@ -14,6 +14,7 @@ import (
 
 	"github.com/tracksync/tracksync/adapters"
 	_ "github.com/tracksync/tracksync/adapters/github"
+	_ "github.com/tracksync/tracksync/adapters/jira"
 	_ "github.com/tracksync/tracksync/adapters/memory"
 	_ "github.com/tracksync/tracksync/adapters/roadmap"
 	"github.com/tracksync/tracksync/config"

@@ -1,0 +1,920 @@
+// Package jira is tracksync's Jira adapter, for Jira Cloud (REST v3: ADF
+// bodies, accountIds, /search/jql with nextPageToken then /issue/bulkfetch)
+// and Jira Data Center or Server (REST v2: wiki bodies, usernames,
+// /search with startAt, the "Epic Link" custom field).
+//
+// It runs on github.com/andygrunwald/go-jira v1.16.0 over a
+// go-retryablehttp transport; the endpoints that client predates go
+// through its NewRequestWithContext and Do.
+//
+// Status is written through the workflow: the adapter learns each status's
+// transitions (cached per project, issue type and status), takes the
+// shortest path to the target, and fills required transition-screen fields
+// from Options.TransitionDefaults or fails naming the field. Listing is
+// incremental on `updated >= <epoch ms>` minus an overlap window, with a
+// seen-set of (id, updated) so the overlap never lists a change twice.
+// Issues tracksync creates carry the entity property "tracksync" holding
+// the idempotency key, written in the create request itself, so a create
+// whose answer was lost is found again instead of made twice.
+package jira
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/mapping/markup"
+)
+
+// Compile-time checks of the capabilities the adapter offers.
+var (
+	_ adapters.Tracker        = (*Tracker)(nil)
+	_ adapters.Commenter      = (*Tracker)(nil)
+	_ adapters.Archiver       = (*Tracker)(nil)
+	_ adapters.Checker        = (*Tracker)(nil)
+	_ adapters.WebhookDecoder = (*Tracker)(nil)
+)
+
+// Deployments.
+const (
+	Cloud      = "cloud"
+	DataCenter = "datacenter"
+)
+
+// PropertyKey is the issue entity property holding tracksync's
+// idempotency key ({"key": "..."}).
+const PropertyKey = "tracksync"
+
+// MaxPageSize is the largest listing page: search/jql returns at most 100
+// issues with fields, and bulkfetch takes 100 ids.
+const MaxPageSize = 100
+
+// Options configure a Jira tracker.
+type Options struct {
+	URL        string // site (Cloud) or base URL (Data Center); required
+	Deployment string // Cloud (default) or DataCenter
+	// Cloud: Email and Token (an API token). Data Center: PAT (a personal
+	// access token, sent as Bearer), or Email (the username) and Token
+	// (the password) for basic auth.
+	Email, Token, PAT string
+	WebhookSecret     string // verifies X-Hub-Signature; "" accepts unsigned deliveries
+	// Project is where Create makes issues when the item names none.
+	Project string
+	Timeout time.Duration // per HTTP attempt (default 30s)
+	// RequestsPerSecond paces requests (0: no pacing).
+	RequestsPerSecond float64
+	// Overlap is how far before the last seen update an incremental
+	// listing looks again, for Jira's search index lag (default 2m).
+	Overlap time.Duration
+	// TransitionDefaults fill required transition-screen fields, by field
+	// id or display name (default resolution: Done).
+	TransitionDefaults map[string]string
+	// CustomFields are display names of custom fields to sync as
+	// "custom:<name>", resolved to ids at start-up.
+	CustomFields []string
+	// IssueTypes names the issue type of each kind (defaults: Initiative,
+	// Epic, Story, Sub-task).
+	IssueTypes map[adapters.Kind]string
+	// Statuses is the workflow in order; default: read from /status,
+	// ordered by category.
+	Statuses []adapters.StatusDef
+	// RetryMax, RetryWaitMin, RetryWaitMax tune retries of idempotent
+	// requests on 5xx and connection failures (defaults 3, 200ms, 5s).
+	RetryMax                   int
+	RetryWaitMin, RetryWaitMax time.Duration
+	Logger                     *slog.Logger
+}
+
+// Tracker is a Jira tracker. It is safe for concurrent use.
+type Tracker struct {
+	name     string
+	o        Options
+	c        *client
+	api      string // "3" on Cloud, "2" on Data Center
+	dc       bool
+	caps     adapters.Capabilities
+	custom   map[string]string // display name -> field id
+	ctype    map[string]string // field id -> schema type (string, number, option)
+	epicLink string            // Data Center "Epic Link" field id
+	fields   string            // the fields Get and List ask for
+
+	mu    sync.Mutex
+	trans map[string][]wireTransition // project/issuetype/status -> transitions
+	keys  map[string]string           // issue id -> key, for DC epic links
+	ids   map[string]string           // issue key -> id
+	hooks *seenSet
+}
+
+// New connects to Jira: it reads the field list (custom field ids, the
+// Epic Link field on Data Center) and, unless Options.Statuses is set, the
+// statuses.
+func New(ctx context.Context, name string, o Options) (*Tracker, error) {
+	if name == "" {
+		return nil, errors.New("jira tracker: a name is required")
+	}
+	if o.URL == "" {
+		return nil, fmt.Errorf("jira tracker %s: url is required: %w", name, adapters.ErrInvalid)
+	}
+	if _, err := url.Parse(o.URL); err != nil {
+		return nil, fmt.Errorf("jira tracker %s: url %q: %w", name, o.URL, err)
+	}
+	switch o.Deployment {
+	case "":
+		o.Deployment = Cloud
+	case Cloud, DataCenter:
+	default:
+		return nil, fmt.Errorf("jira tracker %s: deployment %q is not cloud or datacenter: %w", name, o.Deployment, adapters.ErrInvalid)
+	}
+	if o.Timeout == 0 {
+		o.Timeout = 30 * time.Second
+	}
+	if o.Overlap == 0 {
+		o.Overlap = 2 * time.Minute
+	}
+	if o.RetryMax == 0 {
+		o.RetryMax = 3
+	}
+	if o.RetryWaitMin == 0 {
+		o.RetryWaitMin = 200 * time.Millisecond
+	}
+	if o.RetryWaitMax == 0 {
+		o.RetryWaitMax = 5 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.TransitionDefaults == nil {
+		o.TransitionDefaults = map[string]string{"resolution": "Done"}
+	}
+	types := map[adapters.Kind]string{adapters.KindInitiative: "Initiative", adapters.KindEpic: "Epic", adapters.KindIssue: "Story", adapters.KindTask: "Sub-task"}
+	for k, v := range o.IssueTypes {
+		types[k] = v
+	}
+	o.IssueTypes = types
+	c, err := newClient(name, o)
+	if err != nil {
+		return nil, fmt.Errorf("jira tracker %s: %w", name, err)
+	}
+	t := &Tracker{name: name, o: o, c: c, api: "3", dc: o.Deployment == DataCenter,
+		custom: map[string]string{}, ctype: map[string]string{}, trans: map[string][]wireTransition{}, keys: map[string]string{}, ids: map[string]string{}, hooks: newSeenSet(10000)}
+	if t.dc {
+		t.api = "2"
+	}
+	if err := t.discover(ctx); err != nil {
+		return nil, fmt.Errorf("jira tracker %s: %w", name, err)
+	}
+	return t, nil
+}
+
+func (t *Tracker) path(p string) string { return "/rest/api/" + t.api + p }
+
+// discover reads custom field ids and the workflow's statuses.
+func (t *Tracker) discover(ctx context.Context) error {
+	var fields []wireField
+	if err := t.c.do(ctx, http.MethodGet, "/rest/api/2/field", nil, &fields); err != nil {
+		return fmt.Errorf("reading the field list: %w", err)
+	}
+	byName := map[string]string{}
+	for _, f := range fields {
+		if f.Custom {
+			byName[f.Name] = f.ID
+			t.ctype[f.ID] = f.Schema.Type
+		}
+	}
+	for _, name := range t.o.CustomFields {
+		id, ok := byName[name]
+		if !ok {
+			return fmt.Errorf("custom field %q does not exist in Jira (GET /rest/api/2/field lists no custom field by that name): %w", name, adapters.ErrInvalid)
+		}
+		t.custom[name] = id
+	}
+	if t.dc {
+		id, ok := byName["Epic Link"]
+		if !ok {
+			return fmt.Errorf("custom field %q does not exist (it links issues to epics on Data Center): %w", "Epic Link", adapters.ErrInvalid)
+		}
+		t.epicLink = id
+	}
+	statuses := t.o.Statuses
+	if len(statuses) == 0 {
+		// The project's own workflow statuses when a project is set (the
+		// site's /status lists every workflow's), in category order.
+		var ws []wireStatus
+		if t.o.Project != "" {
+			var types []struct {
+				Statuses []wireStatus `json:"statuses"`
+			}
+			if err := t.c.do(ctx, http.MethodGet, t.path("/project/"+url.PathEscape(t.o.Project)+"/statuses"), nil, &types); err != nil {
+				return fmt.Errorf("reading the statuses of project %s: %w", t.o.Project, err)
+			}
+			for _, it := range types {
+				ws = append(ws, it.Statuses...)
+			}
+		} else if err := t.c.do(ctx, http.MethodGet, t.path("/status"), nil, &ws); err != nil {
+			return fmt.Errorf("reading the statuses: %w", err)
+		}
+		for _, s := range ws {
+			if !slices.ContainsFunc(statuses, func(d adapters.StatusDef) bool { return d.Name == s.Name }) {
+				statuses = append(statuses, adapters.StatusDef{Name: s.Name, Category: category(s.StatusCategory.Key)})
+			}
+		}
+		rank := map[adapters.StatusCategory]int{adapters.CategoryTodo: 0, adapters.CategoryInProgress: 1, adapters.CategoryDone: 2}
+		sort.SliceStable(statuses, func(i, j int) bool { return rank[statuses[i].Category] < rank[statuses[j].Category] })
+	}
+	t.caps = adapters.Capabilities{
+		Fields:      slices.Clone(adapters.StandardFields),
+		Statuses:    statuses,
+		Kinds:       []adapters.Kind{adapters.KindInitiative, adapters.KindEpic, adapters.KindIssue, adapters.KindTask},
+		MaxPageSize: MaxPageSize,
+	}
+	fl := []string{"summary", "description", "status", "issuetype", "project", "assignee", "labels", "priority", "duedate", "parent", "created", "updated"}
+	for _, name := range t.o.CustomFields {
+		t.caps.Fields = append(t.caps.Fields, adapters.CustomPrefix+name)
+		fl = append(fl, t.custom[name])
+	}
+	if t.dc {
+		fl = append(fl, t.epicLink)
+	}
+	t.fields = strings.Join(fl, ",")
+	return nil
+}
+
+func category(key string) adapters.StatusCategory {
+	switch key {
+	case "done":
+		return adapters.CategoryDone
+	case "indeterminate":
+		return adapters.CategoryInProgress
+	}
+	return adapters.CategoryTodo
+}
+
+// Name is the configured tracker name.
+func (t *Tracker) Name() string { return t.name }
+
+// Capabilities describes the fields, workflow and kinds.
+func (t *Tracker) Capabilities() adapters.Capabilities {
+	c := t.caps
+	c.Fields = slices.Clone(c.Fields)
+	c.Statuses = slices.Clone(c.Statuses)
+	c.Kinds = slices.Clone(c.Kinds)
+	return c
+}
+
+// Check reads the API user and, when set, the default project.
+func (t *Tracker) Check(ctx context.Context) error {
+	var me wireUser
+	if err := t.c.do(ctx, http.MethodGet, t.path("/myself"), nil, &me); err != nil {
+		return fmt.Errorf("checking jira credentials: %w", err)
+	}
+	if t.o.Project != "" {
+		if err := t.c.do(ctx, http.MethodGet, t.path("/project/"+url.PathEscape(t.o.Project)), nil, nil); err != nil {
+			return fmt.Errorf("checking jira project %s: %w", t.o.Project, err)
+		}
+	}
+	return nil
+}
+
+func refPath(ref adapters.Ref) string {
+	if ref.ID != "" {
+		return url.PathEscape(ref.ID)
+	}
+	return url.PathEscape(ref.Key)
+}
+
+func (t *Tracker) getWire(ctx context.Context, ref adapters.Ref, fields string) (wireIssue, error) {
+	var w wireIssue
+	if ref.ID == "" && ref.Key == "" {
+		return w, fmt.Errorf("jira: reading an issue with neither id nor key: %w", adapters.ErrNotFound)
+	}
+	q := url.Values{"fields": {fields}, "properties": {PropertyKey}}
+	if err := t.c.do(ctx, http.MethodGet, t.path("/issue/"+refPath(ref)+"?"+q.Encode()), nil, &w); err != nil {
+		return w, fmt.Errorf("reading jira issue %s: %w", ref, err)
+	}
+	return w, nil
+}
+
+// Get reads one issue with its comments.
+func (t *Tracker) Get(ctx context.Context, ref adapters.Ref) (adapters.Item, error) {
+	return t.read(ctx, ref, true)
+}
+
+// read reads one issue; withComments adds its comments, from their own
+// endpoint: the comment field embedded in the issue carries no
+// properties, so tracksync's copies would not be recognisable. Create,
+// Update and Archive return items without comments (the engine reads
+// them through Comments), which saves a request per write.
+func (t *Tracker) read(ctx context.Context, ref adapters.Ref, withComments bool) (adapters.Item, error) {
+	w, err := t.getWire(ctx, ref, t.fields)
+	if err != nil {
+		return adapters.Item{}, err
+	}
+	it, err := t.toItem(ctx, w)
+	if err != nil {
+		return adapters.Item{}, err
+	}
+	if withComments {
+		if it.Comments, err = t.Comments(ctx, it.Ref); err != nil {
+			return adapters.Item{}, err
+		}
+	}
+	return it, nil
+}
+
+func (t *Tracker) markupOptions() markup.Options { return markup.Options{} }
+
+// toItem translates a wire issue.
+func (t *Tracker) toItem(ctx context.Context, w wireIssue) (adapters.Item, error) {
+	typ := w.issueType()
+	st := w.status()
+	it := adapters.Item{
+		Ref:            adapters.Ref{Tracker: t.name, Project: w.project(), ID: w.ID, Key: w.Key, URL: strings.TrimSuffix(t.o.URL, "/") + "/browse/" + w.Key},
+		Kind:           t.kindOf(typ),
+		Title:          w.str("summary"),
+		Status:         st.Name,
+		StatusCategory: category(st.StatusCategory.Key),
+		UpdatedAt:      w.updated(),
+		Version:        w.version(),
+		Due:            w.str("duedate"),
+	}
+	if cat, ok := t.caps.Category(st.Name); ok {
+		it.StatusCategory = cat
+	}
+	it.Body = t.readBody(w.Fields["description"])
+	var u wireUser
+	if w.decode("assignee", &u) {
+		it.Assignees = []string{t.userID(u)}
+	}
+	var labels []string
+	if w.decode("labels", &labels) {
+		it.Labels = adapters.NormalizeList(labels)
+	}
+	var pr wireNamed
+	if w.decode("priority", &pr) {
+		it.Priority = pr.Name
+	}
+	var p wireRef
+	if w.decode("parent", &p) {
+		it.Parent = &adapters.Ref{Tracker: t.name, ID: p.ID, Key: p.Key}
+		t.remember(p.ID, p.Key)
+	} else if t.dc {
+		if key := w.str(t.epicLink); key != "" {
+			id, err := t.idOf(ctx, key)
+			if err != nil {
+				return adapters.Item{}, fmt.Errorf("jira issue %s: its epic link %s: %w", w.Key, key, err)
+			}
+			it.Parent = &adapters.Ref{Tracker: t.name, ID: id, Key: key}
+		}
+	}
+	for name, id := range t.custom {
+		if v := customValue(w.Fields[id]); v != "" {
+			if it.Fields == nil {
+				it.Fields = map[string]string{}
+			}
+			it.Fields[name] = v
+		}
+	}
+	var m marker
+	if raw, ok := w.Properties[PropertyKey]; ok && json.Unmarshal(raw, &m) == nil {
+		it.SyncKey = m.Key
+	}
+	t.remember(w.ID, w.Key)
+	return it, nil
+}
+
+func customValue(raw json.RawMessage) string {
+	if len(raw) == 0 || string(raw) == "null" {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	var n wireNamed
+	if json.Unmarshal(raw, &n) == nil && (n.Value != "" || n.Name != "") {
+		if n.Value != "" {
+			return n.Value
+		}
+		return n.Name
+	}
+	return strings.TrimSpace(string(raw))
+}
+
+func (t *Tracker) userID(u wireUser) string {
+	if t.dc {
+		if u.Name != "" {
+			return u.Name
+		}
+		return u.Key
+	}
+	return u.AccountID
+}
+
+func (t *Tracker) kindOf(typ wireType) adapters.Kind {
+	for k, name := range t.o.IssueTypes {
+		if strings.EqualFold(name, typ.Name) {
+			return k
+		}
+	}
+	switch {
+	case typ.Subtask || typ.HierarchyLevel < 0:
+		return adapters.KindTask
+	case typ.HierarchyLevel == 1:
+		return adapters.KindEpic
+	case typ.HierarchyLevel >= 2:
+		return adapters.KindInitiative
+	}
+	return adapters.KindIssue
+}
+
+func (t *Tracker) readBody(raw json.RawMessage) string {
+	if len(raw) == 0 || string(raw) == "null" {
+		return ""
+	}
+	if t.dc {
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			return ""
+		}
+		return markup.WikiToMarkdown(s, t.markupOptions())
+	}
+	var doc markup.Node
+	if json.Unmarshal(raw, &doc) != nil {
+		return ""
+	}
+	return markup.ADFToMarkdown(&doc, t.markupOptions())
+}
+
+// writeBody is the JSON of a description or comment body; nil for none.
+func (t *Tracker) writeBody(md string) any {
+	if strings.TrimSpace(md) == "" {
+		return nil
+	}
+	if t.dc {
+		return markup.MarkdownToWiki(md, t.markupOptions())
+	}
+	return markup.MarkdownToADF(md, t.markupOptions())
+}
+
+func (t *Tracker) remember(id, key string) {
+	if id == "" || key == "" {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.keys[id], t.ids[key] = key, id
+}
+
+// idOf resolves an issue key to its id (Data Center epic links name keys).
+func (t *Tracker) idOf(ctx context.Context, key string) (string, error) {
+	t.mu.Lock()
+	id, ok := t.ids[key]
+	t.mu.Unlock()
+	if ok {
+		return id, nil
+	}
+	w, err := t.getWire(ctx, adapters.Ref{Key: key}, "issuetype")
+	if err != nil {
+		return "", err
+	}
+	t.remember(w.ID, w.Key)
+	return w.ID, nil
+}
+
+// keyOf resolves an issue id to its key.
+func (t *Tracker) keyOf(ctx context.Context, ref adapters.Ref) (string, error) {
+	if ref.Key != "" {
+		return ref.Key, nil
+	}
+	t.mu.Lock()
+	key, ok := t.keys[ref.ID]
+	t.mu.Unlock()
+	if ok {
+		return key, nil
+	}
+	w, err := t.getWire(ctx, ref, "issuetype")
+	if err != nil {
+		return "", err
+	}
+	t.remember(w.ID, w.Key)
+	return w.Key, nil
+}
+
+// writeFields translates the named fields of it into Jira's field JSON.
+// creating allows what only a create may set (a sub-task's parent on DC).
+func (t *Tracker) writeFields(ctx context.Context, it adapters.Item, names []string, creating bool) (map[string]any, error) {
+	out := map[string]any{}
+	for _, f := range names {
+		switch f {
+		case adapters.FieldTitle:
+			out["summary"] = it.Title
+		case adapters.FieldBody:
+			out["description"] = t.writeBody(it.Body)
+		case adapters.FieldStatus:
+			// Written through transitions.
+		case adapters.FieldAssignees:
+			as := adapters.NormalizeList(it.Assignees)
+			switch {
+			case len(as) == 0:
+				out["assignee"] = nil
+			case t.dc:
+				out["assignee"] = map[string]string{"name": as[0]}
+			default:
+				out["assignee"] = map[string]string{"accountId": as[0]}
+			}
+			if len(as) > 1 {
+				t.o.Logger.Warn("jira holds one assignee; writing the first", "tracker", t.name, "assignees", as)
+			}
+		case adapters.FieldLabels:
+			ls := adapters.NormalizeList(it.Labels)
+			for _, l := range ls {
+				if strings.ContainsAny(l, " \t\n") {
+					return nil, adapters.Permanent(fmt.Errorf("jira labels cannot contain spaces: %q: %w", l, adapters.ErrInvalid))
+				}
+			}
+			if ls == nil {
+				ls = []string{}
+			}
+			out["labels"] = ls
+		case adapters.FieldPriority:
+			if it.Priority == "" {
+				out["priority"] = nil
+			} else {
+				out["priority"] = map[string]string{"name": it.Priority}
+			}
+		case adapters.FieldDue:
+			if it.Due == "" {
+				out["duedate"] = nil
+			} else {
+				out["duedate"] = it.Due
+			}
+		case adapters.FieldParent:
+			if err := t.writeParent(ctx, it, creating, out); err != nil {
+				return nil, err
+			}
+		default:
+			name, ok := strings.CutPrefix(f, adapters.CustomPrefix)
+			id, known := t.custom[name]
+			if !ok || !known {
+				return nil, fmt.Errorf("jira tracker %s: field %q: %w", t.name, f, adapters.ErrUnsupported)
+			}
+			v, err := t.customJSON(id, it.Fields[name])
+			if err != nil {
+				return nil, fmt.Errorf("custom field %q: %w", name, err)
+			}
+			out[id] = v
+		}
+	}
+	return out, nil
+}
+
+// customJSON is a custom field's value as its schema type wants it: text
+// as is, numbers as numbers, select lists as {"value": ...}.
+func (t *Tracker) customJSON(id, v string) (any, error) {
+	if v == "" {
+		return nil, nil
+	}
+	switch t.ctype[id] {
+	case "number":
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return nil, adapters.Permanent(fmt.Errorf("%q is not a number: %w", v, adapters.ErrInvalid))
+		}
+		return f, nil
+	case "option":
+		return map[string]string{"value": v}, nil
+	}
+	return v, nil
+}
+
+func (t *Tracker) writeParent(ctx context.Context, it adapters.Item, creating bool, out map[string]any) error {
+	p := it.Parent
+	if p != nil && p.IsZero() {
+		p = nil
+	}
+	if !t.dc {
+		switch {
+		case p == nil:
+			out["parent"] = nil
+		case p.ID != "":
+			out["parent"] = map[string]string{"id": p.ID}
+		default:
+			out["parent"] = map[string]string{"key": p.Key}
+		}
+		return nil
+	}
+	if it.Kind == adapters.KindTask {
+		if !creating {
+			return adapters.Permanent(fmt.Errorf("jira data center cannot move a sub-task to another parent: %w", adapters.ErrUnsupported))
+		}
+		if p != nil {
+			out["parent"] = map[string]string{"id": p.ID}
+		}
+		return nil
+	}
+	if p == nil {
+		out[t.epicLink] = nil
+		return nil
+	}
+	if it.Kind == adapters.KindEpic || it.Kind == adapters.KindInitiative {
+		return adapters.Permanent(fmt.Errorf("jira data center links only issues to epics (Epic Link), not a %s to a parent: %w", it.Kind, adapters.ErrUnsupported))
+	}
+	key, err := t.keyOf(ctx, *p)
+	if err != nil {
+		return fmt.Errorf("resolving the parent %s: %w", p, err)
+	}
+	out[t.epicLink] = key
+	return nil
+}
+
+// Create makes an issue, or finds the one an earlier Create with the same
+// idempotency key made (by its tracksync entity property).
+func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.CreateOptions) (adapters.CreateResult, error) {
+	key := opts.IdempotencyKey
+	if key != "" {
+		if found, ok, err := t.findByMarker(ctx, key); err != nil {
+			return adapters.CreateResult{}, fmt.Errorf("creating jira issue %q: looking for key %s: %w", it.Title, key, err)
+		} else if ok {
+			return adapters.CreateResult{Item: found, Existed: true}, nil
+		}
+	}
+	project := it.Ref.Project
+	if project == "" {
+		project = t.o.Project
+	}
+	if project == "" {
+		project = scopeProject(opts.Scope)
+	}
+	if project == "" {
+		return adapters.CreateResult{}, adapters.Permanent(fmt.Errorf("creating jira issue %q: no project to create it in: set trackers.%s.project: %w", it.Title, t.name, adapters.ErrInvalid))
+	}
+	kind := it.Kind
+	if kind == "" {
+		kind = adapters.KindIssue
+	}
+	it.Kind = kind
+	names := []string{adapters.FieldTitle, adapters.FieldAssignees, adapters.FieldLabels}
+	if it.Body != "" {
+		names = append(names, adapters.FieldBody)
+	}
+	if it.Priority != "" {
+		names = append(names, adapters.FieldPriority)
+	}
+	if it.Due != "" {
+		names = append(names, adapters.FieldDue)
+	}
+	if it.Parent != nil && !it.Parent.IsZero() {
+		names = append(names, adapters.FieldParent)
+	}
+	for name := range it.Fields {
+		names = append(names, adapters.CustomPrefix+name)
+	}
+	fields, err := t.writeFields(ctx, it, names, true)
+	if err != nil {
+		return adapters.CreateResult{}, fmt.Errorf("creating jira issue %q: %w", it.Title, err)
+	}
+	if len(it.Assignees) == 0 {
+		delete(fields, "assignee")
+	}
+	fields["project"] = map[string]string{"key": project}
+	fields["issuetype"] = map[string]string{"name": t.o.IssueTypes[kind]}
+	body := map[string]any{"fields": fields}
+	if key != "" {
+		body["properties"] = []wireProperty{{Key: PropertyKey, Value: mustJSON(marker{Key: key})}}
+	}
+	var made struct {
+		ID  string `json:"id"`
+		Key string `json:"key"`
+	}
+	err = t.c.do(ctx, http.MethodPost, t.path("/issue"), body, &made)
+	if err != nil {
+		if key == "" || !ambiguous(ctx, err) {
+			return adapters.CreateResult{}, fmt.Errorf("creating jira issue %q in %s: %w", it.Title, project, err)
+		}
+		// The answer was lost: the issue may exist. Its marker says.
+		found, ok, ferr := t.findByMarker(ctx, key)
+		if ferr != nil || !ok {
+			return adapters.CreateResult{}, fmt.Errorf("creating jira issue %q in %s: %w", it.Title, project, err)
+		}
+		made.ID, made.Key = found.Ref.ID, found.Ref.Key
+	}
+	ref := adapters.Ref{Tracker: t.name, Project: project, ID: made.ID, Key: made.Key}
+	if it.Status != "" {
+		if err := t.moveTo(ctx, ref, it.Status, nil); err != nil {
+			return adapters.CreateResult{}, fmt.Errorf("created jira issue %s, then: %w", made.Key, err)
+		}
+	}
+	if link := cmp.Or(opts.BackLink, it.Ref.URL); link != "" && key != "" {
+		t.backLink(ctx, ref, key, link)
+	}
+	got, err := t.read(ctx, ref, false)
+	if err != nil {
+		return adapters.CreateResult{}, fmt.Errorf("created jira issue %s, then: %w", made.Key, err)
+	}
+	return adapters.CreateResult{Item: got}, nil
+}
+
+// backLink adds a remote link to the counterpart so people can click
+// through; its globalId makes a repeat harmless. A failure is logged, not
+// returned: the link is a convenience.
+func (t *Tracker) backLink(ctx context.Context, ref adapters.Ref, key, target string) {
+	body := map[string]any{"globalId": "tracksync:" + key, "object": map[string]string{"url": target, "title": "tracksync: " + target}}
+	if err := t.c.do(withIdempotent(ctx), http.MethodPost, t.path("/issue/"+refPath(ref)+"/remotelink"), body, nil); err != nil {
+		t.o.Logger.Warn("adding the back-link failed", "tracker", t.name, "item", ref.Key, "error", err)
+	}
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+// ambiguous reports whether a failed write may have happened: the
+// connection failed or Jira answered 5xx (not a 4xx, which it refused).
+func ambiguous(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	var ae *adapters.APIError
+	if errors.As(err, &ae) && ae.Status != 0 {
+		return ae.Status >= 500
+	}
+	return true
+}
+
+// findByMarker looks for the issue carrying idempotency key k.
+func (t *Tracker) findByMarker(ctx context.Context, k string) (adapters.Item, bool, error) {
+	jql := "issue.property[" + PropertyKey + "].key = " + quote(k)
+	if t.o.Project != "" {
+		jql = "project = " + quote(t.o.Project) + " AND " + jql
+	}
+	ws, err := t.searchAll(ctx, jql, 2)
+	if err != nil {
+		return adapters.Item{}, false, err
+	}
+	if len(ws) == 0 {
+		return adapters.Item{}, false, nil
+	}
+	if len(ws) > 1 {
+		t.o.Logger.Warn("several jira issues carry one sync key; using the oldest", "tracker", t.name, "sync_key", k)
+	}
+	it, err := t.Get(ctx, adapters.Ref{Tracker: t.name, ID: ws[0].ID})
+	if err != nil {
+		return adapters.Item{}, false, err
+	}
+	return it, true, nil
+}
+
+// searchAll returns up to limit issues (ids and keys) matching jql, oldest
+// first.
+func (t *Tracker) searchAll(ctx context.Context, jql string, limit int) ([]wireIssue, error) {
+	jql += " ORDER BY created ASC"
+	if t.dc {
+		var res struct {
+			Issues []wireIssue `json:"issues"`
+		}
+		q := url.Values{"jql": {jql}, "maxResults": {strconv.Itoa(limit)}, "fields": {"updated"}}
+		if err := t.c.do(ctx, http.MethodGet, t.path("/search?"+q.Encode()), nil, &res); err != nil {
+			return nil, fmt.Errorf("searching jira: %w", err)
+		}
+		return res.Issues, nil
+	}
+	var res struct {
+		Issues []wireIssue `json:"issues"`
+	}
+	body := map[string]any{"jql": jql, "maxResults": limit, "fields": []string{"id", "key"}}
+	if err := t.c.do(withIdempotent(ctx), http.MethodPost, t.path("/search/jql"), body, &res); err != nil {
+		return nil, fmt.Errorf("searching jira: %w", err)
+	}
+	return res.Issues, nil
+}
+
+// Update writes the patch's fields: plain fields in one edit, status by
+// transitions.
+func (t *Tracker) Update(ctx context.Context, ref adapters.Ref, p adapters.Patch) (adapters.Item, error) {
+	for _, f := range p.Fields {
+		if !t.caps.HasField(f) {
+			return adapters.Item{}, fmt.Errorf("updating jira issue %s: field %q: %w", ref, f, adapters.ErrUnsupported)
+		}
+	}
+	// The current state is read only when needed: to compare versions,
+	// to know where the workflow starts, or the kind a parent depends on.
+	var cur *wireIssue
+	if p.IfVersion != "" || slices.Contains(p.Fields, adapters.FieldStatus) || slices.Contains(p.Fields, adapters.FieldParent) || ref.ID == "" {
+		w, err := t.getWire(ctx, ref, "status,issuetype,project,updated")
+		if err != nil {
+			return adapters.Item{}, fmt.Errorf("updating: %w", err)
+		}
+		cur = &w
+		ref = adapters.Ref{Tracker: t.name, Project: w.project(), ID: w.ID, Key: w.Key}
+		if p.IfVersion != "" && w.version() != p.IfVersion {
+			return adapters.Item{}, fmt.Errorf("updating jira issue %s: at version %s, not %s: %w", w.Key, w.version(), p.IfVersion, adapters.ErrConflict)
+		}
+	}
+	name := ref.Key
+	if name == "" {
+		name = ref.ID
+	}
+	item := p.Item
+	if cur != nil {
+		item.Kind = t.kindOf(cur.issueType())
+	}
+	var plain []string
+	for _, f := range p.Fields {
+		if f != adapters.FieldStatus {
+			plain = append(plain, f)
+		}
+	}
+	if len(plain) > 0 {
+		fields, err := t.writeFields(ctx, item, plain, false)
+		if err != nil {
+			return adapters.Item{}, fmt.Errorf("updating jira issue %s: %w", name, err)
+		}
+		if err := t.c.do(ctx, http.MethodPut, t.path("/issue/"+url.PathEscape(ref.ID)), map[string]any{"fields": fields}, nil); err != nil {
+			return adapters.Item{}, fmt.Errorf("updating jira issue %s (%s): %w", name, strings.Join(plain, ", "), err)
+		}
+	}
+	if slices.Contains(p.Fields, adapters.FieldStatus) && item.Status != "" {
+		if err := t.moveTo(ctx, ref, item.Status, cur); err != nil {
+			return adapters.Item{}, err
+		}
+	}
+	return t.read(ctx, ref, false)
+}
+
+// Archive moves the issue to a done-category status.
+func (t *Tracker) Archive(ctx context.Context, ref adapters.Ref) (adapters.Item, error) {
+	w, err := t.getWire(ctx, ref, t.fields)
+	if err != nil {
+		return adapters.Item{}, fmt.Errorf("archiving: %w", err)
+	}
+	it, err := t.toItem(ctx, w)
+	if err != nil {
+		return adapters.Item{}, fmt.Errorf("archiving: %w", err)
+	}
+	if it.StatusCategory == adapters.CategoryDone {
+		return it, nil
+	}
+	target := ""
+	for _, s := range t.caps.Statuses {
+		if s.Category == adapters.CategoryDone && (target == "" || s.Name == "Done") {
+			target = s.Name
+		}
+	}
+	if target == "" {
+		return adapters.Item{}, fmt.Errorf("archiving jira issue %s: the workflow has no done status: %w", it.Ref.Key, adapters.ErrUnsupported)
+	}
+	if err := t.moveTo(ctx, it.Ref, target, &w); err != nil {
+		return adapters.Item{}, err
+	}
+	return t.read(ctx, it.Ref, false)
+}
+
+// quote makes s one JQL string literal: whatever it holds, it cannot end
+// the string or change the query around it.
+func quote(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch r {
+		case '"', '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\r':
+			b.WriteString(`\r`)
+		case '\t':
+			b.WriteString(`\t`)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// scopeProjectRE finds the project a flow's scope JQL is limited to.
+var scopeProjectRE = regexp.MustCompile(`(?i)\bproject\s*=\s*"?([A-Z][A-Z0-9_]+)"?`)
+
+// scopeProject returns the project key in a scope like
+// 'project = PLAT AND issuetype = Epic', or "".
+func scopeProject(scope string) string {
+	if m := scopeProjectRE.FindStringSubmatch(scope); m != nil {
+		return strings.ToUpper(m[1])
+	}
+	return ""
+}

@@ -1,0 +1,402 @@
+package jira_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/adapters/jira"
+	"github.com/tracksync/tracksync/adapters/jira/jiratest"
+	"github.com/tracksync/tracksync/adapters/memory"
+	"github.com/tracksync/tracksync/config"
+	"github.com/tracksync/tracksync/mapping"
+	"github.com/tracksync/tracksync/store"
+	"github.com/tracksync/tracksync/store/sqlite"
+	tsync "github.com/tracksync/tracksync/sync"
+)
+
+// The convergence test: the real engine syncs a Jira fake (side a) and
+// the in-memory tracker (side b) while random edits land on both, some
+// runs with the fake injecting faults and 429s. Afterwards: no duplicate
+// copies, every live item linked one-to-one, linked pairs agree, and one
+// more run plans nothing.
+
+var (
+	memStatuses = []adapters.StatusDef{{Name: "open", Category: adapters.CategoryTodo}, {Name: "active", Category: adapters.CategoryInProgress}, {Name: "closed", Category: adapters.CategoryDone}}
+	jiraNames   = []string{"To Do", "In Progress", "In Review", "Done"}
+	memUsers    = []string{"gh-ana", "gh-bo", "gh-cy"}
+	labelPool   = []string{"bug", "ux", "infra", "p1", "growth"}
+	prioPool    = []string{"", "High", "Low"}
+)
+
+type syncModel struct {
+	t      *testing.T
+	ctx    context.Context
+	rnd    *rand.Rand
+	seed   uint64
+	clock  *memory.Clock
+	fake   *jiratest.Server
+	a      *jira.Tracker
+	b      *memory.Tracker
+	st     store.Store
+	flow   *tsync.Flow
+	eng    *tsync.Engine
+	jusers []string // Jira ids of ana, bo, cy
+	steps  int
+	faulty int // syncs run with faults injected
+}
+
+func newSyncModel(t *testing.T, seed uint64, flavor jiratest.Flavor) *syncModel {
+	ctx := context.Background()
+	start := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	clock := memory.NewClock(start)
+	fake := jiratest.New(t, jiratest.Options{Flavor: flavor, Start: start})
+	o := jira.Options{URL: fake.URL, Project: "PLAT", RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond}
+	if flavor == jiratest.DataCenter {
+		o.Deployment, o.PAT = jira.DataCenter, "pat-token"
+	} else {
+		o.Email, o.Token = "bot@example.com", "api-token"
+	}
+	a, err := jira.New(ctx, "a", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := []string{adapters.FieldTitle, adapters.FieldBody, adapters.FieldStatus, adapters.FieldAssignees, adapters.FieldLabels, adapters.FieldPriority, adapters.FieldDue}
+	b, err := memory.New("b", memory.Options{Statuses: memStatuses, Fields: fields, Clock: clock.Now, Project: "B", PageSize: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(ctx, t.TempDir()+"/state.db", sqlite.Options{Clock: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	jusers := fake.UserIDs()
+	var users []config.User
+	for i, n := range []string{"Ana", "Bo", "Cy"} {
+		users = append(users, config.User{Name: n, IDs: map[string]string{"a": jusers[i], "b": memUsers[i]}})
+	}
+	yes := true
+	cf := config.Flow{Name: "f", A: config.FlowSide{Tracker: "a", Scope: "project = PLAT"}, B: config.FlowSide{Tracker: "b"}, Direction: "both",
+		Conflict: "newest", OnDelete: "unlink", MaxChangeShare: 1, Create: &yes, Schedule: "@every 5m",
+		Fields: map[string]config.FieldConfig{
+			"title":     {Direction: "both"},
+			"body":      {Direction: "a-to-b"},
+			"labels":    {Direction: "both"},
+			"assignees": {Direction: "both"},
+			"priority":  {Direction: "both"},
+			"comments":  {Direction: "both"},
+			"status": {Direction: "both", Map: []config.ValuePair{
+				{A: "To Do", B: "open"}, {A: "In Progress", B: "active"}, {A: "In Review", B: "active"}, {A: "Done", B: "closed"},
+			}},
+		}}
+	capsA, capsB := a.Capabilities(), b.Capabilities()
+	m, probs := mapping.Compile(cf, "flows[0]", users, mapping.SideInfo{Name: "a", Kind: "jira", Caps: &capsA}, mapping.SideInfo{Name: "b", Kind: "memory", Caps: &capsB})
+	if len(probs) > 0 {
+		t.Fatalf("flow does not compile: %v", probs)
+	}
+	return &syncModel{t: t, ctx: ctx, rnd: rand.New(rand.NewPCG(seed, seed*7+1)), seed: seed, clock: clock, fake: fake, a: a, b: b, st: st,
+		flow: &tsync.Flow{Map: m, A: a, B: b}, eng: tsync.New(st, tsync.Options{Clock: clock.Now}), jusers: jusers}
+}
+
+func (m *syncModel) advance(d time.Duration) {
+	m.clock.Advance(d)
+	m.fake.Advance(d)
+}
+
+func (m *syncModel) body(md string) json.RawMessage { return bodyJSON(m.fake.Flavor(), md) }
+
+func (m *syncModel) step() {
+	m.steps++
+	m.advance(time.Duration(1+m.rnd.IntN(90)) * time.Second)
+	r := m.rnd.IntN(100)
+	if m.rnd.IntN(2) == 0 {
+		m.editJira(r)
+	} else {
+		m.editMemory(r)
+	}
+	if m.steps%10 == 0 || r >= 95 {
+		m.sync(m.steps%20 == 0)
+	}
+}
+
+func (m *syncModel) editJira(r int) {
+	issues := m.fake.Issues()
+	if r < 8 || len(issues) == 0 {
+		if _, err := m.a.Create(m.ctx, adapters.Item{Title: fmt.Sprintf("jira-made %d", m.steps), Body: "body a",
+			Labels: []string{labelPool[m.rnd.IntN(len(labelPool))]}}, adapters.CreateOptions{}); err != nil {
+			m.t.Fatal(err)
+		}
+		return
+	}
+	is := issues[m.rnd.IntN(len(issues))]
+	edit := func(f func(*jiratest.Issue)) {
+		if err := m.fake.EditIssue(is.Key, "", f); err != nil {
+			m.t.Fatal(err)
+		}
+	}
+	switch {
+	case r < 25:
+		edit(func(x *jiratest.Issue) { x.Summary = fmt.Sprintf("a title %d", m.steps) })
+	case r < 45:
+		edit(func(x *jiratest.Issue) { x.Status = jiraNames[m.rnd.IntN(len(jiraNames))] })
+	case r < 58:
+		l := labelPool[m.rnd.IntN(len(labelPool))]
+		edit(func(x *jiratest.Issue) {
+			if slices.Contains(x.Labels, l) {
+				x.Labels = slices.DeleteFunc(x.Labels, func(s string) bool { return s == l })
+			} else {
+				x.Labels = append(x.Labels, l)
+			}
+		})
+	case r < 68:
+		u := ""
+		if k := m.rnd.IntN(4); k < 3 {
+			u = m.jusers[k]
+		}
+		edit(func(x *jiratest.Issue) { x.Assignee = u })
+	case r < 73:
+		edit(func(x *jiratest.Issue) { x.Priority = prioPool[m.rnd.IntN(len(prioPool))] })
+	case r < 80:
+		edit(func(x *jiratest.Issue) { x.Description = m.body(fmt.Sprintf("a body %d", m.steps)) })
+	case r < 90:
+		if err := m.fake.AddCommentAs(is.Key, m.jusers[0], m.body(fmt.Sprintf("a says %d", m.steps))); err != nil {
+			m.t.Fatal(err)
+		}
+	case r < 93:
+		if err := m.fake.RemoveIssue(is.Key); err != nil {
+			m.t.Fatal(err)
+		}
+	}
+}
+
+func (m *syncModel) editMemory(r int) {
+	items := m.b.Items()
+	if r < 8 || len(items) == 0 {
+		m.b.Seed(adapters.Item{Kind: adapters.KindIssue, Title: fmt.Sprintf("b-made %d", m.steps), Status: "open",
+			Labels: []string{labelPool[m.rnd.IntN(len(labelPool))]}})
+		return
+	}
+	it := items[m.rnd.IntN(len(items))]
+	edit := func(f func(*adapters.Item)) {
+		if _, err := m.b.Edit(it.Ref, f); err != nil {
+			m.t.Fatal(err)
+		}
+	}
+	switch {
+	case r < 25:
+		edit(func(x *adapters.Item) { x.Title = fmt.Sprintf("b title %d", m.steps) })
+	case r < 45:
+		edit(func(x *adapters.Item) { x.Status = memStatuses[m.rnd.IntN(len(memStatuses))].Name })
+	case r < 58:
+		l := labelPool[m.rnd.IntN(len(labelPool))]
+		edit(func(x *adapters.Item) {
+			if slices.Contains(x.Labels, l) {
+				x.Labels = slices.DeleteFunc(slices.Clone(x.Labels), func(s string) bool { return s == l })
+			} else {
+				x.Labels = append(slices.Clone(x.Labels), l)
+			}
+		})
+	case r < 68:
+		// Jira holds one assignee, so b assigns at most one person.
+		edit(func(x *adapters.Item) {
+			x.Assignees = nil
+			if k := m.rnd.IntN(4); k < 3 {
+				x.Assignees = []string{memUsers[k]}
+			}
+		})
+	case r < 73:
+		edit(func(x *adapters.Item) { x.Priority = prioPool[m.rnd.IntN(len(prioPool))] })
+	case r < 85:
+		if _, err := m.b.AddComment(m.ctx, it.Ref, adapters.Comment{Body: fmt.Sprintf("b says %d", m.steps)}, ""); err != nil {
+			m.t.Fatal(err)
+		}
+	case r < 90:
+		cs, err := m.b.Comments(m.ctx, it.Ref)
+		if err != nil {
+			m.t.Fatal(err)
+		}
+		if len(cs) > 0 {
+			c := cs[m.rnd.IntN(len(cs))]
+			c.Body = fmt.Sprintf("b edited %d", m.steps)
+			if _, err := m.b.EditComment(m.ctx, it.Ref, c); err != nil {
+				m.t.Fatal(err)
+			}
+		}
+	case r < 93:
+		if err := m.b.Delete(m.ctx, it.Ref); err != nil {
+			m.t.Fatal(err)
+		}
+	}
+}
+
+// sync runs the flow; with faulty, the first run meets 5% faults and
+// occasional 429s and may fail, and clean runs follow. A run with no
+// edits since must then write nothing (the echo rule).
+func (m *syncModel) sync(faulty bool) {
+	m.t.Helper()
+	if faulty {
+		m.faulty++
+		m.fake.SetChaos(m.seed*1000+uint64(m.steps), 0.05, 0.02)
+		// And one write whose answer is lost after it happened.
+		m.fake.InjectFault(jiratest.Fault{Method: "POST", Path: "/issue", AfterWrite: true, Drop: true})
+		_, _ = m.eng.Sync(m.ctx, m.flow, tsync.RunOptions{Force: true})
+		m.fake.SetChaos(0, 0, 0)
+		m.fake.ClearFaults()
+		m.advance(10 * time.Second)
+	}
+	var last *tsync.Result
+	for range 3 {
+		res, err := m.eng.Sync(m.ctx, m.flow, tsync.RunOptions{Force: true})
+		if err != nil {
+			m.t.Fatalf("step %d: sync: %v", m.steps, err)
+		}
+		last = res
+		if len(res.Errors) == 0 {
+			break
+		}
+	}
+	if len(last.Errors) > 0 {
+		m.t.Fatalf("step %d: clean syncs keep failing: %v", m.steps, last.Errors)
+	}
+	m.fake.ResetRequests()
+	m.b.ResetCounts()
+	if _, err := m.eng.Sync(m.ctx, m.flow, tsync.RunOptions{Force: true}); err != nil {
+		m.t.Fatalf("step %d: sync: %v", m.steps, err)
+	}
+	if w := m.fake.Writes() + m.b.Writes(); w != 0 {
+		m.t.Fatalf("step %d: echo: a second sync with no edits made %d writes (jira %v, memory %+v)", m.steps, w, m.fake.Requests(), m.b.Counts())
+	}
+}
+
+func (m *syncModel) jiraItems() map[string]adapters.Item {
+	out := map[string]adapters.Item{}
+	for _, is := range m.fake.Issues() {
+		it, err := m.a.Get(m.ctx, adapters.Ref{Tracker: "a", ID: fmt.Sprint(is.ID)})
+		if err != nil {
+			m.t.Fatal(err)
+		}
+		out[it.Ref.ID] = it
+	}
+	return out
+}
+
+func commentBodies(cs []adapters.Comment) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = strings.TrimSpace(c.Body)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (m *syncModel) check() {
+	t := m.t
+	t.Helper()
+	as := m.jiraItems()
+	bs := map[string]adapters.Item{}
+	for _, it := range m.b.Items() {
+		bs[it.Ref.ID] = it
+	}
+	links, err := m.st.ListLinks(m.ctx, "f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seenA, seenB, tombA, tombB := map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for _, l := range links {
+		if strings.HasPrefix(l.A.ID, "deleted:") || strings.HasPrefix(l.B.ID, "deleted:") {
+			tombA[l.A.ID], tombB[l.B.ID] = true, true
+			continue
+		}
+		if seenA[l.A.ID] || seenB[l.B.ID] {
+			t.Fatalf("item linked twice: %+v", l)
+		}
+		seenA[l.A.ID], seenB[l.B.ID] = true, true
+		a, okA := as[l.A.ID]
+		b, okB := bs[l.B.ID]
+		if !okA || !okB {
+			t.Fatalf("link %d points at a missing item (a %v, b %v)", l.ID, okA, okB)
+		}
+		for _, r := range m.flow.Map.Rules {
+			av, bv := adapters.FieldValue(a, r.Field), adapters.FieldValue(b, r.Field)
+			if r.Field == adapters.FieldBody {
+				if strings.TrimSpace(av) != strings.TrimSpace(bv) {
+					t.Errorf("link %d: body (a-to-b) differs: a=%q b=%q", l.ID, av, bv)
+				}
+				continue
+			}
+			if !m.flow.Map.Equivalent(r.Field, av, bv) {
+				t.Errorf("link %d (%s, %s) field %s: a=%q b=%q disagree", l.ID, a.Ref.Key, b.Ref.Key, r.Field, av, bv)
+			}
+		}
+		cb, _ := m.b.Comments(m.ctx, b.Ref)
+		if diff := cmp.Diff(commentBodies(a.Comments), commentBodies(cb)); diff != "" {
+			t.Errorf("link %d: comments differ (-a +b):\n%s", l.ID, diff)
+		}
+	}
+	for id, it := range as {
+		if !seenA[id] && !tombA[id] {
+			t.Errorf("jira issue %s %q is not linked", it.Ref.Key, it.Title)
+		}
+	}
+	for id, it := range bs {
+		if !seenB[id] && !tombB[id] {
+			t.Errorf("memory item %s %q is not linked", id, it.Title)
+		}
+	}
+	for side, items := range map[string]map[string]adapters.Item{"a": as, "b": bs} {
+		keys := map[string]string{}
+		for id, it := range items {
+			if it.SyncKey == "" {
+				continue
+			}
+			if other, dup := keys[it.SyncKey]; dup {
+				t.Fatalf("side %s: duplicate copies %s and %s of %s", side, other, id, it.SyncKey)
+			}
+			keys[it.SyncKey] = id
+		}
+	}
+	p, err := m.eng.Plan(m.ctx, m.flow, tsync.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Ops) != 0 {
+		var b strings.Builder
+		p.WriteText(&b)
+		t.Fatalf("a further run still plans work:\n%s", b.String())
+	}
+}
+
+func TestJiraMemoryConvergence(t *testing.T) {
+	seeds, steps := 3, 300
+	if testing.Short() {
+		seeds, steps = 2, 120
+	}
+	for _, fl := range flavors {
+		for s := range seeds {
+			seed := uint64(s + 1)
+			t.Run(fmt.Sprintf("%s/seed%d", fl, seed), func(t *testing.T) {
+				t.Parallel()
+				m := newSyncModel(t, seed, fl)
+				for m.steps < steps {
+					m.step()
+				}
+				m.sync(false)
+				m.check()
+				if m.fake.Injected() == 0 {
+					t.Errorf("the fake injected no faults in %d faulty runs", m.faulty)
+				}
+				t.Logf("%d steps, %d runs with faults (%d requests failed), %d jira issues, %d memory items", m.steps, m.faulty, m.fake.Injected(), len(m.fake.Issues()), len(m.b.Items()))
+			})
+		}
+	}
+}

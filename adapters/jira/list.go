@@ -1,0 +1,225 @@
+package jira
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/tracksync/tracksync/adapters"
+)
+
+// listState is what a cursor holds: the newest updated stamp listed
+// (epoch ms), and the (id, updated) pairs listed within the overlap window
+// before it, so looking back over the window lists nothing twice.
+type listState struct {
+	Max  int64    `json:"u"`
+	Seen []string `json:"s,omitempty"` // "id@ms"
+}
+
+// pageToken carries a listing between pages: the query's lower bound (the
+// JQL must not change between pages), Jira's own page position, and the
+// state so far.
+type pageToken struct {
+	Since int64     `json:"q"`
+	Next  string    `json:"n,omitempty"` // Cloud nextPageToken
+	At    int       `json:"a,omitempty"` // Data Center startAt
+	State listState `json:"st"`
+}
+
+func encode(v any) string {
+	b, _ := json.Marshal(v)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decode(s string, v any) error {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}
+
+// List returns one page of the issues in scope changed since the cursor.
+// Cloud: one search/jql page of ids and updated stamps, then the unseen
+// ones in one bulkfetch. Data Center: one /search page with fields.
+func (t *Tracker) List(ctx context.Context, req adapters.ListRequest) (adapters.ListPage, error) {
+	var tok pageToken
+	if req.PageToken != "" {
+		if err := decode(req.PageToken, &tok); err != nil {
+			return adapters.ListPage{}, adapters.Permanent(fmt.Errorf("listing jira: page token: %w", adapters.ErrInvalid))
+		}
+	} else {
+		if req.Cursor != "" {
+			if err := decode(req.Cursor, &tok.State); err != nil {
+				return adapters.ListPage{}, adapters.Permanent(fmt.Errorf("listing jira: cursor %q is not one this tracker issued: %w", req.Cursor, adapters.ErrInvalid))
+			}
+			tok.Since = max(0, tok.State.Max-t.o.Overlap.Milliseconds())
+		}
+	}
+	size := req.PageSize
+	if size <= 0 || size > MaxPageSize {
+		size = MaxPageSize
+	}
+	jql := t.listJQL(req.Scope, tok.Since)
+	seen := map[string]bool{}
+	for _, s := range tok.State.Seen {
+		seen[s] = true
+	}
+	var (
+		fresh []wireIssue
+		next  string
+		at    int
+		done  bool
+	)
+	if t.dc {
+		var res struct {
+			StartAt int         `json:"startAt"`
+			Total   int         `json:"total"`
+			Issues  []wireIssue `json:"issues"`
+		}
+		q := url.Values{"jql": {jql}, "startAt": {strconv.Itoa(tok.At)}, "maxResults": {strconv.Itoa(size)}, "fields": {t.fields}, "properties": {PropertyKey}}
+		if err := t.c.do(ctx, http.MethodGet, t.path("/search?"+q.Encode()), nil, &res); err != nil {
+			return adapters.ListPage{}, fmt.Errorf("listing jira (%s): %w", jql, err)
+		}
+		for _, w := range res.Issues {
+			if !seen[w.ID+"@"+w.version()] {
+				fresh = append(fresh, w)
+			}
+		}
+		at = tok.At + len(res.Issues)
+		done = len(res.Issues) == 0 || at >= res.Total
+	} else {
+		var res struct {
+			Issues        []wireIssue `json:"issues"`
+			NextPageToken string      `json:"nextPageToken"`
+			IsLast        bool        `json:"isLast"`
+		}
+		body := map[string]any{"jql": jql, "maxResults": size, "fields": []string{"updated"}}
+		if tok.Next != "" {
+			body["nextPageToken"] = tok.Next
+		}
+		if err := t.c.do(withIdempotent(ctx), http.MethodPost, t.path("/search/jql"), body, &res); err != nil {
+			return adapters.ListPage{}, fmt.Errorf("listing jira (%s): %w", jql, err)
+		}
+		var ids []string
+		for _, w := range res.Issues {
+			if !seen[w.ID+"@"+w.version()] {
+				ids = append(ids, w.ID)
+			}
+		}
+		full, err := t.bulkFetch(ctx, ids)
+		if err != nil {
+			return adapters.ListPage{}, err
+		}
+		fresh = full
+		next = res.NextPageToken
+		done = res.NextPageToken == ""
+	}
+	page := adapters.ListPage{}
+	for _, w := range fresh {
+		it, err := t.toItem(ctx, w)
+		if err != nil {
+			return adapters.ListPage{}, fmt.Errorf("listing jira: %w", err)
+		}
+		page.Items = append(page.Items, it)
+		ms := it.UpdatedAt.UnixMilli()
+		tok.State.Seen = append(tok.State.Seen, it.Ref.ID+"@"+strconv.FormatInt(ms, 10))
+		tok.State.Max = max(tok.State.Max, ms)
+	}
+	if done {
+		page.Cursor = encode(t.prune(tok.State))
+		return page, nil
+	}
+	tok.Next, tok.At = next, at
+	page.NextPageToken = encode(tok)
+	return page, nil
+}
+
+// prune keeps the seen pairs still inside the overlap window.
+func (t *Tracker) prune(s listState) listState {
+	floor := s.Max - t.o.Overlap.Milliseconds()
+	var keep []string
+	for _, e := range s.Seen {
+		_, ms, _ := strings.Cut(e, "@")
+		if n, err := strconv.ParseInt(ms, 10, 64); err == nil && n >= floor {
+			keep = append(keep, e)
+		}
+	}
+	slices.Sort(keep)
+	s.Seen = slices.Compact(keep)
+	return s
+}
+
+// listJQL is the scope (its own ORDER BY dropped, the rest in parentheses)
+// AND updated since the bound, oldest change first. The bound is epoch
+// milliseconds: date literals would be read in the searching account's
+// time zone, with minute precision.
+func (t *Tracker) listJQL(scope string, since int64) string {
+	where := strings.TrimSpace(stripOrderBy(scope))
+	if where == "" && t.o.Project != "" {
+		where = "project = " + quote(t.o.Project)
+	}
+	jql := "updated >= " + strconv.FormatInt(since, 10)
+	if where != "" {
+		jql = "(" + where + ") AND " + jql
+	}
+	return jql + " ORDER BY updated ASC, key ASC"
+}
+
+// stripOrderBy drops a trailing ORDER BY clause (outside quotes).
+func stripOrderBy(jql string) string {
+	inQuote := rune(0)
+	lower := strings.ToLower(jql)
+	for i := 0; i < len(jql); i++ {
+		c := rune(jql[i])
+		switch {
+		case inQuote != 0:
+			if c == '\\' {
+				i++
+			} else if c == inQuote {
+				inQuote = 0
+			}
+		case c == '"' || c == '\'':
+			inQuote = c
+		case strings.HasPrefix(lower[i:], "order") && (i == 0 || strings.ContainsRune(" \t\n)", rune(jql[i-1]))):
+			rest := strings.TrimLeft(lower[i+5:], " \t\n")
+			if strings.HasPrefix(rest, "by") && len(lower[i+5:]) > len(rest) {
+				return jql[:i]
+			}
+		}
+	}
+	return jql
+}
+
+// bulkFetch reads issues by id, 100 a request, keeping their order.
+func (t *Tracker) bulkFetch(ctx context.Context, ids []string) ([]wireIssue, error) {
+	byID := map[string]wireIssue{}
+	for start := 0; start < len(ids); start += 100 {
+		batch := ids[start:min(start+100, len(ids))]
+		var res struct {
+			Issues []wireIssue `json:"issues"`
+		}
+		body := map[string]any{"issueIdsOrKeys": batch, "fields": strings.Split(t.fields, ","), "properties": []string{PropertyKey}}
+		if err := t.c.do(withIdempotent(ctx), http.MethodPost, t.path("/issue/bulkfetch"), body, &res); err != nil {
+			return nil, fmt.Errorf("fetching %d jira issues: %w", len(batch), err)
+		}
+		for _, w := range res.Issues {
+			byID[w.ID] = w
+		}
+	}
+	out := make([]wireIssue, 0, len(ids))
+	for _, id := range ids {
+		// An issue deleted between the search and the fetch is simply not
+		// there; the next listing will not find it either.
+		if w, ok := byID[id]; ok {
+			out = append(out, w)
+		}
+	}
+	return out, nil
+}

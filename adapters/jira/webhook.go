@@ -1,0 +1,113 @@
+package jira
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tracksync/tracksync/adapters"
+)
+
+// DecodeWebhook verifies a delivery's X-Hub-Signature (HMAC-SHA256 of the
+// body under the webhook secret) before reading anything, then turns
+// jira:issue_* and comment_* events into change events. A redelivery (same
+// X-Atlassian-Webhook-Identifier) decodes to nothing.
+func (t *Tracker) DecodeWebhook(h http.Header, body []byte) ([]adapters.Event, error) {
+	if t.o.WebhookSecret != "" {
+		sig := h.Get("X-Hub-Signature")
+		if sig == "" {
+			return nil, fmt.Errorf("jira webhook for %s: no X-Hub-Signature: %w", t.name, adapters.ErrUnauthorized)
+		}
+		algo, got, ok := strings.Cut(sig, "=")
+		want := hmac.New(sha256.New, []byte(t.o.WebhookSecret))
+		want.Write(body)
+		gotBytes, err := hex.DecodeString(got)
+		if !ok || algo != "sha256" || err != nil || !hmac.Equal(gotBytes, want.Sum(nil)) {
+			return nil, fmt.Errorf("jira webhook for %s: X-Hub-Signature does not match: %w", t.name, adapters.ErrUnauthorized)
+		}
+	}
+	delivery := h.Get("X-Atlassian-Webhook-Identifier")
+	if delivery != "" && t.hooks.has(delivery) {
+		return nil, nil
+	}
+	var p struct {
+		Timestamp    int64  `json:"timestamp"`
+		WebhookEvent string `json:"webhookEvent"`
+		Issue        *struct {
+			ID     string `json:"id"`
+			Key    string `json:"key"`
+			Fields struct {
+				Project struct {
+					Key string `json:"key"`
+				} `json:"project"`
+			} `json:"fields"`
+		} `json:"issue"`
+	}
+	if err := json.Unmarshal(body, &p); err != nil {
+		return nil, adapters.Permanent(fmt.Errorf("jira webhook for %s: %w: %w", t.name, adapters.ErrInvalid, err))
+	}
+	var typ adapters.EventType
+	switch {
+	case p.WebhookEvent == "jira:issue_created" || p.WebhookEvent == "jira:issue_updated":
+		typ = adapters.EventUpserted
+	case p.WebhookEvent == "jira:issue_deleted":
+		typ = adapters.EventDeleted
+	case strings.HasPrefix(p.WebhookEvent, "comment_"):
+		typ = adapters.EventComment
+	default:
+		return nil, nil
+	}
+	if p.Issue == nil || p.Issue.ID == "" {
+		return nil, adapters.Permanent(fmt.Errorf("jira webhook for %s: %s names no issue: %w", t.name, p.WebhookEvent, adapters.ErrInvalid))
+	}
+	// Claimed only now, after the delivery proved good, and atomically, so
+	// two concurrent redeliveries yield one event.
+	if delivery != "" && !t.hooks.add(delivery) {
+		return nil, nil
+	}
+	ev := adapters.Event{
+		Type:       typ,
+		Ref:        adapters.Ref{Tracker: t.name, Project: p.Issue.Fields.Project.Key, ID: p.Issue.ID, Key: p.Issue.Key},
+		DeliveryID: delivery,
+		At:         time.UnixMilli(p.Timestamp),
+	}
+	return []adapters.Event{ev}, nil
+}
+
+// seenSet remembers the last n delivery ids.
+type seenSet struct {
+	mu    sync.Mutex
+	n     int
+	order []string
+	set   map[string]bool
+}
+
+func newSeenSet(n int) *seenSet { return &seenSet{n: n, set: map[string]bool{}} }
+
+func (s *seenSet) has(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.set[id]
+}
+
+// add records id and reports whether it was new.
+func (s *seenSet) add(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.set[id] {
+		return false
+	}
+	s.set[id] = true
+	s.order = append(s.order, id)
+	if len(s.order) > s.n {
+		delete(s.set, s.order[0])
+		s.order = s.order[1:]
+	}
+	return true
+}
