@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/adapters/memory"
@@ -252,5 +253,31 @@ func TestDemo(t *testing.T) {
 	code, out, errs := runCLI(t, "demo", "--dir", dir)
 	if code != exitOK || !strings.Contains(out, "demo passed") || strings.Contains(out, "✗") {
 		t.Fatalf("demo: exit %d\n%s%s", code, out, errs)
+	}
+}
+
+// TestServe runs `tracksync serve` on the demo-style config until the
+// first scheduled run has synced, then stops it as SIGTERM would.
+func TestServe(t *testing.T) {
+	dir, cfg := setup(t, "newest", 3)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	var out, errb bytes.Buffer
+	go func() { done <- run(ctx, []string{"-c", cfg, "serve", "--listen", "127.0.0.1:0"}, &out, &errb) }()
+	deadline := time.After(30 * time.Second)
+	for {
+		if n := len(openMem(t, dir, "right").Items()); n == 3 {
+			break
+		}
+		select {
+		case <-deadline:
+			cancel()
+			t.Fatalf("serve did not sync within 30s:\n%s%s", out.String(), errb.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Fatalf("serve exited %d:\n%s", code, errb.String())
 	}
 }

@@ -175,3 +175,30 @@ func validADF(doc *Node) error {
 	}
 	return nil
 }
+
+func TestADFJSONShape(t *testing.T) {
+	got := adfJSON(MarkdownToADF("Hi **there**\n\n- [x](http://a)", Options{}))
+	want := `{"type":"doc","content":[{"type":"paragraph","content":[{"type":"text","text":"Hi "},{"type":"text","text":"there","marks":[{"type":"strong"}]}]},` +
+		`{"type":"bulletList","content":[{"type":"listItem","content":[{"type":"paragraph","content":[{"type":"text","text":"x","marks":[{"type":"link","attrs":{"href":"http://a"}}]}]}]}]}],"version":1}`
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ADF JSON (-want +got):\n%s", diff)
+	}
+}
+
+func TestMentionsWithoutOptions(t *testing.T) {
+	md := "ping @alice"
+	doc := MarkdownToADF(md, Options{})
+	if got := adfJSON(doc); strings.Contains(got, "mention") {
+		t.Errorf("mention without MentionID: %s", got)
+	}
+	var in Node
+	if err := json.Unmarshal([]byte(`{"type":"doc","version":1,"content":[{"type":"paragraph","content":[{"type":"mention","attrs":{"id":"557058:f5b6c3a4-1234-4d5e-9f00-0123456789ab","text":"@Jane Doe"}}]}]}`), &in); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ADFToMarkdown(&in, Options{}), "@Jane Doe"; got != want {
+		t.Errorf("ADFToMarkdown = %q, want %q", got, want)
+	}
+	if got, want := adfToWiki(&in), "[~accountid:557058:f5b6c3a4-1234-4d5e-9f00-0123456789ab]"; got != want {
+		t.Errorf("adfToWiki = %q, want %q", got, want)
+	}
+}

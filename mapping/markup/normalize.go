@@ -361,10 +361,11 @@ func normInline(nodes []*Node, oneLine bool) []*Node {
 		case "date":
 			addText(formatDate(n.Attrs["timestamp"]), nil)
 		case "inlineCard", "blockCard", "embedCard":
-			m := normMarks([]Mark{linkMark(strAttr(n.Attrs, "url"), "")})[0]
-			addText(strAttr(m.Attrs, "href"), []Mark{m})
+			if url := normHref(strAttr(n.Attrs, "url")); url != "" {
+				addText(url, []Mark{linkMark(url, "")})
+			}
 		case "media", "mediaInline":
-			url := strAttr(normMarks([]Mark{linkMark(strAttr(n.Attrs, "url"), "")})[0].Attrs, "href")
+			url := normHref(strAttr(n.Attrs, "url"))
 			label := collapseSpace(strAttr(n.Attrs, "alt"))
 			if label == "" {
 				label = url
@@ -500,10 +501,10 @@ func normMarks(marks []Mark) []Mark {
 			continue
 		}
 		if m.Type == "link" {
-			href := cleanText(strAttr(m.Attrs, "href"))
-			// Percent-encode what wiki links cannot hold, so every format
-			// carries the same (equivalent) URL.
-			href = hrefEscaper.Replace(strings.Join(strings.Fields(href), "%20"))
+			href := normHref(strAttr(m.Attrs, "href"))
+			if href == "" {
+				continue // a link to nowhere is just text
+			}
 			mm := linkMark(href, "")
 			byType[i] = &mm
 			continue
@@ -520,6 +521,12 @@ func normMarks(marks []Mark) []Mark {
 		}
 	}
 	return out
+}
+
+// normHref percent-encodes what wiki links cannot hold, so every format
+// carries the same (equivalent) URL.
+func normHref(h string) string {
+	return hrefEscaper.Replace(strings.Join(strings.Fields(cleanText(h)), "%20"))
 }
 
 var hrefEscaper = strings.NewReplacer("|", "%7C", "]", "%5D", "[", "%5B", `\`, "%5C")

@@ -594,8 +594,9 @@ func escapeMD(s string, inLink bool) string {
 				sb.WriteByte('\\')
 			}
 		case '<':
-			// "@" may be followed by a mention written as "@name"
-			if i+1 >= len(s) || strings.ContainsRune("/!?@", rune(s[i+1])) || isASCIILetter(s[i+1]) {
+			// Anything but a space after "<" may open an HTML tag or an
+			// autolink (including e-mail ones, "<a.b@c>").
+			if i+1 >= len(s) || (s[i+1] != ' ' && s[i+1] != '\t') {
 				sb.WriteByte('\\')
 			}
 		case '&':

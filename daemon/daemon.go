@@ -1,0 +1,331 @@
+// Package daemon is `tracksync serve`: every flow runs as River jobs in
+// the state store's own database, on its schedule, when a webhook names a
+// change, and as a periodic full reconcile; an HTTP listener takes the
+// webhooks and serves health, readiness and Prometheus metrics.
+//
+// Jobs for one flow never run side by side: workers take a per-flow lock,
+// and the engine's flow lease backs that up across processes. A sync job
+// carries its flow's generation, bumped each time a job of the flow
+// starts, and is unique per (flow, generation) while it waits: webhooks
+// that arrive before a run starts coalesce into it, those that arrive
+// during a run coalesce into one job after it. A burst of webhooks
+// therefore costs at most two runs, and none is lost.
+package daemon
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/mapping"
+	"github.com/tracksync/tracksync/store"
+	"github.com/tracksync/tracksync/store/sqlite"
+	tsync "github.com/tracksync/tracksync/sync"
+)
+
+// Config is what a Daemon runs.
+type Config struct {
+	Store  *sqlite.Store // the state; River keeps its jobs in the same file
+	Flows  *tsync.Flows
+	Logger *slog.Logger
+	// Listen is host:port (default 127.0.0.1:8080; ":0" picks a port).
+	Listen string
+	// Token, when set, is required as a bearer token on every route but
+	// the webhooks (which carry their own signatures).
+	Token string
+	// FullEvery is how often each flow runs a full reconcile (default 6h).
+	FullEvery time.Duration
+	// MaxBody caps a webhook's body (default 1 MiB).
+	MaxBody int64
+	// Workers is how many jobs run at once (default 2; one flow is never
+	// run twice at once whatever this is).
+	Workers int
+	// PollInterval is how often idle workers look for new jobs (default
+	// 1s: SQLite has no notifications). Tests set it lower.
+	PollInterval time.Duration
+	// ShutdownGrace is how long a stop waits for running jobs (default 30s).
+	ShutdownGrace time.Duration
+	// OnRun, when set, is called after every sync run (tests, the sandbox).
+	OnRun func(flow string, res *tsync.Result, err error)
+}
+
+// SyncArgs is a sync job: one flow, incremental or full.
+type SyncArgs struct {
+	Flow string `json:"flow"`
+	Full bool   `json:"full,omitempty"`
+	// Gen is the flow's generation when the job was asked for.
+	Gen int64 `json:"gen,omitempty"`
+}
+
+// Kind implements river.JobArgs.
+func (SyncArgs) Kind() string { return "tracksync_sync" }
+
+// InsertOpts make a flow's job unique while it waits or runs.
+func (SyncArgs) InsertOpts() river.InsertOpts {
+	// Unique only while waiting or running: River's default also counts
+	// completed jobs, which would refuse every later sync of the flow.
+	return river.InsertOpts{MaxAttempts: 20, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+		rivertype.JobStateRunning, rivertype.JobStateScheduled,
+	}}}
+}
+
+// Daemon runs the flows.
+type Daemon struct {
+	cfg      Config
+	log      *slog.Logger
+	eng      *tsync.Engine
+	client   *river.Client[*sql.Tx]
+	metrics  *metrics
+	handler  http.Handler
+	draining atomic.Bool
+
+	mu       sync.Mutex
+	triggers map[string]time.Time // flow -> earliest webhook not yet synced
+	gen      map[string]int64     // flow -> jobs started so far
+	flowMu   map[string]*sync.Mutex
+	listener net.Listener
+}
+
+// New prepares a daemon: River's tables are migrated into the state
+// database, periodic jobs are set up from each flow's schedule.
+func New(ctx context.Context, cfg Config) (*Daemon, error) {
+	if cfg.Listen == "" {
+		cfg.Listen = "127.0.0.1:8080"
+	}
+	if cfg.FullEvery == 0 {
+		cfg.FullEvery = 6 * time.Hour
+	}
+	if cfg.MaxBody == 0 {
+		cfg.MaxBody = 1 << 20
+	}
+	if cfg.Workers == 0 {
+		cfg.Workers = 2
+	}
+	if cfg.PollInterval == 0 {
+		cfg.PollInterval = time.Second
+	}
+	if cfg.ShutdownGrace == 0 {
+		cfg.ShutdownGrace = 30 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	d := &Daemon{cfg: cfg, log: cfg.Logger, triggers: map[string]time.Time{}, gen: map[string]int64{}, flowMu: map[string]*sync.Mutex{}, metrics: newMetrics()}
+	for _, name := range cfg.Flows.Order {
+		d.flowMu[name] = &sync.Mutex{}
+	}
+	d.eng = tsync.New(cfg.Store, tsync.Options{Logger: cfg.Logger, Draining: d.draining.Load})
+
+	driver := riversqlite.New(cfg.Store.DB())
+	migrator, err := rivermigrate.New(driver, nil)
+	if err != nil {
+		return nil, fmt.Errorf("preparing job tables: %w", err)
+	}
+	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return nil, fmt.Errorf("migrating job tables in %s: %w", cfg.Store.Path(), err)
+	}
+	workers := river.NewWorkers()
+	if err := river.AddWorkerSafely(workers, &syncWorker{d: d}); err != nil {
+		return nil, err
+	}
+	var periodic []*river.PeriodicJob
+	for _, name := range cfg.Flows.Order {
+		f := cfg.Flows.ByName[name]
+		sched, err := mapping.ParseSchedule(f.Map.Schedule)
+		if err != nil {
+			return nil, fmt.Errorf("flow %s: schedule %q: %w", name, f.Map.Schedule, err)
+		}
+		periodic = append(periodic,
+			river.NewPeriodicJob(sched, func() (river.JobArgs, *river.InsertOpts) { return SyncArgs{Flow: name, Gen: d.generation(name)}, nil },
+				&river.PeriodicJobOpts{ID: "sync:" + name, RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(cfg.FullEvery), func() (river.JobArgs, *river.InsertOpts) {
+				return SyncArgs{Flow: name, Full: true, Gen: d.generation(name)}, nil
+			},
+				&river.PeriodicJobOpts{ID: "full:" + name}))
+	}
+	client, err := river.NewClient(driver, &river.Config{
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
+		Workers:           workers,
+		PeriodicJobs:      periodic,
+		Logger:            cfg.Logger.With("component", "river"),
+		JobTimeout:        -1, // a sync of a large flow may take long; draining stops it
+		FetchPollInterval: cfg.PollInterval,
+		FetchCooldown:     min(cfg.PollInterval, 100*time.Millisecond),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("starting the job queue: %w", err)
+	}
+	d.client = client
+	d.handler = d.routes()
+	return d, nil
+}
+
+// Handler serves the daemon's HTTP routes.
+func (d *Daemon) Handler() http.Handler { return d.handler }
+
+// Addr is the address the listener is bound to, once Run has bound it.
+func (d *Daemon) Addr() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.listener == nil {
+		return ""
+	}
+	return d.listener.Addr().String()
+}
+
+// Listen binds the listener (Run does it if not done before), so callers
+// can learn the address before Run.
+func (d *Daemon) Listen() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.listener != nil {
+		return nil
+	}
+	l, err := net.Listen("tcp", d.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", d.cfg.Listen, err)
+	}
+	d.listener = l
+	return nil
+}
+
+// Run starts the jobs and the listener and blocks until ctx is done; then
+// it stops taking webhooks, lets each running sync finish the write in
+// flight (and record it), and returns.
+func (d *Daemon) Run(ctx context.Context) error {
+	if err := d.Listen(); err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: d.handler, ReadHeaderTimeout: 5 * time.Second}
+	srvErr := make(chan error, 1)
+	go func() { srvErr <- srv.Serve(d.listener) }()
+	// Jobs run on a context of their own: shutdown stops them between
+	// writes (draining), never in the middle of one.
+	jobCtx := context.WithoutCancel(ctx)
+	if err := d.client.Start(jobCtx); err != nil {
+		srv.Close()
+		return fmt.Errorf("starting jobs: %w", err)
+	}
+	d.log.Info("tracksync serving", "listen", d.Addr(), "flows", len(d.cfg.Flows.Order))
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case err := <-srvErr:
+		runErr = fmt.Errorf("listener: %w", err)
+	}
+	d.log.Info("shutting down: finishing writes in flight")
+	d.draining.Store(true)
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.cfg.ShutdownGrace)
+	defer cancel()
+	srv.Shutdown(stopCtx)
+	if err := d.client.Stop(stopCtx); err != nil {
+		d.log.Warn("jobs did not stop in time; cancelling", "err", err)
+		d.client.StopAndCancel(context.WithoutCancel(ctx))
+	}
+	return runErr
+}
+
+// Enqueue asks for a sync of flow (reason for metrics: schedule,
+// webhook, manual). A job already waiting or running for the flow absorbs
+// it; a running one re-runs once when it ends.
+func (d *Daemon) Enqueue(ctx context.Context, flow, reason string) error {
+	if _, ok := d.cfg.Flows.ByName[flow]; !ok {
+		return fmt.Errorf("no flow %q", flow)
+	}
+	d.mu.Lock()
+	if _, ok := d.triggers[flow]; !ok {
+		d.triggers[flow] = time.Now()
+	}
+	gen := d.gen[flow]
+	d.mu.Unlock()
+	res, err := d.client.Insert(ctx, SyncArgs{Flow: flow, Gen: gen}, nil)
+	if err != nil {
+		return fmt.Errorf("enqueueing a sync of flow %s: %w", flow, err)
+	}
+	outcome := "enqueued"
+	if res.UniqueSkippedAsDuplicate {
+		outcome = "coalesced"
+	}
+	d.metrics.enqueued.WithLabelValues(flow, reason, outcome).Inc()
+	return nil
+}
+
+func (d *Daemon) generation(flow string) int64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.gen[flow]
+}
+
+// syncWorker runs one sync job.
+type syncWorker struct {
+	river.WorkerDefaults[SyncArgs]
+	d *Daemon
+}
+
+func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
+	d := w.d
+	f, ok := d.cfg.Flows.ByName[job.Args.Flow]
+	if !ok {
+		return river.JobCancel(fmt.Errorf("flow %q is no longer configured", job.Args.Flow))
+	}
+	if !job.ScheduledAt.IsZero() {
+		d.metrics.jobLatency.Observe(time.Since(job.ScheduledAt).Seconds())
+	}
+	// One run of a flow at a time in this process; the engine's lease
+	// covers other processes.
+	fm := d.flowMu[job.Args.Flow]
+	fm.Lock()
+	defer fm.Unlock()
+	d.mu.Lock()
+	d.gen[job.Args.Flow]++ // webhooks from now on need a run after this one
+	d.mu.Unlock()
+	start := time.Now()
+	res, err := d.eng.Sync(ctx, f, tsync.RunOptions{Full: job.Args.Full})
+	d.metrics.observeRun(job.Args.Flow, res, err, time.Since(start))
+	if d.cfg.OnRun != nil {
+		defer d.cfg.OnRun(job.Args.Flow, res, err)
+	}
+
+	d.mu.Lock()
+	if first, pending := d.triggers[job.Args.Flow]; pending && first.Before(start) && err == nil {
+		delete(d.triggers, job.Args.Flow)
+		if res != nil && res.Run.Counts.Created+res.Run.Counts.Updated+res.Run.Counts.Comments > 0 {
+			d.metrics.webhookToWrite.WithLabelValues(job.Args.Flow).Observe(time.Since(first).Seconds())
+		}
+	}
+	d.mu.Unlock()
+
+	var locked *store.LockedError
+	var valve *tsync.ValveError
+	var rl *adapters.RateLimitError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &locked):
+		return river.JobSnooze(5 * time.Second)
+	case errors.Is(err, tsync.ErrDraining):
+		return river.JobSnooze(time.Second) // picked up again after restart
+	case errors.As(err, &rl):
+		return river.JobSnooze(max(rl.RetryAfter, time.Second))
+	case errors.As(err, &valve):
+		// A person must look: retrying would stop again.
+		d.log.Warn("sync stopped by the safety valve; run `tracksync sync --once --force` after checking the plan", "flow", job.Args.Flow, "err", err)
+		return river.JobCancel(err)
+	}
+	d.log.Error("sync failed; retried with backoff", "flow", job.Args.Flow, "attempt", job.Attempt, "err", err)
+	return err
+}

@@ -1,0 +1,323 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/adapters/github"
+	"github.com/tracksync/tracksync/adapters/github/githubtest"
+	"github.com/tracksync/tracksync/adapters/memory"
+	"github.com/tracksync/tracksync/config"
+	"github.com/tracksync/tracksync/mapping"
+	"github.com/tracksync/tracksync/store/sqlite"
+	tsync "github.com/tracksync/tracksync/sync"
+)
+
+const (
+	repo   = "acme/app"
+	secret = "hook-secret"
+	token  = "ops-token"
+)
+
+type harness struct {
+	t      *testing.T
+	ctx    context.Context
+	a      *memory.Tracker
+	fake   *githubtest.Server
+	st     *sqlite.Store
+	d      *Daemon
+	url    string
+	runs   chan string
+	mu     sync.Mutex
+	nRuns  int
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// start runs a daemon over a memory tracker (a) and the GitHub fake (b).
+func start(t *testing.T, schedule string) *harness {
+	t.Helper()
+	ctx := context.Background()
+	a, err := memory.New("a", memory.Options{Project: "A"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := githubtest.New(t, githubtest.Options{Repos: []string{repo}, Tokens: []string{"tok"}})
+	b, err := github.New("b", github.Options{URL: fake.URL, Token: "tok", WebhookSecret: secret, Transport: fake.Client().Transport,
+		RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "state.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	yes := true
+	cf := config.Flow{Name: "f", A: config.FlowSide{Tracker: "a"}, B: config.FlowSide{Tracker: "b", Scope: repo}, Direction: "both",
+		Conflict: "newest", OnDelete: "unlink", MaxChangeShare: 1, Create: &yes, Schedule: schedule,
+		Fields: map[string]config.FieldConfig{"title": {Direction: "both"}, "status": {Direction: "both", Map: []config.ValuePair{
+			{A: "To Do", B: "open"}, {A: "In Progress", B: "open", BLabel: "status: in progress"}, {A: "In Review", B: "open", BLabel: "status: in review"}, {A: "Done", B: "closed"}}}}}
+	ca, cb := a.Capabilities(), b.Capabilities()
+	m, probs := mapping.Compile(cf, "flows[0]", nil, mapping.SideInfo{Name: "a", Kind: "memory", Caps: &ca}, mapping.SideInfo{Name: "b", Kind: "github", Caps: &cb})
+	if len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	h := &harness{t: t, ctx: ctx, a: a, fake: fake, st: st, runs: make(chan string, 1000), done: make(chan error, 1)}
+	fs := &tsync.Flows{ByName: map[string]*tsync.Flow{"f": {Map: m, A: a, B: b}}, Order: []string{"f"}, Trackers: map[string]adapters.Tracker{"a": a, "b": b}}
+	h.d, err = New(ctx, Config{Store: st, Flows: fs, Listen: "127.0.0.1:0", Token: token, PollInterval: 20 * time.Millisecond, MaxBody: 64 << 10,
+		OnRun: func(flow string, res *tsync.Result, err error) {
+			h.mu.Lock()
+			h.nRuns++
+			h.mu.Unlock()
+			h.runs <- flow
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.d.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	h.url = "http://" + h.d.Addr()
+	runCtx, cancel := context.WithCancel(ctx)
+	h.cancel = cancel
+	go func() { h.done <- h.d.Run(runCtx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-h.done
+	})
+	return h
+}
+
+// waitRun waits for the next sync run to end.
+func (h *harness) waitRun() {
+	h.t.Helper()
+	select {
+	case <-h.runs:
+	case <-time.After(20 * time.Second):
+		h.t.Fatal("no sync run within 20s")
+	}
+}
+
+// until waits for cond to hold, checking after each run and every 20ms
+// (a job's state changes just after its run ends).
+func (h *harness) until(what string, cond func() bool) {
+	h.t.Helper()
+	deadline := time.After(20 * time.Second)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-h.runs:
+		case <-tick.C:
+		case <-deadline:
+			h.t.Fatalf("%s: not within 20s", what)
+		}
+	}
+}
+
+func (h *harness) post(path string, body []byte, hdr map[string]string) *http.Response {
+	h.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, h.url+path, bytes.NewReader(body))
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
+}
+
+func sign(body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// jobs counts sync jobs waiting (available or retryable).
+func (h *harness) jobs() int {
+	res, err := h.d.client.JobList(h.ctx, river.NewJobListParams().States(rivertype.JobStateAvailable, rivertype.JobStateRetryable, rivertype.JobStateRunning).First(1000))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return len(res.Jobs)
+}
+
+func TestScheduleAndWebhookDrivenSync(t *testing.T) {
+	h := start(t, "@every 1h")
+	h.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "first", Status: "In Progress"})
+	// The schedule runs each flow once at start.
+	h.until("the scheduled first run creates the copy", func() bool {
+		return len(h.fake.Issues(repo)) == 1
+	})
+	is := h.fake.Issues(repo)[0]
+	if !strings.Contains(strings.Join(is.Labels, ","), "status: in progress") {
+		t.Fatalf("copy labels %v", is.Labels)
+	}
+	// A person edits on GitHub; the fake delivers a signed webhook; the
+	// change reaches A without waiting for the hourly schedule.
+	h.fake.SetWebhook(h.url+"/webhooks/github", secret, nil)
+	if err := h.fake.EditIssue(repo, is.Number, func(x *githubtest.Issue) { x.Title = "renamed on github" }); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range h.fake.Deliveries() {
+		t.Logf("delivery %s %s/%s -> %d", d.ID, d.Event, d.Action, d.Status)
+	}
+	h.until("the webhook-driven run carries the edit to A", func() bool {
+		return h.a.Items()[0].Title == "renamed on github"
+	})
+	for _, d := range h.fake.Deliveries() {
+		if d.Event == "issues" && d.Status != http.StatusAccepted {
+			t.Errorf("delivery %s answered %d, want 202", d.ID, d.Status)
+		}
+	}
+}
+
+func TestBadWebhooksEnqueueNothing(t *testing.T) {
+	h := start(t, "@every 1h")
+	h.waitRun()
+	h.until("the first job is done", func() bool { return h.jobs() == 0 })
+	body := []byte(`{"action":"edited","issue":{"number":1}}`)
+	for _, tc := range []struct {
+		name string
+		hdr  map[string]string
+		body []byte
+		want int
+	}{
+		{"no signature", map[string]string{"X-GitHub-Event": "issues", "X-GitHub-Delivery": "d1"}, body, http.StatusUnauthorized},
+		{"wrong signature", map[string]string{"X-GitHub-Event": "issues", "X-GitHub-Delivery": "d2", "X-Hub-Signature-256": "sha256=" + strings.Repeat("0", 64)}, body, http.StatusUnauthorized},
+		{"signed garbage", map[string]string{"X-GitHub-Event": "issues", "X-GitHub-Delivery": "d3", "X-Hub-Signature-256": sign([]byte("{not json"))}, []byte("{not json"), http.StatusBadRequest},
+		{"oversized", map[string]string{"X-GitHub-Event": "issues", "X-GitHub-Delivery": "d4"}, bytes.Repeat([]byte("x"), 65<<10), http.StatusRequestEntityTooLarge},
+	} {
+		if resp := h.post("/webhooks/github", tc.body, tc.hdr); resp.StatusCode != tc.want {
+			t.Errorf("%s: HTTP %d, want %d", tc.name, resp.StatusCode, tc.want)
+		}
+		if n := h.jobs(); n != 0 {
+			t.Errorf("%s: %d job(s) enqueued, want none", tc.name, n)
+		}
+	}
+}
+
+func TestWebhookBurstCoalesces(t *testing.T) {
+	h := start(t, "@every 1h")
+	h.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "x", Status: "To Do"})
+	h.waitRun()
+	is := h.fake.Issues(repo)[0]
+	h.fake.SetWebhook(h.url+"/webhooks/b", secret, nil)
+	h.fake.EditIssue(repo, is.Number, func(x *githubtest.Issue) { x.Title = "burst" })
+	var payload []byte
+	for _, d := range h.fake.Deliveries() {
+		if d.Event == "issues" {
+			payload = d.Body
+		}
+	}
+	h.waitRun() // the run for the real delivery
+	h.mu.Lock()
+	before := h.nRuns
+	h.mu.Unlock()
+	// A burst: 50 deliveries at once, as a tracker sends them when a
+	// script edits one issue 50 times.
+	var wg sync.WaitGroup
+	codes := make([]int, 50)
+	for i := range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest(http.MethodPost, h.url+"/webhooks/b", bytes.NewReader(payload))
+			req.Header.Set("X-GitHub-Event", "issues")
+			req.Header.Set("X-GitHub-Delivery", fmt.Sprintf("burst-%d", i))
+			req.Header.Set("X-Hub-Signature-256", sign(payload))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			codes[i] = resp.StatusCode
+		}()
+	}
+	wg.Wait()
+	for i, c := range codes {
+		if c != http.StatusAccepted {
+			t.Fatalf("delivery %d: HTTP %d", i, c)
+		}
+	}
+	h.waitRun()
+	// Let anything still queued run, then count.
+	h.until("the queue drains", func() bool { return h.jobs() == 0 })
+	select {
+	case <-h.runs:
+	case <-time.After(500 * time.Millisecond):
+	}
+	h.mu.Lock()
+	burstRuns := h.nRuns - before
+	h.mu.Unlock()
+	if burstRuns < 1 || burstRuns > 2 {
+		t.Fatalf("50 webhooks for one issue made %d runs, want 1 or 2", burstRuns)
+	}
+}
+
+func TestOperationsEndpoints(t *testing.T) {
+	h := start(t, "@every 1h")
+	h.waitRun()
+	get := func(path, tok string) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, h.url+path, nil)
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, p := range []string{"/healthz", "/readyz", "/metrics", "/"} {
+		if code, _ := get(p, ""); code != http.StatusUnauthorized {
+			t.Errorf("%s without the token: HTTP %d, want 401", p, code)
+		}
+		if code, _ := get(p, "wrong"); code != http.StatusUnauthorized {
+			t.Errorf("%s with a wrong token: HTTP %d, want 401", p, code)
+		}
+	}
+	if code, body := get("/readyz", token); code != http.StatusOK || !strings.Contains(body, `"store":"ok"`) {
+		t.Errorf("/readyz: %d %s", code, body)
+	}
+	code, body := get("/metrics", token)
+	if code != http.StatusOK || !strings.Contains(body, `tracksync_runs_total{flow="f",outcome="ok"}`) {
+		t.Errorf("/metrics: %d, no run counter:\n%.2000s", code, body)
+	}
+	if code, body := get("/", token); code != http.StatusOK || !strings.Contains(body, `"name": "f"`) {
+		t.Errorf("/: %d %s", code, body)
+	}
+	// Asana's handshake is answered even before the Asana adapter exists.
+	req, _ := http.NewRequest(http.MethodPost, h.url+"/webhooks/asana", nil)
+	req.Header.Set("X-Hook-Secret", "abc")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Hook-Secret") != "abc" {
+		t.Errorf("asana handshake: %d %q", resp.StatusCode, resp.Header.Get("X-Hook-Secret"))
+	}
+}

@@ -1,0 +1,219 @@
+package daemon
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/tracksync/tracksync/adapters"
+)
+
+func (d *Daemon) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /webhooks/{name}", d.webhook)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", d.readyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(d.metrics.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /{$}", d.status)
+	return d.auth(mux)
+}
+
+// auth requires the bearer token, when one is set, on every route but the
+// webhooks, which are authenticated by their signatures.
+func (d *Daemon) auth(next http.Handler) http.Handler {
+	if d.cfg.Token == "" {
+		return next
+	}
+	want := []byte("Bearer " + d.cfg.Token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/webhooks/") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="tracksync"`)
+			http.Error(w, "a bearer token is required", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// tracker finds the tracker a webhook path names: a tracker name, or a
+// kind when exactly one tracker has it (/webhooks/github).
+func (d *Daemon) tracker(name string) (adapters.Tracker, string, error) {
+	if t, ok := d.cfg.Flows.Trackers[name]; ok {
+		return t, name, nil
+	}
+	var found []string
+	for n, t := range d.cfg.Flows.Trackers {
+		if kindOf(t) == name {
+			found = append(found, n)
+		}
+	}
+	switch len(found) {
+	case 1:
+		return d.cfg.Flows.Trackers[found[0]], found[0], nil
+	case 0:
+		return nil, "", fmt.Errorf("no tracker named %q, and none of that kind", name)
+	}
+	return nil, "", fmt.Errorf("%d trackers are of kind %s (%s): use /webhooks/<tracker name>", len(found), name, strings.Join(found, ", "))
+}
+
+// kindOf guesses a tracker's kind from its package, for /webhooks/<kind>.
+func kindOf(t adapters.Tracker) string {
+	s := fmt.Sprintf("%T", t) // *github.Tracker
+	s = strings.TrimPrefix(s, "*")
+	if i := strings.Index(s, "."); i > 0 {
+		return s[:i]
+	}
+	return s
+}
+
+func (d *Daemon) webhook(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if d.draining.Load() {
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	tr, trName, err := d.tracker(name)
+	if err != nil {
+		if name == "asana" {
+			d.asanaHandshake(w, r)
+			return
+		}
+		d.metrics.webhooks.WithLabelValues(name, "unknown").Inc()
+		http.Error(w, err.Error(), http.StatusNotFound)
+		return
+	}
+	dec, ok := tr.(adapters.WebhookDecoder)
+	if !ok {
+		d.metrics.webhooks.WithLabelValues(trName, "unsupported").Inc()
+		http.Error(w, "tracker "+trName+" does not take webhooks", http.StatusNotFound)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, d.cfg.MaxBody))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		d.metrics.webhooks.WithLabelValues(trName, "too_large").Inc()
+		http.Error(w, fmt.Sprintf("body over %d bytes", d.cfg.MaxBody), http.StatusRequestEntityTooLarge)
+		return
+	}
+	if err != nil {
+		http.Error(w, "reading body: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	// The decoder verifies the signature before it parses anything.
+	events, err := dec.DecodeWebhook(r.Header, body)
+	switch {
+	case errors.Is(err, adapters.ErrUnauthorized):
+		d.metrics.webhooks.WithLabelValues(trName, "bad_signature").Inc()
+		http.Error(w, "signature does not match", http.StatusUnauthorized)
+		return
+	case err != nil:
+		d.metrics.webhooks.WithLabelValues(trName, "malformed").Inc()
+		http.Error(w, "malformed webhook: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	d.metrics.webhooks.WithLabelValues(trName, "accepted").Inc()
+	var flows []string
+	if len(events) > 0 {
+		// Work happens in the job: the answer must not wait for it.
+		ctx, cancel := context.WithTimeout(r.Context(), 900*time.Millisecond)
+		defer cancel()
+		for _, name := range d.cfg.Flows.Order {
+			f := d.cfg.Flows.ByName[name]
+			if f.A.Name() != trName && f.B.Name() != trName {
+				continue
+			}
+			if err := d.Enqueue(ctx, name, "webhook"); err != nil {
+				d.log.Error("webhook not enqueued", "flow", name, "err", err)
+				http.Error(w, "could not enqueue the sync", http.StatusServiceUnavailable)
+				return
+			}
+			flows = append(flows, name)
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusAccepted)
+	json.NewEncoder(w).Encode(map[string]any{"events": len(events), "flows": flows})
+}
+
+// asanaHandshake answers Asana's webhook handshake until the Asana adapter
+// exists: the X-Hook-Secret header is echoed back.
+func (d *Daemon) asanaHandshake(w http.ResponseWriter, r *http.Request) {
+	secret := r.Header.Get("X-Hook-Secret")
+	if secret == "" {
+		http.Error(w, "no Asana tracker is configured; only the X-Hook-Secret handshake is answered", http.StatusNotFound)
+		return
+	}
+	w.Header().Set("X-Hook-Secret", secret)
+	w.WriteHeader(http.StatusOK)
+}
+
+func (d *Daemon) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	checks := map[string]string{}
+	ok := true
+	if err := d.cfg.Store.Ping(ctx); err != nil {
+		checks["store"], ok = err.Error(), false
+	} else {
+		checks["store"] = "ok"
+	}
+	checks["config"] = fmt.Sprintf("ok: %d flow(s)", len(d.cfg.Flows.Order))
+	for name, t := range d.cfg.Flows.Trackers {
+		c, is := t.(adapters.Checker)
+		if !is {
+			checks["tracker "+name] = "no check"
+			continue
+		}
+		if err := c.Check(ctx); err != nil {
+			checks["tracker "+name], ok = err.Error(), false
+		} else {
+			checks["tracker "+name] = "ok"
+		}
+	}
+	if d.draining.Load() {
+		checks["daemon"], ok = "shutting down", false
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if !ok {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	json.NewEncoder(w).Encode(map[string]any{"ready": ok, "checks": checks})
+}
+
+// status is a small JSON page: each flow and its latest runs. (The
+// roll-up dashboard comes with initiatives.)
+func (d *Daemon) status(w http.ResponseWriter, r *http.Request) {
+	type flow struct {
+		Name     string `json:"name"`
+		A        string `json:"a"`
+		B        string `json:"b"`
+		Schedule string `json:"schedule"`
+		Runs     any    `json:"recent_runs"`
+	}
+	var out []flow
+	for _, name := range d.cfg.Flows.Order {
+		f := d.cfg.Flows.ByName[name]
+		runs, err := d.cfg.Store.ListRuns(r.Context(), name, 5)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		out = append(out, flow{Name: name, A: f.A.Name(), B: f.B.Name(), Schedule: f.Map.Schedule, Runs: runs})
+	}
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(map[string]any{"flows": out})
+}

@@ -1,0 +1,74 @@
+package daemon
+
+import (
+	"errors"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	tsync "github.com/tracksync/tracksync/sync"
+)
+
+// metrics are the daemon's Prometheus metrics, in a registry of its own.
+type metrics struct {
+	reg            *prometheus.Registry
+	runs           *prometheus.CounterVec
+	items          *prometheus.CounterVec
+	conflicts      *prometheus.GaugeVec
+	runSeconds     *prometheus.HistogramVec
+	webhooks       *prometheus.CounterVec
+	enqueued       *prometheus.CounterVec
+	webhookToWrite *prometheus.HistogramVec
+	jobLatency     prometheus.Histogram
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tracksync_runs_total",
+			Help: "Sync runs by flow and outcome (ok, conflicts, failed, stopped, interrupted)."}, []string{"flow", "outcome"}),
+		items: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tracksync_items_total",
+			Help: "Items touched by sync runs, by flow and action (created, updated, unchanged, archived, unlinked, comments)."}, []string{"flow", "action"}),
+		conflicts: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "tracksync_conflicts_held",
+			Help: "Conflicts held for a person after the flow's latest run."}, []string{"flow"}),
+		runSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "tracksync_run_duration_seconds",
+			Help: "How long sync runs take.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 14)}, []string{"flow"}),
+		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tracksync_webhooks_total",
+			Help: "Webhook deliveries by tracker and result (accepted, bad_signature, malformed, too_large, unknown, unsupported)."}, []string{"tracker", "result"}),
+		enqueued: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tracksync_jobs_enqueued_total",
+			Help: "Sync jobs asked for, by flow, reason and outcome (enqueued, or coalesced into one already waiting or running)."}, []string{"flow", "reason", "outcome"}),
+		webhookToWrite: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "tracksync_webhook_to_write_seconds",
+			Help: "From a webhook's arrival to the end of the run that wrote its change to the other side.", Buckets: prometheus.ExponentialBuckets(0.025, 2, 12)}, []string{"flow"}),
+		jobLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "tracksync_job_latency_seconds",
+			Help: "From a job's scheduled time to its start.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 14)}),
+	}
+	m.reg.MustRegister(m.runs, m.items, m.conflicts, m.runSeconds, m.webhooks, m.enqueued, m.webhookToWrite, m.jobLatency,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+func (m *metrics) observeRun(flow string, res *tsync.Result, err error, took time.Duration) {
+	outcome := "ok"
+	var valve *tsync.ValveError
+	switch {
+	case errors.Is(err, tsync.ErrDraining):
+		outcome = "interrupted"
+	case errors.As(err, &valve):
+		outcome = "stopped"
+	case err != nil:
+		outcome = "failed"
+	case res != nil && res.Run.Counts.Conflicts > 0:
+		outcome = "conflicts"
+	}
+	m.runs.WithLabelValues(flow, outcome).Inc()
+	m.runSeconds.WithLabelValues(flow).Observe(took.Seconds())
+	if res == nil {
+		return
+	}
+	c := res.Run.Counts
+	for action, n := range map[string]int{"created": c.Created, "updated": c.Updated, "unchanged": c.Unchanged, "archived": c.Archived, "unlinked": c.Unlinked, "comments": c.Comments} {
+		m.items.WithLabelValues(flow, action).Add(float64(n))
+	}
+	m.conflicts.WithLabelValues(flow).Set(float64(c.Conflicts))
+}
