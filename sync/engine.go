@@ -72,11 +72,11 @@ type Options struct {
 
 // Engine runs flows against a state store.
 type Engine struct {
-	store store.Store
-	log   *slog.Logger
-	now   func() time.Time
-	owner string
-	ttl   time.Duration
+	store    store.Store
+	log      *slog.Logger
+	now      func() time.Time
+	owner    string
+	ttl      time.Duration
 	crash    func(CrashPoint, *Op) error
 	draining func() bool
 }
