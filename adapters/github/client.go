@@ -29,7 +29,7 @@ func retryable(ctx context.Context) context.Context { return context.WithValue(c
 // (they come back as *adapters.RateLimitError for the engine to schedule).
 func newRetryClient(base http.RoundTripper, waitMin, waitMax time.Duration) *http.Client {
 	rc := retryablehttp.NewClient()
-	rc.HTTPClient = &http.Client{Transport: base, Timeout: time.Minute}
+	rc.HTTPClient = &http.Client{Transport: base, Timeout: time.Minute, CheckRedirect: noRedirect}
 	rc.Logger = nil
 	rc.RetryMax = 3
 	rc.RetryWaitMin, rc.RetryWaitMax = waitMin, waitMax
@@ -48,8 +48,18 @@ func newRetryClient(base http.RoundTripper, waitMin, waitMax time.Duration) *htt
 	// Hand the last answer back as is rather than a "giving up" error, so
 	// its status and message are mapped like any other.
 	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
-	return rc.StandardClient()
+	c := rc.StandardClient()
+	c.CheckRedirect = noRedirect
+	return c
 }
+
+// noRedirect hands a redirect back as the answer instead of following it,
+// on both clients (the outer one would follow a 3xx the inner one
+// returned). GitHub answers 301 for a transferred issue and a renamed
+// repository; following it turns a PATCH into a GET that "succeeds"
+// without writing, and reads some other repository's issue under the
+// requested path. apiError maps the 3xx instead.
+func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // tokenTransport adds a personal access token to each request.
 type tokenTransport struct {
@@ -172,6 +182,13 @@ func (t *Tracker) apiError(op string, resp *gh.Response, err error) error {
 		}
 		return &adapters.APIError{Tracker: t.name, Op: op, Status: status, Message: msg,
 			Err: &adapters.RateLimitError{RetryAfter: wait, Scope: "secondary", Message: msg}}
+	}
+	if status >= 300 && status < 400 {
+		// A 304 never gets here (call returns it as an answer). Any other
+		// 3xx means the thing lives elsewhere now: gone from where the
+		// link points. StatusError would call it success.
+		return &adapters.APIError{Tracker: t.name, Op: op, Status: status,
+			Message: "moved to " + hr.Header.Get("Location"), Err: adapters.ErrNotFound}
 	}
 	if msg == "" {
 		msg = http.StatusText(status)

@@ -12,6 +12,12 @@
 // milestone is created). Parent is not a field: SetChildren keeps a task
 // list of children in a parent's body instead.
 //
+// Redirects are never followed. A transferred issue (GitHub answers 301
+// with the new URL) is ErrNotFound, "moved to <url>", for the link that
+// names it; a renamed repository (301 on every path) is a permanent error
+// asking for the scope to name it anew, so its issues are not taken for
+// deleted. Refs are built from the repository an answer names.
+//
 // Listing is incremental and cheap: GET /repos/{o}/{r}/issues with
 // state=all, sort=updated, direction=asc, since and If-None-Match on the
 // stored ETag, so an idle poll is one request answered 304, which costs no
@@ -106,10 +112,10 @@ type Tracker struct {
 	// creates naming a new milestone do not both make it.
 	msMu       sync.Mutex
 	mu         sync.Mutex
-	repo       string                     // where Create goes
-	labels     map[string]map[string]bool // repo -> lower-case label name
-	milestones map[string]map[string]int  // repo -> title -> number
-	keys       map[string]*keyIndex       // repo -> idempotency markers seen
+	repo       string                       // where Create goes
+	labels     map[string]map[string]string // repo -> lower-case label name -> GitHub's spelling
+	milestones map[string]map[string]int    // repo -> title -> number
+	keys       map[string]*keyIndex         // repo -> idempotency markers seen
 	deliveries *seenSet
 }
 
@@ -165,7 +171,7 @@ func New(name string, opts Options) (*Tracker, error) {
 	t := &Tracker{
 		name: name, opts: opts, base: base, rate: &rateState{}, log: opts.Logger, repo: opts.Repo,
 		pace:       newPacer(opts.ContentPerMinute, opts.ContentPerHour, opts.Clock, opts.Sleep),
-		labels:     map[string]map[string]bool{},
+		labels:     map[string]map[string]string{},
 		milestones: map[string]map[string]int{},
 		keys:       map[string]*keyIndex{},
 		deliveries: newSeenSet(4096),
@@ -287,12 +293,73 @@ func (t *Tracker) getIssue(ctx context.Context, repo string, n int) (*gh.Issue, 
 	var is gh.Issue
 	id := issueID(repo, n)
 	if _, err := t.call(ctx, "reading issue "+id, http.MethodGet, fmt.Sprintf("%s/issues/%d", repoPath(repo), n), nil, &is, nil); err != nil {
-		return nil, err
+		return nil, t.checkMoved(ctx, repo, err)
 	}
 	if is.IsPullRequest() {
 		return nil, fmt.Errorf("github: %s is a pull request, not an issue: %w", id, adapters.ErrNotFound)
 	}
 	return &is, nil
+}
+
+// patchIssue sends one PATCH to issue n of repo and returns the issue
+// as answered.
+func (t *Tracker) patchIssue(ctx context.Context, op, repo string, n int, w issueWrite) (*gh.Issue, error) {
+	var out gh.Issue
+	if _, err := t.call(ctx, op, http.MethodPatch, fmt.Sprintf("%s/issues/%d", repoPath(repo), n), w, &out, nil); err != nil {
+		t.dropCaches(repo, err)
+		return nil, t.checkMoved(ctx, repo, err)
+	}
+	return &out, nil
+}
+
+// checkMoved refines a redirect on an issue. A transferred issue answers
+// 301 and its repository does not: the issue left this repository, which
+// for the link is as good as deleted (ErrNotFound, "moved to <url>", and
+// the engine applies on_delete). A renamed repository answers 301 on
+// every path: that is a scope to fix, not every issue deleted, so it is
+// a permanent error that is not ErrNotFound.
+func (t *Tracker) checkMoved(ctx context.Context, repo string, err error) error {
+	var ae *adapters.APIError
+	if !errors.As(err, &ae) || ae.Status < 300 || ae.Status >= 400 {
+		return err
+	}
+	var r gh.Repository
+	_, rerr := t.call(ctx, "reading repository "+repo, http.MethodGet, repoPath(repo), nil, &r, nil)
+	var re *adapters.APIError
+	switch {
+	case rerr == nil:
+		return err
+	case errors.As(rerr, &re) && re.Status >= 300 && re.Status < 400:
+		return &adapters.APIError{Tracker: t.name, Op: ae.Op, Status: ae.Status,
+			Message: fmt.Sprintf("repository %s %s: name its new owner/name in the scope", repo, re.Message),
+			Err:     adapters.Permanent(adapters.ErrInvalid)}
+	default:
+		// Unknown which: not ErrNotFound, so nothing is taken for deleted
+		// and the engine tries again later.
+		return fmt.Errorf("%s; checking whether repository %s moved: %w", ae.Error(), repo, rerr)
+	}
+}
+
+// issueRepo is the repository an answer says the issue is in, from its
+// repository_url (".../repos/{owner}/{repo}"), else its html_url
+// (".../{owner}/{repo}/issues/{n}"); "" when it says neither.
+func issueRepo(is *gh.Issue) string {
+	if full := is.GetRepository().GetFullName(); strings.Contains(full, "/") {
+		return full
+	}
+	if u, err := url.Parse(is.GetRepositoryURL()); err == nil {
+		if _, rest, ok := strings.Cut(u.Path, "/repos/"); ok {
+			if p := strings.Split(strings.Trim(rest, "/"), "/"); len(p) == 2 && p[0] != "" && p[1] != "" {
+				return p[0] + "/" + p[1]
+			}
+		}
+	}
+	if u, err := url.Parse(is.GetHTMLURL()); err == nil {
+		if p := strings.Split(strings.Trim(u.Path, "/"), "/"); len(p) >= 4 && p[len(p)-4] != "" && p[len(p)-3] != "" {
+			return p[len(p)-4] + "/" + p[len(p)-3]
+		}
+	}
+	return ""
 }
 
 // Get implements adapters.Tracker; comments included.
@@ -315,8 +382,14 @@ func (t *Tracker) Get(ctx context.Context, ref adapters.Ref) (adapters.Item, err
 }
 
 // toItem translates an issue; it also notes the issue's marker for
-// creates to find.
+// creates to find. The Ref names the repository the answer says the
+// issue is in, not repo, the one asked: were the two ever to differ (a
+// followed redirect), repo plus the answer's number would name some
+// unrelated issue. repo is used only when the answer names none.
 func (t *Tracker) toItem(repo string, is *gh.Issue) adapters.Item {
+	if r := issueRepo(is); r != "" {
+		repo = r
+	}
 	b := splitBody(is.GetBody())
 	id := issueID(repo, is.GetNumber())
 	it := adapters.Item{
@@ -461,10 +534,11 @@ func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.Cr
 	}
 	w := issueWrite{Title: ptr(it.Title), Body: ptr(rawBody{Text: it.Body, Key: opts.IdempotencyKey}.join())}
 	if len(it.Labels) > 0 {
-		if err := t.ensureLabels(ctx, repo, it.Labels); err != nil {
+		spelt, err := t.ensureLabels(ctx, repo, it.Labels)
+		if err != nil {
 			return adapters.CreateResult{}, fmt.Errorf("creating %q in %s: %w", it.Title, repo, err)
 		}
-		w.Labels = ptr(adapters.NormalizeList(it.Labels))
+		w.Labels = ptr(spelt)
 	}
 	if len(it.Assignees) > 0 {
 		w.Assignees = ptr(adapters.NormalizeList(it.Assignees))
@@ -486,9 +560,11 @@ func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.Cr
 		// GitHub creates issues open; closing is a second write.
 		id := issueID(repo, is.GetNumber())
 		cw := issueWrite{State: ptr(state), StateReason: ptr(reason)}
-		if _, err := t.call(ctx, "closing new issue "+id, http.MethodPatch, fmt.Sprintf("%s/issues/%d", repoPath(repo), is.GetNumber()), cw, &is, nil); err != nil {
+		closed, err := t.patchIssue(ctx, "closing new issue "+id, repo, is.GetNumber(), cw)
+		if err != nil {
 			return adapters.CreateResult{}, err
 		}
+		is = *closed
 	}
 	return adapters.CreateResult{Item: t.toItem(repo, &is)}, nil
 }
@@ -496,9 +572,9 @@ func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.Cr
 func isNotFound(err error) bool { return errors.Is(err, adapters.ErrNotFound) }
 
 // findKey looks for the issue carrying key's marker. It lists the
-// repository's issues newest first (state=all, sort=created) down to the
-// watermark of the previous look, so after the first create in a process
-// it costs one request. The search API is not used: it is eventually
+// repository's issues newest first (state=all, sort=created) down to
+// keyLag below the watermark of the previous look, so after the first
+// create in a process it costs one request. The search API is not used: it is eventually
 // consistent, and a create retried seconds after a lost answer must find
 // the first one.
 func (t *Tracker) findKey(ctx context.Context, repo, key string) (int, bool, error) {
@@ -525,7 +601,7 @@ func (t *Tracker) findKey(ctx context.Context, repo, key string) (int, bool, err
 			if created.After(newest) {
 				newest = created
 			}
-			if built && created.Before(watermark) {
+			if built && created.Before(watermark.Add(-keyLag)) {
 				done = true
 				break
 			}
@@ -550,6 +626,14 @@ func (t *Tracker) findKey(ctx context.Context, repo, key string) (int, bool, err
 	n, ok := idx.byKey[key]
 	return n, ok, nil
 }
+
+// keyLag is how far below the watermark findKey keeps looking. An issue
+// can reach the replica answering a listing after newer ones did (its
+// created_at is older than the watermark the last look set); stopping
+// exactly at the watermark would never see it, and a retried create
+// would duplicate it. Ten minutes of issues is usually within the one
+// page a look reads anyway.
+const keyLag = 10 * time.Minute
 
 func (t *Tracker) index(repo string) *keyIndex {
 	idx := t.keys[repo]
@@ -594,54 +678,133 @@ func labelColor(name string) string {
 	return labelColors[int(sum[0])%len(labelColors)]
 }
 
+// listLabels reads repo's labels: lower-case name to the spelling
+// GitHub keeps.
+func (t *Tracker) listLabels(ctx context.Context, repo string) (map[string]string, error) {
+	known := map[string]string{}
+	page := 1
+	for {
+		var ls []*gh.Label
+		resp, err := t.call(ctx, "listing labels of "+repo, http.MethodGet, fmt.Sprintf("%s/labels?per_page=100&page=%d", repoPath(repo), page), nil, &ls, nil)
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range ls {
+			known[strings.ToLower(l.GetName())] = l.GetName()
+		}
+		if resp.NextPage == 0 {
+			return known, nil
+		}
+		page = resp.NextPage
+	}
+}
+
 // ensureLabels creates the labels of names the repository lacks, each
-// with a colour (GitHub would otherwise make them grey).
-func (t *Tracker) ensureLabels(ctx context.Context, repo string, names []string) error {
+// with a colour (GitHub would otherwise make them grey), and returns
+// names spelt as the repository spells them, normalized. GitHub matches
+// label names ignoring case and keeps its own spelling: "Bug" written
+// where "bug" exists reads back "bug", which would look like someone
+// else's edit, so the stored spelling is what is sent.
+func (t *Tracker) ensureLabels(ctx context.Context, repo string, names []string) ([]string, error) {
 	t.mu.Lock()
 	known := t.labels[repo]
 	t.mu.Unlock()
 	if known == nil {
-		known = map[string]bool{}
-		page := 1
-		for {
-			var ls []*gh.Label
-			resp, err := t.call(ctx, "listing labels of "+repo, http.MethodGet, fmt.Sprintf("%s/labels?per_page=100&page=%d", repoPath(repo), page), nil, &ls, nil)
-			if err != nil {
-				return err
-			}
-			for _, l := range ls {
-				known[strings.ToLower(l.GetName())] = true
-			}
-			if resp.NextPage == 0 {
-				break
-			}
-			page = resp.NextPage
+		var err error
+		if known, err = t.listLabels(ctx, repo); err != nil {
+			return nil, err
 		}
 		t.mu.Lock()
 		t.labels[repo] = known
 		t.mu.Unlock()
 	}
+	out := make([]string, 0, len(names))
 	for _, n := range names {
-		t.mu.Lock()
-		have := known[strings.ToLower(n)]
-		t.mu.Unlock()
-		if have {
+		if n == "" {
 			continue
 		}
-		body := map[string]string{"name": n, "color": labelColor(n)}
-		_, err := t.call(ctx, fmt.Sprintf("creating label %q in %s", n, repo), http.MethodPost, repoPath(repo)+"/labels", body, nil, nil)
-		if err != nil && !strings.Contains(err.Error(), "already_exists") {
-			return err
-		}
+		low := strings.ToLower(n)
 		t.mu.Lock()
-		known[strings.ToLower(n)] = true
+		have, ok := known[low]
 		t.mu.Unlock()
+		if !ok {
+			body := map[string]string{"name": n, "color": labelColor(n)}
+			_, err := t.call(ctx, fmt.Sprintf("creating label %q in %s", n, repo), http.MethodPost, repoPath(repo)+"/labels", body, nil, nil)
+			switch {
+			case err == nil:
+				have = n
+			case alreadyExists(err):
+				// Made since the list was read, perhaps spelt
+				// otherwise: read again to learn GitHub's spelling.
+				fresh, lerr := t.listLabels(ctx, repo)
+				if lerr != nil {
+					return nil, lerr
+				}
+				if have = fresh[low]; have == "" {
+					have = n
+				}
+				t.mu.Lock()
+				t.labels[repo] = fresh
+				t.mu.Unlock()
+				known = fresh
+			default:
+				return nil, err
+			}
+			t.mu.Lock()
+			known[low] = have
+			t.mu.Unlock()
+		}
+		out = append(out, have)
 	}
-	return nil
+	return adapters.NormalizeList(out), nil
+}
+
+// sameLabels reports whether a and b name the same labels as GitHub
+// sees them, ignoring case.
+func sameLabels(a, b []string) bool {
+	fold := func(l []string) []string {
+		out := make([]string, len(l))
+		for i, s := range l {
+			out[i] = strings.ToLower(s)
+		}
+		return adapters.NormalizeList(out)
+	}
+	return slices.Equal(fold(a), fold(b))
+}
+
+// alreadyExists reports whether err is GitHub's 422 for creating a label
+// or milestone that exists.
+func alreadyExists(err error) bool {
+	var ae *adapters.APIError
+	return errors.As(err, &ae) && ae.Status == http.StatusUnprocessableEntity && strings.Contains(ae.Message, "already_exists")
+}
+
+// listMilestones reads repo's milestones, open and closed: title to
+// number.
+func (t *Tracker) listMilestones(ctx context.Context, repo string) (map[string]int, error) {
+	known := map[string]int{}
+	page := 1
+	for {
+		var ms []*gh.Milestone
+		resp, err := t.call(ctx, "listing milestones of "+repo, http.MethodGet, fmt.Sprintf("%s/milestones?state=all&per_page=100&page=%d", repoPath(repo), page), nil, &ms, nil)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range ms {
+			known[m.GetTitle()] = m.GetNumber()
+		}
+		if resp.NextPage == 0 {
+			return known, nil
+		}
+		page = resp.NextPage
+	}
 }
 
 // milestone returns the JSON value of milestone title in repo, creating
-// the milestone when missing; "" is null (no milestone).
+// the milestone when missing; "" is null (no milestone). The cache of a
+// repository's milestones is read again before a create, since a person
+// may have made the milestone after it was filled; a create refused as
+// already_exists (made meanwhile) reads it once more and uses that one.
 func (t *Tracker) milestone(ctx context.Context, repo, title string) (json.RawMessage, error) {
 	if title == "" {
 		return json.RawMessage("null"), nil
@@ -651,33 +814,40 @@ func (t *Tracker) milestone(ctx context.Context, repo, title string) (json.RawMe
 	t.mu.Lock()
 	known := t.milestones[repo]
 	t.mu.Unlock()
+	fresh := false
 	if known == nil {
-		known = map[string]int{}
-		page := 1
-		for {
-			var ms []*gh.Milestone
-			resp, err := t.call(ctx, "listing milestones of "+repo, http.MethodGet, fmt.Sprintf("%s/milestones?state=all&per_page=100&page=%d", repoPath(repo), page), nil, &ms, nil)
-			if err != nil {
-				return nil, err
-			}
-			for _, m := range ms {
-				known[m.GetTitle()] = m.GetNumber()
-			}
-			if resp.NextPage == 0 {
-				break
-			}
-			page = resp.NextPage
-		}
-	}
-	t.mu.Lock()
-	n, ok := known[title]
-	t.mu.Unlock()
-	if !ok {
-		var m gh.Milestone
-		if _, err := t.call(ctx, fmt.Sprintf("creating milestone %q in %s", title, repo), http.MethodPost, repoPath(repo)+"/milestones", map[string]string{"title": title}, &m, nil); err != nil {
+		var err error
+		if known, err = t.listMilestones(ctx, repo); err != nil {
 			return nil, err
 		}
-		n = m.GetNumber()
+		fresh = true
+	}
+	n, ok := known[title]
+	if !ok && !fresh {
+		var err error
+		if known, err = t.listMilestones(ctx, repo); err != nil {
+			return nil, err
+		}
+		n, ok = known[title]
+	}
+	if !ok {
+		var m gh.Milestone
+		_, err := t.call(ctx, fmt.Sprintf("creating milestone %q in %s", title, repo), http.MethodPost, repoPath(repo)+"/milestones", map[string]string{"title": title}, &m, nil)
+		switch {
+		case err == nil:
+			n = m.GetNumber()
+		case alreadyExists(err):
+			again, lerr := t.listMilestones(ctx, repo)
+			if lerr != nil {
+				return nil, lerr
+			}
+			if n, ok = again[title]; !ok {
+				return nil, err
+			}
+			known = again
+		default:
+			return nil, err
+		}
 	}
 	t.mu.Lock()
 	known[title] = n
@@ -739,11 +909,14 @@ func (t *Tracker) Update(ctx context.Context, ref adapters.Ref, p adapters.Patch
 				w.Assignees = ptr(nonNil(want))
 			}
 		case adapters.FieldLabels:
-			if want := adapters.NormalizeList(p.Item.Labels); !slices.Equal(want, cur.Labels) {
-				if err := t.ensureLabels(ctx, repo, want); err != nil {
+			// Labels differing in case only are the same labels to
+			// GitHub: writing them would change nothing.
+			if want := adapters.NormalizeList(p.Item.Labels); !sameLabels(want, cur.Labels) {
+				spelt, err := t.ensureLabels(ctx, repo, want)
+				if err != nil {
 					return adapters.Item{}, fmt.Errorf("updating %s: %w", id, err)
 				}
-				w.Labels = ptr(nonNil(want))
+				w.Labels = ptr(nonNil(spelt))
 			}
 		case FieldMilestone:
 			if want := p.Item.Fields["milestone"]; want != cur.Fields["milestone"] {
@@ -756,12 +929,11 @@ func (t *Tracker) Update(ctx context.Context, ref adapters.Ref, p adapters.Patch
 	if w.empty() {
 		return cur, nil
 	}
-	var out gh.Issue
-	if _, err := t.call(ctx, "updating issue "+id, http.MethodPatch, fmt.Sprintf("%s/issues/%d", repoPath(repo), n), w, &out, nil); err != nil {
-		t.dropCaches(repo, err)
+	out, err := t.patchIssue(ctx, "updating issue "+id, repo, n, w)
+	if err != nil {
 		return adapters.Item{}, err
 	}
-	return t.toItem(repo, &out), nil
+	return t.toItem(repo, out), nil
 }
 
 // Archive implements adapters.Archiver: it closes the issue as completed;
@@ -778,12 +950,12 @@ func (t *Tracker) Archive(ctx context.Context, ref adapters.Ref) (adapters.Item,
 	if is.GetState() == "closed" {
 		return t.toItem(repo, is), nil
 	}
-	var out gh.Issue
 	w := issueWrite{State: ptr("closed"), StateReason: ptr("completed")}
-	if _, err := t.call(ctx, "closing issue "+issueID(repo, n), http.MethodPatch, fmt.Sprintf("%s/issues/%d", repoPath(repo), n), w, &out, nil); err != nil {
+	out, err := t.patchIssue(ctx, "closing issue "+issueID(repo, n), repo, n, w)
+	if err != nil {
 		return adapters.Item{}, err
 	}
-	return t.toItem(repo, &out), nil
+	return t.toItem(repo, out), nil
 }
 
 // Check implements adapters.Checker: the credentials work (GET
@@ -844,9 +1016,9 @@ func (t *Tracker) UpdateChildren(ctx context.Context, parent adapters.Ref, child
 	if body == is.GetBody() {
 		return t.toItem(repo, is), nil
 	}
-	var out gh.Issue
-	if _, err := t.call(ctx, "updating the children of "+issueID(repo, n), http.MethodPatch, fmt.Sprintf("%s/issues/%d", repoPath(repo), n), issueWrite{Body: ptr(body)}, &out, nil); err != nil {
+	out, err := t.patchIssue(ctx, "updating the children of "+issueID(repo, n), repo, n, issueWrite{Body: ptr(body)})
+	if err != nil {
 		return adapters.Item{}, err
 	}
-	return t.toItem(repo, &out), nil
+	return t.toItem(repo, out), nil
 }

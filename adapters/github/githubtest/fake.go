@@ -80,6 +80,9 @@ type Issue struct {
 	UpdatedAt   time.Time
 	ClosedAt    time.Time
 	Deleted     bool // answered 410 Gone
+	// MovedTo is "owner/repo#n" once the issue was transferred there:
+	// the API then answers 301 for it, and listings leave it out.
+	MovedTo string
 }
 
 // Comment is one issue comment.
@@ -168,13 +171,16 @@ type Server struct {
 	opts   Options
 	manual time.Time
 	repos  map[string]*repo
-	users  map[string]bool
-	tokens map[string]time.Time // token -> expiry (zero: never)
-	apps   map[int64]App
-	nextID int64
-	faults []*Fault
-	log    []Request
-	rate   struct {
+	// renamed maps a repository's old "owner/name" to its current one:
+	// GitHub answers 301 on every path under the old name.
+	renamed map[string]string
+	users   map[string]bool
+	tokens  map[string]time.Time // token -> expiry (zero: never)
+	apps    map[int64]App
+	nextID  int64
+	faults  []*Fault
+	log     []Request
+	rate    struct {
 		used  int
 		reset time.Time
 	}
@@ -208,13 +214,14 @@ func New(t interface{ Cleanup(func()) }, opts Options) *Server {
 		opts.TokenTTL = time.Hour
 	}
 	s := &Server{
-		opts:   opts,
-		manual: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC),
-		repos:  map[string]*repo{},
-		users:  map[string]bool{"octocat": true},
-		tokens: map[string]time.Time{},
-		apps:   map[int64]App{},
-		nextID: 1000,
+		opts:    opts,
+		manual:  time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC),
+		repos:   map[string]*repo{},
+		renamed: map[string]string{},
+		users:   map[string]bool{"octocat": true},
+		tokens:  map[string]time.Time{},
+		apps:    map[int64]App{},
+		nextID:  1000,
 	}
 	if !opts.Start.IsZero() {
 		s.manual = opts.Start
@@ -395,7 +402,7 @@ func (s *Server) Issues(repoName string) []Issue {
 	}
 	var out []Issue
 	for _, is := range r.issues {
-		if !is.Deleted {
+		if !is.Deleted && is.MovedTo == "" {
 			out = append(out, clone(is))
 		}
 	}
@@ -461,6 +468,8 @@ func (s *Server) issue(repoName string, number int) *Issue {
 // CreateIssue makes an issue (or, with PullRequest set, a pull request) as
 // a person would, outside the API: no quota, no limits. It fills number,
 // id and times and returns the stored copy; labels it names are created.
+// A CreatedAt given is kept (updated_at is still now): an issue that
+// reaches the replica answering listings after newer ones did.
 func (s *Server) CreateIssue(repoName string, is Issue) Issue {
 	s.mu.Lock()
 	r := s.repos[repoName]
@@ -468,7 +477,11 @@ func (s *Server) CreateIssue(repoName string, is Issue) Issue {
 		s.mu.Unlock()
 		panic("githubtest: no repository " + repoName)
 	}
+	created := is.CreatedAt
 	stored := s.insertIssue(r, is)
+	if !created.IsZero() {
+		stored.CreatedAt = created
+	}
 	ev := s.issueEvent(r, stored, "opened")
 	s.mu.Unlock()
 	s.deliver(ev)
@@ -500,12 +513,31 @@ func (s *Server) insertIssue(r *repo, is Issue) *Issue {
 	return p
 }
 
+// AddMilestone makes an open milestone as a person would, outside the
+// API, and returns it; an existing title is returned as it is.
+func (s *Server) AddMilestone(repoName, title string) Milestone {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.repos[repoName]
+	if r == nil {
+		panic("githubtest: no repository " + repoName)
+	}
+	for _, ms := range r.milestones {
+		if ms.Title == title {
+			return *ms
+		}
+	}
+	ms := &Milestone{ID: s.id(), Number: len(r.milestones) + 1, Title: title, State: "open", CreatedAt: s.now()}
+	r.milestones = append(r.milestones, ms)
+	return *ms
+}
+
 // EditIssue changes an issue as a person would in the web UI: mutate sees
 // a copy, and updated_at moves to now. Labels named are created.
 func (s *Server) EditIssue(repoName string, number int, mutate func(*Issue)) error {
 	s.mu.Lock()
 	is := s.issue(repoName, number)
-	if is == nil || is.Deleted {
+	if is == nil || is.Deleted || is.MovedTo != "" {
 		s.mu.Unlock()
 		return fmt.Errorf("githubtest: no issue %s#%d", repoName, number)
 	}
@@ -535,7 +567,7 @@ func (s *Server) EditIssue(repoName string, number int, mutate func(*Issue)) err
 func (s *Server) DeleteIssue(repoName string, number int) error {
 	s.mu.Lock()
 	is := s.issue(repoName, number)
-	if is == nil || is.Deleted {
+	if is == nil || is.Deleted || is.MovedTo != "" {
 		s.mu.Unlock()
 		return fmt.Errorf("githubtest: no issue %s#%d", repoName, number)
 	}
@@ -546,12 +578,72 @@ func (s *Server) DeleteIssue(repoName string, number int) error {
 	return nil
 }
 
+// TransferIssue moves an issue to another repository as a person would:
+// a new issue (next number there) takes its title, body, state, labels,
+// assignees and comments, the milestone is dropped (milestones are per
+// repository), and the old number answers 301 with Location the new
+// issue's URL from then on. The old repository's hook gets a
+// "transferred" issues event, the new one's an "opened". It returns the
+// new issue.
+func (s *Server) TransferIssue(repoName string, number int, toRepo string) (Issue, error) {
+	s.mu.Lock()
+	is := s.issue(repoName, number)
+	to := s.repos[toRepo]
+	if is == nil || is.Deleted || is.MovedTo != "" || to == nil || toRepo == repoName {
+		s.mu.Unlock()
+		return Issue{}, fmt.Errorf("githubtest: cannot transfer %s#%d to %s", repoName, number, toRepo)
+	}
+	from := s.repos[repoName]
+	c := clone(is)
+	c.Milestone = 0
+	moved := s.insertIssue(to, c)
+	moved.State, moved.StateReason, moved.ClosedAt = is.State, is.StateReason, is.ClosedAt
+	for _, cm := range from.comments {
+		if cm.Issue == number {
+			x := *cm
+			x.ID, x.Repo, x.Issue = s.id(), toRepo, moved.Number
+			to.comments = append(to.comments, &x)
+		}
+	}
+	is.MovedTo = fmt.Sprintf("%s#%d", toRepo, moved.Number)
+	ev := s.issueEvent(from, is, "transferred")
+	ev.payload["changes"] = obj{"new_issue": s.issueJSON(to, moved), "new_repository": s.repoHookJSON(to)}
+	opened := s.issueEvent(to, moved, "opened")
+	out := clone(moved)
+	s.mu.Unlock()
+	s.deliver(ev)
+	s.deliver(opened)
+	return out, nil
+}
+
+// RenameRepo renames repository from to "owner/name" to: the old name
+// answers 301 on every path from then on, as GitHub's redirects do.
+func (s *Server) RenameRepo(from, to string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.repos[from]
+	if r == nil || s.repos[to] != nil {
+		return fmt.Errorf("githubtest: cannot rename %s to %s", from, to)
+	}
+	delete(s.repos, from)
+	r.owner, r.name, _ = strings.Cut(to, "/")
+	for _, is := range r.issues {
+		is.Repo = to
+	}
+	for _, c := range r.comments {
+		c.Repo = to
+	}
+	s.repos[to] = r
+	s.renamed[from] = to
+	return nil
+}
+
 // AddComment comments on an issue as user (default "octocat"), outside
 // the API.
 func (s *Server) AddComment(repoName string, number int, user, body string) (Comment, error) {
 	s.mu.Lock()
 	is := s.issue(repoName, number)
-	if is == nil || is.Deleted {
+	if is == nil || is.Deleted || is.MovedTo != "" {
 		s.mu.Unlock()
 		return Comment{}, fmt.Errorf("githubtest: no issue %s#%d", repoName, number)
 	}

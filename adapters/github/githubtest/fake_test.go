@@ -26,7 +26,9 @@ func newClient(t *testing.T, s *Server, rt http.RoundTripper) *client {
 	if rt == nil {
 		rt = s.Client().Transport
 	}
-	return &client{t: t, s: s, http: &http.Client{Transport: rt}}
+	// Redirects come back as they are: the fake's 301s are under test.
+	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &client{t: t, s: s, http: &http.Client{Transport: rt, CheckRedirect: noRedirect}}
 }
 
 type answer struct {
@@ -356,5 +358,84 @@ func TestWebhooks(t *testing.T) {
 	}
 	if n := len(s.Deliveries()); n != 4 {
 		t.Errorf("Deliveries() = %d", n)
+	}
+}
+
+// TestTransferAndRename: a transferred issue and a renamed repository
+// answer 301 with Location the new URL (a basic-error body, as the
+// contract says), GET and PATCH alike; the Location is served; listings
+// leave a transferred issue out; the hooks get transferred and opened.
+func TestTransferAndRename(t *testing.T) {
+	var events []string
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p struct {
+			Action string
+			Issue  struct{ Number int }
+		}
+		b, _ := io.ReadAll(r.Body)
+		json.Unmarshal(b, &p)
+		events = append(events, fmt.Sprintf("%s %s #%d", r.Header.Get("X-GitHub-Event"), p.Action, p.Issue.Number))
+	}))
+	defer hook.Close()
+	s := New(t, Options{Repos: []string{"acme/app", "acme/other"}})
+	checker := NewContractChecker(t, s.Client().Transport)
+	c := newClient(t, s, checker)
+	s.CreateIssue("acme/other", Issue{Title: "already there"})
+	s.CreateIssue("acme/app", Issue{Title: "moves", Labels: []string{"bug"}})
+	s.AddComment("acme/app", 1, "", "a comment")
+	s.SetWebhook(hook.URL, "x", hook.Client())
+	to, err := s.TransferIssue("acme/app", 1, "acme/other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if to.Repo != "acme/other" || to.Number != 2 || to.Title != "moves" || len(s.Comments("acme/other", 2)) != 1 {
+		t.Errorf("transferred: %+v, comments %v", to, s.Comments("acme/other", 2))
+	}
+	for _, m := range []string{"GET", "PATCH"} {
+		a := c.do(m, "/repos/acme/app/issues/1", map[string]string{"title": "x"})
+		loc := a.header.Get("Location")
+		var e struct{ Message, URL string }
+		a.json(t, &e)
+		if a.status != 301 || !strings.HasSuffix(loc, "/issues/2") || e.URL != loc {
+			t.Errorf("%s of a transferred issue: %d Location %q %+v", m, a.status, loc, e)
+		}
+		if m == "GET" {
+			var is struct {
+				Title         string
+				RepositoryURL string `json:"repository_url"`
+			}
+			b := newClient(t, s, nil).do("GET", strings.TrimPrefix(loc, strings.TrimSuffix(s.URL, "/")), nil)
+			b.json(t, &is)
+			if b.status != 200 || is.Title != "moves" || !strings.HasSuffix(is.RepositoryURL, "/repos/acme/other") {
+				t.Errorf("following %s: %d %+v", loc, b.status, is)
+			}
+		}
+	}
+	if is, _ := s.Issue("acme/other", 2); is.Title != "moves" {
+		t.Errorf("a PATCH answered 301 wrote: %+v", is)
+	}
+	var listed []struct{ Number int }
+	c.do("GET", "/repos/acme/app/issues?state=all", nil).json(t, &listed)
+	if len(listed) != 0 || len(s.Issues("acme/app")) != 0 {
+		t.Errorf("acme/app still lists %v", listed)
+	}
+	if err := s.RenameRepo("acme/other", "acme/renamed"); err != nil {
+		t.Fatal(err)
+	}
+	if a := c.do("GET", "/repos/acme/other/issues/2", nil); a.status != 301 || !strings.HasSuffix(a.header.Get("Location"), "/issues/2") {
+		t.Errorf("GET in a renamed repository: %d %q", a.status, a.header.Get("Location"))
+	}
+	if a := c.do("GET", "/repos/acme/renamed/issues/2", nil); a.status != 200 {
+		t.Errorf("GET under the new name: %d", a.status)
+	}
+	if diff := cmp.Diff([]string{"ping  #0", "issues transferred #1", "issues opened #2"}, events); diff != "" {
+		t.Errorf("webhooks (-want +got):\n%s", diff)
+	}
+	_, violations, unrouted := checker.Result()
+	for _, v := range violations {
+		t.Errorf("contract: %s %s (%d): %s", v.Method, v.Path, v.Status, v.Err)
+	}
+	for _, u := range unrouted {
+		t.Errorf("not in the contract: %s", u)
 	}
 }

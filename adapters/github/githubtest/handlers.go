@@ -40,6 +40,16 @@ func apiError(status int, msg, doc string, fieldErrs ...obj) response {
 	return reply(status, b)
 }
 
+// moved is GitHub's answer for a transferred issue or a renamed
+// repository: 301 with Location the new URL, and a basic-error body
+// carrying it too.
+func moved(loc string) response {
+	r := reply(http.StatusMovedPermanently, obj{"message": "Moved Permanently", "url": loc,
+		"documentation_url": docsBase + "/overview/resources-in-the-rest-api#http-redirects"})
+	r.header = http.Header{"Location": {loc}}
+	return r
+}
+
 func notFound() response { return apiError(http.StatusNotFound, "Not Found", "") }
 
 func invalid(resource, field, code string, value any) response {
@@ -268,14 +278,33 @@ func (s *Server) mintToken(req *http.Request, idStr string) response {
 }
 
 func (s *Server) route(req *http.Request, seg []string, body []byte) response {
-	if len(seg) < 3 || seg[0] != "repos" {
-		return notFound()
+	var r *repo
+	var rest []string
+	switch {
+	case len(seg) >= 2 && seg[0] == "repositories":
+		// GitHub's id-based paths, where its redirects point.
+		id, _ := strconv.ParseInt(seg[1], 10, 64)
+		for _, x := range s.repos {
+			if x.id == id {
+				r = x
+			}
+		}
+		rest = seg[2:]
+	case len(seg) >= 3 && seg[0] == "repos":
+		full := seg[1] + "/" + seg[2]
+		if to, ok := s.renamed[full]; ok && s.repos[to] != nil {
+			loc := s.api("/repositories/%d", s.repos[to].id)
+			if len(seg) > 3 {
+				loc += "/" + strings.Join(seg[3:], "/")
+			}
+			return moved(loc)
+		}
+		r = s.repos[full]
+		rest = seg[3:]
 	}
-	r := s.repos[seg[1]+"/"+seg[2]]
 	if r == nil {
 		return notFound()
 	}
-	rest := seg[3:]
 	m := req.Method
 	q := req.URL.Query()
 	switch {
@@ -308,6 +337,14 @@ func (s *Server) route(req *http.Request, seg []string, body []byte) response {
 		}
 		if is.Deleted {
 			return apiError(http.StatusGone, "This issue was deleted", "/issues/issues#get-an-issue")
+		}
+		if is.MovedTo != "" {
+			to, num, _ := strings.Cut(is.MovedTo, "#")
+			loc := s.api("/repositories/%d/issues/%s", s.repos[to].id, num)
+			if len(rest) > 2 {
+				loc += "/" + strings.Join(rest[2:], "/")
+			}
+			return moved(loc)
 		}
 		switch {
 		case len(rest) == 2 && m == http.MethodGet:
@@ -403,7 +440,7 @@ func (s *Server) listIssues(req *http.Request, r *repo, q url.Values) response {
 	}
 	var match []*Issue
 	for _, is := range r.issues {
-		if is.Deleted || (state != "all" && is.State != state) {
+		if is.Deleted || is.MovedTo != "" || (state != "all" && is.State != state) {
 			continue
 		}
 		if !since.IsZero() && is.UpdatedAt.Truncate(time.Second).Before(since) {
