@@ -281,3 +281,19 @@ func TestServe(t *testing.T) {
 		t.Fatalf("serve exited %d:\n%s", code, errb.String())
 	}
 }
+
+func TestDoctor(t *testing.T) {
+	_, cfg := setup(t, "newest", 1)
+	code, out, errs := runCLI(t, "-c", cfg, "doctor")
+	if code != exitOK || !strings.Contains(out, "ok    tracker left") || !strings.Contains(out, "ok    state store") {
+		t.Fatalf("doctor: %d\n%s%s", code, out, errs)
+	}
+	// A status the tracker does not have: doctor names the key path.
+	body, _ := os.ReadFile(cfg)
+	bad := strings.Replace(string(body), "      status: both\n", "      status:\n        map:\n          - { a: 'Nope', b: 'To Do' }\n", 1)
+	os.WriteFile(cfg, []byte(bad), 0o600)
+	code, out, _ = runCLI(t, "-c", cfg, "doctor")
+	if code != exitFailed || !strings.Contains(out, "FAIL") || !strings.Contains(out, "flows[0].fields.status.map[0].a") {
+		t.Fatalf("doctor on a missing status: %d\n%s", code, out)
+	}
+}
