@@ -92,6 +92,7 @@ type Daemon struct {
 	metrics  *metrics
 	handler  http.Handler
 	draining atomic.Bool
+	flowSet  atomic.Pointer[tsync.Flows] // swapped whole by Reload
 
 	mu       sync.Mutex
 	triggers map[string]time.Time // flow -> earliest webhook not yet synced
@@ -125,6 +126,7 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	d := &Daemon{cfg: cfg, log: cfg.Logger, triggers: map[string]time.Time{}, gen: map[string]int64{}, flowMu: map[string]*sync.Mutex{}, metrics: newMetrics()}
+	d.flowSet.Store(cfg.Flows)
 	for _, name := range cfg.Flows.Order {
 		d.flowMu[name] = &sync.Mutex{}
 	}
@@ -142,20 +144,9 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 	if err := river.AddWorkerSafely(workers, &syncWorker{d: d}); err != nil {
 		return nil, err
 	}
-	var periodic []*river.PeriodicJob
-	for _, name := range cfg.Flows.Order {
-		f := cfg.Flows.ByName[name]
-		sched, err := mapping.ParseSchedule(f.Map.Schedule)
-		if err != nil {
-			return nil, fmt.Errorf("flow %s: schedule %q: %w", name, f.Map.Schedule, err)
-		}
-		periodic = append(periodic,
-			river.NewPeriodicJob(sched, func() (river.JobArgs, *river.InsertOpts) { return SyncArgs{Flow: name, Gen: d.generation(name)}, nil },
-				&river.PeriodicJobOpts{ID: "sync:" + name, RunOnStart: true}),
-			river.NewPeriodicJob(river.PeriodicInterval(cfg.FullEvery), func() (river.JobArgs, *river.InsertOpts) {
-				return SyncArgs{Flow: name, Full: true, Gen: d.generation(name)}, nil
-			},
-				&river.PeriodicJobOpts{ID: "full:" + name}))
+	periodic, err := d.periodicJobs(cfg.Flows)
+	if err != nil {
+		return nil, err
 	}
 	client, err := river.NewClient(driver, &river.Config{
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
@@ -220,7 +211,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		srv.Close()
 		return fmt.Errorf("starting jobs: %w", err)
 	}
-	d.log.Info("tracksync serving", "listen", d.Addr(), "flows", len(d.cfg.Flows.Order))
+	d.log.Info("tracksync serving", "listen", d.Addr(), "flows", len(d.flows().Order))
 	var runErr error
 	select {
 	case <-ctx.Done():
@@ -243,7 +234,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 // webhook, manual). A job already waiting or running for the flow absorbs
 // it; a running one re-runs once when it ends.
 func (d *Daemon) Enqueue(ctx context.Context, flow, reason string) error {
-	if _, ok := d.cfg.Flows.ByName[flow]; !ok {
+	if _, ok := d.flows().ByName[flow]; !ok {
 		return fmt.Errorf("no flow %q", flow)
 	}
 	d.mu.Lock()
@@ -264,6 +255,50 @@ func (d *Daemon) Enqueue(ctx context.Context, flow, reason string) error {
 	return nil
 }
 
+// periodicJobs are each flow's schedule and its periodic full reconcile.
+func (d *Daemon) periodicJobs(fs *tsync.Flows) ([]*river.PeriodicJob, error) {
+	var periodic []*river.PeriodicJob
+	for _, name := range fs.Order {
+		f := fs.ByName[name]
+		sched, err := mapping.ParseSchedule(f.Map.Schedule)
+		if err != nil {
+			return nil, fmt.Errorf("flow %s: schedule %q: %w", name, f.Map.Schedule, err)
+		}
+		periodic = append(periodic,
+			river.NewPeriodicJob(sched, func() (river.JobArgs, *river.InsertOpts) { return SyncArgs{Flow: name, Gen: d.generation(name)}, nil },
+				&river.PeriodicJobOpts{ID: "sync:" + name, RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(d.cfg.FullEvery), func() (river.JobArgs, *river.InsertOpts) {
+				return SyncArgs{Flow: name, Full: true, Gen: d.generation(name)}, nil
+			}, &river.PeriodicJobOpts{ID: "full:" + name}))
+	}
+	return periodic, nil
+}
+
+// Reload swaps in a new set of flows (a reloaded config): schedules are
+// replaced, new flows start, removed ones get no more jobs. A run in
+// flight finishes on the flow it started with.
+func (d *Daemon) Reload(fs *tsync.Flows) error {
+	periodic, err := d.periodicJobs(fs)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	for _, name := range fs.Order {
+		if d.flowMu[name] == nil {
+			d.flowMu[name] = &sync.Mutex{}
+		}
+	}
+	d.mu.Unlock()
+	d.flowSet.Store(fs)
+	d.client.PeriodicJobs().Clear()
+	d.client.PeriodicJobs().AddMany(periodic)
+	d.log.Info("config reloaded", "flows", len(fs.Order))
+	return nil
+}
+
+// flows is the current flow set.
+func (d *Daemon) flows() *tsync.Flows { return d.flowSet.Load() }
+
 func (d *Daemon) generation(flow string) int64 {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -278,7 +313,7 @@ type syncWorker struct {
 
 func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	d := w.d
-	f, ok := d.cfg.Flows.ByName[job.Args.Flow]
+	f, ok := d.flows().ByName[job.Args.Flow]
 	if !ok {
 		return river.JobCancel(fmt.Errorf("flow %q is no longer configured", job.Args.Flow))
 	}
@@ -287,7 +322,9 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	}
 	// One run of a flow at a time in this process; the engine's lease
 	// covers other processes.
+	d.mu.Lock()
 	fm := d.flowMu[job.Args.Flow]
+	d.mu.Unlock()
 	fm.Lock()
 	defer fm.Unlock()
 	d.mu.Lock()

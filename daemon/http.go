@@ -50,18 +50,18 @@ func (d *Daemon) auth(next http.Handler) http.Handler {
 // tracker finds the tracker a webhook path names: a tracker name, or a
 // kind when exactly one tracker has it (/webhooks/github).
 func (d *Daemon) tracker(name string) (adapters.Tracker, string, error) {
-	if t, ok := d.cfg.Flows.Trackers[name]; ok {
+	if t, ok := d.flows().Trackers[name]; ok {
 		return t, name, nil
 	}
 	var found []string
-	for n, t := range d.cfg.Flows.Trackers {
+	for n, t := range d.flows().Trackers {
 		if kindOf(t) == name {
 			found = append(found, n)
 		}
 	}
 	switch len(found) {
 	case 1:
-		return d.cfg.Flows.Trackers[found[0]], found[0], nil
+		return d.flows().Trackers[found[0]], found[0], nil
 	case 0:
 		return nil, "", fmt.Errorf("no tracker named %q, and none of that kind", name)
 	}
@@ -129,8 +129,8 @@ func (d *Daemon) webhook(w http.ResponseWriter, r *http.Request) {
 		// Work happens in the job: the answer must not wait for it.
 		ctx, cancel := context.WithTimeout(r.Context(), 900*time.Millisecond)
 		defer cancel()
-		for _, name := range d.cfg.Flows.Order {
-			f := d.cfg.Flows.ByName[name]
+		for _, name := range d.flows().Order {
+			f := d.flows().ByName[name]
 			if f.A.Name() != trName && f.B.Name() != trName {
 				continue
 			}
@@ -169,8 +169,8 @@ func (d *Daemon) readyz(w http.ResponseWriter, r *http.Request) {
 	} else {
 		checks["store"] = "ok"
 	}
-	checks["config"] = fmt.Sprintf("ok: %d flow(s)", len(d.cfg.Flows.Order))
-	for name, t := range d.cfg.Flows.Trackers {
+	checks["config"] = fmt.Sprintf("ok: %d flow(s)", len(d.flows().Order))
+	for name, t := range d.flows().Trackers {
 		c, is := t.(adapters.Checker)
 		if !is {
 			checks["tracker "+name] = "no check"
@@ -203,8 +203,8 @@ func (d *Daemon) status(w http.ResponseWriter, r *http.Request) {
 		Runs     any    `json:"recent_runs"`
 	}
 	var out []flow
-	for _, name := range d.cfg.Flows.Order {
-		f := d.cfg.Flows.ByName[name]
+	for _, name := range d.flows().Order {
+		f := d.flows().ByName[name]
 		runs, err := d.cfg.Store.ListRuns(r.Context(), name, 5)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)

@@ -2,6 +2,7 @@ package jira_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -34,8 +35,13 @@ func transitionsTaken(fake *jiratest.Server) []string {
 	var out []string
 	for _, r := range fake.Requests() {
 		if r.Method == http.MethodPost && strings.HasSuffix(r.Path, "/transitions") {
-			id := strings.SplitN(strings.SplitN(string(r.Body), `"id":"`, 2)[1], `"`, 2)[0]
-			out = append(out, id)
+			var b struct {
+				Transition struct {
+					ID string `json:"id"`
+				} `json:"transition"`
+			}
+			_ = json.Unmarshal(r.Body, &b)
+			out = append(out, b.Transition.ID)
 		}
 	}
 	return out
@@ -123,6 +129,30 @@ func TestRequiredScreenFieldFilled(t *testing.T) {
 	is, _ := fake.Issue(it.Ref.ID)
 	if is.Status != "Done" || is.Resolution != "Won't Do" || string(is.Custom[jiratest.ReviewerNotesField]) != `"synced by tracksync"` {
 		t.Errorf("stored status %q resolution %q notes %s", is.Status, is.Resolution, is.Custom[jiratest.ReviewerNotesField])
+	}
+}
+
+// TestRequiredScreenFieldOption: a select-list (option) field on a
+// transition screen is sent as the matched allowed value's id; Jira
+// refuses {"name": ...} for it.
+func TestRequiredScreenFieldOption(t *testing.T) {
+	for _, fl := range flavors {
+		t.Run(string(fl), func(t *testing.T) {
+			fake, tr := newPair(t, fl, func(o *jira.Options) {
+				o.TransitionDefaults = map[string]string{"resolution": "Won't Do", "Severity": "Major"}
+			})
+			fake.SetRequired("Done", "resolution", jiratest.SeverityField)
+			it := mustCreate(t, tr, adapters.Item{Title: "severe", Status: "Done"}, "")
+			is, _ := fake.Issue(it.Ref.ID)
+			var sev struct {
+				ID    string `json:"id"`
+				Value string `json:"value"`
+			}
+			_ = json.Unmarshal(is.Custom[jiratest.SeverityField], &sev)
+			if is.Status != "Done" || is.Resolution != "Won't Do" || sev.ID != "10101" || sev.Value != "Major" {
+				t.Errorf("stored status %q resolution %q severity %+v; want Done, Won't Do, 10101 Major", is.Status, is.Resolution, sev)
+			}
+		})
 	}
 }
 

@@ -37,7 +37,7 @@ func (t *Tracker) toComment(w wireComment) adapters.Comment {
 func (t *Tracker) listComments(ctx context.Context, ref adapters.Ref) ([]wireComment, error) {
 	var out []wireComment
 	for start := 0; ; {
-		q := url.Values{"startAt": {strconv.Itoa(start)}, "maxResults": {"100"}, "expand": {"properties"}, "orderBy": {"created"}}
+		q := url.Values{"startAt": {strconv.Itoa(start)}, "maxResults": {"100"}, "orderBy": {"created"}}
 		var page wireComments
 		if err := t.c.do(ctx, http.MethodGet, t.path("/issue/"+refPath(ref)+"/comment?"+q.Encode()), nil, &page); err != nil {
 			return nil, fmt.Errorf("reading comments of jira issue %s: %w", ref, err)
@@ -45,9 +45,45 @@ func (t *Tracker) listComments(ctx context.Context, ref adapters.Ref) ([]wireCom
 		out = append(out, page.Comments...)
 		start += len(page.Comments)
 		if len(page.Comments) == 0 || start >= page.Total {
-			return out, nil
+			break
 		}
 	}
+	if err := t.commentProperties(ctx, out); err != nil {
+		return nil, fmt.Errorf("reading comments of jira issue %s: %w", ref, err)
+	}
+	return out, nil
+}
+
+// commentProperties fills in the comments' entity properties. The
+// issue's comment endpoint expands only renderedBody, so they come from
+// POST /comment/list?expand=properties, 1000 ids a request. A comment
+// deleted in between is simply not answered for.
+func (t *Tracker) commentProperties(ctx context.Context, cs []wireComment) error {
+	for start := 0; start < len(cs); start += 1000 {
+		batch := cs[start:min(start+1000, len(cs))]
+		ids := make([]int64, 0, len(batch))
+		for _, c := range batch {
+			n, err := strconv.ParseInt(c.ID, 10, 64)
+			if err != nil {
+				return fmt.Errorf("comment id %q is not a number", c.ID)
+			}
+			ids = append(ids, n)
+		}
+		var res struct {
+			Values []wireComment `json:"values"`
+		}
+		if err := t.c.do(withIdempotent(ctx), http.MethodPost, t.path("/comment/list?expand=properties"), map[string]any{"ids": ids}, &res); err != nil {
+			return fmt.Errorf("reading the properties of %d comments: %w", len(ids), err)
+		}
+		props := make(map[string][]wireProperty, len(res.Values))
+		for _, v := range res.Values {
+			props[v.ID] = v.Properties
+		}
+		for i := range batch {
+			batch[i].Properties = props[batch[i].ID]
+		}
+	}
+	return nil
 }
 
 // Comments lists an issue's comments oldest first.

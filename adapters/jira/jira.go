@@ -12,10 +12,14 @@
 // shortest path to the target, and fills required transition-screen fields
 // from Options.TransitionDefaults or fails naming the field. Listing is
 // incremental on `updated >= <epoch ms>` minus an overlap window, with a
-// seen-set of (id, updated) so the overlap never lists a change twice.
+// seen-set of (id, updated) so the overlap never lists a change twice;
+// pages are keyset (each starts again at the last updated stamp seen), so
+// an edit mid-listing cannot shift an issue past the pages already read.
 // Issues tracksync creates carry the entity property "tracksync" holding
 // the idempotency key, written in the create request itself, so a create
-// whose answer was lost is found again instead of made twice.
+// whose answer was lost is found again instead of made twice: by JQL where
+// the property is indexed, else among the issues tracksync's account
+// created in the project within Options.MarkerWindow.
 package jira
 
 import (
@@ -79,6 +83,10 @@ type Options struct {
 	// Overlap is how far before the last seen update an incremental
 	// listing looks again, for Jira's search index lag (default 2m).
 	Overlap time.Duration
+	// MarkerWindow is how far back a Create looks, among the issues
+	// tracksync's account created, for one an earlier attempt made with
+	// the same idempotency key (default 15m).
+	MarkerWindow time.Duration
 	// TransitionDefaults fill required transition-screen fields, by field
 	// id or display name (default resolution: Done).
 	TransitionDefaults map[string]string
@@ -143,6 +151,9 @@ func New(ctx context.Context, name string, o Options) (*Tracker, error) {
 	}
 	if o.Overlap == 0 {
 		o.Overlap = 2 * time.Minute
+	}
+	if o.MarkerWindow == 0 {
+		o.MarkerWindow = 15 * time.Minute
 	}
 	if o.RetryMax == 0 {
 		o.RetryMax = 3
@@ -644,19 +655,19 @@ func (t *Tracker) writeParent(ctx context.Context, it adapters.Item, creating bo
 // idempotency key made (by its tracksync entity property).
 func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.CreateOptions) (adapters.CreateResult, error) {
 	key := opts.IdempotencyKey
-	if key != "" {
-		if found, ok, err := t.findByMarker(ctx, key); err != nil {
-			return adapters.CreateResult{}, fmt.Errorf("creating jira issue %q: looking for key %s: %w", it.Title, key, err)
-		} else if ok {
-			return adapters.CreateResult{Item: found, Existed: true}, nil
-		}
-	}
 	project := it.Ref.Project
 	if project == "" {
 		project = t.o.Project
 	}
 	if project == "" {
 		project = scopeProject(opts.Scope)
+	}
+	if key != "" {
+		if found, ok, err := t.findByMarker(ctx, key, project); err != nil {
+			return adapters.CreateResult{}, fmt.Errorf("creating jira issue %q: looking for key %s: %w", it.Title, key, err)
+		} else if ok {
+			return adapters.CreateResult{Item: found, Existed: true}, nil
+		}
 	}
 	if project == "" {
 		return adapters.CreateResult{}, adapters.Permanent(fmt.Errorf("creating jira issue %q: no project to create it in: set trackers.%s.project: %w", it.Title, t.name, adapters.ErrInvalid))
@@ -705,7 +716,7 @@ func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.Cr
 			return adapters.CreateResult{}, fmt.Errorf("creating jira issue %q in %s: %w", it.Title, project, err)
 		}
 		// The answer was lost: the issue may exist. Its marker says.
-		found, ok, ferr := t.findByMarker(ctx, key)
+		found, ok, ferr := t.findByMarker(ctx, key, project)
 		if ferr != nil || !ok {
 			return adapters.CreateResult{}, fmt.Errorf("creating jira issue %q in %s: %w", it.Title, project, err)
 		}
@@ -755,47 +766,101 @@ func ambiguous(ctx context.Context, err error) bool {
 	return true
 }
 
-// findByMarker looks for the issue carrying idempotency key k.
-func (t *Tracker) findByMarker(ctx context.Context, k string) (adapters.Item, bool, error) {
+// markerCandidates bounds how many recent issues findByMarker reads.
+const markerCandidates = 50
+
+// findByMarker looks for the issue in project carrying idempotency key k.
+//
+// The JQL clause issue.property[tracksync].key finds an entity property
+// only where an app declares a JQL index for it, and the search index lags
+// behind writes, so it is only a fast path. The lookup that does not
+// depend on property indexing reads the issues tracksync's own account
+// created in the project within Options.MarkerWindow, newest first, and
+// compares their tracksync property: a create whose answer was lost is
+// among them.
+func (t *Tracker) findByMarker(ctx context.Context, k, project string) (adapters.Item, bool, error) {
 	jql := "issue.property[" + PropertyKey + "].key = " + quote(k)
-	if t.o.Project != "" {
-		jql = "project = " + quote(t.o.Project) + " AND " + jql
+	if project != "" {
+		jql = "project = " + quote(project) + " AND " + jql
 	}
-	ws, err := t.searchAll(ctx, jql, 2)
+	ws, err := t.searchAll(ctx, jql+" ORDER BY created ASC", 2)
 	if err != nil {
 		return adapters.Item{}, false, err
-	}
-	if len(ws) == 0 {
-		return adapters.Item{}, false, nil
 	}
 	if len(ws) > 1 {
 		t.o.Logger.Warn("several jira issues carry one sync key; using the oldest", "tracker", t.name, "sync_key", k)
 	}
-	it, err := t.Get(ctx, adapters.Ref{Tracker: t.name, ID: ws[0].ID})
+	id := ""
+	if len(ws) > 0 {
+		id = ws[0].ID
+	} else if project != "" {
+		if id, err = t.findRecentMarker(ctx, k, project); err != nil {
+			return adapters.Item{}, false, err
+		}
+	}
+	if id == "" {
+		return adapters.Item{}, false, nil
+	}
+	it, err := t.Get(ctx, adapters.Ref{Tracker: t.name, ID: id})
 	if err != nil {
 		return adapters.Item{}, false, err
 	}
 	return it, true, nil
 }
 
-// searchAll returns up to limit issues (ids and keys) matching jql, oldest
-// first.
-func (t *Tracker) searchAll(ctx context.Context, jql string, limit int) ([]wireIssue, error) {
-	jql += " ORDER BY created ASC"
-	if t.dc {
-		var res struct {
-			Issues []wireIssue `json:"issues"`
+// findRecentMarker returns the id of the oldest issue carrying key k
+// among those tracksync's account created in project within the marker
+// window, or "". The search asks for the property with each issue; where
+// the answer carries no properties at all, the property is read on its
+// own.
+func (t *Tracker) findRecentMarker(ctx context.Context, k, project string) (string, error) {
+	mins := max(1, int64((t.o.MarkerWindow+time.Minute-1)/time.Minute))
+	jql := "project = " + quote(project) + " AND creator = currentUser() AND created >= -" + strconv.FormatInt(mins, 10) + "m ORDER BY created DESC"
+	ws, err := t.searchAll(ctx, jql, markerCandidates)
+	if err != nil {
+		return "", fmt.Errorf("looking for sync key %s among recent issues: %w", k, err)
+	}
+	found := ""
+	for _, w := range ws {
+		raw, ok := w.Properties[PropertyKey]
+		if w.Properties == nil {
+			var prop wireProperty
+			err := t.c.do(ctx, http.MethodGet, t.path("/issue/"+url.PathEscape(w.ID)+"/properties/"+PropertyKey), nil, &prop)
+			var ae *adapters.APIError
+			switch {
+			case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
+				continue
+			case err != nil:
+				return "", fmt.Errorf("reading the %s property of jira issue %s: %w", PropertyKey, w.Key, err)
+			}
+			raw, ok = prop.Value, true
 		}
-		q := url.Values{"jql": {jql}, "maxResults": {strconv.Itoa(limit)}, "fields": {"updated"}}
+		var m marker
+		if ok && json.Unmarshal(raw, &m) == nil && m.Key == k {
+			if found != "" {
+				t.o.Logger.Warn("several jira issues carry one sync key; using the oldest", "tracker", t.name, "sync_key", k)
+			}
+			// Newest first: the last match is the oldest.
+			found = w.ID
+		}
+	}
+	return found, nil
+}
+
+// searchAll returns up to limit issues matching jql (which gives its own
+// order): ids, keys and the tracksync property.
+func (t *Tracker) searchAll(ctx context.Context, jql string, limit int) ([]wireIssue, error) {
+	var res struct {
+		Issues []wireIssue `json:"issues"`
+	}
+	if t.dc {
+		q := url.Values{"jql": {jql}, "maxResults": {strconv.Itoa(limit)}, "fields": {"updated"}, "properties": {PropertyKey}}
 		if err := t.c.do(ctx, http.MethodGet, t.path("/search?"+q.Encode()), nil, &res); err != nil {
 			return nil, fmt.Errorf("searching jira: %w", err)
 		}
 		return res.Issues, nil
 	}
-	var res struct {
-		Issues []wireIssue `json:"issues"`
-	}
-	body := map[string]any{"jql": jql, "maxResults": limit, "fields": []string{"id", "key"}}
+	body := map[string]any{"jql": jql, "maxResults": limit, "fields": []string{"id", "key"}, "properties": []string{PropertyKey}}
 	if err := t.c.do(withIdempotent(ctx), http.MethodPost, t.path("/search/jql"), body, &res); err != nil {
 		return nil, fmt.Errorf("searching jira: %w", err)
 	}

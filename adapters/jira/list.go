@@ -22,9 +22,10 @@ type listState struct {
 	Seen []string `json:"s,omitempty"` // "id@ms"
 }
 
-// pageToken carries a listing between pages: the query's lower bound (the
-// JQL must not change between pages), Jira's own page position, and the
-// state so far.
+// pageToken carries a listing between pages: the next query's lower
+// bound (the last updated stamp seen: keyset paging), Jira's own page
+// position within that query (used only while the bound cannot move), and
+// the state so far.
 type pageToken struct {
 	Since int64     `json:"q"`
 	Next  string    `json:"n,omitempty"` // Cloud nextPageToken
@@ -48,6 +49,14 @@ func decode(s string, v any) error {
 // List returns one page of the issues in scope changed since the cursor.
 // Cloud: one search/jql page of ids and updated stamps, then the unseen
 // ones in one bulkfetch. Data Center: one /search page with fields.
+//
+// Pages are keyset, not offsets: after each page the next query starts
+// again at the last updated stamp seen (`updated >= <ms>`), and the seen
+// set drops the repeats. An offset would skip an issue for good when an
+// issue on an earlier page is edited mid-listing (it moves to the end and
+// shifts the rest down one). Only when a whole page shares one stamp, so
+// the bound cannot move, does the listing fall back to Jira's own page
+// position within that stamp.
 func (t *Tracker) List(ctx context.Context, req adapters.ListRequest) (adapters.ListPage, error) {
 	var tok pageToken
 	if req.PageToken != "" {
@@ -66,60 +75,13 @@ func (t *Tracker) List(ctx context.Context, req adapters.ListRequest) (adapters.
 	if size <= 0 || size > MaxPageSize {
 		size = MaxPageSize
 	}
-	jql := t.listJQL(req.Scope, tok.Since)
 	seen := map[string]bool{}
 	for _, s := range tok.State.Seen {
 		seen[s] = true
 	}
-	var (
-		fresh []wireIssue
-		next  string
-		at    int
-		done  bool
-	)
-	if t.dc {
-		var res struct {
-			StartAt int         `json:"startAt"`
-			Total   int         `json:"total"`
-			Issues  []wireIssue `json:"issues"`
-		}
-		q := url.Values{"jql": {jql}, "startAt": {strconv.Itoa(tok.At)}, "maxResults": {strconv.Itoa(size)}, "fields": {t.fields}, "properties": {PropertyKey}}
-		if err := t.c.do(ctx, http.MethodGet, t.path("/search?"+q.Encode()), nil, &res); err != nil {
-			return adapters.ListPage{}, fmt.Errorf("listing jira (%s): %w", jql, err)
-		}
-		for _, w := range res.Issues {
-			if !seen[w.ID+"@"+w.version()] {
-				fresh = append(fresh, w)
-			}
-		}
-		at = tok.At + len(res.Issues)
-		done = len(res.Issues) == 0 || at >= res.Total
-	} else {
-		var res struct {
-			Issues        []wireIssue `json:"issues"`
-			NextPageToken string      `json:"nextPageToken"`
-			IsLast        bool        `json:"isLast"`
-		}
-		body := map[string]any{"jql": jql, "maxResults": size, "fields": []string{"updated"}}
-		if tok.Next != "" {
-			body["nextPageToken"] = tok.Next
-		}
-		if err := t.c.do(withIdempotent(ctx), http.MethodPost, t.path("/search/jql"), body, &res); err != nil {
-			return adapters.ListPage{}, fmt.Errorf("listing jira (%s): %w", jql, err)
-		}
-		var ids []string
-		for _, w := range res.Issues {
-			if !seen[w.ID+"@"+w.version()] {
-				ids = append(ids, w.ID)
-			}
-		}
-		full, err := t.bulkFetch(ctx, ids)
-		if err != nil {
-			return adapters.ListPage{}, err
-		}
-		fresh = full
-		next = res.NextPageToken
-		done = res.NextPageToken == ""
+	fresh, last, done, err := t.listOnce(ctx, req.Scope, size, &tok, seen)
+	if err != nil {
+		return adapters.ListPage{}, err
 	}
 	page := adapters.ListPage{}
 	for _, w := range fresh {
@@ -132,18 +94,88 @@ func (t *Tracker) List(ctx context.Context, req adapters.ListRequest) (adapters.
 		tok.State.Seen = append(tok.State.Seen, it.Ref.ID+"@"+strconv.FormatInt(ms, 10))
 		tok.State.Max = max(tok.State.Max, ms)
 	}
+	floor := tok.State.Max - t.o.Overlap.Milliseconds()
 	if done {
-		page.Cursor = encode(t.prune(tok.State))
+		page.Cursor = encode(t.prune(tok.State, floor))
 		return page, nil
 	}
-	tok.Next, tok.At = next, at
+	if last > tok.Since {
+		tok.Since, tok.At, tok.Next = last, 0, ""
+	}
+	// The page token keeps the pairs the next query can return again (at
+	// or after its bound) and those the cursor will need.
+	tok.State = t.prune(tok.State, min(tok.Since, floor))
 	page.NextPageToken = encode(tok)
 	return page, nil
 }
 
-// prune keeps the seen pairs still inside the overlap window.
-func (t *Tracker) prune(s listState) listState {
-	floor := s.Max - t.o.Overlap.Milliseconds()
+// listOnce runs one search page from tok's bound and position: it returns
+// the issues not in seen (with the fields toItem needs), the updated stamp
+// (epoch ms) of the page's last issue, and whether the query is exhausted.
+// It advances tok's Jira page position (At, Next) in case the bound cannot
+// move.
+func (t *Tracker) listOnce(ctx context.Context, scope string, size int, tok *pageToken, seen map[string]bool) (fresh []wireIssue, last int64, done bool, err error) {
+	jql := t.listJQL(scope, tok.Since)
+	if t.dc {
+		var res struct {
+			StartAt int         `json:"startAt"`
+			Total   int         `json:"total"`
+			Issues  []wireIssue `json:"issues"`
+		}
+		q := url.Values{"jql": {jql}, "startAt": {strconv.Itoa(tok.At)}, "maxResults": {strconv.Itoa(size)}, "fields": {t.fields}, "properties": {PropertyKey}}
+		if err := t.c.do(ctx, http.MethodGet, t.path("/search?"+q.Encode()), nil, &res); err != nil {
+			return nil, 0, false, fmt.Errorf("listing jira (%s): %w", jql, err)
+		}
+		for _, w := range res.Issues {
+			if !seen[w.ID+"@"+w.version()] {
+				fresh = append(fresh, w)
+			}
+		}
+		if n := len(res.Issues); n > 0 {
+			last = res.Issues[n-1].updated().UnixMilli()
+		}
+		tok.At += len(res.Issues)
+		return fresh, last, len(res.Issues) == 0 || tok.At >= res.Total, nil
+	}
+	var res struct {
+		Issues        []wireIssue `json:"issues"`
+		NextPageToken string      `json:"nextPageToken"`
+		IsLast        bool        `json:"isLast"`
+	}
+	body := map[string]any{"jql": jql, "maxResults": size, "fields": []string{"updated"}}
+	if tok.Next != "" {
+		body["nextPageToken"] = tok.Next
+	}
+	if err := t.c.do(withIdempotent(ctx), http.MethodPost, t.path("/search/jql"), body, &res); err != nil {
+		return nil, 0, false, fmt.Errorf("listing jira (%s): %w", jql, err)
+	}
+	var ids []string
+	for _, w := range res.Issues {
+		if !seen[w.ID+"@"+w.version()] {
+			ids = append(ids, w.ID)
+		}
+	}
+	if n := len(res.Issues); n > 0 {
+		last = res.Issues[n-1].updated().UnixMilli()
+	}
+	full, err := t.bulkFetch(ctx, ids)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	// The bulkfetch may read a newer version than the search saw; one
+	// already listed at that version is a repeat too.
+	for _, w := range full {
+		if !seen[w.ID+"@"+w.version()] {
+			fresh = append(fresh, w)
+		}
+	}
+	tok.Next = res.NextPageToken
+	return fresh, last, res.NextPageToken == "", nil
+}
+
+// prune keeps the seen pairs at or after floor (epoch ms), sorted and
+// without repeats.
+func (t *Tracker) prune(s listState, floor int64) listState {
 	var keep []string
 	for _, e := range s.Seen {
 		_, ms, _ := strings.Cut(e, "@")

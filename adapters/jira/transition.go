@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 
@@ -179,16 +180,20 @@ func (t *Tracker) screenFields(tr wireTransition) (map[string]any, error) {
 			return nil, adapters.Permanent(fmt.Errorf("its screen requires field %q (%s) and no default is configured for it: %w", meta.Name, id, adapters.ErrInvalid))
 		}
 		if len(meta.AllowedValues) > 0 {
-			found := false
-			for _, a := range meta.AllowedValues {
-				if a.Name == v || a.Value == v || a.ID == v {
-					found = true
-				}
-			}
-			if !found {
+			i := slices.IndexFunc(meta.AllowedValues, func(a wireNamed) bool { return a.Name == v || a.Value == v || a.ID == v })
+			if i < 0 {
 				return nil, adapters.Permanent(fmt.Errorf("the default %q for required field %q (%s) is not one of its allowed values: %w", v, meta.Name, id, adapters.ErrInvalid))
 			}
-			out[id] = map[string]string{"name": v}
+			// The matched value by id: every kind takes it, while a select
+			// list (option) refuses {"name": ...}.
+			switch a := meta.AllowedValues[i]; {
+			case a.ID != "":
+				out[id] = map[string]string{"id": a.ID}
+			case a.Value != "":
+				out[id] = map[string]string{"value": a.Value}
+			default:
+				out[id] = map[string]string{"name": a.Name}
+			}
 			continue
 		}
 		out[id] = v

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -296,4 +297,62 @@ func TestDoctor(t *testing.T) {
 	if code != exitFailed || !strings.Contains(out, "FAIL") || !strings.Contains(out, "flows[0].fields.status.map[0].a") {
 		t.Fatalf("doctor on a missing status: %d\n%s", code, out)
 	}
+}
+
+// TestServeReload: a broken config is refused (the old one keeps running,
+// the log says why); a good one adds a flow, which starts syncing.
+func TestServeReload(t *testing.T) {
+	reloadPoll.Store(int64(20 * time.Millisecond))
+	defer reloadPoll.Store(int64(2 * time.Second))
+	dir, cfg := setup(t, "newest", 2)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	var out bytes.Buffer
+	errb := &lockedBuffer{}
+	go func() { done <- run(ctx, []string{"-c", cfg, "serve", "--listen", "127.0.0.1:0"}, &out, errb) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.After(30 * time.Second)
+		for !cond() {
+			select {
+			case <-deadline:
+				t.Fatalf("%s: not within 30s\n%s", what, errb.String())
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
+	waitFor("first sync", func() bool { return len(openMem(t, dir, "right").Items()) == 2 })
+	good, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, []byte("flows: [ {name: broken"), 0o600)
+	waitFor("the bad config refused", func() bool { return strings.Contains(errb.String(), "keeping the old config") })
+	added := string(good) + `  - name: third-flow
+    a: { tracker: left }
+    b: { tracker: third }
+    schedule: '@every 1h'
+`
+	added = strings.Replace(added, "flows:\n", "  third:\n    kind: memory\n    project: T\n    path: third.json\nflows:\n", 1)
+	os.WriteFile(cfg, []byte(added), 0o600)
+	waitFor("the new flow syncs", func() bool { return len(openMemProject(t, dir, "third", "T").Items()) == 2 })
+}
+
+// lockedBuffer is a bytes.Buffer safe for the log writer and the test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -56,7 +56,7 @@ func create(t *testing.T, s *Server, project, summary string, extra map[string]a
 }
 
 func TestJQL(t *testing.T) {
-	s := New(t, Options{})
+	s := New(t, Options{IndexedProperties: []string{"tracksync"}})
 	create(t, s, "PLAT", "one", map[string]any{"labels": []string{"bug"}})
 	s.Advance(time.Minute)
 	create(t, s, "PLAT", `two " OR project = OPS`, map[string]any{"labels": []string{"ux", "bug"}})
@@ -295,5 +295,98 @@ func TestBulkCreate(t *testing.T) {
 	}
 	if st, _, _ := call(t, s, "POST", "/rest/api/3/issue/bulk", map[string]any{"issueUpdates": many}); st != 400 {
 		t.Errorf("51 creates: HTTP %d, want 400", st)
+	}
+}
+
+// TestOptionScreenField: a select-list field on a transition screen takes
+// an option by id or value; {"name": ...} is refused, as Jira does.
+func TestOptionScreenField(t *testing.T) {
+	tests := []struct {
+		name   string
+		value  any
+		status int
+		want   string // stored option value on success
+	}{
+		{"by name is refused", map[string]string{"name": "Major"}, 400, ""},
+		{"unknown id", map[string]string{"id": "999"}, 400, ""},
+		{"by id", map[string]string{"id": "10101"}, 204, "Major"},
+		{"by value", map[string]string{"value": "Critical"}, 204, "Critical"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := New(t, Options{})
+			s.SetRequired("Start progress", SeverityField)
+			key := create(t, s, "PLAT", "sev", nil)
+			st, out, _ := call(t, s, "POST", "/rest/api/3/issue/"+key+"/transitions", map[string]any{
+				"transition": map[string]string{"id": "11"}, "fields": map[string]any{SeverityField: tc.value}})
+			if st != tc.status {
+				t.Fatalf("HTTP %d %v, want %d", st, out, tc.status)
+			}
+			it, _ := s.Issue(key)
+			if tc.status != 204 {
+				if errs, _ := out["errors"].(map[string]any); errs[SeverityField] == nil {
+					t.Errorf("errors %v do not name %s", out, SeverityField)
+				}
+				if it.Status != "To Do" {
+					t.Errorf("a refused transition moved the issue to %q", it.Status)
+				}
+				return
+			}
+			var got struct {
+				Value string `json:"value"`
+			}
+			_ = json.Unmarshal(it.Custom[SeverityField], &got)
+			if it.Status != "In Progress" || got.Value != tc.want {
+				t.Errorf("status %q severity %q, want In Progress, %q", it.Status, got.Value, tc.want)
+			}
+		})
+	}
+}
+
+// TestPropertyIndexAndCreator: property clauses see only indexed keys;
+// creator, currentUser() and relative dates find an account's recent
+// issues.
+func TestPropertyIndexAndCreator(t *testing.T) {
+	for _, indexed := range []bool{false, true} {
+		var idx []string
+		if indexed {
+			idx = []string{"tracksync"}
+		}
+		s := New(t, Options{IndexedProperties: idx})
+		old := create(t, s, "PLAT", "old", nil)
+		s.Advance(time.Hour)
+		recent := create(t, s, "PLAT", "recent", nil)
+		s.mu.Lock()
+		for _, it := range s.issues {
+			it.Properties["tracksync"] = json.RawMessage(`{"key":"k-` + it.Key + `"}`)
+		}
+		s.mu.Unlock()
+		s.Advance(5 * time.Minute)
+		var wantProp []string
+		if indexed {
+			wantProp = []string{old}
+		}
+		tests := []struct {
+			jql  string
+			want []string
+		}{
+			{`issue.property[tracksync].key = "k-` + old + `"`, wantProp},
+			{`project = PLAT AND creator = currentUser() AND created >= -15m ORDER BY created DESC`, []string{recent}},
+			{`project = PLAT AND creator = currentUser() AND created >= -2h ORDER BY created DESC`, []string{recent, old}},
+			{`creator = ana`, nil},
+		}
+		for _, tc := range tests {
+			st, out, _ := call(t, s, "POST", "/rest/api/3/search/jql", map[string]any{"jql": tc.jql, "fields": []string{"key"}})
+			if st != 200 {
+				t.Fatalf("indexed %v: %s: HTTP %d %v", indexed, tc.jql, st, out)
+			}
+			var got []string
+			for _, is := range out["issues"].([]any) {
+				got = append(got, is.(map[string]any)["key"].(string))
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("indexed %v: %s (-want +got):\n%s", indexed, tc.jql, diff)
+			}
+		}
 	}
 }

@@ -317,6 +317,23 @@ func (s *Server) EditIssue(idOrKey, by string, mutate func(*Issue)) error {
 	return nil
 }
 
+// BulkStamp is a bulk operation (an import, a bulk change) that touches
+// the issues within one millisecond: they all get the same fresh updated
+// stamp, which Jira's millisecond precision cannot tell apart.
+func (s *Server) BulkStamp(idsOrKeys ...string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.stamp()
+	for _, k := range idsOrKeys {
+		it := s.lookup(k)
+		if it == nil {
+			return fmt.Errorf("jiratest: no issue %s", k)
+		}
+		it.Updated = now
+	}
+	return nil
+}
+
 // AddCommentAs adds a comment by user id by, as a person would; body is
 // the stored JSON (an ADF document on Cloud, a string on DC).
 func (s *Server) AddCommentAs(idOrKey, by string, body json.RawMessage) error {

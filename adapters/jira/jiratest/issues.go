@@ -1,6 +1,7 @@
 package jiratest
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -78,7 +79,7 @@ func (s *Server) createIssue(r *request) (reply, error) {
 	}
 	now := s.stamp()
 	it := &Issue{ID: s.nextID + 1, Project: project, Type: typ.Name, Status: s.statuses[0].Name,
-		Reporter: r.user.id(s.flavor), Created: now, Updated: now, Properties: map[string]json.RawMessage{}}
+		Reporter: r.user.id(s.flavor), Creator: r.user.id(s.flavor), Created: now, Updated: now, Properties: map[string]json.RawMessage{}}
 	fields := b.Fields
 	delete(fields, "project")
 	delete(fields, "issuetype")
@@ -347,6 +348,39 @@ func (s *Server) applyFields(it *Issue, fields map[string]json.RawMessage, creat
 			} else {
 				it.Custom[id] = jsonBytes(v)
 			}
+		case SeverityField:
+			// A select list takes an option by id or value; Jira refuses
+			// {"name": ...} for it (unlike resolution or priority).
+			if it.Custom == nil {
+				it.Custom = map[string]json.RawMessage{}
+			}
+			old := ""
+			if o, ok := it.Custom[id]; ok {
+				var ov struct {
+					Value string `json:"value"`
+				}
+				_ = json.Unmarshal(o, &ov)
+				old = ov.Value
+			}
+			if isNull(raw) {
+				note(id, old, "")
+				delete(it.Custom, id)
+				continue
+			}
+			var ref struct {
+				ID    string `json:"id"`
+				Value string `json:"value"`
+			}
+			if json.Unmarshal(raw, &ref) != nil || (ref.ID == "" && ref.Value == "") {
+				return nil, errField(id, "Could not find valid 'id' or 'value' in the Parent Option object.")
+			}
+			i := slices.IndexFunc(SeverityOptions, func(o Option) bool { return (ref.ID != "" && o.ID == ref.ID) || (ref.ID == "" && o.Value == ref.Value) })
+			if i < 0 {
+				return nil, errField(id, fmt.Sprintf("Option id '%s' is not valid", cmp.Or(ref.ID, ref.Value)))
+			}
+			o := SeverityOptions[i]
+			note(id, old, o.Value)
+			it.Custom[id] = jsonBytes(map[string]string{"self": s.URL + "/rest/api/2/customFieldOption/" + o.ID, "id": o.ID, "value": o.Value})
 		default:
 			return nil, errField(id, fmt.Sprintf("Field '%s' cannot be set. It is not on the appropriate screen, or unknown.", id))
 		}
@@ -429,6 +463,14 @@ func (s *Server) listTransitions(r *request) (reply, error) {
 					meta["allowedValues"] = vals
 					meta["schema"] = map[string]any{"type": "resolution", "system": "resolution"}
 				}
+				if f == SeverityField {
+					var vals []any
+					for _, o := range SeverityOptions {
+						vals = append(vals, map[string]any{"self": s.URL + "/rest/api/2/customFieldOption/" + o.ID, "id": o.ID, "value": o.Value})
+					}
+					meta["allowedValues"] = vals
+					meta["schema"] = map[string]any{"type": "option", "custom": "com.atlassian.jira.plugin.system.customfieldtypes:select", "customId": 10040}
+				}
 				fs[f] = meta
 			}
 			tj["fields"] = fs
@@ -472,14 +514,29 @@ func (s *Server) doTransition(r *request) (reply, error) {
 			return reply{}, errField(f, fmt.Sprintf("Field '%s' cannot be set. It is not on the appropriate screen, or unknown.", f))
 		}
 		if f == "resolution" {
+			// By name or by id, as Jira takes it.
 			var n named
-			if json.Unmarshal(raw, &n) != nil || !slices.Contains(Resolutions, n.Name) {
+			if json.Unmarshal(raw, &n) != nil {
+				return reply{}, errField("resolution", "The resolution is invalid.")
+			}
+			if i, err := strconv.Atoi(n.ID); err == nil && n.Name == "" && i >= 1 && i <= len(Resolutions) {
+				n.Name = Resolutions[i-1]
+			}
+			if !slices.Contains(Resolutions, n.Name) {
 				return reply{}, errField("resolution", "The resolution is invalid.")
 			}
 			resolution = n.Name
 			continue
 		}
 		custom[f] = raw
+	}
+	// The screen's fields are checked before anything changes: a refused
+	// transition leaves the issue as it was.
+	if len(custom) > 0 {
+		trial := it.clone()
+		if _, err := s.applyFields(&trial, cloneRaw(custom), false); err != nil {
+			return reply{}, err
+		}
 	}
 	to, _ := s.statusByName(tr.To)
 	changes := []ChangeItem{{Field: "status", FromString: it.Status, ToString: to.Name}}
@@ -558,11 +615,12 @@ func (s *Server) listComments(r *request) (reply, error) {
 		size, _ = strconv.Atoi(m)
 	}
 	size = max(0, min(size, 5000))
-	props := strings.Contains(q.Get("expand"), "properties")
+	// This endpoint expands only renderedBody: expand=properties is
+	// ignored, as on Jira; properties come from POST /comment/list.
 	var cs []any
 	for i, c := range it.Comments {
 		if i >= start && i < start+size {
-			cs = append(cs, s.commentJSON(it, c, props))
+			cs = append(cs, s.commentJSON(it, c, false))
 		}
 	}
 	return reply{200, map[string]any{"startAt": start, "maxResults": size, "total": len(it.Comments), "comments": nonNilAny(cs)}}, nil
@@ -596,6 +654,43 @@ func (s *Server) addComment(r *request) (reply, error) {
 	it.Updated = now
 	s.webhook(r, "comment_created", it, nil, c)
 	return reply{http.StatusCreated, s.commentJSON(it, c, false)}, nil
+}
+
+// commentsByID is POST /comment/list: the comments with the given ids
+// (at most 1000; unknown ids are left out), with expand=properties.
+func (s *Server) commentsByID(r *request) (reply, error) {
+	var b struct {
+		IDs []int64 `json:"ids"`
+	}
+	if err := r.decode(&b); err != nil {
+		return reply{}, err
+	}
+	if b.IDs == nil {
+		return reply{}, errField("ids", "The list of comment IDs is required.")
+	}
+	if len(b.IDs) > 1000 {
+		return reply{}, errMsg(http.StatusBadRequest, "The number of comment IDs must not exceed 1000.")
+	}
+	want := map[int64]bool{}
+	for _, id := range b.IDs {
+		want[id] = true
+	}
+	props := strings.Contains(r.URL.Query().Get("expand"), "properties")
+	var ids []int
+	for id := range s.issues {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	var vs []any
+	for _, id := range ids {
+		it := s.issues[id]
+		for _, c := range it.Comments {
+			if want[int64(c.ID)] {
+				vs = append(vs, s.commentJSON(it, c, props))
+			}
+		}
+	}
+	return reply{200, map[string]any{"startAt": 0, "maxResults": 1000, "total": len(vs), "isLast": true, "values": nonNilAny(vs)}}, nil
 }
 
 func (s *Server) findComment(r *request) (*Issue, *Comment, error) {

@@ -12,9 +12,10 @@ import (
 )
 
 // The JQL subset: clauses on project, issuetype, key, id, labels, status,
-// statusCategory, assignee, priority, parent, "Epic Link", summary (~),
-// created, updated (epoch milliseconds or "yyyy-MM-dd[ HH:mm]" dates) and
-// issue.property[key].path; operators = != > >= < <= ~ !~ in, not in, is
+// statusCategory, assignee, creator, priority, parent, "Epic Link",
+// summary (~), created, updated (epoch milliseconds, "yyyy-MM-dd[ HH:mm]"
+// dates or relative dates like -15m) and issue.property[key].path (only
+// for keys in Options.IndexedProperties); operators = != > >= < <= ~ !~ in, not in, is
 // [not] empty; AND, OR, NOT, parentheses; ORDER BY with ASC/DESC. Strings
 // are "double" or 'single' quoted with backslash escapes.
 
@@ -406,6 +407,8 @@ func (p *jqlParser) timeClause(field, op string, vals []value, get func(*Issue) 
 	var t time.Time
 	if ms, err := strconv.ParseInt(vals[0].s, 10, 64); err == nil {
 		t = time.UnixMilli(ms)
+	} else if d, ok := relativeDate(vals[0].s); ok {
+		t = p.s.now.Add(d)
 	} else {
 		parsed := false
 		for _, layout := range []string{"2006-01-02 15:04", "2006/01/02 15:04", "2006-01-02", "2006/01/02"} {
@@ -444,6 +447,20 @@ func (p *jqlParser) timeClause(field, op string, vals []value, get func(*Issue) 
 	}, nil
 }
 
+// relativeDate reads a JQL relative date ("-15m", "-2h", "1d", "-1w";
+// units m, h, d, w) as an offset from now.
+func relativeDate(v string) (time.Duration, bool) {
+	if len(v) < 2 {
+		return 0, false
+	}
+	unit := map[byte]time.Duration{'m': time.Minute, 'h': time.Hour, 'd': 24 * time.Hour, 'w': 7 * 24 * time.Hour}[v[len(v)-1]]
+	n, err := strconv.ParseInt(v[:len(v)-1], 10, 64)
+	if unit == 0 || err != nil {
+		return 0, false
+	}
+	return time.Duration(n) * unit, true
+}
+
 // field returns a getter for a JQL field and its kind ("time" or "text").
 func (p *jqlParser) field(name string) (func(*Issue) []string, string, error) {
 	s := p.s
@@ -459,7 +476,12 @@ func (p *jqlParser) field(name string) (func(*Issue) []string, string, error) {
 			return nil, "", jqlError("malformed issue.property clause: " + name)
 		}
 		path = strings.TrimPrefix(path, ".")
+		indexed := slices.Contains(s.opts.IndexedProperties, key)
 		return func(it *Issue) []string {
+			if !indexed {
+				// Not indexed: JQL sees no value on any issue.
+				return nil
+			}
 			raw, ok := it.Properties[key]
 			if !ok {
 				return nil
@@ -507,6 +529,8 @@ func (p *jqlParser) field(name string) (func(*Issue) []string, string, error) {
 		}, "text", nil
 	case "assignee":
 		return func(it *Issue) []string { return one(it.Assignee) }, "text", nil
+	case "creator":
+		return func(it *Issue) []string { return one(it.Creator) }, "text", nil
 	case "priority":
 		return func(it *Issue) []string { return one(it.Priority) }, "text", nil
 	case "summary", "text":

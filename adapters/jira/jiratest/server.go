@@ -33,6 +33,10 @@ type Options struct {
 	// ReadOnlyProjects are projects the API user may browse but not
 	// change: writes there answer 403.
 	ReadOnlyProjects []string
+	// IndexedProperties are the entity property keys an app declares a
+	// JQL index for. As on real Jira, an issue.property[key] clause on any
+	// other key matches no issue (default: none indexed).
+	IndexedProperties []string
 }
 
 // Server is the fake Jira. Its URL is the site's base URL.
@@ -236,6 +240,7 @@ var routes = []route{
 	rt("GET", `/issue/([^/]+)/comment`, v3, v2, (*Server).listComments),
 	rt("POST", `/issue/([^/]+)/comment`, v3, v2, (*Server).addComment),
 	rt("GET", `/issue/([^/]+)/comment/([^/]+)`, v3, v2, (*Server).getComment),
+	rt("POST", `/comment/list`, v3, v2, (*Server).commentsByID),
 	rt("PUT", `/issue/([^/]+)/comment/([^/]+)`, v3, v2, (*Server).editComment),
 	rt("GET", `/issue/([^/]+)/properties`, v3, v2, (*Server).listProperties),
 	rt("GET", `/issue/([^/]+)/properties/([^/]+)`, v3, v2, (*Server).getProperty),
@@ -372,7 +377,7 @@ func (s *Server) dispatch(r *request) (reply, error) {
 
 // checkWrite refuses writes to issues of read-only projects.
 func (s *Server) checkWrite(r *request) error {
-	if r.Method == http.MethodGet || len(s.opts.ReadOnlyProjects) == 0 || strings.Contains(r.URL.Path, "/search") || strings.HasSuffix(r.URL.Path, "/bulkfetch") {
+	if r.Method == http.MethodGet || len(s.opts.ReadOnlyProjects) == 0 || strings.Contains(r.URL.Path, "/search") || strings.HasSuffix(r.URL.Path, "/bulkfetch") || strings.HasSuffix(r.URL.Path, "/comment/list") {
 		return nil
 	}
 	project := ""
@@ -931,14 +936,14 @@ func (s *Server) Count(method, pathPart string) int {
 	return n
 }
 
-// Writes counts logged requests that changed state (not GETs, not search
-// or bulkfetch POSTs).
+// Writes counts logged requests that changed state (not GETs, not
+// search, bulkfetch or comment/list POSTs).
 func (s *Server) Writes() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
 	for _, r := range s.log {
-		if r.Method != http.MethodGet && !strings.HasSuffix(r.Path, "/search/jql") && !strings.HasSuffix(r.Path, "/bulkfetch") && !strings.HasSuffix(r.Path, "/search") {
+		if r.Method != http.MethodGet && !strings.HasSuffix(r.Path, "/search/jql") && !strings.HasSuffix(r.Path, "/bulkfetch") && !strings.HasSuffix(r.Path, "/search") && !strings.HasSuffix(r.Path, "/comment/list") {
 			n++
 		}
 	}

@@ -132,6 +132,7 @@ type Issue struct {
 	Resolution  string
 	Assignee    string // user id in the server's flavour
 	Reporter    string
+	Creator     string // user id of the account that created it; never changes
 	Labels      []string
 	Priority    string
 	Due         string
@@ -223,7 +224,17 @@ const (
 	EpicLinkField      = "customfield_10014" // Data Center only
 	TeamField          = "customfield_10020"
 	ReviewerNotesField = "customfield_10030"
+	SeverityField      = "customfield_10040" // a select list (option type)
 )
+
+// SeverityOptions are the Severity select list's options, by option id.
+var SeverityOptions = []Option{{ID: "10100", Value: "Minor"}, {ID: "10101", Value: "Major"}, {ID: "10102", Value: "Critical"}}
+
+// Option is one option of a select-list custom field.
+type Option struct {
+	ID    string
+	Value string
+}
 
 func (s *Server) fieldList() []Field {
 	fs := []Field{
@@ -244,6 +255,7 @@ func (s *Server) fieldList() []Field {
 		{ID: "updated", Name: "Updated", Type: "datetime"},
 		{ID: TeamField, Name: "Team", Custom: true, Type: "string"},
 		{ID: ReviewerNotesField, Name: "Reviewer Notes", Custom: true, Type: "string"},
+		{ID: SeverityField, Name: "Severity", Custom: true, Type: "option"},
 	}
 	if s.flavor == DataCenter {
 		fs = append(fs, Field{ID: EpicLinkField, Name: "Epic Link", Custom: true, Type: "any"})
