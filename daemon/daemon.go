@@ -54,7 +54,8 @@ type Config struct {
 	// run twice at once whatever this is).
 	Workers int
 	// PollInterval is how often idle workers look for new jobs (default
-	// 1s: SQLite has no notifications). Tests set it lower.
+	// 250ms: SQLite has no notifications; BenchmarkWebhookToWrite and
+	// BenchmarkIdle weigh latency against idle cost).
 	PollInterval time.Duration
 	// ShutdownGrace is how long a stop waits for running jobs (default 30s).
 	ShutdownGrace time.Duration
@@ -117,7 +118,7 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 		cfg.Workers = 2
 	}
 	if cfg.PollInterval == 0 {
-		cfg.PollInterval = time.Second
+		cfg.PollInterval = 250 * time.Millisecond
 	}
 	if cfg.ShutdownGrace == 0 {
 		cfg.ShutdownGrace = 30 * time.Second

@@ -35,7 +35,7 @@ const (
 )
 
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	ctx    context.Context
 	a      *memory.Tracker
 	fake   *githubtest.Server
@@ -50,7 +50,11 @@ type harness struct {
 }
 
 // start runs a daemon over a memory tracker (a) and the GitHub fake (b).
-func start(t *testing.T, schedule string) *harness {
+func start(t *testing.T, schedule string) *harness { return startWith(t, schedule, 20*time.Millisecond) }
+
+func startBench(b *testing.B, poll time.Duration) *harness { return startWith(b, "@every 1h", poll) }
+
+func startWith(t testing.TB, schedule string, poll time.Duration) *harness {
 	t.Helper()
 	ctx := context.Background()
 	a, err := memory.New("a", memory.Options{Project: "A"})
@@ -80,7 +84,7 @@ func start(t *testing.T, schedule string) *harness {
 	}
 	h := &harness{t: t, ctx: ctx, a: a, fake: fake, st: st, runs: make(chan string, 1000), done: make(chan error, 1)}
 	fs := &tsync.Flows{ByName: map[string]*tsync.Flow{"f": {Map: m, A: a, B: b}}, Order: []string{"f"}, Trackers: map[string]adapters.Tracker{"a": a, "b": b}}
-	h.d, err = New(ctx, Config{Store: st, Flows: fs, Listen: "127.0.0.1:0", Token: token, PollInterval: 20 * time.Millisecond, MaxBody: 64 << 10,
+	h.d, err = New(ctx, Config{Store: st, Flows: fs, Listen: "127.0.0.1:0", Token: token, PollInterval: poll, MaxBody: 64 << 10,
 		OnRun: func(flow string, res *tsync.Result, err error) {
 			h.mu.Lock()
 			h.nRuns++

@@ -1,0 +1,114 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/adapters/github/githubtest"
+	"github.com/tracksync/tracksync/adapters/memory"
+	"github.com/tracksync/tracksync/config"
+	"github.com/tracksync/tracksync/mapping"
+	"github.com/tracksync/tracksync/store/sqlite"
+	tsync "github.com/tracksync/tracksync/sync"
+)
+
+// BenchmarkWebhookToWrite: a person edits an issue on GitHub (the fake),
+// the fake delivers a signed webhook to the daemon, and the time until the
+// counterpart carries the edit is measured, end to end, with the default
+// job poll interval.
+func BenchmarkWebhookToWrite(b *testing.B) {
+	for _, poll := range []time.Duration{time.Second, 250 * time.Millisecond, 100 * time.Millisecond} {
+		b.Run(fmt.Sprintf("poll=%s", poll), func(b *testing.B) {
+			h := startBench(b, poll)
+			h.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "x", Status: "To Do"})
+			waitUntil(b, func() bool { return len(h.fake.Issues(repo)) == 1 })
+			is := h.fake.Issues(repo)[0]
+			h.fake.SetWebhook(h.url+"/webhooks/github", secret, nil)
+			var lat []time.Duration
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				title := fmt.Sprintf("edit %d", i)
+				start := time.Now()
+				h.fake.EditIssue(repo, is.Number, func(x *githubtest.Issue) { x.Title = title })
+				waitUntil(b, func() bool { return h.a.Items()[0].Title == title })
+				lat = append(lat, time.Since(start))
+			}
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Milliseconds()), "p50-ms")
+			b.ReportMetric(float64(lat[len(lat)*95/100].Milliseconds()), "p95-ms")
+		})
+	}
+}
+
+// BenchmarkIdle: a daemon with 5 flows (memory trackers, 200 linked items
+// each) sitting idle for 5 s after its first runs: CPU used and RSS.
+func BenchmarkIdle(b *testing.B) {
+	for _, poll := range []time.Duration{time.Second, 250 * time.Millisecond, 100 * time.Millisecond} {
+		b.Run(fmt.Sprintf("poll=%s", poll), func(b *testing.B) { benchIdle(b, poll) })
+	}
+}
+
+func benchIdle(b *testing.B, poll time.Duration) {
+	ctx := context.Background()
+	for b.Loop() {
+		st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "state.db"), sqlite.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		fs := &tsync.Flows{ByName: map[string]*tsync.Flow{}, Trackers: map[string]adapters.Tracker{}}
+		for i := range 5 {
+			name := fmt.Sprintf("f%d", i)
+			a, _ := memory.New(name+"a", memory.Options{Project: "A"})
+			bb, _ := memory.New(name+"b", memory.Options{Project: "B"})
+			for j := range 200 {
+				a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: fmt.Sprint(j), Status: "To Do"})
+			}
+			yes := true
+			cf := config.Flow{Name: name, A: config.FlowSide{Tracker: name + "a"}, B: config.FlowSide{Tracker: name + "b"}, Direction: "both", Conflict: "newest",
+				OnDelete: "unlink", MaxChangeShare: 1, Create: &yes, Schedule: "@every 5m", Fields: map[string]config.FieldConfig{"title": {Direction: "both"}, "status": {Direction: "both"}}}
+			ca, cb := a.Capabilities(), bb.Capabilities()
+			m, _ := mapping.Compile(cf, "flows", nil, mapping.SideInfo{Name: name + "a", Kind: "memory", Caps: &ca}, mapping.SideInfo{Name: name + "b", Kind: "memory", Caps: &cb})
+			fs.ByName[name] = &tsync.Flow{Map: m, A: a, B: bb}
+			fs.Order = append(fs.Order, name)
+			fs.Trackers[name+"a"], fs.Trackers[name+"b"] = a, bb
+		}
+		runs := make(chan struct{}, 100)
+		d, err := New(ctx, Config{Store: st, Flows: fs, Listen: "127.0.0.1:0", PollInterval: poll, OnRun: func(string, *tsync.Result, error) { runs <- struct{}{} }})
+		if err != nil {
+			b.Fatal(err)
+		}
+		runCtx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- d.Run(runCtx) }()
+		for range 5 {
+			<-runs
+		}
+		var before, after syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &before)
+		time.Sleep(5 * time.Second) // the idle window being measured
+		syscall.Getrusage(syscall.RUSAGE_SELF, &after)
+		cpu := time.Duration(after.Utime.Nano()+after.Stime.Nano()-before.Utime.Nano()-before.Stime.Nano()) / 5
+		b.ReportMetric(float64(cpu.Microseconds())/1000, "cpu-ms/s")
+		b.ReportMetric(float64(after.Maxrss)/1024, "maxRSS-MB")
+		cancel()
+		<-done
+		st.Close()
+	}
+}
+
+func waitUntil(b *testing.B, cond func() bool) {
+	b.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			b.Fatal("not within 20s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
