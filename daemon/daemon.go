@@ -153,7 +153,7 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
 		Workers:           workers,
 		PeriodicJobs:      periodic,
-		Logger:            cfg.Logger.With("component", "river"),
+		Logger:            riverLogger(cfg.Logger),
 		JobTimeout:        -1, // a sync of a large flow may take long; draining stops it
 		FetchPollInterval: cfg.PollInterval,
 		FetchCooldown:     min(cfg.PollInterval, 100*time.Millisecond),
@@ -367,3 +367,20 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	d.log.Error("sync failed; retried with backoff", "flow", job.Args.Flow, "attempt", job.Attempt, "err", err)
 	return err
 }
+
+// riverLogger passes on River's warnings and errors only: its info lines
+// (job counts every few seconds) would drown tracksync's own.
+func riverLogger(l *slog.Logger) *slog.Logger {
+	return slog.New(minLevel{l.Handler(), slog.LevelWarn}).With("component", "river")
+}
+
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (m minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= m.min && m.Handler.Enabled(ctx, l)
+}
+func (m minLevel) WithAttrs(a []slog.Attr) slog.Handler { return minLevel{m.Handler.WithAttrs(a), m.min} }
+func (m minLevel) WithGroup(g string) slog.Handler       { return minLevel{m.Handler.WithGroup(g), m.min} }

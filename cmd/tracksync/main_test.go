@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -355,4 +357,73 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// TestServeSandbox: `serve --sandbox` syncs the seeded Jira and GitHub
+// fakes, and an edit made through the GitHub fake's HTTP API (as the
+// printed curl line does) reaches Jira by webhook.
+func TestServeSandbox(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	out, errb := &lockedBuffer{}, &lockedBuffer{}
+	go func() { done <- run(ctx, []string{"serve", "--sandbox", "--dir", dir, "--listen", "127.0.0.1:0"}, out, errb) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	cfg := filepath.Join(dir, "tracksync.yaml")
+	wait := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.After(40 * time.Second)
+		for !cond() {
+			select {
+			case <-deadline:
+				t.Fatalf("%s: not within 40s\n%s%s", what, out.String(), errb.String())
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+	wait("the first sync links all seven items", func() bool {
+		_, o, _ := runCLI(t, "-c", cfg, "links")
+		return strings.Count(o, "linked") == 7
+	})
+	var ghURL string
+	for _, line := range strings.Split(out.String(), "\n") {
+		if f := strings.Fields(line); len(f) >= 3 && f[0] == "GitHub" && f[1] == "fake:" {
+			ghURL = f[2]
+		}
+	}
+	req, _ := http.NewRequest(http.MethodPatch, ghURL+"/repos/acme/platform/issues/1", strings.NewReader(`{"title":"Renamed from curl"}`))
+	req.Header.Set("Authorization", "Bearer sandbox-github-token")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("PATCH on the GitHub fake: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	wait("the edit reaches Jira", func() bool { return jiraHasTitle(t, cfg, "Renamed from curl") })
+}
+
+// jiraHasTitle asks the sandbox's Jira fake, over its REST API, whether
+// an issue of project PLAT has title.
+func jiraHasTitle(t *testing.T, cfg, title string) bool {
+	t.Helper()
+	body, _ := os.ReadFile(cfg)
+	var url string
+	for _, line := range strings.Split(string(body), "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "url:") && url == "" {
+			url = strings.Trim(strings.TrimSpace(strings.TrimPrefix(line, "url:")), `"`)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodGet, url+"/rest/api/3/search/jql?jql=project%20%3D%20PLAT&fields=summary", nil)
+	req.SetBasicAuth("bot@example.com", "api-token")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return strings.Contains(string(b), title)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -16,18 +17,29 @@ import (
 	"github.com/tracksync/tracksync/config"
 	"github.com/tracksync/tracksync/daemon"
 	"github.com/tracksync/tracksync/mapping"
+	"github.com/tracksync/tracksync/sandbox"
 	"github.com/tracksync/tracksync/store/sqlite"
 	tsync "github.com/tracksync/tracksync/sync"
 )
 
 func (a *app) serveCmd() *cobra.Command {
-	var listen string
+	var listen, dir string
+	var sandboxMode bool
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run every flow on its schedule and on webhooks, with health and metrics endpoints",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			var sb *sandbox.Sandbox
+			if sandboxMode {
+				var err error
+				if sb, err = sandbox.Start(ctx, dir); err != nil {
+					return err
+				}
+				defer sb.Close()
+				a.cfgPath = sb.Config
+			}
 			if err := a.prepare(ctx, "", false); err != nil {
 				return err
 			}
@@ -53,11 +65,19 @@ func (a *app) serveCmd() *cobra.Command {
 				return &exitError{code: exitUsage, err: err}
 			}
 			fmt.Fprintf(a.stdout, "tracksync serving %d flow(s) on http://%s (webhooks: POST /webhooks/<tracker>; /healthz, /readyz, /metrics)\n", len(fs.Order), d.Addr())
+			if sb != nil {
+				// The fakes ping the daemon when their webhooks are set:
+				// connect once Run serves (the bound listener queues them).
+				go sb.Connect(d.Addr())
+				printSandbox(a, sb, d.Addr())
+			}
 			go a.watchConfig(ctx, d)
 			return d.Run(ctx)
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "", "host:port to listen on (default server.listen, else 127.0.0.1:8080)")
+	cmd.Flags().BoolVar(&sandboxMode, "sandbox", false, "start in-process Jira and GitHub fakes, seeded, with a ready config, and serve them")
+	cmd.Flags().StringVar(&dir, "dir", "", "with --sandbox: folder for its config and state (default: a new temp folder)")
 	return cmd
 }
 
@@ -135,4 +155,27 @@ func (a *app) reload(ctx context.Context, d *daemon.Daemon) error {
 	}
 	a.cfg = cfg
 	return nil
+}
+
+func printSandbox(a *app, sb *sandbox.Sandbox, addr string) {
+	fmt.Fprintf(a.stdout, `
+sandbox in %[1]s
+  config:      %[2]s   (try: tracksync -c %[2]s links | runs | conflicts list | plan)
+  Jira fake:   %[3]s   (project %[4]s; basic auth bot@example.com / api-token)
+  GitHub fake: %[5]s   (repo %[6]s; token %[7]s)
+  daemon:      http://%[8]s   (/ , /healthz, /readyz, /metrics)
+
+Both fakes send signed webhooks to the daemon, so an edit shows on the other
+side within a second. Make one in GitHub with curl:
+
+  curl -s -X PATCH -H 'Authorization: Bearer %[7]s' -H 'Content-Type: application/json' \
+    -d '{"title":"Renamed from curl"}' %[5]s/repos/%[6]s/issues/1
+
+or in Jira:
+
+  curl -s -X PUT -u bot@example.com:api-token -H 'Content-Type: application/json' \
+    -d '{"fields":{"summary":"Renamed in Jira"}}' %[3]s/rest/api/3/issue/%[4]s-1
+
+Stop with Ctrl-C.
+`, sb.Dir, sb.Config, sb.Jira.URL, sandbox.JiraProject, strings.TrimSuffix(sb.GitHub.URL, "/"), sandbox.Repo, sandbox.GitHubToken, addr)
 }

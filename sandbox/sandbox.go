@@ -1,0 +1,219 @@
+// Package sandbox starts the Jira and GitHub fakes in-process, seeds them
+// (a Jira project with epics and issues across its workflow, a GitHub
+// repository with issues, a roadmap file with initiatives) and writes a
+// ready config, so `tracksync serve --sandbox` runs the real daemon against
+// them with no accounts and no network.
+package sandbox
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/adapters/github/githubtest"
+	"github.com/tracksync/tracksync/adapters/jira"
+	"github.com/tracksync/tracksync/adapters/jira/jiratest"
+)
+
+// Credentials the fakes accept; they guard nothing but the sandbox.
+const (
+	Repo          = "acme/platform"
+	GitHubToken   = "sandbox-github-token"
+	GitHubSecret  = "sandbox-github-webhook-secret"
+	JiraSecret    = "sandbox-jira-webhook-secret"
+	JiraProject   = "PLAT"
+	jiraEmail     = "bot@example.com"
+	jiraToken     = "api-token"
+	configName    = "tracksync.yaml"
+	roadmapName   = "roadmap.yaml"
+	clockInterval = time.Second
+)
+
+// Sandbox is a running pair of fakes and the files that point at them.
+type Sandbox struct {
+	Dir    string
+	Config string // the config file written for them
+	Jira   *jiratest.Server
+	GitHub *githubtest.Server
+
+	mu       sync.Mutex
+	cleanups []func()
+	stop     chan struct{}
+}
+
+// Cleanup registers f to run at Close (the fakes ask for this).
+func (s *Sandbox) Cleanup(f func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cleanups = append(s.cleanups, f)
+}
+
+// Close stops the fakes.
+func (s *Sandbox) Close() {
+	s.mu.Lock()
+	fs := s.cleanups
+	s.cleanups = nil
+	s.mu.Unlock()
+	close(s.stop)
+	for i := len(fs) - 1; i >= 0; i-- {
+		fs[i]()
+	}
+}
+
+// Start starts and seeds the fakes and writes the config into dir (a new
+// temporary folder when dir is "").
+func Start(ctx context.Context, dir string) (*Sandbox, error) {
+	if dir == "" {
+		d, err := os.MkdirTemp("", "tracksync-sandbox-")
+		if err != nil {
+			return nil, err
+		}
+		dir = d
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	s := &Sandbox{Dir: dir, Config: filepath.Join(dir, configName), stop: make(chan struct{})}
+	s.Jira = jiratest.New(s, jiratest.Options{Projects: []string{JiraProject}, WebhookSecret: JiraSecret, Start: time.Now().UTC()})
+	s.GitHub = githubtest.New(s, githubtest.Options{Repos: []string{Repo}, Users: []string{"analima", "bochen", "cypark"}, Tokens: []string{GitHubToken}, Clock: time.Now})
+	// The Jira fake's clock is manual: keep it with the wall clock, so
+	// "updated" stamps and relative JQL dates mean what they say.
+	go func() {
+		t := time.NewTicker(clockInterval)
+		defer t.Stop()
+		last := time.Now()
+		for {
+			select {
+			case <-s.stop:
+				return
+			case now := <-t.C:
+				s.Jira.Advance(now.Sub(last))
+				last = now
+			}
+		}
+	}()
+	if err := s.seed(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := os.WriteFile(s.Config, []byte(s.config()), 0o600); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Connect points both fakes' webhooks at a daemon listening on addr.
+func (s *Sandbox) Connect(addr string) {
+	s.Jira.SetWebhookURL("http://" + addr + "/webhooks/jira")
+	s.GitHub.SetWebhook("http://"+addr+"/webhooks/github", GitHubSecret, nil)
+}
+
+func (s *Sandbox) seed(ctx context.Context) error {
+	// Jira is seeded through its API, as a person's client would.
+	jt, err := jira.New(ctx, "seed", jira.Options{URL: s.Jira.URL, Email: jiraEmail, Token: jiraToken, Project: JiraProject})
+	if err != nil {
+		return fmt.Errorf("sandbox: jira client: %w", err)
+	}
+	for _, it := range []adapters.Item{
+		{Kind: adapters.KindEpic, Title: "Self-serve onboarding", Body: "Sign-up without talking to sales.\n\n- email verification\n- workspace templates", Status: "In Progress", Labels: []string{"growth"}},
+		{Kind: adapters.KindEpic, Title: "Usage-based billing", Body: "Meter API calls and bill monthly.", Status: "To Do", Labels: []string{"billing"}},
+		{Kind: adapters.KindIssue, Title: "Email verification", Status: "In Review", Labels: []string{"growth"}},
+		{Kind: adapters.KindIssue, Title: "Invoice PDF export", Status: "Done", Labels: []string{"billing"}},
+		{Kind: adapters.KindIssue, Title: "Audit log", Status: "To Do", Priority: "High"},
+	} {
+		if _, err := jt.Create(ctx, it, adapters.CreateOptions{}); err != nil {
+			return fmt.Errorf("sandbox: seeding jira %q: %w", it.Title, err)
+		}
+	}
+	for _, is := range []githubtest.Issue{
+		{Title: "Docs search is slow", Body: "Searching the docs takes seconds.", State: "open", Labels: []string{"docs"}, Assignees: []string{"bochen"}},
+		{Title: "Dark mode", Body: "Requested by many users.", State: "open", Labels: []string{"ux", "status: in progress"}},
+	} {
+		s.GitHub.CreateIssue(Repo, is)
+	}
+	return os.WriteFile(filepath.Join(s.Dir, roadmapName), []byte(roadmapFile), 0o644)
+}
+
+const roadmapFile = `# Roadmap 2027, kept by product in git. tracksync writes status back.
+initiatives:
+  - key: INIT-1
+    title: Grow self-serve revenue   # the big bet
+    description: Make sign-up and billing work without sales.
+    owner: ana@example.com
+    status: in_progress
+    due: 2027-03-31
+    children: [PLAT-1, PLAT-2]
+
+  - key: INIT-2
+    title: Trustworthy platform
+    status: planned
+    due: 2027-06-30
+    children: [PLAT-5]
+`
+
+func (s *Sandbox) config() string {
+	q := func(v string) string { b, _ := json.Marshal(v); return string(b) }
+	return fmt.Sprintf(`# Written by 'tracksync serve --sandbox': the fakes run inside that process.
+state:
+  dsn: state.db
+log:
+  level: info
+trackers:
+  jira:
+    kind: jira
+    url: %s
+    deployment: cloud
+    project: %s
+    auth:
+      email: %s
+      token: %s
+    webhook_secret: %s
+  github:
+    kind: github
+    url: %s
+    auth:
+      token: %s
+    webhook_secret: %s
+  roadmap:
+    kind: roadmap
+    path: %s
+users:
+  - name: Ana Lima
+    email: ana@example.com
+    jira: 5b10ac8d82e05b22cc7d4ef5
+    github: analima
+  - name: Bo Chen
+    email: bo@example.com
+    jira: 5b10ac8d82e05b22cc7d4ef6
+    github: bochen
+  - name: Cy Park
+    email: cy@example.com
+    jira: 5b10ac8d82e05b22cc7d4ef7
+    github: cypark
+flows:
+  - name: platform
+    a: { tracker: jira, scope: 'project = %s AND issuetype != Initiative' }
+    b: { tracker: github, scope: '%s' }
+    schedule: '@every 1m'
+    conflict: manual
+    fields:
+      title: both
+      body: a-to-b
+      labels: both
+      assignees: both
+      comments: both
+      status:
+        direction: both
+        map:
+          - { a: 'To Do',       b: 'open' }
+          - { a: 'In Progress', b: 'open', b_label: 'status: in progress' }
+          - { a: 'In Review',   b: 'open', b_label: 'status: in review' }
+          - { a: 'Done',        b: 'closed' }
+`, q(s.Jira.URL), JiraProject, q(jiraEmail), q(jiraToken), q(JiraSecret), q(s.GitHub.URL), q(GitHubToken), q(GitHubSecret), roadmapName, JiraProject, Repo)
+}
