@@ -50,7 +50,9 @@ type harness struct {
 }
 
 // start runs a daemon over a memory tracker (a) and the GitHub fake (b).
-func start(t *testing.T, schedule string) *harness { return startWith(t, schedule, 20*time.Millisecond) }
+func start(t *testing.T, schedule string) *harness {
+	return startWith(t, schedule, 20*time.Millisecond)
+}
 
 func startBench(b *testing.B, poll time.Duration) *harness { return startWith(b, "@every 1h", poll) }
 

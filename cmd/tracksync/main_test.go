@@ -367,7 +367,9 @@ func TestServeSandbox(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	out, errb := &lockedBuffer{}, &lockedBuffer{}
-	go func() { done <- run(ctx, []string{"serve", "--sandbox", "--dir", dir, "--listen", "127.0.0.1:0"}, out, errb) }()
+	go func() {
+		done <- run(ctx, []string{"serve", "--sandbox", "--dir", dir, "--listen", "127.0.0.1:0"}, out, errb)
+	}()
 	defer func() {
 		cancel()
 		<-done
