@@ -1,103 +1,46 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/tracksync/tracksync/adapters"
-	"github.com/tracksync/tracksync/adapters/memory"
-	"github.com/tracksync/tracksync/store"
-)
 
-// demoConfig is the config the demo writes: two file-backed memory
-// trackers standing in for a Jira project and a GitHub repository, with
-// different workflows joined by a many-to-one status map.
-const demoConfig = `# Written by 'tracksync demo'. Explore with: tracksync -c %[1]s runs | links | conflicts list | plan
-state:
-  driver: sqlite
-  dsn: state.db
-log:
-  level: warn
-trackers:
-  jira:
-    kind: memory
-    project: PLAT
-    path: jira.json
-    statuses: "To Do:todo, In Progress:in_progress, In Review:in_progress, Done:done"
-  github:
-    kind: memory
-    project: GH
-    path: github.json
-    statuses: "open:todo, in progress:in_progress, closed:done"
-users:
-  - name: Ana Lima
-    email: ana@acme.example
-    jira: 5b10ac8d82e05b22cc7d4ef5
-    github: analima
-  - name: Bo Chen
-    email: bo@acme.example
-    jira: 5b10ac8d82e05b22cc7d4ef6
-    github: bochen
-flows:
-  - name: platform
-    a: { tracker: jira }
-    b: { tracker: github }
-    direction: both
-    conflict: manual
-    on_delete: unlink
-    max_change_share: 0.5
-    fields:
-      title: both
-      body: a-to-b
-      labels: both
-      assignees: both
-      priority: both
-      comments: both
-      status:
-        direction: both
-        map:
-          - { a: 'To Do',       b: 'open' }
-          - { a: 'In Progress', b: 'in progress' }
-          - { a: 'In Review',   b: 'in progress' }
-          - { a: 'Done',        b: 'closed' }
-`
+	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/adapters/github/githubtest"
+	"github.com/tracksync/tracksync/adapters/jira/jiratest"
+	"github.com/tracksync/tracksync/daemon"
+	"github.com/tracksync/tracksync/sandbox"
+	"github.com/tracksync/tracksync/store"
+	"github.com/tracksync/tracksync/store/sqlite"
+	tsync "github.com/tracksync/tracksync/sync"
+)
 
 func (a *app) demoCmd() *cobra.Command {
 	var dir string
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Run a scripted tour of two-way sync on local stand-in trackers; exits 0 only if every step is observed",
+		Short: "A scripted tour on the sandbox: the real daemon, Jira and GitHub fakes, webhooks; exits 0 only if every step is observed",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if dir == "" {
-				d, err := os.MkdirTemp("", "tracksync-demo-")
-				if err != nil {
-					return err
-				}
-				dir = d
-			}
-			if err := os.MkdirAll(dir, 0o700); err != nil {
-				return err
-			}
-			d := &demo{ctx: cmd.Context(), app: a, dir: dir, cfg: filepath.Join(dir, "tracksync.yaml")}
-			return d.tour()
+			d := &demo{ctx: cmd.Context(), app: a}
+			return d.tour(dir)
 		},
 	}
-	cmd.Flags().StringVar(&dir, "dir", "", "folder for the demo's config, trackers and state (default: a new temp folder, kept afterwards)")
+	cmd.Flags().StringVar(&dir, "dir", "", "folder for the sandbox's config and state (default: a new temp folder, kept afterwards)")
 	return cmd
 }
 
 type demo struct {
 	ctx    context.Context
 	app    *app
-	dir    string
 	cfg    string
+	sb     *sandbox.Sandbox
+	st     *sqlite.Store
+	runs   chan *tsync.Result
 	failed int
 }
 
@@ -112,130 +55,179 @@ func (d *demo) check(ok bool, what string) {
 	d.say("   ✗ %s", what)
 }
 
-// cli runs one tracksync command in-process, exactly as a user would.
+// cli runs one tracksync command in-process, as a user would.
 func (d *demo) cli(args ...string) (int, string) {
-	var out, errb bytes.Buffer
-	code := run(d.ctx, append([]string{"-c", d.cfg}, args...), &out, &errb)
-	return code, out.String() + errb.String()
+	var out strings.Builder
+	code := run(d.ctx, append([]string{"-c", d.cfg}, args...), &out, &out)
+	return code, out.String()
 }
 
-// tracker opens one of the demo's file-backed trackers, as a person's
-// edit in that tracker would.
-func (d *demo) tracker(name string) *memory.Tracker {
-	statuses := "To Do:todo, In Progress:in_progress, In Review:in_progress, Done:done"
-	project := "PLAT"
-	if name == "github" {
-		statuses, project = "open:todo, in progress:in_progress, closed:done", "GH"
+// wait polls cond (every 20ms, at most 30s): the daemon works on its own.
+func (d *demo) wait(cond func() bool) bool {
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) || d.ctx.Err() != nil {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	st, _ := memory.ParseStatuses(statuses)
-	t, err := memory.New(name, memory.Options{Project: project, Statuses: st, Path: filepath.Join(d.dir, name+".json")})
-	if err != nil {
-		panic(err)
-	}
-	return t
+	return true
 }
 
-func find(t *memory.Tracker, title string) (adapters.Item, bool) {
-	for _, it := range t.Items() {
-		if it.Title == title {
-			return it, true
+func (d *demo) ghIssue(title string) (githubtest.Issue, bool) {
+	for _, is := range d.sb.GitHub.Issues(sandbox.Repo) {
+		if is.Title == title {
+			return is, true
 		}
 	}
-	return adapters.Item{}, false
+	return githubtest.Issue{}, false
 }
 
-func (d *demo) syncRun() (int, store.Run) {
-	code, out := d.cli("-o", "json", "sync", "--once")
-	var res []struct {
-		Run store.Run `json:"run"`
+func (d *demo) jiraIssue(title string) (jiratest.Issue, bool) {
+	for _, is := range d.sb.Jira.Issues() {
+		if is.Summary == title {
+			return is, true
+		}
 	}
-	if err := json.Unmarshal([]byte(out[:strings.LastIndex(out, "]")+1]), &res); err != nil || len(res) == 0 {
-		d.say("   sync output: %s", out)
-		return code, store.Run{}
-	}
-	return code, res[0].Run
+	return jiratest.Issue{}, false
 }
 
-func (d *demo) tour() error {
-	if err := os.WriteFile(d.cfg, []byte(fmt.Sprintf(demoConfig, d.cfg)), 0o600); err != nil {
+func (d *demo) tour(dir string) error {
+	sb, err := sandbox.Start(d.ctx, dir)
+	if err != nil {
 		return err
 	}
-	d.say("tracksync demo in %s", d.dir)
-	d.say("  two stand-in trackers: 'jira' (To Do / In Progress / In Review / Done) and 'github' (open / in progress / closed)")
-	jira, gh := d.tracker("jira"), d.tracker("github")
-	jira.Seed(
-		adapters.Item{Kind: adapters.KindEpic, Title: "Self-serve onboarding", Status: "To Do", Body: "Sign-up without talking to sales.", Labels: []string{"growth"}, Assignees: []string{"5b10ac8d82e05b22cc7d4ef5"}},
-		adapters.Item{Kind: adapters.KindEpic, Title: "Usage-based billing", Status: "In Progress", Labels: []string{"billing"}},
-		adapters.Item{Kind: adapters.KindEpic, Title: "Audit log", Status: "To Do", Priority: "high"},
-	)
-	gh.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "Docs search is slow", Status: "open", Labels: []string{"docs"}, Assignees: []string{"bochen"}})
+	defer sb.Close()
+	d.sb, d.cfg = sb, sb.Config
+	d.say("tracksync demo: the real daemon on the sandbox in %s", sb.Dir)
+	d.say("  Jira fake %s (project %s), GitHub fake %s (repo %s)", sb.Jira.URL, sandbox.JiraProject, strings.TrimSuffix(sb.GitHub.URL, "/"), sandbox.Repo)
 
-	d.say("\n1. validate the config")
+	d.say("\n1. validate the sandbox's config")
 	code, out := d.cli("validate")
 	d.check(code == 0, strings.TrimSpace(out))
 
-	d.say("\n2. first sync: every item gets a linked counterpart on the other side")
-	code, run := d.syncRun()
-	gh, jira = d.tracker("github"), d.tracker("jira")
-	copyOnb, ok := find(gh, "Self-serve onboarding")
-	d.check(code == 0 && run.Counts.Created == 4, fmt.Sprintf("run %d created %d items", run.ID, run.Counts.Created))
-	d.check(ok && copyOnb.Status == "open" && len(copyOnb.Assignees) == 1 && copyOnb.Assignees[0] == "analima",
-		"'Self-serve onboarding' is on github, status open, assigned to analima (Ana's github id)")
-	docs, ok := find(jira, "Docs search is slow")
-	d.check(ok && docs.Status == "To Do" && len(docs.Assignees) == 1, "'Docs search is slow' is on jira as To Do, assigned to Bo's jira id")
+	// The daemon, in this process, quiet: the tour narrates.
+	q := &app{stdout: io.Discard, stderr: io.Discard, cfgPath: sb.Config, output: "text"}
+	if err := q.loadConfig(); err != nil {
+		return err
+	}
+	if err := q.openStore(d.ctx); err != nil {
+		return err
+	}
+	defer q.close()
+	d.st = q.st.(*sqlite.Store)
+	fs, probs, err := tsync.OpenFlows(d.ctx, q.cfg, adapters.Default, q.log, "")
+	if err != nil || len(probs) > 0 {
+		return fmt.Errorf("demo: opening flows: %v %v", err, probs)
+	}
+	d.runs = make(chan *tsync.Result, 100)
+	dm, err := daemon.New(d.ctx, daemon.Config{Store: d.st, Flows: fs, Logger: q.log, Listen: "127.0.0.1:0", PollInterval: 100 * time.Millisecond,
+		OnRun: func(_ string, res *tsync.Result, _ error) {
+			select {
+			case d.runs <- res:
+			default:
+			}
+		}})
+	if err != nil {
+		return err
+	}
+	if err := dm.Listen(); err != nil {
+		return err
+	}
+	runCtx, stop := context.WithCancel(d.ctx)
+	done := make(chan error, 1)
+	go func() { done <- dm.Run(runCtx) }()
+	defer func() {
+		stop()
+		<-done
+	}()
+	go sb.Connect(dm.Addr())
 
-	d.say("\n3. an edit in jira appears in github")
-	onb, _ := find(jira, "Self-serve onboarding")
-	jira.Edit(onb.Ref, func(it *adapters.Item) { it.Status = "In Review"; it.Title = "Self-serve onboarding v1" })
-	code, run = d.syncRun()
-	gh = d.tracker("github")
-	got, ok := find(gh, "Self-serve onboarding v1")
-	d.check(code == 0 && ok && got.Status == "in progress", "github copy renamed and moved to 'in progress' (In Review maps there)")
+	d.say("\n2. the daemon starts and links every item on both sides")
+	links := func() int {
+		ls, _ := d.st.ListLinks(d.ctx, "platform")
+		return len(ls)
+	}
+	d.check(d.wait(func() bool { return links() == 7 }), fmt.Sprintf("%d Jira issues and GitHub issues linked (5 from Jira, 2 from GitHub)", links()))
+	copyOnb, ok := d.ghIssue("Self-serve onboarding")
+	d.check(ok && strings.Contains(strings.Join(copyOnb.Labels, ","), "status: in progress"),
+		"GitHub copy of the In Progress epic is open with label 'status: in progress'")
 
-	d.say("\n4. an edit in github appears in jira")
-	bill, _ := find(gh, "Usage-based billing")
-	gh.Edit(bill.Ref, func(it *adapters.Item) { it.Status = "closed"; it.Labels = append(it.Labels, "shipped") })
-	code, run = d.syncRun()
-	jira = d.tracker("jira")
-	got, ok = find(jira, "Usage-based billing")
-	d.check(code == 0 && ok && got.Status == "Done" && strings.Contains(strings.Join(got.Labels, ","), "shipped"), "jira epic is Done and labelled 'shipped'")
+	d.say("\n3. an edit in Jira appears in GitHub (by webhook)")
+	ana := jiratest.DefaultUsers[1].AccountID
+	start := time.Now()
+	sb.Jira.EditIssue(sandbox.JiraProject+"-1", ana, func(is *jiratest.Issue) { is.Summary = "Self-serve onboarding v2" })
+	ok = d.wait(func() bool { _, ok := d.ghIssue("Self-serve onboarding v2"); return ok })
+	d.check(ok, fmt.Sprintf("GitHub issue renamed %s after the Jira edit", time.Since(start).Round(10*time.Millisecond)))
+
+	d.say("\n4. an edit in GitHub appears in Jira (by webhook)")
+	docs, _ := d.ghIssue("Docs search is slow")
+	start = time.Now()
+	sb.GitHub.EditIssue(sandbox.Repo, docs.Number, func(is *githubtest.Issue) { is.State, is.StateReason = "closed", "completed" })
+	ok = d.wait(func() bool { is, ok := d.jiraIssue("Docs search is slow"); return ok && is.Status == "Done" })
+	d.check(ok, fmt.Sprintf("Jira issue moved to Done %s after GitHub closed it", time.Since(start).Round(10*time.Millisecond)))
 
 	d.say("\n5. the same field edited on both sides is held for a person, neither side overwritten")
-	audit, _ := find(jira, "Audit log")
-	jira.Edit(audit.Ref, func(it *adapters.Item) { it.Title = "Audit log (SOC 2)" })
-	gh = d.tracker("github")
-	auditGH, _ := find(gh, "Audit log")
-	gh.Edit(auditGH.Ref, func(it *adapters.Item) { it.Title = "Audit trail" })
-	code, run = d.syncRun()
-	d.check(code == exitConflicts && run.Counts.Conflicts == 1, fmt.Sprintf("sync exited %d (4: finished with conflicts held), %d conflict held", code, run.Counts.Conflicts))
+	audit, _ := d.ghIssue("Audit log")
+	sb.Jira.EditIssue(sandbox.JiraProject+"-5", ana, func(is *jiratest.Issue) { is.Summary = "Audit log (SOC 2)" })
+	sb.GitHub.EditIssue(sandbox.Repo, audit.Number, func(is *githubtest.Issue) { is.Title = "Audit trail" })
+	var held []store.Conflict
+	ok = d.wait(func() bool {
+		held, _ = d.st.ListConflicts(d.ctx, "platform", store.ConflictOpen)
+		return len(held) == 1
+	})
+	d.check(ok && held[0].A == "Audit log (SOC 2)" && held[0].B == "Audit trail", "one conflict held, with both values")
 	_, listing := d.cli("conflicts", "list")
 	d.say("%s", indent(listing))
-	code, out = d.cli("-o", "json", "conflicts", "list")
-	var cs []store.Conflict
-	json.Unmarshal([]byte(out), &cs)
-	d.check(code == 0 && len(cs) == 1 && cs[0].A == "Audit log (SOC 2)" && cs[0].B == "Audit trail", "conflict shows both values")
+	_, j := d.jiraIssue("Audit log (SOC 2)")
+	_, g := d.ghIssue("Audit trail")
+	d.check(j && g, "neither side was overwritten")
 
-	d.say("\n6. resolving it (take jira's title) writes both sides")
-	if len(cs) == 1 {
-		code, out = d.cli("conflicts", "resolve", fmt.Sprint(cs[0].ID), "--take", "a")
-		gh = d.tracker("github")
-		_, ok = find(gh, "Audit log (SOC 2)")
-		d.check(code == 0 && ok, strings.TrimSpace(out))
+	d.say("\n6. resolving it (take Jira's title) writes both sides")
+	if len(held) == 1 {
+		var out string
+		ok = d.wait(func() bool {
+			code, out = d.cli("conflicts", "resolve", fmt.Sprint(held[0].ID), "--take", "a")
+			return code == 0 // the daemon may hold the flow for a moment
+		})
+		_, synced := d.ghIssue("Audit log (SOC 2)")
+		d.check(ok && synced, strings.TrimSpace(out))
 	}
 
-	d.say("\n7. a further sync with no edits writes nothing (no echo, no ping-pong)")
-	code, run = d.syncRun()
-	c := run.Counts
-	d.check(code == 0 && c.Created == 0 && c.Updated == 0 && c.Comments == 0, fmt.Sprintf("run %d: %d created, %d updated", run.ID, c.Created, c.Updated))
+	d.say("\n7. a sync with no new edits writes nothing (no echo, no ping-pong)")
+	for len(d.runs) > 0 {
+		<-d.runs
+	}
+	if err := dm.Enqueue(d.ctx, "platform", "manual"); err != nil {
+		return err
+	}
+	var last *tsync.Result
+	ok = d.wait(func() bool {
+		select {
+		case last = <-d.runs:
+			return true
+		default:
+			return false
+		}
+	})
+	d.check(ok && last != nil && last.Run.Counts.Created+last.Run.Counts.Updated+last.Run.Counts.Comments == 0,
+		fmt.Sprintf("run %d: 0 created, 0 updated", runID(last)))
 
 	d.say("\nrun history:")
-	_, hist := d.cli("runs")
+	_, hist := d.cli("runs", "--limit", "8")
 	d.say("%s", indent(hist))
 	if d.failed > 0 {
 		return &exitError{code: exitFailed, err: fmt.Errorf("demo: %d step(s) not observed", d.failed)}
 	}
-	d.say("demo passed: every step observed. Explore it: tracksync -c %s links", d.cfg)
+	d.say("demo passed: every step observed. Run it yourself with `tracksync serve --sandbox`.")
 	return nil
+}
+
+func runID(r *tsync.Result) int64 {
+	if r == nil {
+		return 0
+	}
+	return r.Run.ID
 }
 
 func indent(s string) string {
@@ -245,3 +237,4 @@ func indent(s string) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
