@@ -24,6 +24,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
@@ -163,6 +164,9 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 	}
 	d.client = client
 	d.handler = d.routes()
+	adapters.SetRequestObserver(d.metrics)
+	d.metrics.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tracksync_job_queue_depth",
+		Help: "Sync jobs waiting to run (available or retryable)."}, d.queueDepth))
 	return d, nil
 }
 
@@ -386,3 +390,14 @@ func (m minLevel) WithAttrs(a []slog.Attr) slog.Handler {
 	return minLevel{m.Handler.WithAttrs(a), m.min}
 }
 func (m minLevel) WithGroup(g string) slog.Handler { return minLevel{m.Handler.WithGroup(g), m.min} }
+
+// queueDepth counts waiting jobs, for the metric (read at scrape time).
+func (d *Daemon) queueDepth() float64 {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	res, err := d.client.JobList(ctx, river.NewJobListParams().States(rivertype.JobStateAvailable, rivertype.JobStateRetryable).First(10000))
+	if err != nil {
+		return -1
+	}
+	return float64(len(res.Jobs))
+}

@@ -309,8 +309,21 @@ func TestOperationsEndpoints(t *testing.T) {
 		t.Errorf("/readyz: %d %s", code, body)
 	}
 	code, body := get("/metrics", token)
-	if code != http.StatusOK || !strings.Contains(body, `tracksync_runs_total{flow="f",outcome="ok"}`) {
-		t.Errorf("/metrics: %d, no run counter:\n%.2000s", code, body)
+	for _, want := range []string{
+		`tracksync_runs_total{flow="f",outcome="ok"}`,
+		`/repos/{owner}/{repo}/issues",method="GET",tracker="b"}`,
+		`tracksync_rate_budget_remaining{tracker="b"}`,
+		`tracksync_job_queue_depth`,
+	} {
+		if code != http.StatusOK || !strings.Contains(body, want) {
+			var ours []string
+			for _, l := range strings.Split(body, "\n") {
+				if strings.HasPrefix(l, "tracksync_") {
+					ours = append(ours, l)
+				}
+			}
+			t.Errorf("/metrics: %d, no %s in:\n%s", code, want, strings.Join(ours, "\n"))
+		}
 	}
 	if code, body := get("/", token); code != http.StatusOK || !strings.Contains(body, `"name": "f"`) {
 		t.Errorf("/: %d %s", code, body)

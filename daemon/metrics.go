@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"errors"
+	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,6 +23,9 @@ type metrics struct {
 	enqueued       *prometheus.CounterVec
 	webhookToWrite *prometheus.HistogramVec
 	jobLatency     prometheus.Histogram
+	apiRequests    *prometheus.CounterVec
+	apiSeconds     *prometheus.HistogramVec
+	rateRemaining  *prometheus.GaugeVec
 }
 
 func newMetrics() *metrics {
@@ -42,8 +47,15 @@ func newMetrics() *metrics {
 			Help: "From a webhook's arrival to the end of the run that wrote its change to the other side.", Buckets: prometheus.ExponentialBuckets(0.025, 2, 12)}, []string{"flow"}),
 		jobLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "tracksync_job_latency_seconds",
 			Help: "From a job's scheduled time to its start.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 14)}),
+		apiRequests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tracksync_api_requests_total",
+			Help: "HTTP requests to trackers (each attempt), by tracker, method, endpoint class and status code (0: no answer)."}, []string{"tracker", "method", "endpoint", "code"}),
+		apiSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "tracksync_api_request_duration_seconds",
+			Help: "How long tracker requests take.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 14)}, []string{"tracker"}),
+		rateRemaining: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "tracksync_rate_budget_remaining",
+			Help: "Requests left in the tracker's current rate window, as its last answer said (X-RateLimit-Remaining)."}, []string{"tracker"}),
 	}
 	m.reg.MustRegister(m.runs, m.items, m.conflicts, m.runSeconds, m.webhooks, m.enqueued, m.webhookToWrite, m.jobLatency,
+		m.apiRequests, m.apiSeconds, m.rateRemaining,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -71,4 +83,15 @@ func (m *metrics) observeRun(flow string, res *tsync.Result, err error, took tim
 		m.items.WithLabelValues(flow, action).Add(float64(n))
 	}
 	m.conflicts.WithLabelValues(flow).Set(float64(c.Conflicts))
+}
+
+// ObserveRequest implements adapters.RequestObserver.
+func (m *metrics) ObserveRequest(tracker, method, endpoint string, status int, took time.Duration, h http.Header) {
+	m.apiRequests.WithLabelValues(tracker, method, endpoint, strconv.Itoa(status)).Inc()
+	m.apiSeconds.WithLabelValues(tracker).Observe(took.Seconds())
+	if v := h.Get("X-RateLimit-Remaining"); v != "" {
+		if n, err := strconv.ParseFloat(v, 64); err == nil {
+			m.rateRemaining.WithLabelValues(tracker).Set(n)
+		}
+	}
 }

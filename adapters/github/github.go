@@ -190,7 +190,7 @@ func New(name string, opts Options) (*Tracker, error) {
 	default:
 		auth = opts.Transport
 	}
-	t.http = newRetryClient(&apiTransport{next: auth, rate: t.rate}, opts.RetryWaitMin, opts.RetryWaitMax)
+	t.http = newRetryClient(adapters.Instrument(name, &apiTransport{next: auth, rate: t.rate}), opts.RetryWaitMin, opts.RetryWaitMax)
 	return t, nil
 }
 

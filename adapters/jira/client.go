@@ -45,6 +45,7 @@ func newClient(name string, o Options) (*client, error) {
 	rc.RetryWaitMin = o.RetryWaitMin
 	rc.RetryWaitMax = o.RetryWaitMax
 	rc.HTTPClient.Timeout = o.Timeout
+	rc.HTTPClient.Transport = adapters.Instrument(name, rc.HTTPClient.Transport)
 	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
 	rc.CheckRetry = checkRetry
 	// DefaultBackoff honours Retry-After on 503 answers.
