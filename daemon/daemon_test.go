@@ -340,3 +340,15 @@ func TestOperationsEndpoints(t *testing.T) {
 		t.Errorf("asana handshake: %d %q", resp.StatusCode, resp.Header.Get("X-Hook-Secret"))
 	}
 }
+
+// TestScheduleDrivenSync: with no webhook (the memory side sends none),
+// the flow's schedule alone carries an edit across.
+func TestScheduleDrivenSync(t *testing.T) {
+	h := start(t, "@every 1s")
+	it := h.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "x", Status: "To Do"})[0]
+	h.until("the first copy", func() bool { return len(h.fake.Issues(repo)) == 1 })
+	if _, err := h.a.Edit(it.Ref, func(x *adapters.Item) { x.Title = "edited, no webhook" }); err != nil {
+		t.Fatal(err)
+	}
+	h.until("the scheduled run carries the edit", func() bool { return h.fake.Issues(repo)[0].Title == "edited, no webhook" })
+}
