@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"syscall"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/tracksync/tracksync/adapters/memory"
 	"github.com/tracksync/tracksync/config"
 	"github.com/tracksync/tracksync/mapping"
+	"github.com/tracksync/tracksync/store"
 	"github.com/tracksync/tracksync/store/sqlite"
 	tsync "github.com/tracksync/tracksync/sync"
 )
@@ -110,5 +112,99 @@ func waitUntil(b *testing.B, cond func() bool) {
 			b.Fatal("not within 20s")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// BenchmarkMemory100k: the daemon serving one flow of 100,000 linked pairs
+// (in-memory trackers, SQLite state) after its first, incremental run and
+// a full reconcile: the heap it holds above the fixture's, and the
+// process's max RSS (fixture included).
+func BenchmarkMemory100k(b *testing.B) {
+	ctx := context.Background()
+	for b.Loop() {
+		st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "state.db"), sqlite.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		a, _ := memory.New("a", memory.Options{Project: "A", PageSize: 100})
+		bb, _ := memory.New("b", memory.Options{Project: "B", PageSize: 100})
+		const n = 100_000
+		as := make([]adapters.Item, n)
+		bs := make([]adapters.Item, n)
+		for i := range n {
+			as[i] = adapters.Item{Kind: adapters.KindIssue, Title: fmt.Sprint(i), Status: "To Do"}
+			bs[i] = as[i]
+		}
+		as, bs = a.Seed(as...), bb.Seed(bs...)
+		for lo := 0; lo < n; lo += 5000 {
+			err := st.Tx(ctx, func(tx store.Ops) error {
+				for i := lo; i < min(lo+5000, n); i++ {
+					l, err := tx.CreateLink(ctx, store.Link{Flow: "f", Key: "f/a/" + as[i].Ref.ID, A: as[i].Ref, B: bs[i].Ref})
+					if err != nil {
+						return err
+					}
+					v := map[string]string{"title": as[i].Title, "status": "To Do"}
+					if err := tx.PutBase(ctx, store.Base{LinkID: l.ID, A: v, B: v, SyncedAt: time.Now()}); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		for _, s := range []struct {
+			side store.Side
+			t    adapters.Tracker
+		}{{store.SideA, a}, {store.SideB, bb}} {
+			req := adapters.ListRequest{PageSize: 100}
+			for {
+				p, _ := s.t.List(ctx, req)
+				if p.NextPageToken == "" {
+					st.PutCursor(ctx, "f", s.side, p.Cursor)
+					break
+				}
+				req.PageToken = p.NextPageToken
+			}
+		}
+		yes := true
+		cf := config.Flow{Name: "f", A: config.FlowSide{Tracker: "a"}, B: config.FlowSide{Tracker: "b"}, Direction: "both", Conflict: "newest",
+			OnDelete: "unlink", MaxChangeShare: 1, Create: &yes, Schedule: "@every 5m", Fields: map[string]config.FieldConfig{"title": {Direction: "both"}, "status": {Direction: "both"}}}
+		ca, cb := a.Capabilities(), bb.Capabilities()
+		m, _ := mapping.Compile(cf, "flows", nil, mapping.SideInfo{Name: "a", Kind: "memory", Caps: &ca}, mapping.SideInfo{Name: "b", Kind: "memory", Caps: &cb})
+		fs := &tsync.Flows{ByName: map[string]*tsync.Flow{"f": {Map: m, A: a, B: bb}}, Order: []string{"f"}, Trackers: map[string]adapters.Tracker{"a": a, "b": bb}}
+		runtime.GC()
+		var before runtime.MemStats
+		runtime.ReadMemStats(&before)
+		runs := make(chan *tsync.Result, 10)
+		d, err := New(ctx, Config{Store: st, Flows: fs, Listen: "127.0.0.1:0", OnRun: func(_ string, r *tsync.Result, _ error) { runs <- r }})
+		if err != nil {
+			b.Fatal(err)
+		}
+		runCtx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- d.Run(runCtx) }()
+		<-runs // the incremental run at start
+		if err := d.Enqueue(ctx, "f", "manual"); err != nil {
+			b.Fatal(err)
+		}
+		d.mu.Lock()
+		d.gen["f"]++ // make the full run below a new job
+		d.mu.Unlock()
+		d.client.Insert(ctx, SyncArgs{Flow: "f", Full: true, Gen: 99}, nil)
+		for range 2 {
+			<-runs
+		}
+		runtime.GC()
+		var after runtime.MemStats
+		runtime.ReadMemStats(&after)
+		var ru syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		b.ReportMetric(float64(int64(after.HeapInuse)-int64(before.HeapInuse))/(1<<20), "daemon-heap-MB")
+		b.ReportMetric(float64(ru.Maxrss)/1024, "maxRSS-MB")
+		cancel()
+		<-done
+		st.Close()
 	}
 }
