@@ -94,7 +94,6 @@ type world struct {
 	faulty       int            // syncs that met an injected fault first
 	failed       int            // of those, runs that failed or reported item errors
 	kinds        map[string]int // faults injected, by kind
-	splits       int            // pairs left as a known bug leaves them
 	transitions  int            // workflow transitions the engine made on Jira
 	crashed      bool           // the engine of the next faulty run dies mid-run
 	// lostComments are items a comment copy to failed on a rate limit,
@@ -474,9 +473,6 @@ func (w *world) faultySync(full bool) {
 func (w *world) run(full bool) {
 	w.t.Helper()
 	res, err := w.eng.Sync(w.ctx, w.flow, tsync.RunOptions{Force: true, Full: full})
-	if err != nil && knownKeyBug(err) {
-		w.t.Skipf("step %d (sync %d): known bug (parseSyncKey rejects GitHub ids, see TestCopyOfGitHubIssueFoundByKey): %v", w.steps, w.syncs, err)
-	}
 	if err != nil || len(res.Errors) > 0 {
 		w.dumpState()
 	}
@@ -486,19 +482,6 @@ func (w *world) run(full bool) {
 	if len(res.Errors) > 0 {
 		w.t.Fatalf("step %d (sync %d): a clean sync reported item errors: %v", w.steps, w.syncs, res.Errors)
 	}
-}
-
-// knownKeyBug reports the signature of a known engine bug: a Jira copy of
-// a GitHub issue that the engine did not get to link (the create landed,
-// its follow-up read was rate-limited, and the journal recorded it as
-// failed) carries the sync key "<flow>/b/owner/repo#n", which parseSyncKey
-// (sync/engine.go) refuses because the id holds a slash. The planner then
-// takes the copy for a person's new Jira issue and copies it back to
-// GitHub (a duplicate), while the same run also tries to link it to its
-// source by key, which fails; every later run fails the same way.
-func knownKeyBug(err error) bool {
-	msg := err.Error()
-	return strings.Contains(msg, "linking ") && strings.Contains(msg, "/b/"+ghRepo+"#") && strings.Contains(msg, "not found in state store")
 }
 
 // dumpState logs the links and the last runs' journal, to tell what a
@@ -648,22 +631,10 @@ func (w *world) check() {
 				if manual && held[key] {
 					continue
 				}
-				if r.Field == adapters.FieldAssignees && w.assigneeSplit(a, b) {
-					// The known bug (see assigneeSplit): logged, not failed,
-					// so the rest of the model keeps guarding.
-					w.splits++
-					t.Logf("known bug: link %d (%s, %s) assignees split by a set merge: jira %q github %q", l.ID, a.Ref.Key, b.Ref.Key, av, bv)
-					continue
-				}
 				t.Errorf("link %d (%s, %s) field %s: jira %q github %q disagree (held conflict: %v)", l.ID, a.Ref.Key, b.Ref.Key, r.Field, av, bv, held[key])
 			}
 		}
 		if diff := cmp.Diff(bodies(a.Comments), bodies(b.Comments)); diff != "" {
-			if w.commentsLost(a, b) {
-				w.splits++
-				t.Logf("known bug: link %d (%s, %s): a comment copy that met a rate limit was never retried (-jira +github):\n%s", l.ID, a.Ref.Key, b.Ref.Key, diff)
-				continue
-			}
 			t.Errorf("link %d (%s, %s): comments differ (-jira +github):\n%s", l.ID, a.Ref.Key, b.Ref.Key, diff)
 		}
 	}
@@ -709,22 +680,6 @@ func (w *world) check() {
 	}
 }
 
-// assigneeSplit reports the signature of a known engine bug: both sides
-// changed assignees since the last sync, so the planner merges the two sets
-// (sync/diff.go mergeSet) into two people; Jira holds one, so its adapter
-// writes the first (adapters/jira/jira.go, FieldAssignees in the fields
-// it writes), the engine records what Jira returned as A's base and the
-// merged pair as B's (sync/apply.go, base from the written item), and from
-// then on neither side differs from its base: the pair stays split, with
-// no op planned, until a person edits assignees again.
-func (w *world) assigneeSplit(a, b adapters.Item) bool {
-	if len(a.Assignees) != 1 || len(b.Assignees) < 2 {
-		return false
-	}
-	i := slices.Index(w.jusers, a.Assignees[0])
-	return i >= 0 && i < len(ghUsers) && slices.Contains(b.Assignees, ghUsers[i])
-}
-
 func runWorld(t *testing.T, seed uint64, steps int, v variant) {
 	w := newWorld(t, seed, v)
 	for w.steps < steps {
@@ -743,8 +698,8 @@ func runWorld(t *testing.T, seed uint64, steps int, v variant) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("seed %d: %d steps, %d syncs, %d with a fault first (%d of those failed: %v), %d jira issues, %d github issues, %d jira transitions, %d pairs left as a known bug leaves them, %d conflicts held",
-		seed, w.steps, w.syncs, w.faulty, w.failed, w.kinds, len(w.jfake.Issues()), len(w.gfake.Issues(ghRepo)), w.transitions, w.splits, len(held))
+	t.Logf("seed %d: %d steps, %d syncs, %d with a fault first (%d of those failed: %v), %d jira issues, %d github issues, %d jira transitions, %d conflicts held",
+		seed, w.steps, w.syncs, w.faulty, w.failed, w.kinds, len(w.jfake.Issues()), len(w.gfake.Issues(ghRepo)), w.transitions, len(held))
 }
 
 // TestJiraGitHubConvergence runs the model over seeds: Jira Cloud and
@@ -799,20 +754,6 @@ func TestJiraGitHubConvergence(t *testing.T) {
 	}
 }
 
-// commentsLost reports whether a pair's comments differ only as the known
-// comment bug leaves them: a copy to one side failed on a rate limit and
-// that side lacks comments the other has, with nothing extra of its own.
-func (w *world) commentsLost(a, b adapters.Item) bool {
-	ca, cb := bodies(a.Comments), bodies(b.Comments)
-	switch {
-	case w.lostComments[b.Ref.ID] || w.lostComments[b.Ref.Key]:
-		return subset(cb, ca)
-	case w.lostComments[a.Ref.ID] || w.lostComments[a.Ref.Key]:
-		return subset(ca, cb)
-	}
-	return false
-}
-
 func subset(small, big []string) bool {
 	for _, s := range small {
 		if !slices.Contains(big, s) {
@@ -862,7 +803,7 @@ func TestCopiesLandInScope(t *testing.T) {
 	w.check()
 }
 
-// TestAssigneeMergeIntoSingleAssignee pins the known bug assigneeSplit
+// TestAssigneeMergeIntoSingleAssignee pins a fixed bug
 // describes: Jira and GitHub each assign someone else between two syncs.
 // The pair must end up agreeing; while the bug stands it is skipped with
 // what it saw.
@@ -889,16 +830,12 @@ func TestAssigneeMergeIntoSingleAssignee(t *testing.T) {
 	ai, bi := a[fmt.Sprint(jis[0].ID)], b[fmt.Sprintf("%s#%d", ghRepo, gis[0].Number)]
 	av, bv := w.flow.Map.Value(store.SideA, ai, adapters.FieldAssignees), w.flow.Map.Value(store.SideB, bi, adapters.FieldAssignees)
 	if !w.flow.Map.Equivalent(adapters.FieldAssignees, av, bv) {
-		if w.assigneeSplit(ai, bi) {
-			t.Skipf("known bug: concurrent assignee edits are set-merged into two people, Jira keeps one, and the pair stays split with nothing planned: jira %s github %s", av, bv)
-		}
-		t.Fatalf("assignees disagree: jira %s github %s", av, bv)
+		t.Fatalf("assignees disagree (Jira holds one assignee; a merged pair must be narrowed on both sides): jira %s github %s", av, bv)
 	}
 	w.check()
 }
 
-// TestCopyOfGitHubIssueFoundByKey pins the known bug knownKeyBug
-// describes: a GitHub issue's copy is made on Jira, but the read that
+// TestCopyOfGitHubIssueFoundByKey pins a fixed bug: a GitHub issue's copy is made on Jira, but the read that
 // follows the create is rate-limited, so the run fails without linking.
 // The next run must link the copy to its source by its sync key and make
 // nothing new; while the bug stands it is skipped with what it saw.
@@ -921,12 +858,7 @@ func TestCopyOfGitHubIssueFoundByKey(t *testing.T) {
 				err = errors.Join(res.Errors...)
 			}
 			if n := len(w.gfake.Issues(ghRepo)); err != nil || n != 1 {
-				if err != nil && knownKeyBug(err) {
-					w.advance(time.Minute)
-					_, again := w.eng.Sync(w.ctx, w.flow, tsync.RunOptions{Force: true})
-					t.Skipf("known bug: the Jira copy of a GitHub issue is not recognised by its sync key (id with a slash); %d github issues now, run error: %v; the run after that: %v", n, err, again)
-				}
-				t.Fatalf("the run after: err %v, %d github issues; want it to link the copy and make nothing", err, n)
+				t.Fatalf("the run after: err %v, %d github issues; want it to link the copy (found by its sync key, an id with a slash) and make nothing", err, n)
 			}
 			w.settle(true)
 			w.check()
@@ -934,7 +866,7 @@ func TestCopyOfGitHubIssueFoundByKey(t *testing.T) {
 	}
 }
 
-// TestCommentCopyRetriedAfterRateLimit pins a known bug: a full run
+// TestCommentCopyRetriedAfterRateLimit pins a fixed bug: a full run
 // copies a Jira comment made some minutes earlier to GitHub, and the
 // comment POST meets GitHub's secondary limit. The engine records the
 // pair's base, with comments marked synced up to now, before it copies the
@@ -969,12 +901,12 @@ func TestCommentCopyRetriedAfterRateLimit(t *testing.T) {
 	w.settle(true)
 	w.settle(false)
 	if len(w.gfake.Comments(ghRepo, gis[0].Number)) == 0 {
-		t.Skipf("known bug: a comment copy that failed on a rate limit is never retried (base recorded as synced before the comments were copied); after full and incremental runs GitHub has no comment, and a further plan has %d ops", len(w.mustPlan().Ops))
+		t.Fatalf("a comment copy that failed on a rate limit is never retried (base recorded as synced before the comments were copied); after full and incremental runs GitHub has no comment, and a further plan has %d ops", len(w.mustPlan().Ops))
 	}
 	w.check()
 }
 
-// TestCrashRecoveryAfterMarkerWindow pins a known bug: the process dies
+// TestCrashRecoveryAfterMarkerWindow pins a fixed bug: the process dies
 // right after creating a GitHub issue's copy on Jira, and the process that
 // resumes the flow runs on another host, so it waits the dead one's lease
 // out (30 minutes) before recovering the create. The Jira adapter finds an
@@ -999,7 +931,7 @@ func TestCrashRecoveryAfterMarkerWindow(t *testing.T) {
 		err = errors.Join(res.Errors...)
 	}
 	if n := len(w.jfake.Issues()); n != 1 {
-		t.Skipf("known bug: recovering the create after the lease ran out made %d jira issues (the key lookup looks back 15 minutes only); run error: %v", n, err)
+		t.Fatalf("recovering the create after the lease ran out made %d jira issues (the key lookup looks back 15 minutes only); run error: %v", n, err)
 	}
 	if err != nil {
 		t.Fatalf("the recovering run: %v", err)

@@ -129,7 +129,10 @@ func (a *applier) journaled(ctx context.Context, op *Op, entry store.JournalEntr
 	bg := context.WithoutCancel(ctx) // what happened must be recorded even on shutdown
 	if callErr != nil {
 		state := store.JournalFailed
-		if (op.Kind == OpCreate || op.Kind == OpCommentAdd) && ambiguous(callErr) {
+		if (op.Kind == OpCreate || op.Kind == OpCommentAdd) && !adapters.IsPermanent(callErr) {
+			// Anything but a permanent refusal may have landed (a create
+			// whose follow-up read met a rate limit did): re-issued,
+			// idempotently, by the next run's recovery.
 			state = store.JournalPending
 		}
 		if err := a.e.store.JournalFinish(bg, id, state, adapters.Ref{}, entry.LinkID, callErr.Error()); err != nil {
@@ -306,6 +309,7 @@ func (a *applier) pair(ctx context.Context, pp *pairPlan) error {
 	}
 	var failed error
 	stale := false
+	var readBack [2]*adapters.Item
 	for i, op := range pp.upd {
 		if op == nil {
 			continue
@@ -315,6 +319,9 @@ func (a *applier) pair(ctx context.Context, pp *pairPlan) error {
 			cur = in.b
 		}
 		got, err := a.update(ctx, op, cur)
+		if err == nil {
+			readBack[i] = &got
+		}
 		if err != nil {
 			if errors.Is(err, errCrashed) {
 				return err
@@ -360,6 +367,14 @@ func (a *applier) pair(ctx context.Context, pp *pairPlan) error {
 			side[fc.Field] = a.pl.fm.Value(op.Side, got, fc.Field)
 		}
 	}
+	if failed == nil && !stale {
+		if err := a.narrowed(ctx, pp, readBack); err != nil {
+			if errors.Is(err, errCrashed) {
+				return err
+			}
+			failed = err
+		}
+	}
 	if !wrote && failed == nil && !stale {
 		a.counts.Unchanged++
 	}
@@ -382,9 +397,12 @@ func (a *applier) pair(ctx context.Context, pp *pairPlan) error {
 		commented = commented || op.Kind == OpCommentAdd || op.Kind == OpCommentEdit || op.Kind == OpCommentLink
 	}
 	if pp.changed || wrote || commented {
+		// SyncedAt says when comments were last settled (a full reconcile
+		// reads comments only of items updated since): it moves only once
+		// they are, below.
 		pp.base.SyncedAt = a.e.now().UTC()
-		if failed != nil || stale {
-			pp.base.SyncedAt = in.base.SyncedAt // comments not settled this time
+		if failed != nil || stale || commented {
+			pp.base.SyncedAt = in.base.SyncedAt
 		}
 		if err := a.e.store.PutBase(bg, pp.base); err != nil {
 			return fmt.Errorf("recording base of link %d: %w", in.link.ID, err)
@@ -416,7 +434,71 @@ func (a *applier) pair(ctx context.Context, pp *pairPlan) error {
 			return err
 		}
 	}
+	if commented {
+		pp.base.SyncedAt = a.e.now().UTC()
+		if err := a.e.store.PutBase(bg, pp.base); err != nil {
+			return fmt.Errorf("recording base of link %d: %w", in.link.ID, err)
+		}
+	}
 	a.finished[in.link.ID] = true
+	return nil
+}
+
+// narrowed handles a tracker that kept less than was written: Jira holds
+// one assignee, so a merged pair of people reads back as one. The other
+// side is brought to what was kept, or the pair would stay split with
+// both sides unchanged against their bases.
+func (a *applier) narrowed(ctx context.Context, pp *pairPlan, readBack [2]*adapters.Item) error {
+	in := pp.in
+	f := adapters.FieldAssignees
+	for i, op := range pp.upd {
+		if op == nil || readBack[i] == nil {
+			continue
+		}
+		var wrote *FieldChange
+		for j := range op.Fields {
+			if op.Fields[j].Field == f {
+				wrote = &op.Fields[j]
+			}
+		}
+		kept := a.pl.fm.Value(op.Side, *readBack[i], f)
+		if wrote == nil || kept == wrote.To {
+			continue
+		}
+		o := 1 - i
+		oside := op.Side.Other()
+		cur := in.a
+		if o == 1 {
+			cur = in.b
+		}
+		if readBack[o] != nil {
+			cur = *readBack[o]
+		}
+		have := a.pl.fm.Value(oside, cur, f)
+		want, _ := a.pl.translate(f, oside, kept, have)
+		if want == have {
+			continue
+		}
+		fix := &Op{Kind: OpUpdate, Side: oside, LinkID: in.link.ID, LinkKey: in.link.Key, Target: in.link.Ref(oside), Source: in.link.Ref(op.Side),
+			IfVersion: cur.Version, Fields: []FieldChange{{Field: f, From: have, To: want}}, pair: pp}
+		got, err := a.update(ctx, fix, cur)
+		if err != nil {
+			return fmt.Errorf("%s kept fewer %s than written; matching %s: %w", op.Target, f, fix.Target, err)
+		}
+		a.counts.Updated++
+		readBack[o] = &got
+		m := pp.base.A
+		if oside == store.SideB {
+			m = pp.base.B
+		}
+		m[f] = a.pl.fm.Value(oside, got, f)
+		if i == 0 {
+			pp.base.A[f] = kept
+		} else {
+			pp.base.B[f] = kept
+		}
+		pp.changed = true
+	}
 	return nil
 }
 

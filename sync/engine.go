@@ -95,7 +95,9 @@ func New(st store.Store, opts Options) *Engine {
 		e.owner = fmt.Sprintf("%s:%d", host, os.Getpid())
 	}
 	if e.ttl == 0 {
-		e.ttl = 30 * time.Minute
+		// Short, and renewed while a run goes: a process that dies is
+		// taken over within minutes, also from another host.
+		e.ttl = 2 * time.Minute
 	}
 	return e
 }
@@ -164,6 +166,8 @@ func (e *Engine) Sync(ctx context.Context, f *Flow, opts RunOptions) (*Result, e
 		return nil, fmt.Errorf("flow %s: %w", name, err)
 	}
 	defer e.store.Unlock(context.WithoutCancel(ctx), lockName, e.owner)
+	stopRenew := e.renew(ctx, lockName)
+	defer stopRenew()
 
 	run, err := e.store.StartRun(ctx, name, opts.DryRun)
 	if err != nil {
@@ -378,7 +382,8 @@ func parseSyncKey(flow, key string) (store.Side, string, bool) {
 		return "", "", false
 	}
 	s, id, ok := strings.Cut(rest, "/")
-	if !ok || (s != "a" && s != "b") || id == "" || strings.Contains(id, "/") {
+	// The id is the rest: GitHub's ids hold slashes (owner/repo#n).
+	if !ok || (s != "a" && s != "b") || id == "" {
 		return "", "", false
 	}
 	return store.Side(s), id, true

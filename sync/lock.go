@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/tracksync/tracksync/store"
 )
@@ -43,4 +44,27 @@ func deadOwner(owner string) bool {
 		return false
 	}
 	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
+}
+
+// renew extends the lease every third of its life until the returned stop
+// is called, so a long run keeps it and a dead one loses it soon.
+func (e *Engine) renew(ctx context.Context, name string) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(e.ttl / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := e.store.Lock(context.WithoutCancel(ctx), name, e.owner, e.ttl); err != nil {
+					e.log.Warn("could not renew the flow lock", "lock", name, "err", err)
+				}
+			}
+		}
+	}()
+	return func() { close(done) }
 }

@@ -85,7 +85,7 @@ type Options struct {
 	Overlap time.Duration
 	// MarkerWindow is how far back a Create looks, among the issues
 	// tracksync's account created, for one an earlier attempt made with
-	// the same idempotency key (default 15m).
+	// the same idempotency key (default 2h).
 	MarkerWindow time.Duration
 	// TransitionDefaults fill required transition-screen fields, by field
 	// id or display name (default resolution: Done).
@@ -153,7 +153,10 @@ func New(ctx context.Context, name string, o Options) (*Tracker, error) {
 		o.Overlap = 2 * time.Minute
 	}
 	if o.MarkerWindow == 0 {
-		o.MarkerWindow = 15 * time.Minute
+		// Long enough to outlast a dead process's flow lease (minutes)
+		// and a daemon restart: the interrupted create is recovered on the
+		// next run, whenever that is within this window.
+		o.MarkerWindow = 2 * time.Hour
 	}
 	if o.RetryMax == 0 {
 		o.RetryMax = 3
