@@ -237,4 +237,3 @@ func indent(s string) string {
 	}
 	return strings.Join(lines, "\n")
 }
-
