@@ -45,7 +45,7 @@ func (t *Tracker) List(ctx context.Context, req adapters.ListRequest) (adapters.
 		tok.Next[k] = v
 	}
 	if req.PageToken != "" {
-		if err := decode(req.PageToken, &tok); err != nil || tok.Repo < 0 || tok.Repo > len(sc.repos) || tok.Next == nil {
+		if err := adapters.DecodeToken(req.PageToken, &tok); err != nil || tok.Repo < 0 || tok.Repo > len(sc.repos) || tok.Next == nil {
 			return adapters.ListPage{}, fmt.Errorf("github list: page token %q is not one this tracker issued: %w", req.PageToken, adapters.Permanent(adapters.ErrInvalid))
 		}
 	}
@@ -122,10 +122,10 @@ func (t *Tracker) List(ctx context.Context, req adapters.ListRequest) (adapters.
 		}
 		tok.Next[repo] = pos
 		if len(items) > 0 && tok.Repo < len(sc.repos) {
-			return adapters.ListPage{Items: items, NextPageToken: encode(tok)}, nil
+			return adapters.ListPage{Items: items, NextPageToken: adapters.EncodeToken(tok)}, nil
 		}
 	}
-	return adapters.ListPage{Items: items, Cursor: encode(tok.Next)}, nil
+	return adapters.ListPage{Items: items, Cursor: adapters.EncodeToken(tok.Next)}, nil
 }
 
 // comments lists an issue's comments, oldest first.

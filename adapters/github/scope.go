@@ -1,8 +1,6 @@
 package github
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -77,25 +75,12 @@ type pageToken struct {
 	Next cursor `json:"c"`
 }
 
-func encode(v any) string {
-	b, _ := json.Marshal(v)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decode(s string, v any) error {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(b, v)
-}
-
 func parseCursor(s string) (cursor, error) {
 	c := cursor{}
 	if s == "" {
 		return c, nil
 	}
-	if err := decode(s, &c); err != nil {
+	if err := adapters.DecodeToken(s, &c); err != nil {
 		return nil, fmt.Errorf("cursor %q is not one this tracker issued: %w", s, adapters.Permanent(adapters.ErrInvalid))
 	}
 	return c, nil

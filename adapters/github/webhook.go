@@ -1,13 +1,9 @@
 package github
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -21,7 +17,7 @@ import (
 // event (which names no issue), yield none either; the caller answers
 // them 200.
 func (t *Tracker) DecodeWebhook(h http.Header, body []byte) ([]adapters.Event, error) {
-	if err := verifySignature(t.opts.WebhookSecret, h.Get("X-Hub-Signature-256"), body); err != nil {
+	if err := adapters.VerifySHA256(t.opts.WebhookSecret, "X-Hub-Signature-256", h.Get("X-Hub-Signature-256"), body); err != nil {
 		return nil, fmt.Errorf("github %s webhook: %w", t.name, err)
 	}
 	id := h.Get("X-GitHub-Delivery")
@@ -64,27 +60,6 @@ func (t *Tracker) DecodeWebhook(h http.Header, body []byte) ([]adapters.Event, e
 		ev.Type = adapters.EventDeleted
 	}
 	return []adapters.Event{ev}, nil
-}
-
-// verifySignature checks sig ("sha256=<hex>") against body under secret.
-func verifySignature(secret, sig string, body []byte) error {
-	if secret == "" {
-		return fmt.Errorf("no webhook_secret configured, so no delivery can be verified: %w", adapters.ErrUnauthorized)
-	}
-	hexSig, ok := strings.CutPrefix(sig, "sha256=")
-	if !ok {
-		return fmt.Errorf("missing or malformed X-Hub-Signature-256: %w", adapters.ErrUnauthorized)
-	}
-	got, err := hex.DecodeString(hexSig)
-	if err != nil {
-		return fmt.Errorf("malformed X-Hub-Signature-256: %w", adapters.ErrUnauthorized)
-	}
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write(body)
-	if !hmac.Equal(got, m.Sum(nil)) {
-		return fmt.Errorf("X-Hub-Signature-256 does not match: %w", adapters.ErrUnauthorized)
-	}
-	return nil
 }
 
 // seenSet remembers the last n delivery ids.

@@ -2,8 +2,6 @@ package jira
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -33,19 +31,6 @@ type pageToken struct {
 	State listState `json:"st"`
 }
 
-func encode(v any) string {
-	b, _ := json.Marshal(v)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decode(s string, v any) error {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(b, v)
-}
-
 // List returns one page of the issues in scope changed since the cursor.
 // Cloud: one search/jql page of ids and updated stamps, then the unseen
 // ones in one bulkfetch. Data Center: one /search page with fields.
@@ -60,12 +45,12 @@ func decode(s string, v any) error {
 func (t *Tracker) List(ctx context.Context, req adapters.ListRequest) (adapters.ListPage, error) {
 	var tok pageToken
 	if req.PageToken != "" {
-		if err := decode(req.PageToken, &tok); err != nil {
+		if err := adapters.DecodeToken(req.PageToken, &tok); err != nil {
 			return adapters.ListPage{}, adapters.Permanent(fmt.Errorf("listing jira: page token: %w", adapters.ErrInvalid))
 		}
 	} else {
 		if req.Cursor != "" {
-			if err := decode(req.Cursor, &tok.State); err != nil {
+			if err := adapters.DecodeToken(req.Cursor, &tok.State); err != nil {
 				return adapters.ListPage{}, adapters.Permanent(fmt.Errorf("listing jira: cursor %q is not one this tracker issued: %w", req.Cursor, adapters.ErrInvalid))
 			}
 			tok.Since = max(0, tok.State.Max-t.o.Overlap.Milliseconds())
@@ -96,7 +81,7 @@ func (t *Tracker) List(ctx context.Context, req adapters.ListRequest) (adapters.
 	}
 	floor := tok.State.Max - t.o.Overlap.Milliseconds()
 	if done {
-		page.Cursor = encode(t.prune(tok.State, floor))
+		page.Cursor = adapters.EncodeToken(t.prune(tok.State, floor))
 		return page, nil
 	}
 	if last > tok.Since {
@@ -105,7 +90,7 @@ func (t *Tracker) List(ctx context.Context, req adapters.ListRequest) (adapters.
 	// The page token keeps the pairs the next query can return again (at
 	// or after its bound) and those the cursor will need.
 	tok.State = t.prune(tok.State, min(tok.Since, floor))
-	page.NextPageToken = encode(tok)
+	page.NextPageToken = adapters.EncodeToken(tok)
 	return page, nil
 }
 

@@ -1,9 +1,6 @@
 package jira
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -20,16 +17,8 @@ import (
 // X-Atlassian-Webhook-Identifier) decodes to nothing.
 func (t *Tracker) DecodeWebhook(h http.Header, body []byte) ([]adapters.Event, error) {
 	if t.o.WebhookSecret != "" {
-		sig := h.Get("X-Hub-Signature")
-		if sig == "" {
-			return nil, fmt.Errorf("jira webhook for %s: no X-Hub-Signature: %w", t.name, adapters.ErrUnauthorized)
-		}
-		algo, got, ok := strings.Cut(sig, "=")
-		want := hmac.New(sha256.New, []byte(t.o.WebhookSecret))
-		want.Write(body)
-		gotBytes, err := hex.DecodeString(got)
-		if !ok || algo != "sha256" || err != nil || !hmac.Equal(gotBytes, want.Sum(nil)) {
-			return nil, fmt.Errorf("jira webhook for %s: X-Hub-Signature does not match: %w", t.name, adapters.ErrUnauthorized)
+		if err := adapters.VerifySHA256(t.o.WebhookSecret, "X-Hub-Signature", h.Get("X-Hub-Signature"), body); err != nil {
+			return nil, fmt.Errorf("jira webhook for %s: %w", t.name, err)
 		}
 	}
 	delivery := h.Get("X-Atlassian-Webhook-Identifier")

@@ -1,0 +1,51 @@
+package adapters
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestVerifySHA256(t *testing.T) {
+	body := []byte(`{"action":"edited"}`)
+	m := hmac.New(sha256.New, []byte("s3cret"))
+	m.Write(body)
+	good := "sha256=" + hex.EncodeToString(m.Sum(nil))
+	for _, tc := range []struct {
+		name, secret, sig string
+		ok                bool
+	}{
+		{"good", "s3cret", good, true},
+		{"no secret configured", "", good, false},
+		{"missing", "s3cret", "", false},
+		{"wrong algorithm", "s3cret", strings.Replace(good, "sha256=", "sha1=", 1), false},
+		{"not hex", "s3cret", "sha256=zz", false},
+		{"wrong secret", "other", good, false},
+		{"tampered", "s3cret", good[:len(good)-1] + "0", false},
+	} {
+		err := VerifySHA256(tc.secret, "X-Hub-Signature-256", tc.sig, body)
+		if tc.ok != (err == nil) || (err != nil && !errors.Is(err, ErrUnauthorized)) {
+			t.Errorf("%s: err = %v", tc.name, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("%s: the secret is in the error: %v", tc.name, err)
+		}
+	}
+}
+
+func TestTokenRoundTrip(t *testing.T) {
+	type tok struct {
+		A int    `json:"a"`
+		B string `json:"b"`
+	}
+	var got tok
+	if err := DecodeToken(EncodeToken(tok{7, "x/y#1"}), &got); err != nil || got != (tok{7, "x/y#1"}) {
+		t.Fatalf("round trip: %+v, %v", got, err)
+	}
+	if err := DecodeToken("!!", &got); err == nil {
+		t.Fatal("a broken token decoded")
+	}
+}
