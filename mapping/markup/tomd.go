@@ -371,6 +371,42 @@ type piece struct {
 	wrap               bool // open/close may be dropped if they would not parse
 }
 
+// appendWrapped appends inner wrapped in delimiter d. Whitespace at the
+// edges cannot sit inside delimiters in either format, so it is moved
+// outside them.
+func appendWrapped(pieces []piece, d, inner string) []piece {
+	trimmed := strings.TrimFunc(inner, unicode.IsSpace)
+	if trimmed == "" {
+		return append(pieces, piece{inner: inner})
+	}
+	lead := inner[:strings.Index(inner, trimmed)]
+	trail := inner[len(lead)+len(trimmed):]
+	if lead != "" {
+		pieces = append(pieces, piece{inner: lead})
+	}
+	pieces = append(pieces, piece{open: d, inner: trimmed, close: d, wrap: true})
+	if trail != "" {
+		pieces = append(pieces, piece{inner: trail})
+	}
+	return pieces
+}
+
+// around returns the runes either side of pieces[i]: the last one written
+// so far and the first of the next piece (a space where there is none).
+func around(written string, pieces []piece, i int) (prev, next rune) {
+	prev, next = ' ', ' '
+	if written != "" {
+		prev, _ = utf8.DecodeLastRuneInString(written)
+	}
+	if i+1 < len(pieces) {
+		q := pieces[i+1]
+		if s := q.open + q.inner + q.close; s != "" {
+			next, _ = utf8.DecodeRuneInString(s)
+		}
+	}
+	return prev, next
+}
+
 // inline renders canonical inline nodes. Marks nest in markSeq order:
 // consecutive nodes sharing a mark are wrapped together.
 func (w *mdWriter) inline(nodes []*Node, cell bool) string {
@@ -425,38 +461,14 @@ func (w *mdWriter) seq(nodes []*Node, level int, cell bool) string {
 			pieces = append(pieces, piece{inner: codeSpan(sb.String())})
 		default:
 			d := map[string]string{"strong": "**", "em": "*", "strike": "~~"}[t]
-			inner := w.seq(g, level+1, cell)
-			// Whitespace at the edges cannot sit inside delimiters.
-			trimmed := strings.TrimFunc(inner, unicode.IsSpace)
-			if trimmed == "" {
-				pieces = append(pieces, piece{inner: inner})
-				continue
-			}
-			lead := inner[:strings.Index(inner, trimmed)]
-			trail := inner[len(lead)+len(trimmed):]
-			if lead != "" {
-				pieces = append(pieces, piece{inner: lead})
-			}
-			pieces = append(pieces, piece{open: d, inner: trimmed, close: d, wrap: true})
-			if trail != "" {
-				pieces = append(pieces, piece{inner: trail})
-			}
+			pieces = appendWrapped(pieces, d, w.seq(g, level+1, cell))
 		}
 	}
 	// Drop delimiters that would not parse as emphasis where they stand.
 	var sb strings.Builder
 	for i, p := range pieces {
 		if p.wrap {
-			prev, next := ' ', ' '
-			if s := sb.String(); s != "" {
-				prev, _ = utf8.DecodeLastRuneInString(s)
-			}
-			if i+1 < len(pieces) {
-				q := pieces[i+1]
-				if s := q.open + q.inner + q.close; s != "" {
-					next, _ = utf8.DecodeRuneInString(s)
-				}
-			}
+			prev, next := around(sb.String(), pieces, i)
 			if !canWrap(p.open, prev, p.inner, next) {
 				p.open, p.close = "", ""
 			}

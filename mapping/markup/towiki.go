@@ -295,36 +295,13 @@ func (w *wikiWriter) seq(nodes []*Node, level int) string {
 			pieces = append(pieces, piece{inner: "{{" + wikiEscape(sb.String()) + "}}"})
 		default:
 			d := map[string]string{"strong": "*", "em": "_", "strike": "-"}[t]
-			inner := w.seq(g, level+1)
-			trimmed := strings.TrimFunc(inner, unicode.IsSpace)
-			if trimmed == "" {
-				pieces = append(pieces, piece{inner: inner})
-				continue
-			}
-			lead := inner[:strings.Index(inner, trimmed)]
-			trail := inner[len(lead)+len(trimmed):]
-			if lead != "" {
-				pieces = append(pieces, piece{inner: lead})
-			}
-			pieces = append(pieces, piece{open: d, inner: trimmed, close: d, wrap: true})
-			if trail != "" {
-				pieces = append(pieces, piece{inner: trail})
-			}
+			pieces = appendWrapped(pieces, d, w.seq(g, level+1))
 		}
 	}
 	var sb strings.Builder
 	for i, p := range pieces {
 		if p.wrap {
-			prev, next := ' ', ' '
-			if s := sb.String(); s != "" {
-				prev, _ = utf8.DecodeLastRuneInString(s)
-			}
-			if i+1 < len(pieces) {
-				q := pieces[i+1]
-				if s := q.open + q.inner + q.close; s != "" {
-					next, _ = utf8.DecodeRuneInString(s)
-				}
-			}
+			prev, next := around(sb.String(), pieces, i)
 			if w.braced || !wikiCanOpen(prev, p.inner) || !wikiCanClose(p.inner, next) {
 				// Jira's braced form works inside words.
 				p.open, p.close = "{"+p.open+"}", "{"+p.close+"}"
