@@ -754,15 +754,6 @@ func TestJiraGitHubConvergence(t *testing.T) {
 	}
 }
 
-func subset(small, big []string) bool {
-	for _, s := range small {
-		if !slices.Contains(big, s) {
-			return false
-		}
-	}
-	return true
-}
-
 // outOfScope names the items of an epics flow that its scopes leave out:
 // PLAT issues that are not epics, GitHub issues not labelled epic.
 func (w *world) outOfScope() []string {

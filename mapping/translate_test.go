@@ -91,14 +91,13 @@ func compileTest(t *testing.T, caps bool) *Flow {
 }
 
 type translateCase struct {
-	name        string
-	field       string
-	to          store.Side
-	v, current  string
-	want        string
-	warnings    []string
-	noCaps      bool
-	equivalentB bool // also check Equivalent(field, v, want) when to is B
+	name       string
+	field      string
+	to         store.Side
+	v, current string
+	want       string
+	warnings   []string
+	noCaps     bool
 }
 
 func runTranslate(t *testing.T, tests []translateCase) {

@@ -87,7 +87,6 @@ type stats struct {
 	counts            map[adapters.StatusCategory]int
 	total             int
 	doneEst, totalEst float64
-	blocked           []string
 }
 
 func (s stats) byCount() float64 {

@@ -42,14 +42,6 @@ func fatal(err error) bool {
 	return errors.Is(err, errCrashed) || errors.Is(err, ErrDraining) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &rl)
 }
 
-// ambiguous reports whether a failed call may still have taken effect (a
-// timeout, a dropped connection, a 5xx): a create or comment add failing so
-// stays pending in the journal and is re-issued, idempotently, next run.
-func ambiguous(err error) bool {
-	var rl *adapters.RateLimitError
-	return !adapters.IsPermanent(err) && !errors.As(err, &rl) && !errors.Is(err, adapters.ErrNotFound) && !errors.Is(err, adapters.ErrConflict)
-}
-
 func (e *Engine) apply(ctx context.Context, f *Flow, p *Plan, runID int64, counts *store.Counts, log *slog.Logger) ([]error, error) {
 	a := &applier{e: e, f: f, p: p, pl: p.planner, runID: runID, counts: counts, log: log, held: map[string]bool{}, copies: map[string]bool{}, agreed: map[int64]map[string]string{},
 		finished: map[int64]bool{}, archiveFailed: map[int64]bool{}}

@@ -482,18 +482,6 @@ func splitHash(s string) (string, string) {
 	return s, ""
 }
 
-func sameMap(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
-}
-
 // createItem builds the counterpart of src on side to: every field the
 // flow writes to that side, translated.
 func (p *planner) createItem(src adapters.Item, to store.Side) (adapters.Item, store.Base) {

@@ -97,10 +97,9 @@ func (c Counts) Writes() int {
 
 // Tracker is the in-memory tracker. It is safe for concurrent use.
 type Tracker struct {
-	name  string
-	opts  Options
-	caps  adapters.Capabilities
-	kinds []adapters.Kind
+	name string
+	opts Options
+	caps adapters.Capabilities
 
 	mu         sync.Mutex
 	st         *state

@@ -56,10 +56,6 @@ func lineDiff(a, b []string) (removed, added []int) {
 
 func lines(s string) []string { return strings.Split(s, "\n") }
 
-func patch(fields ...string) func(adapters.Item) adapters.Patch {
-	return func(it adapters.Item) adapters.Patch { return adapters.Patch{Fields: fields, Item: it} }
-}
-
 // TestGolden applies writes to commented files and compares the result
 // with testdata/<name>.golden, and the line diff against the input with
 // exactly the lines each write should touch: everything else (comments,

@@ -141,7 +141,9 @@ func TestExitCodes(t *testing.T) {
 	// Undo the forced run: the three items reopen on the left.
 	code, out, _ = runCLI(t, "-c", cfg, "-o", "json", "runs", "--limit", "1")
 	var runs []struct{ ID int64 }
-	json.Unmarshal([]byte(out), &runs)
+	if err := json.Unmarshal([]byte(out), &runs); code != exitOK || err != nil || len(runs) != 1 {
+		t.Fatalf("runs: %d %v %s", code, err, out)
+	}
 	if code, out, errs = runCLI(t, "-c", cfg, "undo", itoa(runs[0].ID)); code != exitOK || !strings.Contains(out, "3 reverted") {
 		t.Fatalf("undo: %d %s%s", code, out, errs)
 	}

@@ -266,7 +266,7 @@ func (s *Server) mintToken(req *http.Request, idStr string) response {
 	claims := &jwt.RegisteredClaims{}
 	// The JWT's own times are checked against real time by the library
 	// that made it; the fake checks the signature and issuer only.
-	p := jwt.Parser{SkipClaimsValidation: true}
+	p := jwt.NewParser(jwt.WithoutClaimsValidation())
 	if _, err := p.ParseWithClaims(raw, claims, func(*jwt.Token) (any, error) { return app.Key, nil }); err != nil || claims.Issuer != strconv.FormatInt(app.ID, 10) {
 		return apiError(http.StatusUnauthorized, "A JSON web token could not be decoded", "/apps/building-github-apps/authenticating-with-github-apps")
 	}
