@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 )
 
 // VerifySHA256 checks sig, a "sha256=<hex>" HMAC-SHA256 of body under
@@ -48,4 +49,40 @@ func DecodeToken(s string, v any) error {
 		return err
 	}
 	return json.Unmarshal(b, v)
+}
+
+// DeliverySet remembers the last n webhook delivery ids, so a redelivery
+// (same X-GitHub-Delivery, X-Atlassian-Webhook-Identifier) decodes to
+// nothing. It is safe for concurrent use.
+type DeliverySet struct {
+	mu    sync.Mutex
+	n     int
+	order []string
+	set   map[string]bool
+}
+
+// NewDeliverySet returns a set that keeps the last n ids.
+func NewDeliverySet(n int) *DeliverySet { return &DeliverySet{n: n, set: map[string]bool{}} }
+
+// Has reports whether id was added and is still remembered.
+func (s *DeliverySet) Has(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.set[id]
+}
+
+// Add records id and reports whether it was new.
+func (s *DeliverySet) Add(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.set[id] {
+		return false
+	}
+	s.set[id] = true
+	s.order = append(s.order, id)
+	if len(s.order) > s.n {
+		delete(s.set, s.order[0])
+		s.order = s.order[1:]
+	}
+	return true
 }

@@ -49,3 +49,15 @@ func TestTokenRoundTrip(t *testing.T) {
 		t.Fatal("a broken token decoded")
 	}
 }
+
+func TestDeliverySet(t *testing.T) {
+	s := NewDeliverySet(2)
+	if !s.Add("a") || s.Add("a") || !s.Has("a") {
+		t.Fatal("a redelivery was not recognised")
+	}
+	s.Add("b")
+	s.Add("c") // pushes "a" out
+	if s.Has("a") || !s.Has("b") || !s.Has("c") {
+		t.Fatal("the set does not keep exactly the last 2 ids")
+	}
+}

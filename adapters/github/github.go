@@ -116,7 +116,7 @@ type Tracker struct {
 	labels     map[string]map[string]string // repo -> lower-case label name -> GitHub's spelling
 	milestones map[string]map[string]int    // repo -> title -> number
 	keys       map[string]*keyIndex         // repo -> idempotency markers seen
-	deliveries *seenSet
+	deliveries *adapters.DeliverySet
 }
 
 // keyIndex remembers which issue carries which idempotency marker, so a
@@ -174,7 +174,7 @@ func New(name string, opts Options) (*Tracker, error) {
 		labels:     map[string]map[string]string{},
 		milestones: map[string]map[string]int{},
 		keys:       map[string]*keyIndex{},
-		deliveries: newSeenSet(4096),
+		deliveries: adapters.NewDeliverySet(4096),
 	}
 	var auth http.RoundTripper
 	switch {

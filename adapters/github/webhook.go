@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/tracksync/tracksync/adapters"
@@ -21,7 +20,7 @@ func (t *Tracker) DecodeWebhook(h http.Header, body []byte) ([]adapters.Event, e
 		return nil, fmt.Errorf("github %s webhook: %w", t.name, err)
 	}
 	id := h.Get("X-GitHub-Delivery")
-	if id != "" && !t.deliveries.add(id) {
+	if id != "" && !t.deliveries.Add(id) {
 		return nil, nil
 	}
 	var p struct {
@@ -60,30 +59,4 @@ func (t *Tracker) DecodeWebhook(h http.Header, body []byte) ([]adapters.Event, e
 		ev.Type = adapters.EventDeleted
 	}
 	return []adapters.Event{ev}, nil
-}
-
-// seenSet remembers the last n delivery ids.
-type seenSet struct {
-	mu    sync.Mutex
-	n     int
-	order []string
-	set   map[string]bool
-}
-
-func newSeenSet(n int) *seenSet { return &seenSet{n: n, set: map[string]bool{}} }
-
-// add records id and reports whether it was new.
-func (s *seenSet) add(id string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.set[id] {
-		return false
-	}
-	s.set[id] = true
-	s.order = append(s.order, id)
-	if len(s.order) > s.n {
-		delete(s.set, s.order[0])
-		s.order = s.order[1:]
-	}
-	return true
 }

@@ -123,7 +123,7 @@ type Tracker struct {
 	trans map[string][]wireTransition // project/issuetype/status -> transitions
 	keys  map[string]string           // issue id -> key, for DC epic links
 	ids   map[string]string           // issue key -> id
-	hooks *seenSet
+	hooks *adapters.DeliverySet
 }
 
 // New connects to Jira: it reads the field list (custom field ids, the
@@ -183,7 +183,7 @@ func New(ctx context.Context, name string, o Options) (*Tracker, error) {
 		return nil, fmt.Errorf("jira tracker %s: %w", name, err)
 	}
 	t := &Tracker{name: name, o: o, c: c, api: "3", dc: o.Deployment == DataCenter,
-		custom: map[string]string{}, ctype: map[string]string{}, trans: map[string][]wireTransition{}, keys: map[string]string{}, ids: map[string]string{}, hooks: newSeenSet(10000)}
+		custom: map[string]string{}, ctype: map[string]string{}, trans: map[string][]wireTransition{}, keys: map[string]string{}, ids: map[string]string{}, hooks: adapters.NewDeliverySet(10000)}
 	if t.dc {
 		t.api = "2"
 	}

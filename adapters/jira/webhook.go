@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/tracksync/tracksync/adapters"
@@ -22,7 +21,7 @@ func (t *Tracker) DecodeWebhook(h http.Header, body []byte) ([]adapters.Event, e
 		}
 	}
 	delivery := h.Get("X-Atlassian-Webhook-Identifier")
-	if delivery != "" && t.hooks.has(delivery) {
+	if delivery != "" && t.hooks.Has(delivery) {
 		return nil, nil
 	}
 	var p struct {
@@ -57,7 +56,7 @@ func (t *Tracker) DecodeWebhook(h http.Header, body []byte) ([]adapters.Event, e
 	}
 	// Claimed only now, after the delivery proved good, and atomically, so
 	// two concurrent redeliveries yield one event.
-	if delivery != "" && !t.hooks.add(delivery) {
+	if delivery != "" && !t.hooks.Add(delivery) {
 		return nil, nil
 	}
 	ev := adapters.Event{
@@ -67,36 +66,4 @@ func (t *Tracker) DecodeWebhook(h http.Header, body []byte) ([]adapters.Event, e
 		At:         time.UnixMilli(p.Timestamp),
 	}
 	return []adapters.Event{ev}, nil
-}
-
-// seenSet remembers the last n delivery ids.
-type seenSet struct {
-	mu    sync.Mutex
-	n     int
-	order []string
-	set   map[string]bool
-}
-
-func newSeenSet(n int) *seenSet { return &seenSet{n: n, set: map[string]bool{}} }
-
-func (s *seenSet) has(id string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.set[id]
-}
-
-// add records id and reports whether it was new.
-func (s *seenSet) add(id string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.set[id] {
-		return false
-	}
-	s.set[id] = true
-	s.order = append(s.order, id)
-	if len(s.order) > s.n {
-		delete(s.set, s.order[0])
-		s.order = s.order[1:]
-	}
-	return true
 }
