@@ -85,7 +85,8 @@ func startWith(t testing.TB, schedule string, poll time.Duration) *harness {
 		t.Fatal(probs)
 	}
 	h := &harness{t: t, ctx: ctx, a: a, fake: fake, st: st, runs: make(chan string, 1000), done: make(chan error, 1)}
-	fs := &tsync.Flows{ByName: map[string]*tsync.Flow{"f": {Map: m, A: a, B: b}}, Order: []string{"f"}, Trackers: map[string]adapters.Tracker{"a": a, "b": b}}
+	fs := &tsync.Flows{ByName: map[string]*tsync.Flow{"f": {Map: m, A: a, B: b}}, Order: []string{"f"}, Trackers: map[string]adapters.Tracker{"a": a, "b": b},
+		Kinds: map[string]string{"a": "memory", "b": "github"}}
 	h.d, err = New(ctx, Config{Store: st, Flows: fs, Listen: "127.0.0.1:0", Token: token, PollInterval: poll, MaxBody: 64 << 10,
 		OnRun: func(flow string, res *tsync.Result, err error) {
 			h.mu.Lock()

@@ -54,8 +54,8 @@ func (d *Daemon) tracker(name string) (adapters.Tracker, string, error) {
 		return t, name, nil
 	}
 	var found []string
-	for n, t := range d.flows().Trackers {
-		if kindOf(t) == name {
+	for n, kind := range d.flows().Kinds {
+		if kind == name {
 			found = append(found, n)
 		}
 	}
@@ -66,16 +66,6 @@ func (d *Daemon) tracker(name string) (adapters.Tracker, string, error) {
 		return nil, "", fmt.Errorf("no tracker named %q, and none of that kind", name)
 	}
 	return nil, "", fmt.Errorf("%d trackers are of kind %s (%s): use /webhooks/<tracker name>", len(found), name, strings.Join(found, ", "))
-}
-
-// kindOf guesses a tracker's kind from its package, for /webhooks/<kind>.
-func kindOf(t adapters.Tracker) string {
-	s := fmt.Sprintf("%T", t) // *github.Tracker
-	s = strings.TrimPrefix(s, "*")
-	if i := strings.Index(s, "."); i > 0 {
-		return s[:i]
-	}
-	return s
 }
 
 func (d *Daemon) webhook(w http.ResponseWriter, r *http.Request) {

@@ -532,7 +532,6 @@ func (e *Engine) plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, err
 		states = append(states, st)
 	}
 	var ops []*Op
-	touched := map[int64]bool{}
 	for _, st := range states {
 		l, items, gone := st.l, st.items, st.gone
 		if gone[0] || gone[1] {
@@ -565,7 +564,6 @@ func (e *Engine) plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, err
 				return nil, err
 			}
 		}
-		touched[l.ID] = true
 		pp := p.diffPair(in)
 		plan.pairs = append(plan.pairs, pp)
 		ops = append(ops, pairOps(pp)...)
@@ -668,9 +666,6 @@ func (e *Engine) plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, err
 		return kindRank(ops[i].Item.Kind) < kindRank(ops[j].Item.Kind)
 	})
 
-	// Held conflicts that no longer hold are settled automatically.
-	plan.touched = touched
-
 	plan.Warnings = p.warnings
 	plan.planner = p
 	plan.Ops = make([]Op, 0, len(ops))
@@ -687,8 +682,7 @@ func (e *Engine) plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, err
 		plan.Linked = n
 	}
 	if plan.Linked < 0 {
-		plan.Linked = 0
-		plan.linkedUnknown = true
+		plan.Linked = 0 // not counted: nothing destructive to weigh it against
 	}
 	return plan, nil
 }

@@ -274,8 +274,6 @@ func TestCrashAtEveryWrite(t *testing.T) {
 	ref.sync(tsync.RunOptions{})
 	want := state(ref)
 	writes := 0
-	crashCounter := tsync.New(ref.st, tsync.Options{})
-	_ = crashCounter
 	// Count the writes of the scripted run.
 	probe := scripted(t)
 	probe.eng = tsync.New(probe.st, tsync.Options{Clock: probe.clock.Now, Crash: func(p tsync.CrashPoint, op *tsync.Op) error {

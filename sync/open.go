@@ -16,6 +16,7 @@ type Flows struct {
 	ByName   map[string]*Flow
 	Order    []string
 	Trackers map[string]adapters.Tracker
+	Kinds    map[string]string // tracker name -> kind, as configured
 }
 
 // OpenFlows opens the trackers of cfg's flows (only the flow named only,
@@ -24,7 +25,7 @@ type Flows struct {
 // as config problems with their key paths; err is for a tracker that
 // cannot be opened at all.
 func OpenFlows(ctx context.Context, cfg *config.Config, reg *adapters.Registry, log *slog.Logger, only string) (*Flows, []config.Problem, error) {
-	fs := &Flows{ByName: map[string]*Flow{}, Trackers: map[string]adapters.Tracker{}}
+	fs := &Flows{ByName: map[string]*Flow{}, Trackers: map[string]adapters.Tracker{}, Kinds: map[string]string{}}
 	open := func(name string) (adapters.Tracker, error) {
 		if t, ok := fs.Trackers[name]; ok {
 			return t, nil
@@ -37,7 +38,7 @@ func OpenFlows(ctx context.Context, cfg *config.Config, reg *adapters.Registry, 
 		if err != nil {
 			return nil, fmt.Errorf("opening tracker %s: %w", name, err)
 		}
-		fs.Trackers[name] = t
+		fs.Trackers[name], fs.Kinds[name] = t, tc.Kind
 		return t, nil
 	}
 	var probs []config.Problem

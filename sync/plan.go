@@ -107,11 +107,9 @@ type Plan struct {
 	Cursors  [2]string    `json:"-"` // A, B cursors to store after a clean apply
 	Pending  int          `json:"pending_journal,omitempty"`
 
-	pairs         []*pairPlan
-	opPtrs        []*Op
-	touched       map[int64]bool
-	planner       *planner
-	linkedUnknown bool
+	pairs   []*pairPlan
+	opPtrs  []*Op
+	planner *planner
 }
 
 // Writes counts the operations that call a tracker.
