@@ -101,6 +101,33 @@ type Daemon struct {
 	gen      map[string]int64     // flow -> jobs started so far
 	flowMu   map[string]*sync.Mutex
 	listener net.Listener
+	checks   map[string]trackerCheck // tracker -> its last health check
+}
+
+// trackerCheck is the outcome of one tracker's last health check.
+type trackerCheck struct {
+	err error
+	at  time.Time
+}
+
+// checkEvery is how often trackers' health is checked for /readyz: often
+// enough to notice a revoked token, rarely enough to cost no rate budget.
+const checkEvery = time.Minute
+
+// checkTrackers runs every tracker's Check once and records the results.
+func (d *Daemon) checkTrackers(ctx context.Context) {
+	for name, t := range d.flows().Trackers {
+		c, ok := t.(adapters.Checker)
+		if !ok {
+			continue
+		}
+		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		err := c.Check(cctx)
+		cancel()
+		d.mu.Lock()
+		d.checks[name] = trackerCheck{err: err, at: time.Now()}
+		d.mu.Unlock()
+	}
 }
 
 // New prepares a daemon: River's tables are migrated into the state
@@ -127,7 +154,7 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	d := &Daemon{cfg: cfg, log: cfg.Logger, triggers: map[string]time.Time{}, gen: map[string]int64{}, flowMu: map[string]*sync.Mutex{}, metrics: newMetrics()}
+	d := &Daemon{cfg: cfg, log: cfg.Logger, triggers: map[string]time.Time{}, gen: map[string]int64{}, flowMu: map[string]*sync.Mutex{}, checks: map[string]trackerCheck{}, metrics: newMetrics()}
 	d.flowSet.Store(cfg.Flows)
 	for _, name := range cfg.Flows.Order {
 		d.flowMu[name] = &sync.Mutex{}
@@ -217,6 +244,18 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return fmt.Errorf("starting jobs: %w", err)
 	}
 	d.log.Info("tracksync serving", "listen", d.Addr(), "flows", len(d.flows().Order))
+	go func() {
+		t := time.NewTicker(checkEvery)
+		defer t.Stop()
+		for {
+			d.checkTrackers(jobCtx)
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
 	var runErr error
 	select {
 	case <-ctx.Done():

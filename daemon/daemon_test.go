@@ -306,9 +306,10 @@ func TestOperationsEndpoints(t *testing.T) {
 			t.Errorf("%s with a wrong token: HTTP %d, want 401", p, code)
 		}
 	}
-	if code, body := get("/readyz", token); code != http.StatusOK || !strings.Contains(body, `"store":"ok"`) {
-		t.Errorf("/readyz: %d %s", code, body)
-	}
+	h.until("the trackers' first health check", func() bool {
+		code, body := get("/readyz", token)
+		return code == http.StatusOK && strings.Contains(body, `"store":"ok"`) && strings.Contains(body, `"tracker b":"ok (checked`)
+	})
 	code, body := get("/metrics", token)
 	for _, want := range []string{
 		`tracksync_runs_total{flow="f",outcome="ok"}`,

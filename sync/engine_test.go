@@ -28,7 +28,7 @@ func seedBoth(e *env) {
 func TestFirstSyncCreatesAndLinks(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	seedBoth(e)
-	first, _ := e.a.Items()[0], 0
+	first := e.a.Items()[0]
 	if _, err := e.a.AddComment(e.ctx, first.Ref, adapters.Comment{Body: "kick-off notes"}, ""); err != nil {
 		t.Fatal(err)
 	}
