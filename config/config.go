@@ -222,7 +222,7 @@ type Config struct {
 	Trackers    map[string]Tracker
 	Users       []User
 	Flows       []Flow
-	Initiatives map[string]any // kept raw until initiatives are implemented
+	Initiatives *Initiatives // nil when the file has no initiatives key
 
 	lines    map[string]int
 	problems Problems

@@ -211,10 +211,15 @@ flows:
 			},
 		},
 		{
-			name: "initiatives kept raw",
-			yaml: "initiatives:\n  source: {tracker: plan}\n  due: 2027-03-31\n",
+			name: "initiatives decoded typed, with defaults",
+			yaml: "initiatives:\n  source: {tracker: plan}\n  children: [{tracker: gh, link: label}]\n",
 			want: func(c *Config) {
-				c.Initiatives = map[string]any{"source": map[string]any{"tracker": "plan"}, "due": "2027-03-31"}
+				c.Initiatives = &Initiatives{
+					Source:   InitiativeSource{Tracker: "plan"},
+					Status:   "pm",
+					Children: []ChildRule{{Tracker: "gh", Link: "label", Label: "initiative:{key}"}},
+					Rollup:   RollupConfig{Weight: "count", Schedule: "@every 5m", AtRisk: AtRiskConfig{BlockedLabels: []string{"blocked"}}},
+				}
 			},
 		},
 		{
@@ -254,7 +259,7 @@ initiatives: [1]
 				"flows[0].fields.status.map[0].B: unknown key (did you mean b?)",
 				"flows[0].max_change_share: must be more than 0 and at most 1 (0.25 is a quarter of the flow's items)",
 				"flows[1]: want a mapping (key: value lines), got a single value",
-				"initiatives: want a mapping",
+				"initiatives: want a mapping (key: value lines), got a list",
 				`log.format: "xml" is not one of text, json`,
 				`log.level: "loud" is not one of debug, info, warn, error`,
 				"server.listen: want host:port, like 127.0.0.1:8080",

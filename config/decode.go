@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"math"
 	"net"
 	"path/filepath"
 	"regexp"
@@ -27,6 +29,13 @@ var (
 	sideKeys   = []string{"tracker", "scope"}
 	fieldKeys  = []string{"direction", "owner", "map", "default", "a", "b"}
 	pairKeys   = []string{"a", "b", "a_label", "b_label"}
+
+	initiativesKeys = []string{"source", "status", "children", "rollup"}
+	childKeys       = []string{"tracker", "link", "label", "scope", "create"}
+	createKeys      = []string{"project", "type"}
+	rollupKeys      = []string{"weight", "estimate", "default_estimate", "at_risk", "write_back", "schedule"}
+	atRiskKeys      = []string{"days_before_due", "min_done", "blocked_statuses", "blocked_labels"}
+	writeBackKeys   = []string{"source", "field", "comment", "tracking"}
 )
 
 // nodeBudget bounds how many nodes one parse visits, so that aliases
@@ -43,6 +52,9 @@ type decoder struct {
 	// zeroShare marks flows (by index) with an explicit max_change_share
 	// of 0, already reported, so defaults does not fill 0.25 over it.
 	zeroShare map[int]bool
+	// blockedLabels is set when the file has initiatives.rollup.at_risk.
+	// blocked_labels, even empty, so defaults does not fill [blocked] over it.
+	blockedLabels bool
 }
 
 func parse(data []byte, path string, env func(string) (string, bool), override func(string) (string, bool)) (*Config, error) {
@@ -379,14 +391,7 @@ func (d *decoder) top(n *yaml.Node) {
 		case "flows":
 			d.flows(e.val)
 		case "initiatives":
-			v := d.value(e.val, "initiatives")
-			switch m := v.(type) {
-			case map[string]any:
-				d.c.Initiatives = m
-			case nil:
-			default:
-				d.problem("initiatives", "want a mapping")
-			}
+			d.initiatives(e.val)
 		default:
 			d.unknown("", e.key, topKeys)
 		}
@@ -646,6 +651,259 @@ func (d *decoder) defaults2(n *yaml.Node, path string) map[string]map[string]str
 	return out
 }
 
+const initiativesPath = "initiatives"
+
+func (d *decoder) initiatives(n *yaml.Node) {
+	entries, present := d.mapping(n, initiativesPath)
+	if !present {
+		return
+	}
+	in := &Initiatives{}
+	d.c.Initiatives = in
+	for _, e := range entries {
+		p := join(initiativesPath, e.key)
+		switch e.key {
+		case "source":
+			s := d.side(e.val, p)
+			in.Source = InitiativeSource{Tracker: s.Tracker, Scope: s.Scope}
+		case "status":
+			in.Status, _ = d.str(e.val, p)
+		case "children":
+			items, _ := d.sequence(e.val, p)
+			// Every item is kept, even a broken one, so that Children[i]
+			// is children[i] in the file and checks name the right index.
+			in.Children = make([]ChildRule, 0, len(items))
+			for i, item := range items {
+				in.Children = append(in.Children, d.child(item, index(p, i)))
+			}
+		case "rollup":
+			d.rollup(e.val, p, &in.Rollup)
+		default:
+			d.unknown(initiativesPath, e.key, initiativesKeys)
+		}
+	}
+}
+
+func (d *decoder) child(n *yaml.Node, path string) ChildRule {
+	var c ChildRule
+	entries, present := d.mapping(n, path)
+	if !present {
+		if isNull(resolve(n)) {
+			d.problem(path, "empty child rule (want {tracker: ..., link: ...})")
+		}
+		return c
+	}
+	for _, e := range entries {
+		p := join(path, e.key)
+		switch e.key {
+		case "tracker":
+			c.Tracker, _ = d.str(e.val, p)
+		case "link":
+			c.Link, _ = d.str(e.val, p)
+		case "label":
+			c.Label, _ = d.str(e.val, p)
+		case "scope":
+			c.Scope, _ = d.str(e.val, p)
+		case "create":
+			c.Create = d.create(e.val, p)
+		default:
+			d.unknown(path, e.key, childKeys)
+		}
+	}
+	return c
+}
+
+// create decodes a fan-out rule: true (tracker defaults), false, or a
+// mapping of project and type.
+func (d *decoder) create(n *yaml.Node, path string) *CreateRule {
+	if on, scalar := d.switchOr(n, path, createKeys); scalar {
+		if on {
+			return &CreateRule{}
+		}
+		return nil
+	}
+	entries, present := d.mapping(n, path)
+	if !present {
+		return nil
+	}
+	r := &CreateRule{}
+	for _, e := range entries {
+		p := join(path, e.key)
+		switch e.key {
+		case "project":
+			r.Project, _ = d.str(e.val, p)
+		case "type":
+			if s, ok := d.str(e.val, p); ok {
+				r.Kind = strings.ToLower(s)
+			}
+		default:
+			d.unknown(path, e.key, createKeys)
+		}
+	}
+	return r
+}
+
+// switchOr decodes a single true/false value where a mapping of known
+// keys may stand instead. scalar is false when n is a mapping (or absent),
+// which the caller then decodes.
+func (d *decoder) switchOr(n *yaml.Node, path string, known []string) (on, scalar bool) {
+	r := resolve(n)
+	if isNull(r) || r.Kind != yaml.ScalarNode {
+		return false, false
+	}
+	s, ok := d.str(r, path)
+	if !ok {
+		return false, true
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		d.problem(path, "want true, false or a mapping (%s)", strings.Join(known, ", "))
+		return false, true
+	}
+	return b, true
+}
+
+func (d *decoder) rollup(n *yaml.Node, path string, r *RollupConfig) {
+	entries, _ := d.mapping(n, path)
+	for _, e := range entries {
+		p := join(path, e.key)
+		switch e.key {
+		case "weight":
+			r.Weight, _ = d.str(e.val, p)
+		case "estimate":
+			r.Estimate = d.estimates(e.val, p)
+		case "default_estimate":
+			r.DefaultEstimate, _ = d.number(e.val, p)
+		case "at_risk":
+			d.atRisk(e.val, p, &r.AtRisk)
+		case "write_back":
+			r.WriteBack = d.writeBack(e.val, p)
+		case "schedule":
+			r.Schedule, _ = d.str(e.val, p)
+		default:
+			d.unknown(path, e.key, rollupKeys)
+		}
+	}
+}
+
+// estimates decodes, by tracker, a custom field name or a mapping of size
+// labels to numbers.
+func (d *decoder) estimates(n *yaml.Node, path string) map[string]Estimate {
+	entries, present := d.mapping(n, path)
+	if !present {
+		return nil
+	}
+	out := make(map[string]Estimate, len(entries))
+	for _, e := range entries {
+		p := join(path, e.key)
+		v := resolve(e.val)
+		switch {
+		case !isNull(v) && v.Kind == yaml.MappingNode:
+			sub, _ := d.mapping(v, p)
+			labels := make(map[string]float64, len(sub))
+			for _, se := range sub {
+				if f, ok := d.number(se.val, join(p, se.key)); ok {
+					labels[se.key] = f
+				}
+			}
+			out[e.key] = Estimate{Labels: labels}
+		case !isNull(v) && v.Kind == yaml.ScalarNode:
+			if s, ok := d.str(v, p); ok {
+				out[e.key] = Estimate{Field: s}
+			}
+		default:
+			d.problem(p, "want a custom field name ('Story Points') or a mapping of labels to numbers ({'size: S': 1})")
+		}
+	}
+	return out
+}
+
+func (d *decoder) atRisk(n *yaml.Node, path string, a *AtRiskConfig) {
+	entries, _ := d.mapping(n, path)
+	for _, e := range entries {
+		p := join(path, e.key)
+		switch e.key {
+		case "days_before_due":
+			if f, ok := d.number(e.val, p); ok {
+				if f != math.Trunc(f) || math.Abs(f) > math.MaxInt32 {
+					d.problem(p, "want a whole number of days")
+					continue
+				}
+				a.DaysBeforeDue = int(f)
+			}
+		case "min_done":
+			a.MinDone, _ = d.number(e.val, p)
+		case "blocked_statuses":
+			a.BlockedStatuses = d.strs(e.val, p)
+		case "blocked_labels":
+			if !isNull(resolve(e.val)) {
+				d.blockedLabels = true
+			}
+			a.BlockedLabels = d.strs(e.val, p)
+		default:
+			d.unknown(path, e.key, atRiskKeys)
+		}
+	}
+}
+
+// strs decodes a list of non-empty strings, or one string standing for a
+// list of one.
+func (d *decoder) strs(n *yaml.Node, path string) []string {
+	if r := resolve(n); !isNull(r) && r.Kind == yaml.ScalarNode {
+		s, ok := d.str(r, path)
+		switch {
+		case !ok:
+			return nil
+		case s == "":
+			d.problem(path, "empty (want a value or a list of values)")
+			return nil
+		}
+		return []string{s}
+	}
+	items, present := d.sequence(n, path)
+	if !present {
+		return nil
+	}
+	out := make([]string, 0, len(items))
+	for i, item := range items {
+		p := index(path, i)
+		if s, ok := d.str(item, p); ok && s != "" {
+			out = append(out, s)
+		} else if ok || isNull(resolve(item)) {
+			d.problem(p, "empty")
+		}
+	}
+	return out
+}
+
+// writeBack decodes true (source and tracking), false, or a mapping.
+func (d *decoder) writeBack(n *yaml.Node, path string) WriteBack {
+	var w WriteBack
+	if on, scalar := d.switchOr(n, path, writeBackKeys); scalar {
+		if on {
+			w.Source, w.Tracking = true, true
+		}
+		return w
+	}
+	entries, _ := d.mapping(n, path)
+	for _, e := range entries {
+		p := join(path, e.key)
+		switch e.key {
+		case "source":
+			w.Source, _ = d.boolean(e.val, p)
+		case "field":
+			w.Field, _ = d.str(e.val, p)
+		case "comment":
+			w.Comment, _ = d.boolean(e.val, p)
+		case "tracking":
+			w.Tracking, _ = d.boolean(e.val, p)
+		default:
+			d.unknown(path, e.key, writeBackKeys)
+		}
+	}
+	return w
+}
+
 func (d *decoder) applyOverrides() {
 	dst := map[string]*string{
 		"state.driver": &d.c.State.Driver, "state.dsn": &d.c.State.DSN,
@@ -682,6 +940,28 @@ func (d *decoder) defaults() {
 		set(&f.OnDelete, DefaultOnDelete)
 		if f.MaxChangeShare == 0 && !d.zeroShare[i] {
 			f.MaxChangeShare = DefaultMaxChangeShare
+		}
+	}
+	if in := c.Initiatives; in != nil {
+		set(&in.Status, DefaultInitiativeStatus)
+		for i := range in.Children {
+			ch := &in.Children[i]
+			if ch.Link == "label" || ch.Link == "tasklist" {
+				set(&ch.Label, DefaultChildLabel)
+			}
+			if ch.Create != nil {
+				set(&ch.Create.Kind, DefaultCreateKind)
+			}
+		}
+		r := &in.Rollup
+		if len(r.Estimate) > 0 {
+			set(&r.Weight, "estimate")
+		} else {
+			set(&r.Weight, "count")
+		}
+		set(&r.Schedule, DefaultRollupSchedule)
+		if !d.blockedLabels {
+			r.AtRisk.BlockedLabels = []string{DefaultBlockedLabel}
 		}
 	}
 }
@@ -735,6 +1015,100 @@ func (d *decoder) check() {
 	}
 	d.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	d.oneOf("log.format", c.Log.Format, "text", "json")
+	d.checkInitiatives()
+}
+
+// reported says whether path already has a problem, so that a broken
+// shape is not also reported as a missing value.
+func (d *decoder) reported(path string) bool {
+	return slices.ContainsFunc(d.problems, func(p Problem) bool { return p.Path == path })
+}
+
+// checkInitiatives checks the initiatives section on its own; which
+// trackers exist and what kind they are is mapping.Validate's to check,
+// as is the schedule.
+func (d *decoder) checkInitiatives() {
+	in := d.c.Initiatives
+	if in == nil {
+		return
+	}
+	const p = initiativesPath
+	if in.Source.Tracker == "" && !d.reported(p+".source") && !d.reported(p+".source.tracker") {
+		d.problem(p+".source.tracker", "required: the tracker holding the initiatives")
+	}
+	d.oneOf(p+".status", in.Status, InitiativeStatuses...)
+
+	cp := p + ".children"
+	if len(in.Children) == 0 && !d.reported(cp) {
+		d.problem(cp, "required: at least one tracker whose items are the initiatives' children")
+	}
+	first := map[string]int{}
+	for i, ch := range in.Children {
+		ip := index(cp, i)
+		if d.reported(ip) {
+			continue
+		}
+		switch j, dup := first[ch.Tracker]; {
+		case ch.Tracker == "":
+			if !d.reported(ip + ".tracker") {
+				d.problem(ip+".tracker", "required: the tracker holding these children")
+			}
+		case dup:
+			d.problem(ip+".tracker", "%q is also %s's tracker: one child rule per tracker", ch.Tracker, index(cp, j))
+		default:
+			first[ch.Tracker] = i
+		}
+		switch {
+		case ch.Link == "":
+			if !d.reported(ip + ".link") {
+				d.problem(ip+".link", "required: how children are found (%s)", strings.Join(ChildLinks, ", "))
+			}
+		case !slices.Contains(ChildLinks, ch.Link):
+			d.oneOf(ip+".link", ch.Link, ChildLinks...)
+		case ch.Link == "label" || ch.Link == "tasklist":
+			if !strings.Contains(ch.Label, "{key}") {
+				d.problem(ip+".label", "%q lacks {key} (the initiative's key): every initiative would share its children", ch.Label)
+			}
+		case ch.Label != "":
+			d.problem(ip+".label", "only link label and tasklist use a label, not link %s", ch.Link)
+		}
+		if ch.Create != nil && ch.Create.Kind != "" {
+			d.oneOf(ip+".create.type", ch.Create.Kind, CreateKinds...)
+		}
+	}
+
+	rp := p + ".rollup"
+	r := in.Rollup
+	switch {
+	case !slices.Contains(RollupWeights, r.Weight):
+		d.oneOf(rp+".weight", r.Weight, RollupWeights...)
+	case r.Weight == "estimate" && len(r.Estimate) == 0 && !d.reported(rp+".estimate"):
+		d.problem(rp+".weight", "estimate needs rollup.estimate: where each tracker's estimates are read")
+	}
+	for _, name := range slices.Sorted(maps.Keys(r.Estimate)) {
+		est, ep := r.Estimate[name], join(rp+".estimate", name)
+		switch {
+		case est.Labels != nil && len(est.Labels) == 0:
+			d.problem(ep, "empty: want at least one label and its number")
+		case est.Labels == nil && est.Field == "":
+			d.problem(ep, "empty: want a custom field name ('Story Points') or a mapping of labels to numbers")
+		}
+		for label, v := range est.Labels {
+			if !(v > 0) || math.IsInf(v, 0) {
+				d.problem(join(ep, label), "must be more than 0 (what an item with this label weighs)")
+			}
+		}
+	}
+	if v := r.DefaultEstimate; !(v >= 0) || math.IsInf(v, 0) {
+		d.problem(rp+".default_estimate", "must be 0 or more (what an item without an estimate weighs; 0 means 1)")
+	}
+	ap := rp + ".at_risk"
+	if v := r.AtRisk.MinDone; !(v >= 0 && v <= 1) {
+		d.problem(ap+".min_done", "must be from 0 to 1 (0.5 is half done)")
+	}
+	if r.AtRisk.DaysBeforeDue < 0 {
+		d.problem(ap+".days_before_due", "must be 0 or more")
+	}
 }
 
 // suggest returns the known key closest to k when it is close enough to be

@@ -31,6 +31,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/initiatives"
 	"github.com/tracksync/tracksync/mapping"
 	"github.com/tracksync/tracksync/store"
 	"github.com/tracksync/tracksync/store/sqlite"
@@ -62,6 +63,14 @@ type Config struct {
 	ShutdownGrace time.Duration
 	// OnRun, when set, is called after every sync run (tests, the sandbox).
 	OnRun func(flow string, res *tsync.Result, err error)
+	// Rollups, when set, keeps initiative roll-ups current and serves
+	// them as the dashboard at / (JSON at /rollups.json).
+	Rollups *initiatives.Service
+	// RollupEvery is how often roll-ups refresh besides after sync runs
+	// and webhooks (default 5m).
+	RollupEvery time.Duration
+	// OnRollup, when set, is called after every roll-up refresh (tests).
+	OnRollup func(res initiatives.Result, err error)
 }
 
 // SyncArgs is a sync job: one flow, incremental or full.
@@ -102,6 +111,8 @@ type Daemon struct {
 	flowMu   map[string]*sync.Mutex
 	listener net.Listener
 	checks   map[string]trackerCheck // tracker -> its last health check
+
+	rollupKick chan struct{} // a pending roll-up refresh
 }
 
 // trackerCheck is the outcome of one tracker's last health check.
@@ -136,6 +147,9 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 	if cfg.Listen == "" {
 		cfg.Listen = "127.0.0.1:8080"
 	}
+	if cfg.RollupEvery <= 0 {
+		cfg.RollupEvery = 5 * time.Minute
+	}
 	if cfg.FullEvery == 0 {
 		cfg.FullEvery = 6 * time.Hour
 	}
@@ -154,7 +168,7 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	d := &Daemon{cfg: cfg, log: cfg.Logger, triggers: map[string]time.Time{}, gen: map[string]int64{}, flowMu: map[string]*sync.Mutex{}, checks: map[string]trackerCheck{}, metrics: newMetrics()}
+	d := &Daemon{cfg: cfg, log: cfg.Logger, triggers: map[string]time.Time{}, gen: map[string]int64{}, flowMu: map[string]*sync.Mutex{}, checks: map[string]trackerCheck{}, metrics: newMetrics(), rollupKick: make(chan struct{}, 1)}
 	d.flowSet.Store(cfg.Flows)
 	for _, name := range cfg.Flows.Order {
 		d.flowMu[name] = &sync.Mutex{}
@@ -256,6 +270,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 			}
 		}
 	}()
+	if d.cfg.Rollups != nil {
+		go d.rollupLoop(ctx)
+	}
 	var runErr error
 	select {
 	case <-ctx.Done():
@@ -379,6 +396,9 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	d.metrics.observeRun(job.Args.Flow, res, err, time.Since(start))
 	if d.cfg.OnRun != nil {
 		defer d.cfg.OnRun(job.Args.Flow, res, err)
+	}
+	if err == nil && res != nil {
+		d.kickRollups(job.Args.Flow)
 	}
 
 	d.mu.Lock()

@@ -327,7 +327,11 @@ func TestOperationsEndpoints(t *testing.T) {
 			t.Errorf("/metrics: %d, no %s in:\n%s", code, want, strings.Join(ours, "\n"))
 		}
 	}
-	if code, body := get("/", token); code != http.StatusOK || !strings.Contains(body, `"name": "f"`) {
+	if code, body := get("/status", token); code != http.StatusOK || !strings.Contains(body, `"name": "f"`) {
+		t.Errorf("/status: %d %s", code, body)
+	}
+	// Without initiatives the dashboard says so and points at /status.
+	if code, body := get("/", token); code != http.StatusOK || !strings.Contains(body, "No initiatives configured yet") || !strings.Contains(body, "/status") {
 		t.Errorf("/: %d %s", code, body)
 	}
 	// Asana's handshake is answered even before the Asana adapter exists.

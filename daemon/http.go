@@ -22,7 +22,9 @@ func (d *Daemon) routes() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", d.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.metrics.reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /{$}", d.status)
+	mux.HandleFunc("GET /{$}", d.dashboard)
+	mux.HandleFunc("GET /rollups.json", d.rollupsJSON)
+	mux.HandleFunc("GET /status", d.status)
 	return d.auth(mux)
 }
 
@@ -38,8 +40,14 @@ func (d *Daemon) auth(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="tracksync"`)
+		ok := subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) == 1
+		if _, pass, basic := r.BasicAuth(); basic && !ok {
+			// Browsers (the dashboard) send the token as a password.
+			ok = subtle.ConstantTimeCompare([]byte(pass), []byte(d.cfg.Token)) == 1
+		}
+		if !ok {
+			w.Header().Add("WWW-Authenticate", `Bearer realm="tracksync"`)
+			w.Header().Add("WWW-Authenticate", `Basic realm="tracksync dashboard (any user name, the server token as password)"`)
 			http.Error(w, "a bearer token is required", http.StatusUnauthorized)
 			return
 		}
@@ -114,6 +122,9 @@ func (d *Daemon) webhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.metrics.webhooks.WithLabelValues(trName, "accepted").Inc()
+	if len(events) > 0 {
+		d.kickRollups("")
+	}
 	var flows []string
 	if len(events) > 0 {
 		// Work happens in the job: the answer must not wait for it.
@@ -187,8 +198,7 @@ func (d *Daemon) readyz(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(map[string]any{"ready": ok, "checks": checks})
 }
 
-// status is a small JSON page: each flow and its latest runs. (The
-// roll-up dashboard comes with initiatives.)
+// status is a small JSON page: each flow and its latest runs.
 func (d *Daemon) status(w http.ResponseWriter, r *http.Request) {
 	type flow struct {
 		Name     string `json:"name"`

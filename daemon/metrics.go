@@ -9,8 +9,30 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/tracksync/tracksync/initiatives"
 	tsync "github.com/tracksync/tracksync/sync"
 )
+
+// observeRollup records one roll-up refresh and the initiatives' figures.
+func (m *metrics) observeRollup(res initiatives.Result, err error, took time.Duration, svc *initiatives.Service) {
+	kind, outcome := "incremental", "ok"
+	if res.Full {
+		kind = "full"
+	}
+	if err != nil {
+		outcome = "failed"
+	}
+	m.rollupRuns.WithLabelValues(kind, outcome).Inc()
+	m.rollupSeconds.Observe(took.Seconds())
+	risky := 0
+	for _, r := range svc.Rollups() {
+		m.rollupDone.WithLabelValues(r.Initiative.Key).Set(svc.Done(r))
+		if r.AtRisk {
+			risky++
+		}
+	}
+	m.rollupAtRisk.Set(float64(risky))
+}
 
 // metrics are the daemon's Prometheus metrics, in a registry of its own.
 type metrics struct {
@@ -26,6 +48,10 @@ type metrics struct {
 	apiRequests    *prometheus.CounterVec
 	apiSeconds     *prometheus.HistogramVec
 	rateRemaining  *prometheus.GaugeVec
+	rollupRuns     *prometheus.CounterVec
+	rollupSeconds  prometheus.Histogram
+	rollupDone     *prometheus.GaugeVec
+	rollupAtRisk   prometheus.Gauge
 }
 
 func newMetrics() *metrics {
@@ -54,6 +80,15 @@ func newMetrics() *metrics {
 		rateRemaining: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "tracksync_rate_budget_remaining",
 			Help: "Requests left in the tracker's current rate window, as its last answer said (X-RateLimit-Remaining)."}, []string{"tracker"}),
 	}
+	m.rollupRuns = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tracksync_rollup_refreshes_total",
+		Help: "Roll-up refreshes by kind (full, incremental) and outcome (ok, failed)."}, []string{"kind", "outcome"})
+	m.rollupSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "tracksync_rollup_refresh_duration_seconds",
+		Help: "How long roll-up refreshes take, reads and write-back included.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)})
+	m.rollupDone = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "tracksync_initiative_done_ratio",
+		Help: "Each initiative's share done (0..1), by the configured weight."}, []string{"initiative"})
+	m.rollupAtRisk = prometheus.NewGauge(prometheus.GaugeOpts{Name: "tracksync_initiatives_at_risk",
+		Help: "Initiatives at risk after the latest roll-up refresh."})
+	m.reg.MustRegister(m.rollupRuns, m.rollupSeconds, m.rollupDone, m.rollupAtRisk)
 	m.reg.MustRegister(m.runs, m.items, m.conflicts, m.runSeconds, m.webhooks, m.enqueued, m.webhookToWrite, m.jobLatency,
 		m.apiRequests, m.apiSeconds, m.rateRemaining,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -13,7 +14,7 @@ import (
 // Validate checks a whole configuration and returns every problem in one
 // pass, sorted by key path: the problems Parse found, every tracker's
 // options against its kind's spec in reg (adapters.Default when nil), the
-// users, and every flow (compiled with its trackers' kinds; no Caps, since
+// users, every flow and the initiatives section (compiled with its trackers' kinds; no Caps, since
 // nothing is contacted). It also marks reg's secret options on c, so that
 // c.Redact covers them; no message carries a secret.
 func Validate(c *config.Config, reg *adapters.Registry) []config.Problem {
@@ -25,6 +26,7 @@ func Validate(c *config.Config, reg *adapters.Registry) []config.Problem {
 	v.trackers()
 	v.users()
 	v.flows()
+	v.initiatives()
 
 	// Parse and Validate may both see one thing (a missing kind); say it once.
 	seen := map[config.Problem]bool{}
@@ -164,5 +166,57 @@ func (v *validator) flows() {
 		}
 		_, ps := Compile(f, p, v.c.Users, infos[0], infos[1])
 		v.problems = append(v.problems, ps...)
+	}
+}
+
+// initiatives cross-checks the initiatives section against the trackers:
+// Parse checked what it can see alone.
+func (v *validator) initiatives() {
+	in := v.c.Initiatives
+	if in == nil {
+		return
+	}
+	const p = "initiatives"
+	names := strings.Join(v.trackerNames(), ", ")
+	// kind returns the kind of the tracker named at path, reporting an
+	// unknown name; "" when unknown or unnamed.
+	kind := func(path, name string) string {
+		if name == "" {
+			return ""
+		}
+		t, ok := v.c.Trackers[name]
+		if !ok {
+			v.problem(path, "unknown tracker %q (configured: %s)", name, names)
+			return ""
+		}
+		return t.Kind
+	}
+
+	sourceKind := kind(p+".source.tracker", in.Source.Tracker)
+	for i, ch := range in.Children {
+		cp := fmt.Sprintf("%s.children[%d]", p, i)
+		k := kind(cp+".tracker", ch.Tracker)
+		if k == "" {
+			continue
+		}
+		if ch.Link == "tasklist" && k != "github" {
+			v.problem(cp+".link", "tasklist needs a github tracker; %s is a %s tracker", ch.Tracker, k)
+		}
+		if ch.Create != nil && k == "roadmap" {
+			v.problem(cp+".create", "a roadmap tracker holds initiatives, not delivery items: nothing to create in %s", ch.Tracker)
+		}
+	}
+
+	rp := p + ".rollup"
+	for _, name := range slices.Sorted(maps.Keys(in.Rollup.Estimate)) {
+		kind(rp+".estimate."+name, name)
+	}
+	if w := in.Rollup.WriteBack; w.Field != "" && sourceKind == "roadmap" {
+		v.problem(rp+".write_back.field", "a roadmap source keeps progress in its file's progress key; field is for a Jira initiative")
+	}
+	if s := in.Rollup.Schedule; s != "" {
+		if _, err := ParseSchedule(s); err != nil {
+			v.problem(rp+".schedule", "%q is not '@every <duration>', a descriptor like @hourly, or a 5-field cron expression: %v", s, err)
+		}
 	}
 }

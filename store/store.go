@@ -1,7 +1,8 @@
 // Package store is tracksync's state: links between items in two trackers,
 // the base snapshot each linked pair last agreed on, per-side cursors, the
-// write journal, conflicts held for a person and run history. The sync
-// engine is the only writer. store/sqlite is the embedded default;
+// write journal, conflicts held for a person, run history and one daily
+// roll-up snapshot per initiative (progress over time). The sync engine is
+// the only writer. store/sqlite is the embedded default;
 // store/storetest is the conformance suite every implementation passes.
 package store
 
@@ -203,6 +204,21 @@ type Run struct {
 	Error      string    `json:"error,omitempty"`
 }
 
+// Snapshot is one initiative's roll-up figures on one day (UTC). A later
+// snapshot of the same initiative and day replaces the earlier one.
+type Snapshot struct {
+	Initiative     string    `json:"initiative"` // the initiative's rollup key, "tracker:id"
+	Day            string    `json:"day"`        // YYYY-MM-DD
+	Total          int       `json:"total"`
+	Done           int       `json:"done"`
+	InProgress     int       `json:"in_progress"`
+	Todo           int       `json:"todo"`
+	DoneByCount    float64   `json:"done_by_count"`
+	DoneByEstimate float64   `json:"done_by_estimate"`
+	AtRisk         bool      `json:"at_risk"`
+	UpdatedAt      time.Time `json:"updated_at"`
+}
+
 // Ops are the data operations; both Store and a transaction offer them.
 // Every method is safe for concurrent use on a Store.
 type Ops interface {
@@ -274,6 +290,20 @@ type Ops interface {
 	GetRun(ctx context.Context, id int64) (Run, error)
 	// ListRuns lists runs of flow ("" for all), newest first, at most limit (0: all).
 	ListRuns(ctx context.Context, flow string, limit int) ([]Run, error)
+
+	// PutSnapshot stores s, replacing the snapshot of the same initiative
+	// and day. An error wrapping adapters.ErrInvalid, with nothing written,
+	// when Day is not YYYY-MM-DD, Initiative is empty or a DoneBy figure
+	// is NaN or infinite. A zero UpdatedAt is stamped with the store's clock.
+	PutSnapshot(ctx context.Context, s Snapshot) error
+	// ListSnapshots returns the snapshots of initiative ("" for all) from
+	// day since on ("" for all), oldest day first (then by initiative).
+	// A since that is not YYYY-MM-DD fails with adapters.ErrInvalid.
+	ListSnapshots(ctx context.Context, initiative, since string) ([]Snapshot, error)
+	// DeleteSnapshots removes the snapshots older than day before
+	// (retention; before itself is kept) and returns how many. A before
+	// that is not YYYY-MM-DD (including "") fails with adapters.ErrInvalid.
+	DeleteSnapshots(ctx context.Context, before string) (int64, error)
 }
 
 // Store is a state store.

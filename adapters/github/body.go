@@ -77,11 +77,22 @@ func (b rawBody) join() string {
 // removes the section. GitHub renders the section as a task list with
 // progress, which is how an issue stands for an epic.
 func SetChildren(body string, refs []string, done map[string]bool) string {
+	return SetTracking(body, "", refs, done)
+}
+
+// SetTracking is SetChildren with a summary line (a roll-up's progress)
+// above the task list. The section is kept when there is a summary even
+// without refs.
+func SetTracking(body, summary string, refs []string, done map[string]bool) string {
 	b := splitBody(body)
 	b.Children = ""
-	if len(refs) > 0 {
+	summary = strings.TrimSpace(strings.ReplaceAll(summary, "\n", " "))
+	if len(refs) > 0 || summary != "" {
 		var sb strings.Builder
 		sb.WriteString(childrenOpen + "\n")
+		if summary != "" {
+			sb.WriteString(summary + "\n\n")
+		}
 		for _, r := range refs {
 			box := "[ ]"
 			if done[r] {

@@ -987,6 +987,12 @@ func (t *Tracker) Check(ctx context.Context) error {
 // already so. This is how hierarchy is kept on GitHub, which has no
 // parent field tracksync can write.
 func (t *Tracker) UpdateChildren(ctx context.Context, parent adapters.Ref, children []adapters.Item) (adapters.Item, error) {
+	return t.UpdateTracking(ctx, parent, "", children)
+}
+
+// UpdateTracking is UpdateChildren with a summary line above the task list
+// (an initiative's progress, written by the roll-up's write-back).
+func (t *Tracker) UpdateTracking(ctx context.Context, parent adapters.Ref, summary string, children []adapters.Item) (adapters.Item, error) {
 	repo, n, err := parseRef(parent)
 	if err != nil {
 		return adapters.Item{}, err
@@ -1012,7 +1018,7 @@ func (t *Tracker) UpdateChildren(ctx context.Context, parent adapters.Ref, child
 		refs = append(refs, r)
 		done[r] = c.StatusCategory == adapters.CategoryDone
 	}
-	body := SetChildren(is.GetBody(), refs, done)
+	body := SetTracking(is.GetBody(), summary, refs, done)
 	if body == is.GetBody() {
 		return t.toItem(repo, is), nil
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/config"
 	"github.com/tracksync/tracksync/daemon"
+	"github.com/tracksync/tracksync/initiatives"
 	"github.com/tracksync/tracksync/mapping"
 	"github.com/tracksync/tracksync/sandbox"
 	"github.com/tracksync/tracksync/store/sqlite"
@@ -57,7 +58,19 @@ func (a *app) serveCmd() *cobra.Command {
 			if listen == "" {
 				listen = a.cfg.Server.Listen
 			}
-			d, err := daemon.New(ctx, daemon.Config{Store: st, Flows: fs, Logger: a.log, Listen: listen, Token: a.cfg.Server.Token})
+			dc := daemon.Config{Store: st, Flows: fs, Logger: a.log, Listen: listen, Token: a.cfg.Server.Token}
+			if a.cfg.Initiatives != nil {
+				svc, err := initiatives.Open(ctx, a.cfg, adapters.Default, a.log, st, fs.Trackers)
+				if err != nil {
+					return &exitError{code: exitUsage, err: err}
+				}
+				dc.Rollups = svc
+				if sched, err := mapping.ParseSchedule(a.cfg.Initiatives.Rollup.Schedule); err == nil {
+					now := time.Now()
+					dc.RollupEvery = sched.Next(now).Sub(now)
+				}
+			}
+			d, err := daemon.New(ctx, dc)
 			if err != nil {
 				return err
 			}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -660,4 +661,128 @@ func (o *ops) ListRuns(ctx context.Context, flow string, limit int) ([]store.Run
 		return nil, o.s.wrap(err, "listing runs of flow %q", flow)
 	}
 	return out, nil
+}
+
+// Snapshots.
+
+// dayLayout is the layout of Snapshot.Day and of the since and before
+// arguments.
+const dayLayout = "2006-01-02"
+
+// checkDay requires a real calendar day written YYYY-MM-DD: the columns
+// are compared as text, which orders by date only in that form.
+func checkDay(day string) error {
+	d, err := time.Parse(dayLayout, day)
+	if err != nil || d.Format(dayLayout) != day {
+		return fmt.Errorf("day %q is not a date written YYYY-MM-DD: %w", day, adapters.ErrInvalid)
+	}
+	return nil
+}
+
+func checkSnapshot(s store.Snapshot) error {
+	if s.Initiative == "" {
+		return fmt.Errorf("initiative is empty: %w", adapters.ErrInvalid)
+	}
+	if err := checkDay(s.Day); err != nil {
+		return err
+	}
+	// SQLite would store NaN as NULL, and JSON cannot carry either.
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"done_by_count", s.DoneByCount}, {"done_by_estimate", s.DoneByEstimate}} {
+		if math.IsNaN(f.v) || math.IsInf(f.v, 0) {
+			return fmt.Errorf("%s is %v: %w", f.name, f.v, adapters.ErrInvalid)
+		}
+	}
+	return nil
+}
+
+func (o *ops) PutSnapshot(ctx context.Context, s store.Snapshot) error {
+	if err := checkSnapshot(s); err != nil {
+		return fmt.Errorf("storing snapshot of initiative %s on %s: %w", s.Initiative, s.Day, err)
+	}
+	// Like FinishRun: the caller's time is kept (a backfill knows when the
+	// figures were taken); a zero one means now.
+	updated := s.UpdatedAt
+	if updated.IsZero() {
+		updated = o.s.now()
+	}
+	_, err := o.q.ExecContext(ctx, `INSERT INTO snapshots (initiative, day, total, done, in_progress, todo,
+		done_by_count, done_by_estimate, at_risk, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (initiative, day) DO UPDATE SET total = excluded.total, done = excluded.done,
+			in_progress = excluded.in_progress, todo = excluded.todo,
+			done_by_count = excluded.done_by_count, done_by_estimate = excluded.done_by_estimate,
+			at_risk = excluded.at_risk, updated_at = excluded.updated_at`,
+		s.Initiative, s.Day, s.Total, s.Done, s.InProgress, s.Todo,
+		s.DoneByCount, s.DoneByEstimate, s.AtRisk, updated.UnixNano())
+	if err != nil {
+		return o.s.wrap(err, "storing snapshot of initiative %s on %s", s.Initiative, s.Day)
+	}
+	return nil
+}
+
+const snapshotCols = `initiative, day, total, done, in_progress, todo,
+	done_by_count, done_by_estimate, at_risk, updated_at`
+
+func (o *ops) ListSnapshots(ctx context.Context, initiative, since string) ([]store.Snapshot, error) {
+	what := "snapshots of initiative " + initiative
+	if initiative == "" {
+		what = "snapshots of every initiative"
+	}
+	if since != "" {
+		what += " since " + since
+		if err := checkDay(since); err != nil {
+			return nil, fmt.Errorf("listing %s: %w", what, err)
+		}
+	}
+	var where []string
+	var args []any
+	if initiative != "" {
+		where, args = append(where, "initiative = ?"), append(args, initiative)
+	}
+	if since != "" {
+		where, args = append(where, "day >= ?"), append(args, since)
+	}
+	query := `SELECT ` + snapshotCols + ` FROM snapshots`
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	rows, err := o.q.QueryContext(ctx, query+` ORDER BY day, initiative`, args...)
+	if err != nil {
+		return nil, o.s.wrap(err, "listing %s", what)
+	}
+	defer rows.Close()
+	var out []store.Snapshot
+	for rows.Next() {
+		var s store.Snapshot
+		var updated sql.NullInt64
+		if err := rows.Scan(&s.Initiative, &s.Day, &s.Total, &s.Done, &s.InProgress, &s.Todo,
+			&s.DoneByCount, &s.DoneByEstimate, &s.AtRisk, &updated); err != nil {
+			return nil, o.s.wrap(err, "listing %s", what)
+		}
+		s.UpdatedAt = fromTS(updated)
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, o.s.wrap(err, "listing %s", what)
+	}
+	return out, nil
+}
+
+func (o *ops) DeleteSnapshots(ctx context.Context, before string) (int64, error) {
+	// "" is refused rather than read as "nothing" or "everything": a
+	// retention job with a missing cut-off must not guess.
+	if err := checkDay(before); err != nil {
+		return 0, fmt.Errorf("deleting snapshots before %q: %w", before, err)
+	}
+	res, err := o.q.ExecContext(ctx, `DELETE FROM snapshots WHERE day < ?`, before)
+	if err != nil {
+		return 0, o.s.wrap(err, "deleting snapshots before %s", before)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, o.s.wrap(err, "deleting snapshots before %s", before)
+	}
+	return n, nil
 }

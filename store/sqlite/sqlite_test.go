@@ -186,6 +186,81 @@ func TestMigrationsEmbedded(t *testing.T) {
 	}
 }
 
+// TestMigrateFrom0001 opens a file that a 0001-only tracksync wrote, with
+// data in it: Open adds the snapshots table, keeps every row and the store
+// works as a current one.
+func TestMigrateFrom0001(t *testing.T) {
+	ms, err := loadMigrations()
+	if err != nil {
+		t.Fatalf("loadMigrations: %v", err)
+	}
+	if len(ms) < 2 || ms[1].name != "0002_snapshots.sql" {
+		t.Fatalf("migrations %v: want 0002_snapshots.sql second", ms)
+	}
+	path := filepath.Join(t.TempDir(), "state.db")
+	raw := rawDB(t, path)
+	for _, q := range []string{
+		ms[0].sql,
+		`PRAGMA user_version = 1`,
+		`INSERT INTO links (flow, key, a_tracker, a_id, b_tracker, b_id, created_at, updated_at)
+			VALUES ('f', 'k1', 'jira', '10001', 'github', '1', 1741000000000000000, 1741000000000000000)`,
+		`INSERT INTO bases (link_id, a_fields, b_fields, synced_at) VALUES (1, '{"status":"Open"}', '{"status":"open"}', 1741000000000000000)`,
+		`INSERT INTO runs (flow, state, started_at, counts) VALUES ('f', 'ok', 1741000000000000000, '{"created":1}')`,
+	} {
+		if _, err := raw.ExecContext(ctx, q); err != nil {
+			t.Fatalf("building a 0001 store: %s: %v", q, err)
+		}
+	}
+	var tables int
+	if err := raw.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name = 'snapshots'`).Scan(&tables); err != nil || tables != 0 {
+		t.Fatalf("0001 store has %d snapshots tables (%v), want 0", tables, err)
+	}
+	raw.Close()
+
+	s := openTB(t, path, Options{})
+	var v int
+	if err := s.DB().QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil || v != SchemaVersion() {
+		t.Fatalf("user_version after Open = %d (%v), want %d", v, err, SchemaVersion())
+	}
+	var idx int
+	if err := s.DB().QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'snapshots_day'`).Scan(&idx); err != nil || idx != 1 {
+		t.Errorf("snapshots_day index: %d (%v), want 1", idx, err)
+	}
+
+	// The 0001 data is intact.
+	l, err := s.FindLinkByKey(ctx, "f", "k1")
+	if err != nil {
+		t.Fatalf("FindLinkByKey after migration: %v", err)
+	}
+	if l.A.ID != "10001" || l.B.ID != "1" || !l.CreatedAt.Equal(time.Unix(0, 1741000000000000000)) {
+		t.Errorf("link after migration = %+v", l)
+	}
+	b, err := s.GetBase(ctx, l.ID)
+	if err != nil || b.A["status"] != "Open" || b.B["status"] != "open" {
+		t.Errorf("base after migration = %+v, %v", b, err)
+	}
+	runs, err := s.ListRuns(ctx, "f", 0)
+	if err != nil || len(runs) != 1 || runs[0].Counts.Created != 1 {
+		t.Errorf("runs after migration = %+v, %v", runs, err)
+	}
+
+	// Snapshots work, and survive a reopen that has nothing to migrate.
+	want := store.Snapshot{Initiative: "jira:10001", Day: "2025-03-04", Total: 5, Done: 2, InProgress: 1, Todo: 2,
+		DoneByCount: 0.4, DoneByEstimate: 0.25, AtRisk: true, UpdatedAt: time.Date(2025, 3, 4, 18, 0, 0, 0, time.UTC)}
+	if err := s.PutSnapshot(ctx, want); err != nil {
+		t.Fatalf("PutSnapshot after migration: %v", err)
+	}
+	s.Close()
+	s = openTB(t, path, Options{})
+	got, err := s.ListSnapshots(ctx, "", "")
+	if err != nil {
+		t.Fatalf("ListSnapshots after reopen: %v", err)
+	}
+	if d := cmp.Diff([]store.Snapshot{want}, got); d != "" {
+		t.Errorf("snapshots after migration and reopen (-want +got):\n%s", d)
+	}
+}
+
 func TestTooNew(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.db")
 	s := openTB(t, path, Options{})

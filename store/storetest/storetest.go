@@ -28,6 +28,12 @@
 //     map may come back empty and an empty one nil.
 //   - Unlock by an owner that does not hold the lease is a no-op.
 //   - A cancelled context makes operations fail with context.Canceled.
+//   - Snapshot days are checked as real dates written YYYY-MM-DD (so text
+//     order is date order): PutSnapshot, a non-empty since and every
+//     before fail otherwise with adapters.ErrInvalid and write nothing,
+//     leaving a Tx usable. ListSnapshots' since is inclusive,
+//     DeleteSnapshots' before exclusive. PutSnapshot keeps a non-zero
+//     UpdatedAt and stamps a zero one; a replace overwrites every figure.
 package storetest
 
 import (
@@ -78,6 +84,11 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Runs", testRuns},
 		{"RunErrors", testRunErrors},
 		{"ErrorKeepsTxUsable", testErrorKeepsTxUsable},
+		{"SnapshotRoundTrip", testSnapshotRoundTrip},
+		{"SnapshotReplace", testSnapshotReplace},
+		{"SnapshotList", testSnapshotList},
+		{"SnapshotInvalid", testSnapshotInvalid},
+		{"SnapshotDelete", testSnapshotDelete},
 	}
 	for _, tc := range opsTests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -107,6 +118,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentLinks", testConcurrentLinks},
 		{"ConcurrentJournal", testConcurrentJournal},
 		{"ConcurrentTx", testConcurrentTx},
+		{"ConcurrentSnapshots", testConcurrentSnapshots},
+		{"SnapshotTxRollback", testSnapshotTxRollback},
 		{"ContextCancelled", testContextCancelled},
 		{"Ping", testPing},
 	}
@@ -1063,6 +1076,7 @@ func writeEverything(t *testing.T, o store.Ops) {
 	if _, err := o.StartRun(ctx, "f1", false); err != nil {
 		t.Fatalf("StartRun: %v", err)
 	}
+	mustPutSnapshot(t, o, snapshot("jira:1", "2025-03-04", 1))
 }
 
 // counts reports how many of each thing writeEverything writes exist.
@@ -1106,12 +1120,13 @@ func counts(t *testing.T, o store.Ops) map[string]int {
 		t.Fatalf("ListRuns: %v", err)
 	}
 	out["runs"] = len(rs)
+	out["snapshots"] = len(mustListSnapshots(t, o, "", ""))
 	return out
 }
 
 var (
-	allOne  = map[string]int{"links": 1, "bases": 1, "comment links": 1, "cursors": 1, "journal": 1, "conflicts": 1, "runs": 1}
-	allNone = map[string]int{"links": 0, "bases": 0, "comment links": 0, "cursors": 0, "journal": 0, "conflicts": 0, "runs": 0}
+	allOne  = map[string]int{"links": 1, "bases": 1, "comment links": 1, "cursors": 1, "journal": 1, "conflicts": 1, "runs": 1, "snapshots": 1}
+	allNone = map[string]int{"links": 0, "bases": 0, "comment links": 0, "cursors": 0, "journal": 0, "conflicts": 0, "runs": 0, "snapshots": 0}
 )
 
 func testTxCommit(t *testing.T, s store.Store) {
@@ -1368,6 +1383,9 @@ func testContextCancelled(t *testing.T, s store.Store) {
 	}
 	for _, c := range checks {
 		wantErr(t, c.name+" with a cancelled context", c.err, context.Canceled)
+	}
+	for name, err := range cancelledSnapshotOps(cctx, s) {
+		wantErr(t, name+" with a cancelled context", err, context.Canceled)
 	}
 	links, err := s.ListLinks(ctx, "f1")
 	if err != nil {

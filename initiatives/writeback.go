@@ -1,0 +1,440 @@
+package initiatives
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/rollup"
+	"github.com/tracksync/tracksync/store"
+)
+
+// TrackingWriter is implemented by trackers that keep a tracking section
+// in an item's body (GitHub): a summary line and a checklist of children
+// between markers, the rest of the body left alone.
+type TrackingWriter interface {
+	UpdateTracking(ctx context.Context, parent adapters.Ref, summary string, children []adapters.Item) (adapters.Item, error)
+}
+
+// commentKey is the idempotency key of the summary comment on an initiative.
+func commentKey(r adapters.Ref) string { return "tracksync-rollup/" + r.Tracker + "/" + r.ID }
+
+// after does, for the initiatives in res.Changed, fan-out, write-back and
+// snapshots, collecting errors so one refused write does not stop the rest.
+func (s *Service) after(ctx context.Context, res *Result, full bool) error {
+	var errs []error
+	if !s.o.ReadOnly {
+		created, err := s.fanOut(ctx, res.Changed)
+		res.Created = created
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if len(created) > 0 {
+			// Their roll-ups changed too.
+			res.Changed = mergeRefs(res.Changed, s.initsOf(created))
+		}
+		n, err := s.writeBack(ctx, res.Changed, full)
+		res.Written = n
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	n, err := s.snapshot(ctx, res.Changed, full)
+	res.Snapshots = n
+	if err != nil {
+		errs = append(errs, err)
+	}
+	err = errors.Join(errs...)
+	s.mu.Lock()
+	s.lastErr = err
+	s.mu.Unlock()
+	return err
+}
+
+func mergeRefs(a, b []adapters.Ref) []adapters.Ref {
+	out := slices.Clone(a)
+	for _, r := range b {
+		if !slices.ContainsFunc(out, func(x adapters.Ref) bool { return rollup.Key(x) == rollup.Key(r) }) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// initsOf returns the initiatives the fan-out items in refs were made for.
+func (s *Service) initsOf(refs []adapters.Ref) []adapters.Ref {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []adapters.Ref
+	for ik, m := range s.fanout {
+		for _, r := range m {
+			if slices.ContainsFunc(refs, func(x adapters.Ref) bool { return rollup.Key(x) == rollup.Key(r) }) {
+				out = append(out, s.items[ik].Ref)
+			}
+		}
+	}
+	return out
+}
+
+// fanOut creates, for each initiative in inits that is not done and has no
+// direct child in a child tracker with create, the delivery item there,
+// and links it. The create carries an idempotency key, so a crash between
+// the create and the link finds the item again instead of making another.
+func (s *Service) fanOut(ctx context.Context, inits []adapters.Ref) ([]adapters.Ref, error) {
+	var created []adapters.Ref
+	var errs []error
+	for _, rule := range s.cfg.Children {
+		if rule.Create == nil {
+			continue
+		}
+		t := s.o.Trackers[rule.Tracker]
+		for _, ir := range inits {
+			ik := rollup.Key(ir)
+			s.mu.Lock()
+			init, ok := s.items[ik]
+			_, linked := s.fanout[ik][rule.Tracker]
+			has := false
+			if r, ok := s.index.Rollup(ir); ok {
+				has = slices.ContainsFunc(r.Children, func(c rollup.ChildSummary) bool { return c.Ref.Tracker == rule.Tracker })
+			}
+			s.mu.Unlock()
+			if !ok || !s.inits[ik] || linked || has || init.StatusCategory == adapters.CategoryDone {
+				continue
+			}
+			kind := adapters.Kind(rule.Create.Kind)
+			if kind == "" {
+				kind = adapters.KindEpic
+			}
+			it := adapters.Item{
+				Ref:   adapters.Ref{Tracker: rule.Tracker, Project: rule.Create.Project},
+				Kind:  kind,
+				Title: init.Title,
+				Body:  strings.TrimSpace(init.Body + "\n\nDelivers initiative " + init.Ref.Key + "."),
+			}
+			if tpl, ok := s.labels[rule.Tracker]; ok {
+				it.Labels = []string{tpl.label(init.Ref.Key)}
+			}
+			if rule.Tracker == init.Ref.Tracker {
+				p := init.Ref
+				it.Parent = &p
+			}
+			key := "initiatives/" + rule.Tracker + "/" + init.Ref.Tracker + "/" + init.Ref.ID
+			cr, err := t.Create(ctx, it, adapters.CreateOptions{IdempotencyKey: key, BackLink: init.Ref.URL, Scope: rule.Scope})
+			if err != nil {
+				errs = append(errs, fmt.Errorf("initiatives: creating the %s in %s for initiative %s: %w", kind, rule.Tracker, init.Ref.Key, err))
+				continue
+			}
+			link := store.Link{Flow: FanoutFlow(rule.Tracker), Key: key, A: init.Ref, B: cr.Item.Ref}
+			if _, err := s.o.Store.CreateLink(ctx, link); err != nil && !errors.Is(err, store.ErrExists) {
+				errs = append(errs, fmt.Errorf("initiatives: linking %s to initiative %s: %w", cr.Item.Ref, init.Ref.Key, err))
+				continue
+			}
+			if !cr.Existed {
+				s.log.Info("created a delivery item for an initiative", "initiative", init.Ref.Key, "tracker", rule.Tracker, "item", cr.Item.Ref.Key)
+			}
+			s.mu.Lock()
+			if s.fanout[ik] == nil {
+				s.fanout[ik] = map[string]adapters.Ref{}
+			}
+			s.fanout[ik][rule.Tracker] = cr.Item.Ref
+			aff := s.put(cr.Item, false)
+			aff[ik] = true
+			s.upsert(aff)
+			s.mu.Unlock()
+			created = append(created, cr.Item.Ref)
+		}
+	}
+	return created, errors.Join(errs...)
+}
+
+// percent is done as a whole percent.
+func percent(f float64) int { return int(math.Round(f * 100)) }
+
+// summary is the one-line progress text of r.
+func (s *Service) summary(r rollup.Rollup) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "**Progress: %d%%**", percent(s.Done(r)))
+	if s.byEstimate() {
+		b.WriteString(" by estimate")
+	}
+	fmt.Fprintf(&b, " · %d of %d done, %d in progress, %d to do", r.Counts[adapters.CategoryDone], r.Total, r.Counts[adapters.CategoryInProgress], r.Counts[adapters.CategoryTodo])
+	if !r.Target.IsZero() {
+		fmt.Fprintf(&b, " · target %s", r.Target.Format(time.DateOnly))
+	}
+	if r.AtRisk {
+		fmt.Fprintf(&b, " · **at risk**: %s", strings.Join(r.Reasons, "; "))
+	}
+	return b.String()
+}
+
+// statusFor is the category children drive the initiative to, and false
+// when they drive nothing (no children).
+func statusFor(r rollup.Rollup) (adapters.StatusCategory, bool) {
+	switch {
+	case r.Total == 0:
+		return "", false
+	case r.Counts[adapters.CategoryDone] == r.Total:
+		return adapters.CategoryDone, true
+	case r.Counts[adapters.CategoryDone]+r.Counts[adapters.CategoryInProgress] > 0:
+		return adapters.CategoryInProgress, true
+	}
+	return adapters.CategoryTodo, true
+}
+
+// writeBack writes the roll-ups of inits where the config says: the
+// initiative's progress (and status) fields, a summary comment, and the
+// tracking section of its GitHub tracking issues. Only what differs from
+// the tracker's current value is written.
+func (s *Service) writeBack(ctx context.Context, inits []adapters.Ref, full bool) (int, error) {
+	wb := s.cfg.Rollup.WriteBack
+	if !wb.Source && !wb.Comment && !wb.Tracking && s.cfg.Status != "children" {
+		return 0, nil
+	}
+	src := s.o.Trackers[s.cfg.Source.Tracker]
+	n := 0
+	var errs []error
+	for _, ir := range inits {
+		ik := rollup.Key(ir)
+		s.mu.Lock()
+		init, ok := s.items[ik]
+		r, ok2 := s.index.Rollup(ir)
+		var tracking []adapters.Item
+		var children []adapters.Item
+		if ok && ok2 {
+			for _, c := range r.Children {
+				ci := s.items[rollup.Key(c.Ref)]
+				children = append(children, ci)
+				if s.tracking[c.Ref.Tracker] && s.isTracking(ik, ci) {
+					tracking = append(tracking, ci)
+				}
+			}
+		}
+		s.mu.Unlock()
+		if !ok || !ok2 || !s.inits[ik] {
+			continue
+		}
+		var p adapters.Patch
+		caps := src.Capabilities()
+		if wb.Source {
+			if s.o.Kinds[s.cfg.Source.Tracker] == "roadmap" {
+				v := strconv.FormatFloat(math.Round(s.Done(r)*100)/100, 'f', -1, 64)
+				if init.Fields["progress"] != v {
+					p.Fields = append(p.Fields, adapters.CustomPrefix+"progress")
+					setField(&p.Item, "progress", v)
+				}
+			}
+			if wb.Field != "" {
+				v := strconv.Itoa(percent(s.Done(r)))
+				if cur, err := strconv.ParseFloat(init.Fields[wb.Field], 64); err != nil || int(math.Round(cur)) != percent(s.Done(r)) {
+					p.Fields = append(p.Fields, adapters.CustomPrefix+wb.Field)
+					setField(&p.Item, wb.Field, v)
+				}
+			}
+		}
+		if s.cfg.Status == "children" {
+			if cat, ok := statusFor(r); ok && cat != init.StatusCategory {
+				for _, st := range caps.Statuses {
+					if st.Category == cat {
+						p.Fields = append(p.Fields, adapters.FieldStatus)
+						p.Item.Status, p.Item.StatusCategory = st.Name, cat
+						break
+					}
+				}
+			}
+		}
+		if len(p.Fields) > 0 {
+			p.IfVersion = init.Version
+			got, err := src.Update(ctx, init.Ref, p)
+			switch {
+			case errors.Is(err, adapters.ErrConflict):
+				// Someone edited it meanwhile: the next refresh reads the
+				// edit and writes again.
+				s.log.Info("initiative changed while writing its roll-up; retrying next refresh", "initiative", init.Ref.Key)
+			case err != nil:
+				errs = append(errs, fmt.Errorf("initiatives: writing the roll-up of %s (%s) to %s: %w", init.Ref.Key, strings.Join(p.Fields, ", "), s.cfg.Source.Tracker, err))
+			default:
+				n++
+				s.mu.Lock()
+				s.put(got, true)
+				s.mu.Unlock()
+			}
+		}
+		text := s.summary(r)
+		if wb.Comment {
+			wrote, err := s.comment(ctx, init, text, full)
+			if err != nil {
+				errs = append(errs, err)
+			} else if wrote {
+				n++
+			}
+		}
+		if wb.Tracking {
+			for _, ti := range tracking {
+				tw, ok := s.o.Trackers[ti.Ref.Tracker].(TrackingWriter)
+				if !ok {
+					continue
+				}
+				var kids []adapters.Item
+				for _, c := range children {
+					if rollup.Key(c.Ref) != rollup.Key(ti.Ref) {
+						kids = append(kids, c)
+					}
+				}
+				sig := "tracking\x00" + text + "\x00" + fmt.Sprint(doneList(kids))
+				wk := rollup.Key(ti.Ref)
+				s.mu.Lock()
+				same := s.written[wk] == sig
+				s.mu.Unlock()
+				if same && !full {
+					continue
+				}
+				line := strings.Replace(text, "**Progress:", "**"+init.Ref.Key+" progress:", 1)
+				if _, err := tw.UpdateTracking(ctx, ti.Ref, line, kids); err != nil {
+					errs = append(errs, fmt.Errorf("initiatives: writing the tracking section of %s for %s: %w", ti.Ref, init.Ref.Key, err))
+					continue
+				}
+				n++
+				s.mu.Lock()
+				s.written[wk] = sig
+				s.mu.Unlock()
+			}
+		}
+	}
+	return n, errors.Join(errs...)
+}
+
+// doneList is what a checklist shows of items: key and done.
+func doneList(items []adapters.Item) []string {
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = it.Ref.Key + "=" + string(it.StatusCategory)
+	}
+	return out
+}
+
+// isTracking reports whether child c of initiative ik is a tracking issue:
+// made for it by fan-out, or labelled after it in a tasklist tracker.
+func (s *Service) isTracking(ik string, c adapters.Item) bool {
+	if r, ok := s.fanout[ik][c.Ref.Tracker]; ok && rollup.Key(r) == rollup.Key(c.Ref) {
+		return true
+	}
+	key := s.items[ik].Ref.Key
+	return slices.Contains(s.labelInits(c), key)
+}
+
+// comment keeps one summary comment on the initiative up to date.
+func (s *Service) comment(ctx context.Context, init adapters.Item, text string, full bool) (bool, error) {
+	cm := s.o.Trackers[init.Ref.Tracker].(adapters.Commenter)
+	wk := "comment\x00" + rollup.Key(init.Ref)
+	s.mu.Lock()
+	same := s.written[wk] == text
+	s.mu.Unlock()
+	if same && !full {
+		return false, nil
+	}
+	body := text + "\n\n_Kept up to date by tracksync._"
+	key := commentKey(init.Ref)
+	cs, err := cm.Comments(ctx, init.Ref)
+	if err != nil {
+		return false, fmt.Errorf("initiatives: reading the comments of %s: %w", init.Ref.Key, err)
+	}
+	wrote := false
+	i := slices.IndexFunc(cs, func(c adapters.Comment) bool { return c.SyncKey == key })
+	switch {
+	case i < 0:
+		_, err = cm.AddComment(ctx, init.Ref, adapters.Comment{Body: body}, key)
+		wrote = true
+	case strings.TrimSpace(cs[i].Body) != strings.TrimSpace(body):
+		c := cs[i]
+		c.Body = body
+		_, err = cm.EditComment(ctx, init.Ref, c)
+		wrote = true
+	}
+	if err != nil {
+		return false, fmt.Errorf("initiatives: writing the summary comment on %s: %w", init.Ref.Key, err)
+	}
+	s.mu.Lock()
+	s.written[wk] = text
+	s.mu.Unlock()
+	return wrote, nil
+}
+
+func setField(it *adapters.Item, k, v string) {
+	if it.Fields == nil {
+		it.Fields = map[string]string{}
+	}
+	it.Fields[k] = v
+}
+
+// snapshot stores today's figures of inits (of every initiative when
+// full), skipping those equal to what was last stored today.
+func (s *Service) snapshot(ctx context.Context, inits []adapters.Ref, full bool) (int, error) {
+	if s.o.Store == nil {
+		return 0, nil
+	}
+	day := s.now().UTC().Format(time.DateOnly)
+	s.mu.Lock()
+	var snaps []store.Snapshot
+	refs := inits
+	if full || (len(s.snaps) > 0 && s.anySnapBefore(day)) {
+		// A new day: every initiative gets its point.
+		refs = nil
+		for _, r := range s.index.All() {
+			refs = append(refs, r.Initiative)
+		}
+	}
+	for _, ir := range refs {
+		r, ok := s.index.Rollup(ir)
+		if !ok || !s.inits[rollup.Key(ir)] {
+			continue
+		}
+		sn := store.Snapshot{
+			Initiative: rollup.Key(ir), Day: day, Total: r.Total,
+			Done: r.Counts[adapters.CategoryDone], InProgress: r.Counts[adapters.CategoryInProgress], Todo: r.Counts[adapters.CategoryTodo],
+			DoneByCount: r.DoneByCount, DoneByEstimate: r.DoneByEstimate, AtRisk: r.AtRisk,
+		}
+		last := s.snaps[sn.Initiative]
+		last.UpdatedAt = time.Time{}
+		if last == sn {
+			continue
+		}
+		sn.UpdatedAt = s.now().UTC()
+		snaps = append(snaps, sn)
+	}
+	s.mu.Unlock()
+	if len(snaps) == 0 {
+		return 0, nil
+	}
+	err := s.o.Store.Tx(ctx, func(tx store.Ops) error {
+		for _, sn := range snaps {
+			if err := tx.PutSnapshot(ctx, sn); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("initiatives: storing roll-up snapshots: %w", err)
+	}
+	s.mu.Lock()
+	for _, sn := range snaps {
+		s.snaps[sn.Initiative] = sn
+	}
+	s.mu.Unlock()
+	return len(snaps), nil
+}
+
+func (s *Service) anySnapBefore(day string) bool {
+	for _, sn := range s.snaps {
+		if sn.Day < day {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,654 @@
+package rollup
+
+// The outputs of a roll-up: a terminal table, JSON for machines, Markdown
+// for Slack or issue comments and the HTML dashboard the daemon serves.
+// Each writer renders into a buffer and writes it in one call, so a
+// rendering error never leaves half a document on w.
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"math"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/tracksync/tracksync/adapters"
+)
+
+// Report is what the outputs render.
+type Report struct {
+	Generated time.Time
+	Rollups   []Rollup
+	// History holds, by Key(initiative ref), the percent done (0..1) per
+	// day, oldest first, for the burn-up sparkline.
+	History map[string][]Point
+	// ByEstimate selects DoneByEstimate as "the" percent done (else
+	// DoneByCount), for initiatives and their children alike.
+	ByEstimate bool
+	// Status is the initiative's own status by Key(initiative ref)
+	// (optional, shown next to the title).
+	Status map[string]string
+}
+
+// Point is one day of an initiative's burn-up history.
+type Point struct {
+	Day  string  `json:"day"`  // YYYY-MM-DD
+	Done float64 `json:"done"` // 0..1
+}
+
+// HTMLOptions tunes the dashboard page.
+type HTMLOptions struct {
+	// Title is the page title; empty means "tracksync roll-ups".
+	Title string
+	// Refresh is the period in seconds of a <meta http-equiv=refresh>;
+	// 0 (or less) means none.
+	Refresh int
+	// Footer is plain text shown at the bottom of the page.
+	Footer string
+}
+
+const (
+	defaultHTMLTitle = "tracksync roll-ups"
+	emptyMessage     = "no initiatives configured yet"
+	dateLayout       = "2006-01-02"
+)
+
+// percentOf is the integer percent of a 0..1 fraction, as every output shows
+// it: math.Round(done*100), clamped to 0..100 (NaN is 0).
+func percentOf(done float64) int {
+	if math.IsNaN(done) {
+		return 0
+	}
+	return int(math.Round(math.Max(0, math.Min(1, done)) * 100))
+}
+
+// done is "the" fraction done of r under the report's basis.
+func (rep Report) done(r Rollup) float64 {
+	if rep.ByEstimate {
+		return r.DoneByEstimate
+	}
+	return r.DoneByCount
+}
+
+func (rep Report) childDone(c ChildSummary) float64 {
+	if rep.ByEstimate {
+		return c.DoneByEstimate
+	}
+	return c.DoneByCount
+}
+
+func (rep Report) basis() string {
+	if rep.ByEstimate {
+		return "by estimate"
+	}
+	return "by count"
+}
+
+// refLabel is the human key of a ref, its ID when it has no key.
+func refLabel(r adapters.Ref) string {
+	if r.Key != "" {
+		return r.Key
+	}
+	return r.ID
+}
+
+func formatDate(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format(dateLayout)
+}
+
+func cycleText(cycle []adapters.Ref) string {
+	names := make([]string, len(cycle))
+	for i, r := range cycle {
+		names[i] = displayName(r)
+	}
+	return strings.Join(names, " → ")
+}
+
+// oneLine replaces control characters (tabs, newlines) with spaces so a
+// title cannot break a table row.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
+// ---------------------------------------------------------------- table
+
+// tableTitleWidth caps titles in the terminal table so one long title does
+// not push every other column off screen.
+const tableTitleWidth = 48
+
+// WriteTable writes r as aligned plain text for a terminal: one row per
+// initiative with its key, title, percent done, done / in progress / to do
+// leaf counts, target date and, when at risk, "AT RISK:" and the reasons
+// (parent cycles are listed there too).
+func WriteTable(w io.Writer, r Report) error {
+	var buf bytes.Buffer
+	if len(r.Rollups) == 0 {
+		buf.WriteString(emptyMessage + "\n")
+	} else {
+		tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "KEY\tTITLE\tPROGRESS\tDONE\tIN PROGRESS\tTO DO\tTARGET\tRISK")
+		for _, ro := range r.Rollups {
+			var risk []string
+			if ro.AtRisk {
+				risk = append(risk, "AT RISK: "+strings.Join(ro.Reasons, "; "))
+			}
+			for _, c := range ro.Cycles {
+				risk = append(risk, "cycle: "+cycleText(c))
+			}
+			target := formatDate(ro.Target)
+			if target == "" {
+				target = "-"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d%%\t%d\t%d\t%d\t%s\t%s\n",
+				oneLine(displayName(ro.Initiative)),
+				truncate(oneLine(ro.Title), tableTitleWidth),
+				percentOf(r.done(ro)),
+				ro.Counts[adapters.CategoryDone],
+				ro.Counts[adapters.CategoryInProgress],
+				ro.Counts[adapters.CategoryTodo],
+				target,
+				oneLine(strings.Join(risk, "; ")))
+		}
+		if err := tw.Flush(); err != nil {
+			return fmt.Errorf("rendering roll-up table: %w", err)
+		}
+		// tabwriter pads an empty last cell; drop the trailing blanks.
+		trimmed := trailingBlanks.ReplaceAll(buf.Bytes(), nil)
+		buf.Reset()
+		buf.Write(trimmed)
+	}
+	if _, err := w.Write(buf.Bytes()); err != nil {
+		return fmt.Errorf("writing roll-up table: %w", err)
+	}
+	return nil
+}
+
+// ---------------------------------------------------------------- JSON
+
+// JSONReport is the document WriteJSON writes. Its keys are stable: new
+// keys may be added, existing ones keep their name and meaning.
+//
+//	{
+//	  "generated": "2026-11-22T12:00:00Z",   // RFC 3339; omitted when unset
+//	  "by_estimate": false,                  // basis of percent_done
+//	  "initiatives": [ JSONInitiative... ]   // [] when there are none
+//	}
+type JSONReport struct {
+	Generated   *time.Time       `json:"generated,omitempty"`
+	ByEstimate  bool             `json:"by_estimate"`
+	Initiatives []JSONInitiative `json:"initiatives"`
+}
+
+// JSONInitiative is one initiative in a JSONReport. Lists are [] rather
+// than null when empty; dates are YYYY-MM-DD and omitted when unknown.
+type JSONInitiative struct {
+	// Ref is the identity (Key of the ref, "tracker:id"), the key of
+	// Report.History and Report.Status.
+	Ref     string `json:"ref"`
+	Tracker string `json:"tracker"`
+	ID      string `json:"id"`
+	Key     string `json:"key,omitempty"`
+	URL     string `json:"url,omitempty"`
+	Title   string `json:"title"`
+	Status  string `json:"status,omitempty"`
+	// PercentDone is the integer percent (0..100) of DoneByEstimate when
+	// by_estimate, else of DoneByCount.
+	PercentDone    int        `json:"percent_done"`
+	DoneByCount    float64    `json:"done_by_count"`
+	DoneByEstimate float64    `json:"done_by_estimate"`
+	Total          int        `json:"total"`
+	Counts         JSONCounts `json:"counts"`
+	Started        string     `json:"started,omitempty"`
+	Target         string     `json:"target,omitempty"`
+	AtRisk         bool       `json:"at_risk"`
+	Reasons        []string   `json:"reasons"`
+	// Cycles lists each parent cycle as the "tracker:key" of its members.
+	Cycles   [][]string  `json:"cycles"`
+	Children []JSONChild `json:"children"`
+	// History is the burn-up, oldest day first.
+	History []Point `json:"history"`
+}
+
+// JSONCounts are leaf counts by status category.
+type JSONCounts struct {
+	Todo       int `json:"todo"`
+	InProgress int `json:"in_progress"`
+	Done       int `json:"done"`
+}
+
+// JSONChild is one direct child of an initiative.
+type JSONChild struct {
+	Ref            string  `json:"ref"`
+	Tracker        string  `json:"tracker"`
+	ID             string  `json:"id"`
+	Key            string  `json:"key,omitempty"`
+	URL            string  `json:"url,omitempty"`
+	Kind           string  `json:"kind,omitempty"`
+	Title          string  `json:"title"`
+	Status         string  `json:"status,omitempty"`
+	Category       string  `json:"category,omitempty"`
+	Total          int     `json:"total"`
+	PercentDone    int     `json:"percent_done"`
+	DoneByCount    float64 `json:"done_by_count"`
+	DoneByEstimate float64 `json:"done_by_estimate"`
+}
+
+// JSON converts r to the document WriteJSON writes.
+func (r Report) JSON() JSONReport {
+	out := JSONReport{ByEstimate: r.ByEstimate, Initiatives: []JSONInitiative{}}
+	if !r.Generated.IsZero() {
+		g := r.Generated
+		out.Generated = &g
+	}
+	for _, ro := range r.Rollups {
+		key := Key(ro.Initiative)
+		ji := JSONInitiative{
+			Ref:            key,
+			Tracker:        ro.Initiative.Tracker,
+			ID:             ro.Initiative.ID,
+			Key:            ro.Initiative.Key,
+			URL:            ro.Initiative.URL,
+			Title:          ro.Title,
+			Status:         r.Status[key],
+			PercentDone:    percentOf(r.done(ro)),
+			DoneByCount:    ro.DoneByCount,
+			DoneByEstimate: ro.DoneByEstimate,
+			Total:          ro.Total,
+			Counts: JSONCounts{
+				Todo:       ro.Counts[adapters.CategoryTodo],
+				InProgress: ro.Counts[adapters.CategoryInProgress],
+				Done:       ro.Counts[adapters.CategoryDone],
+			},
+			Started:  formatDate(ro.Started),
+			Target:   formatDate(ro.Target),
+			AtRisk:   ro.AtRisk,
+			Reasons:  append([]string{}, ro.Reasons...),
+			Cycles:   [][]string{},
+			Children: []JSONChild{},
+			History:  append([]Point{}, r.History[key]...),
+		}
+		for _, c := range ro.Cycles {
+			names := make([]string, len(c))
+			for i, m := range c {
+				names[i] = m.String()
+			}
+			ji.Cycles = append(ji.Cycles, names)
+		}
+		for _, c := range ro.Children {
+			ji.Children = append(ji.Children, JSONChild{
+				Ref:            Key(c.Ref),
+				Tracker:        c.Ref.Tracker,
+				ID:             c.Ref.ID,
+				Key:            c.Ref.Key,
+				URL:            c.Ref.URL,
+				Kind:           string(c.Kind),
+				Title:          c.Title,
+				Status:         c.Status,
+				Category:       string(c.Category),
+				Total:          c.Total,
+				PercentDone:    percentOf(r.childDone(c)),
+				DoneByCount:    c.DoneByCount,
+				DoneByEstimate: c.DoneByEstimate,
+			})
+		}
+		out.Initiatives = append(out.Initiatives, ji)
+	}
+	return out
+}
+
+// WriteJSON writes r as an indented JSONReport (see there for the keys).
+func WriteJSON(w io.Writer, r Report) error {
+	b, err := json.MarshalIndent(r.JSON(), "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding roll-up JSON: %w", err)
+	}
+	b = append(b, '\n')
+	if _, err := w.Write(b); err != nil {
+		return fmt.Errorf("writing roll-up JSON: %w", err)
+	}
+	return nil
+}
+
+// ---------------------------------------------------------------- Markdown
+
+// mdEscaper backslash-escapes the characters that start Markdown markup
+// (emphasis, code, links, HTML, table cells, strike-through, entities), so a
+// title shows as typed and cannot break the table or inject HTML.
+var mdEscaper = strings.NewReplacer(
+	`\`, `\\`, "`", "\\`", `*`, `\*`, `_`, `\_`, `[`, `\[`, `]`, `\]`,
+	`<`, `\<`, `>`, `\>`, `|`, `\|`, `~`, `\~`, `&`, `\&`, `#`, `\#`,
+)
+
+func mdText(s string) string { return mdEscaper.Replace(oneLine(s)) }
+
+// mdURLEscaper encodes what would end a link destination or a table cell.
+var mdURLEscaper = strings.NewReplacer(" ", "%20", "(", "%28", ")", "%29", "<", "%3C", ">", "%3E", "|", "%7C", "`", "%60")
+
+// safeURL returns u when it is an absolute http(s) URL, else "": the
+// outputs only link to trackers, never to javascript: or data: URLs.
+func safeURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+		return ""
+	}
+	return u
+}
+
+// mdLink is [label](url), or the bare label when url is not linkable.
+func mdLink(label, u string) string {
+	label = mdText(label)
+	if u = safeURL(u); u == "" {
+		return label
+	}
+	return "[" + label + "](" + mdURLEscaper.Replace(u) + ")"
+}
+
+// WriteMarkdown writes r as GitHub-flavoured Markdown for a Slack or issue
+// comment: a table of initiatives, then per initiative a bulleted list of
+// its direct children with links to their trackers. Titles, keys and
+// reasons are escaped.
+func WriteMarkdown(w io.Writer, r Report) error {
+	var b strings.Builder
+	if len(r.Rollups) == 0 {
+		b.WriteString("_No initiatives configured yet._\n")
+	} else {
+		if !r.Generated.IsZero() {
+			fmt.Fprintf(&b, "Roll-ups generated %s, percent done %s.\n\n", r.Generated.UTC().Format("2006-01-02 15:04 UTC"), r.basis())
+		}
+		b.WriteString("| Initiative | Status | Done | Done / in progress / to do | Target | Risk |\n")
+		b.WriteString("|---|---|---:|---|---|---|\n")
+		for _, ro := range r.Rollups {
+			var risk []string
+			if ro.AtRisk {
+				risk = append(risk, "⚠️ **at risk**: "+mdText(strings.Join(ro.Reasons, "; ")))
+			}
+			for _, c := range ro.Cycles {
+				risk = append(risk, "cycle: "+mdText(cycleText(c)))
+			}
+			target := formatDate(ro.Target)
+			if target == "" {
+				target = "–"
+			}
+			fmt.Fprintf(&b, "| %s %s | %s | %d%% | %d / %d / %d | %s | %s |\n",
+				mdLink(displayName(ro.Initiative), ro.Initiative.URL), mdText(ro.Title),
+				mdText(r.Status[Key(ro.Initiative)]),
+				percentOf(r.done(ro)),
+				ro.Counts[adapters.CategoryDone], ro.Counts[adapters.CategoryInProgress], ro.Counts[adapters.CategoryTodo],
+				target, strings.Join(risk, "<br>"))
+		}
+		for _, ro := range r.Rollups {
+			fmt.Fprintf(&b, "\n**%s %s** — %d%% done\n\n", mdLink(displayName(ro.Initiative), ro.Initiative.URL), mdText(ro.Title), percentOf(r.done(ro)))
+			if len(ro.Children) == 0 {
+				b.WriteString("- _no child items_\n")
+			}
+			for _, c := range ro.Children {
+				line := "- " + mdLink(displayName(c.Ref), c.Ref.URL) + " " + mdText(c.Title)
+				if c.Status != "" {
+					line += " — " + mdText(c.Status)
+				}
+				fmt.Fprintf(&b, "%s, %d%%\n", line, percentOf(r.childDone(c)))
+			}
+		}
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("writing roll-up Markdown: %w", err)
+	}
+	return nil
+}
+
+// ---------------------------------------------------------------- HTML
+
+//go:embed dashboard.html.tmpl
+var templateFS embed.FS
+
+var dashboardTmpl = template.Must(template.ParseFS(templateFS, "dashboard.html.tmpl"))
+
+// Sparkline geometry, in SVG user units.
+const (
+	sparkW   = 120
+	sparkH   = 32
+	sparkPad = 3
+)
+
+type htmlPage struct {
+	Title        string
+	Refresh      int
+	Footer       string
+	Generated    string
+	GeneratedISO string
+	Basis        string
+	Initiatives  []htmlInitiative
+}
+
+type htmlInitiative struct {
+	ID, Key, Label, Title, URL, Status string
+	Percent                            int
+	AtRisk                             bool
+	Reasons                            []string
+	Cycles                             []string
+	Done, InProgress, Todo, Total      int
+	Segments                           []htmlSegment
+	Started, Target                    string
+	Spark                              htmlSpark
+	Children                           []htmlChild
+}
+
+// htmlSegment is one part of the stacked status bar, X and W in percent of
+// its width.
+type htmlSegment struct {
+	Class string
+	X, W  string
+}
+
+type htmlSpark struct {
+	W, H   int
+	N      int
+	Points string
+	// Dot marks the latest point; Level is the height of a lone point drawn
+	// across the whole width.
+	Dot        *htmlXY
+	Level      *htmlXY
+	Title      string
+	Base       int
+	First, End string
+}
+
+type htmlXY struct{ X, Y string }
+
+type htmlChild struct {
+	Key, Label, Title, URL, Status, Category string
+	Percent                                  int
+}
+
+var (
+	idUnsafe       = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
+	trailingBlanks = regexp.MustCompile(`(?m) +$`)
+)
+
+// htmlID is "init-" and the initiative's human key with anything but
+// letters, digits, '-' and '_' replaced by '-'; a repeated key gets "-2",
+// "-3"… so ids stay unique.
+func htmlID(label string, seen map[string]int) string {
+	id := "init-" + strings.Trim(idUnsafe.ReplaceAllString(label, "-"), "-")
+	seen[id]++
+	if n := seen[id]; n > 1 {
+		id += "-" + strconv.Itoa(n)
+	}
+	return id
+}
+
+func num(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) }
+
+func clamp01(f float64) float64 {
+	if math.IsNaN(f) {
+		return 0
+	}
+	return math.Max(0, math.Min(1, f))
+}
+
+func sparkline(points []Point) htmlSpark {
+	s := htmlSpark{W: sparkW, H: sparkH, N: len(points), Base: sparkH - sparkPad}
+	y := func(d float64) string { return num(sparkH - sparkPad - clamp01(d)*(sparkH-2*sparkPad)) }
+	titles := make([]string, len(points))
+	xy := make([]string, len(points))
+	for i, p := range points {
+		x := float64(sparkW) // a lone point sits at "today"
+		if len(points) > 1 {
+			x = float64(i) * sparkW / float64(len(points)-1)
+		}
+		xy[i] = num(x) + "," + y(p.Done)
+		titles[i] = fmt.Sprintf("%s %d%%", p.Day, percentOf(p.Done))
+		if i == len(points)-1 {
+			s.Dot = &htmlXY{X: num(x), Y: y(p.Done)}
+		}
+	}
+	s.Points = strings.Join(xy, " ")
+	switch len(points) {
+	case 0:
+		s.Title = "burn-up: no history yet"
+	case 1:
+		s.Level = &htmlXY{X: num(sparkW), Y: y(points[0].Done)}
+		fallthrough
+	default:
+		s.Title = "burn-up: " + strings.Join(titles, ", ")
+		s.First, s.End = points[0].Day, points[len(points)-1].Day
+	}
+	return s
+}
+
+// segments is the stacked done / in progress / to do bar.
+func segments(counts map[adapters.StatusCategory]int, total int) []htmlSegment {
+	sum := 0
+	for _, c := range byRank {
+		sum += counts[c]
+	}
+	if total < sum {
+		total = sum
+	}
+	if total == 0 {
+		return nil
+	}
+	var out []htmlSegment
+	x := 0.0
+	for _, c := range [...]adapters.StatusCategory{adapters.CategoryDone, adapters.CategoryInProgress, adapters.CategoryTodo} {
+		w := float64(counts[c]) * 100 / float64(total)
+		if w > 0 {
+			out = append(out, htmlSegment{Class: "seg-" + string(c), X: num(x), W: num(w)})
+		}
+		x += w
+	}
+	return out
+}
+
+func htmlCategory(c adapters.StatusCategory) string {
+	if c.Valid() {
+		return string(c)
+	}
+	return string(adapters.CategoryTodo)
+}
+
+func (r Report) htmlPage(o HTMLOptions) htmlPage {
+	p := htmlPage{Title: o.Title, Refresh: max(o.Refresh, 0), Footer: o.Footer, Basis: r.basis()}
+	if p.Title == "" {
+		p.Title = defaultHTMLTitle
+	}
+	if !r.Generated.IsZero() {
+		p.Generated = r.Generated.Format("2006-01-02 15:04:05 MST")
+		p.GeneratedISO = r.Generated.Format(time.RFC3339)
+	}
+	seen := map[string]int{}
+	for _, ro := range r.Rollups {
+		key := Key(ro.Initiative)
+		label := refLabel(ro.Initiative)
+		hi := htmlInitiative{
+			ID:         htmlID(label, seen),
+			Key:        label,
+			Label:      displayName(ro.Initiative),
+			Title:      ro.Title,
+			URL:        safeURL(ro.Initiative.URL),
+			Status:     r.Status[key],
+			Percent:    percentOf(r.done(ro)),
+			AtRisk:     ro.AtRisk,
+			Reasons:    ro.Reasons,
+			Done:       ro.Counts[adapters.CategoryDone],
+			InProgress: ro.Counts[adapters.CategoryInProgress],
+			Todo:       ro.Counts[adapters.CategoryTodo],
+			Total:      ro.Total,
+			Segments:   segments(ro.Counts, ro.Total),
+			Started:    formatDate(ro.Started),
+			Target:     formatDate(ro.Target),
+			Spark:      sparkline(r.History[key]),
+		}
+		for _, c := range ro.Cycles {
+			hi.Cycles = append(hi.Cycles, cycleText(c))
+		}
+		for _, c := range ro.Children {
+			hi.Children = append(hi.Children, htmlChild{
+				Key:      refLabel(c.Ref),
+				Label:    displayName(c.Ref),
+				Title:    c.Title,
+				URL:      safeURL(c.Ref.URL),
+				Status:   c.Status,
+				Category: htmlCategory(c.Category),
+				Percent:  percentOf(r.childDone(c)),
+			})
+		}
+		p.Initiatives = append(p.Initiatives, hi)
+	}
+	return p
+}
+
+// WriteHTML writes the dashboard: a standalone page (inline CSS and SVG,
+// no scripts, no external resources) with one card per initiative. Its
+// hooks for tests and scrapers are stable:
+//
+//   - each card is <section class="initiative" id="init-<key>"
+//     data-key="<Ref.Key>" data-progress="<percent>" data-at-risk="true|false">,
+//     where <key> is Ref.Key with characters other than [A-Za-z0-9_-]
+//     replaced by '-' (and "-2", "-3"… appended to repeats);
+//   - the percent text is in the card's element of class "pct";
+//   - the progress bar is class "bar", its filled part class "fill" with
+//     style width:<percent>%;
+//   - the burn-up is <svg class="spark" data-points="<n>"> holding one
+//     polyline with one point per history day (points="" without history);
+//   - each direct child is <li class="child" data-key="<Ref.Key>"
+//     data-progress="<percent>">.
+//
+// Ref.Key falls back to Ref.ID when empty. Links only go to http(s) item
+// URLs.
+func WriteHTML(w io.Writer, r Report, o HTMLOptions) error {
+	var buf bytes.Buffer
+	if err := dashboardTmpl.Execute(&buf, r.htmlPage(o)); err != nil {
+		return fmt.Errorf("rendering dashboard: %w", err)
+	}
+	if _, err := w.Write(buf.Bytes()); err != nil {
+		return fmt.Errorf("writing dashboard: %w", err)
+	}
+	return nil
+}
