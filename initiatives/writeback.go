@@ -280,9 +280,19 @@ func (s *Service) writeBack(ctx context.Context, inits []adapters.Ref, full bool
 				if !ok {
 					continue
 				}
+				// The checklist: the initiative's other direct children,
+				// then the tracking issue's own (its task list, live).
 				var kids []adapters.Item
+				seen := map[string]bool{rollup.Key(ti.Ref): true}
+				s.mu.Lock()
+				own, _ := s.index.Rollup(ti.Ref)
+				for _, c := range own.Children {
+					children = append(children, s.items[rollup.Key(c.Ref)])
+				}
+				s.mu.Unlock()
 				for _, c := range children {
-					if rollup.Key(c.Ref) != rollup.Key(ti.Ref) {
+					if k := rollup.Key(c.Ref); !seen[k] && c.Ref.ID != "" {
+						seen[k] = true
 						kids = append(kids, c)
 					}
 				}

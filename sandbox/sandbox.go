@@ -120,20 +120,40 @@ func (s *Sandbox) seed(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sandbox: jira client: %w", err)
 	}
+	// PLAT-1 and PLAT-2 are epics; the issues after them hang under them
+	// (parent), so INIT-1's roll-up goes initiative -> epics -> issues.
+	create := func(it adapters.Item) (adapters.Item, error) {
+		res, err := jt.Create(ctx, it, adapters.CreateOptions{})
+		if err != nil {
+			return adapters.Item{}, fmt.Errorf("sandbox: seeding jira %q: %w", it.Title, err)
+		}
+		return res.Item, nil
+	}
+	onboarding, err := create(adapters.Item{Kind: adapters.KindEpic, Title: "Self-serve onboarding", Body: "Sign-up without talking to sales.\n\n- email verification\n- workspace templates", Status: "In Progress", Labels: []string{"growth"}})
+	if err != nil {
+		return err
+	}
+	billing, err := create(adapters.Item{Kind: adapters.KindEpic, Title: "Usage-based billing", Body: "Meter API calls and bill monthly.", Status: "To Do", Labels: []string{"billing"}})
+	if err != nil {
+		return err
+	}
 	for _, it := range []adapters.Item{
-		{Kind: adapters.KindEpic, Title: "Self-serve onboarding", Body: "Sign-up without talking to sales.\n\n- email verification\n- workspace templates", Status: "In Progress", Labels: []string{"growth"}},
-		{Kind: adapters.KindEpic, Title: "Usage-based billing", Body: "Meter API calls and bill monthly.", Status: "To Do", Labels: []string{"billing"}},
-		{Kind: adapters.KindIssue, Title: "Email verification", Status: "In Review", Labels: []string{"growth"}},
-		{Kind: adapters.KindIssue, Title: "Invoice PDF export", Status: "Done", Labels: []string{"billing"}},
+		{Kind: adapters.KindIssue, Title: "Email verification", Status: "In Review", Labels: []string{"growth"}, Parent: &onboarding.Ref},
+		{Kind: adapters.KindIssue, Title: "Invoice PDF export", Status: "Done", Labels: []string{"billing"}, Parent: &billing.Ref},
 		{Kind: adapters.KindIssue, Title: "Audit log", Status: "To Do", Priority: "High"},
+		{Kind: adapters.KindIssue, Title: "Workspace templates", Status: "To Do", Labels: []string{"growth"}, Parent: &onboarding.Ref},
 	} {
-		if _, err := jt.Create(ctx, it, adapters.CreateOptions{}); err != nil {
-			return fmt.Errorf("sandbox: seeding jira %q: %w", it.Title, err)
+		if _, err := create(it); err != nil {
+			return err
 		}
 	}
+	// GitHub: #1 and #2 as people filed them; #3 is INIT-3's tracking
+	// issue, labelled after it, whose task list names #1, #2 and #4.
 	for _, is := range []githubtest.Issue{
 		{Title: "Docs search is slow", Body: "Searching the docs takes seconds.", State: "open", Labels: []string{"docs"}, Assignees: []string{"bochen"}},
 		{Title: "Dark mode", Body: "Requested by many users.", State: "open", Labels: []string{"ux", "status: in progress"}},
+		{Title: "Developer experience", Body: "Tracking issue for INIT-3.\n\n- [ ] #1\n- [ ] #2\n- [x] #4\n", State: "open", Labels: []string{"initiative:INIT-3"}},
+		{Title: "CLI autocompletion", Body: "Tab-complete commands.", State: "closed", StateReason: "completed", Labels: []string{"cli"}},
 	} {
 		s.GitHub.CreateIssue(Repo, is)
 	}
@@ -155,6 +175,12 @@ initiatives:
     status: planned
     due: 2027-06-30
     children: [PLAT-5]
+
+  - key: INIT-3
+    title: Delight developers
+    owner: bo@example.com
+    status: planned
+    due: 2027-09-30
 `
 
 func (s *Sandbox) config() string {
@@ -215,5 +241,19 @@ flows:
           - { a: 'In Progress', b: 'open', b_label: 'status: in progress' }
           - { a: 'In Review',   b: 'open', b_label: 'status: in review' }
           - { a: 'Done',        b: 'closed' }
+# Initiatives live in the roadmap file; their children are Jira epics listed
+# under children: (and the issues under those epics), and GitHub issues on
+# a tracking issue's task list (the tracking issue is labelled
+# initiative:<key>). Issues synced between Jira and GitHub count once.
+initiatives:
+  source: { tracker: roadmap }
+  status: children
+  children:
+    - { tracker: jira, link: refs, scope: 'project = %[10]s' }
+    - { tracker: github, link: tasklist, scope: '%[11]s' }
+  rollup:
+    at_risk: { days_before_due: 30, min_done: 0.5, blocked_labels: [blocked] }
+    write_back: true
+    schedule: '@every 1m'
 `, q(s.Jira.URL), JiraProject, q(jiraEmail), q(jiraToken), q(JiraSecret), q(s.GitHub.URL), q(GitHubToken), q(GitHubSecret), roadmapName, JiraProject, Repo)
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -13,6 +16,7 @@ import (
 	"github.com/tracksync/tracksync/adapters/github/githubtest"
 	"github.com/tracksync/tracksync/adapters/jira/jiratest"
 	"github.com/tracksync/tracksync/daemon"
+	"github.com/tracksync/tracksync/initiatives"
 	"github.com/tracksync/tracksync/sandbox"
 	"github.com/tracksync/tracksync/store"
 	"github.com/tracksync/tracksync/store/sqlite"
@@ -120,8 +124,12 @@ func (d *demo) tour(dir string) error {
 	if err != nil || len(probs) > 0 {
 		return fmt.Errorf("demo: opening flows: %v %v", err, probs)
 	}
+	svc, err := initiatives.Open(d.ctx, q.cfg, adapters.Default, q.log, d.st, fs.Trackers)
+	if err != nil {
+		return fmt.Errorf("demo: opening initiatives: %w", err)
+	}
 	d.runs = make(chan *tsync.Result, 100)
-	dm, err := daemon.New(d.ctx, daemon.Config{Store: d.st, Flows: fs, Logger: q.log, Listen: "127.0.0.1:0", PollInterval: 100 * time.Millisecond,
+	dm, err := daemon.New(d.ctx, daemon.Config{Store: d.st, Flows: fs, Logger: q.log, Listen: "127.0.0.1:0", PollInterval: 100 * time.Millisecond, Rollups: svc,
 		OnRun: func(_ string, res *tsync.Result, _ error) {
 			select {
 			case d.runs <- res:
@@ -148,7 +156,7 @@ func (d *demo) tour(dir string) error {
 		ls, _ := d.st.ListLinks(d.ctx, "platform")
 		return len(ls)
 	}
-	d.check(d.wait(func() bool { return links() == 7 }), fmt.Sprintf("%d Jira issues and GitHub issues linked (5 from Jira, 2 from GitHub)", links()))
+	d.check(d.wait(func() bool { return links() == 10 }), fmt.Sprintf("%d Jira issues and GitHub issues linked (6 from Jira, 4 from GitHub)", links()))
 	copyOnb, ok := d.ghIssue("Self-serve onboarding")
 	d.check(ok && strings.Contains(strings.Join(copyOnb.Labels, ","), "status: in progress"),
 		"GitHub copy of the In Progress epic is open with label 'status: in progress'")
@@ -212,6 +220,39 @@ func (d *demo) tour(dir string) error {
 	})
 	d.check(ok && last != nil && last.Run.Counts.Created+last.Run.Counts.Updated+last.Run.Counts.Comments == 0,
 		fmt.Sprintf("run %d: 0 created, 0 updated", runID(last)))
+
+	d.say("\n8. roll-ups: each initiative's progress over its children in both trackers, copies counted once")
+	// Step 4 closed GitHub #1, on INIT-3's tracking issue's task list.
+	pct := func(key string) int {
+		r, ok := svc.Initiative(key)
+		if !ok {
+			return -1
+		}
+		return int(svc.Done(r)*100 + 0.5)
+	}
+	ok = d.wait(func() bool { return pct("INIT-1") == 33 && pct("INIT-2") == 0 && pct("INIT-3") == 67 })
+	d.check(ok, fmt.Sprintf("INIT-1 %d%%, INIT-2 %d%%, INIT-3 %d%% done (3, 1 and 3 items)", pct("INIT-1"), pct("INIT-2"), pct("INIT-3")))
+	_, table := d.cli("rollup")
+	d.say("%s", indent(table))
+	roadmap := filepath.Join(sb.Dir, "roadmap.yaml")
+	ok = d.wait(func() bool {
+		b, _ := os.ReadFile(roadmap)
+		return strings.Contains(string(b), "progress: 0.67") && strings.Contains(string(b), "progress: 0.33")
+	})
+	d.check(ok, "progress and status written back into roadmap.yaml, the rest of the file untouched")
+	ok = d.wait(func() bool {
+		is, _ := sb.GitHub.Issue(sandbox.Repo, 3)
+		return strings.Contains(is.Body, "INIT-3 progress: 67%")
+	})
+	d.check(ok, "INIT-3's GitHub tracking issue shows its progress and a live checklist")
+	resp, err := http.Get("http://" + dm.Addr() + "/")
+	page := ""
+	if err == nil {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		page = string(b)
+	}
+	d.check(strings.Contains(page, `data-progress="67"`), fmt.Sprintf("the dashboard at http://%s/ shows it (HTML and SVG, no scripts)", dm.Addr()))
 
 	d.say("\nrun history:")
 	_, hist := d.cli("runs", "--limit", "8")

@@ -388,9 +388,9 @@ func TestServeSandbox(t *testing.T) {
 			}
 		}
 	}
-	wait("the first sync links all seven items", func() bool {
+	wait("the first sync links all ten items", func() bool {
 		_, o, _ := runCLI(t, "-c", cfg, "links")
-		return strings.Count(o, "linked") == 7
+		return strings.Count(o, " linked\n") == 10
 	})
 	var ghURL string
 	for _, line := range strings.Split(out.String(), "\n") {
