@@ -21,6 +21,7 @@ const (
 	TypeBool     OptionType = "bool"
 	TypeDuration OptionType = "duration"
 	TypeMap      OptionType = "map" // a nested mapping, passed through as is
+	TypeList     OptionType = "list" // a list of strings (or one comma-separated string)
 )
 
 // Option declares one config key of an adapter as data: the config loader,
@@ -57,6 +58,12 @@ type Config struct {
 // String returns option name as a string ("" when unset).
 func (c Config) String(name string) string {
 	v, _ := c.Options[name].(string)
+	return v
+}
+
+// List returns option name as a list of strings (TypeList).
+func (c Config) List(name string) []string {
+	v, _ := c.Options[name].([]string)
 	return v
 }
 
@@ -334,6 +341,29 @@ func convert(o Option, v any) (any, error) {
 			return m, nil
 		}
 		return nil, fmt.Errorf("want a mapping, got %T", v)
+	case TypeList:
+		var out []string
+		switch x := v.(type) {
+		case string:
+			for _, p := range strings.Split(x, ",") {
+				if p = strings.TrimSpace(p); p != "" {
+					out = append(out, p)
+				}
+			}
+		case []any:
+			for i, e := range x {
+				s, ok := e.(string)
+				if !ok || strings.TrimSpace(s) == "" {
+					return nil, fmt.Errorf("item %d: want a non-empty string, got %v", i, e)
+				}
+				out = append(out, strings.TrimSpace(s))
+			}
+		case []string:
+			out = x
+		default:
+			return nil, fmt.Errorf("want a list of strings, got %T", v)
+		}
+		return out, nil
 	}
 	return nil, fmt.Errorf("unknown option type %q", o.Type)
 }

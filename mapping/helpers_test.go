@@ -27,6 +27,8 @@ func testRegistry(t testing.TB) *adapters.Registry {
 			{Name: "webhook_secret", Type: adapters.TypeString, Secret: true},
 			{Name: "limits", Type: adapters.TypeMap},
 			{Name: "timeout", Type: adapters.TypeDuration, Default: "30s"},
+			{Name: "project", Type: adapters.TypeString},
+			{Name: "custom_fields", Type: adapters.TypeList},
 		}},
 		{Kind: "github", New: notHere, Options: []adapters.Option{
 			{Name: "url", Type: adapters.TypeString, Default: "https://api.github.com"},

@@ -461,3 +461,29 @@ func TestRateBudget(t *testing.T) {
 		t.Fatalf("in the next window: %v", err)
 	}
 }
+
+// TestCustomFieldsOption: custom_fields in the config (a list, or one
+// comma-separated string) reaches the adapter, and a missing field is named
+// with its key path.
+func TestCustomFieldsOption(t *testing.T) {
+	fake := jiratest.New(t, jiratest.Options{})
+	raw := func(cf any) map[string]any {
+		return map[string]any{"url": fake.URL, "auth": map[string]any{"email": "bot@example.com", "token": "api-token"}, "custom_fields": cf}
+	}
+	for _, cf := range []any{[]any{"Team"}, "Team"} {
+		tr, err := adapters.Default.Open(t.Context(), "j", "jira", raw(cf), nil, ".")
+		if err != nil {
+			t.Fatalf("custom_fields %v: %v", cf, err)
+		}
+		if !tr.Capabilities().HasField("custom:Team") {
+			t.Errorf("custom_fields %v: fields %v lack custom:Team", cf, tr.Capabilities().Fields)
+		}
+	}
+	_, err := adapters.Default.Open(t.Context(), "j", "jira", raw([]any{"Story Points"}), nil, ".")
+	if err == nil || !strings.Contains(err.Error(), "trackers.j") || !strings.Contains(err.Error(), `"Story Points"`) {
+		t.Fatalf("a missing custom field: %v", err)
+	}
+	if _, err := adapters.Default.Open(t.Context(), "j", "jira", raw([]any{1}), nil, "."); err == nil || !strings.Contains(err.Error(), "custom_fields") {
+		t.Fatalf("a number in custom_fields: %v", err)
+	}
+}

@@ -28,6 +28,7 @@ func Spec() adapters.Spec {
 			{Name: "limits", Type: adapters.TypeMap, Help: "pacing below Jira's own limits: requests_per_second"},
 			{Name: "timeout", Type: adapters.TypeDuration, Default: 30 * time.Second, Help: "per HTTP request"},
 			{Name: "project", Type: adapters.TypeString, Help: "the project key new issues go to"},
+			{Name: "custom_fields", Type: adapters.TypeList, Help: "custom fields to read and write as custom:<name>, by display name (Story Points)"},
 		},
 		New: newFromConfig,
 	}
@@ -43,6 +44,7 @@ func newFromConfig(ctx context.Context, cfg adapters.Config) (adapters.Tracker, 
 		PAT:           cfg.String("auth.pat"),
 		WebhookSecret: cfg.String("webhook_secret"),
 		Project:       cfg.String("project"),
+		CustomFields:  cfg.List("custom_fields"),
 		Timeout:       cfg.Duration("timeout"),
 		Logger:        cfg.Logger,
 	}
