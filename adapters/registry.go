@@ -20,7 +20,7 @@ const (
 	TypeInt      OptionType = "int"
 	TypeBool     OptionType = "bool"
 	TypeDuration OptionType = "duration"
-	TypeMap      OptionType = "map" // a nested mapping, passed through as is
+	TypeMap      OptionType = "map"  // a nested mapping, passed through as is
 	TypeList     OptionType = "list" // a list of strings (or one comma-separated string)
 )
 
