@@ -1,7 +1,6 @@
 package initiatives
 
 import (
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -185,6 +184,3 @@ func repoOf(it adapters.Item) string {
 	}
 	return ""
 }
-
-// sanitize keeps a key usable in a URL fragment or an idempotency key.
-func sanitize(s string) string { return url.PathEscape(s) }

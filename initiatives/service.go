@@ -95,6 +95,9 @@ type Service struct {
 	inits  map[string]bool          // rollup keys of initiatives
 	human  map[string]string        // tracker + "\x00" + human key -> rollup key
 	anyKey map[string][]string      // human key -> rollup keys (every tracker)
+	// folded are the initiatives by lower-case human key: labels name
+	// initiatives case-insensitively (GitHub keeps a label's first spelling).
+	folded map[string]string
 	// kids are the parent-field children: parent rollup key -> child keys.
 	kids map[string]map[string]bool
 	// labelled are label children: initiative human key -> child keys.
@@ -106,6 +109,9 @@ type Service struct {
 	same map[string]map[string][]adapters.Ref
 	// fanout are fan-out links: initiative rollup key -> tracker -> ref.
 	fanout map[string]map[string]adapters.Ref
+	// fanBack is fanout reversed: item rollup key -> initiative rollup
+	// key, so an item listed after its initiative joins it.
+	fanBack map[string]string
 	// written remembers what write-back last wrote, to write only changes.
 	written map[string]string
 	// snaps remembers the last snapshot stored per initiative.
@@ -233,16 +239,22 @@ func (s *Service) reset() {
 	s.inits = map[string]bool{}
 	s.human = map[string]string{}
 	s.anyKey = map[string][]string{}
+	s.folded = map[string]string{}
 	s.kids = map[string]map[string]bool{}
 	s.labelled = map[string]map[string]bool{}
 	s.wants = map[string]map[string]bool{}
 	s.same = map[string]map[string][]adapters.Ref{}
 	s.fanout = map[string]map[string]adapters.Ref{}
+	s.fanBack = map[string]string{}
 	if s.written == nil {
 		s.written = map[string]string{}
 		s.snaps = map[string]store.Snapshot{}
 	}
-	s.dirtyFlows = map[string]bool{}
+	// dirtyFlows survives a reset: a flow marked while a Load reads may
+	// have changed its links after the Load read them.
+	if s.dirtyFlows == nil {
+		s.dirtyFlows = map[string]bool{}
+	}
 	s.index = rollup.NewIndex(s.rollupConfig(), nil)
 }
 
@@ -284,11 +296,45 @@ type Result struct {
 func (s *Service) Load(ctx context.Context) (Result, error) {
 	s.run.Lock()
 	defer s.run.Unlock()
-	return s.load(ctx)
+	res, err := s.load(ctx)
+	s.setErr(err)
+	return res, err
 }
 
-func (s *Service) load(ctx context.Context) (Result, error) {
-	res := Result{Full: true}
+// setErr records the outcome of a Load or Refresh for Status.
+func (s *Service) setErr(err error) {
+	s.mu.Lock()
+	s.lastErr = err
+	s.mu.Unlock()
+}
+
+// takeDirty returns the flows marked since the last read of their links
+// and clears the marks; putBack restores them when that read fails.
+func (s *Service) takeDirty() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	dirty := slices.Sorted(maps.Keys(s.dirtyFlows))
+	clear(s.dirtyFlows)
+	return dirty
+}
+
+func (s *Service) putBack(dirty []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, fl := range dirty {
+		s.dirtyFlows[fl] = true
+	}
+}
+
+func (s *Service) load(ctx context.Context) (res Result, err error) {
+	res = Result{Full: true}
+	// Marks from here on are for links this Load may read too early.
+	dirty := s.takeDirty()
+	defer func() {
+		if err != nil {
+			s.putBack(dirty)
+		}
+	}()
 	lists := make([][]adapters.Item, len(s.feeds))
 	cursors := make([]string, len(s.feeds))
 	for i, f := range s.feeds {
@@ -321,6 +367,11 @@ func (s *Service) load(ctx context.Context) (Result, error) {
 		}
 	}
 	s.same, s.fanout = same, fanout
+	for ik, m := range fanout {
+		for _, r := range m {
+			s.fanBack[rollup.Key(r)] = ik
+		}
+	}
 	nodes := make([]rollup.Node, 0, len(s.items))
 	for _, k := range slices.Sorted(maps.Keys(s.items)) {
 		nodes = append(nodes, s.node(k))
@@ -332,7 +383,7 @@ func (s *Service) load(ctx context.Context) (Result, error) {
 	for _, r := range all {
 		res.Changed = append(res.Changed, r.Initiative)
 	}
-	return res, s.after(ctx, &res, true)
+	return res, s.after(ctx, &res, nil, true)
 }
 
 // MarkFlow tells the Service that flow ran, so its links are re-read at
@@ -355,29 +406,38 @@ func (s *Service) Refresh(ctx context.Context) (Result, error) {
 	s.mu.Lock()
 	loaded := s.loaded
 	s.mu.Unlock()
-	if !loaded {
-		return s.load(ctx)
+	var res Result
+	var err error
+	if loaded {
+		res, err = s.refresh(ctx)
+	} else {
+		res, err = s.load(ctx)
 	}
+	s.setErr(err)
+	return res, err
+}
+
+func (s *Service) refresh(ctx context.Context) (Result, error) {
 	var res Result
 	type change struct {
 		items   []adapters.Item
 		deleted []adapters.Ref
 		source  bool
 	}
-	var changes []change
-	for _, f := range s.feeds {
+	// Cursors move only once every read succeeded: a failed read leaves
+	// all of them where they were, so nothing read is lost unapplied.
+	changes := make([]change, len(s.feeds))
+	cursors := make([]string, len(s.feeds))
+	for i, f := range s.feeds {
 		items, deleted, cur, err := s.list(ctx, f, f.cursor)
 		if err != nil {
 			return res, err
 		}
-		f.cursor = cur
+		cursors[i] = cur
 		res.Read += len(items)
-		changes = append(changes, change{items, deleted, f.source})
+		changes[i] = change{items, deleted, f.source}
 	}
-	s.mu.Lock()
-	dirty := slices.Sorted(maps.Keys(s.dirtyFlows))
-	s.dirtyFlows = map[string]bool{}
-	s.mu.Unlock()
+	dirty := s.takeDirty()
 	newSame := map[string]map[string][]adapters.Ref{}
 	for _, fl := range dirty {
 		if !slices.Contains(s.linkFlows(), fl) {
@@ -385,9 +445,13 @@ func (s *Service) Refresh(ctx context.Context) (Result, error) {
 		}
 		m, err := s.readLinks(ctx, fl)
 		if err != nil {
+			s.putBack(dirty)
 			return res, err
 		}
 		newSame[fl] = m
+	}
+	for i, f := range s.feeds {
+		f.cursor = cursors[i]
 	}
 
 	s.mu.Lock()
@@ -414,9 +478,19 @@ func (s *Service) Refresh(ctx context.Context) (Result, error) {
 		s.same[fl] = m
 	}
 	changed := s.upsert(affected)
+	// Initiatives touched whose roll-up did not change still get fan-out
+	// and write-back: their own item may have changed (a person set the
+	// status or progress write-back owns, a write lost to a conflict).
+	// Both write only what differs.
+	var touched []adapters.Ref
+	for _, k := range slices.Sorted(maps.Keys(affected)) {
+		if it, ok := s.items[k]; ok && s.inits[k] {
+			touched = append(touched, it.Ref)
+		}
+	}
 	s.mu.Unlock()
 	res.Changed = changed
-	return res, s.after(ctx, &res, false)
+	return res, s.after(ctx, &res, touched, false)
 }
 
 func keysOfBoth[V any](a, b map[string]V) map[string]bool {
@@ -554,8 +628,14 @@ func (s *Service) put(it adapters.Item, source bool) map[string]bool {
 	if had {
 		s.unindex(k, old, aff)
 	}
+	if ik, ok := s.fanBack[k]; ok {
+		aff[ik] = true
+	}
 	if source {
 		s.inits[k] = true
+		if it.Ref.Key != "" {
+			s.folded[strings.ToLower(it.Ref.Key)] = k
+		}
 	}
 	s.items[k] = it
 	if it.Ref.Key != "" {
@@ -579,6 +659,7 @@ func (s *Service) put(it adapters.Item, source bool) map[string]bool {
 		aff[pk] = true
 	}
 	for _, ik := range s.labelInits(it) {
+		ik = strings.ToLower(ik)
 		if s.labelled[ik] == nil {
 			s.labelled[ik] = map[string]bool{}
 		}
@@ -598,6 +679,16 @@ func (s *Service) drop(ref adapters.Ref) map[string]bool {
 		s.unindex(k, old, aff)
 		delete(s.items, k)
 		delete(s.inits, k)
+		// Its key no longer names it: resolve must not find a zero item.
+		if key := old.Ref.Key; key != "" {
+			if hk := old.Ref.Tracker + "\x00" + key; s.human[hk] == k {
+				delete(s.human, hk)
+			}
+			s.anyKey[key] = slices.DeleteFunc(s.anyKey[key], func(x string) bool { return x == k })
+			if len(s.anyKey[key]) == 0 {
+				delete(s.anyKey, key)
+			}
+		}
 	}
 	return aff
 }
@@ -611,7 +702,7 @@ func (s *Service) unindex(k string, old adapters.Item, aff map[string]bool) {
 		aff[pk] = true
 	}
 	for _, ik := range s.labelInits(old) {
-		delete(s.labelled[ik], k)
+		delete(s.labelled[strings.ToLower(ik)], k)
 		if rk, ok := s.initByHuman(ik); ok {
 			aff[rk] = true
 		}
@@ -646,6 +737,9 @@ func (s *Service) labelInits(it adapters.Item) []string {
 
 func (s *Service) initByHuman(key string) (string, bool) {
 	k, ok := s.human[s.cfg.Source.Tracker+"\x00"+key]
+	if !ok {
+		k, ok = s.folded[strings.ToLower(key)]
+	}
 	return k, ok && s.inits[k]
 }
 
@@ -706,7 +800,7 @@ func (s *Service) node(k string) rollup.Node {
 		add(s.items[ck].Ref)
 	}
 	if s.inits[k] {
-		for _, ck := range slices.Sorted(maps.Keys(s.labelled[it.Ref.Key])) {
+		for _, ck := range slices.Sorted(maps.Keys(s.labelled[strings.ToLower(it.Ref.Key)])) {
 			add(s.items[ck].Ref)
 		}
 		if len(s.refRules) > 0 {

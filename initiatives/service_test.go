@@ -331,3 +331,25 @@ func TestNewRejectsMissingFields(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestLabelCaseInsensitive: GitHub keeps the first spelling of a label, so
+// initiative:init-2 names INIT-2.
+func TestLabelCaseInsensitive(t *testing.T) {
+	f := newFixture(t)
+	svc := f.open()
+	ctx := context.Background()
+	if _, err := svc.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := f.rollup("INIT-2").Total
+	f.now = f.now.Add(time.Minute)
+	if _, err := f.gh.Edit(f.items["Templates (copy)"].Ref, func(it *adapters.Item) { it.Labels = []string{"Initiative:init-2"} }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.rollup("INIT-2").Total; got != before+1 {
+		t.Errorf("INIT-2 total %d -> %d, want one more for the child labelled in lower case", before, got)
+	}
+}

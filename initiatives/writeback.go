@@ -27,10 +27,12 @@ func commentKey(r adapters.Ref) string { return "tracksync-rollup/" + r.Tracker 
 
 // after does, for the initiatives in res.Changed, fan-out, write-back and
 // snapshots, collecting errors so one refused write does not stop the rest.
-func (s *Service) after(ctx context.Context, res *Result, full bool) error {
+// touched are further initiatives to fan out and write back (their own
+// item changed) whose roll-up did not change.
+func (s *Service) after(ctx context.Context, res *Result, touched []adapters.Ref, full bool) error {
 	var errs []error
 	if !s.o.ReadOnly {
-		created, err := s.fanOut(ctx, res.Changed)
+		created, err := s.fanOut(ctx, mergeRefs(res.Changed, touched))
 		res.Created = created
 		if err != nil {
 			errs = append(errs, err)
@@ -39,7 +41,7 @@ func (s *Service) after(ctx context.Context, res *Result, full bool) error {
 			// Their roll-ups changed too.
 			res.Changed = mergeRefs(res.Changed, s.initsOf(created))
 		}
-		n, err := s.writeBack(ctx, res.Changed, full)
+		n, err := s.writeBack(ctx, mergeRefs(res.Changed, touched), full)
 		res.Written = n
 		if err != nil {
 			errs = append(errs, err)
@@ -50,11 +52,7 @@ func (s *Service) after(ctx context.Context, res *Result, full bool) error {
 	if err != nil {
 		errs = append(errs, err)
 	}
-	err = errors.Join(errs...)
-	s.mu.Lock()
-	s.lastErr = err
-	s.mu.Unlock()
-	return err
+	return errors.Join(errs...)
 }
 
 func mergeRefs(a, b []adapters.Ref) []adapters.Ref {
@@ -103,8 +101,9 @@ func (s *Service) fanOut(ctx context.Context, inits []adapters.Ref) ([]adapters.
 			if r, ok := s.index.Rollup(ir); ok {
 				has = slices.ContainsFunc(r.Children, func(c rollup.ChildSummary) bool { return c.Ref.Tracker == rule.Tracker })
 			}
+			isInit := s.inits[ik]
 			s.mu.Unlock()
-			if !ok || !s.inits[ik] || linked || has || init.StatusCategory == adapters.CategoryDone {
+			if !ok || !isInit || linked || has || init.StatusCategory == adapters.CategoryDone {
 				continue
 			}
 			kind := adapters.Kind(rule.Create.Kind)
@@ -143,6 +142,7 @@ func (s *Service) fanOut(ctx context.Context, inits []adapters.Ref) ([]adapters.
 				s.fanout[ik] = map[string]adapters.Ref{}
 			}
 			s.fanout[ik][rule.Tracker] = cr.Item.Ref
+			s.fanBack[rollup.Key(cr.Item.Ref)] = ik
 			aff := s.put(cr.Item, false)
 			aff[ik] = true
 			s.upsert(aff)
@@ -206,6 +206,7 @@ func (s *Service) writeBack(ctx context.Context, inits []adapters.Ref, full bool
 		r, ok2 := s.index.Rollup(ir)
 		var tracking []adapters.Item
 		var children []adapters.Item
+		isInit := s.inits[ik]
 		if ok && ok2 {
 			for _, c := range r.Children {
 				ci := s.items[rollup.Key(c.Ref)]
@@ -216,7 +217,7 @@ func (s *Service) writeBack(ctx context.Context, inits []adapters.Ref, full bool
 			}
 		}
 		s.mu.Unlock()
-		if !ok || !ok2 || !s.inits[ik] {
+		if !ok || !ok2 || !isInit {
 			continue
 		}
 		var p adapters.Patch
@@ -284,13 +285,15 @@ func (s *Service) writeBack(ctx context.Context, inits []adapters.Ref, full bool
 				// then the tracking issue's own (its task list, live).
 				var kids []adapters.Item
 				seen := map[string]bool{rollup.Key(ti.Ref): true}
+				// A copy: each tracking issue adds its own children.
+				list := slices.Clone(children)
 				s.mu.Lock()
 				own, _ := s.index.Rollup(ti.Ref)
 				for _, c := range own.Children {
-					children = append(children, s.items[rollup.Key(c.Ref)])
+					list = append(list, s.items[rollup.Key(c.Ref)])
 				}
 				s.mu.Unlock()
-				for _, c := range children {
+				for _, c := range list {
 					if k := rollup.Key(c.Ref); !seen[k] && c.Ref.ID != "" {
 						seen[k] = true
 						kids = append(kids, c)
@@ -335,7 +338,7 @@ func (s *Service) isTracking(ik string, c adapters.Item) bool {
 		return true
 	}
 	key := s.items[ik].Ref.Key
-	return slices.Contains(s.labelInits(c), key)
+	return slices.ContainsFunc(s.labelInits(c), func(l string) bool { return strings.EqualFold(l, key) })
 }
 
 // comment keeps one summary comment on the initiative up to date.
@@ -441,8 +444,8 @@ func (s *Service) snapshot(ctx context.Context, inits []adapters.Ref, full bool)
 }
 
 func (s *Service) anySnapBefore(day string) bool {
-	for _, sn := range s.snaps {
-		if sn.Day < day {
+	for k, sn := range s.snaps {
+		if sn.Day < day && s.inits[k] {
 			return true
 		}
 	}
