@@ -664,8 +664,7 @@ func (d *decoder) initiatives(n *yaml.Node) {
 		p := join(initiativesPath, e.key)
 		switch e.key {
 		case "source":
-			s := d.side(e.val, p)
-			in.Source = InitiativeSource{Tracker: s.Tracker, Scope: s.Scope}
+			in.Source = InitiativeSource(d.side(e.val, p))
 		case "status":
 			in.Status, _ = d.str(e.val, p)
 		case "children":
