@@ -10,6 +10,7 @@ import (
 	"image"
 	"image/png"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -119,22 +120,13 @@ func rollupsAre(h *sandboxDaemon, want, totals map[string]int) func() (bool, str
 	return func() (bool, string) {
 		ok := true
 		var state []string
-		for _, k := range sortedKeys(want) {
+		for _, k := range slices.Sorted(maps.Keys(want)) {
 			p, r := h.percent(k)
 			state = append(state, fmt.Sprintf("%s %d%% of %d", k, p, r.Total))
 			ok = ok && p == want[k] && r.Total == totals[k]
 		}
 		return ok, strings.Join(state, ", ")
 	}
-}
-
-func sortedKeys(m map[string]int) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // rect is a DOMRect as JSON.

@@ -15,12 +15,7 @@ import (
 // A Refresh that fails on one tracker must not advance the cursors of the
 // others: what they returned was never applied.
 func TestReviewFailedRefreshLosesNoChanges(t *testing.T) {
-	f := newFixture(t)
-	svc := f.open()
-	ctx := context.Background()
-	if _, err := svc.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
+	f, svc, ctx := loadedFixture(t)
 	f.now = f.now.Add(time.Minute)
 	if _, err := f.jira.Edit(f.items["Templates"].Ref, func(it *adapters.Item) { it.Status = "Done" }); err != nil {
 		t.Fatal(err)
@@ -40,12 +35,7 @@ func TestReviewFailedRefreshLosesNoChanges(t *testing.T) {
 
 // Status reports a Refresh that failed while reading, for the dashboard.
 func TestReviewStatusReportsReadErrors(t *testing.T) {
-	f := newFixture(t)
-	svc := f.open()
-	ctx := context.Background()
-	if _, err := svc.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
+	f, svc, ctx := loadedFixture(t)
 	f.gh.InjectRateLimit(1, time.Second)
 	if _, err := svc.Refresh(ctx); err == nil {
 		t.Fatal("refresh with gh failing: no error")
@@ -162,12 +152,7 @@ func TestReviewMarkFlowSurvivesLinkReadError(t *testing.T) {
 // though the roll-up itself did not change. The same holds after a
 // conflicting edit during write-back.
 func TestReviewRefreshRewritesDriftedInitiative(t *testing.T) {
-	f := newFixture(t)
-	svc := f.open()
-	ctx := context.Background()
-	if _, err := svc.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
+	f, svc, ctx := loadedFixture(t)
 	ref := adapters.Ref{Tracker: "plan", ID: "INIT-2"}
 	it, err := f.plan.Get(ctx, ref)
 	if err != nil || it.Status != "in_progress" {

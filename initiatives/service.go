@@ -85,6 +85,7 @@ type Service struct {
 	labels   map[string]labelTemplate // tracker -> template, for link label/tasklist
 	refRules []string                 // trackers with link refs
 	tracking map[string]bool          // trackers whose labelled or created children are tracking issues
+	links    []string                 // flows whose links merge items (linkFlows)
 
 	run sync.Mutex // one Load or Refresh at a time
 
@@ -230,6 +231,7 @@ func New(o Options) (*Service, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	s.links = s.linkFlows()
 	s.reset()
 	return s, nil
 }
@@ -346,7 +348,7 @@ func (s *Service) load(ctx context.Context) (res Result, err error) {
 		res.Read += len(items)
 	}
 	same := map[string]map[string][]adapters.Ref{}
-	for _, fl := range s.linkFlows() {
+	for _, fl := range s.links {
 		m, err := s.readLinks(ctx, fl)
 		if err != nil {
 			return res, err
@@ -440,7 +442,7 @@ func (s *Service) refresh(ctx context.Context) (Result, error) {
 	dirty := s.takeDirty()
 	newSame := map[string]map[string][]adapters.Ref{}
 	for _, fl := range dirty {
-		if !slices.Contains(s.linkFlows(), fl) {
+		if !slices.Contains(s.links, fl) {
 			continue
 		}
 		m, err := s.readLinks(ctx, fl)
@@ -557,20 +559,21 @@ func (s *Service) list(ctx context.Context, f *feed, cursor string) ([]adapters.
 }
 
 // linkFlows are the configured flows whose two trackers both feed the
-// roll-ups.
+// roll-ups: their links make two items one.
 func (s *Service) linkFlows() []string {
 	var out []string
 	for _, f := range s.o.Flows {
 		_, a := s.o.Trackers[f.A.Tracker]
 		_, b := s.o.Trackers[f.B.Tracker]
-		if a && b && s.feeds2(f.A.Tracker) && s.feeds2(f.B.Tracker) {
+		if a && b && s.reads(f.A.Tracker) && s.reads(f.B.Tracker) {
 			out = append(out, f.Name)
 		}
 	}
 	return out
 }
 
-func (s *Service) feeds2(tracker string) bool {
+// reads reports whether some feed lists tracker.
+func (s *Service) reads(tracker string) bool {
 	return slices.ContainsFunc(s.feeds, func(f *feed) bool { return f.tracker == tracker })
 }
 
