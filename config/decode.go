@@ -90,6 +90,7 @@ func parse(data []byte, path string, env func(string) (string, bool), override f
 	d.check()
 
 	c.markSecretsByName()
+	c.markBasicAuth()
 	c.MarkSecretOptions(adapters.Default)
 	c.secrets.add(c.Server.Token)
 	c.secrets.add(dsnPassword(c.State.DSN))

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/tracksync/tracksync/internal/redact"
 )
 
 // Exit codes, documented in README.md.
@@ -39,6 +41,10 @@ func usageErr(format string, args ...any) error {
 
 // run is the whole CLI, testable through its buffers.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	// Every byte the CLI prints (results, JSON, log lines, errors) passes
+	// through the process-wide redaction set, which config fills with each
+	// secret it expands and their encoded forms.
+	stdout, stderr = redact.Global.Writer(stdout), redact.Global.Writer(stderr)
 	a := &app{stdout: stdout, stderr: stderr}
 	root := a.rootCmd()
 	root.SetArgs(args)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/internal/redact"
 	"github.com/tracksync/tracksync/store"
 )
 
@@ -410,7 +411,7 @@ func (o *ops) JournalFinish(ctx context.Context, id int64, state string, result 
 		result_tracker = ?, result_project = ?, result_id = ?, result_key = ?, result_url = ?,
 		link_id = CASE WHEN ? = 0 THEN link_id ELSE ? END, error = ?, done_at = ? WHERE id = ?`,
 		state, result.Tracker, result.Project, result.ID, result.Key, result.URL,
-		linkID, linkID, errMsg, doneAt, id)
+		linkID, linkID, redact.Global.String(errMsg), doneAt, id)
 	if err != nil {
 		return o.s.wrap(err, "finishing journal entry %d as %s", id, state)
 	}
@@ -602,7 +603,7 @@ func (o *ops) FinishRun(ctx context.Context, r store.Run) error {
 		finished = o.s.now()
 	}
 	res, err := o.q.ExecContext(ctx, `UPDATE runs SET state = ?, finished_at = ?, counts = ?, error = ? WHERE id = ?`,
-		r.State, finished.UnixNano(), string(counts), r.Error, r.ID)
+		r.State, finished.UnixNano(), string(counts), redact.Global.String(r.Error), r.ID)
 	if err != nil {
 		return o.s.wrap(err, "finishing run %d as %s", r.ID, r.State)
 	}
