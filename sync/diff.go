@@ -150,6 +150,9 @@ func (p *planner) diffField(pp *pairPlan, r rule) {
 		}
 		winner := p.winner(r, in.a, in.b)
 		info := &ConflictInfo{Field: f, Base: baseA, A: aVal, B: bVal, Policy: p.policyFor(r)}
+		if winner == "" && info.Policy == "newest" {
+			info.Policy = "newest (tie: both edited within the same " + max(p.caps[0].TimePrecision, p.caps[1].TimePrecision).String() + ")"
+		}
 		op := &Op{Kind: OpConflict, LinkID: in.link.ID, LinkKey: in.link.Key, Target: in.link.A, Source: in.link.B, Conflict: info, pair: pp}
 		pp.other = append(pp.other, op)
 		switch winner {
@@ -212,7 +215,20 @@ func (p *planner) winner(r rule, a, b adapters.Item) store.Side {
 	case "manual":
 		return ""
 	}
-	// newest; a tie goes to A so the outcome is deterministic.
+	return p.newest(a, b)
+}
+
+// newest orders the two sides' last edits at the coarser of their
+// timestamp precisions. Edits it cannot order (GitHub's whole second
+// against a Jira edit inside that second) are a tie, and a tie is held
+// for a person: picking a side would silently drop the other's edit half
+// the time. Timestamps equal at full precision go to A, as they always
+// have, so the outcome stays deterministic.
+func (p *planner) newest(a, b adapters.Item) store.Side {
+	prec := max(p.caps[0].TimePrecision, p.caps[1].TimePrecision)
+	if prec > 0 && !a.UpdatedAt.Equal(b.UpdatedAt) && a.UpdatedAt.Truncate(prec).Equal(b.UpdatedAt.Truncate(prec)) {
+		return ""
+	}
 	if b.UpdatedAt.After(a.UpdatedAt) {
 		return store.SideB
 	}

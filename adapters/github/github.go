@@ -226,8 +226,9 @@ func (t *Tracker) Capabilities() adapters.Capabilities {
 			{Name: StatusClosed, Category: adapters.CategoryDone},
 			{Name: StatusNotPlanned, Category: adapters.CategoryDone},
 		},
-		Kinds:       []adapters.Kind{adapters.KindIssue},
-		MaxPageSize: 100,
+		Kinds:         []adapters.Kind{adapters.KindIssue},
+		MaxPageSize:   100,
+		TimePrecision: time.Second, // updated_at is ISO 8601 without fractions
 	}
 }
 
