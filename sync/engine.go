@@ -109,6 +109,24 @@ type RunOptions struct {
 	Full   bool // full reconcile: list everything, check every link
 }
 
+// WriteErrors are the writes of one run that failed, every one of them:
+// showing only the first hid the others from `runs`.
+type WriteErrors struct {
+	Flow string
+	Errs []error
+}
+
+func (e *WriteErrors) Error() string {
+	msgs := make([]string, len(e.Errs))
+	for i, err := range e.Errs {
+		msgs[i] = err.Error()
+	}
+	return fmt.Sprintf("flow %s: %d write(s) failed: %s", e.Flow, len(e.Errs), strings.Join(msgs, "; "))
+}
+
+// Unwrap lets errors.Is and errors.As see every failed write.
+func (e *WriteErrors) Unwrap() []error { return e.Errs }
+
 // ValveError says the safety valve stopped a run before its first write.
 type ValveError struct {
 	Flow        string
@@ -225,7 +243,7 @@ func (e *Engine) Sync(ctx context.Context, f *Flow, opts RunOptions) (*Result, e
 		permanentOnly = permanentOnly && adapters.IsPermanent(e)
 	}
 	if err == nil && len(errs) > 0 {
-		err = fmt.Errorf("flow %s: %d write(s) failed, first: %w", name, len(errs), errs[0])
+		err = &WriteErrors{Flow: name, Errs: errs}
 	}
 	if err != nil && !permanentOnly {
 		res.Run.Counts.Errors = len(errs)

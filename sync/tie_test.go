@@ -2,6 +2,9 @@ package sync_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,5 +92,38 @@ func TestNewestTieWithinCoarsePrecision(t *testing.T) {
 				t.Fatalf("titles a=%q b=%q (want %q), conflicts %+v", a.Title, b.Title, tc.wantTitle, cs)
 			}
 		})
+	}
+}
+
+// TestEveryFailedWriteShown: a run with several refused writes reports
+// each one, in the run's stored error too, not just the first.
+func TestEveryFailedWriteShown(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	seedBoth(e)
+	e.sync(tsync.RunOptions{})
+	ls := e.links()
+	e.clock.Advance(time.Minute)
+	for i, l := range ls {
+		e.a.Edit(l.A, func(x *adapters.Item) { x.Title = fmt.Sprintf("refused %d", i) })
+	}
+	e.b.SetHook(func(op string, ref adapters.Ref, ph memory.Phase) error {
+		if op == "update" && ph == memory.Before {
+			return adapters.Permanent(fmt.Errorf("400: no edits to %s", ref.ID))
+		}
+		return nil
+	})
+	_, err := e.eng.Sync(e.ctx, e.flow, tsync.RunOptions{})
+	var we *tsync.WriteErrors
+	if !errors.As(err, &we) || len(we.Errs) != len(ls) {
+		t.Fatalf("err = %v, want one failed write per link (%d)", err, len(ls))
+	}
+	if !adapters.IsPermanent(err) {
+		t.Fatalf("the failed writes are not reachable through errors.Is/As: %v", err)
+	}
+	runs, _ := e.st.ListRuns(e.ctx, "f", 1)
+	for _, l := range ls {
+		if !strings.Contains(err.Error(), "no edits to "+l.B.ID) || !strings.Contains(runs[0].Error, "no edits to "+l.B.ID) {
+			t.Fatalf("write to %s not reported:\nerr: %v\nstored: %s", l.B.ID, err, runs[0].Error)
+		}
 	}
 }
