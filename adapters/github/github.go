@@ -28,6 +28,7 @@
 package github
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -37,6 +38,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -47,6 +49,7 @@ import (
 	gh "github.com/google/go-github/v60/github"
 
 	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/adapters/internal/rest"
 )
 
 // Native statuses.
@@ -104,8 +107,7 @@ type Tracker struct {
 	opts Options
 	http *http.Client
 	base *url.URL
-	rate *rateState
-	pace *pacer
+	pace *rest.Pacer // writes, and the quota every request checks
 	log  *slog.Logger
 
 	// msMu makes finding-or-creating a milestone one step, so two
@@ -150,7 +152,7 @@ func New(name string, opts Options) (*Tracker, error) {
 		opts.Clock = time.Now
 	}
 	if opts.Sleep == nil {
-		opts.Sleep = realSleep
+		opts.Sleep = rest.Sleep
 	}
 	if opts.Transport == nil {
 		opts.Transport = http.DefaultTransport
@@ -169,8 +171,12 @@ func New(name string, opts Options) (*Tracker, error) {
 		return nil, err
 	}
 	t := &Tracker{
-		name: name, opts: opts, base: base, rate: &rateState{}, log: opts.Logger, repo: opts.Repo,
-		pace:       newPacer(opts.ContentPerMinute, opts.ContentPerHour, opts.Clock, opts.Sleep),
+		name: name, opts: opts, base: base, log: opts.Logger, repo: opts.Repo,
+		// A sliding log, not a bucket: a bucket refilled at 80 a minute
+		// still lets 160 through in some 60-second window, which GitHub
+		// counts as a violation.
+		pace: rest.NewPacer(rest.PacerOptions{Tracker: name, Serial: true, Clock: opts.Clock, Sleep: opts.Sleep,
+			Limits: rest.Limits{Windows: []rest.Window{{Limit: opts.ContentPerMinute, Per: time.Minute}, {Limit: opts.ContentPerHour, Per: time.Hour}}}}),
 		labels:     map[string]map[string]string{},
 		milestones: map[string]map[string]int{},
 		keys:       map[string]*keyIndex{},
@@ -190,7 +196,12 @@ func New(name string, opts Options) (*Tracker, error) {
 	default:
 		auth = opts.Transport
 	}
-	t.http = newRetryClient(adapters.Instrument(name, &apiTransport{next: auth, rate: t.rate}), opts.RetryWaitMin, opts.RetryWaitMax)
+	t.http = rest.NewClient(rest.Config{Tracker: name, Transport: t.pace.Transport(&apiTransport{next: auth}),
+		Timeout: time.Minute, RetryMax: 3, RetryWaitMin: opts.RetryWaitMin, RetryWaitMax: opts.RetryWaitMax,
+		// A transferred issue answers 301: following it turns a PATCH
+		// into a GET that "succeeds" without writing, and reads another
+		// repository's issue under the requested path.
+		NoRedirect: true})
 	return t, nil
 }
 
@@ -242,26 +253,42 @@ func (t *Tracker) client() *gh.Client {
 	return c
 }
 
-// call sends one request. Writes wait for the pacer; reads and PATCHes
-// may be retried by the transport, POSTs never. A 304 is returned with
-// a nil error.
+// call sends one request, its answer checked against the shape out
+// implies (see callShape). Writes wait for the pacer; reads and PATCHes
+// may be retried by the transport, POSTs never. A 304 is returned with a
+// nil error.
 func (t *Tracker) call(ctx context.Context, op, method, path string, body, out any, header http.Header) (*gh.Response, error) {
+	shape := rest.NoContent()
+	if out != nil {
+		if v := reflect.ValueOf(out); v.Kind() == reflect.Pointer && v.Elem().Kind() == reflect.Slice {
+			shape = rest.Array("a JSON array")
+		} else {
+			shape = rest.Object("a JSON object")
+		}
+	}
+	return t.callShape(ctx, op, method, path, body, out, header, shape)
+}
+
+// callShape is call with the shape the answer must have: a 2xx whose
+// body is not of that shape (a proxy's login page, cut JSON, an empty
+// body, {}) is an adapters.ErrBadResponse, never an empty page or an
+// issue numbered 0.
+func (t *Tracker) callShape(ctx context.Context, op, method, path string, body, out any, header http.Header, shape rest.Shape) (*gh.Response, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("github %s: %w", op, err)
 	}
-	if wait, ok := t.rate.exhausted(t.now()); ok {
-		return nil, &adapters.APIError{Tracker: t.name, Op: op, Status: http.StatusForbidden, Message: "primary rate limit used up",
-			Err: &adapters.RateLimitError{RetryAfter: wait, Scope: "primary"}}
+	if err := t.pace.Blocked(ctx); err != nil {
+		return nil, fmt.Errorf("github %s: %w", op, err)
 	}
 	if method != http.MethodGet {
-		release, err := t.pace.acquire(ctx)
+		release, err := t.pace.Acquire(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("github %s: waiting for the content rate limit: %w", op, err)
 		}
 		defer release()
 	}
 	if method == http.MethodGet || method == http.MethodPatch {
-		ctx = retryable(ctx)
+		ctx = rest.Idempotent(ctx)
 	}
 	c := t.client()
 	req, err := c.NewRequest(method, path, body)
@@ -271,7 +298,8 @@ func (t *Tracker) call(ctx context.Context, op, method, path string, body, out a
 	for k, v := range header {
 		req.Header[k] = v
 	}
-	resp, err := c.Do(ctx, req, out)
+	var raw bytes.Buffer
+	resp, err := c.Do(ctx, req, &raw)
 	if resp != nil && resp.StatusCode == http.StatusNotModified {
 		return resp, nil
 	}
@@ -279,6 +307,9 @@ func (t *Tracker) call(ctx context.Context, op, method, path string, body, out a
 		return resp, t.apiError(op, resp, err)
 	}
 	t.log.Debug("github call", "op", op, "method", method, "status", resp.StatusCode)
+	if err := rest.Decode(t.name, op, resp.StatusCode, raw.Bytes(), shape, out); err != nil {
+		return resp, err
+	}
 	return resp, nil
 }
 
