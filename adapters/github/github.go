@@ -1,6 +1,6 @@
 // Package github is tracksync's adapter for GitHub issues, on github.com or
-// GitHub Enterprise Server, through go-github over a go-retryablehttp
-// transport.
+// GitHub Enterprise Server, through go-github over the shared HTTP layer
+// (adapters/internal/rest: retries, pacing, error mapping, shape checks).
 //
 // Items are the issues of the repositories a scope names (pull requests,
 // which GitHub lists among issues, are skipped). Refs are
@@ -25,6 +25,10 @@
 // requests a minute, 500 an hour by default) one at a time, and a create
 // is never retried blindly: it first looks for the hidden marker
 // <!-- tracksync:key=... --> a previous attempt left in an issue body.
+//
+// A 2xx whose body is not what the call expects (a proxy's login page,
+// cut JSON, an empty body, {} for a listing) is adapters.ErrBadResponse:
+// never an empty page, never an issue numbered 0.
 package github
 
 import (

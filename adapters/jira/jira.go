@@ -3,9 +3,12 @@
 // and Jira Data Center or Server (REST v2: wiki bodies, usernames,
 // /search with startAt, the "Epic Link" custom field).
 //
-// It runs on github.com/andygrunwald/go-jira v1.16.0 over a
-// go-retryablehttp transport; the endpoints that client predates go
-// through its NewRequestWithContext and Do.
+// It runs on github.com/andygrunwald/go-jira v1.16.0 over the shared HTTP
+// layer (adapters/internal/rest: retries, pacing, error mapping); the
+// endpoints that client predates go through its NewRequestWithContext and
+// Do. A 2xx whose body is not what the call expects (a login page, cut
+// JSON, an empty body, {} for a search page, HTML for a PUT that answers
+// 204) is adapters.ErrBadResponse, never an empty page or a write done.
 //
 // Status is written through the workflow: the adapter learns each status's
 // transitions (cached per project, issue type and status), takes the
