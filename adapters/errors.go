@@ -17,6 +17,11 @@ var (
 	ErrForbidden    = errors.New("forbidden")
 	ErrUnsupported  = errors.New("not supported by this tracker")
 	ErrInvalid      = errors.New("invalid request")
+	// ErrBadResponse is a 2xx answer whose body is not what the call
+	// expects (an HTML login page, cut JSON, an empty body, {} for a
+	// listing). It is never success and never an empty page; it is not
+	// permanent, so the call is tried again.
+	ErrBadResponse = errors.New("unreadable answer")
 )
 
 // RateLimitError says the tracker asked us to slow down.

@@ -1,6 +1,6 @@
 // Package github is tracksync's adapter for GitHub issues, on github.com or
-// GitHub Enterprise Server, through go-github over a go-retryablehttp
-// transport.
+// GitHub Enterprise Server, through go-github over the shared HTTP layer
+// (adapters/internal/rest: retries, pacing, error mapping, shape checks).
 //
 // Items are the issues of the repositories a scope names (pull requests,
 // which GitHub lists among issues, are skipped). Refs are
@@ -25,9 +25,14 @@
 // requests a minute, 500 an hour by default) one at a time, and a create
 // is never retried blindly: it first looks for the hidden marker
 // <!-- tracksync:key=... --> a previous attempt left in an issue body.
+//
+// A 2xx whose body is not what the call expects (a proxy's login page,
+// cut JSON, an empty body, {} for a listing) is adapters.ErrBadResponse:
+// never an empty page, never an issue numbered 0.
 package github
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -37,6 +42,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -47,6 +53,7 @@ import (
 	gh "github.com/google/go-github/v60/github"
 
 	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/adapters/internal/rest"
 )
 
 // Native statuses.
@@ -104,8 +111,7 @@ type Tracker struct {
 	opts Options
 	http *http.Client
 	base *url.URL
-	rate *rateState
-	pace *pacer
+	pace *rest.Pacer // writes, and the quota every request checks
 	log  *slog.Logger
 
 	// msMu makes finding-or-creating a milestone one step, so two
@@ -150,7 +156,7 @@ func New(name string, opts Options) (*Tracker, error) {
 		opts.Clock = time.Now
 	}
 	if opts.Sleep == nil {
-		opts.Sleep = realSleep
+		opts.Sleep = rest.Sleep
 	}
 	if opts.Transport == nil {
 		opts.Transport = http.DefaultTransport
@@ -169,8 +175,12 @@ func New(name string, opts Options) (*Tracker, error) {
 		return nil, err
 	}
 	t := &Tracker{
-		name: name, opts: opts, base: base, rate: &rateState{}, log: opts.Logger, repo: opts.Repo,
-		pace:       newPacer(opts.ContentPerMinute, opts.ContentPerHour, opts.Clock, opts.Sleep),
+		name: name, opts: opts, base: base, log: opts.Logger, repo: opts.Repo,
+		// A sliding log, not a bucket: a bucket refilled at 80 a minute
+		// still lets 160 through in some 60-second window, which GitHub
+		// counts as a violation.
+		pace: rest.NewPacer(rest.PacerOptions{Tracker: name, Serial: true, Clock: opts.Clock, Sleep: opts.Sleep,
+			Limits: rest.Limits{Windows: []rest.Window{{Limit: opts.ContentPerMinute, Per: time.Minute}, {Limit: opts.ContentPerHour, Per: time.Hour}}}}),
 		labels:     map[string]map[string]string{},
 		milestones: map[string]map[string]int{},
 		keys:       map[string]*keyIndex{},
@@ -190,7 +200,12 @@ func New(name string, opts Options) (*Tracker, error) {
 	default:
 		auth = opts.Transport
 	}
-	t.http = newRetryClient(adapters.Instrument(name, &apiTransport{next: auth, rate: t.rate}), opts.RetryWaitMin, opts.RetryWaitMax)
+	t.http = rest.NewClient(rest.Config{Tracker: name, Transport: t.pace.Transport(&apiTransport{next: auth}),
+		Timeout: time.Minute, RetryMax: 3, RetryWaitMin: opts.RetryWaitMin, RetryWaitMax: opts.RetryWaitMax,
+		// A transferred issue answers 301: following it turns a PATCH
+		// into a GET that "succeeds" without writing, and reads another
+		// repository's issue under the requested path.
+		NoRedirect: true})
 	return t, nil
 }
 
@@ -243,26 +258,49 @@ func (t *Tracker) client() *gh.Client {
 	return c
 }
 
-// call sends one request. Writes wait for the pacer; reads and PATCHes
-// may be retried by the transport, POSTs never. A 304 is returned with
-// a nil error.
+// call sends one request, its answer checked against the shape out
+// implies (see callShape). Writes wait for the pacer; reads and PATCHes
+// may be retried by the transport, POSTs never. A 304 is returned with a
+// nil error.
 func (t *Tracker) call(ctx context.Context, op, method, path string, body, out any, header http.Header) (*gh.Response, error) {
+	shape := rest.NoContent()
+	if out != nil {
+		if v := reflect.ValueOf(out); v.Kind() == reflect.Pointer && v.Elem().Kind() == reflect.Slice {
+			shape = rest.Array("a JSON array")
+		} else {
+			shape = rest.Object("a JSON object")
+		}
+	}
+	return t.callShape(ctx, op, method, path, body, out, header, shape)
+}
+
+// The shapes of single answers: an issue without its number is not an
+// issue (linking to #0 would follow).
+var (
+	issueShape   = rest.Object("an issue", "number")
+	commentShape = rest.Object("a comment", "id")
+)
+
+// callShape is call with the shape the answer must have: a 2xx whose
+// body is not of that shape (a proxy's login page, cut JSON, an empty
+// body, {}) is an adapters.ErrBadResponse, never an empty page or an
+// issue numbered 0.
+func (t *Tracker) callShape(ctx context.Context, op, method, path string, body, out any, header http.Header, shape rest.Shape) (*gh.Response, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("github %s: %w", op, err)
 	}
-	if wait, ok := t.rate.exhausted(t.now()); ok {
-		return nil, &adapters.APIError{Tracker: t.name, Op: op, Status: http.StatusForbidden, Message: "primary rate limit used up",
-			Err: &adapters.RateLimitError{RetryAfter: wait, Scope: "primary"}}
+	if err := t.pace.Blocked(ctx); err != nil {
+		return nil, fmt.Errorf("github %s: %w", op, err)
 	}
 	if method != http.MethodGet {
-		release, err := t.pace.acquire(ctx)
+		release, err := t.pace.Acquire(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("github %s: waiting for the content rate limit: %w", op, err)
 		}
 		defer release()
 	}
 	if method == http.MethodGet || method == http.MethodPatch {
-		ctx = retryable(ctx)
+		ctx = rest.Idempotent(ctx)
 	}
 	c := t.client()
 	req, err := c.NewRequest(method, path, body)
@@ -272,7 +310,8 @@ func (t *Tracker) call(ctx context.Context, op, method, path string, body, out a
 	for k, v := range header {
 		req.Header[k] = v
 	}
-	resp, err := c.Do(ctx, req, out)
+	var raw bytes.Buffer
+	resp, err := c.Do(ctx, req, &raw)
 	if resp != nil && resp.StatusCode == http.StatusNotModified {
 		return resp, nil
 	}
@@ -280,6 +319,9 @@ func (t *Tracker) call(ctx context.Context, op, method, path string, body, out a
 		return resp, t.apiError(op, resp, err)
 	}
 	t.log.Debug("github call", "op", op, "method", method, "status", resp.StatusCode)
+	if err := rest.Decode(t.name, op, resp.StatusCode, raw.Bytes(), shape, out); err != nil {
+		return resp, err
+	}
 	return resp, nil
 }
 
@@ -293,7 +335,7 @@ func repoPath(repo string) string {
 func (t *Tracker) getIssue(ctx context.Context, repo string, n int) (*gh.Issue, error) {
 	var is gh.Issue
 	id := issueID(repo, n)
-	if _, err := t.call(ctx, "reading issue "+id, http.MethodGet, fmt.Sprintf("%s/issues/%d", repoPath(repo), n), nil, &is, nil); err != nil {
+	if _, err := t.callShape(ctx, "reading issue "+id, http.MethodGet, fmt.Sprintf("%s/issues/%d", repoPath(repo), n), nil, &is, nil, issueShape); err != nil {
 		return nil, t.checkMoved(ctx, repo, err)
 	}
 	if is.IsPullRequest() {
@@ -306,7 +348,7 @@ func (t *Tracker) getIssue(ctx context.Context, repo string, n int) (*gh.Issue, 
 // as answered.
 func (t *Tracker) patchIssue(ctx context.Context, op, repo string, n int, w issueWrite) (*gh.Issue, error) {
 	var out gh.Issue
-	if _, err := t.call(ctx, op, http.MethodPatch, fmt.Sprintf("%s/issues/%d", repoPath(repo), n), w, &out, nil); err != nil {
+	if _, err := t.callShape(ctx, op, http.MethodPatch, fmt.Sprintf("%s/issues/%d", repoPath(repo), n), w, &out, nil, issueShape); err != nil {
 		t.dropCaches(repo, err)
 		return nil, t.checkMoved(ctx, repo, err)
 	}
@@ -550,7 +592,7 @@ func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.Cr
 		}
 	}
 	var is gh.Issue
-	if _, err := t.call(ctx, fmt.Sprintf("creating issue %q in %s", it.Title, repo), http.MethodPost, repoPath(repo)+"/issues", w, &is, nil); err != nil {
+	if _, err := t.callShape(ctx, fmt.Sprintf("creating issue %q in %s", it.Title, repo), http.MethodPost, repoPath(repo)+"/issues", w, &is, nil, issueShape); err != nil {
 		t.dropCaches(repo, err)
 		return adapters.CreateResult{}, err
 	}
@@ -833,7 +875,7 @@ func (t *Tracker) milestone(ctx context.Context, repo, title string) (json.RawMe
 	}
 	if !ok {
 		var m gh.Milestone
-		_, err := t.call(ctx, fmt.Sprintf("creating milestone %q in %s", title, repo), http.MethodPost, repoPath(repo)+"/milestones", map[string]string{"title": title}, &m, nil)
+		_, err := t.callShape(ctx, fmt.Sprintf("creating milestone %q in %s", title, repo), http.MethodPost, repoPath(repo)+"/milestones", map[string]string{"title": title}, &m, nil, rest.Object("a milestone", "number"))
 		switch {
 		case err == nil:
 			n = m.GetNumber()
