@@ -218,6 +218,9 @@ func (e *Engine) Sync(ctx context.Context, f *Flow, opts RunOptions) (*Result, e
 		return finish(store.RunFailed, err)
 	}
 	res.Plan = plan
+	for _, w := range plan.Warnings {
+		log.Warn(w)
+	}
 	if d := plan.Destructive(); d > valveFloor && !opts.Force {
 		linked := plan.Linked
 		if linked == 0 {
@@ -553,7 +556,7 @@ func (e *Engine) plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, err
 	for _, st := range states {
 		l, items, gone := st.l, st.items, st.gone
 		if gone[0] || gone[1] {
-			ops = append(ops, e.planGone(f, l, gone, items)...)
+			ops = append(ops, e.planGone(p, f, l, gone, items)...)
 			continue
 		}
 		in := &pairInput{link: l, a: items[0], b: items[1]}
@@ -777,7 +780,7 @@ func pairOps(pp *pairPlan) []*Op {
 
 // planGone applies the flow's on_delete policy to a link one side of which
 // was deleted or left the scope.
-func (e *Engine) planGone(f *Flow, l store.Link, gone [2]bool, items [2]adapters.Item) []*Op {
+func (e *Engine) planGone(p *planner, f *Flow, l store.Link, gone [2]bool, items [2]adapters.Item) []*Op {
 	if gone[0] && gone[1] {
 		// Both tombstoned, not deleted: the comment links survive, so if
 		// both come back nothing is copied twice.
@@ -793,6 +796,8 @@ func (e *Engine) planGone(f *Flow, l store.Link, gone [2]bool, items [2]adapters
 	unlink := &Op{Kind: OpUnlink, Side: sides[gi], LinkID: l.ID, LinkKey: l.Key, Target: survivor, Reason: reason, Destructive: true}
 	switch f.Map.OnDelete {
 	case "ignore":
+		// The link stays, but someone should know its other side is gone.
+		p.warn(fmt.Sprintf("%s; on_delete: ignore keeps link %d to %s", reason, l.ID, survivor))
 		return nil
 	case "close":
 		if items[si].StatusCategory == adapters.CategoryDone {
