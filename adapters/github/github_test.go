@@ -9,6 +9,7 @@ import (
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/adapters/adaptertest"
 	"github.com/tracksync/tracksync/adapters/github/githubtest"
+	"github.com/tracksync/tracksync/adapters/github/githubtest/githubcontract"
 )
 
 const testToken = "ghp_test_token"
@@ -41,10 +42,10 @@ func newFixture(t *testing.T, fo githubtest.Options, mutate ...func(*Options)) *
 		Transport:    fake.Client().Transport,
 		RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond,
 	}
-	if githubtest.ContractAvailable() {
+	if githubcontract.Available() {
 		// Every exchange the adapter makes is checked against GitHub's
 		// own description of its API.
-		checker := githubtest.NewContractChecker(t, fake.Client().Transport)
+		checker := githubcontract.NewChecker(t, fake.Client().Transport)
 		opts.Transport = checker
 		t.Cleanup(func() {
 			_, violations, unrouted := checker.Result()
