@@ -457,7 +457,7 @@ func (w *world) faultySync(full bool) {
 	if w.crashed {
 		// A new process on the same host, which takes the dead one's
 		// lease over at once. (One on another host would wait the lease
-		// out, 30 minutes: TestCrashRecoveryAfterMarkerWindow.)
+		// out, sync.Options.LockTTL: TestCrashRecoveryAfterMarkerWindow.)
 		w.crashed = false
 		w.eng = tsync.New(w.st, tsync.Options{Clock: w.clock.Now})
 	}
@@ -899,8 +899,9 @@ func TestCommentCopyRetriedAfterRateLimit(t *testing.T) {
 
 // TestCrashRecoveryAfterMarkerWindow pins a fixed bug: the process dies
 // right after creating a GitHub issue's copy on Jira, and the process that
-// resumes the flow runs on another host, so it waits the dead one's lease
-// out (30 minutes) before recovering the create. The Jira adapter finds an
+// resumes the flow runs on another host half an hour later (it cannot
+// take the dead one's lease over before LockTTL, and may start later
+// still) before recovering the create. The Jira adapter finds an
 // earlier attempt by its sync key only among issues created in the last
 // MarkerWindow (15 minutes by default; the key's entity property is not
 // searchable without an app's index), so the recovery makes a second copy.

@@ -58,7 +58,9 @@ type Options struct {
 	Clock  func() time.Time
 	// Owner names this process in locks; default host:pid.
 	Owner string
-	// LockTTL is how long a flow lock is held at most; default 30m.
+	// LockTTL is how long a flow lock is held without renewal; default 2m.
+	// A run renews it every third of that, so a run killed mid-way frees
+	// the flow within LockTTL (at once for a dead process of this host).
 	LockTTL time.Duration
 	// Crash, for tests: called at each crash point of each write; a
 	// non-nil error makes apply stop dead, recording nothing more.

@@ -3,6 +3,7 @@ package github
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -111,12 +112,33 @@ func personEdit(t *testing.T, fake *githubtest.Server, ref adapters.Ref, mutate 
 }
 
 func TestConformance(t *testing.T) {
+	const secret = "conformance-hook-secret"
 	var cur *fixture
 	adaptertest.Run(t, adaptertest.Harness{
 		New: func(t *testing.T) adapters.Tracker {
-			cur = newFixture(t, githubtest.Options{})
+			cur = newFixture(t, githubtest.Options{}, func(o *Options) { o.WebhookSecret = secret })
 			return cur.tr
 		},
+		// A person's edit makes the fake deliver an issues event, signed
+		// with the secret the tracker was given, to a receiver that only
+		// answers 200; the suite decodes the recorded delivery.
+		Delivery: func(t *testing.T, ref adapters.Ref) (http.Header, []byte) {
+			t.Helper()
+			if len(cur.fake.Deliveries()) == 0 {
+				recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+				t.Cleanup(recv.Close)
+				cur.fake.SetWebhook(recv.URL, secret, recv.Client())
+			}
+			personEdit(t, cur.fake, ref, func(it *adapters.Item) { it.Title += " (webhooked)" })
+			ds := cur.fake.Deliveries()
+			d := ds[len(ds)-1]
+			if d.Event != "issues" {
+				t.Fatalf("the last delivery is a %s event, want issues", d.Event)
+			}
+			return d.Header, d.Body
+		},
+		// Revoked credentials: every call answers 401.
+		Break: func(t *testing.T) { cur.fake.Inject(githubtest.Fault{Status: http.StatusUnauthorized, Times: 1000}) },
 		Scope:   githubtest.DefaultRepo,
 		Advance: func(d time.Duration) { cur.fake.Advance(d) },
 		InjectRateLimit: func(d time.Duration) {
