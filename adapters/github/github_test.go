@@ -138,7 +138,7 @@ func TestConformance(t *testing.T) {
 			return d.Header, d.Body
 		},
 		// Revoked credentials: every call answers 401.
-		Break: func(t *testing.T) { cur.fake.Inject(githubtest.Fault{Status: http.StatusUnauthorized, Times: 1000}) },
+		Break:   func(t *testing.T) { cur.fake.Inject(githubtest.Fault{Status: http.StatusUnauthorized, Times: 1000}) },
 		Scope:   githubtest.DefaultRepo,
 		Advance: func(d time.Duration) { cur.fake.Advance(d) },
 		InjectRateLimit: func(d time.Duration) {
