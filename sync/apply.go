@@ -163,6 +163,9 @@ func (a *applier) create(ctx context.Context, op *Op) error {
 				srcBase[adapters.FieldParent] = v
 			}
 		}
+		if err := a.pl.takeErr(); err != nil {
+			return err
+		}
 	}
 	after := map[string]string{"kind": string(op.Item.Kind)}
 	for _, r := range a.pl.rules {
@@ -468,6 +471,9 @@ func (a *applier) narrowed(ctx context.Context, pp *pairPlan, readBack [2]*adapt
 		}
 		have := a.pl.fm.Value(oside, cur, f)
 		want, _ := a.pl.translate(f, oside, kept, have)
+		if err := a.pl.takeErr(); err != nil {
+			return err
+		}
 		if want == have {
 			continue
 		}

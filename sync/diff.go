@@ -40,6 +40,23 @@ type planner struct {
 	unresolved map[string]bool
 	// goneLinks are links one side of which this run found gone.
 	goneLinks map[int64]bool
+	// err is the first failure inside translate (reading the state for a
+	// parent's link), which translateFunc cannot return.
+	err error
+}
+
+// fail records err for takeErr, keeping the first.
+func (p *planner) fail(err error) {
+	if p.err == nil {
+		p.err = err
+	}
+}
+
+// takeErr returns and clears the failure recorded by translate.
+func (p *planner) takeErr() error {
+	err := p.err
+	p.err = nil
+	return err
 }
 
 // pairInput is one linked pair as read from both trackers and the store.

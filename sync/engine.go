@@ -58,7 +58,9 @@ type Options struct {
 	Clock  func() time.Time
 	// Owner names this process in locks; default host:pid.
 	Owner string
-	// LockTTL is how long a flow lock is held at most; default 30m.
+	// LockTTL is how long a flow lock is held without renewal; default 2m.
+	// A run renews it every third of that, so a run killed mid-way frees
+	// the flow within LockTTL (at once for a dead process of this host).
 	LockTTL time.Duration
 	// Crash, for tests: called at each crash point of each write; a
 	// non-nil error makes apply stop dead, recording nothing more.
@@ -378,6 +380,15 @@ func (e *Engine) parentTranslator(ctx context.Context, f *Flow, p *planner) tran
 		}
 		_, id, _ := strings.Cut(v, ":")
 		l, err := e.store.FindLink(ctx, f.Map.Name, to.Other(), id)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			// The state could not be read: not a parent "not linked
+			// yet" but a failed run. The translate signature has no
+			// error, so the planner holds it for plan (or apply) to
+			// return; the field is left alone meanwhile.
+			p.fail(fmt.Errorf("flow %s: reading the link of parent %s: %w", f.Map.Name, v, err))
+			p.unresolved[v] = true
+			return current, nil
+		}
 		if err != nil || isTombstone(l) || p.goneLinks[l.ID] {
 			// Not linked (yet): the field is left alone and its base
 			// unrecorded, so it is written once the parent is linked.
@@ -487,7 +498,7 @@ func (e *Engine) plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, err
 				linkedBy[1][l.B.ID] = l.ID
 			}
 		}
-		plan.Linked = -1 // counted lazily, only if the valve needs it
+		plan.Linked = -1 // counted below, in one query
 	}
 
 	deleted := [2]map[string]bool{{}, {}}
@@ -687,6 +698,9 @@ func (e *Engine) plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, err
 		return kindRank(ops[i].Item.Kind) < kindRank(ops[j].Item.Kind)
 	})
 
+	if err := p.takeErr(); err != nil {
+		return nil, err
+	}
 	plan.Warnings = p.warnings
 	plan.planner = p
 	plan.Ops = make([]Op, 0, len(ops))
@@ -695,15 +709,14 @@ func (e *Engine) plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, err
 	}
 	sortOps(plan.Ops)
 	plan.opPtrs = ops
-	if plan.Linked < 0 && plan.Destructive() > valveFloor {
+	if plan.Linked < 0 {
+		// An incremental run reads only the links of listed items; the
+		// valve and `tracksync plan` need them all.
 		n, err := e.store.CountLinks(ctx, name)
 		if err != nil {
 			return nil, fmt.Errorf("flow %s: counting links: %w", name, err)
 		}
 		plan.Linked = n
-	}
-	if plan.Linked < 0 {
-		plan.Linked = 0 // not counted: nothing destructive to weigh it against
 	}
 	return plan, nil
 }

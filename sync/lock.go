@@ -7,7 +7,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/tracksync/tracksync/store"
@@ -43,7 +42,7 @@ func deadOwner(owner string) bool {
 	if err != nil || pid <= 0 || pid == os.Getpid() {
 		return false
 	}
-	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
+	return processGone(pid)
 }
 
 // renew extends the lease every third of its life until the returned stop

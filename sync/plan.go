@@ -88,24 +88,15 @@ type Op struct {
 	pair *pairPlan // the pair this op belongs to, for apply
 }
 
-// BaseUpdate refreshes a link's base without writing to a tracker (one
-// side changed a field the other does not receive, or both changed it
-// to equivalent values).
-type BaseUpdate struct {
-	LinkID int64      `json:"link_id"`
-	Base   store.Base `json:"base"`
-}
-
 // Plan is everything one run of a flow would do.
 type Plan struct {
-	Flow     string       `json:"flow"`
-	Full     bool         `json:"full"`
-	Linked   int          `json:"linked"` // links in the flow before the run
-	Ops      []Op         `json:"ops"`
-	Warnings []string     `json:"warnings,omitempty"`
-	Bases    []BaseUpdate `json:"-"`
-	Cursors  [2]string    `json:"-"` // A, B cursors to store after a clean apply
-	Pending  int          `json:"pending_journal,omitempty"`
+	Flow     string    `json:"flow"`
+	Full     bool      `json:"full"`
+	Linked   int       `json:"linked"` // links in the flow before the run
+	Ops      []Op      `json:"ops"`
+	Warnings []string  `json:"warnings,omitempty"`
+	Cursors  [2]string `json:"-"` // A, B cursors to store after a clean apply
+	Pending  int       `json:"pending_journal,omitempty"`
 
 	pairs   []*pairPlan
 	opPtrs  []*Op

@@ -25,7 +25,7 @@ type UndoReport struct {
 func (e *Engine) Undo(ctx context.Context, flows map[string]*Flow, runID int64) (*UndoReport, error) {
 	orig, err := e.store.GetRun(ctx, runID)
 	if err != nil {
-		return nil, fmt.Errorf("run %d: %w", runID, err)
+		return nil, fmt.Errorf("undo: %w", err) // the store's error names the run
 	}
 	f, ok := flows[orig.Flow]
 	if !ok {

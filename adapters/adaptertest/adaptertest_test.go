@@ -2,7 +2,13 @@ package adaptertest_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
@@ -61,6 +67,12 @@ func TestSuiteCatchesBugs(t *testing.T) {
 		{"archive-does-nothing", "archive"},
 		{"bulk-results-reversed", "bulk-create"},
 		{"retry-after-lost", "rate-limit"},
+		{"webhook-signature-unchecked", "webhook"},
+		{"webhook-forgery-burns-id", "webhook"},
+		{"webhook-redelivery-repeated", "webhook"},
+		{"webhook-wrong-tracker", "webhook"},
+		{"check-ignores-context", "check"},
+		{"check-always-ok", "check"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.bug, func(t *testing.T) {
@@ -90,7 +102,7 @@ func TestSkipsWhatTrackerLacks(t *testing.T) {
 	if err != nil {
 		t.Fatalf("suite failed on a minimal tracker: %v\n%s", err, out)
 	}
-	for _, sub := range []string{"status-transitions", "comments", "delete", "archive", "bulk-create", "rate-limit"} {
+	for _, sub := range []string{"status-transitions", "comments", "delete", "archive", "bulk-create", "rate-limit", "webhook", "check"} {
 		if !strings.Contains(out, "--- SKIP: TestBuggyTracker/"+sub) {
 			t.Errorf("subtest %s did not skip on a tracker without the capability:\n%s", sub, out)
 		}
@@ -148,9 +160,10 @@ func harness(bug string) adaptertest.Harness {
 		opts.Fields = slices.DeleteFunc(slices.Clone(adapters.StandardFields), func(f string) bool { return f == adapters.FieldDue })
 	}
 	var cur *buggy
+	deliveries := 0
 	return adaptertest.Harness{
 		New: func(t *testing.T) adapters.Tracker {
-			cur = &buggy{Tracker: newMemory(t, opts), bug: bug}
+			cur = &buggy{Tracker: newMemory(t, opts), bug: bug, seen: adapters.NewDeliverySet(100)}
 			return cur
 		},
 		Advance:         clock.Advance,
@@ -160,7 +173,25 @@ func harness(bug string) adaptertest.Harness {
 				t.Fatal(err)
 			}
 		},
+		Delivery: func(t *testing.T, ref adapters.Ref) (http.Header, []byte) {
+			deliveries++
+			body, _ := json.Marshal(map[string]string{"id": ref.ID})
+			h := http.Header{}
+			h.Set("X-Delivery", strconv.Itoa(deliveries))
+			h.Set("X-Signature", sign(body))
+			return h, body
+		},
+		Break: func(t *testing.T) { cur.InjectRateLimit(1000, time.Hour) },
 	}
+}
+
+// webhookSecret signs the buggy tracker's webhook deliveries.
+const webhookSecret = "adaptertest-secret"
+
+func sign(body []byte) string {
+	m := hmac.New(sha256.New, []byte(webhookSecret))
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
 }
 
 func newMemory(t *testing.T, opts memory.Options) *memory.Tracker {
@@ -172,10 +203,47 @@ func newMemory(t *testing.T, opts memory.Options) *memory.Tracker {
 	return m
 }
 
-// buggy is the memory tracker with one bug planted, named by bug.
+// buggy is the memory tracker with one bug planted, named by bug, and a
+// webhook decoder of its own (the memory tracker has none): a JSON body
+// naming the item, signed in X-Signature, its id in X-Delivery.
 type buggy struct {
 	*memory.Tracker
-	bug string
+	bug  string
+	seen *adapters.DeliverySet
+}
+
+func (b *buggy) DecodeWebhook(h http.Header, body []byte) ([]adapters.Event, error) {
+	id := h.Get("X-Delivery")
+	if b.bug == "webhook-forgery-burns-id" && !b.seen.Add(id) {
+		return nil, nil
+	}
+	if b.bug != "webhook-signature-unchecked" {
+		if err := adapters.VerifySHA256(webhookSecret, "X-Signature", h.Get("X-Signature"), body); err != nil {
+			return nil, err
+		}
+	}
+	var p struct{ ID string }
+	if err := json.Unmarshal(body, &p); err != nil {
+		return nil, fmt.Errorf("%w: %w", adapters.ErrInvalid, err)
+	}
+	if b.bug != "webhook-redelivery-repeated" && b.bug != "webhook-forgery-burns-id" && !b.seen.Add(id) {
+		return nil, nil
+	}
+	ev := adapters.Event{Type: adapters.EventUpserted, Ref: adapters.Ref{Tracker: b.Name(), ID: p.ID}, DeliveryID: id}
+	if b.bug == "webhook-wrong-tracker" {
+		ev.Ref.Tracker = ""
+	}
+	return []adapters.Event{ev}, nil
+}
+
+func (b *buggy) Check(ctx context.Context) error {
+	switch b.bug {
+	case "check-ignores-context":
+		ctx = context.Background()
+	case "check-always-ok": // but it does mind a cancelled context
+		return ctx.Err()
+	}
+	return b.Tracker.Check(ctx)
 }
 
 func (b *buggy) ctx(ctx context.Context) context.Context {

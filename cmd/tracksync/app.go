@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
@@ -130,14 +129,10 @@ func (a *app) setupLog() {
 func (a *app) openStore(ctx context.Context) error {
 	switch a.cfg.State.Driver {
 	case "", "sqlite":
-		dsn := a.cfg.State.DSN
-		if dsn == "" {
-			dsn = "tracksync.db"
-		}
-		if !filepath.IsAbs(dsn) && dsn != ":memory:" {
-			dsn = filepath.Join(a.cfg.BaseDir(), dsn)
-		}
-		st, err := sqlite.Open(ctx, dsn, sqlite.Options{})
+		// config.Parse has resolved a relative path against the config
+		// file's folder already; resolving it again here put the state
+		// of -c conf/tracksync.yaml in conf/conf/.
+		st, err := sqlite.Open(ctx, a.cfg.State.DSN, sqlite.Options{})
 		if err != nil {
 			return fmt.Errorf("opening state (state.dsn): %w", err)
 		}
@@ -193,6 +188,15 @@ func (a *app) prepare(ctx context.Context, flow string, withFlows bool) error {
 		return a.openFlows(ctx, flow)
 	}
 	return nil
+}
+
+// nonNil makes an empty list print as [] in JSON, not null: scripts
+// iterate over what -o json prints.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }
 
 func (a *app) json(v any) error {

@@ -24,7 +24,7 @@ func (a *app) linksCmd() *cobra.Command {
 				return err
 			}
 			if a.output == "json" {
-				return a.json(ls)
+				return a.json(nonNil(ls))
 			}
 			w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "ID\tFLOW\tA\tB\tSTATE")
