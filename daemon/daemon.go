@@ -48,6 +48,9 @@ type Config struct {
 	// Token, when set, is required as a bearer token on every route but
 	// the webhooks (which carry their own signatures).
 	Token string
+	// Version and Commit label tracksync_build_info (the CLI passes what
+	// `tracksync version` prints).
+	Version, Commit string
 	// FullEvery is how often each flow runs a full reconcile (default 6h).
 	FullEvery time.Duration
 	// MaxBody caps a webhook's body (default 1 MiB).
@@ -130,11 +133,13 @@ func (d *Daemon) checkTrackers(ctx context.Context) {
 	for name, t := range d.flows().Trackers {
 		c, ok := t.(adapters.Checker)
 		if !ok {
+			d.metrics.observeCheck(name, nil) // opened, nothing more to ask
 			continue
 		}
 		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		err := c.Check(cctx)
 		cancel()
+		d.metrics.observeCheck(name, err)
 		d.mu.Lock()
 		d.checks[name] = trackerCheck{err: err, at: time.Now()}
 		d.mu.Unlock()
@@ -168,7 +173,7 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	d := &Daemon{cfg: cfg, log: cfg.Logger, triggers: map[string]time.Time{}, gen: map[string]int64{}, flowMu: map[string]*sync.Mutex{}, checks: map[string]trackerCheck{}, metrics: newMetrics(), rollupKick: make(chan struct{}, 1)}
+	d := &Daemon{cfg: cfg, log: cfg.Logger, triggers: map[string]time.Time{}, gen: map[string]int64{}, flowMu: map[string]*sync.Mutex{}, checks: map[string]trackerCheck{}, metrics: newMetrics(cfg.Version, cfg.Commit), rollupKick: make(chan struct{}, 1)}
 	d.flowSet.Store(cfg.Flows)
 	for _, name := range cfg.Flows.Order {
 		d.flowMu[name] = &sync.Mutex{}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -28,6 +29,11 @@ import (
 type app struct {
 	cfgPath, output, logLevel string
 	stdout, stderr            io.Writer
+	// readOnly is set by commands that only read the state (plan, links,
+	// runs, conflicts list, rollup without --write, doctor): they never
+	// create a state database, so a mistyped state.dsn is an error rather
+	// than a fresh empty store that shows nothing.
+	readOnly bool
 
 	log   *slog.Logger
 	cfg   *config.Config
@@ -129,6 +135,9 @@ func (a *app) setupLog() {
 func (a *app) openStore(ctx context.Context) error {
 	switch a.cfg.State.Driver {
 	case "", "sqlite":
+		if err := a.stateExists(); err != nil {
+			return err
+		}
 		// config.Parse has resolved a relative path against the config
 		// file's folder already; resolving it again here put the state
 		// of -c conf/tracksync.yaml in conf/conf/.
@@ -147,14 +156,8 @@ func (a *app) openStore(ctx context.Context) error {
 // openFlows opens the trackers of the flows (only the named one when only
 // is set) and compiles each flow against its trackers' capabilities.
 func (a *app) openFlows(ctx context.Context, only string) error {
-	if only != "" {
-		found := false
-		for _, f := range a.cfg.Flows {
-			found = found || f.Name == only
-		}
-		if !found {
-			return usageErr("--flow %q: no such flow in %s (flows: %s)", only, a.cfg.Path, strings.Join(a.flowNames(), ", "))
-		}
+	if err := a.checkFlow(only); err != nil {
+		return err
 	}
 	fs, probs, err := tsync.OpenFlows(ctx, a.cfg, adapters.Default, a.log, only)
 	if err != nil {
@@ -165,6 +168,54 @@ func (a *app) openFlows(ctx context.Context, only string) error {
 		return &exitError{code: exitUsage, err: fmt.Errorf("%s does not fit its trackers:\n%s", a.cfg.Path, formatProblems(a.cfg, probs))}
 	}
 	return nil
+}
+
+// checkFlow makes an unknown --flow a usage error naming the known ones
+// ("" is every flow).
+func (a *app) checkFlow(only string) error {
+	if only == "" {
+		return nil
+	}
+	for _, f := range a.cfg.Flows {
+		if f.Name == only {
+			return nil
+		}
+	}
+	return usageErr("--flow %q: no such flow in %s (flows: %s)", only, a.cfg.Path, strings.Join(a.flowNames(), ", "))
+}
+
+// stateExists refuses, for a read-only command, a state database that is
+// not there yet.
+func (a *app) stateExists() error {
+	dsn := a.cfg.State.DSN
+	if !a.readOnly || dsn == "" || dsn == ":memory:" {
+		return nil
+	}
+	if _, err := os.Stat(dsn); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return usageErr("state.dsn: %s does not exist; this command only reads the state a sync writes (a mistyped path? `tracksync sync --once --dry-run` plans a first run and creates it)", dsn)
+		}
+		return usageErr("state.dsn: %v", err)
+	}
+	return nil
+}
+
+// stateNotYet is doctor's view of a state database not created yet: fine
+// when its folder exists (the first sync creates it), an error naming
+// state.dsn when not. ("", nil) means the file is there.
+func (a *app) stateNotYet() (string, error) {
+	dsn := a.cfg.State.DSN
+	if a.cfg.State.Driver != "" && a.cfg.State.Driver != "sqlite" || dsn == "" || dsn == ":memory:" {
+		return "", nil
+	}
+	if _, err := os.Stat(dsn); err == nil || !errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	}
+	dir := filepath.Dir(dsn)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return "", fmt.Errorf("state.dsn: folder %s does not exist (a mistyped path?)", dir)
+	}
+	return fmt.Sprintf("state.dsn %s not created yet; the first sync creates it", dsn), nil
 }
 
 func (a *app) flowNames() []string {
@@ -179,6 +230,9 @@ func (a *app) flowNames() []string {
 // prepare loads config, opens the store and (when withFlows) the flows.
 func (a *app) prepare(ctx context.Context, flow string, withFlows bool) error {
 	if err := a.loadConfig(); err != nil {
+		return err
+	}
+	if err := a.checkFlow(flow); err != nil {
 		return err
 	}
 	if err := a.openStore(ctx); err != nil {
@@ -197,6 +251,14 @@ func nonNil[T any](s []T) []T {
 		return []T{}
 	}
 	return s
+}
+
+// emptyOps makes a plan with nothing to do print "ops": [] in JSON.
+func emptyOps(p *tsync.Plan) *tsync.Plan {
+	if p != nil && p.Ops == nil {
+		p.Ops = []tsync.Op{}
+	}
+	return p
 }
 
 func (a *app) json(v any) error {

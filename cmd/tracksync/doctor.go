@@ -26,6 +26,7 @@ func (a *app) doctorCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			a.readOnly = true
 			var checks []check
 			add := func(name string, err error, ok string) {
 				c := check{Name: name, OK: err == nil, Detail: ok}
@@ -37,11 +38,15 @@ func (a *app) doctorCmd() *cobra.Command {
 			err := a.loadConfig()
 			add("config "+a.configPath(), err, fmt.Sprintf("valid: %d tracker(s), %d flow(s)", lenTrackers(a), lenFlows(a)))
 			if err == nil {
-				err = a.openStore(ctx)
-				if err == nil {
-					err = a.st.Ping(ctx)
+				if msg, err := a.stateNotYet(); msg != "" || err != nil {
+					add("state store", err, msg)
+				} else {
+					err = a.openStore(ctx)
+					if err == nil {
+						err = a.st.Ping(ctx)
+					}
+					add("state store", err, "reachable")
 				}
-				add("state store", err, "reachable")
 				fs, probs, err := tsync.OpenFlows(ctx, a.cfg, adapters.Default, a.log, "")
 				if err != nil {
 					add("trackers", err, "")
