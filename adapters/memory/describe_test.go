@@ -25,7 +25,7 @@ func TestDescribe(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := adapters.Description{
-		Scope: "M",
+		Scope:    "M",
 		Statuses: []adapters.StatusDescription{{Name: "Open", Category: "todo"}, {Name: "Doing", Category: "in_progress"}, {Name: "Shipped", Category: "done"}},
 		Fields: []adapters.FieldDescription{
 			{ID: "title", Name: "title", Type: "string", Sync: "title"}, {ID: "status", Name: "status", Type: "string", Sync: "status"},
