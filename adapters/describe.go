@@ -37,6 +37,9 @@ type StatusDescription struct {
 	// To lists the statuses one workflow transition reaches from this
 	// one. Nil (printed as "any") means the tracker allows any move.
 	To []string `json:"transitions_to"`
+	// Any is set by NonNil when To is nil, so JSON says "any move" in so
+	// many words rather than with a null.
+	Any bool `json:"any_transition,omitempty"`
 }
 
 // FieldDescription is one field of the tracker's items.
@@ -62,6 +65,14 @@ func (d Description) NonNil() Description {
 	if d.Statuses == nil {
 		d.Statuses = []StatusDescription{}
 	}
+	sts := make([]StatusDescription, len(d.Statuses))
+	for i, s := range d.Statuses {
+		if s.To == nil {
+			s.To, s.Any = []string{}, true
+		}
+		sts[i] = s
+	}
+	d.Statuses = sts
 	if d.Fields == nil {
 		d.Fields = []FieldDescription{}
 	}
