@@ -29,6 +29,7 @@ import (
 type app struct {
 	cfgPath, output, logLevel string
 	stdout, stderr            io.Writer
+	stdin                     io.Reader // set by tests; nil reads os.Stdin
 	// readOnly is set by commands that only read the state (plan, links,
 	// runs, conflicts list, rollup without --write, doctor): they never
 	// create a state database, so a mistyped state.dsn is an error rather

@@ -50,13 +50,17 @@ func usageErr(format string, args ...any) error {
 	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
 }
 
+// testStdin, when a test sets it, is what prompts read (init), as if
+// from a terminal.
+var testStdin io.Reader
+
 // run is the whole CLI, testable through its buffers.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// Every byte the CLI prints (results, JSON, log lines, errors) passes
 	// through the process-wide redaction set, which config fills with each
 	// secret it expands and their encoded forms.
 	stdout, stderr = redact.Global.Writer(stdout), redact.Global.Writer(stderr)
-	a := &app{stdout: stdout, stderr: stderr}
+	a := &app{stdout: stdout, stderr: stderr, stdin: testStdin}
 	root := a.rootCmd()
 	root.SetArgs(args)
 	root.SetOut(stdout)
@@ -117,7 +121,7 @@ func (a *app) rootCmd() *cobra.Command {
 	b := readBuildInfo()
 	root.Version = b.Version
 	root.SetVersionTemplate(b.String())
-	root.AddCommand(a.validateCmd(), a.planCmd(), a.syncCmd(), a.linksCmd(), a.rollupCmd(), a.conflictsCmd(), a.runsCmd(), a.undoCmd(), a.versionCmd(), a.demoCmd(), a.serveCmd(), a.doctorCmd(), a.trackersCmd())
+	root.AddCommand(a.validateCmd(), a.planCmd(), a.syncCmd(), a.linksCmd(), a.rollupCmd(), a.conflictsCmd(), a.runsCmd(), a.undoCmd(), a.versionCmd(), a.demoCmd(), a.serveCmd(), a.doctorCmd(), a.trackersCmd(), a.initCmd())
 	a.addCompletions(root)
 	return root
 }
