@@ -74,6 +74,10 @@ type Config struct {
 	RollupEvery time.Duration
 	// OnRollup, when set, is called after every roll-up refresh (tests).
 	OnRollup func(res initiatives.Result, err error)
+	// CheckEvery is how often the drift check (tracksync check) runs over
+	// every flow; 0 never. OnCheck, when set, is called after each flow's.
+	CheckEvery time.Duration
+	OnCheck    func(flow string, rep *tsync.CheckReport, err error)
 }
 
 // SyncArgs is a sync job: one flow, incremental or full.
@@ -114,6 +118,7 @@ type Daemon struct {
 	flowMu   map[string]*sync.Mutex
 	listener net.Listener
 	checks   map[string]trackerCheck // tracker -> its last health check
+	drift    map[string]driftState   // flow -> its latest drift check
 
 	rollupKick chan struct{} // a pending roll-up refresh
 }
@@ -173,7 +178,7 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	d := &Daemon{cfg: cfg, log: cfg.Logger, triggers: map[string]time.Time{}, gen: map[string]int64{}, flowMu: map[string]*sync.Mutex{}, checks: map[string]trackerCheck{}, metrics: newMetrics(cfg.Version, cfg.Commit), rollupKick: make(chan struct{}, 1)}
+	d := &Daemon{cfg: cfg, log: cfg.Logger, triggers: map[string]time.Time{}, gen: map[string]int64{}, flowMu: map[string]*sync.Mutex{}, checks: map[string]trackerCheck{}, drift: map[string]driftState{}, metrics: newMetrics(cfg.Version, cfg.Commit), rollupKick: make(chan struct{}, 1)}
 	d.flowSet.Store(cfg.Flows)
 	for _, name := range cfg.Flows.Order {
 		d.flowMu[name] = &sync.Mutex{}
@@ -277,6 +282,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}()
 	if d.cfg.Rollups != nil {
 		go d.rollupLoop(ctx)
+	}
+	if d.cfg.CheckEvery > 0 {
+		go d.driftLoop(jobCtx)
 	}
 	var runErr error
 	select {

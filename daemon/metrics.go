@@ -83,6 +83,7 @@ type metrics struct {
 	flowLastSuccess  *prometheus.GaugeVec
 	initiativeAtRisk *prometheus.GaugeVec
 	writeErrors      *prometheus.CounterVec
+	drift            *prometheus.GaugeVec
 	now              func() time.Time
 }
 
@@ -139,7 +140,9 @@ func newMetrics(version, commit string) *metrics {
 		Help: "1 when the initiative is at risk after the latest roll-up refresh, else 0."}, []string{"initiative"})
 	m.writeErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tracksync_write_errors_total",
 		Help: "Tracker writes that failed in sync runs, by flow and kind (temporary: network, 5xx, rate limit; permanent: the rest)."}, []string{"flow", "kind"})
-	m.reg.MustRegister(m.buildInfo, m.trackerUp, m.flowLastSuccess, m.initiativeAtRisk, m.writeErrors)
+	m.drift = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "tracksync_drift_items",
+		Help: "Differences between linked items that no pending run explains, by flow, after the latest scheduled drift check (tracksync check)."}, []string{"flow"})
+	m.reg.MustRegister(m.buildInfo, m.trackerUp, m.flowLastSuccess, m.initiativeAtRisk, m.writeErrors, m.drift)
 	m.reg.MustRegister(m.runs, m.items, m.conflicts, m.runSeconds, m.webhooks, m.enqueued, m.webhookToWrite, m.jobLatency,
 		m.apiRequests, m.apiSeconds, m.rateRemaining,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

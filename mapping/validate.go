@@ -27,6 +27,11 @@ func Validate(c *config.Config, reg *adapters.Registry) []config.Problem {
 	v.users()
 	v.flows()
 	v.initiatives()
+	if s := c.Server.CheckSchedule; s != "" && s != "off" {
+		if _, err := ParseSchedule(s); err != nil {
+			v.problem("server.check_schedule", "%q: want '@every <duration>', a descriptor (@hourly) or a 5-field cron expression, or off: %v", s, err)
+		}
+	}
 	if len(c.Flows) == 0 && c.Initiatives == nil {
 		// An empty or mistyped file would otherwise validate and serve
 		// would run, doing nothing, with every check green.

@@ -132,7 +132,7 @@ func TestEmptyJSONLists(t *testing.T) {
 // TestTemporaryFailureExit5: a tracker answering 503 makes the run exit 5,
 // not 1 (someone must act) or 2 (usage).
 func TestTemporaryFailureExit5(t *testing.T) {
-	fake := jiratest.New(t, jiratest.Options{Email: "bot@example.com", Token: "tok", Projects: []string{"PLAT"}})
+	fake := jiratest.New(t, jiratest.Options{Email: "bot@example.com", Token: "exit5-token-value", Projects: []string{"PLAT"}})
 	target, _ := url.Parse(fake.URL)
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -153,7 +153,7 @@ trackers:
   jira:
     kind: jira
     url: %s
-    auth: { email: bot@example.com, token: tok }
+    auth: { email: bot@example.com, token: exit5-token-value }
   mem:
     kind: memory
     project: M

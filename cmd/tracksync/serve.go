@@ -60,6 +60,12 @@ func (a *app) serveCmd() *cobra.Command {
 			}
 			bi := readBuildInfo()
 			dc := daemon.Config{Store: st, Flows: fs, Logger: a.log, Listen: listen, Token: a.cfg.Server.Token, Version: bi.Version, Commit: bi.Commit}
+			if s := a.cfg.Server.CheckSchedule; s != "off" && s != "" {
+				if sched, err := mapping.ParseSchedule(s); err == nil {
+					now := time.Now()
+					dc.CheckEvery = sched.Next(now).Sub(now)
+				}
+			}
 			if a.cfg.Initiatives != nil {
 				svc, err := initiatives.Open(ctx, a.cfg, adapters.Default, a.log, st, fs.Trackers)
 				if err != nil {
