@@ -173,6 +173,9 @@ func (v *validator) flows() {
 				continue
 			}
 			infos[s].Kind = t.Kind
+			if err := adapters.CheckScopeSyntax(t.Kind, fs.Scope); err != nil {
+				v.problem(p+"."+[]string{"a", "b"}[s]+".scope", "%v", err)
+			}
 		}
 		_, ps := Compile(f, p, v.c.Users, infos[0], infos[1])
 		v.problems = append(v.problems, ps...)

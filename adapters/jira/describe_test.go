@@ -1,6 +1,7 @@
 package jira_test
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -95,4 +96,32 @@ func TestDescribeNotes(t *testing.T) {
 	if err != nil || len(d.Statuses) == 0 || len(d.Notes) != 1 || !strings.Contains(d.Notes[0], "Data Center") {
 		t.Errorf("Data Center: %+v %v", d, err)
 	}
+}
+
+// TestCheckScope: doctor's JQL check goes through Jira's parse endpoint,
+// checked against the contract, and carries Jira's message.
+func TestCheckScope(t *testing.T) {
+	router := jiraRouter(t)
+	fake, tr := newPair(t, jiratest.Cloud)
+	ctx := t.Context()
+	if err := tr.CheckScope(ctx, "project = PLAT AND issuetype = Epic"); err != nil {
+		t.Errorf("a valid scope: %v", err)
+	}
+	err := tr.CheckScope(ctx, "project = PLAT AND colour = red")
+	if !errors.Is(err, adapters.ErrInvalid) || !strings.Contains(err.Error(), "colour") {
+		t.Errorf("an unknown field: %v", err)
+	}
+	if err := tr.CheckScope(ctx, "project = PLAT AND (status = Done"); err == nil {
+		t.Error("an unbalanced parenthesis passed")
+	}
+	var log []jiratest.Request
+	for _, r := range fake.Requests() {
+		if strings.HasPrefix(r.Path, "/rest/api/3/jql") {
+			log = append(log, r)
+		}
+	}
+	if len(log) != 3 {
+		t.Fatalf("%d parse requests, want 3", len(log))
+	}
+	checkContract(t, router, log)
 }

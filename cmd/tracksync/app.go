@@ -35,6 +35,11 @@ type app struct {
 	// create a state database, so a mistyped state.dsn is an error rather
 	// than a fresh empty store that shows nothing.
 	readOnly bool
+	// noEnv (validate --no-env) stands a placeholder in for every unset
+	// ${VAR} and lists them in unsetVars, so a config repository's CI can
+	// check a config without its secrets.
+	noEnv     bool
+	unsetVars []string
 
 	log   *slog.Logger
 	cfg   *config.Config
@@ -72,7 +77,13 @@ func (a *app) configPath() string {
 // error listing every problem with its key path.
 func (a *app) loadConfig() error {
 	path := a.configPath()
-	cfg, err := config.Load(path)
+	var cfg *config.Config
+	var err error
+	if a.noEnv {
+		cfg, err = a.loadNoEnv(path)
+	} else {
+		cfg, err = config.Load(path)
+	}
 	var probs config.Problems
 	if err != nil && !errors.As(err, &probs) {
 		return &exitError{code: exitUsage, err: err}
@@ -87,6 +98,33 @@ func (a *app) loadConfig() error {
 	}
 	a.setupLog()
 	return nil
+}
+
+// loadNoEnv parses path with every unset ${VAR} standing for a
+// placeholder, recording its name; TRACKSYNC_ overrides still come from
+// the environment.
+func (a *app) loadNoEnv(path string) (*config.Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	overrides := map[string]bool{}
+	for _, k := range config.EnvKeys() {
+		overrides[config.EnvName(k)] = true
+	}
+	seen := map[string]bool{}
+	env := func(name string) (string, bool) {
+		v, ok := os.LookupEnv(name)
+		if ok || overrides[name] {
+			return v, ok
+		}
+		if !seen[name] {
+			seen[name] = true
+			a.unsetVars = append(a.unsetVars, name)
+		}
+		return "unset-" + name, true
+	}
+	return config.Parse(data, path, env)
 }
 
 func formatProblems(cfg *config.Config, ps []config.Problem) string {
