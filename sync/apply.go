@@ -127,7 +127,7 @@ func (a *applier) journaled(ctx context.Context, op *Op, entry store.JournalEntr
 			// idempotently, by the next run's recovery.
 			state = store.JournalPending
 		}
-		if err := a.e.store.JournalFinish(bg, id, state, adapters.Ref{}, entry.LinkID, callErr.Error()); err != nil {
+		if err := a.e.store.JournalFinish(bg, id, state, adapters.Ref{}, entry.LinkID, callErr.Error(), store.Lease{}); err != nil {
 			return fmt.Errorf("flow %s: journaling failure of %s: %w (after: %v)", a.f.Map.Name, op.Kind, err, callErr)
 		}
 		return callErr
@@ -143,7 +143,7 @@ func (a *applier) journaled(ctx context.Context, op *Op, entry store.JournalEntr
 				linkID = l
 			}
 		}
-		return tx.JournalFinish(bg, id, store.JournalDone, res, linkID, "")
+		return tx.JournalFinish(bg, id, store.JournalDone, res, linkID, "", store.Lease{})
 	})
 }
 

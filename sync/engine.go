@@ -162,7 +162,7 @@ func (e *Engine) Plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, err
 func (e *Engine) Sync(ctx context.Context, f *Flow, opts RunOptions) (*Result, error) {
 	name := f.Map.Name
 	lockName := "flow:" + name
-	if err := e.lock(ctx, lockName); err != nil {
+	if _, err := e.lock(ctx, lockName); err != nil {
 		return nil, fmt.Errorf("flow %s: %w", name, err)
 	}
 	defer e.store.Unlock(context.WithoutCancel(ctx), lockName, e.owner)

@@ -16,14 +16,14 @@ import (
 // lock takes the flow's lease. A lease held by a process of this host that
 // no longer runs (killed mid-run) is taken over at once rather than after
 // its lease runs out: the journal makes resuming its work safe.
-func (e *Engine) lock(ctx context.Context, name string) error {
-	err := e.store.Lock(ctx, name, e.owner, e.ttl)
+func (e *Engine) lock(ctx context.Context, name string) (store.Lease, error) {
+	l, err := e.store.Lock(ctx, name, e.owner, e.ttl)
 	var le *store.LockedError
 	if !errors.As(err, &le) || !deadOwner(le.Owner) {
-		return err
+		return l, err
 	}
 	if err := e.store.Unlock(ctx, name, le.Owner); err != nil {
-		return fmt.Errorf("releasing the lock of dead process %s: %w", le.Owner, err)
+		return store.Lease{}, fmt.Errorf("releasing the lock of dead process %s: %w", le.Owner, err)
 	}
 	return e.store.Lock(ctx, name, e.owner, e.ttl)
 }
@@ -60,7 +60,7 @@ func (e *Engine) renew(ctx context.Context, name string) (stop func()) {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if err := e.store.Lock(context.WithoutCancel(ctx), name, e.owner, e.ttl); err != nil {
+				if _, err := e.store.Lock(context.WithoutCancel(ctx), name, e.owner, e.ttl); err != nil {
 					e.log.Warn("could not renew the flow lock", "lock", name, "err", err)
 				}
 			}

@@ -30,7 +30,7 @@ func (e *Engine) recover(ctx context.Context, f *Flow, runID int64, log *slog.Lo
 		case string(OpCommentAdd):
 			err = e.recoverComment(ctx, f, j)
 		default:
-			err = e.store.JournalFinish(ctx, j.ID, store.JournalFailed, adapters.Ref{}, j.LinkID, fmt.Sprintf("interrupted; reconciled by run %d", runID))
+			err = e.store.JournalFinish(ctx, j.ID, store.JournalFailed, adapters.Ref{}, j.LinkID, fmt.Sprintf("interrupted; reconciled by run %d", runID), store.Lease{})
 		}
 		if err != nil {
 			if fatal(err) || !adapters.IsPermanent(err) {
@@ -40,7 +40,7 @@ func (e *Engine) recover(ctx context.Context, f *Flow, runID int64, log *slog.Lo
 				return fmt.Errorf("flow %s: recovering interrupted %s of %s (journal %d): %w", f.Map.Name, j.Op, j.Target, j.ID, err)
 			}
 			log.Warn("an interrupted write cannot be recovered; it is dropped and the item re-planned", "journal_id", j.ID, "op", j.Op, "err", err)
-			if err := e.store.JournalFinish(ctx, j.ID, store.JournalFailed, adapters.Ref{}, j.LinkID, err.Error()); err != nil {
+			if err := e.store.JournalFinish(ctx, j.ID, store.JournalFailed, adapters.Ref{}, j.LinkID, err.Error(), store.Lease{}); err != nil {
 				return err
 			}
 			continue
@@ -53,13 +53,13 @@ func (e *Engine) recover(ctx context.Context, f *Flow, runID int64, log *slog.Lo
 func (e *Engine) recoverCreate(ctx context.Context, f *Flow, p *planner, j store.JournalEntry) error {
 	tr := f.side(j.Side)
 	if l, err := e.store.FindLinkByKey(ctx, f.Map.Name, j.IdempotencyKey); err == nil {
-		return e.store.JournalFinish(ctx, j.ID, store.JournalDone, l.Ref(j.Side), l.ID, "")
+		return e.store.JournalFinish(ctx, j.ID, store.JournalDone, l.Ref(j.Side), l.ID, "", store.Lease{})
 	}
 	src, err := f.side(j.Side.Other()).Get(ctx, j.Target)
 	if errors.Is(err, adapters.ErrNotFound) {
 		// The source is gone; its copy, if it was made, carries our key
 		// and is left alone by the planner.
-		return e.store.JournalFinish(ctx, j.ID, store.JournalFailed, adapters.Ref{}, 0, "source deleted before the interrupted create was recovered")
+		return e.store.JournalFinish(ctx, j.ID, store.JournalFailed, adapters.Ref{}, 0, "source deleted before the interrupted create was recovered", store.Lease{})
 	}
 	if err != nil {
 		return err
@@ -84,18 +84,18 @@ func (e *Engine) recoverCreate(ctx context.Context, f *Flow, p *planner, j store
 		if err != nil {
 			return err
 		}
-		return tx.JournalFinish(ctx, j.ID, store.JournalDone, res.Item.Ref, l.ID, "")
+		return tx.JournalFinish(ctx, j.ID, store.JournalDone, res.Item.Ref, l.ID, "", store.Lease{})
 	})
 }
 
 func (e *Engine) recoverComment(ctx context.Context, f *Flow, j store.JournalEntry) error {
 	cm, ok := f.side(j.Side).(adapters.Commenter)
 	if !ok || j.LinkID == 0 {
-		return e.store.JournalFinish(ctx, j.ID, store.JournalFailed, adapters.Ref{}, j.LinkID, "cannot recover")
+		return e.store.JournalFinish(ctx, j.ID, store.JournalFailed, adapters.Ref{}, j.LinkID, "cannot recover", store.Lease{})
 	}
 	c, err := cm.AddComment(ctx, j.Target, adapters.Comment{Body: j.After["body"]}, j.IdempotencyKey)
 	if errors.Is(err, adapters.ErrNotFound) {
-		return e.store.JournalFinish(ctx, j.ID, store.JournalFailed, adapters.Ref{}, j.LinkID, "item gone")
+		return e.store.JournalFinish(ctx, j.ID, store.JournalFailed, adapters.Ref{}, j.LinkID, "item gone", store.Lease{})
 	}
 	if err != nil {
 		return fmt.Errorf("re-issuing comment on %s: %w", j.Target, err)
@@ -104,6 +104,6 @@ func (e *Engine) recoverComment(ctx context.Context, f *Flow, j store.JournalEnt
 		if err := tx.PutCommentLink(ctx, commentLink(j.LinkID, j.Side, j.After["source_id"], j.After["body"], c)); err != nil {
 			return err
 		}
-		return tx.JournalFinish(ctx, j.ID, store.JournalDone, j.Target, j.LinkID, "")
+		return tx.JournalFinish(ctx, j.ID, store.JournalDone, j.Target, j.LinkID, "", store.Lease{})
 	})
 }

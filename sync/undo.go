@@ -36,7 +36,7 @@ func (e *Engine) Undo(ctx context.Context, flows map[string]*Flow, runID int64) 
 		return nil, fmt.Errorf("run %d: reading journal: %w", runID, err)
 	}
 	lockName := "flow:" + orig.Flow
-	if err := e.lock(ctx, lockName); err != nil {
+	if _, err := e.lock(ctx, lockName); err != nil {
 		return nil, fmt.Errorf("flow %s: %w", orig.Flow, err)
 	}
 	defer e.store.Unlock(context.WithoutCancel(ctx), lockName, e.owner)
@@ -143,7 +143,7 @@ func (e *Engine) Resolve(ctx context.Context, f *Flow, id int64, take, value str
 		return store.Run{}, fmt.Errorf("conflict %d belongs to flow %s, not %s", id, c.Flow, f.Map.Name)
 	}
 	lockName := "flow:" + f.Map.Name
-	if err := e.lock(ctx, lockName); err != nil {
+	if _, err := e.lock(ctx, lockName); err != nil {
 		return store.Run{}, fmt.Errorf("flow %s: %w", f.Map.Name, err)
 	}
 	defer e.store.Unlock(context.WithoutCancel(ctx), lockName, e.owner)
