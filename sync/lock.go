@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -46,9 +47,58 @@ func deadOwner(owner string) bool {
 	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
 }
 
+// runLease is the flow lease one run holds: the token its journaled
+// writes carry, kept current by renew, and why it was lost once it is.
+type runLease struct {
+	mu    sync.Mutex
+	lease store.Lease
+	lost  error
+}
+
+func newRunLease(l store.Lease) *runLease { return &runLease{lease: l} }
+
+// get returns the lease to write under.
+func (l *runLease) get() store.Lease {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.lease
+}
+
+// markLost records why the lease is gone; the first reason stays.
+func (l *runLease) markLost(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.lost == nil {
+		l.lost = err
+	}
+}
+
+// check says whether the run may still write at now (the engine's
+// clock): not when a renewal failed, nor when the lease ran out by this
+// process's own clock (it was paused, or renewals stalled), which needs
+// no store round trip. The store fences every journaled write as well,
+// by its own clock; this check also stops the write that was already
+// journaled when the process paused, before its call reaches the tracker.
+func (l *runLease) check(now time.Time) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.lost != nil {
+		return l.lost
+	}
+	if !now.Before(l.lease.Expires) {
+		l.lost = fmt.Errorf("%w: lease %s (token %d) ran out at %s, before it was renewed (the process was paused or the store unreachable)",
+			store.ErrLeaseLost, l.lease.Name, l.lease.Token, l.lease.Expires.UTC().Format(time.RFC3339))
+		return l.lost
+	}
+	return nil
+}
+
 // renew extends the lease every third of its life until the returned stop
-// is called, so a long run keeps it and a dead one loses it soon.
-func (e *Engine) renew(ctx context.Context, name string) (stop func()) {
+// is called, so a long run keeps it and a dead one loses it soon. A
+// renewal that fails, or that finds the lease taken over in between
+// (another token), marks the lease lost: the run stops before its next
+// write rather than writing beside the process that holds it now.
+func (e *Engine) renew(ctx context.Context, rl *runLease) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		t := time.NewTicker(e.ttl / 3)
@@ -60,11 +110,41 @@ func (e *Engine) renew(ctx context.Context, name string) (stop func()) {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if _, err := e.store.Lock(context.WithoutCancel(ctx), name, e.owner, e.ttl); err != nil {
-					e.log.Warn("could not renew the flow lock", "lock", name, "err", err)
+				if !e.renewOnce(ctx, rl) {
+					return
+				}
+			case <-e.renewKick: // tests only: renew now
+				ok := e.renewOnce(ctx, rl)
+				e.renewKick <- struct{}{}
+				if !ok {
+					return
 				}
 			}
 		}
 	}()
 	return func() { close(done) }
+}
+
+// renewOnce renews rl once and reports whether the lease is still held.
+func (e *Engine) renewOnce(ctx context.Context, rl *runLease) bool {
+	held := rl.get()
+	l, err := e.store.Lock(context.WithoutCancel(ctx), held.Name, e.owner, e.ttl)
+	switch {
+	case err != nil:
+		err = fmt.Errorf("%w: renewing lease %s (token %d): %w", store.ErrLeaseLost, held.Name, held.Token, err)
+	case l.Token != held.Token:
+		// The lease ran out and was taken (and perhaps released) in
+		// between: this Lock is a new acquisition, not a renewal.
+		err = fmt.Errorf("%w: lease %s ran out while held with token %d and was taken again since (token %d)",
+			store.ErrLeaseLost, held.Name, held.Token, l.Token)
+	}
+	if err != nil {
+		e.log.Error("flow lease lost; the run stops before its next write", "lock", held.Name, "err", err)
+		rl.markLost(err)
+		return false
+	}
+	rl.mu.Lock()
+	rl.lease.Expires = l.Expires
+	rl.mu.Unlock()
+	return true
 }
