@@ -114,7 +114,7 @@ func (a *applier) journaled(ctx context.Context, op *Op, entry store.JournalEntr
 	}
 	id, err := a.e.store.JournalIntent(ctx, entry)
 	if err != nil {
-		return fmt.Errorf("flow %s: journaling %s of %s: %w", a.f.Map.Name, op.Kind, op.Target, err)
+		return err // it names the write, its target and the flow
 	}
 	if a.e.crash != nil {
 		if err := a.e.crash(CrashBeforeCall, op); err != nil {
