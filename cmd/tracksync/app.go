@@ -77,7 +77,9 @@ func (a *app) loadConfig() error {
 	}
 	a.cfg = cfg
 	all := mapping.Validate(cfg, adapters.Default)
-	all = append(all, driverProblems(cfg)...)
+	if !slices.ContainsFunc(all, func(p config.Problem) bool { return p.Path == "state.driver" }) {
+		all = append(all, driverProblems(cfg)...)
+	}
 	if len(all) > 0 {
 		return &exitError{code: exitUsage, err: fmt.Errorf("%s has %d problem(s):\n%s", path, len(all), formatProblems(cfg, all))}
 	}
