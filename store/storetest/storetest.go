@@ -1443,6 +1443,12 @@ func testContextCancelled(t *testing.T, s store.Store) {
 		{"JournalIntent", func() error { _, err := s.JournalIntent(cctx, journalEntry(1, "f1", 1)); return err }()},
 		{"Tx", s.Tx(cctx, func(tx store.Ops) error { _, err := tx.CreateLink(cctx, link("f1", 3)); return err })},
 		{"Lock", func() error { _, err := s.Lock(cctx, "x", "me", time.Minute); return err }()},
+		{"BumpGeneration", func() error { _, err := s.BumpGeneration(cctx, "flow:f1"); return err }()},
+		{"SeenDelivery", func() error { _, err := s.SeenDelivery(cctx, "github", "d", time.Hour); return err }()},
+		{"TakeTokens", func() error { _, err := s.TakeTokens(cctx, "github:app", 1, 1, 1, time.Now()); return err }()},
+		{"PutKV", s.PutKV(cctx, "github", "etag", "x")},
+		{"PutEvent", func() error { _, err := s.PutEvent(cctx, store.Event{Kind: "run.finished"}); return err }()},
+		{"ClaimEvents", func() error { _, err := s.ClaimEvents(cctx, "w", 1, time.Minute); return err }()},
 	}
 	for _, c := range checks {
 		wantErr(t, c.name+" with a cancelled context", c.err, context.Canceled)
