@@ -182,15 +182,21 @@ func (s *Store) Generation(ctx context.Context, name string) (int64, error) {
 // Webhook delivery ids.
 
 // SeenDelivery inserts the id, or takes over its expired row, in one
-// upsert: the row count says whether this call was the first.
+// upsert: the row count says whether this call was the first. The
+// clean-up shares its transaction, so a first sighting costs one commit.
 func (s *Store) SeenDelivery(ctx context.Context, tracker, id string, keep time.Duration) (bool, error) {
 	if tracker == "" || id == "" {
 		return false, fmt.Errorf("recording webhook delivery %q of tracker %q: both must be set: %w", id, tracker, adapters.ErrInvalid)
 	}
-	now := s.now().UnixNano()
-	res, err := s.db.ExecContext(ctx, `INSERT INTO deliveries (tracker, id, expires_at) VALUES (?, ?, ?)
+	now := s.now()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, s.wrap(err, "recording webhook delivery %s of %s", id, tracker)
+	}
+	defer func() { _ = tx.Rollback() }()
+	res, err := tx.ExecContext(ctx, `INSERT INTO deliveries (tracker, id, expires_at) VALUES (?, ?, ?)
 		ON CONFLICT (tracker, id) DO UPDATE SET expires_at = excluded.expires_at WHERE deliveries.expires_at <= ?`,
-		tracker, id, s.now().Add(keep).UnixNano(), now)
+		tracker, id, now.Add(keep).UnixNano(), now.UnixNano())
 	if err != nil {
 		return false, s.wrap(err, "recording webhook delivery %s of %s", id, tracker)
 	}
@@ -199,12 +205,15 @@ func (s *Store) SeenDelivery(ctx context.Context, tracker, id string, keep time.
 		return false, s.wrap(err, "recording webhook delivery %s of %s", id, tracker)
 	}
 	if n == 0 {
-		return false, nil
+		return false, nil // a repeat: nothing written, nothing to commit
 	}
 	// Forget what has expired. Only on a first sighting: that is when the
-	// table grows, and a burst of repeats costs no more than one read.
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM deliveries WHERE expires_at <= ?`, now); err != nil {
-		return true, s.wrap(err, "forgetting expired webhook deliveries")
+	// table grows, and a burst of repeats then costs no write at all.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE expires_at <= ?`, now.UnixNano()); err != nil {
+		return false, s.wrap(err, "forgetting expired webhook deliveries")
+	}
+	if err := tx.Commit(); err != nil {
+		return false, s.wrap(err, "recording webhook delivery %s of %s", id, tracker)
 	}
 	return true, nil
 }

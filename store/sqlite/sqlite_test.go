@@ -446,3 +446,5 @@ func openBench(tb testing.TB) store.Store { return openTB(tb, "", Options{}) }
 func BenchmarkPutBase(b *testing.B)       { storetest.BenchPutBase(b, openBench) }
 func BenchmarkListBases100k(b *testing.B) { storetest.BenchListBases(b, openBench) }
 func BenchmarkGetBase(b *testing.B)       { storetest.BenchGetBase(b, openBench) }
+func BenchmarkJournalWrite(b *testing.B)  { storetest.BenchJournalWrite(b, openBench) }
+func BenchmarkCoordination(b *testing.B)  { storetest.BenchCoordination(b, openBench) }
