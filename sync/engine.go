@@ -165,12 +165,11 @@ func (e *Engine) Plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, err
 func (e *Engine) Sync(ctx context.Context, f *Flow, opts RunOptions) (*Result, error) {
 	name := f.Map.Name
 	lockName := "flow:" + name
-	lease, err := e.lock(ctx, lockName)
+	rl, err := e.lockRun(ctx, lockName)
 	if err != nil {
 		return nil, fmt.Errorf("flow %s: %w", name, err)
 	}
 	defer e.store.Unlock(context.WithoutCancel(ctx), lockName, e.owner)
-	rl := newRunLease(lease)
 	stopRenew := e.renew(ctx, rl)
 	defer stopRenew()
 

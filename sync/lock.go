@@ -52,10 +52,17 @@ func deadOwner(owner string) bool {
 type runLease struct {
 	mu    sync.Mutex
 	lease store.Lease
-	lost  error
+	// deadline is when the lease runs out by the engine's own clock: the
+	// time the Lock call that took or renewed it was made, plus its ttl.
+	// Counting from before the call, on this process's clock, keeps it on
+	// the safe side of the store's expiry whatever the clocks' skew.
+	deadline time.Time
+	lost     error
 }
 
-func newRunLease(l store.Lease) *runLease { return &runLease{lease: l} }
+func newRunLease(l store.Lease, deadline time.Time) *runLease {
+	return &runLease{lease: l, deadline: deadline}
+}
 
 // get returns the lease to write under.
 func (l *runLease) get() store.Lease {
@@ -85,12 +92,22 @@ func (l *runLease) check(now time.Time) error {
 	if l.lost != nil {
 		return l.lost
 	}
-	if !now.Before(l.lease.Expires) {
+	if !now.Before(l.deadline) {
 		l.lost = fmt.Errorf("%w: lease %s (token %d) ran out at %s, before it was renewed (the process was paused or the store unreachable)",
-			store.ErrLeaseLost, l.lease.Name, l.lease.Token, l.lease.Expires.UTC().Format(time.RFC3339))
+			store.ErrLeaseLost, l.lease.Name, l.lease.Token, l.deadline.UTC().Format(time.RFC3339))
 		return l.lost
 	}
 	return nil
+}
+
+// lockRun takes the flow's lease for one run.
+func (e *Engine) lockRun(ctx context.Context, name string) (*runLease, error) {
+	start := e.now()
+	l, err := e.lock(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return newRunLease(l, start.Add(e.ttl)), nil
 }
 
 // renew extends the lease every third of its life until the returned stop
@@ -128,6 +145,7 @@ func (e *Engine) renew(ctx context.Context, rl *runLease) (stop func()) {
 // renewOnce renews rl once and reports whether the lease is still held.
 func (e *Engine) renewOnce(ctx context.Context, rl *runLease) bool {
 	held := rl.get()
+	start := e.now()
 	l, err := e.store.Lock(context.WithoutCancel(ctx), held.Name, e.owner, e.ttl)
 	switch {
 	case err != nil:
@@ -144,7 +162,7 @@ func (e *Engine) renewOnce(ctx context.Context, rl *runLease) bool {
 		return false
 	}
 	rl.mu.Lock()
-	rl.lease.Expires = l.Expires
+	rl.lease.Expires, rl.deadline = l.Expires, start.Add(e.ttl)
 	rl.mu.Unlock()
 	return true
 }

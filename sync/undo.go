@@ -36,12 +36,11 @@ func (e *Engine) Undo(ctx context.Context, flows map[string]*Flow, runID int64) 
 		return nil, fmt.Errorf("run %d: reading journal: %w", runID, err)
 	}
 	lockName := "flow:" + orig.Flow
-	lease, err := e.lock(ctx, lockName)
+	rl, err := e.lockRun(ctx, lockName)
 	if err != nil {
 		return nil, fmt.Errorf("flow %s: %w", orig.Flow, err)
 	}
 	defer e.store.Unlock(context.WithoutCancel(ctx), lockName, e.owner)
-	rl := newRunLease(lease)
 	defer e.renew(ctx, rl)()
 	run, err := e.store.StartRun(ctx, orig.Flow, false)
 	if err != nil {
@@ -146,12 +145,11 @@ func (e *Engine) Resolve(ctx context.Context, f *Flow, id int64, take, value str
 		return store.Run{}, fmt.Errorf("conflict %d belongs to flow %s, not %s", id, c.Flow, f.Map.Name)
 	}
 	lockName := "flow:" + f.Map.Name
-	lease, err := e.lock(ctx, lockName)
+	rl, err := e.lockRun(ctx, lockName)
 	if err != nil {
 		return store.Run{}, fmt.Errorf("flow %s: %w", f.Map.Name, err)
 	}
 	defer e.store.Unlock(context.WithoutCancel(ctx), lockName, e.owner)
-	rl := newRunLease(lease)
 	defer e.renew(ctx, rl)()
 	l, err := e.store.GetLink(ctx, c.LinkID)
 	if err != nil {
