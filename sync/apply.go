@@ -58,6 +58,11 @@ func (e *Engine) apply(ctx context.Context, f *Flow, p *Plan, runID int64, lease
 		}
 	}
 	for _, pp := range p.pairs {
+		// A pair may change only the store (a base, a link's refs): the
+		// journal cannot fence that, so the lease is checked here too.
+		if err := a.lease.check(a.e.now()); err != nil {
+			return a.errs, err
+		}
 		if err := a.pair(ctx, pp); err != nil {
 			if fatal(err) {
 				return a.errs, err
@@ -77,6 +82,10 @@ func (e *Engine) apply(ctx context.Context, f *Flow, p *Plan, runID int64, lease
 			if a.archiveFailed[op.LinkID] {
 				continue
 			}
+			// Unlinking writes the store alone: checked like a pair.
+			if err = a.lease.check(a.e.now()); err != nil {
+				return a.errs, err
+			}
 			err = a.unlink(ctx, op)
 		default:
 			continue
@@ -87,6 +96,9 @@ func (e *Engine) apply(ctx context.Context, f *Flow, p *Plan, runID int64, lease
 			}
 			a.errs = append(a.errs, err)
 		}
+	}
+	if err := a.lease.check(a.e.now()); err != nil {
+		return a.errs, err
 	}
 	if err := a.settleConflicts(ctx); err != nil {
 		return a.errs, err

@@ -164,3 +164,59 @@ func TestRenewalFailureStopsRun(t *testing.T) {
 		t.Errorf("%d write(s) after the renewal failed", w)
 	}
 }
+
+// listHooked runs fn before its first listing: a point inside a run,
+// after the lease was taken and before apply.
+type listHooked struct {
+	*memTracker
+	fn func()
+}
+
+func (l *listHooked) List(ctx context.Context, req adapters.ListRequest) (adapters.ListPage, error) {
+	if l.fn != nil {
+		l.fn()
+		l.fn = nil
+	}
+	return l.memTracker.List(ctx, req)
+}
+
+// TestLostLeaseStopsStoreOnlyWrites: an unlink changes the store alone
+// (the link becomes a tombstone), which the journal cannot fence; a run
+// that knows its lease is lost must not make it either.
+func TestLostLeaseStopsStoreOnlyWrites(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	e.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "kept", Status: "To Do"},
+		adapters.Item{Kind: adapters.KindIssue, Title: "deleted", Status: "To Do"})
+	e.sync(tsync.RunOptions{})
+	ls := e.links()
+	if len(ls) != 2 {
+		t.Fatalf("%d links, want 2", len(ls))
+	}
+	for _, l := range ls {
+		if it, err := e.a.Get(e.ctx, l.A); err == nil && it.Title == "deleted" {
+			if err := e.a.Delete(e.ctx, l.A); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var a *tsync.Engine
+	e.flow.A = &listHooked{memTracker: e.a, fn: func() {
+		if err := e.st.Unlock(e.ctx, "flow:f", "replica-a:1"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.st.Lock(e.ctx, "flow:f", "replica-b:2", time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		tsync.RenewNow(a)
+	}}
+	a = tsync.New(e.st, tsync.Options{Clock: e.clock.Now, Owner: "replica-a:1"})
+	_, err := a.Sync(e.ctx, e.flow, tsync.RunOptions{Full: true})
+	if !errors.Is(err, store.ErrLeaseLost) {
+		t.Fatalf("Sync = %v, want it stopped by the lost lease", err)
+	}
+	for _, l := range e.links() {
+		if l.Tombstone() {
+			t.Errorf("link %d was unlinked (%s <-> %s) by a run that had lost its lease", l.ID, l.A, l.B)
+		}
+	}
+}
