@@ -351,14 +351,15 @@ type Ops interface {
 	// that is not YYYY-MM-DD (including "") fails with adapters.ErrInvalid.
 	DeleteSnapshots(ctx context.Context, before string) (int64, error)
 
-	// GetKV returns the value of key in scope (a tracker's name, or
-	// "tracker:<name>/<purpose>"), ok false when there is none.
+	// GetKV returns the value of key in scope, ok false when there is
+	// none. A scope is one owner's space; by convention an adapter uses
+	// its tracker's configured name.
 	// Adapters keep small durable state here: a webhook handshake
 	// secret, ETags. It is in Ops so that such state can change in the
 	// same transaction as what depends on it (a cursor, say).
 	GetKV(ctx context.Context, scope, key string) (value string, ok bool, err error)
-	// PutKV stores (replaces) the value of key in scope. Scope and key
-	// must not be empty.
+	// PutKV stores (replaces) the value of key in scope. An empty scope
+	// or key fails with an error wrapping adapters.ErrInvalid.
 	PutKV(ctx context.Context, scope, key, value string) error
 	// DeleteKV removes key from scope; removing a missing key is a no-op.
 	DeleteKV(ctx context.Context, scope, key string) error
@@ -391,7 +392,9 @@ type Event struct {
 // commits on its own, never inside a caller's Tx: a lease, a generation
 // or a delivery id must be visible to the other processes at once and
 // must not roll back with an unrelated write. Each is atomic across
-// processes.
+// processes. Arguments outside the documented range (an empty name, a
+// rate that is not positive) fail with an error wrapping
+// adapters.ErrInvalid.
 type Coordinator interface {
 	// Lock takes or renews the named lease for owner until now+ttl (the
 	// store's clock) and returns it. A new acquisition (the lease free,
@@ -442,10 +445,13 @@ type Outbox interface {
 	// the same event.
 	ClaimEvents(ctx context.Context, worker string, limit int, lease time.Duration) ([]Event, error)
 	// AckEvent marks event id delivered: it is never claimed again, and
-	// its DedupKey keeps de-duplicating. ErrNotFound for a missing id.
+	// its DedupKey keeps de-duplicating (delivered events are kept; their
+	// pruning is a later retention job). ErrNotFound for a missing id.
 	AckEvent(ctx context.Context, id int64) error
 	// RetryEvent releases event id's claim, to be claimed again from
-	// next on, with errMsg as its LastError. ErrNotFound for a missing id.
+	// next on, with errMsg as its LastError; a delivered event stays
+	// delivered. ErrNotFound for a missing id. ClaimEvents' worker,
+	// limit and lease must be set and positive.
 	RetryEvent(ctx context.Context, id int64, next time.Time, errMsg string) error
 }
 
