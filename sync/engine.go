@@ -81,11 +81,14 @@ type Engine struct {
 	ttl      time.Duration
 	crash    func(CrashPoint, *Op) error
 	draining func() bool
+	// renewKick makes a run's renewal happen at once (tests only; nothing
+	// else sends on it).
+	renewKick chan struct{}
 }
 
 // New returns an engine over st.
 func New(st store.Store, opts Options) *Engine {
-	e := &Engine{store: st, log: opts.Logger, now: opts.Clock, owner: opts.Owner, ttl: opts.LockTTL, crash: opts.Crash, draining: opts.Draining}
+	e := &Engine{store: st, log: opts.Logger, now: opts.Clock, owner: opts.Owner, ttl: opts.LockTTL, crash: opts.Crash, draining: opts.Draining, renewKick: make(chan struct{})}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
@@ -182,11 +185,12 @@ func (e *Engine) Plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, err
 func (e *Engine) Sync(ctx context.Context, f *Flow, opts RunOptions) (*Result, error) {
 	name := f.Map.Name
 	lockName := "flow:" + name
-	if err := e.lock(ctx, lockName); err != nil {
+	rl, err := e.lockRun(ctx, lockName)
+	if err != nil {
 		return nil, fmt.Errorf("flow %s: %w", name, err)
 	}
 	defer e.store.Unlock(context.WithoutCancel(ctx), lockName, e.owner)
-	stopRenew := e.renew(ctx, lockName)
+	stopRenew := e.renew(ctx, rl)
 	defer stopRenew()
 
 	run, err := e.store.StartRun(ctx, name, opts.DryRun)
@@ -198,6 +202,9 @@ func (e *Engine) Sync(ctx context.Context, f *Flow, opts RunOptions) (*Result, e
 	finish := func(state string, runErr error) (*Result, error) {
 		res.Run.State = state
 		res.Run.FinishedAt = e.now().UTC()
+		if errors.Is(runErr, store.ErrLeaseLost) {
+			runErr = fmt.Errorf("flow %s: the run lost its lease and stopped before its next write (another process runs the flow now, or this one was paused past the lease): %w", name, runErr)
+		}
 		if runErr != nil {
 			res.Run.Error = runErr.Error()
 		}
@@ -208,7 +215,7 @@ func (e *Engine) Sync(ctx context.Context, f *Flow, opts RunOptions) (*Result, e
 	}
 
 	if !opts.DryRun {
-		if err := e.recover(ctx, f, run.ID, log); err != nil {
+		if err := e.recover(ctx, f, run.ID, rl, log); err != nil {
 			if errors.Is(err, errCrashed) {
 				return res, err
 			}
@@ -238,7 +245,7 @@ func (e *Engine) Sync(ctx context.Context, f *Flow, opts RunOptions) (*Result, e
 		res.Run.Counts = planCounts(plan)
 		return finish(store.RunOK, nil)
 	}
-	errs, err := e.apply(ctx, f, plan, run.ID, &res.Run.Counts, log)
+	errs, err := e.apply(ctx, f, plan, run.ID, rl, &res.Run.Counts, log)
 	res.Errors = errs
 	if errors.Is(err, errCrashed) {
 		return res, err
@@ -262,6 +269,11 @@ func (e *Engine) Sync(ctx context.Context, f *Flow, opts RunOptions) (*Result, e
 	// full reconcile, tries them again.
 	// Cursors move only after a clean run, so nothing listed this time is
 	// lost if a write failed: the next run lists it again.
+	// A run that lost its lease may have stopped short of what it listed;
+	// its cursors must not overwrite the new holder's.
+	if lerr := rl.check(e.now()); lerr != nil {
+		return finish(store.RunFailed, lerr)
+	}
 	for i, s := range []store.Side{store.SideA, store.SideB} {
 		if plan.Cursors[i] == "" {
 			continue

@@ -484,11 +484,11 @@ func TestDeadOwnerLockTakenOver(t *testing.T) {
 	seedBoth(e)
 	host, _ := os.Hostname()
 	// A pid that cannot be running: above the kernel's pid_max.
-	if err := e.st.Lock(e.ctx, "flow:f", host+":4194305", time.Hour); err != nil {
+	if _, err := e.st.Lock(e.ctx, "flow:f", host+":4194305", time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	e.sync(tsync.RunOptions{})
-	if err := e.st.Lock(e.ctx, "flow:f", host+":1", time.Hour); err != nil { // pid 1 is alive
+	if _, err := e.st.Lock(e.ctx, "flow:f", host+":1", time.Hour); err != nil { // pid 1 is alive
 		t.Fatal(err)
 	}
 	_, err := e.eng.Sync(e.ctx, e.flow, tsync.RunOptions{})

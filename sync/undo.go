@@ -36,16 +36,18 @@ func (e *Engine) Undo(ctx context.Context, flows map[string]*Flow, runID int64) 
 		return nil, fmt.Errorf("run %d: reading journal: %w", runID, err)
 	}
 	lockName := "flow:" + orig.Flow
-	if err := e.lock(ctx, lockName); err != nil {
+	rl, err := e.lockRun(ctx, lockName)
+	if err != nil {
 		return nil, fmt.Errorf("flow %s: %w", orig.Flow, err)
 	}
 	defer e.store.Unlock(context.WithoutCancel(ctx), lockName, e.owner)
+	defer e.renew(ctx, rl)()
 	run, err := e.store.StartRun(ctx, orig.Flow, false)
 	if err != nil {
 		return nil, err
 	}
 	rep := &UndoReport{}
-	a := &applier{e: e, f: f, pl: e.newPlanner(f), runID: run.ID, counts: &run.Counts, log: e.log}
+	a := &applier{e: e, f: f, pl: e.newPlanner(f), runID: run.ID, lease: rl, counts: &run.Counts, log: e.log}
 	var firstErr error
 	for i := len(entries) - 1; i >= 0; i-- {
 		j := entries[i]
@@ -143,10 +145,12 @@ func (e *Engine) Resolve(ctx context.Context, f *Flow, id int64, take, value str
 		return store.Run{}, fmt.Errorf("conflict %d belongs to flow %s, not %s", id, c.Flow, f.Map.Name)
 	}
 	lockName := "flow:" + f.Map.Name
-	if err := e.lock(ctx, lockName); err != nil {
+	rl, err := e.lockRun(ctx, lockName)
+	if err != nil {
 		return store.Run{}, fmt.Errorf("flow %s: %w", f.Map.Name, err)
 	}
 	defer e.store.Unlock(context.WithoutCancel(ctx), lockName, e.owner)
+	defer e.renew(ctx, rl)()
 	l, err := e.store.GetLink(ctx, c.LinkID)
 	if err != nil {
 		return store.Run{}, fmt.Errorf("conflict %d: link %d: %w", id, c.LinkID, err)
@@ -182,7 +186,7 @@ func (e *Engine) Resolve(ctx context.Context, f *Flow, id int64, take, value str
 	if err != nil {
 		return run, err
 	}
-	a := &applier{e: e, f: f, pl: p, runID: run.ID, counts: &run.Counts, log: e.log}
+	a := &applier{e: e, f: f, pl: p, runID: run.ID, lease: rl, counts: &run.Counts, log: e.log}
 	base, err := e.store.GetBase(ctx, l.ID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return run, err
