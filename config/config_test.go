@@ -45,6 +45,16 @@ func defaultFlow(f Flow) Flow {
 	if f.MaxChangeShare == 0 {
 		f.MaxChangeShare = 0.25
 	}
+	if f.MaxCreateShare == 0 {
+		f.MaxCreateShare = DefaultMaxCreateShare
+	}
+	if f.FirstContactLimit == nil {
+		n := DefaultFirstContactLimit
+		f.FirstContactLimit = &n
+	}
+	if f.Match == nil {
+		f.Match = MatchRules
+	}
 	return f
 }
 
@@ -101,6 +111,7 @@ flows:
 					Name: "f", A: FlowSide{"j", "project = P"}, B: FlowSide{Tracker: "g"},
 					Direction: "a-to-b", Schedule: "@hourly", Conflict: "manual", OnDelete: "close",
 					MaxChangeShare: 0.5, Create: ptr(false),
+					MaxCreateShare: DefaultMaxCreateShare, FirstContactLimit: ptr(DefaultFirstContactLimit), Match: MatchRules,
 					Fields: map[string]FieldConfig{
 						"title": {Direction: "both"},
 						"status": {Direction: "both", Owner: "a",

@@ -26,6 +26,7 @@ func Validate(c *config.Config, reg *adapters.Registry) []config.Problem {
 	v.trackers()
 	v.users()
 	v.flows()
+	v.loops()
 	v.initiatives()
 
 	// Parse and Validate may both see one thing (a missing kind); say it once.
