@@ -1,0 +1,441 @@
+package sync_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/config"
+	"github.com/tracksync/tracksync/mapping"
+	"github.com/tracksync/tracksync/store"
+	tsync "github.com/tracksync/tracksync/sync"
+)
+
+// flowOver compiles another flow over e's trackers and store (a renamed
+// flow, a split, a migration): cf starts as e's flow with name, then
+// mutate changes it.
+func (e *env) flowOver(name string, mutate func(*config.Flow)) *tsync.Flow {
+	e.t.Helper()
+	yes := true
+	cf := config.Flow{Name: name, A: config.FlowSide{Tracker: "a"}, B: config.FlowSide{Tracker: "b"}, Direction: "both",
+		Conflict: "newest", OnDelete: "unlink", MaxChangeShare: 1, Create: &yes, Fields: defaultFields(), Schedule: "@every 5m"}
+	if mutate != nil {
+		mutate(&cf)
+	}
+	capsA, capsB := e.a.Capabilities(), e.b.Capabilities()
+	m, probs := mapping.Compile(cf, "flows[1]", users, mapping.SideInfo{Name: "a", Kind: "memory", Caps: &capsA}, mapping.SideInfo{Name: "b", Kind: "memory", Caps: &capsB})
+	if len(probs) > 0 {
+		e.t.Fatalf("flow %s does not compile: %v", name, probs)
+	}
+	return &tsync.Flow{Map: m, A: e.a, B: e.b}
+}
+
+func (e *env) syncFlow(f *tsync.Flow, opts tsync.RunOptions) *tsync.Result {
+	e.t.Helper()
+	res, err := e.eng.Sync(e.ctx, f, opts)
+	if err != nil {
+		e.t.Fatalf("sync %s: %v", f.Map.Name, err)
+	}
+	return res
+}
+
+func planText(p *tsync.Plan) string {
+	var b strings.Builder
+	p.WriteText(&b)
+	return b.String()
+}
+
+// links of one flow, not tombstones.
+func liveLinks(e *env, flow string) []store.Link {
+	e.t.Helper()
+	ls, err := e.st.ListLinks(e.ctx, flow)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return slices.DeleteFunc(ls, func(l store.Link) bool { return l.Tombstone() })
+}
+
+// noDuplicates fails when a title appears more than once on a side.
+func noDuplicates(t testing.TB, e *env) {
+	t.Helper()
+	for _, tr := range []*memTracker{e.a, e.b} {
+		seen := map[string]int{}
+		for _, it := range tr.Items() {
+			seen[it.Title]++
+		}
+		for title, n := range seen {
+			if n > 1 {
+				t.Fatalf("tracker %s holds %q %d times", tr.Name(), title, n)
+			}
+		}
+	}
+}
+
+func TestMatchRules(t *testing.T) {
+	tests := []struct {
+		name string
+		seed func(e *env)
+		// wantRule of the one link the plan makes; creates it may make.
+		wantRule    string
+		wantCreates int
+	}{
+		{"reference: Jira key in the GitHub body", func(e *env) {
+			e.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "Checkout is slow", Status: "To Do"})
+			e.b.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "Speed up checkout", Status: "open", Body: "Tracked in A-1 on the board."})
+		}, "reference", 0},
+		{"reference: the other's URL in the Jira description", func(e *env) {
+			b := e.b.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "Speed up checkout", Status: "open"})[0]
+			e.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "Checkout is slow", Status: "To Do", Body: "Mirror of B-" + b.Ref.ID + "."})
+		}, "reference", 0},
+		{"title: same normalized title, unique on both sides", func(e *env) {
+			e.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "Fix  Login.", Status: "To Do"})
+			e.b.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "fix login", Status: "open"})
+		}, "title", 0},
+		{"key: a copy another flow made (first-format key)", func(e *env) {
+			a := e.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "Old name", Status: "To Do"})[0]
+			e.b.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "Different title", Status: "open", SyncKey: "migration/a/" + a.Ref.ID})
+		}, "key", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, envOpts{})
+			tt.seed(e)
+			p := e.plan()
+			if n := p.Count(tsync.OpLink); n != 1 {
+				t.Fatalf("%d links planned, want 1:\n%s", n, planText(p))
+			}
+			for _, op := range p.Ops {
+				if op.Kind == tsync.OpLink && op.Rule != tt.wantRule {
+					t.Fatalf("matched by %q, want %q:\n%s", op.Rule, tt.wantRule, planText(p))
+				}
+			}
+			if !strings.Contains(planText(p), "matched by "+tt.wantRule) {
+				t.Fatalf("plan does not show the rule:\n%s", planText(p))
+			}
+			if n := p.Count(tsync.OpCreate); n != tt.wantCreates {
+				t.Fatalf("%d creates, want %d:\n%s", n, tt.wantCreates, planText(p))
+			}
+			e.sync(tsync.RunOptions{})
+			if na, nb := len(e.a.Items()), len(e.b.Items()); na != 1 || nb != 1 {
+				t.Fatalf("after sync a holds %d, b %d items; want 1 each", na, nb)
+			}
+			if n := len(liveLinks(e, "f")); n != 1 {
+				t.Fatalf("%d links", n)
+			}
+		})
+	}
+}
+
+func TestMatchFile(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	a := e.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "Payments v2", Status: "To Do"})[0]
+	b := e.b.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "Billing rewrite", Status: "open"})[0]
+	path := filepath.Join(t.TempDir(), "mapping.csv")
+	if err := os.WriteFile(path, []byte("a_key,b_key\n"+a.Ref.Key+", "+b.Ref.Key+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.flow = e.flowOver("f", func(cf *config.Flow) { cf.MatchFile = path })
+	p := e.plan()
+	if p.Count(tsync.OpLink) != 1 || p.Count(tsync.OpCreate) != 0 || !strings.Contains(planText(p), "matched by file: "+path+" line 2") {
+		t.Fatalf("plan:\n%s", planText(p))
+	}
+	// Without the file the two are unrelated: each is copied.
+	e.flow = e.flowOver("f", nil)
+	if p := e.plan(); p.Count(tsync.OpCreate) != 2 {
+		t.Fatalf("without the file:\n%s", planText(p))
+	}
+}
+
+func TestMatchAmbiguous(t *testing.T) {
+	tests := []struct {
+		name string
+		seed func(e *env)
+		// held: items neither linked nor copied
+		held int
+	}{
+		{"two titles on one side", func(e *env) {
+			e.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "Flaky test", Status: "To Do"}, adapters.Item{Kind: adapters.KindIssue, Title: "flaky test", Status: "To Do"})
+			e.b.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "Flaky Test", Status: "open"})
+		}, 3},
+		{"a body naming two items", func(e *env) {
+			e.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "one", Status: "To Do"}, adapters.Item{Kind: adapters.KindIssue, Title: "two", Status: "To Do"})
+			e.b.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "both", Status: "open", Body: "covers A-1 and A-2"})
+		}, 3},
+		{"two items naming one", func(e *env) {
+			e.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "one", Status: "To Do", Body: "see B-1"}, adapters.Item{Kind: adapters.KindIssue, Title: "two", Status: "To Do", Body: "also B-1"})
+			e.b.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "target", Status: "open"})
+		}, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, envOpts{})
+			tt.seed(e)
+			p := e.plan()
+			if p.Count(tsync.OpLink) != 0 || p.Count(tsync.OpCreate) != 0 {
+				t.Fatalf("an ambiguous item was linked or copied:\n%s", planText(p))
+			}
+			if len(p.Ambiguous) == 0 || !strings.Contains(planText(p), "ambiguous (") || !strings.Contains(planText(p), "candidates") {
+				t.Fatalf("ambiguity not listed:\n%s", planText(p))
+			}
+			e.sync(tsync.RunOptions{})
+			if n := len(e.a.Items()) + len(e.b.Items()); n != tt.held {
+				t.Fatalf("%d items after sync, want the %d there were", n, tt.held)
+			}
+		})
+	}
+}
+
+// A title match under manual holds every difference as a conflict: nothing
+// is overwritten on first contact.
+func TestFirstContactNothingOverwritten(t *testing.T) {
+	for _, policy := range []string{"manual", "newest"} {
+		t.Run(policy, func(t *testing.T) {
+			e := newEnv(t, envOpts{policy: policy})
+			e.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "Search", Status: "In Progress", Labels: []string{"ux"}})
+			e.clock.Advance(time.Minute)
+			e.b.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "Search", Status: "closed", Labels: []string{"bug"}})
+			res, err := e.eng.Sync(e.ctx, e.flow, tsync.RunOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, b := e.a.Items()[0], e.b.Items()[0]
+			switch policy {
+			case "manual":
+				if a.Status != "In Progress" || b.Status != "closed" || !slices.Equal(a.Labels, []string{"ux"}) || !slices.Equal(b.Labels, []string{"bug"}) {
+					t.Fatalf("manual overwrote on first contact: a %+v, b %+v", a, b)
+				}
+				if res.Run.Counts.Conflicts != 2 || res.Run.State != store.RunConflicts {
+					t.Fatalf("counts %+v state %s: want 2 conflicts held", res.Run.Counts, res.Run.State)
+				}
+			case "newest":
+				// B is newer: the policy says B wins.
+				if a.Status != "Done" || !slices.Equal(a.Labels, []string{"bug"}) {
+					t.Fatalf("newest: a %+v", a)
+				}
+			}
+			if len(e.a.Items()) != 1 || len(e.b.Items()) != 1 {
+				t.Fatal("a duplicate was made")
+			}
+		})
+	}
+}
+
+func TestFlowRenameCreatesNothing(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	seedBoth(e)
+	e.sync(tsync.RunOptions{})
+	before := len(e.a.Items()) + len(e.b.Items())
+	// Renamed: the state knows nothing of "platform-epics".
+	renamed := e.flowOver("platform-epics", nil)
+	p, err := e.eng.Plan(e.ctx, renamed, tsync.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Count(tsync.OpCreate) != 0 || p.Count(tsync.OpLink) != 3 || p.Count(tsync.OpUpdate) != 0 || p.Count(tsync.OpConflict) != 0 {
+		t.Fatalf("renamed flow plan:\n%s", planText(p))
+	}
+	e.a.ResetCounts()
+	e.b.ResetCounts()
+	e.syncFlow(renamed, tsync.RunOptions{})
+	if w := e.a.Writes() + e.b.Writes(); w != 0 {
+		t.Fatalf("the renamed flow's first run wrote %d times", w)
+	}
+	if n := len(e.a.Items()) + len(e.b.Items()); n != before {
+		t.Fatalf("%d items after the rename, %d before", n, before)
+	}
+	// And it syncs on.
+	e.clock.Advance(time.Minute)
+	e.a.Edit(liveLinks(e, "platform-epics")[0].A, func(x *adapters.Item) { x.Title = "renamed item" })
+	e.syncFlow(renamed, tsync.RunOptions{})
+	if !slices.ContainsFunc(e.b.Items(), func(it adapters.Item) bool { return it.Title == "renamed item" }) {
+		t.Fatal("edit not carried by the renamed flow")
+	}
+}
+
+// Old-format keys (flow/side/id) from a flow that no longer exists are
+// still recognised: a renamed flow links, not copies, with no store links
+// of the old flow to go by.
+func TestFlowRenameOldFormatKeys(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	as := e.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "one", Status: "To Do"}, adapters.Item{Kind: adapters.KindIssue, Title: "two", Status: "To Do"})
+	for _, a := range as {
+		e.b.Seed(adapters.Item{Kind: adapters.KindIssue, Title: a.Title + " (copy)", Status: "open", SyncKey: "platform/a/" + a.Ref.ID})
+	}
+	res := e.sync(tsync.RunOptions{})
+	if res.Run.Counts.Created != 0 || len(liveLinks(e, "f")) != 2 {
+		t.Fatalf("counts %+v, %d links", res.Run.Counts, len(liveLinks(e, "f")))
+	}
+}
+
+func TestFlowSplit(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	e.a.Seed(adapters.Item{Kind: adapters.KindEpic, Title: "Epic one", Status: "To Do"}, adapters.Item{Kind: adapters.KindIssue, Title: "Story one", Status: "To Do"})
+	e.b.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "From b", Status: "open"})
+	e.sync(tsync.RunOptions{})
+	before := len(e.a.Items()) + len(e.b.Items())
+	epics := e.flowOver("epics", func(cf *config.Flow) {
+		cf.A.Scope, cf.B.Scope = "kind:epic", "kind:epic"
+	})
+	rest := e.flowOver("stories", func(cf *config.Flow) {
+		cf.A.Scope, cf.B.Scope = "kind:issue", "kind:issue"
+	})
+	for _, f := range []*tsync.Flow{epics, rest, epics, rest} {
+		res := e.syncFlow(f, tsync.RunOptions{})
+		if res.Run.Counts.Created != 0 {
+			t.Fatalf("flow %s created %d", f.Map.Name, res.Run.Counts.Created)
+		}
+	}
+	if n := len(e.a.Items()) + len(e.b.Items()); n != before {
+		t.Fatalf("%d items after the split, %d before", n, before)
+	}
+	if ne, ns := len(liveLinks(e, "epics")), len(liveLinks(e, "stories")); ne != 1 || ns != 2 {
+		t.Fatalf("links: epics %d, stories %d", ne, ns)
+	}
+}
+
+// A one-off migration (another flow, a-to-b) copies A into B; a two-way
+// flow started afterwards links the copies instead of copying back.
+func TestMigrationThenFlow(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	e.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "alpha", Status: "To Do"}, adapters.Item{Kind: adapters.KindIssue, Title: "beta", Status: "Done"})
+	migrate := e.flowOver("migration", func(cf *config.Flow) { cf.Direction = "a-to-b" })
+	e.syncFlow(migrate, tsync.RunOptions{})
+	if len(e.b.Items()) != 2 {
+		t.Fatalf("migration made %d", len(e.b.Items()))
+	}
+	// The migration's state is gone (another machine, a wiped file): the
+	// flow has only the keys on the items.
+	for _, l := range liveLinks(e, "migration") {
+		if err := e.st.DeleteLink(e.ctx, l.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := e.sync(tsync.RunOptions{})
+	if res.Run.Counts.Created != 0 || len(liveLinks(e, "f")) != 2 {
+		t.Fatalf("counts %+v, links %d", res.Run.Counts, len(liveLinks(e, "f")))
+	}
+	noDuplicates(t, e)
+}
+
+func TestCreateValve(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	for i := range config.CreateFloor + 5 {
+		e.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "item " + strings.Repeat("x", i+1), Status: "To Do"})
+	}
+	_, err := e.eng.Sync(e.ctx, e.flow, tsync.RunOptions{})
+	var verr *tsync.ValveError
+	if !errors.As(err, &verr) || verr.Creates != config.CreateFloor+5 {
+		t.Fatalf("err = %v", err)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "create 30 item(s)") || !strings.Contains(msg, "--force") {
+		t.Fatalf("message: %s", msg)
+	}
+	if len(e.b.Items()) != 0 {
+		t.Fatal("the valve let creates through")
+	}
+	e.sync(tsync.RunOptions{Force: true})
+	if len(e.b.Items()) != config.CreateFloor+5 {
+		t.Fatalf("forced: %d", len(e.b.Items()))
+	}
+	// A small flow's first run is not blocked.
+	small := newEnv(t, envOpts{})
+	seedBoth(small)
+	small.sync(tsync.RunOptions{})
+}
+
+func TestFirstContactStops(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	for i := range 12 {
+		e.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "a " + strings.Repeat("i", i+1), Status: "To Do"})
+		e.b.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "b " + strings.Repeat("i", i+1), Status: "open"})
+	}
+	_, err := e.eng.Sync(e.ctx, e.flow, tsync.RunOptions{})
+	var verr *tsync.ValveError
+	if !errors.As(err, &verr) || !verr.FirstContact || !strings.Contains(err.Error(), "tracksync plan --flow f") {
+		t.Fatalf("err = %v", err)
+	}
+	if e.a.Writes()+e.b.Writes() != 0 {
+		t.Fatal("written")
+	}
+	e.sync(tsync.RunOptions{Force: true})
+	// Not a first run any more.
+	e.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "later", Status: "To Do"})
+	e.sync(tsync.RunOptions{})
+}
+
+// The valve counts items: a close under on_delete: close is an archive
+// and an unlink of one item, counted once.
+func TestValveCountsItems(t *testing.T) {
+	e := newEnv(t, envOpts{onDelete: "close", share: 0.5})
+	for i := range 5 {
+		e.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "item " + strings.Repeat("i", i+1), Status: "To Do"})
+	}
+	e.sync(tsync.RunOptions{})
+	ls := liveLinks(e, "f")
+	for _, l := range ls[:3] {
+		if err := e.a.Delete(e.ctx, l.A); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := e.eng.Sync(e.ctx, e.flow, tsync.RunOptions{Full: true})
+	var verr *tsync.ValveError
+	if !errors.As(err, &verr) || verr.Destructive != 3 || verr.Linked != 5 || !strings.Contains(err.Error(), "3 of 5 linked items (60%") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestLinkAndUnlinkByHand(t *testing.T) {
+	e := newEnv(t, envOpts{policy: "manual"})
+	a := e.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "Jira's name", Status: "To Do"})[0]
+	b := e.b.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "GitHub's name", Status: "open"})[0]
+	dry, err := e.eng.Link(e.ctx, e.flow, adapters.Ref{Key: a.Ref.Key}, adapters.Ref{Key: b.Ref.Key}, true)
+	if err != nil || !dry.DryRun || len(liveLinks(e, "f")) != 0 {
+		t.Fatalf("dry run: %+v %v, %d links", dry, err, len(liveLinks(e, "f")))
+	}
+	if _, err := e.eng.Link(e.ctx, e.flow, adapters.Ref{Key: a.Ref.Key}, adapters.Ref{Key: b.Ref.Key}, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.eng.Link(e.ctx, e.flow, adapters.Ref{Key: a.Ref.Key}, adapters.Ref{Key: b.Ref.Key}, false); err == nil || !strings.Contains(err.Error(), "linked already") {
+		t.Fatalf("second link: %v", err)
+	}
+	res := e.sync(tsync.RunOptions{})
+	if res.Run.Counts.Created != 0 || res.Run.Counts.Conflicts != 1 {
+		t.Fatalf("counts %+v: want the title difference held, nothing created", res.Run.Counts)
+	}
+	if _, err := e.eng.Unlink(e.ctx, e.flow, store.SideA, adapters.Ref{Key: a.Ref.Key}, false); err != nil {
+		t.Fatal(err)
+	}
+	// Both kept, and left alone: not copied, not re-matched.
+	for range 2 {
+		res = e.sync(tsync.RunOptions{Full: true})
+		if res.Run.Counts.Created != 0 || len(liveLinks(e, "f")) != 0 || len(e.a.Items()) != 1 || len(e.b.Items()) != 1 {
+			t.Fatalf("after unlink: counts %+v, %d links", res.Run.Counts, len(liveLinks(e, "f")))
+		}
+	}
+	// Linked again by hand.
+	if _, err := e.eng.Link(e.ctx, e.flow, a.Ref, b.Ref, false); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(liveLinks(e, "f")); n != 1 {
+		t.Fatalf("%d links after relinking", n)
+	}
+}
+
+// Comments both sides already hold (copied by hand or by another tool)
+// are paired on first contact, not copied again.
+func TestFirstContactPairsEqualComments(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	a := e.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "Shared", Status: "To Do", Comments: []adapters.Comment{{Body: "decided: ship it"}, {Body: "only on a"}}})[0]
+	b := e.b.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "Shared", Status: "open", Comments: []adapters.Comment{{Body: "decided:  ship it"}}})[0]
+	e.sync(tsync.RunOptions{})
+	ca, _ := e.a.Comments(e.ctx, a.Ref)
+	cb, _ := e.b.Comments(e.ctx, b.Ref)
+	if len(ca) != 2 || len(cb) != 2 {
+		t.Fatalf("comments a %v, b %v", commentBodies(ca), commentBodies(cb))
+	}
+}
