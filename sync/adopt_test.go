@@ -2,6 +2,8 @@ package sync_test
 
 import (
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -437,5 +439,104 @@ func TestFirstContactPairsEqualComments(t *testing.T) {
 	cb, _ := e.b.Comments(e.ctx, b.Ref)
 	if len(ca) != 2 || len(cb) != 2 {
 		t.Fatalf("comments a %v, b %v", commentBodies(ca), commentBodies(cb))
+	}
+}
+
+// runAdoptModel starts a flow over two trackers that both hold work:
+// items on one side only, the same item on both with equal titles, items
+// whose body names their counterpart (either way), and copies a migration
+// left behind with its first-format key. The first run must link every
+// counterpart and copy only the rest (zero duplicates), overwrite nothing
+// under manual, and the flow must then converge under random edits like
+// any other (the convergence model's check).
+func runAdoptModel(t *testing.T, seed uint64, policy string, faults bool) {
+	fields := defaultFields()
+	fields["parent"] = config.FieldConfig{Direction: "a-to-b"}
+	e := newEnv(t, envOpts{policy: policy, fields: fields})
+	rnd := rand.New(rand.NewPCG(seed, seed*31+7))
+	status := func(defs []adapters.StatusDef) string { return defs[rnd.IntN(len(defs))].Name }
+	labels := func() []string { return []string{labelPool[rnd.IntN(len(labelPool))]} }
+	concepts := 15 + rnd.IntN(20)
+	var pre []adapters.Item // every seeded item, as seeded
+	seedA := func(it adapters.Item) adapters.Item {
+		it.Kind = adapters.KindIssue
+		got := e.a.Seed(it)[0]
+		pre = append(pre, got)
+		return got
+	}
+	seedB := func(it adapters.Item) adapters.Item {
+		it.Kind = adapters.KindIssue
+		got := e.b.Seed(it)[0]
+		pre = append(pre, got)
+		return got
+	}
+	for k := range concepts {
+		e.clock.Advance(time.Duration(1+rnd.IntN(30)) * time.Second)
+		switch rnd.IntN(6) {
+		case 0:
+			seedA(adapters.Item{Title: fmt.Sprintf("only a %d", k), Status: status(statusesA), Labels: labels(), Body: "a's"})
+		case 1:
+			seedB(adapters.Item{Title: fmt.Sprintf("only b %d", k), Status: status(statusesB), Labels: labels()})
+		case 2:
+			seedA(adapters.Item{Title: fmt.Sprintf("Shared %d", k), Status: status(statusesA), Labels: labels(), Body: "a's",
+				Comments: []adapters.Comment{{Body: fmt.Sprintf("note %d", k)}, {Body: "a only"}}})
+			e.clock.Advance(time.Second)
+			seedB(adapters.Item{Title: fmt.Sprintf("shared  %d", k), Status: status(statusesB), Labels: labels(),
+				Comments: []adapters.Comment{{Body: fmt.Sprintf("note %d", k)}}})
+		case 3:
+			a := seedA(adapters.Item{Title: fmt.Sprintf("jira name %d", k), Status: status(statusesA), Labels: labels(), Body: "a's"})
+			seedB(adapters.Item{Title: fmt.Sprintf("github name %d", k), Status: status(statusesB), Labels: labels(), Body: "Tracked in " + a.Ref.Key})
+		case 4:
+			b := seedB(adapters.Item{Title: fmt.Sprintf("gh %d", k), Status: status(statusesB), Labels: labels()})
+			seedA(adapters.Item{Title: fmt.Sprintf("jira %d", k), Status: status(statusesA), Labels: labels(), Body: "Mirrors " + b.Ref.Key + "."})
+		case 5:
+			a := seedA(adapters.Item{Title: fmt.Sprintf("migrated %d", k), Status: status(statusesA), Labels: labels(), Body: "a's"})
+			seedB(adapters.Item{Title: fmt.Sprintf("migrated %d (copy)", k), Status: status(statusesB), Labels: labels(), SyncKey: "old-migration/a/" + a.Ref.ID})
+		}
+	}
+	m := &model{env: e, rnd: rnd, faults: faults}
+	m.sync() // the first contact (forced past the first-contact stop), then an echo check
+	if na, nb, nl := len(e.a.Items()), len(e.b.Items()), len(liveLinks(e, "f")); na != concepts || nb != concepts || nl != concepts {
+		t.Fatalf("seed %d: %d concepts became %d items on a, %d on b, %d links (duplicates or misses)", seed, concepts, na, nb, nl)
+	}
+	if policy == "manual" {
+		// Nothing a person wrote was overwritten (body is a-to-b: the
+		// flow's config gives it to a).
+		now := [2]map[string]adapters.Item{byID(e.a.Items()), byID(e.b.Items())}
+		for _, it := range pre {
+			i := 0
+			if it.Ref.Tracker == "b" {
+				i = 1
+			}
+			got := now[i][it.Ref.ID]
+			if got.Title != it.Title || got.Status != it.Status || !slices.Equal(got.Labels, it.Labels) {
+				t.Fatalf("seed %d: %s overwritten on first contact under manual: was %q/%s/%v, now %q/%s/%v",
+					seed, it.Ref, it.Title, it.Status, it.Labels, got.Title, got.Status, got.Labels)
+			}
+		}
+	}
+	m.check(policy == "manual")
+	for range 150 {
+		m.step()
+	}
+	m.sync()
+	m.check(policy == "manual")
+}
+
+// TestAdoptionModel: first contact over partially overlapping trackers,
+// over seeds and policies, then random edits.
+func TestAdoptionModel(t *testing.T) {
+	seeds := 8
+	if testing.Short() || raceEnabled {
+		seeds = 3
+	}
+	for _, policy := range []string{"manual", "newest", "a-wins", "b-wins"} {
+		for s := range seeds {
+			seed := uint64(500 + s)
+			t.Run(fmt.Sprintf("%s/seed%d", policy, seed), func(t *testing.T) {
+				t.Parallel()
+				runAdoptModel(t, seed, policy, policy == "newest" && s%2 == 1)
+			})
+		}
 	}
 }
