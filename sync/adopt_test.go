@@ -540,3 +540,57 @@ func TestAdoptionModel(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkMatchFirstContact10k: the plan of a flow's first run over two
+// trackers holding 10,000 items each, partially overlapping: 40% of the
+// items on both sides with one title, 20% naming their counterpart in the
+// body, 10% copies carrying a key from an earlier flow, 30% on one side
+// only. Requests per side are reported: one listing per side (pages of
+// 100) and no per-item reads. Comment sync is off here; with it on, each
+// matched pair costs one comment read per side.
+func BenchmarkMatchFirstContact10k(b *testing.B) {
+	const n = 10_000
+	fields := defaultFields()
+	delete(fields, "comments")
+	e := newEnv(b, envOpts{pageSize: 100, fields: fields})
+	var as, bs []adapters.Item
+	for i := range n {
+		as = append(as, adapters.Item{Kind: adapters.KindIssue, Title: fmt.Sprintf("item %d", i), Status: "In Progress", Labels: []string{"infra"}, Body: "spec"})
+	}
+	as = e.a.Seed(as...)
+	for i := range n {
+		it := adapters.Item{Kind: adapters.KindIssue, Title: fmt.Sprintf("b item %d", i), Status: "active", Labels: []string{"infra"}}
+		switch r := i % 10; {
+		case r < 4:
+			it.Title = fmt.Sprintf("Item %d", i)
+		case r < 6:
+			it.Body = "tracked in " + as[i].Ref.Key
+		case r < 7:
+			it.SyncKey = "old/a/" + as[i].Ref.ID
+		}
+		bs = append(bs, it)
+	}
+	e.b.Seed(bs...)
+	b.ReportAllocs()
+	var p *tsync.Plan
+	for b.Loop() {
+		e.a.ResetCounts()
+		e.b.ResetCounts()
+		var err error
+		p, err = e.eng.Plan(e.ctx, e.flow, tsync.RunOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	if links := p.Count(tsync.OpLink); links != n*7/10 {
+		b.Fatalf("%d pairs matched, want %d", links, n*7/10)
+	}
+	ca, cb := e.a.Counts(), e.b.Counts()
+	if ca.Gets+cb.Gets+ca.CommentReads+cb.CommentReads != 0 {
+		b.Fatalf("per-item reads: a %+v, b %+v", ca, cb)
+	}
+	b.ReportMetric(float64(p.Count(tsync.OpLink)), "matched")
+	b.ReportMetric(float64(ca.Lists), "requests-a")
+	b.ReportMetric(float64(cb.Lists), "requests-b")
+	b.ReportMetric(peakHeapMB(func() { e.eng.Plan(e.ctx, e.flow, tsync.RunOptions{}) }), "peak-heap-MB")
+}
