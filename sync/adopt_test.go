@@ -594,3 +594,22 @@ func BenchmarkMatchFirstContact10k(b *testing.B) {
 	b.ReportMetric(float64(cb.Lists), "requests-b")
 	b.ReportMetric(peakHeapMB(func() { e.eng.Plan(e.ctx, e.flow, tsync.RunOptions{}) }), "peak-heap-MB")
 }
+
+// A renamed flow over many linked items is not a first contact: its items
+// are accounted for by their keys and the old flow's links.
+func TestRenamedFlowIsNotFirstContact(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	for i := range 15 {
+		e.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: fmt.Sprintf("a %d", i), Status: "To Do"})
+		e.b.Seed(adapters.Item{Kind: adapters.KindIssue, Title: fmt.Sprintf("b %d", i), Status: "open"})
+	}
+	e.sync(tsync.RunOptions{Force: true}) // the real first contact
+	renamed := e.flowOver("renamed", nil)
+	res, err := e.eng.Sync(e.ctx, renamed, tsync.RunOptions{})
+	if err != nil {
+		t.Fatalf("renamed flow stopped: %v", err)
+	}
+	if res.Run.Counts.Created != 0 || len(liveLinks(e, "renamed")) != 30 {
+		t.Fatalf("counts %+v, %d links", res.Run.Counts, len(liveLinks(e, "renamed")))
+	}
+}

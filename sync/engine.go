@@ -639,12 +639,12 @@ func (e *Engine) plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, err
 			unlinked[i] = append(unlinked[i], id)
 		}
 	}
-	plan.Unlinked = [2]int{len(unlinked[0]), len(unlinked[1])}
 	plan.FirstContact = full && len(allLinks) == 0
 	m, err := e.match(ctx, f, p, lists, unlinked, linkedBy, full)
 	if err != nil {
 		return nil, err
 	}
+	plan.Unlinked = m.unknown
 	for _, mp := range m.pairs {
 		key := mp.key
 		if key == "" {

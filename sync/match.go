@@ -75,6 +75,9 @@ type matcher struct {
 	amb    []Ambiguity
 	// extra: items read with Get (a copy's source outside the listing).
 	extra [2]map[string]adapters.Item
+	// unknown counts, per side, the unlinked items the key rule did not
+	// account for: the work the trackers held before tracksync.
+	unknown [2]int
 }
 
 // match pairs the unlinked items of both sides (ids, in listing order).
@@ -99,6 +102,9 @@ func (e *Engine) match(ctx context.Context, f *Flow, p *planner, lists [2]*listi
 		if len(m.un[0]) == 0 && len(m.un[1]) == 0 {
 			break
 		}
+		if r != config.MatchKey && (len(m.un[0]) == 0 || len(m.un[1]) == 0) {
+			break // nothing to pair with
+		}
 		var edges []matchEdge
 		var err error
 		switch r {
@@ -115,6 +121,15 @@ func (e *Engine) match(ctx context.Context, f *Flow, p *planner, lists [2]*listi
 			return nil, err
 		}
 		m.resolve(r, edges)
+		if r == config.MatchKey {
+			for i := range 2 {
+				for id := range m.un[i] {
+					if !m.held[i][id] {
+						m.unknown[i]++
+					}
+				}
+			}
+		}
 	}
 	return m, nil
 }

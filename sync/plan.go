@@ -109,8 +109,9 @@ type Plan struct {
 	Bases    []BaseUpdate `json:"-"`
 	Cursors  [2]string    `json:"-"` // A, B cursors to store after a clean apply
 	Pending  int          `json:"pending_journal,omitempty"`
-	// Unlinked counts the items each side listed that no link holds,
-	// before matching.
+	// Unlinked counts the items each side listed that no link holds and
+	// that carry no tracksync key (nor are linked by another flow): the
+	// work each tracker held before this flow.
 	Unlinked [2]int `json:"unlinked"`
 	// FirstContact: the flow has no links yet (its first run).
 	FirstContact bool `json:"first_contact,omitempty"`
