@@ -356,6 +356,9 @@ func TestFirstContactStops(t *testing.T) {
 		e.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "a " + strings.Repeat("i", i+1), Status: "To Do"})
 		e.b.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "b " + strings.Repeat("i", i+1), Status: "open"})
 	}
+	if txt := planText(e.plan()); !strings.Contains(txt, "first contact: 12 unlinked item(s) on side a and 12 on side b") || !strings.Contains(txt, "stop: flow f: first run over trackers that both hold work") {
+		t.Fatalf("plan does not say the run would stop:\n%s", txt)
+	}
 	_, err := e.eng.Sync(e.ctx, e.flow, tsync.RunOptions{})
 	var verr *tsync.ValveError
 	if !errors.As(err, &verr) || !verr.FirstContact || !strings.Contains(err.Error(), "tracksync plan --flow f") {

@@ -200,6 +200,9 @@ func (e *Engine) Plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, err
 		return nil, err
 	}
 	p.Pending = len(pending)
+	if verr := valve(f, p, opts); verr != nil {
+		p.Stop = verr.Error()
+	}
 	return p, nil
 }
 

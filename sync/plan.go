@@ -115,6 +115,9 @@ type Plan struct {
 	Unlinked [2]int `json:"unlinked"`
 	// FirstContact: the flow has no links yet (its first run).
 	FirstContact bool `json:"first_contact,omitempty"`
+	// Stop, set by Engine.Plan, says why the safety valve would stop a run
+	// of this plan (without --force).
+	Stop string `json:"stop,omitempty"`
 	// Ambiguous lists items with several candidate counterparts: neither
 	// linked nor copied.
 	Ambiguous []Ambiguity `json:"ambiguous,omitempty"`
@@ -185,6 +188,9 @@ func (p *Plan) WriteText(w io.Writer) error {
 		b.WriteString(" (full reconcile)")
 	}
 	b.WriteString("\n")
+	if p.FirstContact && p.Unlinked != [2]int{} {
+		fmt.Fprintf(&b, "  first contact: %d unlinked item(s) on side a and %d on side b before matching\n", p.Unlinked[0], p.Unlinked[1])
+	}
 	if p.Pending > 0 {
 		fmt.Fprintf(&b, "  %d interrupted write(s) from an earlier run will be reconciled first\n", p.Pending)
 	}
@@ -208,6 +214,9 @@ func (p *Plan) WriteText(w io.Writer) error {
 		kinds = append(kinds, fmt.Sprintf("%d %s", n, k))
 	}
 	sort.Strings(kinds)
+	if p.Stop != "" {
+		fmt.Fprintf(&b, "  stop: %s\n", p.Stop)
+	}
 	if len(kinds) == 0 {
 		b.WriteString("  nothing to do\n")
 	} else {
