@@ -149,6 +149,13 @@ func (p *planner) diffField(pp *pairPlan, r rule) {
 			break
 		}
 		winner := p.winner(r, in.a, in.b)
+		if !known && p.policy == "manual" {
+			// No agreed value yet: two items that both existed (matched
+			// on first contact, linked by hand). Under manual nothing
+			// either side holds is overwritten, not even by a one-way
+			// field's source, until a person settles it.
+			winner = ""
+		}
 		info := &ConflictInfo{Field: f, Base: baseA, A: aVal, B: bVal, Policy: p.policyFor(r)}
 		op := &Op{Kind: OpConflict, LinkID: in.link.ID, LinkKey: in.link.Key, Target: in.link.A, Source: in.link.B, Conflict: info, pair: pp}
 		pp.other = append(pp.other, op)

@@ -263,7 +263,7 @@ func (m *model) check(manual bool) {
 				continue
 			}
 			if r.Field == adapters.FieldBody {
-				if av != bv {
+				if av != bv && !(manual && held[fmt.Sprintf("%d/%s", l.ID, r.Field)]) {
 					t.Errorf("link %d: body (a-to-b) differs: a=%q b=%q", l.ID, av, bv)
 				}
 				continue
