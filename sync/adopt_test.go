@@ -616,3 +616,26 @@ func TestRenamedFlowIsNotFirstContact(t *testing.T) {
 		t.Fatalf("counts %+v, %d links", res.Run.Counts, len(liveLinks(e, "renamed")))
 	}
 }
+
+// The survivor of a deletion (on_delete: unlink) can be linked by hand to
+// another item.
+func TestLinkSurvivorOfDeletion(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	a := e.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "survivor", Status: "To Do"})[0]
+	e.sync(tsync.RunOptions{})
+	if err := e.b.Delete(e.ctx, liveLinks(e, "f")[0].B); err != nil {
+		t.Fatal(err)
+	}
+	e.sync(tsync.RunOptions{Full: true})
+	if n := len(liveLinks(e, "f")); n != 0 {
+		t.Fatalf("%d live links after the deletion", n)
+	}
+	e.flow.Map.Create = false
+	b := e.b.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "new home", Status: "open"})[0]
+	if _, err := e.eng.Link(e.ctx, e.flow, a.Ref, b.Ref, false); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(liveLinks(e, "f")); n != 1 {
+		t.Fatalf("%d live links", n)
+	}
+}

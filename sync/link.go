@@ -52,7 +52,10 @@ func (e *Engine) Link(ctx context.Context, f *Flow, a, b adapters.Ref, dryRun bo
 	var stale []store.Link
 	for i, s := range []store.Side{store.SideA, store.SideB} {
 		id := items[i].Ref.ID
-		if l, err := e.store.FindLink(ctx, name, s, id); err == nil {
+		if l, err := e.store.FindLink(ctx, name, s, id); err == nil && l.Tombstone() {
+			// The survivor of a deletion: its old pair is gone.
+			stale = append(stale, l)
+		} else if err == nil {
 			return nil, fmt.Errorf("flow %s: %s is linked already (link %d, with %s): unlink it first (tracksync unlink --flow %s %s)",
 				name, items[i].Ref, l.ID, l.Ref(s.Other()), name, items[i].Ref)
 		} else if !errors.Is(err, store.ErrNotFound) {
