@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"regexp"
-	"slices"
 	"strings"
 
 	"github.com/tracksync/tracksync/adapters"
@@ -138,11 +137,10 @@ func (e *Engine) match(ctx context.Context, f *Flow, p *planner, lists [2]*listi
 // A mapping file is a person's word: it may settle what another rule
 // found ambiguous.
 func (m *matcher) avail(i int, id, rule string) bool {
-	it, ok := m.un[i][id]
+	_, ok := m.un[i][id]
 	if !ok {
 		_, ok = m.extra[i][id]
 	}
-	_ = it
 	return ok && (!m.held[i][id] || rule == config.MatchFile)
 }
 
@@ -483,7 +481,7 @@ func (m *matcher) byTitle() []matchEdge {
 			continue
 		}
 		t := normTitle(it.Title)
-		if t == "" || slices.Index(by[0][t], id) < 0 {
+		if t == "" {
 			continue
 		}
 		for _, bid := range by[1][t] {
