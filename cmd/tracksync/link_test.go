@@ -63,6 +63,9 @@ func TestLinkUnlinkCommands(t *testing.T) {
 	if code, out, errs = runCLI(t, "-c", cfg, "unlink", "--flow", "pair", "left:"+l[0].Ref.Key); code != exitOK || links() != 2 {
 		t.Fatalf("unlink: %d\n%s%s", code, out, errs)
 	}
+	if _, out, _ := runCLI(t, "-c", cfg, "links", "--flow", "pair"); !strings.Contains(out, "unlinked by hand") {
+		t.Fatalf("links:\n%s", out)
+	}
 	runCLI(t, "-c", cfg, "sync", "--once", "--full")
 	if na, nb := len(openMem(t, dir, "left").Items()), len(openMem(t, dir, "right").Items()); na != 3 || nb != 3 {
 		t.Fatalf("after unlink and sync: %d and %d items, want 3 and 3", na, nb)
