@@ -251,6 +251,10 @@ func (e *Engine) Sync(ctx context.Context, f *Flow, opts RunOptions) (*Result, e
 		return finish(store.RunFailed, err)
 	}
 	res.Plan = plan
+	if len(plan.Ambiguous) > 0 {
+		// Someone must act: these items are neither linked nor copied.
+		log.Warn("items with several candidate counterparts left alone; see tracksync plan", "ambiguous", len(plan.Ambiguous), "first", plan.Ambiguous[0].String())
+	}
 	if verr := valve(f, plan, opts); verr != nil {
 		log.Warn("safety valve stopped the run", "destructive", verr.Destructive, "creates", verr.Creates, "linked", plan.Linked)
 		return finish(store.RunStopped, verr)
