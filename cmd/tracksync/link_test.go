@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -120,5 +121,36 @@ flows:
 `), 0o600)
 	if code, _, errs := runCLI(t, "-c", cfg, "validate"); code != exitOK {
 		t.Fatalf("disjoint scopes: %d %s", code, errs)
+	}
+}
+
+// The recommended sequence on trackers that both hold work: the first run
+// stops and points at plan; plan shows each match with its rule; a forced
+// run links the matches and copies only the rest.
+func TestAdoptionWalkthrough(t *testing.T) {
+	dir, cfg := setup(t, "manual", 0)
+	left, right := openMem(t, dir, "left"), openMem(t, dir, "right")
+	for i := range 12 {
+		left.Seed(adapters.Item{Kind: adapters.KindIssue, Title: fmt.Sprintf("left %d", i), Status: "To Do"})
+		title := fmt.Sprintf("right %d", i)
+		if i%2 == 0 {
+			title = fmt.Sprintf("Left %d", i)
+		}
+		right.Seed(adapters.Item{Kind: adapters.KindIssue, Title: title, Status: "To Do"})
+	}
+	code, out, errs := runCLI(t, "-c", cfg, "sync", "--once")
+	if code != exitValve || !strings.Contains(errs, "tracksync plan --flow pair") || len(openMem(t, dir, "right").Items()) != 12 {
+		t.Fatalf("first run: %d\n%s%s", code, out, errs)
+	}
+	code, out, errs = runCLI(t, "-c", cfg, "plan")
+	if code != exitOK || strings.Count(out, "matched by title") != 6 || strings.Count(out, "create on") != 12 || !strings.Contains(out, "first contact: 12 unlinked item(s) on side a and 12 on side b") {
+		t.Fatalf("plan: %d\n%s%s", code, out, errs)
+	}
+	// The matched titles differ in case: held under manual, not overwritten.
+	if code, out, errs = runCLI(t, "-c", cfg, "sync", "--once", "--force"); code != exitConflicts || !strings.Contains(out, "12 created") || !strings.Contains(out, "6 conflicts held") {
+		t.Fatalf("forced run: %d\n%s%s", code, out, errs)
+	}
+	if nl, nr := len(openMem(t, dir, "left").Items()), len(openMem(t, dir, "right").Items()); nl != 18 || nr != 18 {
+		t.Fatalf("after the first run: %d left, %d right; want 18 each", nl, nr)
 	}
 }
