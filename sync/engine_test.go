@@ -229,6 +229,23 @@ func TestUndo(t *testing.T) {
 	if len(rep.Reverted) != 1 || len(rep.Skipped) != 1 || !strings.Contains(rep.Skipped[0], "changed since") {
 		t.Fatalf("report = %+v", rep)
 	}
+	// The pair is not left split: a full plan carries the revert to the
+	// side the run copied from, and a sync makes both sides agree.
+	p, err := e.eng.Plan(e.ctx, e.flow, tsync.RunOptions{Full: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Count(tsync.OpUpdate) == 0 {
+		var b strings.Builder
+		p.WriteText(&b)
+		t.Fatalf("after undo a full plan has nothing to do, pair split:\n%s", b.String())
+	}
+	e.sync(tsync.RunOptions{Full: true})
+	a0, _ := e.a.Get(e.ctx, ls[0].A)
+	b0, _ = e.b.Get(e.ctx, ls[0].B)
+	if a0.Title != b0.Title || a0.Title != "Onboarding" {
+		t.Fatalf("after undo and sync: a %q, b %q; want both reverted", a0.Title, b0.Title)
+	}
 }
 
 // state is a comparable picture of both trackers: what a person sees.

@@ -21,6 +21,8 @@ type UndoReport struct {
 // Undo reverts the field writes of run runID from the journal's
 // before-values, newest first. A field changed since that run (its value is
 // no longer what the run wrote) is skipped and listed, never overwritten.
+// The next sync carries each revert to the other side of its pair (the
+// side the run copied from), so a pair is never left silently split.
 // Creates, archives and comments are listed, not undone.
 func (e *Engine) Undo(ctx context.Context, flows map[string]*Flow, runID int64) (*UndoReport, error) {
 	orig, err := e.store.GetRun(ctx, runID)
@@ -102,7 +104,7 @@ func (e *Engine) undoEntry(ctx context.Context, a *applier, f *Flow, j store.Jou
 	if len(op.Fields) == 0 {
 		return e.store.JournalSetState(ctx, j.ID, store.JournalUndone)
 	}
-	got, err := a.update(ctx, op, cur)
+	_, err = a.update(ctx, op, cur)
 	if err != nil {
 		return err
 	}
@@ -110,8 +112,12 @@ func (e *Engine) undoEntry(ctx context.Context, a *applier, f *Flow, j store.Jou
 	for _, fc := range op.Fields {
 		rep.Reverted = append(rep.Reverted, fmt.Sprintf("%s %s: %s -> %s", j.Target, fc.Field, short(fc.From), short(fc.To)))
 	}
-	// The reverted values become the base, so the next sync does not
-	// mistake the undo for a person's edit and carry it across.
+	// The pair's base keeps the values the run wrote, so the next sync
+	// sees the revert as a change of this side and carries it to the
+	// other side, whose value the run copied (or, if that side changed
+	// since, settles the difference by the flow's policy or holds it).
+	// Recording the reverted values instead would leave the pair split
+	// with nothing to do: the other side still holds what the run copied.
 	if j.LinkID != 0 {
 		b, err := e.store.GetBase(ctx, j.LinkID)
 		if err == nil {
@@ -120,11 +126,15 @@ func (e *Engine) undoEntry(ctx context.Context, a *applier, f *Flow, j store.Jou
 				m = b.B
 			}
 			for _, fc := range op.Fields {
-				m[fc.Field] = f.Map.Value(j.Side, got, fc.Field)
+				if _, ok := m[fc.Field]; ok {
+					m[fc.Field] = fc.From
+				}
 			}
 			if err := e.store.PutBase(ctx, b); err != nil {
 				return err
 			}
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
 		}
 	}
 	return e.store.JournalSetState(ctx, j.ID, store.JournalUndone)
