@@ -1,0 +1,1101 @@
+// Package asana is the tracksync adapter for Asana: tasks in one or more
+// projects (optionally one section or tag of them) as items, their
+// comments, incremental listing through the Events API, and webhooks.
+//
+// Status comes from one of three places, chosen per tracker: the task's
+// section in its project (a board's columns), an enum custom field, or
+// the completed checkbox. Assignees are people's emails, looked up in the
+// workspace's users; labels are tag names; custom fields of every type
+// (text, number, enum, multi-enum, date, people) are read and written by
+// name. Notes are Markdown through Asana's rich text (html_notes).
+//
+// The client is small and typed (wire.go) over the shared HTTP layer
+// (adapters/internal/rest): retries of idempotent calls, the pacer below
+// the workspace's request budget (150 or 1,500 a minute), at most 15
+// writes in flight, 429 with Retry-After as *adapters.RateLimitError.
+package asana
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/adapters/internal/rest"
+)
+
+// DefaultURL is Asana's API base.
+const DefaultURL = "https://app.asana.com/api/1.0"
+
+// Status sources.
+const (
+	StatusSection     = "section"
+	StatusCompleted   = "completed"
+	StatusFieldPrefix = "custom_field:"
+)
+
+// The statuses of the completed source.
+const (
+	statusOpen      = "Open"
+	statusCompleted = "Completed"
+)
+
+// Options configure a Tracker.
+type Options struct {
+	URL       string // API base (default DefaultURL)
+	Token     string // a personal access token or an OAuth access token
+	Workspace string // workspace gid
+	// Projects whose sections are statuses (StatusSection) before any
+	// scope names them; scopes add theirs.
+	Projects []string
+	// Status is where status lives: StatusSection (default),
+	// StatusCompleted or StatusFieldPrefix+"<enum field name>".
+	Status string
+	// RequestsPerMinute paces all requests (default 150, a free
+	// workspace's limit; paid workspaces allow 1,500).
+	RequestsPerMinute int
+	// ConcurrentWrites caps writes in flight (default 15, Asana's limit).
+	ConcurrentWrites int
+	// WebhookSecret verifies X-Hook-Signature when set by hand; secrets
+	// from handshakes are kept in the KV.
+	WebhookSecret string
+	// SafetyPoll is how often an incremental listing also asks for the
+	// tasks modified since the last one (default 15m): events are
+	// delivered at most once.
+	SafetyPoll time.Duration
+	// External writes the idempotency key to the task's external gid as
+	// well (only OAuth apps may).
+	External bool
+	Logger   *slog.Logger
+	// Transport is the innermost transport (tests: the fake's).
+	Transport http.RoundTripper
+	// Clock and Sleep drive the pacer and the listing's clock (tests).
+	Clock func() time.Time
+	Sleep func(ctx context.Context, d time.Duration) error
+	// RetryWaitMin and RetryWaitMax bound retry back-off (default 1s–30s).
+	RetryWaitMin, RetryWaitMax time.Duration
+}
+
+// Tracker is an Asana workspace as a tracksync tracker.
+type Tracker struct {
+	name, workspace, base string
+	opts                  Options
+	http                  *http.Client
+	pace                  *rest.Pacer
+	writes                chan struct{}
+	now                   func() time.Time
+	log                   *slog.Logger
+	statusField           string // the enum field's name for custom_field:<name>
+
+	mu       sync.Mutex
+	loaded   bool
+	users    map[string]user   // by gid
+	byEmail  map[string]string // lower-case email -> gid
+	fields   map[string]customField
+	tags     map[string]string // lower-case name -> gid
+	tagsRead bool
+	sections map[string][]section // by project gid
+	projects []string             // projects seen, in order
+	keys     map[string]string    // idempotency key -> task gid
+	keyOf    map[string]string    // task gid -> key
+	indexed  map[string]bool      // projects scanned for markers
+	dirty    map[string]time.Time // projects where a create's answer was lost, since when
+	kv       adapters.KV
+	secrets  []string
+	seenHook *adapters.DeliverySet
+}
+
+var (
+	_ adapters.Tracker            = (*Tracker)(nil)
+	_ adapters.Commenter          = (*Tracker)(nil)
+	_ adapters.Deleter            = (*Tracker)(nil)
+	_ adapters.Checker            = (*Tracker)(nil)
+	_ adapters.WebhookDecoder     = (*Tracker)(nil)
+	_ adapters.HandshakeResponder = (*Tracker)(nil)
+	_ adapters.KVUser             = (*Tracker)(nil)
+)
+
+// New returns a tracker named name.
+func New(name string, o Options) (*Tracker, error) {
+	if o.Token == "" {
+		return nil, fmt.Errorf("asana tracker %s: no token", name)
+	}
+	if o.Workspace == "" {
+		return nil, fmt.Errorf("asana tracker %s: no workspace gid", name)
+	}
+	if o.URL == "" {
+		o.URL = DefaultURL
+	}
+	if _, err := url.Parse(o.URL); err != nil {
+		return nil, fmt.Errorf("asana tracker %s: url: %w", name, err)
+	}
+	if o.Status == "" {
+		o.Status = StatusSection
+	}
+	t := &Tracker{name: name, workspace: o.Workspace, base: strings.TrimSuffix(o.URL, "/"), opts: o,
+		now: o.Clock, log: o.Logger, keys: map[string]string{}, keyOf: map[string]string{},
+		indexed: map[string]bool{}, dirty: map[string]time.Time{}, sections: map[string][]section{},
+		seenHook: adapters.NewDeliverySet(4096)}
+	switch {
+	case o.Status == StatusSection, o.Status == StatusCompleted:
+	case strings.HasPrefix(o.Status, StatusFieldPrefix) && len(o.Status) > len(StatusFieldPrefix):
+		t.statusField = strings.TrimPrefix(o.Status, StatusFieldPrefix)
+	default:
+		return nil, fmt.Errorf("asana tracker %s: status %q: want section, completed or custom_field:<name>", name, o.Status)
+	}
+	if t.now == nil {
+		t.now = time.Now
+	}
+	if t.log == nil {
+		t.log = slog.New(slog.DiscardHandler)
+	}
+	if o.RequestsPerMinute <= 0 {
+		o.RequestsPerMinute = 150
+	}
+	if o.ConcurrentWrites <= 0 {
+		o.ConcurrentWrites = 15
+	}
+	if o.SafetyPoll <= 0 {
+		t.opts.SafetyPoll = 15 * time.Minute
+	}
+	if o.RetryWaitMin == 0 {
+		o.RetryWaitMin, o.RetryWaitMax = time.Second, 30*time.Second
+	}
+	t.writes = make(chan struct{}, o.ConcurrentWrites)
+	perSec := float64(o.RequestsPerMinute) / 60
+	t.pace = rest.NewPacer(rest.PacerOptions{Tracker: name, Clock: o.Clock, Sleep: o.Sleep,
+		Limits: rest.Limits{PerSecond: perSec, Burst: max(1, o.RequestsPerMinute/10)}})
+	next := o.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	t.http = rest.NewClient(rest.Config{Tracker: name, Transport: t.pace.Transport(&tokenTransport{token: o.Token, next: next}),
+		Timeout: time.Minute, RetryMax: 3, RetryWaitMin: o.RetryWaitMin, RetryWaitMax: o.RetryWaitMax})
+	for _, p := range o.Projects {
+		t.seeProject(p)
+	}
+	if o.WebhookSecret != "" {
+		t.secrets = []string{o.WebhookSecret}
+	}
+	return t, nil
+}
+
+// Name implements adapters.Tracker.
+func (t *Tracker) Name() string { return t.name }
+
+func (t *Tracker) seeProject(p string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !slices.Contains(t.projects, p) {
+		t.projects = append(t.projects, p)
+	}
+}
+
+// ensureMeta reads the workspace's users and custom fields once.
+func (t *Tracker) ensureMeta(ctx context.Context) error {
+	t.mu.Lock()
+	loaded := t.loaded
+	t.mu.Unlock()
+	if loaded {
+		return nil
+	}
+	users, err := listAll[user](ctx, t, "/workspaces/"+t.workspace+"/users", url.Values{"opt_fields": {"email,name"}}, "users")
+	if err != nil {
+		return fmt.Errorf("reading the users of asana workspace %s: %w", t.workspace, err)
+	}
+	fields, err := listAll[customField](ctx, t, "/workspaces/"+t.workspace+"/custom_fields",
+		url.Values{"opt_fields": {"name,resource_subtype,type,enum_options.name,enum_options.enabled,precision"}}, "custom fields")
+	if err != nil {
+		return fmt.Errorf("reading the custom fields of asana workspace %s: %w", t.workspace, err)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.users, t.byEmail, t.fields = map[string]user{}, map[string]string{}, map[string]customField{}
+	for _, u := range users {
+		t.users[u.GID] = u
+		if u.Email != "" {
+			t.byEmail[strings.ToLower(u.Email)] = u.GID
+		}
+	}
+	for _, f := range fields {
+		t.fields[f.Name] = f
+	}
+	if t.statusField != "" {
+		if f, ok := t.fields[t.statusField]; !ok || f.kind() != "enum" {
+			return adapters.Permanent(fmt.Errorf("asana tracker %s: status custom_field:%s: no enum custom field of that name in workspace %s: %w", t.name, t.statusField, t.workspace, adapters.ErrInvalid))
+		}
+	}
+	t.loaded = true
+	return nil
+}
+
+// sectionsOf reads (once) the sections of project.
+func (t *Tracker) sectionsOf(ctx context.Context, project string) ([]section, error) {
+	t.mu.Lock()
+	s, ok := t.sections[project]
+	t.mu.Unlock()
+	if ok {
+		return s, nil
+	}
+	s, err := listAll[section](ctx, t, "/projects/"+project+"/sections", url.Values{"opt_fields": {"name"}}, "sections")
+	if err != nil {
+		return nil, fmt.Errorf("reading the sections of asana project %s: %w", project, err)
+	}
+	t.mu.Lock()
+	t.sections[project] = s
+	t.mu.Unlock()
+	t.seeProject(project)
+	return s, nil
+}
+
+// Capabilities implements adapters.Tracker. The statuses and custom
+// fields are read from Asana on first use.
+func (t *Tracker) Capabilities() adapters.Capabilities {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	caps := adapters.Capabilities{
+		Fields: []string{adapters.FieldTitle, adapters.FieldBody, adapters.FieldStatus, adapters.FieldAssignees,
+			adapters.FieldLabels, adapters.FieldDue, adapters.FieldParent},
+		Kinds:       []adapters.Kind{adapters.KindTask},
+		MaxPageSize: 100,
+	}
+	if err := t.ensureMeta(ctx); err != nil {
+		t.log.Warn("asana: reading the workspace's custom fields", "error", err)
+	}
+	t.mu.Lock()
+	var names []string
+	for n := range t.fields {
+		if n != t.statusField {
+			names = append(names, n)
+		}
+	}
+	projects := slices.Clone(t.projects)
+	status := t.fields[t.statusField]
+	t.mu.Unlock()
+	sort.Strings(names)
+	for _, n := range names {
+		caps.Fields = append(caps.Fields, adapters.CustomPrefix+n)
+	}
+	switch {
+	case t.opts.Status == StatusCompleted:
+		caps.Statuses = []adapters.StatusDef{{Name: statusOpen, Category: adapters.CategoryTodo}, {Name: statusCompleted, Category: adapters.CategoryDone}}
+	case t.statusField != "":
+		for _, o := range status.EnumOptions {
+			if o.Enabled == nil || *o.Enabled {
+				caps.Statuses = append(caps.Statuses, adapters.StatusDef{Name: o.Name, Category: category(o.Name)})
+			}
+		}
+	default:
+		seen := map[string]bool{}
+		for _, p := range projects {
+			secs, err := t.sectionsOf(ctx, p)
+			if err != nil {
+				t.log.Warn("asana: reading sections", "project", p, "error", err)
+				continue
+			}
+			for _, s := range secs {
+				if !seen[s.Name] {
+					seen[s.Name] = true
+					caps.Statuses = append(caps.Statuses, adapters.StatusDef{Name: s.Name, Category: category(s.Name)})
+				}
+			}
+		}
+	}
+	return caps
+}
+
+// category guesses a status's category from its name: Asana sections and
+// enum options carry none.
+func category(name string) adapters.StatusCategory {
+	n := strings.ToLower(name)
+	for _, w := range []string{"done", "complete", "closed", "shipped", "finished", "released", "resolved", "cancel", "won't"} {
+		if strings.Contains(n, w) {
+			return adapters.CategoryDone
+		}
+	}
+	for _, w := range []string{"progress", "doing", "review", "active", "started", "wip", "testing", "blocked", "at risk"} {
+		if strings.Contains(n, w) {
+			return adapters.CategoryInProgress
+		}
+	}
+	return adapters.CategoryTodo
+}
+
+// taskPath is the path of task gid.
+func taskPath(gid string) string { return "/tasks/" + url.PathEscape(gid) }
+
+func refGID(ref adapters.Ref) string {
+	if ref.ID != "" {
+		return ref.ID
+	}
+	return ref.Key
+}
+
+// getTask reads one task with every field toItem uses.
+func (t *Tracker) getTask(ctx context.Context, gid string) (task, error) {
+	if gid == "" || strings.Trim(gid, "0123456789") != "" {
+		return task{}, &adapters.APIError{Tracker: t.name, Op: "GET /tasks/" + gid, Message: "not a task gid", Err: adapters.ErrNotFound}
+	}
+	tk, err := getOne[task](ctx, t, taskPath(gid), taskFields, "a task")
+	if err != nil {
+		return task{}, err
+	}
+	t.record(tk)
+	return tk, nil
+}
+
+// Get implements adapters.Tracker; comments included.
+func (t *Tracker) Get(ctx context.Context, ref adapters.Ref) (adapters.Item, error) {
+	gid := refGID(ref)
+	tk, err := t.getTask(ctx, gid)
+	if err != nil {
+		return adapters.Item{}, fmt.Errorf("reading asana task %s: %w", gid, err)
+	}
+	it, err := t.toItem(ctx, tk, ref.Project)
+	if err != nil {
+		return adapters.Item{}, err
+	}
+	cs, err := t.Comments(ctx, it.Ref)
+	if err != nil {
+		return adapters.Item{}, err
+	}
+	it.Comments = cs
+	return it, nil
+}
+
+// record remembers the idempotency key tk carries.
+func (t *Tracker) record(tk task) {
+	key := taskKey(tk)
+	if key == "" {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.keys[key] = tk.GID
+	t.keyOf[tk.GID] = key
+}
+
+// taskKey is the key tk carries: the notes marker, else external.gid.
+func taskKey(tk task) string {
+	if _, k := splitMarker(tk.HTMLNotes); k != "" {
+		return k
+	}
+	if tk.External != nil && strings.HasPrefix(tk.External.GID, externalPrefix) {
+		return strings.TrimPrefix(tk.External.GID, externalPrefix)
+	}
+	return ""
+}
+
+const externalPrefix = "tracksync:"
+
+// pickProject is the project an item is seen in: preferred when the task
+// is in it, else the first project the tracker knows, else its first.
+func (t *Tracker) pickProject(tk task, preferred string) string {
+	t.mu.Lock()
+	known := slices.Clone(t.projects)
+	t.mu.Unlock()
+	first := ""
+	for _, m := range tk.Memberships {
+		if m.Project == nil {
+			continue
+		}
+		if m.Project.GID == preferred {
+			return preferred
+		}
+		if first == "" {
+			first = m.Project.GID
+		}
+	}
+	for _, m := range tk.Memberships {
+		if m.Project != nil && slices.Contains(known, m.Project.GID) {
+			return m.Project.GID
+		}
+	}
+	return first
+}
+
+// version is an item's Version: Asana has no ETag, modified_at moves on
+// every change.
+func version(tk task) string { return tk.ModifiedAt.UTC().Format(time.RFC3339Nano) }
+
+func (t *Tracker) email(gid string) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if u, ok := t.users[gid]; ok && u.Email != "" {
+		return u.Email
+	}
+	return gid
+}
+
+// toItem translates a task; project is the project the caller sees it in
+// ("" to pick one).
+func (t *Tracker) toItem(ctx context.Context, tk task, project string) (adapters.Item, error) {
+	if err := t.ensureMeta(ctx); err != nil {
+		return adapters.Item{}, err
+	}
+	project = t.pickProject(tk, project)
+	notes, key := splitMarker(tk.HTMLNotes)
+	if key == "" {
+		key = taskKey(tk)
+	}
+	body, err := fromRichText(notes)
+	if err != nil {
+		return adapters.Item{}, fmt.Errorf("asana task %s: reading html_notes: %w", tk.GID, err)
+	}
+	it := adapters.Item{
+		Ref:       adapters.Ref{Tracker: t.name, Project: project, ID: tk.GID, Key: tk.GID, URL: tk.PermalinkURL},
+		Kind:      adapters.KindTask,
+		Title:     tk.Name,
+		Body:      body,
+		UpdatedAt: tk.ModifiedAt,
+		Version:   version(tk),
+		SyncKey:   key,
+	}
+	switch {
+	case t.opts.Status == StatusCompleted:
+		it.Status = statusOpen
+		if tk.Completed {
+			it.Status = statusCompleted
+		}
+	case t.statusField != "":
+		for _, cf := range tk.CustomFields {
+			if cf.Name == t.statusField && cf.EnumValue != nil {
+				it.Status = cf.EnumValue.Name
+			}
+		}
+	default:
+		for _, m := range tk.Memberships {
+			if m.Project != nil && m.Project.GID == project && m.Section != nil {
+				it.Status = m.Section.Name
+			}
+		}
+	}
+	it.StatusCategory = category(it.Status)
+	if it.Status == "" {
+		it.StatusCategory = ""
+	}
+	if tk.Assignee != nil {
+		it.Assignees = []string{t.email(tk.Assignee.GID)}
+	}
+	for _, tg := range tk.Tags {
+		it.Labels = append(it.Labels, tg.Name)
+	}
+	it.Labels = adapters.NormalizeList(it.Labels)
+	if tk.DueOn != nil {
+		it.Due = *tk.DueOn
+	}
+	if tk.Parent != nil {
+		it.Parent = &adapters.Ref{Tracker: t.name, ID: tk.Parent.GID, Key: tk.Parent.GID}
+	}
+	for _, cf := range tk.CustomFields {
+		if cf.Name == t.statusField {
+			continue
+		}
+		if v := t.fieldString(cf); v != "" {
+			if it.Fields == nil {
+				it.Fields = map[string]string{}
+			}
+			it.Fields[cf.Name] = v
+		}
+	}
+	return it, nil
+}
+
+// fieldString is a custom field's canonical value: multi-valued fields as
+// their sorted names (people: emails) joined by ", ".
+func (t *Tracker) fieldString(cf customValue) string {
+	switch cf.kind() {
+	case "text":
+		if cf.TextValue != nil {
+			return *cf.TextValue
+		}
+	case "number":
+		if cf.NumberValue != nil {
+			return strconv.FormatFloat(*cf.NumberValue, 'f', -1, 64)
+		}
+	case "enum":
+		if cf.EnumValue != nil {
+			return cf.EnumValue.Name
+		}
+	case "multi_enum":
+		var l []string
+		for _, o := range cf.MultiEnumValues {
+			l = append(l, o.Name)
+		}
+		sort.Strings(l)
+		return strings.Join(l, ", ")
+	case "date":
+		if cf.DateValue != nil {
+			return cf.DateValue.Date
+		}
+	case "people":
+		var l []string
+		for _, p := range cf.PeopleValue {
+			l = append(l, t.email(p.GID))
+		}
+		sort.Strings(l)
+		return strings.Join(l, ", ")
+	}
+	return ""
+}
+
+func invalid(format string, args ...any) error {
+	return adapters.Permanent(fmt.Errorf(format+": %w", append(args, adapters.ErrInvalid)...))
+}
+
+// userGID is the gid of the person with email (or gid) v.
+func (t *Tracker) userGID(v string) (string, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if g, ok := t.byEmail[strings.ToLower(v)]; ok {
+		return g, nil
+	}
+	if _, ok := t.users[v]; ok {
+		return v, nil
+	}
+	return "", invalid("asana workspace %s has no user %q", t.workspace, v)
+}
+
+// fieldValue is the JSON Asana takes for custom field name set to v.
+func (t *Tracker) fieldValue(name, v string) (string, json.RawMessage, error) {
+	t.mu.Lock()
+	f, ok := t.fields[name]
+	t.mu.Unlock()
+	if !ok {
+		return "", nil, adapters.Permanent(fmt.Errorf("asana workspace %s has no custom field %q: %w", t.workspace, name, adapters.ErrUnsupported))
+	}
+	if v == "" {
+		return f.GID, json.RawMessage("null"), nil
+	}
+	enc := func(x any) json.RawMessage { b, _ := json.Marshal(x); return b }
+	option := func(n string) (string, error) {
+		for _, o := range f.EnumOptions {
+			if strings.EqualFold(o.Name, strings.TrimSpace(n)) && (o.Enabled == nil || *o.Enabled) {
+				return o.GID, nil
+			}
+		}
+		var names []string
+		for _, o := range f.EnumOptions {
+			names = append(names, o.Name)
+		}
+		return "", invalid("asana custom field %q has no option %q (options: %s)", name, n, strings.Join(names, ", "))
+	}
+	switch f.kind() {
+	case "text":
+		return f.GID, enc(v), nil
+	case "number":
+		n, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return "", nil, invalid("asana custom field %q is a number; %q is not", name, v)
+		}
+		return f.GID, enc(n), nil
+	case "enum":
+		g, err := option(v)
+		return f.GID, enc(g), err
+	case "multi_enum":
+		var gids []string
+		for _, n := range strings.Split(v, ",") {
+			g, err := option(n)
+			if err != nil {
+				return "", nil, err
+			}
+			gids = append(gids, g)
+		}
+		return f.GID, enc(gids), nil
+	case "date":
+		if _, err := time.Parse("2006-01-02", v); err != nil {
+			return "", nil, invalid("asana custom field %q is a date; %q is not YYYY-MM-DD", name, v)
+		}
+		return f.GID, enc(map[string]string{"date": v}), nil
+	case "people":
+		var gids []string
+		for _, e := range strings.Split(v, ",") {
+			g, err := t.userGID(strings.TrimSpace(e))
+			if err != nil {
+				return "", nil, err
+			}
+			gids = append(gids, g)
+		}
+		return f.GID, enc(gids), nil
+	}
+	return "", nil, adapters.Permanent(fmt.Errorf("asana custom field %q has type %q, which tracksync does not write: %w", name, f.kind(), adapters.ErrUnsupported))
+}
+
+// tagGID is the gid of tag name, made when the workspace has none.
+func (t *Tracker) tagGID(ctx context.Context, name string) (string, error) {
+	t.mu.Lock()
+	read := t.tagsRead
+	t.mu.Unlock()
+	if !read {
+		tags, err := listAll[compact](ctx, t, "/workspaces/"+t.workspace+"/tags", url.Values{"opt_fields": {"name"}}, "tags")
+		if err != nil {
+			return "", fmt.Errorf("reading the tags of asana workspace %s: %w", t.workspace, err)
+		}
+		t.mu.Lock()
+		t.tags, t.tagsRead = map[string]string{}, true
+		for _, tg := range tags {
+			t.tags[strings.ToLower(tg.Name)] = tg.GID
+		}
+		t.mu.Unlock()
+	}
+	t.mu.Lock()
+	g, ok := t.tags[strings.ToLower(name)]
+	t.mu.Unlock()
+	if ok {
+		return g, nil
+	}
+	var out one[compact]
+	err := t.call(ctx, request{method: http.MethodPost, path: "/workspaces/" + t.workspace + "/tags", body: map[string]any{"name": name}}, dataShape("a tag"), &out)
+	if err != nil {
+		t.mu.Lock()
+		t.tagsRead = false // it may have been made: read again next time
+		t.mu.Unlock()
+		return "", fmt.Errorf("making asana tag %q: %w", name, err)
+	}
+	t.mu.Lock()
+	t.tags[strings.ToLower(name)] = out.Data.GID
+	t.mu.Unlock()
+	return out.Data.GID, nil
+}
+
+// statusTarget is what writing status s takes: a section gid to move to
+// (section source), a custom field value, or completed.
+func (t *Tracker) statusWrite(ctx context.Context, project, s string, w *taskWrite) (sectionGID string, err error) {
+	switch {
+	case t.opts.Status == StatusCompleted:
+		var done bool
+		switch s {
+		case statusOpen:
+		case statusCompleted:
+			done = true
+		default:
+			return "", invalid("asana status %q: with status: completed the statuses are %s and %s", s, statusOpen, statusCompleted)
+		}
+		w.Completed = &done
+	case t.statusField != "":
+		g, v, err := t.fieldValue(t.statusField, s)
+		if err != nil {
+			return "", err
+		}
+		if w.CustomFields == nil {
+			w.CustomFields = map[string]json.RawMessage{}
+		}
+		w.CustomFields[g] = v
+	default:
+		if project == "" {
+			return "", invalid("asana status %q: the task's project is not known, so neither is its section", s)
+		}
+		secs, err := t.sectionsOf(ctx, project)
+		if err != nil {
+			return "", err
+		}
+		for _, sec := range secs {
+			if sec.Name == s {
+				return sec.GID, nil
+			}
+		}
+		var names []string
+		for _, sec := range secs {
+			names = append(names, sec.Name)
+		}
+		return "", invalid("asana project %s has no section %q (sections: %s)", project, s, strings.Join(names, ", "))
+	}
+	return "", nil
+}
+
+// Create implements adapters.Tracker.
+func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.CreateOptions) (adapters.CreateResult, error) {
+	project := it.Ref.Project
+	if project == "" && opts.Scope != "" {
+		sc, err := parseScope(opts.Scope)
+		if err != nil {
+			return adapters.CreateResult{}, err
+		}
+		project = sc.projects[0]
+	}
+	if project == "" {
+		t.mu.Lock()
+		if len(t.projects) > 0 {
+			project = t.projects[0]
+		}
+		t.mu.Unlock()
+	}
+	if project == "" {
+		return adapters.CreateResult{}, invalid("creating asana task %q: no project (give a scope or the item's project)", it.Title)
+	}
+	t.seeProject(project)
+	if err := t.ensureMeta(ctx); err != nil {
+		return adapters.CreateResult{}, err
+	}
+	key := opts.IdempotencyKey
+	if key != "" {
+		found, ok, err := t.findKey(ctx, project, key)
+		if err != nil {
+			return adapters.CreateResult{}, fmt.Errorf("creating asana task %q: looking for key %q: %w", it.Title, key, err)
+		}
+		if ok {
+			got, err := t.toItem(ctx, found, project)
+			return adapters.CreateResult{Item: got, Existed: true}, err
+		}
+	}
+	w := taskWrite{Name: &it.Title, Projects: []string{project}}
+	html, err := toRichText(it.Body)
+	if err != nil {
+		return adapters.CreateResult{}, invalid("asana task %q: body: %v", it.Title, err)
+	}
+	html = withMarker(html, key)
+	w.HTMLNotes = &html
+	if key != "" && t.opts.External {
+		w.External = &external{GID: externalPrefix + key}
+	}
+	if err := t.plainFields(ctx, &w, it, []string{adapters.FieldAssignees, adapters.FieldDue}); err != nil {
+		return adapters.CreateResult{}, fmt.Errorf("creating asana task %q: %w", it.Title, err)
+	}
+	for _, l := range adapters.NormalizeList(it.Labels) {
+		g, err := t.tagGID(ctx, l)
+		if err != nil {
+			return adapters.CreateResult{}, err
+		}
+		w.Tags = append(w.Tags, g)
+	}
+	for _, n := range sortedKeys(it.Fields) {
+		if n == t.statusField {
+			continue
+		}
+		g, v, err := t.fieldValue(n, it.Fields[n])
+		if err != nil {
+			return adapters.CreateResult{}, fmt.Errorf("creating asana task %q: %w", it.Title, err)
+		}
+		if w.CustomFields == nil {
+			w.CustomFields = map[string]json.RawMessage{}
+		}
+		w.CustomFields[g] = v
+	}
+	if it.Parent != nil && it.Parent.ID != "" {
+		p := it.Parent.ID
+		w.Parent = &p
+	}
+	sectionGID := ""
+	if it.Status != "" {
+		if sectionGID, err = t.statusWrite(ctx, project, it.Status, &w); err != nil {
+			return adapters.CreateResult{}, fmt.Errorf("creating asana task %q: %w", it.Title, err)
+		}
+	}
+	started := t.now()
+	var out one[task]
+	err = t.call(ctx, request{method: http.MethodPost, path: "/tasks", query: url.Values{"opt_fields": {taskFields}}, body: w}, dataShape("a task"), &out)
+	if err != nil {
+		if !adapters.IsPermanent(err) && key != "" {
+			// The answer may be lost while the task was made: the next
+			// lookup of a key scans what changed since.
+			t.mu.Lock()
+			if _, ok := t.dirty[project]; !ok {
+				t.dirty[project] = started
+			}
+			t.mu.Unlock()
+		}
+		return adapters.CreateResult{}, fmt.Errorf("creating asana task %q in project %s: %w", it.Title, project, err)
+	}
+	tk := out.Data
+	t.record(tk)
+	if sectionGID != "" && !inSection(tk, project, sectionGID) {
+		if err := t.call(ctx, request{method: http.MethodPost, path: "/sections/" + sectionGID + "/addTask", body: map[string]any{"task": tk.GID}, idempotent: true}, dataShape("an empty answer"), nil); err != nil {
+			return adapters.CreateResult{}, fmt.Errorf("moving new asana task %s to section %q: %w", tk.GID, it.Status, err)
+		}
+		if tk, err = t.getTask(ctx, tk.GID); err != nil {
+			return adapters.CreateResult{}, fmt.Errorf("reading new asana task back: %w", err)
+		}
+	}
+	got, err := t.toItem(ctx, tk, project)
+	if err != nil {
+		return adapters.CreateResult{}, err
+	}
+	t.log.Info("asana task created", "task", tk.GID, "project", project)
+	return adapters.CreateResult{Item: got}, nil
+}
+
+func inSection(tk task, project, section string) bool {
+	for _, m := range tk.Memberships {
+		if m.Project != nil && m.Project.GID == project && m.Section != nil && m.Section.GID == section {
+			return true
+		}
+	}
+	return false
+}
+
+// plainFields writes the fields among fields that PUT /tasks takes
+// directly (not body, status or custom fields).
+func (t *Tracker) plainFields(_ context.Context, w *taskWrite, it adapters.Item, fields []string) error {
+	for _, f := range fields {
+		switch f {
+		case adapters.FieldTitle:
+			title := it.Title
+			w.Name = &title
+		case adapters.FieldAssignees:
+			a := adapters.NormalizeList(it.Assignees)
+			switch len(a) {
+			case 0:
+				w.Assignee = json.RawMessage("null")
+			case 1:
+				g, err := t.userGID(a[0])
+				if err != nil {
+					return err
+				}
+				w.Assignee, _ = json.Marshal(g)
+			default:
+				return invalid("an asana task has one assignee, not %d (%s)", len(a), strings.Join(a, ", "))
+			}
+		case adapters.FieldDue:
+			if it.Due == "" {
+				w.DueOn = json.RawMessage("null")
+			} else {
+				if _, err := time.Parse("2006-01-02", it.Due); err != nil {
+					return invalid("due date %q is not YYYY-MM-DD", it.Due)
+				}
+				w.DueOn, _ = json.Marshal(it.Due)
+			}
+		}
+	}
+	return nil
+}
+
+// findKey finds the task carrying idempotency key in project: from what
+// this process has read, else by scanning the project's notes once (and,
+// after a create whose answer was lost, what changed since).
+func (t *Tracker) findKey(ctx context.Context, project, key string) (task, bool, error) {
+	t.mu.Lock()
+	gid, known := t.keys[key]
+	indexed := t.indexed[project]
+	dirtySince, dirty := t.dirty[project]
+	t.mu.Unlock()
+	if !known && (!indexed || dirty) {
+		q := url.Values{"opt_fields": {markerFields}}
+		if indexed {
+			q.Set("modified_since", dirtySince.Add(-time.Minute).UTC().Format(time.RFC3339))
+		}
+		tasks, err := listAll[task](ctx, t, "/projects/"+project+"/tasks", q, "tasks")
+		if err != nil {
+			return task{}, false, err
+		}
+		for _, tk := range tasks {
+			t.record(tk)
+		}
+		t.mu.Lock()
+		t.indexed[project] = true
+		delete(t.dirty, project)
+		gid, known = t.keys[key]
+		t.mu.Unlock()
+	}
+	if !known {
+		return task{}, false, nil
+	}
+	tk, err := t.getTask(ctx, gid)
+	if errors.Is(err, adapters.ErrNotFound) || (err == nil && taskKey(tk) != key) {
+		t.mu.Lock()
+		delete(t.keys, key)
+		t.mu.Unlock()
+		return task{}, false, nil
+	}
+	if err != nil {
+		return task{}, false, err
+	}
+	return tk, true, nil
+}
+
+// Update implements adapters.Tracker.
+func (t *Tracker) Update(ctx context.Context, ref adapters.Ref, p adapters.Patch) (adapters.Item, error) {
+	gid := refGID(ref)
+	caps := t.Capabilities()
+	for _, f := range p.Fields {
+		if !caps.HasField(f) {
+			return adapters.Item{}, adapters.Permanent(fmt.Errorf("updating asana task %s: field %q: %w", gid, f, adapters.ErrUnsupported))
+		}
+	}
+	t.mu.Lock()
+	key, keyKnown := t.keyOf[gid]
+	t.mu.Unlock()
+	needCur := p.IfVersion != "" || slices.Contains(p.Fields, adapters.FieldLabels) ||
+		(slices.Contains(p.Fields, adapters.FieldBody) && !keyKnown) ||
+		(slices.Contains(p.Fields, adapters.FieldStatus) && t.opts.Status == StatusSection && ref.Project == "")
+	var cur task
+	if needCur {
+		var err error
+		if cur, err = t.getTask(ctx, gid); err != nil {
+			return adapters.Item{}, fmt.Errorf("updating asana task %s: %w", gid, err)
+		}
+		if p.IfVersion != "" && version(cur) != p.IfVersion {
+			return adapters.Item{}, &adapters.APIError{Tracker: t.name, Op: "update task " + gid,
+				Message: fmt.Sprintf("changed since it was read (version %s, now %s)", p.IfVersion, version(cur)), Err: adapters.ErrConflict}
+		}
+		key = taskKey(cur)
+	}
+	project := ref.Project
+	if project == "" && needCur {
+		project = t.pickProject(cur, "")
+	}
+	var (
+		w      taskWrite
+		put    bool
+		action []batchAction
+	)
+	for _, f := range p.Fields {
+		switch {
+		case f == adapters.FieldTitle || f == adapters.FieldAssignees || f == adapters.FieldDue:
+			if err := t.plainFields(ctx, &w, p.Item, []string{f}); err != nil {
+				return adapters.Item{}, fmt.Errorf("updating asana task %s: %w", gid, err)
+			}
+			put = true
+		case f == adapters.FieldBody:
+			html, err := toRichText(p.Item.Body)
+			if err != nil {
+				return adapters.Item{}, invalid("updating asana task %s: body: %v", gid, err)
+			}
+			html = withMarker(html, key)
+			w.HTMLNotes, put = &html, true
+		case f == adapters.FieldStatus:
+			sec, err := t.statusWrite(ctx, project, p.Item.Status, &w)
+			if err != nil {
+				return adapters.Item{}, fmt.Errorf("updating asana task %s: %w", gid, err)
+			}
+			if sec != "" {
+				action = append(action, batchAction{RelativePath: "/sections/" + sec + "/addTask", Method: "post", Data: map[string]any{"task": gid}})
+			} else {
+				put = true
+			}
+		case f == adapters.FieldLabels:
+			want := map[string]bool{}
+			for _, l := range adapters.NormalizeList(p.Item.Labels) {
+				want[strings.ToLower(l)] = true
+				if !slices.ContainsFunc(cur.Tags, func(c compact) bool { return strings.EqualFold(c.Name, l) }) {
+					g, err := t.tagGID(ctx, l)
+					if err != nil {
+						return adapters.Item{}, err
+					}
+					action = append(action, batchAction{RelativePath: taskPath(gid) + "/addTag", Method: "post", Data: map[string]any{"tag": g}})
+				}
+			}
+			for _, c := range cur.Tags {
+				if !want[strings.ToLower(c.Name)] {
+					action = append(action, batchAction{RelativePath: taskPath(gid) + "/removeTag", Method: "post", Data: map[string]any{"tag": c.GID}})
+				}
+			}
+		case f == adapters.FieldParent:
+			var parent any
+			if p.Item.Parent != nil && p.Item.Parent.ID != "" {
+				parent = p.Item.Parent.ID
+			}
+			action = append(action, batchAction{RelativePath: taskPath(gid) + "/setParent", Method: "post", Data: map[string]any{"parent": parent}})
+		case strings.HasPrefix(f, adapters.CustomPrefix):
+			g, v, err := t.fieldValue(strings.TrimPrefix(f, adapters.CustomPrefix), p.Item.Fields[strings.TrimPrefix(f, adapters.CustomPrefix)])
+			if err != nil {
+				return adapters.Item{}, fmt.Errorf("updating asana task %s: %w", gid, err)
+			}
+			if w.CustomFields == nil {
+				w.CustomFields = map[string]json.RawMessage{}
+			}
+			w.CustomFields[g], put = v, true
+		}
+	}
+	var tk task
+	if put {
+		var out one[task]
+		err := t.call(ctx, request{method: http.MethodPut, path: taskPath(gid), query: url.Values{"opt_fields": {taskFields}}, body: w}, dataShape("a task"), &out)
+		if err != nil {
+			return adapters.Item{}, fmt.Errorf("updating asana task %s (%s): %w", gid, strings.Join(p.Fields, ", "), err)
+		}
+		tk = out.Data
+		t.record(tk)
+	}
+	if len(action) > 0 {
+		if err := t.runActions(ctx, action); err != nil {
+			return adapters.Item{}, fmt.Errorf("updating asana task %s (%s): %w", gid, strings.Join(p.Fields, ", "), err)
+		}
+	}
+	if !put {
+		var err error
+		if tk, err = t.getTask(ctx, gid); err != nil {
+			return adapters.Item{}, fmt.Errorf("reading asana task %s back: %w", gid, err)
+		}
+	}
+	t.log.Info("asana task updated", "task", gid, "fields", strings.Join(p.Fields, ","))
+	return t.toItem(ctx, tk, project)
+}
+
+// runActions sends writes that each set an absolute state (addTask,
+// addTag, removeTag, setParent): one alone as itself, several in /batch
+// requests of at most 10 (the order among them does not matter).
+func (t *Tracker) runActions(ctx context.Context, actions []batchAction) error {
+	if len(actions) == 1 {
+		a := actions[0]
+		return t.call(ctx, request{method: http.MethodPost, path: a.RelativePath, body: a.Data, idempotent: true}, dataShape("an answer"), nil)
+	}
+	for len(actions) > 0 {
+		n := min(len(actions), 10)
+		res, err := t.batch(ctx, actions[:n], true)
+		if err != nil {
+			return err
+		}
+		for i, r := range res {
+			if r.StatusCode >= 300 {
+				return t.batchError(actions[i], r)
+			}
+		}
+		actions = actions[n:]
+	}
+	return nil
+}
+
+// Delete implements adapters.Deleter.
+func (t *Tracker) Delete(ctx context.Context, ref adapters.Ref) error {
+	gid := refGID(ref)
+	if err := t.call(ctx, request{method: http.MethodDelete, path: taskPath(gid)}, dataShape("an answer"), nil); err != nil {
+		return fmt.Errorf("deleting asana task %s: %w", gid, err)
+	}
+	t.mu.Lock()
+	if k, ok := t.keyOf[gid]; ok {
+		delete(t.keys, k)
+		delete(t.keyOf, gid)
+	}
+	t.mu.Unlock()
+	t.log.Info("asana task deleted", "task", gid)
+	return nil
+}
+
+// Check implements adapters.Checker: the token works, the workspace and
+// every configured project can be read, the status field exists.
+func (t *Tracker) Check(ctx context.Context) error {
+	if _, err := getOne[user](ctx, t, "/users/me", "name,email", "the token's user"); err != nil {
+		return fmt.Errorf("asana tracker %s: the token: %w", t.name, err)
+	}
+	if err := t.ensureMeta(ctx); err != nil {
+		return fmt.Errorf("asana tracker %s: %w", t.name, err)
+	}
+	t.mu.Lock()
+	projects := slices.Clone(t.projects)
+	t.mu.Unlock()
+	for _, p := range projects {
+		if _, err := getOne[compact](ctx, t, "/projects/"+p, "name", "a project"); err != nil {
+			return fmt.Errorf("asana tracker %s: project %s: %w", t.name, p, err)
+		}
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
