@@ -36,6 +36,10 @@ type Harness struct {
 	// time; the suite then must not rely on clock ordering beyond what
 	// List's contract promises).
 	Advance func(d time.Duration)
+	// ExpireCursor makes every listing cursor the tracker has issued so
+	// far invalid, as Asana's sync tokens expire after about a day (nil:
+	// the tracker's cursors never expire; that subtest skips).
+	ExpireCursor func()
 	// InjectRateLimit makes the tracker's next API call fail with a rate
 	// limit (nil: skip that subtest).
 	InjectRateLimit func(retryAfter time.Duration)
@@ -67,6 +71,7 @@ func Run(t *testing.T, h Harness) {
 		t.Run("no-changes", s.testListNoChanges)
 		t.Run("since-cursor", s.testListSinceCursor)
 		t.Run("pagination", s.testListPagination)
+		t.Run("expired-cursor", s.testListExpiredCursor)
 	})
 	t.Run("not-found", s.testNotFound)
 	t.Run("stale-version", s.testStaleVersion)
@@ -628,6 +633,42 @@ func (s *suite) testListPagination(t *testing.T) {
 	s.advance(time.Minute)
 	if again := listAll(t, tr, s.h.Scope, l.cursor, size); len(again.items) > 0 {
 		t.Errorf("listing since the paged listing's cursor returned %v, want nothing", idCounts(again.items))
+	}
+}
+
+// testListExpiredCursor: a listing since an expired cursor fails with
+// ErrCursorExpired (nothing half-listed), and a full listing then gives
+// everything and a cursor that works.
+func (s *suite) testListExpiredCursor(t *testing.T) {
+	if s.h.ExpireCursor == nil {
+		t.Skip("no Harness.ExpireCursor: the tracker's cursors do not expire")
+	}
+	tr := s.newTracker(t)
+	a := s.create(t, tr, s.sample(tr, 0), "")
+	b := s.create(t, tr, s.sample(tr, 1), "")
+	s.advance(time.Minute)
+	first := listAll(t, tr, s.h.Scope, "", 0)
+	s.h.ExpireCursor()
+	s.advance(time.Minute)
+	s.edit(t, tr, a.Ref, func(it *adapters.Item) { it.Title = "edited after the cursor expired" })
+	s.advance(time.Minute)
+	p, err := tr.List(t.Context(), adapters.ListRequest{Scope: s.h.Scope, Cursor: first.cursor})
+	if !errors.Is(err, adapters.ErrCursorExpired) {
+		t.Fatalf("List since an expired cursor: got %d items, error %v; want an error wrapping ErrCursorExpired", len(p.Items), err)
+	}
+	if adapters.IsPermanent(err) {
+		t.Errorf("ErrCursorExpired is marked permanent: %v", err)
+	}
+	full := listAll(t, tr, s.h.Scope, "", 0)
+	wantIDsOnce(t, "full listing after the cursor expired", full.items, a, b)
+	for _, it := range full.items {
+		if it.Ref.ID == a.Ref.ID && it.Title != "edited after the cursor expired" {
+			t.Errorf("the full listing shows %s with title %q, not its edit", it.Ref, it.Title)
+		}
+	}
+	s.advance(time.Minute)
+	if again := listAll(t, tr, s.h.Scope, full.cursor, 0); len(again.items) > 0 {
+		t.Errorf("listing since the new full listing's cursor returned %v, want nothing", idCounts(again.items))
 	}
 }
 
