@@ -105,6 +105,9 @@ type Plan struct {
 	Warnings []string     `json:"warnings,omitempty"`
 	Bases    []BaseUpdate `json:"-"`
 	Cursors  [2]string    `json:"-"` // A, B cursors to store after a clean apply
+	// Relisted names the sides listed in full because their cursor had
+	// expired (adapters.ErrCursorExpired).
+	Relisted []store.Side `json:"relisted,omitempty"`
 	Pending  int          `json:"pending_journal,omitempty"`
 
 	pairs   []*pairPlan
