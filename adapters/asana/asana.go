@@ -174,7 +174,10 @@ func New(name string, o Options) (*Tracker, error) {
 	t.writes = make(chan struct{}, o.ConcurrentWrites)
 	perSec := float64(o.RequestsPerMinute) / 60
 	t.pace = rest.NewPacer(rest.PacerOptions{Tracker: name, Clock: o.Clock, Sleep: o.Sleep,
-		Limits: rest.Limits{PerSecond: perSec, Burst: max(1, o.RequestsPerMinute/10)}})
+		// A bucket smooths bursts; the window is Asana's own rule (so
+		// many in any minute), which a bucket alone overshoots by its burst.
+		Limits: rest.Limits{PerSecond: perSec, Burst: max(1, o.RequestsPerMinute/10),
+			Windows: []rest.Window{{Limit: o.RequestsPerMinute, Per: time.Minute}}}})
 	next := o.Transport
 	if next == nil {
 		next = http.DefaultTransport

@@ -63,3 +63,12 @@ func contains(l []string, v string) bool {
 	}
 	return false
 }
+
+// LoseEvents drops every event recorded so far without moving sync tokens,
+// as when Asana fails to record some (events are delivered at most
+// once): only a modified_since poll finds those changes.
+func (s *Server) LoseEvents() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.events = nil
+}
