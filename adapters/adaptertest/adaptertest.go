@@ -14,8 +14,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -40,6 +42,12 @@ type Harness struct {
 	// far invalid, as Asana's sync tokens expire after about a day (nil:
 	// the tracker's cursors never expire; that subtest skips).
 	ExpireCursor func()
+	// Handshake returns a webhook handshake request's header as the
+	// tracker's sender opens a webhook with, a delivery body, and how the
+	// sender signs a body after that handshake (nil: skip the handshake
+	// subtest; trackers that are not adapters.HandshakeResponder skip it
+	// too).
+	Handshake func() (req http.Header, body []byte, sign func(body []byte) http.Header)
 	// InjectRateLimit makes the tracker's next API call fail with a rate
 	// limit (nil: skip that subtest).
 	InjectRateLimit func(retryAfter time.Duration)
@@ -82,6 +90,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("archive", s.testArchive)
 	t.Run("bulk-create", s.testBulkCreate)
 	t.Run("rate-limit", s.testRateLimit)
+	t.Run("webhook-handshake", s.testHandshake)
 }
 
 // madeUpID is an ID no fresh tracker has given out.
@@ -1021,5 +1030,71 @@ func (s *suite) testRateLimit(t *testing.T) {
 	}
 	if _, err := tr.Get(t.Context(), it.Ref); err != nil {
 		t.Errorf("Get after the rate-limited one: %v (the limit was for one call)", err)
+	}
+}
+
+// memKV is the state store's per-tracker key-value space, in memory.
+type memKV struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func (k *memKV) Get(_ context.Context, key string) (string, bool, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	v, ok := k.m[key]
+	return v, ok, nil
+}
+
+func (k *memKV) Put(_ context.Context, key, v string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.m[key] = v
+	return nil
+}
+
+// testHandshake: a handshake is answered and what it carried is kept in
+// the tracker's KV, so a tracker opened later (a restart) still verifies
+// deliveries; a delivery is not taken for a handshake; a tampered
+// delivery is refused.
+func (s *suite) testHandshake(t *testing.T) {
+	tr := s.newTracker(t)
+	hr, ok := tr.(adapters.HandshakeResponder)
+	if !ok {
+		t.Skip("the tracker is not an adapters.HandshakeResponder")
+	}
+	if s.h.Handshake == nil {
+		t.Skip("no Harness.Handshake")
+	}
+	dec, ok := tr.(adapters.WebhookDecoder)
+	if !ok {
+		t.Fatal("a HandshakeResponder must be a WebhookDecoder: the handshake opens deliveries")
+	}
+	kv := &memKV{m: map[string]string{}}
+	if u, ok := tr.(adapters.KVUser); ok {
+		u.SetKV(kv)
+	}
+	req, body, sign := s.h.Handshake()
+	answer, handled, err := hr.Handshake(t.Context(), req)
+	if err != nil || !handled || len(answer) == 0 {
+		t.Fatalf("Handshake(%v): answer %v, handled %v, error %v; want an answer", req, answer, handled, err)
+	}
+	if _, handled, err := hr.Handshake(t.Context(), sign(body)); handled || err != nil {
+		t.Errorf("a signed delivery was taken for a handshake (handled %v, error %v)", handled, err)
+	}
+	if _, err := dec.DecodeWebhook(sign(body), body); err != nil {
+		t.Errorf("DecodeWebhook of a delivery signed after the handshake: %v", err)
+	}
+	later := s.newTracker(t)
+	if u, ok := later.(adapters.KVUser); ok {
+		u.SetKV(kv)
+	}
+	if _, err := later.(adapters.WebhookDecoder).DecodeWebhook(sign(body), body); err != nil {
+		t.Errorf("a tracker opened after the handshake (same KV) refused a signed delivery: %v", err)
+	}
+	tampered := append([]byte(nil), body...)
+	tampered = append(tampered, ' ')
+	if _, err := later.(adapters.WebhookDecoder).DecodeWebhook(sign(body), tampered); !errors.Is(err, adapters.ErrUnauthorized) {
+		t.Errorf("a delivery whose body does not match its signature: %v, want ErrUnauthorized", err)
 	}
 }

@@ -2,13 +2,19 @@ package adaptertest_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -61,6 +67,8 @@ func TestSuiteCatchesBugs(t *testing.T) {
 		{"archive-does-nothing", "archive"},
 		{"bulk-results-reversed", "bulk-create"},
 		{"retry-after-lost", "rate-limit"},
+		{"expired-cursor-unwrapped", "list/expired-cursor"},
+		{"handshake-not-kept", "webhook-handshake"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.bug, func(t *testing.T) {
@@ -90,7 +98,7 @@ func TestSkipsWhatTrackerLacks(t *testing.T) {
 	if err != nil {
 		t.Fatalf("suite failed on a minimal tracker: %v\n%s", err, out)
 	}
-	for _, sub := range []string{"status-transitions", "comments", "delete", "archive", "bulk-create", "rate-limit"} {
+	for _, sub := range []string{"status-transitions", "comments", "delete", "archive", "bulk-create", "rate-limit", "list/expired-cursor", "webhook-handshake"} {
 		if !strings.Contains(out, "--- SKIP: TestBuggyTracker/"+sub) {
 			t.Errorf("subtest %s did not skip on a tracker without the capability:\n%s", sub, out)
 		}
@@ -151,7 +159,14 @@ func harness(bug string) adaptertest.Harness {
 	return adaptertest.Harness{
 		New: func(t *testing.T) adapters.Tracker {
 			cur = &buggy{Tracker: newMemory(t, opts), bug: bug}
-			return cur
+			return &handshaker{buggy: cur}
+		},
+		ExpireCursor: func() { cur.expireCursors() },
+		Handshake: func() (http.Header, []byte, func([]byte) http.Header) {
+			body := []byte(`{"changed":["1"]}`)
+			return http.Header{"X-Hook-Secret": {"s3cret"}}, body, func(b []byte) http.Header {
+				return http.Header{"X-Hook-Signature": {sign("s3cret", b)}}
+			}
 		},
 		Advance:         clock.Advance,
 		InjectRateLimit: func(d time.Duration) { cur.InjectRateLimit(1, d) },
@@ -172,10 +187,68 @@ func newMemory(t *testing.T, opts memory.Options) *memory.Tracker {
 	return m
 }
 
-// buggy is the memory tracker with one bug planted, named by bug.
+// buggy is the memory tracker with one bug planted, named by bug. Its
+// cursors expire when the harness says (the memory tracker's never do).
 type buggy struct {
 	*memory.Tracker
-	bug string
+	bug     string
+	mu      sync.Mutex
+	issued  []string
+	expired map[string]bool
+}
+
+func (b *buggy) expireCursors() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.expired == nil {
+		b.expired = map[string]bool{}
+	}
+	for _, c := range b.issued {
+		b.expired[c] = true
+	}
+}
+
+// handshaker adds a webhook handshake to the memory tracker, keeping the
+// secret in the KV it is given (unless bug handshake-not-kept).
+type handshaker struct {
+	*buggy
+	kv     adapters.KV
+	secret string
+}
+
+func (h *handshaker) SetKV(kv adapters.KV) { h.kv = kv }
+
+func (h *handshaker) Handshake(ctx context.Context, hdr http.Header) (http.Header, bool, error) {
+	sec := hdr.Get("X-Hook-Secret")
+	if sec == "" {
+		return nil, false, nil
+	}
+	h.secret = sec
+	if h.bug != "handshake-not-kept" && h.kv != nil {
+		if err := h.kv.Put(ctx, "secret", sec); err != nil {
+			return nil, true, err
+		}
+	}
+	return http.Header{"X-Hook-Secret": {sec}}, true, nil
+}
+
+func (h *handshaker) DecodeWebhook(hdr http.Header, body []byte) ([]adapters.Event, error) {
+	sec := h.secret
+	if h.kv != nil {
+		if v, ok, _ := h.kv.Get(context.Background(), "secret"); ok {
+			sec = v
+		}
+	}
+	if sec == "" || !hmac.Equal([]byte(hdr.Get("X-Hook-Signature")), []byte(sign(sec, body))) {
+		return nil, adapters.ErrUnauthorized
+	}
+	return nil, nil
+}
+
+func sign(secret string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	return hex.EncodeToString(m.Sum(nil))
 }
 
 func (b *buggy) ctx(ctx context.Context) context.Context {
@@ -223,7 +296,21 @@ func (b *buggy) List(ctx context.Context, req adapters.ListRequest) (adapters.Li
 	case "page-size-ignored":
 		req.PageSize = 0
 	}
+	b.mu.Lock()
+	expired := b.expired[req.Cursor]
+	b.mu.Unlock()
+	if expired && req.Cursor != "" {
+		if b.bug == "expired-cursor-unwrapped" {
+			return adapters.ListPage{}, errors.New("cursor too old")
+		}
+		return adapters.ListPage{}, fmt.Errorf("cursor %s: %w", req.Cursor, adapters.ErrCursorExpired)
+	}
 	p, err := b.Tracker.List(b.ctx(ctx), req)
+	if p.Cursor != "" {
+		b.mu.Lock()
+		b.issued = append(b.issued, p.Cursor)
+		b.mu.Unlock()
+	}
 	switch b.bug {
 	case "list-drops-newest":
 		p.Items = slices.DeleteFunc(p.Items, func(it adapters.Item) bool { return it.Ref.ID == "3" })

@@ -3,6 +3,7 @@ package asana_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
@@ -85,6 +86,13 @@ func TestConformance(t *testing.T) {
 		InjectRateLimit: func(d time.Duration) { cur.s.Inject(asanatest.Fault{Status: 429, RetryAfter: d}) },
 		Sample:          sample,
 		ExpireCursor:    func() { cur.s.ExpireSyncTokens() },
+		Handshake: func() (http.Header, []byte, func([]byte) http.Header) {
+			const secret = "handshake-secret"
+			body := []byte(`{"events":[]}`)
+			return http.Header{"X-Hook-Secret": {secret}}, body, func(b []byte) http.Header {
+				return http.Header{"X-Hook-Signature": {asanatest.Sign(secret, b)}}
+			}
+		},
 	}
 	// Every fresh fake hands out the same gids, so the project of the
 	// first is the project of all.
