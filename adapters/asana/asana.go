@@ -97,22 +97,23 @@ type Tracker struct {
 	log                   *slog.Logger
 	statusField           string // the enum field's name for custom_field:<name>
 
-	mu       sync.Mutex
-	loaded   bool
-	users    map[string]user   // by gid
-	byEmail  map[string]string // lower-case email -> gid
-	fields   map[string]customField
-	tags     map[string]string // lower-case name -> gid
-	tagsRead bool
-	sections map[string][]section // by project gid
-	projects []string             // projects seen, in order
-	keys     map[string]string    // idempotency key -> task gid
-	keyOf    map[string]string    // task gid -> key
-	indexed  map[string]bool      // projects scanned for markers
-	dirty    map[string]time.Time // projects where a create's answer was lost, since when
-	kv       adapters.KV
-	secrets  []string
-	seenHook *adapters.DeliverySet
+	mu        sync.Mutex
+	loaded    bool
+	users     map[string]user   // by gid
+	byEmail   map[string]string // lower-case email -> gid
+	fields    map[string]customField
+	tags      map[string]string // lower-case name -> gid
+	tagsRead  bool
+	sections  map[string][]section // by project gid
+	projects  []string             // projects seen, in order
+	keys      map[string]string    // idempotency key -> task gid
+	keyOf     map[string]string    // task gid -> key
+	indexed   map[string]bool      // projects scanned for markers
+	dirty     map[string]time.Time // projects where a create's answer was lost, since when
+	refreshed map[string]time.Time // when a miss last re-read metadata ("" workspace, else a project)
+	kv        adapters.KV
+	secrets   []string
+	seenHook  *adapters.DeliverySet
 }
 
 var (
@@ -556,21 +557,68 @@ func invalid(format string, args ...any) error {
 	return adapters.Permanent(fmt.Errorf(format+": %w", append(args, adapters.ErrInvalid)...))
 }
 
-// userGID is the gid of the person with email (or gid) v.
-func (t *Tracker) userGID(v string) (string, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if g, ok := t.byEmail[strings.ToLower(v)]; ok {
-		return g, nil
+// userGID is the gid of the person with email (or gid) v; people who
+// joined since the users were read are found by reading them again.
+func (t *Tracker) userGID(ctx context.Context, v string) (string, error) {
+	for try := 0; ; try++ {
+		t.mu.Lock()
+		g, ok := t.byEmail[strings.ToLower(v)]
+		if _, isGID := t.users[v]; isGID {
+			g, ok = v, true
+		}
+		t.mu.Unlock()
+		if ok {
+			return g, nil
+		}
+		if try > 0 || !t.refresh("") {
+			return "", invalid("asana workspace %s has no user %q", t.workspace, v)
+		}
+		if err := t.ensureMeta(ctx); err != nil {
+			return "", err
+		}
 	}
-	if _, ok := t.users[v]; ok {
-		return v, nil
-	}
-	return "", invalid("asana workspace %s has no user %q", t.workspace, v)
 }
 
-// fieldValue is the JSON Asana takes for custom field name set to v.
-func (t *Tracker) fieldValue(name, v string) (string, json.RawMessage, error) {
+// refreshEvery bounds how often a miss re-reads the workspace's users,
+// custom fields or a project's sections.
+const refreshEvery = time.Minute
+
+// refresh drops the cached users and custom fields (project "") or one
+// project's sections, unless it did so within refreshEvery, and reports
+// whether it did.
+func (t *Tracker) refresh(project string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.refreshed == nil {
+		t.refreshed = map[string]time.Time{}
+	}
+	now := t.now()
+	if last, ok := t.refreshed[project]; ok && now.Sub(last) < refreshEvery {
+		return false
+	}
+	t.refreshed[project] = now
+	if project == "" {
+		t.loaded = false
+	} else {
+		delete(t.sections, project)
+	}
+	return true
+}
+
+// fieldValue is the JSON Asana takes for custom field name set to v; a
+// field, option or person not known yet is looked for again once.
+func (t *Tracker) fieldValue(ctx context.Context, name, v string) (string, json.RawMessage, error) {
+	g, raw, err := t.fieldValueCached(name, v)
+	if err != nil && (errors.Is(err, adapters.ErrInvalid) || errors.Is(err, adapters.ErrUnsupported)) && t.refresh("") {
+		if merr := t.ensureMeta(ctx); merr != nil {
+			return "", nil, merr
+		}
+		return t.fieldValueCached(name, v)
+	}
+	return g, raw, err
+}
+
+func (t *Tracker) fieldValueCached(name, v string) (string, json.RawMessage, error) {
 	t.mu.Lock()
 	f, ok := t.fields[name]
 	t.mu.Unlock()
@@ -623,7 +671,7 @@ func (t *Tracker) fieldValue(name, v string) (string, json.RawMessage, error) {
 	case "people":
 		var gids []string
 		for _, e := range strings.Split(v, ",") {
-			g, err := t.userGID(strings.TrimSpace(e))
+			g, err := t.userGIDCached(strings.TrimSpace(e))
 			if err != nil {
 				return "", nil, err
 			}
@@ -686,7 +734,7 @@ func (t *Tracker) statusWrite(ctx context.Context, project, s string, w *taskWri
 		}
 		w.Completed = &done
 	case t.statusField != "":
-		g, v, err := t.fieldValue(t.statusField, s)
+		g, v, err := t.fieldValue(ctx, t.statusField, s)
 		if err != nil {
 			return "", err
 		}
@@ -702,9 +750,18 @@ func (t *Tracker) statusWrite(ctx context.Context, project, s string, w *taskWri
 		if err != nil {
 			return "", err
 		}
-		for _, sec := range secs {
-			if sec.Name == s {
-				return sec.GID, nil
+		for try := 0; ; try++ {
+			for _, sec := range secs {
+				if sec.Name == s {
+					return sec.GID, nil
+				}
+			}
+			if try > 0 || !t.refresh(project) {
+				break
+			}
+			// A section added or renamed since they were read.
+			if secs, err = t.sectionsOf(ctx, project); err != nil {
+				return "", err
 			}
 		}
 		var names []string
@@ -775,7 +832,7 @@ func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.Cr
 		if n == t.statusField {
 			continue
 		}
-		g, v, err := t.fieldValue(n, it.Fields[n])
+		g, v, err := t.fieldValue(ctx, n, it.Fields[n])
 		if err != nil {
 			return adapters.CreateResult{}, fmt.Errorf("creating asana task %q: %w", it.Title, err)
 		}
@@ -838,7 +895,7 @@ func inSection(tk task, project, section string) bool {
 
 // plainFields writes the fields among fields that PUT /tasks takes
 // directly (not body, status or custom fields).
-func (t *Tracker) plainFields(_ context.Context, w *taskWrite, it adapters.Item, fields []string) error {
+func (t *Tracker) plainFields(ctx context.Context, w *taskWrite, it adapters.Item, fields []string) error {
 	for _, f := range fields {
 		switch f {
 		case adapters.FieldTitle:
@@ -850,7 +907,7 @@ func (t *Tracker) plainFields(_ context.Context, w *taskWrite, it adapters.Item,
 			case 0:
 				w.Assignee = json.RawMessage("null")
 			case 1:
-				g, err := t.userGID(a[0])
+				g, err := t.userGID(ctx, a[0])
 				if err != nil {
 					return err
 				}
@@ -999,7 +1056,7 @@ func (t *Tracker) Update(ctx context.Context, ref adapters.Ref, p adapters.Patch
 			}
 			action = append(action, batchAction{RelativePath: taskPath(gid) + "/setParent", Method: "post", Data: map[string]any{"parent": parent}})
 		case strings.HasPrefix(f, adapters.CustomPrefix):
-			g, v, err := t.fieldValue(strings.TrimPrefix(f, adapters.CustomPrefix), p.Item.Fields[strings.TrimPrefix(f, adapters.CustomPrefix)])
+			g, v, err := t.fieldValue(ctx, strings.TrimPrefix(f, adapters.CustomPrefix), p.Item.Fields[strings.TrimPrefix(f, adapters.CustomPrefix)])
 			if err != nil {
 				return adapters.Item{}, fmt.Errorf("updating asana task %s: %w", gid, err)
 			}
@@ -1024,7 +1081,8 @@ func (t *Tracker) Update(ctx context.Context, ref adapters.Ref, p adapters.Patch
 			return adapters.Item{}, fmt.Errorf("updating asana task %s (%s): %w", gid, strings.Join(p.Fields, ", "), err)
 		}
 	}
-	if !put {
+	if !put || len(action) > 0 {
+		// The PUT's answer predates the actions: read the task back.
 		var err error
 		if tk, err = t.getTask(ctx, gid); err != nil {
 			return adapters.Item{}, fmt.Errorf("reading asana task %s back: %w", gid, err)
@@ -1101,4 +1159,16 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+func (t *Tracker) userGIDCached(v string) (string, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if g, ok := t.byEmail[strings.ToLower(v)]; ok {
+		return g, nil
+	}
+	if _, ok := t.users[v]; ok {
+		return v, nil
+	}
+	return "", invalid("asana workspace %s has no user %q", t.workspace, v)
 }

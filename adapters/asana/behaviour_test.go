@@ -438,3 +438,27 @@ func TestErrorsNameTheProblem(t *testing.T) {
 		t.Errorf("the token leaked into an error: %v", err)
 	}
 }
+
+// TestNewPeopleAndSectionsFound: a person who joined and a section added
+// after the tracker read its workspace are found by reading again.
+func TestNewPeopleAndSectionsFound(t *testing.T) {
+	e := newEnv(t, asanatest.Options{})
+	tr := e.tracker(t, nil)
+	res, err := tr.Create(t.Context(), sample(0), adapters.CreateOptions{Scope: e.project})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.s.AddUser("Nia New", "nia@example.com")
+	if _, err := e.s.AddSection(e.project, "Blocked"); err != nil {
+		t.Fatal(err)
+	}
+	e.s.Advance(2 * time.Minute)
+	got, err := tr.Update(t.Context(), res.Item.Ref, adapters.Patch{Fields: []string{adapters.FieldAssignees, adapters.FieldStatus},
+		Item: adapters.Item{Assignees: []string{"nia@example.com"}, Status: "Blocked"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != "Blocked" || len(got.Assignees) != 1 || got.Assignees[0] != "nia@example.com" {
+		t.Errorf("after the update: status %q, assignees %v", got.Status, got.Assignees)
+	}
+}

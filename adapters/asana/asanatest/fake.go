@@ -792,3 +792,18 @@ func newToken() string {
 }
 
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+// AddSection adds a section at the end of project's board, as a person
+// would, and returns its gid.
+func (s *Server) AddSection(project, name string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.projects[project]
+	if p == nil {
+		return "", fmt.Errorf("asanatest: no project %s", project)
+	}
+	sec := &Section{GID: s.gid(), Name: name, Project: p.GID}
+	s.sections[sec.GID] = sec
+	p.Sections = append(p.Sections, sec.GID)
+	return sec.GID, nil
+}
