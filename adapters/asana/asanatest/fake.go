@@ -252,7 +252,11 @@ type Server struct {
 	rejected   int
 	mux        *http.ServeMux
 	hookClient *http.Client
-	deliveries []Delivery
+	// writesSeen counts state changes; children caches subtask counts
+	// as of childrenAt.
+	writesSeen, childrenAt int
+	children               map[string]int
+	deliveries             []Delivery
 }
 
 // New starts a fake; it is closed when the test ends.
@@ -316,6 +320,7 @@ func (s *Server) Advance(d time.Duration) {
 // tick is the time of a write: Asana's timestamps are in milliseconds and
 // two writes never share one, so modified_at orders them.
 func (s *Server) tick() time.Time {
+	s.writesSeen++
 	s.now = s.now.Add(time.Millisecond)
 	return s.now
 }

@@ -269,33 +269,39 @@ func (s *Server) routes() *http.ServeMux {
 // page answers a listing: all of records without limit, else one page
 // with next_page.
 func (s *Server) page(r *http.Request, records []obj, compact []string) answer {
+	return s.pageOf(r, len(records), func(i int) obj { return records[i] }, compact)
+}
+
+// pageOf is page over n records rendered on demand, so a page of a long
+// listing renders only its own records.
+func (s *Server) pageOf(r *http.Request, n int, render func(i int) obj, compact []string) answer {
 	q := r.URL.Query()
 	fields := optFields(q["opt_fields"])
-	start, limit := 0, len(records)
+	start, limit := 0, n
 	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxPage {
+		l, err := strconv.Atoi(v)
+		if err != nil || l < 1 || l > maxPage {
 			return fail(http.StatusBadRequest, "limit: Must be between 1 and 100")
 		}
-		limit = n
+		limit = l
 	}
 	if v := q.Get("offset"); v != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(v)
-		n, err2 := strconv.Atoi(strings.TrimPrefix(string(raw), "offset:"))
-		if err != nil || err2 != nil || !strings.HasPrefix(string(raw), "offset:") || n < 0 || n > len(records) {
+		o, err2 := strconv.Atoi(strings.TrimPrefix(string(raw), "offset:"))
+		if err != nil || err2 != nil || !strings.HasPrefix(string(raw), "offset:") || o < 0 || o > n {
 			return fail(http.StatusBadRequest, "offset: Your pagination token is invalid or has expired")
 		}
-		start = n
+		start = o
 	}
-	end := min(len(records), start+limit)
+	end := min(n, start+limit)
 	out := make([]obj, 0, end-start)
-	for _, rec := range records[start:end] {
-		out = append(out, selectFields(rec, fields, compact))
+	for i := start; i < end; i++ {
+		out = append(out, selectFields(render(i), fields, compact))
 	}
 	resp := obj{"data": out}
 	if q.Get("limit") != "" {
 		resp["next_page"] = nil
-		if end < len(records) {
+		if end < n {
 			off := base64.RawURLEncoding.EncodeToString([]byte("offset:" + strconv.Itoa(end)))
 			nq := r.URL.Query()
 			nq.Set("offset", off)
@@ -485,7 +491,7 @@ func (s *Server) listTasks(r *http.Request, _ []byte) answer {
 			*p.into = s.now
 		}
 	}
-	var recs []obj
+	var match []*Task
 	for _, g := range s.taskOrder {
 		t := s.tasks[g]
 		if t.Deleted {
@@ -500,9 +506,9 @@ func (s *Server) listTasks(r *http.Request, _ []byte) answer {
 			!completedSince.IsZero() && t.Completed && t.CompletedAt.Before(completedSince):
 			continue
 		}
-		recs = append(recs, s.taskJSON(t))
+		match = append(match, t)
 	}
-	return s.page(r, recs, compactTask)
+	return s.pageOf(r, len(match), func(i int) obj { return s.taskJSON(match[i]) }, compactTask)
 }
 
 func (s *Server) liveTask(gid string) (*Task, answer, bool) {

@@ -303,12 +303,7 @@ func (s *Server) taskJSON(t *Task) obj {
 			}
 		}
 	}
-	subtasks := 0
-	for _, g := range s.taskOrder {
-		if c := s.tasks[g]; c.Parent == t.GID && !c.Deleted {
-			subtasks++
-		}
-	}
+	subtasks := s.subtaskCounts()[t.GID]
 	return obj{
 		"gid": t.GID, "resource_type": "task", "resource_subtype": "default_task", "name": t.Name,
 		"notes": plainText(t.HTMLNotes), "html_notes": t.HTMLNotes, "completed": t.Completed, "completed_at": completedAt,
@@ -349,4 +344,18 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// subtaskCounts counts live subtasks by parent, recomputed after writes.
+func (s *Server) subtaskCounts() map[string]int {
+	if s.children == nil || s.childrenAt != s.writesSeen {
+		s.children = map[string]int{}
+		for _, g := range s.taskOrder {
+			if c := s.tasks[g]; c.Parent != "" && !c.Deleted {
+				s.children[c.Parent]++
+			}
+		}
+		s.childrenAt = s.writesSeen
+	}
+	return s.children
 }
