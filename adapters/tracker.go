@@ -204,6 +204,15 @@ type HandshakeResponder interface {
 	Handshake(ctx context.Context, h http.Header) (answer http.Header, handled bool, err error)
 }
 
+// WebhookRegistrar is implemented by trackers that can register their own
+// webhooks. EnsureWebhooks makes sure the tracker's scope delivers to
+// target (the daemon's /webhooks/<tracker name> URL), creating what is
+// missing; it is idempotent. A tracker with a handshake accepts one only
+// while it is registering, so nobody else can plant a secret.
+type WebhookRegistrar interface {
+	EnsureWebhooks(ctx context.Context, target string) error
+}
+
 // KV is a small durable key-value space of one tracker, kept in the state
 // store (webhook secrets, ETags). Get reports whether key was there.
 type KV interface {

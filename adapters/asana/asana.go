@@ -73,6 +73,9 @@ type Options struct {
 	// tasks modified since the last one (default 15m): events are
 	// delivered at most once.
 	SafetyPoll time.Duration
+	// AnyHandshake accepts a webhook handshake at any time (webhooks
+	// created by hand); by default only while EnsureWebhooks creates one.
+	AnyHandshake bool
 	// External writes the idempotency key to the task's external gid as
 	// well (only OAuth apps may).
 	External bool
@@ -97,23 +100,24 @@ type Tracker struct {
 	log                   *slog.Logger
 	statusField           string // the enum field's name for custom_field:<name>
 
-	mu        sync.Mutex
-	loaded    bool
-	users     map[string]user   // by gid
-	byEmail   map[string]string // lower-case email -> gid
-	fields    map[string]customField
-	tags      map[string]string // lower-case name -> gid
-	tagsRead  bool
-	sections  map[string][]section // by project gid
-	projects  []string             // projects seen, in order
-	keys      map[string]string    // idempotency key -> task gid
-	keyOf     map[string]string    // task gid -> key
-	indexed   map[string]bool      // projects scanned for markers
-	dirty     map[string]time.Time // projects where a create's answer was lost, since when
-	refreshed map[string]time.Time // when a miss last re-read metadata ("" workspace, else a project)
-	kv        adapters.KV
-	secrets   []string
-	seenHook  *adapters.DeliverySet
+	mu          sync.Mutex
+	loaded      bool
+	users       map[string]user   // by gid
+	byEmail     map[string]string // lower-case email -> gid
+	fields      map[string]customField
+	tags        map[string]string // lower-case name -> gid
+	tagsRead    bool
+	sections    map[string][]section // by project gid
+	projects    []string             // projects seen, in order
+	keys        map[string]string    // idempotency key -> task gid
+	keyOf       map[string]string    // task gid -> key
+	indexed     map[string]bool      // projects scanned for markers
+	dirty       map[string]time.Time // projects where a create's answer was lost, since when
+	refreshed   map[string]time.Time // when a miss last re-read metadata ("" workspace, else a project)
+	registering int                  // EnsureWebhooks calls creating a webhook now
+	kv          adapters.KV
+	secrets     []string
+	seenHook    *adapters.DeliverySet
 }
 
 var (
@@ -124,6 +128,7 @@ var (
 	_ adapters.WebhookDecoder     = (*Tracker)(nil)
 	_ adapters.HandshakeResponder = (*Tracker)(nil)
 	_ adapters.KVUser             = (*Tracker)(nil)
+	_ adapters.WebhookRegistrar   = (*Tracker)(nil)
 )
 
 // New returns a tracker named name.

@@ -344,9 +344,20 @@ func TestWebhookHandshakeAndDeliveries(t *testing.T) {
 		events = append(events, evs...)
 	}))
 	defer recv.Close()
-	st, _ := postJSON(t, e.s, "/webhooks", `{"data":{"resource":"`+e.project+`","target":"`+recv.URL+`"}}`)
-	if st != 201 {
-		t.Fatalf("creating the webhook: HTTP %d", st)
+	// A handshake nobody asked for is refused: it would plant a secret.
+	if _, handled, err := tr.Handshake(t.Context(), http.Header{"X-Hook-Secret": {"planted"}}); !handled || !errors.Is(err, adapters.ErrUnauthorized) {
+		t.Errorf("unsolicited handshake: handled %v, error %v; want ErrUnauthorized", handled, err)
+	}
+	if st, _ := postJSON(t, e.s, "/webhooks", `{"data":{"resource":"`+e.project+`","target":"`+recv.URL+`"}}`); st != 400 {
+		t.Errorf("a webhook created by hand got HTTP %d; the tracker should have refused its handshake", st)
+	}
+	for range 2 { // the second call finds the webhook and makes none
+		if err := tr.EnsureWebhooks(t.Context(), recv.URL); err != nil {
+			t.Fatalf("EnsureWebhooks: %v", err)
+		}
+	}
+	if n := e.s.Count().ByRoute["POST /webhooks"]; n != 2 {
+		t.Errorf("%d webhook creates, want 2 (the refused one by hand, one by EnsureWebhooks)", n)
 	}
 	if v, ok, _ := kv.Get(t.Context(), "webhook_secrets"); !ok || v == "" {
 		t.Fatalf("the handshake secret was not kept in the KV")

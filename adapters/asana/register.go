@@ -27,6 +27,8 @@ func init() {
 //	                concurrent_writes (default 15)
 //	webhook_secret: a webhook secret set by hand (secret); handshakes
 //	                keep theirs in the state store
+//	handshakes:     tracksync (default: only for webhooks it creates) or
+//	                any (webhooks created by hand)
 //	safety_poll:    how often listings also ask modified_since (15m)
 //	marker:         notes (default) or external (OAuth apps): where the
 //	                idempotency key of a created task is kept
@@ -44,6 +46,7 @@ func Spec() adapters.Spec {
 			{Name: "status", Type: adapters.TypeString, Default: StatusSection, Help: "where status lives: section, completed, or custom_field:<enum field name>"},
 			{Name: "limits", Type: adapters.TypeMap, Help: "requests_per_minute (default 150; paid plans allow 1500), concurrent_writes (default 15)"},
 			{Name: "webhook_secret", Type: adapters.TypeString, Secret: true, Help: "a webhook secret set by hand; handshakes keep theirs in the state store"},
+			{Name: "handshakes", Type: adapters.TypeString, Default: "tracksync", Enum: []string{"tracksync", "any"}, Help: "which webhook handshakes to answer: those of webhooks tracksync creates (default), or any (webhooks created by hand)"},
 			{Name: "safety_poll", Type: adapters.TypeDuration, Default: 15 * time.Minute, Help: "how often incremental listings also ask for tasks modified since the last"},
 			{Name: "marker", Type: adapters.TypeString, Default: "notes", Enum: []string{"notes", "external"}, Help: "where a created task's idempotency key is kept: notes (any token) or also external (OAuth apps)"},
 		},
@@ -57,6 +60,7 @@ func newFromConfig(_ context.Context, cfg adapters.Config) (adapters.Tracker, er
 		URL: cfg.String("url"), Token: cfg.String("auth.token"), Workspace: cfg.String("workspace"),
 		Projects: cfg.List("projects"), Status: cfg.String("status"), WebhookSecret: cfg.String("webhook_secret"),
 		SafetyPoll: cfg.Duration("safety_poll"), External: cfg.String("marker") == "external", Logger: cfg.Logger,
+		AnyHandshake: cfg.String("handshakes") == "any",
 	}
 	if st := o.Status; st != StatusSection && st != StatusCompleted && (!strings.HasPrefix(st, StatusFieldPrefix) || st == StatusFieldPrefix) {
 		return nil, fmt.Errorf("%s.status: %q: want section, completed or custom_field:<enum field name>", keyPath, st)

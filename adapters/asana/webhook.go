@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 
 	"github.com/tracksync/tracksync/adapters"
@@ -22,6 +23,12 @@ import (
 // them all, in its KV when it has one (a restart must not lose them), and
 // accepts a delivery signed by any. Heartbeats are deliveries with no
 // events.
+
+// Handshakes are accepted only while EnsureWebhooks is creating a webhook
+// (Asana sends the handshake before it answers the create), unless the
+// tracker was told to accept any (AnyHandshake: webhooks created by hand).
+// Otherwise anyone who can reach the receiver could plant a secret of
+// their own and sign deliveries with it.
 
 // kvSecrets is the KV key holding the handshake secrets (a JSON list).
 const kvSecrets = "webhook_secrets"
@@ -40,6 +47,10 @@ func (t *Tracker) Handshake(ctx context.Context, h http.Header) (http.Header, bo
 		return nil, false, nil
 	}
 	t.mu.Lock()
+	if t.registering == 0 && !t.opts.AnyHandshake {
+		t.mu.Unlock()
+		return nil, true, fmt.Errorf("asana tracker %s: a webhook handshake arrived while tracksync was not creating a webhook (create webhooks with tracksync, or set handshakes: any): %w", t.name, adapters.ErrUnauthorized)
+	}
 	kv := t.kv
 	known := slices.Contains(t.secrets, secret)
 	if !known {
@@ -142,4 +153,43 @@ func (t *Tracker) DecodeWebhook(h http.Header, body []byte) ([]adapters.Event, e
 		}
 	}
 	return out, nil
+}
+
+type webhookRec struct {
+	GID      string   `json:"gid"`
+	Active   bool     `json:"active"`
+	Target   string   `json:"target"`
+	Resource *compact `json:"resource"`
+}
+
+// EnsureWebhooks implements adapters.WebhookRegistrar: every project the
+// tracker knows gets a webhook delivering to target unless it has one.
+func (t *Tracker) EnsureWebhooks(ctx context.Context, target string) error {
+	hooks, err := listAll[webhookRec](ctx, t, "/webhooks", url.Values{"workspace": {t.workspace}, "opt_fields": {"active,target,resource"}}, "webhooks")
+	if err != nil {
+		return fmt.Errorf("asana tracker %s: listing webhooks: %w", t.name, err)
+	}
+	t.mu.Lock()
+	projects := slices.Clone(t.projects)
+	t.mu.Unlock()
+	for _, p := range projects {
+		if slices.ContainsFunc(hooks, func(h webhookRec) bool {
+			return h.Active && h.Target == target && h.Resource != nil && h.Resource.GID == p
+		}) {
+			continue
+		}
+		t.mu.Lock()
+		t.registering++
+		t.mu.Unlock()
+		var out one[webhookRec]
+		err := t.call(ctx, request{method: http.MethodPost, path: "/webhooks", body: map[string]any{"resource": p, "target": target}}, dataShape("a webhook"), &out)
+		t.mu.Lock()
+		t.registering--
+		t.mu.Unlock()
+		if err != nil {
+			return fmt.Errorf("asana tracker %s: creating the webhook of project %s to %s: %w", t.name, p, target, err)
+		}
+		t.log.Info("asana webhook created", "project", p, "webhook", out.Data.GID)
+	}
+	return nil
 }

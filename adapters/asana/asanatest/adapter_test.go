@@ -3,6 +3,8 @@ package asanatest_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -66,5 +68,36 @@ func TestAdapterTrafficMatchesContract(t *testing.T) {
 		if checked[op] == 0 {
 			t.Errorf("the adapter never called %s during the suite, so its contract went unchecked", op)
 		}
+	}
+}
+
+// TestWebhookTrafficMatchesContract: registering webhooks (listing them,
+// creating one with the handshake answered by the adapter) as the
+// contract describes.
+func TestWebhookTrafficMatchesContract(t *testing.T) {
+	s := asanatest.New(t, asanatest.Options{})
+	project := s.AddProject("Roadmap", "To do", "Done")
+	tr, err := asana.New("pm-asana", asana.Options{URL: s.URL, Token: asanatest.DefaultToken, Workspace: s.Workspace(),
+		Projects: []string{project}, Transport: s.Client().Transport})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, ok, err := tr.Handshake(r.Context(), r.Header)
+		if !ok || err != nil {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		for k, v := range h {
+			w.Header()[k] = v
+		}
+	}))
+	defer recv.Close()
+	if err := tr.EnsureWebhooks(t.Context(), recv.URL+"/webhooks/pm-asana"); err != nil {
+		t.Fatal(err)
+	}
+	checked := asanatest.CheckContract(t, s.Requests())
+	if checked["createWebhook"] != 1 || checked["getWebhooks"] != 1 {
+		t.Errorf("checked %v, want createWebhook and getWebhooks once each", checked)
 	}
 }
