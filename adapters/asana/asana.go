@@ -275,7 +275,7 @@ func (t *Tracker) Capabilities() adapters.Capabilities {
 	caps := adapters.Capabilities{
 		Fields: []string{adapters.FieldTitle, adapters.FieldBody, adapters.FieldStatus, adapters.FieldAssignees,
 			adapters.FieldLabels, adapters.FieldDue, adapters.FieldParent},
-		Kinds:       []adapters.Kind{adapters.KindTask},
+		Kinds:       []adapters.Kind{adapters.KindIssue},
 		MaxPageSize: 100,
 	}
 	if err := t.ensureMeta(ctx); err != nil {
@@ -463,7 +463,7 @@ func (t *Tracker) toItem(ctx context.Context, tk task, project string) (adapters
 	}
 	it := adapters.Item{
 		Ref:       adapters.Ref{Tracker: t.name, Project: project, ID: tk.GID, Key: tk.GID, URL: tk.PermalinkURL},
-		Kind:      adapters.KindTask,
+		Kind:      adapters.KindIssue, // Asana has one kind of task; subtasks carry a parent
 		Title:     tk.Name,
 		Body:      body,
 		UpdatedAt: tk.ModifiedAt,
@@ -908,18 +908,20 @@ func (t *Tracker) plainFields(ctx context.Context, w *taskWrite, it adapters.Ite
 			w.Name = &title
 		case adapters.FieldAssignees:
 			a := adapters.NormalizeList(it.Assignees)
-			switch len(a) {
-			case 0:
+			if len(a) == 0 {
 				w.Assignee = json.RawMessage("null")
-			case 1:
-				g, err := t.userGID(ctx, a[0])
-				if err != nil {
-					return err
-				}
-				w.Assignee, _ = json.Marshal(g)
-			default:
-				return invalid("an asana task has one assignee, not %d (%s)", len(a), strings.Join(a, ", "))
+				break
 			}
+			if len(a) > 1 {
+				// As Jira: the engine sees what was kept on read-back and
+				// brings the other side to it.
+				t.log.Warn("an asana task holds one assignee; writing the first", "assignees", strings.Join(a, ","))
+			}
+			g, err := t.userGID(ctx, a[0])
+			if err != nil {
+				return err
+			}
+			w.Assignee, _ = json.Marshal(g)
 		case adapters.FieldDue:
 			if it.Due == "" {
 				w.DueOn = json.RawMessage("null")

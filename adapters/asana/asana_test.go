@@ -42,6 +42,10 @@ func newEnv(t testing.TB, opts asanatest.Options) *env {
 
 // tracker is an adapter on the fake whose pacer runs on the fake's clock.
 func (e *env) tracker(t testing.TB, mutate func(*asana.Options)) *asana.Tracker {
+	return e.trackerNamed(t, "pm-asana", mutate)
+}
+
+func (e *env) trackerNamed(t testing.TB, name string, mutate func(*asana.Options)) *asana.Tracker {
 	o := asana.Options{
 		URL: e.s.URL, Token: asanatest.DefaultToken, Workspace: e.s.Workspace(), Projects: []string{e.project},
 		RequestsPerMinute: 1500, Transport: e.s.Client().Transport, Clock: e.s.Now,
@@ -51,7 +55,7 @@ func (e *env) tracker(t testing.TB, mutate func(*asana.Options)) *asana.Tracker 
 	if mutate != nil {
 		mutate(&o)
 	}
-	tr, err := asana.New("pm-asana", o)
+	tr, err := asana.New(name, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +64,7 @@ func (e *env) tracker(t testing.TB, mutate func(*asana.Options)) *asana.Tracker 
 
 func sample(i int) adapters.Item {
 	return adapters.Item{
-		Kind:      adapters.KindTask,
+		Kind:      adapters.KindIssue,
 		Title:     fmt.Sprintf("adaptertest item %d", i),
 		Body:      fmt.Sprintf("Body of item %d.", i),
 		Status:    "To do",

@@ -473,3 +473,22 @@ func TestNewPeopleAndSectionsFound(t *testing.T) {
 		t.Errorf("after the update: status %q, assignees %v", got.Status, got.Assignees)
 	}
 }
+
+// TestOneAssigneeKept: Asana holds one assignee; given two (a merge of
+// both sides' people), the first is written and read back, as Jira does.
+func TestOneAssigneeKept(t *testing.T) {
+	e := newEnv(t, asanatest.Options{})
+	tr := e.tracker(t, nil)
+	res, err := tr.Create(t.Context(), sample(0), adapters.CreateOptions{Scope: e.project})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := tr.Update(t.Context(), res.Item.Ref, adapters.Patch{Fields: []string{adapters.FieldAssignees},
+		Item: adapters.Item{Assignees: []string{people[0], people[1]}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Assignees) != 1 || got.Assignees[0] != people[1] {
+		t.Errorf("assignees after writing %v: %v, want the first in order, %s", people, got.Assignees, people[1])
+	}
+}

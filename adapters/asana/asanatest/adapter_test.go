@@ -55,7 +55,7 @@ func TestAdapterTrafficMatchesContract(t *testing.T) {
 		InjectRateLimit: func(d time.Duration) { s.Inject(asanatest.Fault{Status: 429, RetryAfter: d}) },
 		ExpireCursor:    func() { s.ExpireSyncTokens() },
 		Sample: func(i int) adapters.Item {
-			return adapters.Item{Kind: adapters.KindTask, Title: fmt.Sprintf("item %d", i), Body: fmt.Sprintf("Body %d.", i),
+			return adapters.Item{Kind: adapters.KindIssue, Title: fmt.Sprintf("item %d", i), Body: fmt.Sprintf("Body %d.", i),
 				Status: "To do", Assignees: []string{[]string{"sam@example.com", "pat@example.com"}[i%2]},
 				Labels: []string{fmt.Sprintf("l%d", i)}, Due: fmt.Sprintf("2030-01-%02d", i%28+1),
 				Fields: map[string]string{"Size": fmt.Sprint(i), "Launch": fmt.Sprintf("2031-01-%02d", i%28+1),

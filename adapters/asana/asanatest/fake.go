@@ -22,6 +22,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	mrand "math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -186,8 +187,10 @@ type Request struct {
 	RespHeader  http.Header
 	RespBody    []byte
 	At          time.Time
-	// Actions is how many actions a /batch request carried (0 for others).
-	Actions int
+	// Actions is how many actions a /batch request carried (0 for others)
+	// and ReadOnly whether they were all reads.
+	Actions  int
+	ReadOnly bool
 }
 
 // Fault makes matching requests fail.
@@ -256,6 +259,9 @@ type Server struct {
 	// as of childrenAt.
 	writesSeen, childrenAt int
 	children               map[string]int
+	chaos                  *mrand.Rand
+	chaosFail, chaosLimit  float64
+	injected               int
 	deliveries             []Delivery
 }
 
@@ -743,6 +749,7 @@ func (s *Server) ResetLog() {
 
 // Counts summarises the request log.
 type Counts struct {
+	// Reads counts GETs and /batch requests of reads only; Writes the rest.
 	Total, Reads, Writes, Batches, RateLimited int
 	// ByRoute counts requests by "METHOD /path" with gids as {gid}.
 	ByRoute map[string]int
@@ -755,7 +762,7 @@ func (s *Server) Count() Counts {
 	c := Counts{ByRoute: map[string]int{}}
 	for _, r := range s.log {
 		c.Total++
-		if r.Method == http.MethodGet {
+		if r.Method == http.MethodGet || r.ReadOnly {
 			c.Reads++
 		} else {
 			c.Writes++
@@ -811,4 +818,37 @@ func (s *Server) AddSection(project, name string) (string, error) {
 	s.sections[sec.GID] = sec
 	p.Sections = append(p.Sections, sec.GID)
 	return sec.GID, nil
+}
+
+// SetChaos makes a share of all requests fail, reproducibly from seed:
+// fail of them with 500 (half of those after the request was applied, as
+// when an answer is lost), limited of them with 429 and Retry-After.
+// SetChaos(0, 0, 0) stops it.
+func (s *Server) SetChaos(seed uint64, fail, limited float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.chaos, s.chaosFail, s.chaosLimit = nil, fail, limited
+	if fail > 0 || limited > 0 {
+		s.chaos = mrand.New(mrand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	}
+}
+
+// Injected counts the requests faults and chaos made fail.
+func (s *Server) Injected() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.injected
+}
+
+func (s *Server) chaosFault() *Fault {
+	if s.chaos == nil {
+		return nil
+	}
+	switch x := s.chaos.Float64(); {
+	case x < s.chaosLimit:
+		return &Fault{Status: http.StatusTooManyRequests, RetryAfter: time.Second, Message: "You have made too many requests recently. Please, be chill."}
+	case x < s.chaosLimit+s.chaosFail:
+		return &Fault{Status: http.StatusInternalServerError, Message: "Server Error", AfterApply: s.chaos.IntN(2) == 0}
+	}
+	return nil
 }

@@ -53,6 +53,9 @@ func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
 			break
 		}
 		fault = s.takeFault(req.Method, path)
+		if fault == nil {
+			fault = s.chaosFault()
+		}
 		if fault != nil && !fault.AfterApply {
 			status, out = s.faultAnswer(fault, hdr)
 		}
@@ -80,7 +83,7 @@ func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
 			status, out = s.faultAnswer(fault, hdr)
 		}
 		if path == "/batch" {
-			entry.Actions = batchActions(body)
+			entry.Actions, entry.ReadOnly = batchShape(body)
 		}
 		s.mu.Unlock()
 	}
@@ -98,13 +101,26 @@ func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
 }
 
 func batchActions(body []byte) int {
+	n, _ := batchShape(body)
+	return n
+}
+
+// batchShape is how many actions a /batch body holds and whether all of
+// them are reads.
+func batchShape(body []byte) (int, bool) {
 	var in struct {
 		Data struct {
-			Actions []json.RawMessage `json:"actions"`
+			Actions []struct {
+				Method string `json:"method"`
+			} `json:"actions"`
 		} `json:"data"`
 	}
 	_ = json.Unmarshal(body, &in)
-	return len(in.Data.Actions)
+	reads := len(in.Data.Actions) > 0
+	for _, a := range in.Data.Actions {
+		reads = reads && strings.EqualFold(a.Method, "get")
+	}
+	return len(in.Data.Actions), reads
 }
 
 func (s *Server) authorized(req *http.Request) bool {
@@ -161,6 +177,7 @@ func (s *Server) takeFault(method, path string) *Fault {
 }
 
 func (s *Server) faultAnswer(f *Fault, hdr http.Header) (int, []byte) {
+	s.injected++
 	msg := f.Message
 	if msg == "" {
 		msg = http.StatusText(f.Status)
