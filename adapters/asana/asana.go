@@ -129,6 +129,8 @@ var (
 	_ adapters.HandshakeResponder = (*Tracker)(nil)
 	_ adapters.KVUser             = (*Tracker)(nil)
 	_ adapters.WebhookRegistrar   = (*Tracker)(nil)
+	_ adapters.BulkCreator        = (*Tracker)(nil)
+	_ adapters.Archiver           = (*Tracker)(nil)
 )
 
 // New returns a tracker named name.
@@ -778,13 +780,21 @@ func (t *Tracker) statusWrite(ctx context.Context, project, s string, w *taskWri
 	return "", nil
 }
 
-// Create implements adapters.Tracker.
-func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.CreateOptions) (adapters.CreateResult, error) {
+// newTask is a create worked out: the body to POST and where it goes.
+type newTask struct {
+	title, project, key, status string
+	section                     string // the section to move to after (section status)
+	w                           taskWrite
+}
+
+// prepare works out the create of it: its project, and either the task
+// already carrying its idempotency key (found) or what to POST.
+func (t *Tracker) prepare(ctx context.Context, it adapters.Item, opts adapters.CreateOptions) (nt newTask, found *task, err error) {
 	project := it.Ref.Project
 	if project == "" && opts.Scope != "" {
 		sc, err := parseScope(opts.Scope)
 		if err != nil {
-			return adapters.CreateResult{}, err
+			return nt, nil, err
 		}
 		project = sc.projects[0]
 	}
@@ -796,27 +806,28 @@ func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.Cr
 		t.mu.Unlock()
 	}
 	if project == "" {
-		return adapters.CreateResult{}, invalid("creating asana task %q: no project (give a scope or the item's project)", it.Title)
+		return nt, nil, invalid("creating asana task %q: no project (give a scope or the item's project)", it.Title)
 	}
 	t.seeProject(project)
 	if err := t.ensureMeta(ctx); err != nil {
-		return adapters.CreateResult{}, err
+		return nt, nil, err
 	}
 	key := opts.IdempotencyKey
+	nt = newTask{title: it.Title, project: project, key: key, status: it.Status}
 	if key != "" {
-		found, ok, err := t.findKey(ctx, project, key)
+		tk, ok, err := t.findKey(ctx, project, key)
 		if err != nil {
-			return adapters.CreateResult{}, fmt.Errorf("creating asana task %q: looking for key %q: %w", it.Title, key, err)
+			return nt, nil, fmt.Errorf("creating asana task %q: looking for key %q: %w", it.Title, key, err)
 		}
 		if ok {
-			got, err := t.toItem(ctx, found, project)
-			return adapters.CreateResult{Item: got, Existed: true}, err
+			return nt, &tk, nil
 		}
 	}
-	w := taskWrite{Name: &it.Title, Projects: []string{project}}
+	title := it.Title
+	w := taskWrite{Name: &title, Projects: []string{project}}
 	html, err := toRichText(it.Body)
 	if err != nil {
-		return adapters.CreateResult{}, invalid("asana task %q: body: %v", it.Title, err)
+		return nt, nil, invalid("asana task %q: body: %v", it.Title, err)
 	}
 	html = withMarker(html, key)
 	w.HTMLNotes = &html
@@ -824,12 +835,12 @@ func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.Cr
 		w.External = &external{GID: externalPrefix + key}
 	}
 	if err := t.plainFields(ctx, &w, it, []string{adapters.FieldAssignees, adapters.FieldDue}); err != nil {
-		return adapters.CreateResult{}, fmt.Errorf("creating asana task %q: %w", it.Title, err)
+		return nt, nil, fmt.Errorf("creating asana task %q: %w", it.Title, err)
 	}
 	for _, l := range adapters.NormalizeList(it.Labels) {
 		g, err := t.tagGID(ctx, l)
 		if err != nil {
-			return adapters.CreateResult{}, err
+			return nt, nil, err
 		}
 		w.Tags = append(w.Tags, g)
 	}
@@ -839,7 +850,7 @@ func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.Cr
 		}
 		g, v, err := t.fieldValue(ctx, n, it.Fields[n])
 		if err != nil {
-			return adapters.CreateResult{}, fmt.Errorf("creating asana task %q: %w", it.Title, err)
+			return nt, nil, fmt.Errorf("creating asana task %q: %w", it.Title, err)
 		}
 		if w.CustomFields == nil {
 			w.CustomFields = map[string]json.RawMessage{}
@@ -850,43 +861,152 @@ func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.Cr
 		p := it.Parent.ID
 		w.Parent = &p
 	}
-	sectionGID := ""
 	if it.Status != "" {
-		if sectionGID, err = t.statusWrite(ctx, project, it.Status, &w); err != nil {
-			return adapters.CreateResult{}, fmt.Errorf("creating asana task %q: %w", it.Title, err)
+		if nt.section, err = t.statusWrite(ctx, project, it.Status, &w); err != nil {
+			return nt, nil, fmt.Errorf("creating asana task %q: %w", it.Title, err)
 		}
+	}
+	nt.w = w
+	return nt, nil, nil
+}
+
+// lost notes that a create's answer may be lost while the task was made:
+// the next lookup of a key in project scans what changed since.
+func (t *Tracker) lost(project string, since time.Time, err error) {
+	if adapters.IsPermanent(err) {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.dirty[project]; !ok {
+		t.dirty[project] = since
+	}
+}
+
+// Create implements adapters.Tracker.
+func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.CreateOptions) (adapters.CreateResult, error) {
+	nt, found, err := t.prepare(ctx, it, opts)
+	if err != nil {
+		return adapters.CreateResult{}, err
+	}
+	if found != nil {
+		got, err := t.toItem(ctx, *found, nt.project)
+		return adapters.CreateResult{Item: got, Existed: true}, err
 	}
 	started := t.now()
 	var out one[task]
-	err = t.call(ctx, request{method: http.MethodPost, path: "/tasks", query: url.Values{"opt_fields": {taskFields}}, body: w}, dataShape("a task"), &out)
+	err = t.call(ctx, request{method: http.MethodPost, path: "/tasks", query: url.Values{"opt_fields": {taskFields}}, body: nt.w}, dataShape("a task"), &out)
 	if err != nil {
-		if !adapters.IsPermanent(err) && key != "" {
-			// The answer may be lost while the task was made: the next
-			// lookup of a key scans what changed since.
-			t.mu.Lock()
-			if _, ok := t.dirty[project]; !ok {
-				t.dirty[project] = started
-			}
-			t.mu.Unlock()
-		}
-		return adapters.CreateResult{}, fmt.Errorf("creating asana task %q in project %s: %w", it.Title, project, err)
+		t.lost(nt.project, started, err)
+		return adapters.CreateResult{}, fmt.Errorf("creating asana task %q in project %s: %w", it.Title, nt.project, err)
 	}
 	tk := out.Data
 	t.record(tk)
-	if sectionGID != "" && !inSection(tk, project, sectionGID) {
-		if err := t.call(ctx, request{method: http.MethodPost, path: "/sections/" + sectionGID + "/addTask", body: map[string]any{"task": tk.GID}, idempotent: true}, dataShape("an empty answer"), nil); err != nil {
+	if nt.section != "" && !inSection(tk, nt.project, nt.section) {
+		if err := t.call(ctx, request{method: http.MethodPost, path: "/sections/" + nt.section + "/addTask", body: map[string]any{"task": tk.GID}, idempotent: true}, dataShape("an empty answer"), nil); err != nil {
 			return adapters.CreateResult{}, fmt.Errorf("moving new asana task %s to section %q: %w", tk.GID, it.Status, err)
 		}
 		if tk, err = t.getTask(ctx, tk.GID); err != nil {
 			return adapters.CreateResult{}, fmt.Errorf("reading new asana task back: %w", err)
 		}
 	}
-	got, err := t.toItem(ctx, tk, project)
+	got, err := t.toItem(ctx, tk, nt.project)
 	if err != nil {
 		return adapters.CreateResult{}, err
 	}
-	t.log.Info("asana task created", "task", tk.GID, "project", project)
+	t.log.Info("asana task created", "task", tk.GID, "project", nt.project)
 	return adapters.CreateResult{Item: got}, nil
+}
+
+// CreateMany implements adapters.BulkCreator: the creates go ten to a
+// /batch request, then the moves to their sections and the read-back of
+// the moved tasks, ten to a request each. Each keeps its idempotency key;
+// on an error, the tasks made so far are found by their keys next time.
+func (t *Tracker) CreateMany(ctx context.Context, reqs []adapters.CreateRequest) ([]adapters.CreateResult, error) {
+	results := make([]adapters.CreateResult, len(reqs))
+	var todo []int
+	plans := make([]newTask, len(reqs))
+	for i, r := range reqs {
+		nt, found, err := t.prepare(ctx, r.Item, r.Options)
+		if err != nil {
+			return nil, fmt.Errorf("bulk create, item %d: %w", i, err)
+		}
+		if found != nil {
+			got, err := t.toItem(ctx, *found, nt.project)
+			if err != nil {
+				return nil, err
+			}
+			results[i] = adapters.CreateResult{Item: got, Existed: true}
+			continue
+		}
+		plans[i] = nt
+		todo = append(todo, i)
+	}
+	made := map[int]task{}
+	fields := splitFields(taskFields)
+	for len(todo) > 0 {
+		n := min(len(todo), 10)
+		chunk := todo[:n]
+		actions := make([]batchAction, n)
+		for j, i := range chunk {
+			var data map[string]any
+			b, _ := json.Marshal(plans[i].w)
+			_ = json.Unmarshal(b, &data)
+			actions[j] = batchAction{RelativePath: "/tasks", Method: "post", Data: data, Options: &batchOptions{Fields: fields}}
+		}
+		started := t.now()
+		res, err := t.batch(ctx, actions, false)
+		if err != nil {
+			for _, i := range chunk {
+				t.lost(plans[i].project, started, err)
+			}
+			return nil, fmt.Errorf("bulk create in asana: %w", err)
+		}
+		for j, r := range res {
+			i := chunk[j]
+			if r.StatusCode >= 300 {
+				return nil, fmt.Errorf("bulk create in asana, task %q: %w", plans[i].title, t.batchError(actions[j], r))
+			}
+			var tk one[task]
+			if err := decodeJSON(r.Body, &tk); err != nil || tk.Data.GID == "" {
+				return nil, fmt.Errorf("bulk create in asana, task %q: unreadable answer (%v): %w", plans[i].title, err, adapters.ErrBadResponse)
+			}
+			t.record(tk.Data)
+			made[i] = tk.Data
+		}
+		todo = todo[n:]
+	}
+	var moves []batchAction
+	var moved []string
+	for i, tk := range made {
+		if s := plans[i].section; s != "" && !inSection(tk, plans[i].project, s) {
+			moves = append(moves, batchAction{RelativePath: "/sections/" + s + "/addTask", Method: "post", Data: map[string]any{"task": tk.GID}})
+			moved = append(moved, tk.GID)
+		}
+	}
+	if len(moves) > 0 {
+		if err := t.runActions(ctx, moves); err != nil {
+			return nil, fmt.Errorf("bulk create in asana: moving new tasks to their sections: %w", err)
+		}
+		back, _, err := t.fetchTasks(ctx, moved)
+		if err != nil {
+			return nil, err
+		}
+		for i, tk := range made {
+			if b, ok := back[tk.GID]; ok {
+				made[i] = b
+			}
+		}
+	}
+	for i, tk := range made {
+		got, err := t.toItem(ctx, tk, plans[i].project)
+		if err != nil {
+			return nil, err
+		}
+		results[i] = adapters.CreateResult{Item: got}
+	}
+	t.log.Info("asana tasks created in bulk", "created", len(made), "found", len(reqs)-len(made))
+	return results, nil
 }
 
 func inSection(tk task, project, section string) bool {
@@ -1178,4 +1298,28 @@ func (t *Tracker) userGIDCached(v string) (string, error) {
 		return v, nil
 	}
 	return "", invalid("asana workspace %s has no user %q", t.workspace, v)
+}
+
+// Archive implements adapters.Archiver: the task moves to the first
+// done-category status (a "Done" section, a done enum option, or
+// completed) and is marked complete, as people close work in Asana.
+func (t *Tracker) Archive(ctx context.Context, ref adapters.Ref) (adapters.Item, error) {
+	done := ""
+	for _, s := range t.Capabilities().Statuses {
+		if s.Category == adapters.CategoryDone {
+			done = s.Name
+			break
+		}
+	}
+	if done == "" {
+		return adapters.Item{}, adapters.Permanent(fmt.Errorf("archiving asana task %s: no status is done (name a section or option Done): %w", refGID(ref), adapters.ErrUnsupported))
+	}
+	gid := refGID(ref)
+	if t.opts.Status != StatusCompleted {
+		yes := true
+		if err := t.call(ctx, request{method: http.MethodPut, path: taskPath(gid), body: taskWrite{Completed: &yes}}, dataShape("a task"), nil); err != nil {
+			return adapters.Item{}, fmt.Errorf("archiving asana task %s: %w", gid, err)
+		}
+	}
+	return t.Update(ctx, ref, adapters.Patch{Fields: []string{adapters.FieldStatus}, Item: adapters.Item{Status: done}})
 }

@@ -37,6 +37,8 @@ func newEnv(t testing.TB, opts asanatest.Options) *env {
 	e.risk = s.AddCustomField(asanatest.CustomField{Name: "Risk", Type: asanatest.TypeEnum,
 		Options: []asanatest.EnumOption{{Name: "Low"}, {Name: "High"}}}, e.project)
 	s.AddCustomField(asanatest.CustomField{Name: "Reviewers", Type: asanatest.TypePeople}, e.project)
+	s.AddCustomField(asanatest.CustomField{Name: "Stage", Type: asanatest.TypeEnum,
+		Options: []asanatest.EnumOption{{Name: "Planned"}, {Name: "Building"}, {Name: "Shipped"}}}, e.project)
 	return e
 }
 
@@ -74,6 +76,7 @@ func sample(i int) adapters.Item {
 		Fields: map[string]string{
 			"Size": fmt.Sprint(i + 1), "Team": fmt.Sprintf("team %d", i), "Launch": fmt.Sprintf("2031-02-%02d", i%28+1),
 			"Areas": []string{"API", "API, UI"}[i%2], "Risk": []string{"Low", "High"}[i%2], "Reviewers": people[(i+1)%2],
+			"Stage": []string{"Planned", "Building"}[i%2],
 		},
 	}
 }

@@ -22,7 +22,7 @@ func TestOtherStatusSources(t *testing.T) {
 	for _, c := range []struct {
 		source string
 		status string
-	}{{"custom_field:Risk", "Low"}, {asana.StatusCompleted, "Open"}} {
+	}{{"custom_field:Stage", "Planned"}, {asana.StatusCompleted, "Open"}} {
 		t.Run(c.source, func(t *testing.T) {
 			var cur *env
 			adaptertest.Run(t, adaptertest.Harness{
