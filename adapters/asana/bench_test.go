@@ -102,3 +102,26 @@ func BenchmarkInitialListing5000(b *testing.B) {
 }
 
 var _ = context.Background
+
+// BenchmarkCreateMany1000: 1,000 keyed creates in "To do" through
+// CreateMany, as a migration sends them, in batches of 100.
+func BenchmarkCreateMany1000(b *testing.B) {
+	var requests int
+	for b.Loop() {
+		e := newEnv(b, asanatest.Options{RequestsPerMinute: -1})
+		tr := e.tracker(b, func(o *asana.Options) { o.RequestsPerMinute = 1 << 20 })
+		for start := 0; start < 1000; start += 100 {
+			reqs := make([]adapters.CreateRequest, 100)
+			for i := range reqs {
+				it := sample(start + i)
+				it.Labels = []string{"migrated"}
+				reqs[i] = adapters.CreateRequest{Item: it, Options: adapters.CreateOptions{IdempotencyKey: fmt.Sprint("m/", start+i), Scope: e.project}}
+			}
+			if _, err := tr.CreateMany(b.Context(), reqs); err != nil {
+				b.Fatal(err)
+			}
+		}
+		requests += e.s.Count().Total
+	}
+	b.ReportMetric(float64(requests)/float64(b.N), "requests/op")
+}
