@@ -62,6 +62,11 @@ type Capabilities struct {
 	Kinds []Kind
 	// MaxPageSize is the largest ListRequest.PageSize honoured (0: no limit).
 	MaxPageSize int
+	// TimePrecision is the resolution of the tracker's UpdatedAt (GitHub's
+	// timestamps are whole seconds); 0 means exact enough to order two
+	// edits. The newest-wins policy compares at the coarser precision of
+	// the two sides and treats edits it cannot order as a tie.
+	TimePrecision time.Duration
 }
 
 // StatusDef is one native status and its category.

@@ -1,87 +1,42 @@
 package config
 
 import (
-	"cmp"
 	"fmt"
 	"net/url"
 	"regexp"
-	"slices"
 	"strings"
-	"sync"
 
 	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/internal/redact"
 )
 
 // Redacted replaces secret values in text passed through Redact.
-const Redacted = "[REDACTED]"
+const Redacted = redact.Mask
 
-// secretSet is shared by copies of a Config, so it is held by pointer and
-// guards itself.
-type secretSet struct {
-	mu   sync.RWMutex
-	vals map[string]struct{}
-	rep  *strings.Replacer // nil when stale
-}
+// secretSet is shared by copies of a Config, so it is held by pointer. It
+// keeps the config's own secrets (Redact answers for this config alone) and
+// mirrors each into redact.Global, the process-wide set that outputs which
+// cannot reach a config (stored errors, HTTP answers) redact through.
+type secretSet struct{ own *redact.Set }
 
-func newSecretSet() *secretSet { return &secretSet{vals: map[string]struct{}{}} }
+func newSecretSet() *secretSet { return &secretSet{own: redact.New()} }
 
-// add remembers v and the escaped forms it takes inside URLs, which is how
-// a secret most often turns up in an error (net/http prints URLs).
+// add remembers v with the escaped and encoded forms it takes in URLs,
+// JSON and base64 (see package redact).
 func (s *secretSet) add(v string) {
-	if v == "" {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, f := range []string{v, url.QueryEscape(v), url.PathEscape(v)} {
-		if _, ok := s.vals[f]; !ok {
-			s.vals[f] = struct{}{}
-			s.rep = nil
-		}
-	}
+	s.own.Add(v)
+	redact.Global.Add(v)
 }
 
-// list returns the secrets longest first, so that a secret containing
-// another is replaced whole.
-func (s *secretSet) list() []string {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	out := make([]string, 0, len(s.vals))
-	for v := range s.vals {
-		out = append(out, v)
-	}
-	slices.SortFunc(out, func(a, b string) int {
-		if c := cmp.Compare(len(b), len(a)); c != 0 {
-			return c
-		}
-		return strings.Compare(a, b)
-	})
-	return out
+// addBasic remembers the HTTP Basic form of user and secret.
+func (s *secretSet) addBasic(user, secret string) {
+	s.own.AddBasic(user, secret)
+	redact.Global.AddBasic(user, secret)
 }
 
-func (s *secretSet) redact(text string) string {
-	if text == "" {
-		return text
-	}
-	s.mu.RLock()
-	rep := s.rep
-	s.mu.RUnlock()
-	if rep == nil {
-		l := s.list()
-		if len(l) == 0 {
-			return text
-		}
-		pairs := make([]string, 0, 2*len(l))
-		for _, v := range l {
-			pairs = append(pairs, v, Redacted)
-		}
-		rep = strings.NewReplacer(pairs...)
-		s.mu.Lock()
-		s.rep = rep
-		s.mu.Unlock()
-	}
-	return rep.Replace(text)
-}
+func (s *secretSet) list() []string { return s.own.List() }
+
+func (s *secretSet) redact(text string) string { return s.own.String(text) }
 
 // Redact replaces every secret value in s with [REDACTED]: values expanded
 // from ${VAR}, the server token, a password in the state DSN, and tracker
@@ -138,6 +93,27 @@ func (c *Config) markSecretsByName() {
 			leaf := path[strings.LastIndexByte(path, '.')+1:]
 			if secretKey(leaf) {
 				c.secrets.add(scalarText(v))
+			}
+		}
+	}
+}
+
+// markBasicAuth records the HTTP Basic form (base64 of "user:secret") of
+// every tracker whose auth names a user and a secret, as Jira's
+// email-and-API-token does: a tracker echoing its Authorization header in
+// an error page must not leak the credentials in encoded form either.
+func (c *Config) markBasicAuth() {
+	for _, t := range c.Trackers {
+		leaves := flattenLeaves("", t.Options)
+		for _, u := range []string{"auth.email", "auth.username", "auth.user"} {
+			user := scalarText(leaves[u])
+			if user == "" {
+				continue
+			}
+			for _, p := range []string{"auth.token", "auth.password", "auth.pat"} {
+				if sec := scalarText(leaves[p]); sec != "" {
+					c.secrets.addBasic(user, sec)
+				}
 			}
 		}
 	}

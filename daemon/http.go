@@ -14,18 +14,45 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/internal/redact"
 )
 
 func (d *Daemon) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /webhooks/{name}", d.webhook)
+	mux.Handle("POST /webhooks/{name}", redacted(d.webhook))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
-	mux.HandleFunc("GET /readyz", d.readyz)
+	mux.Handle("GET /readyz", redacted(d.readyz))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.metrics.reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /{$}", d.dashboard)
-	mux.HandleFunc("GET /rollups.json", d.rollupsJSON)
-	mux.HandleFunc("GET /status", d.status)
+	mux.Handle("GET /{$}", redacted(d.dashboard))
+	mux.Handle("GET /rollups.json", redacted(d.rollupsJSON))
+	mux.Handle("GET /status", redacted(d.status))
 	return d.auth(mux)
+}
+
+// redacted passes every byte of an answer through redact.Global: run
+// errors, tracker checks and read errors carry trackers' own messages,
+// and a tracker may echo a credential in them. Metrics carry no text
+// from trackers and are left alone.
+func redacted(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h(&redactingWriter{ResponseWriter: w, out: redact.Global.Writer(w)}, r)
+	})
+}
+
+type redactingWriter struct {
+	http.ResponseWriter
+	out io.Writer
+}
+
+func (w *redactingWriter) WriteHeader(code int) {
+	// Redaction can change the length of the body.
+	w.Header().Del("Content-Length")
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *redactingWriter) Write(p []byte) (int, error) {
+	w.Header().Del("Content-Length")
+	return w.out.Write(p)
 }
 
 // auth requires the bearer token, when one is set, on every route but the

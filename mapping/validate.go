@@ -26,7 +26,13 @@ func Validate(c *config.Config, reg *adapters.Registry) []config.Problem {
 	v.trackers()
 	v.users()
 	v.flows()
+	v.loops()
 	v.initiatives()
+	if len(c.Flows) == 0 && c.Initiatives == nil {
+		// An empty or mistyped file would otherwise validate and serve
+		// would run, doing nothing, with every check green.
+		v.problem("flows", "the config has no flows and no initiatives: nothing to sync (see config.example.yaml)")
+	}
 
 	// Parse and Validate may both see one thing (a missing kind); say it once.
 	seen := map[config.Problem]bool{}

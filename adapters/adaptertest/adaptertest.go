@@ -2,11 +2,13 @@
 // passes, in the spirit of rclone's fstests and testing/fstest: an adapter's
 // test builds a Harness (a fresh tracker per test, plus optional hooks into
 // its fake) and calls Run, which checks the adapters.Tracker contract and
-// every optional capability the tracker offers.
+// every optional capability the tracker offers: Commenter, Deleter,
+// Archiver, BulkCreator, WebhookDecoder and Checker.
 //
 // A subtest whose capability the tracker lacks (a field not in
-// Capabilities().Fields, no Commenter, no rate-limit hook) skips with the
-// reason; it never passes vacuously. The suite's own tests run it against
+// Capabilities().Fields, no Commenter, no rate-limit hook, no
+// Harness.Delivery for a WebhookDecoder) skips with the reason; it never
+// passes vacuously. The suite's own tests run it against
 // deliberately broken trackers to show each subtest can fail.
 package adaptertest
 
@@ -61,6 +63,15 @@ type Harness struct {
 	// should vary with i: the update tests look through Sample(1..10) for
 	// a value that differs from Sample(0)'s.
 	Sample func(i int) adapters.Item
+	// Delivery returns a webhook delivery, signed as the service signs
+	// it under the secret the tracker New made last was given, that
+	// announces a change to the item ref (nil: the webhook subtest skips).
+	// Each call is a new delivery, with its own delivery id.
+	Delivery func(t *testing.T, ref adapters.Ref) (http.Header, []byte)
+	// Break makes the service refuse the tracker New made last from now
+	// on, as revoked credentials or an outage would (nil: the check
+	// subtest checks only a healthy tracker and a cancelled context).
+	Break func(t *testing.T)
 }
 
 // Run checks the tracker h.New makes against the adapters contract.
@@ -91,6 +102,8 @@ func Run(t *testing.T, h Harness) {
 	t.Run("bulk-create", s.testBulkCreate)
 	t.Run("rate-limit", s.testRateLimit)
 	t.Run("webhook-handshake", s.testHandshake)
+	t.Run("webhook", s.testWebhook)
+	t.Run("check", s.testCheck)
 }
 
 // madeUpID is an ID no fresh tracker has given out.
@@ -1096,5 +1109,92 @@ func (s *suite) testHandshake(t *testing.T) {
 	tampered = append(tampered, ' ')
 	if _, err := later.(adapters.WebhookDecoder).DecodeWebhook(sign(body), tampered); !errors.Is(err, adapters.ErrUnauthorized) {
 		t.Errorf("a delivery whose body does not match its signature: %v, want ErrUnauthorized", err)
+	}
+}
+
+// testWebhook checks adapters.WebhookDecoder: a delivery is verified
+// before anything is read (a forged or unsigned one is ErrUnauthorized,
+// and does not use up its delivery id), a genuine one names the item, and
+// its redelivery decodes to nothing.
+func (s *suite) testWebhook(t *testing.T) {
+	tr := s.newTracker(t)
+	dec, ok := tr.(adapters.WebhookDecoder)
+	if !ok {
+		t.Skip("the tracker is not an adapters.WebhookDecoder")
+	}
+	if s.h.Delivery == nil {
+		t.Skip("no Harness.Delivery to make a signed delivery with")
+	}
+	it := s.create(t, tr, s.sample(tr, 0), "")
+	h, body := s.h.Delivery(t, it.Ref)
+	// One byte more: the signature no longer matches.
+	forged := append(slices.Clone(body), ' ')
+	for _, c := range []struct {
+		name string
+		h    http.Header
+		body []byte
+	}{
+		{"a delivery whose body was altered", h.Clone(), forged},
+		{"a delivery without headers (no signature)", http.Header{}, body},
+	} {
+		evs, err := dec.DecodeWebhook(c.h, c.body)
+		if !errors.Is(err, adapters.ErrUnauthorized) {
+			t.Errorf("DecodeWebhook of %s: error %v, want one wrapping adapters.ErrUnauthorized", c.name, err)
+		}
+		if len(evs) != 0 {
+			t.Errorf("DecodeWebhook of %s returned events %+v", c.name, evs)
+		}
+	}
+	evs, err := dec.DecodeWebhook(h.Clone(), body)
+	if err != nil {
+		t.Fatalf("DecodeWebhook of a genuine delivery (after a forged one with its id): %v", err)
+	}
+	found := false
+	for _, ev := range evs {
+		if ev.Ref.ID == it.Ref.ID && ev.Ref.Tracker == tr.Name() {
+			found = true
+			if ev.Type == adapters.EventDeleted {
+				t.Errorf("the delivery about a change to %s decoded as a deletion", it.Ref)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("DecodeWebhook of a delivery about %s (tracker %q) returned %+v: no event names it", it.Ref.ID, tr.Name(), evs)
+	}
+	again, err := dec.DecodeWebhook(h.Clone(), body)
+	if err != nil {
+		t.Errorf("DecodeWebhook of a redelivery: %v", err)
+	}
+	if len(again) != 0 {
+		t.Errorf("a redelivery (same delivery id) decoded to %+v, want nothing", again)
+	}
+	h2, body2 := s.h.Delivery(t, it.Ref)
+	if evs, err := dec.DecodeWebhook(h2, body2); err != nil || len(evs) == 0 {
+		t.Errorf("DecodeWebhook of the next delivery about %s: %+v, %v; want its event", it.Ref, evs, err)
+	}
+}
+
+// testCheck checks adapters.Checker: a healthy tracker passes, a
+// cancelled context and a service that refuses the tracker fail.
+func (s *suite) testCheck(t *testing.T) {
+	tr := s.newTracker(t)
+	c, ok := tr.(adapters.Checker)
+	if !ok {
+		t.Skip("the tracker is not an adapters.Checker")
+	}
+	if err := c.Check(t.Context()); err != nil {
+		t.Fatalf("Check of a fresh tracker: %v", err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := c.Check(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Check with a cancelled context: got error %v, want one wrapping context.Canceled", err)
+	}
+	if s.h.Break == nil {
+		return
+	}
+	s.h.Break(t)
+	if err := c.Check(t.Context()); err == nil {
+		t.Error("Check passed after Harness.Break made the service refuse the tracker")
 	}
 }

@@ -1,6 +1,6 @@
 // Package github is tracksync's adapter for GitHub issues, on github.com or
-// GitHub Enterprise Server, through go-github over a go-retryablehttp
-// transport.
+// GitHub Enterprise Server, through go-github over the shared HTTP layer
+// (adapters/internal/rest: retries, pacing, error mapping, shape checks).
 //
 // Items are the issues of the repositories a scope names (pull requests,
 // which GitHub lists among issues, are skipped). Refs are
@@ -25,6 +25,10 @@
 // requests a minute, 500 an hour by default) one at a time, and a create
 // is never retried blindly: it first looks for the hidden marker
 // <!-- tracksync:key=... --> a previous attempt left in an issue body.
+//
+// A 2xx whose body is not what the call expects (a proxy's login page,
+// cut JSON, an empty body, {} for a listing) is adapters.ErrBadResponse:
+// never an empty page, never an issue numbered 0.
 package github
 
 import (
@@ -237,8 +241,9 @@ func (t *Tracker) Capabilities() adapters.Capabilities {
 			{Name: StatusClosed, Category: adapters.CategoryDone},
 			{Name: StatusNotPlanned, Category: adapters.CategoryDone},
 		},
-		Kinds:       []adapters.Kind{adapters.KindIssue},
-		MaxPageSize: 100,
+		Kinds:         []adapters.Kind{adapters.KindIssue},
+		MaxPageSize:   100,
+		TimePrecision: time.Second, // updated_at is ISO 8601 without fractions
 	}
 }
 
@@ -268,6 +273,13 @@ func (t *Tracker) call(ctx context.Context, op, method, path string, body, out a
 	}
 	return t.callShape(ctx, op, method, path, body, out, header, shape)
 }
+
+// The shapes of single answers: an issue without its number is not an
+// issue (linking to #0 would follow).
+var (
+	issueShape   = rest.Object("an issue", "number")
+	commentShape = rest.Object("a comment", "id")
+)
 
 // callShape is call with the shape the answer must have: a 2xx whose
 // body is not of that shape (a proxy's login page, cut JSON, an empty
@@ -323,7 +335,7 @@ func repoPath(repo string) string {
 func (t *Tracker) getIssue(ctx context.Context, repo string, n int) (*gh.Issue, error) {
 	var is gh.Issue
 	id := issueID(repo, n)
-	if _, err := t.call(ctx, "reading issue "+id, http.MethodGet, fmt.Sprintf("%s/issues/%d", repoPath(repo), n), nil, &is, nil); err != nil {
+	if _, err := t.callShape(ctx, "reading issue "+id, http.MethodGet, fmt.Sprintf("%s/issues/%d", repoPath(repo), n), nil, &is, nil, issueShape); err != nil {
 		return nil, t.checkMoved(ctx, repo, err)
 	}
 	if is.IsPullRequest() {
@@ -336,7 +348,7 @@ func (t *Tracker) getIssue(ctx context.Context, repo string, n int) (*gh.Issue, 
 // as answered.
 func (t *Tracker) patchIssue(ctx context.Context, op, repo string, n int, w issueWrite) (*gh.Issue, error) {
 	var out gh.Issue
-	if _, err := t.call(ctx, op, http.MethodPatch, fmt.Sprintf("%s/issues/%d", repoPath(repo), n), w, &out, nil); err != nil {
+	if _, err := t.callShape(ctx, op, http.MethodPatch, fmt.Sprintf("%s/issues/%d", repoPath(repo), n), w, &out, nil, issueShape); err != nil {
 		t.dropCaches(repo, err)
 		return nil, t.checkMoved(ctx, repo, err)
 	}
@@ -580,7 +592,7 @@ func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.Cr
 		}
 	}
 	var is gh.Issue
-	if _, err := t.call(ctx, fmt.Sprintf("creating issue %q in %s", it.Title, repo), http.MethodPost, repoPath(repo)+"/issues", w, &is, nil); err != nil {
+	if _, err := t.callShape(ctx, fmt.Sprintf("creating issue %q in %s", it.Title, repo), http.MethodPost, repoPath(repo)+"/issues", w, &is, nil, issueShape); err != nil {
 		t.dropCaches(repo, err)
 		return adapters.CreateResult{}, err
 	}
@@ -863,7 +875,7 @@ func (t *Tracker) milestone(ctx context.Context, repo, title string) (json.RawMe
 	}
 	if !ok {
 		var m gh.Milestone
-		_, err := t.call(ctx, fmt.Sprintf("creating milestone %q in %s", title, repo), http.MethodPost, repoPath(repo)+"/milestones", map[string]string{"title": title}, &m, nil)
+		_, err := t.callShape(ctx, fmt.Sprintf("creating milestone %q in %s", title, repo), http.MethodPost, repoPath(repo)+"/milestones", map[string]string{"title": title}, &m, nil, rest.Object("a milestone", "number"))
 		switch {
 		case err == nil:
 			n = m.GetNumber()

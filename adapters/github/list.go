@@ -197,7 +197,7 @@ func (t *Tracker) AddComment(ctx context.Context, ref adapters.Ref, c adapters.C
 	}
 	body := rawBody{Text: c.Body, Key: key}.join()
 	var out gh.IssueComment
-	if _, err := t.call(ctx, "commenting on "+id, http.MethodPost, fmt.Sprintf("%s/issues/%d/comments", repoPath(repo), n), map[string]string{"body": body}, &out, nil); err != nil {
+	if _, err := t.callShape(ctx, "commenting on "+id, http.MethodPost, fmt.Sprintf("%s/issues/%d/comments", repoPath(repo), n), map[string]string{"body": body}, &out, nil, commentShape); err != nil {
 		return adapters.Comment{}, err
 	}
 	return toComment(&out), nil
@@ -216,7 +216,7 @@ func (t *Tracker) EditComment(ctx context.Context, ref adapters.Ref, c adapters.
 	}
 	path := fmt.Sprintf("%s/issues/comments/%d", repoPath(repo), cid)
 	var cur gh.IssueComment
-	if _, err := t.call(ctx, fmt.Sprintf("reading comment %d on %s", cid, ref), http.MethodGet, path, nil, &cur, nil); err != nil {
+	if _, err := t.callShape(ctx, fmt.Sprintf("reading comment %d on %s", cid, ref), http.MethodGet, path, nil, &cur, nil, commentShape); err != nil {
 		return adapters.Comment{}, err
 	}
 	b := splitBody(cur.GetBody())
@@ -225,7 +225,7 @@ func (t *Tracker) EditComment(ctx context.Context, ref adapters.Ref, c adapters.
 	}
 	b.Text = c.Body
 	var out gh.IssueComment
-	if _, err := t.call(ctx, fmt.Sprintf("editing comment %d on %s", cid, ref), http.MethodPatch, path, map[string]string{"body": b.join()}, &out, nil); err != nil {
+	if _, err := t.callShape(ctx, fmt.Sprintf("editing comment %d on %s", cid, ref), http.MethodPatch, path, map[string]string{"body": b.join()}, &out, nil, commentShape); err != nil {
 		return adapters.Comment{}, err
 	}
 	return toComment(&out), nil

@@ -68,6 +68,10 @@ func (c *client) do(ctx context.Context, method, path string, body, out any) err
 	return c.doShape(ctx, method, path, body, out, shape)
 }
 
+// searchPage is a search answer: {} or an answer without its issues is
+// not an empty page.
+var searchPage = rest.Object("a search page", "issues")
+
 // doShape is do with the shape the answer must have: a listing names the
 // field that holds its page, so that {} is not an empty page.
 func (c *client) doShape(ctx context.Context, method, path string, body, out any, shape rest.Shape) error {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/adapters/internal/rest"
 )
 
 func (t *Tracker) toComments(ws []wireComment) []adapters.Comment {
@@ -39,7 +40,7 @@ func (t *Tracker) listComments(ctx context.Context, ref adapters.Ref) ([]wireCom
 	for start := 0; ; {
 		q := url.Values{"startAt": {strconv.Itoa(start)}, "maxResults": {"100"}, "orderBy": {"created"}}
 		var page wireComments
-		if err := t.c.do(ctx, http.MethodGet, t.path("/issue/"+refPath(ref)+"/comment?"+q.Encode()), nil, &page); err != nil {
+		if err := t.c.doShape(ctx, http.MethodGet, t.path("/issue/"+refPath(ref)+"/comment?"+q.Encode()), nil, &page, rest.Object("a page of comments", "comments")); err != nil {
 			return nil, fmt.Errorf("reading comments of jira issue %s: %w", ref, err)
 		}
 		out = append(out, page.Comments...)

@@ -3,9 +3,12 @@
 // and Jira Data Center or Server (REST v2: wiki bodies, usernames,
 // /search with startAt, the "Epic Link" custom field).
 //
-// It runs on github.com/andygrunwald/go-jira v1.16.0 over a
-// go-retryablehttp transport; the endpoints that client predates go
-// through its NewRequestWithContext and Do.
+// It runs on github.com/andygrunwald/go-jira v1.16.0 over the shared HTTP
+// layer (adapters/internal/rest: retries, pacing, error mapping); the
+// endpoints that client predates go through its NewRequestWithContext and
+// Do. A 2xx whose body is not what the call expects (a login page, cut
+// JSON, an empty body, {} for a search page, HTML for a PUT that answers
+// 204) is adapters.ErrBadResponse, never an empty page or a write done.
 //
 // Status is written through the workflow: the adapter learns each status's
 // transitions (cached per project, issue type and status), takes the
@@ -40,6 +43,7 @@ import (
 	"time"
 
 	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/adapters/internal/rest"
 	"github.com/tracksync/tracksync/mapping/markup"
 )
 
@@ -315,7 +319,7 @@ func (t *Tracker) getWire(ctx context.Context, ref adapters.Ref, fields string) 
 		return w, fmt.Errorf("jira: reading an issue with neither id nor key: %w", adapters.ErrNotFound)
 	}
 	q := url.Values{"fields": {fields}, "properties": {PropertyKey}}
-	if err := t.c.do(ctx, http.MethodGet, t.path("/issue/"+refPath(ref)+"?"+q.Encode()), nil, &w); err != nil {
+	if err := t.c.doShape(ctx, http.MethodGet, t.path("/issue/"+refPath(ref)+"?"+q.Encode()), nil, &w, rest.Object("an issue", "id", "key")); err != nil {
 		return w, fmt.Errorf("reading jira issue %s: %w", ref, err)
 	}
 	return w, nil
@@ -713,7 +717,7 @@ func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.Cr
 		ID  string `json:"id"`
 		Key string `json:"key"`
 	}
-	err = t.c.do(ctx, http.MethodPost, t.path("/issue"), body, &made)
+	err = t.c.doShape(ctx, http.MethodPost, t.path("/issue"), body, &made, rest.Object("the created issue", "id", "key"))
 	if err != nil {
 		if key == "" || !ambiguous(ctx, err) {
 			return adapters.CreateResult{}, fmt.Errorf("creating jira issue %q in %s: %w", it.Title, project, err)
@@ -761,6 +765,10 @@ func mustJSON(v any) json.RawMessage {
 func ambiguous(ctx context.Context, err error) bool {
 	if ctx.Err() != nil {
 		return false
+	}
+	if errors.Is(err, adapters.ErrBadResponse) {
+		// A 2xx nobody can read: the create may well have happened.
+		return true
 	}
 	var ae *adapters.APIError
 	if errors.As(err, &ae) && ae.Status != 0 {
@@ -858,13 +866,13 @@ func (t *Tracker) searchAll(ctx context.Context, jql string, limit int) ([]wireI
 	}
 	if t.dc {
 		q := url.Values{"jql": {jql}, "maxResults": {strconv.Itoa(limit)}, "fields": {"updated"}, "properties": {PropertyKey}}
-		if err := t.c.do(ctx, http.MethodGet, t.path("/search?"+q.Encode()), nil, &res); err != nil {
+		if err := t.c.doShape(ctx, http.MethodGet, t.path("/search?"+q.Encode()), nil, &res, searchPage); err != nil {
 			return nil, fmt.Errorf("searching jira: %w", err)
 		}
 		return res.Issues, nil
 	}
 	body := map[string]any{"jql": jql, "maxResults": limit, "fields": []string{"id", "key"}, "properties": []string{PropertyKey}}
-	if err := t.c.do(withIdempotent(ctx), http.MethodPost, t.path("/search/jql"), body, &res); err != nil {
+	if err := t.c.doShape(withIdempotent(ctx), http.MethodPost, t.path("/search/jql"), body, &res, searchPage); err != nil {
 		return nil, fmt.Errorf("searching jira: %w", err)
 	}
 	return res.Issues, nil

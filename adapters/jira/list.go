@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/adapters/internal/rest"
 )
 
 // listState is what a cursor holds: the newest updated stamp listed
@@ -108,7 +109,7 @@ func (t *Tracker) listOnce(ctx context.Context, scope string, size int, tok *pag
 			Issues  []wireIssue `json:"issues"`
 		}
 		q := url.Values{"jql": {jql}, "startAt": {strconv.Itoa(tok.At)}, "maxResults": {strconv.Itoa(size)}, "fields": {t.fields}, "properties": {PropertyKey}}
-		if err := t.c.do(ctx, http.MethodGet, t.path("/search?"+q.Encode()), nil, &res); err != nil {
+		if err := t.c.doShape(ctx, http.MethodGet, t.path("/search?"+q.Encode()), nil, &res, searchPage); err != nil {
 			return nil, 0, false, fmt.Errorf("listing jira (%s): %w", jql, err)
 		}
 		for _, w := range res.Issues {
@@ -131,7 +132,7 @@ func (t *Tracker) listOnce(ctx context.Context, scope string, size int, tok *pag
 	if tok.Next != "" {
 		body["nextPageToken"] = tok.Next
 	}
-	if err := t.c.do(withIdempotent(ctx), http.MethodPost, t.path("/search/jql"), body, &res); err != nil {
+	if err := t.c.doShape(withIdempotent(ctx), http.MethodPost, t.path("/search/jql"), body, &res, searchPage); err != nil {
 		return nil, 0, false, fmt.Errorf("listing jira (%s): %w", jql, err)
 	}
 	var ids []string
@@ -223,7 +224,7 @@ func (t *Tracker) bulkFetch(ctx context.Context, ids []string) ([]wireIssue, err
 			Issues []wireIssue `json:"issues"`
 		}
 		body := map[string]any{"issueIdsOrKeys": batch, "fields": strings.Split(t.fields, ","), "properties": []string{PropertyKey}}
-		if err := t.c.do(withIdempotent(ctx), http.MethodPost, t.path("/issue/bulkfetch"), body, &res); err != nil {
+		if err := t.c.doShape(withIdempotent(ctx), http.MethodPost, t.path("/issue/bulkfetch"), body, &res, rest.Object("a page of issues", "issues")); err != nil {
 			return nil, fmt.Errorf("fetching %d jira issues: %w", len(batch), err)
 		}
 		for _, w := range res.Issues {

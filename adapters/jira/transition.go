@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/adapters/internal/rest"
 )
 
 // moveTo walks the issue through its workflow to status target: at each
@@ -89,7 +90,7 @@ func (t *Tracker) transitions(ctx context.Context, issueID, wf, from string) ([]
 	var res struct {
 		Transitions []wireTransition `json:"transitions"`
 	}
-	if err := t.c.do(ctx, http.MethodGet, t.path("/issue/"+url.PathEscape(issueID)+"/transitions?expand=transitions.fields"), nil, &res); err != nil {
+	if err := t.c.doShape(ctx, http.MethodGet, t.path("/issue/"+url.PathEscape(issueID)+"/transitions?expand=transitions.fields"), nil, &res, rest.Object("the transitions", "transitions")); err != nil {
 		return nil, fmt.Errorf("reading transitions: %w", err)
 	}
 	t.mu.Lock()

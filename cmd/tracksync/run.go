@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/tracksync/tracksync/internal/redact"
 )
 
 // Exit codes, documented in README.md.
@@ -39,6 +41,10 @@ func usageErr(format string, args ...any) error {
 
 // run is the whole CLI, testable through its buffers.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	// Every byte the CLI prints (results, JSON, log lines, errors) passes
+	// through the process-wide redaction set, which config fills with each
+	// secret it expands and their encoded forms.
+	stdout, stderr = redact.Global.Writer(stdout), redact.Global.Writer(stderr)
 	a := &app{stdout: stdout, stderr: stderr}
 	root := a.rootCmd()
 	root.SetArgs(args)
@@ -92,6 +98,6 @@ func (a *app) rootCmd() *cobra.Command {
 	f.StringVarP(&a.cfgPath, "config", "c", "", "config file (default $TRACKSYNC_CONFIG or tracksync.yaml)")
 	f.StringVarP(&a.output, "output", "o", "text", "output format: text or json")
 	f.StringVar(&a.logLevel, "log-level", "", "log level: debug, info, warn, error (default from config, else warn)")
-	root.AddCommand(a.validateCmd(), a.planCmd(), a.syncCmd(), a.linksCmd(), a.rollupCmd(), a.conflictsCmd(), a.runsCmd(), a.undoCmd(), a.versionCmd(), a.demoCmd(), a.serveCmd(), a.doctorCmd())
+	root.AddCommand(a.validateCmd(), a.planCmd(), a.syncCmd(), a.linksCmd(), a.linkCmd(), a.unlinkCmd(), a.rollupCmd(), a.conflictsCmd(), a.runsCmd(), a.undoCmd(), a.versionCmd(), a.demoCmd(), a.serveCmd(), a.doctorCmd())
 	return root
 }

@@ -26,6 +26,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tracksync/tracksync/adapters/internal/faults"
 )
 
 // DefaultOwner and DefaultRepo name the repository New creates unless
@@ -151,7 +153,23 @@ type Fault struct {
 	// Secondary answers as GitHub's secondary rate limit does (403 with
 	// the secondary-limit documentation URL).
 	Secondary bool
+	// Garble answers Status (default 200) with an unreadable body
+	// instead: a login page, cut JSON, an empty body or {}. The request
+	// does not reach GitHub (a proxy answered) unless AfterApply is set
+	// or the garble is GarbleCut, which cuts the real answer.
+	Garble Garble
 }
+
+// Garble is a kind of unreadable 2xx body a Fault answers with.
+type Garble = faults.Garble
+
+// The garbles.
+const (
+	GarbleHTML        = faults.HTML
+	GarbleCut         = faults.Cut
+	GarbleEmpty       = faults.Empty
+	GarbleEmptyObject = faults.EmptyObject
+)
 
 // App is a GitHub App the fake knows: installation tokens are minted for
 // JWTs signed with its key.
@@ -327,6 +345,14 @@ func (s *Server) Inject(f Fault) {
 	defer s.mu.Unlock()
 	if f.Times == 0 {
 		f.Times = 1
+	}
+	if f.Garble != faults.None {
+		if f.Status == 0 {
+			f.Status = http.StatusOK
+		}
+		if f.Garble.NeedsAnswer() {
+			f.AfterApply = true
+		}
 	}
 	s.faults = append(s.faults, &f)
 }

@@ -18,12 +18,15 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v4"
+
+	"github.com/tracksync/tracksync/adapters/internal/faults"
 )
 
 // response is what a handler answers, before the limits' headers.
 type response struct {
 	status int
 	body   any
+	raw    []byte // sent as is instead of body, when not nil
 	header http.Header
 	events []delivery
 }
@@ -91,7 +94,10 @@ func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
 	h.Set("X-GitHub-Api-Version-Selected", apiVersion)
 	h.Set("X-GitHub-Request-Id", fmt.Sprintf("FAKE:%d", len(s.log)))
 	var out []byte
-	if resp.body != nil && resp.status != http.StatusNotModified && resp.status != http.StatusNoContent {
+	switch {
+	case resp.raw != nil:
+		out = resp.raw
+	case resp.body != nil && resp.status != http.StatusNotModified && resp.status != http.StatusNoContent:
 		out, _ = json.Marshal(resp.body)
 		h.Set("Content-Type", "application/json; charset=utf-8")
 	}
@@ -176,6 +182,15 @@ func (s *Server) handle(req *http.Request, body []byte) (response, int) {
 		}
 	}
 	s.rate.used += quota
+	if after != nil && after.Garble != faults.None {
+		var real []byte
+		if resp.body != nil {
+			real, _ = json.Marshal(resp.body)
+		}
+		g := garbled(after, real)
+		g.events = resp.events
+		return g, quota
+	}
 	if after != nil {
 		f := faultResponse(after)
 		f.events = resp.events
@@ -194,7 +209,16 @@ func etagMatch(header, etag string) bool {
 	return false
 }
 
+// garbled is f's unreadable answer, made from real where it needs it.
+func garbled(f *Fault, real []byte) response {
+	body, ct := f.Garble.Body(real)
+	return response{status: f.Status, raw: body, header: http.Header{"Content-Type": {ct}}}
+}
+
 func faultResponse(f *Fault) response {
+	if f.Garble != faults.None {
+		return garbled(f, nil)
+	}
 	msg := f.Message
 	if msg == "" {
 		msg = http.StatusText(f.Status)

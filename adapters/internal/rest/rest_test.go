@@ -224,8 +224,7 @@ func TestClassify(t *testing.T) {
 			if adapters.IsPermanent(err) != tc.permanent {
 				t.Errorf("IsPermanent(%v) = %v", err, !tc.permanent)
 			}
-			if rlw, ok := tc.want.(*adapters.RateLimitError); ok {
-				_ = rlw
+			if _, ok := tc.want.(*adapters.RateLimitError); ok {
 				var rl *adapters.RateLimitError
 				if !errors.As(err, &rl) || rl.RetryAfter != tc.wantWait || rl.Scope != tc.wantScope {
 					t.Fatalf("got %#v, want a RateLimitError for %v, scope %q", rl, tc.wantWait, tc.wantScope)
@@ -328,5 +327,50 @@ func TestNoRedirect(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusMovedPermanently {
 		t.Errorf("status %d, want the 301 itself", resp.StatusCode)
+	}
+}
+
+// sharedBudget stands for a store-backed Budget: two pacers (two
+// replicas) over one.
+type sharedBudget struct {
+	*MemoryBudget
+	reserved atomic.Int32
+}
+
+func (b *sharedBudget) Reserve(ctx context.Context, now time.Time) (time.Time, error) {
+	b.reserved.Add(1)
+	return b.MemoryBudget.Reserve(ctx, now)
+}
+
+func TestBudgetShared(t *testing.T) {
+	c := &fakeClock{t: t0}
+	b := &sharedBudget{MemoryBudget: NewMemoryBudget(Limits{PerSecond: 1})}
+	p1 := NewPacer(PacerOptions{Tracker: "jira", Budget: b, Clock: c.Now, Sleep: c.Sleep})
+	p2 := NewPacer(PacerOptions{Tracker: "jira", Budget: b, Clock: c.Now, Sleep: c.Sleep})
+	for _, p := range []*Pacer{p1, p2, p1, p2} {
+		release, err := p.Acquire(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		release()
+	}
+	if n, d := b.reserved.Load(), c.t.Sub(t0); n != 4 || d != 3*time.Second {
+		t.Errorf("%d reservations over %v, want 4 over 3s: one budget for both", n, d)
+	}
+	// A quota one replica saw used up holds the other too, through the
+	// answers its transport observed.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-RateLimit-Remaining", "0")
+		w.Header().Set("X-RateLimit-Reset", itoa(c.t.Add(time.Minute).Unix()))
+	}))
+	defer srv.Close()
+	resp, err := NewClient(Config{Tracker: "jira", Transport: p1.Transport(nil)}).Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var rl *adapters.RateLimitError
+	if _, err := p2.Acquire(t.Context()); !errors.As(err, &rl) || rl.RetryAfter != time.Minute {
+		t.Errorf("the other pacer after a used-up quota: %v, want a RateLimitError for 1m", err)
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tracksync/tracksync/adapters/internal/faults"
 )
 
 // Fault is an injected failure of the next matching request.
@@ -29,9 +31,25 @@ type Fault struct {
 	// AfterWrite lets the request do its work first: the write happens,
 	// the client sees only the failure (the lost-response case).
 	AfterWrite bool
+	// Garble answers Status (default 200) with an unreadable body
+	// instead: a login page, cut JSON, an empty body or {}. The request
+	// does not reach Jira (a proxy answered) unless AfterWrite is set or
+	// the garble is GarbleCut, which cuts the real answer.
+	Garble Garble
 	// Times is how many requests it hits (default 1).
 	Times int
 }
+
+// Garble is a kind of unreadable 2xx body a Fault answers with.
+type Garble = faults.Garble
+
+// The garbles.
+const (
+	GarbleHTML        = faults.HTML
+	GarbleCut         = faults.Cut
+	GarbleEmpty       = faults.Empty
+	GarbleEmptyObject = faults.EmptyObject
+)
 
 // InjectFault queues a fault for the next requests it matches.
 func (s *Server) InjectFault(f Fault) {
@@ -40,7 +58,10 @@ func (s *Server) InjectFault(f Fault) {
 	if f.Times <= 0 {
 		f.Times = 1
 	}
-	if f.Status == 0 && !f.Drop {
+	switch {
+	case f.Status == 0 && f.Garble != faults.None:
+		f.Status = http.StatusOK
+	case f.Status == 0 && !f.Drop:
 		f.Status = http.StatusInternalServerError
 	}
 	s.faults = append(s.faults, f)

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tracksync/tracksync/adapters/internal/faults"
 )
 
 // Options configure a fake.
@@ -282,13 +284,27 @@ func (s *Server) serve(w http.ResponseWriter, hr *http.Request) {
 	for k, v := range hdr {
 		w.Header()[k] = v
 	}
-	if out != nil {
+	if out != nil && w.Header().Get("Content-Type") == "" {
 		w.Header().Set("Content-Type", "application/json;charset=UTF-8")
 	}
 	w.WriteHeader(status)
 	if out != nil {
 		w.Write(out)
 	}
+}
+
+// garbled answers f's unreadable body, after carrying out the request
+// when f says the write happens or the garble is made from the answer.
+func (s *Server) garbled(r *request, f Fault, hdr http.Header) (int, http.Header, []byte, bool) {
+	var real []byte
+	if f.AfterWrite || f.Garble.NeedsAnswer() {
+		if rep, err := s.dispatch(r); err == nil && rep.body != nil {
+			real, _ = json.Marshal(rep.body)
+		}
+	}
+	body, ct := f.Garble.Body(real)
+	hdr.Set("Content-Type", ct)
+	return f.Status, hdr, body, false
 }
 
 // handleLocked answers one request: rate limits and faults first, then
@@ -305,6 +321,9 @@ func (s *Server) handleLocked(r *request) (status int, hdr http.Header, out []by
 		return http.StatusTooManyRequests, hdr, b, false
 	}
 	f, faulted := s.takeFault(r)
+	if faulted && f.Garble != faults.None {
+		return s.garbled(r, f, hdr)
+	}
 	r.hang = faulted && f.Hang
 	if faulted && !f.AfterWrite {
 		if f.Drop || f.Hang {

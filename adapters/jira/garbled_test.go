@@ -1,0 +1,138 @@
+package jira_test
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/adapters/jira/jiratest"
+)
+
+var garbles = []jiratest.Garble{jiratest.GarbleHTML, jiratest.GarbleCut, jiratest.GarbleEmpty, jiratest.GarbleEmptyObject}
+
+// wantBadResponse fails t unless err is a retryable unreadable-answer
+// error naming the status.
+func wantBadResponse(t *testing.T, what string, err error) {
+	t.Helper()
+	if !errors.Is(err, adapters.ErrBadResponse) {
+		t.Fatalf("%s answered garbled: %v, want an ErrBadResponse", what, err)
+	}
+	if adapters.IsPermanent(err) {
+		t.Errorf("%s: %v is permanent; a garbled answer is worth another try", what, err)
+	}
+	if !strings.Contains(err.Error(), "HTTP 200") {
+		t.Errorf("%s: %v does not name the status", what, err)
+	}
+}
+
+// TestGarbledListing: a search answered 200 with a login page, cut JSON,
+// an empty body or {} is an error, never an empty page.
+func TestGarbledListing(t *testing.T) {
+	for _, fl := range flavors {
+		for _, g := range garbles {
+			t.Run(fmt.Sprint(fl, "/", g), func(t *testing.T) {
+				fake, tr := newPair(t, fl)
+				for i := range 3 {
+					mustCreate(t, tr, adapters.Item{Title: fmt.Sprint("issue ", i)}, "")
+				}
+				fake.Advance(time.Minute)
+				fake.InjectFault(jiratest.Fault{Path: "/search", Garble: g})
+				p, err := tr.List(t.Context(), adapters.ListRequest{Scope: "project = PLAT"})
+				if err == nil {
+					t.Fatalf("listing answered %s: %d items and no error", g, len(p.Items))
+				}
+				wantBadResponse(t, "the listing", err)
+				if g == jiratest.GarbleHTML && !strings.Contains(err.Error(), "<!DOCTYPE html>") {
+					t.Errorf("%v does not show the body's first bytes", err)
+				}
+				p, err = tr.List(t.Context(), adapters.ListRequest{Scope: "project = PLAT"})
+				if err != nil || len(p.Items) != 3 {
+					t.Fatalf("listing again: %d items, %v; want 3", len(p.Items), err)
+				}
+			})
+		}
+	}
+}
+
+// TestGarbledBulkFetch: the second step of a Cloud listing is checked too.
+func TestGarbledBulkFetch(t *testing.T) {
+	fake, tr := newPair(t, jiratest.Cloud)
+	mustCreate(t, tr, adapters.Item{Title: "one"}, "")
+	fake.Advance(time.Minute)
+	fake.InjectFault(jiratest.Fault{Path: "/bulkfetch", Garble: jiratest.GarbleEmptyObject})
+	_, err := tr.List(t.Context(), adapters.ListRequest{Scope: "project = PLAT"})
+	wantBadResponse(t, "the bulk fetch", err)
+}
+
+// TestGarbledGet: an issue answered with anything but an issue is an
+// error, not an empty item.
+func TestGarbledGet(t *testing.T) {
+	for _, fl := range flavors {
+		for _, g := range garbles {
+			t.Run(fmt.Sprint(fl, "/", g), func(t *testing.T) {
+				fake, tr := newPair(t, fl)
+				it := mustCreate(t, tr, adapters.Item{Title: "one"}, "")
+				fake.InjectFault(jiratest.Fault{Method: http.MethodGet, Path: "/issue/", Garble: g})
+				got, err := tr.Get(t.Context(), it.Ref)
+				if err == nil {
+					t.Fatalf("Get answered %s: %+v and no error", g, got.Ref)
+				}
+				wantBadResponse(t, "Get", err)
+			})
+		}
+	}
+}
+
+// TestGarbledWrite: a PUT answered 200 with a login page (a Jira PUT
+// answers 204) was not written, and says so.
+func TestGarbledWrite(t *testing.T) {
+	for _, fl := range flavors {
+		t.Run(string(fl), func(t *testing.T) {
+			fake, tr := newPair(t, fl)
+			it := mustCreate(t, tr, adapters.Item{Title: "before"}, "")
+			fake.InjectFault(jiratest.Fault{Method: http.MethodPut, Path: "/issue/", Garble: jiratest.GarbleHTML})
+			_, err := tr.Update(t.Context(), it.Ref, adapters.Patch{Fields: []string{adapters.FieldTitle}, Item: adapters.Item{Title: "after"}})
+			wantBadResponse(t, "the PUT", err)
+			if is, _ := fake.Issue(it.Ref.Key); is.Summary != "before" {
+				t.Fatalf("summary %q: the fault was not a proxy's answer", is.Summary)
+			}
+			if _, err := tr.Update(t.Context(), it.Ref, adapters.Patch{Fields: []string{adapters.FieldTitle}, Item: adapters.Item{Title: "after"}}); err != nil {
+				t.Fatalf("writing again: %v", err)
+			}
+		})
+	}
+}
+
+// TestGarbledCreate: a create answered garbled may have happened. With an
+// idempotency key the marker settles it: the issue made is found, and
+// none is made when the proxy answered instead of Jira.
+func TestGarbledCreate(t *testing.T) {
+	for _, fl := range flavors {
+		for _, g := range garbles {
+			t.Run(fmt.Sprint(fl, "/", g), func(t *testing.T) {
+				fake, tr := newPair(t, fl)
+				if g != jiratest.GarbleCut {
+					fake.InjectFault(jiratest.Fault{Method: http.MethodPost, Path: "/issue", Garble: g})
+					_, err := tr.Create(t.Context(), adapters.Item{Title: "never made"}, adapters.CreateOptions{IdempotencyKey: "k-0"})
+					wantBadResponse(t, "a create nobody made", err)
+					if n := len(fake.Issues()); n != 0 {
+						t.Fatalf("%d issues", n)
+					}
+				}
+				fake.InjectFault(jiratest.Fault{Method: http.MethodPost, Path: "/issue", Garble: g, AfterWrite: true})
+				res, err := tr.Create(t.Context(), adapters.Item{Title: "made"}, adapters.CreateOptions{IdempotencyKey: "k-1"})
+				if err != nil {
+					t.Fatalf("a create made but answered %s: %v", g, err)
+				}
+				all := fake.Issues()
+				if len(all) != 1 || res.Item.Ref.Key != all[0].Key || res.Item.SyncKey != "k-1" {
+					t.Fatalf("created %+v (sync key %q); the fake holds %d issues", res.Item.Ref, res.Item.SyncKey, len(all))
+				}
+			})
+		}
+	}
+}
