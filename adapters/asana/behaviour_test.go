@@ -492,3 +492,38 @@ func TestOneAssigneeKept(t *testing.T) {
 		t.Errorf("assignees after writing %v: %v, want the first in order, %s", people, got.Assignees, people[1])
 	}
 }
+
+// TestGarbledAnswersAreNotSuccess: a 200 whose body is a login page, cut
+// JSON, empty or {} is an error wrapping ErrBadResponse, for reads,
+// listings and writes alike; never an empty page or a written item.
+func TestGarbledAnswersAreNotSuccess(t *testing.T) {
+	for _, g := range []asanatest.Garble{asanatest.GarbleHTML, asanatest.GarbleCut, asanatest.GarbleEmpty, asanatest.GarbleEmptyObject} {
+		t.Run(g.String(), func(t *testing.T) {
+			e := newEnv(t, asanatest.Options{})
+			tr := e.tracker(t, nil)
+			res, err := tr.Create(t.Context(), sample(0), adapters.CreateOptions{Scope: e.project})
+			if err != nil {
+				t.Fatal(err)
+			}
+			calls := map[string]func() error{
+				"Get": func() error { _, err := tr.Get(t.Context(), res.Item.Ref); return err },
+				"List": func() error {
+					_, err := tr.List(t.Context(), adapters.ListRequest{Scope: e.project})
+					return err
+				},
+				"Update": func() error {
+					_, err := tr.Update(t.Context(), res.Item.Ref, adapters.Patch{Fields: []string{adapters.FieldTitle}, Item: adapters.Item{Title: "x"}})
+					return err
+				},
+			}
+			for name, call := range calls {
+				path := map[string]string{"Get": "/tasks/", "List": "/projects/", "Update": "/tasks/"}[name]
+				e.s.Inject(asanatest.Fault{Path: path, Garble: g})
+				if err := call(); !errors.Is(err, adapters.ErrBadResponse) {
+					t.Errorf("%s with a garbled answer (%s): %v, want ErrBadResponse", name, g, err)
+				}
+				e.s.ClearFaults()
+			}
+		})
+	}
+}

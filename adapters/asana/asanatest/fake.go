@@ -30,6 +30,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tracksync/tracksync/adapters/internal/faults"
 )
 
 // Default values of Options.
@@ -204,7 +206,21 @@ type Fault struct {
 	// result (an answer lost on the way back).
 	AfterApply bool
 	Times      int // how many requests it fails (0: one)
+	// Garble answers 200 with a body that is not what the call expects
+	// (a login page, cut JSON, an empty body, {}) instead of Status.
+	Garble Garble
 }
+
+// Garble is a kind of unreadable 200 answer (see adapters/internal/faults).
+type Garble = faults.Garble
+
+// The garbles a Fault can answer with.
+const (
+	GarbleHTML        = faults.HTML
+	GarbleCut         = faults.Cut
+	GarbleEmpty       = faults.Empty
+	GarbleEmptyObject = faults.EmptyObject
+)
 
 // event is one entry of the Events API log.
 type event struct {

@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tracksync/tracksync/adapters/internal/faults"
 )
 
 const apiPrefix = "/api/1.0"
@@ -56,6 +58,19 @@ func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
 		if fault == nil {
 			fault = s.chaosFault()
 		}
+		if fault != nil && fault.Garble != faults.None && !fault.Garble.NeedsAnswer() {
+			s.injected++
+			var ct string
+			out, ct = fault.Garble.Body(nil)
+			status = http.StatusOK
+			hdr.Set("Content-Type", ct)
+			fault = nil
+		} else if fault != nil && fault.Garble != faults.None {
+			// Cut needs the real answer: applied, then cut below.
+			f := *fault
+			f.AfterApply = true
+			fault = &f
+		}
 		if fault != nil && !fault.AfterApply {
 			status, out = s.faultAnswer(fault, hdr)
 		}
@@ -79,7 +94,14 @@ func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
 		if write {
 			s.writes--
 		}
-		if fault != nil {
+		switch {
+		case fault != nil && fault.Garble != faults.None:
+			s.injected++
+			var ct string
+			out, ct = fault.Garble.Body(out)
+			status = http.StatusOK
+			hdr.Set("Content-Type", ct)
+		case fault != nil:
 			status, out = s.faultAnswer(fault, hdr)
 		}
 		if path == "/batch" {
@@ -87,7 +109,9 @@ func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
 		}
 		s.mu.Unlock()
 	}
-	hdr.Set("Content-Type", "application/json; charset=UTF-8")
+	if hdr.Get("Content-Type") == "" {
+		hdr.Set("Content-Type", "application/json; charset=UTF-8")
+	}
 	for k, v := range hdr {
 		w.Header()[k] = v
 	}
@@ -220,6 +244,7 @@ func (s *Server) handle(mux *http.ServeMux, pattern string, h route) {
 		if !ok {
 			b, _ = json.Marshal(a.body)
 		}
+		w.Header().Set("Content-Type", "application/json; charset=UTF-8")
 		w.WriteHeader(a.status)
 		_, _ = w.Write(b)
 	})
@@ -277,6 +302,7 @@ func (s *Server) routes() *http.ServeMux {
 	s.handle(mux, "POST /webhooks", s.createWebhook)
 	s.handle(mux, "POST /batch", s.batch)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=UTF-8")
 		w.WriteHeader(http.StatusNotFound)
 		_, _ = w.Write(errorBody("Not a recognized route: " + r.Method + " " + r.URL.Path))
 	})
