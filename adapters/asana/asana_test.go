@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -19,6 +20,8 @@ type env struct {
 	s       *asanatest.Server
 	project string
 	risk    asanatest.CustomField
+	tr      *asana.Tracker // the conformance suite's tracker
+	hooked  bool           // a webhook delivers to a receiver
 }
 
 var people = []string{"sam@example.com", "alex@example.com"}
@@ -87,12 +90,40 @@ func TestConformance(t *testing.T) {
 		New: func(t *testing.T) adapters.Tracker {
 			cur = newEnv(t, asanatest.Options{})
 			// The suite plays the sender's handshake itself.
-			return cur.tracker(t, func(o *asana.Options) { o.AnyHandshake = true })
+			cur.tr = cur.tracker(t, func(o *asana.Options) { o.AnyHandshake = true })
+			return cur.tr
 		},
 		Advance:         func(d time.Duration) { cur.s.Advance(d) },
 		InjectRateLimit: func(d time.Duration) { cur.s.Inject(asanatest.Fault{Status: 429, RetryAfter: d}) },
 		Sample:          sample,
 		ExpireCursor:    func() { cur.s.ExpireSyncTokens() },
+		Delivery: func(t *testing.T, ref adapters.Ref) (http.Header, []byte) {
+			t.Helper()
+			if !cur.hooked {
+				tr := cur.tr
+				recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if h, ok, err := tr.Handshake(r.Context(), r.Header); ok && err == nil {
+						for k, v := range h {
+							w.Header()[k] = v
+						}
+					}
+				}))
+				t.Cleanup(recv.Close)
+				if err := tr.EnsureWebhooks(t.Context(), recv.URL); err != nil {
+					t.Fatal(err)
+				}
+				cur.hooked = true
+			}
+			if err := cur.s.EditTask(ref.ID, func(x *asanatest.Task) { x.Name += " (webhooked)" }); err != nil {
+				t.Fatal(err)
+			}
+			ds := cur.s.Deliver(t.Context())
+			if len(ds) == 0 {
+				t.Fatal("the fake sent no delivery")
+			}
+			return ds[len(ds)-1].Header, ds[len(ds)-1].Body
+		},
+		Break: func(t *testing.T) { cur.s.Inject(asanatest.Fault{Status: http.StatusUnauthorized, Times: 1000}) },
 		Handshake: func() (http.Header, []byte, func([]byte) http.Header) {
 			const secret = "handshake-secret"
 			body := []byte(`{"events":[]}`)
