@@ -527,3 +527,49 @@ func TestGarbledAnswersAreNotSuccess(t *testing.T) {
 		})
 	}
 }
+
+// TestScopes: a section or a tag narrows a scope; a task in two scope
+// projects is listed once; a scope without a project is refused.
+func TestScopes(t *testing.T) {
+	e := newEnv(t, asanatest.Options{})
+	s := e.s
+	other := s.AddProject("Launch", "Backlog", "Shipped")
+	tr := e.tracker(t, nil)
+	done := s.SectionByName(e.project, "Done")
+	tag := s.AddTag("backend")
+	inDone := s.CreateTask(asanatest.Task{Name: "done one", Memberships: []asanatest.Membership{{Project: e.project, Section: done}}})
+	tagged := s.CreateTask(asanatest.Task{Name: "tagged", Tags: []string{tag}, Memberships: []asanatest.Membership{{Project: e.project}}})
+	both := s.CreateTask(asanatest.Task{Name: "in both", Memberships: []asanatest.Membership{{Project: e.project}, {Project: other}}})
+	onlyOther := s.CreateTask(asanatest.Task{Name: "launch only", Memberships: []asanatest.Membership{{Project: other}}})
+	for _, c := range []struct {
+		scope string
+		want  []string
+	}{
+		{e.project + " section:Done", []string{inDone.GID}},
+		{e.project + " section:" + done, []string{inDone.GID}},
+		{e.project + " tag:backend", []string{tagged.GID}},
+		{e.project + " " + other, []string{inDone.GID, tagged.GID, both.GID, onlyOther.GID}},
+		{other, []string{both.GID, onlyOther.GID}},
+	} {
+		var got []string
+		for _, it := range listAll(t, tr, c.scope, "").Items {
+			got = append(got, it.Ref.ID)
+		}
+		if strings.Join(got, ",") != strings.Join(c.want, ",") {
+			t.Errorf("scope %q listed %v, want %v", c.scope, got, c.want)
+		}
+	}
+	// Incremental listings narrow the same way.
+	cur := listAll(t, tr, e.project+" tag:backend", "").Cursor
+	e.s.Advance(time.Minute)
+	_ = s.EditTask(inDone.GID, func(x *asanatest.Task) { x.Name = "edited, not tagged" })
+	_ = s.EditTask(tagged.GID, func(x *asanatest.Task) { x.Name = "edited, tagged" })
+	if l := listAll(t, tr, e.project+" tag:backend", cur); len(l.Items) != 1 || l.Items[0].Ref.ID != tagged.GID {
+		t.Errorf("incremental listing of tag:backend: %+v", l.Items)
+	}
+	for _, bad := range []string{"", "section:Done", "Roadmap"} {
+		if _, err := tr.List(t.Context(), adapters.ListRequest{Scope: bad}); !errors.Is(err, adapters.ErrInvalid) || !adapters.IsPermanent(err) {
+			t.Errorf("scope %q: %v, want a permanent ErrInvalid", bad, err)
+		}
+	}
+}
