@@ -77,7 +77,7 @@ func TestAsanaToMarkdownConstructs(t *testing.T) {
 		{"table", "<body><table><tr><th>h</th></tr><tr><td>c</td></tr></table></body>", "| h |\n| --- |\n| c |"},
 		{"br and p", "<body><p>a<br>b</p><p>c</p></body>", "a\nb\n\nc"},
 		{"comment dropped", "<body>a<!-- x -->b</body>", "ab"},
-		{"entities", "<body>&amp;&lt;&nbsp;&#169;</body>", `&\<`+"\u00a0©"},
+		{"entities", "<body>&amp;&lt;&nbsp;&#169;</body>", `&\<` + "\u00a0©"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
