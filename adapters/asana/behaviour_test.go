@@ -573,3 +573,40 @@ func TestScopes(t *testing.T) {
 		}
 	}
 }
+
+// TestRichNotes: Markdown bodies become Asana rich text the fake accepts
+// (its <body> root and tag set) and read back as the same Markdown.
+func TestRichNotes(t *testing.T) {
+	e := newEnv(t, asanatest.Options{})
+	tr := e.tracker(t, nil)
+	body := "Launch **checklist** for *v2*:\n\n- write the [docs](https://example.com/docs)\n- run `make release`\n\n> ask legal first\n\n```\ngo test ./...\n```"
+	it := sample(0)
+	it.Body = body
+	res, err := tr.Create(t.Context(), it, adapters.CreateOptions{Scope: e.project, IdempotencyKey: "f/b/PLAT-9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := e.s.Task(res.Item.Ref.ID)
+	for _, want := range []string{"<strong>checklist</strong>", "<em>v2</em>", `<a href="https://example.com/docs">docs</a>`, "<ul><li>", "<code>make release</code>", "<blockquote>", "<pre>"} {
+		if !strings.Contains(stored.HTMLNotes, want) {
+			t.Errorf("html_notes %q lacks %s", stored.HTMLNotes, want)
+		}
+	}
+	got, err := tr.Get(t.Context(), res.Item.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(got.Body) != body || got.SyncKey != "f/b/PLAT-9" {
+		t.Errorf("read back:\n%q (key %q)\nwant:\n%q", got.Body, got.SyncKey, body)
+	}
+	c, err := tr.AddComment(t.Context(), res.Item.Ref, adapters.Comment{Body: "Looks **good**"}, "f/b/c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sts := e.s.Stories(res.Item.Ref.ID); len(sts) == 0 || !strings.Contains(sts[len(sts)-1].HTMLText, "<strong>good</strong>") {
+		t.Errorf("comment html_text: %+v", sts)
+	}
+	if strings.TrimSpace(c.Body) != "Looks **good**" || c.SyncKey != "f/b/c1" {
+		t.Errorf("comment read back %q key %q", c.Body, c.SyncKey)
+	}
+}

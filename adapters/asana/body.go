@@ -1,8 +1,9 @@
 package asana
 
 import (
-	"encoding/xml"
 	"strings"
+
+	"github.com/tracksync/tracksync/mapping/markup"
 )
 
 // The idempotency marker.
@@ -111,49 +112,9 @@ func withMarker(html, key string) string {
 }
 
 // toRichText and fromRichText convert Markdown bodies to Asana rich text
-// and back. They are mapping/markup's MarkdownToAsana and AsanaToMarkdown
-// once those land on main (switch these two lines); until then, plain
-// text that round-trips exactly.
+// and back (mapping/markup, through the canonical ADF the Jira formats
+// share); variables so a test can watch what is converted.
 var (
-	toRichText   = plainToRichText
-	fromRichText = richTextToPlain
+	toRichText   = markup.MarkdownToAsana
+	fromRichText = markup.AsanaToMarkdown
 )
-
-// plainToRichText writes md as the text of a <body>.
-func plainToRichText(md string) (string, error) {
-	var b strings.Builder
-	b.WriteString("<body>")
-	if err := xml.EscapeText(&b, []byte(md)); err != nil {
-		return "", err
-	}
-	b.WriteString("</body>")
-	return strings.ReplaceAll(b.String(), "&#xA;", "\n"), nil
-}
-
-// richTextToPlain is the text of rich text html, list items on their own
-// lines.
-func richTextToPlain(html string) (string, error) {
-	if html == "" {
-		return "", nil
-	}
-	d := xml.NewDecoder(strings.NewReader(html))
-	var b strings.Builder
-	for {
-		tok, err := d.Token()
-		if err != nil {
-			break
-		}
-		switch x := tok.(type) {
-		case xml.CharData:
-			b.Write(x)
-		case xml.StartElement:
-			if x.Name.Local == "li" {
-				if b.Len() > 0 && !strings.HasSuffix(b.String(), "\n") {
-					b.WriteString("\n")
-				}
-				b.WriteString("- ")
-			}
-		}
-	}
-	return b.String(), nil
-}
