@@ -17,7 +17,6 @@ type webhook struct {
 	gid, resource, target, secret string
 	active                        bool
 	pending                       []obj
-	client                        *http.Client
 }
 
 // Delivery is one webhook request the fake sent.
