@@ -610,3 +610,31 @@ func TestRichNotes(t *testing.T) {
 		t.Errorf("comment read back %q key %q", c.Body, c.SyncKey)
 	}
 }
+
+// TestExternalMarker: with an OAuth app's token (marker: external) the
+// key is written to external.gid as well, so a task whose notes a person
+// cleared is still found by a retried create.
+func TestExternalMarker(t *testing.T) {
+	e := newEnv(t, asanatest.Options{})
+	tr := e.tracker(t, func(o *asana.Options) { o.External = true })
+	res, err := tr.Create(t.Context(), sample(0), adapters.CreateOptions{IdempotencyKey: "f/b/PLAT-3", Scope: e.project})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := e.s.Task(res.Item.Ref.ID); got.ExternalGID != "tracksync:f/b/PLAT-3" {
+		t.Errorf("external.gid = %q", got.ExternalGID)
+	}
+	if err := e.s.EditTask(res.Item.Ref.ID, func(x *asanatest.Task) { x.HTMLNotes = "<body>rewritten by a person</body>" }); err != nil {
+		t.Fatal(err)
+	}
+	again, err := e.tracker(t, nil).Create(t.Context(), sample(0), adapters.CreateOptions{IdempotencyKey: "f/b/PLAT-3", Scope: e.project})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.Existed || again.Item.Ref.ID != res.Item.Ref.ID {
+		t.Errorf("retried create after the notes were cleared: Existed=%v ID %s, want %s", again.Existed, again.Item.Ref.ID, res.Item.Ref.ID)
+	}
+	if n := len(e.s.Tasks(e.project)); n != 1 {
+		t.Errorf("%d tasks, want 1", n)
+	}
+}
