@@ -638,3 +638,26 @@ func TestExternalMarker(t *testing.T) {
 		t.Errorf("%d tasks, want 1", n)
 	}
 }
+
+// TestSafetyPollOfAnEmptyProject: the first poll of a project that was
+// empty when listed asks modified_since from when it was listed (not from
+// the year 0, which Asana refuses) and finds what arrived with lost events.
+func TestSafetyPollOfAnEmptyProject(t *testing.T) {
+	e := newEnv(t, asanatest.Options{})
+	tr := e.tracker(t, func(o *asana.Options) { o.SafetyPoll = time.Minute })
+	first := listAll(t, tr, e.project, "")
+	e.s.Advance(time.Minute)
+	tk := e.s.CreateTask(asanatest.Task{Name: "made while events were lost", Memberships: []asanatest.Membership{{Project: e.project}}})
+	e.s.LoseEvents()
+	e.s.Advance(time.Minute)
+	e.s.ResetLog()
+	got := listAll(t, tr, e.project, first.Cursor)
+	if len(got.Items) != 1 || got.Items[0].Ref.ID != tk.GID {
+		t.Errorf("poll of a project empty at its listing: %+v", got.Items)
+	}
+	for _, r := range e.s.Requests() {
+		if strings.Contains(r.Query, "modified_since=0") {
+			t.Errorf("asked %s?%s", r.Path, r.Query)
+		}
+	}
+}

@@ -207,8 +207,14 @@ func (t *Tracker) listSince(ctx context.Context, sc scope, c cursor) (adapters.L
 	fetched := map[string]task{}
 	now := t.now()
 	if now.Sub(c.Polled) >= t.opts.SafetyPoll {
+		since := c.Since
+		if since.IsZero() {
+			// Nothing was listed yet (empty projects): since the cursor
+			// was first made.
+			since = c.Polled
+		}
 		for _, p := range sc.projects {
-			q := url.Values{"opt_fields": {taskFields}, "modified_since": {c.Since.Add(-pollOverlap).UTC().Format(time.RFC3339)}}
+			q := url.Values{"opt_fields": {taskFields}, "modified_since": {since.Add(-pollOverlap).UTC().Format(time.RFC3339)}}
 			tasks, err := listAll[task](ctx, t, "/projects/"+p+"/tasks", q, "tasks")
 			if err != nil {
 				return adapters.ListPage{}, fmt.Errorf("asking asana project %s for tasks modified since %s: %w", p, c.Since.Format(time.RFC3339), err)
