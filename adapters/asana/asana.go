@@ -1066,11 +1066,12 @@ func (t *Tracker) findKey(ctx context.Context, project, key string) (task, bool,
 	dirtySince, dirty := t.dirty[project]
 	t.mu.Unlock()
 	if !known && (!indexed || dirty) {
-		q := url.Values{"opt_fields": {markerFields}}
+		q := url.Values{"project": {project}, "opt_fields": {markerFields}}
 		if indexed {
+			// Only GET /tasks takes modified_since.
 			q.Set("modified_since", dirtySince.Add(-time.Minute).UTC().Format(time.RFC3339))
 		}
-		tasks, err := listAll[task](ctx, t, "/projects/"+project+"/tasks", q, "tasks")
+		tasks, err := listAll[task](ctx, t, "/tasks", q, "tasks")
 		if err != nil {
 			return task{}, false, err
 		}

@@ -214,8 +214,8 @@ func (t *Tracker) listSince(ctx context.Context, sc scope, c cursor) (adapters.L
 			since = c.Polled
 		}
 		for _, p := range sc.projects {
-			q := url.Values{"opt_fields": {taskFields}, "modified_since": {since.Add(-pollOverlap).UTC().Format(time.RFC3339)}}
-			tasks, err := listAll[task](ctx, t, "/projects/"+p+"/tasks", q, "tasks")
+			q := url.Values{"project": {p}, "opt_fields": {taskFields}, "modified_since": {since.Add(-pollOverlap).UTC().Format(time.RFC3339)}}
+			tasks, err := listAll[task](ctx, t, "/tasks", q, "tasks")
 			if err != nil {
 				return adapters.ListPage{}, fmt.Errorf("asking asana project %s for tasks modified since %s: %w", p, c.Since.Format(time.RFC3339), err)
 			}

@@ -149,6 +149,7 @@ func TestTaskLifecycle(t *testing.T) {
 		{"unknown task", "GET", "/tasks/42", nil, 404, "Unknown object"},
 		{"no data", "PUT", "/tasks/" + gid, nil, 400, "Missing input"},
 		{"bad limit", "GET", "/projects/" + w.project + "/tasks?limit=101", nil, 400, "between 1 and 100"},
+		{"modified_since on a project listing", "GET", "/projects/" + w.project + "/tasks?modified_since=2026-01-01T00:00:00Z", nil, 400, "Unknown parameter"},
 	} {
 		st, out, _ := call(t, s, c.method, c.path, c.data)
 		if st != c.status || !strings.Contains(errMsg(out), c.msg) {

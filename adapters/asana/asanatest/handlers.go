@@ -503,6 +503,11 @@ func (s *Server) listFieldSettings(r *http.Request, _ []byte) answer {
 func (s *Server) listTasks(r *http.Request, _ []byte) answer {
 	q := r.URL.Query()
 	project, section, tag, parent := r.PathValue("project"), r.PathValue("section"), r.PathValue("tag"), r.PathValue("task")
+	// Only GET /tasks filters by modified_since; the per-project,
+	// section, tag and subtask listings do not take it (the contract).
+	if q.Has("modified_since") && !strings.HasPrefix(r.URL.Path, "/tasks") || q.Has("modified_since") && parent != "" {
+		return fail(http.StatusBadRequest, "modified_since: Unknown parameter for %s; use GET /tasks?project=", r.URL.Path)
+	}
 	if strings.HasPrefix(r.URL.Path, "/tasks") && parent == "" {
 		project, section, tag = q.Get("project"), q.Get("section"), q.Get("tag")
 		if project == "" && section == "" && tag == "" {
