@@ -220,7 +220,7 @@ func (t *Tracker) ensureMeta(ctx context.Context) error {
 	if loaded {
 		return nil
 	}
-	users, err := listAll[user](ctx, t, "/workspaces/"+t.workspace+"/users", url.Values{"opt_fields": {"email,name"}}, "users")
+	users, err := listAll[user](ctx, t, "/users", url.Values{"workspace": {t.workspace}, "opt_fields": {"email,name"}}, "users")
 	if err != nil {
 		return fmt.Errorf("reading the users of asana workspace %s: %w", t.workspace, err)
 	}

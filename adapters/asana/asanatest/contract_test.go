@@ -3,6 +3,7 @@ package asanatest
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -102,6 +103,21 @@ func CheckContract(t testing.TB, log []Request) map[string]int {
 			continue
 		}
 		checked[route.Operation.OperationID]++
+		// kin-openapi lets query parameters the operation does not declare
+		// through; Asana ignores or refuses them, so they are violations.
+		declared := map[string]bool{}
+		for _, ps := range []openapi3.Parameters{route.PathItem.Parameters, route.Operation.Parameters} {
+			for _, pr := range ps {
+				if pr.Value != nil && pr.Value.In == openapi3.ParameterInQuery {
+					declared[pr.Value.Name] = true
+				}
+			}
+		}
+		for name := range req.URL.Query() {
+			if !declared[name] {
+				report(r, "request", fmt.Errorf("query parameter %q is not a parameter of %s", name, route.Operation.OperationID))
+			}
+		}
 		opts := &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, MultiError: true}
 		in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: opts}
 		if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
