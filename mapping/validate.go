@@ -26,6 +26,7 @@ func Validate(c *config.Config, reg *adapters.Registry) []config.Problem {
 	v.trackers()
 	v.users()
 	v.flows()
+	v.loops()
 	v.initiatives()
 	if s := c.Server.CheckSchedule; s != "" && s != "off" {
 		if _, err := ParseSchedule(s); err != nil {

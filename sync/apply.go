@@ -21,6 +21,7 @@ type applier struct {
 	p      *Plan
 	pl     *planner
 	runID  int64
+	lease  *runLease
 	counts *store.Counts
 	log    *slog.Logger
 	errs   []error
@@ -39,11 +40,11 @@ type applier struct {
 // a cancelled context or a rate limit (every later call would fail too).
 func fatal(err error) bool {
 	var rl *adapters.RateLimitError
-	return errors.Is(err, errCrashed) || errors.Is(err, ErrDraining) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &rl)
+	return errors.Is(err, errCrashed) || errors.Is(err, ErrDraining) || errors.Is(err, store.ErrLeaseLost) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &rl)
 }
 
-func (e *Engine) apply(ctx context.Context, f *Flow, p *Plan, runID int64, counts *store.Counts, log *slog.Logger) ([]error, error) {
-	a := &applier{e: e, f: f, p: p, pl: p.planner, runID: runID, counts: counts, log: log, held: map[string]bool{}, copies: map[string]bool{}, agreed: map[int64]map[string]string{},
+func (e *Engine) apply(ctx context.Context, f *Flow, p *Plan, runID int64, lease *runLease, counts *store.Counts, log *slog.Logger) ([]error, error) {
+	a := &applier{e: e, f: f, p: p, pl: p.planner, runID: runID, lease: lease, counts: counts, log: log, held: map[string]bool{}, copies: map[string]bool{}, agreed: map[int64]map[string]string{},
 		finished: map[int64]bool{}, archiveFailed: map[int64]bool{}}
 	for _, op := range p.opPtrs {
 		if op.Kind != OpCreate {
@@ -57,6 +58,11 @@ func (e *Engine) apply(ctx context.Context, f *Flow, p *Plan, runID int64, count
 		}
 	}
 	for _, pp := range p.pairs {
+		// A pair may change only the store (a base, a link's refs): the
+		// journal cannot fence that, so the lease is checked here too.
+		if err := a.lease.check(a.e.now()); err != nil {
+			return a.errs, err
+		}
 		if err := a.pair(ctx, pp); err != nil {
 			if fatal(err) {
 				return a.errs, err
@@ -76,6 +82,10 @@ func (e *Engine) apply(ctx context.Context, f *Flow, p *Plan, runID int64, count
 			if a.archiveFailed[op.LinkID] {
 				continue
 			}
+			// Unlinking writes the store alone: checked like a pair.
+			if err = a.lease.check(a.e.now()); err != nil {
+				return a.errs, err
+			}
 			err = a.unlink(ctx, op)
 		default:
 			continue
@@ -87,6 +97,9 @@ func (e *Engine) apply(ctx context.Context, f *Flow, p *Plan, runID int64, count
 			a.errs = append(a.errs, err)
 		}
 	}
+	if err := a.lease.check(a.e.now()); err != nil {
+		return a.errs, err
+	}
 	if err := a.settleConflicts(ctx); err != nil {
 		return a.errs, err
 	}
@@ -94,23 +107,36 @@ func (e *Engine) apply(ctx context.Context, f *Flow, p *Plan, runID int64, count
 }
 
 // journaled records the intent, makes the call, and records its effect
-// with after, in one transaction with the journal's completion.
+// with after, in one transaction with the journal's completion. The intent
+// and the completion carry the run's lease: the store refuses both once
+// another process holds the flow (ErrLeaseLost), and the lease is checked
+// once more, in memory, right before the call.
 func (a *applier) journaled(ctx context.Context, op *Op, entry store.JournalEntry, call func() (adapters.Ref, error), after func(tx store.Ops, res adapters.Ref) (int64, error)) error {
 	if a.e.draining != nil && a.e.draining() {
 		return ErrDraining
 	}
+	if err := a.lease.check(a.e.now()); err != nil {
+		return err
+	}
+	lease := a.lease.get()
 	entry.RunID, entry.Flow, entry.Op, entry.Side = a.runID, a.f.Map.Name, string(op.Kind), op.Side
+	entry.LeaseName, entry.LeaseToken = lease.Name, lease.Token
 	if entry.LinkID == 0 {
 		entry.LinkID = op.LinkID
 	}
 	id, err := a.e.store.JournalIntent(ctx, entry)
 	if err != nil {
-		return fmt.Errorf("flow %s: journaling %s of %s: %w", a.f.Map.Name, op.Kind, op.Target, err)
+		return err // it names the write, its target and the flow
 	}
 	if a.e.crash != nil {
 		if err := a.e.crash(CrashBeforeCall, op); err != nil {
 			return errCrashed
 		}
+	}
+	// The intent is journaled; if the lease ran out meanwhile (the
+	// process paused here), the new holder's recovery owns this write.
+	if err := a.lease.check(a.e.now()); err != nil {
+		return err
 	}
 	res, callErr := call()
 	if a.e.crash != nil {
@@ -127,7 +153,7 @@ func (a *applier) journaled(ctx context.Context, op *Op, entry store.JournalEntr
 			// idempotently, by the next run's recovery.
 			state = store.JournalPending
 		}
-		if err := a.e.store.JournalFinish(bg, id, state, adapters.Ref{}, entry.LinkID, callErr.Error()); err != nil {
+		if err := a.e.store.JournalFinish(bg, id, state, adapters.Ref{}, entry.LinkID, callErr.Error(), lease); err != nil {
 			return fmt.Errorf("flow %s: journaling failure of %s: %w (after: %v)", a.f.Map.Name, op.Kind, err, callErr)
 		}
 		return callErr
@@ -143,7 +169,7 @@ func (a *applier) journaled(ctx context.Context, op *Op, entry store.JournalEntr
 				linkID = l
 			}
 		}
-		return tx.JournalFinish(bg, id, store.JournalDone, res, linkID, "")
+		return tx.JournalFinish(bg, id, store.JournalDone, res, linkID, "", lease)
 	})
 }
 
@@ -625,6 +651,19 @@ func (a *applier) archive(ctx context.Context, op *Op) error {
 		for _, f := range []string{adapters.FieldStatus, adapters.FieldLabels} {
 			if _, ok := m[f]; ok {
 				m[f] = a.pl.fm.Value(op.Side, got, f)
+			}
+		}
+		// The departed side agreed to that close too, as far as the base
+		// goes: should it come back into scope open, it then reads as
+		// changed and reopens the survivor, instead of the pair staying
+		// split (one side done, the other open) with nothing to do.
+		other := b.B
+		if op.Side == store.SideB {
+			other = b.A
+		}
+		if cur, ok := other[adapters.FieldStatus]; ok {
+			if v, _ := a.pl.translate(adapters.FieldStatus, op.Side.Other(), m[adapters.FieldStatus], cur); v != "" {
+				other[adapters.FieldStatus] = v
 			}
 		}
 		if err := a.e.store.PutBase(ctx, b); err != nil {

@@ -121,7 +121,8 @@ func (a *app) rootCmd() *cobra.Command {
 	b := readBuildInfo()
 	root.Version = b.Version
 	root.SetVersionTemplate(b.String())
-	root.AddCommand(a.validateCmd(), a.planCmd(), a.syncCmd(), a.linksCmd(), a.rollupCmd(), a.conflictsCmd(), a.runsCmd(), a.undoCmd(), a.versionCmd(), a.demoCmd(), a.serveCmd(), a.doctorCmd(), a.trackersCmd(), a.initCmd(), a.checkCmd(), a.explainCmd())
+	root.AddCommand(a.validateCmd(), a.planCmd(), a.syncCmd(), a.linksCmd(), a.linkCmd(), a.unlinkCmd(), a.rollupCmd(), a.conflictsCmd(), a.runsCmd(), a.undoCmd(), a.versionCmd(), a.demoCmd(), a.serveCmd(), a.doctorCmd(),
+		a.trackersCmd(), a.initCmd(), a.checkCmd(), a.explainCmd())
 	a.addCompletions(root)
 	return root
 }

@@ -25,9 +25,6 @@ config without its secrets.`,
 			if err := a.loadConfig(); err != nil {
 				return err
 			}
-			if d := a.cfg.State.Driver; d != "sqlite" {
-				return usageErr("%s has 1 problem(s):\n  state.driver: %q is not available in this build (use sqlite)", a.cfg.Path, d)
-			}
 			notes := []string{}
 			for _, v := range a.unsetVars {
 				notes = append(notes, fmt.Sprintf("environment variable %s is not set (--no-env: checked with a placeholder)", v))
