@@ -295,6 +295,7 @@ func (e *Engine) Sync(ctx context.Context, f *Flow, opts RunOptions) (*Result, e
 	}
 	errs, err := e.apply(ctx, f, plan, run.ID, rl, &res.Run.Counts, log)
 	res.Errors = errs
+	e.recordItems(ctx, run.ID, plan, errs, err, log)
 	if errors.Is(err, errCrashed) {
 		return res, err
 	}

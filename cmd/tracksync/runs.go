@@ -47,5 +47,6 @@ func (a *app) runsCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&flow, "flow", "", "only this flow")
 	cmd.Flags().IntVar(&limit, "limit", 20, "at most this many runs (0: all)")
+	cmd.AddCommand(a.runsShowCmd())
 	return cmd
 }
