@@ -43,6 +43,8 @@ type app struct {
 	// check a config without its secrets.
 	noEnv     bool
 	unsetVars []string
+	// progress, set by sync, shows long runs' progress.
+	progress *progressReporter
 
 	log   *slog.Logger
 	cfg   *config.Config
@@ -209,7 +211,11 @@ func (a *app) openStore(ctx context.Context) error {
 		return fmt.Errorf("opening state (state.dsn): %w", err)
 	}
 	a.st = st
-	a.eng = tsync.New(a.st, tsync.Options{Logger: a.log})
+	opts := tsync.Options{Logger: a.log}
+	if a.progress != nil {
+		opts.Progress = a.progress.report
+	}
+	a.eng = tsync.New(a.st, opts)
 	return nil
 }
 

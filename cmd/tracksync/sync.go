@@ -21,6 +21,8 @@ func (a *app) syncCmd() *cobra.Command {
 				return usageErr("sync needs --once (continuous sync is `tracksync serve`)")
 			}
 			ctx := cmd.Context()
+			a.progress = a.newProgress()
+			defer a.progress.finish()
 			if err := a.prepare(ctx, flow, true); err != nil {
 				return err
 			}
