@@ -12,6 +12,9 @@ const (
 	ItemConflict = "conflict"
 	ItemFailed   = "failed"
 	ItemSkipped  = "skipped"
+	// ItemWarning is a plan warning (an unknown user left out, a status
+	// the map lacks, an ambiguous match): Item is "" when it names none.
+	ItemWarning = "warning"
 )
 
 // ItemField is one field a run wrote to an item: old and new value in

@@ -88,6 +88,9 @@ func (e *Engine) recordItems(ctx context.Context, runID int64, plan *Plan, errs 
 			}
 		}
 	}
+	for _, w := range plan.Warnings {
+		items = append(items, store.RunItem{Action: store.ItemWarning, Fields: []store.ItemField{}, Reason: w})
+	}
 	rs, ok := e.store.(store.RunItemStore)
 	if !ok || len(items) == 0 {
 		return

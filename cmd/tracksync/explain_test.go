@@ -66,6 +66,8 @@ func TestExplainDirection(t *testing.T) {
 	right := openMem(t, dir, "right")
 	r := right.Items()[0]
 	right.Edit(r.Ref, func(x *adapters.Item) { x.Title = "edited on right" })
+	_, raw, _ := runCLI(t, "-c", cfg, "-o", "json", "explain", r.Ref.Key)
+	golden(t, "explain-direction.json", raw)
 	xs := explainJSON(t, cfg, r.Ref.Key)
 	if len(xs) != 1 || xs[0]["linked"] != true || xs[0]["side"] != "b" {
 		t.Fatalf("explain: %v", xs)

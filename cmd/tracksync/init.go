@@ -80,8 +80,7 @@ func (a *app) stdinTerminal() bool {
 	if a.stdin != nil {
 		return true
 	}
-	fi, err := os.Stdin.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return isTerminal(os.Stdin)
 }
 
 func (a *app) askInit(ans *initAnswers) error {

@@ -34,9 +34,9 @@ func (a *app) newProgress() *progressReporter {
 	return &progressReporter{a: a, terminal: a.output == "text" && isTerminal(a.stderr)}
 }
 
-// isTerminal reports whether w (through the redaction wrapper) is a
-// terminal.
-func isTerminal(w io.Writer) bool {
+// isTerminal reports whether f (a writer, through the redaction wrapper,
+// or a reader such as os.Stdin) is a terminal.
+func isTerminal(w any) bool {
 	for {
 		if f, ok := w.(*os.File); ok {
 			return term.IsTerminal(int(f.Fd()))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 
@@ -42,6 +43,16 @@ func TestRunsShow(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(js), &got); code != exitOK || err != nil || got.Run.ID != 1 || len(got.Items) != 2 || got.Items[0].Action != "created" {
 		t.Fatalf("runs show 1 -o json: %d %v\n%s", code, err, js)
+	}
+	// A warning of the run (an assignee with no users: entry) is listed.
+	body, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, []byte(strings.Replace(string(body), "      labels: both\n", "      labels: both\n      assignees: both\n", 1)), 0o600)
+	left.Edit(li.Ref, func(x *adapters.Item) { x.Assignees = []string{"zed"} })
+	if code, out, errs := runCLI(t, "-c", cfg, "sync", "--once"); code != exitOK {
+		t.Fatalf("third sync: %d %s%s", code, out, errs)
+	}
+	if code, txt, _ := runCLI(t, "-c", cfg, "runs", "show", "3"); code != exitOK || !strings.Contains(txt, "warning") || !strings.Contains(txt, "zed") {
+		t.Errorf("runs show 3 lacks the unknown-user warning: %d\n%s", code, txt)
 	}
 	if code, _, errs := runCLI(t, "-c", cfg, "runs", "show", "99"); code != exitUsage || !strings.Contains(errs, "99") {
 		t.Errorf("runs show 99: %d %s", code, errs)
