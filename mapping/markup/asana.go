@@ -381,7 +381,7 @@ func (b *htmlBuilder) walk(n *xhtml.Node, marks []Mark, depth int) {
 			b.children(n, marks, depth)
 			return
 		}
-		m := withMark(marks, linkMark(href, attr(n, "title")))
+		m := withMark(marks, linkMark(href, ""))
 		before := len(b.pending)
 		b.children(n, m, depth)
 		if len(b.pending) == before {
@@ -398,7 +398,7 @@ func (b *htmlBuilder) walk(n *xhtml.Node, marks []Mark, depth int) {
 			b.text(label, marks)
 			return
 		}
-		b.text(label, withMark(marks, linkMark(src, attr(n, "title"))))
+		b.text(label, withMark(marks, linkMark(src, "")))
 	case atom.Br:
 		b.pending = append(b.pending, &Node{Type: "hardBreak"})
 	case atom.P, atom.Div, atom.Section, atom.Article, atom.Header, atom.Footer, atom.Main, atom.Aside, atom.Nav:

@@ -505,7 +505,7 @@ func normMarks(marks []Mark) []Mark {
 			if href == "" {
 				continue // a link to nowhere is just text
 			}
-			mm := linkMark(href, "")
+			mm := linkMark(href, collapseSpace(strAttr(m.Attrs, "title")))
 			byType[i] = &mm
 			continue
 		}
@@ -536,7 +536,8 @@ func sameMarks(a, b []Mark) bool {
 		return false
 	}
 	for i := range a {
-		if a[i].Type != b[i].Type || strAttr(a[i].Attrs, "href") != strAttr(b[i].Attrs, "href") {
+		if a[i].Type != b[i].Type || strAttr(a[i].Attrs, "href") != strAttr(b[i].Attrs, "href") ||
+			strAttr(a[i].Attrs, "title") != strAttr(b[i].Attrs, "title") {
 			return false
 		}
 	}

@@ -421,7 +421,7 @@ func groupKey(n *Node, t string) string {
 	if i < 0 {
 		return ""
 	}
-	return t + "\x00" + strAttr(n.Marks[i].Attrs, "href")
+	return t + "\x00" + strAttr(n.Marks[i].Attrs, "href") + "\x00" + strAttr(n.Marks[i].Attrs, "title")
 }
 
 func (w *mdWriter) seq(nodes []*Node, level int, cell bool) string {
@@ -448,11 +448,11 @@ func (w *mdWriter) seq(nodes []*Node, level int, cell bool) string {
 		}
 		switch t {
 		case "link":
-			href := strAttr(g[0].Marks[markIndex(g[0].Marks, "link")].Attrs, "href")
+			attrs := g[0].Marks[markIndex(g[0].Marks, "link")].Attrs
 			w.inLink++
 			inner := w.seq(g, level+1, cell)
 			w.inLink--
-			pieces = append(pieces, piece{open: "[", inner: inner, close: "](" + linkDest(href) + ")"})
+			pieces = append(pieces, piece{open: "[", inner: inner, close: "](" + linkDest(strAttr(attrs, "href")) + linkTitle(strAttr(attrs, "title")) + ")"})
 		case "code":
 			var sb strings.Builder
 			for _, n := range g {
@@ -639,6 +639,25 @@ func linkDest(href string) string {
 	}
 	r := strings.NewReplacer(`\`, `\\`, `<`, `\<`, `>`, `\>`)
 	return "<" + r.Replace(href) + ">"
+}
+
+// linkTitle writes a link title as ` "title"`, escaping what would end
+// it or be read as an escape or entity; "" when there is none.
+func linkTitle(t string) string {
+	if t == "" {
+		return ""
+	}
+	var sb strings.Builder
+	sb.WriteString(` "`)
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if c == '"' || c == '\\' || c == '&' && entityRe.MatchString(t[i:]) {
+			sb.WriteByte('\\')
+		}
+		sb.WriteByte(c)
+	}
+	sb.WriteByte('"')
+	return sb.String()
 }
 
 func hasControl(s string) bool {

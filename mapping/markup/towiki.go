@@ -280,11 +280,16 @@ func (w *wikiWriter) seq(nodes []*Node, level int) string {
 		}
 		switch t {
 		case "link":
-			href := strAttr(g[0].Marks[markIndex(g[0].Marks, "link")].Attrs, "href")
+			attrs := g[0].Marks[markIndex(g[0].Marks, "link")].Attrs
+			href, title := strAttr(attrs, "href"), strAttr(attrs, "title")
 			inner := w.seq(g, level+1)
-			if inner == wikiEscape(href) && wikiURL(href) == href && !strings.HasPrefix(href, "~") && !strings.HasPrefix(href, "^") {
+			switch {
+			case title != "":
+				// Jira's [alias|url|tip] shows the tip as the title.
+				pieces = append(pieces, piece{inner: "[" + inner + "|" + wikiURL(href) + "|" + wikiEscape(title) + "]"})
+			case inner == wikiEscape(href) && wikiURL(href) == href && !strings.HasPrefix(href, "~") && !strings.HasPrefix(href, "^"):
 				pieces = append(pieces, piece{inner: "[" + wikiURL(href) + "]"})
-			} else {
+			default:
 				pieces = append(pieces, piece{inner: "[" + inner + "|" + wikiURL(href) + "]"})
 			}
 		case "code":
