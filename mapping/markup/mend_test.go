@@ -64,3 +64,14 @@ func TestMendLinkTitle(t *testing.T) {
 		t.Errorf("wiki %q, want %q", got, want)
 	}
 }
+
+func TestMendCodeSpanEdges(t *testing.T) {
+	for _, md := range []string{"`  a  `", "`  ` x", "x `  `", "`   `", "a\n`  b`\nc", "[`  a  `](http://x)"} {
+		checkAllPaths(t, md)
+	}
+	// In ADF, the spaces sit in the code text.
+	checkADFPaths(t, `{"type":"doc","version":1,"content":[{"type":"paragraph","content":[{"type":"text","text":" a ","marks":[{"type":"code"}]},{"type":"hardBreak"},{"type":"text","text":"  ","marks":[{"type":"code"}]}]}]}`)
+	if got := adfJSON(MarkdownToADF("`  ` x", users)); got != `{"type":"doc","content":[{"type":"paragraph","content":[{"type":"text","text":"  ","marks":[{"type":"code"}]},{"type":"text","text":" x"}]}],"version":1}` {
+		t.Errorf("space-only code span: %s", got)
+	}
+}

@@ -425,7 +425,7 @@ func trimLines(flat []*Node) []*Node {
 			lineStart = true
 			continue
 		}
-		if lineStart && n.Type == "text" {
+		if lineStart && n.Type == "text" && markIndex(n.Marks, "code") < 0 {
 			t := strings.TrimLeft(n.Text, " \t")
 			if t == "" {
 				continue
@@ -447,7 +447,8 @@ func trimLines(flat []*Node) []*Node {
 func trimTrailing(out []*Node) []*Node {
 	for len(out) > 0 {
 		last := out[len(out)-1]
-		if last.Type != "text" {
+		if last.Type != "text" || markIndex(last.Marks, "code") >= 0 {
+			// Spaces in a code span are content: `  ` is two spaces.
 			return out
 		}
 		t := strings.TrimRight(last.Text, " \t")
