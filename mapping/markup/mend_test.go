@@ -75,3 +75,29 @@ func TestMendCodeSpanEdges(t *testing.T) {
 		t.Errorf("space-only code span: %s", got)
 	}
 }
+
+func TestMendEmptyListItems(t *testing.T) {
+	for _, md := range []string{"- a\n-\n- c", "1. a\n2.\n3. c", "- a\n-", "-\n- b"} {
+		checkAllPaths(t, md)
+	}
+	// Wiki lists carry no start number; Markdown keeps it.
+	if got := ADFToMarkdown(MarkdownToADF("3. a\n4.\n5. c", users), users); got != "3. a\n4.\n5. c" {
+		t.Errorf("numbering changed: %q", got)
+	}
+	doc := MarkdownToADF("1. a\n2.\n3. c", users)
+	if n := len(doc.Content[0].Content); n != 3 {
+		t.Errorf("ordered list has %d items, want 3: %s", n, adfJSON(doc))
+	}
+	checkADFPaths(t, `{"type":"doc","version":1,"content":[{"type":"orderedList","content":[{"type":"listItem","content":[{"type":"paragraph"}]},{"type":"listItem","content":[{"type":"paragraph","content":[{"type":"text","text":"b"}]}]}]}]}`)
+}
+
+func TestMendEmptyLinkText(t *testing.T) {
+	got := adfJSON(MarkdownToADF("see [](https://e.com/x)", users))
+	want := `{"type":"doc","content":[{"type":"paragraph","content":[{"type":"text","text":"see "},{"type":"text","text":"https://e.com/x","marks":[{"type":"link","attrs":{"href":"https://e.com/x"}}]}]}],"version":1}`
+	if got != want {
+		t.Errorf("empty link text:\n got %s\nwant %s", got, want)
+	}
+	if got, want := WikiToMarkdown(MarkdownToWiki("[](https://e.com/x)", users), users), "[https://e.com/x](https://e.com/x)"; got != want {
+		t.Errorf("wiki trip %q, want %q", got, want)
+	}
+}

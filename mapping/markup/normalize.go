@@ -204,12 +204,9 @@ func normList(n *Node, depth int) []*Node {
 		default:
 			kids = normBlocks([]*Node{it}, ctxItem, depth+1)
 		}
-		if len(kids) == 0 {
-			// An empty item carries nothing, and Markdown parsers
-			// disagree on where an empty item ends.
-			continue
-		}
-		if kids[0].Type != "paragraph" {
+		// An empty item stays (as an empty paragraph): dropping it
+		// would renumber the items after it.
+		if len(kids) == 0 || kids[0].Type != "paragraph" {
 			kids = append([]*Node{{Type: "paragraph"}}, kids...)
 		}
 		l.Content = append(l.Content, &Node{Type: "listItem", Content: kids})
