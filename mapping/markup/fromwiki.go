@@ -499,7 +499,7 @@ func (p *wikiParser) link(c string, marks []Mark, depth int) []*Node {
 		alias, url = c[:k], c[k+1:]
 		url, tip, _ = strings.Cut(url, "|")
 	}
-	url = strings.TrimSpace(url)
+	url = strings.TrimFunc(url, isASCIISpace)
 	m := withMark(marks, linkMark(url, wikiUnescape(tip)))
 	if alias == "" {
 		return textNodes(url, m)

@@ -101,3 +101,21 @@ func TestMendEmptyLinkText(t *testing.T) {
 		t.Errorf("wiki trip %q, want %q", got, want)
 	}
 }
+
+func TestMendNBSPInURL(t *testing.T) {
+	md := "[a](https://e.com/a\u00a0b)"
+	doc := MarkdownToADF(md, users)
+	if got := strAttr(doc.Content[0].Content[0].Marks[0].Attrs, "href"); got != "https://e.com/a\u00a0b" {
+		t.Errorf("href %q", got)
+	}
+	checkAllPaths(t, md)
+	checkADFPaths(t, `{"type":"doc","version":1,"content":[{"type":"paragraph","content":[{"type":"text","text":"x","marks":[{"type":"link","attrs":{"href":"https://e.com/\u00a0y"}}]}]}]}`)
+	// An ordinary space still becomes %20.
+	if got := strAttr(MarkdownToADF("[a](<https://e.com/a b>)", users).Content[0].Content[0].Marks[0].Attrs, "href"); got != "https://e.com/a%20b" {
+		t.Errorf("href %q", got)
+	}
+}
+
+func TestMendNBSPAtURLEnd(t *testing.T) {
+	checkADFPaths(t, `{"type":"doc","version":1,"content":[{"type":"paragraph","content":[{"type":"text","text":"x","marks":[{"type":"link","attrs":{"href":"https://e.com/\u00a0"}}]}]}]}`)
+}

@@ -522,9 +522,14 @@ func normMarks(marks []Mark) []Mark {
 }
 
 // normHref percent-encodes what wiki links cannot hold, so every format
-// carries the same (equivalent) URL.
+// carries the same (equivalent) URL. Only ASCII whitespace is a space in
+// a URL: a non-breaking space is part of it (its %C2%A0), not "%20".
 func normHref(h string) string {
-	return hrefEscaper.Replace(strings.Join(strings.Fields(cleanText(h)), "%20"))
+	return hrefEscaper.Replace(strings.Join(strings.FieldsFunc(cleanText(h), isASCIISpace), "%20"))
+}
+
+func isASCIISpace(r rune) bool {
+	return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\f' || r == '\v'
 }
 
 var hrefEscaper = strings.NewReplacer("|", "%7C", "]", "%5D", "[", "%5B", `\`, "%5C")
