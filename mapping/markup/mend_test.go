@@ -119,3 +119,20 @@ func TestMendNBSPInURL(t *testing.T) {
 func TestMendNBSPAtURLEnd(t *testing.T) {
 	checkADFPaths(t, `{"type":"doc","version":1,"content":[{"type":"paragraph","content":[{"type":"text","text":"x","marks":[{"type":"link","attrs":{"href":"https://e.com/\u00a0"}}]}]}]}`)
 }
+
+func TestMendCodeWithoutLanguageIsNoformat(t *testing.T) {
+	cases := []struct{ md, wiki string }{
+		{"```\nplain\n```", "{noformat}\nplain\n{noformat}"},
+		{"```go\nx\n```", "{code:go}\nx\n{code}"},
+		{"```\na {noformat} b\n```", "{code}\na {noformat} b\n{code}"},
+		{"```go\n{code}\n```", "{noformat}\n{code}\n{noformat}"},
+		{"```\n{code}{noformat}\n```", "{noformat}\n{code}{noformat }\n{noformat}"},
+	}
+	for _, tc := range cases {
+		if got := MarkdownToWiki(tc.md, users); got != tc.wiki {
+			t.Errorf("MarkdownToWiki(%q) = %q, want %q", tc.md, got, tc.wiki)
+		}
+	}
+	checkAllPaths(t, "```\nplain\n```")
+	checkAllPaths(t, "```\na {noformat} b\n```")
+}

@@ -75,18 +75,27 @@ func (w *wikiWriter) block(n *Node) string {
 	return ""
 }
 
+// wikiCode writes a code block: {code:lang} with a language, {noformat}
+// without one (Jira shows a bare {code} block as Java). A block holding
+// its own end tag takes the other form.
 func wikiCode(code, lang string) string {
 	code = normCode(code)
-	tag, end := "{code", "{code}"
-	if strings.Contains(code, "{code}") {
-		if !strings.Contains(code, "{noformat}") {
-			tag, end, lang = "{noformat", "{noformat}", ""
+	lang = normLang(lang)
+	name := "noformat"
+	if lang != "" {
+		name = "code"
+	}
+	if strings.Contains(code, "{"+name+"}") {
+		other := map[string]string{"code": "noformat", "noformat": "code"}[name]
+		if !strings.Contains(code, "{"+other+"}") {
+			name = other
 		} else {
 			// Neither block can hold this text verbatim; keep it readable.
-			code = strings.ReplaceAll(code, "{code}", "{code }")
+			code = strings.ReplaceAll(code, "{"+name+"}", "{"+name+" }")
 		}
 	}
-	if lang = normLang(lang); lang != "" {
+	tag, end := "{"+name, "{"+name+"}"
+	if name == "code" && lang != "" {
 		tag += ":" + lang
 	}
 	if code == "" {
