@@ -136,3 +136,28 @@ func TestMendCodeWithoutLanguageIsNoformat(t *testing.T) {
 	checkAllPaths(t, "```\nplain\n```")
 	checkAllPaths(t, "```\na {noformat} b\n```")
 }
+
+// Emphasis next to an escaped "*" or "\" (and inside words) used to be
+// dropped because the writer took any "\" or "*" before a delimiter as
+// live.
+func TestMendEmphasisNextToEscapes(t *testing.T) {
+	p := func(nodes string) string {
+		return `{"type":"doc","version":1,"content":[{"type":"paragraph","content":[` + nodes + `]}]}`
+	}
+	cases := []struct{ adf, md string }{
+		{p(`{"type":"text","text":"a\\"},{"type":"text","text":"b","marks":[{"type":"em"}]}`), `a\\*b*`},
+		{p(`{"type":"text","text":"a*"},{"type":"text","text":"b","marks":[{"type":"em"}]}`), `a\**b*`},
+		{p(`{"type":"text","text":"*"},{"type":"text","text":"b","marks":[{"type":"strong"}]}`), `\***b**`},
+		{p(`{"type":"text","text":"\\"},{"type":"text","text":"b","marks":[{"type":"strong"}]},{"type":"text","text":"\\"}`), `\\**b**\\`},
+		{p(`{"type":"text","text":"x\\"},{"type":"text","text":"y","marks":[{"type":"em"}]},{"type":"text","text":"z"}`), `x\\*y*z`},
+		{p(`{"type":"text","text":"x*"},{"type":"text","text":"y","marks":[{"type":"strong"}]},{"type":"text","text":"*z"}`), `x\***y**\*z`},
+		{p(`{"type":"text","text":"x"},{"type":"text","text":"y","marks":[{"type":"strike"}]},{"type":"text","text":"z"}`), `x~~y~~z`},
+	}
+	for _, tc := range cases {
+		if got := ADFToMarkdown(docOf(t, tc.adf), users); got != tc.md {
+			t.Errorf("ADFToMarkdown = %q, want %q", got, tc.md)
+		}
+		checkADFPaths(t, tc.adf)
+		checkAllPaths(t, tc.md)
+	}
+}

@@ -469,7 +469,7 @@ func (w *mdWriter) seq(nodes []*Node, level int, cell bool) string {
 	for i, p := range pieces {
 		if p.wrap {
 			prev, next := around(sb.String(), pieces, i)
-			if !canWrap(p.open, prev, p.inner, next) {
+			if !canWrap(p.open, sb.String(), prev, p.inner, next) {
 				p.open, p.close = "", ""
 			}
 		}
@@ -487,16 +487,35 @@ func (w *mdWriter) seq(nodes []*Node, level int, cell bool) string {
 	return sb.String()
 }
 
+// trailingRun counts the bytes c at the end of s.
+func trailingRun(s string, c byte) int {
+	n := 0
+	for n < len(s) && s[len(s)-1-n] == c {
+		n++
+	}
+	return n
+}
+
 func isPunct(r rune) bool { return unicode.IsPunct(r) || unicode.IsSymbol(r) }
 
 // canWrap applies CommonMark's flanking rules for a delimiter run d
 // around inner, given the characters just outside.
-func canWrap(d string, prev rune, inner string, next rune) bool {
+// around; written is the Markdown written before it. A backslash or
+// delimiter character just before counts only when it is live: "\\\\"
+// (an escaped backslash) neither escapes the delimiter nor joins its run,
+// and neither does an escaped "\\*".
+func canWrap(d, written string, prev rune, inner string, next rune) bool {
 	dc := rune(d[0])
 	first, _ := utf8.DecodeRuneInString(inner)
 	last, _ := utf8.DecodeLastRuneInString(inner)
-	if prev == dc || next == dc || prev == '\\' {
+	if next == dc {
 		return false
+	}
+	if prev == '\\' && trailingRun(written, '\\')%2 == 1 {
+		return false // the delimiter would be escaped
+	}
+	if prev == dc && trailingRun(written[:len(written)-1], '\\')%2 == 0 {
+		return false // the delimiter would join the run before it
 	}
 	if unicode.IsSpace(first) || unicode.IsSpace(last) {
 		return false
