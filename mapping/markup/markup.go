@@ -55,8 +55,17 @@ func ADFToMarkdown(doc *Node, o Options) string {
 	if doc == nil {
 		return ""
 	}
+	n := normalize(doc)
 	w := &mdWriter{o: o}
-	return w.blocks(normalize(doc).Content)
+	md := w.blocks(n.Content)
+	if hasEmptyItem(n.Content) && w.blocks(MarkdownToADF(md, o).Content) != md {
+		// CommonMark ends an item at a blank line after an empty
+		// first line, and goldmark closes enclosing lists after an
+		// empty item in places; where the empty items do not read
+		// back, they go rather than reshaping the lists around them.
+		md = w.blocks(normalize(&Node{Type: "doc", Content: dropEmptyItems(n.Content)}).Content)
+	}
+	return md
 }
 
 // MarkdownToWiki converts Markdown to Jira Data Center/Server wiki markup.

@@ -154,6 +154,40 @@ func normBlock(n *Node, ctx blockCtx, depth int) []*Node {
 	return appendPara(nil, normInline(n.Content, false))
 }
 
+func isEmptyItem(it *Node) bool {
+	return len(it.Content) == 1 && it.Content[0].Type == "paragraph" && len(it.Content[0].Content) == 0
+}
+
+// hasEmptyItem reports whether canonical blocks hold an empty list item.
+func hasEmptyItem(nodes []*Node) bool {
+	for _, n := range nodes {
+		if n.Type == "listItem" && isEmptyItem(n) || hasEmptyItem(n.Content) {
+			return true
+		}
+	}
+	return false
+}
+
+// dropEmptyItems copies canonical blocks without empty list items (and
+// without lists left with no items).
+func dropEmptyItems(nodes []*Node) []*Node {
+	out := make([]*Node, 0, len(nodes))
+	for _, n := range nodes {
+		if isInline(n.Type) {
+			out = append(out, n)
+			continue
+		}
+		c := *n
+		c.Content = dropEmptyItems(n.Content)
+		if c.Type == "listItem" && isEmptyItem(&c) ||
+			(c.Type == "bulletList" || c.Type == "orderedList") && len(c.Content) == 0 {
+			continue
+		}
+		out = append(out, &c)
+	}
+	return out
+}
+
 func hasBlockChild(n *Node) bool {
 	for _, c := range n.Content {
 		if c != nil && blockTypes[c.Type] {

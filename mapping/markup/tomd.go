@@ -105,11 +105,27 @@ func (w *mdWriter) list(n *Node, alt bool) string {
 		}
 		items = append(items, strings.Join(lines, "\n"))
 	}
-	if loose {
-		return strings.Join(items, "\n\n")
+	if !loose {
+		return strings.Join(items, "\n")
 	}
-	return strings.Join(items, "\n")
+	var sb strings.Builder
+	for i, it := range items {
+		if i > 0 {
+			// A blank line after an empty item ("-" alone) ends the
+			// enclosing lists for goldmark; the list stays loose anyway.
+			if emptyItemLine.MatchString(items[i-1][strings.LastIndexByte(items[i-1], '\n')+1:]) {
+				sb.WriteString("\n")
+			} else {
+				sb.WriteString("\n\n")
+			}
+		}
+		sb.WriteString(it)
+	}
+	return sb.String()
 }
+
+// emptyItemLine matches a line holding only a list marker.
+var emptyItemLine = regexp.MustCompile(`^[ \t]*(?:[-*+]|[0-9]{1,9}[.)])$`)
 
 func itoa(n int) string {
 	if n == 0 {
@@ -499,8 +515,8 @@ func trailingRun(s string, c byte) int {
 func isPunct(r rune) bool { return unicode.IsPunct(r) || unicode.IsSymbol(r) }
 
 // canWrap applies CommonMark's flanking rules for a delimiter run d
-// around inner, given the characters just outside.
-// around; written is the Markdown written before it. A backslash or
+// around inner, given the characters just outside (prev, next; see
+// around); written is the Markdown written before it. A backslash or
 // delimiter character just before counts only when it is live: "\\\\"
 // (an escaped backslash) neither escapes the delimiter nor joins its run,
 // and neither does an escaped "\\*".
