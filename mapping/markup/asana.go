@@ -241,45 +241,37 @@ func flattenBlocks(nodes []*Node, keepCode bool) []*Node {
 	return out
 }
 
-// inline writes inline content; marks nest in canonical order, and tags
-// stay open across nodes that share them, so a mark is never split.
-func (w *asanaWriter) inline(nodes []*Node) {
-	var open []Mark
-	closeTo := func(k int) {
-		for len(open) > k {
-			w.sb.WriteString(asanaClose(open[len(open)-1]))
-			open = open[:len(open)-1]
-		}
-	}
-	for _, n := range nodes {
-		var marks []Mark
-		var text string
-		switch n.Type {
-		case "text":
-			marks, text = n.Marks, n.Text
-		case "hardBreak":
-			text = "\n"
-		case "mention":
-			text = strAttr(n.Attrs, "text")
-			if text == "" {
-				text = "@" + strAttr(n.Attrs, "id")
+// inline writes inline content; a mark spanning several nodes is one
+// tag, the longest outermost (see nextSpan).
+func (w *asanaWriter) inline(nodes []*Node) { w.seq(nodes, 0) }
+
+func (w *asanaWriter) seq(nodes []*Node, done uint) {
+	for i := 0; i < len(nodes); {
+		t, j := nextSpan(nodes, i, done)
+		g := nodes[i:j]
+		i = j
+		if t == "" {
+			for _, n := range g {
+				switch n.Type {
+				case "text":
+					w.sb.WriteString(xmlEscape(n.Text))
+				case "hardBreak":
+					w.sb.WriteString("\n")
+				case "mention":
+					text := strAttr(n.Attrs, "text")
+					if text == "" {
+						text = "@" + strAttr(n.Attrs, "id")
+					}
+					w.sb.WriteString(xmlEscape(text))
+				}
 			}
-		default:
 			continue
 		}
-		k := 0
-		for k < len(open) && k < len(marks) && open[k].Type == marks[k].Type &&
-			strAttr(open[k].Attrs, "href") == strAttr(marks[k].Attrs, "href") {
-			k++
-		}
-		closeTo(k)
-		for _, m := range marks[k:] {
-			w.sb.WriteString(asanaOpen(m))
-			open = append(open, m)
-		}
-		w.sb.WriteString(xmlEscape(text))
+		m := g[0].Marks[markIndex(g[0].Marks, t)]
+		w.sb.WriteString(asanaOpen(m))
+		w.seq(g, done|markBit(t))
+		w.sb.WriteString(asanaClose(m))
 	}
-	closeTo(0)
 }
 
 var asanaTags = map[string]string{"strong": "strong", "em": "em", "strike": "s", "code": "code", "link": "a"}

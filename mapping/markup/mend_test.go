@@ -161,3 +161,28 @@ func TestMendEmphasisNextToEscapes(t *testing.T) {
 		checkAllPaths(t, tc.md)
 	}
 }
+
+// A mark spanning several differently marked nodes used to be split
+// into one span per node, because marks nested in a fixed order.
+func TestMendEmphasisNotSplit(t *testing.T) {
+	cases := []struct{ md, wiki, asana string }{
+		{"*a **b***", "_a *b*_", "<body><em>a <strong>b</strong></em></body>"},
+		{"*a **b** c*", "_a *b* c_", "<body><em>a <strong>b</strong> c</em></body>"},
+		{"~~a **b** c~~", "-a *b* c-", "<body><s>a <strong>b</strong> c</s></body>"},
+		{"**a *b* c**", "*a _b_ c*", "<body><strong>a <em>b</em> c</strong></body>"},
+		{"***a***", "*_a_*", "<body><strong><em>a</em></strong></body>"},
+		{"*x [y **z**](https://e.com) w*", "_x [y *z*|https://e.com] w_", `<body><em>x <a href="https://e.com">y <strong>z</strong></a> w</em></body>`},
+	}
+	for _, tc := range cases {
+		checkAllPaths(t, tc.md)
+		if got := MarkdownToWiki(tc.md, users); got != tc.wiki {
+			t.Errorf("MarkdownToWiki(%q) = %q, want %q", tc.md, got, tc.wiki)
+		}
+		if got, _ := MarkdownToAsana(tc.md); got != tc.asana {
+			t.Errorf("MarkdownToAsana(%q) = %q, want %q", tc.md, got, tc.asana)
+		}
+		if _, back := asanaTrip(t, tc.md); back != tc.md {
+			t.Errorf("Asana trip: %q became %q", tc.md, back)
+		}
+	}
+}

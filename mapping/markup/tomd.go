@@ -423,10 +423,63 @@ func around(written string, pieces []piece, i int) (prev, next rune) {
 	return prev, next
 }
 
-// inline renders canonical inline nodes. Marks nest in markSeq order:
-// consecutive nodes sharing a mark are wrapped together.
+// inline renders canonical inline nodes: consecutive nodes sharing a
+// mark are wrapped together, the mark spanning the most nodes outermost
+// (see nextSpan), so "*a **b***" stays one emphasis.
 func (w *mdWriter) inline(nodes []*Node, cell bool) string {
 	return w.seq(nodes, 0, cell)
+}
+
+// nextSpan picks the span starting at nodes[i] among marks not yet in
+// done (a bit set over markSeq): the mark whose run of consecutive nodes
+// is longest, ties going to markSeq order; code only when nothing else
+// is left, since a code span holds no other markup. It returns the mark
+// type and the end of its run, or "" and the end of the run of nodes
+// with no mark left.
+func nextSpan(nodes []*Node, i int, done uint) (string, int) {
+	best, bestEnd := "", i+1
+	for k, t := range markSeq {
+		if done&(1<<k) != 0 {
+			continue
+		}
+		key := groupKey(nodes[i], t)
+		if key == "" || t == "code" && best != "" {
+			continue
+		}
+		j := i + 1
+		for j < len(nodes) && groupKey(nodes[j], t) == key {
+			j++
+		}
+		if best == "" || j > bestEnd {
+			best, bestEnd = t, j
+		}
+	}
+	if best != "" {
+		return best, bestEnd
+	}
+	j := i + 1
+	for j < len(nodes) && !hasMarkLeft(nodes[j], done) {
+		j++
+	}
+	return "", j
+}
+
+func hasMarkLeft(n *Node, done uint) bool {
+	for k, t := range markSeq {
+		if done&(1<<k) == 0 && groupKey(n, t) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+func markBit(t string) uint {
+	for k, s := range markSeq {
+		if s == t {
+			return 1 << k
+		}
+	}
+	return 0
 }
 
 func groupKey(n *Node, t string) string {
@@ -440,33 +493,26 @@ func groupKey(n *Node, t string) string {
 	return t + "\x00" + strAttr(n.Marks[i].Attrs, "href") + "\x00" + strAttr(n.Marks[i].Attrs, "title")
 }
 
-func (w *mdWriter) seq(nodes []*Node, level int, cell bool) string {
-	if level >= len(markSeq) {
-		esc := escapeText
-		if w.inLink > 0 {
-			esc = escapeLinkText
-		}
-		return leaves(nodes, w.o, esc, func(name string) string { return "@" + name }, func(string) string { return "" })
-	}
-	t := markSeq[level]
+func (w *mdWriter) seq(nodes []*Node, done uint, cell bool) string {
 	var pieces []piece
 	for i := 0; i < len(nodes); {
-		k := groupKey(nodes[i], t)
-		j := i + 1
-		for j < len(nodes) && groupKey(nodes[j], t) == k {
-			j++
-		}
+		t, j := nextSpan(nodes, i, done)
 		g := nodes[i:j]
 		i = j
-		if k == "" {
-			pieces = append(pieces, piece{inner: w.seq(g, level+1, cell)})
+		if t == "" {
+			esc := escapeText
+			if w.inLink > 0 {
+				esc = escapeLinkText
+			}
+			pieces = append(pieces, piece{inner: leaves(g, w.o, esc, func(name string) string { return "@" + name }, func(string) string { return "" })})
 			continue
 		}
+		level := done | markBit(t)
 		switch t {
 		case "link":
 			attrs := g[0].Marks[markIndex(g[0].Marks, "link")].Attrs
 			w.inLink++
-			inner := w.seq(g, level+1, cell)
+			inner := w.seq(g, level, cell)
 			w.inLink--
 			pieces = append(pieces, piece{open: "[", inner: inner, close: "](" + linkDest(strAttr(attrs, "href")) + linkTitle(strAttr(attrs, "title")) + ")"})
 		case "code":
@@ -477,7 +523,7 @@ func (w *mdWriter) seq(nodes []*Node, level int, cell bool) string {
 			pieces = append(pieces, piece{inner: codeSpan(sb.String())})
 		default:
 			d := map[string]string{"strong": "**", "em": "*", "strike": "~~"}[t]
-			pieces = appendWrapped(pieces, d, w.seq(g, level+1, cell))
+			pieces = appendWrapped(pieces, d, w.seq(g, level, cell))
 		}
 	}
 	// Drop delimiters that would not parse as emphasis where they stand.

@@ -269,29 +269,23 @@ func wikiEscape(s string) string {
 
 func (w *wikiWriter) inline(nodes []*Node) string { return w.seq(nodes, 0) }
 
-func (w *wikiWriter) seq(nodes []*Node, level int) string {
-	if level >= len(markSeq) {
-		return leaves(nodes, Options{}, wikiEscape, nil, wikiMention)
-	}
-	t := markSeq[level]
+// seq renders inline nodes, marks nesting as nextSpan picks them.
+func (w *wikiWriter) seq(nodes []*Node, done uint) string {
 	var pieces []piece
 	for i := 0; i < len(nodes); {
-		k := groupKey(nodes[i], t)
-		j := i + 1
-		for j < len(nodes) && groupKey(nodes[j], t) == k {
-			j++
-		}
+		t, j := nextSpan(nodes, i, done)
 		g := nodes[i:j]
 		i = j
-		if k == "" {
-			pieces = append(pieces, piece{inner: w.seq(g, level+1)})
+		if t == "" {
+			pieces = append(pieces, piece{inner: leaves(g, Options{}, wikiEscape, nil, wikiMention)})
 			continue
 		}
+		level := done | markBit(t)
 		switch t {
 		case "link":
 			attrs := g[0].Marks[markIndex(g[0].Marks, "link")].Attrs
 			href, title := strAttr(attrs, "href"), strAttr(attrs, "title")
-			inner := w.seq(g, level+1)
+			inner := w.seq(g, level)
 			switch {
 			case title != "":
 				// Jira's [alias|url|tip] shows the tip as the title.
@@ -309,7 +303,7 @@ func (w *wikiWriter) seq(nodes []*Node, level int) string {
 			pieces = append(pieces, piece{inner: "{{" + wikiEscape(sb.String()) + "}}"})
 		default:
 			d := map[string]string{"strong": "*", "em": "_", "strike": "-"}[t]
-			pieces = appendWrapped(pieces, d, w.seq(g, level+1))
+			pieces = appendWrapped(pieces, d, w.seq(g, level))
 		}
 	}
 	var sb strings.Builder
