@@ -261,7 +261,8 @@ func stripMarks(nodes []*Node, types ...string) []*Node {
 		}
 		out = append(out, n)
 	}
-	return mergeText(out)
+	// Spaces a code span held at a line edge are not text either.
+	return mergeText(trimLines(out))
 }
 
 func contains(list []string, s string) bool {
