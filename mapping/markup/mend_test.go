@@ -186,3 +186,23 @@ func TestMendEmphasisNotSplit(t *testing.T) {
 		}
 	}
 }
+
+// A heading inside a quote used to become a plain paragraph on the wiki
+// path, although {quote} holds headings. ADF still cannot hold one there.
+func TestMendHeadingInQuoteOnWikiPath(t *testing.T) {
+	md := "> # Title\n>\n> text\n>\n> ## Sub"
+	wiki := "{quote}\nh1. Title\n\ntext\n\nh2. Sub\n{quote}"
+	if got := MarkdownToWiki(md, users); got != wiki {
+		t.Errorf("MarkdownToWiki = %q, want %q", got, wiki)
+	}
+	if got := WikiToMarkdown(wiki, users); got != md {
+		t.Errorf("WikiToMarkdown = %q, want %q", got, md)
+	}
+	doc := MarkdownToADF(md, users)
+	if err := validADF(doc); err != nil {
+		t.Errorf("ADF: %v", err)
+	}
+	if got, want := ADFToMarkdown(doc, users), "> Title\n>\n> text\n>\n> Sub"; got != want {
+		t.Errorf("ADF path: %q, want %q", got, want)
+	}
+}

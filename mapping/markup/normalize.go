@@ -27,13 +27,26 @@ const (
 	ctxDoc blockCtx = iota
 	ctxQuote
 	ctxItem
+
+	// ctxQuoteHeadings (a flag on the above) keeps headings inside
+	// quotes: wiki markup and Markdown hold them, ADF does not.
+	ctxQuoteHeadings blockCtx = 8
 )
+
+func (c blockCtx) base() blockCtx  { return c &^ ctxQuoteHeadings }
+func (c blockCtx) flags() blockCtx { return c & ctxQuoteHeadings }
 
 // maxDepth bounds recursion on hostile input; deeper content is flattened
 // to text.
 const maxDepth = 64
 
-func normalize(doc *Node) *Node {
+func normalize(doc *Node) *Node { return normalizeIn(doc, ctxDoc) }
+
+// normalizeWiki is normalize for the wiki path (Markdown ⇄ wiki), which
+// keeps headings inside quotes.
+func normalizeWiki(doc *Node) *Node { return normalizeIn(doc, ctxDoc|ctxQuoteHeadings) }
+
+func normalizeIn(doc *Node, root blockCtx) *Node {
 	out := &Node{Type: "doc", Version: 1, Content: []*Node{}}
 	if doc == nil {
 		return out
@@ -42,7 +55,7 @@ func normalize(doc *Node) *Node {
 	if doc.Type != "doc" {
 		kids = []*Node{doc}
 	}
-	out.Content = append(out.Content, normBlocks(kids, ctxDoc, 0)...)
+	out.Content = append(out.Content, normBlocks(kids, root, 0)...)
 	return out
 }
 
@@ -109,7 +122,7 @@ func normBlock(n *Node, ctx blockCtx, depth int) []*Node {
 		return []*Node{{Type: "paragraph", Content: inl}}
 	case "heading":
 		inl := normInline(n.Content, true)
-		if ctx != ctxDoc {
+		if ctx.base() != ctxDoc && ctx != ctxQuote|ctxQuoteHeadings {
 			return appendPara(nil, inl)
 		}
 		lvl := min(max(intAttr(n.Attrs, "level", 1), 1), 6)
@@ -117,8 +130,8 @@ func normBlock(n *Node, ctx blockCtx, depth int) []*Node {
 	case "codeBlock":
 		return []*Node{codeBlock(normCode(plainText(n)), normLang(strAttr(n.Attrs, "language")))}
 	case "blockquote", "panel":
-		kids := normBlocks(n.Content, ctxQuote, d)
-		if ctx != ctxDoc {
+		kids := normBlocks(n.Content, ctxQuote|ctx.flags(), d)
+		if ctx.base() != ctxDoc {
 			return kids // ADF allows no blockquote inside a quote or list
 		}
 		if len(kids) == 0 {
@@ -136,7 +149,7 @@ func normBlock(n *Node, ctx blockCtx, depth int) []*Node {
 	case "listItem", "taskItem", "decisionItem":
 		return normList(&Node{Type: "bulletList", Content: []*Node{n}}, d)
 	case "rule":
-		if ctx != ctxDoc {
+		if ctx.base() != ctxDoc {
 			return nil
 		}
 		return []*Node{{Type: "rule"}}
@@ -281,7 +294,7 @@ func normTable(n *Node, ctx blockCtx) []*Node {
 	if len(rows) == 0 {
 		return nil
 	}
-	if ctx != ctxDoc {
+	if ctx.base() != ctxDoc {
 		var out []*Node
 		for _, row := range rows {
 			var inl []*Node
