@@ -117,7 +117,11 @@ func TestMendNBSPInURL(t *testing.T) {
 }
 
 func TestMendNBSPAtURLEnd(t *testing.T) {
-	checkADFPaths(t, `{"type":"doc","version":1,"content":[{"type":"paragraph","content":[{"type":"text","text":"x","marks":[{"type":"link","attrs":{"href":"https://e.com/\u00a0"}}]}]}]}`)
+	js := `{"type":"doc","version":1,"content":[{"type":"paragraph","content":[{"type":"text","text":"x","marks":[{"type":"link","attrs":{"href":"https://e.com/\u00a0"}}]}]}]}`
+	if got := strAttr(normalize(docOf(t, js)).Content[0].Content[0].Marks[0].Attrs, "href"); got != "https://e.com/\u00a0" {
+		t.Errorf("href %q", got)
+	}
+	checkADFPaths(t, js)
 }
 
 func TestMendCodeWithoutLanguageIsNoformat(t *testing.T) {
