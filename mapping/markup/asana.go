@@ -12,11 +12,15 @@ import (
 
 // Asana rich text (a task's html_notes, a story's html_text) is XML in a
 // <body> root drawn from a fixed set of tags: strong, em, u, s, code and a
-// inline; h1, h2, ul/ol/li, pre, blockquote, hr and table/tr/td as blocks.
-// There is no paragraph tag and no <br>: line breaks are newlines in the
-// text, so paragraphs are written apart by a blank line. Lists hold no
-// headings, quotes or code blocks, and quotes, headings and code blocks
-// hold no lists; what does not fit degrades to text lines.
+// inline; h1, h2 (one line, inline tags only), ul/ol/li, pre, blockquote
+// and hr as blocks. There is no paragraph tag and no <br>: line breaks are
+// newlines in the text, so paragraphs are written apart by a blank line.
+// Lists hold no headings, quotes or code blocks, and quotes, headings and
+// code blocks hold no lists; what does not fit degrades to text lines.
+// Tables are written as "a | b" lines: Asana announced <table> for some
+// objects but documents no table for task notes or comments, and a tag
+// it does not accept fails the whole write. Tables read from Asana are
+// read as such and end up as the same lines.
 //
 // Both directions go through the same canonical ADF as the Jira formats,
 // so a body converted Markdown → Asana → Markdown is a fixed point after
@@ -82,7 +86,7 @@ func xmlEscape(s string) string {
 func (w *asanaWriter) blocks(nodes []*Node) {
 	prevPara := false
 	for _, n := range nodes {
-		isPara := n.Type == "paragraph"
+		isPara := n.Type == "paragraph" || n.Type == "table"
 		if isPara && prevPara {
 			w.sb.WriteString("\n\n")
 		}
@@ -116,19 +120,7 @@ func (w *asanaWriter) block(n *Node) {
 	case "rule":
 		w.sb.WriteString("<hr/>")
 	case "table":
-		w.sb.WriteString("<table>")
-		for _, r := range n.Content {
-			w.sb.WriteString("<tr>")
-			for _, c := range r.Content {
-				w.sb.WriteString("<td>")
-				if len(c.Content) > 0 {
-					w.inline(c.Content[0].Content)
-				}
-				w.sb.WriteString("</td>")
-			}
-			w.sb.WriteString("</tr>")
-		}
-		w.sb.WriteString("</table>")
+		w.inline(flattenBlocks([]*Node{n}, true))
 	}
 }
 
@@ -225,8 +217,11 @@ func flattenBlocks(nodes []*Node, keepCode bool) []*Node {
 			sep()
 			out = append(out, flattenBlocks(n.Content, keepCode)...)
 		case "table":
-			for _, r := range n.Content {
-				sep()
+			sep()
+			for k, r := range n.Content {
+				if k > 0 {
+					out = append(out, &Node{Type: "hardBreak"})
+				}
 				for i, c := range r.Content {
 					if i > 0 {
 						out = append(out, &Node{Type: "text", Text: " | "})
