@@ -1,6 +1,7 @@
 // Package markup converts issue and comment bodies between canonical Markdown
-// and Jira's two body formats: Atlassian Document Format (Cloud, REST v3) and
-// wiki markup (Data Center/Server).
+// and Jira's two body formats, Atlassian Document Format (Cloud, REST v3) and
+// wiki markup (Data Center/Server), and Asana rich text (html_notes,
+// html_text; see MarkdownToAsana).
 //
 // Every conversion goes through one canonical form: the subset of ADF that
 // Markdown can express. Readers (Markdown via goldmark, wiki, ADF itself)
