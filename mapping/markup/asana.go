@@ -113,14 +113,14 @@ func (w *asanaWriter) block(n *Node) {
 		w.sb.WriteString("</pre>")
 	case "blockquote":
 		w.sb.WriteString("<blockquote>")
-		w.inline(flattenBlocks(n.Content, true))
+		w.inline(flattenBlocks(n.Content))
 		w.sb.WriteString("</blockquote>")
 	case "bulletList", "orderedList":
 		w.list(n)
 	case "rule":
 		w.sb.WriteString("<hr/>")
 	case "table":
-		w.inline(flattenBlocks([]*Node{n}, true))
+		w.inline(flattenBlocks([]*Node{n}))
 	}
 }
 
@@ -149,7 +149,7 @@ func (w *asanaWriter) list(n *Node) {
 				if len(text) > 0 {
 					text = append(text, &Node{Type: "hardBreak"}, &Node{Type: "hardBreak"})
 				}
-				text = append(text, flattenBlocks([]*Node{k}, true)...)
+				text = append(text, flattenBlocks([]*Node{k})...)
 			}
 		}
 		flush()
@@ -160,15 +160,15 @@ func (w *asanaWriter) list(n *Node) {
 
 // flattenBlocks turns canonical blocks into inline content, blocks apart
 // by a blank line (two hard breaks), lists as "• item" / "1. item" lines
-// and code blocks as lines of code. keepCode keeps the code mark.
-func flattenBlocks(nodes []*Node, keepCode bool) []*Node {
+// and code blocks as lines of code.
+func flattenBlocks(nodes []*Node) []*Node {
 	var out []*Node
 	sep := func() {
 		if len(out) > 0 {
 			out = append(out, &Node{Type: "hardBreak"}, &Node{Type: "hardBreak"})
 		}
 	}
-	var lines func(n *Node, out *[]*Node)
+	var lines func(n *Node, acc *[]*Node)
 	lines = func(n *Node, acc *[]*Node) {
 		num := intAttr(n.Attrs, "order", 1)
 		for _, it := range n.Content {
@@ -189,7 +189,7 @@ func flattenBlocks(nodes []*Node, keepCode bool) []*Node {
 				if i > 0 {
 					*acc = append(*acc, &Node{Type: "hardBreak"})
 				}
-				*acc = append(*acc, flattenBlocks([]*Node{k}, keepCode)...)
+				*acc = append(*acc, flattenBlocks([]*Node{k})...)
 			}
 		}
 	}
@@ -200,22 +200,18 @@ func flattenBlocks(nodes []*Node, keepCode bool) []*Node {
 			out = append(out, n.Content...)
 		case "codeBlock":
 			sep()
-			var marks []Mark
-			if keepCode {
-				marks = []Mark{{Type: "code"}}
-			}
 			for i, l := range strings.Split(plainText(n), "\n") {
 				if i > 0 {
 					out = append(out, &Node{Type: "hardBreak"})
 				}
-				out = append(out, textNodes(l, marks)...)
+				out = append(out, textNodes(l, []Mark{{Type: "code"}})...)
 			}
 		case "bulletList", "orderedList":
 			sep()
 			lines(n, &out)
 		case "blockquote":
 			sep()
-			out = append(out, flattenBlocks(n.Content, keepCode)...)
+			out = append(out, flattenBlocks(n.Content)...)
 		case "table":
 			sep()
 			for k, r := range n.Content {
