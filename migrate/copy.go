@@ -14,30 +14,32 @@ import (
 // maxBody is the longest body a target takes, by kind (characters).
 var maxBody = map[string]int{"github": 65536, "jira": 32767}
 
-// targetOf returns the copy of the item at pos when it exists and, during
-// the create phase, comes before limit in the order.
-func (m *run) targetOf(limit int) func(pos int) (adapters.Ref, bool) {
-	return func(pos int) (adapters.Ref, bool) {
-		if pos >= limit {
-			return adapters.Ref{}, false
-		}
-		e := m.entries[pos]
-		return e.link.B, e.link.ID != 0
-	}
+// targetOf returns the copy of the item at pos when it exists.
+func (m *run) targetOf(pos int) (adapters.Ref, bool) {
+	e := m.entries[pos]
+	return e.link.B, e.link.ID != 0
 }
 
-// body is the copy's body: references rewritten to copies that exist (at
-// create time, those before the item; when finishing, all), truncated to
-// what the target takes.
-func (m *run) body(e *entry, limit int) string {
+// body is the copy's body: references rewritten to the copies that exist,
+// truncated to what the target takes.
+func (m *run) body(e *entry) string {
 	src := m.o.Map.Value(m.src, e.src, adapters.FieldBody)
-	out, _ := m.idx.rewrite(src, e.src.Ref, m.targetOf(limit))
+	out, _ := m.idx.rewrite(src, e.src.Ref, m.targetOf)
 	if n, ok := maxBody[m.o.To.Kind]; ok && len([]rune(out)) > n {
 		note := "\n\n… (truncated: the full text is at " + orStr(e.src.Ref.URL, e.src.Ref.String()) + ")"
 		out = string([]rune(out)[:n-len([]rune(note))]) + note
 		m.rep.warn("truncated_body", e.src.Ref, "body of %d characters cut to %d (the limit of %s)", len([]rune(src)), n, m.o.To.Kind)
 	}
 	return out
+}
+
+// unresolved reports whether text (a copy's body as stored) still names
+// an item of the migration by its source key or URL: a reference its
+// create could not resolve because that item had no copy yet. Keys survive
+// the target's markup conversion, so this holds after a round trip.
+func (m *run) unresolved(text string, self adapters.Ref) bool {
+	_, pending := m.idx.rewrite(text, self, func(int) (adapters.Ref, bool) { return adapters.Ref{}, false })
+	return pending
 }
 
 func orStr(a, b string) string {
@@ -80,7 +82,7 @@ func (m *run) copyItem(e *entry) adapters.Item {
 		case adapters.FieldParent:
 			continue
 		case adapters.FieldBody:
-			out = m.body(e, e.pos)
+			out = m.body(e)
 			m.rep.Counts.AttachmentLinks += countAttachments(out)
 			if n := countAttachments(out); n > 0 {
 				m.rep.warn("attachment_linked", e.src.Ref, "%d attachment(s) left as links to the originals (not copied)", n)
@@ -130,35 +132,43 @@ func (m *run) createAll(ctx context.Context) error {
 	}
 	m.o.Progress.Phase("creating on "+m.o.To.Tracker.Name(), len(todo))
 	bulk, isBulk := m.o.To.Tracker.(adapters.BulkCreator)
-	for i := 0; i < len(todo); {
-		// A batch never holds an item and its parent: it ends where an
-		// item's parent is in it.
-		j := i
-		inBatch := map[string]bool{}
-		size := 1
-		if isBulk {
-			size = m.o.BatchSize
-		}
-		for j < len(todo) && j-i < size {
-			if p := todo[j].src.Parent; p != nil && inBatch[p.ID] {
-				break
-			}
-			inBatch[todo[j].src.Ref.ID] = true
-			j++
-		}
+	for _, b := range m.batches(todo) {
 		var err error
 		if isBulk {
-			err = m.createBatch(ctx, bulk, todo[i:j])
+			err = m.createBatch(ctx, bulk, b)
 		} else {
-			err = m.createOne(ctx, todo[i])
+			err = m.createOne(ctx, b[0])
 		}
 		if err != nil {
 			return err
 		}
-		m.o.Progress.Add(j - i)
-		i = j
+		m.o.Progress.Add(len(b))
 	}
 	return nil
+}
+
+// batches splits the creates into requests: one item each, or up to
+// BatchSize for a bulk target. A batch never holds an item and its parent.
+func (m *run) batches(todo []*entry) [][]*entry {
+	size := 1
+	if _, ok := m.o.To.Tracker.(adapters.BulkCreator); ok {
+		size = m.o.BatchSize
+	}
+	var out [][]*entry
+	for i := 0; i < len(todo); {
+		j := i
+		in := map[string]bool{}
+		for j < len(todo) && j-i < size {
+			if p := todo[j].src.Parent; p != nil && in[p.ID] {
+				break
+			}
+			in[todo[j].src.Ref.ID] = true
+			j++
+		}
+		out = append(out, todo[i:j])
+		i = j
+	}
+	return out
 }
 
 func (m *run) request(e *entry) adapters.CreateRequest {
@@ -317,9 +327,10 @@ func (m *run) finish(ctx context.Context, e *entry) error {
 		}
 		if r.Field == adapters.FieldBody {
 			// The create wrote the body with the references it could
-			// resolve (to items before it); the rest resolve now.
-			want.Body = m.body(e, len(m.entries))
-			if m.needsRefFix(e) {
+			// resolve (to items copied before its batch); the rest
+			// resolve now.
+			want.Body = m.body(e)
+			if m.unresolved(e.target.Body, e.src.Ref) {
 				fields = append(fields, fm.PatchFields(r.Field, m.dst)...)
 			}
 			continue
@@ -431,7 +442,7 @@ func (m *run) copyComments(ctx context.Context, e *entry) ([]commentPair, error)
 	}
 	var out []commentPair
 	for _, sc := range e.comments {
-		body, _ := m.idx.rewrite(sc.Body, e.src.Ref, m.targetOf(len(m.entries)))
+		body, _ := m.idx.rewrite(sc.Body, e.src.Ref, m.targetOf)
 		body = header(sc) + body
 		if cl, ok := have[sc.ID]; ok {
 			out = append(out, commentPair{src: sc.ID, dst: cl.BID, srcBody: sc.Body, dstBody: body})

@@ -462,6 +462,21 @@ func (m *run) estimate() Estimate {
 	est := Estimate{Items: len(m.entries)}
 	_, bulk := m.o.To.Tracker.(adapters.BulkCreator)
 	est.Bulk = bulk
+	// A reference resolves at create time when its item was copied in an
+	// earlier batch (or run).
+	batchOf := map[int]int{}
+	var todo []*entry
+	for _, e := range m.entries {
+		if e.link.ID == 0 {
+			todo = append(todo, e)
+		}
+	}
+	bs := m.batches(todo)
+	for i, b := range bs {
+		for _, e := range b {
+			batchOf[e.pos] = i + 1
+		}
+	}
 	for _, e := range m.entries {
 		switch {
 		case e.done:
@@ -472,30 +487,22 @@ func (m *run) estimate() Estimate {
 		}
 		est.Finish++
 		est.Comments += len(e.comments)
-		if m.needsRefFix(e) {
-			est.Requests++
+		if mine := batchOf[e.pos]; mine > 0 {
+			_, pending := m.idx.rewrite(e.src.Body, e.src.Ref, func(pos int) (adapters.Ref, bool) {
+				b := batchOf[pos]
+				return adapters.Ref{Key: "x"}, b == 0 || b < mine
+			})
+			if pending {
+				est.Requests++
+			}
 		}
 		if m.o.CommentOnSource {
 			est.Requests++
 		}
 	}
-	if bulk {
-		est.Requests += (est.Creates + m.o.BatchSize - 1) / m.o.BatchSize
-	} else {
-		est.Requests += est.Creates
-	}
-	est.Requests += est.Comments
+	est.Requests += len(bs) + est.Comments
 	est.ETA = m.o.To.Pace.Duration(est.Requests)
 	return est
-}
-
-// needsRefFix reports whether e's body refers to items copied after it,
-// whose keys its create could not know yet.
-func (m *run) needsRefFix(e *entry) bool {
-	_, pending := m.idx.rewrite(e.src.Body, e.src.Ref, func(pos int) (adapters.Ref, bool) {
-		return adapters.Ref{Key: "x"}, pos < e.pos
-	})
-	return pending
 }
 
 // Pace is how fast a tracker takes writes: a steady rate and windows
