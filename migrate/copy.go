@@ -33,6 +33,25 @@ func (m *run) body(e *entry) string {
 	return out
 }
 
+// taskList is what a target without a parent field gets instead: the
+// parent's copy lists its children's copies as a task list, checked where
+// they are done (GitHub renders it as a tracking issue).
+func (m *run) taskList(e *entry) string {
+	if len(e.children) == 0 || has(m.o.To.Tracker.Capabilities(), adapters.FieldParent) || !m.o.Map.Writes(adapters.FieldBody, m.dst) {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("\n\n**Sub-issues**\n\n")
+	for _, c := range e.children {
+		mark := " "
+		if c.src.StatusCategory == adapters.CategoryDone {
+			mark = "x"
+		}
+		fmt.Fprintf(&b, "- [%s] %s\n", mark, orStr(c.link.B.Key, c.link.B.ID))
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
 // unresolved reports whether text (a copy's body as stored) still names
 // an item of the migration by its source key or URL: a reference its
 // create could not resolve because that item had no copy yet. Keys survive
@@ -72,6 +91,11 @@ func (m *run) copyItem(e *entry) adapters.Item {
 			it.Kind = adapters.KindIssue
 		}
 		m.rep.warn("kind_changed", e.src.Ref, "%s cannot hold a %s: copied as a %s", m.o.To.Tracker.Name(), e.src.Kind, it.Kind)
+	}
+	if len(e.children) > 0 && it.Kind == adapters.KindIssue && slices.Contains(caps.Kinds, adapters.KindEpic) && has(caps, adapters.FieldParent) {
+		// A tracking issue (its task list names its sub-issues) becomes
+		// an epic where the target has them.
+		it.Kind = adapters.KindEpic
 	}
 	for _, r := range fm.Rules {
 		if !fm.Writes(r.Field, m.dst) {
@@ -330,7 +354,9 @@ func (m *run) finish(ctx context.Context, e *entry) error {
 			// resolve (to items copied before its batch); the rest
 			// resolve now.
 			want.Body = m.body(e)
-			if m.unresolved(e.target.Body, e.src.Ref) {
+			list := m.taskList(e)
+			want.Body += list
+			if m.unresolved(e.target.Body, e.src.Ref) || list != "" && !strings.Contains(e.target.Body, strings.TrimSpace(list)) {
 				fields = append(fields, fm.PatchFields(r.Field, m.dst)...)
 			}
 			continue

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -154,7 +155,7 @@ type entry struct {
 	fresh  bool // target holds the item as this run's create returned it
 	// comments are the source's comments, read up front for the estimate.
 	comments []adapters.Comment
-	clinks   map[string]bool // source comment ids copied already
+	children []*entry // items of the migration whose parent this is
 }
 
 // Run migrates. It is idempotent: what an earlier run (of the same ID) did
@@ -308,6 +309,10 @@ func (m *run) list(ctx context.Context) error {
 		}
 		tok = page.NextPageToken
 	}
+	srcCaps := o.From.Tracker.Capabilities()
+	if !has(srcCaps, adapters.FieldParent) {
+		parentsFromTaskLists(items)
+	}
 	items = order(items)
 	if o.Limit > 0 && len(items) > o.Limit {
 		items = items[:o.Limit]
@@ -320,8 +325,36 @@ func (m *run) list(ctx context.Context) error {
 		m.entries[i], m.byID[it.Ref.ID] = e, e
 		m.rep.ByKind[string(cmp.Or(it.Kind, adapters.KindIssue))]++
 	}
+	for _, e := range m.entries {
+		if p := e.src.Parent; p != nil {
+			if pe, ok := m.byID[p.ID]; ok {
+				pe.children = append(pe.children, e)
+			}
+		}
+	}
 	m.idx = newRefIndex(items)
 	return nil
+}
+
+// taskItem is one line of a task list: "- [ ] #12 ...", "* [x] PROJ-3".
+var taskItem = regexp.MustCompile(`(?m)^[ \t]*[-*+][ \t]+\[[ xX]\][ \t]+(.*)$`)
+
+// parentsFromTaskLists gives the items a tracker without a parent field
+// names in a tracking issue's task list that issue as their parent (the
+// first tracking issue naming them, when several do).
+func parentsFromTaskLists(items []adapters.Item) {
+	idx := newRefIndex(items)
+	for i := range items {
+		for _, line := range taskItem.FindAllStringSubmatch(items[i].Body, -1) {
+			idx.rewrite(line[1], items[i].Ref, func(pos int) (adapters.Ref, bool) {
+				if c := &items[pos]; pos != i && c.Parent == nil {
+					p := items[i].Ref
+					c.Parent = &p
+				}
+				return adapters.Ref{}, false
+			})
+		}
+	}
 }
 
 // order sorts items parents first: by depth in the hierarchy (within the
@@ -492,7 +525,8 @@ func (m *run) estimate() Estimate {
 				b := batchOf[pos]
 				return adapters.Ref{Key: "x"}, b == 0 || b < mine
 			})
-			if pending {
+			list := len(e.children) > 0 && !has(m.o.To.Tracker.Capabilities(), adapters.FieldParent) && m.o.Map.Writes(adapters.FieldBody, m.dst)
+			if pending || list {
 				est.Requests++
 			}
 		}
