@@ -123,7 +123,7 @@ func (m *run) copyItem(e *entry) adapters.Item {
 			m.rep.warn("mapping", e.src.Ref, "%s: %v", r.Field, err)
 		}
 	}
-	if p := e.src.Parent; p != nil && !p.IsZero() && fm.Writes(adapters.FieldParent, m.dst) {
+	if p := e.src.Parent; p != nil && !p.IsZero() && m.writesParent() {
 		if pe, ok := m.byID[p.ID]; ok && pe.link.ID != 0 {
 			pr := pe.link.B
 			it.Parent = &pr
@@ -143,6 +143,20 @@ func (m *run) copyItem(e *entry) adapters.Item {
 		}
 	}
 	return it
+}
+
+// writesParent reports whether copies get their parent's copy as parent:
+// when the target holds parents and the map does not keep the field from
+// it (a map of a source without parents, like GitHub's, has no parent
+// rule: the hierarchy then comes from task lists).
+func (m *run) writesParent() bool {
+	if !has(m.o.To.Tracker.Capabilities(), adapters.FieldParent) {
+		return false
+	}
+	if _, ok := m.o.Map.Rule(adapters.FieldParent); ok {
+		return m.o.Map.Writes(adapters.FieldParent, m.dst)
+	}
+	return !has(m.o.From.Tracker.Capabilities(), adapters.FieldParent)
 }
 
 // createAll makes the copies that do not exist yet, parents first, in
@@ -365,7 +379,7 @@ func (m *run) finish(ctx context.Context, e *entry) error {
 			fields = append(fields, fm.PatchFields(r.Field, m.dst)...)
 		}
 	}
-	if w := want.Parent; w != nil && fm.Writes(adapters.FieldParent, m.dst) && (e.target.Parent == nil || e.target.Parent.ID != w.ID) {
+	if w := want.Parent; w != nil && m.writesParent() && (e.target.Parent == nil || e.target.Parent.ID != w.ID) {
 		fields = append(fields, adapters.FieldParent)
 	}
 	fields = compact(fields)
