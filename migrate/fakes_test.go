@@ -333,3 +333,82 @@ func TestGitHubToJira(t *testing.T) {
 		t.Errorf("by kind %v, counts %+v", rep.ByKind, rep.Counts)
 	}
 }
+
+// seedGitHub makes groups tracking issues on the GitHub fake, each with
+// subs sub-issues in its task list, two comments each.
+func seedGitHub(t *testing.T, f *fakes, groups, subs int) {
+	t.Helper()
+	ctx := t.Context()
+	num := 0
+	for g := 0; g < groups; g++ {
+		parent := num + 1
+		var list []string
+		for c := 1; c <= subs; c++ {
+			list = append(list, fmt.Sprintf("- [ ] #%d", parent+c))
+		}
+		items := []adapters.Item{{Title: fmt.Sprintf("tracking %d", g), Body: strings.Join(list, "\n"), Status: "open"}}
+		for c := 1; c <= subs; c++ {
+			items = append(items, adapters.Item{Title: fmt.Sprintf("sub %d.%d", g, c), Body: fmt.Sprintf("Part of #%d.", parent), Status: "open", Labels: []string{"infra"}, Assignees: []string{ghUsers[c%3]}})
+		}
+		for _, it := range items {
+			res, err := f.gh.Create(ctx, it, adapters.CreateOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for c := 1; c <= 2; c++ {
+				if _, err := f.gh.AddComment(ctx, res.Item.Ref, adapters.Comment{Body: fmt.Sprintf("remark %d on %s", c, res.Item.Ref.Key)}, ""); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		num += subs + 1
+	}
+}
+
+// TestKillAndResumeOnFakes: GitHub → Jira with bulk creates, killed at
+// random writes (before the call, or after it with nothing recorded) five
+// times and resumed each time: every item once, every comment once.
+func TestKillAndResumeOnFakes(t *testing.T) {
+	f := newFakes(t)
+	seedGitHub(t, f, 4, 9)
+	o := f.options(t, f.gh, f.jira, "github", "jira")
+	o.BatchSize = 7
+	rnd := uint64(7)
+	kills := 0
+	for attempt := 0; ; attempt++ {
+		if attempt > 30 {
+			t.Fatal("no progress after 30 attempts")
+		}
+		run := o
+		if kills < 5 {
+			rnd = rnd*6364136223846793005 + 1442695040888963407
+			at, point := 1+int(rnd>>33)%25, []string{"before", "after"}[(rnd>>20)&1]
+			run.Crash = func(p string, n int) error {
+				if p == point && n == at {
+					return fmt.Errorf("killed at write %d (%s)", n, p)
+				}
+				return nil
+			}
+		}
+		_, err := migrate.Run(t.Context(), f.st, run)
+		if err == nil {
+			break
+		}
+		if !strings.Contains(err.Error(), "killed at write") {
+			t.Fatal(err)
+		}
+		kills++
+	}
+	if kills < 5 {
+		t.Fatalf("%d kills", kills)
+	}
+	src, dst := all(t, f.gh, ghRepo), all(t, f.jira, "project = PLAT")
+	verify(t, src, dst, regexp.MustCompile(`acme/platform#[0-9]+`))
+	if len(dst) != len(src) {
+		t.Fatalf("%d issues on Jira for %d on GitHub", len(dst), len(src))
+	}
+	rep, err := migrate.Run(t.Context(), f.st, o)
+	if err != nil || rep.Counts.Writes != 0 || rep.Counts.Done != 40 {
+		t.Fatalf("after completion: %v %+v", err, rep.Counts)
+	}
+}
