@@ -414,6 +414,14 @@ func (m *run) finish(ctx context.Context, e *entry) error {
 		if err := tx.PutBase(ctx, base); err != nil {
 			return fmt.Errorf("migration %s: recording %s as done: %w", m.o.ID, e.src.Ref, err)
 		}
+		for _, c := range cls {
+			if !c.fresh {
+				continue
+			}
+			if err := tx.PutCommentLink(ctx, store.CommentLink{LinkID: e.link.ID, AID: c.src, BID: c.dst, BodyHash: bodyHash(c.srcBody) + ":" + bodyHash(c.dstBody)}); err != nil {
+				return fmt.Errorf("migration %s: recording the comments copied to %s: %w", m.o.ID, e.link.B, err)
+			}
+		}
 		e.done = true
 		m.rep.Counts.Finished++
 		if m.o.Link != nil {
@@ -501,16 +509,18 @@ func (m *run) copyComments(ctx context.Context, e *entry) ([]commentPair, error)
 		if err != nil {
 			return nil, fmt.Errorf("migration %s: copying comment %s of %s to %s: %w", m.o.ID, sc.ID, e.src.Ref, e.link.B, err)
 		}
-		if err := m.st.PutCommentLink(ctx, store.CommentLink{LinkID: e.link.ID, AID: sc.ID, BID: made.ID, BodyHash: bodyHash(sc.Body) + ":" + bodyHash(made.Body)}); err != nil {
-			return nil, fmt.Errorf("migration %s: recording comment %s of %s copied: %w", m.o.ID, sc.ID, e.src.Ref, err)
-		}
+		// Recorded with the item's base (one transaction for the item): a
+		// copy made before a crash is found again by its key.
 		m.rep.Counts.Comments++
-		out = append(out, commentPair{src: sc.ID, dst: made.ID, srcBody: sc.Body, dstBody: made.Body})
+		out = append(out, commentPair{src: sc.ID, dst: made.ID, srcBody: sc.Body, dstBody: made.Body, fresh: true})
 	}
 	return out, nil
 }
 
-type commentPair struct{ src, dst, srcBody, dstBody string }
+type commentPair struct {
+	src, dst, srcBody, dstBody string
+	fresh                      bool // made by this run, not recorded yet
+}
 
 // noteOnSource comments on the source item where its copy is. It returns
 // the note as a comment link of the hand-over flow that pairs it with no

@@ -42,7 +42,7 @@ type fakes struct {
 	users  []config.User
 }
 
-func newFakes(t *testing.T) *fakes {
+func newFakes(t testing.TB) *fakes {
 	t.Helper()
 	ctx := context.Background()
 	start := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
@@ -85,11 +85,14 @@ var statusMap = []config.ValuePair{
 	{A: "Done", B: "closed"},
 }
 
-func (f *fakes) options(t *testing.T, from, to adapters.Tracker, fromKind, toKind string) migrate.Options {
+func (f *fakes) options(t testing.TB, from, to adapters.Tracker, fromKind, toKind string) migrate.Options {
 	t.Helper()
 	fc := migrate.DefaultFlow(from.Name(), to.Name(), from.Capabilities(), to.Capabilities())
-	pairs := statusMap
-	if fromKind == "github" {
+	var pairs []config.ValuePair
+	switch {
+	case toKind == "github":
+		pairs = statusMap
+	case fromKind == "github":
 		pairs = nil
 		for _, p := range statusMap {
 			if p.BLabel == "" {
@@ -97,13 +100,15 @@ func (f *fakes) options(t *testing.T, from, to adapters.Tracker, fromKind, toKin
 			}
 		}
 	}
-	fc.Fields["status"] = config.FieldConfig{Map: pairs}
+	if pairs != nil {
+		fc.Fields["status"] = config.FieldConfig{Map: pairs}
+	}
 	ca, cb := from.Capabilities(), to.Capabilities()
 	m, probs := mapping.Compile(fc, "migrate", f.users, mapping.SideInfo{Name: from.Name(), Kind: fromKind, Caps: &ca}, mapping.SideInfo{Name: to.Name(), Kind: toKind, Caps: &cb})
 	if len(probs) > 0 {
 		t.Fatalf("map: %v", probs)
 	}
-	ident := map[string]string{"jira": "jira@" + strings.TrimPrefix(f.jfake.URL, "http://"), "github": "github@" + strings.TrimPrefix(f.gfake.URL, "http://")}
+	ident := map[string]string{"jira": "jira@" + strings.TrimPrefix(f.jfake.URL, "http://"), "github": "github@" + strings.TrimPrefix(f.gfake.URL, "http://"), "memory": "memory@project:" + from.Name()}
 	return migrate.Options{ID: fromKind + "-" + toKind, Map: m, Clock: f.clock.Now,
 		From: migrate.End{Tracker: from, Identity: ident[fromKind], Kind: fromKind, Scope: map[string]string{"jira": "project = " + jiraProj, "github": ghRepo}[fromKind]},
 		To:   migrate.End{Tracker: to, Identity: ident[toKind], Kind: toKind, Scope: map[string]string{"jira": "project = " + jiraProj, "github": ghRepo}[toKind]}}
