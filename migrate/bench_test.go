@@ -15,11 +15,14 @@ import (
 
 // seedPlain fills a memory tracker with n items (an epic every tenth,
 // the rest its children), comments each, no assignees.
-func seedPlain(src *memory.Tracker, n, comments int) {
+func seedPlain(src *memory.Tracker, n, comments int, refs bool) {
 	var epic adapters.Ref
 	at := time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC)
 	for i := 0; i < n; i++ {
-		it := adapters.Item{Kind: adapters.KindIssue, Title: fmt.Sprintf("item %d", i), Body: fmt.Sprintf("Item %d, after MEM-%d.", i, i), Status: "To Do", Labels: []string{"moved"}}
+		it := adapters.Item{Kind: adapters.KindIssue, Title: fmt.Sprintf("item %d", i), Body: fmt.Sprintf("Item %d.", i), Status: "To Do", Labels: []string{"moved"}}
+		if refs {
+			it.Body += fmt.Sprintf(" After MEM-%d.", i)
+		}
 		if i%10 == 0 {
 			it.Kind = adapters.KindEpic
 		} else {
@@ -36,14 +39,23 @@ func seedPlain(src *memory.Tracker, n, comments int) {
 }
 
 // BenchmarkMigrateToJiraBulk: memory → Jira fake through bulk creates,
-// limits off. Reports items/s and the Jira requests per item.
+// limits off. Reports items/s and the Jira requests per item, for items
+// that name no other item and for items that each name the one before
+// (mostly in the same batch, so their bodies are written again once the
+// keys are known).
 func BenchmarkMigrateToJiraBulk(b *testing.B) {
+	for _, refs := range []bool{false, true} {
+		b.Run(map[bool]string{false: "plain", true: "every-item-refers"}[refs], func(b *testing.B) { benchJiraBulk(b, refs) })
+	}
+}
+
+func benchJiraBulk(b *testing.B, refs bool) {
 	const n = 500
 	for b.Loop() {
 		b.StopTimer()
 		f := newFakes(b)
 		src, _ := memory.New("mem", memory.Options{Project: "MEM"})
-		seedPlain(src, n, 0)
+		seedPlain(src, n, 0, refs)
 		o := f.options(b, src, f.jira, "memory", "jira")
 		f.jfake.ResetRequests()
 		b.StartTimer()
@@ -69,7 +81,7 @@ func BenchmarkMigrateMemory(b *testing.B) {
 		b.StopTimer()
 		src, _ := memory.New("src", memory.Options{Project: "MEM"})
 		dst, _ := memory.New("dst", memory.Options{Project: "NEW"})
-		seedPlain(src, n, 3)
+		seedPlain(src, n, 3, true)
 		st := openStore(b)
 		m := compile(b, migrate.DefaultFlow("src", "dst", src.Capabilities(), dst.Capabilities()), src, dst, "memory", "memory")
 		o := migrate.Options{ID: "bench", Map: m, From: migrate.End{Tracker: src, Identity: "memory@project:MEM", Kind: "memory"}, To: migrate.End{Tracker: dst, Identity: "memory@project:NEW", Kind: "memory"}}
@@ -96,7 +108,7 @@ func TestPeakRSS10k(t *testing.T) {
 	const n = 10000
 	src, _ := memory.New("src", memory.Options{Project: "MEM"})
 	dst, _ := memory.New("dst", memory.Options{Project: "NEW"})
-	seedPlain(src, n, 3)
+	seedPlain(src, n, 3, true)
 	runtime.GC()
 	var before syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &before)
