@@ -154,4 +154,13 @@ func TestGitHubPaceAndETA(t *testing.T) {
 	if d := took - eta; d > eta/10 || -d > eta/10 {
 		t.Errorf("ETA %v, took %v", eta, took)
 	}
+	hits := 0
+	for _, r := range f.gfake.Requests() {
+		if r.Status == 403 || r.Status == 429 {
+			hits++
+		}
+	}
+	if hits > 0 {
+		t.Errorf("%d requests hit GitHub's limits", hits)
+	}
 }

@@ -315,3 +315,23 @@ func TestCancelAndResume(t *testing.T) {
 	}
 	w.check(t)
 }
+
+// TestSinceAndLimit: --since keeps items updated since the date; --limit
+// the first N in order, parents first, so no copy misses its parent.
+func TestSinceAndLimit(t *testing.T) {
+	w := newWorld(t, 3, 3) // 12 items: epics PLAT-1, 5, 9
+	w.opts.Limit = 5
+	rep, err := migrate.Run(t.Context(), w.st, w.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Counts.Created != 5 || rep.ByKind["epic"] != 3 || rep.WarnKind["parent_outside"] != 0 {
+		t.Fatalf("--limit 5: %+v %v %v", rep.Counts, rep.ByKind, rep.Warnings)
+	}
+	w2 := newWorld(t, 2, 2)
+	w2.opts.Since = time.Now().Add(time.Hour)
+	rep, err = migrate.Run(t.Context(), w2.st, w2.opts)
+	if err != nil || rep.Counts.Listed != 0 || len(w2.dst.Items()) != 0 {
+		t.Fatalf("--since in the future: %v %+v", err, rep.Counts)
+	}
+}
