@@ -131,6 +131,20 @@ func (m *run) copyItem(e *entry) adapters.Item {
 			m.rep.warn("parent_outside", e.src.Ref, "parent %s is not part of the migration: the copy has no parent", p)
 		}
 	}
+	if _, ok := caps.Category(it.Status); it.Status != "" && !ok && len(caps.Statuses) > 0 {
+		// Not a status of the target (no map names it): the nearest of
+		// its workflow, an in-progress status falling back to to-do.
+		was := it.Status
+		it.Status = ""
+		for _, cat := range []adapters.StatusCategory{e.src.StatusCategory, adapters.CategoryTodo} {
+			for _, s := range caps.Statuses {
+				if it.Status == "" && s.Category == cat {
+					it.Status = s.Name
+				}
+			}
+		}
+		m.rep.warn("unmapped_status", e.src.Ref, "status %q is not a status of %s and no map names it: copied as %q", was, m.o.To.Tracker.Name(), orStr(it.Status, caps.Statuses[0].Name))
+	}
 	if it.Status == "" {
 		for _, s := range caps.Statuses {
 			if s.Category == e.src.StatusCategory {
@@ -320,6 +334,29 @@ func (m *run) journalFailed(ctx context.Context, ids []int64, err error) {
 	for _, id := range ids {
 		_ = m.st.JournalFinish(context.WithoutCancel(ctx), id, store.JournalPending, adapters.Ref{}, 0, err.Error(), store.Lease{})
 	}
+}
+
+// settleJournal completes the create intents interrupted runs left
+// pending: done where the copy is linked now (found by its key), failed
+// where it is not (the next run makes it, by the same key).
+func (m *run) settleJournal(ctx context.Context) error {
+	pending, err := m.st.PendingJournal(ctx, m.flow)
+	if err != nil {
+		return fmt.Errorf("migration %s: reading its journal: %w", m.o.ID, err)
+	}
+	for _, j := range pending {
+		e, ok := m.byID[j.Target.ID]
+		var err error
+		if ok && e.link.ID != 0 {
+			err = m.st.JournalFinish(ctx, j.ID, store.JournalDone, e.link.B, e.link.ID, "", store.Lease{})
+		} else {
+			err = m.st.JournalFinish(ctx, j.ID, store.JournalFailed, adapters.Ref{}, 0, "interrupted; a later run makes the copy by the same key", store.Lease{})
+		}
+		if err != nil {
+			return fmt.Errorf("migration %s: completing journal entry %d: %w", m.o.ID, j.ID, err)
+		}
+	}
+	return nil
 }
 
 // finishAll finishes every created item not finished yet.

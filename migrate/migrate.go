@@ -276,6 +276,9 @@ func (m *run) apply(ctx context.Context) error {
 	if err := m.createAll(ctx); err != nil {
 		return err
 	}
+	if err := m.settleJournal(ctx); err != nil {
+		return err
+	}
 	if err := m.finishAll(ctx); err != nil {
 		return err
 	}

@@ -290,6 +290,10 @@ func TestKillAndResume(t *testing.T) {
 			if err != nil || rep.Counts.Writes != 0 {
 				t.Fatalf("after completion: %v %+v", err, rep.Counts)
 			}
+			// Every create the kills interrupted is settled in the journal.
+			if p, err := w.st.PendingJournal(t.Context(), migrate.FlowName("t1")); err != nil || len(p) != 0 {
+				t.Fatalf("%d journal entries left pending (%v)", len(p), err)
+			}
 		})
 	}
 }
@@ -333,5 +337,25 @@ func TestSinceAndLimit(t *testing.T) {
 	rep, err = migrate.Run(t.Context(), w2.st, w2.opts)
 	if err != nil || rep.Counts.Listed != 0 || len(w2.dst.Items()) != 0 {
 		t.Fatalf("--since in the future: %v %+v", err, rep.Counts)
+	}
+}
+
+// TestUnmappedStatus: a status the target lacks and no map names is copied
+// as the nearest of the target's workflow, with a warning.
+func TestUnmappedStatus(t *testing.T) {
+	src, _ := memory.New("src", memory.Options{Project: "PLAT"})
+	dst, _ := memory.New("dst", memory.Options{Project: "NEW", Statuses: []adapters.StatusDef{{Name: "open", Category: adapters.CategoryTodo}, {Name: "closed", Category: adapters.CategoryDone}}})
+	src.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "busy", Status: "In Progress"}, adapters.Item{Kind: adapters.KindIssue, Title: "over", Status: "Done"})
+	m := compile(t, migrate.DefaultFlow("src", "dst", src.Capabilities(), dst.Capabilities()), src, dst, "memory", "memory")
+	rep, err := migrate.Run(t.Context(), openStore(t), migrate.Options{ID: "s", Map: m, From: migrate.End{Tracker: src, Identity: "memory@project:PLAT"}, To: migrate.End{Tracker: dst, Identity: "memory@project:NEW"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, it := range dst.Items() {
+		got[it.Title] = it.Status
+	}
+	if got["busy"] != "open" || got["over"] != "closed" || rep.WarnKind["unmapped_status"] != 1 {
+		t.Fatalf("statuses %v, warnings %v", got, rep.Warnings)
 	}
 }

@@ -149,6 +149,7 @@ with its base set, so the flow's first run writes nothing.`,
 				}
 			}
 			rep, err := migrate.Run(ctx, a.st, o)
+			o.Progress.(*progress).done()
 			if rep != nil && idMap != "" {
 				if werr := writeIDMap(idMap, rep.IDMap); werr != nil && err == nil {
 					err = werr
@@ -450,7 +451,7 @@ type progress struct {
 	bar     *progressbar.ProgressBar
 	phase   string
 	total   int
-	done    int
+	count   int
 	lastLog time.Time
 }
 
@@ -459,11 +460,8 @@ func newProgress(w io.Writer, tty bool) *progress {
 }
 
 func (p *progress) Phase(name string, total int) {
-	if p.bar != nil {
-		p.bar.Finish()
-		fmt.Fprintln(p.w)
-	}
-	p.phase, p.total, p.done = name, total, 0
+	p.done()
+	p.phase, p.total, p.count = name, total, 0
 	if p.tty {
 		max := total
 		if max == 0 {
@@ -478,13 +476,22 @@ func (p *progress) Phase(name string, total int) {
 }
 
 func (p *progress) Add(n int) {
-	p.done += n
+	p.count += n
 	if p.bar != nil {
 		p.bar.Add(n)
 		return
 	}
-	if p.total > 0 && (time.Since(p.lastLog) > 5*time.Second || p.done == p.total) {
+	if p.total > 0 && (time.Since(p.lastLog) > 5*time.Second || p.count == p.total) {
 		p.lastLog = time.Now()
-		fmt.Fprintf(p.w, "%s: %s %d/%d\n", time.Now().UTC().Format(time.TimeOnly), p.phase, p.done, p.total)
+		fmt.Fprintf(p.w, "%s: %s %d/%d\n", time.Now().UTC().Format(time.TimeOnly), p.phase, p.count, p.total)
+	}
+}
+
+// done ends the bar of the last phase.
+func (p *progress) done() {
+	if p.bar != nil {
+		p.bar.Finish()
+		fmt.Fprintln(p.w)
+		p.bar = nil
 	}
 }
