@@ -31,6 +31,12 @@ func TestMigrateCommand(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("migrate: %d\n%s%s", code, out, errs)
 	}
+	// Not a terminal: progress as log lines on stderr, one per phase.
+	for _, phase := range []string{"listing left", "creating on right (3)", "finishing (references, status, comments) (3)", "finishing (references, status, comments) 3/3"} {
+		if !strings.Contains(errs, phase) {
+			t.Errorf("stderr lacks %q:\n%s", phase, errs)
+		}
+	}
 	var rep struct {
 		ID     string
 		Counts struct{ Created, Comments, Linked int }
