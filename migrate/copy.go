@@ -446,7 +446,7 @@ func (m *run) finish(ctx context.Context, e *entry) error {
 			return err
 		}
 	}
-	return m.st.Tx(ctx, func(tx store.Ops) error {
+	err = m.st.Tx(ctx, func(tx store.Ops) error {
 		base := store.Base{LinkID: e.link.ID, A: fieldValues(m.src, e.src), B: fieldValues(m.dst, e.target), AVersion: e.src.Version, BVersion: e.target.Version, SyncedAt: m.o.Clock().UTC()}
 		if err := tx.PutBase(ctx, base); err != nil {
 			return fmt.Errorf("migration %s: recording %s as done: %w", m.o.ID, e.src.Ref, err)
@@ -466,6 +466,10 @@ func (m *run) finish(ctx context.Context, e *entry) error {
 		}
 		return nil
 	})
+	if err == nil {
+		m.o.Logger.Info("migrated", "migration", m.o.ID, "source", e.src.Ref.String(), "copy", e.link.B.String(), "updated", strings.Join(fields, ","), "comments", len(cls))
+	}
+	return err
 }
 
 func compact(fields []string) []string {

@@ -62,7 +62,7 @@ type Options struct {
 	CommentOnSource bool
 	// BatchSize is the size of a bulk create (default 50).
 	BatchSize int
-	// Logger logs one line per phase and per failure.
+	// Logger gets the plan, one line per item finished and a summary.
 	Logger   *slog.Logger
 	Progress Progress
 	Clock    func() time.Time
@@ -117,21 +117,20 @@ type Pair struct {
 
 // Report is the outcome of a run.
 type Report struct {
-	ID       string           `json:"id"`
-	From     string           `json:"from"`
-	To       string           `json:"to"`
-	DryRun   bool             `json:"dry_run,omitempty"`
-	RunID    int64            `json:"run_id,omitempty"`
-	Estimate Estimate         `json:"estimate"`
-	Counts   Counts           `json:"counts"`
-	ByKind   map[string]int   `json:"by_kind"` // items in the migration, by kind
-	Warnings []Warning        `json:"warnings"`
-	WarnKind map[string]int   `json:"warnings_by_kind"`
-	IDMap    []Pair           `json:"id_map"`
-	Elapsed  time.Duration    `json:"elapsed_ns"`
-	Notes    []string         `json:"notes,omitempty"`
-	warnSeen map[string]bool  `json:"-"`
-	extra    map[string]int64 `json:"-"`
+	ID       string          `json:"id"`
+	From     string          `json:"from"`
+	To       string          `json:"to"`
+	DryRun   bool            `json:"dry_run,omitempty"`
+	RunID    int64           `json:"run_id,omitempty"`
+	Estimate Estimate        `json:"estimate"`
+	Counts   Counts          `json:"counts"`
+	ByKind   map[string]int  `json:"by_kind"` // items in the migration, by kind
+	Warnings []Warning       `json:"warnings"`
+	WarnKind map[string]int  `json:"warnings_by_kind"`
+	IDMap    []Pair          `json:"id_map"`
+	Elapsed  time.Duration   `json:"elapsed_ns"`
+	Notes    []string        `json:"notes,omitempty"`
+	warnSeen map[string]bool `json:"-"`
 }
 
 func (r *Report) warn(kind string, item adapters.Ref, format string, args ...any) {
@@ -266,6 +265,7 @@ func (m *run) run(ctx context.Context) error {
 	if errors.Is(err, errCrashed) {
 		return err // a killed process records nothing more
 	}
+	o.Logger.Info("migration run finished", "migration", o.ID, "run_id", r.ID, "state", r.State, "created", c.Created, "found", c.Found, "finished", c.Finished, "comments", c.Comments, "writes", c.Writes)
 	if ferr := m.st.FinishRun(context.WithoutCancel(ctx), r); ferr != nil && err == nil {
 		err = fmt.Errorf("migration %s: recording the run's end: %w", o.ID, ferr)
 	}
