@@ -84,3 +84,34 @@ func TestFlowFindsMigratedCopies(t *testing.T) {
 		t.Fatalf("%d pairs linked by the flow, want 8", n)
 	}
 }
+
+// TestHandOverLater: a migration done without --link hands its pairs over
+// when run again with it (both items read again), and the flow's first
+// run writes nothing.
+func TestHandOverLater(t *testing.T) {
+	w := newWorld(t, 2, 3)
+	if _, err := migrate.Run(t.Context(), w.st, w.opts); err != nil {
+		t.Fatal(err)
+	}
+	f := liveFlow(t, w, store.SideA)
+	w.opts.Link = &migrate.HandOver{Map: f.Map, SourceSide: store.SideA}
+	rep, err := migrate.Run(t.Context(), w.st, w.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Counts.Linked != 8 || rep.Counts.Writes != 0 {
+		t.Fatalf("hand-over run: %+v", rep.Counts)
+	}
+	srcW, dstW := w.src.Counts().Writes(), w.dst.Counts().Writes()
+	res, err := tsync.New(w.st, tsync.Options{}).Sync(t.Context(), f, tsync.RunOptions{Full: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := res.Run.Counts; c.Created+c.Updated+c.Comments+c.Conflicts != 0 || w.src.Counts().Writes() != srcW || w.dst.Counts().Writes() != dstW {
+		t.Fatalf("the flow's first run wrote: %+v", c)
+	}
+	// A third run: handed over already, nothing to do.
+	if rep, err = migrate.Run(t.Context(), w.st, w.opts); err != nil || rep.Counts.Linked != 0 {
+		t.Fatalf("again: %v %+v", err, rep.Counts)
+	}
+}
