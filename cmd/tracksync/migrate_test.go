@@ -123,3 +123,17 @@ func TestMigrateMapFile(t *testing.T) {
 		t.Fatalf("bad map file: %d %s", code, errs)
 	}
 }
+
+// TestMigrateWithFlowMaps: --flow takes a flow's maps, with the source on
+// either side of it; only the flow's fields move.
+func TestMigrateWithFlowMaps(t *testing.T) {
+	dir, cfg := setup(t, "manual", 0)
+	openMem(t, dir, "right").Seed(adapters.Item{Kind: adapters.KindIssue, Title: "from the right", Status: "Done", Labels: []string{"l"}, Priority: "High"})
+	if code, out, errs := runCLI(t, "-c", cfg, "migrate", "--from", "right", "--to", "left", "--flow", "pair"); code != exitOK {
+		t.Fatalf("migrate --flow: %d\n%s%s", code, out, errs)
+	}
+	got := openMem(t, dir, "left").Items()
+	if len(got) != 1 || got[0].Title != "from the right" || got[0].Status != "Done" || len(got[0].Labels) != 1 || got[0].Priority != "" {
+		t.Fatalf("copy %+v (pair syncs title, status and labels, not priority)", got)
+	}
+}
