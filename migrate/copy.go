@@ -107,9 +107,8 @@ func (m *run) copyItem(e *entry) adapters.Item {
 			continue
 		case adapters.FieldBody:
 			out = m.body(e)
-			m.rep.Counts.AttachmentLinks += countAttachments(out)
-			if n := countAttachments(out); n > 0 {
-				m.rep.warn("attachment_linked", e.src.Ref, "%d attachment(s) left as links to the originals (not copied)", n)
+			if n := countAttachments(out); n > 0 && m.rep.warn("attachment_linked", e.src.Ref, "%d attachment(s) left as links to the originals (not copied)", n) {
+				m.rep.Counts.AttachmentLinks += n
 			}
 		default:
 			v := fm.Value(m.src, e.src, r.Field)

@@ -133,15 +133,18 @@ type Report struct {
 	warnSeen map[string]bool `json:"-"`
 }
 
-func (r *Report) warn(kind string, item adapters.Ref, format string, args ...any) {
+// warn records a warning once (an item's copy is built more than once),
+// reporting whether it is new.
+func (r *Report) warn(kind string, item adapters.Ref, format string, args ...any) bool {
 	msg := fmt.Sprintf(format, args...)
 	k := kind + "\x00" + item.String() + "\x00" + msg
 	if r.warnSeen[k] {
-		return
+		return false
 	}
 	r.warnSeen[k] = true
 	r.Warnings = append(r.Warnings, Warning{Kind: kind, Item: item.String(), Msg: msg})
 	r.WarnKind[kind]++
+	return true
 }
 
 // entry is one item of the migration as this run knows it.

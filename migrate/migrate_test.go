@@ -359,3 +359,30 @@ func TestUnmappedStatus(t *testing.T) {
 		t.Fatalf("statuses %v, warnings %v", got, rep.Warnings)
 	}
 }
+
+// TestAttachmentsAndLongBodies: links to attachments stay links and are
+// counted once per item; a body longer than the target takes is cut with
+// a pointer to the original, and both are reported.
+func TestAttachmentsAndLongBodies(t *testing.T) {
+	w := newWorld(t, 0, 0)
+	w.src.Seed(
+		adapters.Item{Kind: adapters.KindIssue, Title: "shots", Status: "To Do", Body: "See ![screen](https://acme.atlassian.net/secure/attachment/10001/screen.png) and https://acme.atlassian.net/secure/attachment/10002/log.txt"},
+		adapters.Item{Kind: adapters.KindIssue, Title: "long", Status: "To Do", Body: strings.Repeat("word ", 20000)},
+	)
+	w.opts.To.Kind = "github" // the memory target takes GitHub's body limit
+	rep, err := migrate.Run(t.Context(), w.st, w.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Counts.AttachmentLinks != 2 || rep.WarnKind["attachment_linked"] != 1 || rep.WarnKind["truncated_body"] != 1 {
+		t.Fatalf("counts %+v, warnings %v", rep.Counts, rep.WarnKind)
+	}
+	for _, it := range w.dst.Items() {
+		if it.Title == "long" && (len([]rune(it.Body)) != 65536 || !strings.Contains(it.Body, "truncated: the full text is at mem://src/PLAT-2")) {
+			t.Errorf("long body: %d characters, ends %q", len([]rune(it.Body)), it.Body[len(it.Body)-80:])
+		}
+		if it.Title == "shots" && !strings.Contains(it.Body, "/secure/attachment/10001/screen.png") {
+			t.Errorf("attachment link lost: %q", it.Body)
+		}
+	}
+}
