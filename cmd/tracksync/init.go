@@ -80,7 +80,7 @@ func (a *app) stdinTerminal() bool {
 	if a.stdin != nil {
 		return true
 	}
-	return isTerminal(os.Stdin)
+	return isTTY(os.Stdin)
 }
 
 func (a *app) askInit(ans *initAnswers) error {

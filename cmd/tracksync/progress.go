@@ -31,12 +31,12 @@ type progressReporter struct {
 }
 
 func (a *app) newProgress() *progressReporter {
-	return &progressReporter{a: a, terminal: a.output == "text" && isTerminal(a.stderr)}
+	return &progressReporter{a: a, terminal: a.output == "text" && isTTY(a.stderr)}
 }
 
-// isTerminal reports whether f (a writer, through the redaction wrapper,
+// isTTY reports whether f (a writer, through the redaction wrapper,
 // or a reader such as os.Stdin) is a terminal.
-func isTerminal(w any) bool {
+func isTTY(w any) bool {
 	for {
 		if f, ok := w.(*os.File); ok {
 			return term.IsTerminal(int(f.Fd()))
