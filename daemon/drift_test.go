@@ -96,8 +96,12 @@ func TestScheduledDriftCheck(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		return string(body)
 	}
-	if body := get("/metrics"); !strings.Contains(body, `tracksync_drift_items{flow="f"} 1`) {
-		t.Errorf("/metrics lacks the drift gauge at 1")
+	body := get("/metrics")
+	for _, want := range []string{`tracksync_drift_items{flow="f"} 1`, `tracksync_tracker_up{tracker="a"} 1`, `tracksync_tracker_up{tracker="b"} 1`,
+		`tracksync_build_info{commit="unknown",goversion="`, `tracksync_flow_last_success_timestamp_seconds{flow="f"}`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 	if body := get("/status"); !strings.Contains(body, `"drift_items": 1`) || !strings.Contains(body, "edited behind the cursor") {
 		t.Errorf("/status does not mark the drift:\n%s", body)
