@@ -206,3 +206,13 @@ func TestCompletion(t *testing.T) {
 		t.Errorf("conflict id completion: %q", out)
 	}
 }
+
+// TestMigrateEmptyJSONLists: a migration with nothing to copy prints []
+// for its warnings and id map, not null.
+func TestMigrateEmptyJSONLists(t *testing.T) {
+	_, cfg := setup(t, "manual", 0)
+	code, out, errs := runCLI(t, "-c", cfg, "-o", "json", "migrate", "--from", "left", "--to", "right", "--flow", "pair", "--dry-run")
+	if code != exitOK || strings.Contains(out, "null") || !strings.Contains(out, `"warnings": []`) || !strings.Contains(out, `"id_map": []`) {
+		t.Errorf("migrate of nothing: %d\n%s%s", code, out, errs)
+	}
+}
