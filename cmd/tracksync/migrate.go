@@ -157,7 +157,6 @@ with its base set, so the flow's first run writes nothing.`,
 			}
 			if rep != nil {
 				if a.output == "json" {
-					rep.Warnings, rep.IDMap = nonNil(rep.Warnings), nonNil(rep.IDMap) // [] in JSON, not null
 					if jerr := a.json(rep); jerr != nil && err == nil {
 						err = jerr
 					}
