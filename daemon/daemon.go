@@ -298,7 +298,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		go d.rollupLoop(ctx)
 	}
 	if d.cfg.CheckEvery > 0 {
-		go d.driftLoop(jobCtx)
+		go d.driftLoop(ctx) // read-only: a check in flight may stop with the daemon
 	}
 	var runErr error
 	select {
