@@ -50,6 +50,9 @@ func (d *Daemon) CheckDrift(ctx context.Context) {
 		fm.Lock()
 		rep, err := d.eng.Check(ctx, fs.ByName[name])
 		fm.Unlock()
+		if err != nil && ctx.Err() != nil {
+			return // the daemon is stopping
+		}
 		st := driftState{At: time.Now(), report: rep}
 		if err != nil {
 			st.Error = err.Error()
