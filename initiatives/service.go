@@ -880,7 +880,7 @@ func (s *Service) Report(ctx context.Context, days int, only string) (rollup.Rep
 			if s.byEstimate() {
 				d = sn.DoneByEstimate
 			}
-			rep.History[sn.Initiative] = append(rep.History[sn.Initiative], rollup.Point{Day: sn.Day, Done: d})
+			rep.History[sn.Initiative] = append(rep.History[sn.Initiative], rollup.Point{Day: sn.Day, Done: d, Scope: sn.Total, DoneItems: sn.Done, AtRisk: sn.AtRisk})
 		}
 	}
 	return rep, nil
