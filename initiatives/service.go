@@ -117,6 +117,12 @@ type Service struct {
 	written map[string]string
 	// snaps remembers the last snapshot stored per initiative.
 	snaps map[string]store.Snapshot
+	// hist caches the snapshots from day histSince on (oldest day first),
+	// so the dashboard does not read the store on every load; snapshot
+	// adds what it writes. histOK is false until the first read.
+	hist      []store.Snapshot
+	histSince string
+	histOK    bool
 	// dirtyFlows are flows whose links changed since the last refresh.
 	dirtyFlows map[string]bool
 	lastLoad   time.Time
@@ -871,7 +877,7 @@ func (s *Service) Report(ctx context.Context, days int, only string) (rollup.Rep
 	rep := rollup.Report{Generated: s.now(), Rollups: all, ByEstimate: s.byEstimate(), Status: status, History: map[string][]rollup.Point{}}
 	if days > 0 && s.o.Store != nil {
 		since := s.now().UTC().AddDate(0, 0, -days).Format(time.DateOnly)
-		snaps, err := s.o.Store.ListSnapshots(ctx, "", since)
+		snaps, err := s.history(ctx, since)
 		if err != nil {
 			return rep, fmt.Errorf("initiatives: reading roll-up history: %w", err)
 		}
@@ -884,6 +890,52 @@ func (s *Service) Report(ctx context.Context, days int, only string) (rollup.Rep
 		}
 	}
 	return rep, nil
+}
+
+// history returns the stored snapshots from day since on, oldest day
+// first, from the cache when it covers since (the store is read once,
+// then snapshot keeps the cache up to date as it writes).
+func (s *Service) history(ctx context.Context, since string) ([]store.Snapshot, error) {
+	s.mu.Lock()
+	if s.histOK && s.histSince <= since {
+		i, _ := slices.BinarySearchFunc(s.hist, since, func(sn store.Snapshot, day string) int { return strings.Compare(sn.Day, day) })
+		out := s.hist[i:len(s.hist):len(s.hist)]
+		s.mu.Unlock()
+		return out, nil
+	}
+	s.mu.Unlock()
+	snaps, err := s.o.Store.ListSnapshots(ctx, "", since)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.hist, s.histSince, s.histOK = snaps, since, true
+	s.mu.Unlock()
+	return snaps, nil
+}
+
+// cacheSnapshots adds written snapshots to the history cache (s.mu held):
+// one of the same initiative and day is replaced, else it is appended
+// (written snapshots are of today, the newest day).
+func (s *Service) cacheSnapshots(written []store.Snapshot) {
+	if !s.histOK {
+		return
+	}
+	hist := slices.Clone(s.hist) // readers may hold the old slice
+	for _, sn := range written {
+		replaced := false
+		for i := len(hist) - 1; i >= 0 && hist[i].Day >= sn.Day; i-- {
+			if hist[i].Day == sn.Day && hist[i].Initiative == sn.Initiative {
+				hist[i], replaced = sn, true
+				break
+			}
+		}
+		if !replaced {
+			hist = append(hist, sn)
+		}
+	}
+	slices.SortStableFunc(hist, func(a, b store.Snapshot) int { return strings.Compare(a.Day, b.Day) })
+	s.hist = hist
 }
 
 // Status is the state of the last Load or Refresh, for the dashboard.

@@ -439,6 +439,7 @@ func (s *Service) snapshot(ctx context.Context, inits []adapters.Ref, full bool)
 	for _, sn := range snaps {
 		s.snaps[sn.Initiative] = sn
 	}
+	s.cacheSnapshots(snaps)
 	s.mu.Unlock()
 	return len(snaps), nil
 }

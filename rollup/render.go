@@ -562,6 +562,9 @@ func htmlID(label string, seen map[string]int) string {
 
 func num(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) }
 
+// num1 is a chart coordinate: a tenth of a unit is below a pixel.
+func num1(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) }
+
 func clamp01(f float64) float64 {
 	if math.IsNaN(f) {
 		return 0
@@ -601,7 +604,10 @@ func burnup(points []Point, target time.Time, f Forecast) htmlBurnup {
 	}
 	span := end.Sub(first).Hours()
 	x := func(t time.Time) float64 {
-		return float64(burnLeft) + t.Sub(first).Hours()/span*float64(burnW-burnLeft-burnRight)
+		// The first day sits a little right of the y axis, so a lone
+		// point is not drawn on it.
+		const pad = 8
+		return float64(burnLeft+pad) + t.Sub(first).Hours()/span*float64(burnW-burnLeft-burnRight-pad)
 	}
 	y := func(v int) float64 {
 		return float64(burnH-burnBot) - float64(v)/float64(b.YMax)*float64(burnH-burnBot-burnTop)
@@ -611,26 +617,26 @@ func burnup(points []Point, target time.Time, f Forecast) htmlBurnup {
 		if i >= len(days) {
 			break
 		}
-		xi := num(x(days[i]))
-		scope = append(scope, xi+","+num(y(p.Scope)))
-		done = append(done, xi+","+num(y(p.DoneItems)))
+		xi := num1(x(days[i]))
+		scope = append(scope, xi+","+num1(y(p.Scope)))
+		done = append(done, xi+","+num1(y(p.DoneItems)))
 	}
 	b.Scope, b.Done = strings.Join(scope, " "), strings.Join(done, " ")
 	last := points[len(points)-1]
-	lx := num(x(days[len(days)-1]))
-	b.ScopeDot = &htmlXY{X: lx, Y: num(y(last.Scope))}
-	b.DoneDot = &htmlXY{X: lx, Y: num(y(last.DoneItems))}
-	b.YMaxAt = num(y(b.YMax))
-	b.XFirst, b.XLast, b.XLastAt = first.Format("Jan 2"), end.Format("Jan 2"), num(x(end))
+	lx := num1(x(days[len(days)-1]))
+	b.ScopeDot = &htmlXY{X: lx, Y: num1(y(last.Scope))}
+	b.DoneDot = &htmlXY{X: lx, Y: num1(y(last.DoneItems))}
+	b.YMaxAt = num1(y(b.YMax))
+	b.XFirst, b.XLast, b.XLastAt = first.Format("Jan 2"), end.Format("Jan 2"), num1(x(end))
 	if !target.IsZero() {
 		tx := x(target)
 		if tx >= float64(burnLeft) {
-			b.Target = &htmlMark{X: num(tx), Y1: strconv.Itoa(burnTop), Y2: strconv.Itoa(burnH - burnBot), Label: "target " + target.Format("Jan 2")}
+			b.Target = &htmlMark{X: num1(tx), Y1: strconv.Itoa(burnTop), Y2: strconv.Itoa(burnH - burnBot), Label: "target " + target.Format("Jan 2")}
 		}
 	}
 	if f.OK {
 		line := func(t time.Time) *htmlLine {
-			return &htmlLine{X1: lx, Y1: num(y(last.DoneItems)), X2: num(x(t)), Y2: num(y(last.Scope))}
+			return &htmlLine{X1: lx, Y1: num1(y(last.DoneItems)), X2: num1(x(t)), Y2: num1(y(last.Scope))}
 		}
 		b.Likely, b.LikelyDay = line(f.Likely), f.Likely.Format(dateLayout)
 		if f.Optimistic.Before(f.Likely) {

@@ -537,7 +537,7 @@ func TestBurnup(t *testing.T) {
 	// One day of history is still a chart: axes from that day to the
 	// target, the point drawn, the target marked.
 	one := burnup([]Point{{Day: "2026-11-01", Scope: 4, DoneItems: 1}}, target, Forecast{})
-	if one.XFirst != "Nov 1" || one.XLast != "Nov 20" || one.Target == nil || one.Target.X != num(burnW-burnRight) || one.YMax != 4 {
+	if one.XFirst != "Nov 1" || one.XLast != "Nov 20" || one.Target == nil || one.Target.X != num1(burnW-burnRight) || one.YMax != 4 {
 		t.Errorf("one day: %+v", one)
 	}
 }
