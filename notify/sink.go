@@ -2,7 +2,6 @@ package notify
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -97,16 +96,15 @@ func (b httpBase) classify(err error, c *capture) error {
 		if c.status == http.StatusTooManyRequests {
 			return fmt.Errorf("notify: sink %s: %w", b.name, e)
 		}
-		var ae *adapters.APIError
-		if errors.As(e, &ae) && ae.Err == nil && c.status >= 400 && c.status < 500 {
+		// Any other 4xx (a revoked or mistyped webhook: 400, 401, 403,
+		// 404) will answer the same however often it is sent.
+		if c.status >= 400 && c.status < 500 && c.status != http.StatusRequestTimeout {
 			e = adapters.Permanent(e)
 		}
 		return fmt.Errorf("notify: sink %s: %w", b.name, e)
 	}
-	var ne net.Error
-	if errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("notify: sink %s: %s", b.name, msg)
-	}
+	// A network error or timeout: worth retrying. Its text names the URL,
+	// hence the redaction above.
 	return fmt.Errorf("notify: sink %s: %s", b.name, msg)
 }
 
