@@ -59,8 +59,10 @@ func newBase(name, kind string, client *http.Client, secrets ...string) httpBase
 	}
 	s := redact.New()
 	for _, v := range secrets {
-		s.Add(v)
-		redact.Global.Add(v)
+		for _, part := range secretParts(v) {
+			s.Add(part)
+			redact.Global.Add(part)
+		}
 	}
 	return httpBase{name: name, kind: kind, client: client, secrets: s, now: time.Now}
 }
@@ -106,6 +108,32 @@ func (b httpBase) classify(err error, c *capture) error {
 	// A network error or timeout: worth retrying. Its text names the URL,
 	// hence the redaction above.
 	return fmt.Errorf("notify: sink %s: %s", b.name, msg)
+}
+
+// secretParts is v and, when v is a URL, the parts that carry its
+// credential on their own: the path (a Slack webhook's), its last segment
+// and the query values (a Teams workflow's sig), for errors that print
+// only a part of the URL.
+func secretParts(v string) []string {
+	out := []string{v}
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" {
+		return out
+	}
+	if len(u.Path) >= 8 {
+		out = append(out, u.Path)
+	}
+	if last := u.Path[strings.LastIndex(u.Path, "/")+1:]; len(last) >= 12 {
+		out = append(out, last)
+	}
+	for _, vs := range u.Query() {
+		for _, q := range vs {
+			if len(q) >= 8 {
+				out = append(out, q)
+			}
+		}
+	}
+	return out
 }
 
 // parseRetryAfter reads a Retry-After header: seconds or an HTTP date.
