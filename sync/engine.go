@@ -75,6 +75,9 @@ type Options struct {
 	// shutting down. The run is recorded as failed and its cursors stay,
 	// so the next run picks up where it stopped.
 	Draining func() bool
+	// Events makes runs write outbox events (a run failed, the safety
+	// valve stopped one, a conflict was held) for notifications.
+	Events bool
 }
 
 // Engine runs flows against a state store.
@@ -86,6 +89,7 @@ type Engine struct {
 	ttl      time.Duration
 	crash    func(CrashPoint, *Op) error
 	draining func() bool
+	events   bool
 	// renewKick makes a run's renewal happen at once (tests only; nothing
 	// else sends on it).
 	renewKick chan struct{}
@@ -93,7 +97,7 @@ type Engine struct {
 
 // New returns an engine over st.
 func New(st store.Store, opts Options) *Engine {
-	e := &Engine{store: st, log: opts.Logger, now: opts.Clock, owner: opts.Owner, ttl: opts.LockTTL, crash: opts.Crash, draining: opts.Draining, renewKick: make(chan struct{})}
+	e := &Engine{store: st, log: opts.Logger, now: opts.Clock, owner: opts.Owner, ttl: opts.LockTTL, crash: opts.Crash, draining: opts.Draining, events: opts.Events, renewKick: make(chan struct{})}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
@@ -259,7 +263,7 @@ func (e *Engine) Sync(ctx context.Context, f *Flow, opts RunOptions) (*Result, e
 		if runErr != nil {
 			res.Run.Error = runErr.Error()
 		}
-		if err := e.store.FinishRun(context.WithoutCancel(ctx), res.Run); err != nil && runErr == nil {
+		if err := e.finishRun(context.WithoutCancel(ctx), res.Run); err != nil && runErr == nil {
 			runErr = fmt.Errorf("flow %s: recording run end: %w", name, err)
 		}
 		return res, runErr
