@@ -58,6 +58,9 @@ type Options struct {
 	// ReadOnly makes no tracker writes: no fan-out, no write-back.
 	// Snapshots are still stored (they are tracksync's own state).
 	ReadOnly bool
+	// Events makes the snapshots write outbox events: an initiative
+	// turned at risk or back on track, its target date moved.
+	Events bool
 }
 
 type estimateRule struct {
@@ -123,6 +126,12 @@ type Service struct {
 	hist      []store.Snapshot
 	histSince string
 	histOK    bool
+	// primed is set once the last process's snapshots and target dates
+	// are read; targets are the last known target date and slips the
+	// date history, by initiative rollup key.
+	primed  bool
+	targets map[string]string
+	slips   map[string][]rollup.Slip
 	// dirtyFlows are flows whose links changed since the last refresh.
 	dirtyFlows map[string]bool
 	lastLoad   time.Time
@@ -162,7 +171,7 @@ func Open(ctx context.Context, cfg *config.Config, reg *adapters.Registry, log *
 		}
 		trackers[name] = t
 	}
-	return New(Options{Config: ic, Trackers: trackers, Kinds: kinds, Flows: cfg.Flows, Store: st, Log: log})
+	return New(Options{Config: ic, Trackers: trackers, Kinds: kinds, Flows: cfg.Flows, Store: st, Log: log, Events: cfg.Notifications != nil})
 }
 
 // New checks o against the trackers' capabilities and returns a Service
@@ -874,7 +883,7 @@ func (s *Service) Report(ctx context.Context, days int, only string) (rollup.Rep
 	if only != "" {
 		all = slices.DeleteFunc(all, func(r rollup.Rollup) bool { return r.Initiative.Key != only && r.Initiative.ID != only })
 	}
-	rep := rollup.Report{Generated: s.now(), Rollups: all, ByEstimate: s.byEstimate(), Status: status, History: map[string][]rollup.Point{}}
+	rep := rollup.Report{Generated: s.now(), Rollups: all, ByEstimate: s.byEstimate(), Status: status, History: map[string][]rollup.Point{}, Slips: s.Slips()}
 	if days > 0 && s.o.Store != nil {
 		since := s.now().UTC().AddDate(0, 0, -days).Format(time.DateOnly)
 		snaps, err := s.history(ctx, since)

@@ -226,7 +226,7 @@ func (r Report) Summary() Summary {
 	var slips []string
 	for _, ro := range r.Rollups {
 		for _, sl := range r.Slips[Key(ro.Initiative)] {
-			if sl.At.UTC().Format(dateLayout) > weekAgo {
+			if sl.From != "" && sl.At.UTC().Format(dateLayout) > weekAgo {
 				slips = append(slips, fmt.Sprintf("%s %s", displayName(ro.Initiative), sl.Words()))
 			}
 		}
