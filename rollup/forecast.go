@@ -81,8 +81,8 @@ func ForecastOf(points []Point) Forecast {
 	for i := start; i < len(points); i++ {
 		di, _ := parseDay(points[i].Day)
 		j := pointAtOrAfter(points, di.AddDate(0, 0, 7))
-		if j >= len(points) || j == i {
-			break
+		if dj, _ := parseDay(points[j].Day); dj.Sub(di) < 7*24*time.Hour {
+			break // windows shorter than a week say little
 		}
 		if r, ok := rate(points[i], points[j]); ok && r > best {
 			best = r
@@ -108,6 +108,34 @@ func pointAtOrAfter(points []Point, day time.Time) int {
 	return len(points) - 1
 }
 
+// Points is initiative ro's burn-up: its stored history with the current
+// figures as the point of r.Generated's day (replacing a stored point of
+// that day), so the chart and the forecast agree with the card even when
+// the day's snapshot is not written yet, and an initiative with no history
+// still has its one point.
+func (r Report) Points(ro Rollup) []Point {
+	pts := slices.Clone(r.History[Key(ro.Initiative)])
+	if r.Generated.IsZero() {
+		return pts
+	}
+	now := Point{Day: r.Generated.UTC().Format(dateLayout), Done: r.done(ro), Scope: ro.Total, DoneItems: ro.Counts[adapters.CategoryDone], AtRisk: ro.AtRisk}
+	if n := len(pts); n > 0 && pts[n-1].Day >= now.Day {
+		if pts[n-1].Day == now.Day {
+			pts[n-1] = now
+		}
+		return pts
+	}
+	return append(pts, now)
+}
+
+// Forecast is ro's forecast from Points.
+func (r Report) Forecast(ro Rollup) Forecast {
+	if HealthOf(ro) == HealthDone {
+		return Forecast{Done: true, Why: "all done"}
+	}
+	return ForecastOf(r.Points(ro))
+}
+
 // Words says the forecast in a sentence: "likely done 2026-12-20
 // (optimistic 2026-12-12), at 1.5 items a day".
 func (f Forecast) Words() string {
@@ -117,13 +145,17 @@ func (f Forecast) Words() string {
 	case !f.OK:
 		return "no forecast: " + f.Why
 	case f.Likely.Equal(f.Optimistic):
-		return fmt.Sprintf("likely done %s at %s items a day", f.Likely.Format(dateLayout), rateText(f.Rate))
+		return fmt.Sprintf("likely done %s at %s a day", f.Likely.Format(dateLayout), rateText(f.Rate))
 	}
-	return fmt.Sprintf("likely done %s (optimistic %s) at %s items a day", f.Likely.Format(dateLayout), f.Optimistic.Format(dateLayout), rateText(f.Rate))
+	return fmt.Sprintf("likely done %s (optimistic %s) at %s a day", f.Likely.Format(dateLayout), f.Optimistic.Format(dateLayout), rateText(f.Rate))
 }
 
 func rateText(r float64) string {
-	return strings.TrimSuffix(strings.TrimSuffix(fmt.Sprintf("%.1f", r), "0"), ".")
+	n := strings.TrimSuffix(strings.TrimSuffix(fmt.Sprintf("%.1f", r), "0"), ".")
+	if n == "1" {
+		return "1 item"
+	}
+	return n + " items"
 }
 
 // Health is where an initiative stands, as the summary counts it.
@@ -196,7 +228,7 @@ func (r Report) Summary() Summary {
 		default:
 			s.OnTrack++
 		}
-		pts := r.History[Key(ro.Initiative)]
+		pts := r.Points(ro)
 		if len(pts) == 0 {
 			continue
 		}

@@ -169,6 +169,9 @@ func WriteTable(w io.Writer, r Report) error {
 			for _, c := range ro.Cycles {
 				risk = append(risk, "cycle: "+cycleText(c))
 			}
+			if sw := SlipWords(r.Slips[Key(ro.Initiative)]); sw != "" {
+				risk = append(risk, sw)
+			}
 			target := formatDate(ro.Target)
 			if target == "" {
 				target = "-"
@@ -241,6 +244,23 @@ type JSONInitiative struct {
 	Children []JSONChild `json:"children"`
 	// History is the burn-up, oldest day first.
 	History []Point `json:"history"`
+	// Slips are the target date's moves, oldest first (its first
+	// sighting has from ""); SlipCount and SlipDays sum the moves.
+	Slips     []JSONSlip `json:"slips"`
+	SlipCount int        `json:"slip_count"`
+	SlipDays  int        `json:"slip_days"`
+	// Health is "at risk", "on track" or "done"; Forecast the burn-up
+	// forecast in words.
+	Health   string `json:"health"`
+	Forecast string `json:"forecast"`
+}
+
+// JSONSlip is one move of a target date.
+type JSONSlip struct {
+	At   time.Time `json:"at"`
+	From string    `json:"from"`
+	To   string    `json:"to"`
+	Days int       `json:"days"`
 }
 
 // JSONCounts are leaf counts by status category.
@@ -300,7 +320,14 @@ func (r Report) JSON() JSONReport {
 			Cycles:   [][]string{},
 			Children: []JSONChild{},
 			History:  append([]Point{}, r.History[key]...),
+			Slips:    []JSONSlip{},
+			Health:   HealthOf(ro).String(),
+			Forecast: r.Forecast(ro).Words(),
 		}
+		for _, sl := range r.Slips[key] {
+			ji.Slips = append(ji.Slips, JSONSlip{At: sl.At, From: sl.From, To: sl.To, Days: sl.Days()})
+		}
+		ji.SlipCount, ji.SlipDays = SlipTotals(r.Slips[key])
 		for _, c := range ro.Cycles {
 			names := make([]string, len(c))
 			for i, m := range c {
@@ -427,7 +454,7 @@ func WriteMarkdown(w io.Writer, r Report) error {
 		}
 		for _, ro := range rollups {
 			key := Key(ro.Initiative)
-			fmt.Fprintf(&b, "\n**%s %s** — %d%% done, %s\n\n", mdLink(displayName(ro.Initiative), ro.Initiative.URL), mdText(ro.Title), percentOf(r.done(ro)), mdText(ForecastOf(r.History[key]).Words()))
+			fmt.Fprintf(&b, "\n**%s %s** — %d%% done, %s\n\n", mdLink(displayName(ro.Initiative), ro.Initiative.URL), mdText(ro.Title), percentOf(r.done(ro)), mdText(r.Forecast(ro).Words()))
 			if sw := SlipWords(r.Slips[key]); sw != "" {
 				fmt.Fprintf(&b, "Target date: %s.\n\n", mdText(sw))
 			}
@@ -691,7 +718,7 @@ func (r Report) htmlPage(o HTMLOptions) htmlPage {
 	for _, ro := range Ordered(r.Rollups) {
 		key := Key(ro.Initiative)
 		label := refLabel(ro.Initiative)
-		f := ForecastOf(r.History[key])
+		f := r.Forecast(ro)
 		hi := htmlInitiative{
 			ID:         htmlID(label, seen),
 			Key:        label,
@@ -710,7 +737,7 @@ func (r Report) htmlPage(o HTMLOptions) htmlPage {
 			Segments:   segments(ro.Counts, ro.Total),
 			Started:    formatDate(ro.Started),
 			Target:     formatDate(ro.Target),
-			Burnup:     burnup(r.History[key], ro.Target, f),
+			Burnup:     burnup(r.Points(ro), ro.Target, f),
 			Forecast:   f.Words(),
 			SlipWords:  SlipWords(r.Slips[key]),
 		}

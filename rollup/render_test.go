@@ -258,7 +258,7 @@ func TestWriteJSON(t *testing.T) {
 	}
 	inits := raw["initiatives"].([]any)
 	first := inits[0].(map[string]any)
-	wantKeys := []string{"at_risk", "children", "counts", "cycles", "done_by_count", "done_by_estimate", "history", "id", "key", "percent_done", "reasons", "ref", "status", "target", "title", "total", "tracker", "url"}
+	wantKeys := []string{"at_risk", "children", "counts", "cycles", "done_by_count", "done_by_estimate", "forecast", "health", "history", "id", "key", "percent_done", "reasons", "ref", "slip_count", "slip_days", "slips", "status", "target", "title", "total", "tracker", "url"}
 	if got := sortedKeys(first); !slices.Equal(got, wantKeys) {
 		t.Errorf("initiative keys = %v, want %v", got, wantKeys)
 	}
@@ -296,6 +296,7 @@ func TestWriteJSON(t *testing.T) {
 					{Ref: "jira:10010", Tracker: "jira", ID: "10010", Key: "E-1", URL: renderEpic.URL, Kind: "epic", Title: "Epic_one *bold*", Status: "In Progress", Category: "in_progress", Total: 3, PercentDone: 33, DoneByCount: 1.0 / 3, DoneByEstimate: 0.6},
 				},
 				History: []Point{{Day: "2026-11-20", Done: 0.25}, {Day: "2026-11-21", Done: 0.25}, {Day: "2026-11-22", Done: 0.5}},
+				Slips:   []JSONSlip{}, Health: "on track", Forecast: "likely done 2026-11-24 at 1 item a day",
 			},
 			{
 				Ref: "jira:10002", Tracker: "jira", ID: "10002", Key: "INIT-2", URL: renderInit2.URL,
@@ -303,6 +304,7 @@ func TestWriteJSON(t *testing.T) {
 				AtRisk: true, Reasons: []string{"target date passed with 0% done"}, Cycles: [][]string{},
 				Children: []JSONChild{{Ref: "jira:14", Tracker: "jira", ID: "14", Key: "T-4", URL: "https://jira.example.com/browse/T-4", Kind: "task", Title: "task 4", Status: "todo", Category: "todo", Total: 1}},
 				History:  []Point{{Day: "2026-11-22", Done: 0}},
+				Slips:    []JSONSlip{}, Health: "at risk", Forecast: "no forecast: forecast after a second day of history",
 			},
 		},
 	}
