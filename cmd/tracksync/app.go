@@ -160,7 +160,7 @@ func (a *app) openStore(ctx context.Context) error {
 		return fmt.Errorf("opening state (state.dsn): %w", err)
 	}
 	a.st = st
-	a.eng = tsync.New(a.st, tsync.Options{Logger: a.log})
+	a.eng = tsync.New(a.st, tsync.Options{Logger: a.log, Events: a.cfg != nil && a.cfg.Notifications != nil})
 	return nil
 }
 
