@@ -70,11 +70,23 @@ func TestDashboardInChromium(t *testing.T) {
 	if err := h.sb.GitHub.EditIssue(sandbox.Repo, 1, func(is *githubtest.Issue) { is.State, is.StateReason = "closed", "completed" }); err != nil {
 		t.Fatal(err)
 	}
+	// PLAT-5, INIT-2's only child, is blocked (it is synced to GitHub: the
+	// reason must name it once): INIT-2 turns at risk and goes first.
+	if err := h.sb.Jira.EditIssue("PLAT-5", "", func(is *jiratest.Issue) { is.Labels = append(is.Labels, "blocked") }); err != nil {
+		t.Fatal(err)
+	}
 	want = map[string]int{"INIT-1": 100, "INIT-2": 0, "INIT-3": 67}
 	h.waitFor("the roll-ups after the edits", rollupsAre(h, want, totals))
+	h.waitFor("INIT-2 at risk", func() (bool, string) {
+		_, r := h.percent("INIT-2")
+		return r.AtRisk, fmt.Sprint(r.Reasons)
+	})
 	page = b.loadDashboard(t, h.URL+"/", want)
 	checkCards(t, h, page, want)
 	checkExecutive(t, page)
+	if page.Cards[0].Key != "INIT-2" || page.Header.AtRisk != "1" || !strings.Contains(page.Cards[0].HTML, "<li>PLAT-5 is blocked</li>") || strings.Count(page.Cards[0].HTML, "is blocked") != 1 {
+		t.Errorf("at-risk INIT-2 not first, or its reason not named once: header %+v; first card:\n%s", page.Header, snippet(page.Cards[0].HTML, 3000))
+	}
 	checkDesktopLayout(t, page)
 	lap("edited dashboard checked")
 

@@ -549,6 +549,7 @@ type htmlBurnup struct {
 	Left, Right, Top, Bottom int
 	Scope, Done              string // polyline points
 	ScopeDot, DoneDot        *htmlXY
+	NowLabel                 string // "2 of 3 done", beside the last point
 	YMax                     int
 	YMaxAt                   string
 	XFirst, XLast            string // axis labels
@@ -653,6 +654,7 @@ func burnup(points []Point, target time.Time, f Forecast) htmlBurnup {
 	lx := num1(x(days[len(days)-1]))
 	b.ScopeDot = &htmlXY{X: lx, Y: num1(y(last.Scope))}
 	b.DoneDot = &htmlXY{X: lx, Y: num1(y(last.DoneItems))}
+	b.NowLabel = fmt.Sprintf("%d of %d done", last.DoneItems, last.Scope)
 	b.YMaxAt = num1(y(b.YMax))
 	b.XFirst, b.XLast, b.XLastAt = first.Format("Jan 2"), end.Format("Jan 2"), num1(x(end))
 	if !target.IsZero() {
