@@ -166,3 +166,48 @@ func genADF(s *byteSource, depth int) *Node {
 	}
 	return n
 }
+
+// FuzzMarkdownAsana checks that Markdown → Asana → Markdown reaches a fixed
+// point after one trip and that the writer keeps to Asana's tag set.
+func FuzzMarkdownAsana(f *testing.F) {
+	addProseSeeds(f)
+	f.Fuzz(func(t *testing.T, md string) {
+		rich, m1 := asanaTrip(t, md)
+		if err := checkAsanaSubset(rich); err != nil {
+			t.Fatalf("%v\ninput: %q\nrich:  %q", err, md, rich)
+		}
+		if !bounded(md, rich) {
+			t.Fatalf("output grew from %d to %d bytes", len(md), len(rich))
+		}
+		rich2, m2 := asanaTrip(t, m1)
+		if m1 != m2 {
+			t.Fatalf("not stable:\ninput: %q\nrich1: %q\nm1:    %q\nrich2: %q\nm2:    %q", md, rich, m1, rich2, m2)
+		}
+	})
+}
+
+// FuzzAsanaToMarkdown feeds arbitrary (also malformed) HTML to the reader.
+func FuzzAsanaToMarkdown(f *testing.F) {
+	for _, tc := range prose {
+		rich, _ := MarkdownToAsana(tc.md)
+		f.Add(rich)
+	}
+	for _, s := range []string{"<body><ul><li><h1>x</h1></li></ul></body>", "<body><strong><ul><li>a</li></ul></strong></body>",
+		"<body><a href=\"x\"><a href=\"y\">z</a></a></body>", "<body><table>x<tr><td><pre>\n\ny</pre></td></tr></table></body>",
+		"<body>a\n \nb<blockquote><ol><li>q</li></ol></blockquote></body>", "<b><i>x</b>y</i>", "<pre><code>a\n  b</code></pre>"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, rich string) {
+		m1, err := AsanaToMarkdown(rich)
+		if err != nil {
+			t.Fatalf("AsanaToMarkdown(%q): %v", rich, err)
+		}
+		if !bounded(rich, m1) {
+			t.Fatalf("output grew from %d to %d bytes", len(rich), len(m1))
+		}
+		rich2, m2 := asanaTrip(t, m1)
+		if m1 != m2 {
+			t.Fatalf("not stable:\ninput: %q\nm1:    %q\nrich2: %q\nm2:    %q", rich, m1, rich2, m2)
+		}
+	})
+}
