@@ -157,7 +157,7 @@ func (d *decoder) notifySink(n *yaml.Node, path string) NotifySink {
 			// value (Teams' sig): each is secret on its own too, for
 			// errors that print a part of the URL.
 			if u, err := url.Parse(v); err == nil && u.Host != "" {
-				if len(u.Path) >= 8 {
+				if strings.Count(u.Path, "/") >= 3 && len(u.Path) >= 20 { // not a plain /hook
 					d.c.secrets.add(u.Path)
 				}
 				if last := u.Path[strings.LastIndex(u.Path, "/")+1:]; len(last) >= 12 {

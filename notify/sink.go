@@ -120,7 +120,7 @@ func secretParts(v string) []string {
 	if err != nil || u.Host == "" {
 		return out
 	}
-	if len(u.Path) >= 8 {
+	if strings.Count(u.Path, "/") >= 3 && len(u.Path) >= 20 { // not a plain /hook
 		out = append(out, u.Path)
 	}
 	if last := u.Path[strings.LastIndex(u.Path, "/")+1:]; len(last) >= 12 {
