@@ -76,11 +76,13 @@ type WorkerOptions struct {
 	ID      string
 	Targets []Target
 	Render  Renderer
-	// Batch is how many events one claim takes (100): events claimed
+	// Batch is how many events one claim takes (25): events claimed
 	// together are grouped (the conflicts of one run are one message).
 	Batch int
-	// Lease is how long a claim holds (2m): a worker killed mid-batch
-	// leaves its events to be claimed again when it lapses.
+	// Lease is how long a claim holds (5m): a worker killed mid-batch
+	// leaves its events to be claimed again when it lapses. Sends that
+	// would start after half of it (a slow, paced batch) are put back for
+	// the next claim, so a claim never lapses under a live worker.
 	Lease time.Duration
 	// MinBackoff and MaxBackoff bound the wait before a retry (10s, 30m);
 	// it doubles with each attempt. A Retry-After from the receiver wins.
@@ -114,10 +116,10 @@ func NewWorker(st Outbox, o WorkerOptions) *Worker {
 		o.ID = "notify"
 	}
 	if o.Batch <= 0 {
-		o.Batch = 100
+		o.Batch = 25
 	}
 	if o.Lease <= 0 {
-		o.Lease = 2 * time.Minute
+		o.Lease = 5 * time.Minute
 	}
 	if o.MinBackoff <= 0 {
 		o.MinBackoff = 10 * time.Second
@@ -187,6 +189,7 @@ type outcome struct {
 	retryAt   time.Time // zero: backoff
 	permanent bool
 	failed    bool
+	deferred  bool // not sent for lack of time: back at once, no failure
 }
 
 // RunOnce claims one batch and delivers it: per sink, the events its rules
@@ -194,6 +197,7 @@ type outcome struct {
 // each event is acked (every sink took it, or will never) or released for
 // a retry. It returns how many events it claimed.
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
+	claimed := w.o.Now()
 	evs, err := w.st.ClaimEvents(ctx, w.o.ID, w.o.Batch, w.o.Lease)
 	if err != nil {
 		return 0, fmt.Errorf("notify: claiming events: %w", err)
@@ -216,7 +220,7 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		good = append(good, i)
 	}
 	for _, t := range w.o.Targets {
-		if err := w.deliver(ctx, t, evs, payloads, good, out); err != nil {
+		if err := w.deliver(ctx, t, evs, payloads, good, out, claimed.Add(w.o.Lease/2)); err != nil {
 			return len(evs), err // ctx ended: the claim lapses, the events come back
 		}
 	}
@@ -231,7 +235,7 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 func sentKey(sink string, id int64) string { return "sent:" + sink + ":" + strconv.FormatInt(id, 10) }
 
 // deliver sends target t the events among good it wants and has not taken.
-func (w *Worker) deliver(ctx context.Context, t Target, evs []store.Event, payloads []Payload, good []int, out map[int64]*outcome) error {
+func (w *Worker) deliver(ctx context.Context, t Target, evs []store.Event, payloads []Payload, good []int, out map[int64]*outcome, sendBy time.Time) error {
 	name := t.Sink.Name()
 	var mine []store.Event
 	var ps []Payload
@@ -261,6 +265,15 @@ func (w *Worker) deliver(ctx context.Context, t Target, evs []store.Event, paylo
 		}
 		if burst <= 0 {
 			burst = 1
+		}
+		// Checked before the pacing reservation, so a deferred send
+		// leaves no debt in the bucket; a send may start one pacing wait
+		// after sendBy, far inside the claim.
+		if w.o.Now().After(sendBy) {
+			for _, e := range m.Events {
+				out[e.ID].deferred = true
+			}
+			continue
 		}
 		wait, err := w.st.TakeTokens(ctx, "notify:"+name, 1, rate, burst, w.o.Now())
 		if err != nil {
@@ -321,6 +334,12 @@ func (w *Worker) fail(m Message, out map[int64]*outcome, err error, at time.Time
 // settle acks e or schedules its retry.
 func (w *Worker) settle(ctx context.Context, e store.Event, o *outcome) error {
 	giveUp := o.failed && (o.permanent || e.Attempts >= w.o.MaxAttempts)
+	if o.deferred && !giveUp {
+		if err := w.st.RetryEvent(ctx, e.ID, w.o.Now(), "deferred: the batch ran past half its claim"); err != nil {
+			return fmt.Errorf("notify: putting event %d back: %w", e.ID, err)
+		}
+		return nil
+	}
 	if o.failed && !giveUp {
 		next := o.retryAt
 		if next.IsZero() {

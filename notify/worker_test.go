@@ -349,7 +349,7 @@ func TestNoDuplicateAfterKill(t *testing.T) {
 		if _, err := w.RunOnce(ctx); !errors.Is(err, context.Canceled) {
 			t.Fatalf("killed worker returned %v", err)
 		}
-		h.clk.Advance(3 * time.Minute) // the claim lapses
+		h.clk.Advance(6 * time.Minute) // the claim (5m) lapses
 	}
 	// The first kill came after Slack's first message; the second after
 	// Teams' first. A fresh worker finishes the job.
@@ -496,5 +496,29 @@ func TestDigestPayloadSharesRollupWords(t *testing.T) {
 	s := rep.Summary()
 	if p.Headline != s.Headline() || p.Lines[0] != s.Changes[0] || !strings.Contains(strings.Join(p.Lines, "\n"), "INIT-1 Checkout — at risk: target date passed with 10% done") {
 		t.Errorf("digest %+v, summary %+v", p, s)
+	}
+}
+
+// A paced batch that runs past half its claim puts the rest back for the
+// next claim instead of sending after the claim may have lapsed.
+func TestSlowBatchDefers(t *testing.T) {
+	h := newHarness(t)
+	h.only(0)
+	h.opts.Lease = 4 * time.Second // pacing at 1/s: two sends fit in half of it
+	for i := range 5 {
+		h.put(RunFailed(Payload{Flow: "f", RunID: int64(i + 1), Error: "x"}))
+	}
+	w := h.worker()
+	h.runOnce(w)
+	if got := len(h.slack.Messages()); got != 4 {
+		t.Fatalf("first claim sent %d messages, want 4 (at 0s, 1s, 2s and the one paced from 2s to 3s)", got)
+	}
+	for i := 0; h.runOnce(w) > 0; i++ {
+		if i > 10 {
+			t.Fatalf("still claiming after 10 rounds; %d sent, clock %v", len(h.slack.Messages()), h.clk.Now())
+		}
+	}
+	if got := len(h.slack.Messages()); got != 5 || h.slack.Requests() != 5 {
+		t.Errorf("%d messages in %d requests, want 5 in 5", got, h.slack.Requests())
 	}
 }
