@@ -141,8 +141,10 @@ func (d *Daemon) checkDigest(ctx context.Context, n *Notify) {
 		d.log.Error("notifications: reading the roll-ups for the weekly digest", "err", err)
 		return
 	}
-	if _, err := d.cfg.Store.PutEvent(ctx, notify.Digest(notify.DigestPayload(rep), week)); err != nil {
-		d.log.Error("notifications: recording the weekly digest", "err", err)
+	for _, set := range notify.DigestSets(n.Targets) {
+		if _, err := d.cfg.Store.PutEvent(ctx, notify.Digest(notify.DigestPayload(rep, set), week)); err != nil {
+			d.log.Error("notifications: recording the weekly digest", "set", set, "err", err)
+		}
 	}
 }
 

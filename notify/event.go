@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tracksync/tracksync/store"
@@ -68,6 +69,8 @@ type Payload struct {
 	// (the rollup --format markdown words).
 	Headline string   `json:"headline,omitempty"`
 	Lines    []string `json:"lines,omitempty"`
+	// Set is the initiative set a digest covers (sorted keys; empty: all).
+	Set []string `json:"set,omitempty"`
 }
 
 // Conflict is a field both sides changed differently, held for a person.
@@ -136,9 +139,10 @@ func FlowStale(p Payload) store.Event {
 	return newEvent(KindFlowStale, KindFlowStale+":"+p.Flow+":"+p.LastSuccess.UTC().Format(time.RFC3339), p)
 }
 
-// Digest is the weekly digest of week (its Monday, YYYY-MM-DD).
+// Digest is the weekly digest of week (the digest day, YYYY-MM-DD) for
+// the initiative set p.Set.
 func Digest(p Payload, week string) store.Event {
-	return newEvent(KindDigest, KindDigest+":"+week, p)
+	return newEvent(KindDigest, KindDigest+":"+week+":"+strings.Join(p.Set, ","), p)
 }
 
 // decode reads an event's payload.

@@ -196,9 +196,17 @@ func (r Renderer) render(kind string, ps []Payload) Message {
 // DigestPayload words a roll-up report as the weekly digest: the summary
 // header and this week's changes (the dashboard's words), then one line
 // per initiative at risk or whose date moved.
-func DigestPayload(rep rollup.Report) Payload {
+//
+// A non-empty set (initiative keys, any case) narrows the report to those
+// initiatives first: the digest of one team's initiatives.
+func DigestPayload(rep rollup.Report, set []string) Payload {
+	if set = normSet(set); set != nil {
+		rep.Rollups = slices.DeleteFunc(slices.Clone(rep.Rollups), func(r rollup.Rollup) bool {
+			return !slices.Contains(set, strings.ToUpper(r.Initiative.Key))
+		})
+	}
 	s := rep.Summary()
-	p := Payload{Headline: s.Headline(), Lines: slices.Clone(s.Changes)}
+	p := Payload{Headline: s.Headline(), Lines: slices.Clone(s.Changes), Set: set}
 	for _, ro := range rollup.Ordered(rep.Rollups) {
 		key := rollup.Key(ro.Initiative)
 		line := ""

@@ -34,8 +34,49 @@ func (r Rule) Match(kind string, p Payload) bool {
 	if len(r.Events) > 0 && !slices.Contains(r.Events, kind) {
 		return false
 	}
+	if kind == KindDigest {
+		// A digest is per initiative set: a rule gets the one of its set.
+		return sameSet(r.Initiatives, p.Set)
+	}
 	return in(r.Initiatives, p.Initiative) && in(r.Flows, p.Flow)
 }
+
+// DigestSets are the initiative sets the targets' rules want digests of
+// (a nil set: every initiative), each once, sorted keys.
+func DigestSets(ts []Target) [][]string {
+	var out [][]string
+	add := func(set []string) {
+		set = normSet(set)
+		if !slices.ContainsFunc(out, func(s []string) bool { return slices.Equal(s, set) }) {
+			out = append(out, set)
+		}
+	}
+	for _, t := range ts {
+		if len(t.Rules) == 0 {
+			add(nil)
+		}
+		for _, r := range t.Rules {
+			if len(r.Events) == 0 || slices.Contains(r.Events, KindDigest) {
+				add(r.Initiatives)
+			}
+		}
+	}
+	return out
+}
+
+func normSet(set []string) []string {
+	if len(set) == 0 {
+		return nil
+	}
+	out := make([]string, len(set))
+	for i, s := range set {
+		out[i] = strings.ToUpper(s)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func sameSet(a, b []string) bool { return slices.Equal(normSet(a), normSet(b)) }
 
 // Target is a sink with its rules (none: every event) and its pace.
 type Target struct {
@@ -52,7 +93,7 @@ func (t Target) wants(kind string, p Payload) bool {
 		return false // samples go through Test, never the outbox
 	}
 	if len(t.Rules) == 0 {
-		return true
+		return kind != KindDigest || len(p.Set) == 0 // every event; the digest of everything
 	}
 	return slices.ContainsFunc(t.Rules, func(r Rule) bool { return r.Match(kind, p) })
 }

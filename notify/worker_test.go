@@ -449,7 +449,7 @@ func TestRules(t *testing.T) {
 	other.Initiative, other.Ref = "INIT-2", "plan:INIT-2"
 	h.put(AtRisk(init1(), h.clk.Now()), AtRisk(other, h.clk.Now()),
 		RunFailed(Payload{Flow: "platform", RunID: 1, Error: "x"}), RunFailed(Payload{Flow: "web", RunID: 2, Error: "x"}),
-		Digest(Payload{Headline: "h"}, "2026-11-30"))
+		Digest(Payload{Headline: "h", Set: []string{"INIT-1"}}, "2026-11-30"), Digest(Payload{Headline: "all"}, "2026-11-30"))
 	h.runOnce(h.worker())
 	var got []string
 	for _, m := range h.slack.Messages() {
@@ -458,6 +458,7 @@ func TestRules(t *testing.T) {
 	for _, c := range h.teams.Cards() {
 		got = append(got, "teams: "+c.Title())
 	}
+	// Slack's rule names INIT-1: the digest of that set, not of all.
 	want := []string{"slack: ⚠️ INIT-1 Checkout v2 is at risk", "slack: Weekly roll-up: h", "teams: Sync run 1 of flow platform failed"}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("delivered:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -492,7 +493,7 @@ func TestDigestPayloadSharesRollupWords(t *testing.T) {
 	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 	rep := rollup.Report{Generated: now, Rollups: []rollup.Rollup{{Title: "Checkout", AtRisk: true, Reasons: []string{"target date passed with 10% done"}}}}
 	rep.Rollups[0].Initiative.Key, rep.Rollups[0].Initiative.Tracker, rep.Rollups[0].Initiative.ID = "INIT-1", "plan", "INIT-1"
-	p := DigestPayload(rep)
+	p := DigestPayload(rep, nil)
 	s := rep.Summary()
 	if p.Headline != s.Headline() || p.Lines[0] != s.Changes[0] || !strings.Contains(strings.Join(p.Lines, "\n"), "INIT-1 Checkout — at risk: target date passed with 10% done") {
 		t.Errorf("digest %+v, summary %+v", p, s)
@@ -520,5 +521,31 @@ func TestSlowBatchDefers(t *testing.T) {
 	}
 	if got := len(h.slack.Messages()); got != 5 || h.slack.Requests() != 5 {
 		t.Errorf("%d messages in %d requests, want 5 in 5", got, h.slack.Requests())
+	}
+}
+
+// Each rule's initiative set gets its own digest, of those initiatives only.
+func TestDigestSets(t *testing.T) {
+	ts := []Target{
+		{Rules: []Rule{{Events: []string{KindDigest}, Initiatives: []string{"init-2", "INIT-1"}}, {Events: []string{KindAtRisk}, Initiatives: []string{"INIT-9"}}}},
+		{},
+		{Rules: []Rule{{Initiatives: []string{"INIT-1", "INIT-2"}}}},
+	}
+	got := DigestSets(ts)
+	if len(got) != 2 || strings.Join(got[0], ",") != "INIT-1,INIT-2" || got[1] != nil {
+		t.Errorf("sets %q", got)
+	}
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	rep := rollup.Report{Generated: now}
+	for i, risk := range []bool{true, false, false} {
+		r := rollup.Rollup{Title: fmt.Sprintf("I%d", i+1), AtRisk: risk, Reasons: []string{"late"}}
+		r.Initiative.Tracker, r.Initiative.ID, r.Initiative.Key = "plan", fmt.Sprintf("INIT-%d", i+1), fmt.Sprintf("INIT-%d", i+1)
+		rep.Rollups = append(rep.Rollups, r)
+	}
+	if p := DigestPayload(rep, []string{"init-2", "INIT-3"}); p.Headline != "2 on track · 0 at risk · 0 done" || strings.Join(p.Set, ",") != "INIT-2,INIT-3" {
+		t.Errorf("narrowed digest %+v", p)
+	}
+	if p := DigestPayload(rep, nil); p.Headline != "2 on track · 1 at risk · 0 done" || p.Set != nil {
+		t.Errorf("whole digest %+v", p)
 	}
 }
