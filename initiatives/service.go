@@ -126,6 +126,10 @@ type Service struct {
 	hist      []store.Snapshot
 	histSince string
 	histOK    bool
+	// histMap is the last Report's History (read-only once built), for
+	// the window and basis histMapKey; snapshot writes drop it.
+	histMap    map[string][]rollup.Point
+	histMapKey string
 	// primed is set once the last process's snapshots and target dates
 	// are read; targets are the last known target date and slips the
 	// date history, by initiative rollup key.
@@ -870,7 +874,8 @@ func (s *Service) Initiative(key string) (rollup.Rollup, bool) {
 }
 
 // Report is the current roll-ups with their history (the last days
-// snapshots, oldest first) for the outputs. only, when set, keeps one
+// snapshots, oldest first) for the outputs. Its History is shared between
+// calls: read it, do not change it. only, when set, keeps one
 // initiative (by its key).
 func (s *Service) Report(ctx context.Context, days int, only string) (rollup.Report, error) {
 	s.mu.Lock()
@@ -886,16 +891,27 @@ func (s *Service) Report(ctx context.Context, days int, only string) (rollup.Rep
 	rep := rollup.Report{Generated: s.now(), Rollups: all, ByEstimate: s.byEstimate(), Status: status, History: map[string][]rollup.Point{}, Slips: s.Slips()}
 	if days > 0 && s.o.Store != nil {
 		since := s.now().UTC().AddDate(0, 0, -days).Format(time.DateOnly)
-		snaps, err := s.history(ctx, since)
-		if err != nil {
-			return rep, fmt.Errorf("initiatives: reading roll-up history: %w", err)
-		}
-		for _, sn := range snaps {
-			d := sn.DoneByCount
-			if s.byEstimate() {
-				d = sn.DoneByEstimate
+		key := fmt.Sprint(since, s.byEstimate())
+		s.mu.Lock()
+		hm, ok := s.histMap, s.histMapKey == key && s.histMap != nil
+		s.mu.Unlock()
+		if ok {
+			rep.History = hm
+		} else {
+			snaps, err := s.history(ctx, since)
+			if err != nil {
+				return rep, fmt.Errorf("initiatives: reading roll-up history: %w", err)
 			}
-			rep.History[sn.Initiative] = append(rep.History[sn.Initiative], rollup.Point{Day: sn.Day, Done: d, Scope: sn.Total, DoneItems: sn.Done, AtRisk: sn.AtRisk})
+			for _, sn := range snaps {
+				d := sn.DoneByCount
+				if s.byEstimate() {
+					d = sn.DoneByEstimate
+				}
+				rep.History[sn.Initiative] = append(rep.History[sn.Initiative], rollup.Point{Day: sn.Day, Done: d, Scope: sn.Total, DoneItems: sn.Done, AtRisk: sn.AtRisk})
+			}
+			s.mu.Lock()
+			s.histMap, s.histMapKey = rep.History, key
+			s.mu.Unlock()
 		}
 	}
 	return rep, nil
@@ -945,6 +961,7 @@ func (s *Service) cacheSnapshots(written []store.Snapshot) {
 	}
 	slices.SortStableFunc(hist, func(a, b store.Snapshot) int { return strings.Compare(a.Day, b.Day) })
 	s.hist = hist
+	s.histMap = nil
 }
 
 // Status is the state of the last Load or Refresh, for the dashboard.
