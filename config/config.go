@@ -267,6 +267,8 @@ type Config struct {
 	Users       []User
 	Flows       []Flow
 	Initiatives *Initiatives // nil when the file has no initiatives key
+	// Notifications is nil when the file has no notifications key.
+	Notifications *Notifications
 
 	lines    map[string]int
 	problems Problems

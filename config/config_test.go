@@ -209,7 +209,7 @@ flows:
     b: {tracker: q}
     schedule: '@hourly'
 `,
-			problems: []string{"common: unknown key (known: state, server, log, trackers, users, flows, initiatives)"},
+			problems: []string{"common: unknown key (known: state, server, log, trackers, users, flows, initiatives, notifications)"},
 			want: func(c *Config) {
 				c.Flows = []Flow{defaultFlow(Flow{Name: "x", A: FlowSide{Tracker: "p"}, B: FlowSide{Tracker: "q"}, Direction: "a-to-b", Schedule: "@hourly"})}
 			},

@@ -21,7 +21,7 @@ import (
 
 // Known keys, for unknown-key problems and their suggestions.
 var (
-	topKeys    = []string{"state", "server", "log", "trackers", "users", "flows", "initiatives"}
+	topKeys    = []string{"state", "server", "log", "trackers", "users", "flows", "initiatives", "notifications"}
 	stateKeys  = []string{"driver", "dsn"}
 	serverKeys = []string{"listen", "token", "check_schedule"}
 	logKeys    = []string{"level", "format"}
@@ -393,6 +393,8 @@ func (d *decoder) top(n *yaml.Node) {
 			d.flows(e.val)
 		case "initiatives":
 			d.initiatives(e.val)
+		case "notifications":
+			d.notifications(e.val)
 		default:
 			d.unknown("", e.key, topKeys)
 		}

@@ -33,6 +33,7 @@ import (
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/initiatives"
 	"github.com/tracksync/tracksync/mapping"
+	"github.com/tracksync/tracksync/notify"
 	"github.com/tracksync/tracksync/store"
 	tsync "github.com/tracksync/tracksync/sync"
 )
@@ -81,6 +82,9 @@ type Config struct {
 	// every flow; 0 never. OnCheck, when set, is called after each flow's.
 	CheckEvery time.Duration
 	OnCheck    func(flow string, rep *tsync.CheckReport, err error)
+	// Notify, when set, makes runs write outbox events and delivers them
+	// (see Notify).
+	Notify *Notify
 }
 
 // SyncArgs is a sync job: one flow, incremental or full.
@@ -114,6 +118,9 @@ type Daemon struct {
 	handler  http.Handler
 	draining atomic.Bool
 	flowSet  atomic.Pointer[tsync.Flows] // swapped whole by Reload
+	// notifier delivers the outbox (nil without Config.Notify); set by Run
+	// before anything that kicks it starts.
+	notifier *notify.Worker
 
 	mu       sync.Mutex
 	triggers map[string]time.Time // flow -> earliest webhook not yet synced
@@ -186,7 +193,7 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 	for _, name := range cfg.Flows.Order {
 		d.flowMu[name] = &sync.Mutex{}
 	}
-	d.eng = tsync.New(cfg.Store, tsync.Options{Logger: cfg.Logger, Draining: d.draining.Load})
+	d.eng = tsync.New(cfg.Store, tsync.Options{Logger: cfg.Logger, Draining: d.draining.Load, Events: cfg.Notify != nil})
 
 	// The one place the daemon reaches past store.Store: River on
 	// riversqlite shares the store's pool. To be replaced by a jobs
@@ -277,6 +284,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	// Jobs run on a context of their own: shutdown stops them between
 	// writes (draining), never in the middle of one.
 	jobCtx := context.WithoutCancel(ctx)
+	if d.cfg.Notify != nil {
+		d.notifier = d.newNotifier()
+		go d.notifyLoop(ctx)
+	}
 	if err := d.client.Start(jobCtx); err != nil {
 		srv.Close()
 		return fmt.Errorf("starting jobs: %w", err)
@@ -421,6 +432,9 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	start := time.Now()
 	res, err := d.eng.Sync(ctx, f, tsync.RunOptions{Full: job.Args.Full})
 	d.metrics.observeRun(job.Args.Flow, res, err, time.Since(start))
+	if d.notifier != nil {
+		defer d.notifier.Kick() // its events are in the outbox
+	}
 	if d.cfg.OnRun != nil {
 		defer d.cfg.OnRun(job.Args.Flow, res, err)
 	}

@@ -18,6 +18,12 @@ func exampleEnv(name string) (string, bool) {
 	switch name {
 	case "JIRA_API_TOKEN", "JIRA_WEBHOOK_SECRET", "GITHUB_TOKEN", "GITHUB_WEBHOOK_SECRET", "ASANA_TOKEN":
 		return "fake-" + strings.ToLower(name) + "-value", true
+	case "SLACK_WEBHOOK_URL":
+		return "https://hooks.slack.com/services/T0/B0/fake-slack-hook", true
+	case "TEAMS_WORKFLOW_URL":
+		return "https://prod-01.westeurope.logic.azure.com/workflows/fake/triggers/manual/paths/invoke?sig=fake", true
+	case "AUDIT_HOOK_SECRET":
+		return "fake-audit-hook-secret", true
 	}
 	return "", false
 }

@@ -404,7 +404,7 @@ func (a *applier) pair(ctx context.Context, pp *pairPlan) error {
 	for _, op := range pp.other {
 		if op.Kind == OpConflict && op.Conflict.Winner == "" {
 			c := store.Conflict{Flow: a.f.Map.Name, LinkID: in.link.ID, Field: op.Conflict.Field, Base: op.Conflict.Base, A: op.Conflict.A, B: op.Conflict.B}
-			if _, err := a.e.store.PutConflict(bg, c); err != nil {
+			if err := a.e.holdConflict(bg, c, in.link, a.runID); err != nil {
 				return fmt.Errorf("holding conflict on %s field %s: %w", in.link.A, c.Field, err)
 			}
 			a.held[fmt.Sprintf("%d/%s", in.link.ID, c.Field)] = true

@@ -79,6 +79,9 @@ type Options struct {
 	// (items so far), then writing (writes made of planned), and every
 	// rate-limit wait with its reason and length.
 	Progress func(Progress)
+	// Events makes runs write outbox events (a run failed, the safety
+	// valve stopped one, a conflict was held) for notifications.
+	Events bool
 }
 
 // Engine runs flows against a state store.
@@ -91,6 +94,7 @@ type Engine struct {
 	crash    func(CrashPoint, *Op) error
 	draining func() bool
 	progress func(Progress)
+	events   bool
 	// renewKick makes a run's renewal happen at once (tests only; nothing
 	// else sends on it).
 	renewKick chan struct{}
@@ -98,7 +102,7 @@ type Engine struct {
 
 // New returns an engine over st.
 func New(st store.Store, opts Options) *Engine {
-	e := &Engine{store: st, log: opts.Logger, now: opts.Clock, owner: opts.Owner, ttl: opts.LockTTL, crash: opts.Crash, draining: opts.Draining, progress: opts.Progress, renewKick: make(chan struct{})}
+	e := &Engine{store: st, log: opts.Logger, now: opts.Clock, owner: opts.Owner, ttl: opts.LockTTL, crash: opts.Crash, draining: opts.Draining, progress: opts.Progress, events: opts.Events, renewKick: make(chan struct{})}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
@@ -265,7 +269,7 @@ func (e *Engine) Sync(ctx context.Context, f *Flow, opts RunOptions) (*Result, e
 		if runErr != nil {
 			res.Run.Error = runErr.Error()
 		}
-		if err := e.store.FinishRun(context.WithoutCancel(ctx), res.Run); err != nil && runErr == nil {
+		if err := e.finishRun(context.WithoutCancel(ctx), res.Run); err != nil && runErr == nil {
 			runErr = fmt.Errorf("flow %s: recording run end: %w", name, err)
 		}
 		return res, runErr

@@ -211,7 +211,7 @@ func (a *app) openStore(ctx context.Context) error {
 		return fmt.Errorf("opening state (state.dsn): %w", err)
 	}
 	a.st = st
-	opts := tsync.Options{Logger: a.log}
+	opts := tsync.Options{Logger: a.log, Events: a.cfg != nil && a.cfg.Notifications != nil}
 	if a.progress != nil {
 		opts.Progress = a.progress.report
 	}

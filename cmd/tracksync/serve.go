@@ -73,6 +73,9 @@ func (a *app) serveCmd() *cobra.Command {
 					dc.RollupEvery = sched.Next(now).Sub(now)
 				}
 			}
+			if dc.Notify, err = daemon.NotifyFrom(a.cfg.Notifications); err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
 			d, err := daemon.New(ctx, dc)
 			if err != nil {
 				return err
