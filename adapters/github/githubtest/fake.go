@@ -85,6 +85,11 @@ type Issue struct {
 	// MovedTo is "owner/repo#n" once the issue was transferred there:
 	// the API then answers 301 for it, and listings leave it out.
 	MovedTo string
+	// Parent is "owner/repo#n" of the issue this one is a sub-issue of.
+	Parent string
+	// Type is the issue type's name ("" for none).
+	Type   string
+	subPos int64 // order among the parent's sub-issues
 }
 
 // Comment is one issue comment.
@@ -212,6 +217,7 @@ type Server struct {
 		id          int64
 	}
 	deliveries []Delivery
+	subSeq     int64 // orders sub-issues
 }
 
 // New starts a fake; it is closed when the test ends.

@@ -370,6 +370,9 @@ func (s *Server) route(req *http.Request, seg []string, body []byte) response {
 			}
 			return moved(loc)
 		}
+		if resp, ok := s.routeSubIssues(req, r, is, rest, body); ok {
+			return resp
+		}
 		switch {
 		case len(rest) == 2 && m == http.MethodGet:
 			return reply(http.StatusOK, s.issueJSON(r, is))
