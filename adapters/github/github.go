@@ -9,8 +9,9 @@
 // (done: closed with state_reason not_planned); statuses beyond those are
 // status labels, which the flow's mapping layer manages through labels.
 // The milestone is the custom field "custom:milestone" (by title; a missing
-// milestone is created). Parent is not a field: SetChildren keeps a task
-// list of children in a parent's body instead.
+// milestone is created). Parent is the issue's parent in GitHub's
+// sub-issue hierarchy (see subissues.go); UpdateChildren keeps a task
+// list of children in a parent's body besides.
 //
 // Redirects are never followed. A transferred issue (GitHub answers 301
 // with the new URL) is ErrNotFound, "moved to <url>", for the link that
@@ -235,7 +236,7 @@ func (t *Tracker) Name() string { return t.name }
 // Capabilities implements adapters.Tracker.
 func (t *Tracker) Capabilities() adapters.Capabilities {
 	return adapters.Capabilities{
-		Fields: []string{adapters.FieldTitle, adapters.FieldBody, adapters.FieldStatus, adapters.FieldAssignees, adapters.FieldLabels, FieldMilestone},
+		Fields: []string{adapters.FieldTitle, adapters.FieldBody, adapters.FieldStatus, adapters.FieldAssignees, adapters.FieldLabels, FieldMilestone, adapters.FieldParent},
 		Statuses: []adapters.StatusDef{
 			{Name: StatusOpen, Category: adapters.CategoryTodo},
 			{Name: StatusClosed, Category: adapters.CategoryDone},
@@ -332,8 +333,8 @@ func repoPath(repo string) string {
 
 // getIssue reads one issue; a pull request is ErrNotFound, since it is
 // not an item.
-func (t *Tracker) getIssue(ctx context.Context, repo string, n int) (*gh.Issue, error) {
-	var is gh.Issue
+func (t *Tracker) getIssue(ctx context.Context, repo string, n int) (*issue, error) {
+	var is issue
 	id := issueID(repo, n)
 	if _, err := t.callShape(ctx, "reading issue "+id, http.MethodGet, fmt.Sprintf("%s/issues/%d", repoPath(repo), n), nil, &is, nil, issueShape); err != nil {
 		return nil, t.checkMoved(ctx, repo, err)
@@ -346,8 +347,8 @@ func (t *Tracker) getIssue(ctx context.Context, repo string, n int) (*gh.Issue, 
 
 // patchIssue sends one PATCH to issue n of repo and returns the issue
 // as answered.
-func (t *Tracker) patchIssue(ctx context.Context, op, repo string, n int, w issueWrite) (*gh.Issue, error) {
-	var out gh.Issue
+func (t *Tracker) patchIssue(ctx context.Context, op, repo string, n int, w issueWrite) (*issue, error) {
+	var out issue
 	if _, err := t.callShape(ctx, op, http.MethodPatch, fmt.Sprintf("%s/issues/%d", repoPath(repo), n), w, &out, nil, issueShape); err != nil {
 		t.dropCaches(repo, err)
 		return nil, t.checkMoved(ctx, repo, err)
@@ -429,8 +430,8 @@ func (t *Tracker) Get(ctx context.Context, ref adapters.Ref) (adapters.Item, err
 // issue is in, not repo, the one asked: were the two ever to differ (a
 // followed redirect), repo plus the answer's number would name some
 // unrelated issue. repo is used only when the answer names none.
-func (t *Tracker) toItem(repo string, is *gh.Issue) adapters.Item {
-	if r := issueRepo(is); r != "" {
+func (t *Tracker) toItem(repo string, is *issue) adapters.Item {
+	if r := issueRepo(&is.Issue); r != "" {
 		repo = r
 	}
 	b := splitBody(is.GetBody())
@@ -464,6 +465,7 @@ func (t *Tracker) toItem(repo string, is *gh.Issue) adapters.Item {
 	if is.UpdatedAt != nil {
 		it.UpdatedAt = is.UpdatedAt.Time
 	}
+	it.Parent = t.parentRef(is)
 	if b.Key != "" {
 		t.remember(repo, b.Key, is.GetNumber())
 	}
@@ -473,7 +475,7 @@ func (t *Tracker) toItem(repo string, is *gh.Issue) adapters.Item {
 // version identifies an issue's state: GitHub gives no per-issue ETag in
 // listings, so it is a hash of updated_at and every field tracksync
 // reads, the same whether the issue came from a list or a get.
-func version(is *gh.Issue) string {
+func version(is *issue) string {
 	var labels, assignees []string
 	for _, l := range is.Labels {
 		labels = append(labels, l.GetName())
@@ -481,8 +483,13 @@ func version(is *gh.Issue) string {
 	for _, u := range is.Assignees {
 		assignees = append(assignees, u.GetLogin())
 	}
-	b, _ := json.Marshal([]any{is.GetUpdatedAt().Unix(), is.GetTitle(), is.GetBody(), is.GetState(), is.GetStateReason(),
-		adapters.NormalizeList(labels), adapters.NormalizeList(assignees), is.GetMilestone().GetTitle()})
+	fields := []any{is.GetUpdatedAt().Unix(), is.GetTitle(), is.GetBody(), is.GetState(), is.GetStateReason(),
+		adapters.NormalizeList(labels), adapters.NormalizeList(assignees), is.GetMilestone().GetTitle()}
+	if p, ty := is.parentKey(), is.typeName(); p != "" || ty != "" {
+		// Only then, so versions of issues without either stay as they were.
+		fields = append(fields, p, ty)
+	}
+	b, _ := json.Marshal(fields)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:8])
 }
@@ -567,7 +574,10 @@ func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.Cr
 		if found {
 			got, err := t.Get(ctx, adapters.Ref{Tracker: t.name, ID: issueID(repo, n)})
 			if err == nil {
-				return adapters.CreateResult{Item: got, Existed: true}, nil
+				// A create cut short may have made the issue and not
+				// linked its parent yet.
+				got, err = t.finishParent(ctx, got, it.Parent)
+				return adapters.CreateResult{Item: got, Existed: true}, err
 			}
 			if !isNotFound(err) {
 				return adapters.CreateResult{}, err
@@ -591,7 +601,7 @@ func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.Cr
 			return adapters.CreateResult{}, fmt.Errorf("creating %q in %s: %w", it.Title, repo, err)
 		}
 	}
-	var is gh.Issue
+	var is issue
 	if _, err := t.callShape(ctx, fmt.Sprintf("creating issue %q in %s", it.Title, repo), http.MethodPost, repoPath(repo)+"/issues", w, &is, nil, issueShape); err != nil {
 		t.dropCaches(repo, err)
 		return adapters.CreateResult{}, err
@@ -609,7 +619,13 @@ func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.Cr
 		}
 		is = *closed
 	}
-	return adapters.CreateResult{Item: t.toItem(repo, &is)}, nil
+	made := t.toItem(repo, &is)
+	if it.Parent != nil && !it.Parent.IsZero() {
+		if made, err = t.updateParent(ctx, repo, &is, it.Parent, true); err != nil {
+			return adapters.CreateResult{}, fmt.Errorf("creating %q in %s: %w", it.Title, repo, err)
+		}
+	}
+	return adapters.CreateResult{Item: made}, nil
 }
 
 func isNotFound(err error) bool { return errors.Is(err, adapters.ErrNotFound) }
@@ -924,6 +940,7 @@ func (t *Tracker) Update(ctx context.Context, ref adapters.Ref, p adapters.Patch
 		return adapters.Item{}, fmt.Errorf("github: updating %s: version %s, expected %s: %w", id, cur.Version, p.IfVersion, adapters.ErrConflict)
 	}
 	var w issueWrite
+	parent := false
 	for _, f := range p.Fields {
 		switch f {
 		case adapters.FieldTitle:
@@ -961,12 +978,19 @@ func (t *Tracker) Update(ctx context.Context, ref adapters.Ref, p adapters.Patch
 				}
 				w.Labels = ptr(nonNil(spelt))
 			}
+		case adapters.FieldParent:
+			parent = true
 		case FieldMilestone:
 			if want := p.Item.Fields["milestone"]; want != cur.Fields["milestone"] {
 				if w.Milestone, err = t.milestone(ctx, repo, want); err != nil {
 					return adapters.Item{}, fmt.Errorf("updating %s: %w", id, err)
 				}
 			}
+		}
+	}
+	if parent {
+		if cur, err = t.updateParent(ctx, repo, is, p.Item.Parent, w.empty()); err != nil {
+			return adapters.Item{}, fmt.Errorf("updating %s: %w", id, err)
 		}
 	}
 	if w.empty() {

@@ -72,7 +72,7 @@ func (t *Tracker) List(ctx context.Context, req adapters.ListRequest) (adapters.
 		if conditional {
 			header = http.Header{"If-None-Match": {pos.ETag}}
 		}
-		var issues []*gh.Issue
+		var issues []*issue
 		resp, err := t.call(ctx, "listing issues of "+repo, http.MethodGet, repoPath(repo)+"/issues?"+q.Encode(), nil, &issues, header)
 		if err != nil {
 			return adapters.ListPage{}, err
