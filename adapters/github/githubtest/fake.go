@@ -61,6 +61,9 @@ type Options struct {
 	TokenTTL time.Duration
 	// Start is where the manual clock starts (default 2026-11-01T09:00Z).
 	Start time.Time
+	// IssueTypes are the issue types every owner has (e.g. Task, Bug,
+	// Epic); none means issue types are off and issues carry no type.
+	IssueTypes []string
 }
 
 // Issue is an issue or pull request as the fake stores it; test hooks

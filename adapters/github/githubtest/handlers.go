@@ -390,6 +390,8 @@ func (s *Server) route(req *http.Request, seg []string, body []byte) response {
 			resp.events = []delivery{s.commentEvent(r, is, c, "created")}
 			return resp
 		}
+	case len(rest) == 1 && rest[0] == "issue-types" && m == http.MethodGet:
+		return s.listIssueTypes()
 	case len(rest) == 1 && rest[0] == "labels" && m == http.MethodGet:
 		var all []obj
 		for _, l := range r.labels {
@@ -578,6 +580,7 @@ type issueInput struct {
 	Labels      json.RawMessage `json:"labels"`
 	Assignees   *[]string       `json:"assignees"`
 	Milestone   json.RawMessage `json:"milestone"`
+	Type        json.RawMessage `json:"type"`
 }
 
 func parseLabels(raw json.RawMessage) ([]string, bool) {
@@ -633,6 +636,9 @@ func (s *Server) apply(r *repo, is *Issue, in issueInput) (response, bool) {
 			is.Milestone = n
 		}
 	}
+	if resp, ok := s.applyType(is, in.Type); !ok {
+		return resp, false
+	}
 	if in.State != nil || in.StateReason != nil {
 		state, reason := is.State, ""
 		if in.State != nil {
@@ -683,7 +689,8 @@ func (s *Server) updateIssue(r *repo, is *Issue, body []byte) response {
 		return resp
 	}
 	changed := next.Title != is.Title || next.Body != is.Body || next.State != is.State || next.StateReason != is.StateReason ||
-		!slices.Equal(next.Labels, is.Labels) || !slices.Equal(next.Assignees, is.Assignees) || next.Milestone != is.Milestone
+		!slices.Equal(next.Labels, is.Labels) || !slices.Equal(next.Assignees, is.Assignees) || next.Milestone != is.Milestone ||
+		next.Type != is.Type
 	action := "edited"
 	switch {
 	case is.State == "open" && next.State == "closed":
