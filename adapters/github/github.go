@@ -96,6 +96,9 @@ type Options struct {
 	// reads (defaults 1s and 30s).
 	RetryWaitMin, RetryWaitMax time.Duration
 	Logger                     *slog.Logger
+	// IssueTypes says the owners have issue types: an issue of type
+	// Epic is an epic, and creating an epic sets that type.
+	IssueTypes bool
 }
 
 // AppAuth authenticates as a GitHub App installation: installation tokens
@@ -123,6 +126,7 @@ type Tracker struct {
 	labels     map[string]map[string]string // repo -> lower-case label name -> GitHub's spelling
 	milestones map[string]map[string]int    // repo -> title -> number
 	keys       map[string]*keyIndex         // repo -> idempotency markers seen
+	types      map[string][]string          // repo -> issue type names
 	deliveries *adapters.DeliverySet
 }
 
@@ -185,6 +189,7 @@ func New(name string, opts Options) (*Tracker, error) {
 		labels:     map[string]map[string]string{},
 		milestones: map[string]map[string]int{},
 		keys:       map[string]*keyIndex{},
+		types:      map[string][]string{},
 		deliveries: adapters.NewDeliverySet(4096),
 	}
 	var auth http.RoundTripper
@@ -242,7 +247,7 @@ func (t *Tracker) Capabilities() adapters.Capabilities {
 			{Name: StatusClosed, Category: adapters.CategoryDone},
 			{Name: StatusNotPlanned, Category: adapters.CategoryDone},
 		},
-		Kinds:         []adapters.Kind{adapters.KindIssue},
+		Kinds:         t.kinds(),
 		MaxPageSize:   100,
 		TimePrecision: time.Second, // updated_at is ISO 8601 without fractions
 	}
@@ -438,7 +443,7 @@ func (t *Tracker) toItem(repo string, is *issue) adapters.Item {
 	id := issueID(repo, is.GetNumber())
 	it := adapters.Item{
 		Ref:     adapters.Ref{Tracker: t.name, Project: repo, ID: id, Key: id, URL: is.GetHTMLURL()},
-		Kind:    adapters.KindIssue,
+		Kind:    kindOfType(is.typeName()),
 		Title:   is.GetTitle(),
 		Body:    b.Text,
 		SyncKey: b.Key,
@@ -534,10 +539,11 @@ type issueWrite struct {
 	Labels      *[]string       `json:"labels,omitempty"`
 	Assignees   *[]string       `json:"assignees,omitempty"`
 	Milestone   json.RawMessage `json:"milestone,omitempty"`
+	Type        *string         `json:"type,omitempty"`
 }
 
 func (w issueWrite) empty() bool {
-	return w.Title == nil && w.Body == nil && w.State == nil && w.StateReason == nil && w.Labels == nil && w.Assignees == nil && w.Milestone == nil
+	return w.Title == nil && w.Body == nil && w.State == nil && w.StateReason == nil && w.Labels == nil && w.Assignees == nil && w.Milestone == nil && w.Type == nil
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -600,6 +606,11 @@ func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.Cr
 		if w.Milestone, err = t.milestone(ctx, repo, m); err != nil {
 			return adapters.CreateResult{}, fmt.Errorf("creating %q in %s: %w", it.Title, repo, err)
 		}
+	}
+	if typ, err := t.typeFor(ctx, repo, it.Kind); err != nil {
+		return adapters.CreateResult{}, fmt.Errorf("creating %q in %s: %w", it.Title, repo, err)
+	} else if typ != "" {
+		w.Type = ptr(typ)
 	}
 	var is issue
 	if _, err := t.callShape(ctx, fmt.Sprintf("creating issue %q in %s", it.Title, repo), http.MethodPost, repoPath(repo)+"/issues", w, &is, nil, issueShape); err != nil {

@@ -27,6 +27,9 @@ func init() {
 //	limits:                 content_per_minute (default 80) and
 //	                        content_per_hour (default 500): the pace of
 //	                        content-creating requests
+//	issue_types:            true when the owners have issue types: an
+//	                        issue of type Epic is an epic, and epics are
+//	                        created with that type
 //
 // Scopes are "owner/repo [owner/repo2 ...] [label:x] [state:open|all]".
 func Spec() adapters.Spec {
@@ -41,6 +44,7 @@ func Spec() adapters.Spec {
 			{Name: "auth.private_key_file", Type: adapters.TypeString, Help: "GitHub App private key (PEM), relative to the config file"},
 			{Name: "webhook_secret", Type: adapters.TypeString, Secret: true, Help: "the secret webhooks are signed with"},
 			{Name: "limits", Type: adapters.TypeMap, Help: "content_per_minute (default 80), content_per_hour (default 500)"},
+			{Name: "issue_types", Type: adapters.TypeBool, Help: "the owners have issue types: type Epic is an epic, and epics are created with it"},
 		},
 		New: newFromConfig,
 	}
@@ -53,6 +57,7 @@ func newFromConfig(_ context.Context, cfg adapters.Config) (adapters.Tracker, er
 		Token:         cfg.String("auth.token"),
 		WebhookSecret: cfg.String("webhook_secret"),
 		Logger:        cfg.Logger,
+		IssueTypes:    cfg.Bool("issue_types"),
 	}
 	if m, ok := cfg.Options["limits"].(map[string]any); ok {
 		for k, v := range m {

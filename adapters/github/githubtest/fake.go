@@ -580,7 +580,7 @@ func (s *Server) EditIssue(repoName string, number int, mutate func(*Issue)) err
 	c := clone(is)
 	mutate(&c)
 	wasOpen := is.State == "open"
-	is.Title, is.Body, is.Milestone = c.Title, c.Body, c.Milestone
+	is.Title, is.Body, is.Milestone, is.Type = c.Title, c.Body, c.Milestone, c.Type
 	is.Labels = s.ensureLabels(r, c.Labels)
 	is.Assignees = normalize(c.Assignees)
 	s.setState(is, c.State, c.StateReason)
