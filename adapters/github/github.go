@@ -99,6 +99,9 @@ type Options struct {
 	// IssueTypes says the owners have issue types: an issue of type
 	// Epic is an epic, and creating an epic sets that type.
 	IssueTypes bool
+	// Project, when set, makes a Projects field the status (status
+	// source "project", see projects.go); nil keeps open/closed.
+	Project *ProjectOptions
 }
 
 // AppAuth authenticates as a GitHub App installation: installation tokens
@@ -127,6 +130,7 @@ type Tracker struct {
 	milestones map[string]map[string]int    // repo -> title -> number
 	keys       map[string]*keyIndex         // repo -> idempotency markers seen
 	types      map[string][]string          // repo -> issue type names
+	proj       *project                     // the status source "project", or nil
 	deliveries *adapters.DeliverySet
 }
 
@@ -206,6 +210,7 @@ func New(name string, opts Options) (*Tracker, error) {
 	default:
 		auth = opts.Transport
 	}
+	t.proj = t.newProject(opts.Project, auth)
 	t.http = rest.NewClient(rest.Config{Tracker: name, Transport: t.pace.Transport(&apiTransport{next: auth}),
 		Timeout: time.Minute, RetryMax: 3, RetryWaitMin: opts.RetryWaitMin, RetryWaitMax: opts.RetryWaitMax,
 		// A transferred issue answers 301: following it turns a PATCH
@@ -241,12 +246,8 @@ func (t *Tracker) Name() string { return t.name }
 // Capabilities implements adapters.Tracker.
 func (t *Tracker) Capabilities() adapters.Capabilities {
 	return adapters.Capabilities{
-		Fields: []string{adapters.FieldTitle, adapters.FieldBody, adapters.FieldStatus, adapters.FieldAssignees, adapters.FieldLabels, FieldMilestone, adapters.FieldParent},
-		Statuses: []adapters.StatusDef{
-			{Name: StatusOpen, Category: adapters.CategoryTodo},
-			{Name: StatusClosed, Category: adapters.CategoryDone},
-			{Name: StatusNotPlanned, Category: adapters.CategoryDone},
-		},
+		Fields:        []string{adapters.FieldTitle, adapters.FieldBody, adapters.FieldStatus, adapters.FieldAssignees, adapters.FieldLabels, FieldMilestone, adapters.FieldParent},
+		Statuses:      t.statuses(),
 		Kinds:         t.kinds(),
 		MaxPageSize:   100,
 		TimePrecision: time.Second, // updated_at is ISO 8601 without fractions
@@ -411,8 +412,8 @@ func issueRepo(is *gh.Issue) string {
 	return ""
 }
 
-// Get implements adapters.Tracker; comments included.
-func (t *Tracker) Get(ctx context.Context, ref adapters.Ref) (adapters.Item, error) {
+// getItem is Get without the project status source; comments included.
+func (t *Tracker) getItem(ctx context.Context, ref adapters.Ref) (adapters.Item, error) {
 	repo, n, err := parseRef(ref)
 	if err != nil {
 		return adapters.Item{}, err
@@ -471,6 +472,7 @@ func (t *Tracker) toItem(repo string, is *issue) adapters.Item {
 		it.UpdatedAt = is.UpdatedAt.Time
 	}
 	it.Parent = t.parentRef(is)
+	t.applyProject(&it)
 	if b.Key != "" {
 		t.remember(repo, b.Key, is.GetNumber())
 	}
@@ -555,10 +557,11 @@ func nonNil(l []string) []string {
 	return l
 }
 
-// Create implements adapters.Tracker. With an idempotency key it first
+// createItem is Create without the project status source (see
+// projects.go). With an idempotency key it first
 // looks for an issue carrying the key's marker (see findKey), so a
 // create retried after a lost answer finds the first one.
-func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.CreateOptions) (adapters.CreateResult, error) {
+func (t *Tracker) createItem(ctx context.Context, it adapters.Item, opts adapters.CreateOptions) (adapters.CreateResult, error) {
 	if err := ctx.Err(); err != nil {
 		return adapters.CreateResult{}, fmt.Errorf("github creating %q: %w", it.Title, err)
 	}
@@ -926,11 +929,12 @@ func (t *Tracker) milestone(ctx context.Context, repo, title string) (json.RawMe
 	return json.RawMessage(strconv.Itoa(n)), nil
 }
 
-// Update implements adapters.Tracker. GitHub has no conditional write, so
+// updateItem is Update without the project status source (see
+// projects.go). GitHub has no conditional write, so
 // IfVersion is checked against a fresh read just before the PATCH. Only
 // fields whose value differs are sent, all in one PATCH: a status and the
 // status labels the mapping layer put in Labels land together.
-func (t *Tracker) Update(ctx context.Context, ref adapters.Ref, p adapters.Patch) (adapters.Item, error) {
+func (t *Tracker) updateItem(ctx context.Context, ref adapters.Ref, p adapters.Patch) (adapters.Item, error) {
 	caps := t.Capabilities()
 	for _, f := range p.Fields {
 		if !caps.HasField(f) {
