@@ -1018,9 +1018,10 @@ func (t *Tracker) updateItem(ctx context.Context, ref adapters.Ref, p adapters.P
 	return t.toItem(repo, out), nil
 }
 
-// Archive implements adapters.Archiver: it closes the issue as completed;
-// an issue already closed (either way) is left as it is.
-func (t *Tracker) Archive(ctx context.Context, ref adapters.Ref) (adapters.Item, error) {
+// archiveItem is Archive without the project status source: it closes
+// the issue as completed; an issue already closed (either way) is left
+// as it is.
+func (t *Tracker) archiveItem(ctx context.Context, ref adapters.Ref) (adapters.Item, error) {
 	repo, n, err := parseRef(ref)
 	if err != nil {
 		return adapters.Item{}, err

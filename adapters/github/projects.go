@@ -449,10 +449,13 @@ func (t *Tracker) scan(ctx context.Context) (map[string]string, error) {
 // setStatus moves issue n of repo to option status in the project, adding
 // it to the project first when it is not there. Nothing is written when
 // it already has that value.
-func (t *Tracker) setStatus(ctx context.Context, repo string, n int, status string) error {
+func (t *Tracker) setStatus(ctx context.Context, repo string, n int, status string, known *projEntry) error {
 	id := issueID(repo, n)
-	e, err := t.lookup(ctx, repo, n)
-	if err != nil {
+	var e projEntry
+	var err error
+	if known != nil {
+		e = *known // read just before
+	} else if e, err = t.lookup(ctx, repo, n); err != nil {
 		return err
 	}
 	p := t.proj
@@ -581,7 +584,7 @@ func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.Cr
 				return res, err
 			}
 		}
-	} else if err := t.setStatus(ctx, repo, n, status); err != nil {
+	} else if err := t.setStatus(ctx, repo, n, status, nil); err != nil {
 		return res, fmt.Errorf("creating %q: %w", it.Title, err)
 	}
 	is, err := t.getIssue(ctx, repo, n)
@@ -606,7 +609,8 @@ func (t *Tracker) Update(ctx context.Context, ref adapters.Ref, p adapters.Patch
 	if err != nil {
 		return adapters.Item{}, err
 	}
-	if _, err := t.lookup(ctx, repo, n); err != nil {
+	e, err := t.lookup(ctx, repo, n)
+	if err != nil {
 		return adapters.Item{}, err
 	}
 	status := slices.Contains(p.Fields, adapters.FieldStatus)
@@ -616,7 +620,7 @@ func (t *Tracker) Update(ctx context.Context, ref adapters.Ref, p adapters.Patch
 	if err != nil || !status || it.Status == p.Item.Status {
 		return it, err
 	}
-	if err := t.setStatus(ctx, repo, n, p.Item.Status); err != nil {
+	if err := t.setStatus(ctx, repo, n, p.Item.Status, &e); err != nil {
 		return adapters.Item{}, fmt.Errorf("updating %s: %w", issueID(repo, n), err)
 	}
 	is, err := t.getIssue(ctx, repo, n)
@@ -725,4 +729,43 @@ func movedKeys(before, after map[string]string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// Archive implements adapters.Archiver (see archiveItem). With the
+// project status source the card also moves to the field's first done
+// option, unless its status is done already.
+func (t *Tracker) Archive(ctx context.Context, ref adapters.Ref) (adapters.Item, error) {
+	if t.proj == nil {
+		return t.archiveItem(ctx, ref)
+	}
+	repo, n, err := parseRef(ref)
+	if err != nil {
+		return adapters.Item{}, err
+	}
+	e, err := t.lookup(ctx, repo, n)
+	if err != nil {
+		return adapters.Item{}, err
+	}
+	it, err := t.archiveItem(ctx, ref)
+	if err != nil || (e.option != "" && t.proj.categoryOf(e.option) == adapters.CategoryDone) {
+		return it, err
+	}
+	done := ""
+	for _, s := range t.proj.statuses() {
+		if s.Category == adapters.CategoryDone {
+			done = s.Name
+			break
+		}
+	}
+	if done == "" {
+		return it, nil
+	}
+	if err := t.setStatus(ctx, repo, n, done, &e); err != nil {
+		return adapters.Item{}, fmt.Errorf("archiving %s: %w", issueID(repo, n), err)
+	}
+	is, err := t.getIssue(ctx, repo, n)
+	if err != nil {
+		return adapters.Item{}, err
+	}
+	return t.toItem(repo, is), nil
 }

@@ -64,6 +64,8 @@ type Options struct {
 	// IssueTypes are the issue types every owner has (e.g. Task, Bug,
 	// Epic); none means issue types are off and issues carry no type.
 	IssueTypes []string
+	// GraphQLLimit is the GraphQL point budget per hour (default 5000).
+	GraphQLLimit int
 }
 
 // Issue is an issue or pull request as the fake stores it; test hooks
@@ -221,6 +223,10 @@ type Server struct {
 	}
 	deliveries []Delivery
 	subSeq     int64 // orders sub-issues
+	projects   []*Project
+	gqlUsed    int // GraphQL points in the current window
+	gqlTotal   int
+	gqlReset   time.Time
 }
 
 // New starts a fake; it is closed when the test ends.
@@ -239,6 +245,9 @@ func New(t interface{ Cleanup(func()) }, opts Options) *Server {
 	}
 	if opts.TokenTTL == 0 {
 		opts.TokenTTL = time.Hour
+	}
+	if opts.GraphQLLimit == 0 {
+		opts.GraphQLLimit = 5000
 	}
 	s := &Server{
 		opts:    opts,

@@ -86,11 +86,13 @@ func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
 		h[k] = v
 	}
 	s.rollRate()
-	h.Set("X-RateLimit-Limit", strconv.Itoa(s.opts.RateLimit))
-	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(0, s.opts.RateLimit-s.rate.used)))
-	h.Set("X-RateLimit-Used", strconv.Itoa(s.rate.used))
-	h.Set("X-RateLimit-Reset", strconv.FormatInt(s.rate.reset.Unix(), 10))
-	h.Set("X-RateLimit-Resource", "core")
+	if h.Get("X-RateLimit-Resource") == "" { // GraphQL sets its own
+		h.Set("X-RateLimit-Limit", strconv.Itoa(s.opts.RateLimit))
+		h.Set("X-RateLimit-Remaining", strconv.Itoa(max(0, s.opts.RateLimit-s.rate.used)))
+		h.Set("X-RateLimit-Used", strconv.Itoa(s.rate.used))
+		h.Set("X-RateLimit-Reset", strconv.FormatInt(s.rate.reset.Unix(), 10))
+		h.Set("X-RateLimit-Resource", "core")
+	}
 	h.Set("X-GitHub-Api-Version-Selected", apiVersion)
 	h.Set("X-GitHub-Request-Id", fmt.Sprintf("FAKE:%d", len(s.log)))
 	var out []byte
@@ -144,6 +146,9 @@ func (s *Server) handle(req *http.Request, body []byte) (response, int) {
 			}
 			return faultResponse(f), 0
 		}
+	}
+	if path == "/graphql" || path == "/api/graphql" {
+		return s.graphql(req, body), 0
 	}
 	if len(seg) == 1 && seg[0] == "rate_limit" {
 		s.rollRate()
