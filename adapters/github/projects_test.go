@@ -204,3 +204,45 @@ func TestProjectGraphQLBudget(t *testing.T) {
 		t.Errorf("RATE_LIMITED answer: %v, want a RateLimitError", err)
 	}
 }
+
+// TestProjectRegistry: status_source and project in the tracker's config.
+func TestProjectRegistry(t *testing.T) {
+	reg := adapters.NewRegistry()
+	if err := reg.Register(Spec()); err != nil {
+		t.Fatal(err)
+	}
+	fake := githubtest.New(t, githubtest.Options{})
+	base := func(extra map[string]any) map[string]any {
+		raw := map[string]any{"url": fake.URL, "auth": map[string]any{"token": "t"}}
+		for k, v := range extra {
+			raw[k] = v
+		}
+		return raw
+	}
+	tr, err := reg.Open(t.Context(), "acme-gh", "github", base(map[string]any{"status_source": "project", "issue_types": true,
+		"project": map[string]any{"owner": "acme", "number": 3, "field": "Stage", "categories": map[string]any{"Shipped": "done"}}}), nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := tr.(*Tracker).opts
+	if p := o.Project; p == nil || p.Owner != "acme" || p.Number != 3 || p.Field != "Stage" || len(p.Statuses) != 1 || p.Statuses[0].Category != adapters.CategoryDone || !o.IssueTypes {
+		t.Errorf("options %+v, project %+v", o, o.Project)
+	}
+	for name, c := range map[string]struct {
+		raw  map[string]any
+		want string
+	}{
+		"unknown source":        {map[string]any{"status_source": "columns"}, "acme-gh.status_source"},
+		"project without it":    {map[string]any{"status_source": "project"}, "acme-gh.project"},
+		"project, wrong source": {map[string]any{"status_source": "labels", "project": map[string]any{"owner": "acme", "number": 1}}, "acme-gh.project"},
+		"no owner":              {map[string]any{"status_source": "project", "project": map[string]any{"number": 1}}, "acme-gh.project.owner"},
+		"bad number":            {map[string]any{"status_source": "project", "project": map[string]any{"owner": "acme", "number": "x"}}, "acme-gh.project.number"},
+		"bad category":          {map[string]any{"status_source": "project", "project": map[string]any{"owner": "acme", "number": 1, "categories": map[string]any{"Done": "finished"}}}, "acme-gh.project.categories.Done"},
+		"unknown key":           {map[string]any{"status_source": "project", "project": map[string]any{"owner": "acme", "number": 1, "view": 2}}, "acme-gh.project.view"},
+	} {
+		_, err := reg.Open(t.Context(), "acme-gh", "github", base(c.raw), nil, "")
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error naming %s", name, err, c.want)
+		}
+	}
+}
