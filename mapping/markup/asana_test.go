@@ -39,7 +39,7 @@ func TestMarkdownToAsanaConstructs(t *testing.T) {
 		{"list in quote", "> q\n> - x\n> - y", "<body><blockquote>q\n\n• x\n• y</blockquote></body>"},
 		{"code block", "```go\nif a < b {\n}\n```", "<body><pre>if a &lt; b {\n}</pre></body>"},
 		{"rule", "a\n\n---\n\nb", "<body>a<hr/>b</body>"},
-		{"table", "| a | b |\n| --- | --- |\n| 1 | 2 |", "<body><table><tr><td>a</td><td>b</td></tr><tr><td>1</td><td>2</td></tr></table></body>"},
+		{"table as lines", "x\n\n| a | b |\n| --- | --- |\n| 1 | 2 |\n\ny", "<body>x\n\na | b\n1 | 2\n\ny</body>"},
 		{"escaping", `a & b "c" <d>`, "<body>a &amp; b &#34;c&#34; &lt;d&gt;</body>"},
 		{"control characters", "a\x01b", "<body>a\uFFFDb</body>"},
 	}
@@ -74,7 +74,7 @@ func TestAsanaToMarkdownConstructs(t *testing.T) {
 		{"code block", "<body><pre>a &lt; b\n  c</pre></body>", "```\na < b\n  c\n```"},
 		{"quote", "<body><blockquote>q</blockquote>after</body>", "> q\n\nafter"},
 		{"rule", "<body>a<hr>b</body>", "a\n\n---\n\nb"},
-		{"table", "<body><table><tr><th>h</th></tr><tr><td>c</td></tr></table></body>", "| h |\n| --- |\n| c |"},
+		{"table as lines", "<body><table><tr><th>h</th><th>i</th></tr><tr><td>c</td><td>d</td></tr></table></body>", "h \\| i\nc \\| d"},
 		{"br and p", "<body><p>a<br>b</p><p>c</p></body>", "a\nb\n\nc"},
 		{"comment dropped", "<body>a<!-- x -->b</body>", "ab"},
 		{"entities", "<body>&amp;&lt;&nbsp;&#169;</body>", `&\<` + "\u00a0©"},
@@ -108,7 +108,7 @@ func TestAsanaRoundTripProse(t *testing.T) {
 		"Hello, world.", "line one\nline two", "# Title\n\n## Section\n\ntext",
 		"Some **bold**, *italic* and ~~struck~~ text.", "**bold with *italic* inside**",
 		"Run `go test ./...` now.", "```\nplain\n\n  indented\n```", "- one\n- two\n  1. three",
-		"> quoted\n>\n> twice", "| a | b |\n| --- | --- |\n| 1 | 2 |", "a\n\n---\n\nb",
+		"> quoted\n>\n> twice", "a\n\n---\n\nb",
 		"See [the docs](https://example.com/docs?a=1&b=2) for more.",
 	} {
 		if _, back := asanaTrip(t, md); back != md {
@@ -131,8 +131,7 @@ func TestAsanaOutputIsAsanaSubset(t *testing.T) {
 }
 
 var asanaAllowed = map[string]bool{"body": true, "strong": true, "em": true, "u": true, "s": true, "code": true,
-	"a": true, "h1": true, "h2": true, "ul": true, "ol": true, "li": true, "pre": true, "blockquote": true, "hr": true,
-	"table": true, "tr": true, "td": true}
+	"a": true, "h1": true, "h2": true, "ul": true, "ol": true, "li": true, "pre": true, "blockquote": true, "hr": true}
 
 // checkAsanaSubset checks tags and Asana's nesting rules on writer output
 // (well formed by construction, so a plain scan of the tags suffices).
@@ -143,6 +142,13 @@ func checkAsanaSubset(rich string) error {
 	var stack []string
 	for i := 0; i < len(rich); i++ {
 		if rich[i] != '<' {
+			if rich[i] == '\n' {
+				for _, outer := range stack {
+					if outer == "h1" || outer == "h2" {
+						return fmt.Errorf("newline inside <%s>", outer)
+					}
+				}
+			}
 			continue
 		}
 		end := strings.IndexByte(rich[i:], '>')

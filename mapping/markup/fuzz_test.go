@@ -13,7 +13,11 @@ func addProseSeeds(f *testing.F) {
 	for _, tc := range prose {
 		f.Add(tc.md)
 	}
-	for _, s := range []string{"* a\n\n  b", "> > x\n> ***y***", "a\\\nb", "[a](<b c>)", "<b>x</b>", "| a |\n|---|\n| `|` |", "1) x\n2) y", "![a](b \"t\")"} {
+	for _, s := range []string{"* a\n\n  b", "> > x\n> ***y***", "a\\\nb", "[a](<b c>)", "<b>x</b>", "| a |\n|---|\n| `|` |", "1) x\n2) y", "![a](b \"t\")",
+		// the mended losses
+		`[x](https://a "T \"q\"")`, `a\\*b*`, `\***b**`, `x\*y*z`, "*a **b***", "~~a **b** c~~", "`  a  `", "`  ` x",
+		"- a\n-\n- c", "1. a\n2.\n3. c", "- b\n  -\n\n  -", "[](https://e.com)", "[a](https://e.com/a\u00a0b)", "```\nplain\n```",
+		"> # H\n>\n> t"} {
 		f.Add(s)
 	}
 }
@@ -67,7 +71,8 @@ func FuzzADFToMarkdown(f *testing.F) {
 
 func addWikiSeeds(f *testing.F) {
 	for _, s := range []string{"h1. T\n\n*b* _i_ -s- {{c}}", "* a\n** b\n#* c", "||h||\n|c|[x|http://y]|", "{code:go}\nx\n{code}",
-		"{quote}\nq\n{quote}", "bq. x", "[~acc-1] [~accountid:x]", "!a.png|alt=b!", "a\\\\b", "{*}x{*}y", "&#92; \\* ??c??", "{panel}\n* x\n{panel}"} {
+		"{quote}\nq\n{quote}", "bq. x", "[~acc-1] [~accountid:x]", "!a.png|alt=b!", "a\\\\b", "{*}x{*}y", "&#92; \\* ??c??", "{panel}\n* x\n{panel}",
+		"[a|https://e.com|tip]", "{noformat}\nx\n{noformat}", "{quote}\nh2. H\n{quote}", "* a\n*\n* c", "{{ a }} {{  }}", "_a *b*_"} {
 		f.Add(s)
 	}
 }
