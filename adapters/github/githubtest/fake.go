@@ -145,7 +145,10 @@ type Request struct {
 	// Quota is how much primary quota the request used (0 for a 304 or
 	// a request refused by a limit).
 	Quota int
-	At    time.Time
+	// GraphQL is "query" or "mutation" for a GraphQL request ("" for
+	// REST); only mutations count as writes.
+	GraphQL string
+	At      time.Time
 }
 
 // Fault makes matching requests fail.
@@ -410,7 +413,7 @@ func (s *Server) Count() Counts {
 	for _, r := range s.log {
 		c.Requests++
 		c.Quota += r.Quota
-		if isContent(r.Method) && r.Status < 300 {
+		if isContent(r.Method) && r.Status < 300 && r.GraphQL != "query" {
 			c.Writes++
 		}
 		if r.Status == http.StatusNotModified {

@@ -152,7 +152,7 @@ func (s *Server) graphql(req *http.Request, body []byte) response {
 	}
 	if s.gqlUsed >= limit {
 		r := reply(http.StatusOK, gqlError("RATE_LIMITED", "API rate limit already exceeded for user ID 1."))
-		r.header = header()
+		r.header, r.gql = header(), "query" // nothing was done
 		return r
 	}
 	var in struct {
@@ -161,7 +161,7 @@ func (s *Server) graphql(req *http.Request, body []byte) response {
 	}
 	if err := json.Unmarshal(body, &in); err != nil || in.Query == "" {
 		r := reply(http.StatusBadRequest, obj{"message": "Problems parsing JSON", "documentation_url": "https://docs.github.com/graphql"})
-		r.header = header()
+		r.header, r.gql = header(), "query"
 		return r
 	}
 	s.gqlUsed++
@@ -178,6 +178,10 @@ func (s *Server) graphql(req *http.Request, body []byte) response {
 		r = reply(http.StatusOK, obj{"data": data})
 	}
 	r.header = header()
+	r.gql = "query"
+	if strings.HasPrefix(strings.TrimSpace(in.Query), "mutation") {
+		r.gql = "mutation"
+	}
 	return r
 }
 

@@ -29,6 +29,7 @@ type response struct {
 	raw    []byte // sent as is instead of body, when not nil
 	header http.Header
 	events []delivery
+	gql    string // "query" or "mutation" for a GraphQL request
 }
 
 func reply(status int, body any) response { return response{status: status, body: body} }
@@ -79,7 +80,7 @@ func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
 	now := s.now()
 	rec := Request{Method: req.Method, Path: req.URL.Path, Query: req.URL.RawQuery, IfNoneMatch: req.Header.Get("If-None-Match"), At: now}
 	resp, quota := s.handle(req, body)
-	rec.Status, rec.Quota = resp.status, quota
+	rec.Status, rec.Quota, rec.GraphQL = resp.status, quota, resp.gql
 	s.log = append(s.log, rec)
 	h := w.Header()
 	for k, v := range resp.header {
@@ -148,7 +149,14 @@ func (s *Server) handle(req *http.Request, body []byte) (response, int) {
 		}
 	}
 	if path == "/graphql" || path == "/api/graphql" {
-		return s.graphql(req, body), 0
+		resp := s.graphql(req, body)
+		if after != nil {
+			// Done, and the answer lost on the way back.
+			f := faultResponse(after)
+			f.gql = resp.gql
+			return f, 0
+		}
+		return resp, 0
 	}
 	if len(seg) == 1 && seg[0] == "rate_limit" {
 		s.rollRate()
