@@ -36,7 +36,9 @@ func init() {
 //	project:                for status_source project: owner, number and
 //	                        field (default Status) of the project, and
 //	                        optionally categories: option -> todo,
-//	                        in_progress or done
+//	                        in_progress or done (name every option there
+//	                        for flows to be checked before the project is
+//	                        read; others are categorised by name)
 //	issue_types:            true when the owners have issue types: an
 //	                        issue of type Epic is an epic, and epics are
 //	                        created with that type
