@@ -51,6 +51,9 @@ type Config struct {
 	// Token, when set, is required as a bearer token on every route but
 	// the webhooks (which carry their own signatures).
 	Token string
+	// Version and Commit label tracksync_build_info (the CLI passes what
+	// `tracksync version` prints).
+	Version, Commit string
 	// FullEvery is how often each flow runs a full reconcile (default 6h).
 	FullEvery time.Duration
 	// MaxBody caps a webhook's body (default 1 MiB).
@@ -74,6 +77,10 @@ type Config struct {
 	RollupEvery time.Duration
 	// OnRollup, when set, is called after every roll-up refresh (tests).
 	OnRollup func(res initiatives.Result, err error)
+	// CheckEvery is how often the drift check (tracksync check) runs over
+	// every flow; 0 never. OnCheck, when set, is called after each flow's.
+	CheckEvery time.Duration
+	OnCheck    func(flow string, rep *tsync.CheckReport, err error)
 }
 
 // SyncArgs is a sync job: one flow, incremental or full.
@@ -114,6 +121,7 @@ type Daemon struct {
 	flowMu   map[string]*sync.Mutex
 	listener net.Listener
 	checks   map[string]trackerCheck // tracker -> its last health check
+	drift    map[string]driftState   // flow -> its latest drift check
 
 	rollupKick chan struct{} // a pending roll-up refresh
 }
@@ -133,11 +141,13 @@ func (d *Daemon) checkTrackers(ctx context.Context) {
 	for name, t := range d.flows().Trackers {
 		c, ok := t.(adapters.Checker)
 		if !ok {
+			d.metrics.observeCheck(name, nil) // opened, nothing more to ask
 			continue
 		}
 		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		err := c.Check(cctx)
 		cancel()
+		d.metrics.observeCheck(name, err)
 		d.mu.Lock()
 		d.checks[name] = trackerCheck{err: err, at: time.Now()}
 		d.mu.Unlock()
@@ -171,7 +181,7 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	d := &Daemon{cfg: cfg, log: cfg.Logger, triggers: map[string]time.Time{}, gen: map[string]int64{}, flowMu: map[string]*sync.Mutex{}, checks: map[string]trackerCheck{}, metrics: newMetrics(), rollupKick: make(chan struct{}, 1)}
+	d := &Daemon{cfg: cfg, log: cfg.Logger, triggers: map[string]time.Time{}, gen: map[string]int64{}, flowMu: map[string]*sync.Mutex{}, checks: map[string]trackerCheck{}, drift: map[string]driftState{}, metrics: newMetrics(cfg.Version, cfg.Commit), rollupKick: make(chan struct{}, 1)}
 	d.flowSet.Store(cfg.Flows)
 	for _, name := range cfg.Flows.Order {
 		d.flowMu[name] = &sync.Mutex{}
@@ -286,6 +296,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}()
 	if d.cfg.Rollups != nil {
 		go d.rollupLoop(ctx)
+	}
+	if d.cfg.CheckEvery > 0 {
+		go d.driftLoop(ctx) // read-only: a check in flight may stop with the daemon
 	}
 	var runErr error
 	select {

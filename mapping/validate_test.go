@@ -16,7 +16,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 
 func exampleEnv(name string) (string, bool) {
 	switch name {
-	case "JIRA_API_TOKEN", "JIRA_WEBHOOK_SECRET", "GITHUB_TOKEN", "GITHUB_WEBHOOK_SECRET":
+	case "JIRA_API_TOKEN", "JIRA_WEBHOOK_SECRET", "GITHUB_TOKEN", "GITHUB_WEBHOOK_SECRET", "ASANA_TOKEN":
 		return "fake-" + strings.ToLower(name) + "-value", true
 	}
 	return "", false
@@ -37,7 +37,7 @@ func TestExampleValidates(t *testing.T) {
 	if ps := Validate(c, reg); len(ps) > 0 {
 		t.Fatalf("example has problems:\n%v", config.Problems(ps))
 	}
-	if len(c.Flows) < 2 || len(c.Trackers) != 4 || len(c.Users) < 2 {
+	if len(c.Flows) < 2 || len(c.Trackers) != 5 || len(c.Users) < 2 {
 		t.Errorf("example lost content: %d flows, %d trackers, %d users", len(c.Flows), len(c.Trackers), len(c.Users))
 	}
 	for i, f := range c.Flows {

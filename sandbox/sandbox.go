@@ -67,16 +67,24 @@ func (s *Sandbox) Close() {
 
 // Start starts and seeds the fakes and writes the config into dir (a new
 // temporary folder when dir is "").
-func Start(ctx context.Context, dir string) (*Sandbox, error) {
+//
+// A start that fails leaves nothing behind: the fakes are stopped and a
+// temporary folder it made is removed (a folder the caller named is kept).
+func Start(ctx context.Context, dir string) (_ *Sandbox, err error) {
 	if dir == "" {
-		d, err := os.MkdirTemp("", "tracksync-sandbox-")
-		if err != nil {
-			return nil, err
+		d, mkErr := os.MkdirTemp("", "tracksync-sandbox-")
+		if mkErr != nil {
+			return nil, fmt.Errorf("sandbox: making its folder: %w", mkErr)
 		}
 		dir = d
+		defer func() {
+			if err != nil {
+				os.RemoveAll(d)
+			}
+		}()
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sandbox: making its folder: %w", err)
 	}
 	s := &Sandbox{Dir: dir, Config: filepath.Join(dir, configName), stop: make(chan struct{})}
 	s.Jira = jiratest.New(s, jiratest.Options{Projects: []string{JiraProject}, WebhookSecret: JiraSecret, Start: time.Now().UTC()})

@@ -139,6 +139,7 @@ func (a *applier) journaled(ctx context.Context, op *Op, entry store.JournalEntr
 		return err
 	}
 	res, callErr := call()
+	progressOf(ctx).step()
 	if a.e.crash != nil {
 		if err := a.e.crash(CrashAfterCall, op); err != nil {
 			return errCrashed
