@@ -2,12 +2,14 @@ package github
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	gh "github.com/google/go-github/v60/github"
 
@@ -224,4 +226,29 @@ func (t *Tracker) finishParent(ctx context.Context, got adapters.Item, parent *a
 	}
 	fresh.Comments = got.Comments
 	return fresh, nil
+}
+
+// subIssuesEvents decodes a sub_issues delivery (sub_issue_added,
+// sub_issue_removed, parent_issue_added, parent_issue_removed): the
+// sub-issue's parent changed, so it is the item to read again.
+func (t *Tracker) subIssuesEvents(id string, body []byte) ([]adapters.Event, error) {
+	var p struct {
+		SubIssue *struct {
+			Number    int       `json:"number"`
+			HTMLURL   string    `json:"html_url"`
+			UpdatedAt time.Time `json:"updated_at"`
+		} `json:"sub_issue"`
+		SubIssueRepo struct {
+			FullName string `json:"full_name"`
+		} `json:"sub_issue_repo"`
+	}
+	if err := json.Unmarshal(body, &p); err != nil {
+		return nil, fmt.Errorf("github %s webhook %s: decoding sub_issues payload: %w", t.name, id, adapters.Permanent(adapters.ErrInvalid))
+	}
+	if p.SubIssue == nil || p.SubIssue.Number == 0 || p.SubIssueRepo.FullName == "" {
+		return nil, nil
+	}
+	iid := issueID(p.SubIssueRepo.FullName, p.SubIssue.Number)
+	return []adapters.Event{{Type: adapters.EventUpserted, DeliveryID: id, At: p.SubIssue.UpdatedAt,
+		Ref: adapters.Ref{Tracker: t.name, Project: p.SubIssueRepo.FullName, ID: iid, Key: iid, URL: p.SubIssue.HTMLURL}}}, nil
 }

@@ -3,6 +3,7 @@ package github
 import (
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -201,5 +202,31 @@ func TestSubIssuesList(t *testing.T) {
 	}
 	if len(subs) != 2 || subs[0].Title != "b" || subs[1].Title != "a" || subs[0].Parent == nil {
 		t.Errorf("sub-issues %+v, want b then a, with their parent", subs)
+	}
+}
+
+// TestSubIssueWebhook: a sub_issues delivery (a person linking or
+// unlinking a sub-issue) names the sub-issue to read again.
+func TestSubIssueWebhook(t *testing.T) {
+	const secret = "hook-secret"
+	f := newFixture(t, githubtest.Options{}, func(o *Options) { o.WebhookSecret = secret })
+	recv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	t.Cleanup(recv.Close)
+	f.fake.SetWebhook(recv.URL, secret, recv.Client())
+	f.fake.CreateIssue(githubtest.DefaultRepo, githubtest.Issue{Title: "epic"})
+	f.fake.CreateIssue(githubtest.DefaultRepo, githubtest.Issue{Title: "child"})
+	for _, parent := range []string{"acme/app#1", ""} {
+		if err := f.fake.SetParent(githubtest.DefaultRepo, 2, parent); err != nil {
+			t.Fatal(err)
+		}
+		ds := f.fake.Deliveries()
+		d := ds[len(ds)-1]
+		if d.Event != "sub_issues" {
+			t.Fatalf("delivery %s, want sub_issues", d.Event)
+		}
+		evs, err := f.tr.DecodeWebhook(d.Header, d.Body)
+		if err != nil || len(evs) != 1 || evs[0].Ref.ID != "acme/app#2" || evs[0].Type != adapters.EventUpserted {
+			t.Errorf("%s: events %+v, err %v; want acme/app#2 upserted", d.Action, evs, err)
+		}
 	}
 }

@@ -80,26 +80,38 @@ func (s *Server) SubIssues(repoName string, number int) []Issue {
 // ("owner/repo#n", "" for none) as a person would in the web UI,
 // outside the API and its limits (the cap on sub-issues still holds).
 func (s *Server) SetParent(repoName string, number int, parent string) error {
+	ev, err := s.setParent(repoName, number, parent)
+	if ev != nil {
+		s.deliver(*ev) // without the lock: the receiver may call back
+	}
+	return err
+}
+
+func (s *Server) setParent(repoName string, number int, parent string) (*delivery, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	child := s.issue(repoName, number)
 	if child == nil {
-		return fmt.Errorf("githubtest: no issue %s#%d", repoName, number)
+		return nil, fmt.Errorf("githubtest: no issue %s#%d", repoName, number)
 	}
 	if parent == "" {
-		if old := s.byKey(child.Parent); old != nil {
-			s.unlink(old, child)
+		old := s.byKey(child.Parent)
+		if old == nil {
+			return nil, nil
 		}
-		return nil
+		s.unlink(old, child)
+		ev := s.subIssuesEvent(old, child, "sub_issue_removed")
+		return &ev, nil
 	}
 	p := s.byKey(parent)
 	if p == nil {
-		return fmt.Errorf("githubtest: no issue %s", parent)
+		return nil, fmt.Errorf("githubtest: no issue %s", parent)
 	}
 	if resp, ok := s.link(p, child, true); !ok {
-		return fmt.Errorf("githubtest: %d %v", resp.status, resp.body)
+		return nil, fmt.Errorf("githubtest: %d %v", resp.status, resp.body)
 	}
-	return nil
+	ev := s.subIssuesEvent(p, child, "sub_issue_added")
+	return &ev, nil
 }
 
 // link makes child a sub-issue of p; ok is false with GitHub's refusal.
@@ -195,7 +207,7 @@ func (s *Server) routeSubIssues(req *http.Request, r *repo, is *Issue, rest []st
 		}
 		resp := reply(http.StatusCreated, s.issueJSON(r, is))
 		resp.header = http.Header{"Location": {s.api("/repos/%s/%s/issues/%d/sub_issues", r.owner, r.name, is.Number)}}
-		resp.events = []delivery{s.issueEvent(s.repos[child.Repo], child, "edited")}
+		resp.events = []delivery{s.subIssuesEvent(is, child, "sub_issue_added")}
 		return resp, true
 	case rest[2] == "sub_issue" && m == http.MethodDelete:
 		var in struct {
@@ -211,7 +223,7 @@ func (s *Server) routeSubIssues(req *http.Request, r *repo, is *Issue, rest []st
 		s.unlink(is, child)
 		resp := reply(http.StatusOK, s.issueJSON(r, is))
 		resp.header = http.Header{"Location": {s.api("/repos/%s/%s/issues/%d/sub_issues", r.owner, r.name, is.Number)}}
-		resp.events = []delivery{s.issueEvent(s.repos[child.Repo], child, "edited")}
+		resp.events = []delivery{s.subIssuesEvent(is, child, "sub_issue_removed")}
 		return resp, true
 	}
 	return response{}, false
@@ -240,4 +252,15 @@ func (s *Server) subIssueJSON(is *Issue, out obj) {
 		pct = done * 100 / len(subs)
 	}
 	out["sub_issues_summary"] = obj{"total": len(subs), "completed": done, "percent_completed": pct}
+}
+
+// subIssuesEvent is the sub_issues delivery for child joining or leaving
+// parent's sub-issues (sub_issue_added, sub_issue_removed).
+func (s *Server) subIssuesEvent(parent, child *Issue, action string) delivery {
+	pr, cr := s.repos[parent.Repo], s.repos[child.Repo]
+	return delivery{event: "sub_issues", action: action, payload: obj{
+		"action": action, "parent_issue_id": parent.ID, "parent_issue": s.issueJSON(pr, parent), "parent_issue_repo": s.repoHookJSON(pr),
+		"sub_issue_id": child.ID, "sub_issue": s.issueJSON(cr, child), "sub_issue_repo": s.repoHookJSON(cr),
+		"repository": s.repoHookJSON(pr), "sender": s.userJSON("octocat"),
+	}}
 }
