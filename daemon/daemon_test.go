@@ -15,9 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
-
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/adapters/github"
 	"github.com/tracksync/tracksync/adapters/github/githubtest"
@@ -161,11 +158,11 @@ func sign(body []byte) string {
 
 // jobs counts sync jobs waiting (available or retryable).
 func (h *harness) jobs() int {
-	res, err := h.d.client.JobList(h.ctx, river.NewJobListParams().States(rivertype.JobStateAvailable, rivertype.JobStateRetryable, rivertype.JobStateRunning).First(1000))
+	n, err := h.d.queue.Active(h.ctx)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	return len(res.Jobs)
+	return n
 }
 
 func TestScheduleAndWebhookDrivenSync(t *testing.T) {
