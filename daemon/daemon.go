@@ -211,10 +211,12 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	// A job a killed process left running is rescued once it has run
-	// for the lease: by then its lease has expired too.
+	// A job a killed process left running is rescued within a lease
+	// (River looks every 30s): a job running that long is taken for
+	// dead, and if it lives, its flow lease turns the rescued run away.
+	rescue := max(cfg.LockTTL-30*time.Second, cfg.LockTTL/2)
 	q, err := cfg.Jobs(ctx, cfg.Store, riverjobs.Options{Logger: cfg.Logger, Options: jobs.Options{
-		Handler: d.work, Workers: cfg.Workers, Poll: cfg.PollInterval, RescueAfter: cfg.LockTTL,
+		Handler: d.work, Workers: cfg.Workers, Poll: cfg.PollInterval, RescueAfter: rescue,
 		ID: cfg.Owner, Periodic: periodic}})
 	if err != nil {
 		return nil, err

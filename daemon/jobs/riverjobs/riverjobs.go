@@ -170,23 +170,39 @@ func migratePG(ctx context.Context, pool *pgxpool.Pool, schema string) error {
 type queue[TTx any] struct {
 	client *river.Client[TTx]
 	id     string
-	mu     sync.Mutex
+	// hard is cancelled when a stop gives up waiting: only then do
+	// running jobs see their context cancelled (River's job timeout,
+	// which its rescuer needs, must not interrupt a long sync).
+	hard       context.Context
+	cancelHard context.CancelFunc
+	mu         sync.Mutex
 }
 
 func build[TTx any](d riverdriver.Driver[TTx], schema string, o Options) (jobs.Queue, error) {
-	workers := river.NewWorkers()
-	if err := river.AddWorkerSafely(workers, &worker{h: o.Handler}); err != nil {
+	var workers *river.Workers
+	q := &queue[TTx]{id: o.ID}
+	q.hard, q.cancelHard = context.WithCancel(context.Background())
+	w := &worker{h: o.Handler, hard: q.hard}
+	workers = river.NewWorkers()
+	if err := river.AddWorkerSafely(workers, w); err != nil {
 		return nil, err
 	}
-	q := &queue[TTx]{id: o.ID}
+	// River rescues a running job only once it has outlived its job
+	// timeout: with none (a negative one) a job a killed process left
+	// running is never rescued. The timeout is the rescue period; the
+	// worker keeps it from cancelling the sync itself.
+	rescue := o.RescueAfter
+	if rescue <= 0 {
+		rescue = time.Hour
+	}
 	cfg := &river.Config{
 		ID:                   o.ID,
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: max(o.Workers, 1)}},
 		Workers:              workers,
 		PeriodicJobs:         periodic(o.Periodic),
 		Logger:               riverLogger(o.Logger),
-		JobTimeout:           -1, // a sync of a large flow may take long; draining stops it
-		RescueStuckJobsAfter: o.RescueAfter,
+		JobTimeout:           rescue,
+		RescueStuckJobsAfter: rescue,
 		Schema:               schema,
 	}
 	if o.Poll > 0 {
@@ -283,6 +299,7 @@ func (q *queue[TTx]) Stop(ctx context.Context) error {
 	if err != nil {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
+		q.cancelHard()
 		q.client.StopAndCancel(cctx)
 	}
 	return err
@@ -291,11 +308,18 @@ func (q *queue[TTx]) Stop(ctx context.Context) error {
 // worker turns River jobs into jobs.Job and the handler's verdicts back.
 type worker struct {
 	river.WorkerDefaults[syncArgs]
-	h jobs.Handler
+	h    jobs.Handler
+	hard context.Context
 }
 
 func (w *worker) Work(ctx context.Context, job *river.Job[syncArgs]) error {
-	err := w.h(ctx, fromArgs(job.ID, job.Attempt, job.Args))
+	// River cancels ctx at the job timeout (the rescue period); a long
+	// sync goes on, stopped only by draining or a hard stop.
+	jctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	stop := context.AfterFunc(w.hard, cancel)
+	defer stop()
+	err := w.h(jctx, fromArgs(job.ID, job.Attempt, job.Args))
 	if err == nil {
 		return nil
 	}
