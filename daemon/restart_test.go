@@ -3,6 +3,7 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -25,7 +26,7 @@ type fakeClock struct {
 	t  time.Time
 }
 
-func newFakeClock() *fakeClock { return &fakeClock{t: time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)} }
+func newFakeClock() *fakeClock { return &fakeClock{t: time.Now()} }
 
 func (c *fakeClock) Now() time.Time {
 	c.mu.Lock()
@@ -263,4 +264,47 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestOverdueFlow: a flow with no run for longer than its schedule allows
+// shows in /readyz (not ready) and in tracksync_flow_overdue.
+func TestOverdueFlow(t *testing.T) {
+	clk := newFakeClock()
+	h := startWith(t, "@every 1m", 20*time.Millisecond, func(o *harnessOpts) {
+		o.cfg = func(c *Config) { c.Clock = clk.Now }
+	})
+	h.waitRun()
+	readyz := func() (int, map[string]string) {
+		req, _ := http.NewRequest(http.MethodGet, h.url+"/readyz", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body struct {
+			Checks map[string]string `json:"checks"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, body.Checks
+	}
+	if _, c := readyz(); !strings.HasPrefix(c["flows"], "ok") {
+		t.Fatalf("flows check after a run: %q", c["flows"])
+	}
+	if m := h.metricsText(); !strings.Contains(m, `tracksync_flow_overdue{flow="f"} 0`) {
+		t.Fatalf("metrics after a run:\n%s", grepLines(m, "tracksync_flow"))
+	}
+	// Two periods, the lease (2m) and the debounce cap (10s) allowed:
+	// 4m10s. The runs are stamped with real time, the daemon's clock
+	// moves 5 minutes past them.
+	clk.Advance(5 * time.Minute)
+	code, c := readyz()
+	if code != http.StatusServiceUnavailable || !strings.Contains(c["flows"], "overdue: f (no run for") {
+		t.Fatalf("readyz %d, flows check %q; want 503 naming flow f overdue", code, c["flows"])
+	}
+	if m := h.metricsText(); !strings.Contains(m, `tracksync_flow_overdue{flow="f"} 1`) {
+		t.Fatalf("metrics with the flow overdue:\n%s", grepLines(m, "tracksync_flow"))
+	}
 }
