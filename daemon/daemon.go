@@ -519,7 +519,9 @@ func (d *Daemon) work(ctx context.Context, job jobs.Job) error {
 	case err == nil:
 		return nil
 	case errors.As(err, &locked):
-		return jobs.Snooze(min(5*time.Second, d.cfg.LockTTL/4))
+		// Another replica runs the flow: come back when its lease
+		// would expire (it renews it while it lives).
+		return jobs.Snooze(min(max(time.Until(locked.Expires), 100*time.Millisecond), d.cfg.LockTTL))
 	case errors.Is(err, tsync.ErrDraining):
 		return jobs.Snooze(time.Second) // picked up again after restart
 	case errors.Is(err, store.ErrLeaseLost):

@@ -17,10 +17,12 @@ const rateScope = "tracksync.rate"
 // (adapters.SharedRates), keyed by one tracker credential.
 //
 // The bucket is the store's token bucket. Each window of Limit requests
-// per Per is a bucket of its own that holds one token and refills at
-// (Limit-1)/Per: any interval of length Per then sees at most Limit
-// requests, however the processes interleave (the in-memory log would
-// let a burst through first; evenly spaced, the total is the same).
+// per Per is a bucket of its own that holds half of Limit and refills the
+// other half over Per: any interval of length Per then sees at most
+// Limit requests, however the processes interleave. A burst of half the
+// window goes at once; sustained, the pace is half the window's (the
+// in-memory log's exact sliding window would need the booked times of
+// every process).
 // Holds sit in the key-value space; a later hold extends one, an earlier
 // one does not shorten it (a hold raced by another process's earlier one
 // may be lost: the tracker then answers 403/429, and that answer holds
@@ -64,8 +66,9 @@ func (b *StoreBudget) Reserve(ctx context.Context, now time.Time) (time.Time, er
 		if win.Limit <= 0 || win.Per <= 0 {
 			continue
 		}
-		rate := float64(max(win.Limit-1, 1)) / win.Per.Seconds()
-		w, err := b.s.TakeTokens(ctx, b.key+"/window/"+win.Per.String(), 1, rate, 1, now)
+		burst := max((win.Limit+1)/2, 1)
+		rate := float64(max(win.Limit-burst, 1)) / win.Per.Seconds()
+		w, err := b.s.TakeTokens(ctx, b.key+"/window/"+win.Per.String(), 1, rate, float64(burst), now)
 		if err != nil {
 			return time.Time{}, fmt.Errorf("rate budget %s: %w", b.key, err)
 		}

@@ -74,10 +74,10 @@ func TestStoreBudgetSharedByTwoPacers(t *testing.T) {
 			t.Fatalf("%d requests in the minute from %s (request %d), limit 10", n, sent[i].Format(time.TimeOnly), i)
 		}
 	}
-	// And the pace is not needlessly slow: 40 requests at 10 a minute
-	// need at least 3 minutes and, evenly spaced, at most about 4.5.
-	if took := sent[len(sent)-1].Sub(sent[0]); took > 5*time.Minute {
-		t.Errorf("40 requests took %s of budget time", took)
+	// Half the window goes at once, the rest at half the window's pace:
+	// 5 at once, then one every 12 seconds.
+	if took := sent[len(sent)-1].Sub(sent[0]); took != 7*time.Minute || !sent[4].Equal(sent[0]) {
+		t.Errorf("40 requests took %s of budget time (the fifth at +%s), want 7m0s (+0s)", took, sent[4].Sub(sent[0]))
 	}
 
 	// A credential of its own has a budget of its own.
