@@ -20,6 +20,7 @@ import (
 	"github.com/tracksync/tracksync/adapters/github/githubtest"
 	_ "github.com/tracksync/tracksync/adapters/jira"
 	"github.com/tracksync/tracksync/config"
+	"github.com/tracksync/tracksync/daemon/jobs/riverjobs"
 	"github.com/tracksync/tracksync/sandbox"
 	"github.com/tracksync/tracksync/store"
 	_ "github.com/tracksync/tracksync/store/postgres"
@@ -190,7 +191,8 @@ func (c *cluster) duplicates() int {
 // no duplicate; edits made afterwards still sync. -chaos N repeats the
 // kill N more times.
 func TestReplicasOnPostgres(t *testing.T) {
-	_, dsn := pgtest.Schema(t)
+	schema, dsn := pgtest.Schema(t)
+	t.Cleanup(func() { riverjobs.DropSchemaForTest(t, dsn, schema) })
 	ctx := context.Background()
 	sb, err := sandbox.Start(ctx, t.TempDir())
 	if err != nil {

@@ -118,7 +118,7 @@ func Open(ctx context.Context, st store.Store, o Options) (jobs.Queue, error) {
 			if err := s.Pool().QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
 				return nil, fmt.Errorf("job queue in %s: finding the state schema: %w", where, err)
 			}
-			schema += "_river"
+			schema = SchemaFor(schema)
 		}
 		if err := migratePG(ctx, s.Pool(), schema); err != nil {
 			return nil, fmt.Errorf("job queue in %s (schema %s): %w", where, schema, err)
@@ -351,3 +351,23 @@ func (m minLevel) WithAttrs(a []slog.Attr) slog.Handler {
 	return minLevel{m.Handler.WithAttrs(a), m.min}
 }
 func (m minLevel) WithGroup(g string) slog.Handler { return minLevel{m.Handler.WithGroup(g), m.min} }
+
+// SchemaFor is River's schema beside the state schema (the default of
+// Options.Schema).
+func SchemaFor(stateSchema string) string { return stateSchema + "_river" }
+
+// DropSchemaForTest drops River's schema beside stateSchema at dsn (tests
+// give each run a schema of their own and drop it; River's goes too).
+func DropSchemaForTest(tb interface{ Logf(string, ...any) }, dsn, stateSchema string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		tb.Logf("dropping River's test schema: %v", err)
+		return
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{SchemaFor(stateSchema)}.Sanitize()+` CASCADE`); err != nil {
+		tb.Logf("dropping River's test schema: %v", err)
+	}
+}
