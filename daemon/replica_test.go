@@ -23,7 +23,7 @@ import (
 	"github.com/tracksync/tracksync/daemon/jobs/riverjobs"
 	"github.com/tracksync/tracksync/sandbox"
 	"github.com/tracksync/tracksync/store"
-	_ "github.com/tracksync/tracksync/store/postgres"
+	"github.com/tracksync/tracksync/store/postgres"
 	"github.com/tracksync/tracksync/store/postgres/pgtest"
 	tsync "github.com/tracksync/tracksync/sync"
 )
@@ -43,6 +43,7 @@ type replica struct {
 	done   chan error
 	dead   atomic.Bool
 	runs   atomic.Int64
+	runErr chan error
 }
 
 type cluster struct {
@@ -57,15 +58,23 @@ type cluster struct {
 
 const replicaTTL = 3 * time.Second
 
-func (c *cluster) start() *replica {
+func (c *cluster) start() *replica { return c.startWrapped(nil) }
+
+// startWrapped starts a replica whose daemon sees its store through wrap
+// (the replica's own checks use the store itself).
+func (c *cluster) startWrapped(wrap func(*postgres.Store) store.Store) *replica {
 	c.t.Helper()
 	c.seq++
-	r := &replica{name: fmt.Sprintf("replica-%d", c.seq), done: make(chan error, 1)}
-	st, err := store.Open(c.ctx, "postgres", c.dsn, store.Options{})
+	r := &replica{name: fmt.Sprintf("replica-%d", c.seq), done: make(chan error, 1), runErr: make(chan error, 100)}
+	pg, err := postgres.Open(c.ctx, c.dsn, store.Options{})
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	r.st = st
+	r.st = pg
+	var st store.Store = pg
+	if wrap != nil {
+		st = wrap(pg)
+	}
 	adapters.SetSharedRates(st)
 	fs, probs, err := tsync.OpenFlows(c.ctx, c.cfg, adapters.Default, slog.New(slog.DiscardHandler), replicaFlow)
 	if err != nil || len(probs) > 0 {
@@ -73,7 +82,13 @@ func (c *cluster) start() *replica {
 	}
 	r.d, err = New(c.ctx, Config{Store: st, Flows: fs, Listen: "127.0.0.1:0", Owner: r.name, LockTTL: replicaTTL,
 		PollInterval: 50 * time.Millisecond, Debounce: 100 * time.Millisecond, MaxDelay: 2 * time.Second, ShutdownGrace: 2 * time.Second,
-		OnRun: func(string, *tsync.Result, error) { r.runs.Add(1) }})
+		OnRun: func(_ string, _ *tsync.Result, err error) {
+			r.runs.Add(1)
+			select {
+			case r.runErr <- err:
+			default:
+			}
+		}})
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -366,5 +381,150 @@ func TestReplicasOnPostgres(t *testing.T) {
 	}
 	if n := c.duplicates(); n > 0 {
 		t.Errorf("%d duplicate(s) at the end", n)
+	}
+}
+
+// pausable is a replica's store that can be frozen, as SIGSTOP would
+// freeze the process at its next store call: the lease is not renewed,
+// no journal entry is written, until resume. River keeps the pool.
+type pausable struct {
+	*postgres.Store
+	mu      sync.Mutex
+	gate    chan struct{} // closed while running; open while paused
+	blocked atomic.Int64
+}
+
+func newPausable(pg *postgres.Store) *pausable {
+	g := make(chan struct{})
+	close(g)
+	return &pausable{Store: pg, gate: g}
+}
+
+func (p *pausable) pause() {
+	p.mu.Lock()
+	p.gate = make(chan struct{})
+	p.mu.Unlock()
+}
+
+func (p *pausable) resume() {
+	p.mu.Lock()
+	close(p.gate)
+	p.mu.Unlock()
+}
+
+func (p *pausable) wait() {
+	p.mu.Lock()
+	g := p.gate
+	p.mu.Unlock()
+	select {
+	case <-g:
+	default:
+		p.blocked.Add(1)
+		<-g
+	}
+}
+
+func (p *pausable) Lock(ctx context.Context, name, owner string, ttl time.Duration) (store.Lease, error) {
+	p.wait()
+	return p.Store.Lock(ctx, name, owner, ttl)
+}
+
+func (p *pausable) JournalIntent(ctx context.Context, e store.JournalEntry) (int64, error) {
+	p.wait()
+	return p.Store.JournalIntent(ctx, e)
+}
+
+func (p *pausable) JournalFinish(ctx context.Context, id int64, state string, result adapters.Ref, linkID int64, errMsg string, lease store.Lease) error {
+	p.wait()
+	return p.Store.JournalFinish(ctx, id, state, result, linkID, errMsg, lease)
+}
+
+func (p *pausable) Tx(ctx context.Context, fn func(tx store.Ops) error) error {
+	p.wait()
+	return p.Store.Tx(ctx, fn)
+}
+
+// TestPausedReplicaIsFenced: the replica running the flow is frozen past
+// its lease (its store calls block: no renewal, no journal entry);
+// another replica takes the flow over and finishes it. When the frozen
+// one resumes, its lease is gone: its run stops with ErrLeaseLost before
+// its next write, and nothing is duplicated.
+func TestPausedReplicaIsFenced(t *testing.T) {
+	schema, dsn := pgtest.Schema(t)
+	t.Cleanup(func() { riverjobs.DropSchemaForTest(t, dsn, schema) })
+	ctx := context.Background()
+	sb, err := sandbox.Start(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	cfg, err := config.Load(sb.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Initiatives = nil
+	for i := range cfg.Flows {
+		limit := 1000
+		cfg.Flows[i].FirstContactLimit = &limit
+		cfg.Flows[i].MaxCreateShare = 1000
+		cfg.Flows[i].MaxChangeShare = 1
+		cfg.Flows[i].Conflict = "newest"
+	}
+	c := &cluster{t: t, ctx: ctx, dsn: dsn, sb: sb, cfg: cfg}
+	defer adapters.SetSharedRates(nil)
+	var frozen *pausable
+	a := c.startWrapped(func(pg *postgres.Store) store.Store { frozen = newPausable(pg); return frozen })
+	defer c.stopAll()
+	c.until("the sandbox's first run converges", 60*time.Second, func() bool { ok, _ := c.converged(); return ok })
+	observer := a.st // the frozen replica's pool itself is not frozen
+	for len(a.runErr) > 0 {
+		<-a.runErr
+	}
+	start := len(sb.Jira.Issues())
+	for i := range 60 {
+		sb.GitHub.CreateIssue(sandbox.Repo, githubtest.Issue{Title: fmt.Sprintf("paused %02d", i), State: "open"})
+	}
+	// Replica a takes the run: it is the only one yet.
+	if err := a.d.Enqueue(ctx, replicaFlow, "manual"); err != nil {
+		t.Fatal(err)
+	}
+	c.until("replica a runs the flow and writes", 30*time.Second, func() bool {
+		return c.holder(observer) == a.name && len(sb.Jira.Issues()) > start
+	})
+	b := c.start()
+	frozen.pause()
+	c.until("replica a is frozen at a store call", 30*time.Second, func() bool { return frozen.blocked.Load() > 0 })
+	frozenAt := len(sb.Jira.Issues())
+	t.Logf("frozen with %d of %d new issues copied", frozenAt-start, 60)
+	// The world goes on: a webhook reaches b, which waits out a's lease.
+	if err := b.d.Enqueue(ctx, replicaFlow, "webhook"); err != nil {
+		t.Fatal(err)
+	}
+	c.until("replica b takes the flow over and finishes", 60*time.Second, func() bool {
+		ok, _ := c.converged()
+		return ok && len(sb.Jira.Issues()) > frozenAt
+	})
+	settled := len(sb.Jira.Issues())
+	for len(a.runErr) > 0 {
+		t.Logf("replica a: a run that ended before it froze: %v", <-a.runErr)
+	}
+	frozen.resume()
+	select {
+	case err := <-a.runErr:
+		if !errors.Is(err, store.ErrLeaseLost) {
+			t.Fatalf("the resumed replica's run ended with %v, want an error wrapping store.ErrLeaseLost", err)
+		}
+		t.Logf("resumed replica: %v", err)
+	case <-time.After(60 * time.Second):
+		t.Fatal("the resumed replica's run did not end")
+	}
+	if n := len(sb.Jira.Issues()); n != settled {
+		t.Errorf("Jira has %d issues after the resume, %d before: the fenced replica wrote", n, settled)
+	}
+	if n := c.duplicates(); n > 0 {
+		t.Errorf("%d duplicate(s)", n)
+	}
+	if ok, why := c.converged(); !ok {
+		t.Errorf("not converged after the resume: %s", why)
 	}
 }
