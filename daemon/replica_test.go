@@ -80,7 +80,11 @@ func (c *cluster) startWrapped(wrap func(*postgres.Store) store.Store) *replica 
 	if err != nil || len(probs) > 0 {
 		c.t.Fatalf("opening flows: %v %v", err, probs)
 	}
-	r.d, err = New(c.ctx, Config{Store: st, Flows: fs, Listen: "127.0.0.1:0", Owner: r.name, LockTTL: replicaTTL,
+	workers := 2
+	if wrap != nil {
+		workers = 1 // a frozen replica holds one job, not the next one too
+	}
+	r.d, err = New(c.ctx, Config{Store: st, Flows: fs, Listen: "127.0.0.1:0", Owner: r.name, LockTTL: replicaTTL, Workers: workers,
 		PollInterval: 50 * time.Millisecond, Debounce: 100 * time.Millisecond, MaxDelay: 2 * time.Second, ShutdownGrace: 2 * time.Second,
 		OnRun: func(_ string, _ *tsync.Result, err error) {
 			r.runs.Add(1)
