@@ -108,11 +108,13 @@ type Daemon struct {
 
 	mu       sync.Mutex
 	triggers map[string]time.Time // flow -> earliest webhook not yet synced
-	gen      map[string]int64     // flow -> generation last seen (a cache of the store's)
-	flowMu   map[string]*sync.Mutex
-	listener net.Listener
-	checks   map[string]trackerCheck // tracker -> its last health check
-	peers    string                  // a peer's periodic set, when it differs from ours
+	// triggerWritten: flow -> the last webhook time this replica wrote
+	triggerWritten map[string]time.Time
+	gen            map[string]int64 // flow -> generation last seen (a cache of the store's)
+	flowMu         map[string]*sync.Mutex
+	listener       net.Listener
+	checks         map[string]trackerCheck // tracker -> its last health check
+	peers          string                  // a peer's periodic set, when it differs from ours
 
 	rollupKick chan struct{} // a pending roll-up refresh
 }
@@ -201,7 +203,7 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	d := &Daemon{cfg: cfg, log: cfg.Logger, now: cfg.Clock, started: cfg.Clock(), triggers: map[string]time.Time{}, gen: map[string]int64{}, flowMu: map[string]*sync.Mutex{}, checks: map[string]trackerCheck{}, metrics: newMetrics(), rollupKick: make(chan struct{}, 1)}
+	d := &Daemon{cfg: cfg, log: cfg.Logger, now: cfg.Clock, started: cfg.Clock(), triggers: map[string]time.Time{}, triggerWritten: map[string]time.Time{}, gen: map[string]int64{}, flowMu: map[string]*sync.Mutex{}, checks: map[string]trackerCheck{}, metrics: newMetrics(), rollupKick: make(chan struct{}, 1)}
 	d.flowSet.Store(cfg.Flows)
 	for _, name := range cfg.Flows.Order {
 		d.flowMu[name] = &sync.Mutex{}
@@ -332,8 +334,21 @@ func (d *Daemon) Enqueue(ctx context.Context, flow, reason string) error {
 	var at time.Time
 	if reason == "webhook" && d.cfg.Debounce > 0 {
 		// Every replica's job waits for the flow's webhooks to go quiet.
-		if err := d.cfg.Store.PutKV(ctx, kvScope, triggerKey(flow), strconv.FormatInt(now.UnixNano(), 10)); err != nil {
-			return fmt.Errorf("enqueueing a sync of flow %s: recording the webhook: %w", flow, err)
+		// In a burst, one write per tenth of the debounce is enough.
+		d.mu.Lock()
+		last := d.triggerWritten[flow]
+		write := now.Sub(last) >= d.cfg.Debounce/10 || now.Before(last)
+		if write {
+			d.triggerWritten[flow] = now
+		}
+		d.mu.Unlock()
+		if write {
+			if err := d.cfg.Store.PutKV(ctx, kvScope, triggerKey(flow), strconv.FormatInt(now.UnixNano(), 10)); err != nil {
+				d.mu.Lock()
+				d.triggerWritten[flow] = time.Time{}
+				d.mu.Unlock()
+				return fmt.Errorf("enqueueing a sync of flow %s: recording the webhook: %w", flow, err)
+			}
 		}
 		at = time.Now().Add(d.cfg.Debounce)
 	}

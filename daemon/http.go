@@ -162,8 +162,9 @@ func (d *Daemon) webhook(w http.ResponseWriter, r *http.Request) {
 	}
 	var flows []string
 	if len(events) > 0 {
-		// Work happens in the job: the answer must not wait for it.
-		ctx, cancel := context.WithTimeout(r.Context(), 900*time.Millisecond)
+		// Work happens in the job: the answer waits only for the job
+		// to be recorded (a few store calls; senders wait 10s).
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 		defer cancel()
 		for _, name := range d.flows().Order {
 			f := d.flows().ByName[name]
