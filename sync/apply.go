@@ -653,6 +653,19 @@ func (a *applier) archive(ctx context.Context, op *Op) error {
 				m[f] = a.pl.fm.Value(op.Side, got, f)
 			}
 		}
+		// The departed side agreed to that close too, as far as the base
+		// goes: should it come back into scope open, it then reads as
+		// changed and reopens the survivor, instead of the pair staying
+		// split (one side done, the other open) with nothing to do.
+		other := b.B
+		if op.Side == store.SideB {
+			other = b.A
+		}
+		if cur, ok := other[adapters.FieldStatus]; ok {
+			if v, _ := a.pl.translate(adapters.FieldStatus, op.Side.Other(), m[adapters.FieldStatus], cur); v != "" {
+				other[adapters.FieldStatus] = v
+			}
+		}
 		if err := a.e.store.PutBase(ctx, b); err != nil {
 			return fmt.Errorf("recording the close of %s: %w", op.Target, err)
 		}

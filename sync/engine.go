@@ -406,6 +406,20 @@ func (e *Engine) list(ctx context.Context, f *Flow, s store.Side, cursor string)
 	}
 }
 
+// listSide lists side s since cursor. A cursor the tracker reports
+// expired (adapters.ErrCursorExpired: an Asana sync token older than a
+// day) is answered once with a full listing of that side, recorded in
+// plan.Relisted; the new cursor is stored after a clean run as usual.
+func (e *Engine) listSide(ctx context.Context, f *Flow, s store.Side, cursor string, plan *Plan) (*listing, error) {
+	l, err := e.list(ctx, f, s, cursor)
+	if cursor == "" || !errors.Is(err, adapters.ErrCursorExpired) {
+		return l, err
+	}
+	e.log.Info("listing cursor expired: listing the side in full", "flow", f.Map.Name, "side", string(s), "tracker", f.side(s).Name())
+	plan.Relisted = append(plan.Relisted, s)
+	return e.list(ctx, f, s, "")
+}
+
 func (e *Engine) newPlanner(f *Flow) *planner {
 	m := f.Map
 	p := &planner{flow: m.Name, policy: string(m.Conflict), fm: m, caps: [2]adapters.Capabilities{f.A.Capabilities(), f.B.Capabilities()}, unresolved: map[string]bool{}, goneLinks: map[int64]bool{}}
@@ -485,11 +499,11 @@ func (e *Engine) plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, err
 		curA, curB = "", ""
 	}
 	plan.Full = full
-	la, err := e.list(ctx, f, store.SideA, curA)
+	la, err := e.listSide(ctx, f, store.SideA, curA, plan)
 	if err != nil {
 		return nil, err
 	}
-	lb, err := e.list(ctx, f, store.SideB, curB)
+	lb, err := e.listSide(ctx, f, store.SideB, curB, plan)
 	if err != nil {
 		return nil, err
 	}
@@ -497,6 +511,9 @@ func (e *Engine) plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, err
 	lists := [2]*listing{la, lb}
 
 	p := e.newPlanner(f)
+	for _, s := range plan.Relisted {
+		p.warnings = append(p.warnings, fmt.Sprintf("the listing cursor of side %s (%s) had expired: that side was listed in full", s, f.side(s).Name()))
+	}
 	p.translate = e.parentTranslator(ctx, f, p)
 
 	// Links touched by this run, by ID, and the items already paired.

@@ -99,7 +99,10 @@ type Plan struct {
 	Ops      []Op      `json:"ops"`
 	Warnings []string  `json:"warnings,omitempty"`
 	Cursors  [2]string `json:"-"` // A, B cursors to store after a clean apply
-	Pending  int       `json:"pending_journal,omitempty"`
+	// Relisted names the sides listed in full because their cursor had
+	// expired (adapters.ErrCursorExpired).
+	Relisted []store.Side `json:"relisted,omitempty"`
+	Pending  int          `json:"pending_journal,omitempty"`
 	// Unlinked counts the items each side listed that no link holds and
 	// that carry no tracksync key (nor are linked by another flow): the
 	// work each tracker held before this flow.

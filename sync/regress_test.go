@@ -123,6 +123,20 @@ func TestCloseThenBackIntoScope(t *testing.T) {
 	if a.Status != "In Progress" {
 		t.Fatalf("returning item was closed: %q", a.Status)
 	}
+	// Nor may the pair stay split, one side open and the other closed by
+	// our own earlier close, with every later plan saying nothing to do:
+	// the close is undone on the survivor.
+	b = e.b.Items()[0]
+	if b.Status != "active" {
+		t.Fatalf("the survivor stays closed after its counterpart came back: %q (a is %q)", b.Status, a.Status)
+	}
+	if p := e.plan(); len(p.Ops) != 0 {
+		t.Fatalf("further plan: %+v", p.Ops)
+	}
+	full := e.sync(tsync.RunOptions{Full: true})
+	if full.Run.Counts.Updated != 0 {
+		t.Fatalf("a full run still writes: %+v", full.Run.Counts)
+	}
 }
 
 // A crash after a create's API call: the source's comments still reach

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -67,6 +68,8 @@ func TestSuiteCatchesBugs(t *testing.T) {
 		{"archive-does-nothing", "archive"},
 		{"bulk-results-reversed", "bulk-create"},
 		{"retry-after-lost", "rate-limit"},
+		{"expired-cursor-unwrapped", "list/expired-cursor"},
+		{"handshake-not-kept", "webhook-handshake"},
 		{"webhook-signature-unchecked", "webhook"},
 		{"webhook-forgery-burns-id", "webhook"},
 		{"webhook-redelivery-repeated", "webhook"},
@@ -102,7 +105,7 @@ func TestSkipsWhatTrackerLacks(t *testing.T) {
 	if err != nil {
 		t.Fatalf("suite failed on a minimal tracker: %v\n%s", err, out)
 	}
-	for _, sub := range []string{"status-transitions", "comments", "delete", "archive", "bulk-create", "rate-limit", "webhook", "check"} {
+	for _, sub := range []string{"status-transitions", "comments", "delete", "archive", "bulk-create", "rate-limit", "webhook", "check", "list/expired-cursor", "webhook-handshake"} {
 		if !strings.Contains(out, "--- SKIP: TestBuggyTracker/"+sub) {
 			t.Errorf("subtest %s did not skip on a tracker without the capability:\n%s", sub, out)
 		}
@@ -164,7 +167,14 @@ func harness(bug string) adaptertest.Harness {
 	return adaptertest.Harness{
 		New: func(t *testing.T) adapters.Tracker {
 			cur = &buggy{Tracker: newMemory(t, opts), bug: bug, seen: adapters.NewDeliverySet(100)}
-			return cur
+			return &handshaker{buggy: cur}
+		},
+		ExpireCursor: func() { cur.expireCursors() },
+		Handshake: func() (http.Header, []byte, func([]byte) http.Header) {
+			body := []byte(`{"changed":["1"]}`)
+			return http.Header{"X-Hook-Secret": {"s3cret"}}, body, func(b []byte) http.Header {
+				return http.Header{"X-Hook-Signature": {signWith("s3cret", b)}}
+			}
 		},
 		Advance:         clock.Advance,
 		InjectRateLimit: func(d time.Duration) { cur.InjectRateLimit(1, d) },
@@ -205,11 +215,15 @@ func newMemory(t *testing.T, opts memory.Options) *memory.Tracker {
 
 // buggy is the memory tracker with one bug planted, named by bug, and a
 // webhook decoder of its own (the memory tracker has none): a JSON body
-// naming the item, signed in X-Signature, its id in X-Delivery.
+// naming the item, signed in X-Signature, its id in X-Delivery. Its
+// cursors expire when the harness says (the memory tracker's never do).
 type buggy struct {
 	*memory.Tracker
-	bug  string
-	seen *adapters.DeliverySet
+	bug     string
+	seen    *adapters.DeliverySet
+	mu      sync.Mutex
+	issued  []string
+	expired map[string]bool
 }
 
 func (b *buggy) DecodeWebhook(h http.Header, body []byte) ([]adapters.Event, error) {
@@ -244,6 +258,65 @@ func (b *buggy) Check(ctx context.Context) error {
 		return ctx.Err()
 	}
 	return b.Tracker.Check(ctx)
+}
+
+func (b *buggy) expireCursors() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.expired == nil {
+		b.expired = map[string]bool{}
+	}
+	for _, c := range b.issued {
+		b.expired[c] = true
+	}
+}
+
+// handshaker adds a webhook handshake to the memory tracker, keeping the
+// secret in the KV it is given (unless bug handshake-not-kept).
+type handshaker struct {
+	*buggy
+	kv     adapters.KV
+	secret string
+}
+
+func (h *handshaker) SetKV(kv adapters.KV) { h.kv = kv }
+
+func (h *handshaker) Handshake(ctx context.Context, hdr http.Header) (http.Header, bool, error) {
+	sec := hdr.Get("X-Hook-Secret")
+	if sec == "" {
+		return nil, false, nil
+	}
+	h.secret = sec
+	if h.bug != "handshake-not-kept" && h.kv != nil {
+		if err := h.kv.Put(ctx, "secret", sec); err != nil {
+			return nil, true, err
+		}
+	}
+	return http.Header{"X-Hook-Secret": {sec}}, true, nil
+}
+
+// DecodeWebhook takes deliveries signed after a handshake
+// (X-Hook-Signature); others go to buggy's own decoder.
+func (h *handshaker) DecodeWebhook(hdr http.Header, body []byte) ([]adapters.Event, error) {
+	if hdr.Get("X-Hook-Signature") == "" {
+		return h.buggy.DecodeWebhook(hdr, body)
+	}
+	sec := h.secret
+	if h.kv != nil {
+		if v, ok, _ := h.kv.Get(context.Background(), "secret"); ok {
+			sec = v
+		}
+	}
+	if sec == "" || !hmac.Equal([]byte(hdr.Get("X-Hook-Signature")), []byte(signWith(sec, body))) {
+		return nil, adapters.ErrUnauthorized
+	}
+	return nil, nil
+}
+
+func signWith(secret string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	return hex.EncodeToString(m.Sum(nil))
 }
 
 func (b *buggy) ctx(ctx context.Context) context.Context {
@@ -291,7 +364,21 @@ func (b *buggy) List(ctx context.Context, req adapters.ListRequest) (adapters.Li
 	case "page-size-ignored":
 		req.PageSize = 0
 	}
+	b.mu.Lock()
+	expired := b.expired[req.Cursor]
+	b.mu.Unlock()
+	if expired && req.Cursor != "" {
+		if b.bug == "expired-cursor-unwrapped" {
+			return adapters.ListPage{}, errors.New("cursor too old")
+		}
+		return adapters.ListPage{}, fmt.Errorf("cursor %s: %w", req.Cursor, adapters.ErrCursorExpired)
+	}
 	p, err := b.Tracker.List(b.ctx(ctx), req)
+	if p.Cursor != "" {
+		b.mu.Lock()
+		b.issued = append(b.issued, p.Cursor)
+		b.mu.Unlock()
+	}
 	switch b.bug {
 	case "list-drops-newest":
 		p.Items = slices.DeleteFunc(p.Items, func(it adapters.Item) bool { return it.Ref.ID == "3" })

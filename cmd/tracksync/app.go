@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/tracksync/tracksync/adapters"
+	_ "github.com/tracksync/tracksync/adapters/asana"
 	_ "github.com/tracksync/tracksync/adapters/github"
 	_ "github.com/tracksync/tracksync/adapters/jira"
 	_ "github.com/tracksync/tracksync/adapters/memory"

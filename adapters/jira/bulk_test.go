@@ -1,0 +1,100 @@
+package jira_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/adapters/jira/jiratest"
+)
+
+func bulkReqs(n int, status string) []adapters.CreateRequest {
+	reqs := make([]adapters.CreateRequest, n)
+	for i := range reqs {
+		reqs[i] = adapters.CreateRequest{
+			Item:    adapters.Item{Kind: adapters.KindIssue, Title: fmt.Sprintf("bulk %d", i), Body: "body", Status: status, Labels: []string{"moved"}},
+			Options: adapters.CreateOptions{IdempotencyKey: fmt.Sprintf("ts2|github@x|%d|jira@y", i), BackLink: fmt.Sprintf("https://github.com/acme/platform/issues/%d", i)},
+		}
+	}
+	return reqs
+}
+
+// TestCreateManyMatchesAnswersByKey: results come back in request order
+// (matched by key, not by the answer's order), a batch of 120 takes
+// three bulk requests, and the whole costs at most 1.2 requests an issue
+// (the back-links are one each).
+func TestCreateManyMatchesAnswersByKey(t *testing.T) {
+	for _, flavor := range []jiratest.Flavor{jiratest.Cloud, jiratest.DataCenter} {
+		t.Run(fmt.Sprint(flavor), func(t *testing.T) {
+			fake, tr := newPair(t, flavor)
+			fake.ResetRequests()
+			reqs := bulkReqs(120, "To Do")
+			res, err := tr.CreateMany(t.Context(), reqs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]bool{}
+			for i, r := range res {
+				if r.Item.Title != reqs[i].Item.Title || r.Item.SyncKey != reqs[i].Options.IdempotencyKey || r.Existed || seen[r.Item.Ref.ID] {
+					t.Errorf("result %d: %q key %q existed %v (want %q)", i, r.Item.Title, r.Item.SyncKey, r.Existed, reqs[i].Item.Title)
+				}
+				seen[r.Item.Ref.ID] = true
+			}
+			bulk, total := 0, len(fake.Requests())
+			for _, r := range fake.Requests() {
+				if strings.HasSuffix(r.Path, "/issue/bulk") {
+					bulk++
+				}
+			}
+			if bulk != 3 || float64(total)/120 > 1.2 {
+				t.Errorf("%d bulk requests, %d requests in all (%.2f an issue): %v", bulk, total, float64(total)/120, fake.Requests()[:8])
+			}
+			// Again: every one found, nothing made.
+			again, err := tr.CreateMany(t.Context(), reqs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, r := range again {
+				if !r.Existed || r.Item.Ref.ID != res[i].Item.Ref.ID {
+					t.Errorf("again, %d: existed %v id %s, want %s", i, r.Existed, r.Item.Ref.ID, res[i].Item.Ref.ID)
+				}
+			}
+			if n := len(fake.Issues()); n != 120 {
+				t.Errorf("%d issues, want 120", n)
+			}
+		})
+	}
+}
+
+// TestCreateManyLostAnswer: the bulk create happens but its answer is
+// lost; the issues are found by their keys, none twice.
+func TestCreateManyLostAnswer(t *testing.T) {
+	fake, tr := newPair(t, jiratest.Cloud)
+	fake.InjectFault(jiratest.Fault{Method: "POST", Path: "/issue/bulk", Status: 502, AfterWrite: true})
+	res, err := tr.CreateMany(t.Context(), bulkReqs(5, "Done"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(fake.Issues()); n != 5 {
+		t.Fatalf("%d issues after a lost answer, want 5", n)
+	}
+	for _, r := range res {
+		if r.Item.Status != "Done" {
+			t.Errorf("%s: status %s, want Done (moved after the create)", r.Item.Ref, r.Item.Status)
+		}
+		if got, _ := fake.Issue(r.Item.Ref.ID); got.Status != "Done" {
+			t.Errorf("%s in the fake: status %s", r.Item.Ref, got.Status)
+		}
+	}
+}
+
+// TestCreateManyNeedsKeys: without a key the answer could not be matched.
+func TestCreateManyNeedsKeys(t *testing.T) {
+	_, tr := newPair(t, jiratest.Cloud)
+	reqs := bulkReqs(2, "")
+	reqs[1].Options.IdempotencyKey = ""
+	if _, err := tr.CreateMany(t.Context(), reqs); err == nil || !strings.Contains(err.Error(), "no idempotency key") {
+		t.Fatalf("CreateMany without a key: %v", err)
+	}
+}
