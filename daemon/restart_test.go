@@ -308,3 +308,37 @@ func TestOverdueFlow(t *testing.T) {
 		t.Fatalf("metrics with the flow overdue:\n%s", grepLines(m, "tracksync_flow"))
 	}
 }
+
+// TestReplicasWithOtherSchedulesNotReady: only River's leader enqueues
+// periodic jobs, so a replica whose config has other schedules than the
+// latest replica to start would run the leader's, whatever its own says.
+// /readyz says so on the replica that notices.
+func TestReplicasWithOtherSchedulesNotReady(t *testing.T) {
+	h1 := startWith(t, "@every 1h", 20*time.Millisecond, func(o *harnessOpts) { o.cfg = func(c *Config) { c.Owner = "r1" } })
+	h2 := startWith(t, "@every 5m", 20*time.Millisecond, func(o *harnessOpts) {
+		o.st, o.a, o.fake = h1.st, h1.a, h1.fake
+		o.cfg = func(c *Config) { c.Owner = "r2" }
+	})
+	h1.d.checkPeers(h1.ctx)
+	h2.d.checkPeers(h2.ctx)
+	check := func(h *harness) string {
+		req, _ := http.NewRequest(http.MethodGet, h.url+"/readyz", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body struct {
+			Checks map[string]string `json:"checks"`
+		}
+		json.NewDecoder(resp.Body).Decode(&body)
+		return body.Checks["replicas"]
+	}
+	if got := check(h1); !strings.Contains(got, "replica r2") {
+		t.Errorf("replica r1's readyz replicas check %q; want it to name r2, whose schedules differ", got)
+	}
+	if got := check(h2); got != "" {
+		t.Errorf("replica r2 (the latest to publish) reports %q", got)
+	}
+}
