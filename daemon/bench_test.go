@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"github.com/tracksync/tracksync/daemon/jobs"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -189,10 +190,7 @@ func BenchmarkMemory100k(b *testing.B) {
 		if err := d.Enqueue(ctx, "f", "manual"); err != nil {
 			b.Fatal(err)
 		}
-		d.mu.Lock()
-		d.gen["f"]++ // make the full run below a new job
-		d.mu.Unlock()
-		d.client.Insert(ctx, SyncArgs{Flow: "f", Full: true, Gen: 99}, nil)
+		d.queue.Insert(ctx, jobs.Job{Flow: "f", Full: true, Gen: 99}, jobs.InsertOpts{})
 		for range 2 {
 			<-runs
 		}

@@ -1,36 +1,40 @@
-// Package daemon is `tracksync serve`: every flow runs as River jobs in
-// the state store's own database, on its schedule, when a webhook names a
-// change, and as a periodic full reconcile; an HTTP listener takes the
-// webhooks and serves health, readiness and Prometheus metrics.
+// Package daemon is `tracksync serve`: every flow runs as jobs (package
+// jobs; River in the state store's own database underneath) on its
+// schedule, when a webhook names a change, and as a periodic full
+// reconcile; an HTTP listener takes the webhooks and serves health,
+// readiness and Prometheus metrics. Several replicas may serve one store.
 //
-// Jobs for one flow never run side by side: workers take a per-flow lock,
-// and the engine's flow lease backs that up across processes. A sync job
-// carries its flow's generation, bumped each time a job of the flow
-// starts, and is unique per (flow, generation) while it waits: webhooks
-// that arrive before a run starts coalesce into it, those that arrive
-// during a run coalesce into one job after it. A burst of webhooks
-// therefore costs at most two runs, and none is lost.
+// Jobs for one flow never run side by side: workers take a per-flow lock
+// in the process, and the engine's flow lease (with its fencing token)
+// covers other processes. A sync job carries its flow's generation, kept
+// in the store and bumped each time a job of the flow starts, and is
+// unique per (flow, generation) while it waits: webhooks that arrive
+// before a run starts coalesce into it, those that arrive during a run
+// coalesce into one job after it. A job waits for webhooks to go quiet
+// (Config.Debounce, at most Config.MaxDelay) before it starts, so a burst
+// of webhooks costs at most two runs, and none is lost. Because the
+// generation survives restarts, a job a killed process left running
+// absorbs nothing new; the queue rescues it within a lease period.
 package daemon
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
-	"github.com/riverqueue/river/rivermigrate"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/daemon/jobs"
+	"github.com/tracksync/tracksync/daemon/jobs/riverjobs"
 	"github.com/tracksync/tracksync/initiatives"
 	"github.com/tracksync/tracksync/mapping"
 	"github.com/tracksync/tracksync/notify"
@@ -40,10 +44,8 @@ import (
 
 // Config is what a Daemon runs.
 type Config struct {
-	// Store is the state. River keeps its jobs in the same database, so
-	// today the store must also offer its database/sql pool
-	// (store.SQLDBer: the sqlite store does); a jobs interface will lift
-	// that.
+	// Store is the state. The job queue lives in the same database
+	// (riverjobs picks River's driver from the store's).
 	Store  store.Store
 	Flows  *tsync.Flows
 	Logger *slog.Logger
@@ -68,6 +70,21 @@ type Config struct {
 	PollInterval time.Duration
 	// ShutdownGrace is how long a stop waits for running jobs (default 30s).
 	ShutdownGrace time.Duration
+	// LockTTL is the flow lease (default: the engine's, 2m). A job a
+	// dead process left running is rescued within it.
+	LockTTL time.Duration
+	// Owner names this replica in leases and in the job queue (default
+	// host:pid). Replicas in one process (tests) need distinct owners.
+	Owner string
+	// Debounce is how long a flow's webhooks must have been quiet before
+	// its job starts (default 500ms; negative: start at once), and
+	// MaxDelay how long a job waits for quiet at most (default 10s).
+	Debounce, MaxDelay time.Duration
+	// Clock is the daemon's clock for debouncing and overdue flows
+	// (default time.Now); the engine keeps its own.
+	Clock func() time.Time
+	// Jobs opens the job queue (default riverjobs.Open).
+	Jobs func(ctx context.Context, st store.Store, o riverjobs.Options) (jobs.Queue, error)
 	// OnRun, when set, is called after every sync run (tests, the sandbox).
 	OnRun func(flow string, res *tsync.Result, err error)
 	// Rollups, when set, keeps initiative roll-ups current and serves
@@ -87,33 +104,12 @@ type Config struct {
 	Notify *Notify
 }
 
-// SyncArgs is a sync job: one flow, incremental or full.
-type SyncArgs struct {
-	Flow string `json:"flow"`
-	Full bool   `json:"full,omitempty"`
-	// Gen is the flow's generation when the job was asked for.
-	Gen int64 `json:"gen,omitempty"`
-}
-
-// Kind implements river.JobArgs.
-func (SyncArgs) Kind() string { return "tracksync_sync" }
-
-// InsertOpts make a flow's job unique while it waits or runs.
-func (SyncArgs) InsertOpts() river.InsertOpts {
-	// Unique only while waiting or running: River's default also counts
-	// completed jobs, which would refuse every later sync of the flow.
-	return river.InsertOpts{MaxAttempts: 20, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
-		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
-		rivertype.JobStateRunning, rivertype.JobStateScheduled,
-	}}}
-}
-
 // Daemon runs the flows.
 type Daemon struct {
 	cfg      Config
 	log      *slog.Logger
 	eng      *tsync.Engine
-	client   *river.Client[*sql.Tx]
+	queue    jobs.Queue
 	metrics  *metrics
 	handler  http.Handler
 	draining atomic.Bool
@@ -122,16 +118,34 @@ type Daemon struct {
 	// before anything that kicks it starts.
 	notifier *notify.Worker
 
+	started time.Time
+	now     func() time.Time
+
 	mu       sync.Mutex
 	triggers map[string]time.Time // flow -> earliest webhook not yet synced
-	gen      map[string]int64     // flow -> jobs started so far
-	flowMu   map[string]*sync.Mutex
-	listener net.Listener
-	checks   map[string]trackerCheck // tracker -> its last health check
-	drift    map[string]driftState   // flow -> its latest drift check
+	// triggerWritten: flow -> the last webhook time this replica wrote
+	triggerWritten map[string]time.Time
+	gen            map[string]int64 // flow -> generation last seen (a cache of the store's)
+	flowMu         map[string]*sync.Mutex
+	listener       net.Listener
+	checks         map[string]trackerCheck // tracker -> its last health check
+	drift          map[string]driftState   // flow -> its latest drift check
+	peers          string                  // a peer's periodic set, when it differs from ours
 
 	rollupKick chan struct{} // a pending roll-up refresh
 }
+
+// Coordination names in the store.
+const (
+	// kvScope is the daemon's key-value scope in the store.
+	kvScope = "tracksync.daemon"
+	// deliveryKeep is how long webhook delivery ids are remembered.
+	deliveryKeep = 24 * time.Hour
+)
+
+func genName(flow string) string    { return "flow:" + flow }
+func triggerKey(flow string) string { return "trigger:" + flow }
+func periodicKey() string           { return "periodic" }
 
 // trackerCheck is the outcome of one tracker's last health check.
 type trackerCheck struct {
@@ -161,8 +175,8 @@ func (d *Daemon) checkTrackers(ctx context.Context) {
 	}
 }
 
-// New prepares a daemon: River's tables are migrated into the state
-// database, periodic jobs are set up from each flow's schedule.
+// New prepares a daemon: the job queue is opened in the state database
+// and periodic jobs are set up from each flow's schedule.
 func New(ctx context.Context, cfg Config) (*Daemon, error) {
 	if cfg.Listen == "" {
 		cfg.Listen = "127.0.0.1:8080"
@@ -185,60 +199,55 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 	if cfg.ShutdownGrace == 0 {
 		cfg.ShutdownGrace = 30 * time.Second
 	}
+	if cfg.LockTTL <= 0 {
+		cfg.LockTTL = 2 * time.Minute
+	}
+	if cfg.Owner == "" {
+		host, _ := os.Hostname()
+		cfg.Owner = host + ":" + strconv.Itoa(os.Getpid())
+	}
+	if cfg.Debounce == 0 {
+		cfg.Debounce = 500 * time.Millisecond
+	}
+	if cfg.MaxDelay <= 0 {
+		cfg.MaxDelay = 10 * time.Second
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.Jobs == nil {
+		cfg.Jobs = riverjobs.Open
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	d := &Daemon{cfg: cfg, log: cfg.Logger, triggers: map[string]time.Time{}, gen: map[string]int64{}, flowMu: map[string]*sync.Mutex{}, checks: map[string]trackerCheck{}, drift: map[string]driftState{}, metrics: newMetrics(cfg.Version, cfg.Commit), rollupKick: make(chan struct{}, 1)}
+	d := &Daemon{cfg: cfg, log: cfg.Logger, now: cfg.Clock, started: cfg.Clock(), triggers: map[string]time.Time{}, triggerWritten: map[string]time.Time{}, gen: map[string]int64{}, flowMu: map[string]*sync.Mutex{}, checks: map[string]trackerCheck{}, drift: map[string]driftState{}, metrics: newMetrics(cfg.Version, cfg.Commit), rollupKick: make(chan struct{}, 1)}
 	d.flowSet.Store(cfg.Flows)
 	for _, name := range cfg.Flows.Order {
 		d.flowMu[name] = &sync.Mutex{}
 	}
-	d.eng = tsync.New(cfg.Store, tsync.Options{Logger: cfg.Logger, Draining: d.draining.Load, Events: cfg.Notify != nil})
-
-	// The one place the daemon reaches past store.Store: River on
-	// riversqlite shares the store's pool. To be replaced by a jobs
-	// interface.
-	dbs, ok := cfg.Store.(store.SQLDBer)
-	if !ok {
-		return nil, fmt.Errorf("state.driver: serve keeps its jobs in the state database through database/sql (the sqlite driver); this store (%T) offers no such pool", cfg.Store)
-	}
-	where := fmt.Sprintf("%T", cfg.Store)
-	if ds, ok := cfg.Store.(store.Describer); ok {
-		where = ds.Describe()
-	}
-	driver := riversqlite.New(dbs.DB())
-	migrator, err := rivermigrate.New(driver, nil)
-	if err != nil {
-		return nil, fmt.Errorf("preparing job tables: %w", err)
-	}
-	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return nil, fmt.Errorf("migrating job tables in %s: %w", where, err)
-	}
-	workers := river.NewWorkers()
-	if err := river.AddWorkerSafely(workers, &syncWorker{d: d}); err != nil {
-		return nil, err
-	}
+	d.eng = tsync.New(cfg.Store, tsync.Options{Logger: cfg.Logger, Draining: d.draining.Load, Owner: cfg.Owner, LockTTL: cfg.LockTTL, Events: cfg.Notify != nil})
 	periodic, err := d.periodicJobs(cfg.Flows)
 	if err != nil {
 		return nil, err
 	}
-	client, err := river.NewClient(driver, &river.Config{
-		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
-		Workers:           workers,
-		PeriodicJobs:      periodic,
-		Logger:            riverLogger(cfg.Logger),
-		JobTimeout:        -1, // a sync of a large flow may take long; draining stops it
-		FetchPollInterval: cfg.PollInterval,
-		FetchCooldown:     min(cfg.PollInterval, 100*time.Millisecond),
-	})
+	// A job a killed process left running is rescued within a lease
+	// (River looks every 30s): a job running that long is taken for
+	// dead, and if it lives, its flow lease turns the rescued run away.
+	rescue := max(cfg.LockTTL-30*time.Second, cfg.LockTTL/2)
+	q, err := cfg.Jobs(ctx, cfg.Store, riverjobs.Options{Logger: cfg.Logger, Options: jobs.Options{
+		Handler: d.work, Workers: cfg.Workers, Poll: cfg.PollInterval, RescueAfter: rescue,
+		ID: cfg.Owner, Periodic: periodic}})
 	if err != nil {
-		return nil, fmt.Errorf("starting the job queue: %w", err)
+		return nil, err
 	}
-	d.client = client
+	d.queue = q
+	d.publishPeriodic(ctx, periodic)
 	d.handler = d.routes()
 	adapters.SetRequestObserver(d.metrics)
 	d.metrics.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tracksync_job_queue_depth",
 		Help: "Sync jobs waiting to run (available or retryable)."}, d.queueDepth))
+	d.metrics.reg.MustRegister(overdueCollector{d})
 	return d, nil
 }
 
@@ -288,16 +297,17 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.notifier = d.newNotifier()
 		go d.notifyLoop(ctx)
 	}
-	if err := d.client.Start(jobCtx); err != nil {
+	if err := d.queue.Start(jobCtx); err != nil {
 		srv.Close()
 		return fmt.Errorf("starting jobs: %w", err)
 	}
-	d.log.Info("tracksync serving", "listen", d.Addr(), "flows", len(d.flows().Order))
+	d.log.Info("tracksync serving", "listen", d.Addr(), "flows", len(d.flows().Order), "replica", d.cfg.Owner)
 	go func() {
 		t := time.NewTicker(checkEvery)
 		defer t.Stop()
 		for {
 			d.checkTrackers(jobCtx)
+			d.checkPeers(jobCtx)
 			select {
 			case <-ctx.Done():
 				return
@@ -322,32 +332,57 @@ func (d *Daemon) Run(ctx context.Context) error {
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.cfg.ShutdownGrace)
 	defer cancel()
 	srv.Shutdown(stopCtx)
-	if err := d.client.Stop(stopCtx); err != nil {
-		d.log.Warn("jobs did not stop in time; cancelling", "err", err)
-		d.client.StopAndCancel(context.WithoutCancel(ctx))
+	if err := d.queue.Stop(stopCtx); err != nil {
+		d.log.Warn("jobs did not stop in time; cancelled", "err", err)
 	}
 	return runErr
 }
 
 // Enqueue asks for a sync of flow (reason for metrics: schedule,
-// webhook, manual). A job already waiting or running for the flow absorbs
-// it; a running one re-runs once when it ends.
+// webhook, manual). A job already waiting or running for the flow's
+// current generation absorbs it; a running one re-runs once when it ends.
 func (d *Daemon) Enqueue(ctx context.Context, flow, reason string) error {
 	if _, ok := d.flows().ByName[flow]; !ok {
 		return fmt.Errorf("no flow %q", flow)
 	}
+	now := d.now()
 	d.mu.Lock()
 	if _, ok := d.triggers[flow]; !ok {
-		d.triggers[flow] = time.Now()
+		d.triggers[flow] = now
 	}
-	gen := d.gen[flow]
 	d.mu.Unlock()
-	res, err := d.client.Insert(ctx, SyncArgs{Flow: flow, Gen: gen}, nil)
+	gen, err := d.cfg.Store.Generation(ctx, genName(flow))
+	if err != nil {
+		return fmt.Errorf("enqueueing a sync of flow %s: reading its generation: %w", flow, err)
+	}
+	d.cacheGen(flow, gen)
+	var at time.Time
+	if reason == "webhook" && d.cfg.Debounce > 0 {
+		// Every replica's job waits for the flow's webhooks to go quiet.
+		// In a burst, one write per tenth of the debounce is enough.
+		d.mu.Lock()
+		last := d.triggerWritten[flow]
+		write := now.Sub(last) >= d.cfg.Debounce/10 || now.Before(last)
+		if write {
+			d.triggerWritten[flow] = now
+		}
+		d.mu.Unlock()
+		if write {
+			if err := d.cfg.Store.PutKV(ctx, kvScope, triggerKey(flow), strconv.FormatInt(now.UnixNano(), 10)); err != nil {
+				d.mu.Lock()
+				d.triggerWritten[flow] = time.Time{}
+				d.mu.Unlock()
+				return fmt.Errorf("enqueueing a sync of flow %s: recording the webhook: %w", flow, err)
+			}
+		}
+		at = time.Now().Add(d.cfg.Debounce)
+	}
+	coalesced, err := d.queue.Insert(ctx, jobs.Job{Flow: flow, Gen: gen, Since: now}, jobs.InsertOpts{At: at})
 	if err != nil {
 		return fmt.Errorf("enqueueing a sync of flow %s: %w", flow, err)
 	}
 	outcome := "enqueued"
-	if res.UniqueSkippedAsDuplicate {
+	if coalesced {
 		outcome = "coalesced"
 	}
 	d.metrics.enqueued.WithLabelValues(flow, reason, outcome).Inc()
@@ -355,8 +390,10 @@ func (d *Daemon) Enqueue(ctx context.Context, flow, reason string) error {
 }
 
 // periodicJobs are each flow's schedule and its periodic full reconcile.
-func (d *Daemon) periodicJobs(fs *tsync.Flows) ([]*river.PeriodicJob, error) {
-	var periodic []*river.PeriodicJob
+// Every replica registers the same set (from the same config); only the
+// elected leader enqueues them.
+func (d *Daemon) periodicJobs(fs *tsync.Flows) ([]jobs.Periodic, error) {
+	var periodic []jobs.Periodic
 	for _, name := range fs.Order {
 		f := fs.ByName[name]
 		sched, err := mapping.ParseSchedule(f.Map.Schedule)
@@ -364,18 +401,24 @@ func (d *Daemon) periodicJobs(fs *tsync.Flows) ([]*river.PeriodicJob, error) {
 			return nil, fmt.Errorf("flow %s: schedule %q: %w", name, f.Map.Schedule, err)
 		}
 		periodic = append(periodic,
-			river.NewPeriodicJob(sched, func() (river.JobArgs, *river.InsertOpts) { return SyncArgs{Flow: name, Gen: d.generation(name)}, nil },
-				&river.PeriodicJobOpts{ID: "sync:" + name, RunOnStart: true}),
-			river.NewPeriodicJob(river.PeriodicInterval(d.cfg.FullEvery), func() (river.JobArgs, *river.InsertOpts) {
-				return SyncArgs{Flow: name, Full: true, Gen: d.generation(name)}, nil
-			}, &river.PeriodicJobOpts{ID: "full:" + name}))
+			jobs.Periodic{ID: "sync:" + name, Schedule: sched, Describe: f.Map.Schedule, RunOnStart: true,
+				Make: func() (jobs.Job, bool) { return jobs.Job{Flow: name, Gen: d.periodicGen(name), Since: d.now()}, true }},
+			jobs.Periodic{ID: "full:" + name, Schedule: every(d.cfg.FullEvery), Describe: "@every " + d.cfg.FullEvery.String(),
+				Make: func() (jobs.Job, bool) {
+					return jobs.Job{Flow: name, Full: true, Gen: d.periodicGen(name), Since: d.now()}, true
+				}})
 	}
 	return periodic, nil
 }
 
+// every is a fixed-interval schedule.
+type every time.Duration
+
+func (e every) Next(t time.Time) time.Time { return t.Add(time.Duration(e)) }
+
 // Reload swaps in a new set of flows (a reloaded config): schedules are
-// replaced, new flows start, removed ones get no more jobs. A run in
-// flight finishes on the flow it started with.
+// replaced, new flows start, removed ones get no more jobs (those waiting
+// are cancelled). A run in flight finishes on the flow it started with.
 func (d *Daemon) Reload(fs *tsync.Flows) error {
 	periodic, err := d.periodicJobs(fs)
 	if err != nil {
@@ -388,9 +431,23 @@ func (d *Daemon) Reload(fs *tsync.Flows) error {
 		}
 	}
 	d.mu.Unlock()
+	old := d.flows()
 	d.flowSet.Store(fs)
-	d.client.PeriodicJobs().Clear()
-	d.client.PeriodicJobs().AddMany(periodic)
+	if err := d.queue.SetPeriodic(periodic); err != nil {
+		return fmt.Errorf("replacing periodic jobs: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, name := range old.Order {
+		if _, kept := fs.ByName[name]; !kept {
+			if n, err := d.queue.Cancel(ctx, name); err != nil {
+				d.log.Warn("jobs of a removed flow not cancelled; they will cancel themselves", "flow", name, "err", err)
+			} else if n > 0 {
+				d.log.Info("cancelled jobs of a removed flow", "flow", name, "jobs", n)
+			}
+		}
+	}
+	d.publishPeriodic(ctx, periodic)
 	d.log.Info("config reloaded", "flows", len(fs.Order))
 	return nil
 }
@@ -398,55 +455,102 @@ func (d *Daemon) Reload(fs *tsync.Flows) error {
 // flows is the current flow set.
 func (d *Daemon) flows() *tsync.Flows { return d.flowSet.Load() }
 
-func (d *Daemon) generation(flow string) int64 {
+func (d *Daemon) cacheGen(flow string, gen int64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if gen > d.gen[flow] {
+		d.gen[flow] = gen
+	}
+}
+
+// periodicGen is a flow's generation for a periodic job: the store's,
+// read with a short timeout (periodic constructors must not block long),
+// else the last one seen.
+func (d *Daemon) periodicGen(flow string) int64 {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if gen, err := d.cfg.Store.Generation(ctx, genName(flow)); err == nil {
+		d.cacheGen(flow, gen)
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.gen[flow]
 }
 
-// syncWorker runs one sync job.
-type syncWorker struct {
-	river.WorkerDefaults[SyncArgs]
-	d *Daemon
+// settle says how long a job of flow must still wait for the flow's
+// webhooks to go quiet (0: start now).
+func (d *Daemon) settle(ctx context.Context, j jobs.Job) time.Duration {
+	if d.cfg.Debounce <= 0 {
+		return 0
+	}
+	now := d.now()
+	if !j.Since.IsZero() && now.Sub(j.Since) >= d.cfg.MaxDelay {
+		return 0
+	}
+	v, ok, err := d.cfg.Store.GetKV(ctx, kvScope, triggerKey(j.Flow))
+	if err != nil || !ok {
+		return 0
+	}
+	last, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0
+	}
+	quiet := now.Sub(time.Unix(0, last))
+	if quiet >= d.cfg.Debounce {
+		return 0
+	}
+	return max(d.cfg.Debounce-quiet, 10*time.Millisecond)
 }
 
-func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
-	d := w.d
-	f, ok := d.flows().ByName[job.Args.Flow]
+// work runs one sync job.
+func (d *Daemon) work(ctx context.Context, job jobs.Job) error {
+	f, ok := d.flows().ByName[job.Flow]
 	if !ok {
-		return river.JobCancel(fmt.Errorf("flow %q is no longer configured", job.Args.Flow))
+		return jobs.Cancel(fmt.Errorf("flow %q is no longer configured", job.Flow))
 	}
-	if !job.ScheduledAt.IsZero() {
-		d.metrics.jobLatency.Observe(time.Since(job.ScheduledAt).Seconds())
+	if wait := d.settle(ctx, job); wait > 0 {
+		return jobs.Snooze(wait)
+	}
+	if !job.Since.IsZero() {
+		d.metrics.jobLatency.Observe(d.now().Sub(job.Since).Seconds())
 	}
 	// One run of a flow at a time in this process; the engine's lease
 	// covers other processes.
 	d.mu.Lock()
-	fm := d.flowMu[job.Args.Flow]
+	fm := d.flowMu[job.Flow]
+	if fm == nil {
+		fm = &sync.Mutex{}
+		d.flowMu[job.Flow] = fm
+	}
 	d.mu.Unlock()
 	fm.Lock()
 	defer fm.Unlock()
-	d.mu.Lock()
-	d.gen[job.Args.Flow]++ // webhooks from now on need a run after this one
-	d.mu.Unlock()
+	// Webhooks from now on need a run after this one. In the store, so
+	// that it survives a restart and every replica sees it.
+	gen, err := d.cfg.Store.BumpGeneration(ctx, genName(job.Flow))
+	if err != nil {
+		d.log.Error("sync not started: bumping the flow's generation failed; retried", "flow", job.Flow, "err", err)
+		return fmt.Errorf("flow %s: bumping its generation: %w", job.Flow, err)
+	}
+	d.cacheGen(job.Flow, gen)
 	start := time.Now()
-	res, err := d.eng.Sync(ctx, f, tsync.RunOptions{Full: job.Args.Full})
-	d.metrics.observeRun(job.Args.Flow, res, err, time.Since(start))
+	res, err := d.eng.Sync(ctx, f, tsync.RunOptions{Full: job.Full})
+	d.metrics.observeRun(job.Flow, res, err, time.Since(start))
 	if d.notifier != nil {
 		defer d.notifier.Kick() // its events are in the outbox
 	}
 	if d.cfg.OnRun != nil {
-		defer d.cfg.OnRun(job.Args.Flow, res, err)
+		defer d.cfg.OnRun(job.Flow, res, err)
 	}
 	if err == nil && res != nil {
-		d.kickRollups(job.Args.Flow)
+		d.kickRollups(job.Flow)
 	}
 
 	d.mu.Lock()
-	if first, pending := d.triggers[job.Args.Flow]; pending && first.Before(start) && err == nil {
-		delete(d.triggers, job.Args.Flow)
+	if first, pending := d.triggers[job.Flow]; pending && !first.After(d.now()) && err == nil {
+		delete(d.triggers, job.Flow)
 		if res != nil && res.Run.Counts.Created+res.Run.Counts.Updated+res.Run.Counts.Comments > 0 {
-			d.metrics.webhookToWrite.WithLabelValues(job.Args.Flow).Observe(time.Since(first).Seconds())
+			d.metrics.webhookToWrite.WithLabelValues(job.Flow).Observe(d.now().Sub(first).Seconds())
 		}
 	}
 	d.mu.Unlock()
@@ -458,46 +562,32 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	case err == nil:
 		return nil
 	case errors.As(err, &locked):
-		return river.JobSnooze(5 * time.Second)
+		// Another replica runs the flow: come back when its lease
+		// would expire (it renews it while it lives).
+		return jobs.Snooze(min(max(time.Until(locked.Expires), 100*time.Millisecond), d.cfg.LockTTL))
 	case errors.Is(err, tsync.ErrDraining):
-		return river.JobSnooze(time.Second) // picked up again after restart
+		return jobs.Snooze(time.Second) // picked up again after restart
+	case errors.Is(err, store.ErrLeaseLost):
+		d.log.Warn("sync stopped: the flow's lease was lost (another replica runs it now)", "flow", job.Flow, "err", err)
+		return jobs.Snooze(min(5*time.Second, d.cfg.LockTTL/4))
 	case errors.As(err, &rl):
-		return river.JobSnooze(max(rl.RetryAfter, time.Second))
+		return jobs.Snooze(max(rl.RetryAfter, time.Second))
 	case errors.As(err, &valve):
 		// A person must look: retrying would stop again.
-		d.log.Warn("sync stopped by the safety valve; run `tracksync sync --once --force` after checking the plan", "flow", job.Args.Flow, "err", err)
-		return river.JobCancel(err)
+		d.log.Warn("sync stopped by the safety valve; run `tracksync sync --once --force` after checking the plan", "flow", job.Flow, "err", err)
+		return jobs.Cancel(err)
 	}
-	d.log.Error("sync failed; retried with backoff", "flow", job.Args.Flow, "attempt", job.Attempt, "err", err)
+	d.log.Error("sync failed; retried with backoff", "flow", job.Flow, "attempt", job.Attempt, "err", err)
 	return err
 }
-
-// riverLogger passes on River's warnings and errors only: its info lines
-// (job counts every few seconds) would drown tracksync's own.
-func riverLogger(l *slog.Logger) *slog.Logger {
-	return slog.New(minLevel{l.Handler(), slog.LevelWarn}).With("component", "river")
-}
-
-type minLevel struct {
-	slog.Handler
-	min slog.Level
-}
-
-func (m minLevel) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= m.min && m.Handler.Enabled(ctx, l)
-}
-func (m minLevel) WithAttrs(a []slog.Attr) slog.Handler {
-	return minLevel{m.Handler.WithAttrs(a), m.min}
-}
-func (m minLevel) WithGroup(g string) slog.Handler { return minLevel{m.Handler.WithGroup(g), m.min} }
 
 // queueDepth counts waiting jobs, for the metric (read at scrape time).
 func (d *Daemon) queueDepth() float64 {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	res, err := d.client.JobList(ctx, river.NewJobListParams().States(rivertype.JobStateAvailable, rivertype.JobStateRetryable).First(10000))
+	n, err := d.queue.Waiting(ctx)
 	if err != nil {
 		return -1
 	}
-	return float64(len(res.Jobs))
+	return float64(n)
 }

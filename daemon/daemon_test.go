@@ -15,15 +15,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
-
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/adapters/github"
 	"github.com/tracksync/tracksync/adapters/github/githubtest"
 	"github.com/tracksync/tracksync/adapters/memory"
 	"github.com/tracksync/tracksync/config"
 	"github.com/tracksync/tracksync/mapping"
+	"github.com/tracksync/tracksync/store"
 	"github.com/tracksync/tracksync/store/sqlite"
 	tsync "github.com/tracksync/tracksync/sync"
 )
@@ -39,7 +37,7 @@ type harness struct {
 	ctx    context.Context
 	a      *memory.Tracker
 	fake   *githubtest.Server
-	st     *sqlite.Store
+	st     store.Store
 	d      *Daemon
 	url    string
 	runs   chan string
@@ -56,24 +54,46 @@ func start(t *testing.T, schedule string) *harness {
 
 func startBench(b *testing.B, poll time.Duration) *harness { return startWith(b, "@every 1h", poll) }
 
-func startWith(t testing.TB, schedule string, poll time.Duration) *harness {
+// harnessOpts vary a harness: an existing store, trackers shared with
+// another harness (replicas), config changes.
+type harnessOpts struct {
+	st   store.Store
+	a    *memory.Tracker
+	fake *githubtest.Server
+	cfg  func(*Config)
+}
+
+func startWith(t testing.TB, schedule string, poll time.Duration, mods ...func(*harnessOpts)) *harness {
 	t.Helper()
 	ctx := context.Background()
-	a, err := memory.New("a", memory.Options{Project: "A"})
-	if err != nil {
-		t.Fatal(err)
+	var o harnessOpts
+	for _, m := range mods {
+		m(&o)
 	}
-	fake := githubtest.New(t, githubtest.Options{Repos: []string{repo}, Tokens: []string{"tok"}})
+	a, fake := o.a, o.fake
+	var err error
+	if a == nil {
+		if a, err = memory.New("a", memory.Options{Project: "A"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fake == nil {
+		fake = githubtest.New(t, githubtest.Options{Repos: []string{repo}, Tokens: []string{"tok"}})
+	}
 	b, err := github.New("b", github.Options{URL: fake.URL, Token: "tok", WebhookSecret: secret, Transport: fake.Client().Transport,
 		RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "state.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
+	st := o.st
+	if st == nil {
+		sq, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "state.db"), sqlite.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { sq.Close() })
+		st = sq
 	}
-	t.Cleanup(func() { st.Close() })
 	yes := true
 	cf := config.Flow{Name: "f", A: config.FlowSide{Tracker: "a"}, B: config.FlowSide{Tracker: "b", Scope: repo}, Direction: "both",
 		Conflict: "newest", OnDelete: "unlink", MaxChangeShare: 1, Create: &yes, Schedule: schedule,
@@ -87,13 +107,17 @@ func startWith(t testing.TB, schedule string, poll time.Duration) *harness {
 	h := &harness{t: t, ctx: ctx, a: a, fake: fake, st: st, runs: make(chan string, 1000), done: make(chan error, 1)}
 	fs := &tsync.Flows{ByName: map[string]*tsync.Flow{"f": {Map: m, A: a, B: b}}, Order: []string{"f"}, Trackers: map[string]adapters.Tracker{"a": a, "b": b},
 		Kinds: map[string]string{"a": "memory", "b": "github"}}
-	h.d, err = New(ctx, Config{Store: st, Flows: fs, Listen: "127.0.0.1:0", Token: token, PollInterval: poll, MaxBody: 64 << 10,
+	cfg := Config{Store: st, Flows: fs, Listen: "127.0.0.1:0", Token: token, PollInterval: poll, MaxBody: 64 << 10,
 		OnRun: func(flow string, res *tsync.Result, err error) {
 			h.mu.Lock()
 			h.nRuns++
 			h.mu.Unlock()
 			h.runs <- flow
-		}})
+		}}
+	if o.cfg != nil {
+		o.cfg(&cfg)
+	}
+	h.d, err = New(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,11 +185,11 @@ func sign(body []byte) string {
 
 // jobs counts sync jobs waiting (available or retryable).
 func (h *harness) jobs() int {
-	res, err := h.d.client.JobList(h.ctx, river.NewJobListParams().States(rivertype.JobStateAvailable, rivertype.JobStateRetryable, rivertype.JobStateRunning).First(1000))
+	n, err := h.d.queue.Active(h.ctx)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	return len(res.Jobs)
+	return n
 }
 
 func TestScheduleAndWebhookDrivenSync(t *testing.T) {

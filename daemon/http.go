@@ -148,14 +148,23 @@ func (d *Daemon) webhook(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "malformed webhook: "+err.Error(), http.StatusBadRequest)
 		return
 	}
+	// A redelivery, to this replica or another, is handled once.
+	if dup := d.seen(r.Context(), trName, events); dup {
+		d.metrics.webhooks.WithLabelValues(trName, "duplicate").Inc()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		json.NewEncoder(w).Encode(map[string]any{"events": 0, "duplicate": true})
+		return
+	}
 	d.metrics.webhooks.WithLabelValues(trName, "accepted").Inc()
 	if len(events) > 0 {
 		d.kickRollups("")
 	}
 	var flows []string
 	if len(events) > 0 {
-		// Work happens in the job: the answer must not wait for it.
-		ctx, cancel := context.WithTimeout(r.Context(), 900*time.Millisecond)
+		// Work happens in the job: the answer waits only for the job
+		// to be recorded (a few store calls; senders wait 10s).
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 		defer cancel()
 		for _, name := range d.flows().Order {
 			f := d.flows().ByName[name]
@@ -214,7 +223,17 @@ func (d *Daemon) readyz(w http.ResponseWriter, r *http.Request) {
 			checks["tracker "+name] = fmt.Sprintf("ok (checked %s ago)", time.Since(last.at).Round(time.Second))
 		}
 	}
+	if d.peers != "" {
+		checks["replicas"], ok = d.peers, false
+	}
 	d.mu.Unlock()
+	if ages, err := d.ages(ctx); err != nil {
+		checks["flows"], ok = err.Error(), false
+	} else if late := overdueNames(ages); len(late) > 0 {
+		checks["flows"], ok = "overdue: "+strings.Join(late, "; "), false
+	} else {
+		checks["flows"] = "ok: none overdue"
+	}
 	if d.draining.Load() {
 		checks["daemon"], ok = "shutting down", false
 	}
@@ -253,4 +272,35 @@ func (d *Daemon) status(w http.ResponseWriter, r *http.Request) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.Encode(map[string]any{"flows": out})
+}
+
+// seen reports whether every delivery id among events was seen before, by
+// any replica (the store remembers them for a day). Events without ids,
+// and a store that cannot answer, count as new: a sync too many is
+// harmless, a lost one is not.
+func (d *Daemon) seen(ctx context.Context, tracker string, events []adapters.Event) bool {
+	ids := map[string]bool{}
+	anonymous := false
+	for _, e := range events {
+		if e.DeliveryID == "" {
+			anonymous = true
+		} else {
+			ids[e.DeliveryID] = true
+		}
+	}
+	if len(ids) == 0 {
+		return false
+	}
+	all := true
+	for id := range ids {
+		first, err := d.cfg.Store.SeenDelivery(ctx, tracker, id, deliveryKeep)
+		if err != nil {
+			d.log.Warn("webhook delivery id not checked; handled as new", "tracker", tracker, "err", err)
+			return false
+		}
+		if first {
+			all = false
+		}
+	}
+	return all && !anonymous
 }

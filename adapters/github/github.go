@@ -188,7 +188,7 @@ func New(name string, opts Options) (*Tracker, error) {
 		// A sliding log, not a bucket: a bucket refilled at 80 a minute
 		// still lets 160 through in some 60-second window, which GitHub
 		// counts as a violation.
-		pace: rest.NewPacer(rest.PacerOptions{Tracker: name, Serial: true, Clock: opts.Clock, Sleep: opts.Sleep,
+		pace: rest.NewPacer(rest.PacerOptions{Tracker: name, Credential: opts.Token, Serial: true, Clock: opts.Clock, Sleep: opts.Sleep,
 			Limits: rest.Limits{Windows: []rest.Window{{Limit: opts.ContentPerMinute, Per: time.Minute}, {Limit: opts.ContentPerHour, Per: time.Hour}}}}),
 		labels:     map[string]map[string]string{},
 		milestones: map[string]map[string]int{},

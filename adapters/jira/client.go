@@ -32,7 +32,7 @@ type client struct {
 func withIdempotent(ctx context.Context) context.Context { return rest.Idempotent(ctx) }
 
 func newClient(name string, o Options) (*client, error) {
-	pace := rest.NewPacer(rest.PacerOptions{Tracker: name, Limits: rest.Limits{PerSecond: o.RequestsPerSecond}})
+	pace := rest.NewPacer(rest.PacerOptions{Tracker: name, Credential: o.Email + ":" + o.Token + o.PAT, Limits: rest.Limits{PerSecond: o.RequestsPerSecond}})
 	var auth http.RoundTripper = pace.Transport(nil)
 	switch {
 	case o.PAT != "":

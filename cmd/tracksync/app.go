@@ -23,6 +23,7 @@ import (
 	"github.com/tracksync/tracksync/mapping"
 	"github.com/tracksync/tracksync/store"
 	// State store drivers register themselves, like database/sql drivers.
+	_ "github.com/tracksync/tracksync/store/postgres"
 	_ "github.com/tracksync/tracksync/store/sqlite"
 	tsync "github.com/tracksync/tracksync/sync"
 )

@@ -16,7 +16,8 @@ import (
 func TestStateDriverRegistry(t *testing.T) {
 	probs := driverProblems(&config.Config{State: config.State{Driver: "mysql"}})
 	if len(probs) != 1 || probs[0].Path != "state.driver" ||
-		!strings.Contains(probs[0].Msg, `"mysql"`) || !strings.Contains(probs[0].Msg, "known: sqlite") {
+		!strings.Contains(probs[0].Msg, `"mysql"`) || !strings.Contains(probs[0].Msg, "known: ") ||
+		!strings.Contains(probs[0].Msg, "sqlite") || !strings.Contains(probs[0].Msg, "postgres") {
 		t.Errorf("driverProblems(mysql) = %v, want one state.driver problem naming mysql and the known drivers", probs)
 	}
 	if probs := driverProblems(&config.Config{State: config.State{Driver: "sqlite"}}); len(probs) != 0 {

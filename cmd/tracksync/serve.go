@@ -44,6 +44,11 @@ func (a *app) serveCmd() *cobra.Command {
 				return err
 			}
 			st := a.st
+			// Replicas on one store share each tracker credential's
+			// rate budget: the trackers opened from here on pace their
+			// requests through the store.
+			adapters.SetSharedRates(st)
+			defer adapters.SetSharedRates(nil)
 			fs, probs, err := tsync.OpenFlows(ctx, a.cfg, adapters.Default, a.log, "")
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}

@@ -34,6 +34,8 @@
 //     leaving a Tx usable. ListSnapshots' since is inclusive,
 //     DeleteSnapshots' before exclusive. PutSnapshot keeps a non-zero
 //     UpdatedAt and stamps a zero one; a replace overwrites every figure.
+//   - Field maps and conflict values come back byte for byte, NULs and
+//     bytes that are not UTF-8 included (exact.go).
 package storetest
 
 import (
@@ -92,6 +94,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"KV", testKV},
 		{"EventDedup", testEventDedup},
 		{"DateChanges", testDateChanges},
+		{"ExactValues", testExactValues},
 	}
 	for _, tc := range opsTests {
 		t.Run(tc.name, func(t *testing.T) {

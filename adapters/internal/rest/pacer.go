@@ -2,6 +2,8 @@ package rest
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"sync"
 	"time"
@@ -137,6 +139,11 @@ type PacerOptions struct {
 	Budget Budget
 	// Limits are used when Budget is nil.
 	Limits Limits
+	// Credential names the credential the limits belong to (a hash of
+	// it, never the secret). When adapters.SetSharedRates has set a
+	// shared store and Budget is nil, the budget lives there under
+	// Tracker and Credential, shared by every process using them.
+	Credential string
 	// Serial lets one request through at a time: the next waits until
 	// the previous one's release (GitHub asks for no concurrent
 	// content-creating requests).
@@ -161,7 +168,11 @@ type Pacer struct {
 func NewPacer(o PacerOptions) *Pacer {
 	p := &Pacer{tracker: o.Tracker, budget: o.Budget, now: o.Clock, sleep: o.Sleep}
 	if p.budget == nil {
-		p.budget = NewMemoryBudget(o.Limits)
+		if s := adapters.CurrentSharedRates(); s != nil && (o.Limits.PerSecond > 0 || len(o.Limits.Windows) > 0) {
+			p.budget = NewStoreBudget(s, CredentialKey(o.Tracker, o.Credential), o.Limits)
+		} else {
+			p.budget = NewMemoryBudget(o.Limits)
+		}
 	}
 	if p.now == nil {
 		p.now = time.Now
@@ -276,4 +287,15 @@ func Sleep(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// CredentialKey is a shared budget's key for a tracker's credential: the
+// tracker's name and a short hash of the credential, so the secret never
+// reaches the store.
+func CredentialKey(tracker, credential string) string {
+	if credential == "" {
+		return tracker
+	}
+	sum := sha256.Sum256([]byte(credential))
+	return tracker + "/" + hex.EncodeToString(sum[:6])
 }

@@ -1,4 +1,4 @@
-package sqlite
+package fieldmap
 
 import (
 	"encoding/json"
@@ -24,11 +24,11 @@ func TestFieldsRoundTrip(t *testing.T) {
 		{"separators inside values", map[string]string{"a": `","`, "b": `":"`, "c": "}"}, ""},
 	}
 	for _, tc := range tests {
-		enc := encodeFields(tc.m)
+		enc := Encode(tc.m)
 		if tc.want != "" && enc != tc.want {
 			t.Errorf("%s: encoded %s, want %s", tc.name, enc, tc.want)
 		}
-		got, err := decodeFields(enc)
+		got, err := Decode(enc)
 		if err != nil {
 			t.Errorf("%s: decode: %v", tc.name, err)
 			continue
@@ -66,19 +66,19 @@ func TestFieldsDecodeForeign(t *testing.T) {
 		if err := json.Unmarshal([]byte(in), &want); err != nil {
 			t.Fatalf("encoding/json on %s: %v", in, err)
 		}
-		got, err := decodeFields(in)
+		got, err := Decode(in)
 		if err != nil {
-			t.Errorf("decodeFields(%s): %v", in, err)
+			t.Errorf("Decode(%s): %v", in, err)
 			continue
 		}
 		if d := cmp.Diff(want, got); d != "" {
-			t.Errorf("decodeFields(%s) (-encoding/json +got):\n%s", in, d)
+			t.Errorf("Decode(%s) (-encoding/json +got):\n%s", in, d)
 		}
 	}
 
 	for _, bad := range []string{``, `{`, `{"a":1}`, `{"a":"b"`, `["a"]`, `{"a":"b"}x`, `{"a" "b"}`, "{\"a\":\"\x01\"}"} {
-		if m, err := decodeFields(bad); err == nil {
-			t.Errorf("decodeFields(%q) = %v, want an error", bad, m)
+		if m, err := Decode(bad); err == nil {
+			t.Errorf("Decode(%q) = %v, want an error", bad, m)
 		}
 	}
 }
@@ -89,7 +89,7 @@ func FuzzFields(f *testing.F) {
 	f.Add("k", "\xff", `{"s":"\ud83d\ude80"}`)
 	f.Fuzz(func(t *testing.T, k, v, raw string) {
 		m := map[string]string{k: v, k + "2": v + v}
-		got, err := decodeFields(encodeFields(m))
+		got, err := Decode(Encode(m))
 		if err != nil {
 			t.Fatalf("decode of encoded %q: %v", m, err)
 		}
@@ -101,12 +101,12 @@ func FuzzFields(f *testing.F) {
 		if json.Unmarshal([]byte(raw), &want) != nil || !utf8.ValidString(raw) {
 			return
 		}
-		got, err = decodeFields(raw)
+		got, err = Decode(raw)
 		if err != nil {
-			t.Fatalf("decodeFields(%q): %v; encoding/json accepts it", raw, err)
+			t.Fatalf("Decode(%q): %v; encoding/json accepts it", raw, err)
 		}
 		if d := cmp.Diff(want, got); d != "" {
-			t.Fatalf("decodeFields(%q) (-encoding/json +got):\n%s", raw, d)
+			t.Fatalf("Decode(%q) (-encoding/json +got):\n%s", raw, d)
 		}
 	})
 }

@@ -1,0 +1,127 @@
+package rest
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/tracksync/tracksync/adapters"
+)
+
+// rateScope is the key-value scope of the shared holds.
+const rateScope = "tracksync.rate"
+
+// StoreBudget is a Budget kept in a store shared by processes
+// (adapters.SharedRates), keyed by one tracker credential.
+//
+// The bucket is the store's token bucket. Each window of Limit requests
+// per Per is a bucket of its own that holds half of Limit and refills the
+// other half over Per: any interval of length Per then sees at most
+// Limit requests, however the processes interleave. A burst of half the
+// window goes at once; sustained, the pace is half the window's (the
+// in-memory log's exact sliding window would need the booked times of
+// every process).
+// Holds sit in the key-value space; a later hold extends one, an earlier
+// one does not shorten it (a hold raced by another process's earlier one
+// may be lost: the tracker then answers 403/429, and that answer holds
+// again).
+type StoreBudget struct {
+	s   adapters.SharedRates
+	key string
+	l   Limits
+
+	// cacheFor is how long a hold read from the store is trusted
+	// (default holdCache): a hold another process records is seen
+	// within it.
+	cacheFor time.Duration
+
+	mu       sync.Mutex
+	hold     time.Time // last hold read or written
+	holdRead time.Time // when it was read (real time), for the cache
+}
+
+// holdCache is how long a hold read from the store is trusted: Blocked
+// asks before every request, reads included.
+const holdCache = time.Second
+
+// NewStoreBudget is a Budget for limits l in s, shared by every process
+// that uses the same key (one per tracker credential).
+func NewStoreBudget(s adapters.SharedRates, key string, l Limits) *StoreBudget {
+	return &StoreBudget{s: s, key: key, l: l, cacheFor: holdCache}
+}
+
+// Reserve implements Budget.
+func (b *StoreBudget) Reserve(ctx context.Context, now time.Time) (time.Time, error) {
+	var wait time.Duration
+	if b.l.PerSecond > 0 {
+		w, err := b.s.TakeTokens(ctx, b.key+"/bucket", 1, b.l.PerSecond, float64(max(b.l.Burst, 1)), now)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("rate budget %s: %w", b.key, err)
+		}
+		wait = max(wait, w)
+	}
+	for _, win := range b.l.Windows {
+		if win.Limit <= 0 || win.Per <= 0 {
+			continue
+		}
+		burst := max((win.Limit+1)/2, 1)
+		rate := float64(max(win.Limit-burst, 1)) / win.Per.Seconds()
+		w, err := b.s.TakeTokens(ctx, b.key+"/window/"+win.Per.String(), 1, rate, float64(burst), now)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("rate budget %s: %w", b.key, err)
+		}
+		wait = max(wait, w)
+	}
+	return now.Add(wait), nil
+}
+
+// Hold implements Budget.
+func (b *StoreBudget) Hold(ctx context.Context, until time.Time) error {
+	cur, err := b.read(ctx)
+	if err != nil {
+		return err
+	}
+	if !until.After(cur) {
+		return nil
+	}
+	if err := b.s.PutKV(ctx, rateScope, b.key+"/hold", strconv.FormatInt(until.UnixNano(), 10)); err != nil {
+		return fmt.Errorf("rate budget %s: recording a hold: %w", b.key, err)
+	}
+	b.mu.Lock()
+	b.hold, b.holdRead = until, time.Now()
+	b.mu.Unlock()
+	return nil
+}
+
+// HeldUntil implements Budget.
+func (b *StoreBudget) HeldUntil(ctx context.Context) (time.Time, error) {
+	b.mu.Lock()
+	if !b.holdRead.IsZero() && time.Since(b.holdRead) < b.cacheFor {
+		h := b.hold
+		b.mu.Unlock()
+		return h, nil
+	}
+	b.mu.Unlock()
+	return b.read(ctx)
+}
+
+func (b *StoreBudget) read(ctx context.Context) (time.Time, error) {
+	v, ok, err := b.s.GetKV(ctx, rateScope, b.key+"/hold")
+	if err != nil {
+		return time.Time{}, fmt.Errorf("rate budget %s: reading the hold: %w", b.key, err)
+	}
+	var h time.Time
+	if ok {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("rate budget %s: hold %q is not a time", b.key, v)
+		}
+		h = time.Unix(0, n)
+	}
+	b.mu.Lock()
+	b.hold, b.holdRead = h, time.Now()
+	b.mu.Unlock()
+	return h, nil
+}

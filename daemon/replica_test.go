@@ -1,0 +1,534 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tracksync/tracksync/adapters"
+	_ "github.com/tracksync/tracksync/adapters/github"
+	"github.com/tracksync/tracksync/adapters/github/githubtest"
+	_ "github.com/tracksync/tracksync/adapters/jira"
+	"github.com/tracksync/tracksync/config"
+	"github.com/tracksync/tracksync/daemon/jobs/riverjobs"
+	"github.com/tracksync/tracksync/sandbox"
+	"github.com/tracksync/tracksync/store"
+	"github.com/tracksync/tracksync/store/postgres"
+	"github.com/tracksync/tracksync/store/postgres/pgtest"
+	tsync "github.com/tracksync/tracksync/sync"
+)
+
+var chaosRounds = flag.Int("chaos", 0, "TestReplicasOnPostgres: kill the lease holder this many more times (a longer chaos loop)")
+
+const replicaFlow = "platform"
+
+// replica is one `serve` process: its own store pool, trackers and
+// daemon on the shared database.
+type replica struct {
+	name   string
+	st     store.Store
+	d      *Daemon
+	url    string
+	cancel context.CancelFunc
+	done   chan error
+	dead   atomic.Bool
+	runs   atomic.Int64
+	runErr chan error
+}
+
+type cluster struct {
+	t    *testing.T
+	ctx  context.Context
+	dsn  string
+	sb   *sandbox.Sandbox
+	cfg  *config.Config
+	reps []*replica
+	seq  int
+}
+
+const replicaTTL = 3 * time.Second
+
+func (c *cluster) start() *replica { return c.startWrapped(nil) }
+
+// startWrapped starts a replica whose daemon sees its store through wrap
+// (the replica's own checks use the store itself).
+func (c *cluster) startWrapped(wrap func(*postgres.Store) store.Store) *replica {
+	c.t.Helper()
+	c.seq++
+	r := &replica{name: fmt.Sprintf("replica-%d", c.seq), done: make(chan error, 1), runErr: make(chan error, 100)}
+	pg, err := postgres.Open(c.ctx, c.dsn, store.Options{})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	r.st = pg
+	var st store.Store = pg
+	if wrap != nil {
+		st = wrap(pg)
+	}
+	adapters.SetSharedRates(st)
+	fs, probs, err := tsync.OpenFlows(c.ctx, c.cfg, adapters.Default, slog.New(slog.DiscardHandler), replicaFlow)
+	if err != nil || len(probs) > 0 {
+		c.t.Fatalf("opening flows: %v %v", err, probs)
+	}
+	workers := 2
+	if wrap != nil {
+		workers = 1 // a frozen replica holds one job, not the next one too
+	}
+	r.d, err = New(c.ctx, Config{Store: st, Flows: fs, Listen: "127.0.0.1:0", Owner: r.name, LockTTL: replicaTTL, Workers: workers,
+		PollInterval: 50 * time.Millisecond, Debounce: 100 * time.Millisecond, MaxDelay: 2 * time.Second, ShutdownGrace: 2 * time.Second,
+		OnRun: func(_ string, _ *tsync.Result, err error) {
+			r.runs.Add(1)
+			select {
+			case r.runErr <- err:
+			default:
+			}
+		}})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if err := r.d.Listen(); err != nil {
+		c.t.Fatal(err)
+	}
+	r.url = "http://" + r.d.Addr()
+	ctx, cancel := context.WithCancel(c.ctx)
+	r.cancel = cancel
+	go func() { r.done <- r.d.Run(ctx) }()
+	c.reps = append(c.reps, r)
+	return r
+}
+
+// kill stops r as kill -9 would, as far as the others can tell: its pool
+// is closed first (no further write, no lease release, its job row left
+// running), then its goroutines are stopped.
+func (c *cluster) kill(r *replica) {
+	r.dead.Store(true)
+	go r.st.Close() // waits for River's listener connection; closed for new work at once
+	r.cancel()
+	<-r.done
+}
+
+func (c *cluster) stopAll() {
+	for _, r := range c.reps {
+		if !r.dead.Load() {
+			r.cancel()
+			<-r.done
+			r.st.Close()
+		}
+	}
+}
+
+// holder is the replica holding the flow's lease ("" if none).
+func (c *cluster) holder(st store.Store) string {
+	_, err := st.Lock(c.ctx, "flow:"+replicaFlow, "probe", time.Millisecond)
+	var le *store.LockedError
+	if errors.As(err, &le) {
+		return le.Owner
+	}
+	if err == nil {
+		st.Unlock(c.ctx, "flow:"+replicaFlow, "probe")
+	}
+	return ""
+}
+
+func (c *cluster) until(what string, limit time.Duration, cond func() bool) {
+	c.t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			c.t.Fatalf("%s: not within %s", what, limit)
+		}
+		<-time.After(20 * time.Millisecond)
+	}
+}
+
+// converged: every Jira issue of the flow has exactly one GitHub copy and
+// the other way round (titles are unique in the seed and the bulk).
+func (c *cluster) converged() (bool, string) {
+	gh := map[string]int{}
+	for _, is := range c.sb.GitHub.Issues(sandbox.Repo) {
+		gh[is.Title]++
+	}
+	jr := map[string]int{}
+	for _, is := range c.sb.Jira.Issues() {
+		if is.Project == sandbox.JiraProject && is.Type != "Initiative" {
+			jr[is.Summary]++
+		}
+	}
+	for title, n := range gh {
+		if n > 1 {
+			return false, fmt.Sprintf("GitHub has %d issues titled %q", n, title)
+		}
+		if jr[title] != 1 {
+			return false, fmt.Sprintf("GitHub issue %q has %d Jira counterparts", title, jr[title])
+		}
+	}
+	for title, n := range jr {
+		if n > 1 {
+			return false, fmt.Sprintf("Jira has %d issues titled %q", n, title)
+		}
+		if gh[title] != 1 {
+			return false, fmt.Sprintf("Jira issue %q has %d GitHub counterparts", title, gh[title])
+		}
+	}
+	return true, ""
+}
+
+// duplicates counts titles with more than one issue on either side.
+func (c *cluster) duplicates() int {
+	n := 0
+	gh := map[string]int{}
+	for _, is := range c.sb.GitHub.Issues(sandbox.Repo) {
+		if gh[is.Title]++; gh[is.Title] == 2 {
+			n++
+		}
+	}
+	jr := map[string]int{}
+	for _, is := range c.sb.Jira.Issues() {
+		if is.Project == sandbox.JiraProject {
+			if jr[is.Summary]++; jr[is.Summary] == 2 {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// TestReplicasOnPostgres: three daemons on one PostgreSQL schema against
+// the Jira and GitHub fakes. Each flow runs on one replica at a time; a
+// delivery sent to every replica is handled once; the replica holding
+// the lease is killed mid-run and another takes over and finishes, with
+// no duplicate; edits made afterwards still sync. -chaos N repeats the
+// kill N more times.
+func TestReplicasOnPostgres(t *testing.T) {
+	schema, dsn := pgtest.Schema(t)
+	t.Cleanup(func() { riverjobs.DropSchemaForTest(t, dsn, schema) })
+	ctx := context.Background()
+	sb, err := sandbox.Start(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	cfg, err := config.Load(sb.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Initiatives = nil
+	for i := range cfg.Flows {
+		limit := 1000
+		cfg.Flows[i].FirstContactLimit = &limit
+		cfg.Flows[i].MaxCreateShare = 1000
+		cfg.Flows[i].MaxChangeShare = 1
+		cfg.Flows[i].Conflict = "newest"
+	}
+	c := &cluster{t: t, ctx: ctx, dsn: dsn, sb: sb, cfg: cfg}
+	defer adapters.SetSharedRates(nil)
+	for range 3 {
+		c.start()
+	}
+	defer c.stopAll()
+	sb.Connect(c.reps[0].d.Addr())
+	observer := c.reps[0].st
+
+	kills := 1 + *chaosRounds
+	var failovers []time.Duration
+	for k := range kills {
+		// Work enough for a run to be caught in the middle (the first
+		// run, with nothing linked yet, is the sandbox's own: the
+		// safety valve would stop a first run creating dozens).
+		c.until("the flow converges", 60*time.Second, func() bool { ok, _ := c.converged(); return ok })
+		start := len(sb.Jira.Issues())
+		for i := range 60 {
+			sb.GitHub.CreateIssue(sandbox.Repo, githubtest.Issue{Title: fmt.Sprintf("round %d issue %02d", k, i), State: "open"})
+		}
+		for _, r := range c.reps {
+			if !r.dead.Load() {
+				r.d.Enqueue(ctx, replicaFlow, "manual")
+				break
+			}
+		}
+		var victim *replica
+		c.until("a replica runs the flow and writes", 30*time.Second, func() bool {
+			h := c.holder(observer)
+			if h == "" || len(sb.Jira.Issues()) <= start {
+				return false
+			}
+			for _, r := range c.reps {
+				if r.name == h && !r.dead.Load() {
+					victim = r
+				}
+			}
+			return victim != nil
+		})
+		if victim.st == observer {
+			// Keep a live pool for the checks.
+			for _, r := range c.reps {
+				if r != victim && !r.dead.Load() {
+					observer = r.st
+					break
+				}
+			}
+		}
+		killed := time.Now()
+		before := len(sb.Jira.Issues())
+		c.kill(victim)
+		// Its replacement: the cluster stays three strong.
+		nr := c.start()
+		sb.Connect(nr.d.Addr())
+		c.until("another replica takes the flow over", 60*time.Second, func() bool {
+			h := c.holder(observer)
+			return h != "" && h != victim.name && len(sb.Jira.Issues()) > before
+		})
+		failovers = append(failovers, time.Since(killed))
+		c.until("the flow converges after the kill", 60*time.Second, func() bool { ok, _ := c.converged(); return ok })
+		if n := c.duplicates(); n > 0 {
+			t.Fatalf("kill %d: %d duplicate(s)", k, n)
+		}
+	}
+	t.Logf("kills %d, failover (kill -> another replica writing): %v, lease %s", kills, failovers, replicaTTL)
+
+	// Runs of the flow never overlapped, whichever replica ran them.
+	runs, err := observer.ListRuns(ctx, replicaFlow, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(runs, func(a, b store.Run) int { return a.StartedAt.Compare(b.StartedAt) })
+	var prev store.Run
+	for _, r := range runs {
+		if r.FinishedAt.IsZero() {
+			continue // the killed replica's run
+		}
+		if !prev.FinishedAt.IsZero() && r.StartedAt.Before(prev.FinishedAt) {
+			t.Errorf("run %d (%s..%s) overlaps run %d (%s..%s)", r.ID, r.StartedAt, r.FinishedAt, prev.ID, prev.StartedAt, prev.FinishedAt)
+		}
+		prev = r
+	}
+	per := map[string]int64{}
+	for _, r := range c.reps {
+		per[r.name] = r.runs.Load()
+	}
+	t.Logf("%d runs recorded; runs per replica %v", len(runs), per)
+
+	// An edit after the kills syncs; its delivery, sent to every live
+	// replica, is handled by exactly one.
+	is := sb.GitHub.Issues(sandbox.Repo)[0]
+	n0 := len(sb.GitHub.Deliveries())
+	if err := sb.GitHub.EditIssue(sandbox.Repo, is.Number, func(x *githubtest.Issue) { x.Title = "edited after the kills" }); err != nil {
+		t.Fatal(err)
+	}
+	var dl githubtest.Delivery
+	for _, d := range sb.GitHub.Deliveries()[n0:] {
+		if d.Event == "issues" {
+			dl = d
+		}
+	}
+	if dl.ID == "" {
+		t.Fatal("the fake sent no issues delivery for the edit")
+	}
+	codes := map[int]int{}
+	handled := 0
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, r := range c.reps {
+		if r.dead.Load() {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest(http.MethodPost, r.url+"/webhooks/github", bytes.NewReader(dl.Body))
+			for _, h := range []string{"X-GitHub-Event", "X-GitHub-Delivery", "X-Hub-Signature-256"} {
+				req.Header.Set(h, dl.Header.Get(h))
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			var ans struct {
+				Events int `json:"events"`
+			}
+			json.NewDecoder(resp.Body).Decode(&ans)
+			resp.Body.Close()
+			mu.Lock()
+			codes[resp.StatusCode]++
+			handled += ans.Events
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	// The fake's own delivery reached one replica already: the
+	// redeliveries are all repeats. The others say so (200); the one
+	// that had it decodes it to no events (its tracker remembers too).
+	if handled != 0 || codes[http.StatusOK] < 2 {
+		t.Errorf("redelivery of %s to the three live replicas: answers %v, %d event(s) handled again; want none handled, the others answering 200", dl.ID, codes, handled)
+	}
+	c.until("the edit reaches Jira", 30*time.Second, func() bool {
+		for _, j := range sb.Jira.Issues() {
+			if j.Summary == "edited after the kills" {
+				return true
+			}
+		}
+		return false
+	})
+	if v := sb.GitHub.SecondaryViolations(); v != 0 {
+		t.Errorf("%d secondary rate-limit violation(s) on the GitHub fake", v)
+	}
+	if n := c.duplicates(); n > 0 {
+		t.Errorf("%d duplicate(s) at the end", n)
+	}
+}
+
+// pausable is a replica's store that can be frozen, as SIGSTOP would
+// freeze the process at its next store call: the lease is not renewed,
+// no journal entry is written, until resume. River keeps the pool.
+type pausable struct {
+	*postgres.Store
+	mu      sync.Mutex
+	gate    chan struct{} // closed while running; open while paused
+	blocked atomic.Int64
+}
+
+func newPausable(pg *postgres.Store) *pausable {
+	g := make(chan struct{})
+	close(g)
+	return &pausable{Store: pg, gate: g}
+}
+
+func (p *pausable) pause() {
+	p.mu.Lock()
+	p.gate = make(chan struct{})
+	p.mu.Unlock()
+}
+
+func (p *pausable) resume() {
+	p.mu.Lock()
+	close(p.gate)
+	p.mu.Unlock()
+}
+
+func (p *pausable) wait() {
+	p.mu.Lock()
+	g := p.gate
+	p.mu.Unlock()
+	select {
+	case <-g:
+	default:
+		p.blocked.Add(1)
+		<-g
+	}
+}
+
+func (p *pausable) Lock(ctx context.Context, name, owner string, ttl time.Duration) (store.Lease, error) {
+	p.wait()
+	return p.Store.Lock(ctx, name, owner, ttl)
+}
+
+func (p *pausable) JournalIntent(ctx context.Context, e store.JournalEntry) (int64, error) {
+	p.wait()
+	return p.Store.JournalIntent(ctx, e)
+}
+
+func (p *pausable) JournalFinish(ctx context.Context, id int64, state string, result adapters.Ref, linkID int64, errMsg string, lease store.Lease) error {
+	p.wait()
+	return p.Store.JournalFinish(ctx, id, state, result, linkID, errMsg, lease)
+}
+
+func (p *pausable) Tx(ctx context.Context, fn func(tx store.Ops) error) error {
+	p.wait()
+	return p.Store.Tx(ctx, fn)
+}
+
+// TestPausedReplicaIsFenced: the replica running the flow is frozen past
+// its lease (its store calls block: no renewal, no journal entry);
+// another replica takes the flow over and finishes it. When the frozen
+// one resumes, its lease is gone: its run stops with ErrLeaseLost before
+// its next write, and nothing is duplicated.
+func TestPausedReplicaIsFenced(t *testing.T) {
+	schema, dsn := pgtest.Schema(t)
+	t.Cleanup(func() { riverjobs.DropSchemaForTest(t, dsn, schema) })
+	ctx := context.Background()
+	sb, err := sandbox.Start(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	cfg, err := config.Load(sb.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Initiatives = nil
+	for i := range cfg.Flows {
+		limit := 1000
+		cfg.Flows[i].FirstContactLimit = &limit
+		cfg.Flows[i].MaxCreateShare = 1000
+		cfg.Flows[i].MaxChangeShare = 1
+		cfg.Flows[i].Conflict = "newest"
+	}
+	c := &cluster{t: t, ctx: ctx, dsn: dsn, sb: sb, cfg: cfg}
+	defer adapters.SetSharedRates(nil)
+	var frozen *pausable
+	a := c.startWrapped(func(pg *postgres.Store) store.Store { frozen = newPausable(pg); return frozen })
+	defer c.stopAll()
+	c.until("the sandbox's first run converges", 60*time.Second, func() bool { ok, _ := c.converged(); return ok })
+	observer := a.st // the frozen replica's pool itself is not frozen
+	for len(a.runErr) > 0 {
+		<-a.runErr
+	}
+	start := len(sb.Jira.Issues())
+	for i := range 60 {
+		sb.GitHub.CreateIssue(sandbox.Repo, githubtest.Issue{Title: fmt.Sprintf("paused %02d", i), State: "open"})
+	}
+	// Replica a takes the run: it is the only one yet.
+	if err := a.d.Enqueue(ctx, replicaFlow, "manual"); err != nil {
+		t.Fatal(err)
+	}
+	c.until("replica a runs the flow and writes", 30*time.Second, func() bool {
+		return c.holder(observer) == a.name && len(sb.Jira.Issues()) > start
+	})
+	b := c.start()
+	frozen.pause()
+	c.until("replica a is frozen at a store call", 30*time.Second, func() bool { return frozen.blocked.Load() > 0 })
+	frozenAt := len(sb.Jira.Issues())
+	t.Logf("frozen with %d of %d new issues copied", frozenAt-start, 60)
+	// The world goes on: a webhook reaches b, which waits out a's lease.
+	if err := b.d.Enqueue(ctx, replicaFlow, "webhook"); err != nil {
+		t.Fatal(err)
+	}
+	c.until("replica b takes the flow over and finishes", 60*time.Second, func() bool {
+		ok, _ := c.converged()
+		return ok && len(sb.Jira.Issues()) > frozenAt
+	})
+	settled := len(sb.Jira.Issues())
+	for len(a.runErr) > 0 {
+		t.Logf("replica a: a run that ended before it froze: %v", <-a.runErr)
+	}
+	frozen.resume()
+	select {
+	case err := <-a.runErr:
+		if !errors.Is(err, store.ErrLeaseLost) {
+			t.Fatalf("the resumed replica's run ended with %v, want an error wrapping store.ErrLeaseLost", err)
+		}
+		t.Logf("resumed replica: %v", err)
+	case <-time.After(60 * time.Second):
+		t.Fatal("the resumed replica's run did not end")
+	}
+	if n := len(sb.Jira.Issues()); n != settled {
+		t.Errorf("Jira has %d issues after the resume, %d before: the fenced replica wrote", n, settled)
+	}
+	if n := c.duplicates(); n > 0 {
+		t.Errorf("%d duplicate(s)", n)
+	}
+	if ok, why := c.converged(); !ok {
+		t.Errorf("not converged after the resume: %s", why)
+	}
+}

@@ -1,0 +1,145 @@
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"path"
+	"regexp"
+	"sort"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tracksync/tracksync/store"
+)
+
+// Migrations live in the binary, as SQLite's do. The file NNNN_name.sql
+// takes the schema to version NNNN; the table tracksync_schema holds the
+// version the database is at (River keeps its own migration table).
+//
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+var migrationName = regexp.MustCompile(`^(\d{4})_[a-z0-9_]+\.sql$`)
+
+// loadMigrations reads the embedded migrations in version order and checks
+// they run 1, 2, 3... with no gap, so a misnamed file fails loudly.
+func loadMigrations() ([]migration, error) {
+	entries, err := migrationFS.ReadDir("migrations")
+	if err != nil {
+		return nil, fmt.Errorf("reading embedded migrations: %w", err)
+	}
+	var ms []migration
+	for _, e := range entries {
+		m := migrationName.FindStringSubmatch(e.Name())
+		if m == nil {
+			return nil, fmt.Errorf("embedded migration %s: name is not NNNN_name.sql", e.Name())
+		}
+		v, _ := strconv.Atoi(m[1])
+		b, err := migrationFS.ReadFile(path.Join("migrations", e.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("reading embedded migration %s: %w", e.Name(), err)
+		}
+		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	for i, m := range ms {
+		if m.version != i+1 {
+			return nil, fmt.Errorf("embedded migration %s: expected version %04d", m.name, i+1)
+		}
+	}
+	return ms, nil
+}
+
+// SchemaVersion is the schema version this binary writes.
+func SchemaVersion() int {
+	ms, err := loadMigrations()
+	if err != nil {
+		return 0
+	}
+	return len(ms)
+}
+
+// migrate brings the schema to the binary's version in one transaction.
+// A transaction-scoped advisory lock, keyed by the schema, makes
+// processes that open one database at once migrate it one after the
+// other; the second then finds nothing to do. DDL is transactional in
+// PostgreSQL, so a failed migration leaves the old version behind.
+func (s *Store) migrate(ctx context.Context) error {
+	ms, err := loadMigrations()
+	if err != nil {
+		return err
+	}
+	// The fast path: an up-to-date database needs no lock. A missing
+	// table (42P01) means a new database.
+	if v, err := s.schemaVersion(ctx, s.pool); err == nil {
+		if err := s.checkVersion(v, len(ms)); err != nil || v == len(ms) {
+			return err
+		}
+	}
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('tracksync migrate ' || current_schema(), 0))`); err != nil {
+			return s.wrap(err, "locking state store %s for migration", s.desc)
+		}
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS tracksync_schema (
+			one     BOOLEAN PRIMARY KEY DEFAULT true CHECK (one),
+			version INTEGER NOT NULL)`); err != nil {
+			return s.wrap(err, "creating the schema version table of state store %s", s.desc)
+		}
+		v, err := s.schemaVersion(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if err := s.checkVersion(v, len(ms)); err != nil {
+			return err
+		}
+		for _, m := range ms[v:] {
+			if _, err := tx.Exec(ctx, m.sql); err != nil {
+				return s.wrap(err, "migrating state store %s to version %d (%s)", s.desc, m.version, m.name)
+			}
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO tracksync_schema (version) VALUES ($1)
+			ON CONFLICT (one) DO UPDATE SET version = excluded.version`, len(ms)); err != nil {
+			return s.wrap(err, "migrating state store %s to version %d", s.desc, len(ms))
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, store.ErrTooNew) {
+		return fmt.Errorf("migrating state store %s: %w", s.desc, err)
+	}
+	return err
+}
+
+type rowQuerier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// schemaVersion reads the version; 0 for a database that has the table
+// but no row yet.
+func (s *Store) schemaVersion(ctx context.Context, q rowQuerier) (int, error) {
+	var v int
+	err := q.QueryRow(ctx, `SELECT version FROM tracksync_schema`).Scan(&v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, s.wrap(err, "reading schema version of state store %s", s.desc)
+	}
+	return v, nil
+}
+
+func (s *Store) checkVersion(db, binary int) error {
+	if db > binary {
+		return fmt.Errorf("state store %s has schema version %d but this tracksync knows versions up to %d; upgrade tracksync: %w",
+			s.desc, db, binary, store.ErrTooNew)
+	}
+	return nil
+}

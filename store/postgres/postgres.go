@@ -1,0 +1,253 @@
+// Package postgres is tracksync's state store on PostgreSQL (jackc/pgx/v5
+// and its pool), for installations that run several `serve` replicas, or
+// a laptop beside a server, on one database. It registers as "postgres".
+//
+// Where SQLite relies on its single writer, this driver relies on
+// PostgreSQL's own concurrency control: Tx runs at SERIALIZABLE and is
+// retried when PostgreSQL reports a serialization failure or deadlock;
+// the coordination calls are single upserts (INSERT ... ON CONFLICT) or
+// short transactions that lock the one row they change (SELECT ... FOR
+// UPDATE); fenced journal writes take a share lock on the lease row, so a
+// takeover waits for them or they see it; ClaimEvents skips rows another
+// claim has locked (FOR UPDATE SKIP LOCKED).
+//
+// Lease, delivery-id and outbox times are decided by the database's
+// clock unless Options.Clock is set, so replicas whose clocks disagree
+// still agree on who holds a lease. Created, updated and finished stamps
+// come from Options.Clock (time.Now by default), as in SQLite.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tracksync/tracksync/store"
+)
+
+// DriverName is the name the package registers with store.Register.
+const DriverName = "postgres"
+
+func init() {
+	store.Register(DriverName, func(ctx context.Context, dsn string, opts store.Options) (store.Store, error) {
+		return Open(ctx, dsn, opts)
+	})
+}
+
+// maxTxAttempts bounds how often Tx runs fn when PostgreSQL keeps
+// reporting serialization failures: past it, the error goes to the caller.
+const maxTxAttempts = 12
+
+// Store is a store.Store on a PostgreSQL database (the schema the DSN's
+// search_path names first). It is safe for concurrent use, by any number
+// of processes on one database.
+type Store struct {
+	ops
+	pool  *pgxpool.Pool
+	desc  string
+	clock func() time.Time
+	// dbClock: no clock was injected, so lease, delivery and outbox
+	// expiry use the database's (see nowArg).
+	dbClock bool
+}
+
+var (
+	_ store.Store     = (*Store)(nil)
+	_ store.Describer = (*Store)(nil)
+)
+
+// Open connects to the database at dsn (a postgres:// URL or key=value
+// DSN; search_path may be given as a URL parameter) and migrates its
+// schema. A database whose schema is newer than this binary fails with
+// an error wrapping store.ErrTooNew. opts.BusyTimeout, when set, bounds
+// how long a statement waits for a row another process has locked
+// (lock_timeout); past it the error wraps store.ErrLocked.
+func Open(ctx context.Context, dsn string, opts store.Options) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		// pgx's message may quote the DSN, password included.
+		return nil, fmt.Errorf("parsing postgres DSN (state.dsn): %s", redactErr(err, dsn))
+	}
+	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
+		cfg.ConnConfig.RuntimeParams["application_name"] = "tracksync"
+	}
+	if opts.BusyTimeout > 0 {
+		cfg.ConnConfig.RuntimeParams["lock_timeout"] = strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10)
+	}
+	s := &Store{desc: describe(cfg.ConnConfig), clock: opts.Clock, dbClock: opts.Clock == nil}
+	if s.clock == nil {
+		s.clock = time.Now
+	}
+	s.ops = ops{s: s}
+	s.pool, err = pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, s.wrap(err, "connecting to state store %s", s.desc)
+	}
+	s.ops.q = s.pool
+	if err := s.pool.Ping(ctx); err != nil {
+		s.pool.Close()
+		return nil, s.wrap(err, "connecting to state store %s", s.desc)
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.pool.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// describe names the database without its password.
+func describe(c *pgx.ConnConfig) string {
+	u := url.URL{Scheme: "postgres", User: url.User(c.User), Host: net.JoinHostPort(c.Host, strconv.Itoa(int(c.Port))), Path: "/" + c.Database}
+	if sp := c.RuntimeParams["search_path"]; sp != "" {
+		u.RawQuery = url.Values{"search_path": {sp}}.Encode()
+	}
+	return u.String()
+}
+
+// redactErr returns err's message with the DSN's password cut out.
+func redactErr(err error, dsn string) string {
+	msg := err.Error()
+	if u, perr := url.Parse(dsn); perr == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			msg = strings.ReplaceAll(msg, pw, "xxxxx")
+		}
+	}
+	return msg
+}
+
+// Describe names the store for messages: the database, no password.
+func (s *Store) Describe() string { return s.desc }
+
+// Pool returns the underlying pool, for a job queue (River on riverpgxv5)
+// to share. Writes through it bypass the store's invariants.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Ping checks the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.pool.QueryRow(ctx, `SELECT 1`).Scan(&one); err != nil {
+		return s.wrap(err, "pinging state store %s", s.desc)
+	}
+	return nil
+}
+
+// Close closes the pool.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// Tx runs fn in one SERIALIZABLE transaction: PostgreSQL then guarantees
+// what SQLite's single writer did, that concurrent read-modify-write
+// transactions behave as if run one after the other. When PostgreSQL
+// aborts the transaction for a serialization failure or a deadlock, Tx
+// rolls back and runs fn again (up to maxTxAttempts, with a short jittered
+// pause), so fn must have no effect outside the Ops it is given. An error
+// from fn, or a panic, rolls back every write fn made.
+func (s *Store) Tx(ctx context.Context, fn func(tx store.Ops) error) error {
+	for attempt := 1; ; attempt++ {
+		err := s.tx(ctx, fn)
+		if err == nil || !retryable(err) || attempt == maxTxAttempts {
+			return err
+		}
+		// Up to 1ms, 2ms, 4ms ... 64ms, jittered so the losers of one
+		// conflict do not collide again.
+		pause := time.Duration(rand.Int64N(int64(time.Millisecond) << min(attempt-1, 6)))
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("retrying transaction on state store %s: %w (after: %w)", s.desc, ctx.Err(), err)
+		case <-t.C:
+		}
+	}
+}
+
+func (s *Store) tx(ctx context.Context, fn func(tx store.Ops) error) error {
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable})
+	if err != nil {
+		return s.wrap(err, "starting transaction on state store %s", s.desc)
+	}
+	// Rolls back on error and on panic; a no-op after Commit. The
+	// rollback must reach the server even when ctx was cancelled.
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	if err := fn(&ops{q: tx, s: s, inTx: true}); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return s.wrap(err, "committing transaction on state store %s", s.desc)
+	}
+	return nil
+}
+
+// retryable reports a serialization failure or a deadlock: PostgreSQL
+// aborted the transaction so that a run of it again can succeed.
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
+}
+
+func (s *Store) now() time.Time { return s.clock().UTC() }
+
+// nowArg is the parameter for the "now" of an expiry decision: NULL when
+// the database's clock decides (see dbNow), else the injected clock's.
+func (s *Store) nowArg() any {
+	if s.dbClock {
+		return nil
+	}
+	return s.now().UnixNano()
+}
+
+// dbNow is the database's time in unix nanoseconds. statement_timestamp
+// is fixed for the length of a statement, so every comparison in one
+// statement sees one now.
+const dbNow = `(extract(epoch FROM statement_timestamp()) * 1000000000)::bigint`
+
+// nowSQL is a statement's now: the parameter $n if set (an injected
+// clock), else the database's.
+func nowSQL(n int) string { return fmt.Sprintf("COALESCE($%d::bigint, %s)", n, dbNow) }
+
+// LockTimeoutError is returned (wrapping store.ErrLocked and PostgreSQL's
+// own error) when a statement waited longer than Options.BusyTimeout for
+// a row another process had locked.
+type LockTimeoutError struct {
+	Desc string
+	Err  error
+}
+
+func (e *LockTimeoutError) Error() string {
+	return fmt.Sprintf("state store %s is locked: another tracksync process holds a row this needs: %v", e.Desc, e.Err)
+}
+
+// Unwrap lets errors.Is match both store.ErrLocked and the pg error.
+func (e *LockTimeoutError) Unwrap() []error { return []error{store.ErrLocked, e.Err} }
+
+// wrap maps PostgreSQL errors to the store's sentinels and adds what was
+// being done: a unique violation to store.ErrExists, a foreign-key
+// violation (the link is missing) to store.ErrNotFound, a lock timeout to
+// *LockTimeoutError. Serialization failures keep their code so that Tx
+// can retry them.
+func (s *Store) wrap(err error, format string, args ...any) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "23505": // unique_violation
+			err = fmt.Errorf("%w: %w", store.ErrExists, err)
+		case "23503": // foreign_key_violation
+			err = fmt.Errorf("%w: %w", store.ErrNotFound, err)
+		case "55P03": // lock_not_available
+			err = &LockTimeoutError{Desc: s.desc, Err: err}
+		}
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
+}
