@@ -222,6 +222,9 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	d := &Daemon{cfg: cfg, log: cfg.Logger, now: cfg.Clock, started: cfg.Clock(), triggers: map[string]time.Time{}, triggerWritten: map[string]time.Time{}, gen: map[string]int64{}, flowMu: map[string]*sync.Mutex{}, checks: map[string]trackerCheck{}, drift: map[string]driftState{}, metrics: newMetrics(cfg.Version, cfg.Commit), rollupKick: make(chan struct{}, 1)}
+	if cfg.Flows != nil {
+		store.GiveKV(cfg.Store, cfg.Flows.Trackers)
+	}
 	d.flowSet.Store(cfg.Flows)
 	for _, name := range cfg.Flows.Order {
 		d.flowMu[name] = &sync.Mutex{}
@@ -432,6 +435,7 @@ func (d *Daemon) Reload(fs *tsync.Flows) error {
 	}
 	d.mu.Unlock()
 	old := d.flows()
+	store.GiveKV(d.cfg.Store, fs.Trackers)
 	d.flowSet.Store(fs)
 	if err := d.queue.SetPeriodic(periodic); err != nil {
 		return fmt.Errorf("replacing periodic jobs: %w", err)

@@ -111,10 +111,6 @@ func (d *Daemon) webhook(w http.ResponseWriter, r *http.Request) {
 	}
 	tr, trName, err := d.tracker(name)
 	if err != nil {
-		if name == "asana" {
-			d.asanaHandshake(w, r)
-			return
-		}
 		d.metrics.webhooks.WithLabelValues(name, "unknown").Inc()
 		http.Error(w, err.Error(), http.StatusNotFound)
 		return
@@ -124,6 +120,31 @@ func (d *Daemon) webhook(w http.ResponseWriter, r *http.Request) {
 		d.metrics.webhooks.WithLabelValues(trName, "unsupported").Inc()
 		http.Error(w, "tracker "+trName+" does not take webhooks", http.StatusNotFound)
 		return
+	}
+	// A handshake (Asana's X-Hook-Secret) opens deliveries: the tracker
+	// decides whether it expected one and keeps what it carried.
+	if hr, ok := tr.(adapters.HandshakeResponder); ok {
+		answer, handled, err := hr.Handshake(r.Context(), r.Header)
+		switch {
+		case handled && errors.Is(err, adapters.ErrUnauthorized):
+			d.metrics.webhooks.WithLabelValues(trName, "handshake_refused").Inc()
+			d.log.Warn("webhook handshake refused", "tracker", trName, "err", err)
+			http.Error(w, "handshake not expected", http.StatusUnauthorized)
+			return
+		case handled && err != nil:
+			d.log.Error("webhook handshake failed", "tracker", trName, "err", err)
+			http.Error(w, "handshake failed", http.StatusServiceUnavailable)
+			return
+		case handled:
+			for k, vs := range answer {
+				for _, v := range vs {
+					w.Header().Add(k, v)
+				}
+			}
+			d.metrics.webhooks.WithLabelValues(trName, "handshake").Inc()
+			w.WriteHeader(http.StatusOK)
+			return
+		}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, d.cfg.MaxBody))
 	var tooBig *http.MaxBytesError
@@ -182,18 +203,6 @@ func (d *Daemon) webhook(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusAccepted)
 	json.NewEncoder(w).Encode(map[string]any{"events": len(events), "flows": flows})
-}
-
-// asanaHandshake answers Asana's webhook handshake until the Asana adapter
-// exists: the X-Hook-Secret header is echoed back.
-func (d *Daemon) asanaHandshake(w http.ResponseWriter, r *http.Request) {
-	secret := r.Header.Get("X-Hook-Secret")
-	if secret == "" {
-		http.Error(w, "no Asana tracker is configured; only the X-Hook-Secret handshake is answered", http.StatusNotFound)
-		return
-	}
-	w.Header().Set("X-Hook-Secret", secret)
-	w.WriteHeader(http.StatusOK)
 }
 
 func (d *Daemon) readyz(w http.ResponseWriter, r *http.Request) {
