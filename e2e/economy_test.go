@@ -1,0 +1,186 @@
+package e2e_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tracksync/tracksync/adapters/github"
+	"github.com/tracksync/tracksync/adapters/github/githubtest"
+	"github.com/tracksync/tracksync/adapters/jira"
+	"github.com/tracksync/tracksync/adapters/jira/jiratest"
+	"github.com/tracksync/tracksync/adapters/memory"
+	"github.com/tracksync/tracksync/config"
+	"github.com/tracksync/tracksync/mapping"
+	"github.com/tracksync/tracksync/store/sqlite"
+	tsync "github.com/tracksync/tracksync/sync"
+)
+
+// The request bill of a one-way GitHub → Jira flow, counted on the fakes'
+// request logs: what a tracker's rate limit sees, not time.
+
+// econ is a GitHub → Jira flow over n seeded GitHub issues.
+type econ struct {
+	tb    testing.TB
+	ctx   context.Context
+	clock *memory.Clock
+	jfake *jiratest.Server
+	gfake *githubtest.Server
+	flow  *tsync.Flow
+	eng   *tsync.Engine
+	n     int
+}
+
+// bill is one phase's requests on each side.
+type bill struct {
+	GitHub, Jira, JiraWrites int
+	GitHubLog, JiraLog       []string
+}
+
+func (b bill) total() int { return b.GitHub + b.Jira }
+
+func newEcon(tb testing.TB, n int) *econ {
+	tb.Helper()
+	ctx := context.Background()
+	start := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	clock := memory.NewClock(start)
+	x := &econ{tb: tb, ctx: ctx, clock: clock, n: n}
+	x.jfake = jiratest.New(tb, jiratest.Options{Start: start})
+	a, err := jira.New(ctx, "jira", jira.Options{URL: x.jfake.URL, Project: jiraProj, Email: "bot@example.com", Token: "api-token",
+		RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	// A quota large enough that the bill, not the limit, is measured.
+	x.gfake = githubtest.New(tb, githubtest.Options{Repos: []string{ghRepo}, Users: ghUsers, Tokens: []string{"tok"}, Clock: clock.Now,
+		RateLimit: 1 << 30, ContentPerMinute: 1 << 20, ContentPerHour: 1 << 30})
+	g, err := github.New("github", github.Options{URL: x.gfake.URL, Token: "tok", Clock: clock.Now, Transport: x.gfake.Client().Transport,
+		ContentPerMinute: 1 << 20, ContentPerHour: 1 << 30,
+		Sleep:        func(ctx context.Context, d time.Duration) error { x.advance(d); return ctx.Err() },
+		RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for i := range n {
+		is := githubtest.Issue{Title: fmt.Sprintf("issue %d", i), Body: fmt.Sprintf("body of issue %d", i),
+			Labels: []string{labelPool[i%len(labelPool)]}, User: ghUsers[i%len(ghUsers)]}
+		if i%10 == 9 {
+			is.State, is.StateReason = "closed", "completed"
+		}
+		x.gfake.CreateIssue(ghRepo, is)
+	}
+	st, err := sqlite.Open(ctx, stateDir(tb)+"/state.db", sqlite.Options{Clock: clock.Now})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	yes := true
+	cf := config.Flow{Name: "gh-to-jira", A: config.FlowSide{Tracker: "github", Scope: ghRepo}, B: config.FlowSide{Tracker: "jira", Scope: "project = " + jiraProj},
+		Direction: "a-to-b", Conflict: "newest", OnDelete: "unlink", MaxChangeShare: 1, Create: &yes, Schedule: "@every 5m",
+		Fields: map[string]config.FieldConfig{
+			"title":    {Direction: "a-to-b"},
+			"body":     {Direction: "a-to-b"},
+			"labels":   {Direction: "a-to-b"},
+			"comments": {Direction: "a-to-b"},
+			"status":   {Direction: "a-to-b", Map: []config.ValuePair{{A: "open", B: "To Do"}, {A: "closed", B: "Done"}}},
+		}}
+	capsA, capsB := g.Capabilities(), a.Capabilities()
+	m, probs := mapping.Compile(cf, "flows[0]", nil, mapping.SideInfo{Name: "github", Kind: "github", Caps: &capsA}, mapping.SideInfo{Name: "jira", Kind: "jira", Caps: &capsB})
+	if len(probs) > 0 {
+		tb.Fatalf("flow does not compile: %v", probs)
+	}
+	x.flow = &tsync.Flow{Map: m, A: g, B: a}
+	x.eng = tsync.New(st, tsync.Options{Clock: clock.Now})
+	return x
+}
+
+func (x *econ) advance(d time.Duration) {
+	x.clock.Advance(d)
+	x.jfake.Advance(d)
+}
+
+// run syncs once, five minutes after the last run (the schedule), and
+// returns the requests it made.
+func (x *econ) run(phase string) bill {
+	x.tb.Helper()
+	x.advance(5 * time.Minute)
+	x.gfake.ResetLog()
+	x.jfake.ResetRequests()
+	res, err := x.eng.Sync(x.ctx, x.flow, tsync.RunOptions{})
+	if err != nil {
+		x.tb.Fatalf("%s: sync: %v", phase, err)
+	}
+	_ = res
+	var b bill
+	for _, r := range x.gfake.Requests() {
+		b.GitHub++
+		b.GitHubLog = append(b.GitHubLog, r.Method+" "+r.Path+"?"+r.Query)
+	}
+	for _, r := range x.jfake.Requests() {
+		b.Jira++
+		b.JiraLog = append(b.JiraLog, r.Method+" "+r.Path+"?"+r.Query)
+	}
+	b.JiraWrites = x.jfake.Writes()
+	return b
+}
+
+// phases runs the four phases the targets speak of.
+func (x *econ) phases() map[string]bill {
+	out := map[string]bill{}
+	out["initial"] = x.run("initial")
+	out["idle1"] = x.run("first idle")
+	out["idle2"] = x.run("second idle")
+	is := x.gfake.Issues(ghRepo)[x.n/2]
+	if err := x.gfake.EditIssue(ghRepo, is.Number, func(i *githubtest.Issue) { i.Title += " (edited)" }); err != nil {
+		x.tb.Fatal(err)
+	}
+	out["change"] = x.run("one change")
+	return out
+}
+
+// summary groups a request log by method and path shape.
+func summary(log []string) string {
+	counts := map[string]int{}
+	var order []string
+	for _, l := range log {
+		k, _, _ := strings.Cut(l, "?")
+		f := strings.Split(k, "/")
+		for i, p := range f {
+			if p != "" && strings.Trim(p, "0123456789") == "" || strings.HasPrefix(p, jiraProj+"-") {
+				f[i] = "N"
+			}
+		}
+		k = strings.Join(f, "/")
+		if counts[k] == 0 {
+			order = append(order, k)
+		}
+		counts[k]++
+	}
+	var b strings.Builder
+	for _, k := range order {
+		fmt.Fprintf(&b, "  %6d %s\n", counts[k], k)
+	}
+	return b.String()
+}
+
+func BenchmarkRequestEconomy(b *testing.B) {
+	for _, n := range []int{100, 1000, 10000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			var got map[string]bill
+			for range b.N {
+				got = newEcon(b, n).phases()
+			}
+			for _, ph := range []string{"initial", "idle1", "idle2", "change"} {
+				g := got[ph]
+				b.ReportMetric(float64(g.GitHub), ph+"-github-reqs")
+				b.ReportMetric(float64(g.Jira), ph+"-jira-reqs")
+				b.ReportMetric(float64(g.JiraWrites), ph+"-jira-writes")
+				if testing.Verbose() {
+					b.Logf("%s: github %d\n%s jira %d (writes %d)\n%s", ph, g.GitHub, summary(g.GitHubLog), g.Jira, g.JiraWrites, summary(g.JiraLog))
+				}
+			}
+		})
+	}
+}
