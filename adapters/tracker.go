@@ -67,6 +67,11 @@ type Capabilities struct {
 	// edits. The newest-wins policy compares at the coarser precision of
 	// the two sides and treats edits it cannot order as a tie.
 	TimePrecision time.Duration
+	// VersionedComments says an item's Version changes when one of its
+	// comments is added or edited (Jira's and GitHub's versions carry the
+	// updated stamp, which a comment moves). The engine then knows an item
+	// listed at the version it wrote has no new comments either.
+	VersionedComments bool
 }
 
 // StatusDef is one native status and its category.

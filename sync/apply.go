@@ -222,7 +222,7 @@ func (e *Engine) linkCreated(ctx context.Context, tx store.Ops, f *Flow, pl *pla
 		}
 		if created.Existed {
 			for k := range srcBase {
-				srcBase[k] = "\x00unknown"
+				srcBase[k] = unknownBase
 			}
 		}
 	} else {
@@ -243,16 +243,23 @@ func (e *Engine) linkCreated(ctx context.Context, tx store.Ops, f *Flow, pl *pla
 	return got, tx.PutBase(ctx, b)
 }
 
+// unknownBase marks a base value nobody knows (a copy found, not made).
+const unknownBase = "\x00unknown"
+
 // settleNew diffs a just-linked pair and applies what it needs.
 func (a *applier) settleNew(ctx context.Context, l store.Link, src adapters.Item, created adapters.CreateResult) error {
 	if l.ID == 0 {
 		return nil
 	}
 	in := &pairInput{link: l}
+	made := created.Item
+	// An item this run just made has no comments yet; one found by its
+	// key (an earlier attempt) may.
+	made.AllComments = made.AllComments || !created.Existed
 	if l.A.ID == src.Ref.ID && l.A.Tracker == src.Ref.Tracker {
-		in.a, in.b = src, created.Item
+		in.a, in.b = src, made
 	} else {
-		in.a, in.b = created.Item, src
+		in.a, in.b = made, src
 	}
 	b, err := a.e.store.GetBase(ctx, l.ID)
 	if err == nil {

@@ -244,6 +244,8 @@ func (t *Tracker) Capabilities() adapters.Capabilities {
 		Kinds:         []adapters.Kind{adapters.KindIssue},
 		MaxPageSize:   100,
 		TimePrecision: time.Second, // updated_at is ISO 8601 without fractions
+		// version() hashes updated_at, which a comment moves.
+		VersionedComments: true,
 	}
 }
 
@@ -420,7 +422,7 @@ func (t *Tracker) Get(ctx context.Context, ref adapters.Ref) (adapters.Item, err
 	if err != nil {
 		return adapters.Item{}, err
 	}
-	it.Comments = cs
+	it.Comments, it.AllComments = cs, true
 	return it, nil
 }
 
@@ -442,6 +444,9 @@ func (t *Tracker) toItem(repo string, is *gh.Issue) adapters.Item {
 		Body:    b.Text,
 		SyncKey: b.Key,
 		Version: version(is),
+		// A listing knows how many comments an issue has: none is all
+		// there is to know, and saves reading them.
+		AllComments: is.Comments != nil && *is.Comments == 0,
 	}
 	it.Status, it.StatusCategory = StatusOpen, adapters.CategoryTodo
 	if is.GetState() == "closed" {

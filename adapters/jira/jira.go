@@ -257,6 +257,8 @@ func (t *Tracker) discover(ctx context.Context) error {
 		Statuses:    statuses,
 		Kinds:       []adapters.Kind{adapters.KindInitiative, adapters.KindEpic, adapters.KindIssue, adapters.KindTask},
 		MaxPageSize: MaxPageSize,
+		// The version is the updated stamp, which a comment moves.
+		VersionedComments: true,
 	}
 	fl := []string{"summary", "description", "status", "issuetype", "project", "assignee", "labels", "priority", "duedate", "parent", "created", "updated"}
 	for _, name := range t.o.CustomFields {
