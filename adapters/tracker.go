@@ -131,6 +131,13 @@ type CreateOptions struct {
 	// that hold several projects or repositories create the item in the
 	// one it names when the item's Ref does not say.
 	Scope string
+	// KeyUnseen is the caller's word that no item carries IdempotencyKey
+	// yet: this is the key's first create attempt (no earlier one was
+	// journaled) and the caller's listing of the scope, made for this
+	// run, showed none. The tracker may then skip its own lookup of the
+	// key before creating (a search per create); after a lost answer it
+	// still looks, as the create itself may have landed.
+	KeyUnseen bool
 }
 
 // CreateResult is what Create made or found.

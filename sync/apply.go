@@ -175,7 +175,7 @@ func (a *applier) create(ctx context.Context, op *Op) error {
 	var created adapters.CreateResult
 	var link store.Link
 	err := a.journaled(ctx, op, entry, func() (adapters.Ref, error) {
-		res, err := tr.Create(ctx, *op.Item, adapters.CreateOptions{IdempotencyKey: op.LinkKey, BackLink: op.Source.URL, Scope: a.f.scope(op.Side)})
+		res, err := tr.Create(ctx, *op.Item, a.createOptions(op))
 		created = res
 		return res.Item.Ref, err
 	}, func(tx store.Ops, ref adapters.Ref) (int64, error) {
@@ -190,6 +190,16 @@ func (a *applier) create(ctx context.Context, op *Op) error {
 	// Settle the new pair at once: an item found by its key may hold older
 	// values, and the source's comments are copied in the same run.
 	return a.settleNew(ctx, link, src, created)
+}
+
+// createOptions are the options of op's create. KeyUnseen vouches for the
+// key when the plan listed the whole scope (a full plan, after recovery
+// re-issued every create a crash left pending): no item carried the key,
+// or the plan would have linked it instead of creating. The tracker then
+// skips its own lookup, a search or two per create; an incremental plan
+// saw only what changed, so there the tracker still looks.
+func (a *applier) createOptions(op *Op) adapters.CreateOptions {
+	return adapters.CreateOptions{IdempotencyKey: op.LinkKey, BackLink: op.Source.URL, Scope: a.f.scope(op.Side), KeyUnseen: a.p.Full}
 }
 
 // linkCreated links a created (or found) counterpart and records its base:

@@ -671,7 +671,7 @@ func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.Cr
 	if project == "" {
 		project = scopeProject(opts.Scope)
 	}
-	if key != "" {
+	if key != "" && !opts.KeyUnseen {
 		if found, ok, err := t.findByMarker(ctx, key, project); err != nil {
 			return adapters.CreateResult{}, fmt.Errorf("creating jira issue %q: looking for key %s: %w", it.Title, key, err)
 		} else if ok {
@@ -732,19 +732,40 @@ func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.Cr
 		made.ID, made.Key = found.Ref.ID, found.Ref.Key
 	}
 	ref := adapters.Ref{Tracker: t.name, Project: project, ID: made.ID, Key: made.Key}
-	if it.Status != "" {
-		if err := t.moveTo(ctx, ref, it.Status, nil); err != nil {
-			return adapters.CreateResult{}, fmt.Errorf("created jira issue %s, then: %w", made.Key, err)
-		}
-	}
 	if link := cmp.Or(opts.BackLink, it.Ref.URL); link != "" && key != "" {
 		t.backLink(ctx, ref, key, link)
 	}
-	got, err := t.read(ctx, ref, false)
+	got, err := t.settleCreated(ctx, ref, it.Status)
 	if err != nil {
 		return adapters.CreateResult{}, fmt.Errorf("created jira issue %s, then: %w", made.Key, err)
 	}
 	return adapters.CreateResult{Item: got}, nil
+}
+
+// settleCreated reads a created issue and, only when the workflow's
+// initial status is not status, walks it there and reads it again: the
+// read that returns the item also tells where it stands, so an issue
+// created in the status wanted costs no transition request at all.
+func (t *Tracker) settleCreated(ctx context.Context, ref adapters.Ref, status string) (adapters.Item, error) {
+	w, err := t.getWire(ctx, ref, t.fields)
+	if err != nil {
+		return adapters.Item{}, err
+	}
+	return t.settleRead(ctx, ref, status, w)
+}
+
+// settleRead is settleCreated from an issue w already read.
+func (t *Tracker) settleRead(ctx context.Context, ref adapters.Ref, status string, w wireIssue) (adapters.Item, error) {
+	if status != "" && w.status().Name != status {
+		if err := t.moveTo(ctx, ref, status, &w); err != nil {
+			return adapters.Item{}, err
+		}
+		var err error
+		if w, err = t.getWire(ctx, ref, t.fields); err != nil {
+			return adapters.Item{}, err
+		}
+	}
+	return t.toItem(ctx, w)
 }
 
 // backLink adds a remote link to the counterpart so people can click
