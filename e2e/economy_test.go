@@ -2,7 +2,9 @@ package e2e_test
 
 import (
 	"context"
+
 	"fmt"
+	"github.com/tracksync/tracksync/adapters"
 	"strings"
 	"testing"
 	"time"
@@ -21,16 +23,18 @@ import (
 // The request bill of a one-way GitHub → Jira flow, counted on the fakes'
 // request logs: what a tracker's rate limit sees, not time.
 
-// econ is a GitHub → Jira flow over n seeded GitHub issues.
+// econ is a one-way flow over n seeded issues: GitHub → Jira, or Jira →
+// GitHub when toGitHub.
 type econ struct {
-	tb    testing.TB
-	ctx   context.Context
-	clock *memory.Clock
-	jfake *jiratest.Server
-	gfake *githubtest.Server
-	flow  *tsync.Flow
-	eng   *tsync.Engine
-	n     int
+	toGitHub bool
+	tb       testing.TB
+	ctx      context.Context
+	clock    *memory.Clock
+	jfake    *jiratest.Server
+	gfake    *githubtest.Server
+	flow     *tsync.Flow
+	eng      *tsync.Engine
+	n        int
 }
 
 // bill is one phase's requests on each side.
@@ -41,12 +45,12 @@ type bill struct {
 
 func (b bill) total() int { return b.GitHub + b.Jira }
 
-func newEcon(tb testing.TB, n int) *econ {
+func newEcon(tb testing.TB, n int, toGitHub bool) *econ {
 	tb.Helper()
 	ctx := context.Background()
 	start := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
 	clock := memory.NewClock(start)
-	x := &econ{tb: tb, ctx: ctx, clock: clock, n: n}
+	x := &econ{tb: tb, ctx: ctx, clock: clock, n: n, toGitHub: toGitHub}
 	x.jfake = jiratest.New(tb, jiratest.Options{Start: start})
 	a, err := jira.New(ctx, "jira", jira.Options{URL: x.jfake.URL, Project: jiraProj, Email: "bot@example.com", Token: "api-token",
 		RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond})
@@ -63,7 +67,24 @@ func newEcon(tb testing.TB, n int) *econ {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	for i := range n {
+	if toGitHub {
+		// A person's own client seeds Jira; its requests are not billed.
+		person, err := jira.New(ctx, "jira", jira.Options{URL: x.jfake.URL, Project: jiraProj, Email: "bot@example.com", Token: "api-token"})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for i := range n {
+			it := adapters.Item{Kind: adapters.KindIssue, Title: fmt.Sprintf("issue %d", i), Body: fmt.Sprintf("body of issue %d", i),
+				Labels: []string{labelPool[i%len(labelPool)]}}
+			if i%10 == 9 {
+				it.Status = "Done"
+			}
+			if _, err := person.Create(ctx, it, adapters.CreateOptions{}); err != nil {
+				tb.Fatal(err)
+			}
+		}
+	}
+	for i := range n * btoi(!toGitHub) {
 		is := githubtest.Issue{Title: fmt.Sprintf("issue %d", i), Body: fmt.Sprintf("body of issue %d", i),
 			Labels: []string{labelPool[i%len(labelPool)]}, User: ghUsers[i%len(ghUsers)]}
 		if i%10 == 9 {
@@ -77,14 +98,18 @@ func newEcon(tb testing.TB, n int) *econ {
 	}
 	tb.Cleanup(func() { st.Close() })
 	yes := true
+	dir := "a-to-b"
+	if toGitHub {
+		dir = "b-to-a"
+	}
 	cf := config.Flow{Name: "gh-to-jira", A: config.FlowSide{Tracker: "github", Scope: ghRepo}, B: config.FlowSide{Tracker: "jira", Scope: "project = " + jiraProj},
-		Direction: "a-to-b", Conflict: "newest", OnDelete: "unlink", MaxChangeShare: 1, Create: &yes, Schedule: "@every 5m",
+		Direction: dir, Conflict: "newest", OnDelete: "unlink", MaxChangeShare: 1, Create: &yes, Schedule: "@every 5m",
 		Fields: map[string]config.FieldConfig{
-			"title":    {Direction: "a-to-b"},
-			"body":     {Direction: "a-to-b"},
-			"labels":   {Direction: "a-to-b"},
-			"comments": {Direction: "a-to-b"},
-			"status":   {Direction: "a-to-b", Map: []config.ValuePair{{A: "open", B: "To Do"}, {A: "closed", B: "Done"}}},
+			"title":    {Direction: dir},
+			"body":     {Direction: dir},
+			"labels":   {Direction: dir},
+			"comments": {Direction: dir},
+			"status":   {Direction: dir, Map: []config.ValuePair{{A: "open", B: "To Do"}, {A: "closed", B: "Done"}}},
 		}}
 	capsA, capsB := g.Capabilities(), a.Capabilities()
 	m, probs := mapping.Compile(cf, "flows[0]", nil, mapping.SideInfo{Name: "github", Kind: "github", Caps: &capsA}, mapping.SideInfo{Name: "jira", Kind: "jira", Caps: &capsB})
@@ -132,9 +157,16 @@ func (x *econ) phases() map[string]bill {
 	out["initial"] = x.run("initial")
 	out["idle1"] = x.run("first idle")
 	out["idle2"] = x.run("second idle")
-	is := x.gfake.Issues(ghRepo)[x.n/2]
-	if err := x.gfake.EditIssue(ghRepo, is.Number, func(i *githubtest.Issue) { i.Title += " (edited)" }); err != nil {
-		x.tb.Fatal(err)
+	if x.toGitHub {
+		is := x.jfake.Issues()[x.n/2]
+		if err := x.jfake.EditIssue(is.Key, "", func(i *jiratest.Issue) { i.Summary += " (edited)" }); err != nil {
+			x.tb.Fatal(err)
+		}
+	} else {
+		is := x.gfake.Issues(ghRepo)[x.n/2]
+		if err := x.gfake.EditIssue(ghRepo, is.Number, func(i *githubtest.Issue) { i.Title += " (edited)" }); err != nil {
+			x.tb.Fatal(err)
+		}
 	}
 	out["change"] = x.run("one change")
 	return out
@@ -165,12 +197,28 @@ func summary(log []string) string {
 	return b.String()
 }
 
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// BenchmarkRequestEconomy reports the requests of each phase on each side
+// as custom metrics (requests, not time, are the bill):
+//
+//	go test ./e2e -run XXX -bench RequestEconomy/github-to-jira/10000 -benchtime 1x
 func BenchmarkRequestEconomy(b *testing.B) {
-	for _, n := range []int{100, 1000, 10000} {
-		b.Run(fmt.Sprint(n), func(b *testing.B) {
+	for _, c := range []struct {
+		name     string
+		toGitHub bool
+		n        int
+	}{{"github-to-jira/100", false, 100}, {"github-to-jira/1000", false, 1000}, {"github-to-jira/10000", false, 10000},
+		{"jira-to-github/100", true, 100}, {"jira-to-github/1000", true, 1000}, {"jira-to-github/10000", true, 10000}} {
+		b.Run(c.name, func(b *testing.B) {
 			var got map[string]bill
 			for range b.N {
-				got = newEcon(b, n).phases()
+				got = newEcon(b, c.n, c.toGitHub).phases()
 			}
 			for _, ph := range []string{"initial", "idle1", "idle2", "change"} {
 				g := got[ph]

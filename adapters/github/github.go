@@ -565,7 +565,7 @@ func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.Cr
 		}
 	}
 	if key := opts.IdempotencyKey; key != "" {
-		n, found, err := t.findKey(ctx, repo, key)
+		n, found, err := t.findKey(ctx, repo, key, opts.KeyUnseen)
 		if err != nil {
 			return adapters.CreateResult{}, fmt.Errorf("creating %q in %s: looking for key %s: %w", it.Title, repo, key, err)
 		}
@@ -625,12 +625,15 @@ func isNotFound(err error) bool { return errors.Is(err, adapters.ErrNotFound) }
 // create in a process it costs one request. The search API is not used: it is eventually
 // consistent, and a create retried seconds after a lost answer must find
 // the first one.
-func (t *Tracker) findKey(ctx context.Context, repo, key string) (int, bool, error) {
+//
+// cachedOnly (the caller vouches the key is unseen, CreateOptions.KeyUnseen)
+// consults only the markers this process already knows, at no request.
+func (t *Tracker) findKey(ctx context.Context, repo, key string, cachedOnly bool) (int, bool, error) {
 	t.mu.Lock()
 	idx := t.index(repo)
-	if n, ok := idx.byKey[key]; ok {
+	if n, ok := idx.byKey[key]; ok || cachedOnly {
 		t.mu.Unlock()
-		return n, true, nil
+		return n, ok, nil
 	}
 	watermark, built := idx.watermark, idx.built
 	t.mu.Unlock()
