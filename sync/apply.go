@@ -319,8 +319,28 @@ func (a *applier) pair(ctx context.Context, pp *pairPlan) error {
 	var failed error
 	stale := false
 	var readBack [2]*adapters.Item
+	// restore puts op's fields back to their old base, so the next run
+	// sees the same difference and writes them again.
+	restore := func(op *Op) {
+		for _, fc := range op.Fields {
+			oldA, okA := in.base.A[fc.Field]
+			oldB, okB := in.base.B[fc.Field]
+			if okA && okB {
+				pp.base.A[fc.Field], pp.base.B[fc.Field] = oldA, oldB
+			} else {
+				delete(pp.base.A, fc.Field)
+				delete(pp.base.B, fc.Field)
+			}
+		}
+	}
 	for i, op := range pp.upd {
 		if op == nil {
+			continue
+		}
+		if failed != nil && fatal(failed) {
+			// Not attempted: a rate limit or shutdown stopped the pair.
+			// Its fields must not be recorded as written.
+			restore(op)
 			continue
 		}
 		cur := in.a
@@ -339,16 +359,7 @@ func (a *applier) pair(ctx context.Context, pp *pairPlan) error {
 			// it was, so the next run sees the same difference and tries
 			// again. The other side's successful write is still recorded
 			// below, or it would later pass for a person's edit.
-			for _, fc := range op.Fields {
-				oldA, okA := in.base.A[fc.Field]
-				oldB, okB := in.base.B[fc.Field]
-				if okA && okB {
-					pp.base.A[fc.Field], pp.base.B[fc.Field] = oldA, oldB
-				} else {
-					delete(pp.base.A, fc.Field)
-					delete(pp.base.B, fc.Field)
-				}
-			}
+			restore(op)
 			pp.changed = true
 			if errors.Is(err, adapters.ErrConflict) {
 				// Edited between our read and our write: listed again
@@ -358,9 +369,6 @@ func (a *applier) pair(ctx context.Context, pp *pairPlan) error {
 				continue
 			}
 			failed = err
-			if fatal(err) {
-				break
-			}
 			continue
 		}
 		wrote = true

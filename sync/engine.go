@@ -736,6 +736,17 @@ func ownWrite(p *planner, b store.Base, lists [2]*listing, l store.Link, deleted
 		if it.Version == "" || it.Version != versions[i] {
 			return false
 		}
+		// A version can be as coarse as an updated stamp (Jira's is
+		// milliseconds): the values must be the ones written too.
+		side, bv := store.SideA, b.A
+		if i == 1 {
+			side, bv = store.SideB, b.B
+		}
+		for _, r := range p.rules {
+			if v, ok := bv[r.field]; ok && p.fm.Value(side, it, r.field) != v {
+				return false
+			}
+		}
 		if (p.comments[0] || p.comments[1]) && !p.caps[i].VersionedComments && !it.UpdatedAt.Before(b.SyncedAt) {
 			// This tracker's Version does not cover comments: an item
 			// touched since the pair was settled may have new ones.

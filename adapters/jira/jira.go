@@ -370,6 +370,12 @@ func (t *Tracker) toItem(ctx context.Context, w wireIssue) (adapters.Item, error
 		Version:        w.version(),
 		Due:            w.str("duedate"),
 	}
+	var cs struct {
+		Total *int `json:"total"`
+	}
+	if w.decode("comment", &cs) && cs.Total != nil && *cs.Total == 0 {
+		it.AllComments = true // listed with none: nothing to read
+	}
 	if cat, ok := t.caps.Category(st.Name); ok {
 		it.StatusCategory = cat
 	}

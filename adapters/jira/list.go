@@ -108,7 +108,7 @@ func (t *Tracker) listOnce(ctx context.Context, scope string, size int, tok *pag
 			Total   int         `json:"total"`
 			Issues  []wireIssue `json:"issues"`
 		}
-		q := url.Values{"jql": {jql}, "startAt": {strconv.Itoa(tok.At)}, "maxResults": {strconv.Itoa(size)}, "fields": {t.fields}, "properties": {PropertyKey}}
+		q := url.Values{"jql": {jql}, "startAt": {strconv.Itoa(tok.At)}, "maxResults": {strconv.Itoa(size)}, "fields": {t.fields + ",comment"}, "properties": {PropertyKey}}
 		if err := t.c.doShape(ctx, http.MethodGet, t.path("/search?"+q.Encode()), nil, &res, searchPage); err != nil {
 			return nil, 0, false, fmt.Errorf("listing jira (%s): %w", jql, err)
 		}
@@ -223,7 +223,9 @@ func (t *Tracker) bulkFetch(ctx context.Context, ids []string) ([]wireIssue, err
 		var res struct {
 			Issues []wireIssue `json:"issues"`
 		}
-		body := map[string]any{"issueIdsOrKeys": batch, "fields": strings.Split(t.fields, ","), "properties": []string{PropertyKey}}
+		// The comment field's total tells which issues have none, whose
+		// comments the engine then need not read (a request per issue).
+		body := map[string]any{"issueIdsOrKeys": batch, "fields": append(strings.Split(t.fields, ","), "comment"), "properties": []string{PropertyKey}}
 		if err := t.c.doShape(withIdempotent(ctx), http.MethodPost, t.path("/issue/bulkfetch"), body, &res, rest.Object("a page of issues", "issues")); err != nil {
 			return nil, fmt.Errorf("fetching %d jira issues: %w", len(batch), err)
 		}
