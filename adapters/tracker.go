@@ -2,7 +2,10 @@ package adapters
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"sort"
+	"strings"
 	"time"
 )
 
@@ -185,8 +188,37 @@ type Archiver interface {
 
 // BulkCreator is implemented by trackers with a batch create endpoint.
 // Results are in the order of reqs; each create keeps its idempotency key.
+// On an error, a result whose Item.Ref.ID is empty (or that is missing:
+// the results may stop short) was not made; a *CreateErrors error says
+// which requests failed and why, any other error concerns every request
+// not made.
 type BulkCreator interface {
 	CreateMany(ctx context.Context, reqs []CreateRequest) ([]CreateResult, error)
+}
+
+// CreateErrors are the failed requests of a CreateMany, by index.
+type CreateErrors map[int]error
+
+func (e CreateErrors) Error() string {
+	idx := make([]int, 0, len(e))
+	for i := range e {
+		idx = append(idx, i)
+	}
+	sort.Ints(idx)
+	msgs := make([]string, 0, len(e))
+	for _, i := range idx {
+		msgs = append(msgs, fmt.Sprintf("request %d: %v", i, e[i]))
+	}
+	return fmt.Sprintf("%d of the creates failed: %s", len(e), strings.Join(msgs, "; "))
+}
+
+// Unwrap lets errors.Is and errors.As see each failure.
+func (e CreateErrors) Unwrap() []error {
+	out := make([]error, 0, len(e))
+	for _, err := range e {
+		out = append(out, err)
+	}
+	return out
 }
 
 // CreateRequest is one create in a batch.

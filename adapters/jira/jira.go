@@ -54,6 +54,7 @@ var (
 	_ adapters.Archiver       = (*Tracker)(nil)
 	_ adapters.Checker        = (*Tracker)(nil)
 	_ adapters.WebhookDecoder = (*Tracker)(nil)
+	_ adapters.BulkCreator    = (*Tracker)(nil)
 )
 
 // Deployments.
@@ -670,13 +671,7 @@ func (t *Tracker) writeParent(ctx context.Context, it adapters.Item, creating bo
 // idempotency key made (by its tracksync entity property).
 func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.CreateOptions) (adapters.CreateResult, error) {
 	key := opts.IdempotencyKey
-	project := it.Ref.Project
-	if project == "" {
-		project = t.o.Project
-	}
-	if project == "" {
-		project = scopeProject(opts.Scope)
-	}
+	project := t.createProject(it, opts)
 	if key != "" && !opts.KeyUnseen {
 		if found, ok, err := t.findByMarker(ctx, key, project); err != nil {
 			return adapters.CreateResult{}, fmt.Errorf("creating jira issue %q: looking for key %s: %w", it.Title, key, err)
@@ -684,42 +679,9 @@ func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.Cr
 			return adapters.CreateResult{Item: found, Existed: true}, nil
 		}
 	}
-	if project == "" {
-		return adapters.CreateResult{}, adapters.Permanent(fmt.Errorf("creating jira issue %q: no project to create it in: set trackers.%s.project: %w", it.Title, t.name, adapters.ErrInvalid))
-	}
-	kind := it.Kind
-	if kind == "" {
-		kind = adapters.KindIssue
-	}
-	it.Kind = kind
-	names := []string{adapters.FieldTitle, adapters.FieldAssignees, adapters.FieldLabels}
-	if it.Body != "" {
-		names = append(names, adapters.FieldBody)
-	}
-	if it.Priority != "" {
-		names = append(names, adapters.FieldPriority)
-	}
-	if it.Due != "" {
-		names = append(names, adapters.FieldDue)
-	}
-	if it.Parent != nil && !it.Parent.IsZero() {
-		names = append(names, adapters.FieldParent)
-	}
-	for name := range it.Fields {
-		names = append(names, adapters.CustomPrefix+name)
-	}
-	fields, err := t.writeFields(ctx, it, names, true)
+	body, err := t.createBody(ctx, it, project, key)
 	if err != nil {
-		return adapters.CreateResult{}, fmt.Errorf("creating jira issue %q: %w", it.Title, err)
-	}
-	if len(it.Assignees) == 0 {
-		delete(fields, "assignee")
-	}
-	fields["project"] = map[string]string{"key": project}
-	fields["issuetype"] = map[string]string{"name": t.o.IssueTypes[kind]}
-	body := map[string]any{"fields": fields}
-	if key != "" {
-		body["properties"] = []wireProperty{{Key: PropertyKey, Value: mustJSON(marker{Key: key})}}
+		return adapters.CreateResult{}, err
 	}
 	var made struct {
 		ID  string `json:"id"`
@@ -746,6 +708,54 @@ func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.Cr
 		return adapters.CreateResult{}, fmt.Errorf("created jira issue %s, then: %w", made.Key, err)
 	}
 	return adapters.CreateResult{Item: got}, nil
+}
+
+// createProject is the project a create of it goes to.
+func (t *Tracker) createProject(it adapters.Item, opts adapters.CreateOptions) string {
+	return cmp.Or(it.Ref.Project, t.o.Project, scopeProject(opts.Scope))
+}
+
+// createBody is the JSON of a create of it in project, carrying key (if
+// any) as the tracksync entity property.
+func (t *Tracker) createBody(ctx context.Context, it adapters.Item, project, key string) (map[string]any, error) {
+	if project == "" {
+		return nil, adapters.Permanent(fmt.Errorf("creating jira issue %q: no project to create it in: set trackers.%s.project: %w", it.Title, t.name, adapters.ErrInvalid))
+	}
+	kind := it.Kind
+	if kind == "" {
+		kind = adapters.KindIssue
+	}
+	it.Kind = kind
+	names := []string{adapters.FieldTitle, adapters.FieldAssignees, adapters.FieldLabels}
+	if it.Body != "" {
+		names = append(names, adapters.FieldBody)
+	}
+	if it.Priority != "" {
+		names = append(names, adapters.FieldPriority)
+	}
+	if it.Due != "" {
+		names = append(names, adapters.FieldDue)
+	}
+	if it.Parent != nil && !it.Parent.IsZero() {
+		names = append(names, adapters.FieldParent)
+	}
+	for name := range it.Fields {
+		names = append(names, adapters.CustomPrefix+name)
+	}
+	fields, err := t.writeFields(ctx, it, names, true)
+	if err != nil {
+		return nil, fmt.Errorf("creating jira issue %q: %w", it.Title, err)
+	}
+	if len(it.Assignees) == 0 {
+		delete(fields, "assignee")
+	}
+	fields["project"] = map[string]string{"key": project}
+	fields["issuetype"] = map[string]string{"name": t.o.IssueTypes[kind]}
+	body := map[string]any{"fields": fields}
+	if key != "" {
+		body["properties"] = []wireProperty{{Key: PropertyKey, Value: mustJSON(marker{Key: key})}}
+	}
+	return body, nil
 }
 
 // settleCreated reads a created issue and, only when the workflow's
@@ -1022,4 +1032,152 @@ func scopeProject(scope string) string {
 		return strings.ToUpper(m[1])
 	}
 	return ""
+}
+
+// bulkSize is the most issues POST /issue/bulk takes at once.
+const bulkSize = 50
+
+// CreateMany creates issues 50 a request (POST /issue/bulk), each with
+// its tracksync property, then reads them back 100 a request (bulkfetch,
+// on Cloud) and transitions only those whose initial status is not the
+// one wanted. A request whose key the caller does not vouch for
+// (CreateOptions.KeyUnseen) is looked up first, by Create. A failed bulk
+// request is not retried here (a create is not idempotent): its issues
+// are reported not made, for the caller's journal to look up later.
+func (t *Tracker) CreateMany(ctx context.Context, reqs []adapters.CreateRequest) ([]adapters.CreateResult, error) {
+	out := make([]adapters.CreateResult, len(reqs))
+	failed := adapters.CreateErrors{}
+	var batch []int
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		defer func() { batch = batch[:0] }()
+		return t.createBatch(ctx, reqs, batch, out, failed)
+	}
+	for i, r := range reqs {
+		if r.Options.IdempotencyKey != "" && !r.Options.KeyUnseen {
+			res, err := t.Create(ctx, r.Item, r.Options)
+			if err != nil {
+				failed[i] = err
+				continue
+			}
+			out[i] = res
+			continue
+		}
+		if batch = append(batch, i); len(batch) == bulkSize {
+			if err := flush(); err != nil {
+				return out, err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return out, err
+	}
+	if len(failed) > 0 {
+		return out, failed
+	}
+	return out, nil
+}
+
+// createBatch creates reqs[idx...] in one bulk request and settles them.
+// Per-issue failures go to failed; the error is for a failure that stops
+// the whole call (the request itself failed, the context ended).
+func (t *Tracker) createBatch(ctx context.Context, reqs []adapters.CreateRequest, idx []int, out []adapters.CreateResult, failed adapters.CreateErrors) error {
+	var bodies []any
+	var sent []int
+	for _, i := range idx {
+		r := reqs[i]
+		body, err := t.createBody(ctx, r.Item, t.createProject(r.Item, r.Options), r.Options.IdempotencyKey)
+		if err != nil {
+			failed[i] = err
+			continue
+		}
+		bodies, sent = append(bodies, body), append(sent, i)
+	}
+	if len(sent) == 0 {
+		return nil
+	}
+	var res struct {
+		Issues []struct {
+			ID  string `json:"id"`
+			Key string `json:"key"`
+		} `json:"issues"`
+		Errors []struct {
+			Status        int             `json:"status"`
+			FailedElement int             `json:"failedElementNumber"`
+			ElementErrors json.RawMessage `json:"elementErrors"`
+		} `json:"errors"`
+	}
+	err := t.c.doShape(ctx, http.MethodPost, t.path("/issue/bulk"), map[string]any{"issueUpdates": bodies}, &res, rest.Object("the created issues", "issues"))
+	var ae *adapters.APIError
+	if err != nil && !(errors.As(err, &ae) && ae.Status == http.StatusBadRequest && len(res.Errors) > 0) {
+		return fmt.Errorf("creating %d jira issues: %w", len(sent), err)
+	}
+	bad := map[int]bool{}
+	for _, e := range res.Errors {
+		if e.FailedElement < 0 || e.FailedElement >= len(sent) {
+			continue
+		}
+		bad[e.FailedElement] = true
+		i := sent[e.FailedElement]
+		ferr := fmt.Errorf("creating jira issue %q: HTTP %d: %s: %w", reqs[i].Item.Title, e.Status, e.ElementErrors, adapters.ErrInvalid)
+		if e.Status >= 400 && e.Status < 500 {
+			ferr = adapters.Permanent(ferr)
+		}
+		failed[i] = ferr
+	}
+	var made []int
+	refs := map[int]adapters.Ref{}
+	n := 0
+	for j, i := range sent {
+		if bad[j] {
+			continue
+		}
+		if n >= len(res.Issues) {
+			failed[i] = fmt.Errorf("creating jira issue %q: the bulk answer names %d issues for %d creates", reqs[i].Item.Title, len(res.Issues), len(sent)-len(bad))
+			continue
+		}
+		w := res.Issues[n]
+		n++
+		refs[i] = adapters.Ref{Tracker: t.name, Project: t.createProject(reqs[i].Item, reqs[i].Options), ID: w.ID, Key: w.Key}
+		made = append(made, i)
+	}
+	ids := make([]string, 0, len(made))
+	for _, i := range made {
+		r := reqs[i]
+		if link := cmp.Or(r.Options.BackLink, r.Item.Ref.URL); link != "" && r.Options.IdempotencyKey != "" {
+			t.backLink(ctx, refs[i], r.Options.IdempotencyKey, link)
+		}
+		ids = append(ids, refs[i].ID)
+	}
+	wires := map[string]wireIssue{}
+	if !t.dc {
+		ws, err := t.bulkFetch(ctx, ids)
+		if err != nil {
+			for _, i := range made {
+				failed[i] = fmt.Errorf("created jira issue %s, then: %w", refs[i].Key, err)
+			}
+			return nil
+		}
+		for _, w := range ws {
+			wires[w.ID] = w
+		}
+	}
+	for _, i := range made {
+		ref := refs[i]
+		var got adapters.Item
+		var err error
+		if w, ok := wires[ref.ID]; ok {
+			got, err = t.settleRead(ctx, ref, reqs[i].Item.Status, w)
+		} else {
+			got, err = t.settleCreated(ctx, ref, reqs[i].Item.Status)
+		}
+		if err != nil {
+			failed[i] = fmt.Errorf("created jira issue %s, then: %w", ref.Key, err)
+			continue
+		}
+		out[i] = adapters.CreateResult{Item: got}
+	}
+	return nil
 }
