@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -45,16 +46,8 @@ func fatal(err error) bool {
 func (e *Engine) apply(ctx context.Context, f *Flow, p *Plan, runID int64, counts *store.Counts, log *slog.Logger) ([]error, error) {
 	a := &applier{e: e, f: f, p: p, pl: p.planner, runID: runID, counts: counts, log: log, held: map[string]bool{}, copies: map[string]bool{}, agreed: map[int64]map[string]string{},
 		finished: map[int64]bool{}, archiveFailed: map[int64]bool{}}
-	for _, op := range p.opPtrs {
-		if op.Kind != OpCreate {
-			continue
-		}
-		if err := a.create(ctx, op); err != nil {
-			if fatal(err) {
-				return a.errs, err
-			}
-			a.errs = append(a.errs, err)
-		}
+	if err := a.createAll(ctx); err != nil {
+		return a.errs, err
 	}
 	for _, pp := range p.pairs {
 		if err := a.pair(ctx, pp); err != nil {
@@ -99,13 +92,9 @@ func (a *applier) journaled(ctx context.Context, op *Op, entry store.JournalEntr
 	if a.e.draining != nil && a.e.draining() {
 		return ErrDraining
 	}
-	entry.RunID, entry.Flow, entry.Op, entry.Side = a.runID, a.f.Map.Name, string(op.Kind), op.Side
-	if entry.LinkID == 0 {
-		entry.LinkID = op.LinkID
-	}
-	id, err := a.e.store.JournalIntent(ctx, entry)
+	entry, id, err := a.intent(ctx, op, entry)
 	if err != nil {
-		return fmt.Errorf("flow %s: journaling %s of %s: %w", a.f.Map.Name, op.Kind, op.Target, err)
+		return err
 	}
 	if a.e.crash != nil {
 		if err := a.e.crash(CrashBeforeCall, op); err != nil {
@@ -118,6 +107,24 @@ func (a *applier) journaled(ctx context.Context, op *Op, entry store.JournalEntr
 			return errCrashed
 		}
 	}
+	return a.finish(ctx, op, entry, id, res, callErr, after)
+}
+
+// intent journals op's intent (the first half of journaled).
+func (a *applier) intent(ctx context.Context, op *Op, entry store.JournalEntry) (store.JournalEntry, int64, error) {
+	entry.RunID, entry.Flow, entry.Op, entry.Side = a.runID, a.f.Map.Name, string(op.Kind), op.Side
+	if entry.LinkID == 0 {
+		entry.LinkID = op.LinkID
+	}
+	id, err := a.e.store.JournalIntent(ctx, entry)
+	if err != nil {
+		return entry, 0, fmt.Errorf("flow %s: journaling %s of %s: %w", a.f.Map.Name, op.Kind, op.Target, err)
+	}
+	return entry, id, nil
+}
+
+// finish records the outcome of op's call (the second half of journaled).
+func (a *applier) finish(ctx context.Context, op *Op, entry store.JournalEntry, id int64, res adapters.Ref, callErr error, after func(tx store.Ops, res adapters.Ref) (int64, error)) error {
 	bg := context.WithoutCancel(ctx) // what happened must be recorded even on shutdown
 	if callErr != nil {
 		state := store.JournalFailed
@@ -149,6 +156,31 @@ func (a *applier) journaled(ctx context.Context, op *Op, entry store.JournalEntr
 
 func (a *applier) create(ctx context.Context, op *Op) error {
 	tr := a.f.side(op.Side)
+	src, srcBase, dstSide, entry := a.prepareCreate(op)
+	var created adapters.CreateResult
+	var link store.Link
+	err := a.journaled(ctx, op, entry, func() (adapters.Ref, error) {
+		res, err := tr.Create(ctx, *op.Item, a.createOptions(op))
+		created = res
+		return res.Item.Ref, err
+	}, func(tx store.Ops, ref adapters.Ref) (int64, error) {
+		l, err := a.e.linkCreated(ctx, tx, a.f, a.pl, dstSide, src, srcBase, nil, op.LinkKey, created)
+		link = l
+		return l.ID, err
+	})
+	if err != nil {
+		return fmt.Errorf("creating copy of %s on %s: %w", src.Ref, tr.Name(), err)
+	}
+	a.counts.Created++
+	// Settle the new pair at once: an item found by its key may hold older
+	// values, and the source's comments are copied in the same run.
+	return a.settleNew(ctx, link, src, created)
+}
+
+// prepareCreate resolves op's parent (which a create earlier in this run
+// may have linked) and returns the source, its base, the side the copy
+// goes to and the journal entry of the create.
+func (a *applier) prepareCreate(op *Op) (adapters.Item, map[string]string, store.Side, store.JournalEntry) {
 	src := op.pair.in.a
 	srcBase, dstSide := op.pair.base.A, store.SideB
 	if op.Side == store.SideA {
@@ -172,24 +204,160 @@ func (a *applier) create(ctx context.Context, op *Op) error {
 		after[r.field] = a.pl.fm.Value(op.Side, *op.Item, r.field)
 	}
 	entry := store.JournalEntry{Target: op.Source, IdempotencyKey: op.LinkKey, Before: srcBase, After: after}
-	var created adapters.CreateResult
-	var link store.Link
-	err := a.journaled(ctx, op, entry, func() (adapters.Ref, error) {
-		res, err := tr.Create(ctx, *op.Item, a.createOptions(op))
-		created = res
-		return res.Item.Ref, err
-	}, func(tx store.Ops, ref adapters.Ref) (int64, error) {
-		l, err := a.e.linkCreated(ctx, tx, a.f, a.pl, dstSide, src, srcBase, nil, op.LinkKey, created)
-		link = l
-		return l.ID, err
-	})
-	if err != nil {
-		return fmt.Errorf("creating copy of %s on %s: %w", src.Ref, tr.Name(), err)
+	return src, srcBase, dstSide, entry
+}
+
+// bulkMax is how many creates one CreateMany call carries (the adapter
+// splits them into the requests its tracker takes).
+const bulkMax = 100
+
+// batchable reports whether op can go in a CreateMany: its side is a
+// BulkCreator and its parent, if it has one, needs no translation that a
+// create in the same batch could be waiting for.
+func (a *applier) batchable(op *Op) bool {
+	if _, ok := a.f.side(op.Side).(adapters.BulkCreator); !ok {
+		return false
 	}
-	a.counts.Created++
-	// Settle the new pair at once: an item found by its key may hold older
-	// values, and the source's comments are copied in the same run.
-	return a.settleNew(ctx, link, src, created)
+	src := op.pair.in.a
+	if op.Side == store.SideA {
+		src = op.pair.in.b
+	}
+	return src.Parent == nil || !a.pl.fm.Writes(adapters.FieldParent, op.Side)
+}
+
+// createAll runs the plan's creates in order, runs of batchable ones on
+// one side together through CreateMany.
+func (a *applier) createAll(ctx context.Context) error {
+	var batch []*Op
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := a.createBatch(ctx, batch)
+		batch = nil
+		return err
+	}
+	for _, op := range a.p.opPtrs {
+		if op.Kind != OpCreate {
+			continue
+		}
+		if a.batchable(op) {
+			if len(batch) > 0 && batch[0].Side != op.Side {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+			if batch = append(batch, op); len(batch) == bulkMax {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+		if err := a.create(ctx, op); err != nil {
+			if fatal(err) {
+				return err
+			}
+			a.errs = append(a.errs, err)
+		}
+	}
+	return flush()
+}
+
+// createBatch is create for ops through one CreateMany call: every intent
+// is journaled before the call and every outcome after it, each create
+// keeping its own journal entry, link and settling.
+func (a *applier) createBatch(ctx context.Context, ops []*Op) error {
+	if a.e.draining != nil && a.e.draining() {
+		return ErrDraining
+	}
+	tr := a.f.side(ops[0].Side)
+	type prepared struct {
+		src     adapters.Item
+		srcBase map[string]string
+		dst     store.Side
+		entry   store.JournalEntry
+		id      int64
+	}
+	preps := make([]prepared, len(ops))
+	reqs := make([]adapters.CreateRequest, len(ops))
+	for i, op := range ops {
+		src, srcBase, dst, entry := a.prepareCreate(op)
+		entry, id, err := a.intent(ctx, op, entry)
+		if err != nil {
+			return err
+		}
+		preps[i] = prepared{src: src, srcBase: srcBase, dst: dst, entry: entry, id: id}
+		reqs[i] = adapters.CreateRequest{Item: *op.Item, Options: a.createOptions(op)}
+	}
+	for _, op := range ops {
+		if a.e.crash != nil {
+			if err := a.e.crash(CrashBeforeCall, op); err != nil {
+				return errCrashed
+			}
+		}
+	}
+	results, callErr := tr.(adapters.BulkCreator).CreateMany(ctx, reqs)
+	for _, op := range ops {
+		if a.e.crash != nil {
+			if err := a.e.crash(CrashAfterCall, op); err != nil {
+				return errCrashed
+			}
+		}
+	}
+	var each adapters.CreateErrors
+	errors.As(callErr, &each)
+	var stop error
+	for i, op := range ops {
+		pr := preps[i]
+		var created adapters.CreateResult
+		var err error
+		switch {
+		case i < len(results) && results[i].Item.Ref.ID != "":
+			created = results[i]
+		case each[i] != nil:
+			err = each[i]
+		case callErr != nil && adapters.IsPermanent(callErr) && each == nil:
+			// A refusal that names no request may concern another one
+			// of the batch: not made, this one is left for recovery.
+			err = fmt.Errorf("not made: %s refused the batch it was in: %v", tr.Name(), callErr)
+		case callErr != nil && each == nil:
+			err = callErr
+		default:
+			err = fmt.Errorf("%s made no item for it and said nothing", tr.Name())
+		}
+		var link store.Link
+		err = a.finish(ctx, op, pr.entry, pr.id, created.Item.Ref, err, func(tx store.Ops, ref adapters.Ref) (int64, error) {
+			l, err := a.e.linkCreated(ctx, tx, a.f, a.pl, pr.dst, pr.src, pr.srcBase, nil, op.LinkKey, created)
+			link = l
+			return l.ID, err
+		})
+		if err != nil {
+			err = fmt.Errorf("creating copy of %s on %s: %w", pr.src.Ref, tr.Name(), err)
+			if fatal(err) {
+				// Every outcome is journaled first; then the run stops.
+				stop = cmp.Or(stop, err)
+				continue
+			}
+			a.errs = append(a.errs, err)
+			continue
+		}
+		a.counts.Created++
+		if stop != nil {
+			continue
+		}
+		if err := a.settleNew(ctx, link, pr.src, created); err != nil {
+			if fatal(err) {
+				stop = err
+				continue
+			}
+			a.errs = append(a.errs, err)
+		}
+	}
+	return stop
 }
 
 // createOptions are the options of op's create. KeyUnseen vouches for the

@@ -1,6 +1,9 @@
 package sync_test
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -37,5 +40,56 @@ func TestOwnWritesNotReadAgain(t *testing.T) {
 	e.sync(tsync.RunOptions{})
 	if b, _ := e.b.Get(e.ctx, l.B); b.Title != "renamed" {
 		t.Errorf("b's title %q after an edit on a, want renamed", b.Title)
+	}
+}
+
+// bulkCounter counts CreateMany calls.
+type bulkCounter struct {
+	*memory.Tracker
+	calls, items int
+}
+
+func (b *bulkCounter) CreateMany(ctx context.Context, reqs []adapters.CreateRequest) ([]adapters.CreateResult, error) {
+	b.calls++
+	b.items += len(reqs)
+	return b.Tracker.CreateMany(ctx, reqs)
+}
+
+// Creates to a BulkCreator go through CreateMany, each still journaled,
+// linked and settled on its own; one the tracker refuses is reported and
+// the others are linked.
+func TestCreatesGoThroughCreateMany(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	for i := range 5 {
+		e.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: fmt.Sprintf("item %d", i), Status: "To Do"})
+	}
+	bc := &bulkCounter{Tracker: e.b}
+	e.flow.B = bc
+	e.b.SetHook(func(op string, ref adapters.Ref, ph memory.Phase) error {
+		if op == memory.OpCreate && ph == memory.Before && e.b.Counts().Creates > 0 && len(e.b.Items()) == 3 {
+			return adapters.Permanent(errors.New("400 refused"))
+		}
+		return nil
+	})
+	res, err := e.eng.Sync(e.ctx, e.flow, tsync.RunOptions{})
+	var we *tsync.WriteErrors
+	if !errors.As(err, &we) || len(we.Errs) != 2 {
+		t.Fatalf("err %v, want the refused create and the one after it (memory stops at the first failure) reported", err)
+	}
+	if bc.calls != 1 || bc.items != 5 {
+		t.Errorf("CreateMany called %d times for %d items, want once for 5", bc.calls, bc.items)
+	}
+	if res.Run.Counts.Created != 3 || len(e.links()) != 3 {
+		t.Errorf("created %d, %d links; want 3 and 3", res.Run.Counts.Created, len(e.links()))
+	}
+	pend, _ := e.st.PendingJournal(e.ctx, "f")
+	if len(pend) != 2 {
+		t.Errorf("%d creates pending, want 2: a refusal naming no request of the batch leaves both not made for recovery", len(pend))
+	}
+	e.b.SetHook(nil)
+	e.clock.Advance(time.Minute)
+	e.sync(tsync.RunOptions{Full: true})
+	if n := len(e.b.Items()); n != 5 || len(e.links()) != 5 {
+		t.Errorf("after the refusal lifted: %d items, %d links; want 5 and 5", n, len(e.links()))
 	}
 }
