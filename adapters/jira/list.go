@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/adapters/internal/rest"
@@ -19,6 +20,12 @@ import (
 type listState struct {
 	Max  int64    `json:"u"`
 	Seen []string `json:"s,omitempty"` // "id@ms"
+	// Listed is Jira's clock (its Date header, epoch ms) when the listing
+	// began. An issue updated more than the overlap before it was
+	// searchable by then, so once Listed is an overlap past Max the next
+	// listing need not look back before Max: an idle poll stays one page
+	// instead of paging through the last overlap's worth of updates.
+	Listed int64 `json:"l,omitempty"`
 }
 
 // pageToken carries a listing between pages: the next query's lower
@@ -55,7 +62,14 @@ func (t *Tracker) List(ctx context.Context, req adapters.ListRequest) (adapters.
 				return adapters.ListPage{}, adapters.Permanent(fmt.Errorf("listing jira: cursor %q is not one this tracker issued: %w", req.Cursor, adapters.ErrInvalid))
 			}
 			tok.Since = max(0, tok.State.Max-t.o.Overlap.Milliseconds())
+			if settled := tok.State.Listed - t.o.Overlap.Milliseconds(); settled > tok.Since {
+				tok.Since = min(tok.State.Max, settled)
+			}
 		}
+	}
+	var listed time.Time
+	if req.PageToken == "" {
+		ctx = context.WithValue(ctx, serverTimeKey{}, &listed)
 	}
 	size := req.PageSize
 	if size <= 0 || size > MaxPageSize {
@@ -68,6 +82,12 @@ func (t *Tracker) List(ctx context.Context, req adapters.ListRequest) (adapters.
 	fresh, last, done, err := t.listOnce(ctx, req.Scope, size, &tok, seen)
 	if err != nil {
 		return adapters.ListPage{}, err
+	}
+	if req.PageToken == "" {
+		tok.State.Listed = 0
+		if !listed.IsZero() {
+			tok.State.Listed = listed.UnixMilli()
+		}
 	}
 	page := adapters.ListPage{}
 	for _, w := range fresh {
@@ -144,7 +164,8 @@ func (t *Tracker) listOnce(ctx context.Context, scope string, size int, tok *pag
 	if n := len(res.Issues); n > 0 {
 		last = res.Issues[n-1].updated().UnixMilli()
 	}
-	full, err := t.bulkFetch(ctx, ids)
+	// The listing's clock is the search's Date, not the later fetch's.
+	full, err := t.bulkFetch(context.WithValue(ctx, serverTimeKey{}, (*time.Time)(nil)), ids)
 	if err != nil {
 		return nil, 0, false, err
 	}
