@@ -227,6 +227,16 @@ type CreateRequest struct {
 	Options CreateOptions
 }
 
+// WriteNoter is implemented by trackers whose cursor can take note of
+// the caller's own writes made after the listing that issued it, so the
+// next listing does not fetch them again (they are changes since the
+// cursor, but none the caller needs to see). items are as the writes read
+// them back; an item edited since has another version and is listed. The
+// returned cursor replaces cursor.
+type WriteNoter interface {
+	NoteWrites(cursor string, items []Item) (string, error)
+}
+
 // Checker is implemented by trackers that can check their own health
 // (credentials, permissions, the project exists) for doctor and /readyz.
 type Checker interface {

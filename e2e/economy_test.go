@@ -2,6 +2,10 @@ package e2e_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 
 	"fmt"
 	"github.com/tracksync/tracksync/adapters"
@@ -52,7 +56,17 @@ func newEcon(tb testing.TB, n int, toGitHub bool) *econ {
 	clock := memory.NewClock(start)
 	x := &econ{tb: tb, ctx: ctx, clock: clock, n: n, toGitHub: toGitHub}
 	x.jfake = jiratest.New(tb, jiratest.Options{Start: start})
-	a, err := jira.New(ctx, "jira", jira.Options{URL: x.jfake.URL, Project: jiraProj, Email: "bot@example.com", Token: "api-token",
+	// Every request takes 20ms of both fakes' time, so a run's writes
+	// spread over time as they do against real trackers (a frozen clock
+	// would stamp every write of a run alike).
+	target, _ := url.Parse(x.jfake.URL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	jsrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		x.advance(latency)
+		proxy.ServeHTTP(w, r)
+	}))
+	tb.Cleanup(jsrv.Close)
+	a, err := jira.New(ctx, "jira", jira.Options{URL: jsrv.URL, Project: jiraProj, Email: "bot@example.com", Token: "api-token",
 		RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond})
 	if err != nil {
 		tb.Fatal(err)
@@ -60,7 +74,7 @@ func newEcon(tb testing.TB, n int, toGitHub bool) *econ {
 	// A quota large enough that the bill, not the limit, is measured.
 	x.gfake = githubtest.New(tb, githubtest.Options{Repos: []string{ghRepo}, Users: ghUsers, Tokens: []string{"tok"}, Clock: clock.Now,
 		RateLimit: 1 << 30, ContentPerMinute: 1 << 20, ContentPerHour: 1 << 30})
-	g, err := github.New("github", github.Options{URL: x.gfake.URL, Token: "tok", Clock: clock.Now, Transport: x.gfake.Client().Transport,
+	g, err := github.New("github", github.Options{URL: x.gfake.URL, Token: "tok", Clock: clock.Now, Transport: ticking{x, x.gfake.Client().Transport},
 		ContentPerMinute: 1 << 20, ContentPerHour: 1 << 30,
 		Sleep:        func(ctx context.Context, d time.Duration) error { x.advance(d); return ctx.Err() },
 		RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond})
@@ -82,6 +96,7 @@ func newEcon(tb testing.TB, n int, toGitHub bool) *econ {
 			if _, err := person.Create(ctx, it, adapters.CreateOptions{}); err != nil {
 				tb.Fatal(err)
 			}
+			x.jfake.Advance(time.Second)
 		}
 	}
 	for i := range n * btoi(!toGitHub) {
@@ -91,6 +106,7 @@ func newEcon(tb testing.TB, n int, toGitHub bool) *econ {
 			is.State, is.StateReason = "closed", "completed"
 		}
 		x.gfake.CreateIssue(ghRepo, is)
+		x.advance(time.Second) // people file issues over time
 	}
 	st, err := sqlite.Open(ctx, stateDir(tb)+"/state.db", sqlite.Options{Clock: clock.Now})
 	if err != nil {
@@ -119,6 +135,20 @@ func newEcon(tb testing.TB, n int, toGitHub bool) *econ {
 	x.flow = &tsync.Flow{Map: m, A: g, B: a}
 	x.eng = tsync.New(st, tsync.Options{Clock: clock.Now})
 	return x
+}
+
+// latency is how much of the fakes' time one request takes.
+const latency = 20 * time.Millisecond
+
+// ticking advances the fakes' clocks by latency per request.
+type ticking struct {
+	x    *econ
+	next http.RoundTripper
+}
+
+func (t ticking) RoundTrip(r *http.Request) (*http.Response, error) {
+	t.x.advance(latency)
+	return t.next.RoundTrip(r)
 }
 
 func (x *econ) advance(d time.Duration) {

@@ -34,6 +34,21 @@ type applier struct {
 	// archiveFailed: links whose survivor could not be closed; they are
 	// not tombstoned, so the close is tried again next run.
 	archiveFailed map[int64]bool
+	// wrote: items as this run's creates and updates read them back, by
+	// side and ID, for the trackers' cursors to take note of.
+	wrote [2]map[string]adapters.Item
+}
+
+// noteWrite remembers it as written on side s.
+func (a *applier) noteWrite(s store.Side, it adapters.Item) {
+	i := 0
+	if s == store.SideB {
+		i = 1
+	}
+	if a.wrote[i] == nil {
+		a.wrote[i] = map[string]adapters.Item{}
+	}
+	a.wrote[i][it.Ref.ID] = it
 }
 
 // fatal reports whether err must stop the whole run: a simulated crash,
@@ -46,6 +61,7 @@ func fatal(err error) bool {
 func (e *Engine) apply(ctx context.Context, f *Flow, p *Plan, runID int64, counts *store.Counts, log *slog.Logger) ([]error, error) {
 	a := &applier{e: e, f: f, p: p, pl: p.planner, runID: runID, counts: counts, log: log, held: map[string]bool{}, copies: map[string]bool{}, agreed: map[int64]map[string]string{},
 		finished: map[int64]bool{}, archiveFailed: map[int64]bool{}}
+	p.wrote = &a.wrote
 	if err := a.createAll(ctx); err != nil {
 		return a.errs, err
 	}
@@ -172,6 +188,9 @@ func (a *applier) create(ctx context.Context, op *Op) error {
 		return fmt.Errorf("creating copy of %s on %s: %w", src.Ref, tr.Name(), err)
 	}
 	a.counts.Created++
+	if !created.Existed {
+		a.noteWrite(op.Side, created.Item)
+	}
 	// Settle the new pair at once: an item found by its key may hold older
 	// values, and the source's comments are copied in the same run.
 	return a.settleNew(ctx, link, src, created)
@@ -346,6 +365,9 @@ func (a *applier) createBatch(ctx context.Context, ops []*Op) error {
 			continue
 		}
 		a.counts.Created++
+		if !created.Existed {
+			a.noteWrite(op.Side, created.Item)
+		}
 		if stop != nil {
 			continue
 		}
@@ -711,6 +733,7 @@ func (a *applier) update(ctx context.Context, op *Op, cur adapters.Item) (adapte
 	if err != nil {
 		return got, fmt.Errorf("updating %s (%s): %w", op.Target, strings.Join(patch.Fields, ", "), err)
 	}
+	a.noteWrite(op.Side, got)
 	return got, nil
 }
 

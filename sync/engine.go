@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -260,6 +262,14 @@ func (e *Engine) Sync(ctx context.Context, f *Flow, opts RunOptions) (*Result, e
 	for i, s := range []store.Side{store.SideA, store.SideB} {
 		if plan.Cursors[i] == "" {
 			continue
+		}
+		if wn, ok := f.side(s).(adapters.WriteNoter); ok && plan.wrote != nil && len(plan.wrote[i]) > 0 {
+			// The next listing need not fetch what this run wrote.
+			if c, err := wn.NoteWrites(plan.Cursors[i], slices.Collect(maps.Values(plan.wrote[i]))); err == nil {
+				plan.Cursors[i] = c
+			} else {
+				log.Warn("the tracker could not note this run's writes in its cursor; the next run reads them again", "tracker", f.side(s).Name(), "err", err)
+			}
 		}
 		if err := e.store.PutCursor(ctx, name, s, plan.Cursors[i]); err != nil {
 			return finish(store.RunFailed, fmt.Errorf("flow %s: storing cursor: %w", name, err))

@@ -73,3 +73,50 @@ func TestIdlePollAfterBurstIsOnePage(t *testing.T) {
 		})
 	}
 }
+
+// Issues tracksync wrote after a listing, noted in its cursor, are not
+// fetched by the next listing; one edited since is.
+func TestNoteWritesSkipsOwnWrites(t *testing.T) {
+	fake, tr := newPair(t, jiratest.Cloud)
+	p, err := tr.List(t.Context(), adapters.ListRequest{Scope: "project = PLAT"})
+	if err != nil || p.NextPageToken != "" {
+		t.Fatalf("empty listing: %v %q", err, p.NextPageToken)
+	}
+	var wrote []adapters.Item
+	for i := range 150 {
+		fake.Advance(time.Second)
+		res, err := tr.Create(t.Context(), adapters.Item{Kind: adapters.KindIssue, Title: fmt.Sprintf("ours %d", i)}, adapters.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wrote = append(wrote, res.Item)
+	}
+	cur, err := tr.NoteWrites(p.Cursor, wrote)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake.Advance(time.Second)
+	if err := fake.EditIssue(wrote[40].Ref.Key, "", func(x *jiratest.Issue) { x.Summary = "theirs" }); err != nil {
+		t.Fatal(err)
+	}
+	fake.ResetRequests()
+	var got []adapters.Item
+	req := adapters.ListRequest{Scope: "project = PLAT", Cursor: cur}
+	for {
+		p, err := tr.List(t.Context(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, p.Items...)
+		if p.NextPageToken == "" {
+			break
+		}
+		req.PageToken = p.NextPageToken
+	}
+	if len(got) != 1 || got[0].Title != "theirs" {
+		t.Errorf("listed %d issues (%v), want only the one edited since", len(got), got)
+	}
+	if n := fake.Count("POST", "/bulkfetch"); n != 1 {
+		t.Errorf("%d bulkfetches, want 1 (for the edited issue)", n)
+	}
+}

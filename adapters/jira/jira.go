@@ -55,6 +55,7 @@ var (
 	_ adapters.Checker        = (*Tracker)(nil)
 	_ adapters.WebhookDecoder = (*Tracker)(nil)
 	_ adapters.BulkCreator    = (*Tracker)(nil)
+	_ adapters.WriteNoter     = (*Tracker)(nil)
 )
 
 // Deployments.

@@ -100,6 +100,9 @@ func (t *Tracker) List(ctx context.Context, req adapters.ListRequest) (adapters.
 		tok.State.Seen = append(tok.State.Seen, it.Ref.ID+"@"+strconv.FormatInt(ms, 10))
 		tok.State.Max = max(tok.State.Max, ms)
 	}
+	// Issues the seen set dropped were listed too (by an earlier listing
+	// or noted as tracksync's own writes): the newest stamp moves past them.
+	tok.State.Max = max(tok.State.Max, last)
 	floor := tok.State.Max - t.o.Overlap.Milliseconds()
 	if done {
 		page.Cursor = adapters.EncodeToken(t.prune(tok.State, floor))
@@ -113,6 +116,27 @@ func (t *Tracker) List(ctx context.Context, req adapters.ListRequest) (adapters.
 	tok.State = t.prune(tok.State, min(tok.Since, floor))
 	page.NextPageToken = adapters.EncodeToken(tok)
 	return page, nil
+}
+
+// NoteWrites adds the (id, updated) pairs of issues tracksync wrote after
+// the listing to the cursor's seen set: the next listing still pages over
+// them (they are newer than the cursor) but fetches none whose stamp is
+// unchanged. The newest stamp is left alone: an issue someone else edited
+// meanwhile must still be listed.
+func (t *Tracker) NoteWrites(cursor string, items []adapters.Item) (string, error) {
+	var st listState
+	if cursor == "" {
+		return cursor, nil
+	}
+	if err := adapters.DecodeToken(cursor, &st); err != nil {
+		return "", fmt.Errorf("noting writes in jira cursor: %w", adapters.ErrInvalid)
+	}
+	for _, it := range items {
+		if it.Ref.Tracker == t.name && it.Ref.ID != "" && !it.UpdatedAt.IsZero() {
+			st.Seen = append(st.Seen, it.Ref.ID+"@"+strconv.FormatInt(it.UpdatedAt.UnixMilli(), 10))
+		}
+	}
+	return adapters.EncodeToken(t.prune(st, st.Max-t.o.Overlap.Milliseconds())), nil
 }
 
 // listOnce runs one search page from tok's bound and position: it returns
