@@ -1165,17 +1165,48 @@ func (t *Tracker) createBatch(ctx context.Context, reqs []adapters.CreateRequest
 			wires[w.ID] = w
 		}
 	}
+	var moved []string // transitioned on Cloud: read back together
 	for _, i := range made {
 		ref := refs[i]
 		var got adapters.Item
 		var err error
-		if w, ok := wires[ref.ID]; ok {
-			got, err = t.settleRead(ctx, ref, reqs[i].Item.Status, w)
-		} else {
+		w, ok := wires[ref.ID]
+		switch {
+		case !ok:
 			got, err = t.settleCreated(ctx, ref, reqs[i].Item.Status)
+		case reqs[i].Item.Status != "" && w.status().Name != reqs[i].Item.Status:
+			if err = t.moveTo(ctx, ref, reqs[i].Item.Status, &w); err == nil {
+				moved = append(moved, ref.ID)
+				continue
+			}
+		default:
+			got, err = t.toItem(ctx, w)
 		}
 		if err != nil {
 			failed[i] = fmt.Errorf("created jira issue %s, then: %w", ref.Key, err)
+			continue
+		}
+		out[i] = adapters.CreateResult{Item: got}
+	}
+	if len(moved) == 0 {
+		return nil
+	}
+	ws, err := t.bulkFetch(ctx, moved)
+	for _, w := range ws {
+		wires[w.ID] = w
+	}
+	for _, i := range made {
+		if !slices.Contains(moved, refs[i].ID) {
+			continue
+		}
+		w, ok := wires[refs[i].ID]
+		if err != nil || !ok {
+			failed[i] = fmt.Errorf("created jira issue %s and moved it to %q, then reading it back: %w", refs[i].Key, reqs[i].Item.Status, cmp.Or(err, adapters.ErrNotFound))
+			continue
+		}
+		got, terr := t.toItem(ctx, w)
+		if terr != nil {
+			failed[i] = fmt.Errorf("created jira issue %s, then: %w", refs[i].Key, terr)
 			continue
 		}
 		out[i] = adapters.CreateResult{Item: got}
