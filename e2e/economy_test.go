@@ -262,3 +262,87 @@ func BenchmarkRequestEconomy(b *testing.B) {
 		})
 	}
 }
+
+// count is how many of a phase's requests match method and a path
+// fragment, on one side's log.
+func count(log []string, method, frag string) int {
+	n := 0
+	for _, l := range log {
+		m, rest, _ := strings.Cut(l, " ")
+		path, _, _ := strings.Cut(rest, "?")
+		if m == method && strings.Contains(path, frag) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestRequestBudget pins the request bill of 1,000 items, both ways, on
+// the fakes: counts, not times. See BENCHMARKS.md for the figures at
+// 10,000 and what each target means.
+func TestRequestBudget(t *testing.T) {
+	const n = 1000
+	pages := n/100 + 1 // listing pages of 100, keyset paging repeats one a page
+	check := func(t *testing.T, what string, got, limit int, log []string) {
+		t.Helper()
+		if got > limit {
+			t.Errorf("%s: %d requests, want at most %d:\n%s", what, got, limit, summary(log))
+		}
+	}
+	t.Run("github-to-jira", func(t *testing.T) {
+		got := newEcon(t, n, false).phases()
+		in := got["initial"]
+		check(t, "initial, github", in.GitHub, pages, in.GitHubLog)
+		// Jira: 50 creates a request and one bulkfetch a batch, the
+		// transitions of the 10% created closed (two hops and a shared
+		// read), and the back-link, a remote link per issue (Jira has no
+		// bulk endpoint for those).
+		links := count(in.JiraLog, "POST", "/remotelink")
+		if links != n {
+			t.Errorf("%d remote links for %d issues", links, n)
+		}
+		// 20 bulk creates, 20 read-backs and 20 of the moved ones, 2
+		// transitions each for the 100 closed (To Do → In Progress →
+		// Done), the listing and the two transition lookups.
+		check(t, "initial, jira beyond the remote links", in.Jira-links, 3*n/50+2*n/10+5, in.JiraLog)
+		if c := count(in.JiraLog, "POST", "/search/jql"); c > 1 {
+			t.Errorf("initial: %d searches: the create-time key lookup is back (want the listing's one)", c)
+		}
+		if c := count(in.JiraLog, "GET", "/comment"); c > 0 {
+			t.Errorf("initial: %d comment reads of issues just created", c)
+		}
+		// The first idle poll pages over the issues the initial sync
+		// wrote (newer than its cursor) without fetching any: noted in
+		// the cursor as tracksync's own.
+		i1 := got["idle1"]
+		check(t, "first idle, github", i1.GitHub, 1, i1.GitHubLog)
+		check(t, "first idle, jira", i1.Jira, pages, i1.JiraLog)
+		if c := count(i1.JiraLog, "POST", "/bulkfetch") + count(i1.JiraLog, "GET", "/issue/"); c > 0 {
+			t.Errorf("first idle: %d reads of issues tracksync wrote itself", c)
+		}
+		i2 := got["idle2"]
+		check(t, "second idle, github", i2.GitHub, 1, i2.GitHubLog)
+		check(t, "second idle, jira", i2.Jira, 1, i2.JiraLog)
+		ch := got["change"]
+		check(t, "one change, all", ch.total(), 7, append(ch.GitHubLog, ch.JiraLog...))
+	})
+	t.Run("jira-to-github", func(t *testing.T) {
+		got := newEcon(t, n, true).phases()
+		in := got["initial"]
+		check(t, "initial, jira", in.Jira, 2*pages, in.JiraLog)
+		// GitHub: one POST per issue, a PATCH for the 10% created closed
+		// (GitHub creates issues open), the labels made once.
+		check(t, "initial, github", in.GitHub, n+n/10+10, in.GitHubLog)
+		i1 := got["idle1"]
+		check(t, "first idle, jira", i1.Jira, 1, i1.JiraLog)
+		check(t, "first idle, github", i1.GitHub, pages+1, i1.GitHubLog)
+		if c := count(i1.GitHubLog, "GET", "/issues/"); c > 0 {
+			t.Errorf("first idle: %d reads of issues tracksync wrote itself", c)
+		}
+		i2 := got["idle2"]
+		check(t, "second idle, github", i2.GitHub, 1, i2.GitHubLog)
+		check(t, "second idle, jira", i2.Jira, 1, i2.JiraLog)
+		ch := got["change"]
+		check(t, "one change, all", ch.total(), 7, append(ch.GitHubLog, ch.JiraLog...))
+	})
+}
