@@ -22,6 +22,11 @@ var (
 	// listing). It is never success and never an empty page; it is not
 	// permanent, so the call is tried again.
 	ErrBadResponse = errors.New("unreadable answer")
+	// ErrCursorExpired is returned by List when req.Cursor is no longer
+	// valid (an Asana sync token older than about a day). Nothing was
+	// listed; the caller lists that side again from "" (everything in
+	// scope) and stores the new cursor. It is not permanent.
+	ErrCursorExpired = errors.New("listing cursor expired: list everything again")
 )
 
 // RateLimitError says the tracker asked us to slow down.

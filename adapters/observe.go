@@ -81,14 +81,15 @@ func EndpointClass(path string) string {
 	return "/" + strings.Join(segs, "/")
 }
 
-// isVersion reports whether s looks like an API version: 2, 3, v3.
+// isVersion reports whether s looks like an API version: 2, 3, v3, 1.0
+// (Asana).
 func isVersion(s string) bool {
 	s = strings.TrimPrefix(s, "v")
-	if s == "" || len(s) > 2 {
+	if s == "" || len(s) > 4 || s[0] == '.' || s[len(s)-1] == '.' {
 		return false
 	}
 	for _, r := range s {
-		if r < '0' || r > '9' {
+		if (r < '0' || r > '9') && r != '.' {
 			return false
 		}
 	}

@@ -11,6 +11,8 @@ func TestEndpointClass(t *testing.T) {
 		{"/repos/acme/platform/issues", "/repos/{owner}/{repo}/issues"},
 		{"/app/installations/7890123/access_tokens", "/app/installations/{id}/access_tokens"},
 		{"/api/v3/repos/acme/app/issues/7", "/api/v3/repos/{owner}/{repo}/issues/{id}"},
+		{"/api/1.0/tasks/1200000000000042/stories", "/api/1.0/tasks/{id}/stories"},
+		{"/api/1.0/sections/1200000000000007/addTask", "/api/1.0/sections/{id}/addTask"},
 	} {
 		if got := EndpointClass(tc.in); got != tc.want {
 			t.Errorf("EndpointClass(%q) = %q, want %q", tc.in, got, tc.want)

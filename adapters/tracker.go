@@ -250,6 +250,42 @@ type WebhookDecoder interface {
 	DecodeWebhook(h http.Header, body []byte) ([]Event, error)
 }
 
+// HandshakeResponder is implemented by trackers whose webhooks open with a
+// handshake the receiver must answer (Asana's X-Hook-Secret). The daemon
+// calls it before DecodeWebhook for every request to the tracker's webhook
+// path: when handled is true the request was a handshake, nothing is
+// decoded, and the receiver answers 200 with the returned header. The
+// tracker keeps what the handshake carried (a secret) durably, through
+// the KV it was given (KVUser), so that a restart still verifies
+// deliveries. A handshake the tracker does not expect is an error
+// wrapping ErrUnauthorized.
+type HandshakeResponder interface {
+	Handshake(ctx context.Context, h http.Header) (answer http.Header, handled bool, err error)
+}
+
+// WebhookRegistrar is implemented by trackers that can register their own
+// webhooks. EnsureWebhooks makes sure the tracker's scope delivers to
+// target (the daemon's /webhooks/<tracker name> URL), creating what is
+// missing; it is idempotent. A tracker with a handshake accepts one only
+// while it is registering, so nobody else can plant a secret.
+type WebhookRegistrar interface {
+	EnsureWebhooks(ctx context.Context, target string) error
+}
+
+// KV is a small durable key-value space of one tracker, kept in the state
+// store (webhook secrets, ETags). Get reports whether key was there.
+type KV interface {
+	Get(ctx context.Context, key string) (string, bool, error)
+	Put(ctx context.Context, key, value string) error
+}
+
+// KVUser is implemented by trackers that keep state in a KV; whoever opens
+// the tracker (the daemon, with the store's per-tracker space) hands it
+// one before the first call.
+type KVUser interface {
+	SetKV(KV)
+}
+
 // EventType says what happened to an item.
 type EventType string
 

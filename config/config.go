@@ -42,7 +42,30 @@ const (
 	DefaultConflict       = "newest"
 	DefaultOnDelete       = "unlink"
 	DefaultMaxChangeShare = 0.25
+	// DefaultMaxCreateShare: a run may create at most half as many items
+	// as the flow already links (beyond CreateFloor).
+	DefaultMaxCreateShare = 0.5
+	// DefaultFirstContactLimit: a flow's first run stops for a plan review
+	// when both sides hold more unlinked items than this.
+	DefaultFirstContactLimit = 10
 )
+
+// CreateFloor is the absolute floor of the create valve: a run creating at
+// most this many items is never stopped by it, so the first run of a small
+// flow goes through.
+const CreateFloor = 25
+
+// Match rules, in their default order: how a flow finds an item's
+// counterpart on first contact before it copies anything.
+const (
+	MatchKey       = "key"       // a tracksync key on the item, or a link another flow keeps
+	MatchReference = "reference" // a key or URL of the other item in the title or body
+	MatchFile      = "file"      // the flow's match_file (CSV a_key,b_key)
+	MatchTitle     = "title"     // the same normalized title, unique on both sides
+)
+
+// MatchRules lists every match rule in the default order.
+var MatchRules = []string{MatchKey, MatchReference, MatchFile, MatchTitle}
 
 // Problem is one thing wrong with the configuration, named by its key path
 // (flows[0].fields.status.map[2].a). Msg never contains a secret.
@@ -182,6 +205,21 @@ type Flow struct {
 	// MaxChangeShare is the safety valve: a run that would close, delete or
 	// reassign more than this share of the flow's items stops. In (0, 1].
 	MaxChangeShare float64
+	// MaxCreateShare is the create valve: a run that would create more than
+	// CreateFloor items and more than this share of the flow's linked
+	// items stops. More than 0; Parse fills DefaultMaxCreateShare.
+	MaxCreateShare float64
+	// FirstContactLimit: the first run of a flow (no links yet) stops for a
+	// plan review when both sides hold more unlinked items than this
+	// (0: always when both sides hold any). Parse fills the default.
+	FirstContactLimit *int
+	// Match lists the match rules tried on first contact, in order (see
+	// MatchRules); Parse fills all of them when absent; empty matches
+	// nothing (every unlinked item is copied).
+	Match []string
+	// MatchFile is a CSV of a_key,b_key pairs (rule "file"), resolved
+	// against the config file's folder.
+	MatchFile string
 	// Create counterparts for new items in scope; nil means the default, true.
 	Create *bool
 	// Fields by field name (title, body, status, assignees, labels,

@@ -45,6 +45,16 @@ func defaultFlow(f Flow) Flow {
 	if f.MaxChangeShare == 0 {
 		f.MaxChangeShare = 0.25
 	}
+	if f.MaxCreateShare == 0 {
+		f.MaxCreateShare = DefaultMaxCreateShare
+	}
+	if f.FirstContactLimit == nil {
+		n := DefaultFirstContactLimit
+		f.FirstContactLimit = &n
+	}
+	if f.Match == nil {
+		f.Match = MatchRules
+	}
 	return f
 }
 
@@ -101,6 +111,7 @@ flows:
 					Name: "f", A: FlowSide{"j", "project = P"}, B: FlowSide{Tracker: "g"},
 					Direction: "a-to-b", Schedule: "@hourly", Conflict: "manual", OnDelete: "close",
 					MaxChangeShare: 0.5, Create: ptr(false),
+					MaxCreateShare: DefaultMaxCreateShare, FirstContactLimit: ptr(DefaultFirstContactLimit), Match: MatchRules,
 					Fields: map[string]FieldConfig{
 						"title": {Direction: "both"},
 						"status": {Direction: "both", Owner: "a",
@@ -271,6 +282,41 @@ initiatives: [1]
 				"trackers.l: want a mapping (key: value lines), got a list",
 				"users[0].name: want a single value, got a list",
 				"users[1]: empty user",
+			},
+		},
+		{
+			name: "adoption keys",
+			path: "/etc/ts/tracksync.yaml",
+			yaml: `flows:
+  - name: f
+    a: {tracker: j}
+    b: {tracker: g}
+    max_create_share: 2
+    first_contact_limit: 0
+    match: [file, title]
+    match_file: map.csv
+`,
+			want: func(c *Config) {
+				c.Path = "/etc/ts/tracksync.yaml"
+				c.State.DSN = "/etc/ts/tracksync.db"
+				c.Flows = []Flow{defaultFlow(Flow{Name: "f", A: FlowSide{Tracker: "j"}, B: FlowSide{Tracker: "g"},
+					MaxCreateShare: 2, FirstContactLimit: ptr(0), Match: []string{"file", "title"}, MatchFile: "/etc/ts/map.csv"})}
+			},
+		},
+		{
+			name: "adoption keys: wrong values",
+			yaml: `flows:
+  - name: f
+    a: {tracker: j}
+    b: {tracker: g}
+    max_create_share: 0
+    first_contact_limit: 1.5
+    match: [title, guess]
+`,
+			problems: []string{
+				"flows[0].first_contact_limit: must be a whole number, 0 or more (how many unlinked items both sides may hold before a flow's first run stops for a plan review)",
+				`flows[0].match[1]: "guess" is not a match rule (key, reference, file, title)`,
+				"flows[0].max_create_share: must be more than 0 (0.5: a run may create at most half as many items as the flow links; 1: as many)",
 			},
 		},
 		{

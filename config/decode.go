@@ -25,7 +25,7 @@ var (
 	stateKeys  = []string{"driver", "dsn"}
 	serverKeys = []string{"listen", "token"}
 	logKeys    = []string{"level", "format"}
-	flowKeys   = []string{"name", "a", "b", "direction", "schedule", "conflict", "on_delete", "max_change_share", "create", "fields"}
+	flowKeys   = []string{"name", "a", "b", "direction", "schedule", "conflict", "on_delete", "max_change_share", "max_create_share", "first_contact_limit", "match", "match_file", "create", "fields"}
 	sideKeys   = []string{"tracker", "scope"}
 	fieldKeys  = []string{"direction", "owner", "map", "default", "a", "b"}
 	pairKeys   = []string{"a", "b", "a_label", "b_label"}
@@ -518,6 +518,40 @@ func (d *decoder) flows(n *yaml.Node) {
 					}
 					f.MaxChangeShare = v
 				}
+			case "max_create_share":
+				if v, ok := d.number(e.val, p); ok {
+					if !(v > 0) || math.IsNaN(v) || math.IsInf(v, 0) {
+						d.problem(p, "must be more than 0 (0.5: a run may create at most half as many items as the flow links; 1: as many)")
+					} else {
+						f.MaxCreateShare = v
+					}
+				}
+			case "first_contact_limit":
+				if v, ok := d.number(e.val, p); ok {
+					if v < 0 || v != math.Trunc(v) {
+						d.problem(p, "must be a whole number, 0 or more (how many unlinked items both sides may hold before a flow's first run stops for a plan review)")
+					} else {
+						n := int(v)
+						f.FirstContactLimit = &n
+					}
+				}
+			case "match":
+				f.Match = d.strs(e.val, p)
+				if f.Match == nil {
+					f.Match = []string{} // present and empty: match nothing
+				}
+				for j, r := range f.Match {
+					if !slices.Contains(MatchRules, r) {
+						d.problem(index(p, j), "%q is not a match rule (%s)", r, strings.Join(MatchRules, ", "))
+					}
+				}
+			case "match_file":
+				if v, ok := d.str(e.val, p); ok && v != "" {
+					if !filepath.IsAbs(v) {
+						v = filepath.Join(d.c.BaseDir(), v)
+					}
+					f.MatchFile = v
+				}
 			case "create":
 				if v, ok := d.boolean(e.val, p); ok {
 					f.Create = &v
@@ -940,6 +974,16 @@ func (d *decoder) defaults() {
 		set(&f.OnDelete, DefaultOnDelete)
 		if f.MaxChangeShare == 0 && !d.zeroShare[i] {
 			f.MaxChangeShare = DefaultMaxChangeShare
+		}
+		if f.MaxCreateShare == 0 {
+			f.MaxCreateShare = DefaultMaxCreateShare
+		}
+		if f.FirstContactLimit == nil {
+			n := DefaultFirstContactLimit
+			f.FirstContactLimit = &n
+		}
+		if f.Match == nil {
+			f.Match = slices.Clone(MatchRules)
 		}
 	}
 	if in := c.Initiatives; in != nil {

@@ -34,13 +34,16 @@ import (
 	"github.com/tracksync/tracksync/initiatives"
 	"github.com/tracksync/tracksync/mapping"
 	"github.com/tracksync/tracksync/store"
-	"github.com/tracksync/tracksync/store/sqlite"
 	tsync "github.com/tracksync/tracksync/sync"
 )
 
 // Config is what a Daemon runs.
 type Config struct {
-	Store  *sqlite.Store // the state; River keeps its jobs in the same file
+	// Store is the state. River keeps its jobs in the same database, so
+	// today the store must also offer its database/sql pool
+	// (store.SQLDBer: the sqlite store does); a jobs interface will lift
+	// that.
+	Store  store.Store
 	Flows  *tsync.Flows
 	Logger *slog.Logger
 	// Listen is host:port (default 127.0.0.1:8080; ":0" picks a port).
@@ -175,13 +178,24 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 	}
 	d.eng = tsync.New(cfg.Store, tsync.Options{Logger: cfg.Logger, Draining: d.draining.Load})
 
-	driver := riversqlite.New(cfg.Store.DB())
+	// The one place the daemon reaches past store.Store: River on
+	// riversqlite shares the store's pool. To be replaced by a jobs
+	// interface.
+	dbs, ok := cfg.Store.(store.SQLDBer)
+	if !ok {
+		return nil, fmt.Errorf("state.driver: serve keeps its jobs in the state database through database/sql (the sqlite driver); this store (%T) offers no such pool", cfg.Store)
+	}
+	where := fmt.Sprintf("%T", cfg.Store)
+	if ds, ok := cfg.Store.(store.Describer); ok {
+		where = ds.Describe()
+	}
+	driver := riversqlite.New(dbs.DB())
 	migrator, err := rivermigrate.New(driver, nil)
 	if err != nil {
 		return nil, fmt.Errorf("preparing job tables: %w", err)
 	}
 	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return nil, fmt.Errorf("migrating job tables in %s: %w", cfg.Store.Path(), err)
+		return nil, fmt.Errorf("migrating job tables in %s: %w", where, err)
 	}
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &syncWorker{d: d}); err != nil {

@@ -1,18 +1,13 @@
-//go:build unix
-
 package e2e
 
 import (
 	"bytes"
-	"encoding/base64"
+	"context"
 	"encoding/json"
 	"fmt"
 	"image"
 	"image/png"
-	"io"
 	"maps"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,24 +15,24 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/tracksync/tracksync/adapters/github/githubtest"
 	"github.com/tracksync/tracksync/adapters/jira/jiratest"
 	"github.com/tracksync/tracksync/sandbox"
 )
 
-// The dashboard in a real browser: headless Chromium driven through
-// ChromeDriver with the W3C WebDriver protocol, so what is checked is the
-// rendered DOM and layout (bar widths, stacking on a phone), not the HTML
-// source the other e2e tests grep.
+// The dashboard in a real browser: headless Chromium driven by chromedp
+// over the DevTools protocol (Debian's chromium alone, no chromedriver),
+// so what is checked is the rendered DOM and layout (bar widths, stacking
+// on a phone), not the HTML source the other e2e tests grep.
 
-const (
-	chromedriverPath = "/usr/bin/chromedriver"
-	chromiumPath     = "/usr/bin/chromium"
-)
+// chromiumNames are the executables looked for on PATH, Debian's first;
+// $TRACKSYNC_CHROMIUM names another.
+var chromiumNames = []string{"chromium", "chromium-browser", "google-chrome", "headless_shell"}
 
 // TestDashboardInChromium loads the daemon's dashboard in headless
 // Chromium, checks each initiative card as rendered, makes the same edits
@@ -53,12 +48,11 @@ func TestDashboardInChromium(t *testing.T) {
 		phase = now
 	}
 
-	wd := startChromedriver(t)
-	lap("chromedriver ready")
+	chromium := requireBrowser(t)
 	h := startSandboxDaemon(t)
 	lap("sandbox and daemon up")
-	b := wd.newSession(t)
-	lap("browser session")
+	b := startBrowser(t, chromium)
+	lap("browser started")
 
 	want := map[string]int{"INIT-1": 33, "INIT-2": 0, "INIT-3": 33}
 	totals := map[string]int{"INIT-1": 3, "INIT-2": 1, "INIT-3": 3}
@@ -86,7 +80,7 @@ func TestDashboardInChromium(t *testing.T) {
 	b.saveScreenshot(t, filepath.Join(dir, "dashboard.png"))
 
 	// Phone: one column, nothing wider than the screen.
-	b.setWindowRect(t, 390, 844)
+	b.setViewport(t, 390, 844)
 	page = b.loadDashboard(t, h.URL+"/", want)
 	checkCards(t, h, page, want)
 	checkPhoneLayout(t, page)
@@ -95,24 +89,26 @@ func TestDashboardInChromium(t *testing.T) {
 	t.Logf("timing: total %v", time.Since(start).Round(time.Millisecond))
 }
 
-// requireBrowser skips the test where Chromium or ChromeDriver is missing,
-// unless TRACKSYNC_REQUIRE_BROWSER=1 (CI), where that is a failure.
-func requireBrowser(t *testing.T) {
+// requireBrowser returns the Chromium to drive. It skips the test where
+// there is none, unless TRACKSYNC_REQUIRE_BROWSER=1 (CI), where that is a
+// failure.
+func requireBrowser(t *testing.T) string {
 	t.Helper()
-	var missing []string
-	for _, p := range []string{chromedriverPath, chromiumPath} {
-		if fi, err := os.Stat(p); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
-			missing = append(missing, p)
+	names := chromiumNames
+	if p := os.Getenv("TRACKSYNC_CHROMIUM"); p != "" {
+		names = []string{p}
+	}
+	for _, n := range names {
+		if p, err := exec.LookPath(n); err == nil {
+			return p
 		}
 	}
-	if len(missing) == 0 {
-		return
-	}
-	msg := fmt.Sprintf("browser test needs %s (Debian/Ubuntu: apt-get install chromium chromium-driver)", strings.Join(missing, " and "))
+	msg := fmt.Sprintf("browser test needs Chromium (%s on PATH, or TRACKSYNC_CHROMIUM; Debian/Ubuntu: apt-get install chromium)", strings.Join(names, ", "))
 	if os.Getenv("TRACKSYNC_REQUIRE_BROWSER") == "1" {
 		t.Fatalf("%s; TRACKSYNC_REQUIRE_BROWSER=1 makes this a failure", msg)
 	}
 	t.Skip(msg)
+	return ""
 }
 
 // rollupsAre is a waitFor condition: each initiative's percent and total.
@@ -165,8 +161,8 @@ type domPage struct {
 }
 
 // readDashboardJS reads the rendered page: no scripts run in the page
-// itself (its CSP forbids them); WebDriver's script runs outside it.
-const readDashboardJS = `
+// itself (its CSP forbids them); DevTools' evaluation runs outside it.
+const readDashboardJS = `(() => {
 const r = el => { if (!el) return null; const b = el.getBoundingClientRect(); return {left: b.left, right: b.right, top: b.top, bottom: b.bottom, width: b.width}; };
 const out = {cards: [], scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth, clientWidth: document.documentElement.clientWidth, html: document.documentElement.outerHTML};
 for (const s of document.querySelectorAll('section.initiative')) {
@@ -185,18 +181,22 @@ for (const s of document.querySelectorAll('section.initiative')) {
   });
 }
 return out;
-`
+})()`
 
 // loadDashboard navigates to url and reads the rendered page, reloading
 // (bounded) until every card's percent text is what want says: the page
 // is rendered per request, so this only waits out a roll-up in flight.
 func (b *browser) loadDashboard(t *testing.T, url string, want map[string]int) domPage {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
 	for {
-		b.navigate(t, url)
-		var page domPage
-		b.executeScript(t, readDashboardJS, &page)
+		page, err := b.read(ctx, url)
+		if err != nil {
+			t.Fatalf("dashboard %s: %v; chromium output:\n%s", url, err, snippet(b.log.String(), 4000))
+		}
 		got := map[string]string{}
 		for _, c := range page.Cards {
 			got[c.Key] = c.Pct
@@ -208,11 +208,30 @@ func (b *browser) loadDashboard(t *testing.T, url string, want map[string]int) d
 		if ok {
 			return page
 		}
-		if time.Now().After(deadline) {
+		select {
+		case <-ctx.Done():
 			t.Fatalf("dashboard %s: percents %v after 30s, want %v; page:\n%s", url, got, want, snippet(page.HTML, 4000))
+		case <-tick.C:
 		}
-		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// read navigates to url and reads the rendered page.
+func (b *browser) read(ctx context.Context, url string) (domPage, error) {
+	var page domPage
+	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
+		return page, fmt.Errorf("navigating: %w", err)
+	}
+	// The raw JSON, decoded here, so the field names match as
+	// encoding/json matches them.
+	raw, err := chromedp.Run(ctx, chromedp.Evaluate[[]byte](readDashboardJS))
+	if err != nil {
+		return page, fmt.Errorf("reading the page: %w", err)
+	}
+	if err := json.Unmarshal(raw, &page); err != nil {
+		return page, fmt.Errorf("decoding the page: %w", err)
+	}
+	return page, nil
 }
 
 // checkCards checks each card as rendered: percent text and bar width,
@@ -340,22 +359,15 @@ func artifactsDir(t *testing.T) string {
 	return dir
 }
 
-// ---- a minimal W3C WebDriver client ----
+// ---- the browser, through chromedp ----
 
-// chromedriver is a running chromedriver process.
-type chromedriver struct {
-	base string // http://127.0.0.1:port
-	hc   *http.Client
-	log  *syncBuffer
-}
-
-// browser is one WebDriver session.
+// browser is one headless Chromium with one tab.
 type browser struct {
-	wd *chromedriver
-	id string
+	ctx context.Context // a chromedp context: its tab
+	log *syncBuffer     // Chromium's output, for failure messages
 }
 
-// syncBuffer collects chromedriver's output for failure messages.
+// syncBuffer collects Chromium's output.
 type syncBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
@@ -373,238 +385,52 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// startChromedriver starts chromedriver on a free port in its own process
-// group (so Chromium goes with it at cleanup) and waits until /status says
-// ready.
-func startChromedriver(t *testing.T) *chromedriver {
+// startBrowser starts headless Chromium at path, 1200x900; it is stopped
+// (the process and its children) at cleanup.
+func startBrowser(t *testing.T, path string) *browser {
 	t.Helper()
-	var cmd *exec.Cmd
-	var wd *chromedriver
-	exited := make(chan error, 1)
-	// The free port is only free until someone else takes it: retry.
-	for attempt := 1; ; attempt++ {
-		port := freePort(t)
-		wd = &chromedriver{base: "http://127.0.0.1:" + strconv.Itoa(port), hc: &http.Client{Timeout: 60 * time.Second}, log: &syncBuffer{}}
-		cmd = exec.Command(chromedriverPath, "--port="+strconv.Itoa(port))
-		cmd.Stdout, cmd.Stderr = wd.log, wd.log
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("starting %s: %v", chromedriverPath, err)
-		}
-		exited = make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		err := wd.waitReady(exited, 20*time.Second)
-		if err == nil {
-			break
-		}
-		killGroup(cmd)
-		<-exited
-		if attempt == 3 {
-			t.Fatalf("chromedriver on port %d: %v; output:\n%s", port, err, snippet(wd.log.String(), 4000))
-		}
-		t.Logf("chromedriver on port %d: %v; retrying", port, err)
-	}
+	b := &browser{log: &syncBuffer{}}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1200, 900),
+		chromedp.CombinedOutput(b.log),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(allocCtx)
 	t.Cleanup(func() {
-		killGroup(cmd)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			t.Errorf("chromedriver (pid %d) did not exit within 10s of SIGKILL", cmd.Process.Pid)
-		}
+		cancel()
+		cancelAlloc() // waits for the browser process to exit
 	})
-	return wd
-}
-
-// killGroup ends chromedriver and the browser it started: the process
-// group led by chromedriver, which this test created.
-func killGroup(cmd *exec.Cmd) {
-	if cmd.Process == nil {
-		return
+	b.ctx = ctx
+	// The first action starts the browser; no timeout on it, as a
+	// timeout on this context would stop the browser with it.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("starting %s: %v; output:\n%s", path, err, snippet(b.log.String(), 4000))
 	}
-	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); err != nil {
-		cmd.Process.Kill()
-	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// waitReady polls /status until value.ready, the process exits or the
-// timeout passes.
-func (wd *chromedriver) waitReady(exited <-chan error, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	hc := &http.Client{Timeout: 2 * time.Second}
-	var last error
-	for {
-		select {
-		case err := <-exited:
-			return fmt.Errorf("exited before ready: %v", err)
-		default:
-		}
-		resp, err := hc.Get(wd.base + "/status")
-		if err == nil {
-			var st struct {
-				Value struct {
-					Ready   bool   `json:"ready"`
-					Message string `json:"message"`
-				} `json:"value"`
-			}
-			err = json.NewDecoder(resp.Body).Decode(&st)
-			resp.Body.Close()
-			if err == nil && st.Value.Ready {
-				return nil
-			}
-			if err == nil {
-				err = fmt.Errorf("not ready: %s", st.Value.Message)
-			}
-		}
-		last = err
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not ready within %v: %v", timeout, last)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// webdriverError is a W3C error response.
-type webdriverError struct {
-	Status  int
-	Code    string `json:"error"`
-	Message string `json:"message"`
-}
-
-func (e *webdriverError) Error() string {
-	return fmt.Sprintf("webdriver %d %s: %s", e.Status, e.Code, e.Message)
-}
-
-// do sends one WebDriver command and decodes the response's value into out.
-func (wd *chromedriver) do(method, path string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, wd.base+path, body)
-	if err != nil {
-		return err
-	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := wd.hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return fmt.Errorf("%s %s: reading response: %w", method, path, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Value webdriverError `json:"value"`
-		}
-		if json.Unmarshal(raw, &e) != nil || e.Value.Code == "" {
-			return fmt.Errorf("%s %s: HTTP %d: %s", method, path, resp.StatusCode, snippet(string(raw), 500))
-		}
-		e.Value.Status = resp.StatusCode
-		return fmt.Errorf("%s %s: %w", method, path, &e.Value)
-	}
-	if out == nil {
-		return nil
-	}
-	var v struct {
-		Value json.RawMessage `json:"value"`
-	}
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return fmt.Errorf("%s %s: decoding response: %w", method, path, err)
-	}
-	if err := json.Unmarshal(v.Value, out); err != nil {
-		return fmt.Errorf("%s %s: decoding value: %w", method, path, err)
-	}
-	return nil
-}
-
-// newSession starts headless Chromium; the session is deleted at cleanup.
-func (wd *chromedriver) newSession(t *testing.T) *browser {
-	t.Helper()
-	caps := map[string]any{"capabilities": map[string]any{"alwaysMatch": map[string]any{
-		"browserName": "chrome",
-		"goog:chromeOptions": map[string]any{
-			"binary": chromiumPath,
-			"args": []string{
-				"--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-				"--disable-quic", "--no-first-run", "--disable-background-networking",
-				"--disable-component-update", "--disable-sync",
-				"--user-data-dir=" + t.TempDir(), "--window-size=1200,900",
-			},
-		},
-		"timeouts": map[string]int{"pageLoad": 30000, "script": 10000},
-	}}}
-	var s struct {
-		SessionID string `json:"sessionId"`
-	}
-	if err := wd.do(http.MethodPost, "/session", caps, &s); err != nil {
-		t.Fatalf("new session: %v; chromedriver output:\n%s", err, snippet(wd.log.String(), 4000))
-	}
-	b := &browser{wd: wd, id: s.SessionID}
-	t.Cleanup(func() { b.deleteSession(t) })
 	return b
 }
 
-func (b *browser) deleteSession(t *testing.T) {
-	if err := b.wd.do(http.MethodDelete, "/session/"+b.id, nil, nil); err != nil {
-		t.Logf("delete session: %v", err)
-	}
-}
-
-func (b *browser) navigate(t *testing.T, url string) {
+// setViewport makes the page's viewport width x height CSS pixels, as on
+// a phone.
+func (b *browser) setViewport(t *testing.T, width, height int64) {
 	t.Helper()
-	if err := b.wd.do(http.MethodPost, "/session/"+b.id+"/url", map[string]string{"url": url}, nil); err != nil {
-		t.Fatalf("navigate to %s: %v", url, err)
-	}
-}
-
-// executeScript runs script (a function body) and decodes its return value.
-func (b *browser) executeScript(t *testing.T, script string, out any, args ...any) {
-	t.Helper()
-	if args == nil {
-		args = []any{}
-	}
-	if err := b.wd.do(http.MethodPost, "/session/"+b.id+"/execute/sync", map[string]any{"script": script, "args": args}, out); err != nil {
-		t.Fatalf("execute script: %v", err)
-	}
-}
-
-func (b *browser) setWindowRect(t *testing.T, width, height int) {
-	t.Helper()
-	if err := b.wd.do(http.MethodPost, "/session/"+b.id+"/window/rect", map[string]int{"width": width, "height": height}, nil); err != nil {
-		t.Fatalf("set window to %dx%d: %v", width, height, err)
+	if err := chromedp.Do(b.ctx, chromedp.EmulateViewport(width, height)); err != nil {
+		t.Fatalf("set viewport to %dx%d: %v", width, height, err)
 	}
 }
 
 // screenshot is the viewport as PNG bytes.
 func (b *browser) screenshot(t *testing.T) []byte {
 	t.Helper()
-	var s string
-	if err := b.wd.do(http.MethodGet, "/session/"+b.id+"/screenshot", nil, &s); err != nil {
+	raw, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
 		t.Fatalf("screenshot: %v", err)
 	}
-	png, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
-		t.Fatalf("screenshot: decoding base64: %v", err)
-	}
-	return png
+	return raw
 }
 
 // saveScreenshot writes a screenshot to path after checking it is a PNG

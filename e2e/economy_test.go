@@ -163,7 +163,7 @@ func (x *econ) run(phase string) bill {
 	x.advance(5 * time.Minute)
 	x.gfake.ResetLog()
 	x.jfake.ResetRequests()
-	res, err := x.eng.Sync(x.ctx, x.flow, tsync.RunOptions{})
+	res, err := x.eng.Sync(x.ctx, x.flow, tsync.RunOptions{Force: true})
 	if err != nil {
 		x.tb.Fatalf("%s: sync: %v", phase, err)
 	}

@@ -10,13 +10,10 @@ import (
 	"os"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/adapters/github"
@@ -30,6 +27,7 @@ import (
 	"github.com/tracksync/tracksync/store"
 	"github.com/tracksync/tracksync/store/sqlite"
 	tsync "github.com/tracksync/tracksync/sync"
+	"github.com/tracksync/tracksync/sync/synctest"
 )
 
 // The model-based convergence test of a Jira ⇄ GitHub flow shaped like
@@ -457,7 +455,7 @@ func (w *world) faultySync(full bool) {
 	if w.crashed {
 		// A new process on the same host, which takes the dead one's
 		// lease over at once. (One on another host would wait the lease
-		// out, 30 minutes: TestCrashRecoveryAfterMarkerWindow.)
+		// out, sync.Options.LockTTL: TestCrashRecoveryAfterMarkerWindow.)
 		w.crashed = false
 		w.eng = tsync.New(w.st, tsync.Options{Clock: w.clock.Now})
 	}
@@ -512,78 +510,70 @@ func (w *world) settle(full bool) {
 	w.t.Helper()
 	w.run(full)
 	w.transitions += w.jfake.Count(http.MethodPost, "/transitions")
-	w.jfake.ResetRequests()
-	w.gfake.ResetLog()
-	w.advance(time.Second)
-	w.run(full)
-	jw := w.jfake.Writes()
-	gw := w.gfake.Count().Writes
-	if jw+gw == 0 {
-		return
-	}
-	var writes []string
-	for _, r := range w.jfake.Requests() {
-		if r.Method != http.MethodGet && !strings.Contains(r.Path, "/search") && !strings.Contains(r.Path, "/bulkfetch") {
-			writes = append(writes, "jira "+r.String())
+	err := synctest.Echo(func() error {
+		w.advance(time.Second)
+		w.run(full)
+		return nil
+	}, synctest.Writes{Name: "Jira", Reset: w.jfake.ResetRequests, Count: w.jfake.Writes, Log: func() []string {
+		var writes []string
+		for _, r := range w.jfake.Requests() {
+			if r.Method != http.MethodGet && !strings.Contains(r.Path, "/search") && !strings.Contains(r.Path, "/bulkfetch") {
+				writes = append(writes, r.String())
+			}
 		}
-	}
-	for _, r := range w.gfake.Requests() {
-		if r.Method != http.MethodGet {
-			writes = append(writes, "github "+r.Method+" "+r.Path)
+		return writes
+	}}, synctest.Writes{Name: "GitHub", Reset: w.gfake.ResetLog, Count: func() int { return w.gfake.Count().Writes }, Log: func() []string {
+		var writes []string
+		for _, r := range w.gfake.Requests() {
+			if r.Method != http.MethodGet {
+				writes = append(writes, r.Method+" "+r.Path)
+			}
 		}
+		return writes
+	}})
+	if err != nil {
+		w.t.Fatalf("step %d (sync %d): %v", w.steps, w.syncs, err)
 	}
-	w.t.Fatalf("step %d (sync %d): echo: a second sync with no edits wrote %d times to Jira and %d to GitHub: %v", w.steps, w.syncs, jw, gw, writes)
 }
 
-func (w *world) jiraItems() map[string]adapters.Item {
-	out := map[string]adapters.Item{}
+func (w *world) jiraItems(ctx context.Context) ([]adapters.Item, error) {
+	var out []adapters.Item
 	for _, is := range w.jfake.Issues() {
 		if is.Project != jiraProj {
 			continue
 		}
-		it, err := w.a.Get(w.ctx, adapters.Ref{Tracker: "a", ID: fmt.Sprint(is.ID)})
+		it, err := w.a.Get(ctx, adapters.Ref{Tracker: "a", ID: fmt.Sprint(is.ID)})
 		if err != nil {
-			w.t.Fatalf("reading %s: %v", is.Key, err)
+			return nil, fmt.Errorf("reading %s: %w", is.Key, err)
 		}
-		out[it.Ref.ID] = it
+		out = append(out, it)
 	}
-	return out
+	return out, nil
 }
 
-func (w *world) githubItems() map[string]adapters.Item {
-	out := map[string]adapters.Item{}
+func (w *world) githubItems(ctx context.Context) ([]adapters.Item, error) {
+	var out []adapters.Item
 	for _, is := range w.gfake.Issues(ghRepo) {
 		if is.PullRequest {
 			continue
 		}
-		it, err := w.b.Get(w.ctx, adapters.Ref{Tracker: "b", ID: fmt.Sprintf("%s#%d", ghRepo, is.Number)})
+		it, err := w.b.Get(ctx, adapters.Ref{Tracker: "b", ID: fmt.Sprintf("%s#%d", ghRepo, is.Number)})
 		if err != nil {
-			w.t.Fatalf("reading %s#%d: %v", ghRepo, is.Number, err)
+			return nil, fmt.Errorf("reading %s#%d: %w", ghRepo, is.Number, err)
 		}
-		out[it.Ref.ID] = it
+		out = append(out, it)
 	}
-	return out
+	return out, nil
 }
 
-func bodies(cs []adapters.Comment) []string {
-	out := make([]string, len(cs))
-	for i, c := range cs {
-		out[i] = strings.TrimSpace(c.Body)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// check asserts the converged state: links pair live items one to one,
-// every live item in scope is linked (or survives its counterpart's
-// deletion, on_delete: unlink), no item was copied twice, linked pairs
-// agree on every synced field (or, under manual, hold a conflict on it),
-// comments are mirrored, and a further plan does nothing.
+// check asserts the converged state (synctest.Check): links pair live
+// items one to one, every live item in scope is linked (or survives its
+// counterpart's deletion, on_delete: unlink), no item was copied twice,
+// linked pairs agree on every synced field (or, under manual, hold a
+// conflict on it), comments are mirrored, and a further plan does nothing.
 func (w *world) check() {
 	t := w.t
 	t.Helper()
-	manual := w.v.policy == "manual"
-	as, bs := w.jiraItems(), w.githubItems()
 	if w.v.epics {
 		// Copies land outside the other side's scope (the known gap
 		// TestCopiesLandInScope pins): logged, so the rest still guards.
@@ -591,92 +581,11 @@ func (w *world) check() {
 			t.Logf("known bug: %d copies outside the flow's scope: %v", len(out), out)
 		}
 	}
-	held := map[string]bool{}
-	cs, err := w.st.ListConflicts(w.ctx, w.flow.Map.Name, store.ConflictOpen)
+	err := synctest.Check(w.ctx, synctest.Options{Engine: w.eng, Store: w.st, Flow: w.flow,
+		A: synctest.Side{Name: "jira", Items: w.jiraItems}, B: synctest.Side{Name: "github", Items: w.githubItems},
+		TrimBodies: true, RequireSyncKeys: true})
 	if err != nil {
 		t.Fatal(err)
-	}
-	for _, c := range cs {
-		held[fmt.Sprintf("%d/%s", c.LinkID, c.Field)] = true
-	}
-	links, err := w.st.ListLinks(w.ctx, w.flow.Map.Name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	seenA, seenB, tombA, tombB := map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
-	for _, l := range links {
-		if l.Tombstone() {
-			tombA[l.A.ID], tombB[l.B.ID] = true, true
-			continue
-		}
-		if seenA[l.A.ID] || seenB[l.B.ID] {
-			t.Fatalf("item linked twice: %+v", l)
-		}
-		seenA[l.A.ID], seenB[l.B.ID] = true, true
-		a, okA := as[l.A.ID]
-		b, okB := bs[l.B.ID]
-		if !okA || !okB {
-			t.Fatalf("link %d (%s, %s) points at a missing item (jira %v, github %v)", l.ID, l.A.ID, l.B.ID, okA, okB)
-		}
-		for _, r := range w.flow.Map.Rules {
-			if r.Field == adapters.FieldBody {
-				if strings.TrimSpace(a.Body) != strings.TrimSpace(b.Body) {
-					t.Errorf("link %d (%s, %s): body (a-to-b) differs: jira %q github %q", l.ID, a.Ref.Key, b.Ref.Key, a.Body, b.Body)
-				}
-				continue
-			}
-			av, bv := w.flow.Map.Value(store.SideA, a, r.Field), w.flow.Map.Value(store.SideB, b, r.Field)
-			if !w.flow.Map.Equivalent(r.Field, av, bv) {
-				key := fmt.Sprintf("%d/%s", l.ID, r.Field)
-				if manual && held[key] {
-					continue
-				}
-				t.Errorf("link %d (%s, %s) field %s: jira %q github %q disagree (held conflict: %v)", l.ID, a.Ref.Key, b.Ref.Key, r.Field, av, bv, held[key])
-			}
-		}
-		if diff := cmp.Diff(bodies(a.Comments), bodies(b.Comments)); diff != "" {
-			t.Errorf("link %d (%s, %s): comments differ (-jira +github):\n%s", l.ID, a.Ref.Key, b.Ref.Key, diff)
-		}
-	}
-	for id, it := range as {
-		if !seenA[id] && !tombA[id] {
-			t.Errorf("jira issue %s %q is not linked", it.Ref.Key, it.Title)
-		}
-	}
-	for id, it := range bs {
-		if !seenB[id] && !tombB[id] {
-			t.Errorf("github issue %s %q is not linked", id, it.Title)
-		}
-	}
-	// No duplicate copies: a SyncKey names one origin and its one copy,
-	// and only the copy carries it, so no key shows up twice on either
-	// tracker or across the two.
-	keys := map[string]string{}
-	for side, items := range map[string]map[string]adapters.Item{"jira": as, "github": bs} {
-		for id, it := range items {
-			if it.SyncKey == "" {
-				continue
-			}
-			if other, dup := keys[it.SyncKey]; dup {
-				t.Fatalf("duplicate copies %s and %s %s of %s", other, side, id, it.SyncKey)
-			}
-			keys[it.SyncKey] = side + " " + id
-		}
-	}
-	if len(links) > 0 && len(keys) == 0 {
-		t.Error("no item carries a SyncKey: the adapters lost them, and the duplicate check above checked nothing")
-	}
-	p, err := w.eng.Plan(w.ctx, w.flow, tsync.RunOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, op := range p.Ops {
-		if manual && op.Kind == tsync.OpConflict {
-			continue
-		}
-		var sb strings.Builder
-		p.WriteText(&sb)
-		t.Fatalf("a further run still plans work:\n%s", sb.String())
 	}
 }
 
@@ -817,8 +726,14 @@ func TestAssigneeMergeIntoSingleAssignee(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.settle(false)
-	a, b := w.jiraItems(), w.githubItems()
-	ai, bi := a[fmt.Sprint(jis[0].ID)], b[fmt.Sprintf("%s#%d", ghRepo, gis[0].Number)]
+	ai, err := w.a.Get(w.ctx, adapters.Ref{Tracker: "a", ID: fmt.Sprint(jis[0].ID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bi, err := w.b.Get(w.ctx, adapters.Ref{Tracker: "b", ID: fmt.Sprintf("%s#%d", ghRepo, gis[0].Number)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	av, bv := w.flow.Map.Value(store.SideA, ai, adapters.FieldAssignees), w.flow.Map.Value(store.SideB, bi, adapters.FieldAssignees)
 	if !w.flow.Map.Equivalent(adapters.FieldAssignees, av, bv) {
 		t.Fatalf("assignees disagree (Jira holds one assignee; a merged pair must be narrowed on both sides): jira %s github %s", av, bv)
@@ -901,8 +816,9 @@ func TestCommentCopyRetriedAfterRateLimit(t *testing.T) {
 
 // TestCrashRecoveryAfterMarkerWindow pins a fixed bug: the process dies
 // right after creating a GitHub issue's copy on Jira, and the process that
-// resumes the flow runs on another host, so it waits the dead one's lease
-// out (30 minutes) before recovering the create. The Jira adapter finds an
+// resumes the flow runs on another host half an hour later (it cannot
+// take the dead one's lease over before LockTTL, and may start later
+// still) before recovering the create. The Jira adapter finds an
 // earlier attempt by its sync key only among issues created in the last
 // MarkerWindow (15 minutes by default; the key's entity property is not
 // searchable without an app's index), so the recovery makes a second copy.

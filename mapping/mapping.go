@@ -95,7 +95,13 @@ type Flow struct {
 	Conflict       Policy
 	OnDelete       string
 	MaxChangeShare float64
-	Create         bool
+	// MaxCreateShare, FirstContactLimit, Match and MatchFile: see the
+	// config.Flow fields of the same names (defaults filled).
+	MaxCreateShare    float64
+	FirstContactLimit int
+	Match             []string
+	MatchFile         string
+	Create            bool
 	// Rules are the synced fields (not comments): standard fields in
 	// adapters.StandardFields order, then custom fields in file order.
 	Rules    []Rule
@@ -175,6 +181,30 @@ func Compile(f config.Flow, path string, users []config.User, a, b SideInfo) (*F
 	fl.MaxChangeShare = f.MaxChangeShare
 	if fl.MaxChangeShare == 0 {
 		fl.MaxChangeShare = config.DefaultMaxChangeShare
+	}
+	fl.MaxCreateShare = f.MaxCreateShare
+	if fl.MaxCreateShare == 0 {
+		fl.MaxCreateShare = config.DefaultMaxCreateShare
+	}
+	fl.FirstContactLimit = config.DefaultFirstContactLimit
+	if f.FirstContactLimit != nil {
+		fl.FirstContactLimit = *f.FirstContactLimit
+	}
+	fl.Match = f.Match
+	if fl.Match == nil {
+		fl.Match = slices.Clone(config.MatchRules)
+	}
+	fl.MatchFile = f.MatchFile
+	for i, r := range fl.Match {
+		if !slices.Contains(config.MatchRules, r) {
+			c.problem(fmt.Sprintf("%s.match[%d]", path, i), "%q is not a match rule (%s)", r, strings.Join(config.MatchRules, ", "))
+		}
+	}
+	if m := fl.MaxCreateShare; !(m > 0) || math.IsNaN(m) || math.IsInf(m, 0) {
+		c.problem(path+".max_create_share", "must be more than 0")
+	}
+	if fl.FirstContactLimit < 0 {
+		c.problem(path+".first_contact_limit", "must be 0 or more")
 	}
 
 	switch {

@@ -26,6 +26,7 @@ func Validate(c *config.Config, reg *adapters.Registry) []config.Problem {
 	v.trackers()
 	v.users()
 	v.flows()
+	v.loops()
 	v.initiatives()
 	if len(c.Flows) == 0 && c.Initiatives == nil {
 		// An empty or mistyped file would otherwise validate and serve

@@ -1,8 +1,19 @@
 // Package store is tracksync's state: links between items in two trackers,
 // the base snapshot each linked pair last agreed on, per-side cursors, the
 // write journal, conflicts held for a person, run history and one daily
-// roll-up snapshot per initiative (progress over time). The sync engine is
-// the only writer. store/sqlite is the embedded default;
+// roll-up snapshot per initiative (progress over time). It is also where
+// processes coordinate: anything two tracksync processes (a laptop run
+// beside a server, or several `serve` replicas) must agree on is a row
+// here, never a variable in one process: flow leases with a fencing token
+// that the journal checks on every write, flow generations, webhook
+// delivery ids, shared rate budgets, a small key-value space per tracker
+// and an outbox of events.
+//
+// Writers are the sync engine (links, bases, journal, runs), the daemon
+// (generations, deliveries, outbox delivery), adapters (their key-value
+// scope, rate budgets), the CLI (undo, conflict resolution) and the
+// initiatives service (snapshots). Implementations register by name like
+// database/sql drivers (Register, Open); store/sqlite registers "sqlite".
 // store/storetest is the conformance suite every implementation passes.
 package store
 
@@ -25,7 +36,26 @@ var (
 	ErrLocked = errors.New("locked by another process")
 	// ErrTooNew: the store's schema is newer than this binary knows.
 	ErrTooNew = errors.New("state store schema is newer than this binary")
+	// ErrLeaseLost: a write was fenced off because the lease it was made
+	// under is no longer held by that token (another process took it
+	// over, or it expired). The writer must stop: what it was doing is
+	// someone else's now.
+	ErrLeaseLost = errors.New("lease lost: another process holds it now or it expired")
 )
+
+// Lease is a named lease held by Owner until Expires. Token is its fencing
+// token: it strictly increases, per name, on every new acquisition (a fresh
+// lock, a takeover of an expired or released lease, the holder re-locking
+// after its lease expired) and stays the same when the holder renews an
+// unexpired lease. Writes carry the token; the store refuses those whose
+// token is no longer the holder's, so a process that paused past its lease
+// cannot write beside the one that took over.
+type Lease struct {
+	Name    string    `json:"name"`
+	Owner   string    `json:"owner"`
+	Token   int64     `json:"token"`
+	Expires time.Time `json:"expires"`
+}
 
 // LockedError says who holds a lock, so the message can tell the user.
 type LockedError struct {
@@ -134,6 +164,12 @@ type JournalEntry struct {
 	Target adapters.Ref `json:"target"` // the item written (for create: the source item)
 	// IdempotencyKey of a create or comment add.
 	IdempotencyKey string `json:"idempotency_key,omitempty"`
+	// LeaseName and LeaseToken are the lease the write is made under
+	// (Lease.Name, Lease.Token); "" for a write made under no lease (a
+	// tool, a test). JournalIntent refuses the entry with ErrLeaseLost
+	// when that lease is no longer held with that token.
+	LeaseName  string `json:"lease_name,omitempty"`
+	LeaseToken int64  `json:"lease_token,omitempty"`
 	// Before and After are canonical field values before and after the write.
 	Before map[string]string `json:"before,omitempty"`
 	After  map[string]string `json:"after,omitempty"`
@@ -260,11 +296,21 @@ type Ops interface {
 
 	// JournalIntent records e as pending (ID and CreatedAt assigned) and
 	// returns its ID. It must be durable before the API call it describes.
+	// When e.LeaseName is set, the check that the lease is still held
+	// with e.LeaseToken (and unexpired, by the store's clock) and the
+	// insert are one atomic step; otherwise it fails with an error
+	// wrapping ErrLeaseLost and records nothing.
 	JournalIntent(ctx context.Context, e JournalEntry) (int64, error)
 	// JournalFinish sets the state, result, link and error of entry id:
 	// done or failed, or pending again (with the error) when a call failed
 	// in a way that may still have taken effect and is to be re-issued.
-	JournalFinish(ctx context.Context, id int64, state string, result adapters.Ref, linkID int64, errMsg string) error
+	// lease is the caller's (the zero Lease: unfenced), not the one the
+	// entry was written under: a run that took a flow over finishes the
+	// entries its predecessor left pending. With lease.Name set, the
+	// check and the update are one atomic step, and a lease no longer
+	// held with lease.Token fails with ErrLeaseLost, changing nothing (in
+	// a Tx, the caller's other writes then roll back with it).
+	JournalFinish(ctx context.Context, id int64, state string, result adapters.Ref, linkID int64, errMsg string, lease Lease) error
 	// JournalSetState changes only the state of entry id (e.g. to undone).
 	JournalSetState(ctx context.Context, id int64, state string) error
 	// PendingJournal lists pending entries of flow ("" for all), oldest first.
@@ -304,20 +350,124 @@ type Ops interface {
 	// (retention; before itself is kept) and returns how many. A before
 	// that is not YYYY-MM-DD (including "") fails with adapters.ErrInvalid.
 	DeleteSnapshots(ctx context.Context, before string) (int64, error)
+
+	// GetKV returns the value of key in scope, ok false when there is
+	// none. A scope is one owner's space; by convention an adapter uses
+	// its tracker's configured name.
+	// Adapters keep small durable state here: a webhook handshake
+	// secret, ETags. It is in Ops so that such state can change in the
+	// same transaction as what depends on it (a cursor, say).
+	GetKV(ctx context.Context, scope, key string) (value string, ok bool, err error)
+	// PutKV stores (replaces) the value of key in scope. An empty scope
+	// or key fails with an error wrapping adapters.ErrInvalid.
+	PutKV(ctx context.Context, scope, key, value string) error
+	// DeleteKV removes key from scope; removing a missing key is a no-op.
+	DeleteKV(ctx context.Context, scope, key string) error
+
+	// PutEvent adds e to the outbox (ID and CreatedAt assigned; a zero
+	// NextAttempt means now; Attempts and LastError are ignored) and
+	// returns its ID. It is in Ops so an event is written in the same
+	// transaction as the change it reports: both land or neither does.
+	// An event whose non-empty DedupKey the outbox already holds (pending
+	// or delivered) is not added again: the existing event's ID is
+	// returned, with no error.
+	PutEvent(ctx context.Context, e Event) (int64, error)
+}
+
+// Event is one outbox entry: something other parts react to ("a run
+// finished", "a conflict was held"), delivered at least once by a worker.
+type Event struct {
+	ID   int64  `json:"id"`
+	Kind string `json:"kind"` // e.g. "run.finished"
+	// DedupKey, when set, makes PutEvent idempotent: one event per key.
+	DedupKey    string    `json:"dedup_key,omitempty"`
+	Payload     []byte    `json:"payload,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	Attempts    int       `json:"attempts"`     // claims so far, this one included
+	NextAttempt time.Time `json:"next_attempt"` // not claimed before this
+	LastError   string    `json:"last_error,omitempty"`
+}
+
+// Coordinator is what processes sharing one store agree on. Every method
+// commits on its own, never inside a caller's Tx: a lease, a generation
+// or a delivery id must be visible to the other processes at once and
+// must not roll back with an unrelated write. Each is atomic across
+// processes. Arguments outside the documented range (an empty name, a
+// rate that is not positive) fail with an error wrapping
+// adapters.ErrInvalid.
+type Coordinator interface {
+	// Lock takes or renews the named lease for owner until now+ttl (the
+	// store's clock) and returns it. A new acquisition (the lease free,
+	// released, expired, or held by owner but expired) gets a token
+	// greater than any the name had; the holder of an unexpired lease
+	// renewing it keeps its token. It fails with a *LockedError
+	// (wrapping ErrLocked) when another owner holds an unexpired lease.
+	Lock(ctx context.Context, name, owner string, ttl time.Duration) (Lease, error)
+	// Unlock releases owner's lease; a lease owner does not hold is left
+	// alone (no error). The token counter survives: the next Lock of the
+	// name gets a greater token.
+	Unlock(ctx context.Context, name, owner string) error
+
+	// BumpGeneration increments the generation of name (0 before the
+	// first bump) and returns the new value. Durable: it survives
+	// restarts, so jobs of an old generation stay recognisably old.
+	BumpGeneration(ctx context.Context, name string) (int64, error)
+	// Generation returns the current generation of name, 0 if never bumped.
+	Generation(ctx context.Context, name string) (int64, error)
+
+	// SeenDelivery records the webhook delivery id of tracker for keep
+	// and reports whether this is its first sighting (true) or a repeat
+	// (false) within keep of the first. Exactly one of any number of
+	// concurrent callers, in any processes, gets true. Ids older than
+	// keep are forgotten (and cleaned up). keep must be positive for the
+	// id to be remembered at all.
+	SeenDelivery(ctx context.Context, tracker, id string, keep time.Duration) (first bool, err error)
+
+	// TakeTokens reserves n tokens from the token bucket named bucket
+	// (one per tracker credential, shared by every process), which
+	// refills at ratePerSec up to burst and starts full. It returns how
+	// long the caller must wait before using them: 0 when they were
+	// there, else the time the refill takes to cover the deficit. The
+	// reservation is made either way, so concurrent callers queue behind
+	// each other instead of all waiting the same time. now is the
+	// caller's clock (a clock behind the bucket's last use refills
+	// nothing). ratePerSec and burst must be positive, n not negative.
+	TakeTokens(ctx context.Context, bucket string, n, ratePerSec, burst float64, now time.Time) (wait time.Duration, err error)
+}
+
+// Outbox is the delivering side of the outbox (PutEvent is in Ops). A
+// worker claims due events, delivers them, and acks or retries each.
+type Outbox interface {
+	// ClaimEvents claims up to limit due events (NextAttempt passed, not
+	// delivered, not claimed by a worker whose claim is still running),
+	// oldest first, for lease: until then no other claim returns them.
+	// Each claim increments Attempts. Two concurrent claims never return
+	// the same event.
+	ClaimEvents(ctx context.Context, worker string, limit int, lease time.Duration) ([]Event, error)
+	// AckEvent marks event id delivered: it is never claimed again, and
+	// its DedupKey keeps de-duplicating (delivered events are kept; their
+	// pruning is a later retention job). ErrNotFound for a missing id.
+	AckEvent(ctx context.Context, id int64) error
+	// RetryEvent releases event id's claim, to be claimed again from
+	// next on, with errMsg as its LastError; a delivered event stays
+	// delivered. ErrNotFound for a missing id. ClaimEvents' worker,
+	// limit and lease must be set and positive.
+	RetryEvent(ctx context.Context, id int64, next time.Time, errMsg string) error
 }
 
 // Store is a state store.
+//
+// The data (Ops) may be written in a transaction; coordination
+// (Coordinator) and outbox delivery (Outbox) commit on their own, because
+// what they record must be seen by other processes at once and must not
+// roll back with a caller's unrelated writes.
 type Store interface {
 	Ops
+	Coordinator
+	Outbox
 	// Tx runs fn in one transaction: all of its writes land or none do.
 	// fn must use only the Ops it is given.
 	Tx(ctx context.Context, fn func(tx Ops) error) error
-	// Lock takes a named lease (one flow runs in one process at a time)
-	// for ttl, held by owner. It returns a *LockedError (wrapping
-	// ErrLocked) when another owner holds an unexpired lease; the same
-	// owner re-locking extends it. Unlock releases it.
-	Lock(ctx context.Context, name, owner string, ttl time.Duration) error
-	Unlock(ctx context.Context, name, owner string) error
 	// Ping checks the store is reachable.
 	Ping(ctx context.Context) error
 	// Close releases the store.

@@ -22,6 +22,7 @@ type applier struct {
 	p      *Plan
 	pl     *planner
 	runID  int64
+	lease  *runLease
 	counts *store.Counts
 	log    *slog.Logger
 	errs   []error
@@ -55,17 +56,22 @@ func (a *applier) noteWrite(s store.Side, it adapters.Item) {
 // a cancelled context or a rate limit (every later call would fail too).
 func fatal(err error) bool {
 	var rl *adapters.RateLimitError
-	return errors.Is(err, errCrashed) || errors.Is(err, ErrDraining) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &rl)
+	return errors.Is(err, errCrashed) || errors.Is(err, ErrDraining) || errors.Is(err, store.ErrLeaseLost) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &rl)
 }
 
-func (e *Engine) apply(ctx context.Context, f *Flow, p *Plan, runID int64, counts *store.Counts, log *slog.Logger) ([]error, error) {
-	a := &applier{e: e, f: f, p: p, pl: p.planner, runID: runID, counts: counts, log: log, held: map[string]bool{}, copies: map[string]bool{}, agreed: map[int64]map[string]string{},
+func (e *Engine) apply(ctx context.Context, f *Flow, p *Plan, runID int64, lease *runLease, counts *store.Counts, log *slog.Logger) ([]error, error) {
+	a := &applier{e: e, f: f, p: p, pl: p.planner, runID: runID, lease: lease, counts: counts, log: log, held: map[string]bool{}, copies: map[string]bool{}, agreed: map[int64]map[string]string{},
 		finished: map[int64]bool{}, archiveFailed: map[int64]bool{}}
 	p.wrote = &a.wrote
 	if err := a.createAll(ctx); err != nil {
 		return a.errs, err
 	}
 	for _, pp := range p.pairs {
+		// A pair may change only the store (a base, a link's refs): the
+		// journal cannot fence that, so the lease is checked here too.
+		if err := a.lease.check(a.e.now()); err != nil {
+			return a.errs, err
+		}
 		if err := a.pair(ctx, pp); err != nil {
 			if fatal(err) {
 				return a.errs, err
@@ -85,6 +91,10 @@ func (e *Engine) apply(ctx context.Context, f *Flow, p *Plan, runID int64, count
 			if a.archiveFailed[op.LinkID] {
 				continue
 			}
+			// Unlinking writes the store alone: checked like a pair.
+			if err = a.lease.check(a.e.now()); err != nil {
+				return a.errs, err
+			}
 			err = a.unlink(ctx, op)
 		default:
 			continue
@@ -96,6 +106,9 @@ func (e *Engine) apply(ctx context.Context, f *Flow, p *Plan, runID int64, count
 			a.errs = append(a.errs, err)
 		}
 	}
+	if err := a.lease.check(a.e.now()); err != nil {
+		return a.errs, err
+	}
 	if err := a.settleConflicts(ctx); err != nil {
 		return a.errs, err
 	}
@@ -103,7 +116,10 @@ func (e *Engine) apply(ctx context.Context, f *Flow, p *Plan, runID int64, count
 }
 
 // journaled records the intent, makes the call, and records its effect
-// with after, in one transaction with the journal's completion.
+// with after, in one transaction with the journal's completion. The intent
+// and the completion carry the run's lease: the store refuses both once
+// another process holds the flow (ErrLeaseLost), and the lease is checked
+// once more, in memory, right before the call.
 func (a *applier) journaled(ctx context.Context, op *Op, entry store.JournalEntry, call func() (adapters.Ref, error), after func(tx store.Ops, res adapters.Ref) (int64, error)) error {
 	if a.e.draining != nil && a.e.draining() {
 		return ErrDraining
@@ -117,6 +133,11 @@ func (a *applier) journaled(ctx context.Context, op *Op, entry store.JournalEntr
 			return errCrashed
 		}
 	}
+	// The intent is journaled; if the lease ran out meanwhile (the
+	// process paused here), the new holder's recovery owns this write.
+	if err := a.lease.check(a.e.now()); err != nil {
+		return err
+	}
 	res, callErr := call()
 	if a.e.crash != nil {
 		if err := a.e.crash(CrashAfterCall, op); err != nil {
@@ -126,21 +147,29 @@ func (a *applier) journaled(ctx context.Context, op *Op, entry store.JournalEntr
 	return a.finish(ctx, op, entry, id, res, callErr, after)
 }
 
-// intent journals op's intent (the first half of journaled).
+// intent checks the run's lease and journals op's intent under it (the
+// first half of journaled).
 func (a *applier) intent(ctx context.Context, op *Op, entry store.JournalEntry) (store.JournalEntry, int64, error) {
+	if err := a.lease.check(a.e.now()); err != nil {
+		return entry, 0, err
+	}
+	lease := a.lease.get()
 	entry.RunID, entry.Flow, entry.Op, entry.Side = a.runID, a.f.Map.Name, string(op.Kind), op.Side
+	entry.LeaseName, entry.LeaseToken = lease.Name, lease.Token
 	if entry.LinkID == 0 {
 		entry.LinkID = op.LinkID
 	}
 	id, err := a.e.store.JournalIntent(ctx, entry)
 	if err != nil {
-		return entry, 0, fmt.Errorf("flow %s: journaling %s of %s: %w", a.f.Map.Name, op.Kind, op.Target, err)
+		return entry, 0, err // it names the write, its target and the flow
 	}
 	return entry, id, nil
 }
 
-// finish records the outcome of op's call (the second half of journaled).
+// finish records the outcome of op's call (the second half of journaled),
+// under the lease its intent was journaled with.
 func (a *applier) finish(ctx context.Context, op *Op, entry store.JournalEntry, id int64, res adapters.Ref, callErr error, after func(tx store.Ops, res adapters.Ref) (int64, error)) error {
+	lease := store.Lease{Name: entry.LeaseName, Token: entry.LeaseToken}
 	bg := context.WithoutCancel(ctx) // what happened must be recorded even on shutdown
 	if callErr != nil {
 		state := store.JournalFailed
@@ -150,7 +179,7 @@ func (a *applier) finish(ctx context.Context, op *Op, entry store.JournalEntry, 
 			// idempotently, by the next run's recovery.
 			state = store.JournalPending
 		}
-		if err := a.e.store.JournalFinish(bg, id, state, adapters.Ref{}, entry.LinkID, callErr.Error()); err != nil {
+		if err := a.e.store.JournalFinish(bg, id, state, adapters.Ref{}, entry.LinkID, callErr.Error(), lease); err != nil {
 			return fmt.Errorf("flow %s: journaling failure of %s: %w (after: %v)", a.f.Map.Name, op.Kind, err, callErr)
 		}
 		return callErr
@@ -166,16 +195,19 @@ func (a *applier) finish(ctx context.Context, op *Op, entry store.JournalEntry, 
 				linkID = l
 			}
 		}
-		return tx.JournalFinish(bg, id, store.JournalDone, res, linkID, "")
+		return tx.JournalFinish(bg, id, store.JournalDone, res, linkID, "", lease)
 	})
 }
 
 func (a *applier) create(ctx context.Context, op *Op) error {
 	tr := a.f.side(op.Side)
-	src, srcBase, dstSide, entry := a.prepareCreate(op)
+	src, srcBase, dstSide, entry, err := a.prepareCreate(op)
+	if err != nil {
+		return err
+	}
 	var created adapters.CreateResult
 	var link store.Link
-	err := a.journaled(ctx, op, entry, func() (adapters.Ref, error) {
+	err = a.journaled(ctx, op, entry, func() (adapters.Ref, error) {
 		res, err := tr.Create(ctx, *op.Item, a.createOptions(op))
 		created = res
 		return res.Item.Ref, err
@@ -199,7 +231,7 @@ func (a *applier) create(ctx context.Context, op *Op) error {
 // prepareCreate resolves op's parent (which a create earlier in this run
 // may have linked) and returns the source, its base, the side the copy
 // goes to and the journal entry of the create.
-func (a *applier) prepareCreate(op *Op) (adapters.Item, map[string]string, store.Side, store.JournalEntry) {
+func (a *applier) prepareCreate(op *Op) (adapters.Item, map[string]string, store.Side, store.JournalEntry, error) {
 	src := op.pair.in.a
 	srcBase, dstSide := op.pair.base.A, store.SideB
 	if op.Side == store.SideA {
@@ -214,6 +246,9 @@ func (a *applier) prepareCreate(op *Op) (adapters.Item, map[string]string, store
 				srcBase[adapters.FieldParent] = v
 			}
 		}
+		if err := a.pl.takeErr(); err != nil {
+			return src, srcBase, dstSide, store.JournalEntry{}, err
+		}
 	}
 	after := map[string]string{"kind": string(op.Item.Kind)}
 	for _, r := range a.pl.rules {
@@ -223,7 +258,7 @@ func (a *applier) prepareCreate(op *Op) (adapters.Item, map[string]string, store
 		after[r.field] = a.pl.fm.Value(op.Side, *op.Item, r.field)
 	}
 	entry := store.JournalEntry{Target: op.Source, IdempotencyKey: op.LinkKey, Before: srcBase, After: after}
-	return src, srcBase, dstSide, entry
+	return src, srcBase, dstSide, entry, nil
 }
 
 // bulkMax is how many creates one CreateMany call carries (the adapter
@@ -304,7 +339,10 @@ func (a *applier) createBatch(ctx context.Context, ops []*Op) error {
 	preps := make([]prepared, len(ops))
 	reqs := make([]adapters.CreateRequest, len(ops))
 	for i, op := range ops {
-		src, srcBase, dst, entry := a.prepareCreate(op)
+		src, srcBase, dst, entry, err := a.prepareCreate(op)
+		if err != nil {
+			return err
+		}
 		entry, id, err := a.intent(ctx, op, entry)
 		if err != nil {
 			return err
@@ -318,6 +356,11 @@ func (a *applier) createBatch(ctx context.Context, ops []*Op) error {
 				return errCrashed
 			}
 		}
+	}
+	// The intents are journaled; if the lease ran out meanwhile, the new
+	// holder's recovery owns these writes.
+	if err := a.lease.check(a.e.now()); err != nil {
+		return err
 	}
 	results, callErr := tr.(adapters.BulkCreator).CreateMany(ctx, reqs)
 	for _, op := range ops {
@@ -683,6 +726,9 @@ func (a *applier) narrowed(ctx context.Context, pp *pairPlan, readBack [2]*adapt
 		}
 		have := a.pl.fm.Value(oside, cur, f)
 		want, _ := a.pl.translate(f, oside, kept, have)
+		if err := a.pl.takeErr(); err != nil {
+			return err
+		}
 		if want == have {
 			continue
 		}
@@ -835,6 +881,19 @@ func (a *applier) archive(ctx context.Context, op *Op) error {
 		for _, f := range []string{adapters.FieldStatus, adapters.FieldLabels} {
 			if _, ok := m[f]; ok {
 				m[f] = a.pl.fm.Value(op.Side, got, f)
+			}
+		}
+		// The departed side agreed to that close too, as far as the base
+		// goes: should it come back into scope open, it then reads as
+		// changed and reopens the survivor, instead of the pair staying
+		// split (one side done, the other open) with nothing to do.
+		other := b.B
+		if op.Side == store.SideB {
+			other = b.A
+		}
+		if cur, ok := other[adapters.FieldStatus]; ok {
+			if v, _ := a.pl.translate(adapters.FieldStatus, op.Side.Other(), m[adapters.FieldStatus], cur); v != "" {
+				other[adapters.FieldStatus] = v
 			}
 		}
 		if err := a.e.store.PutBase(ctx, b); err != nil {

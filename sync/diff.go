@@ -40,6 +40,23 @@ type planner struct {
 	unresolved map[string]bool
 	// goneLinks are links one side of which this run found gone.
 	goneLinks map[int64]bool
+	// err is the first failure inside translate (reading the state for a
+	// parent's link), which translateFunc cannot return.
+	err error
+}
+
+// fail records err for takeErr, keeping the first.
+func (p *planner) fail(err error) {
+	if p.err == nil {
+		p.err = err
+	}
+}
+
+// takeErr returns and clears the failure recorded by translate.
+func (p *planner) takeErr() error {
+	err := p.err
+	p.err = nil
+	return err
 }
 
 // pairInput is one linked pair as read from both trackers and the store.
@@ -149,6 +166,13 @@ func (p *planner) diffField(pp *pairPlan, r rule) {
 			break
 		}
 		winner := p.winner(r, in.a, in.b)
+		if !known && p.policy == "manual" {
+			// No agreed value yet: two items that both existed (matched
+			// on first contact, linked by hand). Under manual nothing
+			// either side holds is overwritten, not even by a one-way
+			// field's source, until a person settles it.
+			winner = ""
+		}
 		info := &ConflictInfo{Field: f, Base: baseA, A: aVal, B: bVal, Policy: p.policyFor(r)}
 		if winner == "" && info.Policy == "newest" {
 			info.Policy = "newest (tie: both edited within the same " + max(p.caps[0].TimePrecision, p.caps[1].TimePrecision).String() + ")"
@@ -421,11 +445,39 @@ func (p *planner) diffComments(pp *pairPlan) {
 					continue
 				}
 			}
+			if !in.hasBase && len(in.clinks) == 0 {
+				// First contact of two items that both existed: a comment
+				// already on the other side with the same text (copied by
+				// hand or by another tool) is paired, not copied again.
+				if cp, ok := sameBody(c, [][]adapters.Comment{in.ca, in.cb}[o], paired[o], linked[o]); ok {
+					pp.other = append(pp.other, p.commentPair(pp, s, c, cp))
+					paired[i][c.ID], paired[o][cp.ID] = true, true
+					continue
+				}
+			}
 			if p.comments[o] {
 				pp.other = append(pp.other, p.commentAdd(pp, s.Other(), c))
 			}
 		}
 	}
+}
+
+// sameBody finds an unpaired comment among cs with c's text (white space
+// aside).
+func sameBody(c adapters.Comment, cs []adapters.Comment, paired map[string]bool, linked map[string]store.CommentLink) (adapters.Comment, bool) {
+	want := strings.Join(strings.Fields(c.Body), " ")
+	for _, x := range cs {
+		if paired[x.ID] || x.SyncKey != "" {
+			continue
+		}
+		if _, l := linked[x.ID]; l {
+			continue
+		}
+		if strings.Join(strings.Fields(x.Body), " ") == want {
+			return x, true
+		}
+	}
+	return adapters.Comment{}, false
 }
 
 // copyOf reads a comment key commentKey made for link key linkKey and

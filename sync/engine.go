@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/config"
 	"github.com/tracksync/tracksync/mapping"
 	"github.com/tracksync/tracksync/store"
 )
@@ -21,6 +22,10 @@ import (
 type Flow struct {
 	Map  *mapping.Flow
 	A, B adapters.Tracker
+	// Identity is the tracker instance on side A and B
+	// (mapping.TrackerIdentity); copies' keys are made from it. Empty: the
+	// tracker's kind and name.
+	Identity [2]string
 }
 
 func (f *Flow) side(s store.Side) adapters.Tracker {
@@ -60,7 +65,9 @@ type Options struct {
 	Clock  func() time.Time
 	// Owner names this process in locks; default host:pid.
 	Owner string
-	// LockTTL is how long a flow lock is held at most; default 30m.
+	// LockTTL is how long a flow lock is held without renewal; default 2m.
+	// A run renews it every third of that, so a run killed mid-way frees
+	// the flow within LockTTL (at once for a dead process of this host).
 	LockTTL time.Duration
 	// Crash, for tests: called at each crash point of each write; a
 	// non-nil error makes apply stop dead, recording nothing more.
@@ -81,11 +88,14 @@ type Engine struct {
 	ttl      time.Duration
 	crash    func(CrashPoint, *Op) error
 	draining func() bool
+	// renewKick makes a run's renewal happen at once (tests only; nothing
+	// else sends on it).
+	renewKick chan struct{}
 }
 
 // New returns an engine over st.
 func New(st store.Store, opts Options) *Engine {
-	e := &Engine{store: st, log: opts.Logger, now: opts.Clock, owner: opts.Owner, ttl: opts.LockTTL, crash: opts.Crash, draining: opts.Draining}
+	e := &Engine{store: st, log: opts.Logger, now: opts.Clock, owner: opts.Owner, ttl: opts.LockTTL, crash: opts.Crash, draining: opts.Draining, renewKick: make(chan struct{})}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
@@ -129,21 +139,64 @@ func (e *WriteErrors) Error() string {
 // Unwrap lets errors.Is and errors.As see every failed write.
 func (e *WriteErrors) Unwrap() []error { return e.Errs }
 
-// ValveError says the safety valve stopped a run before its first write.
+// ValveError says the safety valve stopped a run before its first write:
+// it would close, archive or reassign too many items (Destructive), create
+// too many (Creates), or it is a flow's first run over two trackers that
+// both hold work already (FirstContact).
 type ValveError struct {
 	Flow        string
-	Destructive int
+	Destructive int // items the run would close, archive or reassign
 	Linked      int
 	Limit       float64
+	// Creates is set when the create valve tripped (limit CreateLimit).
+	Creates     int
+	CreateLimit float64
+	// FirstContact is set when a first run met Unlinked items on both
+	// sides, more than FirstContactLimit each.
+	FirstContact      bool
+	Unlinked          [2]int
+	FirstContactLimit int
 }
 
 func (e *ValveError) Error() string {
+	switch {
+	case e.FirstContact:
+		return fmt.Sprintf("flow %s: first run over trackers that both hold work: %d unlinked item(s) on side a and %d on side b (more than first_contact_limit %d each); nothing was written. Review the matches with `tracksync plan --flow %s`, link what the rules cannot tell (`tracksync link --flow %s --file mapping.csv`), then rerun with --force",
+			e.Flow, e.Unlinked[0], e.Unlinked[1], e.FirstContactLimit, e.Flow, e.Flow)
+	case e.Creates > 0:
+		return fmt.Sprintf("flow %s: safety valve: the run would create %d item(s) against %d linked (more than %d and more than max_create_share %.0f%% of the linked); nothing was written. Check the plan with `tracksync plan --flow %s` (are these items already on the other side? see match: and tracksync link), then rerun with --force if it is intended",
+			e.Flow, e.Creates, e.Linked, createFloor, e.CreateLimit*100, e.Flow)
+	}
 	share := 0.0
 	if e.Linked > 0 {
 		share = float64(e.Destructive) / float64(e.Linked)
 	}
 	return fmt.Sprintf("flow %s: safety valve: the run would close, archive or reassign %d of %d linked items (%.0f%%, limit %.0f%%); nothing was written. Check the plan with `tracksync plan --flow %s`, then rerun with --force if it is intended",
 		e.Flow, e.Destructive, e.Linked, share*100, e.Limit*100, e.Flow)
+}
+
+// createFloor: runs creating at most this many items never trip the create
+// valve, so the first run of a small flow goes through.
+const createFloor = config.CreateFloor
+
+// valve weighs a plan against the flow's safety limits; nil when it may
+// run (or opts.Force).
+func valve(f *Flow, plan *Plan, opts RunOptions) *ValveError {
+	if opts.Force {
+		return nil
+	}
+	m := f.Map
+	if plan.FirstContact && plan.Unlinked[0] > m.FirstContactLimit && plan.Unlinked[1] > m.FirstContactLimit {
+		return &ValveError{Flow: m.Name, FirstContact: true, Unlinked: plan.Unlinked, FirstContactLimit: m.FirstContactLimit, Linked: plan.Linked}
+	}
+	linked := max(plan.Linked, 1)
+	if d := plan.Destructive(); d > valveFloor && float64(d) > m.MaxChangeShare*float64(linked) {
+		return &ValveError{Flow: m.Name, Destructive: d, Linked: plan.Linked, Limit: m.MaxChangeShare}
+	}
+	if c := plan.Count(OpCreate); c > createFloor && float64(c) > m.MaxCreateShare*float64(plan.Linked) {
+		return &ValveError{Flow: m.Name, Creates: c, Linked: plan.Linked, CreateLimit: m.MaxCreateShare}
+	}
+	return nil
 }
 
 // Result is the outcome of Sync.
@@ -172,6 +225,9 @@ func (e *Engine) Plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, err
 		return nil, err
 	}
 	p.Pending = len(pending)
+	if verr := valve(f, p, opts); verr != nil {
+		p.Stop = verr.Error()
+	}
 	return p, nil
 }
 
@@ -182,11 +238,12 @@ func (e *Engine) Plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, err
 func (e *Engine) Sync(ctx context.Context, f *Flow, opts RunOptions) (*Result, error) {
 	name := f.Map.Name
 	lockName := "flow:" + name
-	if err := e.lock(ctx, lockName); err != nil {
+	rl, err := e.lockRun(ctx, lockName)
+	if err != nil {
 		return nil, fmt.Errorf("flow %s: %w", name, err)
 	}
 	defer e.store.Unlock(context.WithoutCancel(ctx), lockName, e.owner)
-	stopRenew := e.renew(ctx, lockName)
+	stopRenew := e.renew(ctx, rl)
 	defer stopRenew()
 
 	run, err := e.store.StartRun(ctx, name, opts.DryRun)
@@ -198,6 +255,9 @@ func (e *Engine) Sync(ctx context.Context, f *Flow, opts RunOptions) (*Result, e
 	finish := func(state string, runErr error) (*Result, error) {
 		res.Run.State = state
 		res.Run.FinishedAt = e.now().UTC()
+		if errors.Is(runErr, store.ErrLeaseLost) {
+			runErr = fmt.Errorf("flow %s: the run lost its lease and stopped before its next write (another process runs the flow now, or this one was paused past the lease): %w", name, runErr)
+		}
 		if runErr != nil {
 			res.Run.Error = runErr.Error()
 		}
@@ -208,7 +268,7 @@ func (e *Engine) Sync(ctx context.Context, f *Flow, opts RunOptions) (*Result, e
 	}
 
 	if !opts.DryRun {
-		if err := e.recover(ctx, f, run.ID, log); err != nil {
+		if err := e.recover(ctx, f, run.ID, rl, log); err != nil {
 			if errors.Is(err, errCrashed) {
 				return res, err
 			}
@@ -220,22 +280,22 @@ func (e *Engine) Sync(ctx context.Context, f *Flow, opts RunOptions) (*Result, e
 		return finish(store.RunFailed, err)
 	}
 	res.Plan = plan
-	if d := plan.Destructive(); d > valveFloor && !opts.Force {
-		linked := plan.Linked
-		if linked == 0 {
-			linked = 1
-		}
-		if float64(d) > f.Map.MaxChangeShare*float64(linked) {
-			verr := &ValveError{Flow: name, Destructive: d, Linked: plan.Linked, Limit: f.Map.MaxChangeShare}
-			log.Warn("safety valve stopped the run", "destructive", d, "linked", plan.Linked)
-			return finish(store.RunStopped, verr)
-		}
+	for _, w := range plan.Warnings {
+		log.Warn(w)
+	}
+	if len(plan.Ambiguous) > 0 {
+		// Someone must act: these items are neither linked nor copied.
+		log.Warn("items with several candidate counterparts left alone; see tracksync plan", "ambiguous", len(plan.Ambiguous), "first", plan.Ambiguous[0].String())
+	}
+	if verr := valve(f, plan, opts); verr != nil {
+		log.Warn("safety valve stopped the run", "destructive", verr.Destructive, "creates", verr.Creates, "linked", plan.Linked)
+		return finish(store.RunStopped, verr)
 	}
 	if opts.DryRun {
 		res.Run.Counts = planCounts(plan)
 		return finish(store.RunOK, nil)
 	}
-	errs, err := e.apply(ctx, f, plan, run.ID, &res.Run.Counts, log)
+	errs, err := e.apply(ctx, f, plan, run.ID, rl, &res.Run.Counts, log)
 	res.Errors = errs
 	if errors.Is(err, errCrashed) {
 		return res, err
@@ -259,6 +319,11 @@ func (e *Engine) Sync(ctx context.Context, f *Flow, opts RunOptions) (*Result, e
 	// full reconcile, tries them again.
 	// Cursors move only after a clean run, so nothing listed this time is
 	// lost if a write failed: the next run lists it again.
+	// A run that lost its lease may have stopped short of what it listed;
+	// its cursors must not overwrite the new holder's.
+	if lerr := rl.check(e.now()); lerr != nil {
+		return finish(store.RunFailed, lerr)
+	}
 	for i, s := range []store.Side{store.SideA, store.SideB} {
 		if plan.Cursors[i] == "" {
 			continue
@@ -351,6 +416,20 @@ func (e *Engine) list(ctx context.Context, f *Flow, s store.Side, cursor string)
 	}
 }
 
+// listSide lists side s since cursor. A cursor the tracker reports
+// expired (adapters.ErrCursorExpired: an Asana sync token older than a
+// day) is answered once with a full listing of that side, recorded in
+// plan.Relisted; the new cursor is stored after a clean run as usual.
+func (e *Engine) listSide(ctx context.Context, f *Flow, s store.Side, cursor string, plan *Plan) (*listing, error) {
+	l, err := e.list(ctx, f, s, cursor)
+	if cursor == "" || !errors.Is(err, adapters.ErrCursorExpired) {
+		return l, err
+	}
+	e.log.Info("listing cursor expired: listing the side in full", "flow", f.Map.Name, "side", string(s), "tracker", f.side(s).Name())
+	plan.Relisted = append(plan.Relisted, s)
+	return e.list(ctx, f, s, "")
+}
+
 func (e *Engine) newPlanner(f *Flow) *planner {
 	m := f.Map
 	p := &planner{flow: m.Name, policy: string(m.Conflict), fm: m, caps: [2]adapters.Capabilities{f.A.Capabilities(), f.B.Capabilities()}, unresolved: map[string]bool{}, goneLinks: map[int64]bool{}}
@@ -385,6 +464,15 @@ func (e *Engine) parentTranslator(ctx context.Context, f *Flow, p *planner) tran
 		}
 		_, id, _ := strings.Cut(v, ":")
 		l, err := e.store.FindLink(ctx, f.Map.Name, to.Other(), id)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			// The state could not be read: not a parent "not linked
+			// yet" but a failed run. The translate signature has no
+			// error, so the planner holds it for plan (or apply) to
+			// return; the field is left alone meanwhile.
+			p.fail(fmt.Errorf("flow %s: reading the link of parent %s: %w", f.Map.Name, v, err))
+			p.unresolved[v] = true
+			return current, nil
+		}
 		if err != nil || isTombstone(l) || p.goneLinks[l.ID] {
 			// Not linked (yet): the field is left alone and its base
 			// unrecorded, so it is written once the parent is linked.
@@ -396,25 +484,6 @@ func (e *Engine) parentTranslator(ctx context.Context, f *Flow, p *planner) tran
 		cache[string(to)+v] = out
 		return out, nil
 	}
-}
-
-// syncKey is the idempotency key of the counterpart of item id from side s.
-func syncKey(flow string, s store.Side, id string) string {
-	return fmt.Sprintf("%s/%s/%s", flow, s, id)
-}
-
-// parseSyncKey reads a key syncKey made for flow.
-func parseSyncKey(flow, key string) (store.Side, string, bool) {
-	rest, ok := strings.CutPrefix(key, flow+"/")
-	if !ok {
-		return "", "", false
-	}
-	s, id, ok := strings.Cut(rest, "/")
-	// The id is the rest: GitHub's ids hold slashes (owner/repo#n).
-	if !ok || (s != "a" && s != "b") || id == "" {
-		return "", "", false
-	}
-	return store.Side(s), id, true
 }
 
 // Tombstones: a link whose one side was deleted (or left scope) under
@@ -440,11 +509,11 @@ func (e *Engine) plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, err
 		curA, curB = "", ""
 	}
 	plan.Full = full
-	la, err := e.list(ctx, f, store.SideA, curA)
+	la, err := e.listSide(ctx, f, store.SideA, curA, plan)
 	if err != nil {
 		return nil, err
 	}
-	lb, err := e.list(ctx, f, store.SideB, curB)
+	lb, err := e.listSide(ctx, f, store.SideB, curB, plan)
 	if err != nil {
 		return nil, err
 	}
@@ -452,17 +521,22 @@ func (e *Engine) plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, err
 	lists := [2]*listing{la, lb}
 
 	p := e.newPlanner(f)
+	for _, s := range plan.Relisted {
+		p.warnings = append(p.warnings, fmt.Sprintf("the listing cursor of side %s (%s) had expired: that side was listed in full", s, f.side(s).Name()))
+	}
 	p.translate = e.parentTranslator(ctx, f, p)
 
 	// Links touched by this run, by ID, and the items already paired.
 	links := map[int64]store.Link{}
 	var linkOrder []int64
 	linkedBy := [2]map[string]int64{{}, {}}
+	var allLinks []store.Link // full runs: every link of the flow
 	if full {
 		all, err := e.store.ListLinks(ctx, name)
 		if err != nil {
 			return nil, fmt.Errorf("flow %s: reading links: %w", name, err)
 		}
+		allLinks = all
 		for _, l := range all {
 			if !l.Tombstone() {
 				plan.Linked++
@@ -494,7 +568,7 @@ func (e *Engine) plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, err
 				linkedBy[1][l.B.ID] = l.ID
 			}
 		}
-		plan.Linked = -1 // counted lazily, only if the valve needs it
+		plan.Linked = -1 // counted below, in one query
 	}
 
 	deleted := [2]map[string]bool{{}, {}}
@@ -579,7 +653,7 @@ func (e *Engine) plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, err
 	for _, st := range states {
 		l, items, gone := st.l, st.items, st.gone
 		if gone[0] || gone[1] {
-			ops = append(ops, e.planGone(f, l, gone, items)...)
+			ops = append(ops, e.planGone(p, f, l, gone, items)...)
 			continue
 		}
 		in := &pairInput{link: l, a: items[0], b: items[1]}
@@ -608,18 +682,20 @@ func (e *Engine) plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, err
 		ops = append(ops, pairOps(pp)...)
 	}
 
-	// Unlinked items: our own earlier copies are linked back, the rest are
-	// created on the other side when the flow allows it.
-	byKey := [2]map[string]adapters.Item{{}, {}}
-	for i := range lists {
-		for _, id := range lists[i].order {
-			it := lists[i].items[id]
-			if it.SyncKey != "" {
-				byKey[i][it.SyncKey] = it
+	// Unlinked items: one whose tombstoned link shows it back in scope
+	// revives that link; the rest are matched with their counterparts
+	// (match.go), and what stays unmatched is copied to the other side
+	// when the flow allows it.
+	tombs := [2]map[string]store.Link{{}, {}}
+	for _, l := range allLinks {
+		for i, r := range []adapters.Ref{l.A, l.B} {
+			if id, ok := strings.CutPrefix(r.ID, tombPrefix); ok {
+				tombs[i][id] = l
 			}
 		}
 	}
 	claimed := [2]map[string]bool{{}, {}}
+	var unlinked [2][]string
 	for i, s := range []store.Side{store.SideA, store.SideB} {
 		o := 1 - i
 		for _, id := range lists[i].order {
@@ -627,7 +703,19 @@ func (e *Engine) plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, err
 				continue
 			}
 			it := lists[i].items[id]
-			if l, err := e.store.FindLink(ctx, name, s, tombPrefix+id); err == nil {
+			l, found := tombs[i][id]
+			if !full {
+				var err error
+				l, err = e.store.FindLink(ctx, name, s, tombPrefix+id)
+				if err != nil && !errors.Is(err, store.ErrNotFound) {
+					return nil, fmt.Errorf("flow %s: reading link of %s: %w", name, it.Ref, err)
+				}
+				found = err == nil
+			}
+			if found && isManualUnlink(l) {
+				continue // unlinked by hand: left alone on both sides
+			}
+			if found {
 				// It left the scope earlier and is back: revive its link.
 				rops, err := e.planRelink(ctx, p, plan, f, l, s, it)
 				if err != nil {
@@ -636,56 +724,39 @@ func (e *Engine) plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, err
 				ops = append(ops, rops...)
 				claimed[o][strings.TrimPrefix(l.Ref(s.Other()).ID, tombPrefix)] = true
 				continue
-			} else if !errors.Is(err, store.ErrNotFound) {
-				return nil, fmt.Errorf("flow %s: reading link of %s: %w", name, it.Ref, err)
 			}
-			if srcSide, srcID, ok := parseSyncKey(name, it.SyncKey); ok && srcSide == s.Other() {
-				// Our own copy, not linked (a crash between the create
-				// and its bookkeeping). Link it to its source if that is
-				// still unlinked; never copy it back.
-				if _, linked := linkedBy[o][srcID]; linked || claimed[o][srcID] {
-					continue
-				}
-				src, ok := lists[o].items[srcID]
-				if !ok {
-					got, err := f.side(s.Other()).Get(ctx, adapters.Ref{Tracker: f.side(s.Other()).Name(), ID: srcID})
-					if errors.Is(err, adapters.ErrNotFound) {
-						p.warn(fmt.Sprintf("%s is tracksync's copy of %s:%s, which is gone: left alone", it.Ref, f.side(s.Other()).Name(), srcID))
-						continue
-					}
-					if err != nil {
-						return nil, fmt.Errorf("flow %s: reading %s:%s, the source of %s: %w", name, f.side(s.Other()).Name(), srcID, it.Ref, err)
-					}
-					if _, err := e.store.FindLink(ctx, name, s.Other(), srcID); err == nil {
-						continue
-					}
-					src = got
-				}
-				claimed[i][id], claimed[o][srcID] = true, true
-				lops, err := e.planLink(ctx, p, plan, f, s.Other(), src, it, "found tracksync's own copy by its sync key")
-				if err != nil {
-					return nil, err
-				}
-				ops = append(ops, lops...)
+			unlinked[i] = append(unlinked[i], id)
+		}
+	}
+	plan.FirstContact = full && len(allLinks) == 0
+	m, err := e.match(ctx, f, p, lists, unlinked, linkedBy, full)
+	if err != nil {
+		return nil, err
+	}
+	plan.Unlinked = m.unknown
+	for _, mp := range m.pairs {
+		key := mp.key
+		if key == "" {
+			key = f.copyKey(store.SideA, mp.a.Ref.ID)
+		}
+		lops, err := e.planLink(ctx, p, plan, f, mp.a, mp.b, key, mp.rule, mp.why, mp.base)
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, lops...)
+	}
+	plan.Ambiguous = m.amb
+	for i, s := range []store.Side{store.SideA, store.SideB} {
+		if !f.Map.Create || !directionAllows(f.Map.Direction, s.Other()) {
+			continue
+		}
+		for _, id := range unlinked[i] {
+			it, ok := m.un[i][id]
+			if !ok || m.held[i][id] {
 				continue
-			}
-			if !f.Map.Create || !directionAllows(f.Map.Direction, s.Other()) {
-				continue
-			}
-			key := syncKey(name, s, id)
-			if other, ok := byKey[o][key]; ok && !claimed[o][other.Ref.ID] {
-				if _, linked := linkedBy[o][other.Ref.ID]; !linked {
-					claimed[i][id], claimed[o][other.Ref.ID] = true, true
-					lops, err := e.planLink(ctx, p, plan, f, s, it, other, "found tracksync's own copy by its sync key")
-					if err != nil {
-						return nil, err
-					}
-					ops = append(ops, lops...)
-					continue
-				}
 			}
 			item, base := p.createItem(it, s.Other())
-			op := &Op{Kind: OpCreate, Side: s.Other(), LinkKey: key, Source: it.Ref, Item: &item}
+			op := &Op{Kind: OpCreate, Side: s.Other(), LinkKey: f.copyKey(s, id), Source: it.Ref, Item: &item}
 			op.pair = &pairPlan{in: &pairInput{}, base: base}
 			if s == store.SideA {
 				op.pair.in.a = it
@@ -705,6 +776,9 @@ func (e *Engine) plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, err
 		return kindRank(ops[i].Item.Kind) < kindRank(ops[j].Item.Kind)
 	})
 
+	if err := p.takeErr(); err != nil {
+		return nil, err
+	}
 	plan.Warnings = p.warnings
 	plan.planner = p
 	plan.Ops = make([]Op, 0, len(ops))
@@ -713,15 +787,14 @@ func (e *Engine) plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, err
 	}
 	sortOps(plan.Ops)
 	plan.opPtrs = ops
-	if plan.Linked < 0 && plan.Destructive() > valveFloor {
+	if plan.Linked < 0 {
+		// An incremental run reads only the links of listed items; the
+		// valve and `tracksync plan` need them all.
 		n, err := e.store.CountLinks(ctx, name)
 		if err != nil {
 			return nil, fmt.Errorf("flow %s: counting links: %w", name, err)
 		}
 		plan.Linked = n
-	}
-	if plan.Linked < 0 {
-		plan.Linked = 0 // not counted: nothing destructive to weigh it against
 	}
 	return plan, nil
 }
@@ -792,19 +865,17 @@ func directionAllows(d mapping.Direction, to store.Side) bool {
 	return true
 }
 
-// planLink pairs src (on side s) with its copy and diffs them at once, so
-// the run that links them also settles them, comments included.
-func (e *Engine) planLink(ctx context.Context, p *planner, plan *Plan, f *Flow, s store.Side, src, cp adapters.Item, why string) ([]*Op, error) {
-	l := store.Link{Flow: f.Map.Name, Key: syncKey(f.Map.Name, s, src.Ref.ID)}
-	in := &pairInput{}
-	if s == store.SideA {
-		l.A, l.B = src.Ref, cp.Ref
-		in.a, in.b = src, cp
-	} else {
-		l.A, l.B = cp.Ref, src.Ref
-		in.a, in.b = cp, src
+// planLink pairs a (on side A) with b (on side B) and diffs them at once,
+// so the run that links them also settles them, comments included. base,
+// when set, is what the pair last agreed on (carried from another flow);
+// without one, every difference is a conflict for the flow's policy, so
+// neither side is overwritten unless the policy says so.
+func (e *Engine) planLink(ctx context.Context, p *planner, plan *Plan, f *Flow, a, b adapters.Item, key, rule, why string, base *store.Base) ([]*Op, error) {
+	l := store.Link{Flow: f.Map.Name, Key: key, A: a.Ref, B: b.Ref}
+	in := &pairInput{link: l, a: a, b: b}
+	if base != nil {
+		in.base, in.hasBase = *base, true
 	}
-	in.link = l
 	if p.comments[0] || p.comments[1] {
 		if err := e.loadComments(ctx, f, in); err != nil {
 			return nil, err
@@ -812,7 +883,7 @@ func (e *Engine) planLink(ctx context.Context, p *planner, plan *Plan, f *Flow, 
 	}
 	pp := p.diffPair(in)
 	plan.pairs = append(plan.pairs, pp)
-	op := &Op{Kind: OpLink, LinkKey: l.Key, Source: src.Ref, Target: cp.Ref, Reason: why, pair: pp}
+	op := &Op{Kind: OpLink, LinkKey: l.Key, Source: a.Ref, Target: b.Ref, Rule: rule, Reason: why, pair: pp}
 	pp.linkOp = op
 	return append([]*Op{op}, pairOps(pp)...), nil
 }
@@ -852,7 +923,7 @@ func pairOps(pp *pairPlan) []*Op {
 
 // planGone applies the flow's on_delete policy to a link one side of which
 // was deleted or left the scope.
-func (e *Engine) planGone(f *Flow, l store.Link, gone [2]bool, items [2]adapters.Item) []*Op {
+func (e *Engine) planGone(p *planner, f *Flow, l store.Link, gone [2]bool, items [2]adapters.Item) []*Op {
 	if gone[0] && gone[1] {
 		// Both tombstoned, not deleted: the comment links survive, so if
 		// both come back nothing is copied twice.
@@ -868,6 +939,8 @@ func (e *Engine) planGone(f *Flow, l store.Link, gone [2]bool, items [2]adapters
 	unlink := &Op{Kind: OpUnlink, Side: sides[gi], LinkID: l.ID, LinkKey: l.Key, Target: survivor, Reason: reason, Destructive: true}
 	switch f.Map.OnDelete {
 	case "ignore":
+		// The link stays, but someone should know its other side is gone.
+		p.warn(fmt.Sprintf("%s; on_delete: ignore keeps link %d to %s", reason, l.ID, survivor))
 		return nil
 	case "close":
 		if items[si].StatusCategory == adapters.CategoryDone {

@@ -229,6 +229,23 @@ func TestUndo(t *testing.T) {
 	if len(rep.Reverted) != 1 || len(rep.Skipped) != 1 || !strings.Contains(rep.Skipped[0], "changed since") {
 		t.Fatalf("report = %+v", rep)
 	}
+	// The pair is not left split: a full plan carries the revert to the
+	// side the run copied from, and a sync makes both sides agree.
+	p, err := e.eng.Plan(e.ctx, e.flow, tsync.RunOptions{Full: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Count(tsync.OpUpdate) == 0 {
+		var b strings.Builder
+		p.WriteText(&b)
+		t.Fatalf("after undo a full plan has nothing to do, pair split:\n%s", b.String())
+	}
+	e.sync(tsync.RunOptions{Full: true})
+	a0, _ := e.a.Get(e.ctx, ls[0].A)
+	b0, _ = e.b.Get(e.ctx, ls[0].B)
+	if a0.Title != b0.Title || a0.Title != "Onboarding" {
+		t.Fatalf("after undo and sync: a %q, b %q; want both reverted", a0.Title, b0.Title)
+	}
 }
 
 // state is a comparable picture of both trackers: what a person sees.
@@ -484,11 +501,11 @@ func TestDeadOwnerLockTakenOver(t *testing.T) {
 	seedBoth(e)
 	host, _ := os.Hostname()
 	// A pid that cannot be running: above the kernel's pid_max.
-	if err := e.st.Lock(e.ctx, "flow:f", host+":4194305", time.Hour); err != nil {
+	if _, err := e.st.Lock(e.ctx, "flow:f", host+":4194305", time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	e.sync(tsync.RunOptions{})
-	if err := e.st.Lock(e.ctx, "flow:f", host+":1", time.Hour); err != nil { // pid 1 is alive
+	if _, err := e.st.Lock(e.ctx, "flow:f", host+":1", time.Hour); err != nil { // pid 1 is alive
 		t.Fatal(err)
 	}
 	_, err := e.eng.Sync(e.ctx, e.flow, tsync.RunOptions{})

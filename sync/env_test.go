@@ -138,14 +138,6 @@ func (e *env) links() []store.Link {
 	return ls
 }
 
-func byID(items []adapters.Item) map[string]adapters.Item {
-	m := map[string]adapters.Item{}
-	for _, it := range items {
-		m[it.Ref.ID] = it
-	}
-	return m
-}
-
 func commentBodies(cs []adapters.Comment) []string {
 	out := make([]string, len(cs))
 	for i, c := range cs {

@@ -5,16 +5,14 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/adapters/memory"
 	"github.com/tracksync/tracksync/config"
-	"github.com/tracksync/tracksync/store"
 	tsync "github.com/tracksync/tracksync/sync"
+	"github.com/tracksync/tracksync/sync/synctest"
 )
 
 var (
@@ -150,11 +148,12 @@ func (m *model) sync() {
 		m.faultySync()
 	}
 	m.env.sync(tsync.RunOptions{Force: true})
-	m.a.ResetCounts()
-	m.b.ResetCounts()
-	m.env.sync(tsync.RunOptions{Force: true})
-	if w := m.a.Writes() + m.b.Writes(); w != 0 {
-		m.t.Fatalf("step %d: echo: a second sync with no edits made %d writes (a %+v, b %+v)", m.steps, w, m.a.Counts(), m.b.Counts())
+	err := synctest.Echo(func() error {
+		_, err := m.eng.Sync(m.ctx, m.flow, tsync.RunOptions{Force: true})
+		return err
+	}, synctest.Memory("a", m.a), synctest.Memory("b", m.b))
+	if err != nil {
+		m.t.Fatalf("step %d: %v", m.steps, err)
 	}
 }
 
@@ -213,107 +212,17 @@ func (m *model) faultySync() {
 	tr.InjectRateLimit(0, 0)
 }
 
-// check asserts the converged state: links are one-to-one over live items,
-// every live item is linked unless its counterpart was deleted, linked
-// pairs agree on every synced field (or hold a conflict for it), comments
-// are mirrored, and one more run plans nothing.
-func (m *model) check(manual bool) {
-	t := m.t
-	t.Helper()
-	as, bs := byID(m.a.Items()), byID(m.b.Items())
-	seenA, seenB := map[string]bool{}, map[string]bool{}
-	held := map[string]bool{}
-	cs, err := m.st.ListConflicts(m.ctx, "f", store.ConflictOpen)
+// check asserts the converged state (synctest.Check): links one-to-one
+// over live items, every live item linked unless its counterpart was
+// deleted, linked pairs agreeing on every synced field (or holding a
+// conflict for it under manual), comments mirrored, and one more run
+// planning nothing.
+func (m *model) check() {
+	m.t.Helper()
+	err := synctest.Check(m.ctx, synctest.Options{Engine: m.eng, Store: m.st, Flow: m.flow,
+		A: synctest.MemorySide("a", m.a), B: synctest.MemorySide("b", m.b), RequireSyncKeys: true})
 	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range cs {
-		held[fmt.Sprintf("%d/%s", c.LinkID, c.Field)] = true
-	}
-	tombA, tombB := map[string]bool{}, map[string]bool{}
-	for _, l := range m.links() {
-		if strings.HasPrefix(l.A.ID, "deleted:") || strings.HasPrefix(l.B.ID, "deleted:") {
-			tombA[l.A.ID], tombB[l.B.ID] = true, true
-			continue
-		}
-		if seenA[l.A.ID] || seenB[l.B.ID] {
-			t.Fatalf("item linked twice: %+v", l)
-		}
-		seenA[l.A.ID], seenB[l.B.ID] = true, true
-		a, okA := as[l.A.ID]
-		b, okB := bs[l.B.ID]
-		if !okA || !okB {
-			t.Fatalf("link %d points at a missing item (a %v, b %v)", l.ID, okA, okB)
-		}
-		for _, r := range m.flow.Map.Rules {
-			av, bv := adapters.FieldValue(a, r.Field), adapters.FieldValue(b, r.Field)
-			if r.Field == adapters.FieldParent {
-				// a-to-b through the links: A's parent's live counterpart.
-				want := ""
-				if a.Parent != nil {
-					pl, err := m.st.FindLink(m.ctx, "f", store.SideA, a.Parent.ID)
-					if err != nil || pl.Tombstone() {
-						continue // parent not (or no longer) synced: left alone
-					}
-					want = "b:" + pl.B.ID
-				}
-				if bv != want {
-					t.Errorf("link %d: parent on b is %q, want %q (a's parent %q)", l.ID, bv, want, av)
-				}
-				continue
-			}
-			if r.Field == adapters.FieldBody {
-				if av != bv {
-					t.Errorf("link %d: body (a-to-b) differs: a=%q b=%q", l.ID, av, bv)
-				}
-				continue
-			}
-			if !m.flow.Map.Equivalent(r.Field, av, bv) {
-				if manual && held[fmt.Sprintf("%d/%s", l.ID, r.Field)] {
-					continue
-				}
-				t.Errorf("link %d field %s: a=%q b=%q disagree (held conflict: %v)", l.ID, r.Field, av, bv, held[fmt.Sprintf("%d/%s", l.ID, r.Field)])
-			}
-		}
-		ca, _ := m.a.Comments(m.ctx, a.Ref)
-		cb, _ := m.b.Comments(m.ctx, b.Ref)
-		if diff := cmp.Diff(commentBodies(ca), commentBodies(cb)); diff != "" {
-			t.Errorf("link %d: comments differ (-a +b):\n%s", l.ID, diff)
-		}
-	}
-	for id, it := range as {
-		if !seenA[id] && !tombA[id] {
-			t.Errorf("a item %s %q is not linked and not a survivor of a deletion", id, it.Title)
-		}
-	}
-	for id, it := range bs {
-		if !seenB[id] && !tombB[id] {
-			t.Errorf("b item %s %q is not linked and not a survivor of a deletion", id, it.Title)
-		}
-	}
-	// No duplicate copies: at most one item per side carries a given key.
-	for _, items := range []map[string]adapters.Item{as, bs} {
-		keys := map[string]string{}
-		for id, it := range items {
-			if it.SyncKey == "" {
-				continue
-			}
-			if other, dup := keys[it.SyncKey]; dup {
-				t.Fatalf("duplicate copies %s and %s of %s", other, id, it.SyncKey)
-			}
-			keys[it.SyncKey] = id
-		}
-	}
-	if p := m.plan(); len(p.Ops) != 0 && !manual {
-		var b strings.Builder
-		p.WriteText(&b)
-		t.Fatalf("a further run still plans work:\n%s", b.String())
-	} else if manual {
-		for _, op := range p.Ops {
-			if op.Kind != tsync.OpConflict {
-				t.Fatalf("a further run plans %s, want only held conflicts", op)
-			}
-		}
+		m.t.Fatal(err)
 	}
 }
 
@@ -326,7 +235,7 @@ func runModel(t *testing.T, seed uint64, steps int, policy string, faults bool) 
 		m.step()
 	}
 	m.sync()
-	m.check(policy == "manual")
+	m.check()
 	if t.Failed() {
 		t.Logf("seed %d failed after %d steps, %d syncs (%d with faults)", seed, m.steps, m.syncs, m.faulty)
 	}

@@ -60,7 +60,10 @@ func OpenFlows(ctx context.Context, cfg *config.Config, reg *adapters.Registry, 
 			mapping.SideInfo{Name: fc.B.Tracker, Kind: cfg.Trackers[fc.B.Tracker].Kind, Caps: &cb})
 		probs = append(probs, ps...)
 		if len(ps) == 0 {
-			fs.ByName[fc.Name] = &Flow{Map: m, A: ta, B: tb}
+			fs.ByName[fc.Name] = &Flow{Map: m, A: ta, B: tb, Identity: [2]string{
+				mapping.TrackerIdentity(fc.A.Tracker, cfg.Trackers[fc.A.Tracker]),
+				mapping.TrackerIdentity(fc.B.Tracker, cfg.Trackers[fc.B.Tracker]),
+			}}
 			fs.Order = append(fs.Order, fc.Name)
 		}
 	}

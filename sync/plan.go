@@ -81,6 +81,9 @@ type Op struct {
 	Comment   *CommentOp     `json:"comment,omitempty"`
 	Conflict  *ConflictInfo  `json:"conflict,omitempty"`
 	Reason    string         `json:"reason,omitempty"`
+	// Rule is the match rule that paired a link's items on first contact
+	// (key, reference, file, title); "" for a revived link.
+	Rule string `json:"rule,omitempty"`
 	// Destructive marks ops the safety valve counts: closing, archiving,
 	// or removing an assignee.
 	Destructive bool `json:"destructive,omitempty"`
@@ -88,24 +91,30 @@ type Op struct {
 	pair *pairPlan // the pair this op belongs to, for apply
 }
 
-// BaseUpdate refreshes a link's base without writing to a tracker (one
-// side changed a field the other does not receive, or both changed it
-// to equivalent values).
-type BaseUpdate struct {
-	LinkID int64      `json:"link_id"`
-	Base   store.Base `json:"base"`
-}
-
 // Plan is everything one run of a flow would do.
 type Plan struct {
-	Flow     string       `json:"flow"`
-	Full     bool         `json:"full"`
-	Linked   int          `json:"linked"` // links in the flow before the run
-	Ops      []Op         `json:"ops"`
-	Warnings []string     `json:"warnings,omitempty"`
-	Bases    []BaseUpdate `json:"-"`
-	Cursors  [2]string    `json:"-"` // A, B cursors to store after a clean apply
+	Flow     string    `json:"flow"`
+	Full     bool      `json:"full"`
+	Linked   int       `json:"linked"` // links in the flow before the run
+	Ops      []Op      `json:"ops"`
+	Warnings []string  `json:"warnings,omitempty"`
+	Cursors  [2]string `json:"-"` // A, B cursors to store after a clean apply
+	// Relisted names the sides listed in full because their cursor had
+	// expired (adapters.ErrCursorExpired).
+	Relisted []store.Side `json:"relisted,omitempty"`
 	Pending  int          `json:"pending_journal,omitempty"`
+	// Unlinked counts the items each side listed that no link holds and
+	// that carry no tracksync key (nor are linked by another flow): the
+	// work each tracker held before this flow.
+	Unlinked [2]int `json:"unlinked"`
+	// FirstContact: the flow has no links yet (its first run).
+	FirstContact bool `json:"first_contact,omitempty"`
+	// Stop, set by Engine.Plan, says why the safety valve would stop a run
+	// of this plan (without --force).
+	Stop string `json:"stop,omitempty"`
+	// Ambiguous lists items with several candidate counterparts: neither
+	// linked nor copied.
+	Ambiguous []Ambiguity `json:"ambiguous,omitempty"`
 
 	pairs   []*pairPlan
 	opPtrs  []*Op
@@ -147,15 +156,17 @@ func (p *Plan) Held() []Op {
 	return out
 }
 
-// Destructive counts the ops the safety valve weighs.
+// Destructive counts the items the safety valve weighs: items closed,
+// archived or reassigned, each once however many ops touch it (a close
+// under on_delete: close is an archive and an unlink of one item).
 func (p *Plan) Destructive() int {
-	n := 0
+	seen := map[string]bool{}
 	for _, op := range p.Ops {
 		if op.Destructive {
-			n++
+			seen[op.Target.Tracker+"\x00"+op.Target.ID] = true
 		}
 	}
-	return n
+	return len(seen)
 }
 
 // WriteJSON writes the plan as indented JSON.
@@ -173,6 +184,9 @@ func (p *Plan) WriteText(w io.Writer) error {
 		b.WriteString(" (full reconcile)")
 	}
 	b.WriteString("\n")
+	if p.FirstContact && p.Unlinked != [2]int{} {
+		fmt.Fprintf(&b, "  first contact: %d unlinked item(s) on side a and %d on side b before matching\n", p.Unlinked[0], p.Unlinked[1])
+	}
 	if p.Pending > 0 {
 		fmt.Fprintf(&b, "  %d interrupted write(s) from an earlier run will be reconciled first\n", p.Pending)
 	}
@@ -180,6 +194,9 @@ func (p *Plan) WriteText(w io.Writer) error {
 		b.WriteString("  ")
 		b.WriteString(op.String())
 		b.WriteString("\n")
+	}
+	for _, a := range p.Ambiguous {
+		fmt.Fprintf(&b, "  %s\n", a)
 	}
 	for _, w := range p.Warnings {
 		fmt.Fprintf(&b, "  warning: %s\n", w)
@@ -193,6 +210,9 @@ func (p *Plan) WriteText(w io.Writer) error {
 		kinds = append(kinds, fmt.Sprintf("%d %s", n, k))
 	}
 	sort.Strings(kinds)
+	if p.Stop != "" {
+		fmt.Fprintf(&b, "  stop: %s\n", p.Stop)
+	}
 	if len(kinds) == 0 {
 		b.WriteString("  nothing to do\n")
 	} else {
@@ -221,6 +241,9 @@ func (op Op) String() string {
 	case OpCommentLink:
 		return fmt.Sprintf("pair comment %s with its copy %s on %s", op.Comment.SourceID, op.Comment.TargetID, op.Target)
 	case OpLink:
+		if op.Rule != "" {
+			return fmt.Sprintf("link %s with %s: matched by %s: %s", op.Source, op.Target, op.Rule, op.Reason)
+		}
 		return fmt.Sprintf("link %s with %s: %s", op.Source, op.Target, op.Reason)
 	case OpUnlink:
 		return fmt.Sprintf("unlink link %d (%s): %s", op.LinkID, op.Target, op.Reason)

@@ -1,7 +1,9 @@
 package sync_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -120,6 +122,20 @@ func TestCloseThenBackIntoScope(t *testing.T) {
 	a, _ := e.a.Get(e.ctx, it.Ref)
 	if a.Status != "In Progress" {
 		t.Fatalf("returning item was closed: %q", a.Status)
+	}
+	// Nor may the pair stay split, one side open and the other closed by
+	// our own earlier close, with every later plan saying nothing to do:
+	// the close is undone on the survivor.
+	b = e.b.Items()[0]
+	if b.Status != "active" {
+		t.Fatalf("the survivor stays closed after its counterpart came back: %q (a is %q)", b.Status, a.Status)
+	}
+	if p := e.plan(); len(p.Ops) != 0 {
+		t.Fatalf("further plan: %+v", p.Ops)
+	}
+	full := e.sync(tsync.RunOptions{Full: true})
+	if full.Run.Counts.Updated != 0 {
+		t.Fatalf("a full run still writes: %+v", full.Run.Counts)
 	}
 }
 
@@ -379,5 +395,94 @@ func TestDrainingStopsBetweenWrites(t *testing.T) {
 	e.sync(tsync.RunOptions{})
 	if n := len(e.b.Items()); n != 5 || len(e.links()) != 5 {
 		t.Fatalf("after restart: %d items, %d links; want 5 and 5", n, len(e.links()))
+	}
+}
+
+// failingLinks is a store whose FindLink fails for one item ID once armed,
+// as a locked or broken database would.
+type failingLinks struct {
+	store.Store
+	id  string
+	err error
+}
+
+func (s *failingLinks) FindLink(ctx context.Context, flow string, side store.Side, id string) (store.Link, error) {
+	if s.err != nil && id == s.id {
+		return store.Link{}, s.err
+	}
+	return s.Store.FindLink(ctx, flow, side, id)
+}
+
+// A store error while translating a parent fails the plan, naming the
+// parent; it is not a parent "not linked (yet)" to warn about and skip.
+func TestParentStoreErrorFailsPlan(t *testing.T) {
+	fields := defaultFields()
+	fields["parent"] = config.FieldConfig{Direction: "a-to-b"}
+	e := newEnv(t, envOpts{fields: fields})
+	epic := e.a.Seed(adapters.Item{Kind: adapters.KindEpic, Title: "epic", Status: "To Do"})[0]
+	e.sync(tsync.RunOptions{})
+	e.clock.Advance(time.Hour)
+	// A run with nothing to do moves the cursors past the epic, so the
+	// next run lists only the child and reads the epic's link only to
+	// translate the parent.
+	e.sync(tsync.RunOptions{})
+	e.clock.Advance(time.Hour)
+	e.a.Seed(adapters.Item{Kind: adapters.KindTask, Title: "child", Status: "To Do", Parent: &epic.Ref})
+	fs := &failingLinks{Store: e.st, id: epic.Ref.ID, err: errors.New("database disk image is malformed")}
+	eng := tsync.New(fs, tsync.Options{Clock: e.clock.Now})
+	p, err := eng.Plan(e.ctx, e.flow, tsync.RunOptions{})
+	if err == nil || !strings.Contains(err.Error(), "malformed") || !strings.Contains(err.Error(), "a:"+epic.Ref.ID) {
+		var warns []string
+		if p != nil {
+			warns = p.Warnings
+		}
+		t.Fatalf("plan err = %v (warnings %q), want the store's error naming parent a:%s", err, warns, epic.Ref.ID)
+	}
+	if _, err := eng.Sync(e.ctx, e.flow, tsync.RunOptions{}); err == nil {
+		t.Fatal("sync with a failing store succeeded")
+	}
+	if n := len(e.b.Items()); n != 1 {
+		t.Fatalf("b holds %d items after the failed run, want only the epic's copy", n)
+	}
+	fs.err = nil
+	e.sync(tsync.RunOptions{})
+	var epicB, childB adapters.Item
+	for _, it := range e.b.Items() {
+		switch it.Title {
+		case "epic":
+			epicB = it
+		case "child":
+			childB = it
+		}
+	}
+	if childB.Parent == nil || childB.Parent.ID != epicB.Ref.ID {
+		t.Fatalf("child copy's parent = %+v, want %s", childB.Parent, epicB.Ref)
+	}
+}
+
+// An incremental plan (cursors stored, nothing listed) still counts the
+// flow's links.
+func TestIncrementalPlanCountsLinks(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	seedBoth(e)
+	e.sync(tsync.RunOptions{})
+	want := len(e.links())
+	p := e.plan()
+	if p.Full || p.Linked != want || want == 0 {
+		t.Fatalf("plan: full %v, %d linked; want incremental with %d", p.Full, p.Linked, want)
+	}
+	var b strings.Builder
+	p.WriteText(&b)
+	if !strings.Contains(b.String(), fmt.Sprintf("flow f: %d linked", want)) {
+		t.Errorf("plan text:\n%s", b.String())
+	}
+}
+
+// Undo of an unknown run names the run once.
+func TestUndoUnknownRunMessage(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	_, err := e.eng.Undo(e.ctx, map[string]*tsync.Flow{"f": e.flow}, 999)
+	if !errors.Is(err, store.ErrNotFound) || strings.Count(err.Error(), "run 999") != 1 {
+		t.Fatalf("undo 999: %v, want not found naming run 999 once", err)
 	}
 }

@@ -127,3 +127,25 @@ func TestEveryFailedWriteShown(t *testing.T) {
 		}
 	}
 }
+
+// TestOnDeleteIgnoreReported: under on_delete: ignore the link stays, but
+// the deletion is reported by the plan (and logged by the run) instead of
+// passing in silence, as config.example.yaml promises.
+func TestOnDeleteIgnoreReported(t *testing.T) {
+	e := newEnv(t, envOpts{onDelete: "ignore"})
+	seedBoth(e)
+	e.sync(tsync.RunOptions{})
+	ls := e.links()
+	e.a.Delete(e.ctx, ls[0].A)
+	res := e.sync(tsync.RunOptions{Full: true})
+	found := false
+	for _, w := range res.Plan.Warnings {
+		found = found || strings.Contains(w, ls[0].A.String()) && strings.Contains(w, "on_delete: ignore keeps link")
+	}
+	if !found {
+		t.Fatalf("deletion of %s not reported; warnings: %q", ls[0].A, res.Plan.Warnings)
+	}
+	if len(e.links()) != len(ls) {
+		t.Fatalf("ignore changed the links: %d, want %d", len(e.links()), len(ls))
+	}
+}

@@ -21,11 +21,13 @@ type UndoReport struct {
 // Undo reverts the field writes of run runID from the journal's
 // before-values, newest first. A field changed since that run (its value is
 // no longer what the run wrote) is skipped and listed, never overwritten.
+// The next sync carries each revert to the other side of its pair (the
+// side the run copied from), so a pair is never left silently split.
 // Creates, archives and comments are listed, not undone.
 func (e *Engine) Undo(ctx context.Context, flows map[string]*Flow, runID int64) (*UndoReport, error) {
 	orig, err := e.store.GetRun(ctx, runID)
 	if err != nil {
-		return nil, fmt.Errorf("run %d: %w", runID, err)
+		return nil, fmt.Errorf("undo: %w", err) // the store's error names the run
 	}
 	f, ok := flows[orig.Flow]
 	if !ok {
@@ -36,16 +38,18 @@ func (e *Engine) Undo(ctx context.Context, flows map[string]*Flow, runID int64) 
 		return nil, fmt.Errorf("run %d: reading journal: %w", runID, err)
 	}
 	lockName := "flow:" + orig.Flow
-	if err := e.lock(ctx, lockName); err != nil {
+	rl, err := e.lockRun(ctx, lockName)
+	if err != nil {
 		return nil, fmt.Errorf("flow %s: %w", orig.Flow, err)
 	}
 	defer e.store.Unlock(context.WithoutCancel(ctx), lockName, e.owner)
+	defer e.renew(ctx, rl)()
 	run, err := e.store.StartRun(ctx, orig.Flow, false)
 	if err != nil {
 		return nil, err
 	}
 	rep := &UndoReport{}
-	a := &applier{e: e, f: f, pl: e.newPlanner(f), runID: run.ID, counts: &run.Counts, log: e.log}
+	a := &applier{e: e, f: f, pl: e.newPlanner(f), runID: run.ID, lease: rl, counts: &run.Counts, log: e.log}
 	var firstErr error
 	for i := len(entries) - 1; i >= 0; i-- {
 		j := entries[i]
@@ -100,7 +104,7 @@ func (e *Engine) undoEntry(ctx context.Context, a *applier, f *Flow, j store.Jou
 	if len(op.Fields) == 0 {
 		return e.store.JournalSetState(ctx, j.ID, store.JournalUndone)
 	}
-	got, err := a.update(ctx, op, cur)
+	_, err = a.update(ctx, op, cur)
 	if err != nil {
 		return err
 	}
@@ -108,8 +112,12 @@ func (e *Engine) undoEntry(ctx context.Context, a *applier, f *Flow, j store.Jou
 	for _, fc := range op.Fields {
 		rep.Reverted = append(rep.Reverted, fmt.Sprintf("%s %s: %s -> %s", j.Target, fc.Field, short(fc.From), short(fc.To)))
 	}
-	// The reverted values become the base, so the next sync does not
-	// mistake the undo for a person's edit and carry it across.
+	// The pair's base keeps the values the run wrote, so the next sync
+	// sees the revert as a change of this side and carries it to the
+	// other side, whose value the run copied (or, if that side changed
+	// since, settles the difference by the flow's policy or holds it).
+	// Recording the reverted values instead would leave the pair split
+	// with nothing to do: the other side still holds what the run copied.
 	if j.LinkID != 0 {
 		b, err := e.store.GetBase(ctx, j.LinkID)
 		if err == nil {
@@ -118,11 +126,15 @@ func (e *Engine) undoEntry(ctx context.Context, a *applier, f *Flow, j store.Jou
 				m = b.B
 			}
 			for _, fc := range op.Fields {
-				m[fc.Field] = f.Map.Value(j.Side, got, fc.Field)
+				if _, ok := m[fc.Field]; ok {
+					m[fc.Field] = fc.From
+				}
 			}
 			if err := e.store.PutBase(ctx, b); err != nil {
 				return err
 			}
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
 		}
 	}
 	return e.store.JournalSetState(ctx, j.ID, store.JournalUndone)
@@ -143,10 +155,12 @@ func (e *Engine) Resolve(ctx context.Context, f *Flow, id int64, take, value str
 		return store.Run{}, fmt.Errorf("conflict %d belongs to flow %s, not %s", id, c.Flow, f.Map.Name)
 	}
 	lockName := "flow:" + f.Map.Name
-	if err := e.lock(ctx, lockName); err != nil {
+	rl, err := e.lockRun(ctx, lockName)
+	if err != nil {
 		return store.Run{}, fmt.Errorf("flow %s: %w", f.Map.Name, err)
 	}
 	defer e.store.Unlock(context.WithoutCancel(ctx), lockName, e.owner)
+	defer e.renew(ctx, rl)()
 	l, err := e.store.GetLink(ctx, c.LinkID)
 	if err != nil {
 		return store.Run{}, fmt.Errorf("conflict %d: link %d: %w", id, c.LinkID, err)
@@ -182,7 +196,7 @@ func (e *Engine) Resolve(ctx context.Context, f *Flow, id int64, take, value str
 	if err != nil {
 		return run, err
 	}
-	a := &applier{e: e, f: f, pl: p, runID: run.ID, counts: &run.Counts, log: e.log}
+	a := &applier{e: e, f: f, pl: p, runID: run.ID, lease: rl, counts: &run.Counts, log: e.log}
 	base, err := e.store.GetBase(ctx, l.ID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return run, err

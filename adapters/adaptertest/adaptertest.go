@@ -2,11 +2,13 @@
 // passes, in the spirit of rclone's fstests and testing/fstest: an adapter's
 // test builds a Harness (a fresh tracker per test, plus optional hooks into
 // its fake) and calls Run, which checks the adapters.Tracker contract and
-// every optional capability the tracker offers.
+// every optional capability the tracker offers: Commenter, Deleter,
+// Archiver, BulkCreator, WebhookDecoder and Checker.
 //
 // A subtest whose capability the tracker lacks (a field not in
-// Capabilities().Fields, no Commenter, no rate-limit hook) skips with the
-// reason; it never passes vacuously. The suite's own tests run it against
+// Capabilities().Fields, no Commenter, no rate-limit hook, no
+// Harness.Delivery for a WebhookDecoder) skips with the reason; it never
+// passes vacuously. The suite's own tests run it against
 // deliberately broken trackers to show each subtest can fail.
 package adaptertest
 
@@ -14,8 +16,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,6 +40,16 @@ type Harness struct {
 	// time; the suite then must not rely on clock ordering beyond what
 	// List's contract promises).
 	Advance func(d time.Duration)
+	// ExpireCursor makes every listing cursor the tracker has issued so
+	// far invalid, as Asana's sync tokens expire after about a day (nil:
+	// the tracker's cursors never expire; that subtest skips).
+	ExpireCursor func()
+	// Handshake returns a webhook handshake request's header as the
+	// tracker's sender opens a webhook with, a delivery body, and how the
+	// sender signs a body after that handshake (nil: skip the handshake
+	// subtest; trackers that are not adapters.HandshakeResponder skip it
+	// too).
+	Handshake func() (req http.Header, body []byte, sign func(body []byte) http.Header)
 	// InjectRateLimit makes the tracker's next API call fail with a rate
 	// limit (nil: skip that subtest).
 	InjectRateLimit func(retryAfter time.Duration)
@@ -49,6 +63,15 @@ type Harness struct {
 	// should vary with i: the update tests look through Sample(1..10) for
 	// a value that differs from Sample(0)'s.
 	Sample func(i int) adapters.Item
+	// Delivery returns a webhook delivery, signed as the service signs
+	// it under the secret the tracker New made last was given, that
+	// announces a change to the item ref (nil: the webhook subtest skips).
+	// Each call is a new delivery, with its own delivery id.
+	Delivery func(t *testing.T, ref adapters.Ref) (http.Header, []byte)
+	// Break makes the service refuse the tracker New made last from now
+	// on, as revoked credentials or an outage would (nil: the check
+	// subtest checks only a healthy tracker and a cancelled context).
+	Break func(t *testing.T)
 }
 
 // Run checks the tracker h.New makes against the adapters contract.
@@ -67,6 +90,7 @@ func Run(t *testing.T, h Harness) {
 		t.Run("no-changes", s.testListNoChanges)
 		t.Run("since-cursor", s.testListSinceCursor)
 		t.Run("pagination", s.testListPagination)
+		t.Run("expired-cursor", s.testListExpiredCursor)
 	})
 	t.Run("not-found", s.testNotFound)
 	t.Run("stale-version", s.testStaleVersion)
@@ -77,6 +101,9 @@ func Run(t *testing.T, h Harness) {
 	t.Run("archive", s.testArchive)
 	t.Run("bulk-create", s.testBulkCreate)
 	t.Run("rate-limit", s.testRateLimit)
+	t.Run("webhook-handshake", s.testHandshake)
+	t.Run("webhook", s.testWebhook)
+	t.Run("check", s.testCheck)
 }
 
 // madeUpID is an ID no fresh tracker has given out.
@@ -631,6 +658,42 @@ func (s *suite) testListPagination(t *testing.T) {
 	}
 }
 
+// testListExpiredCursor: a listing since an expired cursor fails with
+// ErrCursorExpired (nothing half-listed), and a full listing then gives
+// everything and a cursor that works.
+func (s *suite) testListExpiredCursor(t *testing.T) {
+	if s.h.ExpireCursor == nil {
+		t.Skip("no Harness.ExpireCursor: the tracker's cursors do not expire")
+	}
+	tr := s.newTracker(t)
+	a := s.create(t, tr, s.sample(tr, 0), "")
+	b := s.create(t, tr, s.sample(tr, 1), "")
+	s.advance(time.Minute)
+	first := listAll(t, tr, s.h.Scope, "", 0)
+	s.h.ExpireCursor()
+	s.advance(time.Minute)
+	s.edit(t, tr, a.Ref, func(it *adapters.Item) { it.Title = "edited after the cursor expired" })
+	s.advance(time.Minute)
+	p, err := tr.List(t.Context(), adapters.ListRequest{Scope: s.h.Scope, Cursor: first.cursor})
+	if !errors.Is(err, adapters.ErrCursorExpired) {
+		t.Fatalf("List since an expired cursor: got %d items, error %v; want an error wrapping ErrCursorExpired", len(p.Items), err)
+	}
+	if adapters.IsPermanent(err) {
+		t.Errorf("ErrCursorExpired is marked permanent: %v", err)
+	}
+	full := listAll(t, tr, s.h.Scope, "", 0)
+	wantIDsOnce(t, "full listing after the cursor expired", full.items, a, b)
+	for _, it := range full.items {
+		if it.Ref.ID == a.Ref.ID && it.Title != "edited after the cursor expired" {
+			t.Errorf("the full listing shows %s with title %q, not its edit", it.Ref, it.Title)
+		}
+	}
+	s.advance(time.Minute)
+	if again := listAll(t, tr, s.h.Scope, full.cursor, 0); len(again.items) > 0 {
+		t.Errorf("listing since the new full listing's cursor returned %v, want nothing", idCounts(again.items))
+	}
+}
+
 func (s *suite) testNotFound(t *testing.T) {
 	tr := s.newTracker(t)
 	existing := s.create(t, tr, s.sample(tr, 0), "")
@@ -980,5 +1043,158 @@ func (s *suite) testRateLimit(t *testing.T) {
 	}
 	if _, err := tr.Get(t.Context(), it.Ref); err != nil {
 		t.Errorf("Get after the rate-limited one: %v (the limit was for one call)", err)
+	}
+}
+
+// memKV is the state store's per-tracker key-value space, in memory.
+type memKV struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func (k *memKV) Get(_ context.Context, key string) (string, bool, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	v, ok := k.m[key]
+	return v, ok, nil
+}
+
+func (k *memKV) Put(_ context.Context, key, v string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.m[key] = v
+	return nil
+}
+
+// testHandshake: a handshake is answered and what it carried is kept in
+// the tracker's KV, so a tracker opened later (a restart) still verifies
+// deliveries; a delivery is not taken for a handshake; a tampered
+// delivery is refused.
+func (s *suite) testHandshake(t *testing.T) {
+	tr := s.newTracker(t)
+	hr, ok := tr.(adapters.HandshakeResponder)
+	if !ok {
+		t.Skip("the tracker is not an adapters.HandshakeResponder")
+	}
+	if s.h.Handshake == nil {
+		t.Skip("no Harness.Handshake")
+	}
+	dec, ok := tr.(adapters.WebhookDecoder)
+	if !ok {
+		t.Fatal("a HandshakeResponder must be a WebhookDecoder: the handshake opens deliveries")
+	}
+	kv := &memKV{m: map[string]string{}}
+	if u, ok := tr.(adapters.KVUser); ok {
+		u.SetKV(kv)
+	}
+	req, body, sign := s.h.Handshake()
+	answer, handled, err := hr.Handshake(t.Context(), req)
+	if err != nil || !handled || len(answer) == 0 {
+		t.Fatalf("Handshake(%v): answer %v, handled %v, error %v; want an answer", req, answer, handled, err)
+	}
+	if _, handled, err := hr.Handshake(t.Context(), sign(body)); handled || err != nil {
+		t.Errorf("a signed delivery was taken for a handshake (handled %v, error %v)", handled, err)
+	}
+	if _, err := dec.DecodeWebhook(sign(body), body); err != nil {
+		t.Errorf("DecodeWebhook of a delivery signed after the handshake: %v", err)
+	}
+	later := s.newTracker(t)
+	if u, ok := later.(adapters.KVUser); ok {
+		u.SetKV(kv)
+	}
+	if _, err := later.(adapters.WebhookDecoder).DecodeWebhook(sign(body), body); err != nil {
+		t.Errorf("a tracker opened after the handshake (same KV) refused a signed delivery: %v", err)
+	}
+	tampered := append([]byte(nil), body...)
+	tampered = append(tampered, ' ')
+	if _, err := later.(adapters.WebhookDecoder).DecodeWebhook(sign(body), tampered); !errors.Is(err, adapters.ErrUnauthorized) {
+		t.Errorf("a delivery whose body does not match its signature: %v, want ErrUnauthorized", err)
+	}
+}
+
+// testWebhook checks adapters.WebhookDecoder: a delivery is verified
+// before anything is read (a forged or unsigned one is ErrUnauthorized,
+// and does not use up its delivery id), a genuine one names the item, and
+// its redelivery decodes to nothing.
+func (s *suite) testWebhook(t *testing.T) {
+	tr := s.newTracker(t)
+	dec, ok := tr.(adapters.WebhookDecoder)
+	if !ok {
+		t.Skip("the tracker is not an adapters.WebhookDecoder")
+	}
+	if s.h.Delivery == nil {
+		t.Skip("no Harness.Delivery to make a signed delivery with")
+	}
+	it := s.create(t, tr, s.sample(tr, 0), "")
+	h, body := s.h.Delivery(t, it.Ref)
+	// One byte more: the signature no longer matches.
+	forged := append(slices.Clone(body), ' ')
+	for _, c := range []struct {
+		name string
+		h    http.Header
+		body []byte
+	}{
+		{"a delivery whose body was altered", h.Clone(), forged},
+		{"a delivery without headers (no signature)", http.Header{}, body},
+	} {
+		evs, err := dec.DecodeWebhook(c.h, c.body)
+		if !errors.Is(err, adapters.ErrUnauthorized) {
+			t.Errorf("DecodeWebhook of %s: error %v, want one wrapping adapters.ErrUnauthorized", c.name, err)
+		}
+		if len(evs) != 0 {
+			t.Errorf("DecodeWebhook of %s returned events %+v", c.name, evs)
+		}
+	}
+	evs, err := dec.DecodeWebhook(h.Clone(), body)
+	if err != nil {
+		t.Fatalf("DecodeWebhook of a genuine delivery (after a forged one with its id): %v", err)
+	}
+	found := false
+	for _, ev := range evs {
+		if ev.Ref.ID == it.Ref.ID && ev.Ref.Tracker == tr.Name() {
+			found = true
+			if ev.Type == adapters.EventDeleted {
+				t.Errorf("the delivery about a change to %s decoded as a deletion", it.Ref)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("DecodeWebhook of a delivery about %s (tracker %q) returned %+v: no event names it", it.Ref.ID, tr.Name(), evs)
+	}
+	again, err := dec.DecodeWebhook(h.Clone(), body)
+	if err != nil {
+		t.Errorf("DecodeWebhook of a redelivery: %v", err)
+	}
+	if len(again) != 0 {
+		t.Errorf("a redelivery (same delivery id) decoded to %+v, want nothing", again)
+	}
+	h2, body2 := s.h.Delivery(t, it.Ref)
+	if evs, err := dec.DecodeWebhook(h2, body2); err != nil || len(evs) == 0 {
+		t.Errorf("DecodeWebhook of the next delivery about %s: %+v, %v; want its event", it.Ref, evs, err)
+	}
+}
+
+// testCheck checks adapters.Checker: a healthy tracker passes, a
+// cancelled context and a service that refuses the tracker fail.
+func (s *suite) testCheck(t *testing.T) {
+	tr := s.newTracker(t)
+	c, ok := tr.(adapters.Checker)
+	if !ok {
+		t.Skip("the tracker is not an adapters.Checker")
+	}
+	if err := c.Check(t.Context()); err != nil {
+		t.Fatalf("Check of a fresh tracker: %v", err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := c.Check(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Check with a cancelled context: got error %v, want one wrapping context.Canceled", err)
+	}
+	if s.h.Break == nil {
+		return
+	}
+	s.h.Break(t)
+	if err := c.Check(t.Context()); err == nil {
+		t.Error("Check passed after Harness.Break made the service refuse the tracker")
 	}
 }

@@ -2,13 +2,20 @@ package adaptertest_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -61,6 +68,14 @@ func TestSuiteCatchesBugs(t *testing.T) {
 		{"archive-does-nothing", "archive"},
 		{"bulk-results-reversed", "bulk-create"},
 		{"retry-after-lost", "rate-limit"},
+		{"expired-cursor-unwrapped", "list/expired-cursor"},
+		{"handshake-not-kept", "webhook-handshake"},
+		{"webhook-signature-unchecked", "webhook"},
+		{"webhook-forgery-burns-id", "webhook"},
+		{"webhook-redelivery-repeated", "webhook"},
+		{"webhook-wrong-tracker", "webhook"},
+		{"check-ignores-context", "check"},
+		{"check-always-ok", "check"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.bug, func(t *testing.T) {
@@ -90,7 +105,7 @@ func TestSkipsWhatTrackerLacks(t *testing.T) {
 	if err != nil {
 		t.Fatalf("suite failed on a minimal tracker: %v\n%s", err, out)
 	}
-	for _, sub := range []string{"status-transitions", "comments", "delete", "archive", "bulk-create", "rate-limit"} {
+	for _, sub := range []string{"status-transitions", "comments", "delete", "archive", "bulk-create", "rate-limit", "webhook", "check", "list/expired-cursor", "webhook-handshake"} {
 		if !strings.Contains(out, "--- SKIP: TestBuggyTracker/"+sub) {
 			t.Errorf("subtest %s did not skip on a tracker without the capability:\n%s", sub, out)
 		}
@@ -148,10 +163,18 @@ func harness(bug string) adaptertest.Harness {
 		opts.Fields = slices.DeleteFunc(slices.Clone(adapters.StandardFields), func(f string) bool { return f == adapters.FieldDue })
 	}
 	var cur *buggy
+	deliveries := 0
 	return adaptertest.Harness{
 		New: func(t *testing.T) adapters.Tracker {
-			cur = &buggy{Tracker: newMemory(t, opts), bug: bug}
-			return cur
+			cur = &buggy{Tracker: newMemory(t, opts), bug: bug, seen: adapters.NewDeliverySet(100)}
+			return &handshaker{buggy: cur}
+		},
+		ExpireCursor: func() { cur.expireCursors() },
+		Handshake: func() (http.Header, []byte, func([]byte) http.Header) {
+			body := []byte(`{"changed":["1"]}`)
+			return http.Header{"X-Hook-Secret": {"s3cret"}}, body, func(b []byte) http.Header {
+				return http.Header{"X-Hook-Signature": {signWith("s3cret", b)}}
+			}
 		},
 		Advance:         clock.Advance,
 		InjectRateLimit: func(d time.Duration) { cur.InjectRateLimit(1, d) },
@@ -160,7 +183,25 @@ func harness(bug string) adaptertest.Harness {
 				t.Fatal(err)
 			}
 		},
+		Delivery: func(t *testing.T, ref adapters.Ref) (http.Header, []byte) {
+			deliveries++
+			body, _ := json.Marshal(map[string]string{"id": ref.ID})
+			h := http.Header{}
+			h.Set("X-Delivery", strconv.Itoa(deliveries))
+			h.Set("X-Signature", sign(body))
+			return h, body
+		},
+		Break: func(t *testing.T) { cur.InjectRateLimit(1000, time.Hour) },
 	}
+}
+
+// webhookSecret signs the buggy tracker's webhook deliveries.
+const webhookSecret = "adaptertest-secret"
+
+func sign(body []byte) string {
+	m := hmac.New(sha256.New, []byte(webhookSecret))
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
 }
 
 func newMemory(t *testing.T, opts memory.Options) *memory.Tracker {
@@ -172,10 +213,110 @@ func newMemory(t *testing.T, opts memory.Options) *memory.Tracker {
 	return m
 }
 
-// buggy is the memory tracker with one bug planted, named by bug.
+// buggy is the memory tracker with one bug planted, named by bug, and a
+// webhook decoder of its own (the memory tracker has none): a JSON body
+// naming the item, signed in X-Signature, its id in X-Delivery. Its
+// cursors expire when the harness says (the memory tracker's never do).
 type buggy struct {
 	*memory.Tracker
-	bug string
+	bug     string
+	seen    *adapters.DeliverySet
+	mu      sync.Mutex
+	issued  []string
+	expired map[string]bool
+}
+
+func (b *buggy) DecodeWebhook(h http.Header, body []byte) ([]adapters.Event, error) {
+	id := h.Get("X-Delivery")
+	if b.bug == "webhook-forgery-burns-id" && !b.seen.Add(id) {
+		return nil, nil
+	}
+	if b.bug != "webhook-signature-unchecked" {
+		if err := adapters.VerifySHA256(webhookSecret, "X-Signature", h.Get("X-Signature"), body); err != nil {
+			return nil, err
+		}
+	}
+	var p struct{ ID string }
+	if err := json.Unmarshal(body, &p); err != nil {
+		return nil, fmt.Errorf("%w: %w", adapters.ErrInvalid, err)
+	}
+	if b.bug != "webhook-redelivery-repeated" && b.bug != "webhook-forgery-burns-id" && !b.seen.Add(id) {
+		return nil, nil
+	}
+	ev := adapters.Event{Type: adapters.EventUpserted, Ref: adapters.Ref{Tracker: b.Name(), ID: p.ID}, DeliveryID: id}
+	if b.bug == "webhook-wrong-tracker" {
+		ev.Ref.Tracker = ""
+	}
+	return []adapters.Event{ev}, nil
+}
+
+func (b *buggy) Check(ctx context.Context) error {
+	switch b.bug {
+	case "check-ignores-context":
+		ctx = context.Background()
+	case "check-always-ok": // but it does mind a cancelled context
+		return ctx.Err()
+	}
+	return b.Tracker.Check(ctx)
+}
+
+func (b *buggy) expireCursors() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.expired == nil {
+		b.expired = map[string]bool{}
+	}
+	for _, c := range b.issued {
+		b.expired[c] = true
+	}
+}
+
+// handshaker adds a webhook handshake to the memory tracker, keeping the
+// secret in the KV it is given (unless bug handshake-not-kept).
+type handshaker struct {
+	*buggy
+	kv     adapters.KV
+	secret string
+}
+
+func (h *handshaker) SetKV(kv adapters.KV) { h.kv = kv }
+
+func (h *handshaker) Handshake(ctx context.Context, hdr http.Header) (http.Header, bool, error) {
+	sec := hdr.Get("X-Hook-Secret")
+	if sec == "" {
+		return nil, false, nil
+	}
+	h.secret = sec
+	if h.bug != "handshake-not-kept" && h.kv != nil {
+		if err := h.kv.Put(ctx, "secret", sec); err != nil {
+			return nil, true, err
+		}
+	}
+	return http.Header{"X-Hook-Secret": {sec}}, true, nil
+}
+
+// DecodeWebhook takes deliveries signed after a handshake
+// (X-Hook-Signature); others go to buggy's own decoder.
+func (h *handshaker) DecodeWebhook(hdr http.Header, body []byte) ([]adapters.Event, error) {
+	if hdr.Get("X-Hook-Signature") == "" {
+		return h.buggy.DecodeWebhook(hdr, body)
+	}
+	sec := h.secret
+	if h.kv != nil {
+		if v, ok, _ := h.kv.Get(context.Background(), "secret"); ok {
+			sec = v
+		}
+	}
+	if sec == "" || !hmac.Equal([]byte(hdr.Get("X-Hook-Signature")), []byte(signWith(sec, body))) {
+		return nil, adapters.ErrUnauthorized
+	}
+	return nil, nil
+}
+
+func signWith(secret string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	return hex.EncodeToString(m.Sum(nil))
 }
 
 func (b *buggy) ctx(ctx context.Context) context.Context {
@@ -223,7 +364,21 @@ func (b *buggy) List(ctx context.Context, req adapters.ListRequest) (adapters.Li
 	case "page-size-ignored":
 		req.PageSize = 0
 	}
+	b.mu.Lock()
+	expired := b.expired[req.Cursor]
+	b.mu.Unlock()
+	if expired && req.Cursor != "" {
+		if b.bug == "expired-cursor-unwrapped" {
+			return adapters.ListPage{}, errors.New("cursor too old")
+		}
+		return adapters.ListPage{}, fmt.Errorf("cursor %s: %w", req.Cursor, adapters.ErrCursorExpired)
+	}
 	p, err := b.Tracker.List(b.ctx(ctx), req)
+	if p.Cursor != "" {
+		b.mu.Lock()
+		b.issued = append(b.issued, p.Cursor)
+		b.mu.Unlock()
+	}
 	switch b.bug {
 	case "list-drops-newest":
 		p.Items = slices.DeleteFunc(p.Items, func(it adapters.Item) bool { return it.Ref.ID == "3" })

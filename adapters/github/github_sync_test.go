@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +22,7 @@ import (
 	"github.com/tracksync/tracksync/store"
 	"github.com/tracksync/tracksync/store/sqlite"
 	tsync "github.com/tracksync/tracksync/sync"
+	"github.com/tracksync/tracksync/sync/synctest"
 )
 
 // The convergence test: the real engine between an in-memory tracker with
@@ -153,21 +153,13 @@ func (e *syncEnv) settle() {
 		e.fake.ClearFaults()
 	}
 	e.faulty = false
-	e.a.ResetCounts()
-	e.fake.ResetLog()
-	e.clock.Advance(time.Second)
-	e.run()
-	if w := e.a.Writes(); w != 0 {
-		e.t.Fatalf("step %d: echo: a second run wrote %d times to a (%+v)", e.steps, w, e.a.Counts())
-	}
-	if c := e.fake.Count(); c.Writes != 0 {
-		var writes []string
-		for _, r := range e.fake.Requests() {
-			if r.Method != http.MethodGet {
-				writes = append(writes, r.Method+" "+r.Path)
-			}
-		}
-		e.t.Fatalf("step %d: echo: a second run wrote %d times to GitHub: %v", e.steps, c.Writes, writes)
+	err := synctest.Echo(func() error {
+		e.clock.Advance(time.Second)
+		e.run()
+		return nil
+	}, synctest.Memory("a", e.a), githubWrites(e.fake))
+	if err != nil {
+		e.t.Fatalf("step %d: %v", e.steps, err)
 	}
 }
 
@@ -349,103 +341,30 @@ func (e *syncEnv) stepB(r int) {
 	}
 }
 
-func (e *syncEnv) check() {
-	t := e.t
-	t.Helper()
-	as := map[string]adapters.Item{}
-	for _, it := range e.a.Items() {
-		as[it.Ref.ID] = it
-	}
-	bs := map[string]adapters.Item{}
+func (e *syncEnv) githubItems(ctx context.Context) ([]adapters.Item, error) {
+	var out []adapters.Item
 	for _, is := range e.fake.Issues(syncRepo) {
 		if is.PullRequest {
 			continue
 		}
-		it, err := e.b.Get(e.ctx, adapters.Ref{Tracker: "b", ID: fmt.Sprintf("%s#%d", syncRepo, is.Number)})
+		it, err := e.b.Get(ctx, adapters.Ref{Tracker: "b", ID: fmt.Sprintf("%s#%d", syncRepo, is.Number)})
 		if err != nil {
-			t.Fatal(err)
+			return nil, fmt.Errorf("reading %s#%d: %w", syncRepo, is.Number, err)
 		}
-		bs[it.Ref.ID] = it
+		out = append(out, it)
 	}
-	links, err := e.st.ListLinks(e.ctx, "f")
-	if err != nil {
-		t.Fatal(err)
-	}
-	seenA, seenB := map[string]bool{}, map[string]bool{}
-	tombA, tombB := map[string]bool{}, map[string]bool{}
-	for _, l := range links {
-		if strings.HasPrefix(l.A.ID, "deleted:") || strings.HasPrefix(l.B.ID, "deleted:") {
-			// The pair lost one side (on_delete: unlink): the survivor
-			// stays, unlinked, and is not copied again.
-			tombA[l.A.ID], tombB[l.B.ID] = true, true
-			continue
-		}
-		if seenA[l.A.ID] || seenB[l.B.ID] {
-			t.Fatalf("item linked twice: %+v", l)
-		}
-		seenA[l.A.ID], seenB[l.B.ID] = true, true
-		a, okA := as[l.A.ID]
-		b, okB := bs[l.B.ID]
-		if !okA || !okB {
-			t.Fatalf("link %d points at a missing item (a %v, b %v)", l.ID, okA, okB)
-		}
-		for _, r := range e.flow.Map.Rules {
-			av, bv := e.flow.Map.Value(store.SideA, a, r.Field), e.flow.Map.Value(store.SideB, b, r.Field)
-			if r.Field == adapters.FieldBody {
-				if strings.TrimSpace(a.Body) != strings.TrimSpace(b.Body) {
-					t.Errorf("link %d: body (a-to-b) differs: a=%q b=%q", l.ID, a.Body, b.Body)
-				}
-				continue
-			}
-			if !e.flow.Map.Equivalent(r.Field, av, bv) {
-				t.Errorf("link %d (%s, %s) field %s: a=%q b=%q disagree", l.ID, l.A.ID, l.B.ID, r.Field, av, bv)
-			}
-		}
-		ca, _ := e.a.Comments(e.ctx, a.Ref)
-		if diff := cmp.Diff(bodies(ca), bodies(b.Comments)); diff != "" {
-			t.Errorf("link %d: comments differ (-a +b):\n%s", l.ID, diff)
-		}
-	}
-	for id, it := range as {
-		if !seenA[id] && !tombA[id] {
-			t.Errorf("a item %s %q is not linked", id, it.Title)
-		}
-	}
-	for id, it := range bs {
-		if !seenB[id] && !tombB[id] {
-			t.Errorf("b item %s %q is not linked", id, it.Title)
-		}
-	}
-	for side, items := range map[string]map[string]adapters.Item{"a": as, "b": bs} {
-		keys := map[string]string{}
-		for id, it := range items {
-			if it.SyncKey == "" {
-				continue
-			}
-			if other, dup := keys[it.SyncKey]; dup {
-				t.Fatalf("duplicate copies %s and %s of %s on %s", other, id, it.SyncKey, side)
-			}
-			keys[it.SyncKey] = id
-		}
-	}
-	p, err := e.eng.Plan(e.ctx, e.flow, tsync.RunOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(p.Ops) != 0 {
-		var sb strings.Builder
-		p.WriteText(&sb)
-		t.Fatalf("a further run still plans work:\n%s", sb.String())
-	}
+	return out, nil
 }
 
-func bodies(cs []adapters.Comment) []string {
-	out := make([]string, len(cs))
-	for i, c := range cs {
-		out[i] = strings.TrimSpace(c.Body)
+// check asserts convergence (synctest.Check).
+func (e *syncEnv) check() {
+	e.t.Helper()
+	err := synctest.Check(e.ctx, synctest.Options{Engine: e.eng, Store: e.st, Flow: e.flow,
+		A: synctest.MemorySide("a", e.a), B: synctest.Side{Name: "github", Items: e.githubItems},
+		TrimBodies: true, RequireSyncKeys: true})
+	if err != nil {
+		e.t.Fatal(err)
 	}
-	sort.Strings(out)
-	return out
 }
 
 // TestSyncWithGitHub is the model-based convergence test against the
@@ -511,4 +430,18 @@ func TestStatusLabels(t *testing.T) {
 	}
 	e.settle()
 	e.check()
+}
+
+// githubWrites counts the fake's writes, for synctest.Echo.
+func githubWrites(fake *githubtest.Server) synctest.Writes {
+	return synctest.Writes{Name: "github", Reset: fake.ResetLog, Count: func() int { return fake.Count().Writes },
+		Log: func() []string {
+			var writes []string
+			for _, r := range fake.Requests() {
+				if r.Method != http.MethodGet {
+					writes = append(writes, r.Method+" "+r.Path)
+				}
+			}
+			return writes
+		}}
 }

@@ -3,12 +3,14 @@ package github
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/adapters/adaptertest"
 	"github.com/tracksync/tracksync/adapters/github/githubtest"
+	"github.com/tracksync/tracksync/adapters/github/githubtest/githubcontract"
 )
 
 const testToken = "ghp_test_token"
@@ -41,10 +43,10 @@ func newFixture(t *testing.T, fo githubtest.Options, mutate ...func(*Options)) *
 		Transport:    fake.Client().Transport,
 		RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond,
 	}
-	if githubtest.ContractAvailable() {
+	if githubcontract.Available() {
 		// Every exchange the adapter makes is checked against GitHub's
 		// own description of its API.
-		checker := githubtest.NewContractChecker(t, fake.Client().Transport)
+		checker := githubcontract.NewChecker(t, fake.Client().Transport)
 		opts.Transport = checker
 		t.Cleanup(func() {
 			_, violations, unrouted := checker.Result()
@@ -110,12 +112,33 @@ func personEdit(t *testing.T, fake *githubtest.Server, ref adapters.Ref, mutate 
 }
 
 func TestConformance(t *testing.T) {
+	const secret = "conformance-hook-secret"
 	var cur *fixture
 	adaptertest.Run(t, adaptertest.Harness{
 		New: func(t *testing.T) adapters.Tracker {
-			cur = newFixture(t, githubtest.Options{})
+			cur = newFixture(t, githubtest.Options{}, func(o *Options) { o.WebhookSecret = secret })
 			return cur.tr
 		},
+		// A person's edit makes the fake deliver an issues event, signed
+		// with the secret the tracker was given, to a receiver that only
+		// answers 200; the suite decodes the recorded delivery.
+		Delivery: func(t *testing.T, ref adapters.Ref) (http.Header, []byte) {
+			t.Helper()
+			if len(cur.fake.Deliveries()) == 0 {
+				recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+				t.Cleanup(recv.Close)
+				cur.fake.SetWebhook(recv.URL, secret, recv.Client())
+			}
+			personEdit(t, cur.fake, ref, func(it *adapters.Item) { it.Title += " (webhooked)" })
+			ds := cur.fake.Deliveries()
+			d := ds[len(ds)-1]
+			if d.Event != "issues" {
+				t.Fatalf("the last delivery is a %s event, want issues", d.Event)
+			}
+			return d.Header, d.Body
+		},
+		// Revoked credentials: every call answers 401.
+		Break:   func(t *testing.T) { cur.fake.Inject(githubtest.Fault{Status: http.StatusUnauthorized, Times: 1000}) },
 		Scope:   githubtest.DefaultRepo,
 		Advance: func(d time.Duration) { cur.fake.Advance(d) },
 		InjectRateLimit: func(d time.Duration) {

@@ -3,6 +3,7 @@ package jira_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"slices"
 	"testing"
 	"time"
@@ -66,6 +67,22 @@ func harness(flavor jiratest.Flavor) adaptertest.Harness {
 			it.Assignees = []string{users[i%len(users)]}
 			return it
 		},
+		// A person's edit makes the fake record a jira:issue_updated
+		// delivery, signed with the secret newPair gives both.
+		Delivery: func(t *testing.T, ref adapters.Ref) (http.Header, []byte) {
+			t.Helper()
+			if err := fake.EditIssue(ref.ID, "", func(is *jiratest.Issue) { is.Labels = append(is.Labels, "webhooked") }); err != nil {
+				t.Fatal(err)
+			}
+			ds := fake.Deliveries()
+			if len(ds) == 0 {
+				t.Fatal("the fake recorded no delivery for an edit")
+			}
+			d := ds[len(ds)-1]
+			return d.Header, d.Body
+		},
+		// Revoked credentials: every call answers 401.
+		Break: func(t *testing.T) { fake.InjectFault(jiratest.Fault{Status: http.StatusUnauthorized, Times: 1000}) },
 	}
 }
 

@@ -32,6 +32,7 @@ func TestConformance(t *testing.T) {
 				t.Fatal(err)
 			}
 		},
+		Break: func(t *testing.T) { cur.InjectRateLimit(1000, time.Hour) },
 	})
 }
 

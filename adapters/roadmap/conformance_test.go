@@ -107,6 +107,12 @@ func harness(start, scope string) adaptertest.Harness {
 			}
 		},
 		Sample: sample,
+		// The file is gone: Check reads it.
+		Break: func(t *testing.T) {
+			if err := os.Remove(path); err != nil {
+				t.Fatal(err)
+			}
+		},
 	}
 }
 

@@ -8,11 +8,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/tracksync/tracksync/adapters"
+	_ "github.com/tracksync/tracksync/adapters/asana"
 	_ "github.com/tracksync/tracksync/adapters/github"
 	_ "github.com/tracksync/tracksync/adapters/jira"
 	_ "github.com/tracksync/tracksync/adapters/memory"
@@ -20,7 +21,8 @@ import (
 	"github.com/tracksync/tracksync/config"
 	"github.com/tracksync/tracksync/mapping"
 	"github.com/tracksync/tracksync/store"
-	"github.com/tracksync/tracksync/store/sqlite"
+	// State store drivers register themselves, like database/sql drivers.
+	_ "github.com/tracksync/tracksync/store/sqlite"
 	tsync "github.com/tracksync/tracksync/sync"
 )
 
@@ -76,6 +78,9 @@ func (a *app) loadConfig() error {
 	}
 	a.cfg = cfg
 	all := mapping.Validate(cfg, adapters.Default)
+	if !slices.ContainsFunc(all, func(p config.Problem) bool { return p.Path == "state.driver" }) {
+		all = append(all, driverProblems(cfg)...)
+	}
 	if len(all) > 0 {
 		return &exitError{code: exitUsage, err: fmt.Errorf("%s has %d problem(s):\n%s", path, len(all), formatProblems(cfg, all))}
 	}
@@ -126,25 +131,36 @@ func (a *app) setupLog() {
 	a.log = slog.New(h)
 }
 
-// openStore opens the state store the config names.
-func (a *app) openStore(ctx context.Context) error {
-	switch a.cfg.State.Driver {
-	case "", "sqlite":
-		dsn := a.cfg.State.DSN
-		if dsn == "" {
-			dsn = "tracksync.db"
-		}
-		if !filepath.IsAbs(dsn) && dsn != ":memory:" {
-			dsn = filepath.Join(a.cfg.BaseDir(), dsn)
-		}
-		st, err := sqlite.Open(ctx, dsn, sqlite.Options{})
-		if err != nil {
-			return fmt.Errorf("opening state (state.dsn): %w", err)
-		}
-		a.st = st
-	default:
-		return usageErr("state.driver: %q is not available in this build (use sqlite)", a.cfg.State.Driver)
+// driverProblems reports a state.driver this binary has no driver for,
+// so that `validate` fails on it rather than every later command.
+func driverProblems(cfg *config.Config) []config.Problem {
+	driver := cfg.State.Driver
+	if driver == "" {
+		driver = config.DefaultDriver
 	}
+	if slices.Contains(store.Drivers(), driver) {
+		return nil
+	}
+	err := &store.UnknownDriverError{Driver: driver, Known: store.Drivers()}
+	return []config.Problem{{Path: "state.driver", Msg: err.Error()}}
+}
+
+// openStore opens the state store the config names, through the driver
+// registry: cmd knows no concrete store. Relative sqlite paths were
+// resolved against the config file's folder by config.Load.
+func (a *app) openStore(ctx context.Context) error {
+	driver := a.cfg.State.Driver
+	if driver == "" {
+		driver = config.DefaultDriver
+	}
+	st, err := store.Open(ctx, driver, a.cfg.State.DSN, store.Options{Logger: a.log})
+	if errors.Is(err, store.ErrUnknownDriver) {
+		return usageErr("state.driver: %v", err)
+	}
+	if err != nil {
+		return fmt.Errorf("opening state (state.dsn): %w", err)
+	}
+	a.st = st
 	a.eng = tsync.New(a.st, tsync.Options{Logger: a.log})
 	return nil
 }
@@ -193,6 +209,15 @@ func (a *app) prepare(ctx context.Context, flow string, withFlows bool) error {
 		return a.openFlows(ctx, flow)
 	}
 	return nil
+}
+
+// nonNil makes an empty list print as [] in JSON, not null: scripts
+// iterate over what -o json prints.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }
 
 func (a *app) json(v any) error {

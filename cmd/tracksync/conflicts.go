@@ -34,7 +34,7 @@ func (a *app) conflictsCmd() *cobra.Command {
 				return err
 			}
 			if a.output == "json" {
-				return a.json(cs)
+				return a.json(nonNil(cs))
 			}
 			if len(cs) == 0 {
 				fmt.Fprintln(a.stdout, "no conflicts held")

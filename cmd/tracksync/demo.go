@@ -19,7 +19,6 @@ import (
 	"github.com/tracksync/tracksync/initiatives"
 	"github.com/tracksync/tracksync/sandbox"
 	"github.com/tracksync/tracksync/store"
-	"github.com/tracksync/tracksync/store/sqlite"
 	tsync "github.com/tracksync/tracksync/sync"
 )
 
@@ -43,7 +42,7 @@ type demo struct {
 	app    *app
 	cfg    string
 	sb     *sandbox.Sandbox
-	st     *sqlite.Store
+	st     store.Store
 	runs   chan *tsync.Result
 	failed int
 }
@@ -119,7 +118,7 @@ func (d *demo) tour(dir string) error {
 		return err
 	}
 	defer q.close()
-	d.st = q.st.(*sqlite.Store)
+	d.st = q.st
 	fs, probs, err := tsync.OpenFlows(d.ctx, q.cfg, adapters.Default, q.log, "")
 	if err != nil || len(probs) > 0 {
 		return fmt.Errorf("demo: opening flows: %v %v", err, probs)

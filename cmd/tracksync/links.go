@@ -24,13 +24,16 @@ func (a *app) linksCmd() *cobra.Command {
 				return err
 			}
 			if a.output == "json" {
-				return a.json(ls)
+				return a.json(nonNil(ls))
 			}
 			w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "ID\tFLOW\tA\tB\tSTATE")
 			for _, l := range ls {
 				state := "linked"
-				if strings.HasPrefix(l.A.ID, "deleted:") || strings.HasPrefix(l.B.ID, "deleted:") {
+				switch {
+				case strings.HasPrefix(l.Key, "unlinked:"):
+					state = "unlinked by hand (both kept, left alone)"
+				case strings.HasPrefix(l.A.ID, "deleted:") || strings.HasPrefix(l.B.ID, "deleted:"):
 					state = "unlinked (one side deleted or out of scope)"
 				}
 				fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\n", l.ID, l.Flow, l.A, l.B, state)

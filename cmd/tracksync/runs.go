@@ -25,7 +25,7 @@ func (a *app) runsCmd() *cobra.Command {
 				return err
 			}
 			if a.output == "json" {
-				return a.json(runs)
+				return a.json(nonNil(runs))
 			}
 			w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "RUN\tFLOW\tSTARTED\tTOOK\tSTATE\tCREATED\tUPDATED\tCONFLICTS\tERRORS\tERROR")

@@ -19,7 +19,6 @@ import (
 	"github.com/tracksync/tracksync/initiatives"
 	"github.com/tracksync/tracksync/mapping"
 	"github.com/tracksync/tracksync/sandbox"
-	"github.com/tracksync/tracksync/store/sqlite"
 	tsync "github.com/tracksync/tracksync/sync"
 )
 
@@ -44,10 +43,7 @@ func (a *app) serveCmd() *cobra.Command {
 			if err := a.prepare(ctx, "", false); err != nil {
 				return err
 			}
-			st, ok := a.st.(*sqlite.Store)
-			if !ok {
-				return usageErr("state.driver: serve needs the sqlite state store in this build")
-			}
+			st := a.st
 			fs, probs, err := tsync.OpenFlows(ctx, a.cfg, adapters.Default, a.log, "")
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}

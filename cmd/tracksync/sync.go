@@ -25,11 +25,11 @@ func (a *app) syncCmd() *cobra.Command {
 				return err
 			}
 			type out struct {
-				Flow   string      `json:"flow"`
-				Run    store.Run   `json:"run"`
-				Plan   *tsync.Plan `json:"plan,omitempty"`
-				Error  string      `json:"error,omitempty"`
-				Stoped bool        `json:"stopped_by_safety_valve,omitempty"`
+				Flow    string      `json:"flow"`
+				Run     store.Run   `json:"run"`
+				Plan    *tsync.Plan `json:"plan,omitempty"`
+				Error   string      `json:"error,omitempty"`
+				Stopped bool        `json:"stopped_by_safety_valve,omitempty"`
 			}
 			var results []out
 			code := exitOK
@@ -45,7 +45,7 @@ func (a *app) syncCmd() *cobra.Command {
 				var verr *tsync.ValveError
 				switch {
 				case errors.As(err, &verr):
-					o.Error, o.Stoped = err.Error(), true
+					o.Error, o.Stopped = err.Error(), true
 					code = worst(code, exitValve)
 				case err != nil:
 					o.Error = err.Error()

@@ -23,7 +23,8 @@ func (a *app) undoCmd() *cobra.Command {
 			}
 			r, err := a.st.GetRun(ctx, id)
 			if err != nil {
-				return usageErr("run %d: %v", id, err)
+				// The store's error names the run already.
+				return usageErr("%v (see `tracksync runs`)", err)
 			}
 			if err := a.openFlows(ctx, r.Flow); err != nil {
 				return err

@@ -185,7 +185,11 @@ func (c *mdConv) inline(n gast.Node, marks []Mark) []*Node {
 		return c.inlines(n, withMark(marks, Mark{Type: "strike"}))
 	case *gast.Link:
 		m := linkMark(unescapeMD(string(n.Destination)), unescapeMD(string(n.Title)))
-		return c.inlines(n, withMark(marks, m))
+		if out := c.inlines(n, withMark(marks, m)); len(out) > 0 {
+			return out
+		}
+		// "[](url)": the URL is all there is to show.
+		return textNodes(m.Attrs["href"].(string), withMark(marks, m))
 	case *gast.AutoLink:
 		url := string(n.URL(c.src))
 		label := string(n.Label(c.src))

@@ -494,13 +494,13 @@ func (p *wikiParser) link(c string, marks []Mark, depth int) []*Node {
 	if name, ok := strings.CutPrefix(c, "^"); ok {
 		return textNodes(wikiUnescape(name), marks)
 	}
-	alias, url := "", c
+	alias, url, tip := "", c, ""
 	if k := findClose(c, 0, "|"); k >= 0 {
 		alias, url = c[:k], c[k+1:]
-		url, _, _ = strings.Cut(url, "|")
+		url, tip, _ = strings.Cut(url, "|")
 	}
-	url = strings.TrimSpace(url)
-	m := withMark(marks, linkMark(url, ""))
+	url = strings.TrimFunc(url, isASCIISpace)
+	m := withMark(marks, linkMark(url, wikiUnescape(tip)))
 	if alias == "" {
 		return textNodes(url, m)
 	}

@@ -13,7 +13,11 @@ func addProseSeeds(f *testing.F) {
 	for _, tc := range prose {
 		f.Add(tc.md)
 	}
-	for _, s := range []string{"* a\n\n  b", "> > x\n> ***y***", "a\\\nb", "[a](<b c>)", "<b>x</b>", "| a |\n|---|\n| `|` |", "1) x\n2) y", "![a](b \"t\")"} {
+	for _, s := range []string{"* a\n\n  b", "> > x\n> ***y***", "a\\\nb", "[a](<b c>)", "<b>x</b>", "| a |\n|---|\n| `|` |", "1) x\n2) y", "![a](b \"t\")",
+		// the mended losses
+		`[x](https://a "T \"q\"")`, `a\\*b*`, `\***b**`, `x\*y*z`, "*a **b***", "~~a **b** c~~", "`  a  `", "`  ` x",
+		"- a\n-\n- c", "1. a\n2.\n3. c", "- b\n  -\n\n  -", "[](https://e.com)", "[a](https://e.com/a\u00a0b)", "```\nplain\n```",
+		"> # H\n>\n> t"} {
 		f.Add(s)
 	}
 }
@@ -67,7 +71,8 @@ func FuzzADFToMarkdown(f *testing.F) {
 
 func addWikiSeeds(f *testing.F) {
 	for _, s := range []string{"h1. T\n\n*b* _i_ -s- {{c}}", "* a\n** b\n#* c", "||h||\n|c|[x|http://y]|", "{code:go}\nx\n{code}",
-		"{quote}\nq\n{quote}", "bq. x", "[~acc-1] [~accountid:x]", "!a.png|alt=b!", "a\\\\b", "{*}x{*}y", "&#92; \\* ??c??", "{panel}\n* x\n{panel}"} {
+		"{quote}\nq\n{quote}", "bq. x", "[~acc-1] [~accountid:x]", "!a.png|alt=b!", "a\\\\b", "{*}x{*}y", "&#92; \\* ??c??", "{panel}\n* x\n{panel}",
+		"[a|https://e.com|tip]", "{noformat}\nx\n{noformat}", "{quote}\nh2. H\n{quote}", "* a\n*\n* c", "{{ a }} {{  }}", "_a *b*_"} {
 		f.Add(s)
 	}
 }
@@ -165,4 +170,49 @@ func genADF(s *byteSource, depth int) *Node {
 		}
 	}
 	return n
+}
+
+// FuzzMarkdownAsana checks that Markdown → Asana → Markdown reaches a fixed
+// point after one trip and that the writer keeps to Asana's tag set.
+func FuzzMarkdownAsana(f *testing.F) {
+	addProseSeeds(f)
+	f.Fuzz(func(t *testing.T, md string) {
+		rich, m1 := asanaTrip(t, md)
+		if err := checkAsanaSubset(rich); err != nil {
+			t.Fatalf("%v\ninput: %q\nrich:  %q", err, md, rich)
+		}
+		if !bounded(md, rich) {
+			t.Fatalf("output grew from %d to %d bytes", len(md), len(rich))
+		}
+		rich2, m2 := asanaTrip(t, m1)
+		if m1 != m2 {
+			t.Fatalf("not stable:\ninput: %q\nrich1: %q\nm1:    %q\nrich2: %q\nm2:    %q", md, rich, m1, rich2, m2)
+		}
+	})
+}
+
+// FuzzAsanaToMarkdown feeds arbitrary (also malformed) HTML to the reader.
+func FuzzAsanaToMarkdown(f *testing.F) {
+	for _, tc := range prose {
+		rich, _ := MarkdownToAsana(tc.md)
+		f.Add(rich)
+	}
+	for _, s := range []string{"<body><ul><li><h1>x</h1></li></ul></body>", "<body><strong><ul><li>a</li></ul></strong></body>",
+		"<body><a href=\"x\"><a href=\"y\">z</a></a></body>", "<body><table>x<tr><td><pre>\n\ny</pre></td></tr></table></body>",
+		"<body>a\n \nb<blockquote><ol><li>q</li></ol></blockquote></body>", "<b><i>x</b>y</i>", "<pre><code>a\n  b</code></pre>"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, rich string) {
+		m1, err := AsanaToMarkdown(rich)
+		if err != nil {
+			t.Fatalf("AsanaToMarkdown(%q): %v", rich, err)
+		}
+		if !bounded(rich, m1) {
+			t.Fatalf("output grew from %d to %d bytes", len(rich), len(m1))
+		}
+		rich2, m2 := asanaTrip(t, m1)
+		if m1 != m2 {
+			t.Fatalf("not stable:\ninput: %q\nm1:    %q\nrich2: %q\nm2:    %q", rich, m1, rich2, m2)
+		}
+	})
 }

@@ -1,6 +1,7 @@
 // Package markup converts issue and comment bodies between canonical Markdown
-// and Jira's two body formats: Atlassian Document Format (Cloud, REST v3) and
-// wiki markup (Data Center/Server).
+// and Jira's two body formats, Atlassian Document Format (Cloud, REST v3) and
+// wiki markup (Data Center/Server), and Asana rich text (html_notes,
+// html_text; see MarkdownToAsana).
 //
 // Every conversion goes through one canonical form: the subset of ADF that
 // Markdown can express. Readers (Markdown via goldmark, wiki, ADF itself)
@@ -55,23 +56,38 @@ func ADFToMarkdown(doc *Node, o Options) string {
 	if doc == nil {
 		return ""
 	}
+	return toMarkdown(doc, o, normalize)
+}
+
+// toMarkdown renders doc, canonicalised by norm, as Markdown.
+func toMarkdown(doc *Node, o Options, norm func(*Node) *Node) string {
+	n := norm(doc)
 	w := &mdWriter{o: o}
-	return w.blocks(normalize(doc).Content)
+	md := w.blocks(n.Content)
+	if hasEmptyItem(n.Content) && w.blocks(norm(fromMarkdown(cleanText(md), o)).Content) != md {
+		// CommonMark ends an item at a blank line after an empty
+		// first line, and goldmark closes enclosing lists after an
+		// empty item in places; where the empty items do not read
+		// back, they go rather than reshaping the lists around them.
+		md = w.blocks(norm(&Node{Type: "doc", Content: dropEmptyItems(n.Content)}).Content)
+	}
+	return md
 }
 
 // MarkdownToWiki converts Markdown to Jira Data Center/Server wiki markup.
 // Wiki list items hold a single paragraph plus nested lists, so further
 // blocks in an item join its text as lines; list start numbers are lost.
+// Headings inside quotes stay headings ({quote} holds them; ADF does not).
 func MarkdownToWiki(md string, o Options) string {
-	return adfToWiki(MarkdownToADF(md, o))
+	return adfToWiki(fromMarkdown(cleanText(md), o))
 }
 
 // WikiToMarkdown converts Jira wiki markup to Markdown.
 func WikiToMarkdown(wiki string, o Options) string {
-	return ADFToMarkdown(parseWiki(wiki, o), o)
+	return toMarkdown(parseWiki(wiki, o), o, normalizeWiki)
 }
 
 func adfToWiki(doc *Node) string {
 	w := &wikiWriter{}
-	return w.blocks(normalize(doc).Content)
+	return w.blocks(normalizeWiki(doc).Content)
 }

@@ -27,13 +27,26 @@ const (
 	ctxDoc blockCtx = iota
 	ctxQuote
 	ctxItem
+
+	// ctxQuoteHeadings (a flag on the above) keeps headings inside
+	// quotes: wiki markup and Markdown hold them, ADF does not.
+	ctxQuoteHeadings blockCtx = 8
 )
+
+func (c blockCtx) base() blockCtx  { return c &^ ctxQuoteHeadings }
+func (c blockCtx) flags() blockCtx { return c & ctxQuoteHeadings }
 
 // maxDepth bounds recursion on hostile input; deeper content is flattened
 // to text.
 const maxDepth = 64
 
-func normalize(doc *Node) *Node {
+func normalize(doc *Node) *Node { return normalizeIn(doc, ctxDoc) }
+
+// normalizeWiki is normalize for the wiki path (Markdown ⇄ wiki), which
+// keeps headings inside quotes.
+func normalizeWiki(doc *Node) *Node { return normalizeIn(doc, ctxDoc|ctxQuoteHeadings) }
+
+func normalizeIn(doc *Node, root blockCtx) *Node {
 	out := &Node{Type: "doc", Version: 1, Content: []*Node{}}
 	if doc == nil {
 		return out
@@ -42,7 +55,7 @@ func normalize(doc *Node) *Node {
 	if doc.Type != "doc" {
 		kids = []*Node{doc}
 	}
-	out.Content = append(out.Content, normBlocks(kids, ctxDoc, 0)...)
+	out.Content = append(out.Content, normBlocks(kids, root, 0)...)
 	return out
 }
 
@@ -109,7 +122,7 @@ func normBlock(n *Node, ctx blockCtx, depth int) []*Node {
 		return []*Node{{Type: "paragraph", Content: inl}}
 	case "heading":
 		inl := normInline(n.Content, true)
-		if ctx != ctxDoc {
+		if ctx.base() != ctxDoc && ctx != ctxQuote|ctxQuoteHeadings {
 			return appendPara(nil, inl)
 		}
 		lvl := min(max(intAttr(n.Attrs, "level", 1), 1), 6)
@@ -117,8 +130,8 @@ func normBlock(n *Node, ctx blockCtx, depth int) []*Node {
 	case "codeBlock":
 		return []*Node{codeBlock(normCode(plainText(n)), normLang(strAttr(n.Attrs, "language")))}
 	case "blockquote", "panel":
-		kids := normBlocks(n.Content, ctxQuote, d)
-		if ctx != ctxDoc {
+		kids := normBlocks(n.Content, ctxQuote|ctx.flags(), d)
+		if ctx.base() != ctxDoc {
 			return kids // ADF allows no blockquote inside a quote or list
 		}
 		if len(kids) == 0 {
@@ -136,7 +149,7 @@ func normBlock(n *Node, ctx blockCtx, depth int) []*Node {
 	case "listItem", "taskItem", "decisionItem":
 		return normList(&Node{Type: "bulletList", Content: []*Node{n}}, d)
 	case "rule":
-		if ctx != ctxDoc {
+		if ctx.base() != ctxDoc {
 			return nil
 		}
 		return []*Node{{Type: "rule"}}
@@ -152,6 +165,40 @@ func normBlock(n *Node, ctx blockCtx, depth int) []*Node {
 		return normBlocks(n.Content, ctx, d)
 	}
 	return appendPara(nil, normInline(n.Content, false))
+}
+
+func isEmptyItem(it *Node) bool {
+	return len(it.Content) == 1 && it.Content[0].Type == "paragraph" && len(it.Content[0].Content) == 0
+}
+
+// hasEmptyItem reports whether canonical blocks hold an empty list item.
+func hasEmptyItem(nodes []*Node) bool {
+	for _, n := range nodes {
+		if n.Type == "listItem" && isEmptyItem(n) || hasEmptyItem(n.Content) {
+			return true
+		}
+	}
+	return false
+}
+
+// dropEmptyItems copies canonical blocks without empty list items (and
+// without lists left with no items).
+func dropEmptyItems(nodes []*Node) []*Node {
+	out := make([]*Node, 0, len(nodes))
+	for _, n := range nodes {
+		if isInline(n.Type) {
+			out = append(out, n)
+			continue
+		}
+		c := *n
+		c.Content = dropEmptyItems(n.Content)
+		if c.Type == "listItem" && isEmptyItem(&c) ||
+			(c.Type == "bulletList" || c.Type == "orderedList") && len(c.Content) == 0 {
+			continue
+		}
+		out = append(out, &c)
+	}
+	return out
 }
 
 func hasBlockChild(n *Node) bool {
@@ -204,12 +251,9 @@ func normList(n *Node, depth int) []*Node {
 		default:
 			kids = normBlocks([]*Node{it}, ctxItem, depth+1)
 		}
-		if len(kids) == 0 {
-			// An empty item carries nothing, and Markdown parsers
-			// disagree on where an empty item ends.
-			continue
-		}
-		if kids[0].Type != "paragraph" {
+		// An empty item stays (as an empty paragraph): dropping it
+		// would renumber the items after it.
+		if len(kids) == 0 || kids[0].Type != "paragraph" {
 			kids = append([]*Node{{Type: "paragraph"}}, kids...)
 		}
 		l.Content = append(l.Content, &Node{Type: "listItem", Content: kids})
@@ -250,7 +294,7 @@ func normTable(n *Node, ctx blockCtx) []*Node {
 	if len(rows) == 0 {
 		return nil
 	}
-	if ctx != ctxDoc {
+	if ctx.base() != ctxDoc {
 		var out []*Node
 		for _, row := range rows {
 			var inl []*Node
@@ -425,7 +469,7 @@ func trimLines(flat []*Node) []*Node {
 			lineStart = true
 			continue
 		}
-		if lineStart && n.Type == "text" {
+		if lineStart && n.Type == "text" && markIndex(n.Marks, "code") < 0 {
 			t := strings.TrimLeft(n.Text, " \t")
 			if t == "" {
 				continue
@@ -447,7 +491,8 @@ func trimLines(flat []*Node) []*Node {
 func trimTrailing(out []*Node) []*Node {
 	for len(out) > 0 {
 		last := out[len(out)-1]
-		if last.Type != "text" {
+		if last.Type != "text" || markIndex(last.Marks, "code") >= 0 {
+			// Spaces in a code span are content: `  ` is two spaces.
 			return out
 		}
 		t := strings.TrimRight(last.Text, " \t")
@@ -505,7 +550,7 @@ func normMarks(marks []Mark) []Mark {
 			if href == "" {
 				continue // a link to nowhere is just text
 			}
-			mm := linkMark(href, "")
+			mm := linkMark(href, collapseSpace(strAttr(m.Attrs, "title")))
 			byType[i] = &mm
 			continue
 		}
@@ -524,9 +569,14 @@ func normMarks(marks []Mark) []Mark {
 }
 
 // normHref percent-encodes what wiki links cannot hold, so every format
-// carries the same (equivalent) URL.
+// carries the same (equivalent) URL. Only ASCII whitespace is a space in
+// a URL: a non-breaking space is part of it (its %C2%A0), not "%20".
 func normHref(h string) string {
-	return hrefEscaper.Replace(strings.Join(strings.Fields(cleanText(h)), "%20"))
+	return hrefEscaper.Replace(strings.Join(strings.FieldsFunc(cleanText(h), isASCIISpace), "%20"))
+}
+
+func isASCIISpace(r rune) bool {
+	return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\f' || r == '\v'
 }
 
 var hrefEscaper = strings.NewReplacer("|", "%7C", "]", "%5D", "[", "%5B", `\`, "%5C")
@@ -536,7 +586,8 @@ func sameMarks(a, b []Mark) bool {
 		return false
 	}
 	for i := range a {
-		if a[i].Type != b[i].Type || strAttr(a[i].Attrs, "href") != strAttr(b[i].Attrs, "href") {
+		if a[i].Type != b[i].Type || strAttr(a[i].Attrs, "href") != strAttr(b[i].Attrs, "href") ||
+			strAttr(a[i].Attrs, "title") != strAttr(b[i].Attrs, "title") {
 			return false
 		}
 	}

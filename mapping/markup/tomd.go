@@ -105,11 +105,27 @@ func (w *mdWriter) list(n *Node, alt bool) string {
 		}
 		items = append(items, strings.Join(lines, "\n"))
 	}
-	if loose {
-		return strings.Join(items, "\n\n")
+	if !loose {
+		return strings.Join(items, "\n")
 	}
-	return strings.Join(items, "\n")
+	var sb strings.Builder
+	for i, it := range items {
+		if i > 0 {
+			// A blank line after an empty item ("-" alone) ends the
+			// enclosing lists for goldmark; the list stays loose anyway.
+			if emptyItemLine.MatchString(items[i-1][strings.LastIndexByte(items[i-1], '\n')+1:]) {
+				sb.WriteString("\n")
+			} else {
+				sb.WriteString("\n\n")
+			}
+		}
+		sb.WriteString(it)
+	}
+	return sb.String()
 }
+
+// emptyItemLine matches a line holding only a list marker.
+var emptyItemLine = regexp.MustCompile(`^[ \t]*(?:[-*+]|[0-9]{1,9}[.)])$`)
 
 func itoa(n int) string {
 	if n == 0 {
@@ -245,7 +261,8 @@ func stripMarks(nodes []*Node, types ...string) []*Node {
 		}
 		out = append(out, n)
 	}
-	return mergeText(out)
+	// Spaces a code span held at a line edge are not text either.
+	return mergeText(trimLines(out))
 }
 
 func contains(list []string, s string) bool {
@@ -407,10 +424,63 @@ func around(written string, pieces []piece, i int) (prev, next rune) {
 	return prev, next
 }
 
-// inline renders canonical inline nodes. Marks nest in markSeq order:
-// consecutive nodes sharing a mark are wrapped together.
+// inline renders canonical inline nodes: consecutive nodes sharing a
+// mark are wrapped together, the mark spanning the most nodes outermost
+// (see nextSpan), so "*a **b***" stays one emphasis.
 func (w *mdWriter) inline(nodes []*Node, cell bool) string {
 	return w.seq(nodes, 0, cell)
+}
+
+// nextSpan picks the span starting at nodes[i] among marks not yet in
+// done (a bit set over markSeq): the mark whose run of consecutive nodes
+// is longest, ties going to markSeq order; code only when nothing else
+// is left, since a code span holds no other markup. It returns the mark
+// type and the end of its run, or "" and the end of the run of nodes
+// with no mark left.
+func nextSpan(nodes []*Node, i int, done uint) (string, int) {
+	best, bestEnd := "", i+1
+	for k, t := range markSeq {
+		if done&(1<<k) != 0 {
+			continue
+		}
+		key := groupKey(nodes[i], t)
+		if key == "" || t == "code" && best != "" {
+			continue
+		}
+		j := i + 1
+		for j < len(nodes) && groupKey(nodes[j], t) == key {
+			j++
+		}
+		if best == "" || j > bestEnd {
+			best, bestEnd = t, j
+		}
+	}
+	if best != "" {
+		return best, bestEnd
+	}
+	j := i + 1
+	for j < len(nodes) && !hasMarkLeft(nodes[j], done) {
+		j++
+	}
+	return "", j
+}
+
+func hasMarkLeft(n *Node, done uint) bool {
+	for k, t := range markSeq {
+		if done&(1<<k) == 0 && groupKey(n, t) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+func markBit(t string) uint {
+	for k, s := range markSeq {
+		if s == t {
+			return 1 << k
+		}
+	}
+	return 0
 }
 
 func groupKey(n *Node, t string) string {
@@ -421,38 +491,31 @@ func groupKey(n *Node, t string) string {
 	if i < 0 {
 		return ""
 	}
-	return t + "\x00" + strAttr(n.Marks[i].Attrs, "href")
+	return t + "\x00" + strAttr(n.Marks[i].Attrs, "href") + "\x00" + strAttr(n.Marks[i].Attrs, "title")
 }
 
-func (w *mdWriter) seq(nodes []*Node, level int, cell bool) string {
-	if level >= len(markSeq) {
-		esc := escapeText
-		if w.inLink > 0 {
-			esc = escapeLinkText
-		}
-		return leaves(nodes, w.o, esc, func(name string) string { return "@" + name }, func(string) string { return "" })
-	}
-	t := markSeq[level]
+func (w *mdWriter) seq(nodes []*Node, done uint, cell bool) string {
 	var pieces []piece
 	for i := 0; i < len(nodes); {
-		k := groupKey(nodes[i], t)
-		j := i + 1
-		for j < len(nodes) && groupKey(nodes[j], t) == k {
-			j++
-		}
+		t, j := nextSpan(nodes, i, done)
 		g := nodes[i:j]
 		i = j
-		if k == "" {
-			pieces = append(pieces, piece{inner: w.seq(g, level+1, cell)})
+		if t == "" {
+			esc := escapeText
+			if w.inLink > 0 {
+				esc = escapeLinkText
+			}
+			pieces = append(pieces, piece{inner: leaves(g, w.o, esc, func(name string) string { return "@" + name }, func(string) string { return "" })})
 			continue
 		}
+		level := done | markBit(t)
 		switch t {
 		case "link":
-			href := strAttr(g[0].Marks[markIndex(g[0].Marks, "link")].Attrs, "href")
+			attrs := g[0].Marks[markIndex(g[0].Marks, "link")].Attrs
 			w.inLink++
-			inner := w.seq(g, level+1, cell)
+			inner := w.seq(g, level, cell)
 			w.inLink--
-			pieces = append(pieces, piece{open: "[", inner: inner, close: "](" + linkDest(href) + ")"})
+			pieces = append(pieces, piece{open: "[", inner: inner, close: "](" + linkDest(strAttr(attrs, "href")) + linkTitle(strAttr(attrs, "title")) + ")"})
 		case "code":
 			var sb strings.Builder
 			for _, n := range g {
@@ -461,7 +524,7 @@ func (w *mdWriter) seq(nodes []*Node, level int, cell bool) string {
 			pieces = append(pieces, piece{inner: codeSpan(sb.String())})
 		default:
 			d := map[string]string{"strong": "**", "em": "*", "strike": "~~"}[t]
-			pieces = appendWrapped(pieces, d, w.seq(g, level+1, cell))
+			pieces = appendWrapped(pieces, d, w.seq(g, level, cell))
 		}
 	}
 	// Drop delimiters that would not parse as emphasis where they stand.
@@ -469,7 +532,7 @@ func (w *mdWriter) seq(nodes []*Node, level int, cell bool) string {
 	for i, p := range pieces {
 		if p.wrap {
 			prev, next := around(sb.String(), pieces, i)
-			if !canWrap(p.open, prev, p.inner, next) {
+			if !canWrap(p.open, sb.String(), prev, p.inner, next) {
 				p.open, p.close = "", ""
 			}
 		}
@@ -487,16 +550,35 @@ func (w *mdWriter) seq(nodes []*Node, level int, cell bool) string {
 	return sb.String()
 }
 
+// trailingRun counts the bytes c at the end of s.
+func trailingRun(s string, c byte) int {
+	n := 0
+	for n < len(s) && s[len(s)-1-n] == c {
+		n++
+	}
+	return n
+}
+
 func isPunct(r rune) bool { return unicode.IsPunct(r) || unicode.IsSymbol(r) }
 
 // canWrap applies CommonMark's flanking rules for a delimiter run d
-// around inner, given the characters just outside.
-func canWrap(d string, prev rune, inner string, next rune) bool {
+// around inner, given the characters just outside (prev, next; see
+// around); written is the Markdown written before it. A backslash or
+// delimiter character just before counts only when it is live: "\\\\"
+// (an escaped backslash) neither escapes the delimiter nor joins its run,
+// and neither does an escaped "\\*".
+func canWrap(d, written string, prev rune, inner string, next rune) bool {
 	dc := rune(d[0])
 	first, _ := utf8.DecodeRuneInString(inner)
 	last, _ := utf8.DecodeLastRuneInString(inner)
-	if prev == dc || next == dc || prev == '\\' {
+	if next == dc {
 		return false
+	}
+	if prev == '\\' && trailingRun(written, '\\')%2 == 1 {
+		return false // the delimiter would be escaped
+	}
+	if prev == dc && trailingRun(written[:len(written)-1], '\\')%2 == 0 {
+		return false // the delimiter would join the run before it
 	}
 	if unicode.IsSpace(first) || unicode.IsSpace(last) {
 		return false
@@ -639,6 +721,25 @@ func linkDest(href string) string {
 	}
 	r := strings.NewReplacer(`\`, `\\`, `<`, `\<`, `>`, `\>`)
 	return "<" + r.Replace(href) + ">"
+}
+
+// linkTitle writes a link title as ` "title"`, escaping what would end
+// it or be read as an escape or entity; "" when there is none.
+func linkTitle(t string) string {
+	if t == "" {
+		return ""
+	}
+	var sb strings.Builder
+	sb.WriteString(` "`)
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if c == '"' || c == '\\' || c == '&' && entityRe.MatchString(t[i:]) {
+			sb.WriteByte('\\')
+		}
+		sb.WriteByte(c)
+	}
+	sb.WriteByte('"')
+	return sb.String()
 }
 
 func hasControl(s string) bool {

@@ -75,18 +75,27 @@ func (w *wikiWriter) block(n *Node) string {
 	return ""
 }
 
+// wikiCode writes a code block: {code:lang} with a language, {noformat}
+// without one (Jira shows a bare {code} block as Java). A block holding
+// its own end tag takes the other form.
 func wikiCode(code, lang string) string {
 	code = normCode(code)
-	tag, end := "{code", "{code}"
-	if strings.Contains(code, "{code}") {
-		if !strings.Contains(code, "{noformat}") {
-			tag, end, lang = "{noformat", "{noformat}", ""
+	lang = normLang(lang)
+	name := "noformat"
+	if lang != "" {
+		name = "code"
+	}
+	if strings.Contains(code, "{"+name+"}") {
+		other := map[string]string{"code": "noformat", "noformat": "code"}[name]
+		if !strings.Contains(code, "{"+other+"}") {
+			name = other
 		} else {
 			// Neither block can hold this text verbatim; keep it readable.
-			code = strings.ReplaceAll(code, "{code}", "{code }")
+			code = strings.ReplaceAll(code, "{"+name+"}", "{"+name+" }")
 		}
 	}
-	if lang = normLang(lang); lang != "" {
+	tag, end := "{"+name, "{"+name+"}"
+	if name == "code" && lang != "" {
 		tag += ":" + lang
 	}
 	if code == "" {
@@ -260,31 +269,30 @@ func wikiEscape(s string) string {
 
 func (w *wikiWriter) inline(nodes []*Node) string { return w.seq(nodes, 0) }
 
-func (w *wikiWriter) seq(nodes []*Node, level int) string {
-	if level >= len(markSeq) {
-		return leaves(nodes, Options{}, wikiEscape, nil, wikiMention)
-	}
-	t := markSeq[level]
+// seq renders inline nodes, marks nesting as nextSpan picks them.
+func (w *wikiWriter) seq(nodes []*Node, done uint) string {
 	var pieces []piece
 	for i := 0; i < len(nodes); {
-		k := groupKey(nodes[i], t)
-		j := i + 1
-		for j < len(nodes) && groupKey(nodes[j], t) == k {
-			j++
-		}
+		t, j := nextSpan(nodes, i, done)
 		g := nodes[i:j]
 		i = j
-		if k == "" {
-			pieces = append(pieces, piece{inner: w.seq(g, level+1)})
+		if t == "" {
+			pieces = append(pieces, piece{inner: leaves(g, Options{}, wikiEscape, nil, wikiMention)})
 			continue
 		}
+		level := done | markBit(t)
 		switch t {
 		case "link":
-			href := strAttr(g[0].Marks[markIndex(g[0].Marks, "link")].Attrs, "href")
-			inner := w.seq(g, level+1)
-			if inner == wikiEscape(href) && wikiURL(href) == href && !strings.HasPrefix(href, "~") && !strings.HasPrefix(href, "^") {
+			attrs := g[0].Marks[markIndex(g[0].Marks, "link")].Attrs
+			href, title := strAttr(attrs, "href"), strAttr(attrs, "title")
+			inner := w.seq(g, level)
+			switch {
+			case title != "":
+				// Jira's [alias|url|tip] shows the tip as the title.
+				pieces = append(pieces, piece{inner: "[" + inner + "|" + wikiURL(href) + "|" + wikiEscape(title) + "]"})
+			case inner == wikiEscape(href) && wikiURL(href) == href && !strings.HasPrefix(href, "~") && !strings.HasPrefix(href, "^"):
 				pieces = append(pieces, piece{inner: "[" + wikiURL(href) + "]"})
-			} else {
+			default:
 				pieces = append(pieces, piece{inner: "[" + inner + "|" + wikiURL(href) + "]"})
 			}
 		case "code":
@@ -295,7 +303,7 @@ func (w *wikiWriter) seq(nodes []*Node, level int) string {
 			pieces = append(pieces, piece{inner: "{{" + wikiEscape(sb.String()) + "}}"})
 		default:
 			d := map[string]string{"strong": "*", "em": "_", "strike": "-"}[t]
-			pieces = appendWrapped(pieces, d, w.seq(g, level+1))
+			pieces = appendWrapped(pieces, d, w.seq(g, level))
 		}
 	}
 	var sb strings.Builder

@@ -40,7 +40,7 @@ func TestMarkdownToWiki(t *testing.T) {
 		{"bare link", "<https://x.y>", "[https://x.y]"},
 		{"image", "![shot](https://x.y/a.png)", "[shot|https://x.y/a.png]"},
 		{"code block", "```go\nx := 1\n```", "{code:go}\nx := 1\n{code}"},
-		{"code block without language", "```\nx\n```", "{code}\nx\n{code}"},
+		{"code block without language", "```\nx\n```", "{noformat}\nx\n{noformat}"},
 		{"lists", "- a\n  1. b\n  2. c\n- d", "* a\n*# b\n*# c\n* d"},
 		{"quote", "> q\n>\n> - l", "{quote}\nq\n\n* l\n{quote}"},
 		{"table", "| h | i |\n| - | - |\n| 1 | |", "||h||i||\n|1| |"},

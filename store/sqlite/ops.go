@@ -372,20 +372,59 @@ func (o *ops) PutCursor(ctx context.Context, flow string, s store.Side, cursor s
 
 // Journal.
 
+// leaseHeld is the condition, on a lease name and token (and the store's
+// now), that the lease is still held with that token. It is part of the
+// statement it fences, so no other writer can slip in between the check
+// and the write.
+const leaseHeld = `EXISTS (SELECT 1 FROM locks WHERE name = ? AND token = ? AND owner <> '' AND expires_at > ?)`
+
+// leaseLost describes why the lease name/token no longer holds, for the
+// error of a fenced write (only on that failure path: one more read).
+func (o *ops) leaseLost(ctx context.Context, name string, token int64) error {
+	var owner string
+	var expires, cur int64
+	err := o.q.QueryRowContext(ctx, `SELECT owner, expires_at, token FROM locks WHERE name = ?`, name).Scan(&owner, &expires, &cur)
+	switch {
+	case err != nil:
+		return fmt.Errorf("lease %s (token %d) is not held: %w", name, token, store.ErrLeaseLost)
+	case cur != token && owner != "":
+		return fmt.Errorf("lease %s (token %d) was taken over by %s (token %d): %w", name, token, owner, cur, store.ErrLeaseLost)
+	case cur != token:
+		return fmt.Errorf("lease %s (token %d) was taken and released since (token %d): %w", name, token, cur, store.ErrLeaseLost)
+	case owner == "":
+		return fmt.Errorf("lease %s (token %d) was released: %w", name, token, store.ErrLeaseLost)
+	default:
+		return fmt.Errorf("lease %s (token %d) expired at %s: %w", name, token,
+			time.Unix(0, expires).UTC().Format(time.RFC3339Nano), store.ErrLeaseLost)
+	}
+}
+
 func (o *ops) JournalIntent(ctx context.Context, e store.JournalEntry) (int64, error) {
 	if err := checkSide(e.Side); err != nil {
 		return 0, fmt.Errorf("journaling %s of %s in flow %s: %w", e.Op, e.Target, e.Flow, err)
 	}
+	now := o.s.now().UnixNano()
+	// INSERT ... SELECT ... WHERE: the lease check and the insert are one
+	// statement. An entry without a lease is not fenced.
 	res, err := o.q.ExecContext(ctx, `INSERT INTO journal (run_id, flow, link_id, op, side,
 		target_tracker, target_project, target_id, target_key, target_url,
-		idempotency_key, before_fields, after_fields, state, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		idempotency_key, before_fields, after_fields, state, created_at, lease_name, lease_token)
+		SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+		WHERE ? = '' OR `+leaseHeld,
 		e.RunID, e.Flow, e.LinkID, e.Op, string(e.Side),
 		e.Target.Tracker, e.Target.Project, e.Target.ID, e.Target.Key, e.Target.URL,
 		e.IdempotencyKey, encodeFields(e.Before), encodeFields(e.After),
-		store.JournalPending, o.s.now().UnixNano())
+		store.JournalPending, now, e.LeaseName, e.LeaseToken,
+		e.LeaseName, e.LeaseName, e.LeaseToken, now)
 	if err != nil {
 		return 0, o.s.wrap(err, "journaling %s of %s in flow %s", e.Op, e.Target, e.Flow)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, o.s.wrap(err, "journaling %s of %s in flow %s", e.Op, e.Target, e.Flow)
+	}
+	if n == 0 {
+		return 0, fmt.Errorf("journaling %s of %s in flow %s: %w", e.Op, e.Target, e.Flow, o.leaseLost(ctx, e.LeaseName, e.LeaseToken))
 	}
 	id, err := res.LastInsertId()
 	if err != nil {
@@ -394,7 +433,7 @@ func (o *ops) JournalIntent(ctx context.Context, e store.JournalEntry) (int64, e
 	return id, nil
 }
 
-func (o *ops) JournalFinish(ctx context.Context, id int64, state string, result adapters.Ref, linkID int64, errMsg string) error {
+func (o *ops) JournalFinish(ctx context.Context, id int64, state string, result adapters.Ref, linkID int64, errMsg string, lease store.Lease) error {
 	// Pending is allowed: after an ambiguous failure of a create the
 	// engine keeps the entry pending, with the error, for recovery.
 	if !knownJournalState(state) {
@@ -403,19 +442,39 @@ func (o *ops) JournalFinish(ctx context.Context, id int64, state string, result 
 	// DoneAt stays unset while the entry is pending. linkID 0 keeps the
 	// entry's link: an update knew its link at intent time and the engine
 	// need not repeat it.
+	now := o.s.now().UnixNano()
 	var doneAt any
 	if state != store.JournalPending {
-		doneAt = o.s.now().UnixNano()
+		doneAt = now
 	}
 	res, err := o.q.ExecContext(ctx, `UPDATE journal SET state = ?,
 		result_tracker = ?, result_project = ?, result_id = ?, result_key = ?, result_url = ?,
-		link_id = CASE WHEN ? = 0 THEN link_id ELSE ? END, error = ?, done_at = ? WHERE id = ?`,
+		link_id = CASE WHEN ? = 0 THEN link_id ELSE ? END, error = ?, done_at = ?
+		WHERE id = ? AND (? = '' OR `+leaseHeld+`)`,
 		state, result.Tracker, result.Project, result.ID, result.Key, result.URL,
-		linkID, linkID, redact.Global.String(errMsg), doneAt, id)
+		linkID, linkID, redact.Global.String(errMsg), doneAt, id,
+		lease.Name, lease.Name, lease.Token, now)
 	if err != nil {
 		return o.s.wrap(err, "finishing journal entry %d as %s", id, state)
 	}
-	return o.checkAffected(res, "journal entry", id)
+	n, err := res.RowsAffected()
+	if err != nil {
+		return o.s.wrap(err, "finishing journal entry %d as %s", id, state)
+	}
+	if n > 0 {
+		return nil
+	}
+	if lease.Name != "" {
+		var one int
+		err := o.q.QueryRowContext(ctx, `SELECT 1 FROM journal WHERE id = ?`, id).Scan(&one)
+		if err == nil {
+			return fmt.Errorf("finishing journal entry %d as %s: %w", id, state, o.leaseLost(ctx, lease.Name, lease.Token))
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return o.s.wrap(err, "finishing journal entry %d as %s", id, state)
+		}
+	}
+	return notFound("journal entry", id)
 }
 
 func knownJournalState(state string) bool {
@@ -439,7 +498,7 @@ func (o *ops) JournalSetState(ctx context.Context, id int64, state string) error
 
 const journalCols = `id, run_id, flow, link_id, op, side,
 	target_tracker, target_project, target_id, target_key, target_url,
-	idempotency_key, before_fields, after_fields,
+	idempotency_key, lease_name, lease_token, before_fields, after_fields,
 	result_tracker, result_project, result_id, result_key, result_url,
 	state, error, created_at, done_at`
 
@@ -456,7 +515,7 @@ func (o *ops) listJournal(ctx context.Context, what, query string, args ...any) 
 		var created, done sql.NullInt64
 		if err := rows.Scan(&e.ID, &e.RunID, &e.Flow, &e.LinkID, &e.Op, &side,
 			&e.Target.Tracker, &e.Target.Project, &e.Target.ID, &e.Target.Key, &e.Target.URL,
-			&e.IdempotencyKey, &before, &after,
+			&e.IdempotencyKey, &e.LeaseName, &e.LeaseToken, &before, &after,
 			&e.Result.Tracker, &e.Result.Project, &e.Result.ID, &e.Result.Key, &e.Result.URL,
 			&e.State, &e.Error, &created, &done); err != nil {
 			return nil, o.s.wrap(err, "listing %s", what)

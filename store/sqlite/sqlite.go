@@ -29,14 +29,18 @@ const DefaultBusyTimeout = 10 * time.Second
 // sync jobs write state in their own transactions.
 const maxOpenConns = 4
 
-// Options tune Open. The zero value is the production setting.
-type Options struct {
-	// BusyTimeout bounds the wait for a lock held by another connection
-	// or process; 0 means DefaultBusyTimeout. Tests set it short.
-	BusyTimeout time.Duration
-	// Clock stamps created, updated and finished times and decides lease
-	// expiry; nil means time.Now. Tests inject a fake one.
-	Clock func() time.Time
+// Options tune Open; the zero value is the production setting.
+// BusyTimeout 0 means DefaultBusyTimeout; Clock nil means time.Now (it
+// stamps times and decides lease and delivery-id expiry).
+type Options = store.Options
+
+// DriverName is the name the package registers with store.Register.
+const DriverName = "sqlite"
+
+func init() {
+	store.Register(DriverName, func(ctx context.Context, dsn string, opts store.Options) (store.Store, error) {
+		return Open(ctx, dsn, opts)
+	})
 }
 
 // Store is a store.Store over one SQLite file. It is safe for concurrent
@@ -50,7 +54,11 @@ type Store struct {
 	tmpDir string // removed on Close; set for in-memory stores
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store     = (*Store)(nil)
+	_ store.SQLDBer   = (*Store)(nil)
+	_ store.Describer = (*Store)(nil)
+)
 
 // Open opens (creating if needed) the state store at path and migrates its
 // schema. A new file gets mode 0600 because it names private work items;
@@ -158,6 +166,9 @@ func (s *Store) DB() *sql.DB { return s.db }
 // Path returns the absolute path of the database file.
 func (s *Store) Path() string { return s.path }
 
+// Describe names the store for messages: its file.
+func (s *Store) Describe() string { return "sqlite:" + s.path }
+
 // Ping checks the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.db.PingContext(ctx); err != nil {
@@ -214,46 +225,52 @@ func (s *Store) Tx(ctx context.Context, fn func(tx store.Ops) error) error {
 	return nil
 }
 
-// Lock takes or extends the lease name for owner until now+ttl. The check
+// Lock takes or renews the lease name for owner until now+ttl. The check
 // and the write share one immediate transaction, so two processes racing
-// for a free lease cannot both win.
-func (s *Store) Lock(ctx context.Context, name, owner string, ttl time.Duration) error {
+// for a free lease cannot both win, and cannot both get one token.
+func (s *Store) Lock(ctx context.Context, name, owner string, ttl time.Duration) (store.Lease, error) {
 	if name == "" || owner == "" {
-		return fmt.Errorf("taking lock %q for %q: name and owner are required", name, owner)
+		return store.Lease{}, fmt.Errorf("taking lock %q for %q: name and owner are required", name, owner)
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return s.wrap(err, "taking lock %s", name)
+		return store.Lease{}, s.wrap(err, "taking lock %s", name)
 	}
 	defer func() { _ = tx.Rollback() }()
 
 	now := s.now()
 	var holder string
-	var expires int64
-	err = tx.QueryRowContext(ctx, `SELECT owner, expires_at FROM locks WHERE name = ?`, name).Scan(&holder, &expires)
+	var expires, token int64
+	err = tx.QueryRowContext(ctx, `SELECT owner, expires_at, token FROM locks WHERE name = ?`, name).Scan(&holder, &expires, &token)
+	held := err == nil && holder != "" && expires > now.UnixNano()
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
-		return s.wrap(err, "taking lock %s", name)
-	case holder != owner && expires > now.UnixNano():
-		return &store.LockedError{Name: name, Owner: holder, Expires: time.Unix(0, expires).UTC()}
+		return store.Lease{}, s.wrap(err, "taking lock %s", name)
+	case held && holder != owner:
+		return store.Lease{}, &store.LockedError{Name: name, Owner: holder, Expires: time.Unix(0, expires).UTC()}
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO locks (name, owner, expires_at) VALUES (?, ?, ?)
-		ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at`,
-		name, owner, now.Add(ttl).UnixNano()); err != nil {
-		return s.wrap(err, "taking lock %s", name)
+	if !held {
+		token++ // a new acquisition: fence off every earlier holder
+	}
+	l := store.Lease{Name: name, Owner: owner, Token: token, Expires: now.Add(ttl)}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO locks (name, owner, expires_at, token) VALUES (?, ?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at, token = excluded.token`,
+		name, owner, l.Expires.UnixNano(), token); err != nil {
+		return store.Lease{}, s.wrap(err, "taking lock %s", name)
 	}
 	if err := tx.Commit(); err != nil {
-		return s.wrap(err, "taking lock %s", name)
+		return store.Lease{}, s.wrap(err, "taking lock %s", name)
 	}
-	return nil
+	return l, nil
 }
 
 // Unlock releases owner's lease. Releasing a lease owner does not hold
 // (it expired and someone else took it) is a no-op, so a late deferred
-// Unlock never frees another owner's lease.
+// Unlock never frees another owner's lease. The row stays, with its
+// token, so that tokens only grow.
 func (s *Store) Unlock(ctx context.Context, name, owner string) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM locks WHERE name = ? AND owner = ?`, name, owner); err != nil {
+	if _, err := s.db.ExecContext(ctx, `UPDATE locks SET owner = '', expires_at = 0 WHERE name = ? AND owner = ?`, name, owner); err != nil {
 		return s.wrap(err, "releasing lock %s", name)
 	}
 	return nil

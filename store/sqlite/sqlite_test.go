@@ -333,7 +333,7 @@ func TestLockedByAnotherProcess(t *testing.T) {
 		checkLockedErr(t, "CreateLink", err, path)
 		err = s.Tx(ctx, func(store.Ops) error { return nil })
 		checkLockedErr(t, "Tx", err, path)
-		err = s.Lock(ctx, "flow:f", "me", time.Minute)
+		_, err = s.Lock(ctx, "flow:f", "me", time.Minute)
 		checkLockedErr(t, "Lock", err, path)
 		// Readers are not blocked in WAL mode.
 		if _, err := s.ListLinks(ctx, "f"); err != nil {
@@ -392,11 +392,11 @@ func TestClock(t *testing.T) {
 	}
 
 	// Leases expire by the injected clock.
-	if err := s.Lock(ctx, "flow:f", "a", 10*time.Minute); err != nil {
+	if _, err := s.Lock(ctx, "flow:f", "a", 10*time.Minute); err != nil {
 		t.Fatalf("Lock: %v", err)
 	}
 	clock.Advance(9 * time.Minute)
-	err = s.Lock(ctx, "flow:f", "b", time.Minute)
+	_, err = s.Lock(ctx, "flow:f", "b", time.Minute)
 	var le *store.LockedError
 	if !errors.As(err, &le) {
 		t.Fatalf("Lock by b before expiry: %v, want LockedError", err)
@@ -405,7 +405,7 @@ func TestClock(t *testing.T) {
 		t.Errorf("LockedError.Expires = %v, want %v", le.Expires, want)
 	}
 	clock.Advance(time.Minute) // exactly at expiry: free
-	if err := s.Lock(ctx, "flow:f", "b", time.Minute); err != nil {
+	if _, err := s.Lock(ctx, "flow:f", "b", time.Minute); err != nil {
 		t.Errorf("Lock by b at expiry: %v", err)
 	}
 }
@@ -446,3 +446,5 @@ func openBench(tb testing.TB) store.Store { return openTB(tb, "", Options{}) }
 func BenchmarkPutBase(b *testing.B)       { storetest.BenchPutBase(b, openBench) }
 func BenchmarkListBases100k(b *testing.B) { storetest.BenchListBases(b, openBench) }
 func BenchmarkGetBase(b *testing.B)       { storetest.BenchGetBase(b, openBench) }
+func BenchmarkJournalWrite(b *testing.B)  { storetest.BenchJournalWrite(b, openBench) }
+func BenchmarkCoordination(b *testing.B)  { storetest.BenchCoordination(b, openBench) }

@@ -159,3 +159,73 @@ func BenchGetBase(b *testing.B, open func(tb testing.TB) store.Store) {
 		}
 	}
 }
+
+// BenchJournalWrite measures the journal's share of one tracker write: an
+// intent and its completion, each its own commit, as apply makes them.
+// "fenced" carries a held lease, so each statement also checks it; the
+// difference is what fencing costs a write.
+func BenchJournalWrite(b *testing.B, open func(tb testing.TB) store.Store) {
+	for _, fenced := range []bool{false, true} {
+		name := "unfenced"
+		if fenced {
+			name = "fenced"
+		}
+		b.Run(name, func(b *testing.B) {
+			s := open(b)
+			var lease store.Lease
+			if fenced {
+				var err error
+				if lease, err = s.Lock(ctx, "flow:"+BenchFlow, "bench:1", time.Hour); err != nil {
+					b.Fatal(err)
+				}
+			}
+			e := journalEntry(1, BenchFlow, 1)
+			e.LeaseName, e.LeaseToken = lease.Name, lease.Token
+			res := e.Target
+			b.ResetTimer()
+			for b.Loop() {
+				id, err := s.JournalIntent(ctx, e)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := s.JournalFinish(ctx, id, store.JournalDone, res, 0, "", lease); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchCoordination measures one call of each coordination method a
+// replica makes per webhook or per tracker request: SeenDelivery of a new
+// id, TakeTokens from a shared bucket, BumpGeneration.
+func BenchCoordination(b *testing.B, open func(tb testing.TB) store.Store) {
+	b.Run("SeenDelivery", func(b *testing.B) {
+		s := open(b)
+		i := 0
+		for b.Loop() {
+			i++
+			if _, err := s.SeenDelivery(ctx, "github", fmt.Sprint(i), time.Hour); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("TakeTokens", func(b *testing.B) {
+		s := open(b)
+		now := time.Date(2026, 12, 3, 7, 0, 0, 0, time.UTC)
+		for b.Loop() {
+			now = now.Add(time.Second)
+			if _, err := s.TakeTokens(ctx, "github:app", 1, 1.33, 80, now); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("BumpGeneration", func(b *testing.B) {
+		s := open(b)
+		for b.Loop() {
+			if _, err := s.BumpGeneration(ctx, "flow:"+BenchFlow); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

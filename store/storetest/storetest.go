@@ -89,6 +89,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SnapshotList", testSnapshotList},
 		{"SnapshotInvalid", testSnapshotInvalid},
 		{"SnapshotDelete", testSnapshotDelete},
+		{"KV", testKV},
+		{"EventDedup", testEventDedup},
 	}
 	for _, tc := range opsTests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -122,6 +124,21 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SnapshotTxRollback", testSnapshotTxRollback},
 		{"ContextCancelled", testContextCancelled},
 		{"Ping", testPing},
+		{"LeaseFencesJournal", testLeaseFencesJournal},
+		{"LeaseFenceRollsBackTx", testLeaseFenceRollsBackTx},
+		{"LockRace", testLockRace},
+		{"LockTokensUnique", testLockTokensUnique},
+		{"Generations", testGenerations},
+		{"ConcurrentGenerations", testConcurrentGenerations},
+		{"SeenDelivery", testSeenDelivery},
+		{"SeenDeliveryRace", testSeenDeliveryRace},
+		{"TakeTokens", testTakeTokens},
+		{"TakeTokensInvalid", testTakeTokensInvalid},
+		{"ConcurrentTakeTokens", testConcurrentTakeTokens},
+		{"Outbox", testOutbox},
+		{"OutboxTx", testOutboxTx},
+		{"OutboxErrors", testOutboxErrors},
+		{"ConcurrentClaims", testConcurrentClaims},
 	}
 	for _, tc := range storeTests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -709,13 +726,13 @@ func testJournal(t *testing.T, o store.Ops) {
 	diff(t, "pending update entry", wantUpdate, byID[ids["update"]])
 
 	created := adapters.Ref{Tracker: "jira", Project: "ENG", ID: "10042", Key: "ENG-42", URL: "https://example.atlassian.net/browse/ENG-42"}
-	if err := o.JournalFinish(ctx, ids["create"], store.JournalDone, created, l.ID, ""); err != nil {
+	if err := o.JournalFinish(ctx, ids["create"], store.JournalDone, created, l.ID, "", store.Lease{}); err != nil {
 		t.Fatalf("JournalFinish(create): %v", err)
 	}
-	if err := o.JournalFinish(ctx, ids["update"], store.JournalDone, adapters.Ref{}, 0, ""); err != nil {
+	if err := o.JournalFinish(ctx, ids["update"], store.JournalDone, adapters.Ref{}, 0, "", store.Lease{}); err != nil {
 		t.Fatalf("JournalFinish(update): %v", err)
 	}
-	if err := o.JournalFinish(ctx, ids["failing"], store.JournalFailed, adapters.Ref{}, 0, "HTTP 422: Validation Failed"); err != nil {
+	if err := o.JournalFinish(ctx, ids["failing"], store.JournalFailed, adapters.Ref{}, 0, "HTTP 422: Validation Failed", store.Lease{}); err != nil {
 		t.Fatalf("JournalFinish(failing): %v", err)
 	}
 
@@ -821,10 +838,10 @@ func testJournalErrors(t *testing.T, o store.Ops) {
 		t.Fatalf("JournalIntent: %v", err)
 	}
 	wantErr(t, "JournalFinish of a missing entry",
-		o.JournalFinish(ctx, id+100, store.JournalDone, adapters.Ref{}, 0, ""), store.ErrNotFound)
+		o.JournalFinish(ctx, id+100, store.JournalDone, adapters.Ref{}, 0, "", store.Lease{}), store.ErrNotFound)
 	wantErr(t, "JournalSetState of a missing entry",
 		o.JournalSetState(ctx, id+100, store.JournalUndone), store.ErrNotFound)
-	if err := o.JournalFinish(ctx, id, "exploded", adapters.Ref{}, 0, ""); err == nil {
+	if err := o.JournalFinish(ctx, id, "exploded", adapters.Ref{}, 0, "", store.Lease{}); err == nil {
 		t.Errorf("JournalFinish with an unknown state succeeded, want an error")
 	}
 	if err := o.JournalSetState(ctx, id, "exploded"); err == nil {
@@ -832,7 +849,7 @@ func testJournalErrors(t *testing.T, o store.Ops) {
 	}
 
 	// An ambiguous create failure stays pending, with its error.
-	if err := o.JournalFinish(ctx, id, store.JournalPending, adapters.Ref{}, 0, "timeout after POST"); err != nil {
+	if err := o.JournalFinish(ctx, id, store.JournalPending, adapters.Ref{}, 0, "timeout after POST", store.Lease{}); err != nil {
 		t.Fatalf("JournalFinish(pending): %v", err)
 	}
 	pending, err := o.PendingJournal(ctx, "f1")
@@ -1077,6 +1094,9 @@ func writeEverything(t *testing.T, o store.Ops) {
 		t.Fatalf("StartRun: %v", err)
 	}
 	mustPutSnapshot(t, o, snapshot("jira:1", "2025-03-04", 1))
+	if err := o.PutKV(ctx, "github", "etag", `"abc"`); err != nil {
+		t.Fatalf("PutKV: %v", err)
+	}
 }
 
 // counts reports how many of each thing writeEverything writes exist.
@@ -1121,12 +1141,19 @@ func counts(t *testing.T, o store.Ops) map[string]int {
 	}
 	out["runs"] = len(rs)
 	out["snapshots"] = len(mustListSnapshots(t, o, "", ""))
+	if _, ok, err := o.GetKV(ctx, "github", "etag"); err != nil {
+		t.Fatalf("GetKV: %v", err)
+	} else if ok {
+		out["kv"] = 1
+	} else {
+		out["kv"] = 0
+	}
 	return out
 }
 
 var (
-	allOne  = map[string]int{"links": 1, "bases": 1, "comment links": 1, "cursors": 1, "journal": 1, "conflicts": 1, "runs": 1, "snapshots": 1}
-	allNone = map[string]int{"links": 0, "bases": 0, "comment links": 0, "cursors": 0, "journal": 0, "conflicts": 0, "runs": 0, "snapshots": 0}
+	allOne  = map[string]int{"links": 1, "bases": 1, "comment links": 1, "cursors": 1, "journal": 1, "conflicts": 1, "runs": 1, "snapshots": 1, "kv": 1}
+	allNone = map[string]int{"links": 0, "bases": 0, "comment links": 0, "cursors": 0, "journal": 0, "conflicts": 0, "runs": 0, "snapshots": 0, "kv": 0}
 )
 
 func testTxCommit(t *testing.T, s store.Store) {
@@ -1175,10 +1202,14 @@ func testTxRollbackOnPanic(t *testing.T, s store.Store) {
 
 func testLock(t *testing.T, s store.Store) {
 	const name = "flow:f1"
-	if err := s.Lock(ctx, name, "host-a:1", time.Hour); err != nil {
+	first, err := s.Lock(ctx, name, "host-a:1", time.Hour)
+	if err != nil {
 		t.Fatalf("Lock by host-a: %v", err)
 	}
-	err := s.Lock(ctx, name, "host-b:2", time.Hour)
+	if first.Name != name || first.Owner != "host-a:1" || first.Token <= 0 || first.Expires.IsZero() {
+		t.Errorf("Lock by host-a = %+v, want name %s, owner host-a:1, a positive token and an expiry", first, name)
+	}
+	_, err = s.Lock(ctx, name, "host-b:2", time.Hour)
 	wantErr(t, "Lock by host-b", err, store.ErrLocked)
 	var le *store.LockedError
 	if !errors.As(err, &le) {
@@ -1188,23 +1219,40 @@ func testLock(t *testing.T, s store.Store) {
 		t.Errorf("LockedError = %+v, want name %s, owner host-a:1 and an expiry", le, name)
 	}
 
-	if err := s.Lock(ctx, name, "host-a:1", 2*time.Hour); err != nil {
-		t.Errorf("re-Lock by the owner (extend): %v", err)
+	renewed, err := s.Lock(ctx, name, "host-a:1", 2*time.Hour)
+	if err != nil {
+		t.Errorf("re-Lock by the owner (renew): %v", err)
 	}
-	if err := s.Lock(ctx, "flow:f2", "host-b:2", time.Hour); err != nil {
+	if renewed.Token != first.Token || !renewed.Expires.After(first.Expires) {
+		t.Errorf("renewal = %+v, want token %d kept and the expiry moved past %s", renewed, first.Token, first.Expires)
+	}
+	if _, err := s.Lock(ctx, "flow:f2", "host-b:2", time.Hour); err != nil {
 		t.Errorf("Lock of another name: %v", err)
 	}
 	if err := s.Unlock(ctx, name, "host-b:2"); err != nil {
 		t.Errorf("Unlock by a non-owner: %v, want no-op", err)
 	}
-	wantErr(t, "Lock by host-b after its Unlock of a lease it did not hold",
-		s.Lock(ctx, name, "host-b:2", time.Hour), store.ErrLocked)
+	_, err = s.Lock(ctx, name, "host-b:2", time.Hour)
+	wantErr(t, "Lock by host-b after its Unlock of a lease it did not hold", err, store.ErrLocked)
 
 	if err := s.Unlock(ctx, name, "host-a:1"); err != nil {
 		t.Fatalf("Unlock by the owner: %v", err)
 	}
-	if err := s.Lock(ctx, name, "host-b:2", time.Hour); err != nil {
+	next, err := s.Lock(ctx, name, "host-b:2", time.Hour)
+	if err != nil {
 		t.Errorf("Lock by host-b after release: %v", err)
+	}
+	// The token counter survives the release: a lock after an unlock is
+	// a new acquisition.
+	if next.Token <= first.Token {
+		t.Errorf("token after release and re-lock = %d, want more than %d", next.Token, first.Token)
+	}
+	if err := s.Unlock(ctx, name, "host-b:2"); err != nil {
+		t.Fatalf("Unlock: %v", err)
+	}
+	again, err := s.Lock(ctx, name, "host-b:2", time.Hour)
+	if err != nil || again.Token <= next.Token {
+		t.Errorf("the same owner re-locking after its Unlock = %+v, %v; want a token above %d", again, err, next.Token)
 	}
 	if err := s.Unlock(ctx, "never-locked", "host-a:1"); err != nil {
 		t.Errorf("Unlock of a free name: %v", err)
@@ -1214,16 +1262,31 @@ func testLock(t *testing.T, s store.Store) {
 func testLockExpired(t *testing.T, s store.Store) {
 	// A ttl in the past stands for a holder that died: no clock to fake,
 	// no sleep.
-	if err := s.Lock(ctx, "flow:f1", "dead:1", -time.Minute); err != nil {
+	dead, err := s.Lock(ctx, "flow:f1", "dead:1", -time.Minute)
+	if err != nil {
 		t.Fatalf("Lock: %v", err)
 	}
-	if err := s.Lock(ctx, "flow:f1", "alive:2", time.Hour); err != nil {
+	alive, err := s.Lock(ctx, "flow:f1", "alive:2", time.Hour)
+	if err != nil {
 		t.Fatalf("Lock of an expired lease: %v", err)
 	}
-	err := s.Lock(ctx, "flow:f1", "dead:1", time.Hour)
+	if alive.Token <= dead.Token {
+		t.Errorf("takeover token %d, want more than the expired holder's %d", alive.Token, dead.Token)
+	}
+	_, err = s.Lock(ctx, "flow:f1", "dead:1", time.Hour)
 	var le *store.LockedError
 	if !errors.As(err, &le) || le.Owner != "alive:2" {
 		t.Errorf("old owner re-Lock = %v, want LockedError naming alive:2", err)
+	}
+	// The holder re-locking its own expired lease is a new acquisition
+	// too: someone may have held it in between.
+	lapsed, err := s.Lock(ctx, "flow:f2", "me:1", -time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := s.Lock(ctx, "flow:f2", "me:1", time.Hour)
+	if err != nil || back.Token <= lapsed.Token {
+		t.Errorf("re-Lock of an own expired lease = %+v, %v; want a token above %d", back, err, lapsed.Token)
 	}
 }
 
@@ -1297,7 +1360,7 @@ func testConcurrentJournal(t *testing.T, s store.Store) {
 				return err
 			}
 			if i%2 == 0 {
-				if err := s.JournalFinish(ctx, id, store.JournalDone, adapters.Ref{}, 0, ""); err != nil {
+				if err := s.JournalFinish(ctx, id, store.JournalDone, adapters.Ref{}, 0, "", store.Lease{}); err != nil {
 					return err
 				}
 			}
@@ -1379,7 +1442,13 @@ func testContextCancelled(t *testing.T, s store.Store) {
 		{"ListBases", func() error { _, err := s.ListBases(cctx, "f1"); return err }()},
 		{"JournalIntent", func() error { _, err := s.JournalIntent(cctx, journalEntry(1, "f1", 1)); return err }()},
 		{"Tx", s.Tx(cctx, func(tx store.Ops) error { _, err := tx.CreateLink(cctx, link("f1", 3)); return err })},
-		{"Lock", s.Lock(cctx, "x", "me", time.Minute)},
+		{"Lock", func() error { _, err := s.Lock(cctx, "x", "me", time.Minute); return err }()},
+		{"BumpGeneration", func() error { _, err := s.BumpGeneration(cctx, "flow:f1"); return err }()},
+		{"SeenDelivery", func() error { _, err := s.SeenDelivery(cctx, "github", "d", time.Hour); return err }()},
+		{"TakeTokens", func() error { _, err := s.TakeTokens(cctx, "github:app", 1, 1, 1, time.Now()); return err }()},
+		{"PutKV", s.PutKV(cctx, "github", "etag", "x")},
+		{"PutEvent", func() error { _, err := s.PutEvent(cctx, store.Event{Kind: "run.finished"}); return err }()},
+		{"ClaimEvents", func() error { _, err := s.ClaimEvents(cctx, "w", 1, time.Minute); return err }()},
 	}
 	for _, c := range checks {
 		wantErr(t, c.name+" with a cancelled context", c.err, context.Canceled)

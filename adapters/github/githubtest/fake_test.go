@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/tracksync/tracksync/adapters/github/githubtest/githubcontract"
 )
 
 // client sends requests to the fake, checked against the contract when
@@ -75,7 +77,7 @@ func (c *client) do(method, path string, body any, header ...string) answer {
 // and checks each exchange against GitHub's OpenAPI description.
 func TestContract(t *testing.T) {
 	s := New(t, Options{Users: []string{"ana"}})
-	checker := NewContractChecker(t, s.Client().Transport)
+	checker := githubcontract.NewChecker(t, s.Client().Transport)
 	c := newClient(t, s, checker)
 	s.CreateIssue(DefaultRepo, Issue{Title: "a pull request", PullRequest: true})
 	steps := []struct {
@@ -378,7 +380,7 @@ func TestTransferAndRename(t *testing.T) {
 	}))
 	defer hook.Close()
 	s := New(t, Options{Repos: []string{"acme/app", "acme/other"}})
-	checker := NewContractChecker(t, s.Client().Transport)
+	checker := githubcontract.NewChecker(t, s.Client().Transport)
 	c := newClient(t, s, checker)
 	s.CreateIssue("acme/other", Issue{Title: "already there"})
 	s.CreateIssue("acme/app", Issue{Title: "moves", Labels: []string{"bug"}})

@@ -1,4 +1,8 @@
-package githubtest
+// Package githubcontract checks HTTP exchanges against GitHub's OpenAPI
+// description with kin-openapi. It is for tests only: it lives apart from
+// the fake (githubtest) so that the binary, whose sandbox serves the fake,
+// links neither kin-openapi nor the testing package.
+package githubcontract
 
 import (
 	"bytes"
@@ -27,10 +31,10 @@ var contract struct {
 	err    error
 }
 
-// ContractPath is where the GitHub contract is looked for: under
+// Path is where the GitHub contract is looked for: under
 // $TRACKSYNC_CONTRACTS, else ../shared/contracts beside the repository
 // root (the folder holding go.mod).
-func ContractPath() string {
+func Path() string {
 	dir := os.Getenv("TRACKSYNC_CONTRACTS")
 	if dir == "" {
 		wd, _ := os.Getwd()
@@ -47,18 +51,18 @@ func ContractPath() string {
 	return filepath.Join(dir, "github", "api.github.com.json")
 }
 
-// ContractAvailable reports whether the contract file is there.
-func ContractAvailable() bool {
-	_, err := os.Stat(ContractPath())
+// Available reports whether the contract file is there.
+func Available() bool {
+	_, err := os.Stat(Path())
 	return err == nil
 }
 
-// ContractRouter loads the contract (once per binary) and returns a
+// Router loads the contract (once per binary) and returns a
 // router over it; it skips t with the reason when the file is absent.
-func ContractRouter(t testing.TB) routers.Router {
+func Router(t testing.TB) routers.Router {
 	t.Helper()
 	contract.once.Do(func() {
-		contract.path = ContractPath()
+		contract.path = Path()
 		if _, err := os.Stat(contract.path); err != nil {
 			contract.err = err
 			return
@@ -90,9 +94,9 @@ type Violation struct {
 	Err          string
 }
 
-// ContractChecker is an http.RoundTripper that checks every request it
+// Checker is an http.RoundTripper that checks every request it
 // sends and every response it gets against GitHub's contract.
-type ContractChecker struct {
+type Checker struct {
 	Next   http.RoundTripper
 	router routers.Router
 	mu     sync.Mutex
@@ -102,25 +106,25 @@ type ContractChecker struct {
 	unrouted   []string
 }
 
-// NewContractChecker wraps next (nil: http.DefaultTransport); it skips t
+// NewChecker wraps next (nil: http.DefaultTransport); it skips t
 // when the contract is absent.
-func NewContractChecker(t testing.TB, next http.RoundTripper) *ContractChecker {
+func NewChecker(t testing.TB, next http.RoundTripper) *Checker {
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	return &ContractChecker{Next: next, router: ContractRouter(t)}
+	return &Checker{Next: next, router: Router(t)}
 }
 
 // Result returns how many exchanges were checked, the violations found
 // and the requests no operation of the contract matched.
-func (c *ContractChecker) Result() (checked int, violations []Violation, unrouted []string) {
+func (c *Checker) Result() (checked int, violations []Violation, unrouted []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.checked, append([]Violation(nil), c.violations...), append([]string(nil), c.unrouted...)
 }
 
 // RoundTrip implements http.RoundTripper.
-func (c *ContractChecker) RoundTrip(req *http.Request) (*http.Response, error) {
+func (c *Checker) RoundTrip(req *http.Request) (*http.Response, error) {
 	var reqBody []byte
 	if req.Body != nil {
 		reqBody, _ = io.ReadAll(req.Body)

@@ -1,0 +1,117 @@
+package initiatives
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/adapters/asana"
+	"github.com/tracksync/tracksync/adapters/asana/asanatest"
+	"github.com/tracksync/tracksync/adapters/jira"
+	"github.com/tracksync/tracksync/adapters/jira/jiratest"
+	"github.com/tracksync/tracksync/config"
+	"github.com/tracksync/tracksync/store/sqlite"
+)
+
+// TestAsanaInitiatives: the PM keeps initiatives as tasks of an Asana
+// project (a board: Planned, In progress, Done); engineering's Jira epics
+// carry the initiative's label. The roll-up is written back to the
+// initiative task: percent done into its Progress number field, its
+// section following its children, and one summary comment kept up to
+// date. On the Asana and Jira fakes.
+func TestAsanaInitiatives(t *testing.T) {
+	ctx := context.Background()
+	af := asanatest.New(t, asanatest.Options{})
+	board := af.AddProject("Initiatives", "Planned", "In progress", "Done")
+	af.AddCustomField(asanatest.CustomField{Name: "Progress", Type: asanatest.TypeNumber}, board)
+	pm, err := asana.New("pm", asana.Options{URL: af.URL, Token: asanatest.DefaultToken, Workspace: af.Workspace(), Projects: []string{board},
+		Transport: af.Client().Transport, RequestsPerMinute: 100000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := pm.Create(ctx, adapters.Item{Title: "Self-serve revenue", Status: "Planned"}, adapters.CreateOptions{Scope: board})
+	if err != nil {
+		t.Fatal(err)
+	}
+	init := res.Item
+
+	jf := jiratest.New(t, jiratest.Options{})
+	jt, err := jira.New(ctx, "jira", jira.Options{URL: jf.URL, Project: "PLAT", Email: "bot@example.com", Token: "api-token",
+		RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk := func(it adapters.Item) adapters.Item {
+		t.Helper()
+		r, err := jt.Create(ctx, it, adapters.CreateOptions{})
+		if err != nil {
+			t.Fatalf("create %q: %v", it.Title, err)
+		}
+		return r.Item
+	}
+	epic := mk(adapters.Item{Kind: adapters.KindEpic, Title: "Onboarding", Status: "In Progress", Labels: []string{"initiative:" + init.Ref.Key}})
+	mk(adapters.Item{Kind: adapters.KindIssue, Title: "Verify email", Status: "Done", Parent: &epic.Ref})
+	last := mk(adapters.Item{Kind: adapters.KindIssue, Title: "Templates", Status: "To Do", Parent: &epic.Ref})
+	mk(adapters.Item{Kind: adapters.KindIssue, Title: "Unrelated", Status: "To Do"})
+
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "state.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	cfg := config.Initiatives{
+		Source:   config.InitiativeSource{Tracker: "pm", Scope: board},
+		Status:   "children",
+		Children: []config.ChildRule{{Tracker: "jira", Link: "label", Label: config.DefaultChildLabel, Scope: "project = PLAT"}},
+		Rollup:   config.RollupConfig{Weight: "count", WriteBack: config.WriteBack{Source: true, Field: "Progress", Comment: true}},
+	}
+	svc, err := New(Options{Config: &cfg, Trackers: map[string]adapters.Tracker{"pm": pm, "jira": jt},
+		Kinds: map[string]string{"pm": "asana", "jira": "jira"}, Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check := func(when string, progress, section, summary string) {
+		t.Helper()
+		got, err := pm.Get(ctx, init.Ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Fields["Progress"] != progress || got.Status != section {
+			t.Errorf("%s: Progress %q in section %q, want %s in %q", when, got.Fields["Progress"], got.Status, progress, section)
+		}
+		if len(got.Comments) != 1 || !strings.Contains(got.Comments[0].Body, summary) {
+			t.Errorf("%s: comments %+v, want one holding %q", when, got.Comments, summary)
+		}
+	}
+	check("after the first load", "50", "In progress", "Progress: 50%")
+
+	// The last issue is done: the comment is edited, not added to, and
+	// the initiative moves to Done.
+	jf.Advance(time.Minute)
+	af.Advance(time.Minute)
+	if err := jf.EditIssue(last.Ref.Key, "", func(is *jiratest.Issue) { is.Status = "Done" }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check("after the last issue was done", "100", "Done", "Progress: 100%")
+
+	// Nothing changed: nothing written.
+	jf.Advance(time.Minute)
+	af.Advance(time.Minute)
+	af.ResetLog()
+	r, err := svc.Refresh(ctx)
+	if err != nil || r.Written != 0 {
+		t.Errorf("idle refresh: %+v %v", r, err)
+	}
+	if w := af.Count().Writes; w != 0 {
+		t.Errorf("idle refresh wrote to Asana %d times: %v", w, af.Count().ByRoute)
+	}
+}
