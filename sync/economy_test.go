@@ -9,6 +9,7 @@ import (
 
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/adapters/memory"
+	"github.com/tracksync/tracksync/store"
 	tsync "github.com/tracksync/tracksync/sync"
 )
 
@@ -91,5 +92,47 @@ func TestCreatesGoThroughCreateMany(t *testing.T) {
 	e.sync(tsync.RunOptions{Full: true})
 	if n := len(e.b.Items()); n != 5 || len(e.links()) != 5 {
 		t.Errorf("after the refusal lifted: %d items, %d links; want 5 and 5", n, len(e.links()))
+	}
+}
+
+// A batch of creates whose run loses its lease between journaling the
+// intents and the CreateMany call makes no call: the new holder's
+// recovery owns the journaled creates, and nothing is duplicated.
+func TestLostLeaseStopsBatch(t *testing.T) {
+	const items, ttl = 6, 2 * time.Minute
+	e := newEnv(t, envOpts{})
+	for i := range items {
+		e.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: fmt.Sprintf("item %d", i), Status: "To Do"})
+	}
+	bc := &bulkCounter{Tracker: e.b}
+	e.flow.B = bc
+	taken := false
+	a := tsync.New(e.st, tsync.Options{Clock: e.clock.Now, Owner: "replica-a:1", LockTTL: ttl,
+		Crash: func(p tsync.CrashPoint, op *tsync.Op) error {
+			if p == tsync.CrashBeforeCall && op.Kind == tsync.OpCreate && !taken {
+				taken = true
+				e.clock.Advance(ttl + time.Minute)
+				b := tsync.New(e.st, tsync.Options{Clock: e.clock.Now, Owner: "replica-b:2", LockTTL: ttl})
+				if _, err := b.Sync(e.ctx, e.flow, tsync.RunOptions{}); err != nil {
+					t.Errorf("the takeover run: %v", err)
+				}
+			}
+			return nil
+		}})
+	_, err := a.Sync(e.ctx, e.flow, tsync.RunOptions{})
+	if !errors.Is(err, store.ErrLeaseLost) {
+		t.Fatalf("run A = %v, want it stopped for its lost lease", err)
+	}
+	if bc.calls != 0 {
+		t.Errorf("CreateMany called %d times, want none: A had lost its lease, and the takeover's recovery re-issues A's journaled creates one by one", bc.calls)
+	}
+	copies := map[string]int{}
+	for _, it := range e.b.Items() {
+		copies[it.Title]++
+	}
+	for i := range items {
+		if n := copies[fmt.Sprintf("item %d", i)]; n != 1 {
+			t.Errorf("item %d has %d copies, want 1", i, n)
+		}
 	}
 }
