@@ -418,6 +418,9 @@ func (t *Tracker) Get(ctx context.Context, ref adapters.Ref) (adapters.Item, err
 		return adapters.Item{}, err
 	}
 	it := t.toItem(repo, is)
+	if it.AllComments {
+		return it, nil // the issue says it has none: no request for them
+	}
 	cs, err := t.comments(ctx, repo, n)
 	if err != nil {
 		return adapters.Item{}, err

@@ -340,7 +340,11 @@ func (t *Tracker) Get(ctx context.Context, ref adapters.Ref) (adapters.Item, err
 // Update and Archive return items without comments (the engine reads
 // them through Comments), which saves a request per write.
 func (t *Tracker) read(ctx context.Context, ref adapters.Ref, withComments bool) (adapters.Item, error) {
-	w, err := t.getWire(ctx, ref, t.fields)
+	fields := t.fields
+	if withComments {
+		fields += ",comment" // its total says when there are none to read
+	}
+	w, err := t.getWire(ctx, ref, fields)
 	if err != nil {
 		return adapters.Item{}, err
 	}
@@ -348,7 +352,7 @@ func (t *Tracker) read(ctx context.Context, ref adapters.Ref, withComments bool)
 	if err != nil {
 		return adapters.Item{}, err
 	}
-	if withComments {
+	if withComments && !it.AllComments {
 		if it.Comments, err = t.Comments(ctx, it.Ref); err != nil {
 			return adapters.Item{}, err
 		}
