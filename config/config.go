@@ -162,7 +162,13 @@ type State struct {
 type Server struct {
 	Listen string // host:port
 	Token  string // optional bearer token; always a secret
+	// CheckSchedule is when serve runs the drift check (tracksync check)
+	// over every flow: '@every 6h' (default), a cron expression, or "off".
+	CheckSchedule string
 }
+
+// DefaultCheckSchedule is server.check_schedule's default.
+const DefaultCheckSchedule = "@every 6h"
 
 // Log configures logging.
 type Log struct {
@@ -261,6 +267,8 @@ type Config struct {
 	Users       []User
 	Flows       []Flow
 	Initiatives *Initiatives // nil when the file has no initiatives key
+	// Notifications is nil when the file has no notifications key.
+	Notifications *Notifications
 
 	lines    map[string]int
 	problems Problems

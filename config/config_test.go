@@ -24,7 +24,7 @@ func ptr[T any](v T) *T { return &v }
 func defaultsConfig() Config {
 	return Config{
 		State:  State{Driver: "sqlite", DSN: "tracksync.db"},
-		Server: Server{Listen: "127.0.0.1:8080"},
+		Server: Server{Listen: "127.0.0.1:8080", CheckSchedule: DefaultCheckSchedule},
 		Log:    Log{Level: "info", Format: "text"},
 	}
 }
@@ -143,7 +143,7 @@ log: {level: '${EMPTY}debug'}
 `,
 			env: map[string]string{"TOK": "s3cret-token", "PGPASS": "pg-pass", "EMPTY": ""},
 			want: func(c *Config) {
-				c.Server = Server{Listen: "0.0.0.0:9090", Token: "s3cret-token"}
+				c.Server = Server{Listen: "0.0.0.0:9090", Token: "s3cret-token", CheckSchedule: DefaultCheckSchedule}
 				c.State = State{Driver: "postgres", DSN: "postgres://u:pg-pass@db/x?a=${literal}&cost=$5"}
 				c.Log.Level = "debug"
 			},
@@ -209,7 +209,7 @@ flows:
     b: {tracker: q}
     schedule: '@hourly'
 `,
-			problems: []string{"common: unknown key (known: state, server, log, trackers, users, flows, initiatives)"},
+			problems: []string{"common: unknown key (known: state, server, log, trackers, users, flows, initiatives, notifications)"},
 			want: func(c *Config) {
 				c.Flows = []Flow{defaultFlow(Flow{Name: "x", A: FlowSide{Tracker: "p"}, B: FlowSide{Tracker: "q"}, Direction: "a-to-b", Schedule: "@hourly"})}
 			},

@@ -21,9 +21,9 @@ import (
 
 // Known keys, for unknown-key problems and their suggestions.
 var (
-	topKeys    = []string{"state", "server", "log", "trackers", "users", "flows", "initiatives"}
+	topKeys    = []string{"state", "server", "log", "trackers", "users", "flows", "initiatives", "notifications"}
 	stateKeys  = []string{"driver", "dsn"}
-	serverKeys = []string{"listen", "token"}
+	serverKeys = []string{"listen", "token", "check_schedule"}
 	logKeys    = []string{"level", "format"}
 	flowKeys   = []string{"name", "a", "b", "direction", "schedule", "conflict", "on_delete", "max_change_share", "max_create_share", "first_contact_limit", "match", "match_file", "create", "fields"}
 	sideKeys   = []string{"tracker", "scope"}
@@ -382,7 +382,7 @@ func (d *decoder) top(n *yaml.Node) {
 		case "state":
 			d.section(e.val, "state", stateKeys, map[string]*string{"driver": &d.c.State.Driver, "dsn": &d.c.State.DSN})
 		case "server":
-			d.section(e.val, "server", serverKeys, map[string]*string{"listen": &d.c.Server.Listen, "token": &d.c.Server.Token})
+			d.section(e.val, "server", serverKeys, map[string]*string{"listen": &d.c.Server.Listen, "token": &d.c.Server.Token, "check_schedule": &d.c.Server.CheckSchedule})
 		case "log":
 			d.section(e.val, "log", logKeys, map[string]*string{"level": &d.c.Log.Level, "format": &d.c.Log.Format})
 		case "trackers":
@@ -393,6 +393,8 @@ func (d *decoder) top(n *yaml.Node) {
 			d.flows(e.val)
 		case "initiatives":
 			d.initiatives(e.val)
+		case "notifications":
+			d.notifications(e.val)
 		default:
 			d.unknown("", e.key, topKeys)
 		}
@@ -958,6 +960,7 @@ func (d *decoder) defaults() {
 	}
 	set(&c.State.Driver, DefaultDriver)
 	set(&c.Server.Listen, DefaultListen)
+	set(&c.Server.CheckSchedule, DefaultCheckSchedule)
 	set(&c.Log.Level, DefaultLogLevel)
 	set(&c.Log.Format, DefaultLogFormat)
 	if c.State.DSN == "" && c.State.Driver == DefaultDriver {

@@ -33,6 +33,7 @@ import (
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/initiatives"
 	"github.com/tracksync/tracksync/mapping"
+	"github.com/tracksync/tracksync/notify"
 	"github.com/tracksync/tracksync/store"
 	tsync "github.com/tracksync/tracksync/sync"
 )
@@ -51,6 +52,9 @@ type Config struct {
 	// Token, when set, is required as a bearer token on every route but
 	// the webhooks (which carry their own signatures).
 	Token string
+	// Version and Commit label tracksync_build_info (the CLI passes what
+	// `tracksync version` prints).
+	Version, Commit string
 	// FullEvery is how often each flow runs a full reconcile (default 6h).
 	FullEvery time.Duration
 	// MaxBody caps a webhook's body (default 1 MiB).
@@ -74,6 +78,13 @@ type Config struct {
 	RollupEvery time.Duration
 	// OnRollup, when set, is called after every roll-up refresh (tests).
 	OnRollup func(res initiatives.Result, err error)
+	// CheckEvery is how often the drift check (tracksync check) runs over
+	// every flow; 0 never. OnCheck, when set, is called after each flow's.
+	CheckEvery time.Duration
+	OnCheck    func(flow string, rep *tsync.CheckReport, err error)
+	// Notify, when set, makes runs write outbox events and delivers them
+	// (see Notify).
+	Notify *Notify
 }
 
 // SyncArgs is a sync job: one flow, incremental or full.
@@ -107,6 +118,9 @@ type Daemon struct {
 	handler  http.Handler
 	draining atomic.Bool
 	flowSet  atomic.Pointer[tsync.Flows] // swapped whole by Reload
+	// notifier delivers the outbox (nil without Config.Notify); set by Run
+	// before anything that kicks it starts.
+	notifier *notify.Worker
 
 	mu       sync.Mutex
 	triggers map[string]time.Time // flow -> earliest webhook not yet synced
@@ -114,6 +128,7 @@ type Daemon struct {
 	flowMu   map[string]*sync.Mutex
 	listener net.Listener
 	checks   map[string]trackerCheck // tracker -> its last health check
+	drift    map[string]driftState   // flow -> its latest drift check
 
 	rollupKick chan struct{} // a pending roll-up refresh
 }
@@ -133,11 +148,13 @@ func (d *Daemon) checkTrackers(ctx context.Context) {
 	for name, t := range d.flows().Trackers {
 		c, ok := t.(adapters.Checker)
 		if !ok {
+			d.metrics.observeCheck(name, nil) // opened, nothing more to ask
 			continue
 		}
 		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		err := c.Check(cctx)
 		cancel()
+		d.metrics.observeCheck(name, err)
 		d.mu.Lock()
 		d.checks[name] = trackerCheck{err: err, at: time.Now()}
 		d.mu.Unlock()
@@ -171,12 +188,12 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	d := &Daemon{cfg: cfg, log: cfg.Logger, triggers: map[string]time.Time{}, gen: map[string]int64{}, flowMu: map[string]*sync.Mutex{}, checks: map[string]trackerCheck{}, metrics: newMetrics(), rollupKick: make(chan struct{}, 1)}
+	d := &Daemon{cfg: cfg, log: cfg.Logger, triggers: map[string]time.Time{}, gen: map[string]int64{}, flowMu: map[string]*sync.Mutex{}, checks: map[string]trackerCheck{}, drift: map[string]driftState{}, metrics: newMetrics(cfg.Version, cfg.Commit), rollupKick: make(chan struct{}, 1)}
 	d.flowSet.Store(cfg.Flows)
 	for _, name := range cfg.Flows.Order {
 		d.flowMu[name] = &sync.Mutex{}
 	}
-	d.eng = tsync.New(cfg.Store, tsync.Options{Logger: cfg.Logger, Draining: d.draining.Load})
+	d.eng = tsync.New(cfg.Store, tsync.Options{Logger: cfg.Logger, Draining: d.draining.Load, Events: cfg.Notify != nil})
 
 	// The one place the daemon reaches past store.Store: River on
 	// riversqlite shares the store's pool. To be replaced by a jobs
@@ -267,6 +284,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	// Jobs run on a context of their own: shutdown stops them between
 	// writes (draining), never in the middle of one.
 	jobCtx := context.WithoutCancel(ctx)
+	if d.cfg.Notify != nil {
+		d.notifier = d.newNotifier()
+		go d.notifyLoop(ctx)
+	}
 	if err := d.client.Start(jobCtx); err != nil {
 		srv.Close()
 		return fmt.Errorf("starting jobs: %w", err)
@@ -286,6 +307,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}()
 	if d.cfg.Rollups != nil {
 		go d.rollupLoop(ctx)
+	}
+	if d.cfg.CheckEvery > 0 {
+		go d.driftLoop(ctx) // read-only: a check in flight may stop with the daemon
 	}
 	var runErr error
 	select {
@@ -408,6 +432,9 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	start := time.Now()
 	res, err := d.eng.Sync(ctx, f, tsync.RunOptions{Full: job.Args.Full})
 	d.metrics.observeRun(job.Args.Flow, res, err, time.Since(start))
+	if d.notifier != nil {
+		defer d.notifier.Kick() // its events are in the outbox
+	}
 	if d.cfg.OnRun != nil {
 		defer d.cfg.OnRun(job.Args.Flow, res, err)
 	}

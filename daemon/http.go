@@ -233,6 +233,7 @@ func (d *Daemon) status(w http.ResponseWriter, r *http.Request) {
 		B        string `json:"b"`
 		Schedule string `json:"schedule"`
 		Runs     any    `json:"recent_runs"`
+		Drift    any    `json:"drift_check,omitempty"` // the latest scheduled `tracksync check`
 	}
 	var out []flow
 	for _, name := range d.flows().Order {
@@ -242,7 +243,11 @@ func (d *Daemon) status(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
-		out = append(out, flow{Name: name, A: f.A.Name(), B: f.B.Name(), Schedule: f.Map.Schedule, Runs: runs})
+		fl := flow{Name: name, A: f.A.Name(), B: f.B.Name(), Schedule: f.Map.Schedule, Runs: runs}
+		if st := d.driftOf(name); st != nil {
+			fl.Drift = st
+		}
+		out = append(out, fl)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	enc := json.NewEncoder(w)

@@ -3,13 +3,16 @@ package daemon
 import (
 	"errors"
 	"net/http"
+	"runtime"
 	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/initiatives"
+	"github.com/tracksync/tracksync/rollup"
 	tsync "github.com/tracksync/tracksync/sync"
 )
 
@@ -32,6 +35,28 @@ func (m *metrics) observeRollup(res initiatives.Result, err error, took time.Dur
 		}
 	}
 	m.rollupAtRisk.Set(float64(risky))
+	m.setAtRisk(svc.Rollups())
+}
+
+// setAtRisk sets tracksync_initiative_at_risk for each initiative.
+func (m *metrics) setAtRisk(rs []rollup.Rollup) {
+	m.initiativeAtRisk.Reset() // initiatives no longer configured go away
+	for _, r := range rs {
+		v := 0.0
+		if r.AtRisk {
+			v = 1
+		}
+		m.initiativeAtRisk.WithLabelValues(r.Initiative.Key).Set(v)
+	}
+}
+
+// observeCheck records one tracker health check as tracksync_tracker_up.
+func (m *metrics) observeCheck(tracker string, err error) {
+	v := 1.0
+	if err != nil {
+		v = 0
+	}
+	m.trackerUp.WithLabelValues(tracker).Set(v)
 }
 
 // metrics are the daemon's Prometheus metrics, in a registry of its own.
@@ -52,9 +77,17 @@ type metrics struct {
 	rollupSeconds  prometheus.Histogram
 	rollupDone     *prometheus.GaugeVec
 	rollupAtRisk   prometheus.Gauge
+
+	buildInfo        *prometheus.GaugeVec
+	trackerUp        *prometheus.GaugeVec
+	flowLastSuccess  *prometheus.GaugeVec
+	initiativeAtRisk *prometheus.GaugeVec
+	writeErrors      *prometheus.CounterVec
+	drift            *prometheus.GaugeVec
+	now              func() time.Time
 }
 
-func newMetrics() *metrics {
+func newMetrics(version, commit string) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tracksync_runs_total",
@@ -89,6 +122,27 @@ func newMetrics() *metrics {
 	m.rollupAtRisk = prometheus.NewGauge(prometheus.GaugeOpts{Name: "tracksync_initiatives_at_risk",
 		Help: "Initiatives at risk after the latest roll-up refresh."})
 	m.reg.MustRegister(m.rollupRuns, m.rollupSeconds, m.rollupDone, m.rollupAtRisk)
+	m.now = time.Now
+	if version == "" {
+		version = "dev"
+	}
+	if commit == "" {
+		commit = "unknown"
+	}
+	m.buildInfo = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "tracksync_build_info",
+		Help: "Always 1; the labels say which build is running."}, []string{"version", "commit", "goversion"})
+	m.buildInfo.WithLabelValues(version, commit, runtime.Version()).Set(1)
+	m.trackerUp = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "tracksync_tracker_up",
+		Help: "1 when the tracker's latest health check passed (credentials, permissions, project), 0 when it failed."}, []string{"tracker"})
+	m.flowLastSuccess = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "tracksync_flow_last_success_timestamp_seconds",
+		Help: "When the flow's latest run that finished without failing ended (Unix seconds; held conflicts count as finished)."}, []string{"flow"})
+	m.initiativeAtRisk = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "tracksync_initiative_at_risk",
+		Help: "1 when the initiative is at risk after the latest roll-up refresh, else 0."}, []string{"initiative"})
+	m.writeErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tracksync_write_errors_total",
+		Help: "Tracker writes that failed in sync runs, by flow and kind (temporary: network, 5xx, rate limit; permanent: the rest)."}, []string{"flow", "kind"})
+	m.drift = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "tracksync_drift_items",
+		Help: "Differences between linked items that no pending run explains, by flow, after the latest scheduled drift check (tracksync check)."}, []string{"flow"})
+	m.reg.MustRegister(m.buildInfo, m.trackerUp, m.flowLastSuccess, m.initiativeAtRisk, m.writeErrors, m.drift)
 	m.reg.MustRegister(m.runs, m.items, m.conflicts, m.runSeconds, m.webhooks, m.enqueued, m.webhookToWrite, m.jobLatency,
 		m.apiRequests, m.apiSeconds, m.rateRemaining,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -109,6 +163,19 @@ func (m *metrics) observeRun(flow string, res *tsync.Result, err error, took tim
 		outcome = "conflicts"
 	}
 	m.runs.WithLabelValues(flow, outcome).Inc()
+	if outcome == "ok" || outcome == "conflicts" {
+		m.flowLastSuccess.WithLabelValues(flow).Set(float64(m.now().UnixNano()) / 1e9)
+	}
+	var we *tsync.WriteErrors
+	if errors.As(err, &we) {
+		for _, e := range we.Errs {
+			kind := "permanent"
+			if adapters.IsTemporary(e) {
+				kind = "temporary"
+			}
+			m.writeErrors.WithLabelValues(flow, kind).Inc()
+		}
+	}
 	m.runSeconds.WithLabelValues(flow).Observe(took.Seconds())
 	if res == nil {
 		return

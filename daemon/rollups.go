@@ -56,6 +56,9 @@ func (d *Daemon) rollupLoop(ctx context.Context) {
 		} else if len(res.Changed) > 0 {
 			d.log.Info("roll-ups updated", "full", full, "initiatives", len(res.Changed), "created", len(res.Created), "written", res.Written)
 		}
+		if d.notifier != nil && len(res.Changed) > 0 {
+			d.notifier.Kick() // at-risk and date events are in the outbox
+		}
 		if d.cfg.OnRollup != nil {
 			d.cfg.OnRollup(res, err)
 		}

@@ -59,6 +59,7 @@ func TestDashboardInChromium(t *testing.T) {
 	h.waitFor("the seeded roll-ups", rollupsAre(h, want, totals))
 	page := b.loadDashboard(t, h.URL+"/", want)
 	checkCards(t, h, page, want)
+	checkExecutive(t, page)
 	lap("seeded dashboard checked")
 
 	for _, key := range []string{"PLAT-3", "PLAT-6"} {
@@ -69,10 +70,23 @@ func TestDashboardInChromium(t *testing.T) {
 	if err := h.sb.GitHub.EditIssue(sandbox.Repo, 1, func(is *githubtest.Issue) { is.State, is.StateReason = "closed", "completed" }); err != nil {
 		t.Fatal(err)
 	}
+	// PLAT-5, INIT-2's only child, is blocked (it is synced to GitHub: the
+	// reason must name it once): INIT-2 turns at risk and goes first.
+	if err := h.sb.Jira.EditIssue("PLAT-5", "", func(is *jiratest.Issue) { is.Labels = append(is.Labels, "blocked") }); err != nil {
+		t.Fatal(err)
+	}
 	want = map[string]int{"INIT-1": 100, "INIT-2": 0, "INIT-3": 67}
 	h.waitFor("the roll-ups after the edits", rollupsAre(h, want, totals))
+	h.waitFor("INIT-2 at risk", func() (bool, string) {
+		_, r := h.percent("INIT-2")
+		return r.AtRisk, fmt.Sprint(r.Reasons)
+	})
 	page = b.loadDashboard(t, h.URL+"/", want)
 	checkCards(t, h, page, want)
+	checkExecutive(t, page)
+	if page.Cards[0].Key != "INIT-2" || page.Header.AtRisk != "1" || !strings.Contains(page.Cards[0].HTML, "<li>PLAT-5 is blocked</li>") || strings.Count(page.Cards[0].HTML, "is blocked") != 1 {
+		t.Errorf("at-risk INIT-2 not first, or its reason not named once: header %+v; first card:\n%s", page.Header, snippet(page.Cards[0].HTML, 3000))
+	}
 	checkDesktopLayout(t, page)
 	lap("edited dashboard checked")
 
@@ -83,6 +97,7 @@ func TestDashboardInChromium(t *testing.T) {
 	b.setViewport(t, 390, 844)
 	page = b.loadDashboard(t, h.URL+"/", want)
 	checkCards(t, h, page, want)
+	checkExecutive(t, page)
 	checkPhoneLayout(t, page)
 	b.saveScreenshot(t, filepath.Join(dir, "dashboard-phone.png"))
 	lap("phone layout checked, screenshots saved")
@@ -143,7 +158,28 @@ type domCard struct {
 	Rect      rect
 	Summary   rect
 	Trend     rect
+	Health    string
+	Forecast  string
+	Burnup    domBurnup
 	HTML      string // the card's outerHTML
+}
+
+// domBurnup is a card's rendered burn-up chart.
+type domBurnup struct {
+	Points         int // data-points
+	ScopeN, DoneN  int // points in the scope and done polylines
+	Axes           int // rendered axes (g.axis with a non-empty box)
+	AxisLabels     int
+	Target, Likely bool
+	Rect           rect
+}
+
+// domHeader is the page's summary header.
+type domHeader struct {
+	Healthy, AtRisk, Done string // data-* counts
+	Text                  string
+	Legend                int // legend entries
+	Rect                  rect
 }
 
 type domChild struct {
@@ -154,6 +190,7 @@ type domChild struct {
 // domPage is what readDashboard returns.
 type domPage struct {
 	Cards       []domCard
+	Header      *domHeader
 	ScrollWidth float64
 	InnerWidth  float64
 	ClientWidth float64 // the viewport less any vertical scrollbar
@@ -164,7 +201,9 @@ type domPage struct {
 // itself (its CSP forbids them); DevTools' evaluation runs outside it.
 const readDashboardJS = `(() => {
 const r = el => { if (!el) return null; const b = el.getBoundingClientRect(); return {left: b.left, right: b.right, top: b.top, bottom: b.bottom, width: b.width}; };
-const out = {cards: [], scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth, clientWidth: document.documentElement.clientWidth, html: document.documentElement.outerHTML};
+const hd = document.querySelector('section.summary-header');
+const pts = el => el ? el.getAttribute('points').trim().split(/\s+/).filter(x => x).length : -1;
+const out = {header: hd ? {healthy: hd.getAttribute('data-healthy'), atRisk: hd.getAttribute('data-at-risk'), done: hd.getAttribute('data-done'), text: hd.innerText, legend: hd.querySelectorAll('.legend li').length, rect: r(hd)} : null, cards: [], scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth, clientWidth: document.documentElement.clientWidth, html: document.documentElement.outerHTML};
 for (const s of document.querySelectorAll('section.initiative')) {
   const bar = s.querySelector('.bar'), fill = s.querySelector('.bar .fill'), pct = s.querySelector('.pct');
   out.cards.push({
@@ -177,6 +216,13 @@ for (const s of document.querySelectorAll('section.initiative')) {
     badge: !!s.querySelector('.badge'),
     children: Array.from(s.querySelectorAll('li.child')).map(li => { const a = li.querySelector('a[href]'); return {key: li.getAttribute('data-key'), href: a ? a.href : ''}; }),
     rect: r(s), summary: r(s.querySelector('.summary')), trend: r(s.querySelector('.trend')),
+    health: s.getAttribute('data-health'),
+    forecast: (s.querySelector('.forecast-text') || {}).textContent || '',
+    burnup: (() => { const b = s.querySelector('svg.burnup'); if (!b) return {points: -1}; return {
+      points: +b.getAttribute('data-points'), scopeN: pts(b.querySelector('polyline.scope')), doneN: pts(b.querySelector('polyline.done')),
+      axes: Array.from(b.querySelectorAll('g.axis')).filter(g => { const x = g.getBoundingClientRect(); return x.width > 0 && x.height > 0; }).length,
+      axisLabels: b.querySelectorAll('g.axis text').length,
+      target: !!b.querySelector('line.target'), likely: !!b.querySelector('line.forecast.likely'), rect: r(b)}; })(),
     html: s.outerHTML,
   });
 }
@@ -290,6 +336,80 @@ func checkCards(t *testing.T, h *sandboxDaemon, page domPage, want map[string]in
 		if !seen[k] {
 			t.Errorf("no card for %s; page:\n%s", k, snippet(page.HTML, 4000))
 		}
+	}
+}
+
+// checkExecutive checks what an executive reads first: the summary header
+// agrees with the cards, at-risk cards come first (then on track, then
+// done), no child is listed twice, and every burn-up has rendered axes,
+// its scope and done lines with one point per day of history, and a
+// forecast in words (one day of history says when a forecast comes).
+func checkExecutive(t *testing.T, page domPage) {
+	t.Helper()
+	hd := page.Header
+	if hd == nil {
+		t.Fatalf("no summary header; page:\n%s", snippet(page.HTML, 4000))
+	}
+	count := map[string]int{}
+	rank := map[string]int{"at risk": 0, "on track": 1, "done": 2}
+	last := -1
+	for _, c := range page.Cards {
+		count[c.Health]++
+		r, ok := rank[c.Health]
+		if !ok {
+			t.Errorf("card %s: data-health %q", c.Key, c.Health)
+		}
+		if r < last {
+			t.Errorf("card %s (%s) listed after a card of a later group; order must be at risk, on track, done", c.Key, c.Health)
+		}
+		last = max(last, r)
+		if (c.Health == "at risk") != (c.AtRisk == "true") && c.Health != "done" {
+			t.Errorf("card %s: health %q but data-at-risk=%s", c.Key, c.Health, c.AtRisk)
+		}
+		keys := map[string]bool{}
+		for _, ch := range c.Children {
+			if keys[ch.Key] {
+				t.Errorf("card %s: child %s listed twice; card:\n%s", c.Key, ch.Key, snippet(c.HTML, 2000))
+			}
+			keys[ch.Key] = true
+		}
+		bu := c.Burnup
+		if bu.Points < 1 || bu.ScopeN != bu.Points || bu.DoneN != bu.Points {
+			t.Errorf("card %s: burn-up with %d days drew %d scope and %d done points; card:\n%s", c.Key, bu.Points, bu.ScopeN, bu.DoneN, snippet(c.HTML, 3000))
+		}
+		if bu.Axes != 2 || bu.AxisLabels < 4 || bu.Rect.Width < 150 {
+			t.Errorf("card %s: burn-up has %d rendered axes, %d axis labels, %.0fpx wide; want 2, >= 4, >= 150", c.Key, bu.Axes, bu.AxisLabels, bu.Rect.Width)
+		}
+		if bu.Rect.Right > c.Rect.Right+1 {
+			t.Errorf("card %s: burn-up overflows its card (%.1f > %.1f)", c.Key, bu.Rect.Right, c.Rect.Right)
+		}
+		switch {
+		case c.Health == "done":
+			if c.Forecast != "all work done" {
+				t.Errorf("card %s: done, forecast %q", c.Key, c.Forecast)
+			}
+		case bu.Points >= 2:
+			if !bu.Likely || !strings.HasPrefix(c.Forecast, "likely done") && !strings.HasPrefix(c.Forecast, "no forecast") {
+				t.Errorf("card %s: %d days of history, forecast line %v, text %q", c.Key, bu.Points, bu.Likely, c.Forecast)
+			}
+		default:
+			if c.Forecast != "no forecast: forecast after a second day of history" {
+				t.Errorf("card %s: one day of history, forecast text %q", c.Key, c.Forecast)
+			}
+		}
+	}
+	got := []string{hd.AtRisk, hd.Healthy, hd.Done}
+	wantCounts := []string{strconv.Itoa(count["at risk"]), strconv.Itoa(count["on track"]), strconv.Itoa(count["done"])}
+	if !slices.Equal(got, wantCounts) {
+		t.Errorf("summary header counts at risk/on track/done %v, cards say %v", got, wantCounts)
+	}
+	for _, w := range []string{"at risk", "on track", "done", "items finished"} {
+		if !strings.Contains(hd.Text, w) {
+			t.Errorf("summary header text lacks %q: %q", w, hd.Text)
+		}
+	}
+	if hd.Legend < 6 || hd.Rect.Width <= 0 || hd.Rect.Right > page.ClientWidth+1 {
+		t.Errorf("summary header: %d legend entries, box %+v (viewport %.0f)", hd.Legend, hd.Rect, page.ClientWidth)
 	}
 }
 

@@ -58,6 +58,9 @@ type Options struct {
 	// ReadOnly makes no tracker writes: no fan-out, no write-back.
 	// Snapshots are still stored (they are tracksync's own state).
 	ReadOnly bool
+	// Events makes the snapshots write outbox events: an initiative
+	// turned at risk or back on track, its target date moved.
+	Events bool
 }
 
 type estimateRule struct {
@@ -117,6 +120,22 @@ type Service struct {
 	written map[string]string
 	// snaps remembers the last snapshot stored per initiative.
 	snaps map[string]store.Snapshot
+	// hist caches the snapshots from day histSince on (oldest day first),
+	// so the dashboard does not read the store on every load; snapshot
+	// adds what it writes. histOK is false until the first read.
+	hist      []store.Snapshot
+	histSince string
+	histOK    bool
+	// histMap is the last Report's History (read-only once built), for
+	// the window and basis histMapKey; snapshot writes drop it.
+	histMap    map[string][]rollup.Point
+	histMapKey string
+	// primed is set once the last process's snapshots and target dates
+	// are read; targets are the last known target date and slips the
+	// date history, by initiative rollup key.
+	primed  bool
+	targets map[string]string
+	slips   map[string][]rollup.Slip
 	// dirtyFlows are flows whose links changed since the last refresh.
 	dirtyFlows map[string]bool
 	lastLoad   time.Time
@@ -156,7 +175,7 @@ func Open(ctx context.Context, cfg *config.Config, reg *adapters.Registry, log *
 		}
 		trackers[name] = t
 	}
-	return New(Options{Config: ic, Trackers: trackers, Kinds: kinds, Flows: cfg.Flows, Store: st, Log: log})
+	return New(Options{Config: ic, Trackers: trackers, Kinds: kinds, Flows: cfg.Flows, Store: st, Log: log, Events: cfg.Notifications != nil})
 }
 
 // New checks o against the trackers' capabilities and returns a Service
@@ -855,7 +874,8 @@ func (s *Service) Initiative(key string) (rollup.Rollup, bool) {
 }
 
 // Report is the current roll-ups with their history (the last days
-// snapshots, oldest first) for the outputs. only, when set, keeps one
+// snapshots, oldest first) for the outputs. Its History is shared between
+// calls: read it, do not change it. only, when set, keeps one
 // initiative (by its key).
 func (s *Service) Report(ctx context.Context, days int, only string) (rollup.Report, error) {
 	s.mu.Lock()
@@ -868,22 +888,80 @@ func (s *Service) Report(ctx context.Context, days int, only string) (rollup.Rep
 	if only != "" {
 		all = slices.DeleteFunc(all, func(r rollup.Rollup) bool { return r.Initiative.Key != only && r.Initiative.ID != only })
 	}
-	rep := rollup.Report{Generated: s.now(), Rollups: all, ByEstimate: s.byEstimate(), Status: status, History: map[string][]rollup.Point{}}
+	rep := rollup.Report{Generated: s.now(), Rollups: all, ByEstimate: s.byEstimate(), Status: status, History: map[string][]rollup.Point{}, Slips: s.Slips()}
 	if days > 0 && s.o.Store != nil {
 		since := s.now().UTC().AddDate(0, 0, -days).Format(time.DateOnly)
-		snaps, err := s.o.Store.ListSnapshots(ctx, "", since)
-		if err != nil {
-			return rep, fmt.Errorf("initiatives: reading roll-up history: %w", err)
-		}
-		for _, sn := range snaps {
-			d := sn.DoneByCount
-			if s.byEstimate() {
-				d = sn.DoneByEstimate
+		key := fmt.Sprint(since, s.byEstimate())
+		s.mu.Lock()
+		hm, ok := s.histMap, s.histMapKey == key && s.histMap != nil
+		s.mu.Unlock()
+		if ok {
+			rep.History = hm
+		} else {
+			snaps, err := s.history(ctx, since)
+			if err != nil {
+				return rep, fmt.Errorf("initiatives: reading roll-up history: %w", err)
 			}
-			rep.History[sn.Initiative] = append(rep.History[sn.Initiative], rollup.Point{Day: sn.Day, Done: d})
+			for _, sn := range snaps {
+				d := sn.DoneByCount
+				if s.byEstimate() {
+					d = sn.DoneByEstimate
+				}
+				rep.History[sn.Initiative] = append(rep.History[sn.Initiative], rollup.Point{Day: sn.Day, Done: d, Scope: sn.Total, DoneItems: sn.Done, AtRisk: sn.AtRisk})
+			}
+			s.mu.Lock()
+			s.histMap, s.histMapKey = rep.History, key
+			s.mu.Unlock()
 		}
 	}
 	return rep, nil
+}
+
+// history returns the stored snapshots from day since on, oldest day
+// first, from the cache when it covers since (the store is read once,
+// then snapshot keeps the cache up to date as it writes).
+func (s *Service) history(ctx context.Context, since string) ([]store.Snapshot, error) {
+	s.mu.Lock()
+	if s.histOK && s.histSince <= since {
+		i, _ := slices.BinarySearchFunc(s.hist, since, func(sn store.Snapshot, day string) int { return strings.Compare(sn.Day, day) })
+		out := s.hist[i:len(s.hist):len(s.hist)]
+		s.mu.Unlock()
+		return out, nil
+	}
+	s.mu.Unlock()
+	snaps, err := s.o.Store.ListSnapshots(ctx, "", since)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.hist, s.histSince, s.histOK = snaps, since, true
+	s.mu.Unlock()
+	return snaps, nil
+}
+
+// cacheSnapshots adds written snapshots to the history cache (s.mu held):
+// one of the same initiative and day is replaced, else it is appended
+// (written snapshots are of today, the newest day).
+func (s *Service) cacheSnapshots(written []store.Snapshot) {
+	if !s.histOK {
+		return
+	}
+	hist := slices.Clone(s.hist) // readers may hold the old slice
+	for _, sn := range written {
+		replaced := false
+		for i := len(hist) - 1; i >= 0 && hist[i].Day >= sn.Day; i-- {
+			if hist[i].Day == sn.Day && hist[i].Initiative == sn.Initiative {
+				hist[i], replaced = sn, true
+				break
+			}
+		}
+		if !replaced {
+			hist = append(hist, sn)
+		}
+	}
+	slices.SortStableFunc(hist, func(a, b store.Snapshot) int { return strings.Compare(a.Day, b.Day) })
+	s.hist = hist
+	s.histMap = nil
 }
 
 // Status is the state of the last Load or Refresh, for the dashboard.

@@ -351,3 +351,54 @@ func TestLabelCaseInsensitive(t *testing.T) {
 		t.Errorf("INIT-2 total %d -> %d, want one more for the child labelled in lower case", before, got)
 	}
 }
+
+// countingStore counts ListSnapshots calls.
+type countingStore struct {
+	store.Store
+	lists int
+}
+
+func (c *countingStore) ListSnapshots(ctx context.Context, initiative, since string) ([]store.Snapshot, error) {
+	c.lists++
+	return c.Store.ListSnapshots(ctx, initiative, since)
+}
+
+// The dashboard reads the history from a cache that the snapshot writes
+// keep current: one store read for any number of loads, and a new day's
+// points show without another.
+func TestReportHistoryCached(t *testing.T) {
+	f := newFixture(t)
+	cs := &countingStore{Store: f.st}
+	svc, err := New(Options{Config: &f.cfg, Trackers: f.trackrs, Kinds: map[string]string{"plan": "roadmap", "jira": "memory", "gh": "github"},
+		Flows: f.flows, Store: cs, Now: func() time.Time { return f.now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := svc.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		rep, err := svc.Report(ctx, 30, "")
+		if err != nil || len(rep.History["plan:INIT-1"]) != 1 {
+			t.Fatalf("history %+v %v", rep.History, err)
+		}
+	}
+	f.now = f.now.Add(24 * time.Hour)
+	f.jira.Edit(f.items["Templates"].Ref, func(it *adapters.Item) { it.Status = "Done" })
+	if _, err := svc.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := svc.Report(ctx, 30, "")
+	h := rep.History["plan:INIT-1"]
+	if err != nil || len(h) != 2 || h[1].DoneItems != 2 || h[1].Scope != 2 {
+		t.Fatalf("history after a day %+v %v", h, err)
+	}
+	if cs.lists != 1 {
+		t.Errorf("the store was read %d times for 4 loads, want 1", cs.lists)
+	}
+	// A wider window than cached reads the store again.
+	if _, err := svc.Report(ctx, 90, ""); err != nil || cs.lists != 2 {
+		t.Errorf("wider window: %d reads, %v", cs.lists, err)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/notify"
 	"github.com/tracksync/tracksync/rollup"
 	"github.com/tracksync/tracksync/store"
 )
@@ -386,14 +387,23 @@ func setField(it *adapters.Item, k, v string) {
 }
 
 // snapshot stores today's figures of inits (of every initiative when
-// full), skipping those equal to what was last stored today.
+// full), skipping those equal to what was last stored today, and with them,
+// in one transaction, each change of a target date (the date-slip history)
+// and, when Options.Events, the outbox events of what changed: an
+// initiative turned at risk or back on track, its target date moved.
 func (s *Service) snapshot(ctx context.Context, inits []adapters.Ref, full bool) (int, error) {
 	if s.o.Store == nil {
 		return 0, nil
 	}
-	day := s.now().UTC().Format(time.DateOnly)
+	if err := s.prime(ctx); err != nil {
+		return 0, err
+	}
+	now := s.now().UTC()
+	day := now.Format(time.DateOnly)
 	s.mu.Lock()
 	var snaps []store.Snapshot
+	var dates []store.DateChange
+	var events []store.Event
 	refs := inits
 	if full || (len(s.snaps) > 0 && s.anySnapBefore(day)) {
 		// A new day: every initiative gets its point.
@@ -404,29 +414,59 @@ func (s *Service) snapshot(ctx context.Context, inits []adapters.Ref, full bool)
 	}
 	for _, ir := range refs {
 		r, ok := s.index.Rollup(ir)
-		if !ok || !s.inits[rollup.Key(ir)] {
+		key := rollup.Key(ir)
+		if !ok || !s.inits[key] {
 			continue
 		}
+		p := s.eventPayload(r)
+		target := ""
+		if !r.Target.IsZero() {
+			target = r.Target.UTC().Format(time.DateOnly)
+		}
+		if known, seen := s.targets[key]; (seen && known != target) || (!seen && target != "") {
+			dates = append(dates, store.DateChange{Initiative: key, At: now, From: known, To: target})
+			if seen && s.o.Events {
+				p.From, p.To = known, target
+				events = append(events, notify.DateMoved(p, now))
+			}
+		}
 		sn := store.Snapshot{
-			Initiative: rollup.Key(ir), Day: day, Total: r.Total,
+			Initiative: key, Day: day, Total: r.Total,
 			Done: r.Counts[adapters.CategoryDone], InProgress: r.Counts[adapters.CategoryInProgress], Todo: r.Counts[adapters.CategoryTodo],
 			DoneByCount: r.DoneByCount, DoneByEstimate: r.DoneByEstimate, AtRisk: r.AtRisk,
 		}
-		last := s.snaps[sn.Initiative]
+		last, had := s.snaps[sn.Initiative]
+		if s.o.Events && r.AtRisk != last.AtRisk && (had || r.AtRisk) {
+			if r.AtRisk {
+				events = append(events, notify.AtRisk(p, now))
+			} else {
+				events = append(events, notify.OnTrack(p, now))
+			}
+		}
 		last.UpdatedAt = time.Time{}
 		if last == sn {
 			continue
 		}
-		sn.UpdatedAt = s.now().UTC()
+		sn.UpdatedAt = now
 		snaps = append(snaps, sn)
 	}
 	s.mu.Unlock()
-	if len(snaps) == 0 {
+	if len(snaps) == 0 && len(dates) == 0 && len(events) == 0 {
 		return 0, nil
 	}
 	err := s.o.Store.Tx(ctx, func(tx store.Ops) error {
 		for _, sn := range snaps {
 			if err := tx.PutSnapshot(ctx, sn); err != nil {
+				return err
+			}
+		}
+		for _, d := range dates {
+			if err := tx.PutDateChange(ctx, d); err != nil {
+				return err
+			}
+		}
+		for _, e := range events {
+			if _, err := tx.PutEvent(ctx, e); err != nil {
 				return err
 			}
 		}
@@ -439,8 +479,76 @@ func (s *Service) snapshot(ctx context.Context, inits []adapters.Ref, full bool)
 	for _, sn := range snaps {
 		s.snaps[sn.Initiative] = sn
 	}
+	for _, d := range dates {
+		s.targets[d.Initiative] = d.To
+		s.slips[d.Initiative] = append(s.slips[d.Initiative], rollup.Slip{At: d.At, From: d.From, To: d.To})
+	}
+	s.cacheSnapshots(snaps)
 	s.mu.Unlock()
 	return len(snaps), nil
+}
+
+// eventPayload describes initiative r for an outbox event (s.mu held).
+func (s *Service) eventPayload(r rollup.Rollup) notify.Payload {
+	d := r.DoneByCount
+	if s.byEstimate() {
+		d = r.DoneByEstimate
+	}
+	key := r.Initiative.Key
+	if key == "" {
+		key = r.Initiative.ID
+	}
+	return notify.Payload{Initiative: key, Ref: rollup.Key(r.Initiative), Title: r.Title, URL: r.Initiative.URL,
+		Reasons: slices.Clone(r.Reasons), Percent: int(math.Round(d * 100))}
+}
+
+// prime reads, once per process, what the last process stored: the latest
+// snapshot of each initiative (so a restart does not announce every
+// at-risk initiative again) and the target-date history.
+func (s *Service) prime(ctx context.Context) error {
+	s.mu.Lock()
+	done := s.primed
+	s.mu.Unlock()
+	if done {
+		return nil
+	}
+	since := s.now().UTC().AddDate(0, 0, -40).Format(time.DateOnly)
+	snaps, err := s.o.Store.ListSnapshots(ctx, "", since)
+	if err != nil {
+		return fmt.Errorf("initiatives: reading the last snapshots: %w", err)
+	}
+	changes, err := s.o.Store.ListDateChanges(ctx, "")
+	if err != nil {
+		return fmt.Errorf("initiatives: reading the target date history: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, sn := range snaps { // oldest first: the last one wins
+		if _, ok := s.snaps[sn.Initiative]; !ok || s.snaps[sn.Initiative].Day <= sn.Day {
+			s.snaps[sn.Initiative] = sn
+		}
+	}
+	if !s.histOK { // the dashboard's history cache starts from this read
+		s.hist, s.histSince, s.histOK = snaps, since, true
+	}
+	s.targets, s.slips = map[string]string{}, map[string][]rollup.Slip{}
+	for _, c := range changes {
+		s.targets[c.Initiative] = c.To
+		s.slips[c.Initiative] = append(s.slips[c.Initiative], rollup.Slip{At: c.At, From: c.From, To: c.To})
+	}
+	s.primed = true
+	return nil
+}
+
+// Slips returns the target-date history of every initiative by rollup key.
+func (s *Service) Slips() map[string][]rollup.Slip {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string][]rollup.Slip, len(s.slips))
+	for k, v := range s.slips {
+		out[k] = slices.Clone(v)
+	}
+	return out
 }
 
 func (s *Service) anySnapBefore(day string) bool {

@@ -46,6 +46,18 @@ func testRegistry(t testing.TB) *adapters.Registry {
 			{Name: "project", Type: adapters.TypeString, Default: "MEM"},
 			{Name: "path", Type: adapters.TypeString},
 		}},
+		{Kind: "asana", New: notHere, Options: []adapters.Option{
+			{Name: "url", Type: adapters.TypeString},
+			{Name: "auth.token", Type: adapters.TypeString, Required: true, Secret: true},
+			{Name: "workspace", Type: adapters.TypeString, Required: true},
+			{Name: "projects", Type: adapters.TypeList},
+			{Name: "status", Type: adapters.TypeString},
+			{Name: "limits", Type: adapters.TypeMap},
+			{Name: "webhook_secret", Type: adapters.TypeString, Secret: true},
+			{Name: "handshakes", Type: adapters.TypeString},
+			{Name: "safety_poll", Type: adapters.TypeDuration},
+			{Name: "marker", Type: adapters.TypeString},
+		}},
 	}
 	for _, s := range specs {
 		if err := reg.Register(s); err != nil {

@@ -28,6 +28,11 @@ func Validate(c *config.Config, reg *adapters.Registry) []config.Problem {
 	v.flows()
 	v.loops()
 	v.initiatives()
+	if s := c.Server.CheckSchedule; s != "" && s != "off" {
+		if _, err := ParseSchedule(s); err != nil {
+			v.problem("server.check_schedule", "%q: want '@every <duration>', a descriptor (@hourly) or a 5-field cron expression, or off: %v", s, err)
+		}
+	}
 	if len(c.Flows) == 0 && c.Initiatives == nil {
 		// An empty or mistyped file would otherwise validate and serve
 		// would run, doing nothing, with every check green.
@@ -169,6 +174,9 @@ func (v *validator) flows() {
 				continue
 			}
 			infos[s].Kind = t.Kind
+			if err := adapters.CheckScopeSyntax(t.Kind, fs.Scope); err != nil {
+				v.problem(p+"."+[]string{"a", "b"}[s]+".scope", "%v", err)
+			}
 		}
 		_, ps := Compile(f, p, v.c.Users, infos[0], infos[1])
 		v.problems = append(v.problems, ps...)

@@ -16,8 +16,14 @@ var update = flag.Bool("update", false, "rewrite golden files")
 
 func exampleEnv(name string) (string, bool) {
 	switch name {
-	case "JIRA_API_TOKEN", "JIRA_WEBHOOK_SECRET", "GITHUB_TOKEN", "GITHUB_WEBHOOK_SECRET":
+	case "JIRA_API_TOKEN", "JIRA_WEBHOOK_SECRET", "GITHUB_TOKEN", "GITHUB_WEBHOOK_SECRET", "ASANA_TOKEN":
 		return "fake-" + strings.ToLower(name) + "-value", true
+	case "SLACK_WEBHOOK_URL":
+		return "https://hooks.slack.com/services/T0/B0/fake-slack-hook", true
+	case "TEAMS_WORKFLOW_URL":
+		return "https://prod-01.westeurope.logic.azure.com/workflows/fake/triggers/manual/paths/invoke?sig=fake", true
+	case "AUDIT_HOOK_SECRET":
+		return "fake-audit-hook-secret", true
 	}
 	return "", false
 }
@@ -37,7 +43,7 @@ func TestExampleValidates(t *testing.T) {
 	if ps := Validate(c, reg); len(ps) > 0 {
 		t.Fatalf("example has problems:\n%v", config.Problems(ps))
 	}
-	if len(c.Flows) < 2 || len(c.Trackers) != 4 || len(c.Users) < 2 {
+	if len(c.Flows) < 2 || len(c.Trackers) != 5 || len(c.Users) < 2 {
 		t.Errorf("example lost content: %d flows, %d trackers, %d users", len(c.Flows), len(c.Trackers), len(c.Users))
 	}
 	for i, f := range c.Flows {

@@ -210,11 +210,20 @@ func (x *Index) blocked(rc int) []string {
 		if c == rc || x.category(c) == adapters.CategoryDone {
 			continue
 		}
+		// One reason per merged item: an item linked on both trackers is
+		// named once, by the smallest key among its members.
+		blocked, name := false, ""
 		for _, m := range x.members[c] {
 			n := x.nodes[m]
-			if containsFold(ar.BlockedStatuses, n.Status) || slices.ContainsFunc(n.Labels, func(l string) bool { return containsFold(ar.BlockedLabels, l) }) {
-				names = append(names, displayName(n.Ref)+" is blocked")
+			if d := displayName(n.Ref); name == "" || d < name {
+				name = d
 			}
+			if containsFold(ar.BlockedStatuses, n.Status) || slices.ContainsFunc(n.Labels, func(l string) bool { return containsFold(ar.BlockedLabels, l) }) {
+				blocked = true
+			}
+		}
+		if blocked {
+			names = append(names, name+" is blocked")
 		}
 	}
 	slices.Sort(names)

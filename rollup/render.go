@@ -38,12 +38,20 @@ type Report struct {
 	// Status is the initiative's own status by Key(initiative ref)
 	// (optional, shown next to the title).
 	Status map[string]string
+	// Slips are the moves of each initiative's target date by Key
+	// (initiative ref), oldest first (optional).
+	Slips map[string][]Slip
 }
 
 // Point is one day of an initiative's burn-up history.
 type Point struct {
 	Day  string  `json:"day"`  // YYYY-MM-DD
 	Done float64 `json:"done"` // 0..1
+	// Scope is the number of work items counted that day, DoneItems how
+	// many of them were done (the burn-up's two lines).
+	Scope     int  `json:"scope"`
+	DoneItems int  `json:"done_items"`
+	AtRisk    bool `json:"at_risk,omitempty"`
 }
 
 // HTMLOptions tunes the dashboard page.
@@ -161,6 +169,9 @@ func WriteTable(w io.Writer, r Report) error {
 			for _, c := range ro.Cycles {
 				risk = append(risk, "cycle: "+cycleText(c))
 			}
+			if sw := SlipWords(r.Slips[Key(ro.Initiative)]); sw != "" {
+				risk = append(risk, sw)
+			}
 			target := formatDate(ro.Target)
 			if target == "" {
 				target = "-"
@@ -233,6 +244,23 @@ type JSONInitiative struct {
 	Children []JSONChild `json:"children"`
 	// History is the burn-up, oldest day first.
 	History []Point `json:"history"`
+	// Slips are the target date's moves, oldest first (its first
+	// sighting has from ""); SlipCount and SlipDays sum the moves.
+	Slips     []JSONSlip `json:"slips"`
+	SlipCount int        `json:"slip_count"`
+	SlipDays  int        `json:"slip_days"`
+	// Health is "at risk", "on track" or "done"; Forecast the burn-up
+	// forecast in words.
+	Health   string `json:"health"`
+	Forecast string `json:"forecast"`
+}
+
+// JSONSlip is one move of a target date.
+type JSONSlip struct {
+	At   time.Time `json:"at"`
+	From string    `json:"from"`
+	To   string    `json:"to"`
+	Days int       `json:"days"`
 }
 
 // JSONCounts are leaf counts by status category.
@@ -292,7 +320,14 @@ func (r Report) JSON() JSONReport {
 			Cycles:   [][]string{},
 			Children: []JSONChild{},
 			History:  append([]Point{}, r.History[key]...),
+			Slips:    []JSONSlip{},
+			Health:   HealthOf(ro).String(),
+			Forecast: r.Forecast(ro).Words(),
 		}
+		for _, sl := range r.Slips[key] {
+			ji.Slips = append(ji.Slips, JSONSlip{At: sl.At, From: sl.From, To: sl.To, Days: sl.Days()})
+		}
+		ji.SlipCount, ji.SlipDays = SlipTotals(r.Slips[key])
 		for _, c := range ro.Cycles {
 			names := make([]string, len(c))
 			for i, m := range c {
@@ -370,9 +405,10 @@ func mdLink(label, u string) string {
 }
 
 // WriteMarkdown writes r as GitHub-flavoured Markdown for a Slack or issue
-// comment: a table of initiatives, then per initiative a bulleted list of
-// its direct children with links to their trackers. Titles, keys and
-// reasons are escaped.
+// comment, in the dashboard's words: the summary header and this week's
+// changes, a table of initiatives (at risk first), then per initiative its
+// forecast, target-date moves and a bulleted list of its direct children
+// with links to their trackers. Titles, keys and reasons are escaped.
 func WriteMarkdown(w io.Writer, r Report) error {
 	var b strings.Builder
 	if len(r.Rollups) == 0 {
@@ -381,12 +417,22 @@ func WriteMarkdown(w io.Writer, r Report) error {
 		if !r.Generated.IsZero() {
 			fmt.Fprintf(&b, "Roll-ups generated %s, percent done %s.\n\n", r.Generated.UTC().Format("2006-01-02 15:04 UTC"), r.basis())
 		}
-		b.WriteString("| Initiative | Status | Done | Done / in progress / to do | Target | Risk |\n")
-		b.WriteString("|---|---|---:|---|---|---|\n")
-		for _, ro := range r.Rollups {
+		sum := r.Summary()
+		fmt.Fprintf(&b, "**%s**\n\n", sum.Headline())
+		if len(sum.Changes) > 0 {
+			b.WriteString("This week:\n")
+			for _, c := range sum.Changes {
+				b.WriteString("- " + mdText(c) + "\n")
+			}
+			b.WriteString("\n")
+		}
+		rollups := Ordered(r.Rollups)
+		b.WriteString("| Initiative | Health | Status | Done | Done / in progress / to do | Target | Why |\n")
+		b.WriteString("|---|---|---|---:|---|---|---|\n")
+		for _, ro := range rollups {
 			var risk []string
 			if ro.AtRisk {
-				risk = append(risk, "⚠️ **at risk**: "+mdText(strings.Join(ro.Reasons, "; ")))
+				risk = append(risk, mdText(strings.Join(ro.Reasons, "; ")))
 			}
 			for _, c := range ro.Cycles {
 				risk = append(risk, "cycle: "+mdText(cycleText(c)))
@@ -395,22 +441,30 @@ func WriteMarkdown(w io.Writer, r Report) error {
 			if target == "" {
 				target = "–"
 			}
-			fmt.Fprintf(&b, "| %s %s | %s | %d%% | %d / %d / %d | %s | %s |\n",
-				mdLink(displayName(ro.Initiative), ro.Initiative.URL), mdText(ro.Title),
-				mdText(r.Status[Key(ro.Initiative)]),
+			health := HealthOf(ro).String()
+			if HealthOf(ro) == HealthAtRisk {
+				health = "⚠️ **at risk**"
+			}
+			fmt.Fprintf(&b, "| %s %s | %s | %s | %d%% | %d / %d / %d | %s | %s |\n",
+				mdLink(displayName(ro.Initiative), ro.Initiative.URL), mdText(ro.Title), health,
+				mdText(HumanStatus(r.Status[Key(ro.Initiative)])),
 				percentOf(r.done(ro)),
 				ro.Counts[adapters.CategoryDone], ro.Counts[adapters.CategoryInProgress], ro.Counts[adapters.CategoryTodo],
 				target, strings.Join(risk, "<br>"))
 		}
-		for _, ro := range r.Rollups {
-			fmt.Fprintf(&b, "\n**%s %s** — %d%% done\n\n", mdLink(displayName(ro.Initiative), ro.Initiative.URL), mdText(ro.Title), percentOf(r.done(ro)))
+		for _, ro := range rollups {
+			key := Key(ro.Initiative)
+			fmt.Fprintf(&b, "\n**%s %s** — %d%% done, %s\n\n", mdLink(displayName(ro.Initiative), ro.Initiative.URL), mdText(ro.Title), percentOf(r.done(ro)), mdText(r.Forecast(ro).Words()))
+			if sw := SlipWords(r.Slips[key]); sw != "" {
+				fmt.Fprintf(&b, "Target date: %s.\n\n", mdText(sw))
+			}
 			if len(ro.Children) == 0 {
 				b.WriteString("- _no child items_\n")
 			}
 			for _, c := range ro.Children {
 				line := "- " + mdLink(displayName(c.Ref), c.Ref.URL) + " " + mdText(c.Title)
-				if c.Status != "" {
-					line += " — " + mdText(c.Status)
+				if st := childStatus(c); st != "" {
+					line += " — " + mdText(st)
 				}
 				fmt.Fprintf(&b, "%s, %d%%\n", line, percentOf(r.childDone(c)))
 			}
@@ -422,18 +476,35 @@ func WriteMarkdown(w io.Writer, r Report) error {
 	return nil
 }
 
+// childStatus is a child's own status in words and, for a child with items
+// below it, their progress: "To do · 3 of 3 items done".
+func childStatus(c ChildSummary) string {
+	st := HumanStatus(c.Status)
+	if c.Total == 0 || (c.Total == 1 && c.Kind != adapters.KindEpic && c.Kind != adapters.KindInitiative) {
+		return st
+	}
+	done := int(math.Round(c.DoneByCount * float64(c.Total)))
+	prog := fmt.Sprintf("%d of %s done", done, plural(c.Total, "item", "items"))
+	if st == "" {
+		return prog
+	}
+	return st + " · " + prog
+}
+
 // ---------------------------------------------------------------- HTML
 
 //go:embed dashboard.html.tmpl
 var templateFS embed.FS
 
-var dashboardTmpl = template.Must(template.ParseFS(templateFS, "dashboard.html.tmpl"))
+var dashboardTmpl = template.Must(template.New("dashboard.html.tmpl").Funcs(template.FuncMap{
+	"healthClass": func(h string) string { return strings.ReplaceAll(h, " ", "-") },
+}).ParseFS(templateFS, "dashboard.html.tmpl"))
 
-// Sparkline geometry, in SVG user units.
+// Burn-up geometry, in SVG user units: the plot sits inside the margins,
+// the y axis labels on the left, the x axis labels below.
 const (
-	sparkW   = 120
-	sparkH   = 32
-	sparkPad = 3
+	burnW, burnH                          = 320, 150
+	burnLeft, burnRight, burnTop, burnBot = 34, 10, 14, 26
 )
 
 type htmlPage struct {
@@ -443,11 +514,13 @@ type htmlPage struct {
 	Generated    string
 	GeneratedISO string
 	Basis        string
+	Summary      Summary
 	Initiatives  []htmlInitiative
 }
 
 type htmlInitiative struct {
 	ID, Key, Label, Title, URL, Status string
+	Health                             string
 	Percent                            int
 	AtRisk                             bool
 	Reasons                            []string
@@ -455,7 +528,10 @@ type htmlInitiative struct {
 	Done, InProgress, Todo, Total      int
 	Segments                           []htmlSegment
 	Started, Target                    string
-	Spark                              htmlSpark
+	Burnup                             htmlBurnup
+	Forecast                           string
+	Slips                              []string
+	SlipWords                          string
 	Children                           []htmlChild
 }
 
@@ -466,20 +542,29 @@ type htmlSegment struct {
 	X, W  string
 }
 
-type htmlSpark struct {
-	W, H   int
-	N      int
-	Points string
-	// Dot marks the latest point; Level is the height of a lone point drawn
-	// across the whole width.
-	Dot        *htmlXY
-	Level      *htmlXY
-	Title      string
-	Base       int
-	First, End string
+// htmlBurnup is the burn-up chart: scope and done lines over days, the
+// target date and the forecast, on labelled axes.
+type htmlBurnup struct {
+	W, H, N                  int
+	Left, Right, Top, Bottom int
+	Scope, Done              string // polyline points
+	ScopeDot, DoneDot        *htmlXY
+	NowLabel                 string // "2 of 3 done", beside the last point
+	YMax                     int
+	YMaxAt                   string
+	XFirst, XLast            string // axis labels
+	XLastAt                  string
+	Target                   *htmlMark
+	Likely, Optimistic       *htmlLine
+	LikelyDay, OptimisticDay string
+	Title                    string
 }
 
 type htmlXY struct{ X, Y string }
+
+type htmlMark struct{ X, Y1, Y2, Label string }
+
+type htmlLine struct{ X1, Y1, X2, Y2 string }
 
 type htmlChild struct {
 	Key, Label, Title, URL, Status, Category string
@@ -505,6 +590,9 @@ func htmlID(label string, seen map[string]int) string {
 
 func num(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) }
 
+// num1 is a chart coordinate: a tenth of a unit is below a pixel.
+func num1(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) }
+
 func clamp01(f float64) float64 {
 	if math.IsNaN(f) {
 		return 0
@@ -512,34 +600,80 @@ func clamp01(f float64) float64 {
 	return math.Max(0, math.Min(1, f))
 }
 
-func sparkline(points []Point) htmlSpark {
-	s := htmlSpark{W: sparkW, H: sparkH, N: len(points), Base: sparkH - sparkPad}
-	y := func(d float64) string { return num(sparkH - sparkPad - clamp01(d)*(sparkH-2*sparkPad)) }
-	titles := make([]string, len(points))
-	xy := make([]string, len(points))
+// burnup draws points (oldest first) with the target date and the
+// forecast. The x axis runs from the first day to the latest of the last
+// day, the target and the likely forecast (at least one day, so one day of
+// history still has a width); the y axis from 0 to the largest scope.
+func burnup(points []Point, target time.Time, f Forecast) htmlBurnup {
+	b := htmlBurnup{W: burnW, H: burnH, N: len(points), Left: burnLeft, Right: burnW - burnRight, Top: burnTop, Bottom: burnH - burnBot}
+	var days []time.Time
+	for _, p := range points {
+		t, ok := parseDay(p.Day)
+		if !ok {
+			continue
+		}
+		days = append(days, t)
+		b.YMax = max(b.YMax, p.Scope, p.DoneItems)
+	}
+	if len(days) == 0 {
+		b.Title = "burn-up: no history yet"
+		return b
+	}
+	b.YMax = max(b.YMax, 1)
+	first, end := days[0], days[len(days)-1]
+	if !target.IsZero() && target.After(end) {
+		end = target
+	}
+	if f.OK && f.Likely.After(end) {
+		end = f.Likely
+	}
+	if !end.After(first) {
+		end = first.AddDate(0, 0, 1)
+	}
+	span := end.Sub(first).Hours()
+	x := func(t time.Time) float64 {
+		// The first day sits a little right of the y axis, so a lone
+		// point is not drawn on it.
+		const pad = 8
+		return float64(burnLeft+pad) + t.Sub(first).Hours()/span*float64(burnW-burnLeft-burnRight-pad)
+	}
+	y := func(v int) float64 {
+		return float64(burnH-burnBot) - float64(v)/float64(b.YMax)*float64(burnH-burnBot-burnTop)
+	}
+	var scope, done []string
 	for i, p := range points {
-		x := float64(sparkW) // a lone point sits at "today"
-		if len(points) > 1 {
-			x = float64(i) * sparkW / float64(len(points)-1)
+		if i >= len(days) {
+			break
 		}
-		xy[i] = num(x) + "," + y(p.Done)
-		titles[i] = fmt.Sprintf("%s %d%%", p.Day, percentOf(p.Done))
-		if i == len(points)-1 {
-			s.Dot = &htmlXY{X: num(x), Y: y(p.Done)}
+		xi := num1(x(days[i]))
+		scope = append(scope, xi+","+num1(y(p.Scope)))
+		done = append(done, xi+","+num1(y(p.DoneItems)))
+	}
+	b.Scope, b.Done = strings.Join(scope, " "), strings.Join(done, " ")
+	last := points[len(points)-1]
+	lx := num1(x(days[len(days)-1]))
+	b.ScopeDot = &htmlXY{X: lx, Y: num1(y(last.Scope))}
+	b.DoneDot = &htmlXY{X: lx, Y: num1(y(last.DoneItems))}
+	b.NowLabel = fmt.Sprintf("%d of %d done", last.DoneItems, last.Scope)
+	b.YMaxAt = num1(y(b.YMax))
+	b.XFirst, b.XLast, b.XLastAt = first.Format("Jan 2"), end.Format("Jan 2"), num1(x(end))
+	if !target.IsZero() {
+		tx := x(target)
+		if tx >= float64(burnLeft) {
+			b.Target = &htmlMark{X: num1(tx), Y1: strconv.Itoa(burnTop), Y2: strconv.Itoa(burnH - burnBot), Label: "target " + target.Format("Jan 2")}
 		}
 	}
-	s.Points = strings.Join(xy, " ")
-	switch len(points) {
-	case 0:
-		s.Title = "burn-up: no history yet"
-	case 1:
-		s.Level = &htmlXY{X: num(sparkW), Y: y(points[0].Done)}
-		fallthrough
-	default:
-		s.Title = "burn-up: " + strings.Join(titles, ", ")
-		s.First, s.End = points[0].Day, points[len(points)-1].Day
+	if f.OK {
+		line := func(t time.Time) *htmlLine {
+			return &htmlLine{X1: lx, Y1: num1(y(last.DoneItems)), X2: num1(x(t)), Y2: num1(y(last.Scope))}
+		}
+		b.Likely, b.LikelyDay = line(f.Likely), f.Likely.Format(dateLayout)
+		if f.Optimistic.Before(f.Likely) {
+			b.Optimistic, b.OptimisticDay = line(f.Optimistic), f.Optimistic.Format(dateLayout)
+		}
 	}
-	return s
+	b.Title = fmt.Sprintf("burn-up %s to %s: %d of %d items done; %s", points[0].Day, last.Day, last.DoneItems, last.Scope, f.Words())
+	return b
 }
 
 // segments is the stacked done / in progress / to do bar.
@@ -574,7 +708,7 @@ func htmlCategory(c adapters.StatusCategory) string {
 }
 
 func (r Report) htmlPage(o HTMLOptions) htmlPage {
-	p := htmlPage{Title: o.Title, Refresh: max(o.Refresh, 0), Footer: o.Footer, Basis: r.basis()}
+	p := htmlPage{Title: o.Title, Refresh: max(o.Refresh, 0), Footer: o.Footer, Basis: r.basis(), Summary: r.Summary()}
 	if p.Title == "" {
 		p.Title = defaultHTMLTitle
 	}
@@ -583,16 +717,18 @@ func (r Report) htmlPage(o HTMLOptions) htmlPage {
 		p.GeneratedISO = r.Generated.Format(time.RFC3339)
 	}
 	seen := map[string]int{}
-	for _, ro := range r.Rollups {
+	for _, ro := range Ordered(r.Rollups) {
 		key := Key(ro.Initiative)
 		label := refLabel(ro.Initiative)
+		f := r.Forecast(ro)
 		hi := htmlInitiative{
 			ID:         htmlID(label, seen),
 			Key:        label,
 			Label:      displayName(ro.Initiative),
 			Title:      ro.Title,
 			URL:        safeURL(ro.Initiative.URL),
-			Status:     r.Status[key],
+			Status:     HumanStatus(r.Status[key]),
+			Health:     HealthOf(ro).String(),
 			Percent:    percentOf(r.done(ro)),
 			AtRisk:     ro.AtRisk,
 			Reasons:    ro.Reasons,
@@ -603,7 +739,14 @@ func (r Report) htmlPage(o HTMLOptions) htmlPage {
 			Segments:   segments(ro.Counts, ro.Total),
 			Started:    formatDate(ro.Started),
 			Target:     formatDate(ro.Target),
-			Spark:      sparkline(r.History[key]),
+			Burnup:     burnup(r.Points(ro), ro.Target, f),
+			Forecast:   f.Words(),
+			SlipWords:  SlipWords(r.Slips[key]),
+		}
+		for _, sl := range r.Slips[key] {
+			if sl.From != "" {
+				hi.Slips = append(hi.Slips, sl.At.UTC().Format(dateLayout)+": "+sl.Words())
+			}
 		}
 		for _, c := range ro.Cycles {
 			hi.Cycles = append(hi.Cycles, cycleText(c))
@@ -614,7 +757,7 @@ func (r Report) htmlPage(o HTMLOptions) htmlPage {
 				Label:    displayName(c.Ref),
 				Title:    c.Title,
 				URL:      safeURL(c.Ref.URL),
-				Status:   c.Status,
+				Status:   childStatus(c),
 				Category: htmlCategory(c.Category),
 				Percent:  percentOf(r.childDone(c)),
 			})
@@ -635,8 +778,15 @@ func (r Report) htmlPage(o HTMLOptions) htmlPage {
 //   - the percent text is in the card's element of class "pct";
 //   - the progress bar is class "bar", its filled part class "fill" with
 //     style width:<percent>%;
-//   - the burn-up is <svg class="spark" data-points="<n>"> holding one
-//     polyline with one point per history day (points="" without history);
+//   - the summary header is <section class="summary-header"> with
+//     data-healthy, data-at-risk and data-done counts and a list
+//     class "changes" of this week's changes;
+//   - cards are ordered at risk, on track, done; each has data-health;
+//   - the burn-up is <svg class="burnup" data-points="<n>"
+//     data-likely="<day>" data-optimistic="<day>"> with axes (g.axis.x,
+//     g.axis.y), polylines class "scope" and "done" (one point per
+//     history day), a line class "target" at the target date and lines
+//     class "forecast likely" / "forecast optimistic";
 //   - each direct child is <li class="child" data-key="<Ref.Key>"
 //     data-progress="<percent>">.
 //

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -70,8 +72,8 @@ func renderReport(t *testing.T) Report {
 		Generated: renderNow,
 		Rollups:   rs,
 		History: map[string][]Point{
-			Key(renderInit1): {{"2026-11-20", 0.25}, {"2026-11-21", 0.25}, {"2026-11-22", 0.5}},
-			Key(renderInit2): {{"2026-11-22", 0}},
+			Key(renderInit1): {{Day: "2026-11-20", Done: 0.25}, {Day: "2026-11-21", Done: 0.25}, {Day: "2026-11-22", Done: 0.5}},
+			Key(renderInit2): {{Day: "2026-11-22", Done: 0}},
 		},
 		Status: map[string]string{Key(renderInit1): "In Progress"},
 	}
@@ -178,11 +180,11 @@ func TestWriteMarkdown(t *testing.T) {
 	}
 	md := buf.String()
 	for _, want := range []string{
-		`| [INIT-1](https://jira.example.com/browse/INIT-1) Launch \| v2 \<script\>alert(1)\</script\> | In Progress | 50% | 2 / 1 / 1 | 2026-12-31 |  |`,
-		`| INIT-2 Second |  | 0% | 0 / 0 / 1 | 2026-11-01 | ⚠️ **at risk**: target date passed with 0% done |`,
-		"- [E-1](https://jira.example.com/browse/E-1) Epic\\_one \\*bold\\* — In Progress, 33%\n",
-		"- [org/repo\\#7](https://github.com/org/repo/issues/7) GitHub side — closed, 100%\n",
-		"- [T-4](https://jira.example.com/browse/T-4) task 4 — todo, 0%\n",
+		`| [INIT-1](https://jira.example.com/browse/INIT-1) Launch \| v2 \<script\>alert(1)\</script\> | on track | In Progress | 50% | 2 / 1 / 1 | 2026-12-31 |  |`,
+		`| INIT-2 Second | ⚠️ **at risk** |  | 0% | 0 / 0 / 1 | 2026-11-01 | target date passed with 0% done |`,
+		"- [E-1](https://jira.example.com/browse/E-1) Epic\\_one \\*bold\\* — In Progress · 1 of 3 items done, 33%\n",
+		"- [org/repo\\#7](https://github.com/org/repo/issues/7) GitHub side — Closed, 100%\n",
+		"- [T-4](https://jira.example.com/browse/T-4) task 4 — To do, 0%\n",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
@@ -204,12 +206,12 @@ func TestWriteMarkdown(t *testing.T) {
 		t.Fatalf("want 3 table rows, got %d:\n%s", len(rows), h)
 	}
 	for _, r := range rows[1:] {
-		if n := strings.Count(r[1], "<td"); n != 6 {
-			t.Errorf("row has %d cells, want 6: %s", n, r[1])
+		if n := strings.Count(r[1], "<td"); n != 7 {
+			t.Errorf("row has %d cells, want 7: %s", n, r[1])
 		}
 	}
-	if !strings.Contains(rows[1][1], `Launch | v2 &lt;script&gt;alert(1)&lt;/script&gt;`) {
-		t.Errorf("title not shown as typed: %s", rows[1][1])
+	if !strings.Contains(rows[2][1], `Launch | v2 &lt;script&gt;alert(1)&lt;/script&gt;`) {
+		t.Errorf("title not shown as typed: %s", rows[2][1])
 	}
 	if !strings.Contains(h, "Epic_one *bold*") || strings.Contains(h, "<em>") || strings.Contains(h, "<script") {
 		t.Errorf("markup in titles was interpreted:\n%s", h)
@@ -220,7 +222,7 @@ func TestWriteMarkdown(t *testing.T) {
 	if err := WriteMarkdown(&buf, rep); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(buf.String(), "| 80% |") || !strings.Contains(buf.String(), "Epic\\_one \\*bold\\* — In Progress, 60%") {
+	if !strings.Contains(buf.String(), "| 80% |") || !strings.Contains(buf.String(), "Epic\\_one \\*bold\\* — In Progress · 1 of 3 items done, 60%") {
 		t.Errorf("by estimate: want 80%% and child 60%%:\n%s", buf.String())
 	}
 }
@@ -256,7 +258,7 @@ func TestWriteJSON(t *testing.T) {
 	}
 	inits := raw["initiatives"].([]any)
 	first := inits[0].(map[string]any)
-	wantKeys := []string{"at_risk", "children", "counts", "cycles", "done_by_count", "done_by_estimate", "history", "id", "key", "percent_done", "reasons", "ref", "status", "target", "title", "total", "tracker", "url"}
+	wantKeys := []string{"at_risk", "children", "counts", "cycles", "done_by_count", "done_by_estimate", "forecast", "health", "history", "id", "key", "percent_done", "reasons", "ref", "slip_count", "slip_days", "slips", "status", "target", "title", "total", "tracker", "url"}
 	if got := sortedKeys(first); !slices.Equal(got, wantKeys) {
 		t.Errorf("initiative keys = %v, want %v", got, wantKeys)
 	}
@@ -268,7 +270,7 @@ func TestWriteJSON(t *testing.T) {
 	if got := sortedKeys(child); !slices.Equal(got, wantChild) {
 		t.Errorf("child keys = %v, want %v", got, wantChild)
 	}
-	if got := sortedKeys(first["history"].([]any)[0].(map[string]any)); !slices.Equal(got, []string{"day", "done"}) {
+	if got := sortedKeys(first["history"].([]any)[0].(map[string]any)); !slices.Equal(got, []string{"day", "done", "done_items", "scope"}) {
 		t.Errorf("history keys = %v", got)
 	}
 	if raw["generated"] != "2026-11-22T12:00:00Z" {
@@ -293,14 +295,16 @@ func TestWriteJSON(t *testing.T) {
 					{Ref: "github:I_kw7", Tracker: "github", ID: "I_kw7", Key: "org/repo#7", URL: renderGH.URL, Kind: "issue", Title: "GitHub side", Status: "closed", Category: "done", Total: 1, PercentDone: 100, DoneByCount: 1, DoneByEstimate: 1},
 					{Ref: "jira:10010", Tracker: "jira", ID: "10010", Key: "E-1", URL: renderEpic.URL, Kind: "epic", Title: "Epic_one *bold*", Status: "In Progress", Category: "in_progress", Total: 3, PercentDone: 33, DoneByCount: 1.0 / 3, DoneByEstimate: 0.6},
 				},
-				History: []Point{{"2026-11-20", 0.25}, {"2026-11-21", 0.25}, {"2026-11-22", 0.5}},
+				History: []Point{{Day: "2026-11-20", Done: 0.25}, {Day: "2026-11-21", Done: 0.25}, {Day: "2026-11-22", Done: 0.5}},
+				Slips:   []JSONSlip{}, Health: "on track", Forecast: "likely done 2026-11-24 at 1 item a day",
 			},
 			{
 				Ref: "jira:10002", Tracker: "jira", ID: "10002", Key: "INIT-2", URL: renderInit2.URL,
 				Title: "Second", Total: 1, Counts: JSONCounts{Todo: 1}, Target: "2026-11-01",
 				AtRisk: true, Reasons: []string{"target date passed with 0% done"}, Cycles: [][]string{},
 				Children: []JSONChild{{Ref: "jira:14", Tracker: "jira", ID: "14", Key: "T-4", URL: "https://jira.example.com/browse/T-4", Kind: "task", Title: "task 4", Status: "todo", Category: "todo", Total: 1}},
-				History:  []Point{{"2026-11-22", 0}},
+				History:  []Point{{Day: "2026-11-22", Done: 0}},
+				Slips:    []JSONSlip{}, Health: "at risk", Forecast: "no forecast: forecast after a second day of history",
 			},
 		},
 	}
@@ -321,7 +325,7 @@ func sortedKeys(m map[string]any) []string {
 var (
 	sectionRe  = regexp.MustCompile(`(?s)<section class="initiative[^"]*" id="([^"]*)" data-key="([^"]*)" data-progress="(\d+)" data-at-risk="(true|false)"[^>]*>(.*?)</section>`)
 	childRe    = regexp.MustCompile(`<li class="child[^"]*" data-key="([^"]*)" data-progress="(\d+)">`)
-	sparkRe    = regexp.MustCompile(`(?s)<svg class="spark"[^>]*data-points="(\d+)">.*?<polyline points="([^"]*)"/>.*?</svg>`)
+	sparkRe    = regexp.MustCompile(`(?s)<svg class="burnup"[^>]*data-points="(\d+)"[^>]*>.*?<polyline class="done" points="([^"]*)"/>.*?</svg>`)
 	pctRe      = regexp.MustCompile(`<span class="pct">(\d+)%</span>`)
 	fillRe     = regexp.MustCompile(`<div class="bar"[^>]*><div class="fill" style="width:(\d+)%"></div></div>`)
 	urlAttrRe  = regexp.MustCompile(`(?i)\s(href|src|srcset|action|poster|xlink:href|background)\s*=\s*"([^"]*)"`)
@@ -434,22 +438,23 @@ func TestWriteHTML(t *testing.T) {
 		}
 		got = append(got, c)
 	}
+	// At risk first.
 	want := []card{
-		{id: "init-INIT-1", key: "INIT-1", progress: "50", atRisk: "false", pct: "50", fill: "50", sparkN: "3", sparkPoints: 3,
-			children: [][2]string{{"org/repo#7", "100"}, {"E-1", "33"}}},
 		{id: "init-INIT-2", key: "INIT-2", progress: "0", atRisk: "true", pct: "0", fill: "0", sparkN: "1", sparkPoints: 1,
 			children: [][2]string{{"T-4", "0"}}},
+		{id: "init-INIT-1", key: "INIT-1", progress: "50", atRisk: "false", pct: "50", fill: "50", sparkN: "3", sparkPoints: 3,
+			children: [][2]string{{"org/repo#7", "100"}, {"E-1", "33"}}},
 	}
 	if diff := cmp.Diff(want, got, cmp.AllowUnexported(card{})); diff != "" {
 		t.Errorf("dashboard hooks (-want +got):\n%s", diff)
 	}
 
 	// INIT-2's URL is javascript:, so its title is not a link.
-	if !strings.Contains(sections[1][5], `<h2><a><span class="key">INIT-2</span>`) {
-		t.Errorf("INIT-2 heading should have no href:\n%s", sections[1][5])
+	if !strings.Contains(sections[0][5], `<h2><a><span class="key">INIT-2</span>`) {
+		t.Errorf("INIT-2 heading should have no href:\n%s", sections[0][5])
 	}
-	if !strings.Contains(sections[0][5], `<h2><a href="https://jira.example.com/browse/INIT-1"><span class="key">INIT-1</span>`) {
-		t.Errorf("INIT-1 heading should link its URL:\n%s", sections[0][5])
+	if !strings.Contains(sections[1][5], `<h2><a href="https://jira.example.com/browse/INIT-1"><span class="key">INIT-1</span>`) {
+		t.Errorf("INIT-1 heading should link its URL:\n%s", sections[1][5])
 	}
 
 	// By estimate changes "the" percent for initiatives and children.
@@ -502,33 +507,157 @@ func TestHTMLIDsUnique(t *testing.T) {
 	}
 }
 
-func TestSparkline(t *testing.T) {
+func TestBurnup(t *testing.T) {
+	target := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
 	for n := 0; n <= 4; n++ {
 		pts := make([]Point, n)
 		for i := range pts {
-			pts[i] = Point{Day: fmt.Sprintf("2026-11-%02d", i+1), Done: float64(i) / 3}
+			pts[i] = Point{Day: fmt.Sprintf("2026-11-%02d", i+1), Scope: 10 + i, DoneItems: 2 * i}
 		}
-		s := sparkline(pts)
-		coords := strings.Fields(s.Points)
-		if len(coords) != n || s.N != n {
-			t.Fatalf("%d points: got %d coordinates, N=%d", n, len(coords), s.N)
-		}
-		for _, c := range coords {
-			xs, ys, ok := strings.Cut(c, ",")
-			x, errX := strconv.ParseFloat(xs, 64)
-			y, errY := strconv.ParseFloat(ys, 64)
-			if !ok || errX != nil || errY != nil || x < 0 || x > sparkW || y < 0 || y > sparkH {
-				t.Errorf("%d points: coordinate %q outside the %dx%d view box", n, c, sparkW, sparkH)
+		b := burnup(pts, target, ForecastOf(pts))
+		for _, line := range []string{b.Scope, b.Done} {
+			coords := strings.Fields(line)
+			if len(coords) != n || b.N != n {
+				t.Fatalf("%d points: got %d coordinates, N=%d", n, len(coords), b.N)
+			}
+			for _, c := range coords {
+				xs, ys, ok := strings.Cut(c, ",")
+				x, errX := strconv.ParseFloat(xs, 64)
+				y, errY := strconv.ParseFloat(ys, 64)
+				if !ok || errX != nil || errY != nil || x < burnLeft || x > burnW-burnRight || y < burnTop || y > burnH-burnBot {
+					t.Errorf("%d points: coordinate %q outside the plot", n, c)
+				}
 			}
 		}
-		if (s.Dot != nil) != (n > 0) || (s.Level != nil) != (n == 1) {
-			t.Errorf("%d points: dot %v level %v", n, s.Dot, s.Level)
+		if (b.DoneDot != nil) != (n > 0) || (b.Target != nil) != (n > 0) {
+			t.Errorf("%d points: dot %v target %v", n, b.DoneDot, b.Target)
+		}
+		if (b.Likely != nil) != (n >= 2) {
+			t.Errorf("%d points: likely forecast %v, want one from two days on", n, b.Likely)
 		}
 	}
-	// Rising history goes up the page (smaller y), out-of-range values clamp.
-	s := sparkline([]Point{{"d1", -1}, {"d2", 0.5}, {"d3", 2}})
-	if want := "0.00,29.00 60.00,16.00 120.00,3.00"; s.Points != want {
-		t.Errorf("points = %q, want %q", s.Points, want)
+	// One day of history is still a chart: axes from that day to the
+	// target, the point drawn, the target marked.
+	one := burnup([]Point{{Day: "2026-11-01", Scope: 4, DoneItems: 1}}, target, Forecast{})
+	if one.XFirst != "Nov 1" || one.XLast != "Nov 20" || one.Target == nil || one.Target.X != num1(burnW-burnRight) || one.YMax != 4 {
+		t.Errorf("one day: %+v", one)
+	}
+}
+
+func TestForecast(t *testing.T) {
+	day := func(i int) string {
+		return time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i).Format(dateLayout)
+	}
+	// 20 days: slow (0.5/day) for 13 days, then 2/day for 7.
+	var pts []Point
+	done := 0.0
+	for i := range 21 {
+		pts = append(pts, Point{Day: day(i), Scope: 100, DoneItems: int(done)})
+		if i < 13 {
+			done += 0.5
+		} else {
+			done += 2
+		}
+	}
+	f := ForecastOf(pts)
+	last := pts[len(pts)-1]
+	if !f.OK || f.Rate <= 0 || f.BestRate < f.Rate || f.Optimistic.After(f.Likely) {
+		t.Fatalf("forecast %+v", f)
+	}
+	wantLikely := mustDay(last.Day).AddDate(0, 0, int(math.Ceil(float64(100-last.DoneItems)/f.Rate)))
+	if !f.Likely.Equal(wantLikely) || f.BestRate != 2 {
+		t.Errorf("likely %v (want %v), best rate %v (want 2)", f.Likely, wantLikely, f.BestRate)
+	}
+	if w := f.Words(); !strings.Contains(w, "likely done "+wantLikely.Format(dateLayout)) || !strings.Contains(w, "optimistic") {
+		t.Errorf("words %q", w)
+	}
+	for name, c := range map[string]struct {
+		pts  []Point
+		want string
+	}{
+		"none":    {nil, "no forecast: no history yet"},
+		"one day": {pts[:1], "no forecast: forecast after a second day of history"},
+		"stalled": {[]Point{{Day: day(0), Scope: 5, DoneItems: 1}, {Day: day(3), Scope: 5, DoneItems: 1}}, "no forecast: nothing finished in the last 3 days"},
+		"done":    {[]Point{{Day: day(0), Scope: 5, DoneItems: 5}}, "all work done"},
+	} {
+		if got := ForecastOf(c.pts).Words(); got != c.want {
+			t.Errorf("%s: %q, want %q", name, got, c.want)
+		}
+	}
+}
+
+func TestHumanStatus(t *testing.T) {
+	for in, want := range map[string]string{
+		"in_progress": "In progress", "todo": "To do", "TO_DO": "To do", "done": "Done", "IN_REVIEW": "In review",
+		"In Review": "In Review", "Won't do": "Won't do", "": "", "closed": "Closed", "wont-fix": "Wont fix",
+	} {
+		if got := HumanStatus(in); got != want {
+			t.Errorf("HumanStatus(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestSummaryAndOrder(t *testing.T) {
+	rep := renderReport(t)
+	i1, i2 := Key(renderInit1), Key(renderInit2)
+	rep.History = map[string][]Point{
+		i1: {{Day: "2026-11-10", Scope: 3, DoneItems: 0}, {Day: "2026-11-22", Scope: 4, DoneItems: 2}},
+		i2: {{Day: "2026-11-14", Scope: 1, AtRisk: false}, {Day: "2026-11-22", Scope: 1, AtRisk: true}},
+	}
+	rep.Slips = map[string][]Slip{i1: {
+		{At: renderNow.AddDate(0, 0, -30), To: "2026-12-01"},
+		{At: renderNow.AddDate(0, 0, -20), From: "2026-12-01", To: "2026-12-15"},
+		{At: renderNow.AddDate(0, 0, -2), From: "2026-12-15", To: "2026-12-31"},
+	}}
+	s := rep.Summary()
+	want := Summary{OnTrack: 1, AtRisk: 1, Changes: []string{
+		"1 initiative turned at risk: INIT-2",
+		"target dates moved: INIT-1 2026-12-15 → 2026-12-31 (+16 days)",
+		"2 items finished, 1 item added",
+	}}
+	if diff := cmp.Diff(want, s); diff != "" {
+		t.Errorf("summary (-want +got):\n%s", diff)
+	}
+	if got := Ordered(rep.Rollups); got[0].Initiative != renderInit2 {
+		t.Errorf("at risk not first: %v", got[0].Initiative)
+	}
+	if n, d := SlipTotals(rep.Slips[i1]); n != 2 || d != 30 {
+		t.Errorf("slips %d, %d days; want 2, 30", n, d)
+	}
+	// Markdown and the dashboard say the same words.
+	var md strings.Builder
+	if err := WriteMarkdown(&md, rep); err != nil {
+		t.Fatal(err)
+	}
+	h := renderHTML(t, rep, HTMLOptions{})
+	text := html.UnescapeString(h)
+	for _, w := range append([]string{s.Headline(), "target moved 2 times, +30 days in all", "In Progress · 1 of 3 items done"}, s.Changes...) {
+		if !strings.Contains(text, w) {
+			t.Errorf("dashboard lacks %q", w)
+		}
+		if !strings.Contains(md.String(), mdText(w)) && !strings.Contains(md.String(), w) {
+			t.Errorf("markdown lacks %q:\n%s", w, md.String())
+		}
+	}
+	if !strings.Contains(h, `data-healthy="1" data-at-risk="1" data-done="0"`) || !strings.Contains(h, `class="legend"`) {
+		t.Errorf("dashboard lacks the summary header or legend")
+	}
+	if strings.Index(md.String(), "INIT-2") > strings.Index(md.String(), "INIT-1") {
+		t.Errorf("markdown does not list the at-risk INIT-2 first:\n%s", md.String())
+	}
+}
+
+func TestBlockedLinkedItemNamedOnce(t *testing.T) {
+	init := initiative(jira("INIT-1"))
+	is := issue(jira("P-1"), wip, 0)
+	twin := issue(gh("o/r#1"), wip, 0)
+	is.Labels, twin.Labels = []string{"blocked"}, []string{"Blocked"}
+	is.SameAs = refs(gh("o/r#1"))
+	init.Children = refs(jira("P-1"), gh("o/r#1"))
+	x := NewIndex(Config{Now: fixedNow, AtRisk: AtRisk{BlockedLabels: []string{"blocked"}}}, []Node{init, is, twin})
+	r, _ := x.Rollup(jira("INIT-1"))
+	if diff := cmp.Diff([]string{"P-1 is blocked"}, r.Reasons); diff != "" || len(r.Children) != 1 {
+		t.Errorf("reasons (-want +got):\n%s\nchildren %v", diff, r.Children)
 	}
 }
 
@@ -537,7 +666,7 @@ func TestHTMLNoHistory(t *testing.T) {
 	h := renderHTML(t, rep, HTMLOptions{})
 	m := sparkRe.FindStringSubmatch(h)
 	if m == nil || m[1] != "0" || m[2] != "" {
-		t.Errorf("want an empty sparkline, got %q", m)
+		t.Errorf("want an empty burn-up, got %q", m)
 	}
 	if !strings.Contains(h, "no child items yet") {
 		t.Errorf("childless initiative should say so")

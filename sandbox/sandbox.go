@@ -18,6 +18,7 @@ import (
 	"github.com/tracksync/tracksync/adapters/github/githubtest"
 	"github.com/tracksync/tracksync/adapters/jira"
 	"github.com/tracksync/tracksync/adapters/jira/jiratest"
+	"github.com/tracksync/tracksync/notify/notifytest"
 )
 
 // Credentials the fakes accept; they guard nothing but the sandbox.
@@ -40,6 +41,10 @@ type Sandbox struct {
 	Config string // the config file written for them
 	Jira   *jiratest.Server
 	GitHub *githubtest.Server
+	// Slack and Teams are the notification fakes the config's sinks post
+	// to (a #roadmap channel, a "tracksync" workflow).
+	Slack *notifytest.Slack
+	Teams *notifytest.Teams
 
 	mu       sync.Mutex
 	cleanups []func()
@@ -67,20 +72,31 @@ func (s *Sandbox) Close() {
 
 // Start starts and seeds the fakes and writes the config into dir (a new
 // temporary folder when dir is "").
-func Start(ctx context.Context, dir string) (*Sandbox, error) {
+//
+// A start that fails leaves nothing behind: the fakes are stopped and a
+// temporary folder it made is removed (a folder the caller named is kept).
+func Start(ctx context.Context, dir string) (_ *Sandbox, err error) {
 	if dir == "" {
-		d, err := os.MkdirTemp("", "tracksync-sandbox-")
-		if err != nil {
-			return nil, err
+		d, mkErr := os.MkdirTemp("", "tracksync-sandbox-")
+		if mkErr != nil {
+			return nil, fmt.Errorf("sandbox: making its folder: %w", mkErr)
 		}
 		dir = d
+		defer func() {
+			if err != nil {
+				os.RemoveAll(d)
+			}
+		}()
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sandbox: making its folder: %w", err)
 	}
 	s := &Sandbox{Dir: dir, Config: filepath.Join(dir, configName), stop: make(chan struct{})}
 	s.Jira = jiratest.New(s, jiratest.Options{Projects: []string{JiraProject}, WebhookSecret: JiraSecret, Start: time.Now().UTC()})
 	s.GitHub = githubtest.New(s, githubtest.Options{Repos: []string{Repo}, Users: []string{"analima", "bochen", "cypark"}, Tokens: []string{GitHubToken}, Clock: time.Now})
+	s.Slack, s.Teams = notifytest.NewSlack(), notifytest.NewTeams()
+	s.Cleanup(s.Slack.Close)
+	s.Cleanup(s.Teams.Close)
 	// The Jira fake's clock is manual: keep it with the wall clock, so
 	// "updated" stamps and relative JQL dates mean what they say.
 	go func() {
@@ -101,7 +117,7 @@ func Start(ctx context.Context, dir string) (*Sandbox, error) {
 		s.Close()
 		return nil, err
 	}
-	if err := os.WriteFile(s.Config, []byte(s.config()), 0o600); err != nil {
+	if err := os.WriteFile(s.Config, []byte(s.config()+s.notifications()), 0o600); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -182,6 +198,18 @@ initiatives:
     status: planned
     due: 2027-09-30
 `
+
+// notifications is the config's notifications section: every event to the
+// fake Slack's #roadmap and the fake Teams workflow.
+func (s *Sandbox) notifications() string {
+	return fmt.Sprintf(`# Notifications go to in-process fakes of Slack and Teams.
+notifications:
+  stale_after: 1h
+  sinks:
+    - { name: slack, kind: slack, webhook_url: %q }
+    - { name: teams, kind: teams, webhook_url: %q }
+`, s.Slack.WebhookURL("#roadmap"), s.Teams.WebhookURL("tracksync"))
+}
 
 func (s *Sandbox) config() string {
 	q := func(v string) string { b, _ := json.Marshal(v); return string(b) }

@@ -372,6 +372,25 @@ type Ops interface {
 	// or delivered) is not added again: the existing event's ID is
 	// returned, with no error.
 	PutEvent(ctx context.Context, e Event) (int64, error)
+
+	// PutDateChange records that initiative c.Initiative's target date
+	// went from c.From to c.To at c.At (a zero At means now), for the
+	// date-slip history. An error wrapping adapters.ErrInvalid, with
+	// nothing written, when Initiative is empty or a day is neither ""
+	// nor YYYY-MM-DD.
+	PutDateChange(ctx context.Context, c DateChange) error
+	// ListDateChanges returns the changes of initiative ("" for all),
+	// oldest first.
+	ListDateChanges(ctx context.Context, initiative string) ([]DateChange, error)
+}
+
+// DateChange is one change of an initiative's target date. From is ""
+// when the date was first seen (or newly set), To "" when it was removed.
+type DateChange struct {
+	Initiative string    `json:"initiative"` // the initiative's rollup key
+	At         time.Time `json:"at"`
+	From       string    `json:"from"` // YYYY-MM-DD or ""
+	To         string    `json:"to"`
 }
 
 // Event is one outbox entry: something other parts react to ("a run

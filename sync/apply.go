@@ -139,6 +139,7 @@ func (a *applier) journaled(ctx context.Context, op *Op, entry store.JournalEntr
 		return err
 	}
 	res, callErr := call()
+	progressOf(ctx).step()
 	if a.e.crash != nil {
 		if err := a.e.crash(CrashAfterCall, op); err != nil {
 			return errCrashed
@@ -363,6 +364,9 @@ func (a *applier) createBatch(ctx context.Context, ops []*Op) error {
 		return err
 	}
 	results, callErr := tr.(adapters.BulkCreator).CreateMany(ctx, reqs)
+	for range ops {
+		progressOf(ctx).step()
+	}
 	for _, op := range ops {
 		if a.e.crash != nil {
 			if err := a.e.crash(CrashAfterCall, op); err != nil {
@@ -632,7 +636,7 @@ func (a *applier) pair(ctx context.Context, pp *pairPlan) error {
 	for _, op := range pp.other {
 		if op.Kind == OpConflict && op.Conflict.Winner == "" {
 			c := store.Conflict{Flow: a.f.Map.Name, LinkID: in.link.ID, Field: op.Conflict.Field, Base: op.Conflict.Base, A: op.Conflict.A, B: op.Conflict.B}
-			if _, err := a.e.store.PutConflict(bg, c); err != nil {
+			if err := a.e.holdConflict(bg, c, in.link, a.runID); err != nil {
 				return fmt.Errorf("holding conflict on %s field %s: %w", in.link.A, c.Field, err)
 			}
 			a.held[fmt.Sprintf("%d/%s", in.link.ID, c.Field)] = true

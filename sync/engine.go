@@ -77,6 +77,13 @@ type Options struct {
 	// shutting down. The run is recorded as failed and its cursors stay,
 	// so the next run picks up where it stopped.
 	Draining func() bool
+	// Progress, when set, hears where each run stands: listing each side
+	// (items so far), then writing (writes made of planned), and every
+	// rate-limit wait with its reason and length.
+	Progress func(Progress)
+	// Events makes runs write outbox events (a run failed, the safety
+	// valve stopped one, a conflict was held) for notifications.
+	Events bool
 }
 
 // Engine runs flows against a state store.
@@ -88,6 +95,8 @@ type Engine struct {
 	ttl      time.Duration
 	crash    func(CrashPoint, *Op) error
 	draining func() bool
+	progress func(Progress)
+	events   bool
 	// renewKick makes a run's renewal happen at once (tests only; nothing
 	// else sends on it).
 	renewKick chan struct{}
@@ -95,7 +104,7 @@ type Engine struct {
 
 // New returns an engine over st.
 func New(st store.Store, opts Options) *Engine {
-	e := &Engine{store: st, log: opts.Logger, now: opts.Clock, owner: opts.Owner, ttl: opts.LockTTL, crash: opts.Crash, draining: opts.Draining, renewKick: make(chan struct{})}
+	e := &Engine{store: st, log: opts.Logger, now: opts.Clock, owner: opts.Owner, ttl: opts.LockTTL, crash: opts.Crash, draining: opts.Draining, progress: opts.Progress, events: opts.Events, renewKick: make(chan struct{})}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
@@ -246,6 +255,7 @@ func (e *Engine) Sync(ctx context.Context, f *Flow, opts RunOptions) (*Result, e
 	stopRenew := e.renew(ctx, rl)
 	defer stopRenew()
 
+	ctx = withProgress(ctx, name, e.progress)
 	run, err := e.store.StartRun(ctx, name, opts.DryRun)
 	if err != nil {
 		return nil, fmt.Errorf("flow %s: recording run: %w", name, err)
@@ -261,7 +271,7 @@ func (e *Engine) Sync(ctx context.Context, f *Flow, opts RunOptions) (*Result, e
 		if runErr != nil {
 			res.Run.Error = runErr.Error()
 		}
-		if err := e.store.FinishRun(context.WithoutCancel(ctx), res.Run); err != nil && runErr == nil {
+		if err := e.finishRun(context.WithoutCancel(ctx), res.Run); err != nil && runErr == nil {
 			runErr = fmt.Errorf("flow %s: recording run end: %w", name, err)
 		}
 		return res, runErr
@@ -295,8 +305,10 @@ func (e *Engine) Sync(ctx context.Context, f *Flow, opts RunOptions) (*Result, e
 		res.Run.Counts = planCounts(plan)
 		return finish(store.RunOK, nil)
 	}
+	progressOf(ctx).phase("writing", plan.Writes())
 	errs, err := e.apply(ctx, f, plan, run.ID, rl, &res.Run.Counts, log)
 	res.Errors = errs
+	e.recordItems(ctx, run.ID, plan, errs, err, log)
 	if errors.Is(err, errCrashed) {
 		return res, err
 	}
@@ -390,6 +402,8 @@ func (e *Engine) list(ctx context.Context, f *Flow, s store.Side, cursor string)
 	tr := f.side(s)
 	l := &listing{items: map[string]adapters.Item{}}
 	req := adapters.ListRequest{Scope: f.scope(s), Cursor: cursor}
+	prog := progressOf(ctx)
+	prog.phase(fmt.Sprintf("listing %s (%s)", s, tr.Name()), 0)
 	for pages := 0; ; pages++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -405,6 +419,7 @@ func (e *Engine) list(ctx context.Context, f *Flow, s store.Side, cursor string)
 			l.items[it.Ref.ID] = it
 		}
 		l.deleted = append(l.deleted, page.Deleted...)
+		prog.set(len(l.order))
 		if page.NextPageToken == "" {
 			l.cursor = page.Cursor
 			return l, nil

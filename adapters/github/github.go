@@ -9,8 +9,9 @@
 // (done: closed with state_reason not_planned); statuses beyond those are
 // status labels, which the flow's mapping layer manages through labels.
 // The milestone is the custom field "custom:milestone" (by title; a missing
-// milestone is created). Parent is not a field: SetChildren keeps a task
-// list of children in a parent's body instead.
+// milestone is created). Parent is the issue's parent in GitHub's
+// sub-issue hierarchy (see subissues.go); UpdateChildren keeps a task
+// list of children in a parent's body besides.
 //
 // Redirects are never followed. A transferred issue (GitHub answers 301
 // with the new URL) is ErrNotFound, "moved to <url>", for the link that
@@ -95,6 +96,12 @@ type Options struct {
 	// reads (defaults 1s and 30s).
 	RetryWaitMin, RetryWaitMax time.Duration
 	Logger                     *slog.Logger
+	// IssueTypes says the owners have issue types: an issue of type
+	// Epic is an epic, and creating an epic sets that type.
+	IssueTypes bool
+	// Project, when set, makes a Projects field the status (status
+	// source "project", see projects.go); nil keeps open/closed.
+	Project *ProjectOptions
 }
 
 // AppAuth authenticates as a GitHub App installation: installation tokens
@@ -122,6 +129,8 @@ type Tracker struct {
 	labels     map[string]map[string]string // repo -> lower-case label name -> GitHub's spelling
 	milestones map[string]map[string]int    // repo -> title -> number
 	keys       map[string]*keyIndex         // repo -> idempotency markers seen
+	types      map[string][]string          // repo -> issue type names
+	proj       *project                     // the status source "project", or nil
 	deliveries *adapters.DeliverySet
 }
 
@@ -184,6 +193,7 @@ func New(name string, opts Options) (*Tracker, error) {
 		labels:     map[string]map[string]string{},
 		milestones: map[string]map[string]int{},
 		keys:       map[string]*keyIndex{},
+		types:      map[string][]string{},
 		deliveries: adapters.NewDeliverySet(4096),
 	}
 	var auth http.RoundTripper
@@ -200,6 +210,7 @@ func New(name string, opts Options) (*Tracker, error) {
 	default:
 		auth = opts.Transport
 	}
+	t.proj = t.newProject(opts.Project, auth)
 	t.http = rest.NewClient(rest.Config{Tracker: name, Transport: t.pace.Transport(&apiTransport{next: auth}),
 		Timeout: time.Minute, RetryMax: 3, RetryWaitMin: opts.RetryWaitMin, RetryWaitMax: opts.RetryWaitMax,
 		// A transferred issue answers 301: following it turns a PATCH
@@ -235,13 +246,9 @@ func (t *Tracker) Name() string { return t.name }
 // Capabilities implements adapters.Tracker.
 func (t *Tracker) Capabilities() adapters.Capabilities {
 	return adapters.Capabilities{
-		Fields: []string{adapters.FieldTitle, adapters.FieldBody, adapters.FieldStatus, adapters.FieldAssignees, adapters.FieldLabels, FieldMilestone},
-		Statuses: []adapters.StatusDef{
-			{Name: StatusOpen, Category: adapters.CategoryTodo},
-			{Name: StatusClosed, Category: adapters.CategoryDone},
-			{Name: StatusNotPlanned, Category: adapters.CategoryDone},
-		},
-		Kinds:         []adapters.Kind{adapters.KindIssue},
+		Fields:        []string{adapters.FieldTitle, adapters.FieldBody, adapters.FieldStatus, adapters.FieldAssignees, adapters.FieldLabels, FieldMilestone, adapters.FieldParent},
+		Statuses:      t.statuses(),
+		Kinds:         t.kinds(),
 		MaxPageSize:   100,
 		TimePrecision: time.Second, // updated_at is ISO 8601 without fractions
 		// version() hashes updated_at, which a comment moves.
@@ -334,8 +341,8 @@ func repoPath(repo string) string {
 
 // getIssue reads one issue; a pull request is ErrNotFound, since it is
 // not an item.
-func (t *Tracker) getIssue(ctx context.Context, repo string, n int) (*gh.Issue, error) {
-	var is gh.Issue
+func (t *Tracker) getIssue(ctx context.Context, repo string, n int) (*issue, error) {
+	var is issue
 	id := issueID(repo, n)
 	if _, err := t.callShape(ctx, "reading issue "+id, http.MethodGet, fmt.Sprintf("%s/issues/%d", repoPath(repo), n), nil, &is, nil, issueShape); err != nil {
 		return nil, t.checkMoved(ctx, repo, err)
@@ -348,8 +355,8 @@ func (t *Tracker) getIssue(ctx context.Context, repo string, n int) (*gh.Issue, 
 
 // patchIssue sends one PATCH to issue n of repo and returns the issue
 // as answered.
-func (t *Tracker) patchIssue(ctx context.Context, op, repo string, n int, w issueWrite) (*gh.Issue, error) {
-	var out gh.Issue
+func (t *Tracker) patchIssue(ctx context.Context, op, repo string, n int, w issueWrite) (*issue, error) {
+	var out issue
 	if _, err := t.callShape(ctx, op, http.MethodPatch, fmt.Sprintf("%s/issues/%d", repoPath(repo), n), w, &out, nil, issueShape); err != nil {
 		t.dropCaches(repo, err)
 		return nil, t.checkMoved(ctx, repo, err)
@@ -407,8 +414,8 @@ func issueRepo(is *gh.Issue) string {
 	return ""
 }
 
-// Get implements adapters.Tracker; comments included.
-func (t *Tracker) Get(ctx context.Context, ref adapters.Ref) (adapters.Item, error) {
+// getItem is Get without the project status source; comments included.
+func (t *Tracker) getItem(ctx context.Context, ref adapters.Ref) (adapters.Item, error) {
 	repo, n, err := parseRef(ref)
 	if err != nil {
 		return adapters.Item{}, err
@@ -434,15 +441,15 @@ func (t *Tracker) Get(ctx context.Context, ref adapters.Ref) (adapters.Item, err
 // issue is in, not repo, the one asked: were the two ever to differ (a
 // followed redirect), repo plus the answer's number would name some
 // unrelated issue. repo is used only when the answer names none.
-func (t *Tracker) toItem(repo string, is *gh.Issue) adapters.Item {
-	if r := issueRepo(is); r != "" {
+func (t *Tracker) toItem(repo string, is *issue) adapters.Item {
+	if r := issueRepo(&is.Issue); r != "" {
 		repo = r
 	}
 	b := splitBody(is.GetBody())
 	id := issueID(repo, is.GetNumber())
 	it := adapters.Item{
 		Ref:     adapters.Ref{Tracker: t.name, Project: repo, ID: id, Key: id, URL: is.GetHTMLURL()},
-		Kind:    adapters.KindIssue,
+		Kind:    kindOfType(is.typeName()),
 		Title:   is.GetTitle(),
 		Body:    b.Text,
 		SyncKey: b.Key,
@@ -472,6 +479,8 @@ func (t *Tracker) toItem(repo string, is *gh.Issue) adapters.Item {
 	if is.UpdatedAt != nil {
 		it.UpdatedAt = is.UpdatedAt.Time
 	}
+	it.Parent = t.parentRef(is)
+	t.applyProject(&it)
 	if b.Key != "" {
 		t.remember(repo, b.Key, is.GetNumber())
 	}
@@ -481,7 +490,7 @@ func (t *Tracker) toItem(repo string, is *gh.Issue) adapters.Item {
 // version identifies an issue's state: GitHub gives no per-issue ETag in
 // listings, so it is a hash of updated_at and every field tracksync
 // reads, the same whether the issue came from a list or a get.
-func version(is *gh.Issue) string {
+func version(is *issue) string {
 	var labels, assignees []string
 	for _, l := range is.Labels {
 		labels = append(labels, l.GetName())
@@ -489,8 +498,13 @@ func version(is *gh.Issue) string {
 	for _, u := range is.Assignees {
 		assignees = append(assignees, u.GetLogin())
 	}
-	b, _ := json.Marshal([]any{is.GetUpdatedAt().Unix(), is.GetTitle(), is.GetBody(), is.GetState(), is.GetStateReason(),
-		adapters.NormalizeList(labels), adapters.NormalizeList(assignees), is.GetMilestone().GetTitle()})
+	fields := []any{is.GetUpdatedAt().Unix(), is.GetTitle(), is.GetBody(), is.GetState(), is.GetStateReason(),
+		adapters.NormalizeList(labels), adapters.NormalizeList(assignees), is.GetMilestone().GetTitle()}
+	if p, ty := is.parentKey(), is.typeName(); p != "" || ty != "" {
+		// Only then, so versions of issues without either stay as they were.
+		fields = append(fields, p, ty)
+	}
+	b, _ := json.Marshal(fields)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:8])
 }
@@ -535,10 +549,11 @@ type issueWrite struct {
 	Labels      *[]string       `json:"labels,omitempty"`
 	Assignees   *[]string       `json:"assignees,omitempty"`
 	Milestone   json.RawMessage `json:"milestone,omitempty"`
+	Type        *string         `json:"type,omitempty"`
 }
 
 func (w issueWrite) empty() bool {
-	return w.Title == nil && w.Body == nil && w.State == nil && w.StateReason == nil && w.Labels == nil && w.Assignees == nil && w.Milestone == nil
+	return w.Title == nil && w.Body == nil && w.State == nil && w.StateReason == nil && w.Labels == nil && w.Assignees == nil && w.Milestone == nil && w.Type == nil
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -550,10 +565,11 @@ func nonNil(l []string) []string {
 	return l
 }
 
-// Create implements adapters.Tracker. With an idempotency key it first
+// createItem is Create without the project status source (see
+// projects.go). With an idempotency key it first
 // looks for an issue carrying the key's marker (see findKey), so a
 // create retried after a lost answer finds the first one.
-func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.CreateOptions) (adapters.CreateResult, error) {
+func (t *Tracker) createItem(ctx context.Context, it adapters.Item, opts adapters.CreateOptions) (adapters.CreateResult, error) {
 	if err := ctx.Err(); err != nil {
 		return adapters.CreateResult{}, fmt.Errorf("github creating %q: %w", it.Title, err)
 	}
@@ -575,7 +591,10 @@ func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.Cr
 		if found {
 			got, err := t.Get(ctx, adapters.Ref{Tracker: t.name, ID: issueID(repo, n)})
 			if err == nil {
-				return adapters.CreateResult{Item: got, Existed: true}, nil
+				// A create cut short may have made the issue and not
+				// linked its parent yet.
+				got, err = t.finishParent(ctx, got, it.Parent)
+				return adapters.CreateResult{Item: got, Existed: true}, err
 			}
 			if !isNotFound(err) {
 				return adapters.CreateResult{}, err
@@ -599,7 +618,12 @@ func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.Cr
 			return adapters.CreateResult{}, fmt.Errorf("creating %q in %s: %w", it.Title, repo, err)
 		}
 	}
-	var is gh.Issue
+	if typ, err := t.typeFor(ctx, repo, it.Kind); err != nil {
+		return adapters.CreateResult{}, fmt.Errorf("creating %q in %s: %w", it.Title, repo, err)
+	} else if typ != "" {
+		w.Type = ptr(typ)
+	}
+	var is issue
 	if _, err := t.callShape(ctx, fmt.Sprintf("creating issue %q in %s", it.Title, repo), http.MethodPost, repoPath(repo)+"/issues", w, &is, nil, issueShape); err != nil {
 		t.dropCaches(repo, err)
 		return adapters.CreateResult{}, err
@@ -617,7 +641,13 @@ func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.Cr
 		}
 		is = *closed
 	}
-	return adapters.CreateResult{Item: t.toItem(repo, &is)}, nil
+	made := t.toItem(repo, &is)
+	if it.Parent != nil && !it.Parent.IsZero() {
+		if made, err = t.updateParent(ctx, repo, &is, it.Parent, true); err != nil {
+			return adapters.CreateResult{}, fmt.Errorf("creating %q in %s: %w", it.Title, repo, err)
+		}
+	}
+	return adapters.CreateResult{Item: made}, nil
 }
 
 func isNotFound(err error) bool { return errors.Is(err, adapters.ErrNotFound) }
@@ -910,11 +940,12 @@ func (t *Tracker) milestone(ctx context.Context, repo, title string) (json.RawMe
 	return json.RawMessage(strconv.Itoa(n)), nil
 }
 
-// Update implements adapters.Tracker. GitHub has no conditional write, so
+// updateItem is Update without the project status source (see
+// projects.go). GitHub has no conditional write, so
 // IfVersion is checked against a fresh read just before the PATCH. Only
 // fields whose value differs are sent, all in one PATCH: a status and the
 // status labels the mapping layer put in Labels land together.
-func (t *Tracker) Update(ctx context.Context, ref adapters.Ref, p adapters.Patch) (adapters.Item, error) {
+func (t *Tracker) updateItem(ctx context.Context, ref adapters.Ref, p adapters.Patch) (adapters.Item, error) {
 	caps := t.Capabilities()
 	for _, f := range p.Fields {
 		if !caps.HasField(f) {
@@ -935,6 +966,7 @@ func (t *Tracker) Update(ctx context.Context, ref adapters.Ref, p adapters.Patch
 		return adapters.Item{}, fmt.Errorf("github: updating %s: version %s, expected %s: %w", id, cur.Version, p.IfVersion, adapters.ErrConflict)
 	}
 	var w issueWrite
+	parent := false
 	for _, f := range p.Fields {
 		switch f {
 		case adapters.FieldTitle:
@@ -972,12 +1004,19 @@ func (t *Tracker) Update(ctx context.Context, ref adapters.Ref, p adapters.Patch
 				}
 				w.Labels = ptr(nonNil(spelt))
 			}
+		case adapters.FieldParent:
+			parent = true
 		case FieldMilestone:
 			if want := p.Item.Fields["milestone"]; want != cur.Fields["milestone"] {
 				if w.Milestone, err = t.milestone(ctx, repo, want); err != nil {
 					return adapters.Item{}, fmt.Errorf("updating %s: %w", id, err)
 				}
 			}
+		}
+	}
+	if parent {
+		if cur, err = t.updateParent(ctx, repo, is, p.Item.Parent, w.empty()); err != nil {
+			return adapters.Item{}, fmt.Errorf("updating %s: %w", id, err)
 		}
 	}
 	if w.empty() {
@@ -990,9 +1029,10 @@ func (t *Tracker) Update(ctx context.Context, ref adapters.Ref, p adapters.Patch
 	return t.toItem(repo, out), nil
 }
 
-// Archive implements adapters.Archiver: it closes the issue as completed;
-// an issue already closed (either way) is left as it is.
-func (t *Tracker) Archive(ctx context.Context, ref adapters.Ref) (adapters.Item, error) {
+// archiveItem is Archive without the project status source: it closes
+// the issue as completed; an issue already closed (either way) is left
+// as it is.
+func (t *Tracker) archiveItem(ctx context.Context, ref adapters.Ref) (adapters.Item, error) {
 	repo, n, err := parseRef(ref)
 	if err != nil {
 		return adapters.Item{}, err

@@ -62,9 +62,23 @@ type syncEnv struct {
 	// faulty is set while faults may be pending: a run may then fail.
 	faulty  bool
 	errRuns int
+	// board: status is project acme/1's Status field, not state and
+	// labels.
+	board bool
 }
 
-func newSyncEnv(t *testing.T, seed uint64) *syncEnv {
+func newSyncEnv(t *testing.T, seed uint64) *syncEnv { return newSyncEnvWith(t, seed, false) }
+
+// boardOptions and statusMapBoard are the project field's options and
+// the status map to them, for a syncEnv with board set.
+var (
+	boardOptions  = []string{"Todo", "In Progress", "In Review", "Done"}
+	boardStatuses = []adapters.StatusDef{{Name: "Todo", Category: adapters.CategoryTodo}, {Name: "In Progress", Category: adapters.CategoryInProgress},
+		{Name: "In Review", Category: adapters.CategoryInProgress}, {Name: "Done", Category: adapters.CategoryDone}}
+	statusMapBoard = []config.ValuePair{{A: "To Do", B: "Todo"}, {A: "In Progress", B: "In Progress"}, {A: "In Review", B: "In Review"}, {A: "Done", B: "Done"}}
+)
+
+func newSyncEnvWith(t *testing.T, seed uint64, board bool) *syncEnv {
 	ctx := context.Background()
 	clock := memory.NewClock(time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC))
 	fields := []string{adapters.FieldTitle, adapters.FieldBody, adapters.FieldStatus, adapters.FieldAssignees, adapters.FieldLabels}
@@ -73,8 +87,17 @@ func newSyncEnv(t *testing.T, seed uint64) *syncEnv {
 		t.Fatal(err)
 	}
 	fake := githubtest.New(t, githubtest.Options{Repos: []string{syncRepo}, Users: usersB, Tokens: []string{"tok"}, Clock: clock.Now})
+	var project *github.ProjectOptions
+	statusMap := statusMapB
+	if board {
+		fake.AddProject("acme", 1, "Status", boardOptions...)
+		// The options are named so the flow compiles before the project
+		// is read, as the config's project.categories does.
+		project, statusMap = &github.ProjectOptions{Owner: "acme", Number: 1, Statuses: boardStatuses}, statusMapBoard
+	}
 	b, err := github.New("b", github.Options{
-		URL: fake.URL, Token: "tok", Clock: clock.Now, Transport: fake.Client().Transport,
+		Project: project,
+		URL:     fake.URL, Token: "tok", Clock: clock.Now, Transport: fake.Client().Transport,
 		Sleep: func(ctx context.Context, d time.Duration) error {
 			clock.Advance(d)
 			return ctx.Err()
@@ -98,7 +121,7 @@ func newSyncEnv(t *testing.T, seed uint64) *syncEnv {
 			"labels":    {Direction: "both"},
 			"assignees": {Direction: "both"},
 			"comments":  {Direction: "both"},
-			"status":    {Direction: "both", Map: statusMapB},
+			"status":    {Direction: "both", Map: statusMap},
 		}}
 	capsA, capsB := a.Capabilities(), b.Capabilities()
 	m, probs := mapping.Compile(cf, "flows[0]", syncUsers, mapping.SideInfo{Name: "a", Kind: "memory", Caps: &capsA}, mapping.SideInfo{Name: "b", Kind: "github", Caps: &capsB})
@@ -107,7 +130,7 @@ func newSyncEnv(t *testing.T, seed uint64) *syncEnv {
 	}
 	return &syncEnv{t: t, ctx: ctx, clock: clock, a: a, fake: fake, b: b, st: st,
 		flow: &tsync.Flow{Map: m, A: a, B: b}, eng: tsync.New(st, tsync.Options{Clock: clock.Now}),
-		rnd: rand.New(rand.NewPCG(seed, seed*7+1))}
+		rnd: rand.New(rand.NewPCG(seed, seed*7+1)), board: board}
 }
 
 // run syncs once; with faults pending a failed run is expected, and the
@@ -290,6 +313,11 @@ func (e *syncEnv) stepB(r int) {
 		e.fake.CreateIssue(syncRepo, githubtest.Issue{Title: fmt.Sprintf("pull request %d", e.steps), PullRequest: true})
 	case r < 28:
 		edit(func(x *githubtest.Issue) { x.Title = fmt.Sprintf("b title %d", e.steps) })
+	case r < 50 && e.board:
+		// Status: a card moved on the board.
+		if err := e.fake.MoveCard("acme", 1, fmt.Sprintf("%s#%d", syncRepo, is.Number), boardOptions[e.rnd.IntN(len(boardOptions))]); err != nil {
+			e.t.Fatal(err)
+		}
 	case r < 50:
 		// Status: state plus status labels, sometimes several at once.
 		edit(func(x *githubtest.Issue) {
@@ -392,6 +420,32 @@ func TestSyncWithGitHub(t *testing.T) {
 	}
 }
 
+// TestSyncWithGitHubBoard is the convergence test with status in a
+// Projects field: people move cards on the board, and faults hit GraphQL
+// as they hit REST.
+func TestSyncWithGitHubBoard(t *testing.T) {
+	seeds, steps := 3, 300
+	if testing.Short() {
+		seeds, steps = 2, 120
+	}
+	for s := range seeds {
+		seed := uint64(s + 11)
+		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) {
+			t.Parallel()
+			e := newSyncEnvWith(t, seed, true)
+			for e.steps < steps {
+				e.step()
+			}
+			e.settle()
+			e.check()
+			if v := e.fake.SecondaryViolations(); v != 0 {
+				t.Errorf("%d requests refused by GitHub's secondary limits: pacing let them through", v)
+			}
+			t.Logf("seed %d: %d steps, %d runs failed on injected faults, %d issues, %d GraphQL points", seed, e.steps, e.errRuns, len(e.fake.Issues(syncRepo)), e.fake.GraphQLPoints())
+		})
+	}
+}
+
 // TestStatusLabels: an issue carrying several status labels is read as
 // one status, stays stable, and a status change from A swaps state and
 // status labels in one PATCH.
@@ -438,7 +492,7 @@ func githubWrites(fake *githubtest.Server) synctest.Writes {
 		Log: func() []string {
 			var writes []string
 			for _, r := range fake.Requests() {
-				if r.Method != http.MethodGet {
+				if r.Method != http.MethodGet && r.GraphQL != "query" {
 					writes = append(writes, r.Method+" "+r.Path)
 				}
 			}

@@ -14,7 +14,8 @@ import (
 	"github.com/tracksync/tracksync/adapters"
 )
 
-// List implements adapters.Tracker. See scope for the scope syntax.
+// listIssues is List without the project status source (see
+// projects.go). See scope for the scope syntax.
 //
 // Each repository is read with GET /repos/{o}/{r}/issues?state=all&
 // sort=updated&direction=asc&since=S, where S is where the cursor stands.
@@ -26,7 +27,7 @@ import (
 // them unless they changed again within that second. The first query of a
 // repository carries If-None-Match with the ETag the cursor stored, so a
 // poll with no changes is one request answered 304, which costs no quota.
-func (t *Tracker) List(ctx context.Context, req adapters.ListRequest) (adapters.ListPage, error) {
+func (t *Tracker) listIssues(ctx context.Context, req adapters.ListRequest) (adapters.ListPage, error) {
 	sc, err := parseScope(req.Scope)
 	if err != nil {
 		return adapters.ListPage{}, err
@@ -72,7 +73,7 @@ func (t *Tracker) List(ctx context.Context, req adapters.ListRequest) (adapters.
 		if conditional {
 			header = http.Header{"If-None-Match": {pos.ETag}}
 		}
-		var issues []*gh.Issue
+		var issues []*issue
 		resp, err := t.call(ctx, "listing issues of "+repo, http.MethodGet, repoPath(repo)+"/issues?"+q.Encode(), nil, &issues, header)
 		if err != nil {
 			return adapters.ListPage{}, err

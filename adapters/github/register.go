@@ -3,8 +3,10 @@ package github
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 
 	"github.com/tracksync/tracksync/adapters"
@@ -27,6 +29,19 @@ func init() {
 //	limits:                 content_per_minute (default 80) and
 //	                        content_per_hour (default 500): the pace of
 //	                        content-creating requests
+//	status_source:          where statuses live: state (open, closed, not
+//	                        planned; the default), labels (the same, with
+//	                        status labels kept by the flow's status map) or
+//	                        project (a Projects v2 single-select field)
+//	project:                for status_source project: owner, number and
+//	                        field (default Status) of the project, and
+//	                        optionally categories: option -> todo,
+//	                        in_progress or done (name every option there
+//	                        for flows to be checked before the project is
+//	                        read; others are categorised by name)
+//	issue_types:            true when the owners have issue types: an
+//	                        issue of type Epic is an epic, and epics are
+//	                        created with that type
 //
 // Scopes are "owner/repo [owner/repo2 ...] [label:x] [state:open|all]".
 func Spec() adapters.Spec {
@@ -41,6 +56,9 @@ func Spec() adapters.Spec {
 			{Name: "auth.private_key_file", Type: adapters.TypeString, Help: "GitHub App private key (PEM), relative to the config file"},
 			{Name: "webhook_secret", Type: adapters.TypeString, Secret: true, Help: "the secret webhooks are signed with"},
 			{Name: "limits", Type: adapters.TypeMap, Help: "content_per_minute (default 80), content_per_hour (default 500)"},
+			{Name: "status_source", Type: adapters.TypeString, Default: "state", Help: "state, labels or project (a Projects v2 single-select field)"},
+			{Name: "project", Type: adapters.TypeMap, Help: "for status_source project: owner, number, field (default Status), categories (option: todo|in_progress|done)"},
+			{Name: "issue_types", Type: adapters.TypeBool, Help: "the owners have issue types: type Epic is an epic, and epics are created with it"},
 		},
 		New: newFromConfig,
 	}
@@ -53,6 +71,7 @@ func newFromConfig(_ context.Context, cfg adapters.Config) (adapters.Tracker, er
 		Token:         cfg.String("auth.token"),
 		WebhookSecret: cfg.String("webhook_secret"),
 		Logger:        cfg.Logger,
+		IssueTypes:    cfg.Bool("issue_types"),
 	}
 	if m, ok := cfg.Options["limits"].(map[string]any); ok {
 		for k, v := range m {
@@ -70,6 +89,11 @@ func newFromConfig(_ context.Context, cfg adapters.Config) (adapters.Tracker, er
 			}
 		}
 	}
+	proj, err := projectFromConfig(cfg, keyPath)
+	if err != nil {
+		return nil, err
+	}
+	opts.Project = proj
 	appID, instID, keyFile := cfg.Int("auth.app_id"), cfg.Int("auth.installation_id"), cfg.String("auth.private_key_file")
 	switch {
 	case appID != 0 || instID != 0 || keyFile != "":
@@ -95,4 +119,58 @@ func newFromConfig(_ context.Context, cfg adapters.Config) (adapters.Tracker, er
 		return nil, fmt.Errorf("%s: %w", keyPath, err)
 	}
 	return t, nil
+}
+
+// projectFromConfig reads status_source and project.
+func projectFromConfig(cfg adapters.Config, keyPath string) (*ProjectOptions, error) {
+	src := cfg.String("status_source")
+	m, hasProject := cfg.Options["project"].(map[string]any)
+	switch src {
+	case "", "state", "labels":
+		if hasProject {
+			return nil, fmt.Errorf("%s.project: only used with status_source: project (status_source is %q)", keyPath, src)
+		}
+		return nil, nil
+	case "project":
+	default:
+		return nil, fmt.Errorf("%s.status_source: %q is not state, labels or project", keyPath, src)
+	}
+	if !hasProject {
+		return nil, fmt.Errorf("%s.project: status_source project needs project: {owner, number, field}", keyPath)
+	}
+	p := &ProjectOptions{Owner: fmt.Sprint(m["owner"]), Field: "Status"}
+	if m["owner"] == nil || p.Owner == "" {
+		return nil, fmt.Errorf("%s.project.owner: missing (the organization or user login owning the project)", keyPath)
+	}
+	n, err := strconv.Atoi(fmt.Sprint(m["number"]))
+	if err != nil || n <= 0 {
+		return nil, fmt.Errorf("%s.project.number: want the project's number (a positive whole number), got %v", keyPath, m["number"])
+	}
+	p.Number = n
+	if f, ok := m["field"]; ok {
+		if p.Field = fmt.Sprint(f); p.Field == "" {
+			return nil, fmt.Errorf("%s.project.field: empty", keyPath)
+		}
+	}
+	if c, ok := m["categories"]; ok {
+		cm, ok := c.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("%s.project.categories: want a mapping of option to todo, in_progress or done", keyPath)
+		}
+		for _, name := range slices.Sorted(maps.Keys(cm)) {
+			cat := adapters.StatusCategory(fmt.Sprint(cm[name]))
+			if !cat.Valid() {
+				return nil, fmt.Errorf("%s.project.categories.%s: %q is not todo, in_progress or done", keyPath, name, cm[name])
+			}
+			p.Statuses = append(p.Statuses, adapters.StatusDef{Name: name, Category: cat})
+		}
+	}
+	for k := range m {
+		switch k {
+		case "owner", "number", "field", "categories":
+		default:
+			return nil, fmt.Errorf("%s.project.%s: unknown key (known: owner, number, field, categories)", keyPath, k)
+		}
+	}
+	return p, nil
 }

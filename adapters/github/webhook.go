@@ -10,7 +10,7 @@ import (
 )
 
 // DecodeWebhook implements adapters.WebhookDecoder for the issues,
-// issue_comment, label and ping events. X-Hub-Signature-256 is checked,
+// issue_comment, sub_issues, label and ping events. X-Hub-Signature-256 is checked,
 // in constant time, before a byte of the body is parsed; a delivery whose
 // X-GitHub-Delivery was seen before yields no events. A ping, and a label
 // event (which names no issue), yield none either; the caller answers
@@ -39,6 +39,8 @@ func (t *Tracker) DecodeWebhook(h http.Header, body []byte) ([]adapters.Event, e
 	switch event {
 	case "ping", "label":
 		return nil, nil
+	case "sub_issues":
+		return t.subIssuesEvents(id, body)
 	case "issues", "issue_comment":
 	default:
 		return nil, nil

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -31,6 +32,19 @@ import (
 type app struct {
 	cfgPath, output, logLevel string
 	stdout, stderr            io.Writer
+	stdin                     io.Reader // set by tests; nil reads os.Stdin
+	// readOnly is set by commands that only read the state (plan, links,
+	// runs, conflicts list, rollup without --write, doctor): they never
+	// create a state database, so a mistyped state.dsn is an error rather
+	// than a fresh empty store that shows nothing.
+	readOnly bool
+	// noEnv (validate --no-env) stands a placeholder in for every unset
+	// ${VAR} and lists them in unsetVars, so a config repository's CI can
+	// check a config without its secrets.
+	noEnv     bool
+	unsetVars []string
+	// progress, set by sync, shows long runs' progress.
+	progress *progressReporter
 
 	log   *slog.Logger
 	cfg   *config.Config
@@ -68,7 +82,13 @@ func (a *app) configPath() string {
 // error listing every problem with its key path.
 func (a *app) loadConfig() error {
 	path := a.configPath()
-	cfg, err := config.Load(path)
+	var cfg *config.Config
+	var err error
+	if a.noEnv {
+		cfg, err = a.loadNoEnv(path)
+	} else {
+		cfg, err = config.Load(path)
+	}
 	var probs config.Problems
 	if err != nil && !errors.As(err, &probs) {
 		return &exitError{code: exitUsage, err: err}
@@ -86,6 +106,33 @@ func (a *app) loadConfig() error {
 	}
 	a.setupLog()
 	return nil
+}
+
+// loadNoEnv parses path with every unset ${VAR} standing for a
+// placeholder, recording its name; TRACKSYNC_ overrides still come from
+// the environment.
+func (a *app) loadNoEnv(path string) (*config.Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	overrides := map[string]bool{}
+	for _, k := range config.EnvKeys() {
+		overrides[config.EnvName(k)] = true
+	}
+	seen := map[string]bool{}
+	env := func(name string) (string, bool) {
+		v, ok := os.LookupEnv(name)
+		if ok || overrides[name] {
+			return v, ok
+		}
+		if !seen[name] {
+			seen[name] = true
+			a.unsetVars = append(a.unsetVars, name)
+		}
+		return "unset-" + name, true
+	}
+	return config.Parse(data, path, env)
 }
 
 func formatProblems(cfg *config.Config, ps []config.Problem) string {
@@ -153,6 +200,9 @@ func (a *app) openStore(ctx context.Context) error {
 	if driver == "" {
 		driver = config.DefaultDriver
 	}
+	if err := a.stateExists(); err != nil {
+		return err
+	}
 	st, err := store.Open(ctx, driver, a.cfg.State.DSN, store.Options{Logger: a.log})
 	if errors.Is(err, store.ErrUnknownDriver) {
 		return usageErr("state.driver: %v", err)
@@ -161,21 +211,19 @@ func (a *app) openStore(ctx context.Context) error {
 		return fmt.Errorf("opening state (state.dsn): %w", err)
 	}
 	a.st = st
-	a.eng = tsync.New(a.st, tsync.Options{Logger: a.log})
+	opts := tsync.Options{Logger: a.log, Events: a.cfg != nil && a.cfg.Notifications != nil}
+	if a.progress != nil {
+		opts.Progress = a.progress.report
+	}
+	a.eng = tsync.New(a.st, opts)
 	return nil
 }
 
 // openFlows opens the trackers of the flows (only the named one when only
 // is set) and compiles each flow against its trackers' capabilities.
 func (a *app) openFlows(ctx context.Context, only string) error {
-	if only != "" {
-		found := false
-		for _, f := range a.cfg.Flows {
-			found = found || f.Name == only
-		}
-		if !found {
-			return usageErr("--flow %q: no such flow in %s (flows: %s)", only, a.cfg.Path, strings.Join(a.flowNames(), ", "))
-		}
+	if err := a.checkFlow(only); err != nil {
+		return err
 	}
 	fs, probs, err := tsync.OpenFlows(ctx, a.cfg, adapters.Default, a.log, only)
 	if err != nil {
@@ -186,6 +234,54 @@ func (a *app) openFlows(ctx context.Context, only string) error {
 		return &exitError{code: exitUsage, err: fmt.Errorf("%s does not fit its trackers:\n%s", a.cfg.Path, formatProblems(a.cfg, probs))}
 	}
 	return nil
+}
+
+// checkFlow makes an unknown --flow a usage error naming the known ones
+// ("" is every flow).
+func (a *app) checkFlow(only string) error {
+	if only == "" {
+		return nil
+	}
+	for _, f := range a.cfg.Flows {
+		if f.Name == only {
+			return nil
+		}
+	}
+	return usageErr("--flow %q: no such flow in %s (flows: %s)", only, a.cfg.Path, strings.Join(a.flowNames(), ", "))
+}
+
+// stateExists refuses, for a read-only command, a state database that is
+// not there yet.
+func (a *app) stateExists() error {
+	dsn := a.cfg.State.DSN
+	if !a.readOnly || dsn == "" || dsn == ":memory:" || (a.cfg.State.Driver != "" && a.cfg.State.Driver != "sqlite") {
+		return nil
+	}
+	if _, err := os.Stat(dsn); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return usageErr("state.dsn: %s does not exist; this command only reads the state a sync writes (a mistyped path? `tracksync sync --once --dry-run` plans a first run and creates it)", dsn)
+		}
+		return usageErr("state.dsn: %v", err)
+	}
+	return nil
+}
+
+// stateNotYet is doctor's view of a state database not created yet: fine
+// when its folder exists (the first sync creates it), an error naming
+// state.dsn when not. ("", nil) means the file is there.
+func (a *app) stateNotYet() (string, error) {
+	dsn := a.cfg.State.DSN
+	if a.cfg.State.Driver != "" && a.cfg.State.Driver != "sqlite" || dsn == "" || dsn == ":memory:" {
+		return "", nil
+	}
+	if _, err := os.Stat(dsn); err == nil || !errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	}
+	dir := filepath.Dir(dsn)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return "", fmt.Errorf("state.dsn: folder %s does not exist (a mistyped path?)", dir)
+	}
+	return fmt.Sprintf("state.dsn %s not created yet; the first sync creates it", dsn), nil
 }
 
 func (a *app) flowNames() []string {
@@ -200,6 +296,9 @@ func (a *app) flowNames() []string {
 // prepare loads config, opens the store and (when withFlows) the flows.
 func (a *app) prepare(ctx context.Context, flow string, withFlows bool) error {
 	if err := a.loadConfig(); err != nil {
+		return err
+	}
+	if err := a.checkFlow(flow); err != nil {
 		return err
 	}
 	if err := a.openStore(ctx); err != nil {
@@ -218,6 +317,14 @@ func nonNil[T any](s []T) []T {
 		return []T{}
 	}
 	return s
+}
+
+// emptyOps makes a plan with nothing to do print "ops": [] in JSON.
+func emptyOps(p *tsync.Plan) *tsync.Plan {
+	if p != nil && p.Ops == nil {
+		p.Ops = []tsync.Op{}
+	}
+	return p
 }
 
 func (a *app) json(v any) error {

@@ -22,7 +22,8 @@ func (a *app) conflictsCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			if err := a.prepare(ctx, "", false); err != nil {
+			a.readOnly = true
+			if err := a.prepare(ctx, flow, false); err != nil {
 				return err
 			}
 			state := store.ConflictOpen
@@ -57,9 +58,10 @@ func (a *app) conflictsCmd() *cobra.Command {
 
 	var take, value string
 	resolve := &cobra.Command{
-		Use:   "resolve ID --take a|b|value [--value V]",
-		Short: "Settle a held conflict: keep side a's value, side b's, or a given value",
-		Args:  cobra.ExactArgs(1),
+		Use:               "resolve ID --take a|b|value [--value V]",
+		Short:             "Settle a held conflict: keep side a's value, side b's, or a given value",
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: a.completeConflicts,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := strconv.ParseInt(args[0], 10, 64)
 			if err != nil {

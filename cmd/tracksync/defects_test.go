@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/store/sqlite"
 )
 
 // TestRelativeConfigPathState: with -c conf/tracksync.yaml the state lands
@@ -50,7 +52,13 @@ func TestRelativeConfigPathState(t *testing.T) {
 
 // TestEmptyListsAsJSON: -o json prints [] for an empty list, never null.
 func TestEmptyListsAsJSON(t *testing.T) {
-	_, cfg := setup(t, "manual", 0)
+	dir, cfg := setup(t, "manual", 0)
+	// Read-only commands never create the state: make an empty one.
+	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "state.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
 	for _, args := range [][]string{{"conflicts", "list"}, {"conflicts", "list", "--all"}, {"runs"}, {"links"}} {
 		code, out, errs := runCLI(t, append([]string{"-c", cfg, "-o", "json"}, args...)...)
 		if code != exitOK || strings.TrimSpace(out) != "[]" {

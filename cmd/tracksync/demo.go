@@ -17,6 +17,7 @@ import (
 	"github.com/tracksync/tracksync/adapters/jira/jiratest"
 	"github.com/tracksync/tracksync/daemon"
 	"github.com/tracksync/tracksync/initiatives"
+	"github.com/tracksync/tracksync/notify/notifytest"
 	"github.com/tracksync/tracksync/sandbox"
 	"github.com/tracksync/tracksync/store"
 	tsync "github.com/tracksync/tracksync/sync"
@@ -128,7 +129,12 @@ func (d *demo) tour(dir string) error {
 		return fmt.Errorf("demo: opening initiatives: %w", err)
 	}
 	d.runs = make(chan *tsync.Result, 100)
-	dm, err := daemon.New(d.ctx, daemon.Config{Store: d.st, Flows: fs, Logger: q.log, Listen: "127.0.0.1:0", PollInterval: 100 * time.Millisecond, Rollups: svc,
+	nt, err := daemon.NotifyFrom(q.cfg.Notifications)
+	if err != nil {
+		return err
+	}
+	nt.Poll = 200 * time.Millisecond
+	dm, err := daemon.New(d.ctx, daemon.Config{Store: d.st, Flows: fs, Logger: q.log, Listen: "127.0.0.1:0", PollInterval: 100 * time.Millisecond, Rollups: svc, Notify: nt,
 		OnRun: func(_ string, res *tsync.Result, _ error) {
 			select {
 			case d.runs <- res:
@@ -252,6 +258,36 @@ func (d *demo) tour(dir string) error {
 		page = string(b)
 	}
 	d.check(strings.Contains(page, `data-progress="67"`), fmt.Sprintf("the dashboard at http://%s/ shows it (HTML and SVG, no scripts)", dm.Addr()))
+
+	d.say("\n9. a blocked item puts its initiative at risk, and Slack and Teams hear of it")
+	sb.Jira.EditIssue(sandbox.JiraProject+"-6", ana, func(is *jiratest.Issue) { is.Labels = append(is.Labels, "blocked") })
+	var risk notifytest.SlackMessage
+	ok = d.wait(func() bool {
+		for _, m := range sb.Slack.Messages() {
+			if strings.Contains(m.Header(), "INIT-1") && strings.Contains(m.Header(), "is at risk") {
+				risk = m
+				return true
+			}
+		}
+		return false
+	})
+	d.check(ok, "Slack #roadmap got: "+strings.ReplaceAll(risk.Text, "\n", " / "))
+	ok = d.wait(func() bool {
+		for _, c := range sb.Teams.Cards() {
+			if strings.Contains(c.Title(), "INIT-1") && strings.Contains(c.Title(), "is at risk") {
+				return true
+			}
+		}
+		return false
+	})
+	d.check(ok, "Teams got the same as an Adaptive Card")
+	heldMsgs := 0
+	for _, m := range sb.Slack.Messages() {
+		if strings.Contains(m.Header(), "Conflict held") {
+			heldMsgs++
+		}
+	}
+	d.check(heldMsgs == 1, "and step 5's conflict had reached Slack once, with both values and the resolve command")
 
 	d.say("\nrun history:")
 	_, hist := d.cli("runs", "--limit", "8")

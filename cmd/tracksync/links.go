@@ -16,7 +16,8 @@ func (a *app) linksCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			if err := a.prepare(ctx, "", false); err != nil {
+			a.readOnly = true
+			if err := a.prepare(ctx, flow, false); err != nil {
 				return err
 			}
 			ls, err := a.st.ListLinks(ctx, flow)

@@ -214,9 +214,11 @@ flows:
 func TestExampleConfigValidates(t *testing.T) {
 	// config.example.yaml is the documented reference: it must validate
 	// clean against the real adapters' option specs.
-	for _, v := range []string{"JIRA_API_TOKEN", "JIRA_WEBHOOK_SECRET", "GITHUB_TOKEN", "GITHUB_WEBHOOK_SECRET"} {
-		t.Setenv(v, "x")
+	for _, v := range []string{"JIRA_API_TOKEN", "JIRA_WEBHOOK_SECRET", "GITHUB_TOKEN", "GITHUB_WEBHOOK_SECRET", "ASANA_TOKEN", "AUDIT_HOOK_SECRET"} {
+		t.Setenv(v, "example-"+strings.ToLower(v)) // not "x": redaction is process-wide
 	}
+	t.Setenv("SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T0/B0/example")
+	t.Setenv("TEAMS_WORKFLOW_URL", "https://prod-01.westeurope.logic.azure.com/workflows/example")
 	code, out, errs := runCLI(t, "-c", "../../config.example.yaml", "validate")
 	if code != exitOK || !strings.Contains(out, "is valid") {
 		t.Fatalf("config.example.yaml: exit %d\n%s%s", code, out, errs)

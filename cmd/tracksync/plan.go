@@ -14,16 +14,17 @@ func (a *app) planCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			a.readOnly = true
 			if err := a.prepare(ctx, flow, true); err != nil {
 				return err
 			}
-			var plans []*tsync.Plan
+			plans := []*tsync.Plan{}
 			for _, name := range a.order {
 				p, err := a.eng.Plan(ctx, a.flows[name], tsync.RunOptions{Full: full})
 				if err != nil {
 					return err
 				}
-				plans = append(plans, p)
+				plans = append(plans, emptyOps(p))
 			}
 			if a.output == "json" {
 				return a.json(plans)

@@ -39,6 +39,7 @@ dashboard's burn-up sparklines.`,
 			if a.output == "json" && !cmd.Flags().Changed("format") {
 				format = "json"
 			}
+			a.readOnly = !write
 			if err := a.prepare(ctx, "", false); err != nil {
 				return err
 			}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/internal/redact"
 )
 
@@ -19,7 +20,17 @@ const (
 	exitUsage     = 2 // bad usage or config
 	exitValve     = 3 // stopped by the safety valve
 	exitConflicts = 4 // finished with conflicts held
+	exitTemporary = 5 // a temporary failure (network, 5xx, rate limit): try again later
 )
+
+// failCode is the exit code of a failed run: 5 when trying again later
+// can fix it (adapters.IsTemporary), else 1.
+func failCode(err error) int {
+	if adapters.IsTemporary(err) {
+		return exitTemporary
+	}
+	return exitFailed
+}
 
 // exitError carries an exit code with the error to print.
 type exitError struct {
@@ -39,13 +50,17 @@ func usageErr(format string, args ...any) error {
 	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
 }
 
+// testStdin, when a test sets it, is what prompts read (init), as if
+// from a terminal.
+var testStdin io.Reader
+
 // run is the whole CLI, testable through its buffers.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// Every byte the CLI prints (results, JSON, log lines, errors) passes
 	// through the process-wide redaction set, which config fills with each
 	// secret it expands and their encoded forms.
 	stdout, stderr = redact.Global.Writer(stdout), redact.Global.Writer(stderr)
-	a := &app{stdout: stdout, stderr: stderr}
+	a := &app{stdout: stdout, stderr: stderr, stdin: testStdin}
 	root := a.rootCmd()
 	root.SetArgs(args)
 	root.SetOut(stdout)
@@ -55,7 +70,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
-	code := exitFailed
+	code := failCode(err)
 	var ee *exitError
 	if errors.As(err, &ee) {
 		code = ee.code
@@ -91,6 +106,11 @@ func (a *app) rootCmd() *cobra.Command {
 			default:
 				return usageErr("--output must be text or json, not %q", a.output)
 			}
+			switch strings.ToLower(a.logLevel) {
+			case "", "debug", "info", "warn", "error":
+			default:
+				return usageErr("--log-level must be debug, info, warn or error, not %q", a.logLevel)
+			}
 			return nil
 		},
 	}
@@ -98,6 +118,11 @@ func (a *app) rootCmd() *cobra.Command {
 	f.StringVarP(&a.cfgPath, "config", "c", "", "config file (default $TRACKSYNC_CONFIG or tracksync.yaml)")
 	f.StringVarP(&a.output, "output", "o", "text", "output format: text or json")
 	f.StringVar(&a.logLevel, "log-level", "", "log level: debug, info, warn, error (default from config, else warn)")
-	root.AddCommand(a.validateCmd(), a.planCmd(), a.syncCmd(), a.linksCmd(), a.linkCmd(), a.unlinkCmd(), a.rollupCmd(), a.conflictsCmd(), a.runsCmd(), a.undoCmd(), a.versionCmd(), a.demoCmd(), a.serveCmd(), a.doctorCmd())
+	b := readBuildInfo()
+	root.Version = b.Version
+	root.SetVersionTemplate(b.String())
+	root.AddCommand(a.validateCmd(), a.planCmd(), a.syncCmd(), a.linksCmd(), a.linkCmd(), a.unlinkCmd(), a.rollupCmd(), a.conflictsCmd(), a.runsCmd(), a.undoCmd(), a.versionCmd(), a.demoCmd(), a.serveCmd(), a.doctorCmd(),
+		a.migrateCmd(), a.trackersCmd(), a.initCmd(), a.checkCmd(), a.explainCmd(), a.notifyCmd())
+	a.addCompletions(root)
 	return root
 }

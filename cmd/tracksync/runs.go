@@ -17,7 +17,8 @@ func (a *app) runsCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			if err := a.prepare(ctx, "", false); err != nil {
+			a.readOnly = true
+			if err := a.prepare(ctx, flow, false); err != nil {
 				return err
 			}
 			runs, err := a.st.ListRuns(ctx, flow, limit)
@@ -46,5 +47,6 @@ func (a *app) runsCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&flow, "flow", "", "only this flow")
 	cmd.Flags().IntVar(&limit, "limit", 20, "at most this many runs (0: all)")
+	cmd.AddCommand(a.runsShowCmd())
 	return cmd
 }

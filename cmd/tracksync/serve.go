@@ -54,7 +54,14 @@ func (a *app) serveCmd() *cobra.Command {
 			if listen == "" {
 				listen = a.cfg.Server.Listen
 			}
-			dc := daemon.Config{Store: st, Flows: fs, Logger: a.log, Listen: listen, Token: a.cfg.Server.Token}
+			bi := readBuildInfo()
+			dc := daemon.Config{Store: st, Flows: fs, Logger: a.log, Listen: listen, Token: a.cfg.Server.Token, Version: bi.Version, Commit: bi.Commit}
+			if s := a.cfg.Server.CheckSchedule; s != "off" && s != "" {
+				if sched, err := mapping.ParseSchedule(s); err == nil {
+					now := time.Now()
+					dc.CheckEvery = sched.Next(now).Sub(now)
+				}
+			}
 			if a.cfg.Initiatives != nil {
 				svc, err := initiatives.Open(ctx, a.cfg, adapters.Default, a.log, st, fs.Trackers)
 				if err != nil {
@@ -65,6 +72,9 @@ func (a *app) serveCmd() *cobra.Command {
 					now := time.Now()
 					dc.RollupEvery = sched.Next(now).Sub(now)
 				}
+			}
+			if dc.Notify, err = daemon.NotifyFrom(a.cfg.Notifications); err != nil {
+				return &exitError{code: exitUsage, err: err}
 			}
 			d, err := daemon.New(ctx, dc)
 			if err != nil {

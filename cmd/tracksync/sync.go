@@ -21,6 +21,8 @@ func (a *app) syncCmd() *cobra.Command {
 				return usageErr("sync needs --once (continuous sync is `tracksync serve`)")
 			}
 			ctx := cmd.Context()
+			a.progress = a.newProgress()
+			defer a.progress.finish()
 			if err := a.prepare(ctx, flow, true); err != nil {
 				return err
 			}
@@ -31,7 +33,7 @@ func (a *app) syncCmd() *cobra.Command {
 				Error   string      `json:"error,omitempty"`
 				Stopped bool        `json:"stopped_by_safety_valve,omitempty"`
 			}
-			var results []out
+			results := []out{}
 			code := exitOK
 			for _, name := range a.order {
 				res, err := a.eng.Sync(ctx, a.flows[name], tsync.RunOptions{DryRun: dry, Force: force, Full: full})
@@ -39,7 +41,7 @@ func (a *app) syncCmd() *cobra.Command {
 				if res != nil {
 					o.Run = res.Run
 					if dry {
-						o.Plan = res.Plan
+						o.Plan = emptyOps(res.Plan)
 					}
 				}
 				var verr *tsync.ValveError
@@ -49,7 +51,7 @@ func (a *app) syncCmd() *cobra.Command {
 					code = worst(code, exitValve)
 				case err != nil:
 					o.Error = err.Error()
-					code = worst(code, exitFailed)
+					code = worst(code, failCode(err))
 				case res.Run.State == store.RunConflicts:
 					code = worst(code, exitConflicts)
 				}
@@ -92,10 +94,10 @@ func (a *app) syncCmd() *cobra.Command {
 	return cmd
 }
 
-// worst keeps the more important exit code: failure, then the valve,
-// then held conflicts.
+// worst keeps the more important exit code: failure, then a temporary
+// failure, then the valve, then held conflicts.
 func worst(cur, next int) int {
-	rank := map[int]int{exitOK: 0, exitConflicts: 1, exitValve: 2, exitFailed: 3}
+	rank := map[int]int{exitOK: 0, exitConflicts: 1, exitValve: 2, exitTemporary: 3, exitFailed: 4}
 	if rank[next] > rank[cur] {
 		return next
 	}

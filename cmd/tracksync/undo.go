@@ -9,9 +9,10 @@ import (
 
 func (a *app) undoCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "undo RUN",
-		Short: "Revert the field writes of one run, skipping fields changed since",
-		Args:  cobra.ExactArgs(1),
+		Use:               "undo RUN",
+		Short:             "Revert the field writes of one run, skipping fields changed since",
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: a.completeRuns,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := strconv.ParseInt(args[0], 10, 64)
 			if err != nil {
@@ -30,6 +31,9 @@ func (a *app) undoCmd() *cobra.Command {
 				return err
 			}
 			rep, err := a.eng.Undo(ctx, a.flows, id)
+			if rep != nil {
+				rep.Reverted, rep.Skipped = nonNil(rep.Reverted), nonNil(rep.Skipped)
+			}
 			if a.output == "json" && rep != nil {
 				if jerr := a.json(rep); jerr != nil {
 					return jerr

@@ -2,28 +2,79 @@ package main
 
 import (
 	"fmt"
+	"runtime"
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
 )
 
-// version is set at build time with -ldflags "-X main.version=v1.2.3".
-var version = "dev"
+// version and commit are stamped by a release build:
+//
+//	go build -ldflags "-X main.version=v1.2.3 -X main.commit=$(git rev-parse HEAD)"
+//
+// Otherwise they come from the build info Go records (the module version
+// for `go install`, the VCS revision for a build in a checkout).
+var (
+	version = "dev"
+	commit  = ""
+)
+
+// buildInfo is what `version` and `--version` print and the daemon
+// exports as tracksync_build_info.
+type buildInfo struct {
+	Version   string `json:"version"`
+	Commit    string `json:"commit"`
+	GoVersion string `json:"go_version"`
+	Modified  bool   `json:"modified,omitempty"`
+}
+
+func readBuildInfo() buildInfo {
+	b := buildInfo{Version: version, Commit: commit, GoVersion: runtime.Version()}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return b
+	}
+	if b.Version == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		b.Version = bi.Main.Version
+	}
+	if bi.GoVersion != "" {
+		b.GoVersion = bi.GoVersion
+	}
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			if b.Commit == "" {
+				b.Commit = s.Value
+			}
+		case "vcs.modified":
+			b.Modified = s.Value == "true"
+		}
+	}
+	if b.Commit == "" {
+		b.Commit = "unknown"
+	}
+	return b
+}
+
+func (b buildInfo) String() string {
+	c := b.Commit
+	if b.Modified {
+		c += " (modified)"
+	}
+	return fmt.Sprintf("tracksync %s\ncommit: %s\ngo: %s\n", b.Version, c, b.GoVersion)
+}
 
 func (a *app) versionCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print the version",
+		Short: "Print the version, commit and Go version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			v := version
-			if bi, ok := debug.ReadBuildInfo(); ok && v == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-				v = bi.Main.Version
-			}
+			b := readBuildInfo()
 			if a.output == "json" {
-				return a.json(map[string]string{"version": v})
+				return a.json(b)
 			}
-			fmt.Fprintln(a.stdout, "tracksync "+v)
+			fmt.Fprint(a.stdout, b)
 			return nil
 		},
 	}

@@ -846,3 +846,58 @@ func (o *ops) DeleteSnapshots(ctx context.Context, before string) (int64, error)
 	}
 	return n, nil
 }
+
+// Target-date history.
+
+func checkOptionalDay(d string) error {
+	if d == "" {
+		return nil
+	}
+	return checkDay(d)
+}
+
+func (o *ops) PutDateChange(ctx context.Context, c store.DateChange) error {
+	if c.Initiative == "" {
+		return fmt.Errorf("recording a target date change: initiative is empty: %w", adapters.ErrInvalid)
+	}
+	for _, d := range []string{c.From, c.To} {
+		if err := checkOptionalDay(d); err != nil {
+			return fmt.Errorf("recording the target date change of initiative %s: %w", c.Initiative, err)
+		}
+	}
+	at := c.At
+	if at.IsZero() {
+		at = o.s.now()
+	}
+	if _, err := o.q.ExecContext(ctx, `INSERT INTO target_dates (initiative, at, from_day, to_day) VALUES (?, ?, ?, ?)`,
+		c.Initiative, at.UnixNano(), c.From, c.To); err != nil {
+		return o.s.wrap(err, "recording the target date change of initiative %s", c.Initiative)
+	}
+	return nil
+}
+
+func (o *ops) ListDateChanges(ctx context.Context, initiative string) ([]store.DateChange, error) {
+	query, args := `SELECT initiative, at, from_day, to_day FROM target_dates`, []any{}
+	if initiative != "" {
+		query, args = query+` WHERE initiative = ?`, append(args, initiative)
+	}
+	rows, err := o.q.QueryContext(ctx, query+` ORDER BY at, id`, args...)
+	if err != nil {
+		return nil, o.s.wrap(err, "listing target date changes of %q", initiative)
+	}
+	defer rows.Close()
+	var out []store.DateChange
+	for rows.Next() {
+		var c store.DateChange
+		var at int64
+		if err := rows.Scan(&c.Initiative, &at, &c.From, &c.To); err != nil {
+			return nil, o.s.wrap(err, "listing target date changes of %q", initiative)
+		}
+		c.At = time.Unix(0, at).UTC()
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, o.s.wrap(err, "listing target date changes of %q", initiative)
+	}
+	return out, nil
+}

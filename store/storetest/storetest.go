@@ -91,6 +91,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SnapshotDelete", testSnapshotDelete},
 		{"KV", testKV},
 		{"EventDedup", testEventDedup},
+		{"DateChanges", testDateChanges},
 	}
 	for _, tc := range opsTests {
 		t.Run(tc.name, func(t *testing.T) {

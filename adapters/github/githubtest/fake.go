@@ -61,6 +61,11 @@ type Options struct {
 	TokenTTL time.Duration
 	// Start is where the manual clock starts (default 2026-11-01T09:00Z).
 	Start time.Time
+	// IssueTypes are the issue types every owner has (e.g. Task, Bug,
+	// Epic); none means issue types are off and issues carry no type.
+	IssueTypes []string
+	// GraphQLLimit is the GraphQL point budget per hour (default 5000).
+	GraphQLLimit int
 }
 
 // Issue is an issue or pull request as the fake stores it; test hooks
@@ -85,6 +90,11 @@ type Issue struct {
 	// MovedTo is "owner/repo#n" once the issue was transferred there:
 	// the API then answers 301 for it, and listings leave it out.
 	MovedTo string
+	// Parent is "owner/repo#n" of the issue this one is a sub-issue of.
+	Parent string
+	// Type is the issue type's name ("" for none).
+	Type   string
+	subPos int64 // order among the parent's sub-issues
 }
 
 // Comment is one issue comment.
@@ -135,7 +145,10 @@ type Request struct {
 	// Quota is how much primary quota the request used (0 for a 304 or
 	// a request refused by a limit).
 	Quota int
-	At    time.Time
+	// GraphQL is "query" or "mutation" for a GraphQL request ("" for
+	// REST); only mutations count as writes.
+	GraphQL string
+	At      time.Time
 }
 
 // Fault makes matching requests fail.
@@ -212,6 +225,11 @@ type Server struct {
 		id          int64
 	}
 	deliveries []Delivery
+	subSeq     int64 // orders sub-issues
+	projects   []*Project
+	gqlUsed    int // GraphQL points in the current window
+	gqlTotal   int
+	gqlReset   time.Time
 }
 
 // New starts a fake; it is closed when the test ends.
@@ -230,6 +248,9 @@ func New(t interface{ Cleanup(func()) }, opts Options) *Server {
 	}
 	if opts.TokenTTL == 0 {
 		opts.TokenTTL = time.Hour
+	}
+	if opts.GraphQLLimit == 0 {
+		opts.GraphQLLimit = 5000
 	}
 	s := &Server{
 		opts:    opts,
@@ -392,7 +413,7 @@ func (s *Server) Count() Counts {
 	for _, r := range s.log {
 		c.Requests++
 		c.Quota += r.Quota
-		if isContent(r.Method) && r.Status < 300 {
+		if isContent(r.Method) && r.Status < 300 && r.GraphQL != "query" {
 			c.Writes++
 		}
 		if r.Status == http.StatusNotModified {
@@ -571,7 +592,7 @@ func (s *Server) EditIssue(repoName string, number int, mutate func(*Issue)) err
 	c := clone(is)
 	mutate(&c)
 	wasOpen := is.State == "open"
-	is.Title, is.Body, is.Milestone = c.Title, c.Body, c.Milestone
+	is.Title, is.Body, is.Milestone, is.Type = c.Title, c.Body, c.Milestone, c.Type
 	is.Labels = s.ensureLabels(r, c.Labels)
 	is.Assignees = normalize(c.Assignees)
 	s.setState(is, c.State, c.StateReason)

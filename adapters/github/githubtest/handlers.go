@@ -29,6 +29,7 @@ type response struct {
 	raw    []byte // sent as is instead of body, when not nil
 	header http.Header
 	events []delivery
+	gql    string // "query" or "mutation" for a GraphQL request
 }
 
 func reply(status int, body any) response { return response{status: status, body: body} }
@@ -79,18 +80,20 @@ func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
 	now := s.now()
 	rec := Request{Method: req.Method, Path: req.URL.Path, Query: req.URL.RawQuery, IfNoneMatch: req.Header.Get("If-None-Match"), At: now}
 	resp, quota := s.handle(req, body)
-	rec.Status, rec.Quota = resp.status, quota
+	rec.Status, rec.Quota, rec.GraphQL = resp.status, quota, resp.gql
 	s.log = append(s.log, rec)
 	h := w.Header()
 	for k, v := range resp.header {
 		h[k] = v
 	}
 	s.rollRate()
-	h.Set("X-RateLimit-Limit", strconv.Itoa(s.opts.RateLimit))
-	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(0, s.opts.RateLimit-s.rate.used)))
-	h.Set("X-RateLimit-Used", strconv.Itoa(s.rate.used))
-	h.Set("X-RateLimit-Reset", strconv.FormatInt(s.rate.reset.Unix(), 10))
-	h.Set("X-RateLimit-Resource", "core")
+	if h.Get("X-RateLimit-Resource") == "" { // GraphQL sets its own
+		h.Set("X-RateLimit-Limit", strconv.Itoa(s.opts.RateLimit))
+		h.Set("X-RateLimit-Remaining", strconv.Itoa(max(0, s.opts.RateLimit-s.rate.used)))
+		h.Set("X-RateLimit-Used", strconv.Itoa(s.rate.used))
+		h.Set("X-RateLimit-Reset", strconv.FormatInt(s.rate.reset.Unix(), 10))
+		h.Set("X-RateLimit-Resource", "core")
+	}
 	h.Set("X-GitHub-Api-Version-Selected", apiVersion)
 	h.Set("X-GitHub-Request-Id", fmt.Sprintf("FAKE:%d", len(s.log)))
 	var out []byte
@@ -144,6 +147,16 @@ func (s *Server) handle(req *http.Request, body []byte) (response, int) {
 			}
 			return faultResponse(f), 0
 		}
+	}
+	if path == "/graphql" || path == "/api/graphql" {
+		resp := s.graphql(req, body)
+		if after != nil {
+			// Done, and the answer lost on the way back.
+			f := faultResponse(after)
+			f.gql = resp.gql
+			return f, 0
+		}
+		return resp, 0
 	}
 	if len(seg) == 1 && seg[0] == "rate_limit" {
 		s.rollRate()
@@ -370,6 +383,9 @@ func (s *Server) route(req *http.Request, seg []string, body []byte) response {
 			}
 			return moved(loc)
 		}
+		if resp, ok := s.routeSubIssues(req, r, is, rest, body); ok {
+			return resp
+		}
 		switch {
 		case len(rest) == 2 && m == http.MethodGet:
 			return reply(http.StatusOK, s.issueJSON(r, is))
@@ -387,6 +403,8 @@ func (s *Server) route(req *http.Request, seg []string, body []byte) response {
 			resp.events = []delivery{s.commentEvent(r, is, c, "created")}
 			return resp
 		}
+	case len(rest) == 1 && rest[0] == "issue-types" && m == http.MethodGet:
+		return s.listIssueTypes()
 	case len(rest) == 1 && rest[0] == "labels" && m == http.MethodGet:
 		var all []obj
 		for _, l := range r.labels {
@@ -575,6 +593,7 @@ type issueInput struct {
 	Labels      json.RawMessage `json:"labels"`
 	Assignees   *[]string       `json:"assignees"`
 	Milestone   json.RawMessage `json:"milestone"`
+	Type        json.RawMessage `json:"type"`
 }
 
 func parseLabels(raw json.RawMessage) ([]string, bool) {
@@ -630,6 +649,9 @@ func (s *Server) apply(r *repo, is *Issue, in issueInput) (response, bool) {
 			is.Milestone = n
 		}
 	}
+	if resp, ok := s.applyType(is, in.Type); !ok {
+		return resp, false
+	}
 	if in.State != nil || in.StateReason != nil {
 		state, reason := is.State, ""
 		if in.State != nil {
@@ -680,7 +702,8 @@ func (s *Server) updateIssue(r *repo, is *Issue, body []byte) response {
 		return resp
 	}
 	changed := next.Title != is.Title || next.Body != is.Body || next.State != is.State || next.StateReason != is.StateReason ||
-		!slices.Equal(next.Labels, is.Labels) || !slices.Equal(next.Assignees, is.Assignees) || next.Milestone != is.Milestone
+		!slices.Equal(next.Labels, is.Labels) || !slices.Equal(next.Assignees, is.Assignees) || next.Milestone != is.Milestone ||
+		next.Type != is.Type
 	action := "edited"
 	switch {
 	case is.State == "open" && next.State == "closed":

@@ -137,6 +137,8 @@ func (s *Server) issueJSON(r *repo, is *Issue) obj {
 		"closed_at": ts(is.ClosedAt), "created_at": ts(is.CreatedAt), "updated_at": ts(is.UpdatedAt),
 		"author_association": "OWNER",
 	}
+	s.subIssueJSON(is, out)
+	s.typeJSON(is, out)
 	if is.PullRequest {
 		pu := s.api("/repos/%s/%s/pulls/%d", r.owner, r.name, is.Number)
 		hu := s.html("/%s/%s/pull/%d", r.owner, r.name, is.Number)

@@ -199,6 +199,7 @@ func (p *Pacer) Acquire(ctx context.Context) (release func(), err error) {
 		return nil, err
 	}
 	if d := at.Sub(p.now()); d > 0 {
+		adapters.ObserveWait(ctx, p.tracker, "pacing requests to the rate budget", d)
 		if err := p.sleep(ctx, d); err != nil {
 			release()
 			return nil, err

@@ -250,6 +250,11 @@ var routes = []route{
 	rt("DELETE", `/issue/([^/]+)/properties/([^/]+)`, v3, v2, (*Server).deleteProperty),
 	rt("GET", `/issue/([^/]+)/remotelink`, v3, v2, (*Server).listRemoteLinks),
 	rt("POST", `/issue/([^/]+)/remotelink`, v3, v2, (*Server).addRemoteLink),
+	// describe.go: what `trackers describe` and `doctor` read.
+	rt("GET", `/workflow/search`, v3, nil, (*Server).workflowSearch),
+	rt("GET", `/label`, v3, nil, (*Server).labels),
+	rt("GET", `/user/assignable/search`, v3, nil, (*Server).assignableUsers),
+	rt("POST", `/jql/parse`, v3, nil, (*Server).jqlParse),
 }
 
 func (s *Server) serve(w http.ResponseWriter, hr *http.Request) {

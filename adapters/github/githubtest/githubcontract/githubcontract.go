@@ -150,6 +150,11 @@ func (c *Checker) RoundTrip(req *http.Request) (*http.Response, error) {
 		// ghinstallation's own call; not the adapter's business here.
 		return resp, nil
 	}
+	if u.Path == "/graphql" || u.Path == "/api/graphql" {
+		// GraphQL is not in the OpenAPI description; the fake's
+		// GraphQL answers are checked by its own tests.
+		return resp, nil
+	}
 	route, params, rerr := c.router.FindRoute(vreq)
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -1,0 +1,342 @@
+package jira
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/adapters/internal/rest"
+)
+
+var _ adapters.BulkCreator = (*Tracker)(nil)
+
+// bulkMax is the most issues POST /issue/bulk takes.
+const bulkMax = 50
+
+// CreateMany creates issues 50 a request (POST /issue/bulk). Every request
+// must carry an idempotency key: Jira's answer lists the issues it made
+// without saying which element each came from, so they are found again by
+// their tracksync property, and a retried batch finds those an earlier
+// attempt made (within Options.MarkerWindow, as Create). A batch is a
+// handful of requests (look for earlier copies, create, find, read);
+// statuses other than the workflow's first take their transitions, and each
+// back-link one request, per issue.
+func (t *Tracker) CreateMany(ctx context.Context, reqs []adapters.CreateRequest) ([]adapters.CreateResult, error) {
+	out := make([]adapters.CreateResult, len(reqs))
+	for start := 0; start < len(reqs); start += bulkMax {
+		end := min(start+bulkMax, len(reqs))
+		if err := t.createChunk(ctx, reqs[start:end], out[start:end]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (t *Tracker) createChunk(ctx context.Context, reqs []adapters.CreateRequest, out []adapters.CreateResult) error {
+	project := ""
+	keys := make([]string, len(reqs))
+	for i, r := range reqs {
+		p := cmp.Or(r.Item.Ref.Project, t.o.Project, scopeProject(r.Options.Scope))
+		if p == "" {
+			return adapters.Permanent(fmt.Errorf("creating jira issue %q: no project to create it in: set trackers.%s.project: %w", r.Item.Title, t.name, adapters.ErrInvalid))
+		}
+		if project != "" && p != project {
+			return adapters.Permanent(fmt.Errorf("creating jira issues in bulk: one batch holds projects %s and %s: %w", project, p, adapters.ErrInvalid))
+		}
+		project = p
+		if r.Options.IdempotencyKey == "" {
+			return adapters.Permanent(fmt.Errorf("creating jira issue %q in bulk: no idempotency key, so the answer could not be matched to it: %w", r.Item.Title, adapters.ErrInvalid))
+		}
+		keys[i] = r.Options.IdempotencyKey
+	}
+	// Keys the caller vouches for (CreateOptions.KeyUnseen: a full plan
+	// listed the scope) are not looked for: a search of the whole marker
+	// window per batch otherwise.
+	unseen := true
+	for _, r := range reqs {
+		unseen = unseen && r.Options.KeyUnseen
+	}
+	found := map[string]string{}
+	var err error
+	if !unseen {
+		found, err = t.findMarkers(ctx, project, keys)
+	}
+	if err != nil {
+		return fmt.Errorf("creating %d jira issues in %s: looking for earlier copies: %w", len(reqs), project, err)
+	}
+	existed := map[string]bool{}
+	var updates []any
+	var made []int
+	for i, r := range reqs {
+		if _, ok := found[keys[i]]; ok {
+			existed[keys[i]] = true
+			continue
+		}
+		body, err := t.createBody(ctx, r.Item, project, keys[i])
+		if err != nil {
+			return err
+		}
+		updates = append(updates, body)
+		made = append(made, i)
+	}
+	if len(updates) > 0 {
+		var res struct {
+			Issues []struct {
+				ID  string `json:"id"`
+				Key string `json:"key"`
+			} `json:"issues"`
+			Errors []struct {
+				Status  int             `json:"status"`
+				Element int             `json:"failedElementNumber"`
+				Errors  json.RawMessage `json:"elementErrors"`
+			} `json:"errors"`
+		}
+		err := t.c.doShape(ctx, http.MethodPost, t.path("/issue/bulk"), map[string]any{"issueUpdates": updates}, &res, rest.Object("the bulk create's answer", "issues"))
+		if err != nil && !ambiguous(ctx, err) {
+			return fmt.Errorf("creating %d jira issues in %s: %w", len(updates), project, err)
+		}
+		lost := err
+		if len(res.Errors) > 0 {
+			e := res.Errors[0]
+			i := made[min(max(e.Element, 0), len(made)-1)]
+			msg := fmt.Errorf("creating jira issue %q in bulk (element %d of %d, HTTP %d): %s", reqs[i].Item.Title, e.Element, len(updates), e.Status, strings.TrimSpace(string(e.Errors)))
+			if e.Status >= 400 && e.Status < 500 {
+				return adapters.Permanent(msg)
+			}
+			return msg
+		}
+		// The answer cannot be matched to the requests: find them by key.
+		missing := make([]string, len(made))
+		for j, i := range made {
+			missing[j] = keys[i]
+		}
+		again, err := t.findMarkers(ctx, project, missing)
+		if err != nil {
+			return fmt.Errorf("creating %d jira issues in %s: finding them: %w", len(updates), project, err)
+		}
+		for k, id := range again {
+			found[k] = id
+		}
+		for _, i := range made {
+			if _, ok := found[keys[i]]; !ok {
+				if lost != nil {
+					return fmt.Errorf("creating %d jira issues in %s: %w", len(updates), project, lost)
+				}
+				return fmt.Errorf("creating jira issue %q in bulk: Jira answered, but no issue carries its key %s: %w", reqs[i].Item.Title, keys[i], adapters.ErrBadResponse)
+			}
+		}
+	}
+	ids := make([]string, len(reqs))
+	for i := range reqs {
+		ids[i] = found[keys[i]]
+	}
+	// Back-links first, so the read below returns each issue's version
+	// as tracksync leaves it (a link moves it).
+	for i, r := range reqs {
+		if link := cmp.Or(r.Options.BackLink, r.Item.Ref.URL); link != "" && !existed[keys[i]] {
+			t.backLink(ctx, adapters.Ref{Tracker: t.name, ID: ids[i], Key: ids[i]}, keys[i], link)
+		}
+	}
+	ws, err := t.fetchMany(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("creating %d jira issues in %s: reading them: %w", len(reqs), project, err)
+	}
+	byID := map[string]wireIssue{}
+	for _, w := range ws {
+		byID[w.ID] = w
+	}
+	var moved []string
+	for i, r := range reqs {
+		w, ok := byID[ids[i]]
+		if !ok {
+			return fmt.Errorf("creating jira issue %q in bulk: issue %s is gone: %w", r.Item.Title, ids[i], adapters.ErrNotFound)
+		}
+		it, err := t.toItem(ctx, w)
+		if err != nil {
+			return err
+		}
+		if !existed[keys[i]] && r.Item.Status != "" && r.Item.Status != it.Status {
+			if err := t.moveTo(ctx, it.Ref, r.Item.Status, &w); err != nil {
+				return fmt.Errorf("created jira issue %s, then: %w", it.Ref.Key, err)
+			}
+			moved = append(moved, ids[i])
+		}
+		out[i] = adapters.CreateResult{Item: it, Existed: existed[keys[i]]}
+	}
+	if len(moved) == 0 {
+		return nil
+	}
+	// The moved ones are read again together: their versions moved.
+	ws, err = t.fetchMany(ctx, moved)
+	if err != nil {
+		return fmt.Errorf("creating %d jira issues in %s: reading the moved ones: %w", len(reqs), project, err)
+	}
+	for _, w := range ws {
+		byID[w.ID] = w
+	}
+	for i := range reqs {
+		if !slices.Contains(moved, ids[i]) {
+			continue
+		}
+		it, err := t.toItem(ctx, byID[ids[i]])
+		if err != nil {
+			return err
+		}
+		out[i].Item = it
+	}
+	return nil
+}
+
+// createBody is one issueUpdates element: what Create sends.
+func (t *Tracker) createBody(ctx context.Context, it adapters.Item, project, key string) (map[string]any, error) {
+	if project == "" {
+		return nil, adapters.Permanent(fmt.Errorf("creating jira issue %q: no project to create it in: set trackers.%s.project: %w", it.Title, t.name, adapters.ErrInvalid))
+	}
+	kind := cmp.Or(it.Kind, adapters.KindIssue)
+	it.Kind = kind
+	names := []string{adapters.FieldTitle, adapters.FieldAssignees, adapters.FieldLabels}
+	if it.Body != "" {
+		names = append(names, adapters.FieldBody)
+	}
+	if it.Priority != "" {
+		names = append(names, adapters.FieldPriority)
+	}
+	if it.Due != "" {
+		names = append(names, adapters.FieldDue)
+	}
+	if it.Parent != nil && !it.Parent.IsZero() {
+		names = append(names, adapters.FieldParent)
+	}
+	for name := range it.Fields {
+		names = append(names, adapters.CustomPrefix+name)
+	}
+	fields, err := t.writeFields(ctx, it, names, true)
+	if err != nil {
+		return nil, fmt.Errorf("creating jira issue %q: %w", it.Title, err)
+	}
+	if len(it.Assignees) == 0 {
+		delete(fields, "assignee")
+	}
+	fields["project"] = map[string]string{"key": project}
+	fields["issuetype"] = map[string]string{"name": t.o.IssueTypes[kind]}
+	body := map[string]any{"fields": fields}
+	if key != "" {
+		body["properties"] = []wireProperty{{Key: PropertyKey, Value: mustJSON(marker{Key: key})}}
+	}
+	return body, nil
+}
+
+// findMarkers returns the ids of the issues in project carrying the keys:
+// one search over the newest issues tracksync's account created there
+// within the marker window (a batch just made is among them) and those the
+// (indexed) property names.
+func (t *Tracker) findMarkers(ctx context.Context, project string, keys []string) (map[string]string, error) {
+	quoted := make([]string, len(keys))
+	want := make(map[string]bool, len(keys))
+	for i, k := range keys {
+		quoted[i] = quote(k)
+		want[k] = true
+	}
+	mins := max(1, int64((t.o.MarkerWindow+59e9)/60e9))
+	jql := "project = " + quote(project) + " AND ((creator = currentUser() AND created >= -" + strconv.FormatInt(mins, 10) + "m) OR issue.property[" + PropertyKey + "].key in (" + strings.Join(quoted, ", ") + ")) ORDER BY created DESC"
+	found := map[string]string{}
+	// Newest first, page by page, until every key is found (a batch just
+	// made is on the first page) or the window is read.
+	page := pager{t: t, jql: jql}
+	for len(found) < len(want) {
+		ws, more, err := page.next(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, w := range ws {
+			raw, ok := w.Properties[PropertyKey]
+			if w.Properties == nil {
+				var prop wireProperty
+				err := t.c.do(ctx, http.MethodGet, t.path("/issue/"+url.PathEscape(w.ID)+"/properties/"+PropertyKey), nil, &prop)
+				var ae *adapters.APIError
+				switch {
+				case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
+					continue
+				case err != nil:
+					return nil, fmt.Errorf("reading the %s property of jira issue %s: %w", PropertyKey, w.Key, err)
+				}
+				raw, ok = prop.Value, true
+			}
+			var m marker
+			if ok && json.Unmarshal(raw, &m) == nil && want[m.Key] {
+				found[m.Key] = w.ID // newest first: the last match is the oldest
+			}
+		}
+		if !more {
+			break
+		}
+	}
+	return found, nil
+}
+
+// fetchMany reads issues by id with their fields: bulkfetch on Cloud, a
+// search by id on Data Center (which has no bulkfetch).
+func (t *Tracker) fetchMany(ctx context.Context, ids []string) ([]wireIssue, error) {
+	if !t.dc {
+		return t.bulkFetch(ctx, ids)
+	}
+	var out []wireIssue
+	for start := 0; start < len(ids); start += MaxPageSize {
+		batch := ids[start:min(start+MaxPageSize, len(ids))]
+		var res struct {
+			Issues []wireIssue `json:"issues"`
+		}
+		q := url.Values{"jql": {"id in (" + strings.Join(batch, ", ") + ")"}, "maxResults": {strconv.Itoa(len(batch))}, "fields": {t.fields}, "properties": {PropertyKey}}
+		if err := t.c.doShape(ctx, http.MethodGet, t.path("/search?"+q.Encode()), nil, &res, searchPage); err != nil {
+			return nil, fmt.Errorf("fetching %d jira issues: %w", len(batch), err)
+		}
+		out = append(out, res.Issues...)
+	}
+	return out, nil
+}
+
+// pager reads a search id by id, one page at a time.
+type pager struct {
+	t   *Tracker
+	jql string
+	at  int    // Data Center: startAt
+	tok string // Cloud: nextPageToken
+}
+
+func (p *pager) next(ctx context.Context) ([]wireIssue, bool, error) {
+	t := p.t
+	if t.dc {
+		var res struct {
+			Total  int         `json:"total"`
+			Issues []wireIssue `json:"issues"`
+		}
+		q := url.Values{"jql": {p.jql}, "startAt": {strconv.Itoa(p.at)}, "maxResults": {strconv.Itoa(MaxPageSize)}, "fields": {"updated"}, "properties": {PropertyKey}}
+		if err := t.c.doShape(ctx, http.MethodGet, t.path("/search?"+q.Encode()), nil, &res, searchPage); err != nil {
+			return nil, false, fmt.Errorf("searching jira: %w", err)
+		}
+		p.at += len(res.Issues)
+		return res.Issues, len(res.Issues) > 0 && p.at < res.Total, nil
+	}
+	var res struct {
+		Issues        []wireIssue `json:"issues"`
+		NextPageToken string      `json:"nextPageToken"`
+		IsLast        bool        `json:"isLast"`
+	}
+	body := map[string]any{"jql": p.jql, "maxResults": MaxPageSize, "fields": []string{"id", "key"}, "properties": []string{PropertyKey}}
+	if p.tok != "" {
+		body["nextPageToken"] = p.tok
+	}
+	if err := t.c.doShape(withIdempotent(ctx), http.MethodPost, t.path("/search/jql"), body, &res, searchPage); err != nil {
+		return nil, false, fmt.Errorf("searching jira: %w", err)
+	}
+	p.tok = res.NextPageToken
+	return res.Issues, !res.IsLast && res.NextPageToken != "", nil
+}

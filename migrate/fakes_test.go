@@ -1,0 +1,419 @@
+package migrate_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/adapters/github"
+	"github.com/tracksync/tracksync/adapters/github/githubtest"
+	"github.com/tracksync/tracksync/adapters/jira"
+	"github.com/tracksync/tracksync/adapters/jira/jiratest"
+	"github.com/tracksync/tracksync/adapters/memory"
+	"github.com/tracksync/tracksync/config"
+	"github.com/tracksync/tracksync/mapping"
+	"github.com/tracksync/tracksync/migrate"
+	"github.com/tracksync/tracksync/store"
+	"github.com/tracksync/tracksync/store/sqlite"
+)
+
+const (
+	ghRepo   = "acme/platform"
+	jiraProj = "PLAT"
+)
+
+var ghUsers = []string{"gh-ana", "gh-bo", "gh-cy"}
+
+// fakes is a Jira fake and a GitHub fake with an adapter each, on one
+// simulated clock: the GitHub adapter's pacing waits pass on it.
+type fakes struct {
+	clock  *memory.Clock
+	jfake  *jiratest.Server
+	jira   *jira.Tracker
+	gfake  *githubtest.Server
+	gh     *github.Tracker
+	st     store.Store
+	jusers []string
+	users  []config.User
+}
+
+func newFakes(t testing.TB) *fakes {
+	t.Helper()
+	ctx := context.Background()
+	start := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	f := &fakes{clock: memory.NewClock(start)}
+	f.jfake = jiratest.New(t, jiratest.Options{Start: start})
+	var err error
+	f.jira, err = jira.New(ctx, "jira", jira.Options{URL: f.jfake.URL, Project: jiraProj, Email: "bot@example.com", Token: "api-token", RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.jusers = f.jfake.UserIDs()
+	f.gfake = githubtest.New(t, githubtest.Options{Repos: []string{ghRepo}, Users: ghUsers, Tokens: []string{"tok"}, Clock: f.clock.Now})
+	f.gh, err = github.New("github", github.Options{URL: f.gfake.URL, Token: "tok", Repo: ghRepo, Clock: f.clock.Now, Transport: f.gfake.Client().Transport,
+		Sleep: func(ctx context.Context, d time.Duration) error {
+			f.clock.Advance(d)
+			f.jfake.Advance(d)
+			return ctx.Err()
+		},
+		RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.st, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "state.db"), sqlite.Options{Clock: f.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.st.Close() })
+	for i, n := range []string{"Ana", "Bo", "Cy"} {
+		f.users = append(f.users, config.User{Name: n, IDs: map[string]string{"jira": f.jusers[i], "github": ghUsers[i]}})
+	}
+	return f
+}
+
+// statusMap is GitHub's two states with labels for Jira's in-progress
+// statuses, as config.example.yaml maps them.
+var statusMap = []config.ValuePair{
+	{A: "To Do", B: "open"},
+	{A: "In Progress", B: "open", BLabel: "status: in progress"},
+	{A: "In Review", B: "open", BLabel: "status: in review"},
+	{A: "Done", B: "closed"},
+}
+
+func (f *fakes) options(t testing.TB, from, to adapters.Tracker, fromKind, toKind string) migrate.Options {
+	t.Helper()
+	fc := migrate.DefaultFlow(from.Name(), to.Name(), from.Capabilities(), to.Capabilities())
+	var pairs []config.ValuePair
+	switch {
+	case toKind == "github":
+		pairs = statusMap
+	case fromKind == "github":
+		pairs = nil
+		for _, p := range statusMap {
+			if p.BLabel == "" {
+				pairs = append(pairs, config.ValuePair{A: p.B, B: p.A})
+			}
+		}
+	}
+	if pairs != nil {
+		fc.Fields["status"] = config.FieldConfig{Map: pairs}
+	}
+	ca, cb := from.Capabilities(), to.Capabilities()
+	m, probs := mapping.Compile(fc, "migrate", f.users, mapping.SideInfo{Name: from.Name(), Kind: fromKind, Caps: &ca}, mapping.SideInfo{Name: to.Name(), Kind: toKind, Caps: &cb})
+	if len(probs) > 0 {
+		t.Fatalf("map: %v", probs)
+	}
+	ident := map[string]string{"jira": "jira@" + strings.TrimPrefix(f.jfake.URL, "http://"), "github": "github@" + strings.TrimPrefix(f.gfake.URL, "http://"), "memory": "memory@project:" + from.Name()}
+	return migrate.Options{ID: fromKind + "-" + toKind, Map: m, Clock: f.clock.Now,
+		From: migrate.End{Tracker: from, Identity: ident[fromKind], Kind: fromKind, Scope: map[string]string{"jira": "project = " + jiraProj, "github": ghRepo}[fromKind]},
+		To:   migrate.End{Tracker: to, Identity: ident[toKind], Kind: toKind, Scope: map[string]string{"jira": "project = " + jiraProj, "github": ghRepo}[toKind]}}
+}
+
+// all reads every item in scope of tr, with comments.
+func all(t *testing.T, tr adapters.Tracker, scope string) []adapters.Item {
+	t.Helper()
+	var out []adapters.Item
+	tok := ""
+	for {
+		p, err := tr.List(t.Context(), adapters.ListRequest{Scope: scope, PageToken: tok})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range p.Items {
+			full, err := tr.Get(t.Context(), it.Ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, full)
+		}
+		if tok = p.NextPageToken; tok == "" {
+			return out
+		}
+	}
+}
+
+// verify checks one copy per source item, titles, comments in order with
+// their headers, and that no migrated item's source key is left in a body.
+func verify(t *testing.T, src, dst []adapters.Item, srcKey *regexp.Regexp) map[string]adapters.Item {
+	t.Helper()
+	byKey := map[string]adapters.Item{}
+	for _, d := range dst {
+		if d.SyncKey == "" {
+			continue
+		}
+		if prev, dup := byKey[d.SyncKey]; dup {
+			t.Errorf("duplicate copies %s and %s (%s)", prev.Ref, d.Ref, d.SyncKey)
+		}
+		byKey[d.SyncKey] = d
+	}
+	if len(byKey) != len(src) {
+		t.Fatalf("%d copies of %d items", len(byKey), len(src))
+	}
+	copyOf := map[string]adapters.Item{}
+	for _, d := range byKey {
+		copyOf[strings.Split(d.SyncKey, "|")[2]] = d
+	}
+	srcKeys := map[string]bool{}
+	for _, s := range src {
+		srcKeys[s.Ref.Key] = true
+	}
+	for _, s := range src {
+		d, ok := copyOf[s.Ref.ID]
+		if !ok {
+			t.Errorf("%s was not copied", s.Ref)
+			continue
+		}
+		if d.Title != s.Title {
+			t.Errorf("%s: title %q, want %q", d.Ref, d.Title, s.Title)
+		}
+		for _, k := range srcKey.FindAllString(d.Body, -1) {
+			if srcKeys[k] {
+				t.Errorf("%s: body still names %s: %q", d.Ref, k, d.Body)
+			}
+		}
+		var human []adapters.Comment
+		for _, c := range s.Comments {
+			if !strings.HasPrefix(c.SyncKey, "migrate:") {
+				human = append(human, c)
+			}
+		}
+		if len(d.Comments) != len(human) {
+			t.Errorf("%s: %d comments, want %d", d.Ref, len(d.Comments), len(human))
+			continue
+		}
+		for i, c := range human {
+			first := strings.SplitN(strings.TrimSpace(c.Body), " ", 3)[:2]
+			if !strings.Contains(d.Comments[i].Body, "wrote on") || !strings.Contains(d.Comments[i].Body, strings.Join(first, " ")) {
+				t.Errorf("%s: comment %d is %q, want a header and %q", d.Ref, i, d.Comments[i].Body, c.Body)
+			}
+		}
+	}
+	return copyOf
+}
+
+func TestJiraToGitHub(t *testing.T) {
+	f := newFakes(t)
+	ctx := t.Context()
+	// 4 epics with 5 children each; every item with labels, an assignee,
+	// two comments and references to its neighbours.
+	n := 0
+	mk := func(kind adapters.Kind, parent *adapters.Ref, status string) adapters.Item {
+		n++
+		it := adapters.Item{Kind: kind, Title: fmt.Sprintf("item %d", n), Body: fmt.Sprintf("Item %d: after PLAT-%d, before PLAT-%d.", n, n-1, n+1),
+			Labels: []string{"team-a"}, Assignees: []string{f.jusers[n%3]}, Parent: parent, Status: status}
+		res, err := f.jira.Create(ctx, it, adapters.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for c := 1; c <= 2; c++ {
+			if _, err := f.jira.AddComment(ctx, res.Item.Ref, adapters.Comment{Body: fmt.Sprintf("note %d.%d about PLAT-%d", n, c, n+1)}, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return res.Item
+	}
+	statuses := []string{"To Do", "In Progress", "Done"}
+	for e := 0; e < 4; e++ {
+		ep := mk(adapters.KindEpic, nil, "To Do")
+		for c := 0; c < 5; c++ {
+			mk(adapters.KindIssue, &ep.Ref, statuses[c%3])
+		}
+	}
+	o := f.options(t, f.jira, f.gh, "jira", "github")
+	o.To.Pace = migrate.Pace{Windows: []migrate.Window{{Limit: 80, Per: time.Minute}, {Limit: 500, Per: time.Hour}}}
+	start := f.clock.Now()
+	rep, err := migrate.Run(ctx, f.st, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, dst := all(t, f.jira, "project = PLAT"), all(t, f.gh, ghRepo)
+	copyOf := verify(t, src, dst, regexp.MustCompile(`PLAT-[0-9]+`))
+	for _, s := range src {
+		d := copyOf[s.Ref.ID]
+		want := map[string]string{"To Do": "open", "In Progress": "open", "Done": "closed"}[s.Status]
+		if d.Status != want || (s.Status == "In Progress") != strings.Contains(strings.Join(d.Labels, ","), "status: in progress") {
+			t.Errorf("%s (%s) → %s: status %s, labels %v", s.Ref, s.Status, d.Ref, d.Status, d.Labels)
+		}
+		if len(d.Assignees) != 1 || d.Assignees[0] != ghUsers[indexOf(f.jusers, s.Assignees[0])] {
+			t.Errorf("%s: assignees %v, want the GitHub login of %v", d.Ref, d.Assignees, s.Assignees)
+		}
+		if s.Parent != nil {
+			// GitHub has no parent field: the epic's copy lists its
+			// children's copies as a task list.
+			p := copyOf[s.Parent.ID]
+			if !strings.Contains(p.Body, "] "+d.Ref.Key) {
+				t.Errorf("epic copy %s does not list %s: %q", p.Ref, d.Ref.Key, p.Body)
+			}
+		}
+	}
+	if rep.Counts.Created != 24 || rep.Counts.Comments != 48 {
+		t.Errorf("counts %+v", rep.Counts)
+	}
+	// The estimate named every write, and its ETA at GitHub's pace is
+	// within 10% of the time the run took on the simulated clock.
+	if rep.Estimate.Requests != rep.Counts.Writes {
+		t.Errorf("estimated %d writes, made %d", rep.Estimate.Requests, rep.Counts.Writes)
+	}
+	took := f.clock.Now().Sub(start)
+	if d := took - rep.Estimate.ETA; d > rep.Estimate.ETA/10+time.Second || -d > rep.Estimate.ETA/10+time.Second {
+		t.Errorf("ETA %v, took %v on the simulated clock", rep.Estimate.ETA, took)
+	}
+	// Once more: nothing to do.
+	rep, err = migrate.Run(ctx, f.st, o)
+	if err != nil || rep.Counts.Writes != 0 {
+		t.Fatalf("re-run: %v %+v", err, rep.Counts)
+	}
+}
+
+func indexOf(l []string, v string) int {
+	for i, x := range l {
+		if x == v {
+			return i
+		}
+	}
+	return -1
+}
+
+func TestGitHubToJira(t *testing.T) {
+	f := newFakes(t)
+	ctx := t.Context()
+	// 3 tracking issues, each listing 4 sub-issues in a task list.
+	var made []adapters.Item
+	mk := func(title, body, status string) adapters.Item {
+		res, err := f.gh.Create(ctx, adapters.Item{Title: title, Body: body, Status: status, Labels: []string{"infra"}, Assignees: []string{ghUsers[len(made)%3]}}, adapters.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		made = append(made, res.Item)
+		num := res.Item.Ref.Key[strings.LastIndexByte(res.Item.Ref.Key, '#')+1:]
+		for c := 1; c <= 2; c++ {
+			if _, err := f.gh.AddComment(ctx, res.Item.Ref, adapters.Comment{Body: fmt.Sprintf("remark %s.%d see #1", num, c)}, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return res.Item
+	}
+	num := 0
+	for e := 0; e < 3; e++ {
+		parent := num + 1
+		var list []string
+		for c := 1; c <= 4; c++ {
+			list = append(list, fmt.Sprintf("- [ ] #%d", parent+c))
+		}
+		mk(fmt.Sprintf("tracking %d", e), "Sub-issues:\n\n"+strings.Join(list, "\n"), "open")
+		for c := 1; c <= 4; c++ {
+			mk(fmt.Sprintf("sub %d.%d", e, c), fmt.Sprintf("Part of #%d, see also acme/platform#%d.", parent, parent+c+1), []string{"open", "closed"}[c%2])
+		}
+		num += 5
+	}
+	o := f.options(t, f.gh, f.jira, "github", "jira")
+	rep, err := migrate.Run(ctx, f.st, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, dst := all(t, f.gh, ghRepo), all(t, f.jira, "project = PLAT")
+	copyOf := verify(t, src, dst, regexp.MustCompile(`acme/platform#[0-9]+`))
+	for _, s := range src {
+		d := copyOf[s.Ref.ID]
+		if strings.HasPrefix(s.Title, "sub ") {
+			if d.Parent == nil || d.Kind != adapters.KindIssue {
+				t.Errorf("%s → %s: parent %v kind %s, want the tracking issue's copy", s.Ref, d.Ref, d.Parent, d.Kind)
+			}
+			if regexp.MustCompile(`(?:^|[^\w/])#[0-9]`).MatchString(d.Body) || !strings.HasPrefix(d.Body, "Part of PLAT-") {
+				t.Errorf("%s: references not rewritten: %q", d.Ref, d.Body)
+			}
+		} else if d.Kind != adapters.KindEpic {
+			t.Errorf("tracking issue %s copied as a %s, want an epic", s.Ref, d.Kind)
+		}
+		if want := map[string]string{"open": "To Do", "closed": "Done"}[s.Status]; d.Status != want {
+			t.Errorf("%s: status %s, want %s", d.Ref, d.Status, want)
+		}
+	}
+	if rep.ByKind["issue"] != 15 || rep.Counts.Created != 15 {
+		t.Errorf("by kind %v, counts %+v", rep.ByKind, rep.Counts)
+	}
+}
+
+// seedGitHub makes groups tracking issues on the GitHub fake, each with
+// subs sub-issues in its task list, two comments each.
+func seedGitHub(t *testing.T, f *fakes, groups, subs int) {
+	t.Helper()
+	ctx := t.Context()
+	num := 0
+	for g := 0; g < groups; g++ {
+		parent := num + 1
+		var list []string
+		for c := 1; c <= subs; c++ {
+			list = append(list, fmt.Sprintf("- [ ] #%d", parent+c))
+		}
+		items := []adapters.Item{{Title: fmt.Sprintf("tracking %d", g), Body: strings.Join(list, "\n"), Status: "open"}}
+		for c := 1; c <= subs; c++ {
+			items = append(items, adapters.Item{Title: fmt.Sprintf("sub %d.%d", g, c), Body: fmt.Sprintf("Part of #%d.", parent), Status: "open", Labels: []string{"infra"}, Assignees: []string{ghUsers[c%3]}})
+		}
+		for _, it := range items {
+			res, err := f.gh.Create(ctx, it, adapters.CreateOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for c := 1; c <= 2; c++ {
+				if _, err := f.gh.AddComment(ctx, res.Item.Ref, adapters.Comment{Body: fmt.Sprintf("remark %d on %s", c, res.Item.Ref.Key)}, ""); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		num += subs + 1
+	}
+}
+
+// TestKillAndResumeOnFakes: GitHub → Jira with bulk creates, killed at
+// random writes (before the call, or after it with nothing recorded) five
+// times and resumed each time: every item once, every comment once.
+func TestKillAndResumeOnFakes(t *testing.T) {
+	f := newFakes(t)
+	seedGitHub(t, f, 4, 9)
+	o := f.options(t, f.gh, f.jira, "github", "jira")
+	o.BatchSize = 7
+	rnd := uint64(7)
+	kills := 0
+	for attempt := 0; ; attempt++ {
+		if attempt > 30 {
+			t.Fatal("no progress after 30 attempts")
+		}
+		run := o
+		if kills < 5 {
+			rnd = rnd*6364136223846793005 + 1442695040888963407
+			at, point := 1+int(rnd>>33)%25, []string{"before", "after"}[(rnd>>20)&1]
+			run.Crash = func(p string, n int) error {
+				if p == point && n == at {
+					return fmt.Errorf("killed at write %d (%s)", n, p)
+				}
+				return nil
+			}
+		}
+		_, err := migrate.Run(t.Context(), f.st, run)
+		if err == nil {
+			break
+		}
+		if !strings.Contains(err.Error(), "killed at write") {
+			t.Fatal(err)
+		}
+		kills++
+	}
+	if kills < 5 {
+		t.Fatalf("%d kills", kills)
+	}
+	src, dst := all(t, f.gh, ghRepo), all(t, f.jira, "project = PLAT")
+	verify(t, src, dst, regexp.MustCompile(`acme/platform#[0-9]+`))
+	if len(dst) != len(src) {
+		t.Fatalf("%d issues on Jira for %d on GitHub", len(dst), len(src))
+	}
+	rep, err := migrate.Run(t.Context(), f.st, o)
+	if err != nil || rep.Counts.Writes != 0 || rep.Counts.Done != 40 {
+		t.Fatalf("after completion: %v %+v", err, rep.Counts)
+	}
+}

@@ -1,0 +1,122 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/slack-go/slack"
+
+	"github.com/tracksync/tracksync/adapters"
+)
+
+// SlackOptions configure a Slack sink: an app's incoming webhook
+// (WebhookURL, one channel), or a bot token and a channel
+// (chat.postMessage, so one app reaches several channels).
+type SlackOptions struct {
+	WebhookURL string
+	Token      string
+	Channel    string
+	// APIURL is the Web API base (default https://slack.com/api/); the
+	// tests and the sandbox point it at a fake.
+	APIURL string
+	Client *http.Client
+}
+
+// Slack sends Block Kit messages to Slack.
+type Slack struct {
+	httpBase
+	o SlackOptions
+}
+
+// NewSlack returns a Slack sink named name.
+func NewSlack(name string, o SlackOptions) (*Slack, error) {
+	switch {
+	case o.WebhookURL == "" && o.Token == "":
+		return nil, fmt.Errorf("notify: slack sink %s: want webhook_url, or token and channel", name)
+	case o.WebhookURL != "" && o.Token != "":
+		return nil, fmt.Errorf("notify: slack sink %s: webhook_url and token are exclusive", name)
+	case o.Token != "" && o.Channel == "":
+		return nil, fmt.Errorf("notify: slack sink %s: token needs a channel", name)
+	}
+	return &Slack{httpBase: newBase(name, "slack", o.Client, o.WebhookURL, o.Token), o: o}, nil
+}
+
+// slackEscape escapes what Slack's mrkdwn treats as markup.
+var slackEscape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+// Blocks is m as Block Kit: a header, a section per line, the facts as
+// fields (ten at most per section, Slack's limit), and link buttons.
+func (s *Slack) Blocks(m Message) []slack.Block {
+	icon := ""
+	switch m.Severity {
+	case "warning":
+		icon = "⚠️ "
+	case "good":
+		icon = "✅ "
+	}
+	blocks := []slack.Block{slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, clip(icon+m.Title, 150), true, false))}
+	for _, l := range m.Lines {
+		if l == "" {
+			continue
+		}
+		blocks = append(blocks, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, clip(slackEscape.Replace(l), 3000), false, true), nil, nil))
+	}
+	for i := 0; i < len(m.Facts); i += 10 {
+		var fields []*slack.TextBlockObject
+		for _, f := range m.Facts[i:min(i+10, len(m.Facts))] {
+			fields = append(fields, slack.NewTextBlockObject(slack.MarkdownType, clip("*"+slackEscape.Replace(f.Label)+"*\n"+slackEscape.Replace(f.Value), 2000), false, true))
+		}
+		blocks = append(blocks, slack.NewSectionBlock(nil, fields, nil))
+	}
+	if len(m.Links) > 0 {
+		var els []slack.BlockElement
+		for i, l := range m.Links {
+			b := slack.NewButtonBlockElement(fmt.Sprintf("link-%d", i), "", slack.NewTextBlockObject(slack.PlainTextType, clip(l.Text, 75), false, false))
+			b.URL = l.URL
+			els = append(els, b)
+		}
+		blocks = append(blocks, slack.NewActionBlock("links", els...))
+	}
+	return blocks
+}
+
+// Send posts m.
+func (s *Slack) Send(ctx context.Context, m Message) error {
+	client, c := s.call()
+	blocks := s.Blocks(m)
+	var err error
+	if s.o.WebhookURL != "" {
+		err = slack.PostWebhookCustomHTTPContext(ctx, s.o.WebhookURL, client, &slack.WebhookMessage{Text: m.Text(), Blocks: &slack.Blocks{BlockSet: blocks}})
+	} else {
+		opts := []slack.Option{slack.OptionHTTPClient(client)}
+		if s.o.APIURL != "" {
+			opts = append(opts, slack.OptionAPIURL(s.o.APIURL))
+		}
+		_, _, err = slack.New(s.o.Token, opts...).PostMessageContext(ctx, s.o.Channel, slack.MsgOptionText(m.Text(), false), slack.MsgOptionBlocks(blocks...))
+	}
+	var rl *slack.RateLimitedError
+	if errors.As(err, &rl) {
+		return fmt.Errorf("notify: sink %s: %w", s.name, &adapters.RateLimitError{RetryAfter: rl.RetryAfter, Message: "slack rate limit"})
+	}
+	if err != nil && c.status == http.StatusOK {
+		// chat.postMessage answers 200 with ok:false and an error code.
+		msg := s.secrets.String(err.Error())
+		switch msg {
+		case "channel_not_found", "not_in_channel", "invalid_auth", "account_inactive", "token_revoked", "no_permission", "is_archived":
+			return fmt.Errorf("notify: sink %s: slack said %s: %w", s.name, msg, adapters.Permanent(adapters.ErrForbidden))
+		}
+		return fmt.Errorf("notify: sink %s: slack said %s", s.name, msg)
+	}
+	return s.classify(err, c)
+}
