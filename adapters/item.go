@@ -108,6 +108,10 @@ type Item struct {
 	// back by Get and List; "" for items people made. It lets the engine
 	// recognise its own copy after a crash instead of copying it back.
 	SyncKey string `json:"sync_key,omitempty"`
+	// AllComments says Comments holds every comment of the item: set by
+	// Get, and by a listing that knows the item has none (GitHub's
+	// comments count), so the engine need not read them again.
+	AllComments bool `json:"-"`
 }
 
 // Clone returns a deep copy, so callers may mutate slices and maps freely.

@@ -2,7 +2,10 @@ package adapters
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"sort"
+	"strings"
 	"time"
 )
 
@@ -67,6 +70,11 @@ type Capabilities struct {
 	// edits. The newest-wins policy compares at the coarser precision of
 	// the two sides and treats edits it cannot order as a tie.
 	TimePrecision time.Duration
+	// VersionedComments says an item's Version changes when one of its
+	// comments is added or edited (Jira's and GitHub's versions carry the
+	// updated stamp, which a comment moves). The engine then knows an item
+	// listed at the version it wrote has no new comments either.
+	VersionedComments bool
 }
 
 // StatusDef is one native status and its category.
@@ -126,6 +134,13 @@ type CreateOptions struct {
 	// that hold several projects or repositories create the item in the
 	// one it names when the item's Ref does not say.
 	Scope string
+	// KeyUnseen is the caller's word that no item carries IdempotencyKey
+	// yet: this is the key's first create attempt (no earlier one was
+	// journaled) and the caller's listing of the scope, made for this
+	// run, showed none. The tracker may then skip its own lookup of the
+	// key before creating (a search per create); after a lost answer it
+	// still looks, as the create itself may have landed.
+	KeyUnseen bool
 }
 
 // CreateResult is what Create made or found.
@@ -173,14 +188,53 @@ type Archiver interface {
 
 // BulkCreator is implemented by trackers with a batch create endpoint.
 // Results are in the order of reqs; each create keeps its idempotency key.
+// On an error, a result whose Item.Ref.ID is empty (or that is missing:
+// the results may stop short) was not made; a *CreateErrors error says
+// which requests failed and why, any other error concerns every request
+// not made.
 type BulkCreator interface {
 	CreateMany(ctx context.Context, reqs []CreateRequest) ([]CreateResult, error)
+}
+
+// CreateErrors are the failed requests of a CreateMany, by index.
+type CreateErrors map[int]error
+
+func (e CreateErrors) Error() string {
+	idx := make([]int, 0, len(e))
+	for i := range e {
+		idx = append(idx, i)
+	}
+	sort.Ints(idx)
+	msgs := make([]string, 0, len(e))
+	for _, i := range idx {
+		msgs = append(msgs, fmt.Sprintf("request %d: %v", i, e[i]))
+	}
+	return fmt.Sprintf("%d of the creates failed: %s", len(e), strings.Join(msgs, "; "))
+}
+
+// Unwrap lets errors.Is and errors.As see each failure.
+func (e CreateErrors) Unwrap() []error {
+	out := make([]error, 0, len(e))
+	for _, err := range e {
+		out = append(out, err)
+	}
+	return out
 }
 
 // CreateRequest is one create in a batch.
 type CreateRequest struct {
 	Item    Item
 	Options CreateOptions
+}
+
+// WriteNoter is implemented by trackers whose cursor can take note of
+// the caller's own writes made after the listing that issued it, so the
+// next listing does not fetch them again (they are changes since the
+// cursor, but none the caller needs to see). items are as the writes read
+// them back; an item edited since has another version and is listed. The
+// returned cursor replaces cursor.
+type WriteNoter interface {
+	NoteWrites(cursor string, items []Item) (string, error)
 }
 
 // Checker is implemented by trackers that can check their own health

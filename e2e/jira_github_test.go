@@ -753,6 +753,8 @@ func TestCopyOfGitHubIssueFoundByKey(t *testing.T) {
 			// Everything after the create's POST: the adapter's move to the
 			// status and its read-back.
 			w.jfake.InjectFault(jiratest.Fault{Method: http.MethodGet, Path: "/issue/", Status: http.StatusTooManyRequests, Times: 20})
+			// A bulk create: it lands, and its answer is a rate limit.
+			w.jfake.InjectFault(jiratest.Fault{Method: http.MethodPost, Path: "/issue/bulk", Status: http.StatusTooManyRequests, AfterWrite: true})
 			_, err := w.eng.Sync(w.ctx, w.flow, tsync.RunOptions{Force: true})
 			w.jfake.ClearFaults()
 			if n := len(w.jfake.Issues()); err == nil || n != 1 {

@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -34,6 +35,21 @@ type applier struct {
 	// archiveFailed: links whose survivor could not be closed; they are
 	// not tombstoned, so the close is tried again next run.
 	archiveFailed map[int64]bool
+	// wrote: items as this run's creates and updates read them back, by
+	// side and ID, for the trackers' cursors to take note of.
+	wrote [2]map[string]adapters.Item
+}
+
+// noteWrite remembers it as written on side s.
+func (a *applier) noteWrite(s store.Side, it adapters.Item) {
+	i := 0
+	if s == store.SideB {
+		i = 1
+	}
+	if a.wrote[i] == nil {
+		a.wrote[i] = map[string]adapters.Item{}
+	}
+	a.wrote[i][it.Ref.ID] = it
 }
 
 // fatal reports whether err must stop the whole run: a simulated crash,
@@ -46,16 +62,9 @@ func fatal(err error) bool {
 func (e *Engine) apply(ctx context.Context, f *Flow, p *Plan, runID int64, lease *runLease, counts *store.Counts, log *slog.Logger) ([]error, error) {
 	a := &applier{e: e, f: f, p: p, pl: p.planner, runID: runID, lease: lease, counts: counts, log: log, held: map[string]bool{}, copies: map[string]bool{}, agreed: map[int64]map[string]string{},
 		finished: map[int64]bool{}, archiveFailed: map[int64]bool{}}
-	for _, op := range p.opPtrs {
-		if op.Kind != OpCreate {
-			continue
-		}
-		if err := a.create(ctx, op); err != nil {
-			if fatal(err) {
-				return a.errs, err
-			}
-			a.errs = append(a.errs, err)
-		}
+	p.wrote = &a.wrote
+	if err := a.createAll(ctx); err != nil {
+		return a.errs, err
 	}
 	for _, pp := range p.pairs {
 		// A pair may change only the store (a base, a link's refs): the
@@ -115,18 +124,9 @@ func (a *applier) journaled(ctx context.Context, op *Op, entry store.JournalEntr
 	if a.e.draining != nil && a.e.draining() {
 		return ErrDraining
 	}
-	if err := a.lease.check(a.e.now()); err != nil {
-		return err
-	}
-	lease := a.lease.get()
-	entry.RunID, entry.Flow, entry.Op, entry.Side = a.runID, a.f.Map.Name, string(op.Kind), op.Side
-	entry.LeaseName, entry.LeaseToken = lease.Name, lease.Token
-	if entry.LinkID == 0 {
-		entry.LinkID = op.LinkID
-	}
-	id, err := a.e.store.JournalIntent(ctx, entry)
+	entry, id, err := a.intent(ctx, op, entry)
 	if err != nil {
-		return err // it names the write, its target and the flow
+		return err
 	}
 	if a.e.crash != nil {
 		if err := a.e.crash(CrashBeforeCall, op); err != nil {
@@ -145,6 +145,32 @@ func (a *applier) journaled(ctx context.Context, op *Op, entry store.JournalEntr
 			return errCrashed
 		}
 	}
+	return a.finish(ctx, op, entry, id, res, callErr, after)
+}
+
+// intent checks the run's lease and journals op's intent under it (the
+// first half of journaled).
+func (a *applier) intent(ctx context.Context, op *Op, entry store.JournalEntry) (store.JournalEntry, int64, error) {
+	if err := a.lease.check(a.e.now()); err != nil {
+		return entry, 0, err
+	}
+	lease := a.lease.get()
+	entry.RunID, entry.Flow, entry.Op, entry.Side = a.runID, a.f.Map.Name, string(op.Kind), op.Side
+	entry.LeaseName, entry.LeaseToken = lease.Name, lease.Token
+	if entry.LinkID == 0 {
+		entry.LinkID = op.LinkID
+	}
+	id, err := a.e.store.JournalIntent(ctx, entry)
+	if err != nil {
+		return entry, 0, err // it names the write, its target and the flow
+	}
+	return entry, id, nil
+}
+
+// finish records the outcome of op's call (the second half of journaled),
+// under the lease its intent was journaled with.
+func (a *applier) finish(ctx context.Context, op *Op, entry store.JournalEntry, id int64, res adapters.Ref, callErr error, after func(tx store.Ops, res adapters.Ref) (int64, error)) error {
+	lease := store.Lease{Name: entry.LeaseName, Token: entry.LeaseToken}
 	bg := context.WithoutCancel(ctx) // what happened must be recorded even on shutdown
 	if callErr != nil {
 		state := store.JournalFailed
@@ -176,6 +202,37 @@ func (a *applier) journaled(ctx context.Context, op *Op, entry store.JournalEntr
 
 func (a *applier) create(ctx context.Context, op *Op) error {
 	tr := a.f.side(op.Side)
+	src, srcBase, dstSide, entry, err := a.prepareCreate(op)
+	if err != nil {
+		return err
+	}
+	var created adapters.CreateResult
+	var link store.Link
+	err = a.journaled(ctx, op, entry, func() (adapters.Ref, error) {
+		res, err := tr.Create(ctx, *op.Item, a.createOptions(op))
+		created = res
+		return res.Item.Ref, err
+	}, func(tx store.Ops, ref adapters.Ref) (int64, error) {
+		l, err := a.e.linkCreated(ctx, tx, a.f, a.pl, dstSide, src, srcBase, nil, op.LinkKey, created)
+		link = l
+		return l.ID, err
+	})
+	if err != nil {
+		return fmt.Errorf("creating copy of %s on %s: %w", src.Ref, tr.Name(), err)
+	}
+	a.counts.Created++
+	if !created.Existed {
+		a.noteWrite(op.Side, created.Item)
+	}
+	// Settle the new pair at once: an item found by its key may hold older
+	// values, and the source's comments are copied in the same run.
+	return a.settleNew(ctx, link, src, created)
+}
+
+// prepareCreate resolves op's parent (which a create earlier in this run
+// may have linked) and returns the source, its base, the side the copy
+// goes to and the journal entry of the create.
+func (a *applier) prepareCreate(op *Op) (adapters.Item, map[string]string, store.Side, store.JournalEntry, error) {
 	src := op.pair.in.a
 	srcBase, dstSide := op.pair.base.A, store.SideB
 	if op.Side == store.SideA {
@@ -191,7 +248,7 @@ func (a *applier) create(ctx context.Context, op *Op) error {
 			}
 		}
 		if err := a.pl.takeErr(); err != nil {
-			return err
+			return src, srcBase, dstSide, store.JournalEntry{}, err
 		}
 	}
 	after := map[string]string{"kind": string(op.Item.Kind)}
@@ -202,24 +259,184 @@ func (a *applier) create(ctx context.Context, op *Op) error {
 		after[r.field] = a.pl.fm.Value(op.Side, *op.Item, r.field)
 	}
 	entry := store.JournalEntry{Target: op.Source, IdempotencyKey: op.LinkKey, Before: srcBase, After: after}
-	var created adapters.CreateResult
-	var link store.Link
-	err := a.journaled(ctx, op, entry, func() (adapters.Ref, error) {
-		res, err := tr.Create(ctx, *op.Item, adapters.CreateOptions{IdempotencyKey: op.LinkKey, BackLink: op.Source.URL, Scope: a.f.scope(op.Side)})
-		created = res
-		return res.Item.Ref, err
-	}, func(tx store.Ops, ref adapters.Ref) (int64, error) {
-		l, err := a.e.linkCreated(ctx, tx, a.f, a.pl, dstSide, src, srcBase, nil, op.LinkKey, created)
-		link = l
-		return l.ID, err
-	})
-	if err != nil {
-		return fmt.Errorf("creating copy of %s on %s: %w", src.Ref, tr.Name(), err)
+	return src, srcBase, dstSide, entry, nil
+}
+
+// bulkMax is how many creates one CreateMany call carries (the adapter
+// splits them into the requests its tracker takes).
+const bulkMax = 100
+
+// batchable reports whether op can go in a CreateMany: its side is a
+// BulkCreator and its parent, if it has one, needs no translation that a
+// create in the same batch could be waiting for.
+func (a *applier) batchable(op *Op) bool {
+	if _, ok := a.f.side(op.Side).(adapters.BulkCreator); !ok {
+		return false
 	}
-	a.counts.Created++
-	// Settle the new pair at once: an item found by its key may hold older
-	// values, and the source's comments are copied in the same run.
-	return a.settleNew(ctx, link, src, created)
+	src := op.pair.in.a
+	if op.Side == store.SideA {
+		src = op.pair.in.b
+	}
+	return src.Parent == nil || !a.pl.fm.Writes(adapters.FieldParent, op.Side)
+}
+
+// createAll runs the plan's creates in order, runs of batchable ones on
+// one side together through CreateMany.
+func (a *applier) createAll(ctx context.Context) error {
+	var batch []*Op
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := a.createBatch(ctx, batch)
+		batch = nil
+		return err
+	}
+	for _, op := range a.p.opPtrs {
+		if op.Kind != OpCreate {
+			continue
+		}
+		if a.batchable(op) {
+			if len(batch) > 0 && batch[0].Side != op.Side {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+			if batch = append(batch, op); len(batch) == bulkMax {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+		if err := a.create(ctx, op); err != nil {
+			if fatal(err) {
+				return err
+			}
+			a.errs = append(a.errs, err)
+		}
+	}
+	return flush()
+}
+
+// createBatch is create for ops through one CreateMany call: every intent
+// is journaled before the call and every outcome after it, each create
+// keeping its own journal entry, link and settling.
+func (a *applier) createBatch(ctx context.Context, ops []*Op) error {
+	if a.e.draining != nil && a.e.draining() {
+		return ErrDraining
+	}
+	tr := a.f.side(ops[0].Side)
+	type prepared struct {
+		src     adapters.Item
+		srcBase map[string]string
+		dst     store.Side
+		entry   store.JournalEntry
+		id      int64
+	}
+	preps := make([]prepared, len(ops))
+	reqs := make([]adapters.CreateRequest, len(ops))
+	for i, op := range ops {
+		src, srcBase, dst, entry, err := a.prepareCreate(op)
+		if err != nil {
+			return err
+		}
+		entry, id, err := a.intent(ctx, op, entry)
+		if err != nil {
+			return err
+		}
+		preps[i] = prepared{src: src, srcBase: srcBase, dst: dst, entry: entry, id: id}
+		reqs[i] = adapters.CreateRequest{Item: *op.Item, Options: a.createOptions(op)}
+	}
+	for _, op := range ops {
+		if a.e.crash != nil {
+			if err := a.e.crash(CrashBeforeCall, op); err != nil {
+				return errCrashed
+			}
+		}
+	}
+	// The intents are journaled; if the lease ran out meanwhile, the new
+	// holder's recovery owns these writes.
+	if err := a.lease.check(a.e.now()); err != nil {
+		return err
+	}
+	results, callErr := tr.(adapters.BulkCreator).CreateMany(ctx, reqs)
+	for range ops {
+		progressOf(ctx).step()
+	}
+	for _, op := range ops {
+		if a.e.crash != nil {
+			if err := a.e.crash(CrashAfterCall, op); err != nil {
+				return errCrashed
+			}
+		}
+	}
+	var each adapters.CreateErrors
+	errors.As(callErr, &each)
+	var stop error
+	for i, op := range ops {
+		pr := preps[i]
+		var created adapters.CreateResult
+		var err error
+		switch {
+		case i < len(results) && results[i].Item.Ref.ID != "":
+			created = results[i]
+		case each[i] != nil:
+			err = each[i]
+		case callErr != nil && adapters.IsPermanent(callErr) && each == nil:
+			// A refusal that names no request may concern another one
+			// of the batch: not made, this one is left for recovery.
+			err = fmt.Errorf("not made: %s refused the batch it was in: %v", tr.Name(), callErr)
+		case callErr != nil && each == nil:
+			err = callErr
+		default:
+			err = fmt.Errorf("%s made no item for it and said nothing", tr.Name())
+		}
+		var link store.Link
+		err = a.finish(ctx, op, pr.entry, pr.id, created.Item.Ref, err, func(tx store.Ops, ref adapters.Ref) (int64, error) {
+			l, err := a.e.linkCreated(ctx, tx, a.f, a.pl, pr.dst, pr.src, pr.srcBase, nil, op.LinkKey, created)
+			link = l
+			return l.ID, err
+		})
+		if err != nil {
+			err = fmt.Errorf("creating copy of %s on %s: %w", pr.src.Ref, tr.Name(), err)
+			if fatal(err) {
+				// Every outcome is journaled first; then the run stops.
+				stop = cmp.Or(stop, err)
+				continue
+			}
+			a.errs = append(a.errs, err)
+			continue
+		}
+		a.counts.Created++
+		if !created.Existed {
+			a.noteWrite(op.Side, created.Item)
+		}
+		if stop != nil {
+			continue
+		}
+		if err := a.settleNew(ctx, link, pr.src, created); err != nil {
+			if fatal(err) {
+				stop = err
+				continue
+			}
+			a.errs = append(a.errs, err)
+		}
+	}
+	return stop
+}
+
+// createOptions are the options of op's create. KeyUnseen vouches for the
+// key when the plan listed the whole scope (a full plan, after recovery
+// re-issued every create a crash left pending): no item carried the key,
+// or the plan would have linked it instead of creating. The tracker then
+// skips its own lookup, a search or two per create; an incremental plan
+// saw only what changed, so there the tracker still looks.
+func (a *applier) createOptions(op *Op) adapters.CreateOptions {
+	return adapters.CreateOptions{IdempotencyKey: op.LinkKey, BackLink: op.Source.URL, Scope: a.f.scope(op.Side), KeyUnseen: a.p.Full}
 }
 
 // linkCreated links a created (or found) counterpart and records its base:
@@ -252,7 +469,7 @@ func (e *Engine) linkCreated(ctx context.Context, tx store.Ops, f *Flow, pl *pla
 		}
 		if created.Existed {
 			for k := range srcBase {
-				srcBase[k] = "\x00unknown"
+				srcBase[k] = unknownBase
 			}
 		}
 	} else {
@@ -273,16 +490,23 @@ func (e *Engine) linkCreated(ctx context.Context, tx store.Ops, f *Flow, pl *pla
 	return got, tx.PutBase(ctx, b)
 }
 
+// unknownBase marks a base value nobody knows (a copy found, not made).
+const unknownBase = "\x00unknown"
+
 // settleNew diffs a just-linked pair and applies what it needs.
 func (a *applier) settleNew(ctx context.Context, l store.Link, src adapters.Item, created adapters.CreateResult) error {
 	if l.ID == 0 {
 		return nil
 	}
 	in := &pairInput{link: l}
+	made := created.Item
+	// An item this run just made has no comments yet; one found by its
+	// key (an earlier attempt) may.
+	made.AllComments = made.AllComments || !created.Existed
 	if l.A.ID == src.Ref.ID && l.A.Tracker == src.Ref.Tracker {
-		in.a, in.b = src, created.Item
+		in.a, in.b = src, made
 	} else {
-		in.a, in.b = created.Item, src
+		in.a, in.b = made, src
 	}
 	b, err := a.e.store.GetBase(ctx, l.ID)
 	if err == nil {
@@ -332,8 +556,28 @@ func (a *applier) pair(ctx context.Context, pp *pairPlan) error {
 	var failed error
 	stale := false
 	var readBack [2]*adapters.Item
+	// restore puts op's fields back to their old base, so the next run
+	// sees the same difference and writes them again.
+	restore := func(op *Op) {
+		for _, fc := range op.Fields {
+			oldA, okA := in.base.A[fc.Field]
+			oldB, okB := in.base.B[fc.Field]
+			if okA && okB {
+				pp.base.A[fc.Field], pp.base.B[fc.Field] = oldA, oldB
+			} else {
+				delete(pp.base.A, fc.Field)
+				delete(pp.base.B, fc.Field)
+			}
+		}
+	}
 	for i, op := range pp.upd {
 		if op == nil {
+			continue
+		}
+		if failed != nil && fatal(failed) {
+			// Not attempted: a rate limit or shutdown stopped the pair.
+			// Its fields must not be recorded as written.
+			restore(op)
 			continue
 		}
 		cur := in.a
@@ -352,16 +596,7 @@ func (a *applier) pair(ctx context.Context, pp *pairPlan) error {
 			// it was, so the next run sees the same difference and tries
 			// again. The other side's successful write is still recorded
 			// below, or it would later pass for a person's edit.
-			for _, fc := range op.Fields {
-				oldA, okA := in.base.A[fc.Field]
-				oldB, okB := in.base.B[fc.Field]
-				if okA && okB {
-					pp.base.A[fc.Field], pp.base.B[fc.Field] = oldA, oldB
-				} else {
-					delete(pp.base.A, fc.Field)
-					delete(pp.base.B, fc.Field)
-				}
-			}
+			restore(op)
 			pp.changed = true
 			if errors.Is(err, adapters.ErrConflict) {
 				// Edited between our read and our write: listed again
@@ -371,9 +606,6 @@ func (a *applier) pair(ctx context.Context, pp *pairPlan) error {
 				continue
 			}
 			failed = err
-			if fatal(err) {
-				break
-			}
 			continue
 		}
 		wrote = true
@@ -551,6 +783,7 @@ func (a *applier) update(ctx context.Context, op *Op, cur adapters.Item) (adapte
 	if err != nil {
 		return got, fmt.Errorf("updating %s (%s): %w", op.Target, strings.Join(patch.Fields, ", "), err)
 	}
+	a.noteWrite(op.Side, got)
 	return got, nil
 }
 

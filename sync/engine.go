@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -338,6 +340,14 @@ func (e *Engine) Sync(ctx context.Context, f *Flow, opts RunOptions) (*Result, e
 		if plan.Cursors[i] == "" {
 			continue
 		}
+		if wn, ok := f.side(s).(adapters.WriteNoter); ok && plan.wrote != nil && len(plan.wrote[i]) > 0 {
+			// The next listing need not fetch what this run wrote.
+			if c, err := wn.NoteWrites(plan.Cursors[i], slices.Collect(maps.Values(plan.wrote[i]))); err == nil {
+				plan.Cursors[i] = c
+			} else {
+				log.Warn("the tracker could not note this run's writes in its cursor; the next run reads them again", "tracker", f.side(s).Name(), "err", err)
+			}
+		}
 		if err := e.store.PutCursor(ctx, name, s, plan.Cursors[i]); err != nil {
 			return finish(store.RunFailed, fmt.Errorf("flow %s: storing cursor: %w", name, err))
 		}
@@ -595,9 +605,11 @@ func (e *Engine) plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, err
 	// which are gone), then diff, so that a parent whose counterpart is
 	// gone is never written as a parent.
 	type linkState struct {
-		l     store.Link
-		items [2]adapters.Item
-		gone  [2]bool
+		l       store.Link
+		items   [2]adapters.Item
+		gone    [2]bool
+		base    store.Base
+		hasBase bool
 	}
 	var states []linkState
 	for _, id := range linkOrder {
@@ -606,6 +618,19 @@ func (e *Engine) plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, err
 			continue
 		}
 		st := linkState{l: l}
+		if !full {
+			b, err := e.store.GetBase(ctx, l.ID)
+			if err == nil {
+				st.base, st.hasBase = b, true
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return nil, fmt.Errorf("flow %s: reading base of link %d: %w", name, l.ID, err)
+			}
+			if st.hasBase && ownWrite(p, st.base, [2]*listing{la, lb}, l, deleted) {
+				// Listed only because of tracksync's own writes of the
+				// last run: both sides are as that run left them.
+				continue
+			}
+		}
 		for i, s := range []store.Side{store.SideA, store.SideB} {
 			ref := l.Ref(s)
 			if deleted[i][ref.ID] {
@@ -621,6 +646,7 @@ func (e *Engine) plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, err
 				st.gone[i] = true
 				continue
 			}
+			it.AllComments = true // Get reads comments too (the Tracker contract)
 			if err != nil {
 				return nil, fmt.Errorf("flow %s: reading %s: %w", name, ref, err)
 			}
@@ -649,12 +675,7 @@ func (e *Engine) plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, err
 		if full {
 			in.base, in.hasBase = bases[l.ID]
 		} else {
-			b, err := e.store.GetBase(ctx, l.ID)
-			if err == nil {
-				in.base, in.hasBase = b, true
-			} else if !errors.Is(err, store.ErrNotFound) {
-				return nil, fmt.Errorf("flow %s: reading base of link %d: %w", name, l.ID, err)
-			}
+			in.base, in.hasBase = st.base, st.hasBase
 		}
 		_, inA := la.items[l.A.ID]
 		_, inB := lb.items[l.B.ID]
@@ -793,6 +814,60 @@ func (e *Engine) plan(ctx context.Context, f *Flow, opts RunOptions) (*Plan, err
 	return plan, nil
 }
 
+// ownWrite reports whether an incremental listing showed link l's items
+// only at the versions its base recorded, that is, as tracksync's own
+// last writes left them, with nothing deleted and no field of the base
+// unsettled. Such a pair has nothing to do; reading the other side (and
+// both sides' comments) again would cost requests per item after every
+// run that wrote.
+func ownWrite(p *planner, b store.Base, lists [2]*listing, l store.Link, deleted [2]map[string]bool) bool {
+	versions := [2]string{b.AVersion, b.BVersion}
+	listed := false
+	for i, ref := range []adapters.Ref{l.A, l.B} {
+		if deleted[i][ref.ID] {
+			return false
+		}
+		it, ok := lists[i].items[ref.ID]
+		if !ok {
+			continue
+		}
+		if it.Version == "" || it.Version != versions[i] {
+			return false
+		}
+		// A version can be as coarse as an updated stamp (Jira's is
+		// milliseconds): the values must be the ones written too.
+		side, bv := store.SideA, b.A
+		if i == 1 {
+			side, bv = store.SideB, b.B
+		}
+		for _, r := range p.rules {
+			if v, ok := bv[r.field]; ok && p.fm.Value(side, it, r.field) != v {
+				return false
+			}
+		}
+		if (p.comments[0] || p.comments[1]) && !p.caps[i].VersionedComments && !it.UpdatedAt.Before(b.SyncedAt) {
+			// This tracker's Version does not cover comments: an item
+			// touched since the pair was settled may have new ones.
+			return false
+		}
+		listed = true
+	}
+	if !listed {
+		return false
+	}
+	for _, r := range p.rules {
+		va, okA := b.A[r.field]
+		vb, okB := b.B[r.field]
+		if okA != okB || va == unknownBase || vb == unknownBase {
+			return false
+		}
+		if r.field == adapters.FieldParent && !okA {
+			return false // a parent not linked yet: written once it is
+		}
+	}
+	return true
+}
+
 func directionAllows(d mapping.Direction, to store.Side) bool {
 	switch d {
 	case mapping.AToB:
@@ -893,13 +968,19 @@ func (e *Engine) planGone(p *planner, f *Flow, l store.Link, gone [2]bool, items
 }
 
 func (e *Engine) loadComments(ctx context.Context, f *Flow, in *pairInput) error {
-	ca, err := f.A.(adapters.Commenter).Comments(ctx, in.link.A)
-	if err != nil {
-		return fmt.Errorf("flow %s: reading comments of %s: %w", f.Map.Name, in.link.A, err)
+	// An item that already holds all its comments (read by Get, or listed
+	// as having none) is not asked again: a request per item and side.
+	ca, cb := in.a.Comments, in.b.Comments
+	var err error
+	if !in.a.AllComments {
+		if ca, err = f.A.(adapters.Commenter).Comments(ctx, in.link.A); err != nil {
+			return fmt.Errorf("flow %s: reading comments of %s: %w", f.Map.Name, in.link.A, err)
+		}
 	}
-	cb, err := f.B.(adapters.Commenter).Comments(ctx, in.link.B)
-	if err != nil {
-		return fmt.Errorf("flow %s: reading comments of %s: %w", f.Map.Name, in.link.B, err)
+	if !in.b.AllComments {
+		if cb, err = f.B.(adapters.Commenter).Comments(ctx, in.link.B); err != nil {
+			return fmt.Errorf("flow %s: reading comments of %s: %w", f.Map.Name, in.link.B, err)
+		}
 	}
 	var cl []store.CommentLink
 	if in.link.ID != 0 {

@@ -43,7 +43,9 @@ func TestLostLeaseStopsWrites(t *testing.T) {
 			for i := range items {
 				e.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: fmt.Sprintf("item %d", i), Status: "To Do"})
 			}
-			e.flow.B = keyless{e.b}
+			// One create at a time (no CreateMany): the pause falls
+			// between two writes.
+			e.flow.B = single{keyless{e.b}, e.b}
 
 			var bRes *tsync.Result
 			var bErr error
@@ -138,6 +140,7 @@ func TestRenewalFailureStopsRun(t *testing.T) {
 	for i := range 6 {
 		e.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: fmt.Sprintf("item %d", i), Status: "To Do"})
 	}
+	e.flow.B = single{e.b, e.b} // one create at a time (no CreateMany)
 	n, writesAtSteal := 0, -1
 	var a *tsync.Engine
 	a = tsync.New(e.st, tsync.Options{Clock: e.clock.Now, Owner: "replica-a:1", LockTTL: ttl,

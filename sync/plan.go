@@ -119,6 +119,8 @@ type Plan struct {
 	pairs   []*pairPlan
 	opPtrs  []*Op
 	planner *planner
+	// wrote: what apply wrote, by side and ID (see applier.wrote).
+	wrote *[2]map[string]adapters.Item
 }
 
 // Writes counts the operations that call a tracker.

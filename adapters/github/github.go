@@ -251,6 +251,8 @@ func (t *Tracker) Capabilities() adapters.Capabilities {
 		Kinds:         t.kinds(),
 		MaxPageSize:   100,
 		TimePrecision: time.Second, // updated_at is ISO 8601 without fractions
+		// version() hashes updated_at, which a comment moves.
+		VersionedComments: true,
 	}
 }
 
@@ -423,11 +425,14 @@ func (t *Tracker) getItem(ctx context.Context, ref adapters.Ref) (adapters.Item,
 		return adapters.Item{}, err
 	}
 	it := t.toItem(repo, is)
+	if it.AllComments {
+		return it, nil // the issue says it has none: no request for them
+	}
 	cs, err := t.comments(ctx, repo, n)
 	if err != nil {
 		return adapters.Item{}, err
 	}
-	it.Comments = cs
+	it.Comments, it.AllComments = cs, true
 	return it, nil
 }
 
@@ -449,6 +454,9 @@ func (t *Tracker) toItem(repo string, is *issue) adapters.Item {
 		Body:    b.Text,
 		SyncKey: b.Key,
 		Version: version(is),
+		// A listing knows how many comments an issue has: none is all
+		// there is to know, and saves reading them.
+		AllComments: is.Comments != nil && *is.Comments == 0,
 	}
 	it.Status, it.StatusCategory = StatusOpen, adapters.CategoryTodo
 	if is.GetState() == "closed" {
@@ -576,7 +584,7 @@ func (t *Tracker) createItem(ctx context.Context, it adapters.Item, opts adapter
 		}
 	}
 	if key := opts.IdempotencyKey; key != "" {
-		n, found, err := t.findKey(ctx, repo, key)
+		n, found, err := t.findKey(ctx, repo, key, opts.KeyUnseen)
 		if err != nil {
 			return adapters.CreateResult{}, fmt.Errorf("creating %q in %s: looking for key %s: %w", it.Title, repo, key, err)
 		}
@@ -650,12 +658,15 @@ func isNotFound(err error) bool { return errors.Is(err, adapters.ErrNotFound) }
 // create in a process it costs one request. The search API is not used: it is eventually
 // consistent, and a create retried seconds after a lost answer must find
 // the first one.
-func (t *Tracker) findKey(ctx context.Context, repo, key string) (int, bool, error) {
+//
+// cachedOnly (the caller vouches the key is unseen, CreateOptions.KeyUnseen)
+// consults only the markers this process already knows, at no request.
+func (t *Tracker) findKey(ctx context.Context, repo, key string, cachedOnly bool) (int, bool, error) {
 	t.mu.Lock()
 	idx := t.index(repo)
-	if n, ok := idx.byKey[key]; ok {
+	if n, ok := idx.byKey[key]; ok || cachedOnly {
 		t.mu.Unlock()
-		return n, true, nil
+		return n, ok, nil
 	}
 	watermark, built := idx.watermark, idx.built
 	t.mu.Unlock()

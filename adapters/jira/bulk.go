@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -56,7 +57,18 @@ func (t *Tracker) createChunk(ctx context.Context, reqs []adapters.CreateRequest
 		}
 		keys[i] = r.Options.IdempotencyKey
 	}
-	found, err := t.findMarkers(ctx, project, keys)
+	// Keys the caller vouches for (CreateOptions.KeyUnseen: a full plan
+	// listed the scope) are not looked for: a search of the whole marker
+	// window per batch otherwise.
+	unseen := true
+	for _, r := range reqs {
+		unseen = unseen && r.Options.KeyUnseen
+	}
+	found := map[string]string{}
+	var err error
+	if !unseen {
+		found, err = t.findMarkers(ctx, project, keys)
+	}
 	if err != nil {
 		return fmt.Errorf("creating %d jira issues in %s: looking for earlier copies: %w", len(reqs), project, err)
 	}
@@ -126,6 +138,13 @@ func (t *Tracker) createChunk(ctx context.Context, reqs []adapters.CreateRequest
 	for i := range reqs {
 		ids[i] = found[keys[i]]
 	}
+	// Back-links first, so the read below returns each issue's version
+	// as tracksync leaves it (a link moves it).
+	for i, r := range reqs {
+		if link := cmp.Or(r.Options.BackLink, r.Item.Ref.URL); link != "" && !existed[keys[i]] {
+			t.backLink(ctx, adapters.Ref{Tracker: t.name, ID: ids[i], Key: ids[i]}, keys[i], link)
+		}
+	}
 	ws, err := t.fetchMany(ctx, ids)
 	if err != nil {
 		return fmt.Errorf("creating %d jira issues in %s: reading them: %w", len(reqs), project, err)
@@ -134,6 +153,7 @@ func (t *Tracker) createChunk(ctx context.Context, reqs []adapters.CreateRequest
 	for _, w := range ws {
 		byID[w.ID] = w
 	}
+	var moved []string
 	for i, r := range reqs {
 		w, ok := byID[ids[i]]
 		if !ok {
@@ -143,25 +163,43 @@ func (t *Tracker) createChunk(ctx context.Context, reqs []adapters.CreateRequest
 		if err != nil {
 			return err
 		}
-		if !existed[keys[i]] {
-			if r.Item.Status != "" && r.Item.Status != it.Status {
-				if err := t.moveTo(ctx, it.Ref, r.Item.Status, &w); err != nil {
-					return fmt.Errorf("created jira issue %s, then: %w", it.Ref.Key, err)
-				}
-				it.Status = r.Item.Status
-				it.StatusCategory, _ = t.caps.Category(r.Item.Status)
+		if !existed[keys[i]] && r.Item.Status != "" && r.Item.Status != it.Status {
+			if err := t.moveTo(ctx, it.Ref, r.Item.Status, &w); err != nil {
+				return fmt.Errorf("created jira issue %s, then: %w", it.Ref.Key, err)
 			}
-			if link := cmp.Or(r.Options.BackLink, r.Item.Ref.URL); link != "" {
-				t.backLink(ctx, it.Ref, keys[i], link)
-			}
+			moved = append(moved, ids[i])
 		}
 		out[i] = adapters.CreateResult{Item: it, Existed: existed[keys[i]]}
+	}
+	if len(moved) == 0 {
+		return nil
+	}
+	// The moved ones are read again together: their versions moved.
+	ws, err = t.fetchMany(ctx, moved)
+	if err != nil {
+		return fmt.Errorf("creating %d jira issues in %s: reading the moved ones: %w", len(reqs), project, err)
+	}
+	for _, w := range ws {
+		byID[w.ID] = w
+	}
+	for i := range reqs {
+		if !slices.Contains(moved, ids[i]) {
+			continue
+		}
+		it, err := t.toItem(ctx, byID[ids[i]])
+		if err != nil {
+			return err
+		}
+		out[i].Item = it
 	}
 	return nil
 }
 
 // createBody is one issueUpdates element: what Create sends.
 func (t *Tracker) createBody(ctx context.Context, it adapters.Item, project, key string) (map[string]any, error) {
+	if project == "" {
+		return nil, adapters.Permanent(fmt.Errorf("creating jira issue %q: no project to create it in: set trackers.%s.project: %w", it.Title, t.name, adapters.ErrInvalid))
+	}
 	kind := cmp.Or(it.Kind, adapters.KindIssue)
 	it.Kind = kind
 	names := []string{adapters.FieldTitle, adapters.FieldAssignees, adapters.FieldLabels}
@@ -189,7 +227,11 @@ func (t *Tracker) createBody(ctx context.Context, it adapters.Item, project, key
 	}
 	fields["project"] = map[string]string{"key": project}
 	fields["issuetype"] = map[string]string{"name": t.o.IssueTypes[kind]}
-	return map[string]any{"fields": fields, "properties": []wireProperty{{Key: PropertyKey, Value: mustJSON(marker{Key: key})}}}, nil
+	body := map[string]any{"fields": fields}
+	if key != "" {
+		body["properties"] = []wireProperty{{Key: PropertyKey, Value: mustJSON(marker{Key: key})}}
+	}
+	return body, nil
 }
 
 // findMarkers returns the ids of the issues in project carrying the keys:

@@ -68,6 +68,10 @@ func (c *client) do(ctx context.Context, method, path string, body, out any) err
 	return c.doShape(ctx, method, path, body, out, shape)
 }
 
+// serverTimeKey marks a context asking doShape for the answer's Date
+// header (Jira's clock, whole seconds) in the *time.Time it carries.
+type serverTimeKey struct{}
+
 // searchPage is a search answer: {} or an answer without its issues is
 // not an empty page.
 var searchPage = rest.Object("a search page", "issues")
@@ -113,6 +117,11 @@ func (c *client) doShape(ctx context.Context, method, path string, body, out any
 	defer hr.Body.Close()
 	data, rerr := io.ReadAll(io.LimitReader(hr.Body, 64<<20))
 	c.debug("jira request", "tracker", c.name, "op", op, "status", hr.StatusCode, "duration", time.Since(start))
+	if p, ok := ctx.Value(serverTimeKey{}).(*time.Time); ok && p != nil {
+		if d, err := http.ParseTime(hr.Header.Get("Date")); err == nil {
+			*p = d
+		}
+	}
 	if hr.StatusCode >= 300 {
 		return statusError(c.name, op, hr, data)
 	}

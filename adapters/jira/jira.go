@@ -54,6 +54,7 @@ var (
 	_ adapters.Archiver       = (*Tracker)(nil)
 	_ adapters.Checker        = (*Tracker)(nil)
 	_ adapters.WebhookDecoder = (*Tracker)(nil)
+	_ adapters.WriteNoter     = (*Tracker)(nil)
 )
 
 // Deployments.
@@ -257,6 +258,8 @@ func (t *Tracker) discover(ctx context.Context) error {
 		Statuses:    statuses,
 		Kinds:       []adapters.Kind{adapters.KindInitiative, adapters.KindEpic, adapters.KindIssue, adapters.KindTask},
 		MaxPageSize: MaxPageSize,
+		// The version is the updated stamp, which a comment moves.
+		VersionedComments: true,
 	}
 	fl := []string{"summary", "description", "status", "issuetype", "project", "assignee", "labels", "priority", "duedate", "parent", "created", "updated"}
 	for _, name := range t.o.CustomFields {
@@ -336,7 +339,11 @@ func (t *Tracker) Get(ctx context.Context, ref adapters.Ref) (adapters.Item, err
 // Update and Archive return items without comments (the engine reads
 // them through Comments), which saves a request per write.
 func (t *Tracker) read(ctx context.Context, ref adapters.Ref, withComments bool) (adapters.Item, error) {
-	w, err := t.getWire(ctx, ref, t.fields)
+	fields := t.fields
+	if withComments {
+		fields += ",comment" // its total says when there are none to read
+	}
+	w, err := t.getWire(ctx, ref, fields)
 	if err != nil {
 		return adapters.Item{}, err
 	}
@@ -344,7 +351,7 @@ func (t *Tracker) read(ctx context.Context, ref adapters.Ref, withComments bool)
 	if err != nil {
 		return adapters.Item{}, err
 	}
-	if withComments {
+	if withComments && !it.AllComments {
 		if it.Comments, err = t.Comments(ctx, it.Ref); err != nil {
 			return adapters.Item{}, err
 		}
@@ -367,6 +374,12 @@ func (t *Tracker) toItem(ctx context.Context, w wireIssue) (adapters.Item, error
 		UpdatedAt:      w.updated(),
 		Version:        w.version(),
 		Due:            w.str("duedate"),
+	}
+	var cs struct {
+		Total *int `json:"total"`
+	}
+	if w.decode("comment", &cs) && cs.Total != nil && *cs.Total == 0 {
+		it.AllComments = true // listed with none: nothing to read
 	}
 	if cat, ok := t.caps.Category(st.Name); ok {
 		it.StatusCategory = cat
@@ -662,56 +675,17 @@ func (t *Tracker) writeParent(ctx context.Context, it adapters.Item, creating bo
 // idempotency key made (by its tracksync entity property).
 func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.CreateOptions) (adapters.CreateResult, error) {
 	key := opts.IdempotencyKey
-	project := it.Ref.Project
-	if project == "" {
-		project = t.o.Project
-	}
-	if project == "" {
-		project = scopeProject(opts.Scope)
-	}
-	if key != "" {
+	project := t.createProject(it, opts)
+	if key != "" && !opts.KeyUnseen {
 		if found, ok, err := t.findByMarker(ctx, key, project); err != nil {
 			return adapters.CreateResult{}, fmt.Errorf("creating jira issue %q: looking for key %s: %w", it.Title, key, err)
 		} else if ok {
 			return adapters.CreateResult{Item: found, Existed: true}, nil
 		}
 	}
-	if project == "" {
-		return adapters.CreateResult{}, adapters.Permanent(fmt.Errorf("creating jira issue %q: no project to create it in: set trackers.%s.project: %w", it.Title, t.name, adapters.ErrInvalid))
-	}
-	kind := it.Kind
-	if kind == "" {
-		kind = adapters.KindIssue
-	}
-	it.Kind = kind
-	names := []string{adapters.FieldTitle, adapters.FieldAssignees, adapters.FieldLabels}
-	if it.Body != "" {
-		names = append(names, adapters.FieldBody)
-	}
-	if it.Priority != "" {
-		names = append(names, adapters.FieldPriority)
-	}
-	if it.Due != "" {
-		names = append(names, adapters.FieldDue)
-	}
-	if it.Parent != nil && !it.Parent.IsZero() {
-		names = append(names, adapters.FieldParent)
-	}
-	for name := range it.Fields {
-		names = append(names, adapters.CustomPrefix+name)
-	}
-	fields, err := t.writeFields(ctx, it, names, true)
+	body, err := t.createBody(ctx, it, project, key)
 	if err != nil {
-		return adapters.CreateResult{}, fmt.Errorf("creating jira issue %q: %w", it.Title, err)
-	}
-	if len(it.Assignees) == 0 {
-		delete(fields, "assignee")
-	}
-	fields["project"] = map[string]string{"key": project}
-	fields["issuetype"] = map[string]string{"name": t.o.IssueTypes[kind]}
-	body := map[string]any{"fields": fields}
-	if key != "" {
-		body["properties"] = []wireProperty{{Key: PropertyKey, Value: mustJSON(marker{Key: key})}}
+		return adapters.CreateResult{}, err
 	}
 	var made struct {
 		ID  string `json:"id"`
@@ -730,19 +704,45 @@ func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.Cr
 		made.ID, made.Key = found.Ref.ID, found.Ref.Key
 	}
 	ref := adapters.Ref{Tracker: t.name, Project: project, ID: made.ID, Key: made.Key}
-	if it.Status != "" {
-		if err := t.moveTo(ctx, ref, it.Status, nil); err != nil {
-			return adapters.CreateResult{}, fmt.Errorf("created jira issue %s, then: %w", made.Key, err)
-		}
-	}
 	if link := cmp.Or(opts.BackLink, it.Ref.URL); link != "" && key != "" {
 		t.backLink(ctx, ref, key, link)
 	}
-	got, err := t.read(ctx, ref, false)
+	got, err := t.settleCreated(ctx, ref, it.Status)
 	if err != nil {
 		return adapters.CreateResult{}, fmt.Errorf("created jira issue %s, then: %w", made.Key, err)
 	}
 	return adapters.CreateResult{Item: got}, nil
+}
+
+// createProject is the project a create of it goes to.
+func (t *Tracker) createProject(it adapters.Item, opts adapters.CreateOptions) string {
+	return cmp.Or(it.Ref.Project, t.o.Project, scopeProject(opts.Scope))
+}
+
+// settleCreated reads a created issue and, only when the workflow's
+// initial status is not status, walks it there and reads it again: the
+// read that returns the item also tells where it stands, so an issue
+// created in the status wanted costs no transition request at all.
+func (t *Tracker) settleCreated(ctx context.Context, ref adapters.Ref, status string) (adapters.Item, error) {
+	w, err := t.getWire(ctx, ref, t.fields)
+	if err != nil {
+		return adapters.Item{}, err
+	}
+	return t.settleRead(ctx, ref, status, w)
+}
+
+// settleRead is settleCreated from an issue w already read.
+func (t *Tracker) settleRead(ctx context.Context, ref adapters.Ref, status string, w wireIssue) (adapters.Item, error) {
+	if status != "" && w.status().Name != status {
+		if err := t.moveTo(ctx, ref, status, &w); err != nil {
+			return adapters.Item{}, err
+		}
+		var err error
+		if w, err = t.getWire(ctx, ref, t.fields); err != nil {
+			return adapters.Item{}, err
+		}
+	}
+	return t.toItem(ctx, w)
 }
 
 // backLink adds a remote link to the counterpart so people can click

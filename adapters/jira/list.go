@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/adapters/internal/rest"
@@ -19,6 +20,12 @@ import (
 type listState struct {
 	Max  int64    `json:"u"`
 	Seen []string `json:"s,omitempty"` // "id@ms"
+	// Listed is Jira's clock (its Date header, epoch ms) when the listing
+	// began. An issue updated more than the overlap before it was
+	// searchable by then, so once Listed is an overlap past Max the next
+	// listing need not look back before Max: an idle poll stays one page
+	// instead of paging through the last overlap's worth of updates.
+	Listed int64 `json:"l,omitempty"`
 }
 
 // pageToken carries a listing between pages: the next query's lower
@@ -55,7 +62,14 @@ func (t *Tracker) List(ctx context.Context, req adapters.ListRequest) (adapters.
 				return adapters.ListPage{}, adapters.Permanent(fmt.Errorf("listing jira: cursor %q is not one this tracker issued: %w", req.Cursor, adapters.ErrInvalid))
 			}
 			tok.Since = max(0, tok.State.Max-t.o.Overlap.Milliseconds())
+			if settled := tok.State.Listed - t.o.Overlap.Milliseconds(); settled > tok.Since {
+				tok.Since = min(tok.State.Max, settled)
+			}
 		}
+	}
+	var listed time.Time
+	if req.PageToken == "" {
+		ctx = context.WithValue(ctx, serverTimeKey{}, &listed)
 	}
 	size := req.PageSize
 	if size <= 0 || size > MaxPageSize {
@@ -69,6 +83,12 @@ func (t *Tracker) List(ctx context.Context, req adapters.ListRequest) (adapters.
 	if err != nil {
 		return adapters.ListPage{}, err
 	}
+	if req.PageToken == "" {
+		tok.State.Listed = 0
+		if !listed.IsZero() {
+			tok.State.Listed = listed.UnixMilli()
+		}
+	}
 	page := adapters.ListPage{}
 	for _, w := range fresh {
 		it, err := t.toItem(ctx, w)
@@ -80,6 +100,9 @@ func (t *Tracker) List(ctx context.Context, req adapters.ListRequest) (adapters.
 		tok.State.Seen = append(tok.State.Seen, it.Ref.ID+"@"+strconv.FormatInt(ms, 10))
 		tok.State.Max = max(tok.State.Max, ms)
 	}
+	// Issues the seen set dropped were listed too (by an earlier listing
+	// or noted as tracksync's own writes): the newest stamp moves past them.
+	tok.State.Max = max(tok.State.Max, last)
 	floor := tok.State.Max - t.o.Overlap.Milliseconds()
 	if done {
 		page.Cursor = adapters.EncodeToken(t.prune(tok.State, floor))
@@ -95,6 +118,27 @@ func (t *Tracker) List(ctx context.Context, req adapters.ListRequest) (adapters.
 	return page, nil
 }
 
+// NoteWrites adds the (id, updated) pairs of issues tracksync wrote after
+// the listing to the cursor's seen set: the next listing still pages over
+// them (they are newer than the cursor) but fetches none whose stamp is
+// unchanged. The newest stamp is left alone: an issue someone else edited
+// meanwhile must still be listed.
+func (t *Tracker) NoteWrites(cursor string, items []adapters.Item) (string, error) {
+	var st listState
+	if cursor == "" {
+		return cursor, nil
+	}
+	if err := adapters.DecodeToken(cursor, &st); err != nil {
+		return "", fmt.Errorf("noting writes in jira cursor: %w", adapters.ErrInvalid)
+	}
+	for _, it := range items {
+		if it.Ref.Tracker == t.name && it.Ref.ID != "" && !it.UpdatedAt.IsZero() {
+			st.Seen = append(st.Seen, it.Ref.ID+"@"+strconv.FormatInt(it.UpdatedAt.UnixMilli(), 10))
+		}
+	}
+	return adapters.EncodeToken(t.prune(st, st.Max-t.o.Overlap.Milliseconds())), nil
+}
+
 // listOnce runs one search page from tok's bound and position: it returns
 // the issues not in seen (with the fields toItem needs), the updated stamp
 // (epoch ms) of the page's last issue, and whether the query is exhausted.
@@ -108,7 +152,7 @@ func (t *Tracker) listOnce(ctx context.Context, scope string, size int, tok *pag
 			Total   int         `json:"total"`
 			Issues  []wireIssue `json:"issues"`
 		}
-		q := url.Values{"jql": {jql}, "startAt": {strconv.Itoa(tok.At)}, "maxResults": {strconv.Itoa(size)}, "fields": {t.fields}, "properties": {PropertyKey}}
+		q := url.Values{"jql": {jql}, "startAt": {strconv.Itoa(tok.At)}, "maxResults": {strconv.Itoa(size)}, "fields": {t.fields + ",comment"}, "properties": {PropertyKey}}
 		if err := t.c.doShape(ctx, http.MethodGet, t.path("/search?"+q.Encode()), nil, &res, searchPage); err != nil {
 			return nil, 0, false, fmt.Errorf("listing jira (%s): %w", jql, err)
 		}
@@ -144,7 +188,8 @@ func (t *Tracker) listOnce(ctx context.Context, scope string, size int, tok *pag
 	if n := len(res.Issues); n > 0 {
 		last = res.Issues[n-1].updated().UnixMilli()
 	}
-	full, err := t.bulkFetch(ctx, ids)
+	// The listing's clock is the search's Date, not the later fetch's.
+	full, err := t.bulkFetch(context.WithValue(ctx, serverTimeKey{}, (*time.Time)(nil)), ids)
 	if err != nil {
 		return nil, 0, false, err
 	}
@@ -223,7 +268,9 @@ func (t *Tracker) bulkFetch(ctx context.Context, ids []string) ([]wireIssue, err
 		var res struct {
 			Issues []wireIssue `json:"issues"`
 		}
-		body := map[string]any{"issueIdsOrKeys": batch, "fields": strings.Split(t.fields, ","), "properties": []string{PropertyKey}}
+		// The comment field's total tells which issues have none, whose
+		// comments the engine then need not read (a request per issue).
+		body := map[string]any{"issueIdsOrKeys": batch, "fields": append(strings.Split(t.fields, ","), "comment"), "properties": []string{PropertyKey}}
 		if err := t.c.doShape(withIdempotent(ctx), http.MethodPost, t.path("/issue/bulkfetch"), body, &res, rest.Object("a page of issues", "issues")); err != nil {
 			return nil, fmt.Errorf("fetching %d jira issues: %w", len(batch), err)
 		}

@@ -267,7 +267,10 @@ func (s *Server) serve(w http.ResponseWriter, hr *http.Request) {
 	entry.Status, entry.Response = status, out
 	s.log = append(s.log, entry)
 	pending := r.pending
+	at := s.now
 	s.mu.Unlock()
+	// Jira's Date header is its clock: the fake's.
+	w.Header().Set("Date", at.UTC().Format(http.TimeFormat))
 
 	s.send(pending)
 	if r.hang {
