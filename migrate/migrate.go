@@ -315,10 +315,10 @@ func (m *run) list(ctx context.Context) error {
 		}
 		tok = page.NextPageToken
 	}
-	srcCaps := o.From.Tracker.Capabilities()
-	if !has(srcCaps, adapters.FieldParent) {
-		parentsFromTaskLists(items)
-	}
+	// A tracking issue's task list is hierarchy too, also on a tracker
+	// with a parent field of its own (GitHub's sub-issues): items without
+	// a parent take the first tracking issue that lists them.
+	parentsFromTaskLists(items)
 	items = order(items)
 	if o.Limit > 0 && len(items) > o.Limit {
 		items = items[:o.Limit]
@@ -345,9 +345,9 @@ func (m *run) list(ctx context.Context) error {
 // taskItem is one line of a task list: "- [ ] #12 ...", "* [x] PROJ-3".
 var taskItem = regexp.MustCompile(`(?m)^[ \t]*[-*+][ \t]+\[[ xX]\][ \t]+(.*)$`)
 
-// parentsFromTaskLists gives the items a tracker without a parent field
-// names in a tracking issue's task list that issue as their parent (the
-// first tracking issue naming them, when several do).
+// parentsFromTaskLists gives the items without a parent that a tracking
+// issue's task list names that issue as their parent (the first tracking
+// issue naming them, when several do).
 func parentsFromTaskLists(items []adapters.Item) {
 	idx := newRefIndex(items)
 	for i := range items {
