@@ -92,6 +92,6 @@ func (a *app) rootCmd() *cobra.Command {
 	f.StringVarP(&a.cfgPath, "config", "c", "", "config file (default $TRACKSYNC_CONFIG or tracksync.yaml)")
 	f.StringVarP(&a.output, "output", "o", "text", "output format: text or json")
 	f.StringVar(&a.logLevel, "log-level", "", "log level: debug, info, warn, error (default from config, else warn)")
-	root.AddCommand(a.validateCmd(), a.planCmd(), a.syncCmd(), a.linksCmd(), a.rollupCmd(), a.conflictsCmd(), a.runsCmd(), a.undoCmd(), a.versionCmd(), a.demoCmd(), a.serveCmd(), a.doctorCmd())
+	root.AddCommand(a.validateCmd(), a.planCmd(), a.syncCmd(), a.linksCmd(), a.rollupCmd(), a.conflictsCmd(), a.runsCmd(), a.undoCmd(), a.versionCmd(), a.demoCmd(), a.serveCmd(), a.doctorCmd(), a.storeCmd())
 	return root
 }
