@@ -107,7 +107,7 @@ func TestStoreCopy(t *testing.T) {
 	}
 
 	for _, bad := range [][]string{
-		{"store", "copy", "--from", filepath.Join(dir, "state.db"), "--to", dsn},         // no driver
+		{"store", "copy", "--from", filepath.Join(dir, "state.db"), "--to", dsn},            // no driver
 		{"store", "copy", "--from", "sqlite:" + filepath.Join(dir, "none.db"), "--to", dsn}, // missing file
 		{"store", "copy", "--from", "mysql:x", "--to", dsn},
 		{"store", "copy", "--to", dsn},
