@@ -203,3 +203,14 @@ func TestDatabaseClock(t *testing.T) {
 		t.Errorf("lease expires %s after the database's now, want an hour", d)
 	}
 }
+
+func openBench(tb testing.TB) store.Store {
+	s, _ := openTB(tb, store.Options{})
+	return s
+}
+
+func BenchmarkPutBase(b *testing.B)       { storetest.BenchPutBase(b, openBench) }
+func BenchmarkListBases100k(b *testing.B) { storetest.BenchListBases(b, openBench) }
+func BenchmarkGetBase(b *testing.B)       { storetest.BenchGetBase(b, openBench) }
+func BenchmarkJournalWrite(b *testing.B)  { storetest.BenchJournalWrite(b, openBench) }
+func BenchmarkCoordination(b *testing.B)  { storetest.BenchCoordination(b, openBench) }
