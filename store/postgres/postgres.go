@@ -21,6 +21,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/url"
@@ -56,6 +57,7 @@ type Store struct {
 	pool  *pgxpool.Pool
 	desc  string
 	clock func() time.Time
+	log   *slog.Logger
 	// dbClock: no clock was injected, so lease, delivery and outbox
 	// expiry use the database's (see nowArg).
 	dbClock bool
@@ -84,9 +86,12 @@ func Open(ctx context.Context, dsn string, opts store.Options) (*Store, error) {
 	if opts.BusyTimeout > 0 {
 		cfg.ConnConfig.RuntimeParams["lock_timeout"] = strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10)
 	}
-	s := &Store{desc: describe(cfg.ConnConfig), clock: opts.Clock, dbClock: opts.Clock == nil}
+	s := &Store{desc: describe(cfg.ConnConfig), clock: opts.Clock, dbClock: opts.Clock == nil, log: opts.Logger}
 	if s.clock == nil {
 		s.clock = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.ops = ops{s: s}
 	s.pool, err = pgxpool.NewWithConfig(ctx, cfg)
@@ -163,6 +168,7 @@ func (s *Store) Tx(ctx context.Context, fn func(tx store.Ops) error) error {
 		// Up to 1ms, 2ms, 4ms ... 64ms, jittered so the losers of one
 		// conflict do not collide again.
 		pause := time.Duration(rand.Int64N(int64(time.Millisecond) << min(attempt-1, 6)))
+		s.log.Debug("retrying state store transaction", "attempt", attempt+1, "pause", pause, "error", err)
 		t := time.NewTimer(pause)
 		select {
 		case <-ctx.Done():
