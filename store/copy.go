@@ -57,6 +57,10 @@ type Dump struct {
 	Snapshots    []Snapshot        `json:"snapshots"`
 	KV           []KV              `json:"kv"`
 	Generations  []GenerationValue `json:"generations"`
+	// LinkIDHigh is the highest link id the store ever handed out,
+	// deleted links included: the target must never hand it out again,
+	// or history naming a deleted link (the journal) would name a new one.
+	LinkIDHigh int64 `json:"link_id_high"`
 }
 
 // Exporter is implemented by stores whose rows can be read out for a copy.
@@ -160,6 +164,7 @@ func (d *Dump) Checksum() string {
 	for _, g := range d.Generations {
 		w("generation %q %d", g.Name, g.Generation)
 	}
+	w("link id high %d", d.LinkIDHigh)
 	return hex.EncodeToString(h.Sum(nil))
 }
 

@@ -80,12 +80,17 @@ func (s *Store) Export(ctx context.Context) (*store.Dump, error) {
 		}); err != nil {
 			return s.wrap(err, "exporting the key-value space")
 		}
-		return queryAll(ctx, tx, `SELECT name, generation FROM generations`, func(r pgx.Rows) error {
+		if err := queryAll(ctx, tx, `SELECT name, generation FROM generations`, func(r pgx.Rows) error {
 			var g store.GenerationValue
 			err := r.Scan(&g.Name, &g.Generation)
 			d.Generations = append(d.Generations, g)
 			return err
-		})
+		}); err != nil {
+			return err
+		}
+		// The sequence's last value is the highest link id ever given out
+		// (NULL before the first).
+		return tx.QueryRow(ctx, `SELECT COALESCE(pg_sequence_last_value(pg_get_serial_sequence('links', 'id')::regclass), 0)`).Scan(&d.LinkIDHigh)
 	})
 	if err != nil {
 		return nil, s.wrap(err, "exporting state store %s", s.desc)
@@ -144,7 +149,15 @@ func (s *Store) Import(ctx context.Context, d *store.Dump, replace bool) error {
 			}
 		}
 		for _, t := range identityTables {
-			if _, err := tx.Exec(ctx, fmt.Sprintf(`SELECT setval(pg_get_serial_sequence('%s', 'id'), COALESCE(max(id), 0) + 1, false) FROM %s`, t, t)); err != nil {
+			// Links: past deleted ones too (Dump.LinkIDHigh). setval's
+			// is_called true: the next id is the value plus one, and
+			// Export reads the value back (0: none given out yet).
+			var high int64
+			if t == "links" {
+				high = d.LinkIDHigh
+			}
+			if _, err := tx.Exec(ctx, fmt.Sprintf(`SELECT setval(pg_get_serial_sequence('%[1]s', 'id'),
+				GREATEST(COALESCE(max(id), 0), $1, 1), GREATEST(COALESCE(max(id), 0), $1) > 0) FROM %[1]s`, t), high); err != nil {
 				return s.wrap(err, "moving the id sequence of %s past the copied ids", t)
 			}
 		}

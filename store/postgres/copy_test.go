@@ -19,8 +19,9 @@ import (
 
 // fill writes one or more of every copied kind into s, with gaps in the
 // ids (a deleted link), keyless links, tombstones, NULs and bytes that
-// are not UTF-8.
-func fill(t *testing.T, s store.Store) {
+// are not UTF-8. It returns the highest link id handed out: a deleted
+// link's.
+func fill(t *testing.T, s store.Store) int64 {
 	t.Helper()
 	must := func(err error) {
 		t.Helper()
@@ -44,6 +45,10 @@ func fill(t *testing.T, s store.Store) {
 		links = append(links, got)
 	}
 	must(s.DeleteLink(ctx, links[1].ID))
+	// The newest link deleted: its id must stay used in the copy.
+	newest, err := s.CreateLink(ctx, store.Link{Flow: "f1", A: adapters.Ref{ID: "gone"}, B: adapters.Ref{ID: "gone"}})
+	must(err)
+	must(s.DeleteLink(ctx, newest.ID))
 	for _, l := range links[2:] {
 		must(s.PutBase(ctx, store.Base{LinkID: l.ID, A: map[string]string{"title": "Straße", "x": "\x00unknown"},
 			B: map[string]string{"title": "a\xffb"}, AVersion: "3", BVersion: `W/"e"`, SyncedAt: time.Unix(1700000000, 123456789)}))
@@ -83,6 +88,7 @@ func fill(t *testing.T, s store.Store) {
 		_, err := s.BumpGeneration(ctx, "flow:f1")
 		must(err)
 	}
+	return newest.ID
 }
 
 func TestCopyFromSQLite(t *testing.T) {
@@ -91,7 +97,7 @@ func TestCopyFromSQLite(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	fill(t, src)
+	high := fill(t, src)
 	dst, _ := openTB(t, store.Options{})
 
 	var progress bytes.Buffer
@@ -131,11 +137,11 @@ func TestCopyFromSQLite(t *testing.T) {
 			t.Errorf("%s differ after the copy (-sqlite +postgres):\n%s", read.name, d)
 		}
 	}
-	// New ids come after the copied ones: a copied id never names a new row.
-	links, _ := src.ListLinks(ctx, "")
+	// New ids come after the copied ones, and after the deleted newest
+	// link's: a copied or deleted id never names a new row.
 	l, err := dst.CreateLink(ctx, store.Link{Flow: "f1", A: adapters.Ref{ID: "new"}, B: adapters.Ref{ID: "new"}})
-	if err != nil || l.ID <= links[len(links)-1].ID {
-		t.Errorf("CreateLink after the copy = %d, %v; want an id past %d", l.ID, err, links[len(links)-1].ID)
+	if err != nil || l.ID <= high {
+		t.Errorf("CreateLink after the copy = %d, %v; want an id past %d", l.ID, err, high)
 	}
 
 	// A second copy meets a non-empty target.
@@ -153,5 +159,34 @@ func TestCopyFromSQLite(t *testing.T) {
 	}
 	if _, err := dst.GetLink(ctx, l.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("the replaced target still has link %d: %v", l.ID, err)
+	}
+}
+
+// TestCopyBackToSQLite: the copy goes the other way too (a way back, or a
+// file backup of a PostgreSQL installation), with the same checksum.
+func TestCopyBackToSQLite(t *testing.T) {
+	src, _ := openTB(t, store.Options{})
+	high := fill(t, src)
+	dst, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "back.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	res, err := store.Copy(ctx, src, dst, false, nil)
+	if err != nil {
+		t.Fatalf("Copy to sqlite: %v", err)
+	}
+	if res.Counts["links"] != 5 || res.Counts["journal"] != 3 {
+		t.Errorf("counts = %v", res.Counts)
+	}
+	l, err := dst.CreateLink(ctx, store.Link{Flow: "f1", A: adapters.Ref{ID: "new"}, B: adapters.Ref{ID: "new"}})
+	if err != nil || l.ID <= high {
+		t.Errorf("CreateLink after the copy = %d, %v; want an id past %d", l.ID, err, high)
+	}
+	if _, err := store.Copy(ctx, src, dst, false, nil); !errors.Is(err, store.ErrNotEmpty) {
+		t.Errorf("second copy = %v, want ErrNotEmpty", err)
+	}
+	if res2, err := store.Copy(ctx, src, dst, true, nil); err != nil || res2.Checksum != res.Checksum {
+		t.Errorf("copy with replace = %+v, %v", res2, err)
 	}
 }
