@@ -262,3 +262,12 @@ func TestTwoProcessesReadModifyWrite(t *testing.T) {
 		t.Errorf("counter = %s, %v; want %s", c, err, want)
 	}
 }
+
+func TestMissingSchema(t *testing.T) {
+	_, dsn := pgtest.Schema(t)
+	dsn = pgtest.WithSearchPath(t, dsn, "tracksync_no_such_schema")
+	_, err := Open(ctx, dsn, store.Options{})
+	if err == nil || !strings.Contains(err.Error(), "tracksync_no_such_schema") || !strings.Contains(err.Error(), "CREATE SCHEMA") {
+		t.Errorf("Open with a missing schema = %v, want an error naming it", err)
+	}
+}
