@@ -45,6 +45,19 @@ func init() {
 	})
 }
 
+// DefaultBusyTimeout bounds how long a statement waits for a row another
+// process has locked (PostgreSQL's lock_timeout), as SQLite's busy timeout
+// does; past it the call fails with an error wrapping store.ErrLocked.
+const DefaultBusyTimeout = 10 * time.Second
+
+// DefaultIdleInTxTimeout is how long the server lets a transaction sit
+// idle (idle_in_transaction_session_timeout) before it ends the session.
+// A replica paused mid-transaction (SIGSTOP, a VM freeze) would otherwise
+// keep its row locks, the lease row's among them, and no other replica
+// could take its flows over. tracksync's transactions do no I/O but the
+// database's, so a healthy one is never idle this long.
+const DefaultIdleInTxTimeout = 30 * time.Second
+
 // maxTxAttempts bounds how often Tx runs fn when PostgreSQL keeps
 // reporting serialization failures: past it, the error goes to the caller.
 const maxTxAttempts = 12
@@ -71,20 +84,28 @@ var (
 // Open connects to the database at dsn (a postgres:// URL or key=value
 // DSN; search_path may be given as a URL parameter) and migrates its
 // schema. A database whose schema is newer than this binary fails with
-// an error wrapping store.ErrTooNew. opts.BusyTimeout, when set, bounds
-// how long a statement waits for a row another process has locked
-// (lock_timeout); past it the error wraps store.ErrLocked.
+// an error wrapping store.ErrTooNew. opts.BusyTimeout (default
+// DefaultBusyTimeout, or lock_timeout in the DSN) bounds how long a
+// statement waits for a row another process has locked; past it the
+// error wraps store.ErrLocked. idle_in_transaction_session_timeout
+// defaults to DefaultIdleInTxTimeout unless the DSN sets it.
 func Open(ctx context.Context, dsn string, opts store.Options) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		// pgx's message may quote the DSN, password included.
 		return nil, fmt.Errorf("parsing postgres DSN (state.dsn): %s", redactErr(err, dsn))
 	}
-	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
-		cfg.ConnConfig.RuntimeParams["application_name"] = "tracksync"
+	params := cfg.ConnConfig.RuntimeParams
+	if _, ok := params["application_name"]; !ok {
+		params["application_name"] = "tracksync"
 	}
 	if opts.BusyTimeout > 0 {
-		cfg.ConnConfig.RuntimeParams["lock_timeout"] = strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10)
+		params["lock_timeout"] = strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10)
+	} else if _, ok := params["lock_timeout"]; !ok {
+		params["lock_timeout"] = strconv.FormatInt(DefaultBusyTimeout.Milliseconds(), 10)
+	}
+	if _, ok := params["idle_in_transaction_session_timeout"]; !ok {
+		params["idle_in_transaction_session_timeout"] = strconv.FormatInt(DefaultIdleInTxTimeout.Milliseconds(), 10)
 	}
 	s := &Store{desc: describe(cfg.ConnConfig), clock: opts.Clock, dbClock: opts.Clock == nil, log: opts.Logger}
 	if s.clock == nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -269,5 +270,102 @@ func TestMissingSchema(t *testing.T) {
 	_, err := Open(ctx, dsn, store.Options{})
 	if err == nil || !strings.Contains(err.Error(), "tracksync_no_such_schema") || !strings.Contains(err.Error(), "CREATE SCHEMA") {
 		t.Errorf("Open with a missing schema = %v, want an error naming it", err)
+	}
+}
+
+// TestPausedHolderLosesItsLocks: a replica paused in the middle of a
+// transaction (SIGSTOP) holds the lease row's lock; the server ends its
+// session after idle_in_transaction_session_timeout, so another replica
+// takes the flow over, and nothing of the paused transaction lands.
+func TestPausedHolderLosesItsLocks(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	_, dsn := pgtest.Schema(t)
+	u, _ := url.Parse(dsn)
+	q := u.Query()
+	q.Set("idle_in_transaction_session_timeout", "300")
+	u.RawQuery = q.Encode()
+	a, err := Open(ctx, u.String(), store.Options{Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Open(ctx, dsn, store.Options{Clock: clock, BusyTimeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+
+	lease, err := a.Lock(ctx, "flow:f", "a:1", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inTx, resume := make(chan struct{}), make(chan struct{})
+	txErr := make(chan error, 1)
+	go func() {
+		txErr <- a.Tx(ctx, func(tx store.Ops) error {
+			if _, err := tx.JournalIntent(ctx, store.JournalEntry{RunID: 1, Flow: "f", Op: "update", Side: store.SideB,
+				LeaseName: lease.Name, LeaseToken: lease.Token}); err != nil {
+				return err
+			}
+			close(inTx)
+			<-resume // paused
+			_, err := tx.CreateLink(ctx, store.Link{Flow: "f", A: adapters.Ref{ID: "1"}, B: adapters.Ref{ID: "2"}})
+			return err
+		})
+	}()
+	<-inTx
+	mu.Lock()
+	now = now.Add(2 * time.Minute)
+	mu.Unlock()
+	// Blocks on the lease row until the server ends a's session.
+	nb, err := b.Lock(ctx, "flow:f", "b:2", time.Minute)
+	if err != nil || nb.Token != lease.Token+1 {
+		t.Fatalf("takeover from a paused holder = %+v, %v; want token %d", nb, err, lease.Token+1)
+	}
+	close(resume)
+	if err := <-txErr; err == nil {
+		t.Error("the paused transaction committed after its session was ended")
+	}
+	if entries, _ := b.RunJournal(ctx, 1); len(entries) != 0 {
+		t.Errorf("the paused transaction's journal entry landed: %+v", entries)
+	}
+	if n, _ := b.CountLinks(ctx, "f"); n != 0 {
+		t.Errorf("the paused transaction's link landed")
+	}
+}
+
+// TestSessionDefaults: every pooled session waits at most
+// DefaultBusyTimeout for a row lock and is ended when idle in a
+// transaction for DefaultIdleInTxTimeout, unless the DSN says otherwise.
+func TestSessionDefaults(t *testing.T) {
+	s, dsn := openTB(t, store.Options{})
+	show := func(s *Store, name string) string {
+		t.Helper()
+		var v string
+		if err := s.Pool().QueryRow(ctx, "SHOW "+name).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if got := show(s, "lock_timeout"); got != "10s" {
+		t.Errorf("lock_timeout = %s, want 10s", got)
+	}
+	if got := show(s, "idle_in_transaction_session_timeout"); got != "30s" {
+		t.Errorf("idle_in_transaction_session_timeout = %s, want 30s", got)
+	}
+	u, _ := url.Parse(dsn)
+	q := u.Query()
+	q.Set("lock_timeout", "2500")
+	q.Set("idle_in_transaction_session_timeout", "0")
+	u.RawQuery = q.Encode()
+	s2, err := Open(ctx, u.String(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if got, got2 := show(s2, "lock_timeout"), show(s2, "idle_in_transaction_session_timeout"); got != "2500ms" || got2 != "0" {
+		t.Errorf("with the DSN's settings: lock_timeout %s, idle timeout %s; want 2500ms and 0", got, got2)
 	}
 }
