@@ -19,9 +19,10 @@ import (
 // copy`): the source exports its rows with their ids and times as they
 // are (Exporter), the target takes them as they are (Importer), and the
 // copy is verified by reading the target back: the same counts and the
-// same checksum. Leases, webhook delivery ids, rate budgets and the
-// outbox are not copied: they belong to the processes running on the old
-// store, which are stopped for the move.
+// same checksum. Leases, webhook delivery ids, rate budgets and outbox
+// claims are not copied: they belong to the processes running on the old
+// store, which are stopped for the move. Outbox events are, delivered or
+// not (a delivered one's key still de-duplicates).
 
 // Cursor is one side's cursor of a flow.
 type Cursor struct {
@@ -43,6 +44,13 @@ type GenerationValue struct {
 	Generation int64  `json:"generation"`
 }
 
+// OutboxEvent is an outbox event with what the Event type leaves out:
+// whether and when it was delivered.
+type OutboxEvent struct {
+	Event
+	DeliveredAt time.Time `json:"delivered_at,omitempty"`
+}
+
 // Dump is the copied part of a store, each kind in a fixed order (ids
 // ascending; cursors, snapshots, pairs and generations by their keys in
 // byte order), so that two stores holding the same rows give equal dumps.
@@ -57,6 +65,7 @@ type Dump struct {
 	Snapshots    []Snapshot        `json:"snapshots"`
 	KV           []KV              `json:"kv"`
 	Generations  []GenerationValue `json:"generations"`
+	Events       []OutboxEvent     `json:"events"` // by id
 	// LinkIDHigh is the highest link id the store ever handed out,
 	// deleted links included: the target must never hand it out again,
 	// or history naming a deleted link (the journal) would name a new one.
@@ -83,7 +92,7 @@ type Importer interface {
 var ErrNotEmpty = errors.New("target state store is not empty")
 
 // CopyKinds names what a Dump holds, in Counts' order.
-var CopyKinds = []string{"links", "bases", "comment_links", "cursors", "journal", "conflicts", "runs", "snapshots", "kv", "generations"}
+var CopyKinds = []string{"links", "bases", "comment_links", "cursors", "journal", "conflicts", "runs", "snapshots", "kv", "generations", "events"}
 
 // Sort puts d in its canonical order (see Dump), which Copy compares;
 // comment links keep their stored order within a link.
@@ -102,6 +111,7 @@ func (d *Dump) Sort() {
 	})
 	slices.SortFunc(d.KV, func(a, b KV) int { return cmp.Or(strings.Compare(a.Scope, b.Scope), strings.Compare(a.Key, b.Key)) })
 	slices.SortFunc(d.Generations, func(a, b GenerationValue) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(d.Events, func(a, b OutboxEvent) int { return cmp.Compare(a.ID, b.ID) })
 }
 
 // Counts returns how many rows of each kind d holds.
@@ -110,6 +120,7 @@ func (d *Dump) Counts() map[string]int {
 		"links": len(d.Links), "bases": len(d.Bases), "comment_links": len(d.CommentLinks),
 		"cursors": len(d.Cursors), "journal": len(d.Journal), "conflicts": len(d.Conflicts),
 		"runs": len(d.Runs), "snapshots": len(d.Snapshots), "kv": len(d.KV), "generations": len(d.Generations),
+		"events": len(d.Events),
 	}
 }
 
@@ -163,6 +174,10 @@ func (d *Dump) Checksum() string {
 	}
 	for _, g := range d.Generations {
 		w("generation %q %d", g.Name, g.Generation)
+	}
+	for _, e := range d.Events {
+		w("event %d %q %q %q %d %d %d %q %d", e.ID, e.Kind, e.DedupKey, e.Payload, ns(e.CreatedAt), e.Attempts,
+			ns(e.NextAttempt), e.LastError, ns(e.DeliveredAt))
 	}
 	w("link id high %d", d.LinkIDHigh)
 	return hex.EncodeToString(h.Sum(nil))

@@ -30,12 +30,12 @@ func (a *app) storeCopyCmd() *cobra.Command {
 		Use:   "copy --from sqlite:FILE --to postgres://USER@HOST/DB",
 		Short: "Copy an installation's state into another store, verified by counts and a checksum",
 		Long: `Copies links, bases, comment links, cursors, the journal, conflicts,
-runs, roll-up snapshots, the trackers' key-value pairs and flow
-generations, with their ids and times, then reads the target back and
-compares counts and a checksum. Stop every tracksync process on the
+runs, roll-up snapshots, the trackers' key-value pairs, flow generations
+and outbox events, with their ids and times, then reads the target back
+and compares counts and a checksum. Stop every tracksync process on the
 source first. A target that holds state is refused unless --force, which
 replaces what it holds. Leases, webhook delivery ids, rate budgets and
-the outbox are not copied.`,
+outbox claims are not copied.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()

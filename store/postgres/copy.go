@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -18,10 +19,10 @@ var (
 )
 
 // copyTables are the tables a store.Dump fills, parents first.
-var copyTables = []string{"links", "bases", "comment_links", "cursors", "journal", "conflicts", "runs", "snapshots", "kv", "generations"}
+var copyTables = []string{"links", "bases", "comment_links", "cursors", "journal", "conflicts", "runs", "snapshots", "kv", "generations", "events"}
 
 // identityTables have an identity id that Import moves past the ids it wrote.
-var identityTables = []string{"links", "comment_links", "journal", "conflicts", "runs"}
+var identityTables = []string{"links", "comment_links", "journal", "conflicts", "runs", "events"}
 
 // Export reads every copied row in one REPEATABLE READ, read-only
 // transaction: one snapshot of the database, taken without blocking
@@ -84,6 +85,18 @@ func (s *Store) Export(ctx context.Context) (*store.Dump, error) {
 			var g store.GenerationValue
 			err := r.Scan(&g.Name, &g.Generation)
 			d.Generations = append(d.Generations, g)
+			return err
+		}); err != nil {
+			return err
+		}
+		if err := queryAll(ctx, tx, `SELECT id, kind, COALESCE(dedup_key, ''), payload, created_at, attempts, next_attempt,
+			last_error, delivered_at FROM events ORDER BY id`, func(r pgx.Rows) error {
+			var e store.OutboxEvent
+			var created, next int64
+			var delivered *int64
+			err := r.Scan(&e.ID, &e.Kind, &e.DedupKey, &e.Payload, &created, &e.Attempts, &next, &e.LastError, &delivered)
+			e.CreatedAt, e.NextAttempt, e.DeliveredAt = time.Unix(0, created).UTC(), time.Unix(0, next).UTC(), fromTS(delivered)
+			d.Events = append(d.Events, e)
 			return err
 		}); err != nil {
 			return err
@@ -226,5 +239,11 @@ func copySources(d *store.Dump) []copySource {
 	for _, g := range d.Generations {
 		gens.rows = append(gens.rows, []any{g.Name, g.Generation})
 	}
-	return []copySource{links, bases, comments, cursors, journal, conflicts, runs, snaps, kv, gens}
+	events := copySource{table: "events", cols: []string{"id", "kind", "dedup_key", "payload", "created_at", "attempts",
+		"next_attempt", "last_error", "delivered_at"}}
+	for _, e := range d.Events {
+		events.rows = append(events.rows, []any{e.ID, e.Kind, nullString(e.DedupKey), e.Payload, e.CreatedAt.UnixNano(),
+			int64(e.Attempts), e.NextAttempt.UnixNano(), text(e.LastError), ts(e.DeliveredAt)})
+	}
+	return []copySource{links, bases, comments, cursors, journal, conflicts, runs, snaps, kv, gens, events}
 }

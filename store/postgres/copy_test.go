@@ -88,6 +88,14 @@ func fill(t *testing.T, s store.Store) int64 {
 		_, err := s.BumpGeneration(ctx, "flow:f1")
 		must(err)
 	}
+	for i, kind := range []string{"run.finished", "conflict.held", "initiative.at_risk"} {
+		_, err := s.PutEvent(ctx, store.Event{Kind: kind, DedupKey: fmt.Sprint("e", i), Payload: []byte{0, byte(i), 255}})
+		must(err)
+	}
+	evs, err := s.ClaimEvents(ctx, "w", 2, time.Hour)
+	must(err)
+	must(s.AckEvent(ctx, evs[0].ID))
+	must(s.RetryEvent(ctx, evs[1].ID, time.Now().Add(time.Hour), "HTTP 502"))
 	return newest.ID
 }
 
@@ -106,7 +114,7 @@ func TestCopyFromSQLite(t *testing.T) {
 		t.Fatalf("Copy: %v", err)
 	}
 	want := map[string]int{"links": 5, "bases": 5, "comment_links": 8, "cursors": 2, "journal": 3, "conflicts": 2,
-		"runs": 2, "snapshots": 2, "kv": 1, "generations": 1}
+		"runs": 2, "snapshots": 2, "kv": 1, "generations": 1, "events": 3}
 	if d := cmp.Diff(want, res.Counts); d != "" {
 		t.Errorf("copied counts (-want +got):\n%s", d)
 	}
@@ -159,6 +167,16 @@ func TestCopyFromSQLite(t *testing.T) {
 	}
 	if _, err := dst.GetLink(ctx, l.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("the replaced target still has link %d: %v", l.ID, err)
+	}
+	// The outbox carries on: the event never claimed is due, the acked
+	// and the retried-later ones are not, and a delivered key still
+	// de-duplicates.
+	due, err := dst.ClaimEvents(ctx, "after-copy", 10, time.Hour)
+	if err != nil || len(due) != 1 || due[0].Kind != "initiative.at_risk" || !bytes.Equal(due[0].Payload, []byte{0, 2, 255}) {
+		t.Errorf("due events after the copy = %+v, %v; want the at-risk event alone", due, err)
+	}
+	if id, err := dst.PutEvent(ctx, store.Event{Kind: "run.finished", DedupKey: "e0"}); err != nil || id > 3 {
+		t.Errorf("PutEvent with a delivered key after the copy = %d, %v; want the copied event's id", id, err)
 	}
 }
 

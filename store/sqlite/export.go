@@ -2,9 +2,11 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/tracksync/tracksync/store"
 )
@@ -84,6 +86,18 @@ func (s *Store) Export(ctx context.Context) (*store.Dump, error) {
 	}); err != nil {
 		return nil, s.wrap(err, "exporting generations")
 	}
+	if err := queryAll(ctx, tx, `SELECT id, kind, COALESCE(dedup_key, ''), payload, created_at, attempts, next_attempt,
+		last_error, delivered_at FROM events ORDER BY id`, func(sc scanner) error {
+		var e store.OutboxEvent
+		var created, next int64
+		var delivered sql.NullInt64
+		err := sc.Scan(&e.ID, &e.Kind, &e.DedupKey, &e.Payload, &created, &e.Attempts, &next, &e.LastError, &delivered)
+		e.CreatedAt, e.NextAttempt, e.DeliveredAt = time.Unix(0, created).UTC(), time.Unix(0, next).UTC(), fromTS(delivered)
+		d.Events = append(d.Events, e)
+		return err
+	}); err != nil {
+		return nil, s.wrap(err, "exporting the outbox")
+	}
 	// AUTOINCREMENT keeps the highest link id ever given out here.
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'links'), 0)`).Scan(&d.LinkIDHigh); err != nil {
 		return nil, s.wrap(err, "exporting the link id counter")
@@ -122,7 +136,7 @@ func queryAll(ctx context.Context, q querier, query string, scan func(scanner) e
 var _ store.Importer = (*Store)(nil)
 
 // copyTables are the tables a store.Dump fills, parents first.
-var copyTables = []string{"links", "bases", "comment_links", "cursors", "journal", "conflicts", "runs", "snapshots", "kv", "generations"}
+var copyTables = []string{"links", "bases", "comment_links", "cursors", "journal", "conflicts", "runs", "snapshots", "kv", "generations", "events"}
 
 // Import writes d's rows with their ids and times in one immediate
 // transaction (store.Importer). SQLite moves its id counters past the
@@ -246,6 +260,15 @@ func (s *Store) Import(ctx context.Context, d *store.Dump, replace bool) error {
 		func() error {
 			return ins("key-value pairs", `INSERT INTO kv (scope, key, value) VALUES (?, ?, ?)`,
 				len(d.KV), func(i int) []any { return []any{d.KV[i].Scope, d.KV[i].Key, d.KV[i].Value} })
+		},
+		func() error {
+			return ins("outbox events", `INSERT INTO events (id, kind, dedup_key, payload, created_at, attempts, next_attempt,
+				last_error, delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				len(d.Events), func(i int) []any {
+					e := d.Events[i]
+					return []any{e.ID, e.Kind, nullString(e.DedupKey), e.Payload, e.CreatedAt.UnixNano(), e.Attempts,
+						e.NextAttempt.UnixNano(), e.LastError, ts(e.DeliveredAt)}
+				})
 		},
 		func() error {
 			return ins("generations", `INSERT INTO generations (name, generation) VALUES (?, ?)`,
