@@ -369,3 +369,42 @@ func TestSessionDefaults(t *testing.T) {
 		t.Errorf("with the DSN's settings: lock_timeout %s, idle timeout %s; want 2500ms and 0", got, got2)
 	}
 }
+
+// TestTxRetriesAfterConflict: a transaction whose read was overtaken by
+// another's committed write is aborted by PostgreSQL and run again, on a
+// fresh snapshot, and then sees that write.
+func TestTxRetriesAfterConflict(t *testing.T) {
+	s, _ := openTB(t, store.Options{})
+	if err := s.PutCursor(ctx, "f", store.SideA, "1"); err != nil {
+		t.Fatal(err)
+	}
+	read, overtaken := make(chan struct{}), make(chan struct{})
+	runs := 0
+	done := make(chan error, 1)
+	go func() {
+		done <- s.Tx(ctx, func(tx store.Ops) error {
+			runs++
+			c, err := tx.GetCursor(ctx, "f", store.SideA)
+			if err != nil {
+				return err
+			}
+			if runs == 1 {
+				close(read)
+				<-overtaken
+			}
+			return tx.PutCursor(ctx, "f", store.SideA, c+"+a")
+		})
+	}()
+	<-read
+	if err := s.PutCursor(ctx, "f", store.SideA, "1+b"); err != nil {
+		t.Fatal(err)
+	}
+	close(overtaken)
+	if err := <-done; err != nil {
+		t.Fatalf("Tx: %v", err)
+	}
+	c, err := s.GetCursor(ctx, "f", store.SideA)
+	if err != nil || c != "1+b+a" || runs != 2 {
+		t.Errorf("cursor %q after %d runs of fn, %v; want 1+b+a after 2", c, runs, err)
+	}
+}
