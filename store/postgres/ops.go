@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/store"
@@ -299,10 +300,12 @@ func (o *ops) PutBase(ctx context.Context, b store.Base) error {
 
 const baseCols = `link_id, a_fields, b_fields, a_version, b_version, synced_at`
 
-// baseScanner scans base rows into destinations it reuses across rows.
+// baseScanner scans base rows into destinations it reuses across rows;
+// the field maps' bytes land in buffers kept from row to row, so each is
+// copied once, into the string the decoder then slices.
 type baseScanner struct {
 	linkID    int64
-	af, bf    []byte
+	af, bf    pgtype.PreallocBytes
 	av, bv    string
 	synced    *int64
 	dest      []any
@@ -316,6 +319,7 @@ func newBaseScanner() *baseScanner {
 }
 
 func (bs *baseScanner) scan(row pgx.Row) (store.Base, error) {
+	bs.af, bs.bf = bs.af[:cap(bs.af)], bs.bf[:cap(bs.bf)]
 	if err := row.Scan(bs.dest...); err != nil {
 		return store.Base{}, err
 	}
