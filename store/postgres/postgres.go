@@ -104,6 +104,11 @@ func Open(ctx context.Context, dsn string, opts store.Options) (*Store, error) {
 	} else if _, ok := params["lock_timeout"]; !ok {
 		params["lock_timeout"] = strconv.FormatInt(DefaultBusyTimeout.Milliseconds(), 10)
 	}
+	// The single statements and short transactions of the coordination
+	// calls are written for READ COMMITTED (they re-check rows they wait
+	// for); a database whose default a DBA raised would fail them with
+	// serialization errors nobody retries. Tx asks for SERIALIZABLE itself.
+	params["default_transaction_isolation"] = "read committed"
 	if _, ok := params["idle_in_transaction_session_timeout"]; !ok {
 		params["idle_in_transaction_session_timeout"] = strconv.FormatInt(DefaultIdleInTxTimeout.Milliseconds(), 10)
 	}

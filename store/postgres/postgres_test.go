@@ -355,10 +355,14 @@ func TestSessionDefaults(t *testing.T) {
 	if got := show(s, "idle_in_transaction_session_timeout"); got != "30s" {
 		t.Errorf("idle_in_transaction_session_timeout = %s, want 30s", got)
 	}
+	if got := show(s, "default_transaction_isolation"); got != "read committed" {
+		t.Errorf("default_transaction_isolation = %s, want read committed", got)
+	}
 	u, _ := url.Parse(dsn)
 	q := u.Query()
 	q.Set("lock_timeout", "2500")
 	q.Set("idle_in_transaction_session_timeout", "0")
+	q.Set("default_transaction_isolation", "serializable") // a DBA's default: not for this store's sessions
 	u.RawQuery = q.Encode()
 	s2, err := Open(ctx, u.String(), store.Options{})
 	if err != nil {
@@ -367,6 +371,9 @@ func TestSessionDefaults(t *testing.T) {
 	defer s2.Close()
 	if got, got2 := show(s2, "lock_timeout"), show(s2, "idle_in_transaction_session_timeout"); got != "2500ms" || got2 != "0" {
 		t.Errorf("with the DSN's settings: lock_timeout %s, idle timeout %s; want 2500ms and 0", got, got2)
+	}
+	if got := show(s2, "default_transaction_isolation"); got != "read committed" {
+		t.Errorf("default_transaction_isolation with serializable in the DSN = %s, want read committed", got)
 	}
 }
 
