@@ -262,10 +262,10 @@ func Copy(ctx context.Context, from, to Store, replace bool, progress io.Writer)
 		}
 	}
 	if len(bad) > 0 {
-		return res, fmt.Errorf("verifying the copy in %s: counts differ (%s)", describe(to), strings.Join(bad, ", "))
+		return res, fmt.Errorf("verifying the copy in %s: counts differ (%s); the target keeps what was written, do not run on it", describe(to), strings.Join(bad, ", "))
 	}
 	if sum := got.Checksum(); sum != res.Checksum {
-		return res, fmt.Errorf("verifying the copy in %s: the counts match but the checksum differs (%s, source %s)", describe(to), sum, res.Checksum)
+		return res, fmt.Errorf("verifying the copy in %s: the counts match but the checksum differs (%s, source %s): a value did not survive the copy as it was (a NUL or bytes that are not UTF-8 in an error message, say); the target keeps what was written, do not run on it", describe(to), sum, res.Checksum)
 	}
 	return res, nil
 }
