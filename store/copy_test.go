@@ -53,3 +53,18 @@ func TestDumpChecksum(t *testing.T) {
 		t.Errorf("Sort reordered comment links within a link: %+v", base.CommentLinks)
 	}
 }
+
+// TestChecksumRepairsErrorsOnly: an error message compares as the text a
+// PostgreSQL store keeps of it; a value does not.
+func TestChecksumRepairsErrorsOnly(t *testing.T) {
+	a := &Dump{Journal: []JournalEntry{{ID: 1, Error: "HTTP 400: Ung\xc3"}}}
+	b := &Dump{Journal: []JournalEntry{{ID: 1, Error: "HTTP 400: Ung\uFFFD"}}}
+	if a.Checksum() != b.Checksum() {
+		t.Error("an error message cut mid-character and its repaired text differ")
+	}
+	c := &Dump{Bases: []Base{{LinkID: 1, A: map[string]string{"t": "Ung\xc3"}}}}
+	d := &Dump{Bases: []Base{{LinkID: 1, A: map[string]string{"t": "Ung\uFFFD"}}}}
+	if c.Checksum() == d.Checksum() {
+		t.Error("a field value's bytes were repaired before comparing")
+	}
+}

@@ -106,7 +106,8 @@ func nullString(s string) *string {
 // text makes s storable in a TEXT column, which takes neither NUL nor
 // bytes that are not UTF-8 (an error message cut in the middle of a
 // character): those become U+FFFD. Values that must come back byte for
-// byte are bytea columns instead.
+// byte are bytea columns instead. (store.Copy's checksum compares error
+// messages repaired the same way.)
 func text(s string) string {
 	if strings.IndexByte(s, 0) < 0 && utf8.ValidString(s) {
 		return s
