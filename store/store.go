@@ -485,7 +485,10 @@ type Store interface {
 	Coordinator
 	Outbox
 	// Tx runs fn in one transaction: all of its writes land or none do.
-	// fn must use only the Ops it is given.
+	// fn must use only the Ops it is given, and may run more than once:
+	// a server database (store/postgres) runs it again when the database
+	// aborted it for a conflict with a concurrent transaction, so fn must
+	// have no effect but its writes (and state it overwrites each time).
 	Tx(ctx context.Context, fn func(tx Ops) error) error
 	// Ping checks the store is reachable.
 	Ping(ctx context.Context) error

@@ -122,7 +122,7 @@ func (a *app) rootCmd() *cobra.Command {
 	root.Version = b.Version
 	root.SetVersionTemplate(b.String())
 	root.AddCommand(a.validateCmd(), a.planCmd(), a.syncCmd(), a.linksCmd(), a.linkCmd(), a.unlinkCmd(), a.rollupCmd(), a.conflictsCmd(), a.runsCmd(), a.undoCmd(), a.versionCmd(), a.demoCmd(), a.serveCmd(), a.doctorCmd(),
-		a.migrateCmd(), a.trackersCmd(), a.initCmd(), a.checkCmd(), a.explainCmd(), a.notifyCmd())
+		a.migrateCmd(), a.trackersCmd(), a.initCmd(), a.checkCmd(), a.explainCmd(), a.notifyCmd(), a.storeCmd())
 	a.addCompletions(root)
 	return root
 }

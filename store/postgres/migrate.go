@@ -78,6 +78,17 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// A search_path naming no existing schema leaves nowhere to create
+	// the tables; PostgreSQL's own message does not say why.
+	var schema *string
+	if err := s.pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		return s.wrap(err, "reading the schema of state store %s", s.desc)
+	}
+	if schema == nil {
+		var path string
+		_ = s.pool.QueryRow(ctx, `SHOW search_path`).Scan(&path)
+		return fmt.Errorf("state store %s: search_path %q names no schema that exists; create it (CREATE SCHEMA ...) or fix state.dsn", s.desc, path)
+	}
 	// The fast path: an up-to-date database needs no lock. A missing
 	// table (42P01) means a new database.
 	if v, err := s.schemaVersion(ctx, s.pool); err == nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/store"
@@ -36,17 +37,14 @@ type ops struct {
 
 var _ store.Ops = (*ops)(nil)
 
-// guarded runs one statement that may violate a constraint (ErrExists,
-// ErrNotFound). In a transaction PostgreSQL aborts the whole transaction
-// on any error, where the engine expects to carry on (it looks the
-// existing link up), so the statement runs inside a savepoint, sent with
-// it in one round trip, and a failure rolls back to it. scan, if set,
-// reads the statement's one row; pgx.ErrNoRows is returned as is.
-func (o *ops) guarded(ctx context.Context, scan func(pgx.Row) error, sql string, args ...any) (pgconn.CommandTag, error) {
+// guarded runs one statement that may violate a constraint (UpdateLink
+// onto another link's item: ErrExists). In a transaction PostgreSQL
+// aborts the whole transaction on any error, where the engine expects to
+// carry on, so the statement runs inside a savepoint, sent with it in one
+// round trip, and a failure rolls back to it. The frequent writes avoid
+// the error instead (ON CONFLICT, an EXISTS check), and so the savepoint.
+func (o *ops) guarded(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	if !o.inTx {
-		if scan != nil {
-			return pgconn.CommandTag{}, scan(o.q.QueryRow(ctx, sql, args...))
-		}
 		return o.q.Exec(ctx, sql, args...)
 	}
 	b := &pgx.Batch{}
@@ -58,21 +56,16 @@ func (o *ops) guarded(ctx context.Context, scan func(pgx.Row) error, sql string,
 	var stmtErr error
 	_, err := br.Exec() // SAVEPOINT
 	if err == nil {
-		if scan != nil {
-			stmtErr = scan(br.QueryRow())
-		} else {
-			tag, stmtErr = br.Exec()
-		}
-		if stmtErr == nil || errors.Is(stmtErr, pgx.ErrNoRows) {
-			_, err = br.Exec() // RELEASE
-		} else {
+		if tag, stmtErr = br.Exec(); stmtErr != nil {
 			err = stmtErr
+		} else {
+			_, err = br.Exec() // RELEASE
 		}
 	}
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil && err == stmtErr {
+	if stmtErr != nil {
 		bg := context.WithoutCancel(ctx)
 		if _, rerr := o.q.Exec(bg, `ROLLBACK TO SAVEPOINT tracksync_stmt`); rerr != nil {
 			return tag, errors.Join(err, fmt.Errorf("rolling back to the statement's savepoint: %w", rerr))
@@ -80,9 +73,6 @@ func (o *ops) guarded(ctx context.Context, scan func(pgx.Row) error, sql string,
 		if _, rerr := o.q.Exec(bg, `RELEASE SAVEPOINT tracksync_stmt`); rerr != nil {
 			return tag, errors.Join(err, fmt.Errorf("releasing the statement's savepoint: %w", rerr))
 		}
-	}
-	if err == nil {
-		err = stmtErr // nil or pgx.ErrNoRows
 	}
 	return tag, err
 }
@@ -116,7 +106,8 @@ func nullString(s string) *string {
 // text makes s storable in a TEXT column, which takes neither NUL nor
 // bytes that are not UTF-8 (an error message cut in the middle of a
 // character): those become U+FFFD. Values that must come back byte for
-// byte are bytea columns instead.
+// byte are bytea columns instead. (store.Copy's checksum compares error
+// messages repaired the same way.)
 func text(s string) string {
 	if strings.IndexByte(s, 0) < 0 && utf8.ValidString(s) {
 		return s
@@ -165,13 +156,22 @@ func (o *ops) CreateLink(ctx context.Context, l store.Link) (store.Link, error) 
 		return store.Link{}, fmt.Errorf("creating link %s <-> %s in flow %q: flow and both item ids are required", l.A, l.B, l.Flow)
 	}
 	now := o.s.now()
-	_, err := o.guarded(ctx, func(r pgx.Row) error { return r.Scan(&l.ID) }, `INSERT INTO links (flow, key,
+	// ON CONFLICT DO NOTHING (any unique constraint): a duplicate is no
+	// error, so a transaction needs no savepoint around the insert, and
+	// one that loses a race with a concurrent insert of the same item
+	// waits for it and then finds it.
+	err := o.q.QueryRow(ctx, `INSERT INTO links (flow, key,
 		a_tracker, a_project, a_id, a_key, a_url, b_tracker, b_project, b_id, b_key, b_url,
-		created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`,
+		created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+		ON CONFLICT DO NOTHING RETURNING id`,
 		l.Flow, nullString(l.Key),
 		l.A.Tracker, l.A.Project, l.A.ID, l.A.Key, l.A.URL,
 		l.B.Tracker, l.B.Project, l.B.ID, l.B.Key, l.B.URL,
-		now.UnixNano(), now.UnixNano())
+		now.UnixNano(), now.UnixNano()).Scan(&l.ID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.Link{}, fmt.Errorf("creating link %s <-> %s in flow %s: the flow already links item %s, item %s or key %q: %w",
+			l.A, l.B, l.Flow, l.A.ID, l.B.ID, l.Key, store.ErrExists)
+	}
 	if err != nil {
 		return store.Link{}, o.s.wrap(err, "creating link %s <-> %s in flow %s", l.A, l.B, l.Flow)
 	}
@@ -184,7 +184,7 @@ func (o *ops) UpdateLink(ctx context.Context, l store.Link) error {
 		return fmt.Errorf("updating link %d: both item ids are required", l.ID)
 	}
 	// Flow and Key stay: the key is the link's identity for its whole life.
-	tag, err := o.guarded(ctx, nil, `UPDATE links SET
+	tag, err := o.guarded(ctx, `UPDATE links SET
 		a_tracker = $1, a_project = $2, a_id = $3, a_key = $4, a_url = $5,
 		b_tracker = $6, b_project = $7, b_id = $8, b_key = $9, b_url = $10,
 		updated_at = $11 WHERE id = $12`,
@@ -278,24 +278,35 @@ func (o *ops) DeleteLink(ctx context.Context, id int64) error {
 // Bases.
 
 func (o *ops) PutBase(ctx context.Context, b store.Base) error {
-	_, err := o.guarded(ctx, nil, `INSERT INTO bases (link_id, a_fields, b_fields, a_version, b_version, synced_at)
-		VALUES ($1, $2, $3, $4, $5, $6)
+	// The link's existence is checked in the statement rather than left to
+	// the foreign key, so a missing link is no error that would abort a
+	// transaction (and no savepoint is needed: a thousand subtransactions
+	// in one transaction slow every session's snapshots). A link deleted
+	// concurrently still trips the foreign key: ErrNotFound outside a Tx,
+	// a serialization failure (retried) inside one.
+	tag, err := o.q.Exec(ctx, `INSERT INTO bases (link_id, a_fields, b_fields, a_version, b_version, synced_at)
+		SELECT $1::bigint, $2::bytea, $3::bytea, $4::text, $5::text, $6::bigint
+		WHERE EXISTS (SELECT 1 FROM links WHERE id = $1::bigint)
 		ON CONFLICT (link_id) DO UPDATE SET a_fields = excluded.a_fields, b_fields = excluded.b_fields,
 			a_version = excluded.a_version, b_version = excluded.b_version, synced_at = excluded.synced_at`,
 		b.LinkID, []byte(fieldmap.Encode(b.A)), []byte(fieldmap.Encode(b.B)), b.AVersion, b.BVersion, ts(b.SyncedAt))
 	if err != nil {
-		// A foreign-key failure (ErrNotFound) means the link is missing.
 		return o.s.wrap(err, "storing base of link %d", b.LinkID)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("storing base of link %d: %w", b.LinkID, notFound("link", b.LinkID))
 	}
 	return nil
 }
 
 const baseCols = `link_id, a_fields, b_fields, a_version, b_version, synced_at`
 
-// baseScanner scans base rows into destinations it reuses across rows.
+// baseScanner scans base rows into destinations it reuses across rows;
+// the field maps' bytes land in buffers kept from row to row, so each is
+// copied once, into the string the decoder then slices.
 type baseScanner struct {
 	linkID    int64
-	af, bf    []byte
+	af, bf    pgtype.PreallocBytes
 	av, bv    string
 	synced    *int64
 	dest      []any
@@ -309,6 +320,7 @@ func newBaseScanner() *baseScanner {
 }
 
 func (bs *baseScanner) scan(row pgx.Row) (store.Base, error) {
+	bs.af, bs.bf = bs.af[:cap(bs.af)], bs.bf[:cap(bs.bf)]
 	if err := row.Scan(bs.dest...); err != nil {
 		return store.Base{}, err
 	}
@@ -359,11 +371,16 @@ func (o *ops) ListBases(ctx context.Context, flow string) (map[int64]store.Base,
 // Comment links.
 
 func (o *ops) PutCommentLink(ctx context.Context, c store.CommentLink) error {
-	_, err := o.guarded(ctx, nil, `INSERT INTO comment_links (link_id, a_id, b_id, body_hash) VALUES ($1, $2, $3, $4)
+	// As PutBase: the link is checked in the statement.
+	tag, err := o.q.Exec(ctx, `INSERT INTO comment_links (link_id, a_id, b_id, body_hash)
+		SELECT $1::bigint, $2::text, $3::text, $4::text WHERE EXISTS (SELECT 1 FROM links WHERE id = $1::bigint)
 		ON CONFLICT (link_id, a_id) DO UPDATE SET b_id = excluded.b_id, body_hash = excluded.body_hash`,
 		c.LinkID, c.AID, c.BID, c.BodyHash)
 	if err != nil {
 		return o.s.wrap(err, "storing comment link %s <-> %s of link %d", c.AID, c.BID, c.LinkID)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("storing comment link %s <-> %s: %w", c.AID, c.BID, notFound("link", c.LinkID))
 	}
 	return nil
 }

@@ -21,6 +21,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/url"
@@ -44,6 +45,19 @@ func init() {
 	})
 }
 
+// DefaultBusyTimeout bounds how long a statement waits for a row another
+// process has locked (PostgreSQL's lock_timeout), as SQLite's busy timeout
+// does; past it the call fails with an error wrapping store.ErrLocked.
+const DefaultBusyTimeout = 10 * time.Second
+
+// DefaultIdleInTxTimeout is how long the server lets a transaction sit
+// idle (idle_in_transaction_session_timeout) before it ends the session.
+// A replica paused mid-transaction (SIGSTOP, a VM freeze) would otherwise
+// keep its row locks, the lease row's among them, and no other replica
+// could take its flows over. tracksync's transactions do no I/O but the
+// database's, so a healthy one is never idle this long.
+const DefaultIdleInTxTimeout = 30 * time.Second
+
 // maxTxAttempts bounds how often Tx runs fn when PostgreSQL keeps
 // reporting serialization failures: past it, the error goes to the caller.
 const maxTxAttempts = 12
@@ -56,6 +70,7 @@ type Store struct {
 	pool  *pgxpool.Pool
 	desc  string
 	clock func() time.Time
+	log   *slog.Logger
 	// dbClock: no clock was injected, so lease, delivery and outbox
 	// expiry use the database's (see nowArg).
 	dbClock bool
@@ -69,24 +84,40 @@ var (
 // Open connects to the database at dsn (a postgres:// URL or key=value
 // DSN; search_path may be given as a URL parameter) and migrates its
 // schema. A database whose schema is newer than this binary fails with
-// an error wrapping store.ErrTooNew. opts.BusyTimeout, when set, bounds
-// how long a statement waits for a row another process has locked
-// (lock_timeout); past it the error wraps store.ErrLocked.
+// an error wrapping store.ErrTooNew. opts.BusyTimeout (default
+// DefaultBusyTimeout, or lock_timeout in the DSN) bounds how long a
+// statement waits for a row another process has locked; past it the
+// error wraps store.ErrLocked. idle_in_transaction_session_timeout
+// defaults to DefaultIdleInTxTimeout unless the DSN sets it.
 func Open(ctx context.Context, dsn string, opts store.Options) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		// pgx's message may quote the DSN, password included.
 		return nil, fmt.Errorf("parsing postgres DSN (state.dsn): %s", redactErr(err, dsn))
 	}
-	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
-		cfg.ConnConfig.RuntimeParams["application_name"] = "tracksync"
+	params := cfg.ConnConfig.RuntimeParams
+	if _, ok := params["application_name"]; !ok {
+		params["application_name"] = "tracksync"
 	}
 	if opts.BusyTimeout > 0 {
-		cfg.ConnConfig.RuntimeParams["lock_timeout"] = strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10)
+		params["lock_timeout"] = strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10)
+	} else if _, ok := params["lock_timeout"]; !ok {
+		params["lock_timeout"] = strconv.FormatInt(DefaultBusyTimeout.Milliseconds(), 10)
 	}
-	s := &Store{desc: describe(cfg.ConnConfig), clock: opts.Clock, dbClock: opts.Clock == nil}
+	// The single statements and short transactions of the coordination
+	// calls are written for READ COMMITTED (they re-check rows they wait
+	// for); a database whose default a DBA raised would fail them with
+	// serialization errors nobody retries. Tx asks for SERIALIZABLE itself.
+	params["default_transaction_isolation"] = "read committed"
+	if _, ok := params["idle_in_transaction_session_timeout"]; !ok {
+		params["idle_in_transaction_session_timeout"] = strconv.FormatInt(DefaultIdleInTxTimeout.Milliseconds(), 10)
+	}
+	s := &Store{desc: describe(cfg.ConnConfig), clock: opts.Clock, dbClock: opts.Clock == nil, log: opts.Logger}
 	if s.clock == nil {
 		s.clock = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.ops = ops{s: s}
 	s.pool, err = pgxpool.NewWithConfig(ctx, cfg)
@@ -163,6 +194,7 @@ func (s *Store) Tx(ctx context.Context, fn func(tx store.Ops) error) error {
 		// Up to 1ms, 2ms, 4ms ... 64ms, jittered so the losers of one
 		// conflict do not collide again.
 		pause := time.Duration(rand.Int64N(int64(time.Millisecond) << min(attempt-1, 6)))
+		s.log.Debug("retrying state store transaction", "attempt", attempt+1, "pause", pause, "error", err)
 		t := time.NewTimer(pause)
 		select {
 		case <-ctx.Done():

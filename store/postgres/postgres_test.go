@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -201,5 +202,216 @@ func TestDatabaseClock(t *testing.T) {
 	}
 	if d := l.Expires.Sub(time.Unix(0, dbNowNS)); d < time.Hour || d > time.Hour+time.Minute {
 		t.Errorf("lease expires %s after the database's now, want an hour", d)
+	}
+}
+
+func openBench(tb testing.TB) store.Store {
+	s, _ := openTB(tb, store.Options{})
+	return s
+}
+
+func BenchmarkPutBase(b *testing.B)       { storetest.BenchPutBase(b, openBench) }
+func BenchmarkListBases100k(b *testing.B) { storetest.BenchListBases(b, openBench) }
+func BenchmarkGetBase(b *testing.B)       { storetest.BenchGetBase(b, openBench) }
+func BenchmarkJournalWrite(b *testing.B)  { storetest.BenchJournalWrite(b, openBench) }
+func BenchmarkCoordination(b *testing.B)  { storetest.BenchCoordination(b, openBench) }
+
+// TestTwoProcessesReadModifyWrite: two stores (two pools, as two
+// processes would have) increment one counter in transactions that read
+// it first; SERIALIZABLE with retries loses no increment, where READ
+// COMMITTED would.
+func TestTwoProcessesReadModifyWrite(t *testing.T) {
+	a, dsn := openTB(t, store.Options{})
+	b, err := Open(ctx, dsn, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	const workers, each = 4, 10
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*workers)
+	for _, s := range []*Store{a, b} {
+		for range workers {
+			wg.Go(func() {
+				for range each {
+					err := s.Tx(ctx, func(tx store.Ops) error {
+						c, err := tx.GetCursor(ctx, "counter", store.SideA)
+						if err != nil {
+							return err
+						}
+						var n int
+						if c != "" {
+							fmt.Sscan(c, &n)
+						}
+						return tx.PutCursor(ctx, "counter", store.SideA, fmt.Sprint(n+1))
+					})
+					if err != nil {
+						errs <- err
+						return
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	c, err := a.GetCursor(ctx, "counter", store.SideA)
+	if want := fmt.Sprint(2 * workers * each); err != nil || c != want {
+		t.Errorf("counter = %s, %v; want %s", c, err, want)
+	}
+}
+
+func TestMissingSchema(t *testing.T) {
+	_, dsn := pgtest.Schema(t)
+	dsn = pgtest.WithSearchPath(t, dsn, "tracksync_no_such_schema")
+	_, err := Open(ctx, dsn, store.Options{})
+	if err == nil || !strings.Contains(err.Error(), "tracksync_no_such_schema") || !strings.Contains(err.Error(), "CREATE SCHEMA") {
+		t.Errorf("Open with a missing schema = %v, want an error naming it", err)
+	}
+}
+
+// TestPausedHolderLosesItsLocks: a replica paused in the middle of a
+// transaction (SIGSTOP) holds the lease row's lock; the server ends its
+// session after idle_in_transaction_session_timeout, so another replica
+// takes the flow over, and nothing of the paused transaction lands.
+func TestPausedHolderLosesItsLocks(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	_, dsn := pgtest.Schema(t)
+	u, _ := url.Parse(dsn)
+	q := u.Query()
+	q.Set("idle_in_transaction_session_timeout", "300")
+	u.RawQuery = q.Encode()
+	a, err := Open(ctx, u.String(), store.Options{Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Open(ctx, dsn, store.Options{Clock: clock, BusyTimeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+
+	lease, err := a.Lock(ctx, "flow:f", "a:1", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inTx, resume := make(chan struct{}), make(chan struct{})
+	txErr := make(chan error, 1)
+	go func() {
+		txErr <- a.Tx(ctx, func(tx store.Ops) error {
+			if _, err := tx.JournalIntent(ctx, store.JournalEntry{RunID: 1, Flow: "f", Op: "update", Side: store.SideB,
+				LeaseName: lease.Name, LeaseToken: lease.Token}); err != nil {
+				return err
+			}
+			close(inTx)
+			<-resume // paused
+			_, err := tx.CreateLink(ctx, store.Link{Flow: "f", A: adapters.Ref{ID: "1"}, B: adapters.Ref{ID: "2"}})
+			return err
+		})
+	}()
+	<-inTx
+	mu.Lock()
+	now = now.Add(2 * time.Minute)
+	mu.Unlock()
+	// Blocks on the lease row until the server ends a's session.
+	nb, err := b.Lock(ctx, "flow:f", "b:2", time.Minute)
+	if err != nil || nb.Token != lease.Token+1 {
+		t.Fatalf("takeover from a paused holder = %+v, %v; want token %d", nb, err, lease.Token+1)
+	}
+	close(resume)
+	if err := <-txErr; err == nil {
+		t.Error("the paused transaction committed after its session was ended")
+	}
+	if entries, _ := b.RunJournal(ctx, 1); len(entries) != 0 {
+		t.Errorf("the paused transaction's journal entry landed: %+v", entries)
+	}
+	if n, _ := b.CountLinks(ctx, "f"); n != 0 {
+		t.Errorf("the paused transaction's link landed")
+	}
+}
+
+// TestSessionDefaults: every pooled session waits at most
+// DefaultBusyTimeout for a row lock and is ended when idle in a
+// transaction for DefaultIdleInTxTimeout, unless the DSN says otherwise.
+func TestSessionDefaults(t *testing.T) {
+	s, dsn := openTB(t, store.Options{})
+	show := func(s *Store, name string) string {
+		t.Helper()
+		var v string
+		if err := s.Pool().QueryRow(ctx, "SHOW "+name).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if got := show(s, "lock_timeout"); got != "10s" {
+		t.Errorf("lock_timeout = %s, want 10s", got)
+	}
+	if got := show(s, "idle_in_transaction_session_timeout"); got != "30s" {
+		t.Errorf("idle_in_transaction_session_timeout = %s, want 30s", got)
+	}
+	if got := show(s, "default_transaction_isolation"); got != "read committed" {
+		t.Errorf("default_transaction_isolation = %s, want read committed", got)
+	}
+	u, _ := url.Parse(dsn)
+	q := u.Query()
+	q.Set("lock_timeout", "2500")
+	q.Set("idle_in_transaction_session_timeout", "0")
+	q.Set("default_transaction_isolation", "serializable") // a DBA's default: not for this store's sessions
+	u.RawQuery = q.Encode()
+	s2, err := Open(ctx, u.String(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if got, got2 := show(s2, "lock_timeout"), show(s2, "idle_in_transaction_session_timeout"); got != "2500ms" || got2 != "0" {
+		t.Errorf("with the DSN's settings: lock_timeout %s, idle timeout %s; want 2500ms and 0", got, got2)
+	}
+	if got := show(s2, "default_transaction_isolation"); got != "read committed" {
+		t.Errorf("default_transaction_isolation with serializable in the DSN = %s, want read committed", got)
+	}
+}
+
+// TestTxRetriesAfterConflict: a transaction whose read was overtaken by
+// another's committed write is aborted by PostgreSQL and run again, on a
+// fresh snapshot, and then sees that write.
+func TestTxRetriesAfterConflict(t *testing.T) {
+	s, _ := openTB(t, store.Options{})
+	if err := s.PutCursor(ctx, "f", store.SideA, "1"); err != nil {
+		t.Fatal(err)
+	}
+	read, overtaken := make(chan struct{}), make(chan struct{})
+	runs := 0
+	done := make(chan error, 1)
+	go func() {
+		done <- s.Tx(ctx, func(tx store.Ops) error {
+			runs++
+			c, err := tx.GetCursor(ctx, "f", store.SideA)
+			if err != nil {
+				return err
+			}
+			if runs == 1 {
+				close(read)
+				<-overtaken
+			}
+			return tx.PutCursor(ctx, "f", store.SideA, c+"+a")
+		})
+	}()
+	<-read
+	if err := s.PutCursor(ctx, "f", store.SideA, "1+b"); err != nil {
+		t.Fatal(err)
+	}
+	close(overtaken)
+	if err := <-done; err != nil {
+		t.Fatalf("Tx: %v", err)
+	}
+	c, err := s.GetCursor(ctx, "f", store.SideA)
+	if err != nil || c != "1+b+a" || runs != 2 {
+		t.Errorf("cursor %q after %d runs of fn, %v; want 1+b+a after 2", c, runs, err)
 	}
 }

@@ -1071,7 +1071,16 @@ func testErrorKeepsTxUsable(t *testing.T, o store.Ops) {
 	}
 	diff(t, "link found after ErrExists", l, found)
 	mustPutBase(t, o, base(l.ID, "Open"))
-	mustCreate(t, o, link("f1", 2))
+	l2 := mustCreate(t, o, link("f1", 2))
+	clash := l2
+	clash.A = l.A
+	wantErr(t, "UpdateLink onto another link's item", o.UpdateLink(ctx, clash), store.ErrExists)
+	wantErr(t, "PutCommentLink of a missing link",
+		o.PutCommentLink(ctx, store.CommentLink{LinkID: l2.ID + 100, AID: "1", BID: "2"}), store.ErrNotFound)
+	if got, err := o.GetLink(ctx, l2.ID); err != nil || got.A != l2.A {
+		t.Errorf("link after the refused update = %+v, %v; want it unchanged", got, err)
+	}
+	mustCreate(t, o, link("f1", 3))
 }
 
 // Transactions.

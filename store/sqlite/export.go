@@ -1,0 +1,304 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tracksync/tracksync/store"
+)
+
+var _ store.Exporter = (*Store)(nil)
+
+// Export reads every copied row (store.Dump) in one transaction, so the
+// dump is one consistent state.
+func (s *Store) Export(ctx context.Context) (*store.Dump, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, s.wrap(err, "exporting state store %s", s.path)
+	}
+	defer func() { _ = tx.Rollback() }()
+	o := &ops{q: tx, s: s}
+	d := &store.Dump{}
+	if d.Links, err = o.ListLinks(ctx, ""); err != nil {
+		return nil, err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT `+baseCols+` FROM bases ORDER BY link_id`)
+	if err != nil {
+		return nil, s.wrap(err, "exporting bases")
+	}
+	bs := newBaseScanner()
+	for rows.Next() {
+		b, err := bs.scan(rows)
+		if err != nil {
+			rows.Close()
+			return nil, s.wrap(err, "exporting bases")
+		}
+		d.Bases = append(d.Bases, b)
+	}
+	if err := closeRows(rows); err != nil {
+		return nil, s.wrap(err, "exporting bases")
+	}
+	if err := queryAll(ctx, tx, `SELECT link_id, a_id, b_id, body_hash FROM comment_links ORDER BY id`, func(sc scanner) error {
+		var c store.CommentLink
+		err := sc.Scan(&c.LinkID, &c.AID, &c.BID, &c.BodyHash)
+		d.CommentLinks = append(d.CommentLinks, c)
+		return err
+	}); err != nil {
+		return nil, s.wrap(err, "exporting comment links")
+	}
+	if err := queryAll(ctx, tx, `SELECT flow, side, cursor FROM cursors`, func(sc scanner) error {
+		var c store.Cursor
+		err := sc.Scan(&c.Flow, &c.Side, &c.Cursor)
+		d.Cursors = append(d.Cursors, c)
+		return err
+	}); err != nil {
+		return nil, s.wrap(err, "exporting cursors")
+	}
+	if d.Journal, err = o.listJournal(ctx, "the journal", `SELECT `+journalCols+` FROM journal ORDER BY id`); err != nil {
+		return nil, err
+	}
+	if d.Conflicts, err = o.ListConflicts(ctx, "", ""); err != nil {
+		return nil, err
+	}
+	if d.Runs, err = o.ListRuns(ctx, "", 0); err != nil {
+		return nil, err
+	}
+	if d.Snapshots, err = o.ListSnapshots(ctx, "", ""); err != nil {
+		return nil, err
+	}
+	if err := queryAll(ctx, tx, `SELECT scope, key, value FROM kv`, func(sc scanner) error {
+		var kv store.KV
+		err := sc.Scan(&kv.Scope, &kv.Key, &kv.Value)
+		d.KV = append(d.KV, kv)
+		return err
+	}); err != nil {
+		return nil, s.wrap(err, "exporting the key-value space")
+	}
+	if err := queryAll(ctx, tx, `SELECT name, generation FROM generations`, func(sc scanner) error {
+		var g store.GenerationValue
+		err := sc.Scan(&g.Name, &g.Generation)
+		d.Generations = append(d.Generations, g)
+		return err
+	}); err != nil {
+		return nil, s.wrap(err, "exporting generations")
+	}
+	if err := queryAll(ctx, tx, `SELECT id, kind, COALESCE(dedup_key, ''), payload, created_at, attempts, next_attempt,
+		last_error, delivered_at FROM events ORDER BY id`, func(sc scanner) error {
+		var e store.OutboxEvent
+		var created, next int64
+		var delivered sql.NullInt64
+		err := sc.Scan(&e.ID, &e.Kind, &e.DedupKey, &e.Payload, &created, &e.Attempts, &next, &e.LastError, &delivered)
+		e.CreatedAt, e.NextAttempt, e.DeliveredAt = time.Unix(0, created).UTC(), time.Unix(0, next).UTC(), fromTS(delivered)
+		d.Events = append(d.Events, e)
+		return err
+	}); err != nil {
+		return nil, s.wrap(err, "exporting the outbox")
+	}
+	// AUTOINCREMENT keeps the highest link id ever given out here.
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'links'), 0)`).Scan(&d.LinkIDHigh); err != nil {
+		return nil, s.wrap(err, "exporting the link id counter")
+	}
+	return d, nil
+}
+
+type rowsCloser interface {
+	Close() error
+	Err() error
+}
+
+func closeRows(rows rowsCloser) error {
+	err := rows.Err()
+	if cerr := rows.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// queryAll runs query and calls scan for each row.
+func queryAll(ctx context.Context, q querier, query string, scan func(scanner) error) error {
+	rows, err := q.QueryContext(ctx, query)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			rows.Close()
+			return err
+		}
+	}
+	return closeRows(rows)
+}
+
+var _ store.Importer = (*Store)(nil)
+
+// copyTables are the tables a store.Dump fills, parents first.
+var copyTables = []string{"links", "bases", "comment_links", "cursors", "journal", "conflicts", "runs", "snapshots", "kv", "generations", "events"}
+
+// Import writes d's rows with their ids and times in one immediate
+// transaction (store.Importer). SQLite moves its id counters past the
+// ids written by itself (AUTOINCREMENT's sqlite_sequence, max(rowid)).
+func (s *Store) Import(ctx context.Context, d *store.Dump, replace bool) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return s.wrap(err, "importing into state store %s", s.path)
+	}
+	defer func() { _ = tx.Rollback() }()
+	var full []string
+	for _, t := range copyTables {
+		if replace {
+			break
+		}
+		var any bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+t+`)`).Scan(&any); err != nil {
+			return s.wrap(err, "checking that %s of state store %s is empty", t, s.path)
+		}
+		if any {
+			full = append(full, t)
+		}
+	}
+	if len(full) > 0 {
+		return fmt.Errorf("state store %s already holds %s (use --force to replace them): %w", s.path, strings.Join(full, ", "), store.ErrNotEmpty)
+	}
+	if replace {
+		// Children before parents, so no foreign key is in the way.
+		for i := len(copyTables) - 1; i >= 0; i-- {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+copyTables[i]); err != nil {
+				return s.wrap(err, "emptying %s of state store %s", copyTables[i], s.path)
+			}
+		}
+	}
+	ins := func(what, query string, rows int, args func(i int) []any) error {
+		if rows == 0 {
+			return nil
+		}
+		st, err := tx.PrepareContext(ctx, query)
+		if err != nil {
+			return s.wrap(err, "copying %s", what)
+		}
+		defer st.Close()
+		for i := range rows {
+			if _, err := st.ExecContext(ctx, args(i)...); err != nil {
+				return s.wrap(err, "copying %s (row %d of %d)", what, i+1, rows)
+			}
+		}
+		return nil
+	}
+	steps := []func() error{
+		func() error {
+			return ins("links", `INSERT INTO links (id, flow, key, a_tracker, a_project, a_id, a_key, a_url,
+				b_tracker, b_project, b_id, b_key, b_url, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				len(d.Links), func(i int) []any {
+					l := d.Links[i]
+					return []any{l.ID, l.Flow, nullString(l.Key), l.A.Tracker, l.A.Project, l.A.ID, l.A.Key, l.A.URL,
+						l.B.Tracker, l.B.Project, l.B.ID, l.B.Key, l.B.URL, l.CreatedAt.UnixNano(), l.UpdatedAt.UnixNano()}
+				})
+		},
+		func() error {
+			return ins("bases", `INSERT INTO bases (link_id, a_fields, b_fields, a_version, b_version, synced_at) VALUES (?, ?, ?, ?, ?, ?)`,
+				len(d.Bases), func(i int) []any {
+					b := d.Bases[i]
+					return []any{b.LinkID, encodeFields(b.A), encodeFields(b.B), b.AVersion, b.BVersion, ts(b.SyncedAt)}
+				})
+		},
+		func() error {
+			return ins("comment links", `INSERT INTO comment_links (link_id, a_id, b_id, body_hash) VALUES (?, ?, ?, ?)`,
+				len(d.CommentLinks), func(i int) []any {
+					c := d.CommentLinks[i]
+					return []any{c.LinkID, c.AID, c.BID, c.BodyHash}
+				})
+		},
+		func() error {
+			return ins("cursors", `INSERT INTO cursors (flow, side, cursor) VALUES (?, ?, ?)`,
+				len(d.Cursors), func(i int) []any {
+					c := d.Cursors[i]
+					return []any{c.Flow, string(c.Side), c.Cursor}
+				})
+		},
+		func() error {
+			return ins("journal", `INSERT INTO journal (id, run_id, flow, link_id, op, side,
+				target_tracker, target_project, target_id, target_key, target_url, idempotency_key, lease_name, lease_token,
+				before_fields, after_fields, result_tracker, result_project, result_id, result_key, result_url,
+				state, error, created_at, done_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				len(d.Journal), func(i int) []any {
+					e := d.Journal[i]
+					return []any{e.ID, e.RunID, e.Flow, e.LinkID, e.Op, string(e.Side),
+						e.Target.Tracker, e.Target.Project, e.Target.ID, e.Target.Key, e.Target.URL, e.IdempotencyKey, e.LeaseName, e.LeaseToken,
+						encodeFields(e.Before), encodeFields(e.After), e.Result.Tracker, e.Result.Project, e.Result.ID, e.Result.Key, e.Result.URL,
+						e.State, e.Error, e.CreatedAt.UnixNano(), ts(e.DoneAt)}
+				})
+		},
+		func() error {
+			return ins("conflicts", `INSERT INTO conflicts (id, flow, link_id, field, base, a_value, b_value, state, resolution, value,
+				created_at, resolved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				len(d.Conflicts), func(i int) []any {
+					c := d.Conflicts[i]
+					return []any{c.ID, c.Flow, c.LinkID, c.Field, c.Base, c.A, c.B, c.State, c.Resolution, c.Value,
+						c.CreatedAt.UnixNano(), ts(c.ResolvedAt)}
+				})
+		},
+		func() error {
+			return ins("runs", `INSERT INTO runs (id, flow, state, dry_run, started_at, finished_at, counts, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+				len(d.Runs), func(i int) []any {
+					r := d.Runs[i]
+					counts, _ := json.Marshal(r.Counts) // plain ints: cannot fail
+					return []any{r.ID, r.Flow, r.State, r.DryRun, r.StartedAt.UnixNano(), ts(r.FinishedAt), string(counts), r.Error}
+				})
+		},
+		func() error {
+			return ins("snapshots", `INSERT INTO snapshots (initiative, day, total, done, in_progress, todo,
+				done_by_count, done_by_estimate, at_risk, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				len(d.Snapshots), func(i int) []any {
+					sn := d.Snapshots[i]
+					return []any{sn.Initiative, sn.Day, sn.Total, sn.Done, sn.InProgress, sn.Todo,
+						sn.DoneByCount, sn.DoneByEstimate, sn.AtRisk, ts(sn.UpdatedAt)}
+				})
+		},
+		func() error {
+			return ins("key-value pairs", `INSERT INTO kv (scope, key, value) VALUES (?, ?, ?)`,
+				len(d.KV), func(i int) []any { return []any{d.KV[i].Scope, d.KV[i].Key, d.KV[i].Value} })
+		},
+		func() error {
+			return ins("outbox events", `INSERT INTO events (id, kind, dedup_key, payload, created_at, attempts, next_attempt,
+				last_error, delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				len(d.Events), func(i int) []any {
+					e := d.Events[i]
+					return []any{e.ID, e.Kind, nullString(e.DedupKey), e.Payload, e.CreatedAt.UnixNano(), e.Attempts,
+						e.NextAttempt.UnixNano(), e.LastError, ts(e.DeliveredAt)}
+				})
+		},
+		func() error {
+			return ins("generations", `INSERT INTO generations (name, generation) VALUES (?, ?)`,
+				len(d.Generations), func(i int) []any { return []any{d.Generations[i].Name, d.Generations[i].Generation} })
+		},
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	// Inserting ids moved AUTOINCREMENT's counter to the highest of them
+	// (or left a replaced store's); it becomes the source's, so a deleted
+	// link above the copied ones stays used too.
+	high := d.LinkIDHigh
+	for _, l := range d.Links {
+		high = max(high, l.ID)
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE sqlite_sequence SET seq = ? WHERE name = 'links'`, high)
+	if err == nil {
+		var n int64
+		if n, err = res.RowsAffected(); err == nil && n == 0 && high > 0 {
+			_, err = tx.ExecContext(ctx, `INSERT INTO sqlite_sequence (name, seq) VALUES ('links', ?)`, high)
+		}
+	}
+	if err != nil {
+		return s.wrap(err, "moving the link id counter of state store %s past %d", s.path, high)
+	}
+	if err := tx.Commit(); err != nil {
+		return s.wrap(err, "committing the copy into state store %s", s.path)
+	}
+	return nil
+}
