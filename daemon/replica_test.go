@@ -289,7 +289,15 @@ func TestReplicasOnPostgres(t *testing.T) {
 			return h != "" && h != victim.name && len(sb.Jira.Issues()) > before
 		})
 		failovers = append(failovers, time.Since(killed))
-		c.until("the flow converges after the kill", 60*time.Second, func() bool { ok, _ := c.converged(); return ok })
+		var why string
+		c.until("the flow converges after the kill", 60*time.Second, func() bool {
+			ok, w := c.converged()
+			if w != why {
+				why = w
+				t.Logf("not converged yet: %s", w)
+			}
+			return ok
+		})
 		if n := c.duplicates(); n > 0 {
 			t.Fatalf("kill %d: %d duplicate(s)", k, n)
 		}
