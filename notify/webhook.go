@@ -99,10 +99,10 @@ func Verify(secret, signature, timestamp string, body []byte) bool {
 func (w *Webhook) Send(ctx context.Context, m Message) error {
 	body := WebhookBody{Kind: m.Kind, Title: m.Title, Text: m.Text(), Lines: m.Lines, Events: []WebhookEvent{}}
 	for _, f := range m.Facts {
-		body.Facts = append(body.Facts, WebhookFact{Label: f.Label, Value: f.Value})
+		body.Facts = append(body.Facts, WebhookFact(f))
 	}
 	for _, l := range m.Links {
-		body.Links = append(body.Links, WebhookLink{Text: l.Text, URL: l.URL})
+		body.Links = append(body.Links, WebhookLink(l))
 	}
 	idem := ""
 	for _, e := range m.Events {

@@ -593,12 +593,6 @@ func num(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) }
 // num1 is a chart coordinate: a tenth of a unit is below a pixel.
 func num1(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) }
 
-func clamp01(f float64) float64 {
-	if math.IsNaN(f) {
-		return 0
-	}
-	return math.Max(0, math.Min(1, f))
-}
 
 // burnup draws points (oldest first) with the target date and the
 // forecast. The x axis runs from the first day to the latest of the last

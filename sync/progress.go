@@ -23,10 +23,9 @@ type Progress struct {
 
 // progress is one run's progress state, carried in its context.
 type progress struct {
-	mu    sync.Mutex
-	fn    func(Progress)
-	cur   Progress
-	total int
+	mu  sync.Mutex
+	fn  func(Progress)
+	cur Progress
 }
 
 type progressKey struct{}

@@ -21,7 +21,6 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -175,7 +174,6 @@ type queue[TTx any] struct {
 	// which its rescuer needs, must not interrupt a long sync).
 	hard       context.Context
 	cancelHard context.CancelFunc
-	mu         sync.Mutex
 }
 
 func build[TTx any](d riverdriver.Driver[TTx], schema string, o Options) (jobs.Queue, error) {
