@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/internal/redact"
 	"github.com/tracksync/tracksync/store"
 	"github.com/tracksync/tracksync/store/internal/fieldmap"
 )
@@ -511,7 +512,7 @@ func (o *ops) JournalFinish(ctx context.Context, id int64, state string, result 
 		link_id = CASE WHEN $7::bigint = 0 THEN link_id ELSE $7::bigint END, error = $8, done_at = $9
 		WHERE id = $10 AND ($11 = '' OR `+leaseHeld(11, 12, 13)+`)`,
 		state, result.Tracker, result.Project, result.ID, result.Key, result.URL,
-		linkID, text(errMsg), doneAt, id, lease.Name, lease.Token, o.s.nowArg())
+		linkID, text(redact.Global.String(errMsg)), doneAt, id, lease.Name, lease.Token, o.s.nowArg())
 	if err != nil {
 		return o.s.wrap(err, "finishing journal entry %d as %s", id, state)
 	}
@@ -718,7 +719,7 @@ func (o *ops) FinishRun(ctx context.Context, r store.Run) error {
 		finished = o.s.now()
 	}
 	tag, err := o.q.Exec(ctx, `UPDATE runs SET state = $1, finished_at = $2, counts = $3, error = $4 WHERE id = $5`,
-		r.State, finished.UnixNano(), string(counts), text(r.Error), r.ID)
+		r.State, finished.UnixNano(), string(counts), text(redact.Global.String(r.Error)), r.ID)
 	if err != nil {
 		return o.s.wrap(err, "finishing run %d as %s", r.ID, r.State)
 	}

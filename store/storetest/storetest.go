@@ -94,6 +94,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"KV", testKV},
 		{"EventDedup", testEventDedup},
 		{"DateChanges", testDateChanges},
+		{"StoredErrorsRedacted", testStoredErrorsRedacted},
 		{"ExactValues", testExactValues},
 	}
 	for _, tc := range opsTests {
