@@ -210,8 +210,7 @@ func (d *decoder) notifySink(n *yaml.Node, path string) NotifySink {
 			d.unknown(path, e.key, notifySinkKeys)
 		}
 	}
-	switch {
-	case s.Name == "":
+	if s.Name == "" {
 		d.problem(join(path, "name"), "missing (each sink needs a name, for rules, logs and `tracksync notify test`)")
 	}
 	need := func(key, v string) {

@@ -34,10 +34,6 @@ func (s *secretSet) addBasic(user, secret string) {
 	redact.Global.AddBasic(user, secret)
 }
 
-func (s *secretSet) list() []string { return s.own.List() }
-
-func (s *secretSet) redact(text string) string { return s.own.String(text) }
-
 // Redact replaces every secret value in s with [REDACTED]: values expanded
 // from ${VAR}, the server token, a password in the state DSN, and tracker
 // options that are secret by their adapter's spec (for the kinds registered
@@ -47,7 +43,7 @@ func (c *Config) Redact(s string) string {
 	if c == nil || c.secrets == nil {
 		return s
 	}
-	return c.secrets.redact(s)
+	return c.secrets.own.String(s)
 }
 
 // Secrets returns the secret values, longest first, for log handlers that
@@ -56,7 +52,7 @@ func (c *Config) Secrets() []string {
 	if c == nil || c.secrets == nil {
 		return nil
 	}
-	return c.secrets.list()
+	return c.secrets.own.List()
 }
 
 // MarkSecretOptions treats as secret the tracker options that reg's specs

@@ -1,6 +1,7 @@
 package migrate
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -26,7 +27,7 @@ func (m *run) body(e *entry) string {
 	src := m.o.Map.Value(m.src, e.src, adapters.FieldBody)
 	out, _ := m.idx.rewrite(src, e.src.Ref, m.targetOf)
 	if n, ok := maxBody[m.o.To.Kind]; ok && len([]rune(out)) > n {
-		note := "\n\n… (truncated: the full text is at " + orStr(e.src.Ref.URL, e.src.Ref.String()) + ")"
+		note := "\n\n… (truncated: the full text is at " + cmp.Or(e.src.Ref.URL, e.src.Ref.String()) + ")"
 		out = string([]rune(out)[:n-len([]rune(note))]) + note
 		m.rep.warn("truncated_body", e.src.Ref, "body of %d characters cut to %d (the limit of %s)", len([]rune(src)), n, m.o.To.Kind)
 	}
@@ -47,7 +48,7 @@ func (m *run) taskList(e *entry) string {
 		if c.src.StatusCategory == adapters.CategoryDone {
 			mark = "x"
 		}
-		fmt.Fprintf(&b, "- [%s] %s\n", mark, orStr(c.link.B.Key, c.link.B.ID))
+		fmt.Fprintf(&b, "- [%s] %s\n", mark, cmp.Or(c.link.B.Key, c.link.B.ID))
 	}
 	return strings.TrimRight(b.String(), "\n")
 }
@@ -59,13 +60,6 @@ func (m *run) taskList(e *entry) string {
 func (m *run) unresolved(text string, self adapters.Ref) bool {
 	_, pending := m.idx.rewrite(text, self, func(int) (adapters.Ref, bool) { return adapters.Ref{}, false })
 	return pending
-}
-
-func orStr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // warnKind sorts the mapping's warnings for the report.
@@ -142,7 +136,7 @@ func (m *run) copyItem(e *entry) adapters.Item {
 				}
 			}
 		}
-		m.rep.warn("unmapped_status", e.src.Ref, "status %q is not a status of %s and no map names it: copied as %q", was, m.o.To.Tracker.Name(), orStr(it.Status, caps.Statuses[0].Name))
+		m.rep.warn("unmapped_status", e.src.Ref, "status %q is not a status of %s and no map names it: copied as %q", was, m.o.To.Tracker.Name(), cmp.Or(it.Status, caps.Statuses[0].Name))
 	}
 	if it.Status == "" {
 		for _, s := range caps.Statuses {
@@ -446,7 +440,7 @@ func (m *run) finish(ctx context.Context, e *entry) error {
 		}
 	}
 	err = m.st.Tx(ctx, func(tx store.Ops) error {
-		base := store.Base{LinkID: e.link.ID, A: fieldValues(m.src, e.src), B: fieldValues(m.dst, e.target), AVersion: e.src.Version, BVersion: e.target.Version, SyncedAt: m.o.Clock().UTC()}
+		base := store.Base{LinkID: e.link.ID, A: fieldValues(e.src), B: fieldValues(e.target), AVersion: e.src.Version, BVersion: e.target.Version, SyncedAt: m.o.Clock().UTC()}
 		if err := tx.PutBase(ctx, base); err != nil {
 			return fmt.Errorf("migration %s: recording %s as done: %w", m.o.ID, e.src.Ref, err)
 		}
@@ -482,7 +476,7 @@ func compact(fields []string) []string {
 }
 
 // fieldValues are every field of it, canonical, for the migration's base.
-func fieldValues(_ store.Side, it adapters.Item) map[string]string {
+func fieldValues(it adapters.Item) map[string]string {
 	out := map[string]string{}
 	for _, f := range adapters.StandardFields {
 		out[f] = adapters.FieldValue(it, f)
@@ -505,7 +499,7 @@ func (m *run) commentSide() store.Side {
 // header names a copied comment's author and time, which the target sets
 // to the migrating account and now.
 func header(c adapters.Comment) string {
-	who := orStr(c.Author, "someone")
+	who := cmp.Or(c.Author, "someone")
 	return fmt.Sprintf("_%s wrote on %s:_\n\n", who, c.CreatedAt.UTC().Format("2006-01-02 15:04 UTC"))
 }
 
@@ -570,7 +564,7 @@ func (m *run) noteOnSource(ctx context.Context, e *entry) (*store.CommentLink, e
 	if !ok {
 		return nil, nil
 	}
-	where := orStr(e.link.B.URL, e.link.B.String())
+	where := cmp.Or(e.link.B.URL, e.link.B.String())
 	key := "migrate:" + m.o.ID + "/moved/" + e.src.Ref.ID
 	var made adapters.Comment
 	err := m.write(func() error {

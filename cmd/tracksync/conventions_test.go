@@ -4,9 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -14,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/tracksync/tracksync/adapters"
-	"github.com/tracksync/tracksync/adapters/jira/jiratest"
 )
 
 func TestVersion(t *testing.T) {
@@ -132,19 +128,9 @@ func TestEmptyJSONLists(t *testing.T) {
 // TestTemporaryFailureExit5: a tracker answering 503 makes the run exit 5,
 // not 1 (someone must act) or 2 (usage).
 func TestTemporaryFailureExit5(t *testing.T) {
-	fake := jiratest.New(t, jiratest.Options{Email: "bot@example.com", Token: "exit5-token-value", Projects: []string{"PLAT"}})
-	target, _ := url.Parse(fake.URL)
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.Contains(r.URL.Path, "/search") {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprint(w, `{"errorMessages":["Jira is under maintenance"]}`)
-			return
-		}
-		proxy.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
+	jiraURL := searchFailingJira(t, "bot@example.com", "exit5-token-value", http.StatusServiceUnavailable, func(*http.Request) string {
+		return `{"errorMessages":["Jira is under maintenance"]}`
+	})
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "tracksync.yaml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf(`state:
@@ -164,7 +150,7 @@ flows:
     b: { tracker: mem }
     fields:
       title: both
-`, srv.URL)), 0o600)
+`, jiraURL)), 0o600)
 	code, out, errs := runCLI(t, "-c", cfg, "sync", "--once")
 	if code != exitTemporary || !strings.Contains(out+errs, "503") {
 		t.Errorf("sync against a Jira answering 503: exit %d, want 5\n%s%s", code, out, errs)

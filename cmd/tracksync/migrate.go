@@ -82,10 +82,7 @@ with its base set, so the flow's first run writes nothing.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			if err := a.loadConfig(); err != nil {
-				return err
-			}
-			if err := a.openStore(ctx); err != nil {
+			if err := a.prepare(ctx, "", false); err != nil {
 				return err
 			}
 			id := resume

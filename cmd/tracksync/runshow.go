@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -19,19 +18,13 @@ func (a *app) runsShowCmd() *cobra.Command {
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeRuns,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := strconv.ParseInt(args[0], 10, 64)
-			if err != nil {
-				return usageErr("RUN must be a run number (see `tracksync runs`), not %q", args[0])
-			}
 			ctx := cmd.Context()
 			a.readOnly = true
-			if err := a.prepare(ctx, "", false); err != nil {
+			r, err := a.loadRun(ctx, args[0])
+			if err != nil {
 				return err
 			}
-			r, err := a.st.GetRun(ctx, id)
-			if err != nil {
-				return usageErr("%v (see `tracksync runs`)", err)
-			}
+			id := r.ID
 			items := []store.RunItem{}
 			if rs, ok := a.st.(store.RunItemStore); ok {
 				if items, err = rs.ListRunItems(ctx, id); err != nil {

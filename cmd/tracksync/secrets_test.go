@@ -22,15 +22,24 @@ import (
 // JSON-escaped.
 func echoingJira(t *testing.T, email, token string) string {
 	t.Helper()
+	return searchFailingJira(t, email, token, http.StatusUnauthorized, func(r *http.Request) string {
+		return fmt.Sprintf(`{"errorMessages":["bad credentials in %s (token %s, escaped %s)"],"errors":{"auth":"%s"}}`,
+			r.Header.Get("Authorization"), token, url.QueryEscape(token), strings.ReplaceAll(token, "&", `\u0026`))
+	})
+}
+
+// searchFailingJira serves a fake Jira for email and token whose searches
+// answer status with body(r); every other request reaches the fake.
+func searchFailingJira(t *testing.T, email, token string, status int, body func(*http.Request) string) string {
+	t.Helper()
 	fake := jiratest.New(t, jiratest.Options{Email: email, Token: token, Projects: []string{"PLAT"}})
 	target, _ := url.Parse(fake.URL)
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.Contains(r.URL.Path, "/search") {
 			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusUnauthorized)
-			fmt.Fprintf(w, `{"errorMessages":["bad credentials in %s (token %s, escaped %s)"],"errors":{"auth":"%s"}}`,
-				r.Header.Get("Authorization"), token, url.QueryEscape(token), strings.ReplaceAll(token, "&", `\u0026`))
+			w.WriteHeader(status)
+			fmt.Fprint(w, body(r))
 			return
 		}
 		proxy.ServeHTTP(w, r)

@@ -1,11 +1,32 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 
 	"github.com/spf13/cobra"
+
+	"github.com/tracksync/tracksync/store"
 )
+
+// loadRun parses arg as a run number, prepares the config and store, and
+// reads that run.
+func (a *app) loadRun(ctx context.Context, arg string) (store.Run, error) {
+	id, err := strconv.ParseInt(arg, 10, 64)
+	if err != nil {
+		return store.Run{}, usageErr("RUN must be a run number (see `tracksync runs`), not %q", arg)
+	}
+	if err := a.prepare(ctx, "", false); err != nil {
+		return store.Run{}, err
+	}
+	r, err := a.st.GetRun(ctx, id)
+	if err != nil {
+		// The store's error names the run already.
+		return store.Run{}, usageErr("%v (see `tracksync runs`)", err)
+	}
+	return r, nil
+}
 
 func (a *app) undoCmd() *cobra.Command {
 	return &cobra.Command{
@@ -14,19 +35,12 @@ func (a *app) undoCmd() *cobra.Command {
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeRuns,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := strconv.ParseInt(args[0], 10, 64)
-			if err != nil {
-				return usageErr("RUN must be a run number (see `tracksync runs`), not %q", args[0])
-			}
 			ctx := cmd.Context()
-			if err := a.prepare(ctx, "", false); err != nil {
+			r, err := a.loadRun(ctx, args[0])
+			if err != nil {
 				return err
 			}
-			r, err := a.st.GetRun(ctx, id)
-			if err != nil {
-				// The store's error names the run already.
-				return usageErr("%v (see `tracksync runs`)", err)
-			}
+			id := r.ID
 			if err := a.openFlows(ctx, r.Flow); err != nil {
 				return err
 			}
