@@ -12,6 +12,7 @@ import (
 
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/store"
+	"github.com/tracksync/tracksync/store/internal/check"
 )
 
 // Coordination between processes (store.Coordinator), the outbox and the
@@ -22,13 +23,6 @@ import (
 // UPDATE): atomic across every process on the database, with no retry.
 
 // Key-value space (Ops).
-
-func checkKV(scope, key string) error {
-	if scope == "" || key == "" {
-		return fmt.Errorf("scope %q and key %q must both be set: %w", scope, key, adapters.ErrInvalid)
-	}
-	return nil
-}
 
 func (o *ops) GetKV(ctx context.Context, scope, key string) (string, bool, error) {
 	var v string
@@ -43,7 +37,7 @@ func (o *ops) GetKV(ctx context.Context, scope, key string) (string, bool, error
 }
 
 func (o *ops) PutKV(ctx context.Context, scope, key, value string) error {
-	if err := checkKV(scope, key); err != nil {
+	if err := check.KV(scope, key); err != nil {
 		return fmt.Errorf("storing key-value pair: %w", err)
 	}
 	_, err := o.q.Exec(ctx, `INSERT INTO kv (scope, key, value) VALUES ($1, $2, $3)
@@ -282,7 +276,7 @@ func (s *Store) TakeTokens(ctx context.Context, bucket string, n, ratePerSec, bu
 		if err := tx.QueryRow(ctx, `SELECT tokens, updated_at FROM rate_buckets WHERE bucket = $1 FOR UPDATE`, bucket).Scan(&tokens, &last); err != nil {
 			return err
 		}
-		tokens, last, wait = refill(tokens, last, n, ratePerSec, burst, now)
+		tokens, last, wait = check.Refill(tokens, last, n, ratePerSec, burst, now)
 		_, err := tx.Exec(ctx, `UPDATE rate_buckets SET tokens = $2, updated_at = $3 WHERE bucket = $1`, bucket, tokens, last)
 		return err
 	})
@@ -290,22 +284,4 @@ func (s *Store) TakeTokens(ctx context.Context, bucket string, n, ratePerSec, bu
 		return 0, s.wrap(err, "taking tokens from rate bucket %s", bucket)
 	}
 	return wait, nil
-}
-
-// refill brings a bucket holding tokens at last (unix ns) to now, takes n
-// and says how long the deficit takes to refill. A now behind last (a
-// slower clock in another process) refills nothing and leaves last alone,
-// so clocks that disagree never mint tokens. (SQLite's driver does the
-// same arithmetic; the suite's TakeTokens cases pin it for both.)
-func refill(tokens float64, last int64, n, rate, burst float64, now time.Time) (float64, int64, time.Duration) {
-	if ns := now.UnixNano(); ns > last {
-		tokens += rate * float64(ns-last) / 1e9
-		last = ns
-	}
-	tokens = min(tokens, burst)
-	tokens -= n
-	if tokens >= 0 {
-		return tokens, last, 0
-	}
-	return tokens, last, time.Duration(math.Round(-tokens / rate * 1e9))
 }

@@ -5,14 +5,12 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"path"
-	"regexp"
-	"sort"
-	"strconv"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tracksync/tracksync/store"
+	"github.com/tracksync/tracksync/store/internal/migration"
 )
 
 // Migrations live in the binary, as SQLite's do. The file NNNN_name.sql
@@ -22,42 +20,11 @@ import (
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-var migrationName = regexp.MustCompile(`^(\d{4})_[a-z0-9_]+\.sql$`)
-
-// loadMigrations reads the embedded migrations in version order and checks
-// they run 1, 2, 3... with no gap, so a misnamed file fails loudly.
-func loadMigrations() ([]migration, error) {
-	entries, err := migrationFS.ReadDir("migrations")
-	if err != nil {
-		return nil, fmt.Errorf("reading embedded migrations: %w", err)
-	}
-	var ms []migration
-	for _, e := range entries {
-		m := migrationName.FindStringSubmatch(e.Name())
-		if m == nil {
-			return nil, fmt.Errorf("embedded migration %s: name is not NNNN_name.sql", e.Name())
-		}
-		v, _ := strconv.Atoi(m[1])
-		b, err := migrationFS.ReadFile(path.Join("migrations", e.Name()))
-		if err != nil {
-			return nil, fmt.Errorf("reading embedded migration %s: %w", e.Name(), err)
-		}
-		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("embedded migration %s: expected version %04d", m.name, i+1)
-		}
-	}
-	return ms, nil
-}
+// loadMigrations reads the embedded migrations once: they cannot change
+// while the binary runs, and Open and SchemaVersion both need them.
+var loadMigrations = sync.OnceValues(func() ([]migration.Migration, error) {
+	return migration.Load(migrationFS, "migrations")
+})
 
 // SchemaVersion is the schema version this binary writes.
 func SchemaVersion() int {
@@ -113,8 +80,8 @@ func (s *Store) migrate(ctx context.Context) error {
 			return err
 		}
 		for _, m := range ms[v:] {
-			if _, err := tx.Exec(ctx, m.sql); err != nil {
-				return s.wrap(err, "migrating state store %s to version %d (%s)", s.desc, m.version, m.name)
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
+				return s.wrap(err, "migrating state store %s to version %d (%s)", s.desc, m.Version, m.Name)
 			}
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO tracksync_schema (version) VALUES ($1)

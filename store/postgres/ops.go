@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -17,6 +16,7 @@ import (
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/internal/redact"
 	"github.com/tracksync/tracksync/store"
+	"github.com/tracksync/tracksync/store/internal/check"
 	"github.com/tracksync/tracksync/store/internal/fieldmap"
 )
 
@@ -116,22 +116,10 @@ func text(s string) string {
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
-func checkSide(s store.Side) error {
-	if s != store.SideA && s != store.SideB {
-		return fmt.Errorf("invalid side %q: want %q or %q", s, store.SideA, store.SideB)
-	}
-	return nil
-}
-
-// notFound reports a missing row of what, named by id.
-func notFound(what string, id any) error {
-	return fmt.Errorf("%s %v: %w", what, id, store.ErrNotFound)
-}
-
 // checkAffected turns "no row changed" into ErrNotFound.
 func checkAffected(tag pgconn.CommandTag, what string, id any) error {
 	if tag.RowsAffected() == 0 {
-		return notFound(what, id)
+		return check.NotFound(what, id)
 	}
 	return nil
 }
@@ -215,7 +203,7 @@ func (o *ops) GetLink(ctx context.Context, id int64) (store.Link, error) {
 }
 
 func (o *ops) FindLink(ctx context.Context, flow string, s store.Side, id string) (store.Link, error) {
-	if err := checkSide(s); err != nil {
+	if err := check.Side(s); err != nil {
 		return store.Link{}, fmt.Errorf("finding link of flow %s: %w", flow, err)
 	}
 	// s is "a" or "b", so the column name is safe to build; ORDER BY makes
@@ -295,7 +283,7 @@ func (o *ops) PutBase(ctx context.Context, b store.Base) error {
 		return o.s.wrap(err, "storing base of link %d", b.LinkID)
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("storing base of link %d: %w", b.LinkID, notFound("link", b.LinkID))
+		return fmt.Errorf("storing base of link %d: %w", b.LinkID, check.NotFound("link", b.LinkID))
 	}
 	return nil
 }
@@ -339,7 +327,7 @@ func (bs *baseScanner) scan(row pgx.Row) (store.Base, error) {
 func (o *ops) GetBase(ctx context.Context, linkID int64) (store.Base, error) {
 	b, err := newBaseScanner().scan(o.q.QueryRow(ctx, `SELECT `+baseCols+` FROM bases WHERE link_id = $1`, linkID))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return store.Base{}, notFound("base of link", linkID)
+		return store.Base{}, check.NotFound("base of link", linkID)
 	}
 	if err != nil {
 		return store.Base{}, o.s.wrap(err, "reading base of link %d", linkID)
@@ -381,7 +369,7 @@ func (o *ops) PutCommentLink(ctx context.Context, c store.CommentLink) error {
 		return o.s.wrap(err, "storing comment link %s <-> %s of link %d", c.AID, c.BID, c.LinkID)
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("storing comment link %s <-> %s: %w", c.AID, c.BID, notFound("link", c.LinkID))
+		return fmt.Errorf("storing comment link %s <-> %s: %w", c.AID, c.BID, check.NotFound("link", c.LinkID))
 	}
 	return nil
 }
@@ -410,7 +398,7 @@ func (o *ops) ListCommentLinks(ctx context.Context, linkID int64) ([]store.Comme
 // Cursors.
 
 func (o *ops) GetCursor(ctx context.Context, flow string, s store.Side) (string, error) {
-	if err := checkSide(s); err != nil {
+	if err := check.Side(s); err != nil {
 		return "", fmt.Errorf("reading cursor of flow %s: %w", flow, err)
 	}
 	var c string
@@ -425,7 +413,7 @@ func (o *ops) GetCursor(ctx context.Context, flow string, s store.Side) (string,
 }
 
 func (o *ops) PutCursor(ctx context.Context, flow string, s store.Side, cursor string) error {
-	if err := checkSide(s); err != nil {
+	if err := check.Side(s); err != nil {
 		return fmt.Errorf("storing cursor of flow %s: %w", flow, err)
 	}
 	_, err := o.q.Exec(ctx, `INSERT INTO cursors (flow, side, cursor) VALUES ($1, $2, $3)
@@ -471,7 +459,7 @@ func (o *ops) leaseLost(ctx context.Context, name string, token int64) error {
 }
 
 func (o *ops) JournalIntent(ctx context.Context, e store.JournalEntry) (int64, error) {
-	if err := checkSide(e.Side); err != nil {
+	if err := check.Side(e.Side); err != nil {
 		return 0, fmt.Errorf("journaling %s of %s in flow %s: %w", e.Op, e.Target, e.Flow, err)
 	}
 	// INSERT ... SELECT ... WHERE: the lease check and the insert are one
@@ -498,7 +486,7 @@ func (o *ops) JournalIntent(ctx context.Context, e store.JournalEntry) (int64, e
 func (o *ops) JournalFinish(ctx context.Context, id int64, state string, result adapters.Ref, linkID int64, errMsg string, lease store.Lease) error {
 	// Pending is allowed: after an ambiguous failure of a create the
 	// engine keeps the entry pending, with the error, for recovery.
-	if !knownJournalState(state) {
+	if !check.JournalState(state) {
 		return fmt.Errorf("finishing journal entry %d: unknown state %q", id, state)
 	}
 	// DoneAt stays unset while the entry is pending. linkID 0 keeps the
@@ -529,19 +517,11 @@ func (o *ops) JournalFinish(ctx context.Context, id int64, state string, result 
 			return o.s.wrap(err, "finishing journal entry %d as %s", id, state)
 		}
 	}
-	return notFound("journal entry", id)
-}
-
-func knownJournalState(state string) bool {
-	switch state {
-	case store.JournalPending, store.JournalDone, store.JournalFailed, store.JournalUndone:
-		return true
-	}
-	return false
+	return check.NotFound("journal entry", id)
 }
 
 func (o *ops) JournalSetState(ctx context.Context, id int64, state string) error {
-	if !knownJournalState(state) {
+	if !check.JournalState(state) {
 		return fmt.Errorf("setting journal entry %d: unknown state %q", id, state)
 	}
 	tag, err := o.q.Exec(ctx, `UPDATE journal SET state = $1 WHERE id = $2`, state, id)
@@ -640,7 +620,7 @@ func scanConflict(row pgx.Row) (store.Conflict, error) {
 func (o *ops) GetConflict(ctx context.Context, id int64) (store.Conflict, error) {
 	c, err := scanConflict(o.q.QueryRow(ctx, `SELECT `+conflictCols+` FROM conflicts WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return store.Conflict{}, notFound("conflict", id)
+		return store.Conflict{}, check.NotFound("conflict", id)
 	}
 	if err != nil {
 		return store.Conflict{}, o.s.wrap(err, "reading conflict %d", id)
@@ -745,7 +725,7 @@ func scanRun(row pgx.Row) (store.Run, error) {
 func (o *ops) GetRun(ctx context.Context, id int64) (store.Run, error) {
 	r, err := scanRun(o.q.QueryRow(ctx, `SELECT `+runCols+` FROM runs WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return store.Run{}, notFound("run", id)
+		return store.Run{}, check.NotFound("run", id)
 	}
 	if err != nil {
 		return store.Run{}, o.s.wrap(err, "reading run %d", id)
@@ -783,40 +763,8 @@ func (o *ops) ListRuns(ctx context.Context, flow string, limit int) ([]store.Run
 
 // Snapshots.
 
-const dayLayout = "2006-01-02"
-
-// checkDay requires a real calendar day written YYYY-MM-DD: the columns
-// are compared as text, which orders by date only in that form.
-func checkDay(day string) error {
-	d, err := time.Parse(dayLayout, day)
-	if err != nil || d.Format(dayLayout) != day {
-		return fmt.Errorf("day %q is not a date written YYYY-MM-DD: %w", day, adapters.ErrInvalid)
-	}
-	return nil
-}
-
-func checkSnapshot(s store.Snapshot) error {
-	if s.Initiative == "" {
-		return fmt.Errorf("initiative is empty: %w", adapters.ErrInvalid)
-	}
-	if err := checkDay(s.Day); err != nil {
-		return err
-	}
-	// PostgreSQL would keep NaN, but JSON (the API, store copy) cannot
-	// carry it, and SQLite refuses it: the drivers agree.
-	for _, f := range []struct {
-		name string
-		v    float64
-	}{{"done_by_count", s.DoneByCount}, {"done_by_estimate", s.DoneByEstimate}} {
-		if math.IsNaN(f.v) || math.IsInf(f.v, 0) {
-			return fmt.Errorf("%s is %v: %w", f.name, f.v, adapters.ErrInvalid)
-		}
-	}
-	return nil
-}
-
 func (o *ops) PutSnapshot(ctx context.Context, s store.Snapshot) error {
-	if err := checkSnapshot(s); err != nil {
+	if err := check.Snapshot(s); err != nil {
 		return fmt.Errorf("storing snapshot of initiative %s on %s: %w", s.Initiative, s.Day, err)
 	}
 	updated := s.UpdatedAt
@@ -847,7 +795,7 @@ func (o *ops) ListSnapshots(ctx context.Context, initiative, since string) ([]st
 	}
 	if since != "" {
 		what += " since " + since
-		if err := checkDay(since); err != nil {
+		if err := check.Day(since); err != nil {
 			return nil, fmt.Errorf("listing %s: %w", what, err)
 		}
 	}
@@ -890,7 +838,7 @@ func (o *ops) ListSnapshots(ctx context.Context, initiative, since string) ([]st
 }
 
 func (o *ops) DeleteSnapshots(ctx context.Context, before string) (int64, error) {
-	if err := checkDay(before); err != nil {
+	if err := check.Day(before); err != nil {
 		return 0, fmt.Errorf("deleting snapshots before %q: %w", before, err)
 	}
 	tag, err := o.q.Exec(ctx, `DELETE FROM snapshots WHERE day < $1`, before)
@@ -900,19 +848,12 @@ func (o *ops) DeleteSnapshots(ctx context.Context, before string) (int64, error)
 	return tag.RowsAffected(), nil
 }
 
-func checkOptionalDay(d string) error {
-	if d == "" {
-		return nil
-	}
-	return checkDay(d)
-}
-
 func (o *ops) PutDateChange(ctx context.Context, c store.DateChange) error {
 	if c.Initiative == "" {
 		return fmt.Errorf("recording a target date change: initiative is empty: %w", adapters.ErrInvalid)
 	}
 	for _, d := range []string{c.From, c.To} {
-		if err := checkOptionalDay(d); err != nil {
+		if err := check.OptionalDay(d); err != nil {
 			return fmt.Errorf("recording the target date change of initiative %s: %w", c.Initiative, err)
 		}
 	}

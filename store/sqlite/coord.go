@@ -11,6 +11,7 @@ import (
 
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/store"
+	"github.com/tracksync/tracksync/store/internal/check"
 )
 
 // Coordination between processes (store.Coordinator), the outbox and the
@@ -19,13 +20,6 @@ import (
 // inside BEGIN IMMEDIATE is atomic across every process on the file.
 
 // Key-value space (Ops).
-
-func checkKV(scope, key string) error {
-	if scope == "" || key == "" {
-		return fmt.Errorf("scope %q and key %q must both be set: %w", scope, key, adapters.ErrInvalid)
-	}
-	return nil
-}
 
 func (o *ops) GetKV(ctx context.Context, scope, key string) (string, bool, error) {
 	var v string
@@ -40,7 +34,7 @@ func (o *ops) GetKV(ctx context.Context, scope, key string) (string, bool, error
 }
 
 func (o *ops) PutKV(ctx context.Context, scope, key, value string) error {
-	if err := checkKV(scope, key); err != nil {
+	if err := check.KV(scope, key); err != nil {
 		return fmt.Errorf("storing key-value pair: %w", err)
 	}
 	_, err := o.q.ExecContext(ctx, `INSERT INTO kv (scope, key, value) VALUES (?, ?, ?)
@@ -240,7 +234,7 @@ func (s *Store) TakeTokens(ctx context.Context, bucket string, n, ratePerSec, bu
 	case err != nil:
 		return 0, s.wrap(err, "taking tokens from rate bucket %s", bucket)
 	}
-	tokens, last, wait := refill(tokens, last, n, ratePerSec, burst, now)
+	tokens, last, wait := check.Refill(tokens, last, n, ratePerSec, burst, now)
 	if _, err := tx.ExecContext(ctx, `INSERT INTO rate_buckets (bucket, tokens, updated_at) VALUES (?, ?, ?)
 		ON CONFLICT (bucket) DO UPDATE SET tokens = excluded.tokens, updated_at = excluded.updated_at`,
 		bucket, tokens, last); err != nil {
@@ -250,21 +244,4 @@ func (s *Store) TakeTokens(ctx context.Context, bucket string, n, ratePerSec, bu
 		return 0, s.wrap(err, "taking tokens from rate bucket %s", bucket)
 	}
 	return wait, nil
-}
-
-// refill brings a bucket holding tokens at last (unix ns) to now, takes n
-// and says how long the deficit takes to refill. A now behind last (a
-// slower clock in another process) refills nothing and leaves last alone,
-// so clocks that disagree never mint tokens.
-func refill(tokens float64, last int64, n, rate, burst float64, now time.Time) (float64, int64, time.Duration) {
-	if ns := now.UnixNano(); ns > last {
-		tokens += rate * float64(ns-last) / 1e9
-		last = ns
-	}
-	tokens = min(tokens, burst)
-	tokens -= n
-	if tokens >= 0 {
-		return tokens, last, 0
-	}
-	return tokens, last, time.Duration(math.Round(-tokens / rate * 1e9))
 }

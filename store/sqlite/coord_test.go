@@ -175,7 +175,7 @@ func TestMigrateFrom0002(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "state.db")
 	raw := rawDB(t, path)
-	for _, q := range []string{ms[0].sql, ms[1].sql, `PRAGMA user_version = 2`,
+	for _, q := range []string{ms[0].SQL, ms[1].SQL, `PRAGMA user_version = 2`,
 		`INSERT INTO locks (name, owner, expires_at) VALUES ('flow:f', 'old:1', 1)`,
 		`INSERT INTO journal (flow, op, side, state, created_at) VALUES ('f', 'create', 'b', 'pending', 1)`,
 	} {

@@ -6,13 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/internal/redact"
 	"github.com/tracksync/tracksync/store"
+	"github.com/tracksync/tracksync/store/internal/check"
 )
 
 // querier is what *sql.DB and *sql.Tx have in common, so one ops type
@@ -56,18 +56,6 @@ func nullString(s string) any {
 	return s
 }
 
-func checkSide(s store.Side) error {
-	if s != store.SideA && s != store.SideB {
-		return fmt.Errorf("invalid side %q: want %q or %q", s, store.SideA, store.SideB)
-	}
-	return nil
-}
-
-// notFound reports a missing row of what, named by id.
-func notFound(what string, id any) error {
-	return fmt.Errorf("%s %v: %w", what, id, store.ErrNotFound)
-}
-
 // checkAffected turns "no row changed" into ErrNotFound.
 func (o *ops) checkAffected(res sql.Result, what string, id any) error {
 	n, err := res.RowsAffected()
@@ -75,7 +63,7 @@ func (o *ops) checkAffected(res sql.Result, what string, id any) error {
 		return o.s.wrap(err, "updating %s %v", what, id)
 	}
 	if n == 0 {
-		return notFound(what, id)
+		return check.NotFound(what, id)
 	}
 	return nil
 }
@@ -155,7 +143,7 @@ func (o *ops) GetLink(ctx context.Context, id int64) (store.Link, error) {
 }
 
 func (o *ops) FindLink(ctx context.Context, flow string, s store.Side, id string) (store.Link, error) {
-	if err := checkSide(s); err != nil {
+	if err := check.Side(s); err != nil {
 		return store.Link{}, fmt.Errorf("finding link of flow %s: %w", flow, err)
 	}
 	// s is "a" or "b", so the column name is safe to build; ORDER BY makes
@@ -271,7 +259,7 @@ func (bs *baseScanner) scan(sc scanner) (store.Base, error) {
 func (o *ops) GetBase(ctx context.Context, linkID int64) (store.Base, error) {
 	b, err := newBaseScanner().scan(o.q.QueryRowContext(ctx, `SELECT `+baseCols+` FROM bases WHERE link_id = ?`, linkID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return store.Base{}, notFound("base of link", linkID)
+		return store.Base{}, check.NotFound("base of link", linkID)
 	}
 	if err != nil {
 		return store.Base{}, o.s.wrap(err, "reading base of link %d", linkID)
@@ -344,7 +332,7 @@ func (o *ops) ListCommentLinks(ctx context.Context, linkID int64) ([]store.Comme
 // Cursors.
 
 func (o *ops) GetCursor(ctx context.Context, flow string, s store.Side) (string, error) {
-	if err := checkSide(s); err != nil {
+	if err := check.Side(s); err != nil {
 		return "", fmt.Errorf("reading cursor of flow %s: %w", flow, err)
 	}
 	var c string
@@ -359,7 +347,7 @@ func (o *ops) GetCursor(ctx context.Context, flow string, s store.Side) (string,
 }
 
 func (o *ops) PutCursor(ctx context.Context, flow string, s store.Side, cursor string) error {
-	if err := checkSide(s); err != nil {
+	if err := check.Side(s); err != nil {
 		return fmt.Errorf("storing cursor of flow %s: %w", flow, err)
 	}
 	_, err := o.q.ExecContext(ctx, `INSERT INTO cursors (flow, side, cursor) VALUES (?, ?, ?)
@@ -400,7 +388,7 @@ func (o *ops) leaseLost(ctx context.Context, name string, token int64) error {
 }
 
 func (o *ops) JournalIntent(ctx context.Context, e store.JournalEntry) (int64, error) {
-	if err := checkSide(e.Side); err != nil {
+	if err := check.Side(e.Side); err != nil {
 		return 0, fmt.Errorf("journaling %s of %s in flow %s: %w", e.Op, e.Target, e.Flow, err)
 	}
 	now := o.s.now().UnixNano()
@@ -436,7 +424,7 @@ func (o *ops) JournalIntent(ctx context.Context, e store.JournalEntry) (int64, e
 func (o *ops) JournalFinish(ctx context.Context, id int64, state string, result adapters.Ref, linkID int64, errMsg string, lease store.Lease) error {
 	// Pending is allowed: after an ambiguous failure of a create the
 	// engine keeps the entry pending, with the error, for recovery.
-	if !knownJournalState(state) {
+	if !check.JournalState(state) {
 		return fmt.Errorf("finishing journal entry %d: unknown state %q", id, state)
 	}
 	// DoneAt stays unset while the entry is pending. linkID 0 keeps the
@@ -474,19 +462,11 @@ func (o *ops) JournalFinish(ctx context.Context, id int64, state string, result 
 			return o.s.wrap(err, "finishing journal entry %d as %s", id, state)
 		}
 	}
-	return notFound("journal entry", id)
-}
-
-func knownJournalState(state string) bool {
-	switch state {
-	case store.JournalPending, store.JournalDone, store.JournalFailed, store.JournalUndone:
-		return true
-	}
-	return false
+	return check.NotFound("journal entry", id)
 }
 
 func (o *ops) JournalSetState(ctx context.Context, id int64, state string) error {
-	if !knownJournalState(state) {
+	if !check.JournalState(state) {
 		return fmt.Errorf("setting journal entry %d: unknown state %q", id, state)
 	}
 	res, err := o.q.ExecContext(ctx, `UPDATE journal SET state = ? WHERE id = ?`, state, id)
@@ -582,7 +562,7 @@ func scanConflict(sc scanner) (store.Conflict, error) {
 func (o *ops) GetConflict(ctx context.Context, id int64) (store.Conflict, error) {
 	c, err := scanConflict(o.q.QueryRowContext(ctx, `SELECT `+conflictCols+` FROM conflicts WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return store.Conflict{}, notFound("conflict", id)
+		return store.Conflict{}, check.NotFound("conflict", id)
 	}
 	if err != nil {
 		return store.Conflict{}, o.s.wrap(err, "reading conflict %d", id)
@@ -688,7 +668,7 @@ func scanRun(sc scanner) (store.Run, error) {
 func (o *ops) GetRun(ctx context.Context, id int64) (store.Run, error) {
 	r, err := scanRun(o.q.QueryRowContext(ctx, `SELECT `+runCols+` FROM runs WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return store.Run{}, notFound("run", id)
+		return store.Run{}, check.NotFound("run", id)
 	}
 	if err != nil {
 		return store.Run{}, o.s.wrap(err, "reading run %d", id)
@@ -725,41 +705,8 @@ func (o *ops) ListRuns(ctx context.Context, flow string, limit int) ([]store.Run
 
 // Snapshots.
 
-// dayLayout is the layout of Snapshot.Day and of the since and before
-// arguments.
-const dayLayout = "2006-01-02"
-
-// checkDay requires a real calendar day written YYYY-MM-DD: the columns
-// are compared as text, which orders by date only in that form.
-func checkDay(day string) error {
-	d, err := time.Parse(dayLayout, day)
-	if err != nil || d.Format(dayLayout) != day {
-		return fmt.Errorf("day %q is not a date written YYYY-MM-DD: %w", day, adapters.ErrInvalid)
-	}
-	return nil
-}
-
-func checkSnapshot(s store.Snapshot) error {
-	if s.Initiative == "" {
-		return fmt.Errorf("initiative is empty: %w", adapters.ErrInvalid)
-	}
-	if err := checkDay(s.Day); err != nil {
-		return err
-	}
-	// SQLite would store NaN as NULL, and JSON cannot carry either.
-	for _, f := range []struct {
-		name string
-		v    float64
-	}{{"done_by_count", s.DoneByCount}, {"done_by_estimate", s.DoneByEstimate}} {
-		if math.IsNaN(f.v) || math.IsInf(f.v, 0) {
-			return fmt.Errorf("%s is %v: %w", f.name, f.v, adapters.ErrInvalid)
-		}
-	}
-	return nil
-}
-
 func (o *ops) PutSnapshot(ctx context.Context, s store.Snapshot) error {
-	if err := checkSnapshot(s); err != nil {
+	if err := check.Snapshot(s); err != nil {
 		return fmt.Errorf("storing snapshot of initiative %s on %s: %w", s.Initiative, s.Day, err)
 	}
 	// Like FinishRun: the caller's time is kept (a backfill knows when the
@@ -792,7 +739,7 @@ func (o *ops) ListSnapshots(ctx context.Context, initiative, since string) ([]st
 	}
 	if since != "" {
 		what += " since " + since
-		if err := checkDay(since); err != nil {
+		if err := check.Day(since); err != nil {
 			return nil, fmt.Errorf("listing %s: %w", what, err)
 		}
 	}
@@ -833,7 +780,7 @@ func (o *ops) ListSnapshots(ctx context.Context, initiative, since string) ([]st
 func (o *ops) DeleteSnapshots(ctx context.Context, before string) (int64, error) {
 	// "" is refused rather than read as "nothing" or "everything": a
 	// retention job with a missing cut-off must not guess.
-	if err := checkDay(before); err != nil {
+	if err := check.Day(before); err != nil {
 		return 0, fmt.Errorf("deleting snapshots before %q: %w", before, err)
 	}
 	res, err := o.q.ExecContext(ctx, `DELETE FROM snapshots WHERE day < ?`, before)
@@ -849,19 +796,12 @@ func (o *ops) DeleteSnapshots(ctx context.Context, before string) (int64, error)
 
 // Target-date history.
 
-func checkOptionalDay(d string) error {
-	if d == "" {
-		return nil
-	}
-	return checkDay(d)
-}
-
 func (o *ops) PutDateChange(ctx context.Context, c store.DateChange) error {
 	if c.Initiative == "" {
 		return fmt.Errorf("recording a target date change: initiative is empty: %w", adapters.ErrInvalid)
 	}
 	for _, d := range []string{c.From, c.To} {
-		if err := checkOptionalDay(d); err != nil {
+		if err := check.OptionalDay(d); err != nil {
 			return fmt.Errorf("recording the target date change of initiative %s: %w", c.Initiative, err)
 		}
 	}

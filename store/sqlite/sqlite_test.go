@@ -168,8 +168,8 @@ func TestMigrationsEmbedded(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "state.db")
 		raw := rawDB(t, path)
 		for _, m := range ms[:v] {
-			if _, err := raw.ExecContext(ctx, m.sql); err != nil {
-				t.Fatalf("applying %s: %v", m.name, err)
+			if _, err := raw.ExecContext(ctx, m.SQL); err != nil {
+				t.Fatalf("applying %s: %v", m.Name, err)
 			}
 		}
 		if _, err := raw.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v)); err != nil {
@@ -194,13 +194,13 @@ func TestMigrateFrom0001(t *testing.T) {
 	if err != nil {
 		t.Fatalf("loadMigrations: %v", err)
 	}
-	if len(ms) < 2 || ms[1].name != "0002_snapshots.sql" {
+	if len(ms) < 2 || ms[1].Name != "0002_snapshots.sql" {
 		t.Fatalf("migrations %v: want 0002_snapshots.sql second", ms)
 	}
 	path := filepath.Join(t.TempDir(), "state.db")
 	raw := rawDB(t, path)
 	for _, q := range []string{
-		ms[0].sql,
+		ms[0].SQL,
 		`PRAGMA user_version = 1`,
 		`INSERT INTO links (flow, key, a_tracker, a_id, b_tracker, b_id, created_at, updated_at)
 			VALUES ('f', 'k1', 'jira', '10001', 'github', '1', 1741000000000000000, 1741000000000000000)`,

@@ -1,0 +1,102 @@
+// Package check holds the input checks and pure arithmetic every state
+// store driver applies before it touches SQL, so the drivers agree.
+package check
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/store"
+)
+
+// DayLayout is the layout of Snapshot.Day and of the since and before
+// arguments.
+const DayLayout = "2006-01-02"
+
+// Side requires store.SideA or store.SideB.
+func Side(s store.Side) error {
+	if s != store.SideA && s != store.SideB {
+		return fmt.Errorf("invalid side %q: want %q or %q", s, store.SideA, store.SideB)
+	}
+	return nil
+}
+
+// NotFound reports a missing row of what, named by id.
+func NotFound(what string, id any) error {
+	return fmt.Errorf("%s %v: %w", what, id, store.ErrNotFound)
+}
+
+// JournalState says whether state is one a journal entry may take.
+func JournalState(state string) bool {
+	switch state {
+	case store.JournalPending, store.JournalDone, store.JournalFailed, store.JournalUndone:
+		return true
+	}
+	return false
+}
+
+// Day requires a real calendar day written YYYY-MM-DD: the columns are
+// compared as text, which orders by date only in that form.
+func Day(day string) error {
+	d, err := time.Parse(DayLayout, day)
+	if err != nil || d.Format(DayLayout) != day {
+		return fmt.Errorf("day %q is not a date written YYYY-MM-DD: %w", day, adapters.ErrInvalid)
+	}
+	return nil
+}
+
+// OptionalDay is Day, or empty.
+func OptionalDay(d string) error {
+	if d == "" {
+		return nil
+	}
+	return Day(d)
+}
+
+// Snapshot requires an initiative, a Day and finite ratios: SQLite would
+// store NaN as NULL, PostgreSQL would keep it, and JSON (the API, store
+// copy) cannot carry it, so every driver refuses it.
+func Snapshot(s store.Snapshot) error {
+	if s.Initiative == "" {
+		return fmt.Errorf("initiative is empty: %w", adapters.ErrInvalid)
+	}
+	if err := Day(s.Day); err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"done_by_count", s.DoneByCount}, {"done_by_estimate", s.DoneByEstimate}} {
+		if math.IsNaN(f.v) || math.IsInf(f.v, 0) {
+			return fmt.Errorf("%s is %v: %w", f.name, f.v, adapters.ErrInvalid)
+		}
+	}
+	return nil
+}
+
+// KV requires both scope and key.
+func KV(scope, key string) error {
+	if scope == "" || key == "" {
+		return fmt.Errorf("scope %q and key %q must both be set: %w", scope, key, adapters.ErrInvalid)
+	}
+	return nil
+}
+
+// Refill brings a bucket holding tokens at last (unix ns) to now, takes n
+// and says how long the deficit takes to refill. A now behind last (a
+// slower clock in another process) refills nothing and leaves last alone,
+// so clocks that disagree never mint tokens.
+func Refill(tokens float64, last int64, n, rate, burst float64, now time.Time) (float64, int64, time.Duration) {
+	if ns := now.UnixNano(); ns > last {
+		tokens += rate * float64(ns-last) / 1e9
+		last = ns
+	}
+	tokens = min(tokens, burst)
+	tokens -= n
+	if tokens >= 0 {
+		return tokens, last, 0
+	}
+	return tokens, last, time.Duration(math.Round(-tokens / rate * 1e9))
+}
