@@ -109,6 +109,55 @@ func (d *Daemon) publishPeriodic(ctx context.Context, ps []jobs.Periodic) {
 	}
 }
 
+// takeoverLoop looks, every tenth of a lease, for flows whose lease
+// expired unreleased (the replica running them died or froze mid-run) and
+// enqueues a sync of each on this replica's queue, which takes the flow
+// over. Every replica looks, so the takeover does not wait for the
+// queue's leader to rescue the dead run's job: when the dead replica was
+// the leader, a new one is elected only after River's leader term (about
+// 15 s) and rescues stuck jobs only after that.
+func (d *Daemon) takeoverLoop(ctx context.Context) {
+	t := time.NewTicker(max(d.cfg.LockTTL/10, 100*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		d.takeOver(ctx)
+	}
+}
+
+// takeOver enqueues a sync of every flow whose lease expired unreleased.
+func (d *Daemon) takeOver(ctx context.Context) {
+	leases, err := d.cfg.Store.ExpiredLeases(ctx, genName(""))
+	if err != nil {
+		d.log.Warn("looking for interrupted flows", "err", err)
+		return
+	}
+	for _, l := range leases {
+		flow := strings.TrimPrefix(l.Name, genName(""))
+		if _, ok := d.flows().ByName[flow]; !ok {
+			continue
+		}
+		if err := d.enqueue(ctx, flow, "takeover", l.Token); err != nil {
+			d.log.Warn("enqueueing the takeover of an interrupted flow", "flow", flow, "err", err)
+			continue
+		}
+		d.mu.Lock()
+		first := d.takeovers[flow] != l.Token
+		if d.takeovers == nil {
+			d.takeovers = map[string]int64{}
+		}
+		d.takeovers[flow] = l.Token
+		d.mu.Unlock()
+		if first {
+			d.log.Info("a flow's run was interrupted: its lease expired unreleased; a sync is enqueued to take it over", "flow", flow, "holder", l.Owner, "expired", l.Expires)
+		}
+	}
+}
+
 // checkPeers notes when the latest replica to publish its periodic set
 // has another one than this replica: their configs differ, and the
 // leader's schedules win whatever this replica's config says.

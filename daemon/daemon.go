@@ -126,6 +126,7 @@ type Daemon struct {
 	// triggerWritten: flow -> the last webhook time this replica wrote
 	triggerWritten map[string]time.Time
 	gen            map[string]int64 // flow -> generation last seen (a cache of the store's)
+	takeovers      map[string]int64 // flow -> token of the expired lease last taken over (logged once)
 	flowMu         map[string]*sync.Mutex
 	listener       net.Listener
 	checks         map[string]trackerCheck // tracker -> its last health check
@@ -318,6 +319,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			}
 		}
 	}()
+	go d.takeoverLoop(ctx)
 	if d.cfg.Rollups != nil {
 		go d.rollupLoop(ctx)
 	}
@@ -345,6 +347,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 // webhook, manual). A job already waiting or running for the flow's
 // current generation absorbs it; a running one re-runs once when it ends.
 func (d *Daemon) Enqueue(ctx context.Context, flow, reason string) error {
+	return d.enqueue(ctx, flow, reason, 0)
+}
+
+// enqueue asks for a sync of flow; takeover is the token of the expired
+// lease the sync takes over, if any (see jobs.Job.Takeover).
+func (d *Daemon) enqueue(ctx context.Context, flow, reason string, takeover int64) error {
 	if _, ok := d.flows().ByName[flow]; !ok {
 		return fmt.Errorf("no flow %q", flow)
 	}
@@ -380,7 +388,7 @@ func (d *Daemon) Enqueue(ctx context.Context, flow, reason string) error {
 		}
 		at = time.Now().Add(d.cfg.Debounce)
 	}
-	coalesced, err := d.queue.Insert(ctx, jobs.Job{Flow: flow, Gen: gen, Since: now}, jobs.InsertOpts{At: at})
+	coalesced, err := d.queue.Insert(ctx, jobs.Job{Flow: flow, Gen: gen, Since: now, Takeover: takeover}, jobs.InsertOpts{At: at})
 	if err != nil {
 		return fmt.Errorf("enqueueing a sync of flow %s: %w", flow, err)
 	}

@@ -303,18 +303,14 @@ func TestRequestBudget(t *testing.T) {
 		if links != n {
 			t.Errorf("%d remote links for %d issues", links, n)
 		}
-		if tsync.BulkCreates {
-			// 20 bulk creates, 20 read-backs and 20 of the moved ones, 2
-			// transitions each for the 100 closed (To Do → In Progress →
-			// Done), the listing and the two transition lookups.
-			// And one search a batch of 50, which finds the issues a bulk
-			// create made by their keys.
-			check(t, "initial, jira beyond the remote links", in.Jira-links, 4*n/50+2*n/10+5, in.JiraLog)
-			if c := count(in.JiraLog, "POST", "/search/jql"); c > 1+n/50 {
-				t.Errorf("initial: %d searches: a key lookup per create is back (want the listing's and one a bulk create)", c)
-			}
-		} else {
-			t.Log("engine bulk creates are off (sync.BulkCreates): the initial Jira bill is one create, one read and the transitions per issue")
+		// 20 bulk creates, 20 read-backs and 20 of the moved ones, 2
+		// transitions each for the 100 closed (To Do → In Progress →
+		// Done), the listing and the two transition lookups.
+		// And one search a batch of 50, which finds the issues a bulk
+		// create made by their keys.
+		check(t, "initial, jira beyond the remote links", in.Jira-links, 4*n/50+2*n/10+5, in.JiraLog)
+		if c := count(in.JiraLog, "POST", "/search/jql"); c > 1+n/50 {
+			t.Errorf("initial: %d searches: a key lookup per create is back (want the listing's and one a bulk create)", c)
 		}
 		if c := count(in.JiraLog, "GET", "/comment"); c > 0 {
 			t.Errorf("initial: %d comment reads of issues just created", c)

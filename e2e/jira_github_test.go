@@ -869,3 +869,44 @@ func stateDir(t testing.TB) string {
 	}
 	return t.TempDir()
 }
+
+// TestBulkCreateKilledMidBatch: a run dies right after a bulk create of
+// 60 Jira issues (two requests of Jira's 50) answered, before any
+// outcome is journaled; among the issues the bot made within the marker
+// window, 40 more came before them. The next run, another process's,
+// recovers every create by its key: no copy is made twice. Recovery
+// used to re-issue the creates one by one, each searching only the 50
+// newest recent issues, so the first batch's copies fell out of sight
+// and were made again.
+func TestBulkCreateKilledMidBatch(t *testing.T) {
+	w := newWorld(t, 1, variant{flavor: jiratest.Cloud, policy: "newest"})
+	for i := range 40 {
+		w.gfake.CreateIssue(ghRepo, githubtest.Issue{Title: fmt.Sprintf("earlier %02d", i), User: ghUsers[0]})
+	}
+	w.settle(true)
+	for i := range 60 {
+		w.gfake.CreateIssue(ghRepo, githubtest.Issue{Title: fmt.Sprintf("batch %02d", i), User: ghUsers[0]})
+	}
+	before := len(w.jfake.Issues())
+	w.crashAt(tsync.CrashAfterCall, 1)
+	if _, err := w.eng.Sync(w.ctx, w.flow, tsync.RunOptions{Force: true}); err == nil {
+		t.Fatal("the run did not die")
+	}
+	if n := len(w.jfake.Issues()) - before; n != 60 {
+		t.Fatalf("the dead run made %d jira issues, want all 60 (one bulk create)", n)
+	}
+	w.advance(time.Minute)
+	w.eng = tsync.New(w.st, tsync.Options{Clock: w.clock.Now, Owner: "other-host:1"})
+	res, err := w.eng.Sync(w.ctx, w.flow, tsync.RunOptions{Force: true})
+	if err == nil && len(res.Errors) > 0 {
+		err = errors.Join(res.Errors...)
+	}
+	if err != nil {
+		t.Fatalf("the recovering run: %v", err)
+	}
+	if n := len(w.jfake.Issues()) - before; n != 60 {
+		t.Fatalf("after recovery jira holds %d new issues for 60 github issues", n)
+	}
+	w.settle(true)
+	w.check()
+}

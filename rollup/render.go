@@ -593,7 +593,6 @@ func num(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) }
 // num1 is a chart coordinate: a tenth of a unit is below a pixel.
 func num1(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) }
 
-
 // burnup draws points (oldest first) with the target date and the
 // forecast. The x axis runs from the first day to the latest of the last
 // day, the target and the likely forecast (at least one day, so one day of

@@ -313,6 +313,10 @@ type Ops interface {
 	JournalFinish(ctx context.Context, id int64, state string, result adapters.Ref, linkID int64, errMsg string, lease Lease) error
 	// JournalSetState changes only the state of entry id (e.g. to undone).
 	JournalSetState(ctx context.Context, id int64, state string) error
+	// JournalHasKey reports whether any journal entry, of any flow, is a
+	// write with idempotency key (whatever its outcome): whether this
+	// store ever set out to make the item that carries key.
+	JournalHasKey(ctx context.Context, key string) (bool, error)
 	// PendingJournal lists pending entries of flow ("" for all), oldest first.
 	PendingJournal(ctx context.Context, flow string) ([]JournalEntry, error)
 	// RunJournal lists the entries of run, oldest first.
@@ -426,6 +430,11 @@ type Coordinator interface {
 	// alone (no error). The token counter survives: the next Lock of the
 	// name gets a greater token.
 	Unlock(ctx context.Context, name, owner string) error
+	// ExpiredLeases lists the leases named with prefix that an owner took
+	// and never released, and whose expiry has passed (by the store's
+	// clock): their holder died or froze in the middle of its work. Name,
+	// Owner, Token and Expires are set.
+	ExpiredLeases(ctx context.Context, prefix string) ([]Lease, error)
 
 	// BumpGeneration increments the generation of name (0 before the
 	// first bump) and returns the new value. Durable: it survives

@@ -262,14 +262,6 @@ func (a *applier) prepareCreate(op *Op) (adapters.Item, map[string]string, store
 	return src, srcBase, dstSide, entry, nil
 }
 
-// BulkCreates sends runs of creates through a BulkCreator. It is off: with
-// it on, a replica killed during a bulk create left duplicates behind
-// (daemon's TestReplicasOnPostgres, 60 issues, Jira fake) that recovery
-// did not find; until that is understood every create goes alone, with
-// its own journal entry and key lookup. Migrations use CreateMany
-// directly and are covered by their own kill-and-resume tests.
-const BulkCreates = false
-
 // bulkMax is how many creates one CreateMany call carries (the adapter
 // splits them into the requests its tracker takes).
 const bulkMax = 100
@@ -278,9 +270,6 @@ const bulkMax = 100
 // BulkCreator and its parent, if it has one, needs no translation that a
 // create in the same batch could be waiting for.
 func (a *applier) batchable(op *Op) bool {
-	if !BulkCreates {
-		return false
-	}
 	if _, ok := a.f.side(op.Side).(adapters.BulkCreator); !ok {
 		return false
 	}
@@ -374,7 +363,10 @@ func (a *applier) createBatch(ctx context.Context, ops []*Op) error {
 	if err := a.lease.check(a.e.now()); err != nil {
 		return err
 	}
-	results, callErr := tr.(adapters.BulkCreator).CreateMany(ctx, reqs)
+	// A bulk create may take several requests: each is fenced by the
+	// lease, so a run that lost it sends none of the rest.
+	fenced := adapters.WithFence(ctx, func() error { return a.lease.check(a.e.now()) })
+	results, callErr := tr.(adapters.BulkCreator).CreateMany(fenced, reqs)
 	for range ops {
 		progressOf(ctx).step()
 	}

@@ -60,9 +60,6 @@ func (b *bulkCounter) CreateMany(ctx context.Context, reqs []adapters.CreateRequ
 // linked and settled on its own; one the tracker refuses is reported and
 // the others are linked.
 func TestCreatesGoThroughCreateMany(t *testing.T) {
-	if !tsync.BulkCreates {
-		t.Skip("the engine sends creates one at a time (sync.BulkCreates is off)")
-	}
 	e := newEnv(t, envOpts{})
 	for i := range 5 {
 		e.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: fmt.Sprintf("item %d", i), Status: "To Do"})
@@ -102,9 +99,6 @@ func TestCreatesGoThroughCreateMany(t *testing.T) {
 // intents and the CreateMany call makes no call: the new holder's
 // recovery owns the journaled creates, and nothing is duplicated.
 func TestLostLeaseStopsBatch(t *testing.T) {
-	if !tsync.BulkCreates {
-		t.Skip("the engine sends creates one at a time (sync.BulkCreates is off)")
-	}
 	const items, ttl = 6, 2 * time.Minute
 	e := newEnv(t, envOpts{})
 	for i := range items {
@@ -129,8 +123,8 @@ func TestLostLeaseStopsBatch(t *testing.T) {
 	if !errors.Is(err, store.ErrLeaseLost) {
 		t.Fatalf("run A = %v, want it stopped for its lost lease", err)
 	}
-	if bc.calls != 0 {
-		t.Errorf("CreateMany called %d times, want none: A had lost its lease, and the takeover's recovery re-issues A's journaled creates one by one", bc.calls)
+	if bc.calls != 1 || bc.items != items {
+		t.Errorf("CreateMany called %d times for %d items, want once for %d: A had lost its lease and makes none; the takeover's recovery re-issues A's journaled creates together", bc.calls, bc.items, items)
 	}
 	copies := map[string]int{}
 	for _, it := range e.b.Items() {

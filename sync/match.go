@@ -77,6 +77,9 @@ type matcher struct {
 	// unknown counts, per side, the unlinked items the key rule did not
 	// account for: the work the trackers held before tracksync.
 	unknown [2]int
+	// foreign: items carrying this flow's key that this store never
+	// journaled a write for (noteForeign).
+	foreign []string
 }
 
 // match pairs the unlinked items of both sides (ids, in listing order).
@@ -195,6 +198,36 @@ func (m *matcher) resolve(rule string, edges []matchEdge) {
 	}
 }
 
+// noteForeign notes it, an unlinked item carrying a key of this flow's
+// copies, when this store never journaled a write with that key: another
+// installation (another state file on the same trackers) or a state file
+// since lost made it.
+func (m *matcher) noteForeign(ctx context.Context, it adapters.Item) error {
+	ok, err := m.e.store.JournalHasKey(ctx, it.SyncKey)
+	if err != nil {
+		return fmt.Errorf("flow %s: %w", m.f.Map.Name, err)
+	}
+	if !ok {
+		m.foreign = append(m.foreign, it.Ref.String())
+	}
+	return nil
+}
+
+// warnForeign reports the items noteForeign found, once per plan: they
+// are linked (nothing is copied twice), but two installations on the same
+// trackers race each other's creates.
+func (m *matcher) warnForeign() {
+	if len(m.foreign) == 0 {
+		return
+	}
+	const shown = 5
+	list := strings.Join(m.foreign[:min(len(m.foreign), shown)], ", ")
+	if len(m.foreign) > shown {
+		list += fmt.Sprintf(" and %d more", len(m.foreign)-shown)
+	}
+	m.p.warn(fmt.Sprintf("%d item(s) carry tracksync's key of a copy that this state store never made (%s): another tracksync installation (another state file) on the same trackers, or a lost state file, made them. They are linked, not copied again; but two installations on the same trackers race each other's creates: run one (move a state with `tracksync store copy`)", len(m.foreign), list))
+}
+
 // byKey: an item carrying tracksync's key is the copy of the item the key
 // names; and, on a full run, a pair another flow links (a renamed or split
 // flow) is this flow's pair too, with that flow's base.
@@ -218,6 +251,9 @@ func (m *matcher) byKey(ctx context.Context) ([]matchEdge, error) {
 				continue // a copy from some other tracker: an item like any other here
 			}
 			e := matchEdge{key: it.SyncKey, why: fmt.Sprintf("%s carries tracksync's key of a copy of %s:%s", it.Ref, f.side(s.Other()).Name(), src)}
+			if err := m.noteForeign(ctx, it); err != nil {
+				return nil, err
+			}
 			if i == 0 {
 				e.a, e.b = id, src
 			} else {
@@ -254,6 +290,7 @@ func (m *matcher) byKey(ctx context.Context) ([]matchEdge, error) {
 			edges = append(edges, e)
 		}
 	}
+	m.warnForeign()
 	if !m.full || (len(m.un[0]) == 0 || len(m.un[1]) == 0) {
 		return edges, nil
 	}

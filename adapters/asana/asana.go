@@ -718,6 +718,9 @@ func (t *Tracker) CreateMany(ctx context.Context, reqs []adapters.CreateRequest)
 			_ = json.Unmarshal(b, &data)
 			actions[j] = batchAction{RelativePath: "/tasks", Method: "post", Data: data, Options: &batchOptions{Fields: fields}}
 		}
+		if err := adapters.Fence(ctx); err != nil {
+			return nil, fmt.Errorf("bulk create in asana: %w", err)
+		}
 		started := t.now()
 		res, err := t.batch(ctx, actions, false)
 		if err != nil {

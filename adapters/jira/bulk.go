@@ -88,6 +88,9 @@ func (t *Tracker) createChunk(ctx context.Context, reqs []adapters.CreateRequest
 		made = append(made, i)
 	}
 	if len(updates) > 0 {
+		if err := adapters.Fence(ctx); err != nil {
+			return fmt.Errorf("creating %d jira issues in %s: %w", len(updates), project, err)
+		}
 		var res struct {
 			Issues []struct {
 				ID  string `json:"id"`

@@ -1,6 +1,7 @@
 package jira_test
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -96,5 +97,27 @@ func TestCreateManyNeedsKeys(t *testing.T) {
 	reqs[1].Options.IdempotencyKey = ""
 	if _, err := tr.CreateMany(t.Context(), reqs); err == nil || !strings.Contains(err.Error(), "no idempotency key") {
 		t.Fatalf("CreateMany without a key: %v", err)
+	}
+}
+
+// TestCreateManyFenced: a bulk create of 120 takes three requests, and
+// each asks the caller's fence (adapters.WithFence) first: once the fence
+// fails (the run's lease is lost), no further bulk request goes out.
+func TestCreateManyFenced(t *testing.T) {
+	fake, tr := newPair(t, jiratest.Cloud)
+	lost := errors.New("lease lost")
+	asked := 0
+	ctx := adapters.WithFence(t.Context(), func() error {
+		if asked++; asked > 1 {
+			return lost
+		}
+		return nil
+	})
+	_, err := tr.CreateMany(ctx, bulkReqs(120, "To Do"))
+	if !errors.Is(err, lost) {
+		t.Fatalf("CreateMany = %v, want the fence's error", err)
+	}
+	if n := len(fake.Issues()); n != 50 {
+		t.Errorf("%d issues made, want the first request's 50 only", n)
 	}
 }

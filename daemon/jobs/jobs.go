@@ -45,6 +45,11 @@ type Job struct {
 	Attempt int
 	// Periodic is the id of the periodic job that made it, if any.
 	Periodic string
+	// Takeover is the fencing token of the expired lease this job takes
+	// over (0 for other jobs). Part of the uniqueness: a job of the same
+	// generation may be stuck "running" in the dead process (fetched,
+	// waiting behind its run), and must not swallow the takeover.
+	Takeover int64
 }
 
 // Handler runs a job. Its error decides what happens next: nil completes

@@ -198,6 +198,29 @@ func (s *Store) Unlock(ctx context.Context, name, owner string) error {
 	return nil
 }
 
+func (s *Store) ExpiredLeases(ctx context.Context, prefix string) ([]store.Lease, error) {
+	rows, err := s.pool.Query(ctx, `SELECT name, owner, token, expires_at FROM locks
+		WHERE owner <> '' AND expires_at <= `+nowSQL(1)+` AND left(name, $2) = $3 ORDER BY name`, s.nowArg(), len(prefix), prefix)
+	if err != nil {
+		return nil, s.wrap(err, "listing expired leases")
+	}
+	defer rows.Close()
+	var out []store.Lease
+	for rows.Next() {
+		var l store.Lease
+		var expires int64
+		if err := rows.Scan(&l.Name, &l.Owner, &l.Token, &expires); err != nil {
+			return nil, s.wrap(err, "listing expired leases")
+		}
+		l.Expires = time.Unix(0, expires).UTC()
+		out = append(out, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.wrap(err, "listing expired leases")
+	}
+	return out, nil
+}
+
 // Generations.
 
 func (s *Store) BumpGeneration(ctx context.Context, name string) (int64, error) {

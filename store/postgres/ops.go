@@ -581,6 +581,14 @@ func (o *ops) PendingJournal(ctx context.Context, flow string) ([]store.JournalE
 		`SELECT `+journalCols+` FROM journal WHERE state = $1 AND flow = $2 ORDER BY id`, store.JournalPending, flow)
 }
 
+func (o *ops) JournalHasKey(ctx context.Context, key string) (bool, error) {
+	var ok bool
+	if err := o.q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM journal WHERE idempotency_key = $1)`, key).Scan(&ok); err != nil {
+		return false, fmt.Errorf("looking up key %s in the journal: %w", key, err)
+	}
+	return ok, nil
+}
+
 func (o *ops) RunJournal(ctx context.Context, runID int64) ([]store.JournalEntry, error) {
 	return o.listJournal(ctx, fmt.Sprintf("journal of run %d", runID),
 		`SELECT `+journalCols+` FROM journal WHERE run_id = $1 ORDER BY id`, runID)

@@ -525,6 +525,14 @@ func (o *ops) PendingJournal(ctx context.Context, flow string) ([]store.JournalE
 		`SELECT `+journalCols+` FROM journal WHERE state = ? AND flow = ? ORDER BY id`, store.JournalPending, flow)
 }
 
+func (o *ops) JournalHasKey(ctx context.Context, key string) (bool, error) {
+	var n int
+	if err := o.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM journal WHERE idempotency_key = ? LIMIT 1)`, key).Scan(&n); err != nil {
+		return false, fmt.Errorf("looking up key %s in the journal: %w", key, err)
+	}
+	return n > 0, nil
+}
+
 func (o *ops) RunJournal(ctx context.Context, runID int64) ([]store.JournalEntry, error) {
 	return o.listJournal(ctx, fmt.Sprintf("journal of run %d", runID),
 		`SELECT `+journalCols+` FROM journal WHERE run_id = ? ORDER BY id`, runID)

@@ -131,7 +131,7 @@ func createFile(path string) error {
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
-		return nil
+		return writable(path)
 	}
 	if err != nil {
 		return fmt.Errorf("creating state store %s: %w", path, err)
@@ -140,6 +140,25 @@ func createFile(path string) error {
 		return fmt.Errorf("creating state store %s: %w", path, err)
 	}
 	return nil
+}
+
+// writable checks that the existing state file and its folder can be
+// written: SQLite keeps its write-ahead log (-wal, -shm) next to the file,
+// and a read-only folder would otherwise surface as its "unable to open
+// database file: no such file or directory".
+func writable(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("state store %s cannot be opened for writing (%w): make it writable by the user running tracksync, or point state.dsn elsewhere", path, err)
+	}
+	f.Close()
+	dir := filepath.Dir(path)
+	probe, err := os.CreateTemp(dir, ".tracksync-probe-*")
+	if err != nil {
+		return fmt.Errorf("state store %s: its folder %s is not writable (%w): tracksync keeps the state's write-ahead log (%s-wal, %s-shm) beside it; make the folder writable, or point state.dsn at a writable folder", path, dir, err, filepath.Base(path), filepath.Base(path))
+	}
+	probe.Close()
+	return os.Remove(probe.Name())
 }
 
 // dsn builds a SQLite URI. mode=rw: createFile made the file, and SQLite
@@ -274,6 +293,29 @@ func (s *Store) Unlock(ctx context.Context, name, owner string) error {
 		return s.wrap(err, "releasing lock %s", name)
 	}
 	return nil
+}
+
+func (s *Store) ExpiredLeases(ctx context.Context, prefix string) ([]store.Lease, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT name, owner, token, expires_at FROM locks
+		WHERE owner <> '' AND expires_at <= ? AND substr(name, 1, ?) = ? ORDER BY name`, s.now().UnixNano(), len(prefix), prefix)
+	if err != nil {
+		return nil, s.wrap(err, "listing expired leases")
+	}
+	defer rows.Close()
+	var out []store.Lease
+	for rows.Next() {
+		var l store.Lease
+		var expires int64
+		if err := rows.Scan(&l.Name, &l.Owner, &l.Token, &expires); err != nil {
+			return nil, s.wrap(err, "listing expired leases")
+		}
+		l.Expires = time.Unix(0, expires).UTC()
+		out = append(out, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.wrap(err, "listing expired leases")
+	}
+	return out, nil
 }
 
 func (s *Store) now() time.Time { return s.clock().UTC() }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -448,3 +449,55 @@ func BenchmarkListBases100k(b *testing.B) { storetest.BenchListBases(b, openBenc
 func BenchmarkGetBase(b *testing.B)       { storetest.BenchGetBase(b, openBench) }
 func BenchmarkJournalWrite(b *testing.B)  { storetest.BenchJournalWrite(b, openBench) }
 func BenchmarkCoordination(b *testing.B)  { storetest.BenchCoordination(b, openBench) }
+
+// readOnlyDir returns a folder holding an existing state file, then made
+// read-only: by its mode where that binds (not root), else by a tmpfs
+// remounted read-only (root, where mount is allowed).
+func readOnlyDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if os.Geteuid() != 0 {
+		seedState(t, dir)
+		if err := os.Chmod(dir, 0o555); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Chmod(dir, 0o755) })
+		return dir
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("running as root, and a read-only folder needs a tmpfs mount, which this machine refuses: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", dir).Run() })
+	seedState(t, dir)
+	if out, err := exec.Command("mount", "-o", "remount,ro", dir).CombinedOutput(); err != nil {
+		t.Fatalf("remounting %s read-only: %v: %s", dir, err, out)
+	}
+	return dir
+}
+
+func seedState(t *testing.T, dir string) {
+	t.Helper()
+	st, err := Open(t.Context(), filepath.Join(dir, "state.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A state file in a folder that cannot be written is refused with the
+// path and what to do, not SQLite's "unable to open database file: no
+// such file or directory" (it cannot make its write-ahead log there).
+func TestReadOnlyStateFolder(t *testing.T) {
+	dir := readOnlyDir(t)
+	path := filepath.Join(dir, "state.db")
+	_, err := Open(t.Context(), path, Options{})
+	if err == nil {
+		t.Fatal("opened a state file in a read-only folder")
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, path) || !strings.Contains(msg, "state.dsn") || strings.Contains(msg, "no such file") {
+		t.Errorf("error %q: want the path, what to change (state.dsn), and not SQLite's misleading message", msg)
+	}
+}

@@ -116,6 +116,40 @@ func testEventDedup(t *testing.T, o store.Ops) {
 
 // Leases and fencing.
 
+// testExpiredLeases: a lease taken and never released, once expired, is
+// listed (with its owner and token) under its prefix; a held one, a
+// released one and one of another prefix are not.
+func testExpiredLeases(t *testing.T, s store.Store) {
+	dead, err := s.Lock(ctx, "flow:dead", "a:1", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expire(t, s, "flow:dead", "a:1")
+	for _, l := range []struct{ name, owner string }{{"flow:alive", "b:2"}, {"flow:done", "c:3"}, {"other:dead", "d:4"}} {
+		if _, err := s.Lock(ctx, l.name, l.owner, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Unlock(ctx, "flow:done", "c:3"); err != nil {
+		t.Fatal(err)
+	}
+	expire(t, s, "other:dead", "d:4")
+	got, err := s.ExpiredLeases(ctx, "flow:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Name != "flow:dead" || got[0].Owner != "a:1" || got[0].Token != dead.Token || got[0].Expires.After(time.Now().Add(time.Minute)) {
+		t.Errorf("ExpiredLeases(flow:) = %+v, want flow:dead of a:1, token %d", got, dead.Token)
+	}
+	// Taken over, it is held again: no longer listed.
+	if _, err := s.Lock(ctx, "flow:dead", "e:5", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.ExpiredLeases(ctx, "flow:"); err != nil || len(got) != 0 {
+		t.Errorf("after the takeover ExpiredLeases = %+v, %v; want none", got, err)
+	}
+}
+
 // expire makes owner's unexpired lease name run out now, keeping its
 // token (a renewal), so the test needs no clock.
 func expire(t *testing.T, s store.Store, name, owner string) {
@@ -144,6 +178,11 @@ func testLeaseFencesJournal(t *testing.T, s store.Store) {
 	pending, err := s.PendingJournal(ctx, "f1")
 	if err != nil || len(pending) != 1 {
 		t.Fatalf("PendingJournal = %v, %v", pending, err)
+	}
+	for key, want := range map[string]bool{"ts-1": true, "ts-2": false, "": false} {
+		if got, err := s.JournalHasKey(ctx, key); err != nil || got != want {
+			t.Errorf("JournalHasKey(%q) = %v, %v; want %v", key, got, err, want)
+		}
 	}
 	if pending[0].LeaseName != name || pending[0].LeaseToken != a.Token {
 		t.Errorf("entry lease = %q/%d, want %q/%d", pending[0].LeaseName, pending[0].LeaseToken, name, a.Token)

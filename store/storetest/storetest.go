@@ -131,6 +131,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Ping", testPing},
 		{"LeaseFencesJournal", testLeaseFencesJournal},
 		{"LeaseFenceRollsBackTx", testLeaseFenceRollsBackTx},
+		{"ExpiredLeases", testExpiredLeases},
 		{"LockRace", testLockRace},
 		{"LockTokensUnique", testLockTokensUnique},
 		{"Generations", testGenerations},

@@ -60,6 +60,7 @@ type syncArgs struct {
 	Flow     string `json:"flow" river:"unique"`
 	Full     bool   `json:"full,omitempty" river:"unique"`
 	Gen      int64  `json:"gen,omitempty" river:"unique"`
+	Takeover int64  `json:"takeover,omitempty" river:"unique"`
 	Since    int64  `json:"since,omitempty"` // unix nanoseconds
 	Periodic string `json:"periodic,omitempty"`
 }
@@ -77,7 +78,7 @@ func (syncArgs) InsertOpts() river.InsertOpts {
 }
 
 func toArgs(j jobs.Job) syncArgs {
-	a := syncArgs{Flow: j.Flow, Full: j.Full, Gen: j.Gen, Periodic: j.Periodic}
+	a := syncArgs{Flow: j.Flow, Full: j.Full, Gen: j.Gen, Periodic: j.Periodic, Takeover: j.Takeover}
 	if !j.Since.IsZero() {
 		a.Since = j.Since.UnixNano()
 	}
@@ -85,7 +86,7 @@ func toArgs(j jobs.Job) syncArgs {
 }
 
 func fromArgs(id int64, attempt int, a syncArgs) jobs.Job {
-	j := jobs.Job{ID: id, Flow: a.Flow, Full: a.Full, Gen: a.Gen, Attempt: attempt, Periodic: a.Periodic}
+	j := jobs.Job{ID: id, Flow: a.Flow, Full: a.Full, Gen: a.Gen, Attempt: attempt, Periodic: a.Periodic, Takeover: a.Takeover}
 	if a.Since != 0 {
 		j.Since = time.Unix(0, a.Since)
 	}
