@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tracksync/tracksync/adapters"
 	_ "github.com/tracksync/tracksync/adapters/github"
@@ -56,6 +57,28 @@ type cluster struct {
 	cfg  *config.Config
 	reps []*replica
 	seq  int
+
+	mu  sync.Mutex
+	oks []okRun // successful runs, in the order they ended
+}
+
+// okRun is a successful run: which replica, when it ended.
+type okRun struct {
+	replica string
+	at      time.Time
+}
+
+// firstOK is when the first successful run by a replica other than
+// not ended after since (zero if none yet).
+func (c *cluster) firstOK(since time.Time, not string) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, o := range c.oks {
+		if o.replica != not && o.at.After(since) {
+			return o.at
+		}
+	}
+	return time.Time{}
 }
 
 const replicaTTL = 3 * time.Second
@@ -77,6 +100,7 @@ func (c *cluster) startWrapped(wrap func(*postgres.Store) store.Store) *replica 
 	if wrap != nil {
 		st = wrap(pg)
 	}
+	st = mortal{Store: st, pg: pg, dead: &r.dead}
 	adapters.SetSharedRates(st)
 	fs, probs, err := tsync.OpenFlows(c.ctx, c.cfg, adapters.Default, slog.New(slog.DiscardHandler), replicaFlow)
 	if err != nil || len(probs) > 0 {
@@ -90,6 +114,11 @@ func (c *cluster) startWrapped(wrap func(*postgres.Store) store.Store) *replica 
 		PollInterval: 50 * time.Millisecond, Debounce: 100 * time.Millisecond, MaxDelay: 2 * time.Second, ShutdownGrace: 2 * time.Second,
 		OnRun: func(_ string, _ *tsync.Result, err error) {
 			r.runs.Add(1)
+			if err == nil {
+				c.mu.Lock()
+				c.oks = append(c.oks, okRun{r.name, time.Now()})
+				c.mu.Unlock()
+			}
 			select {
 			case r.runErr <- err:
 			default:
@@ -282,16 +311,20 @@ func TestReplicasOnPostgres(t *testing.T) {
 			}
 		}
 		killed := time.Now()
-		before := len(sb.Jira.Issues())
 		c.kill(victim)
 		// Its replacement: the cluster stays three strong.
 		nr := c.start()
 		sb.Connect(nr.d.Addr())
+		// Taken over: another replica finished a run of the flow (it
+		// held the lease, so it recovered the dead run's writes). The
+		// dead run may have made all its creates before it died: new
+		// issues are not the sign.
+		var took time.Time
 		c.until("another replica takes the flow over", 60*time.Second, func() bool {
-			h := c.holder(observer)
-			return h != "" && h != victim.name && len(sb.Jira.Issues()) > before
+			took = c.firstOK(killed, victim.name)
+			return !took.IsZero()
 		})
-		failover := time.Since(killed)
+		failover := took.Sub(killed)
 		failovers = append(failovers, failover)
 		// The lease expires at most one lease period after the kill; the
 		// survivors look for expired leases every tenth of one. Twice the
@@ -312,7 +345,7 @@ func TestReplicasOnPostgres(t *testing.T) {
 			t.Fatalf("kill %d: %d duplicate(s)", k, n)
 		}
 	}
-	t.Logf("kills %d, failover (kill -> another replica writing): %v, lease %s", kills, failovers, replicaTTL)
+	t.Logf("kills %d, failover (kill -> a run completed by another replica): %v, lease %s", kills, failovers, replicaTTL)
 
 	// Runs of the flow never overlapped, whichever replica ran them.
 	runs, err := observer.ListRuns(ctx, replicaFlow, 10000)
@@ -404,6 +437,26 @@ func TestReplicasOnPostgres(t *testing.T) {
 	if n := c.duplicates(); n > 0 {
 		t.Errorf("%d duplicate(s) at the end", n)
 	}
+}
+
+// mortal is a replica's store as a kill -9 leaves it: once the replica
+// is dead, its run's deferred lease release does not reach the database
+// (the test's kill cancels the replica and closes its pool, and the
+// release could slip in between).
+type mortal struct {
+	store.Store
+	pg   *postgres.Store
+	dead *atomic.Bool
+}
+
+func (m mortal) Pool() *pgxpool.Pool { return m.pg.Pool() }
+func (m mortal) Describe() string    { return m.pg.Describe() }
+
+func (m mortal) Unlock(ctx context.Context, name, owner string) error {
+	if m.dead.Load() {
+		return errors.New("killed")
+	}
+	return m.Store.Unlock(ctx, name, owner)
 }
 
 // pausable is a replica's store that can be frozen, as SIGSTOP would
@@ -627,7 +680,7 @@ func TestLeaderKilledMidRun(t *testing.T) {
 		ok, _ := c.converged()
 		return ok && b.runs.Load() > 0
 	})
-	failover := time.Since(killed)
+	failover := c.firstOK(killed, a.name).Sub(killed)
 	t.Logf("failover with a %s lease, the dead replica leading the queue: %s", replicaTTL, failover.Round(100*time.Millisecond))
 	if limit := 2 * replicaTTL; failover > limit {
 		t.Errorf("the flow was taken over %s after the leader died, want within %s (a few lease periods)", failover.Round(100*time.Millisecond), limit)

@@ -49,7 +49,7 @@ type bill struct {
 
 func (b bill) total() int { return b.GitHub + b.Jira }
 
-func newEcon(tb testing.TB, n int, toGitHub bool) *econ {
+func newEcon(tb testing.TB, n int, toGitHub bool, tweak ...func(*jira.Options)) *econ {
 	tb.Helper()
 	ctx := context.Background()
 	start := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
@@ -66,8 +66,12 @@ func newEcon(tb testing.TB, n int, toGitHub bool) *econ {
 		proxy.ServeHTTP(w, r)
 	}))
 	tb.Cleanup(jsrv.Close)
-	a, err := jira.New(ctx, "jira", jira.Options{URL: jsrv.URL, Project: jiraProj, Email: "bot@example.com", Token: "api-token",
-		RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond})
+	jo := jira.Options{URL: jsrv.URL, Project: jiraProj, Email: "bot@example.com", Token: "api-token",
+		RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond}
+	for _, f := range tweak {
+		f(&jo)
+	}
+	a, err := jira.New(ctx, "jira", jo)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -245,12 +249,14 @@ func BenchmarkRequestEconomy(b *testing.B) {
 		name     string
 		toGitHub bool
 		n        int
-	}{{"github-to-jira/100", false, 100}, {"github-to-jira/1000", false, 1000}, {"github-to-jira/10000", false, 10000},
-		{"jira-to-github/100", true, 100}, {"jira-to-github/1000", true, 1000}, {"jira-to-github/10000", true, 10000}} {
+		noLinks  bool
+	}{{"github-to-jira/100", false, 100, false}, {"github-to-jira/1000", false, 1000, false}, {"github-to-jira/10000", false, 10000, false},
+		{"github-to-jira-no-back-links/10000", false, 10000, true},
+		{"jira-to-github/100", true, 100, false}, {"jira-to-github/1000", true, 1000, false}, {"jira-to-github/10000", true, 10000, false}} {
 		b.Run(c.name, func(b *testing.B) {
 			var got map[string]bill
 			for range b.N {
-				got = newEcon(b, c.n, c.toGitHub).phases()
+				got = newEcon(b, c.n, c.toGitHub, func(o *jira.Options) { o.NoBackLinks = c.noLinks }).phases()
 			}
 			for _, ph := range []string{"initial", "idle1", "idle2", "change"} {
 				g := got[ph]

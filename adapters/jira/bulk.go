@@ -144,7 +144,7 @@ func (t *Tracker) createChunk(ctx context.Context, reqs []adapters.CreateRequest
 	// Back-links first, so the read below returns each issue's version
 	// as tracksync leaves it (a link moves it).
 	for i, r := range reqs {
-		if link := cmp.Or(r.Options.BackLink, r.Item.Ref.URL); link != "" && !existed[keys[i]] {
+		if link := cmp.Or(r.Options.BackLink, r.Item.Ref.URL); link != "" && !existed[keys[i]] && !t.o.NoBackLinks {
 			t.backLink(ctx, adapters.Ref{Tracker: t.name, ID: ids[i], Key: ids[i]}, keys[i], link)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/adapters/jira"
 	"github.com/tracksync/tracksync/adapters/jira/jiratest"
 )
 
@@ -119,5 +120,49 @@ func TestCreateManyFenced(t *testing.T) {
 	}
 	if n := len(fake.Issues()); n != 50 {
 		t.Errorf("%d issues made, want the first request's 50 only", n)
+	}
+}
+
+// TestBackLinksOption: by default each created issue gets one remote link
+// to its counterpart (single and bulk creates); with back_links off
+// (Options.NoBackLinks) none, and the creates still find their keys.
+func TestBackLinksOption(t *testing.T) {
+	for _, off := range []bool{false, true} {
+		t.Run(fmt.Sprintf("off=%v", off), func(t *testing.T) {
+			fake, tr := newPair(t, jiratest.Cloud, func(o *jira.Options) { o.NoBackLinks = off })
+			fake.ResetRequests()
+			reqs := bulkReqs(7, "To Do")
+			if _, err := tr.CreateMany(t.Context(), reqs[:6]); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tr.Create(t.Context(), reqs[6].Item, reqs[6].Options); err != nil {
+				t.Fatal(err)
+			}
+			links := 0
+			for _, r := range fake.Requests() {
+				if strings.HasSuffix(r.Path, "/remotelink") {
+					links++
+				}
+			}
+			want := 7
+			if off {
+				want = 0
+			}
+			if links != want {
+				t.Errorf("%d remote links for 7 created issues, want %d", links, want)
+			}
+			again, err := tr.CreateMany(t.Context(), reqs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, r := range again {
+				if !r.Existed {
+					t.Errorf("again, %d: not found by its key", i)
+				}
+			}
+			if n := len(fake.Issues()); n != 7 {
+				t.Errorf("%d issues, want 7", n)
+			}
+		})
 	}
 }

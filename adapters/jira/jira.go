@@ -92,6 +92,11 @@ type Options struct {
 	// tracksync's account created, for one an earlier attempt made with
 	// the same idempotency key (default 2h).
 	MarkerWindow time.Duration
+	// NoBackLinks: no remote link to the counterpart on the issues
+	// tracksync creates (config back_links: false). The link is a
+	// click-through convenience and costs one request per created issue;
+	// the idempotency marker does not depend on it.
+	NoBackLinks bool
 	// TransitionDefaults fill required transition-screen fields, by field
 	// id or display name (default resolution: Done).
 	TransitionDefaults map[string]string
@@ -704,7 +709,7 @@ func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.Cr
 		made.ID, made.Key = found.Ref.ID, found.Ref.Key
 	}
 	ref := adapters.Ref{Tracker: t.name, Project: project, ID: made.ID, Key: made.Key}
-	if link := cmp.Or(opts.BackLink, it.Ref.URL); link != "" && key != "" {
+	if link := cmp.Or(opts.BackLink, it.Ref.URL); link != "" && key != "" && !t.o.NoBackLinks {
 		t.backLink(ctx, ref, key, link)
 	}
 	got, err := t.settleCreated(ctx, ref, it.Status)

@@ -29,6 +29,7 @@ func Spec() adapters.Spec {
 			{Name: "timeout", Type: adapters.TypeDuration, Default: 30 * time.Second, Help: "per HTTP request"},
 			{Name: "project", Type: adapters.TypeString, Help: "the project key new issues go to"},
 			{Name: "custom_fields", Type: adapters.TypeList, Help: "custom fields to read and write as custom:<name>, by display name (Story Points)"},
+			{Name: "back_links", Type: adapters.TypeBool, Default: true, Help: "add a remote link to the counterpart on each issue tracksync creates (one request per created issue; false saves it)"},
 		},
 		New: newFromConfig,
 	}
@@ -46,6 +47,7 @@ func newFromConfig(ctx context.Context, cfg adapters.Config) (adapters.Tracker, 
 		Project:       cfg.String("project"),
 		CustomFields:  cfg.List("custom_fields"),
 		Timeout:       cfg.Duration("timeout"),
+		NoBackLinks:   !cfg.Bool("back_links"),
 		Logger:        cfg.Logger,
 	}
 	if o.Deployment == Cloud && o.PAT != "" {

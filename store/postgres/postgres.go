@@ -27,6 +27,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -74,7 +75,30 @@ type Store struct {
 	// dbClock: no clock was injected, so lease, delivery and outbox
 	// expiry use the database's (see nowArg).
 	dbClock bool
+	// sent counts round trips to the server on this pool (statements and
+	// batches, the job queue's included), for benchmarks and metrics.
+	sent roundTrips
 }
+
+// roundTrips is a pgx tracer counting what the pool sends.
+type roundTrips struct{ n atomic.Int64 }
+
+func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	r.n.Add(1)
+	return ctx
+}
+func (r *roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+func (r *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	r.n.Add(1)
+	return ctx
+}
+func (r *roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
+
+// RoundTrips is how many statements and batches this store's pool has
+// sent to the server since it opened (the job queue's, when it shares the
+// pool, included).
+func (s *Store) RoundTrips() int64 { return s.sent.n.Load() }
 
 var (
 	_ store.Store     = (*Store)(nil)
@@ -120,6 +144,9 @@ func Open(ctx context.Context, dsn string, opts store.Options) (*Store, error) {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.ops = ops{s: s}
+	if cfg.ConnConfig.Tracer == nil {
+		cfg.ConnConfig.Tracer = &s.sent
+	}
 	s.pool, err = pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, s.wrap(err, "connecting to state store %s", s.desc)

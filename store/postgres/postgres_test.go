@@ -415,3 +415,23 @@ func TestTxRetriesAfterConflict(t *testing.T) {
 		t.Errorf("cursor %q after %d runs of fn, %v; want 1+b+a after 2", c, runs, err)
 	}
 }
+
+// TestRoundTrips: the pool counts what it sends, one per statement and
+// one per batch, so benchmarks can report round trips per run.
+func TestRoundTrips(t *testing.T) {
+	s, _ := openTB(t, store.Options{})
+	n0 := s.RoundTrips()
+	if _, err := s.Generation(ctx, "x"); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.RoundTrips() - n0; got != 1 {
+		t.Errorf("one Generation read sent %d round trips, want 1", got)
+	}
+	n0 = s.RoundTrips()
+	if _, err := s.BumpGeneration(ctx, "x"); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.RoundTrips() - n0; got < 1 {
+		t.Errorf("a BumpGeneration sent %d round trips, want at least 1", got)
+	}
+}
