@@ -17,12 +17,14 @@ const rateScope = "tracksync.rate"
 // (adapters.SharedRates), keyed by one tracker credential.
 //
 // The bucket is the store's token bucket. Each window of Limit requests
-// per Per is a bucket of its own that holds half of Limit and refills the
-// other half over Per: any interval of length Per then sees at most
-// Limit requests, however the processes interleave. A burst of half the
-// window goes at once; sustained, the pace is half the window's (the
+// per Per is a bucket of its own that holds a tenth of Limit (windowBurst)
+// and refills the other nine tenths over Per: a token bucket lets at most
+// its size plus its refill through in any interval, so no interval of
+// length Per sees more than Limit requests, however the processes
+// interleave, and the sustained pace is nine tenths of the window's (the
 // in-memory log's exact sliding window would need the booked times of
-// every process).
+// every process). It held half and refilled half before: sustained, the
+// replicas together got half of GitHub's 80 creates a minute.
 // Holds sit in the key-value space; a later hold extends one, an earlier
 // one does not shorten it (a hold raced by another process's earlier one
 // may be lost: the tracker then answers 403/429, and that answer holds
@@ -66,7 +68,7 @@ func (b *StoreBudget) Reserve(ctx context.Context, now time.Time) (time.Time, er
 		if win.Limit <= 0 || win.Per <= 0 {
 			continue
 		}
-		burst := max((win.Limit+1)/2, 1)
+		burst := windowBurst(win.Limit)
 		rate := float64(max(win.Limit-burst, 1)) / win.Per.Seconds()
 		w, err := b.s.TakeTokens(ctx, b.key+"/window/"+win.Per.String(), 1, rate, float64(burst), now)
 		if err != nil {
@@ -76,6 +78,10 @@ func (b *StoreBudget) Reserve(ctx context.Context, now time.Time) (time.Time, er
 	}
 	return now.Add(wait), nil
 }
+
+// windowBurst is the bucket size of a window of limit requests: a tenth,
+// at least one.
+func windowBurst(limit int) int { return max(limit/10, 1) }
 
 // Hold implements Budget.
 func (b *StoreBudget) Hold(ctx context.Context, until time.Time) error {
