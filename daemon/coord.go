@@ -129,15 +129,18 @@ func (d *Daemon) takeoverLoop(ctx context.Context) {
 	}
 }
 
+// flowLeasePrefix begins the name of a flow's lease (the engine's).
+const flowLeasePrefix = "flow:"
+
 // takeOver enqueues a sync of every flow whose lease expired unreleased.
 func (d *Daemon) takeOver(ctx context.Context) {
-	leases, err := d.cfg.Store.ExpiredLeases(ctx, genName(""))
+	leases, err := d.cfg.Store.ExpiredLeases(ctx, flowLeasePrefix)
 	if err != nil {
 		d.log.Warn("looking for interrupted flows", "err", err)
 		return
 	}
 	for _, l := range leases {
-		flow := strings.TrimPrefix(l.Name, genName(""))
+		flow := strings.TrimPrefix(l.Name, flowLeasePrefix)
 		if _, ok := d.flows().ByName[flow]; !ok {
 			continue
 		}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -20,8 +21,11 @@ import (
 	"github.com/tracksync/tracksync/adapters/github/githubtest"
 	"github.com/tracksync/tracksync/adapters/memory"
 	"github.com/tracksync/tracksync/config"
+	"github.com/tracksync/tracksync/daemon/jobs/riverjobs"
 	"github.com/tracksync/tracksync/mapping"
 	"github.com/tracksync/tracksync/store"
+	"github.com/tracksync/tracksync/store/postgres"
+	"github.com/tracksync/tracksync/store/postgres/pgtest"
 	"github.com/tracksync/tracksync/store/sqlite"
 	tsync "github.com/tracksync/tracksync/sync"
 )
@@ -63,6 +67,33 @@ type harnessOpts struct {
 	cfg  func(*Config)
 }
 
+// harnessStore is a harness's state store: SQLite, or with
+// TRACKSYNC_DAEMON_STORE=postgres a PostgreSQL schema of its own (River's
+// tables then run on riverpgxv5), so the daemon's tests run on both
+// drivers (.ci/run runs them twice).
+func harnessStore(t testing.TB) store.Store {
+	t.Helper()
+	ctx := context.Background()
+	if os.Getenv("TRACKSYNC_DAEMON_STORE") == "postgres" {
+		schema, dsn := pgtest.Schema(t)
+		pg, err := postgres.Open(ctx, dsn, store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			pg.Close()
+			riverjobs.DropSchemaForTest(t, dsn, schema)
+		})
+		return pg
+	}
+	sq, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "state.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sq.Close() })
+	return sq
+}
+
 func startWith(t testing.TB, schedule string, poll time.Duration, mods ...func(*harnessOpts)) *harness {
 	t.Helper()
 	ctx := context.Background()
@@ -87,12 +118,7 @@ func startWith(t testing.TB, schedule string, poll time.Duration, mods ...func(*
 	}
 	st := o.st
 	if st == nil {
-		sq, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "state.db"), sqlite.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { sq.Close() })
-		st = sq
+		st = harnessStore(t)
 	}
 	yes := true
 	cf := config.Flow{Name: "f", A: config.FlowSide{Tracker: "a"}, B: config.FlowSide{Tracker: "b", Scope: repo}, Direction: "both",
