@@ -29,6 +29,7 @@ func testRegistry(t testing.TB) *adapters.Registry {
 			{Name: "timeout", Type: adapters.TypeDuration, Default: "30s"},
 			{Name: "project", Type: adapters.TypeString},
 			{Name: "custom_fields", Type: adapters.TypeList},
+			{Name: "back_links", Type: adapters.TypeBool, Default: true},
 		}},
 		{Kind: "github", New: notHere, Options: []adapters.Option{
 			{Name: "url", Type: adapters.TypeString, Default: "https://api.github.com"},
