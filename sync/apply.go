@@ -185,7 +185,7 @@ func (a *applier) finish(ctx context.Context, op *Op, entry store.JournalEntry, 
 		}
 		return callErr
 	}
-	return a.e.store.Tx(bg, func(tx store.Ops) error {
+	err := a.e.store.Tx(bg, func(tx store.Ops) error {
 		linkID := entry.LinkID
 		if after != nil {
 			l, err := after(tx, res)
@@ -198,6 +198,14 @@ func (a *applier) finish(ctx context.Context, op *Op, entry store.JournalEntry, 
 		}
 		return tx.JournalFinish(bg, id, store.JournalDone, res, linkID, "", lease)
 	})
+	if err != nil {
+		return err
+	}
+	// The outcome is recorded (or the process that took the flow over
+	// recorded it first). A run paused past its lease learns here that it
+	// lost it, and stops before its next write, whatever comes next (a
+	// follow-up transition of a created item is no new journal intent).
+	return a.lease.check(a.e.now())
 }
 
 func (a *applier) create(ctx context.Context, op *Op) error {
