@@ -4,11 +4,16 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/adapters/jira"
 	"github.com/tracksync/tracksync/adapters/jira/jiratest"
 )
 
@@ -135,4 +140,51 @@ func TestGarbledCreate(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestCutOffAnswerAskedAgain: a search whose 200 answer is cut off
+// mid-body (the connection closes before Content-Length bytes; seen on a
+// loaded machine as "unexpected EOF") is asked again, being idempotent,
+// and the listing succeeds; a create (not idempotent) cut off the same
+// way is a retryable unreadable answer naming the status.
+func TestCutOffAnswerAskedAgain(t *testing.T) {
+	fake, _ := newPair(t, jiratest.Cloud)
+	var cut atomic.Int32
+	target, _ := url.Parse(fake.URL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/search/jql") || (r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/issue")) {
+			if cut.Add(-1) >= 0 {
+				hj, _ := w.(http.Hijacker)
+				conn, buf, _ := hj.Hijack()
+				buf.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"issues\":[")
+				buf.Flush()
+				conn.Close()
+				return
+			}
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	tr, err := jira.New(t.Context(), "acme-jira", jira.Options{URL: srv.URL, Project: "PLAT", Email: "bot@example.com", Token: "api-token",
+		RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, tr, adapters.Item{Title: "one"}, "")
+	fake.Advance(time.Minute)
+	cut.Store(2)
+	p, err := tr.List(t.Context(), adapters.ListRequest{Scope: "project = PLAT"})
+	if err != nil || len(p.Items) != 1 {
+		t.Fatalf("listing with two answers cut off: %d items, %v; want 1 and no error", len(p.Items), err)
+	}
+	if n := cut.Load(); n >= 0 {
+		t.Fatalf("the cut-off answers were not all used (%d left)", n+1)
+	}
+	cut.Store(1)
+	_, err = tr.Create(t.Context(), adapters.Item{Kind: adapters.KindIssue, Title: "two"}, adapters.CreateOptions{})
+	if err == nil {
+		t.Fatal("a create whose answer was cut off succeeded without knowing its issue")
+	}
+	wantBadResponse(t, "the create", err)
 }
