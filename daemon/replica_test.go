@@ -467,7 +467,6 @@ type pausable struct {
 	mu      sync.Mutex
 	gate    chan struct{} // closed while running; open while paused
 	blocked atomic.Int64
-	first   string // the first call blocked
 	armed   string // pauseAt's call
 	after   string // and the call that comes before it
 }
@@ -515,20 +514,9 @@ func (p *pausable) wait(call string) {
 	select {
 	case <-g:
 	default:
-		if p.blocked.Add(1) == 1 {
-			p.mu.Lock()
-			p.first = call
-			p.mu.Unlock()
-		}
+		p.blocked.Add(1)
 		<-g
 	}
-}
-
-// firstBlocked is the store call the pause caught first.
-func (p *pausable) firstBlocked() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.first
 }
 
 func (p *pausable) Lock(ctx context.Context, name, owner string, ttl time.Duration) (store.Lease, error) {
