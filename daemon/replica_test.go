@@ -50,13 +50,15 @@ type replica struct {
 }
 
 type cluster struct {
-	t    *testing.T
-	ctx  context.Context
-	dsn  string
-	sb   *sandbox.Sandbox
-	cfg  *config.Config
-	reps []*replica
-	seq  int
+	t   *testing.T
+	ctx context.Context
+	dsn string
+	sb  *sandbox.Sandbox
+	cfg *config.Config
+	// schema is the state's PostgreSQL schema (River's is beside it).
+	schema string
+	reps   []*replica
+	seq    int
 
 	mu  sync.Mutex
 	oks []okRun // successful runs, in the order they ended
@@ -79,6 +81,36 @@ func (c *cluster) firstOK(since time.Time, not string) time.Time {
 		}
 	}
 	return time.Time{}
+}
+
+// newCluster is an empty cluster on a PostgreSQL schema of its own, with
+// the sandbox's trackers and config (no initiatives; first contact,
+// creates and changes unbounded, conflicts to the newest). Replicas are
+// started by the test; everything else is cleaned up with t.
+func newCluster(t *testing.T) *cluster {
+	t.Helper()
+	schema, dsn := pgtest.Schema(t)
+	t.Cleanup(func() { riverjobs.DropSchemaForTest(t, dsn, schema) })
+	ctx := context.Background()
+	sb, err := sandbox.Start(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sb.Close)
+	cfg, err := config.Load(sb.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Initiatives = nil
+	for i := range cfg.Flows {
+		limit := 1000
+		cfg.Flows[i].FirstContactLimit = &limit
+		cfg.Flows[i].MaxCreateShare = 1000
+		cfg.Flows[i].MaxChangeShare = 1
+		cfg.Flows[i].Conflict = "newest"
+	}
+	t.Cleanup(func() { adapters.SetSharedRates(nil) })
+	return &cluster{t: t, ctx: ctx, dsn: dsn, sb: sb, cfg: cfg, schema: schema}
 }
 
 const replicaTTL = 3 * time.Second
@@ -242,28 +274,8 @@ func (c *cluster) duplicates() int {
 // no duplicate; edits made afterwards still sync. -chaos N repeats the
 // kill N more times.
 func TestReplicasOnPostgres(t *testing.T) {
-	schema, dsn := pgtest.Schema(t)
-	t.Cleanup(func() { riverjobs.DropSchemaForTest(t, dsn, schema) })
-	ctx := context.Background()
-	sb, err := sandbox.Start(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sb.Close()
-	cfg, err := config.Load(sb.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Initiatives = nil
-	for i := range cfg.Flows {
-		limit := 1000
-		cfg.Flows[i].FirstContactLimit = &limit
-		cfg.Flows[i].MaxCreateShare = 1000
-		cfg.Flows[i].MaxChangeShare = 1
-		cfg.Flows[i].Conflict = "newest"
-	}
-	c := &cluster{t: t, ctx: ctx, dsn: dsn, sb: sb, cfg: cfg}
-	defer adapters.SetSharedRates(nil)
+	c := newCluster(t)
+	ctx, sb := c.ctx, c.sb
 	for range 3 {
 		c.start()
 	}
@@ -545,28 +557,8 @@ func (p *pausable) Tx(ctx context.Context, fn func(tx store.Ops) error) error {
 // one resumes, its lease is gone: its run stops with ErrLeaseLost before
 // its next write, and nothing is duplicated.
 func TestPausedReplicaIsFenced(t *testing.T) {
-	schema, dsn := pgtest.Schema(t)
-	t.Cleanup(func() { riverjobs.DropSchemaForTest(t, dsn, schema) })
-	ctx := context.Background()
-	sb, err := sandbox.Start(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sb.Close()
-	cfg, err := config.Load(sb.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Initiatives = nil
-	for i := range cfg.Flows {
-		limit := 1000
-		cfg.Flows[i].FirstContactLimit = &limit
-		cfg.Flows[i].MaxCreateShare = 1000
-		cfg.Flows[i].MaxChangeShare = 1
-		cfg.Flows[i].Conflict = "newest"
-	}
-	c := &cluster{t: t, ctx: ctx, dsn: dsn, sb: sb, cfg: cfg}
-	defer adapters.SetSharedRates(nil)
+	c := newCluster(t)
+	ctx, sb := c.ctx, c.sb
 	var frozen *pausable
 	a := c.startWrapped(func(pg *postgres.Store) store.Store { frozen = newPausable(pg); return frozen })
 	defer c.stopAll()
@@ -641,28 +633,8 @@ func TestPausedReplicaIsFenced(t *testing.T) {
 // a new leader (River's leader term is about 15 s) to rescue the dead
 // run's job: 17 to 19 s with a 3 s lease.
 func TestLeaderKilledMidRun(t *testing.T) {
-	schema, dsn := pgtest.Schema(t)
-	t.Cleanup(func() { riverjobs.DropSchemaForTest(t, dsn, schema) })
-	ctx := context.Background()
-	sb, err := sandbox.Start(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sb.Close()
-	cfg, err := config.Load(sb.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Initiatives = nil
-	for i := range cfg.Flows {
-		limit := 1000
-		cfg.Flows[i].FirstContactLimit = &limit
-		cfg.Flows[i].MaxCreateShare = 1000
-		cfg.Flows[i].MaxChangeShare = 1
-		cfg.Flows[i].Conflict = "newest"
-	}
-	c := &cluster{t: t, ctx: ctx, dsn: dsn, sb: sb, cfg: cfg}
-	defer adapters.SetSharedRates(nil)
+	c := newCluster(t)
+	ctx, sb := c.ctx, c.sb
 	// The first replica alone: it is elected leader, and runs the job.
 	var frozen *pausable
 	a := c.startWrapped(func(pg *postgres.Store) store.Store { frozen = newPausable(pg); return frozen })
@@ -670,7 +642,7 @@ func TestLeaderKilledMidRun(t *testing.T) {
 	sb.Connect(a.d.Addr())
 	c.until("the sandbox's first run converges", 60*time.Second, func() bool { ok, _ := c.converged(); return ok })
 	var leader string
-	riverLeader := `SELECT leader_id FROM ` + pgx.Identifier{riverjobs.SchemaFor(schema), "river_leader"}.Sanitize()
+	riverLeader := `SELECT leader_id FROM ` + pgx.Identifier{riverjobs.SchemaFor(c.schema), "river_leader"}.Sanitize()
 	c.until("replica a leads the job queue", 30*time.Second, func() bool {
 		return a.st.(*postgres.Store).Pool().QueryRow(ctx, riverLeader).Scan(&leader) == nil && leader == a.name
 	})
