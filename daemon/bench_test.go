@@ -16,7 +16,6 @@ import (
 	"github.com/tracksync/tracksync/adapters/memory"
 	"github.com/tracksync/tracksync/config"
 	"github.com/tracksync/tracksync/mapping"
-	"github.com/tracksync/tracksync/store"
 	"github.com/tracksync/tracksync/store/sqlite"
 	tsync "github.com/tracksync/tracksync/sync"
 )
@@ -130,45 +129,11 @@ func BenchmarkMemory100k(b *testing.B) {
 		a, _ := memory.New("a", memory.Options{Project: "A", PageSize: 100})
 		bb, _ := memory.New("b", memory.Options{Project: "B", PageSize: 100})
 		const n = 100_000
-		as := make([]adapters.Item, n)
-		bs := make([]adapters.Item, n)
+		items := make([]adapters.Item, n)
 		for i := range n {
-			as[i] = adapters.Item{Kind: adapters.KindIssue, Title: fmt.Sprint(i), Status: "To Do"}
-			bs[i] = as[i]
+			items[i] = adapters.Item{Kind: adapters.KindIssue, Title: fmt.Sprint(i), Status: "To Do"}
 		}
-		as, bs = a.Seed(as...), bb.Seed(bs...)
-		for lo := 0; lo < n; lo += 5000 {
-			err := st.Tx(ctx, func(tx store.Ops) error {
-				for i := lo; i < min(lo+5000, n); i++ {
-					l, err := tx.CreateLink(ctx, store.Link{Flow: "f", Key: "f/a/" + as[i].Ref.ID, A: as[i].Ref, B: bs[i].Ref})
-					if err != nil {
-						return err
-					}
-					v := map[string]string{"title": as[i].Title, "status": "To Do"}
-					if err := tx.PutBase(ctx, store.Base{LinkID: l.ID, A: v, B: v, SyncedAt: time.Now()}); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
-			if err != nil {
-				b.Fatal(err)
-			}
-		}
-		for _, s := range []struct {
-			side store.Side
-			t    adapters.Tracker
-		}{{store.SideA, a}, {store.SideB, bb}} {
-			req := adapters.ListRequest{PageSize: 100}
-			for {
-				p, _ := s.t.List(ctx, req)
-				if p.NextPageToken == "" {
-					st.PutCursor(ctx, "f", s.side, p.Cursor)
-					break
-				}
-				req.PageToken = p.NextPageToken
-			}
-		}
+		seedLinked(b, ctx, st, "f", a, bb, items)
 		yes := true
 		cf := config.Flow{Name: "f", A: config.FlowSide{Tracker: "a"}, B: config.FlowSide{Tracker: "b"}, Direction: "both", Conflict: "newest",
 			OnDelete: "unlink", MaxChangeShare: 1, Create: &yes, Schedule: "@every 5m", Fields: map[string]config.FieldConfig{"title": {Direction: "both"}, "status": {Direction: "both"}}}

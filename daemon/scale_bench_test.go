@@ -223,43 +223,7 @@ func seedScale(b *testing.B, ctx context.Context, st store.Store) []*scaleFlow {
 		for j := range as {
 			as[j] = adapters.Item{Kind: adapters.KindIssue, Title: fmt.Sprintf("%s item %d", name, j), Status: "To Do"}
 		}
-		bs := slices.Clone(as)
-		as, bs = a.Seed(as...), bb.Seed(bs...)
-		err := st.Tx(ctx, func(tx store.Ops) error {
-			for j := range as {
-				l, err := tx.CreateLink(ctx, store.Link{Flow: name, Key: name + "/a/" + as[j].Ref.ID, A: as[j].Ref, B: bs[j].Ref})
-				if err != nil {
-					return err
-				}
-				v := map[string]string{"title": as[j].Title, "status": "To Do"}
-				if err := tx.PutBase(ctx, store.Base{LinkID: l.ID, A: v, B: v, SyncedAt: time.Now()}); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, s := range []struct {
-			side store.Side
-			t    adapters.Tracker
-		}{{store.SideA, a}, {store.SideB, bb}} {
-			req := adapters.ListRequest{PageSize: 100}
-			for {
-				p, err := s.t.List(ctx, req)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if p.NextPageToken == "" {
-					if err := st.PutCursor(ctx, name, s.side, p.Cursor); err != nil {
-						b.Fatal(err)
-					}
-					break
-				}
-				req.PageToken = p.NextPageToken
-			}
-		}
+		as = seedLinked(b, ctx, st, name, a, bb, as)
 		cf := config.Flow{Name: name, A: config.FlowSide{Tracker: name + "a"}, B: config.FlowSide{Tracker: name + "b"}, Direction: "both", Conflict: "newest",
 			OnDelete: "unlink", MaxChangeShare: 1, Create: &yes, Schedule: "@every 10m", Fields: map[string]config.FieldConfig{"title": {Direction: "both"}, "status": {Direction: "both"}}}
 		ca, cb := a.Capabilities(), bb.Capabilities()
@@ -386,4 +350,51 @@ func waitScale(b *testing.B, limit time.Duration, cond func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// seedLinked seeds items on both memory trackers, links them pairwise in
+// st under flow (bases set, in transactions of 5,000) and stores each
+// side's cursor at its end, as a flow that has synced them would leave
+// them. It returns side A's items as seeded.
+func seedLinked(tb testing.TB, ctx context.Context, st store.Store, flow string, a, b *memory.Tracker, items []adapters.Item) []adapters.Item {
+	tb.Helper()
+	as, bs := a.Seed(items...), b.Seed(slices.Clone(items)...)
+	for lo := 0; lo < len(as); lo += 5000 {
+		err := st.Tx(ctx, func(tx store.Ops) error {
+			for i := lo; i < min(lo+5000, len(as)); i++ {
+				l, err := tx.CreateLink(ctx, store.Link{Flow: flow, Key: flow + "/a/" + as[i].Ref.ID, A: as[i].Ref, B: bs[i].Ref})
+				if err != nil {
+					return err
+				}
+				v := map[string]string{"title": as[i].Title, "status": as[i].Status}
+				if err := tx.PutBase(ctx, store.Base{LinkID: l.ID, A: v, B: v, SyncedAt: time.Now()}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			tb.Fatal(err)
+		}
+	}
+	for _, s := range []struct {
+		side store.Side
+		t    adapters.Tracker
+	}{{store.SideA, a}, {store.SideB, b}} {
+		req := adapters.ListRequest{PageSize: 100}
+		for {
+			p, err := s.t.List(ctx, req)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			if p.NextPageToken == "" {
+				if err := st.PutCursor(ctx, flow, s.side, p.Cursor); err != nil {
+					tb.Fatal(err)
+				}
+				break
+			}
+			req.PageToken = p.NextPageToken
+		}
+	}
+	return as
 }
