@@ -27,15 +27,7 @@ type client struct {
 	jc    *gojira.Client
 	pace  *rest.Pacer
 	debug func(msg string, args ...any)
-	// retryMax and retryWait bound the repeats of an idempotent request
-	// whose answer was cut off mid-body (retryablehttp has returned by
-	// then, so it cannot).
-	retryMax  int
-	retryWait time.Duration
 }
-
-// errCutAnswer marks an answer whose body could not be read in full.
-var errCutAnswer = errors.New("answer cut off")
 
 // withIdempotent marks a POST safe to retry (a search, a bulk fetch).
 func withIdempotent(ctx context.Context) context.Context { return rest.Idempotent(ctx) }
@@ -55,7 +47,7 @@ func newClient(name string, o Options) (*client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jira url %q: %w", o.URL, err)
 	}
-	c := &client{name: name, jc: jc, pace: pace, retryMax: o.RetryMax, retryWait: o.RetryWaitMin}
+	c := &client{name: name, jc: jc, pace: pace}
 	logger := o.Logger
 	c.debug = func(msg string, args ...any) { logger.Debug(msg, args...) }
 	return c, nil
@@ -88,22 +80,6 @@ var searchPage = rest.Object("a search page", "issues")
 // doShape is do with the shape the answer must have: a listing names the
 // field that holds its page, so that {} is not an empty page.
 func (c *client) doShape(ctx context.Context, method, path string, body, out any, shape rest.Shape) error {
-	idempotent := rest.IsIdempotent(ctx) || rest.IdempotentMethod(method)
-	for attempt := 0; ; attempt++ {
-		err := c.doShapeOnce(ctx, method, path, body, out, shape)
-		if err == nil || !errors.Is(err, errCutAnswer) || !idempotent || attempt >= c.retryMax {
-			return err
-		}
-		c.debug("jira answer cut off; asking again", "tracker", c.name, "path", path, "attempt", attempt+1, "error", err)
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(c.retryWait << attempt):
-		}
-	}
-}
-
-func (c *client) doShapeOnce(ctx context.Context, method, path string, body, out any, shape rest.Shape) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -151,9 +127,9 @@ func (c *client) doShapeOnce(ctx context.Context, method, path string, body, out
 		return statusError(c.name, op, hr, data)
 	}
 	if rerr != nil {
-		// A 2xx cut off mid-body: unreadable (retryable), and asked
-		// again here when the request is idempotent.
-		return fmt.Errorf("%s: %s: reading the answer (HTTP %d): %w: %w: %w", c.name, op, hr.StatusCode, adapters.ErrBadResponse, errCutAnswer, rerr)
+		// A 2xx cut off mid-body: unreadable, and worth another try (an
+		// idempotent request was tried again by the transport already).
+		return fmt.Errorf("%s: %s: reading the answer (HTTP %d): %w: %w", c.name, op, hr.StatusCode, adapters.ErrBadResponse, rerr)
 	}
 	return rest.Decode(c.name, op, hr.StatusCode, data, shape, out)
 }

@@ -1,7 +1,10 @@
 package rest
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -42,7 +45,7 @@ func NewClient(c Config) *http.Client {
 	}
 	rc := retryablehttp.NewClient()
 	rc.Logger = nil
-	rc.HTTPClient = &http.Client{Transport: adapters.Instrument(c.Tracker, base), Timeout: c.Timeout}
+	rc.HTTPClient = &http.Client{Transport: wholeAnswers{adapters.Instrument(c.Tracker, base)}, Timeout: c.Timeout}
 	rc.RetryMax = c.RetryMax
 	rc.RetryWaitMin, rc.RetryWaitMax = c.RetryWaitMin, c.RetryWaitMax
 	rc.CheckRetry = CheckRetry
@@ -59,6 +62,40 @@ func NewClient(c Config) *http.Client {
 }
 
 func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// maxBuffered is the most of an answer wholeAnswers reads ahead.
+const maxBuffered = 64 << 20
+
+// wholeAnswers reads the answer of a request marked Idempotent in full
+// inside the attempt, so that an answer cut off mid-body (the connection
+// closed before Content-Length bytes: "unexpected EOF") fails the attempt
+// and the retrying client sends the request again, as for a dropped
+// connection. Once the transport has returned, nothing could retry it.
+// Other requests are passed through: they are not sent twice anyway.
+type wholeAnswers struct{ next http.RoundTripper }
+
+func (w wholeAnswers) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := w.next.RoundTrip(req)
+	if err != nil || !IsIdempotent(req.Context()) || resp.Body == nil || resp.Body == http.NoBody {
+		return resp, err
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBuffered))
+	if err != nil {
+		resp.Body.Close()
+		return nil, fmt.Errorf("reading the answer (HTTP %d): %w: %w", resp.StatusCode, adapters.ErrBadResponse, err)
+	}
+	if len(data) < maxBuffered {
+		resp.Body.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(data))
+		return resp, nil
+	}
+	// Larger than the read-ahead: the rest streams as it comes.
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(data), resp.Body), resp.Body}
+	return resp, nil
+}
 
 // idempotentKey marks a request's context as safe to send again.
 type idempotentKey struct{}

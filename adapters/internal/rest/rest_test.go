@@ -3,6 +3,7 @@ package rest
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -372,5 +373,53 @@ func TestBudgetShared(t *testing.T) {
 	var rl *adapters.RateLimitError
 	if _, err := p2.Acquire(t.Context()); !errors.As(err, &rl) || rl.RetryAfter != time.Minute {
 		t.Errorf("the other pacer after a used-up quota: %v, want a RateLimitError for 1m", err)
+	}
+}
+
+// TestCutOffAnswerRetried: an answer cut off mid-body (the connection
+// closes before Content-Length bytes) fails the attempt of a request
+// marked Idempotent, which is sent again and read whole; after the last
+// try the error is an unreadable answer naming the status. An unmarked
+// request is sent once and its body read error is the caller's.
+func TestCutOffAnswerRetried(t *testing.T) {
+	var hits, cuts atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		if cuts.Add(-1) >= 0 {
+			conn, buf, _ := w.(http.Hijacker).Hijack()
+			buf.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"a\":")
+			buf.Flush()
+			conn.Close()
+			return
+		}
+		w.Write([]byte(`{"a":1}`))
+	}))
+	defer srv.Close()
+	hc := NewClient(Config{Tracker: "t", RetryMax: 2, RetryWaitMin: time.Microsecond, RetryWaitMax: time.Microsecond})
+	get := func(ctx context.Context, method string) (string, error) {
+		req, _ := http.NewRequestWithContext(ctx, method, srv.URL, nil)
+		resp, err := hc.Do(req)
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return string(b), err
+	}
+	hits.Store(0)
+	cuts.Store(2)
+	if body, err := get(Idempotent(t.Context()), http.MethodGet); err != nil || body != `{"a":1}` || hits.Load() != 3 {
+		t.Errorf("marked GET, two answers cut off: %q, %v after %d requests; want the whole answer after 3", body, err, hits.Load())
+	}
+	hits.Store(0)
+	cuts.Store(3)
+	_, err := get(Idempotent(t.Context()), http.MethodGet)
+	if !errors.Is(err, adapters.ErrBadResponse) || !strings.Contains(err.Error(), "HTTP 200") || hits.Load() != 3 {
+		t.Errorf("marked GET, every answer cut off: %v after %d requests; want an unreadable answer naming HTTP 200 after 3", err, hits.Load())
+	}
+	hits.Store(0)
+	cuts.Store(1)
+	if _, err := get(t.Context(), http.MethodPost); err == nil || hits.Load() != 1 {
+		t.Errorf("unmarked POST, answer cut off: %v after %d requests; want a read error after 1", err, hits.Load())
 	}
 }
