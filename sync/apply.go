@@ -385,27 +385,10 @@ func (a *applier) createBatch(ctx context.Context, ops []*Op) error {
 			}
 		}
 	}
-	var each adapters.CreateErrors
-	errors.As(callErr, &each)
 	var stop error
 	for i, op := range ops {
 		pr := preps[i]
-		var created adapters.CreateResult
-		var err error
-		switch {
-		case i < len(results) && results[i].Item.Ref.ID != "":
-			created = results[i]
-		case each[i] != nil:
-			err = each[i]
-		case callErr != nil && adapters.IsPermanent(callErr) && each == nil:
-			// A refusal that names no request may concern another one
-			// of the batch: not made, this one is left for recovery.
-			err = fmt.Errorf("not made: %s refused the batch it was in: %v", tr.Name(), callErr)
-		case callErr != nil && each == nil:
-			err = callErr
-		default:
-			err = fmt.Errorf("%s made no item for it and said nothing", tr.Name())
-		}
+		created, err := batchOutcome(tr.Name(), results, callErr, i)
 		var link store.Link
 		err = a.finish(ctx, op, pr.entry, pr.id, created.Item.Ref, err, func(tx store.Ops, ref adapters.Ref) (int64, error) {
 			l, err := a.e.linkCreated(ctx, tx, a.f, a.pl, pr.dst, pr.src, pr.srcBase, nil, op.LinkKey, created)
@@ -438,6 +421,27 @@ func (a *applier) createBatch(ctx context.Context, ops []*Op) error {
 		}
 	}
 	return stop
+}
+
+// batchOutcome is what one CreateMany answered for request i: its
+// result, or why it has none (its own error, the whole call's, or
+// silence).
+func batchOutcome(tracker string, results []adapters.CreateResult, callErr error, i int) (adapters.CreateResult, error) {
+	var each adapters.CreateErrors
+	errors.As(callErr, &each)
+	switch {
+	case i < len(results) && results[i].Item.Ref.ID != "":
+		return results[i], nil
+	case i < len(each) && each[i] != nil:
+		return adapters.CreateResult{}, each[i]
+	case callErr != nil && adapters.IsPermanent(callErr) && each == nil:
+		// A refusal that names no request may concern another one of
+		// the batch: not made, this one is left for recovery.
+		return adapters.CreateResult{}, fmt.Errorf("not made: %s refused the batch it was in: %v", tracker, callErr)
+	case callErr != nil && each == nil:
+		return adapters.CreateResult{}, callErr
+	}
+	return adapters.CreateResult{}, fmt.Errorf("%s made no item for it and said nothing", tracker)
 }
 
 // createOptions are the options of op's create. KeyUnseen vouches for the

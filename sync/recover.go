@@ -121,25 +121,14 @@ func (e *Engine) recoverCreates(ctx context.Context, f *Flow, p *planner, js []s
 		return err
 	}
 	tr := f.side(js[0].Side)
-	results, callErr := tr.(adapters.BulkCreator).CreateMany(ctx, reqs)
-	var each adapters.CreateErrors
-	errors.As(callErr, &each)
+	// Fenced like a run's own bulk create: a recovery frozen past its
+	// lease sends none of its remaining requests.
+	fenced := adapters.WithFence(ctx, func() error { return rl.check(e.now()) })
+	results, callErr := tr.(adapters.BulkCreator).CreateMany(fenced, reqs)
 	for i, w := range wants {
-		var err error
-		switch {
-		case i < len(results) && results[i].Item.Ref.ID != "":
-			err = e.recoverLink(ctx, f, p, w.j, w.src, results[i], rl)
-		case each[i] != nil:
-			err = each[i]
-		case callErr != nil && each == nil:
-			// Nothing of this batch is known to be settled: left pending
-			// for the next run.
-			err = callErr
-			if adapters.IsPermanent(callErr) {
-				err = fmt.Errorf("%s refused the batch it was in: %v", tr.Name(), callErr)
-			}
-		default:
-			err = fmt.Errorf("%s made no item for it and said nothing", tr.Name())
+		res, err := batchOutcome(tr.Name(), results, callErr, i)
+		if err == nil {
+			err = e.recoverLink(ctx, f, p, w.j, w.src, res, rl)
 		}
 		if err != nil {
 			err = fmt.Errorf("re-issuing create of %s on %s: %w", w.j.Target, tr.Name(), err)
