@@ -205,17 +205,8 @@ func (s *Store) ExpiredLeases(ctx context.Context, prefix string) ([]store.Lease
 		return nil, s.wrap(err, "listing expired leases")
 	}
 	defer rows.Close()
-	var out []store.Lease
-	for rows.Next() {
-		var l store.Lease
-		var expires int64
-		if err := rows.Scan(&l.Name, &l.Owner, &l.Token, &expires); err != nil {
-			return nil, s.wrap(err, "listing expired leases")
-		}
-		l.Expires = time.Unix(0, expires).UTC()
-		out = append(out, l)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := check.Leases(rows)
+	if err != nil {
 		return nil, s.wrap(err, "listing expired leases")
 	}
 	return out, nil

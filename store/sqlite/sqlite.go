@@ -19,6 +19,7 @@ import (
 	"github.com/mattn/go-sqlite3"
 
 	"github.com/tracksync/tracksync/store"
+	"github.com/tracksync/tracksync/store/internal/check"
 )
 
 // DefaultBusyTimeout is how long a write waits for another connection or
@@ -302,17 +303,8 @@ func (s *Store) ExpiredLeases(ctx context.Context, prefix string) ([]store.Lease
 		return nil, s.wrap(err, "listing expired leases")
 	}
 	defer rows.Close()
-	var out []store.Lease
-	for rows.Next() {
-		var l store.Lease
-		var expires int64
-		if err := rows.Scan(&l.Name, &l.Owner, &l.Token, &expires); err != nil {
-			return nil, s.wrap(err, "listing expired leases")
-		}
-		l.Expires = time.Unix(0, expires).UTC()
-		out = append(out, l)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := check.Leases(rows)
+	if err != nil {
 		return nil, s.wrap(err, "listing expired leases")
 	}
 	return out, nil

@@ -100,3 +100,27 @@ func Refill(tokens float64, last int64, n, rate, burst float64, now time.Time) (
 	}
 	return tokens, last, time.Duration(math.Round(-tokens / rate * 1e9))
 }
+
+// Rows is what both drivers' query results offer (*sql.Rows, pgx.Rows).
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// Leases reads rows of (name, owner, token, expires_at in unix ns), the
+// columns both drivers' ExpiredLeases select. The caller closes rows and
+// wraps the error.
+func Leases(rows Rows) ([]store.Lease, error) {
+	var out []store.Lease
+	for rows.Next() {
+		var l store.Lease
+		var expires int64
+		if err := rows.Scan(&l.Name, &l.Owner, &l.Token, &expires); err != nil {
+			return nil, err
+		}
+		l.Expires = time.Unix(0, expires).UTC()
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
