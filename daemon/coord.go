@@ -117,16 +117,7 @@ func (d *Daemon) publishPeriodic(ctx context.Context, ps []jobs.Periodic) {
 // the leader, a new one is elected only after River's leader term (about
 // 15 s) and rescues stuck jobs only after that.
 func (d *Daemon) takeoverLoop(ctx context.Context) {
-	t := time.NewTicker(max(d.cfg.LockTTL/10, 100*time.Millisecond))
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		d.takeOver(ctx)
-	}
+	repeat(ctx, max(d.cfg.LockTTL/10, 100*time.Millisecond), false, func() { d.takeOver(ctx) })
 }
 
 // flowLeasePrefix begins the name of a flow's lease (the engine's).

@@ -306,19 +306,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return fmt.Errorf("starting jobs: %w", err)
 	}
 	d.log.Info("tracksync serving", "listen", d.Addr(), "flows", len(d.flows().Order), "replica", d.cfg.Owner)
-	go func() {
-		t := time.NewTicker(checkEvery)
-		defer t.Stop()
-		for {
-			d.checkTrackers(jobCtx)
-			d.checkPeers(jobCtx)
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
-	}()
+	go repeat(ctx, checkEvery, true, func() {
+		d.checkTrackers(jobCtx)
+		d.checkPeers(jobCtx)
+	})
 	go d.takeoverLoop(ctx)
 	if d.cfg.Rollups != nil {
 		go d.rollupLoop(ctx)

@@ -20,15 +20,24 @@ type driftState struct {
 // driftLoop runs the drift check (tracksync check) over every flow every
 // CheckEvery, the first time one interval after start.
 func (d *Daemon) driftLoop(ctx context.Context) {
-	t := time.NewTicker(d.cfg.CheckEvery)
+	repeat(ctx, d.cfg.CheckEvery, false, func() { d.CheckDrift(ctx) })
+}
+
+// repeat calls fn every interval until ctx ends; first at once when now
+// is set, else one interval after the start.
+func repeat(ctx context.Context, interval time.Duration, now bool, fn func()) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
+	if now {
+		fn()
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		d.CheckDrift(ctx)
+		fn()
 	}
 }
 

@@ -74,17 +74,10 @@ func (d *Daemon) newNotifier() *notify.Worker {
 func (d *Daemon) notifyLoop(ctx context.Context) {
 	n := d.cfg.Notify
 	go d.notifier.Run(ctx, n.Poll)
-	t := time.NewTicker(n.Check)
-	defer t.Stop()
-	for {
+	repeat(ctx, n.Check, true, func() {
 		d.checkStale(ctx, n)
 		d.checkDigest(ctx, n)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	})
 }
 
 // checkStale announces each flow whose last successful run is older than
