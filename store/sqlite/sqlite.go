@@ -5,6 +5,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -115,10 +116,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	s.ops.q = db
 
 	if err := db.PingContext(ctx); err != nil {
-		return nil, s.closeOnErr(s.wrap(err, "opening state store %s", abs))
+		return nil, s.closeOnErr(cmp.Or(writable(abs), s.wrap(err, "opening state store %s", abs)))
 	}
 	if err := s.migrate(ctx); err != nil {
-		return nil, s.closeOnErr(err)
+		return nil, s.closeOnErr(cmp.Or(writable(abs), err))
 	}
 	return s, nil
 }
@@ -132,7 +133,7 @@ func createFile(path string) error {
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
-		return writable(path)
+		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("creating state store %s: %w", path, err)
@@ -143,10 +144,11 @@ func createFile(path string) error {
 	return nil
 }
 
-// writable checks that the existing state file and its folder can be
-// written: SQLite keeps its write-ahead log (-wal, -shm) next to the file,
-// and a read-only folder would otherwise surface as its "unable to open
-// database file: no such file or directory".
+// writable says why the state file or its folder cannot be written, nil
+// when both can. Open asks only once SQLite failed: it keeps its
+// write-ahead log (-wal, -shm) next to the file, and a read-only folder
+// surfaces as its "unable to open database file: no such file or
+// directory".
 func writable(path string) error {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
