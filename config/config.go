@@ -161,7 +161,11 @@ type State struct {
 // Server configures `tracksync serve`.
 type Server struct {
 	Listen string // host:port
-	Token  string // optional bearer token; always a secret
+	// PublicURL is where the trackers reach serve (https://tracksync.acme.com),
+	// when it differs from Listen; serve registers the webhooks of trackers
+	// that register their own (Asana) at <PublicURL>/webhooks/<tracker>.
+	PublicURL string
+	Token     string // optional bearer token; always a secret
 	// CheckSchedule is when serve runs the drift check (tracksync check)
 	// over every flow: '@every 6h' (default), a cron expression, or "off".
 	CheckSchedule string

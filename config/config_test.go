@@ -238,7 +238,7 @@ flows:
 			yaml: `
 stat: {}
 state: {drver: sqlite}
-server: {listen: nowhere, tokn: x}
+server: {listen: nowhere, tokn: x, public_url: tracksync.acme.com}
 log: {level: loud, format: xml}
 trackers:
   j: {url: x}
@@ -274,6 +274,7 @@ initiatives: [1]
 				`log.format: "xml" is not one of text, json`,
 				`log.level: "loud" is not one of debug, info, warn, error`,
 				"server.listen: want host:port, like 127.0.0.1:8080",
+				`server.public_url: want the http(s) URL the trackers reach tracksync serve at, like https://tracksync.acme.com, not "tracksync.acme.com"`,
 				"server.tokn: unknown key (did you mean token?)",
 				"stat: unknown key (did you mean state?)",
 				"state.drver: unknown key (did you mean driver?)",
@@ -423,7 +424,8 @@ func TestLoad(t *testing.T) {
 	values := map[string]string{
 		"state.driver": "postgres", "state.dsn": "postgres://u@h/db",
 		"server.listen": ":9999", "server.token": "override-token",
-		"log.level": "warn", "log.format": "json",
+		"server.public_url": "https://ts.acme.com",
+		"log.level":         "warn", "log.format": "json",
 	}
 	if len(values) != len(EnvKeys()) {
 		t.Fatalf("test covers %d keys, EnvKeys has %d", len(values), len(EnvKeys()))
@@ -438,7 +440,8 @@ func TestLoad(t *testing.T) {
 	got := map[string]string{
 		"state.driver": c.State.Driver, "state.dsn": c.State.DSN,
 		"server.listen": c.Server.Listen, "server.token": c.Server.Token,
-		"log.level": c.Log.Level, "log.format": c.Log.Format,
+		"server.public_url": c.Server.PublicURL,
+		"log.level":         c.Log.Level, "log.format": c.Log.Format,
 	}
 	if diff := cmp.Diff(values, got); diff != "" {
 		t.Errorf("overrides (-want +got):\n%s", diff)

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"math"
 	"net"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -23,7 +24,7 @@ import (
 var (
 	topKeys    = []string{"state", "server", "log", "trackers", "users", "flows", "initiatives", "notifications"}
 	stateKeys  = []string{"driver", "dsn"}
-	serverKeys = []string{"listen", "token", "check_schedule"}
+	serverKeys = []string{"listen", "public_url", "token", "check_schedule"}
 	logKeys    = []string{"level", "format"}
 	flowKeys   = []string{"name", "a", "b", "direction", "schedule", "conflict", "on_delete", "max_change_share", "max_create_share", "first_contact_limit", "match", "match_file", "create", "fields"}
 	sideKeys   = []string{"tracker", "scope"}
@@ -382,7 +383,7 @@ func (d *decoder) top(n *yaml.Node) {
 		case "state":
 			d.section(e.val, "state", stateKeys, map[string]*string{"driver": &d.c.State.Driver, "dsn": &d.c.State.DSN})
 		case "server":
-			d.section(e.val, "server", serverKeys, map[string]*string{"listen": &d.c.Server.Listen, "token": &d.c.Server.Token, "check_schedule": &d.c.Server.CheckSchedule})
+			d.section(e.val, "server", serverKeys, map[string]*string{"listen": &d.c.Server.Listen, "public_url": &d.c.Server.PublicURL, "token": &d.c.Server.Token, "check_schedule": &d.c.Server.CheckSchedule})
 		case "log":
 			d.section(e.val, "log", logKeys, map[string]*string{"level": &d.c.Log.Level, "format": &d.c.Log.Format})
 		case "trackers":
@@ -944,7 +945,8 @@ func (d *decoder) applyOverrides() {
 	dst := map[string]*string{
 		"state.driver": &d.c.State.Driver, "state.dsn": &d.c.State.DSN,
 		"server.listen": &d.c.Server.Listen, "server.token": &d.c.Server.Token,
-		"log.level": &d.c.Log.Level, "log.format": &d.c.Log.Format,
+		"server.public_url": &d.c.Server.PublicURL,
+		"log.level":         &d.c.Log.Level, "log.format": &d.c.Log.Format,
 	}
 	for k, v := range d.overrides {
 		*dst[k] = v
@@ -1059,6 +1061,11 @@ func (d *decoder) check() {
 	}
 	if _, _, err := net.SplitHostPort(c.Server.Listen); err != nil {
 		d.problem("server.listen", "want host:port, like 127.0.0.1:8080%s", d.source("server.listen"))
+	}
+	if p := c.Server.PublicURL; p != "" {
+		if u, err := url.Parse(p); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			d.problem("server.public_url", "want the http(s) URL the trackers reach tracksync serve at, like https://tracksync.acme.com, not %q%s", p, d.source("server.public_url"))
+		}
 	}
 	d.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	d.oneOf("log.format", c.Log.Format, "text", "json")

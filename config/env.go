@@ -16,7 +16,7 @@ const EnvPrefix = "TRACKSYNC"
 // variable name cannot say which list entry or tracker option it means.
 var envKeys = []string{
 	"state.driver", "state.dsn",
-	"server.listen", "server.token",
+	"server.listen", "server.token", "server.public_url",
 	"log.level", "log.format",
 }
 

@@ -51,6 +51,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Listen is host:port (default 127.0.0.1:8080; ":0" picks a port).
 	Listen string
+	// PublicURL, when set, is where the trackers reach this daemon
+	// (https://tracksync.acme.com): Run registers the webhooks of trackers
+	// that register their own (Asana) at <PublicURL>/webhooks/<tracker>.
+	PublicURL string
 	// Token, when set, is required as a bearer token on every route but
 	// the webhooks (which carry their own signatures).
 	Token string
@@ -311,6 +315,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.checkPeers(jobCtx)
 	})
 	go d.takeoverLoop(ctx)
+	if d.cfg.PublicURL != "" {
+		go d.registerLoop(ctx)
+	}
 	if d.cfg.Rollups != nil {
 		go d.rollupLoop(ctx)
 	}
@@ -358,7 +365,6 @@ func (d *Daemon) enqueue(ctx context.Context, flow, reason string, takeover int6
 		return fmt.Errorf("enqueueing a sync of flow %s: reading its generation: %w", flow, err)
 	}
 	d.cacheGen(flow, gen)
-	var at time.Time
 	if reason == "webhook" && d.cfg.Debounce > 0 {
 		// Every replica's job waits for the flow's webhooks to go quiet.
 		// In a burst, one write per tenth of the debounce is enough.
@@ -377,9 +383,8 @@ func (d *Daemon) enqueue(ctx context.Context, flow, reason string, takeover int6
 				return fmt.Errorf("enqueueing a sync of flow %s: recording the webhook: %w", flow, err)
 			}
 		}
-		at = time.Now().Add(d.cfg.Debounce)
 	}
-	coalesced, err := d.queue.Insert(ctx, jobs.Job{Flow: flow, Gen: gen, Since: now, Takeover: takeover}, jobs.InsertOpts{At: at})
+	coalesced, err := d.queue.Insert(ctx, jobs.Job{Flow: flow, Gen: gen, Since: now, Takeover: takeover}, jobs.InsertOpts{})
 	if err != nil {
 		return fmt.Errorf("enqueueing a sync of flow %s: %w", flow, err)
 	}
@@ -511,8 +516,24 @@ func (d *Daemon) work(ctx context.Context, job jobs.Job) error {
 	if !ok {
 		return jobs.Cancel(fmt.Errorf("flow %q is no longer configured", job.Flow))
 	}
-	if wait := d.settle(ctx, job); wait > 0 {
-		return jobs.Snooze(wait)
+	// Wait for the flow's webhooks to go quiet here, for a short while:
+	// a snoozed job is scheduled, and River promotes scheduled jobs only
+	// every 5 s, which made every webhook-triggered write take 5 s. A
+	// burst longer than two debounce periods frees the worker (snooze).
+	for waited := time.Duration(0); ; {
+		wait := d.settle(ctx, job)
+		if wait <= 0 {
+			break
+		}
+		if waited+wait > 2*d.cfg.Debounce {
+			return jobs.Snooze(wait)
+		}
+		select {
+		case <-ctx.Done():
+			return jobs.Snooze(wait)
+		case <-time.After(wait):
+		}
+		waited += wait
 	}
 	if !job.Since.IsZero() {
 		d.metrics.jobLatency.Observe(d.now().Sub(job.Since).Seconds())

@@ -21,6 +21,7 @@ import (
 	"github.com/tracksync/tracksync/adapters/github/githubtest"
 	"github.com/tracksync/tracksync/adapters/memory"
 	"github.com/tracksync/tracksync/config"
+	"github.com/tracksync/tracksync/daemon/jobs"
 	"github.com/tracksync/tracksync/daemon/jobs/riverjobs"
 	"github.com/tracksync/tracksync/mapping"
 	"github.com/tracksync/tracksync/store"
@@ -408,4 +409,65 @@ func TestScheduleDrivenSync(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.until("the scheduled run carries the edit", func() bool { return h.fake.Issues(repo)[0].Title == "edited, no webhook" })
+}
+
+// recordingQueue records what the daemon asks of the job queue and what
+// its handler answers.
+type recordingQueue struct {
+	jobs.Queue
+	mu      sync.Mutex
+	inserts []jobs.InsertOpts
+	snoozes []time.Duration
+}
+
+func (q *recordingQueue) Insert(ctx context.Context, j jobs.Job, o jobs.InsertOpts) (bool, error) {
+	q.mu.Lock()
+	q.inserts = append(q.inserts, o)
+	q.mu.Unlock()
+	return q.Queue.Insert(ctx, j, o)
+}
+
+// TestLoneWebhookNotScheduledLater: a webhook's job waits for quiet in
+// the worker, not as a job scheduled in the future or snoozed: River
+// promotes scheduled jobs only every 5 s, which made every webhook-driven
+// write take 5 s (BenchmarkWebhookToWrite p50 5,000 ms before, about the
+// 500 ms debounce after).
+func TestLoneWebhookNotScheduledLater(t *testing.T) {
+	rec := &recordingQueue{}
+	h := startWith(t, "@every 1h", 20*time.Millisecond, func(o *harnessOpts) {
+		o.cfg = func(c *Config) {
+			c.Debounce = 300 * time.Millisecond
+			c.Jobs = func(ctx context.Context, st store.Store, o riverjobs.Options) (jobs.Queue, error) {
+				next := o.Handler
+				o.Handler = func(ctx context.Context, j jobs.Job) error {
+					err := next(ctx, j)
+					if d, ok := jobs.IsSnooze(err); ok {
+						rec.mu.Lock()
+						rec.snoozes = append(rec.snoozes, d)
+						rec.mu.Unlock()
+					}
+					return err
+				}
+				q, err := riverjobs.Open(ctx, st, o)
+				rec.Queue = q
+				return rec, err
+			}
+		}
+	})
+	h.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "x", Status: "To Do"})
+	h.waitRun()
+	is := h.fake.Issues(repo)[0]
+	h.fake.SetWebhook(h.url+"/webhooks/b", secret, nil)
+	h.fake.EditIssue(repo, is.Number, func(x *githubtest.Issue) { x.Title = "by webhook" })
+	h.until("the webhook's edit synced", func() bool { return h.a.Items()[0].Title == "by webhook" })
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	for _, o := range rec.inserts {
+		if !o.At.IsZero() {
+			t.Errorf("a job was inserted to start at %s: River starts scheduled jobs up to 5 s late", o.At)
+		}
+	}
+	if len(rec.snoozes) > 0 {
+		t.Errorf("a lone webhook's job was snoozed %v: a snoozed job starts up to 5 s late", rec.snoozes)
+	}
 }

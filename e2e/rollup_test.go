@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/tracksync/tracksync/adapters"
+	_ "github.com/tracksync/tracksync/adapters/asana"
+	"github.com/tracksync/tracksync/adapters/asana/asanatest"
 	"github.com/tracksync/tracksync/adapters/github/githubtest"
 	"github.com/tracksync/tracksync/adapters/jira/jiratest"
 	_ "github.com/tracksync/tracksync/adapters/roadmap"
@@ -165,10 +167,11 @@ func dashboardPercent(page, key string) string {
 	return m[1]
 }
 
-// TestRollupsEndToEnd: a roadmap with three initiatives, children in Jira
-// (epics listed on the initiative, issues under them) and GitHub (a
-// tracking issue's task list), the platform flow syncing Jira and GitHub
-// both ways. Moving issues to done in either tracker changes the roll-up,
+// TestRollupsEndToEnd: a roadmap with four initiatives, children in Jira
+// (epics listed on the initiative, issues under them), GitHub (a
+// tracking issue's task list) and Asana (launch plan tasks tagged
+// initiative:INIT-4), the platform flow syncing Jira and GitHub both
+// ways. Moving issues to done in either tracker changes the roll-up,
 // the roadmap file, the GitHub tracking issue and the dashboard.
 func TestRollupsEndToEnd(t *testing.T) {
 	h := startSandboxDaemon(t)
@@ -177,7 +180,8 @@ func TestRollupsEndToEnd(t *testing.T) {
 	// tracking issue #3 with #1, #2 open and #4 closed: 1 of 3. The flow
 	// copies every issue to the other tracker; copies count once, so the
 	// totals stay 3, 1, 3 once the sync has linked them.
-	want := map[string][2]int{"INIT-1": {33, 3}, "INIT-2": {0, 1}, "INIT-3": {33, 3}}
+	// INIT-4 = 4 Asana launch tasks, 2 done.
+	want := map[string][2]int{"INIT-1": {33, 3}, "INIT-2": {0, 1}, "INIT-3": {33, 3}, "INIT-4": {50, 4}}
 	check := func() (bool, string) {
 		var state []string
 		ok := true
@@ -209,7 +213,16 @@ func TestRollupsEndToEnd(t *testing.T) {
 	if err := h.sb.GitHub.EditIssue(sandbox.Repo, 1, func(is *githubtest.Issue) { is.State, is.StateReason = "closed", "completed" }); err != nil {
 		t.Fatal(err)
 	}
-	want = map[string][2]int{"INIT-1": {100, 3}, "INIT-2": {0, 1}, "INIT-3": {67, 3}}
+	// Asana: the PM completes "Pricing page", moving it to Done.
+	for _, task := range h.sb.Asana.Tasks(h.sb.LaunchGID) {
+		if task.Name == "Pricing page" {
+			done := h.sb.Asana.SectionByName(h.sb.LaunchGID, "Done")
+			if err := h.sb.Asana.EditTask(task.GID, func(x *asanatest.Task) { x.Completed, x.Memberships[0].Section = true, done }); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	want = map[string][2]int{"INIT-1": {100, 3}, "INIT-2": {0, 1}, "INIT-3": {67, 3}, "INIT-4": {75, 4}}
 	h.waitFor("the roll-ups after the edits", check)
 
 	h.waitFor("the write-back after the edits", func() (bool, string) {
@@ -235,7 +248,7 @@ func TestRollupsEndToEnd(t *testing.T) {
 	}
 	// History: today's snapshot per initiative.
 	rep, err := h.svc.Report(context.Background(), 7, "")
-	if err != nil || len(rep.History) != 3 {
+	if err != nil || len(rep.History) != 4 {
 		t.Errorf("history: %v %v", rep.History, err)
 	}
 }

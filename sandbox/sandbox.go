@@ -1,8 +1,9 @@
-// Package sandbox starts the Jira and GitHub fakes in-process, seeds them
-// (a Jira project with epics and issues across its workflow, a GitHub
-// repository with issues, a roadmap file with initiatives) and writes a
-// ready config, so `tracksync serve --sandbox` runs the real daemon against
-// them with no accounts and no network.
+// Package sandbox starts the Jira, GitHub and Asana fakes in-process, seeds
+// them (a Jira project with epics and issues across its workflow, a GitHub
+// repository with issues, a PM's Asana board of the Jira epics and a launch
+// plan, a roadmap file with initiatives) and writes a ready config, so
+// `tracksync serve --sandbox` runs the real daemon against them with no
+// accounts and no network.
 package sandbox
 
 import (
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/adapters/asana/asanatest"
 	"github.com/tracksync/tracksync/adapters/github/githubtest"
 	"github.com/tracksync/tracksync/adapters/jira"
 	"github.com/tracksync/tracksync/adapters/jira/jiratest"
@@ -23,16 +25,23 @@ import (
 
 // Credentials the fakes accept; they guard nothing but the sandbox.
 const (
-	Repo          = "acme/platform"
-	GitHubToken   = "sandbox-github-token"
-	GitHubSecret  = "sandbox-github-webhook-secret"
-	JiraSecret    = "sandbox-jira-webhook-secret"
-	JiraProject   = "PLAT"
+	Repo         = "acme/platform"
+	GitHubToken  = "sandbox-github-token"
+	GitHubSecret = "sandbox-github-webhook-secret"
+	JiraSecret   = "sandbox-jira-webhook-secret"
+	JiraProject  = "PLAT"
+	AsanaToken   = "sandbox-asana-token"
+	// AsanaBoard and AsanaLaunch name the Asana projects: the PM's board
+	// of the Jira epics (flow "board") and a launch plan whose tasks
+	// tagged initiative:INIT-4 make up that initiative.
+	AsanaBoard    = "Platform roadmap"
+	AsanaLaunch   = "Launch plan"
 	jiraEmail     = "bot@example.com"
 	jiraToken     = "api-token"
 	configName    = "tracksync.yaml"
 	roadmapName   = "roadmap.yaml"
 	clockInterval = time.Second
+	asanaDelivery = 200 * time.Millisecond
 )
 
 // Sandbox is a running pair of fakes and the files that point at them.
@@ -41,6 +50,9 @@ type Sandbox struct {
 	Config string // the config file written for them
 	Jira   *jiratest.Server
 	GitHub *githubtest.Server
+	Asana  *asanatest.Server
+	// BoardGID and LaunchGID are the Asana projects' gids.
+	BoardGID, LaunchGID string
 	// Slack and Teams are the notification fakes the config's sinks post
 	// to (a #roadmap channel, a "tracksync" workflow).
 	Slack *notifytest.Slack
@@ -94,11 +106,14 @@ func Start(ctx context.Context, dir string) (_ *Sandbox, err error) {
 	s := &Sandbox{Dir: dir, Config: filepath.Join(dir, configName), stop: make(chan struct{})}
 	s.Jira = jiratest.New(s, jiratest.Options{Projects: []string{JiraProject}, WebhookSecret: JiraSecret, Start: time.Now().UTC()})
 	s.GitHub = githubtest.New(s, githubtest.Options{Repos: []string{Repo}, Users: []string{"analima", "bochen", "cypark"}, Tokens: []string{GitHubToken}, Clock: time.Now})
+	s.Asana = asanatest.New(s, asanatest.Options{Tokens: []string{AsanaToken}, Start: time.Now().UTC(), Users: []asanatest.User{
+		{Name: "Ana Lima", Email: "ana@example.com"}, {Name: "Bo Chen", Email: "bo@example.com"}, {Name: "Cy Park", Email: "cy@example.com"}}})
 	s.Slack, s.Teams = notifytest.NewSlack(), notifytest.NewTeams()
 	s.Cleanup(s.Slack.Close)
 	s.Cleanup(s.Teams.Close)
-	// The Jira fake's clock is manual: keep it with the wall clock, so
-	// "updated" stamps and relative JQL dates mean what they say.
+	// The Jira and Asana fakes' clocks are manual: keep them with the wall
+	// clock, so "updated" stamps, relative JQL dates and sync tokens' ages
+	// mean what they say.
 	go func() {
 		t := time.NewTicker(clockInterval)
 		defer t.Stop()
@@ -109,7 +124,25 @@ func Start(ctx context.Context, dir string) (_ *Sandbox, err error) {
 				return
 			case now := <-t.C:
 				s.Jira.Advance(now.Sub(last))
+				s.Asana.Advance(now.Sub(last))
 				last = now
+			}
+		}
+	}()
+	// Asana batches its webhook events; the fake sends what is queued when
+	// asked: ask often, so a card moved on the board reaches the daemon
+	// within a second, as Asana's own deliveries do.
+	deliverCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.Cleanup(cancel)
+	go func() {
+		t := time.NewTicker(asanaDelivery)
+		defer t.Stop()
+		for {
+			select {
+			case <-s.stop:
+				return
+			case <-t.C:
+				s.Asana.Deliver(deliverCtx)
 			}
 		}
 	}()
@@ -173,7 +206,33 @@ func (s *Sandbox) seed(ctx context.Context) error {
 	} {
 		s.GitHub.CreateIssue(Repo, is)
 	}
+	s.seedAsana()
 	return os.WriteFile(filepath.Join(s.Dir, roadmapName), []byte(roadmapFile), 0o644)
+}
+
+// seedAsana makes the PM's two projects: the board (empty: flow "board"
+// fills it with the Jira epics) and the launch plan, whose tasks tagged
+// initiative:INIT-4 are that initiative's children (2 of 4 done).
+func (s *Sandbox) seedAsana() {
+	s.BoardGID = s.Asana.AddProject(AsanaBoard, "To do", "In progress", "Done")
+	s.LaunchGID = s.Asana.AddProject(AsanaLaunch, "To do", "Doing", "Done")
+	tag := s.Asana.AddTag("initiative:INIT-4")
+	users := map[string]string{}
+	for _, u := range s.Asana.Users() {
+		users[u.Email] = u.GID
+	}
+	for _, t := range []struct {
+		name, section, who string
+	}{
+		{"Launch blog post", "Done", "ana@example.com"},
+		{"Press kit", "Done", "bo@example.com"},
+		{"Pricing page", "Doing", "ana@example.com"},
+		{"Partner webinar", "To do", "cy@example.com"},
+	} {
+		s.Asana.CreateTask(asanatest.Task{Name: t.name, HTMLNotes: "<body>" + t.name + " for the public launch.</body>",
+			Completed: t.section == "Done", Assignee: users[t.who], Tags: []string{tag},
+			Memberships: []asanatest.Membership{{Project: s.LaunchGID, Section: s.Asana.SectionByName(s.LaunchGID, t.section)}}})
+	}
 }
 
 const roadmapFile = `# Roadmap 2027, kept by product in git. tracksync writes status back.
@@ -197,6 +256,12 @@ initiatives:
     owner: bo@example.com
     status: planned
     due: 2027-09-30
+
+  - key: INIT-4
+    title: Public launch              # its work is in the PM's Asana launch plan
+    owner: ana@example.com
+    status: planned
+    due: 2027-02-28
 `
 
 // notifications is the config's notifications section: every event to the
@@ -237,23 +302,35 @@ trackers:
   roadmap:
     kind: roadmap
     path: %s
+  asana:
+    kind: asana
+    url: %[12]s
+    auth:
+      token: %[13]s
+    workspace: %[14]s
+    projects: [%[15]s, %[16]s]
+    status: section
+    limits: { requests_per_minute: 1500 }
 users:
   - name: Ana Lima
     email: ana@example.com
     jira: 5b10ac8d82e05b22cc7d4ef5
     github: analima
+    asana: ana@example.com
   - name: Bo Chen
     email: bo@example.com
     jira: 5b10ac8d82e05b22cc7d4ef6
     github: bochen
+    asana: bo@example.com
   - name: Cy Park
     email: cy@example.com
     jira: 5b10ac8d82e05b22cc7d4ef7
     github: cypark
+    asana: cy@example.com
 flows:
   - name: platform
-    a: { tracker: jira, scope: 'project = %s AND issuetype != Initiative' }
-    b: { tracker: github, scope: '%s' }
+    a: { tracker: jira, scope: 'project = %[10]s AND issuetype != Initiative' }
+    b: { tracker: github, scope: '%[11]s' }
     schedule: '@every 1m'
     conflict: manual
     fields:
@@ -269,19 +346,42 @@ flows:
           - { a: 'In Progress', b: 'open', b_label: 'status: in progress' }
           - { a: 'In Review',   b: 'open', b_label: 'status: in review' }
           - { a: 'Done',        b: 'closed' }
+  # The PM's view: the Jira epics as cards on an Asana board, whose
+  # sections are their status; a card moved on the board moves the epic.
+  - name: board
+    a: { tracker: jira, scope: 'project = %[10]s AND issuetype = Epic' }
+    b: { tracker: asana, scope: %[15]s }
+    schedule: '@every 1m'
+    conflict: manual
+    fields:
+      title: both
+      body: a-to-b
+      assignees: both
+      due: both
+      comments: both
+      status:
+        direction: both
+        map:
+          - { a: 'To Do',       b: 'To do' }
+          - { a: 'In Progress', b: 'In progress' }
+          - { a: 'In Review',   b: 'In progress' }
+          - { a: 'Done',        b: 'Done' }
 # Initiatives live in the roadmap file; their children are Jira epics listed
 # under children: (and the issues under those epics), and GitHub issues on
 # a tracking issue's task list (the tracking issue is labelled
-# initiative:<key>). Issues synced between Jira and GitHub count once.
+# initiative:<key>), and Asana tasks of the launch plan tagged
+# initiative:<key>. Items synced between trackers count once.
 initiatives:
   source: { tracker: roadmap }
   status: children
   children:
     - { tracker: jira, link: refs, scope: 'project = %[10]s' }
     - { tracker: github, link: tasklist, scope: '%[11]s' }
+    - { tracker: asana, link: label, scope: %[16]s }
   rollup:
     at_risk: { days_before_due: 30, min_done: 0.5, blocked_labels: [blocked] }
     write_back: true
     schedule: '@every 1m'
-`, q(s.Jira.URL), JiraProject, q(jiraEmail), q(jiraToken), q(JiraSecret), q(s.GitHub.URL), q(GitHubToken), q(GitHubSecret), roadmapName, JiraProject, Repo)
+`, q(s.Jira.URL), JiraProject, q(jiraEmail), q(jiraToken), q(JiraSecret), q(s.GitHub.URL), q(GitHubToken), q(GitHubSecret), roadmapName, JiraProject, Repo,
+		q(s.Asana.URL), q(AsanaToken), q(s.Asana.Workspace()), q(s.BoardGID), q(s.LaunchGID))
 }

@@ -7,12 +7,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/adapters/asana/asanatest"
 	"github.com/tracksync/tracksync/adapters/github/githubtest"
 	"github.com/tracksync/tracksync/adapters/jira/jiratest"
 	"github.com/tracksync/tracksync/daemon"
@@ -27,7 +29,7 @@ func (a *app) demoCmd() *cobra.Command {
 	var dir string
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "A scripted tour on the sandbox: the real daemon, Jira and GitHub fakes, webhooks; exits 0 only if every step is observed",
+		Short: "A scripted tour on the sandbox: the real daemon, Jira, GitHub and Asana fakes, webhooks; exits 0 only if every step is observed",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			d := &demo{ctx: cmd.Context(), app: a}
@@ -87,6 +89,45 @@ func (d *demo) ghIssue(title string) (githubtest.Issue, bool) {
 	return githubtest.Issue{}, false
 }
 
+// asanaTask finds a task of an Asana project by name, and the name of its
+// section there.
+func (d *demo) asanaTask(project, name string) (asanatest.Task, string, bool) {
+	for _, t := range d.sb.Asana.Tasks(project) {
+		if t.Name != name {
+			continue
+		}
+		for _, m := range t.Memberships {
+			if m.Project == project {
+				for _, sec := range []string{"To do", "In progress", "Doing", "Done"} {
+					if d.sb.Asana.SectionByName(project, sec) == m.Section {
+						return t, sec, true
+					}
+				}
+			}
+		}
+		return t, "", true
+	}
+	return asanatest.Task{}, "", false
+}
+
+// moveCard moves an Asana task to another section of project, as a PM
+// dragging the card on the board does.
+func (d *demo) moveCard(project, name, section string) {
+	t, _, ok := d.asanaTask(project, name)
+	if !ok {
+		return
+	}
+	sec := d.sb.Asana.SectionByName(project, section)
+	_ = d.sb.Asana.EditTask(t.GID, func(t *asanatest.Task) {
+		for i := range t.Memberships {
+			if t.Memberships[i].Project == project {
+				t.Memberships[i].Section = sec
+			}
+		}
+		t.Completed = section == "Done"
+	})
+}
+
 func (d *demo) jiraIssue(title string) (jiratest.Issue, bool) {
 	for _, is := range d.sb.Jira.Issues() {
 		if is.Summary == title {
@@ -104,7 +145,8 @@ func (d *demo) tour(dir string) error {
 	defer sb.Close()
 	d.sb, d.cfg = sb, sb.Config
 	d.say("tracksync demo: the real daemon on the sandbox in %s", sb.Dir)
-	d.say("  Jira fake %s (project %s), GitHub fake %s (repo %s)", sb.Jira.URL, sandbox.JiraProject, strings.TrimSuffix(sb.GitHub.URL, "/"), sandbox.Repo)
+	d.say("  Jira fake %s (project %s), GitHub fake %s (repo %s), Asana fake %s (projects %q and %q)", sb.Jira.URL, sandbox.JiraProject,
+		strings.TrimSuffix(sb.GitHub.URL, "/"), sandbox.Repo, sb.Asana.URL, sandbox.AsanaBoard, sandbox.AsanaLaunch)
 
 	d.say("\n1. validate the sandbox's config")
 	code, out := d.cli("validate")
@@ -155,6 +197,11 @@ func (d *demo) tour(dir string) error {
 		<-done
 	}()
 	go sb.Connect(dm.Addr())
+	go func() {
+		if err := dm.RegisterWebhooks(d.ctx, "http://"+dm.Addr()); err != nil {
+			d.say("   ✗ registering Asana's webhooks: %v", err)
+		}
+	}()
 
 	d.say("\n2. the daemon starts and links every item on both sides")
 	links := func() int {
@@ -165,6 +212,16 @@ func (d *demo) tour(dir string) error {
 	copyOnb, ok := d.ghIssue("Self-serve onboarding")
 	d.check(ok && strings.Contains(strings.Join(copyOnb.Labels, ","), "status: in progress"),
 		"GitHub copy of the In Progress epic is open with label 'status: in progress'")
+	boardLinks := func() int {
+		ls, _ := d.st.ListLinks(d.ctx, "board")
+		return len(ls)
+	}
+	ok = d.wait(func() bool {
+		_, onb, _ := d.asanaTask(sb.BoardGID, "Self-serve onboarding")
+		_, bill, _ := d.asanaTask(sb.BoardGID, "Usage-based billing")
+		return boardLinks() == 2 && onb == "In progress" && bill == "To do"
+	})
+	d.check(ok, fmt.Sprintf("the PM's Asana board %q holds the %d Jira epics as cards, each in its status's section", sandbox.AsanaBoard, boardLinks()))
 
 	d.say("\n3. an edit in Jira appears in GitHub (by webhook)")
 	ana := jiratest.DefaultUsers[1].AccountID
@@ -179,6 +236,19 @@ func (d *demo) tour(dir string) error {
 	sb.GitHub.EditIssue(sandbox.Repo, docs.Number, func(is *githubtest.Issue) { is.State, is.StateReason = "closed", "completed" })
 	ok = d.wait(func() bool { is, ok := d.jiraIssue("Docs search is slow"); return ok && is.Status == "Done" })
 	d.check(ok, fmt.Sprintf("Jira issue moved to Done %s after GitHub closed it", time.Since(start).Round(10*time.Millisecond)))
+
+	d.say("\n4b. the PM moves a card on the Asana board; the Jira epic follows, and GitHub after it (by webhooks)")
+	start = time.Now()
+	d.moveCard(sb.BoardGID, "Usage-based billing", "In progress")
+	ok = d.wait(func() bool { is, ok := d.jiraIssue("Usage-based billing"); return ok && is.Status == "In Progress" })
+	d.check(ok, fmt.Sprintf("Jira epic moved to In Progress %s after the card moved", time.Since(start).Round(10*time.Millisecond)))
+	ok = d.wait(func() bool {
+		is, ok := d.ghIssue("Usage-based billing")
+		return ok && slices.Contains(is.Labels, "status: in progress")
+	})
+	d.check(ok, "its GitHub copy is labelled 'status: in progress'")
+	ok = d.wait(func() bool { _, _, ok := d.asanaTask(sb.BoardGID, "Self-serve onboarding v2"); return ok })
+	d.check(ok, "step 3's Jira rename reached the Asana card too")
 
 	d.say("\n5. the same field edited on both sides is held for a person, neither side overwritten")
 	audit, _ := d.ghIssue("Audit log")
@@ -235,8 +305,13 @@ func (d *demo) tour(dir string) error {
 		}
 		return int(svc.Done(r)*100 + 0.5)
 	}
-	ok = d.wait(func() bool { return pct("INIT-1") == 33 && pct("INIT-2") == 0 && pct("INIT-3") == 67 })
-	d.check(ok, fmt.Sprintf("INIT-1 %d%%, INIT-2 %d%%, INIT-3 %d%% done (3, 1 and 3 items)", pct("INIT-1"), pct("INIT-2"), pct("INIT-3")))
+	ok = d.wait(func() bool {
+		return pct("INIT-1") == 33 && pct("INIT-2") == 0 && pct("INIT-3") == 67 && pct("INIT-4") == 50
+	})
+	d.check(ok, fmt.Sprintf("INIT-1 %d%%, INIT-2 %d%%, INIT-3 %d%%, INIT-4 %d%% done (3, 1, 3 and 4 items)", pct("INIT-1"), pct("INIT-2"), pct("INIT-3"), pct("INIT-4")))
+	d.moveCard(sb.LaunchGID, "Pricing page", "Done")
+	ok = d.wait(func() bool { return pct("INIT-4") == 75 })
+	d.check(ok, fmt.Sprintf("INIT-4 rolls up from the PM's Asana launch plan: %d%% once the PM completes \"Pricing page\"", pct("INIT-4")))
 	_, table := d.cli("rollup")
 	d.say("%s", indent(table))
 	roadmap := filepath.Join(sb.Dir, "roadmap.yaml")

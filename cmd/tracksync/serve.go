@@ -60,7 +60,8 @@ func (a *app) serveCmd() *cobra.Command {
 				listen = a.cfg.Server.Listen
 			}
 			bi := readBuildInfo()
-			dc := daemon.Config{Store: st, Flows: fs, Logger: a.log, Listen: listen, Token: a.cfg.Server.Token, Version: bi.Version, Commit: bi.Commit}
+			dc := daemon.Config{Store: st, Flows: fs, Logger: a.log, Listen: listen, Token: a.cfg.Server.Token, Version: bi.Version, Commit: bi.Commit,
+				PublicURL: a.cfg.Server.PublicURL}
 			if s := a.cfg.Server.CheckSchedule; s != "off" && s != "" {
 				if sched, err := mapping.ParseSchedule(s); err == nil {
 					now := time.Now()
@@ -93,6 +94,15 @@ func (a *app) serveCmd() *cobra.Command {
 				// The fakes ping the daemon when their webhooks are set:
 				// connect once Run serves (the bound listener queues them).
 				go sb.Connect(d.Addr())
+				if dc.PublicURL == "" {
+					// The Asana fake's webhooks are registered by
+					// tracksync, as a user's would be with server.public_url.
+					go func() {
+						if err := d.RegisterWebhooks(ctx, "http://"+d.Addr()); err != nil {
+							a.log.Warn("sandbox: registering webhooks", "error", err)
+						}
+					}()
+				}
 				printSandbox(a, sb, d.Addr())
 			}
 			go a.watchConfig(ctx, d)
@@ -187,10 +197,12 @@ sandbox in %[1]s
   config:      %[2]s   (try: tracksync -c %[2]s links | runs | conflicts list | plan)
   Jira fake:   %[3]s   (project %[4]s; basic auth bot@example.com / api-token)
   GitHub fake: %[5]s   (repo %[6]s; token %[7]s)
+  Asana fake:  %[9]s   (token %[10]s; projects %[11]q %[12]s and %[13]q %[14]s)
   daemon:      http://%[8]s   (/ , /healthz, /readyz, /metrics)
 
-Both fakes send signed webhooks to the daemon, so an edit shows on the other
-side within a second. Make one in GitHub with curl:
+The fakes send signed webhooks to the daemon (Asana's registered by it, with
+the handshake), so an edit shows on the other side within a second. Make one
+in GitHub with curl:
 
   curl -s -X PATCH -H 'Authorization: Bearer %[7]s' -H 'Content-Type: application/json' \
     -d '{"title":"Renamed from curl"}' %[5]s/repos/%[6]s/issues/1
@@ -201,5 +213,6 @@ or in Jira:
     -d '{"fields":{"summary":"Renamed in Jira"}}' %[3]s/rest/api/3/issue/%[4]s-1
 
 Stop with Ctrl-C.
-`, sb.Dir, sb.Config, sb.Jira.URL, sandbox.JiraProject, strings.TrimSuffix(sb.GitHub.URL, "/"), sandbox.Repo, sandbox.GitHubToken, addr)
+`, sb.Dir, sb.Config, sb.Jira.URL, sandbox.JiraProject, strings.TrimSuffix(sb.GitHub.URL, "/"), sandbox.Repo, sandbox.GitHubToken, addr,
+		sb.Asana.URL, sandbox.AsanaToken, sandbox.AsanaBoard, sb.BoardGID, sandbox.AsanaLaunch, sb.LaunchGID)
 }
