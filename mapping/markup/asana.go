@@ -57,10 +57,13 @@ func AsanaToMarkdown(rich string) (string, error) {
 	// HTML can nest what Asana's rich text cannot (a list in a quote):
 	// reading back what the writer makes of it applies the same
 	// degradations a trip from Markdown does, so the result is a fixed
-	// point.
-	doc, err = parseAsana(writeAsana(normalize(doc)))
-	if err != nil {
-		return "", err
+	// point. Rich text the writer makes again unchanged (what tracksync
+	// wrote, and most people's) would read back as it did: the second
+	// parse, half the cost (its tokenizer's buffers), is skipped.
+	if w := writeAsana(normalize(doc)); w != rich {
+		if doc, err = parseAsana(w); err != nil {
+			return "", err
+		}
 	}
 	return ADFToMarkdown(doc, Options{}), nil
 }

