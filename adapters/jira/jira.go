@@ -924,8 +924,28 @@ func (t *Tracker) Update(ctx context.Context, ref adapters.Ref, p adapters.Patch
 		if err != nil {
 			return adapters.Item{}, fmt.Errorf("updating jira issue %s: %w", name, err)
 		}
-		if err := t.c.do(ctx, http.MethodPut, t.path("/issue/"+url.PathEscape(ref.ID)), map[string]any{"fields": fields}, nil); err != nil {
+		// Jira Cloud answers the edit with the issue when asked
+		// (returnIssue), which saves the read-back below when no
+		// transition follows.
+		path := t.path("/issue/" + url.PathEscape(ref.ID))
+		returning := !t.dc && !slices.Contains(p.Fields, adapters.FieldStatus)
+		if returning {
+			path += "?returnIssue=true"
+		}
+		var back wireIssue
+		if err := t.c.doShape(ctx, http.MethodPut, path, map[string]any{"fields": fields}, &back, rest.NoContent()); err != nil {
 			return adapters.Item{}, fmt.Errorf("updating jira issue %s (%s): %w", name, strings.Join(plain, ", "), err)
+		}
+		if returning && t.whole(back, ref.ID) {
+			// The edit writes no property: the sync key is the one the
+			// issue had.
+			back.Properties = nil
+			it, err := t.toItem(ctx, back)
+			if err != nil {
+				return adapters.Item{}, fmt.Errorf("updating jira issue %s: %w", name, err)
+			}
+			it.SyncKey = p.Item.SyncKey
+			return it, nil
 		}
 	}
 	if slices.Contains(p.Fields, adapters.FieldStatus) && item.Status != "" {
@@ -934,6 +954,23 @@ func (t *Tracker) Update(ctx context.Context, ref adapters.Ref, p adapters.Patch
 		}
 	}
 	return t.read(ctx, ref, false)
+}
+
+// whole says whether w, an edit's answer, is issue id whole, as Get issue
+// answers it: then it stands for the read-back. An empty answer (204: the
+// parameter ignored) does not, nor one holding only the fields edited:
+// created is never edited, so its presence (with the fields every issue
+// has) tells a whole issue from the edited fields alone.
+func (t *Tracker) whole(w wireIssue, id string) bool {
+	if w.ID != id || w.Key == "" {
+		return false
+	}
+	for _, f := range []string{"created", "updated", "status", "issuetype", "project", "summary"} {
+		if v, ok := w.Fields[f]; !ok || string(v) == "null" {
+			return false
+		}
+	}
+	return true
 }
 
 // Archive moves the issue to a done-category status.

@@ -166,6 +166,10 @@ func (s *Server) editIssue(r *request) (reply, error) {
 	if len(changes) > 0 {
 		s.webhook(r, "jira:issue_updated", it, changes, nil)
 	}
+	// Cloud answers with the issue, as Get issue does, when asked.
+	if q := r.URL.Query(); s.flavor == Cloud && q.Get("returnIssue") == "true" {
+		return reply{http.StatusOK, s.issueJSON(it, parseFields(nil, "*all"), nil, q.Get("expand"))}, nil
+	}
 	return reply{http.StatusNoContent, nil}, nil
 }
 
