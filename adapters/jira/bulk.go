@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/adapters/internal/rest"
@@ -160,6 +161,7 @@ func (t *Tracker) createChunk(ctx context.Context, reqs []adapters.CreateRequest
 	for i, r := range reqs {
 		w, ok := byID[ids[i]]
 		if !ok {
+			t.forgetMarker(project, keys[i])
 			return fmt.Errorf("creating jira issue %q in bulk: issue %s is gone: %w", r.Item.Title, ids[i], adapters.ErrNotFound)
 		}
 		it, err := t.toItem(ctx, w)
@@ -237,25 +239,44 @@ func (t *Tracker) createBody(ctx context.Context, it adapters.Item, project, key
 	return body, nil
 }
 
-// findMarkers returns the ids of the issues in project carrying the keys:
-// one search over the newest issues tracksync's account created there
-// within the marker window (a batch just made is among them) and those the
-// (indexed) property names.
+// findMarkers returns the ids of the issues in project carrying each of
+// keys (tracksync's property), among those tracksync's account created
+// within Options.MarkerWindow or whose property the search index shows.
+//
+// What a scan found is kept (markerCache): after the first scan of the
+// window in this process, a lookup asks only for what was created since
+// the last one (by Jira's clock, an Overlap earlier for the search index's
+// lag), so a create in an incremental run costs one search whatever the
+// number of issues tracksync made in the window. The scans are by creator
+// and creation time, not by process: another replica's or another
+// installation's creates are seen too.
 func (t *Tracker) findMarkers(ctx context.Context, project string, keys []string) (map[string]string, error) {
 	quoted := make([]string, len(keys))
-	want := make(map[string]bool, len(keys))
 	for i, k := range keys {
 		quoted[i] = quote(k)
-		want[k] = true
 	}
-	mins := max(1, int64((t.o.MarkerWindow+59e9)/60e9))
-	jql := "project = " + quote(project) + " AND ((creator = currentUser() AND created >= -" + strconv.FormatInt(mins, 10) + "m) OR issue.property[" + PropertyKey + "].key in (" + strings.Join(quoted, ", ") + ")) ORDER BY created DESC"
-	found := map[string]string{}
-	// Newest first, page by page, until every key is found (a batch just
-	// made is on the first page) or the window is read.
+	t.mu.Lock()
+	mc := t.markers[project]
+	t.mu.Unlock()
+	var since string
+	if mc != nil && time.Since(mc.full) < t.o.MarkerWindow/2 {
+		since = strconv.FormatInt(mc.through.Add(-t.o.Overlap).UnixMilli(), 10)
+	} else {
+		mc = &markerCache{ids: map[string]string{}, full: time.Now()}
+		since = "-" + strconv.FormatInt(max(1, int64((t.o.MarkerWindow+59e9)/60e9)), 10) + "m"
+	}
+	jql := "project = " + quote(project) + " AND ((creator = currentUser() AND created >= " + since + ") OR issue.property[" + PropertyKey + "].key in (" + strings.Join(quoted, ", ") + ")) ORDER BY created DESC"
+	// Every page of the window: what is not asked for now is kept for
+	// the next lookup.
 	page := pager{t: t, jql: jql}
-	for len(found) < len(want) {
-		ws, more, err := page.next(ctx)
+	scanned := map[string]string{}
+	var through time.Time
+	for first := true; ; first = false {
+		pctx := ctx
+		if first {
+			pctx = context.WithValue(ctx, serverTimeKey{}, &through)
+		}
+		ws, more, err := page.next(pctx)
 		if err != nil {
 			return nil, err
 		}
@@ -274,15 +295,68 @@ func (t *Tracker) findMarkers(ctx context.Context, project string, keys []string
 				raw, ok = prop.Value, true
 			}
 			var m marker
-			if ok && json.Unmarshal(raw, &m) == nil && want[m.Key] {
-				found[m.Key] = w.ID // newest first: the last match is the oldest
+			if ok && json.Unmarshal(raw, &m) == nil && m.Key != "" {
+				scanned[m.Key] = w.ID // newest first: the last match is the oldest
 			}
 		}
 		if !more {
 			break
 		}
 	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if cur := t.markers[project]; cur != nil && cur.full.Equal(mc.full) {
+		mc = cur // another lookup may have merged meanwhile
+	}
+	for k, id := range scanned {
+		if old, ok := mc.ids[k]; !ok || olderID(id, old) {
+			mc.ids[k] = id // the oldest issue (lowest id) wins
+		}
+	}
+	if !through.IsZero() && through.After(mc.through) {
+		mc.through = through
+	}
+	if t.markers == nil {
+		t.markers = map[string]*markerCache{}
+	}
+	if !mc.through.IsZero() {
+		t.markers[project] = mc // without Jira's clock, no delta can follow
+	}
+	found := map[string]string{}
+	for _, k := range keys {
+		if id, ok := mc.ids[k]; ok {
+			found[k] = id
+		}
+	}
 	return found, nil
+}
+
+// markerCache is what scans of one project's marker window found: each
+// sync key's issue id, the Jira time the last scan began (through), and
+// when (this process's clock) the window was last read whole.
+type markerCache struct {
+	ids     map[string]string
+	through time.Time
+	full    time.Time
+}
+
+// olderID says whether Jira issue id a was made before b (ids grow).
+func olderID(a, b string) bool {
+	x, errA := strconv.ParseInt(a, 10, 64)
+	y, errB := strconv.ParseInt(b, 10, 64)
+	if errA != nil || errB != nil {
+		return a < b
+	}
+	return x < y
+}
+
+// forgetMarker drops key from project's cache: its issue is gone.
+func (t *Tracker) forgetMarker(project, key string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if mc := t.markers[project]; mc != nil {
+		delete(mc.ids, key)
+	}
 }
 
 // fetchMany reads issues by id with their fields: bulkfetch on Cloud, a

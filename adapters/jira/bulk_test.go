@@ -3,8 +3,10 @@ package jira_test
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/adapters/jira"
@@ -162,6 +164,96 @@ func TestBackLinksOption(t *testing.T) {
 			}
 			if n := len(fake.Issues()); n != 7 {
 				t.Errorf("%d issues, want 7", n)
+			}
+		})
+	}
+}
+
+// TestKeyLookupCostIsConstant: a create whose key the caller cannot vouch
+// for (an incremental run) looks for the key among the issues tracksync
+// made in the marker window. The window is read whole once per process;
+// later lookups ask only for what was created since, so each costs one
+// search whatever the number of issues in the window (before: every
+// lookup paged through the whole window). Issues another installation
+// made in between are still found, and an issue found once and deleted
+// since is forgotten, not taken for the copy.
+func TestKeyLookupCostIsConstant(t *testing.T) {
+	for _, flavor := range []jiratest.Flavor{jiratest.Cloud, jiratest.DataCenter} {
+		t.Run(fmt.Sprint(flavor), func(t *testing.T) {
+			fake, tr := newPair(t, flavor)
+			seed := bulkReqs(450, "To Do")
+			for i := range seed {
+				seed[i].Options.KeyUnseen = true
+			}
+			if _, err := tr.CreateMany(t.Context(), seed); err != nil {
+				t.Fatal(err)
+			}
+			searches := func() int {
+				n := 0
+				for _, r := range fake.Requests() {
+					// scans of the marker window (not Data Center's reads
+					// by id, also a search)
+					q, _ := url.QueryUnescape(r.Query)
+					if strings.Contains(r.Path, "/search") && strings.Contains(q+string(r.Body), "creator = currentUser()") {
+						n++
+					}
+				}
+				return n
+			}
+			one := func(i int) adapters.CreateRequest {
+				return adapters.CreateRequest{Item: adapters.Item{Kind: adapters.KindIssue, Title: fmt.Sprintf("late %d", i), Status: "To Do"},
+					Options: adapters.CreateOptions{IdempotencyKey: fmt.Sprintf("late|%d", i)}}
+			}
+			// Incremental runs come minutes apart (the window's scans
+			// look back an overlap, 2 minutes, for the index's lag).
+			var costs []int
+			for i := range 4 {
+				fake.Advance(5 * time.Minute)
+				before := searches()
+				if _, err := tr.CreateMany(t.Context(), []adapters.CreateRequest{one(i)}); err != nil {
+					t.Fatal(err)
+				}
+				costs = append(costs, searches()-before)
+			}
+			// The first reads the window (5 pages of 100), and then one to
+			// find what it made; the others one each for both.
+			for i, c := range costs[1:] {
+				if c > 2 {
+					t.Errorf("create %d after the first: %d searches, want at most 2 (a lookup and the find); all: %v", i+2, c, costs)
+				}
+			}
+			// Another installation (another tracker on the same account)
+			// makes "late|9"; this one, its cache warm, must find it.
+			other, err := jira.New(t.Context(), "other", trackerOptions(fake, flavor))
+			if err != nil {
+				t.Fatal(err)
+			}
+			made, err := other.CreateMany(t.Context(), []adapters.CreateRequest{one(9)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := tr.CreateMany(t.Context(), []adapters.CreateRequest{one(9)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !res[0].Existed || res[0].Item.Ref.ID != made[0].Item.Ref.ID {
+				t.Errorf("a key another installation created since the last scan: existed %v id %s, want %s", res[0].Existed, res[0].Item.Ref.ID, made[0].Item.Ref.ID)
+			}
+			fake.Advance(5 * time.Minute)
+			// "late|9" is deleted: the lookup that finds it in the cache
+			// fails on reading it, and the next one makes it again.
+			if err := fake.RemoveIssue(res[0].Item.Ref.ID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tr.CreateMany(t.Context(), []adapters.CreateRequest{one(9)}); !errors.Is(err, adapters.ErrNotFound) {
+				t.Fatalf("a cached key whose issue is gone: %v, want ErrNotFound", err)
+			}
+			again, err := tr.CreateMany(t.Context(), []adapters.CreateRequest{one(9)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if again[0].Existed {
+				t.Errorf("the deleted issue's key was still taken for its copy")
 			}
 		})
 	}

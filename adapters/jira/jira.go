@@ -134,6 +134,9 @@ type Tracker struct {
 	keys  map[string]string           // issue id -> key, for DC epic links
 	ids   map[string]string           // issue key -> id
 	hooks *adapters.DeliverySet
+	// markers: per project, the sync keys scans of the marker window
+	// found (see findMarkers).
+	markers map[string]*markerCache
 }
 
 // New connects to Jira: it reads the field list (custom field ids, the

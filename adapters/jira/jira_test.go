@@ -15,10 +15,8 @@ import (
 	"github.com/tracksync/tracksync/mapping/markup"
 )
 
-// newPair starts a fake of flavor and a tracker talking to it.
-func newPair(t testing.TB, flavor jiratest.Flavor, tweak ...func(*jira.Options)) (*jiratest.Server, *jira.Tracker) {
-	t.Helper()
-	fake := jiratest.New(t, jiratest.Options{Flavor: flavor, WebhookSecret: "hook-secret"})
+// trackerOptions are the options of a tracker talking to fake.
+func trackerOptions(fake *jiratest.Server, flavor jiratest.Flavor) jira.Options {
 	o := jira.Options{
 		URL: fake.URL, Project: "PLAT", CustomFields: []string{"Team"}, WebhookSecret: "hook-secret",
 		RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond,
@@ -28,6 +26,14 @@ func newPair(t testing.TB, flavor jiratest.Flavor, tweak ...func(*jira.Options))
 	} else {
 		o.Email, o.Token = "bot@example.com", "api-token"
 	}
+	return o
+}
+
+// newPair starts a fake of flavor and a tracker talking to it.
+func newPair(t testing.TB, flavor jiratest.Flavor, tweak ...func(*jira.Options)) (*jiratest.Server, *jira.Tracker) {
+	t.Helper()
+	fake := jiratest.New(t, jiratest.Options{Flavor: flavor, WebhookSecret: "hook-secret"})
+	o := trackerOptions(fake, flavor)
 	for _, f := range tweak {
 		f(&o)
 	}
