@@ -1,12 +1,12 @@
 package mapping
 
-import "github.com/tracksync/tracksync/store"
+import "github.com/tracksync/tracksync/internal/sides"
 
 // StatusUnmapped reports whether the flow has a status map that lacks
 // status v of side s: the value is then translated by its category (the
 // map's defaults, or the other side's first status of that category),
 // which `tracksync explain` says.
-func (f *Flow) StatusUnmapped(s store.Side, v string) bool {
+func (f *Flow) StatusUnmapped(s sides.Side, v string) bool {
 	if len(f.status.pairs) == 0 || v == "" {
 		return false
 	}
@@ -20,6 +20,6 @@ func (f *Flow) StatusUnmapped(s store.Side, v string) bool {
 
 // StatusCategory is the category of status v on side s, as the flow sees
 // it (the tracker's workflow, else guessed from the name).
-func (f *Flow) StatusCategory(s store.Side, v string) string {
+func (f *Flow) StatusCategory(s sides.Side, v string) string {
 	return string(f.category(s, v))
 }

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/tracksync/tracksync/config"
-	"github.com/tracksync/tracksync/store"
+	"github.com/tracksync/tracksync/internal/sides"
 )
 
 // FuzzValidate runs Parse, Validate and every compiled flow's Translate on
@@ -47,7 +47,7 @@ func FuzzValidate(f *testing.F) {
 				continue
 			}
 			for _, r := range fl.Rules {
-				for _, to := range []store.Side{store.SideA, store.SideB} {
+				for _, to := range []sides.Side{sides.A, sides.B} {
 					fl.Translate(r.Field, to, value, "")
 					fl.Translate(r.Field, to, `["`+value+`"]`, value)
 				}

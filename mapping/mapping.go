@@ -23,7 +23,7 @@ import (
 
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/config"
-	"github.com/tracksync/tracksync/store"
+	"github.com/tracksync/tracksync/internal/sides"
 )
 
 // Direction says which way a flow or a field syncs.
@@ -38,14 +38,14 @@ const (
 )
 
 // Allows reports whether d lets values flow toward side to.
-func (d Direction) Allows(to store.Side) bool {
+func (d Direction) Allows(to sides.Side) bool {
 	switch d {
 	case Both:
 		return true
 	case AToB:
-		return to == store.SideB
+		return to == sides.B
 	case BToA:
-		return to == store.SideA
+		return to == sides.A
 	}
 	return false
 }
@@ -76,7 +76,7 @@ const FieldComments = "comments"
 type Rule struct {
 	Field     string
 	Direction Direction  // Both, AToB or BToA: never None (those are not rules)
-	Owner     store.Side // "" unless the field names a per-field conflict owner
+	Owner     sides.Side // "" unless the field names a per-field conflict owner
 }
 
 // SideInfo describes the tracker on one side of a flow.
@@ -117,15 +117,15 @@ type Flow struct {
 }
 
 // side indexes per-side arrays.
-func side(s store.Side) int {
-	if s == store.SideB {
+func side(s sides.Side) int {
+	if s == sides.B {
 		return 1
 	}
 	return 0
 }
 
 // Side returns the tracker on side s.
-func (f *Flow) Side(s store.Side) SideInfo { return f.sides[side(s)] }
+func (f *Flow) Side(s sides.Side) SideInfo { return f.sides[side(s)] }
 
 var directions = []string{string(Both), string(AToB), string(BToA)}
 var fieldDirections = []string{string(Both), string(AToB), string(BToA), string(None)}
@@ -294,7 +294,7 @@ func (c *compiler) fields(fl *Flow, f config.Flow) {
 		switch fc.Owner {
 		case "":
 		case "a", "b":
-			r.Owner = store.Side(fc.Owner)
+			r.Owner = sides.Side(fc.Owner)
 		default:
 			c.problem(p+".owner", "%q is not a or b", fc.Owner)
 		}
@@ -397,8 +397,8 @@ func (c *compiler) pairs(fl *Flow, m []config.ValuePair, p string, status bool) 
 			c.problem(pp, "a_label and b_label are only for status maps")
 		}
 		if status {
-			c.knownStatus(fl, store.SideA, vp.A, pp+".a")
-			c.knownStatus(fl, store.SideB, vp.B, pp+".b")
+			c.knownStatus(fl, sides.A, vp.A, pp+".a")
+			c.knownStatus(fl, sides.B, vp.B, pp+".b")
 		}
 		if !ok {
 			continue
@@ -415,7 +415,7 @@ func (c *compiler) pairs(fl *Flow, m []config.ValuePair, p string, status bool) 
 }
 
 // knownStatus checks a status name against the side's workflow when known.
-func (c *compiler) knownStatus(fl *Flow, s store.Side, name, p string) {
+func (c *compiler) knownStatus(fl *Flow, s sides.Side, name, p string) {
 	info := fl.sides[side(s)]
 	if name == "" || info.Caps == nil || len(info.Caps.Statuses) == 0 {
 		return
@@ -432,12 +432,12 @@ func (c *compiler) knownStatus(fl *Flow, s store.Side, name, p string) {
 func (c *compiler) statusDefaults(fl *Flow, def map[string]map[string]string, p string) {
 	for sideKey, cats := range def {
 		sp := p + "." + sideKey
-		var s store.Side
+		var s sides.Side
 		switch sideKey {
 		case "a":
-			s = store.SideA
+			s = sides.A
 		case "b":
-			s = store.SideB
+			s = sides.B
 		default:
 			c.problem(sp, "want a or b")
 			continue

@@ -8,7 +8,7 @@ import (
 
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/config"
-	"github.com/tracksync/tracksync/store"
+	"github.com/tracksync/tracksync/internal/sides"
 )
 
 func parseFlow(t *testing.T, yaml string) (config.Flow, []config.User) {
@@ -60,7 +60,7 @@ flows:
       'custom:A': a-to-b
 `,
 			rules: []Rule{
-				{Field: "title", Direction: AToB, Owner: store.SideB}, {Field: "body", Direction: AToB},
+				{Field: "title", Direction: AToB, Owner: sides.B}, {Field: "body", Direction: AToB},
 				{Field: "labels", Direction: AToB}, {Field: "custom:Z", Direction: AToB}, {Field: "custom:A", Direction: AToB},
 			},
 			comments: AToB,
@@ -95,7 +95,7 @@ flows:
 				}
 			}
 			for field, w := range tt.writes {
-				if got := [2]bool{f.Writes(field, store.SideA), f.Writes(field, store.SideB)}; got != w {
+				if got := [2]bool{f.Writes(field, sides.A), f.Writes(field, sides.B)}; got != w {
 					t.Errorf("Writes(%s) to a, b = %v, want %v", field, got, w)
 				}
 			}

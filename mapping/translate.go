@@ -7,7 +7,7 @@ import (
 
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/config"
-	"github.com/tracksync/tracksync/store"
+	"github.com/tracksync/tracksync/internal/sides"
 )
 
 // pair is one value map entry. v holds the values as the flow compares
@@ -43,7 +43,7 @@ func (m *valueMap) indexLabels() {
 // lookup translates v from the other side into side to. When current is
 // already paired with v it is kept, so a many-to-one map does not rewrite
 // a value that already means the same.
-func (m *valueMap) lookup(to store.Side, v, current string) (string, bool) {
+func (m *valueMap) lookup(to sides.Side, v, current string) (string, bool) {
 	t, f := side(to), side(to.Other())
 	for _, p := range m.pairs {
 		if p.v[f] == v && p.v[t] == current {
@@ -76,7 +76,7 @@ func (f *Flow) Rule(field string) (Rule, bool) {
 // Writes reports whether field may be written to side to: it is synced and
 // its direction allows values to flow toward to. "comments" is answered
 // from the flow's comment direction.
-func (f *Flow) Writes(field string, to store.Side) bool {
+func (f *Flow) Writes(field string, to sides.Side) bool {
 	if field == FieldComments {
 		return f.Comments.Allows(to)
 	}
@@ -87,7 +87,7 @@ func (f *Flow) Writes(field string, to store.Side) bool {
 // StatusLabels returns the labels on side s that stand for a status (the
 // a_label or b_label of status map entries), sorted. They are left out of
 // label sync both ways: status sync owns them.
-func (f *Flow) StatusLabels(s store.Side) []string {
+func (f *Flow) StatusLabels(s sides.Side) []string {
 	return slices.Clone(f.status.statusLabels[side(s)])
 }
 
@@ -97,7 +97,7 @@ func (f *Flow) StatusLabels(s store.Side) []string {
 // under other ids) it is returned unchanged so nothing is written.
 // Warnings are non-fatal problems to report (an unknown user dropped, a
 // status the map lacks), not errors.
-func (f *Flow) Translate(field string, to store.Side, v, current string) (out string, warnings []string) {
+func (f *Flow) Translate(field string, to sides.Side, v, current string) (out string, warnings []string) {
 	switch field {
 	case adapters.FieldStatus:
 		return f.translateStatus(to, v, current)
@@ -125,11 +125,11 @@ func (f *Flow) Translate(field string, to store.Side, v, current string) (out st
 // Equivalent reports whether side A's value a and side B's value b of field
 // mean the same.
 func (f *Flow) Equivalent(field, a, b string) bool {
-	out, _ := f.Translate(field, store.SideB, a, b)
+	out, _ := f.Translate(field, sides.B, a, b)
 	return out == b
 }
 
-func (f *Flow) translateStatus(to store.Side, v, current string) (string, []string) {
+func (f *Flow) translateStatus(to sides.Side, v, current string) (string, []string) {
 	if v == "" {
 		// Every item has a status; an empty one is nothing to write.
 		return current, nil
@@ -165,7 +165,7 @@ func (f *Flow) translateStatus(to store.Side, v, current string) (string, []stri
 
 // category is the category of status v on side s: from the tracker's
 // workflow when known, else guessed from the name.
-func (f *Flow) category(s store.Side, v string) adapters.StatusCategory {
+func (f *Flow) category(s sides.Side, v string) adapters.StatusCategory {
 	plain := v
 	for _, p := range f.status.pairs {
 		if p.v[side(s)] == v {
@@ -203,7 +203,7 @@ func decodeOr(s string) ([]string, bool) {
 	return l, err == nil
 }
 
-func (f *Flow) translateLabels(to store.Side, v, current string) (string, []string) {
+func (f *Flow) translateLabels(to sides.Side, v, current string) (string, []string) {
 	in, ok := decodeOr(v)
 	if !ok {
 		return current, []string{fmt.Sprintf("labels of %s are not a list: left as they are", f.sides[side(to.Other())].Name)}
@@ -246,7 +246,7 @@ func (f *Flow) translateLabels(to store.Side, v, current string) (string, []stri
 	return adapters.EncodeList(out), nil
 }
 
-func (f *Flow) translateAssignees(to store.Side, v, current string) (string, []string) {
+func (f *Flow) translateAssignees(to sides.Side, v, current string) (string, []string) {
 	in, ok := decodeOr(v)
 	from := to.Other()
 	fromName, toName := f.sides[side(from)].Name, f.sides[side(to)].Name
@@ -334,7 +334,7 @@ func UserID(u config.User, name, kind string) string {
 	return ""
 }
 
-func (t *userTable) person(s store.Side, id string) (int, bool) {
+func (t *userTable) person(s sides.Side, id string) (int, bool) {
 	if len(t.by[side(s)]) == 0 {
 		return 0, false
 	}

@@ -8,12 +8,12 @@ import (
 
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/config"
-	"github.com/tracksync/tracksync/store"
+	"github.com/tracksync/tracksync/internal/sides"
 )
 
 const (
-	A = store.SideA
-	B = store.SideB
+	A = sides.A
+	B = sides.B
 )
 
 var capsA = &adapters.Capabilities{
@@ -93,7 +93,7 @@ func compileTest(t *testing.T, caps bool) *Flow {
 type translateCase struct {
 	name       string
 	field      string
-	to         store.Side
+	to         sides.Side
 	v, current string
 	want       string
 	warnings   []string
@@ -206,7 +206,7 @@ func TestValueApply(t *testing.T) {
 	f := compileTest(t, true)
 	it := adapters.Item{Status: "open", Labels: []string{"status: in progress", "x"}, Fields: map[string]string{"Estimate": "3"}}
 	for _, tt := range []struct {
-		s     store.Side
+		s     sides.Side
 		field string
 		want  string
 	}{
@@ -226,7 +226,7 @@ func TestValueApply(t *testing.T) {
 		t.Errorf("closed with a stale status label reads %q, want closed", got)
 	}
 
-	apply := func(it adapters.Item, s store.Side, field, v string) adapters.Item {
+	apply := func(it adapters.Item, s sides.Side, field, v string) adapters.Item {
 		t.Helper()
 		it = it.Clone()
 		if err := f.Apply(s, &it, field, v); err != nil {
@@ -257,7 +257,7 @@ func TestValueApply(t *testing.T) {
 
 	for _, tt := range []struct {
 		field string
-		s     store.Side
+		s     sides.Side
 		want  []string
 	}{
 		{"status", B, []string{"status", "labels"}},

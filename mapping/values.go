@@ -4,13 +4,13 @@ import (
 	"slices"
 
 	"github.com/tracksync/tracksync/adapters"
-	"github.com/tracksync/tracksync/store"
+	"github.com/tracksync/tracksync/internal/sides"
 )
 
 // SideField returns the adapters field name that field has on side s: the
 // same name, except for a custom field whose display name differs per side
 // (fields: {"custom:Story Points": {a: Story Points, b: Estimate}}).
-func (f *Flow) SideField(field string, s store.Side) string {
+func (f *Flow) SideField(field string, s sides.Side) string {
 	if names, ok := f.custom[field]; ok {
 		return adapters.CustomPrefix + names[side(s)]
 	}
@@ -22,7 +22,7 @@ func (f *Flow) SideField(field string, s store.Side) string {
 // the status map reads as "status [label]" when the item carries the label,
 // labels leave out status labels, and custom fields use the side's name.
 // Store these values in base snapshots and pass them to Translate.
-func (f *Flow) Value(s store.Side, it adapters.Item, field string) string {
+func (f *Flow) Value(s sides.Side, it adapters.Item, field string) string {
 	i := side(s)
 	switch field {
 	case adapters.FieldStatus:
@@ -51,7 +51,7 @@ func (f *Flow) Value(s store.Side, it adapters.Item, field string) string {
 // a composite status sets the status and swaps the item's status labels for
 // its own; labels keep the item's status labels. Start from the item as
 // read, so the fields a patch writes alongside (PatchFields) stay right.
-func (f *Flow) Apply(s store.Side, it *adapters.Item, field, v string) error {
+func (f *Flow) Apply(s sides.Side, it *adapters.Item, field, v string) error {
 	i := side(s)
 	switch field {
 	case adapters.FieldStatus:
@@ -98,7 +98,7 @@ func (f *Flow) Apply(s store.Side, it *adapters.Item, field, v string) error {
 
 // PatchFields lists the adapters field names a Patch must name to write
 // field on side s: a status with status labels also writes labels.
-func (f *Flow) PatchFields(field string, s store.Side) []string {
+func (f *Flow) PatchFields(field string, s sides.Side) []string {
 	if field == adapters.FieldStatus && len(f.status.statusLabels[side(s)]) > 0 {
 		return []string{adapters.FieldStatus, adapters.FieldLabels}
 	}

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/internal/sides"
 )
 
 // Sentinel errors.
@@ -70,22 +71,14 @@ func (e *LockedError) Error() string {
 
 func (e *LockedError) Unwrap() error { return ErrLocked }
 
-// Side is one side of a flow.
-type Side string
+// Side is one side of a flow (package side, which mapping uses too).
+type Side = sides.Side
 
 // The two sides.
 const (
-	SideA Side = "a"
-	SideB Side = "b"
+	SideA = sides.A
+	SideB = sides.B
 )
-
-// Other returns the opposite side.
-func (s Side) Other() Side {
-	if s == SideA {
-		return SideB
-	}
-	return SideA
-}
 
 // Link pairs one item on side A with one on side B within a flow. Key is
 // stable for the link's life and is the idempotency key of the create that
