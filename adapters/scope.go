@@ -65,13 +65,10 @@ func RegisterScopeUse(kind string, check func(scope string, use ScopeUse) error)
 	uses[kind] = check
 }
 
-// CheckScopeUse checks scope for use with kind's registered checks (the
-// syntax check, then the use check); nil when it is fine or the kind
-// registered none.
+// CheckScopeUse checks scope for use with kind's registered use check;
+// nil when it is fine or the kind registered none. validate runs it
+// after CheckScopeSyntax on flow scopes, and alone on the initiatives'.
 func CheckScopeUse(kind, scope string, use ScopeUse) error {
-	if err := CheckScopeSyntax(kind, scope); err != nil {
-		return err
-	}
 	syntaxMu.RLock()
 	check := uses[kind]
 	syntaxMu.RUnlock()

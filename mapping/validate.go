@@ -174,7 +174,9 @@ func (v *validator) flows() {
 				continue
 			}
 			infos[s].Kind = t.Kind
-			if err := adapters.CheckScopeUse(t.Kind, fs.Scope, adapters.UseFlow); err != nil {
+			if err := adapters.CheckScopeSyntax(t.Kind, fs.Scope); err != nil {
+				v.problem(p+"."+[]string{"a", "b"}[s]+".scope", "%v", err)
+			} else if err := adapters.CheckScopeUse(t.Kind, fs.Scope, adapters.UseFlow); err != nil {
 				v.problem(p+"."+[]string{"a", "b"}[s]+".scope", "%v", err)
 			}
 		}
