@@ -120,8 +120,9 @@ func TestAsanaInitiatives(t *testing.T) {
 // an Asana portfolio (scope portfolio:<gid>); engineering's Jira epics
 // carry the label initiative:<project gid>. The roll-up is written back to
 // each project: percent done into its Progress number field, its Health
-// enum field following the children, and one status update by tracksync,
-// replaced when it changes. An idle refresh writes nothing.
+// enum field following the children (At risk while its target date has
+// passed), and one status update by tracksync with the matching status
+// type, replaced when it changes. An idle refresh writes nothing.
 func TestAsanaPortfolioInitiatives(t *testing.T) {
 	ctx := context.Background()
 	af := asanatest.New(t, asanatest.Options{})
@@ -131,6 +132,10 @@ func TestAsanaPortfolioInitiatives(t *testing.T) {
 	af.AddCustomField(asanatest.CustomField{Name: "Progress", Type: asanatest.TypeNumber}, roadmap)
 	af.AddCustomField(asanatest.CustomField{Name: "Health", Type: asanatest.TypeEnum,
 		Options: []asanatest.EnumOption{{Name: "On track"}, {Name: "At risk"}, {Name: "Done"}}}, roadmap)
+	// Its target date has passed: at risk until it is done.
+	if err := af.EditProject(revenue, func(p *asanatest.Project) { p.DueOn = "2026-01-01" }); err != nil {
+		t.Fatal(err)
+	}
 	// A person's own status update stays.
 	if _, err := af.AddStatusUpdate(revenue, "", "on_track", "Kick-off went well."); err != nil {
 		t.Fatal(err)
@@ -205,7 +210,7 @@ func TestAsanaPortfolioInitiatives(t *testing.T) {
 			t.Errorf("%s: project %s: tracksync's status updates %+v, want one %s holding %q", when, got.Title, us, statusType, summary)
 		}
 	}
-	check("after the first load", revenue, "50", "On track", "on_track", "Progress: 50%")
+	check("after the first load", revenue, "50", "At risk", "at_risk", "Progress: 50%")
 	check("after the first load", sso, "100", "Done", "complete", "Progress: 100%")
 
 	// The last issue is done: the status update is replaced (status
@@ -236,5 +241,27 @@ func TestAsanaPortfolioInitiatives(t *testing.T) {
 	}
 	if n := af.Count().ByRoute["GET /portfolios/{gid}/items"]; n != 1 {
 		t.Errorf("idle refresh read the portfolio %d times, want 1", n)
+	}
+}
+
+// TestAsanaPortfolioStatusNeedsEnum: under status: children, a
+// portfolio's projects need the tracker's status to be an enum custom
+// field; without one the service refuses to start, naming both keys.
+func TestAsanaPortfolioStatusNeedsEnum(t *testing.T) {
+	af := asanatest.New(t, asanatest.Options{})
+	roadmap := af.AddPortfolio("FY27 roadmap", af.AddProject("Self-serve revenue"))
+	pm, err := asana.New("pm", asana.Options{URL: af.URL, Token: asanatest.DefaultToken, Workspace: af.Workspace(),
+		Transport: af.Client().Transport, RequestsPerMinute: 100000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Initiatives{Source: config.InitiativeSource{Tracker: "pm", Scope: "portfolio:" + roadmap}, Status: "children"}
+	_, err = New(Options{Config: &cfg, Trackers: map[string]adapters.Tracker{"pm": pm}, Kinds: map[string]string{"pm": "asana"}})
+	if err == nil || !strings.Contains(err.Error(), "initiatives.status") || !strings.Contains(err.Error(), "trackers.pm.status") {
+		t.Errorf("New: %v, want an error naming initiatives.status and trackers.pm.status", err)
+	}
+	cfg.Status = "pm"
+	if _, err := New(Options{Config: &cfg, Trackers: map[string]adapters.Tracker{"pm": pm}, Kinds: map[string]string{"pm": "asana"}}); err != nil {
+		t.Errorf("New with status pm: %v", err)
 	}
 }

@@ -34,6 +34,14 @@ type StatusPoster interface {
 	PostStatus(ctx context.Context, ref adapters.Ref, text, health string) (bool, error)
 }
 
+// SourceChecker is implemented by source trackers that can tell, without
+// a request, that a source scope cannot hold what the config asks of it
+// (writeStatus: initiatives.status is children): an Asana portfolio's
+// projects keep a status only in an enum custom field.
+type SourceChecker interface {
+	CheckInitiativeSource(scope string, writeStatus bool) error
+}
+
 // The healths a status update carries (Asana's status types).
 const (
 	healthOnTrack  = "on_track"

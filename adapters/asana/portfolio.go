@@ -335,6 +335,18 @@ func (t *Tracker) updateProject(ctx context.Context, ref adapters.Ref, p adapter
 	return t.projectItem(ctx, out.Data, portfolio)
 }
 
+// CheckInitiativeSource implements initiatives.SourceChecker: a
+// portfolio's projects take a status (initiatives.status: children) only
+// through the enum field status: custom_field:<name> names.
+func (t *Tracker) CheckInitiativeSource(scope string, writeStatus bool) error {
+	sc, err := parseScope(scope)
+	if err != nil || sc.portfolio == "" || !writeStatus || t.statusField != "" {
+		return nil
+	}
+	return fmt.Errorf("tracker %s lists the projects of portfolio %s, whose status tracksync can write only to an enum custom field, and trackers.%s.status is %q: set it to custom_field:<enum field of the portfolio>, or initiatives.status to pm",
+		t.name, sc.portfolio, t.name, t.opts.Status)
+}
+
 // CanPostStatus reports whether ref can carry status updates: a project
 // listed from a portfolio (tasks have comments instead).
 func (t *Tracker) CanPostStatus(ref adapters.Ref) bool { return isProjectRef(ref) }
