@@ -1,6 +1,7 @@
 // Package asana is the tracksync adapter for Asana: tasks in one or more
 // projects (optionally one section or tag of them) as items, their
-// comments, incremental listing through the Events API, and webhooks.
+// comments, incremental listing through the Events API, and webhooks; and,
+// as a source of initiatives, a portfolio's projects (portfolio.go).
 //
 // Status comes from one of three places, chosen per tracker: the task's
 // section in its project (a board's columns), an enum custom field, or

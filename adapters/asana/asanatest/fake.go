@@ -3,7 +3,9 @@
 // workspace with its users, projects with sections and custom field
 // settings, tasks and subtasks, stories (comments and the system stories
 // Asana writes beside them), tags, and custom fields of every type the
-// adapter reads (text, number, enum, multi-enum, date, people).
+// adapter reads (text, number, enum, multi-enum, date, people); portfolios
+// of projects, projects' own custom field values and status updates
+// (portfolio.go).
 //
 // It keeps Asana's rules: answers in {"data": ...}, compact records unless
 // opt_fields names more, offset pagination (limit 1..100, next_page with

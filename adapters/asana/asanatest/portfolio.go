@@ -58,6 +58,18 @@ func (s *Server) AddPortfolio(name string, projects ...string) string {
 	return pf.GID
 }
 
+// RemoveFromPortfolio takes project out of portfolio, as a person would.
+func (s *Server) RemoveFromPortfolio(portfolio, project string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pf := s.portfolios[portfolio]
+	if pf == nil || !slices.Contains(pf.Items, project) {
+		return fmt.Errorf("asanatest: no project %s in portfolio %s", project, portfolio)
+	}
+	pf.Items = slices.DeleteFunc(pf.Items, func(g string) bool { return g == project })
+	return nil
+}
+
 // EditProject changes a project's own record as a person would:
 // modified_at moves.
 func (s *Server) EditProject(gid string, mutate func(*Project)) error {

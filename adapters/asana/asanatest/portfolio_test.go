@@ -131,6 +131,15 @@ func TestPortfolioItems(t *testing.T) {
 		t.Errorf("after a rename: %+v", changed.Items)
 	}
 
+	// A project taken out of the portfolio is reported deleted.
+	if err := e.s.RemoveFromPortfolio(e.portfolio, e.sso); err != nil {
+		t.Fatal(err)
+	}
+	gone := listAll(t, e.tr, adapters.ListRequest{Scope: scope, Cursor: changed.Cursor})
+	if len(gone.Items) != 0 || len(gone.Deleted) != 1 || gone.Deleted[0].ID != e.sso || gone.Deleted[0].Project != scope {
+		t.Errorf("after removing a project: items %+v, deleted %+v", gone.Items, gone.Deleted)
+	}
+
 	got, err := e.tr.Get(t.Context(), want[0].Ref)
 	if err != nil || got.Title != "Self-serve revenue" || got.Fields["Progress"] != "10" {
 		t.Errorf("Get of a project: %+v, %v", got, err)
