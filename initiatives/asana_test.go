@@ -115,3 +115,153 @@ func TestAsanaInitiatives(t *testing.T) {
 		t.Errorf("idle refresh wrote to Asana %d times: %v", w, af.Count().ByRoute)
 	}
 }
+
+// TestAsanaPortfolioInitiatives: the PM's initiatives are the projects of
+// an Asana portfolio (scope portfolio:<gid>); engineering's Jira epics
+// carry the label initiative:<project gid>. The roll-up is written back to
+// each project: percent done into its Progress number field, its Health
+// enum field following the children (At risk while its target date has
+// passed), and one status update by tracksync with the matching status
+// type, replaced when it changes. An idle refresh writes nothing.
+func TestAsanaPortfolioInitiatives(t *testing.T) {
+	ctx := context.Background()
+	af := asanatest.New(t, asanatest.Options{})
+	revenue := af.AddProject("Self-serve revenue")
+	sso := af.AddProject("Enterprise SSO")
+	roadmap := af.AddPortfolio("FY27 roadmap", revenue, sso)
+	af.AddCustomField(asanatest.CustomField{Name: "Progress", Type: asanatest.TypeNumber}, roadmap)
+	af.AddCustomField(asanatest.CustomField{Name: "Health", Type: asanatest.TypeEnum,
+		Options: []asanatest.EnumOption{{Name: "On track"}, {Name: "At risk"}, {Name: "Done"}}}, roadmap)
+	// Its target date has passed: at risk until it is done.
+	if err := af.EditProject(revenue, func(p *asanatest.Project) { p.DueOn = "2026-01-01" }); err != nil {
+		t.Fatal(err)
+	}
+	// A person's own status update stays.
+	if _, err := af.AddStatusUpdate(revenue, "", "on_track", "Kick-off went well."); err != nil {
+		t.Fatal(err)
+	}
+	pm, err := asana.New("pm", asana.Options{URL: af.URL, Token: asanatest.DefaultToken, Workspace: af.Workspace(),
+		Status: asana.StatusFieldPrefix + "Health", Transport: af.Client().Transport, RequestsPerMinute: 100000})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	jf := jiratest.New(t, jiratest.Options{})
+	jt, err := jira.New(ctx, "jira", jira.Options{URL: jf.URL, Project: "PLAT", Email: "bot@example.com", Token: "api-token",
+		RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk := func(it adapters.Item) adapters.Item {
+		t.Helper()
+		r, err := jt.Create(ctx, it, adapters.CreateOptions{})
+		if err != nil {
+			t.Fatalf("create %q: %v", it.Title, err)
+		}
+		return r.Item
+	}
+	epic := mk(adapters.Item{Kind: adapters.KindEpic, Title: "Onboarding", Status: "In Progress", Labels: []string{"initiative:" + revenue}})
+	mk(adapters.Item{Kind: adapters.KindIssue, Title: "Verify email", Status: "Done", Parent: &epic.Ref})
+	last := mk(adapters.Item{Kind: adapters.KindIssue, Title: "Templates", Status: "To Do", Parent: &epic.Ref})
+	mk(adapters.Item{Kind: adapters.KindEpic, Title: "SAML", Status: "Done", Labels: []string{"initiative:" + sso}})
+	mk(adapters.Item{Kind: adapters.KindIssue, Title: "Unrelated", Status: "To Do"})
+
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "state.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	cfg := config.Initiatives{
+		Source:   config.InitiativeSource{Tracker: "pm", Scope: "portfolio:" + roadmap},
+		Status:   "children",
+		Children: []config.ChildRule{{Tracker: "jira", Link: "label", Label: config.DefaultChildLabel, Scope: "project = PLAT"}},
+		Rollup:   config.RollupConfig{Weight: "count", WriteBack: config.WriteBack{Source: true, Field: "Progress", Comment: true}},
+	}
+	svc, err := New(Options{Config: &cfg, Trackers: map[string]adapters.Tracker{"pm": pm, "jira": jt},
+		Kinds: map[string]string{"pm": "asana", "jira": "jira"}, Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// ours are the status updates tracksync made on project p (the
+	// invisible marker aside, they say "Kept up to date by tracksync").
+	ours := func(p string) []asanatest.StatusUpdate {
+		var out []asanatest.StatusUpdate
+		for _, u := range af.StatusUpdates(p) {
+			if strings.Contains(u.Text, "tracksync") {
+				out = append(out, u)
+			}
+		}
+		return out
+	}
+	check := func(when, p, progress, health, statusType, summary string) {
+		t.Helper()
+		got, err := pm.Get(ctx, adapters.Ref{Tracker: "pm", Project: "portfolio:" + roadmap, ID: p, Key: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Fields["Progress"] != progress || got.Status != health {
+			t.Errorf("%s: project %s: Progress %q, Health %q; want %s, %q", when, got.Title, got.Fields["Progress"], got.Status, progress, health)
+		}
+		us := ours(p)
+		if len(us) != 1 || us[0].StatusType != statusType || !strings.Contains(us[0].Text, summary) {
+			t.Errorf("%s: project %s: tracksync's status updates %+v, want one %s holding %q", when, got.Title, us, statusType, summary)
+		}
+	}
+	check("after the first load", revenue, "50", "At risk", "at_risk", "Progress: 50%")
+	check("after the first load", sso, "100", "Done", "complete", "Progress: 100%")
+
+	// The last issue is done: the status update is replaced (status
+	// updates cannot be edited), the project's fields follow.
+	jf.Advance(time.Minute)
+	af.Advance(time.Minute)
+	if err := jf.EditIssue(last.Ref.Key, "", func(is *jiratest.Issue) { is.Status = "Done" }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check("after the last issue was done", revenue, "100", "Done", "complete", "Progress: 100%")
+	if n := len(af.StatusUpdates(revenue)); n != 2 {
+		t.Errorf("project %s holds %d status updates, want 2 (the person's and tracksync's)", revenue, n)
+	}
+
+	// Nothing changed: nothing written.
+	jf.Advance(time.Minute)
+	af.Advance(time.Minute)
+	af.ResetLog()
+	r, err := svc.Refresh(ctx)
+	if err != nil || r.Written != 0 {
+		t.Errorf("idle refresh: %+v %v", r, err)
+	}
+	if c := af.Count(); c.Writes != 0 {
+		t.Errorf("idle refresh wrote to Asana %d times: %v", c.Writes, c.ByRoute)
+	}
+	if n := af.Count().ByRoute["GET /portfolios/{gid}/items"]; n != 1 {
+		t.Errorf("idle refresh read the portfolio %d times, want 1", n)
+	}
+}
+
+// TestAsanaPortfolioStatusNeedsEnum: under status: children, a
+// portfolio's projects need the tracker's status to be an enum custom
+// field; without one the service refuses to start, naming both keys.
+func TestAsanaPortfolioStatusNeedsEnum(t *testing.T) {
+	af := asanatest.New(t, asanatest.Options{})
+	roadmap := af.AddPortfolio("FY27 roadmap", af.AddProject("Self-serve revenue"))
+	pm, err := asana.New("pm", asana.Options{URL: af.URL, Token: asanatest.DefaultToken, Workspace: af.Workspace(),
+		Transport: af.Client().Transport, RequestsPerMinute: 100000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Initiatives{Source: config.InitiativeSource{Tracker: "pm", Scope: "portfolio:" + roadmap}, Status: "children"}
+	_, err = New(Options{Config: &cfg, Trackers: map[string]adapters.Tracker{"pm": pm}, Kinds: map[string]string{"pm": "asana"}})
+	if err == nil || !strings.Contains(err.Error(), "initiatives.status") || !strings.Contains(err.Error(), "trackers.pm.status") {
+		t.Errorf("New: %v, want an error naming initiatives.status and trackers.pm.status", err)
+	}
+	cfg.Status = "pm"
+	if _, err := New(Options{Config: &cfg, Trackers: map[string]adapters.Tracker{"pm": pm}, Kinds: map[string]string{"pm": "asana"}}); err != nil {
+		t.Errorf("New with status pm: %v", err)
+	}
+}

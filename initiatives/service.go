@@ -247,6 +247,11 @@ func New(o Options) (*Service, error) {
 	if src != nil && s.cfg.Status == "children" && !src.Capabilities().HasField(adapters.FieldStatus) {
 		errs = append(errs, fmt.Errorf("initiatives.status: tracker %s cannot write a status", s.cfg.Source.Tracker))
 	}
+	if sc, ok := src.(SourceChecker); ok {
+		if err := sc.CheckInitiativeSource(s.cfg.Source.Scope, s.cfg.Status == "children"); err != nil {
+			errs = append(errs, fmt.Errorf("initiatives.status: %w", err))
+		}
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}

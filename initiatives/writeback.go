@@ -23,6 +23,44 @@ type TrackingWriter interface {
 	UpdateTracking(ctx context.Context, parent adapters.Ref, summary string, children []adapters.Item) (adapters.Item, error)
 }
 
+// StatusPoster is implemented by trackers whose initiatives keep status
+// updates rather than comments (an Asana portfolio's projects): one update
+// by tracksync, replaced when its text or status type changes (status
+// updates cannot be edited). CanPostStatus says whether ref is such an
+// item; PostStatus writes nothing when tracksync's latest update already
+// says text with health, and reports whether it wrote.
+type StatusPoster interface {
+	CanPostStatus(ref adapters.Ref) bool
+	PostStatus(ctx context.Context, ref adapters.Ref, text, health string) (bool, error)
+}
+
+// SourceChecker is implemented by source trackers that can tell, without
+// a request, that a source scope cannot hold what the config asks of it
+// (writeStatus: initiatives.status is children): an Asana portfolio's
+// projects keep a status only in an enum custom field.
+type SourceChecker interface {
+	CheckInitiativeSource(scope string, writeStatus bool) error
+}
+
+// The healths a status update carries (Asana's status types).
+const (
+	healthOnTrack  = "on_track"
+	healthAtRisk   = "at_risk"
+	healthComplete = "complete"
+)
+
+// health is r's state in a status update's words: all children done is
+// complete, at risk is at risk, anything else on track.
+func health(r rollup.Rollup) string {
+	if cat, ok := statusFor(r); ok && cat == adapters.CategoryDone {
+		return healthComplete
+	}
+	if r.AtRisk {
+		return healthAtRisk
+	}
+	return healthOnTrack
+}
+
 // commentKey is the idempotency key of the summary comment on an initiative.
 func commentKey(r adapters.Ref) string { return "tracksync-rollup/" + r.Tracker + "/" + r.ID }
 
@@ -188,6 +226,46 @@ func statusFor(r rollup.Rollup) (adapters.StatusCategory, bool) {
 	return adapters.CategoryTodo, true
 }
 
+// pickStatus is the status children drive initiative init to, and false
+// when it has a fitting one already. The category decides (so a Jira
+// initiative In Review is not moved to In Progress); within it, an
+// initiative at risk takes a status named for it (an enum field's "At
+// risk") where the tracker has one, and one back on track leaves it.
+func pickStatus(statuses []adapters.StatusDef, r rollup.Rollup, init adapters.Item) (adapters.StatusDef, bool) {
+	cat, ok := statusFor(r)
+	if !ok {
+		return adapters.StatusDef{}, false
+	}
+	risky := func(name string) bool {
+		n := strings.ToLower(name)
+		return strings.Contains(n, "risk") || strings.Contains(n, "off track")
+	}
+	first, match := -1, -1
+	for i, st := range statuses {
+		if st.Category != cat {
+			continue
+		}
+		if first < 0 {
+			first = i
+		}
+		if match < 0 && risky(st.Name) == r.AtRisk {
+			match = i
+		}
+	}
+	switch {
+	case first < 0:
+		return adapters.StatusDef{}, false
+	case init.StatusCategory == cat:
+		if match < 0 || risky(init.Status) == r.AtRisk {
+			return adapters.StatusDef{}, false
+		}
+		return statuses[match], true
+	case match >= 0:
+		return statuses[match], true
+	}
+	return statuses[first], true
+}
+
 // writeBack writes the roll-ups of inits where the config says: the
 // initiative's progress (and status) fields, a summary comment, and the
 // tracking section of its GitHub tracking issues. Only what differs from
@@ -240,14 +318,9 @@ func (s *Service) writeBack(ctx context.Context, inits []adapters.Ref, full bool
 			}
 		}
 		if s.cfg.Status == "children" {
-			if cat, ok := statusFor(r); ok && cat != init.StatusCategory {
-				for _, st := range caps.Statuses {
-					if st.Category == cat {
-						p.Fields = append(p.Fields, adapters.FieldStatus)
-						p.Item.Status, p.Item.StatusCategory = st.Name, cat
-						break
-					}
-				}
+			if st, ok := pickStatus(caps.Statuses, r, init); ok {
+				p.Fields = append(p.Fields, adapters.FieldStatus)
+				p.Item.Status, p.Item.StatusCategory = st.Name, st.Category
 			}
 		}
 		if len(p.Fields) > 0 {
@@ -269,7 +342,7 @@ func (s *Service) writeBack(ctx context.Context, inits []adapters.Ref, full bool
 		}
 		text := s.summary(r)
 		if wb.Comment {
-			wrote, err := s.comment(ctx, init, text, full)
+			wrote, err := s.comment(ctx, init, text, health(r), full)
 			if err != nil {
 				errs = append(errs, err)
 			} else if wrote {
@@ -342,17 +415,29 @@ func (s *Service) isTracking(ik string, c adapters.Item) bool {
 	return slices.ContainsFunc(s.labelInits(c), func(l string) bool { return strings.EqualFold(l, key) })
 }
 
-// comment keeps one summary comment on the initiative up to date.
-func (s *Service) comment(ctx context.Context, init adapters.Item, text string, full bool) (bool, error) {
-	cm := s.o.Trackers[init.Ref.Tracker].(adapters.Commenter)
+// comment keeps one summary comment on the initiative up to date, or one
+// status update (with health) where the initiative keeps those.
+func (s *Service) comment(ctx context.Context, init adapters.Item, text, health string, full bool) (bool, error) {
 	wk := "comment\x00" + rollup.Key(init.Ref)
+	sig := text + "\x00" + health
 	s.mu.Lock()
-	same := s.written[wk] == text
+	same := s.written[wk] == sig
 	s.mu.Unlock()
 	if same && !full {
 		return false, nil
 	}
 	body := text + "\n\n_Kept up to date by tracksync._"
+	if sp, ok := s.o.Trackers[init.Ref.Tracker].(StatusPoster); ok && sp.CanPostStatus(init.Ref) {
+		wrote, err := sp.PostStatus(ctx, init.Ref, body, health)
+		if err != nil {
+			return false, fmt.Errorf("initiatives: writing the status update on %s: %w", init.Ref.Key, err)
+		}
+		s.mu.Lock()
+		s.written[wk] = sig
+		s.mu.Unlock()
+		return wrote, nil
+	}
+	cm := s.o.Trackers[init.Ref.Tracker].(adapters.Commenter)
 	key := commentKey(init.Ref)
 	cs, err := cm.Comments(ctx, init.Ref)
 	if err != nil {
@@ -374,7 +459,7 @@ func (s *Service) comment(ctx context.Context, init adapters.Item, text string, 
 		return false, fmt.Errorf("initiatives: writing the summary comment on %s: %w", init.Ref.Key, err)
 	}
 	s.mu.Lock()
-	s.written[wk] = text
+	s.written[wk] = sig
 	s.mu.Unlock()
 	return wrote, nil
 }

@@ -176,6 +176,8 @@ func (v *validator) flows() {
 			infos[s].Kind = t.Kind
 			if err := adapters.CheckScopeSyntax(t.Kind, fs.Scope); err != nil {
 				v.problem(p+"."+[]string{"a", "b"}[s]+".scope", "%v", err)
+			} else if err := adapters.CheckScopeUse(t.Kind, fs.Scope, adapters.UseFlow); err != nil {
+				v.problem(p+"."+[]string{"a", "b"}[s]+".scope", "%v", err)
 			}
 		}
 		_, ps := Compile(f, p, v.c.Users, infos[0], infos[1])
@@ -207,11 +209,19 @@ func (v *validator) initiatives() {
 	}
 
 	sourceKind := kind(p+".source.tracker", in.Source.Tracker)
+	if sourceKind != "" {
+		if err := adapters.CheckScopeUse(sourceKind, in.Source.Scope, adapters.UseInitiatives); err != nil {
+			v.problem(p+".source.scope", "%v", err)
+		}
+	}
 	for i, ch := range in.Children {
 		cp := fmt.Sprintf("%s.children[%d]", p, i)
 		k := kind(cp+".tracker", ch.Tracker)
 		if k == "" {
 			continue
+		}
+		if err := adapters.CheckScopeUse(k, ch.Scope, adapters.UseChildren); err != nil {
+			v.problem(cp+".scope", "%v", err)
 		}
 		if ch.Link == "tasklist" && k != "github" {
 			v.problem(cp+".link", "tasklist needs a github tracker; %s is a %s tracker", ch.Tracker, k)

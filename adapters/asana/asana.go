@@ -1,6 +1,7 @@
 // Package asana is the tracksync adapter for Asana: tasks in one or more
 // projects (optionally one section or tag of them) as items, their
-// comments, incremental listing through the Events API, and webhooks.
+// comments, incremental listing through the Events API, and webhooks; and,
+// as a source of initiatives, a portfolio's projects (portfolio.go).
 //
 // Status comes from one of three places, chosen per tracker: the task's
 // section in its project (a board's columns), an enum custom field, or
@@ -269,7 +270,7 @@ func category(name string) adapters.StatusCategory {
 			return adapters.CategoryDone
 		}
 	}
-	for _, w := range []string{"progress", "doing", "review", "active", "started", "wip", "testing", "blocked", "at risk"} {
+	for _, w := range []string{"progress", "doing", "review", "active", "started", "wip", "testing", "blocked", "at risk", "on track", "off track"} {
 		if strings.Contains(n, w) {
 			return adapters.CategoryInProgress
 		}
@@ -302,6 +303,9 @@ func (t *Tracker) getTask(ctx context.Context, gid string) (task, error) {
 
 // Get implements adapters.Tracker; comments included.
 func (t *Tracker) Get(ctx context.Context, ref adapters.Ref) (adapters.Item, error) {
+	if isProjectRef(ref) {
+		return t.getProjectItem(ctx, ref)
+	}
 	gid := refGID(ref)
 	tk, err := t.getTask(ctx, gid)
 	if err != nil {
@@ -560,6 +564,9 @@ func (t *Tracker) prepare(ctx context.Context, it adapters.Item, opts adapters.C
 		if err != nil {
 			return nt, nil, err
 		}
+		if sc.portfolio != "" {
+			return nt, nil, invalid("creating asana task %q: scope %q lists a portfolio's projects; tasks are made in a project (name its gid)", it.Title, opts.Scope)
+		}
 		project = sc.projects[0]
 	}
 	if project == "" {
@@ -571,6 +578,9 @@ func (t *Tracker) prepare(ctx context.Context, it adapters.Item, opts adapters.C
 	}
 	if project == "" {
 		return nt, nil, invalid("creating asana task %q: no project (give a scope or the item's project)", it.Title)
+	}
+	if strings.HasPrefix(project, portfolioPrefix) {
+		return nt, nil, invalid("creating asana task %q: %s is a portfolio; tasks are made in a project", it.Title, project)
 	}
 	t.seeProject(project)
 	if err := t.ensureMeta(ctx); err != nil {
@@ -869,6 +879,9 @@ func (t *Tracker) findKey(ctx context.Context, project, key string) (task, bool,
 
 // Update implements adapters.Tracker.
 func (t *Tracker) Update(ctx context.Context, ref adapters.Ref, p adapters.Patch) (adapters.Item, error) {
+	if isProjectRef(ref) {
+		return t.updateProject(ctx, ref, p)
+	}
 	gid := refGID(ref)
 	caps := t.Capabilities()
 	for _, f := range p.Fields {

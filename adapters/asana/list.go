@@ -52,6 +52,9 @@ func (t *Tracker) List(ctx context.Context, req adapters.ListRequest) (adapters.
 	if err != nil {
 		return adapters.ListPage{}, err
 	}
+	if sc.portfolio != "" {
+		return t.listPortfolio(ctx, sc, req)
+	}
 	for _, p := range sc.projects {
 		t.seeProject(p)
 	}

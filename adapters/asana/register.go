@@ -33,11 +33,13 @@ func init() {
 //	marker:         notes (default) or external (OAuth apps): where the
 //	                idempotency key of a created task is kept
 //
-// Scopes are "<project gid> [<project gid> ...] [section:<gid|name>] [tag:<gid|name>]".
+// Scopes are "<project gid> [<project gid> ...] [section:<gid|name>] [tag:<gid|name>]",
+// or, for initiatives.source.scope only, "portfolio:<gid>" (the
+// portfolio's projects are the initiatives; see portfolio.go).
 func Spec() adapters.Spec {
 	return adapters.Spec{
 		Kind: "asana",
-		Help: "Asana tasks; scope: '<project gid> [<project gid> ...] [section:<gid|name>] [tag:<gid|name>]'",
+		Help: "Asana tasks; scope: '<project gid> [<project gid> ...] [section:<gid|name>] [tag:<gid|name>]', or 'portfolio:<gid>' (its projects, as initiatives.source only)",
 		Options: []adapters.Option{
 			{Name: "url", Type: adapters.TypeString, Default: DefaultURL, Help: "API base URL"},
 			{Name: "auth.token", Type: adapters.TypeString, Required: true, Secret: true, Help: "a personal access token or an OAuth access token"},

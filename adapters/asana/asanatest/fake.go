@@ -3,7 +3,9 @@
 // workspace with its users, projects with sections and custom field
 // settings, tasks and subtasks, stories (comments and the system stories
 // Asana writes beside them), tags, and custom fields of every type the
-// adapter reads (text, number, enum, multi-enum, date, people).
+// adapter reads (text, number, enum, multi-enum, date, people); portfolios
+// of projects, projects' own custom field values and status updates
+// (portfolio.go).
 //
 // It keeps Asana's rules: answers in {"data": ...}, compact records unless
 // opt_fields names more, offset pagination (limit 1..100, next_page with
@@ -80,8 +82,16 @@ type Project struct {
 	GID      string
 	Name     string
 	Sections []string // section gids in board order
-	Fields   []string // custom field gids set on the project
+	Fields   []string // custom field gids set on the project (its tasks')
 	Archived bool
+	// The project's own record, as a portfolio shows it.
+	HTMLNotes    string // "<body>...</body>", "" for none
+	Owner        string // user gid
+	DueOn        string // YYYY-MM-DD
+	Completed    bool
+	CustomValues map[string]FieldValue // the project's own values, by field gid (its portfolios' fields)
+	CreatedAt    time.Time
+	ModifiedAt   time.Time
 }
 
 // Section is a column of a project.
@@ -249,6 +259,9 @@ type Server struct {
 	me         string
 	users      []*User
 	projects   map[string]*Project
+	portfolios map[string]*Portfolio
+	statuses   map[string]*StatusUpdate
+	statusOrd  []string
 	projOrder  []string
 	sections   map[string]*Section
 	tasks      map[string]*Task
@@ -297,7 +310,7 @@ func New(t interface{ Cleanup(func()) }, opts Options) *Server {
 	}
 	s := &Server{
 		opts: opts, now: opts.Start, next: 1200000000000000,
-		projects: map[string]*Project{}, sections: map[string]*Section{}, tasks: map[string]*Task{},
+		projects: map[string]*Project{}, portfolios: map[string]*Portfolio{}, statuses: map[string]*StatusUpdate{}, sections: map[string]*Section{}, tasks: map[string]*Task{},
 		stories: map[string]*Story{}, storyByT: map[string][]string{}, tags: map[string]*Tag{},
 		fields: map[string]*CustomField{}, tokens: map[string]syncToken{}, hooks: map[string]*webhook{},
 	}
@@ -399,7 +412,7 @@ func (s *Server) userRef(v string) *User {
 func (s *Server) AddProject(name string, sections ...string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := &Project{GID: s.gid(), Name: name}
+	p := &Project{GID: s.gid(), Name: name, CreatedAt: s.now, ModifiedAt: s.now, CustomValues: map[string]FieldValue{}}
 	s.projects[p.GID] = p
 	s.projOrder = append(s.projOrder, p.GID)
 	for _, n := range sections {
@@ -420,6 +433,11 @@ func (s *Server) Project(gid string) (Project, bool) {
 	}
 	c := *p
 	c.Sections, c.Fields = slices.Clone(p.Sections), slices.Clone(p.Fields)
+	c.CustomValues = make(map[string]FieldValue, len(p.CustomValues))
+	for k, v := range p.CustomValues {
+		v.Multi, v.People = slices.Clone(v.Multi), slices.Clone(v.People)
+		c.CustomValues[k] = v
+	}
 	return c, true
 }
 
@@ -438,7 +456,8 @@ func (s *Server) SectionByName(project, name string) string {
 }
 
 // AddCustomField adds a workspace custom field (option gids are filled
-// in) and sets it on the given projects; it returns the field as stored.
+// in) and sets it on the given projects (for their tasks) and portfolios
+// (for their projects); it returns the field as stored.
 func (s *Server) AddCustomField(f CustomField, projects ...string) CustomField {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -458,6 +477,9 @@ func (s *Server) AddCustomField(f CustomField, projects ...string) CustomField {
 	for _, p := range projects {
 		if pr := s.projects[p]; pr != nil {
 			pr.Fields = append(pr.Fields, c.GID)
+		}
+		if pf := s.portfolios[p]; pf != nil {
+			pf.Fields = append(pf.Fields, c.GID)
 		}
 	}
 	out := c

@@ -293,6 +293,13 @@ func (s *Server) routes() *http.ServeMux {
 		"PUT /stories/{story}":                          s.updateStory,
 		"DELETE /stories/{story}":                       s.deleteStory,
 		"GET /events":                                   s.getEvents,
+		"GET /portfolios/{portfolio}":                   s.getPortfolio,
+		"GET /portfolios/{portfolio}/items":             s.listPortfolioItems,
+		"PUT /projects/{project}":                       s.updateProject,
+		"GET /status_updates":                           s.listStatusUpdates,
+		"POST /status_updates":                          s.createStatusUpdate,
+		"GET /status_updates/{status}":                  s.getStatusUpdate,
+		"DELETE /status_updates/{status}":               s.deleteStatusUpdate,
 		"GET /webhooks":                                 s.listWebhooks,
 		"DELETE /webhooks/{hook}":                       s.deleteWebhook,
 	} {
@@ -664,7 +671,11 @@ func (s *Server) apply(t *Task, in taskIn) (answer, bool) {
 			t.CustomValues = map[string]FieldValue{}
 		}
 		for _, fg := range sortedKeys(in.CustomFields) {
-			v, a, ok := s.fieldValue(t, fg, in.CustomFields[fg])
+			on := false
+			for _, m := range t.Memberships {
+				on = on || slices.Contains(s.projects[m.Project].Fields, fg)
+			}
+			v, a, ok := s.fieldValue(on, fg, in.CustomFields[fg])
 			if !ok {
 				return a, false
 			}
@@ -674,13 +685,10 @@ func (s *Server) apply(t *Task, in taskIn) (answer, bool) {
 	return answer{}, true
 }
 
-// fieldValue reads the value written to custom field fg of t.
-func (s *Server) fieldValue(t *Task, fg string, raw json.RawMessage) (FieldValue, answer, bool) {
+// fieldValue reads the value written to custom field fg of an object
+// that field is on (on: a task's project, a project's portfolio has it).
+func (s *Server) fieldValue(on bool, fg string, raw json.RawMessage) (FieldValue, answer, bool) {
 	f := s.fields[fg]
-	on := false
-	for _, m := range t.Memberships {
-		on = on || slices.Contains(s.projects[m.Project].Fields, fg)
-	}
 	if f == nil || !on {
 		return FieldValue{}, fail(http.StatusBadRequest, "custom_fields: Custom field with ID %s is not on given object", fg), false
 	}

@@ -159,8 +159,29 @@ func (s *Server) workspaceJSON() obj {
 }
 
 func (s *Server) projectJSON(p *Project) obj {
+	var owner, due, current any
+	if p.Owner != "" {
+		owner = s.userJSON(p.Owner)
+	}
+	if p.DueOn != "" {
+		due = p.DueOn
+	}
+	if u := s.currentStatus(p.GID); u != nil {
+		current = obj{"gid": u.GID, "resource_type": "status_update", "resource_subtype": "project_status_update", "title": u.Title}
+	}
+	html := p.HTMLNotes
+	if html == "" {
+		html = "<body></body>"
+	}
+	cfs := []obj{}
+	for _, fg := range s.projectFields(p) {
+		cfs = append(cfs, s.valueJSON(s.fields[fg], p.CustomValues[fg]))
+	}
 	return obj{"gid": p.GID, "resource_type": "project", "name": p.Name, "archived": p.Archived,
-		"workspace": s.workspaceJSON(), "permalink_url": s.srv.URL + "/0/" + p.GID + "/list"}
+		"workspace": s.workspaceJSON(), "permalink_url": s.srv.URL + "/0/" + p.GID + "/list",
+		"notes": plainText(html), "html_notes": html, "owner": owner, "due_on": due, "completed": p.Completed,
+		"created_at": stamp(p.CreatedAt), "modified_at": stamp(p.ModifiedAt), "current_status_update": current,
+		"custom_fields": cfs}
 }
 
 func (s *Server) sectionJSON(sec *Section) obj {
