@@ -259,18 +259,26 @@ func (t *Tracker) findMarkers(ctx context.Context, project string, keys []string
 	mc := t.markers[project]
 	t.mu.Unlock()
 	var since string
-	if mc != nil && time.Since(mc.full) < t.o.MarkerWindow/2 {
-		since = strconv.FormatInt(mc.through.Add(-t.o.Overlap).UnixMilli(), 10)
-	} else {
+	cold := mc == nil || time.Since(mc.full) >= t.o.MarkerWindow/2
+	if cold {
 		mc = &markerCache{ids: map[string]string{}, full: time.Now()}
 		since = "-" + strconv.FormatInt(max(1, int64((t.o.MarkerWindow+59e9)/60e9)), 10) + "m"
+	} else {
+		since = strconv.FormatInt(mc.through.Add(-t.o.Overlap).UnixMilli(), 10)
+	}
+	want := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		want[k] = true
 	}
 	jql := "project = " + quote(project) + " AND ((creator = currentUser() AND created >= " + since + ") OR issue.property[" + PropertyKey + "].key in (" + strings.Join(quoted, ", ") + ")) ORDER BY created DESC"
 	// Every page of the window: what is not asked for now is kept for
-	// the next lookup.
+	// the next lookup. A scan stops once every key is found (a batch
+	// just made is on its first page), and then moves nothing on: only a
+	// scan read to its end says what the window holds.
 	page := pager{t: t, jql: jql}
 	scanned := map[string]string{}
 	var through time.Time
+	complete := true
 	for first := true; ; first = false {
 		pctx := ctx
 		if first {
@@ -302,17 +310,23 @@ func (t *Tracker) findMarkers(ctx context.Context, project string, keys []string
 		if !more {
 			break
 		}
+		if allIn(want, scanned) {
+			complete = false
+			break
+		}
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if cur := t.markers[project]; cur != nil && cur.full.Equal(mc.full) {
 		mc = cur // another lookup may have merged meanwhile
 	}
-	for k, id := range scanned {
-		if old, ok := mc.ids[k]; !ok || olderID(id, old) {
-			mc.ids[k] = id // the oldest issue (lowest id) wins
+	if !complete {
+		if !cold {
+			merge(mc.ids, scanned)
 		}
+		return pick(scanned, keys), nil
 	}
+	merge(mc.ids, scanned)
 	if !through.IsZero() && through.After(mc.through) {
 		mc.through = through
 	}
@@ -322,13 +336,38 @@ func (t *Tracker) findMarkers(ctx context.Context, project string, keys []string
 	if !mc.through.IsZero() {
 		t.markers[project] = mc // without Jira's clock, no delta can follow
 	}
+	return pick(mc.ids, keys), nil
+}
+
+// merge adds what a scan found to ids; the oldest issue (lowest id) of a
+// key wins.
+func merge(ids, scanned map[string]string) {
+	for k, id := range scanned {
+		if old, ok := ids[k]; !ok || olderID(id, old) {
+			ids[k] = id
+		}
+	}
+}
+
+// allIn says whether m holds every key of want.
+func allIn(want map[string]bool, m map[string]string) bool {
+	for k := range want {
+		if _, ok := m[k]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// pick returns the entries of ids for keys.
+func pick(ids map[string]string, keys []string) map[string]string {
 	found := map[string]string{}
 	for _, k := range keys {
-		if id, ok := mc.ids[k]; ok {
+		if id, ok := ids[k]; ok {
 			found[k] = id
 		}
 	}
-	return found, nil
+	return found
 }
 
 // markerCache is what scans of one project's marker window found: each
