@@ -2,6 +2,7 @@ package adapters
 
 import (
 	"context"
+	"math"
 	"sync/atomic"
 	"time"
 )
@@ -39,3 +40,29 @@ func CurrentSharedRates() SharedRates {
 	}
 	return nil
 }
+
+// BackgroundRates is a SharedRates that lets background work take tokens
+// only above a floor it leaves to the others (store.Store is one): see
+// SetBackground.
+type BackgroundRates interface {
+	TakeTokensAbove(ctx context.Context, bucket string, n, ratePerSec, burst, floor float64, now time.Time) (wait time.Duration, err error)
+}
+
+var background atomic.Uint64 // math.Float64bits of the share
+
+// SetBackground makes the trackers opened from now on, when their budget
+// is shared (SetSharedRates), yield to the other processes on it: they
+// take a request's tokens only when share of each bucket is left after
+// them, never going into the deficit others queue behind. share in (0, 1)
+// (0: not background, the default). A migration running beside serve
+// sets it, so that live sync comes first and the migration fills the
+// gaps; the tracker's limits hold for both together.
+func SetBackground(share float64) {
+	if !(share > 0 && share < 1) {
+		share = 0
+	}
+	background.Store(math.Float64bits(share))
+}
+
+// Background is the share SetBackground set (0: none).
+func Background() float64 { return math.Float64frombits(background.Load()) }

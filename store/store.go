@@ -454,6 +454,12 @@ type Coordinator interface {
 	// caller's clock (a clock behind the bucket's last use refills
 	// nothing). ratePerSec and burst must be positive, n not negative.
 	TakeTokens(ctx context.Context, bucket string, n, ratePerSec, burst float64, now time.Time) (wait time.Duration, err error)
+	// TakeTokensAbove is TakeTokens for background work that yields to
+	// others: it takes n tokens only if floor tokens are left after them,
+	// and otherwise takes nothing and returns how long the refill takes
+	// to get there (wait > 0 means not taken: ask again then, as other
+	// takers may have come first). floor+n must not exceed burst.
+	TakeTokensAbove(ctx context.Context, bucket string, n, ratePerSec, burst, floor float64, now time.Time) (wait time.Duration, err error)
 }
 
 // Outbox is the delivering side of the outbox (PutEvent is in Ops). A

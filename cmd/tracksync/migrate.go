@@ -59,6 +59,7 @@ func (a *app) migrateCmd() *cobra.Command {
 	var sp migrateSpec
 	var resume, idMap string
 	var dry, yes bool
+	var yield float64
 	cmd := &cobra.Command{
 		Use:   "migrate --from TRACKER[:SCOPE] --to TRACKER[:SCOPE]",
 		Short: "Copy every item of one tracker (or scope) into another once, with hierarchy, comments and references",
@@ -78,7 +79,13 @@ the first write; --dry-run stops there.
 Every step is recorded in the state store: the same command again (or
 --resume ID) continues an interrupted migration, makes no duplicate and, once
 done, nothing at all. --link FLOW leaves each pair linked under that flow
-with its base set, so the flow's first run writes nothing.`,
+with its base set, so the flow's first run writes nothing.
+
+The trackers' rate limits are kept in the state store and shared with
+tracksync serve on the same store: the migration takes only what leaves
+--yield (default 0.3) of each limit's burst to live sync, so a running serve
+comes first and the migration fills the gaps; both together never exceed
+a limit. --yield 0 paces the migration on its own (no serve beside it).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -116,6 +123,19 @@ with its base set, so the flow's first run writes nothing.`,
 			}
 			if id == "" {
 				id = migrationID(sp)
+			}
+			if yield > 0 && yield < 1 {
+				// The trackers opened below pace their requests through
+				// the state store's budget, as serve's do, and yield to
+				// them: live sync first, the migration in the gaps.
+				adapters.SetSharedRates(a.st)
+				adapters.SetBackground(yield)
+				defer func() {
+					adapters.SetSharedRates(nil)
+					adapters.SetBackground(0)
+				}()
+			} else if yield != 0 {
+				return usageErr("--yield %v: want a share between 0 and 1 (0: do not yield)", yield)
 			}
 			o, err := a.migrateOptions(ctx, id, sp)
 			if err != nil {
@@ -180,6 +200,7 @@ with its base set, so the flow's first run writes nothing.`,
 	fl.StringVar(&resume, "resume", "", "continue migration ID (the same command again does too)")
 	fl.StringVar(&idMap, "id-map", "", "write the id map (source,target keys and URLs) to this CSV file")
 	fl.BoolVarP(&yes, "yes", "y", false, "do not ask before the first write on a terminal")
+	fl.Float64Var(&yield, "yield", 0.3, "share of each rate limit's burst left to live sync (serve on the same state store); 0: pace on its own")
 	return cmd
 }
 

@@ -98,6 +98,7 @@ func TestMigrateUsage(t *testing.T) {
 		{[]string{"migrate", "--from", "left", "--to", "left"}, "same tracker and scope"},
 		{[]string{"migrate", "--from", "left", "--to", "right", "--link", "zzz"}, `no flow "zzz"`},
 		{[]string{"migrate", "--from", "left", "--to", "right", "--since", "last week"}, "YYYY-MM-DD"},
+		{[]string{"migrate", "--from", "left", "--to", "right", "--yield", "2"}, "--yield 2: want a share between 0 and 1"},
 	} {
 		if code, _, errs := runCLI(t, append([]string{"-c", cfg}, c.args...)...); code != exitUsage || !strings.Contains(errs, c.want) {
 			t.Errorf("%v: %d %s", c.args, code, errs)

@@ -278,6 +278,21 @@ func (s *Store) TakeTokens(ctx context.Context, bucket string, n, ratePerSec, bu
 		return 0, fmt.Errorf("taking %v tokens from rate bucket %q (rate %v/s, burst %v): the bucket must be named, rate and burst positive and finite, n finite and not negative: %w",
 			n, bucket, ratePerSec, burst, adapters.ErrInvalid)
 	}
+	return s.takeTokens(ctx, bucket, n, ratePerSec, burst, -1, now)
+}
+
+// TakeTokensAbove takes n tokens only when floor are left after them; see
+// store.RateStore.
+func (s *Store) TakeTokensAbove(ctx context.Context, bucket string, n, ratePerSec, burst, floor float64, now time.Time) (time.Duration, error) {
+	if err := check.TokenArgs(bucket, n, ratePerSec, burst, floor); err != nil {
+		return 0, err
+	}
+	return s.takeTokens(ctx, bucket, n, ratePerSec, burst, floor, now)
+}
+
+// takeTokens is TakeTokens (floor < 0: the deficit is booked) and
+// TakeTokensAbove.
+func (s *Store) takeTokens(ctx context.Context, bucket string, n, ratePerSec, burst, floor float64, now time.Time) (time.Duration, error) {
 	var wait time.Duration
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		// A new bucket starts full, as of now.
@@ -290,7 +305,7 @@ func (s *Store) TakeTokens(ctx context.Context, bucket string, n, ratePerSec, bu
 		if err := tx.QueryRow(ctx, `SELECT tokens, updated_at FROM rate_buckets WHERE bucket = $1 FOR UPDATE`, bucket).Scan(&tokens, &last); err != nil {
 			return err
 		}
-		tokens, last, wait = check.Refill(tokens, last, n, ratePerSec, burst, now)
+		tokens, last, wait = check.Take(tokens, last, n, ratePerSec, burst, floor, now)
 		_, err := tx.Exec(ctx, `UPDATE rate_buckets SET tokens = $2, updated_at = $3 WHERE bucket = $1`, bucket, tokens, last)
 		return err
 	})

@@ -220,6 +220,21 @@ func (s *Store) TakeTokens(ctx context.Context, bucket string, n, ratePerSec, bu
 		return 0, fmt.Errorf("taking %v tokens from rate bucket %q (rate %v/s, burst %v): the bucket must be named, rate and burst positive and finite, n finite and not negative: %w",
 			n, bucket, ratePerSec, burst, adapters.ErrInvalid)
 	}
+	return s.takeTokens(ctx, bucket, n, ratePerSec, burst, -1, now)
+}
+
+// TakeTokensAbove takes n tokens only when floor are left after them; see
+// store.RateStore.
+func (s *Store) TakeTokensAbove(ctx context.Context, bucket string, n, ratePerSec, burst, floor float64, now time.Time) (time.Duration, error) {
+	if err := check.TokenArgs(bucket, n, ratePerSec, burst, floor); err != nil {
+		return 0, err
+	}
+	return s.takeTokens(ctx, bucket, n, ratePerSec, burst, floor, now)
+}
+
+// takeTokens is TakeTokens (floor < 0: the deficit is booked) and
+// TakeTokensAbove.
+func (s *Store) takeTokens(ctx context.Context, bucket string, n, ratePerSec, burst, floor float64, now time.Time) (time.Duration, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, s.wrap(err, "taking tokens from rate bucket %s", bucket)
@@ -234,7 +249,7 @@ func (s *Store) TakeTokens(ctx context.Context, bucket string, n, ratePerSec, bu
 	case err != nil:
 		return 0, s.wrap(err, "taking tokens from rate bucket %s", bucket)
 	}
-	tokens, last, wait := check.Refill(tokens, last, n, ratePerSec, burst, now)
+	tokens, last, wait := check.Take(tokens, last, n, ratePerSec, burst, floor, now)
 	if _, err := tx.ExecContext(ctx, `INSERT INTO rate_buckets (bucket, tokens, updated_at) VALUES (?, ?, ?)
 		ON CONFLICT (bucket) DO UPDATE SET tokens = excluded.tokens, updated_at = excluded.updated_at`,
 		bucket, tokens, last); err != nil {

@@ -498,6 +498,50 @@ func testTakeTokens(t *testing.T, s store.Store) {
 	}
 }
 
+// testTakeTokensAbove: a background taker leaves a floor for the others:
+// it takes only what is above it, books no deficit, and waits (taking
+// nothing) while the others keep the bucket low.
+func testTakeTokensAbove(t *testing.T, s store.Store) {
+	t0 := time.Date(2026, 12, 3, 7, 0, 0, 0, time.UTC)
+	above := func(n float64, at time.Time) time.Duration {
+		t.Helper()
+		w, err := s.TakeTokensAbove(ctx, "bg", n, 2, 10, 3, at) // 2/s, burst 10, leave 3
+		if err != nil {
+			t.Fatalf("TakeTokensAbove: %v", err)
+		}
+		return w
+	}
+	live := func(n float64, at time.Time) time.Duration {
+		t.Helper()
+		w, err := s.TakeTokens(ctx, "bg", n, 2, 10, at)
+		if err != nil {
+			t.Fatalf("TakeTokens: %v", err)
+		}
+		return w
+	}
+	steps := []struct {
+		what string
+		get  func() time.Duration
+		want time.Duration
+	}{
+		{"a full bucket: 7 above the floor of 3", func() time.Duration { return above(7, t0) }, 0},
+		{"at the floor: nothing taken, half a second to one above it", func() time.Duration { return above(1, t0) }, 500 * time.Millisecond},
+		{"still nothing taken: the same wait", func() time.Duration { return above(1, t0) }, 500 * time.Millisecond},
+		{"the others take the floor and go into debt", func() time.Duration { return live(5, t0) }, time.Second},
+		{"background waits for the debt and the floor", func() time.Duration { return above(1, t0) }, 3 * time.Second},
+		{"once refilled, it takes again", func() time.Duration { return above(1, t0.Add(3*time.Second)) }, 0},
+	}
+	for _, st := range steps {
+		if got := st.get(); (got - st.want).Abs() > time.Microsecond {
+			t.Errorf("%s: wait %s, want %s", st.what, got, st.want)
+		}
+	}
+	for _, c := range []struct{ n, burst, floor float64 }{{1, 10, -1}, {8, 10, 3}, {-1, 10, 3}} {
+		_, err := s.TakeTokensAbove(ctx, "bg2", c.n, 2, c.burst, c.floor, t0)
+		wantErr(t, fmt.Sprintf("TakeTokensAbove(n %v, burst %v, floor %v)", c.n, c.burst, c.floor), err, adapters.ErrInvalid)
+	}
+}
+
 func testTakeTokensInvalid(t *testing.T, s store.Store) {
 	now := time.Now()
 	for _, c := range []struct {

@@ -139,6 +139,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SeenDelivery", testSeenDelivery},
 		{"SeenDeliveryRace", testSeenDeliveryRace},
 		{"TakeTokens", testTakeTokens},
+		{"TakeTokensAbove", testTakeTokensAbove},
 		{"TakeTokensInvalid", testTakeTokensInvalid},
 		{"ConcurrentTakeTokens", testConcurrentTakeTokens},
 		{"Outbox", testOutbox},

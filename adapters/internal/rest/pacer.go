@@ -169,7 +169,9 @@ func NewPacer(o PacerOptions) *Pacer {
 	p := &Pacer{tracker: o.Tracker, budget: o.Budget, now: o.Clock, sleep: o.Sleep}
 	if p.budget == nil {
 		if s := adapters.CurrentSharedRates(); s != nil && (o.Limits.PerSecond > 0 || len(o.Limits.Windows) > 0) {
-			p.budget = NewStoreBudget(s, CredentialKey(o.Tracker, o.Credential), o.Limits)
+			sb := NewStoreBudget(s, CredentialKey(o.Tracker, o.Credential), o.Limits)
+			sb.reserve = adapters.Background()
+			p.budget = sb
 		} else {
 			p.budget = NewMemoryBudget(o.Limits)
 		}
@@ -204,7 +206,7 @@ func (p *Pacer) Acquire(ctx context.Context) (release func(), err error) {
 		}
 		release = func() { <-p.sem }
 	}
-	at, err := p.budget.Reserve(ctx, p.now())
+	at, err := p.reserve(ctx)
 	if err != nil {
 		release()
 		return nil, err
@@ -217,6 +219,35 @@ func (p *Pacer) Acquire(ctx context.Context) (release func(), err error) {
 		}
 	}
 	return release, nil
+}
+
+// backgroundBudget is a Budget that can yield to others (StoreBudget
+// under adapters.SetBackground).
+type backgroundBudget interface {
+	Background() bool
+	TryReserve(ctx context.Context, now time.Time) (at time.Time, ok bool, err error)
+}
+
+// reserve books the next request: at once for a budget of its own or a
+// foreground one; a background budget asks until a request fits above
+// the others' reserve, waiting in between (nothing booked meanwhile, so
+// live sync on the same budget is never queued behind it).
+func (p *Pacer) reserve(ctx context.Context) (time.Time, error) {
+	bb, ok := p.budget.(backgroundBudget)
+	if !ok || !bb.Background() {
+		return p.budget.Reserve(ctx, p.now())
+	}
+	for {
+		at, ok, err := bb.TryReserve(ctx, p.now())
+		if err != nil || ok {
+			return at, err
+		}
+		d := at.Sub(p.now())
+		adapters.ObserveWait(ctx, p.tracker, "yielding the shared rate budget to live sync", d)
+		if err := p.sleep(ctx, d); err != nil {
+			return time.Time{}, err
+		}
+	}
 }
 
 // Blocked is a *adapters.RateLimitError (in an *adapters.APIError) while

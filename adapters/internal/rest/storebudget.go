@@ -39,6 +39,11 @@ type StoreBudget struct {
 	// within it.
 	cacheFor time.Duration
 
+	// reserve, when above 0, makes this a background budget
+	// (adapters.SetBackground): TryReserve takes tokens only when this
+	// share of each bucket stays for the others.
+	reserve float64
+
 	mu       sync.Mutex
 	hold     time.Time // last hold read or written
 	holdRead time.Time // when it was read (real time), for the cache
@@ -57,26 +62,68 @@ func NewStoreBudget(s adapters.SharedRates, key string, l Limits) *StoreBudget {
 // Reserve implements Budget.
 func (b *StoreBudget) Reserve(ctx context.Context, now time.Time) (time.Time, error) {
 	var wait time.Duration
-	if b.l.PerSecond > 0 {
-		w, err := b.s.TakeTokens(ctx, b.key+"/bucket", 1, b.l.PerSecond, float64(max(b.l.Burst, 1)), now)
-		if err != nil {
-			return time.Time{}, fmt.Errorf("rate budget %s: %w", b.key, err)
-		}
-		wait = max(wait, w)
-	}
-	for _, win := range b.l.Windows {
-		if win.Limit <= 0 || win.Per <= 0 {
-			continue
-		}
-		burst := windowBurst(win.Limit)
-		rate := float64(max(win.Limit-burst, 1)) / win.Per.Seconds()
-		w, err := b.s.TakeTokens(ctx, b.key+"/window/"+win.Per.String(), 1, rate, float64(burst), now)
+	for _, k := range b.buckets() {
+		w, err := b.s.TakeTokens(ctx, k.name, 1, k.rate, k.burst, now)
 		if err != nil {
 			return time.Time{}, fmt.Errorf("rate budget %s: %w", b.key, err)
 		}
 		wait = max(wait, w)
 	}
 	return now.Add(wait), nil
+}
+
+// buckets are the token buckets a request takes one token of: the
+// per-second one and one per window (name, rate per second, size).
+func (b *StoreBudget) buckets() []bucketSpec {
+	var out []bucketSpec
+	if b.l.PerSecond > 0 {
+		out = append(out, bucketSpec{b.key + "/bucket", b.l.PerSecond, float64(max(b.l.Burst, 1))})
+	}
+	for _, win := range b.l.Windows {
+		if win.Limit <= 0 || win.Per <= 0 {
+			continue
+		}
+		burst := windowBurst(win.Limit)
+		out = append(out, bucketSpec{b.key + "/window/" + win.Per.String(), float64(max(win.Limit-burst, 1)) / win.Per.Seconds(), float64(burst)})
+	}
+	return out
+}
+
+type bucketSpec struct {
+	name        string
+	rate, burst float64
+}
+
+// Background reports whether the budget yields to others (TryReserve).
+func (b *StoreBudget) Background() bool {
+	_, ok := b.s.(adapters.BackgroundRates)
+	return ok && b.reserve > 0
+}
+
+// TryReserve is Reserve for background work: a request is booked only if
+// each bucket keeps its reserved share after it; otherwise ok is false
+// and at is when to ask again (nothing booked in that bucket; one booked
+// in a bucket before it is spent, which costs budget, never exceeds it).
+func (b *StoreBudget) TryReserve(ctx context.Context, now time.Time) (at time.Time, ok bool, err error) {
+	br, can := b.s.(adapters.BackgroundRates)
+	if !can {
+		at, err := b.Reserve(ctx, now)
+		return at, err == nil, err
+	}
+	for _, k := range b.buckets() {
+		floor := min(b.reserve*k.burst, k.burst-1)
+		if floor < 0 {
+			floor = 0
+		}
+		w, err := br.TakeTokensAbove(ctx, k.name, 1, k.rate, k.burst, floor, now)
+		if err != nil {
+			return time.Time{}, false, fmt.Errorf("rate budget %s: %w", b.key, err)
+		}
+		if w > 0 {
+			return now.Add(w), false, nil
+		}
+	}
+	return now, true, nil
 }
 
 // windowBurst is the bucket size of a window of limit requests: a tenth,

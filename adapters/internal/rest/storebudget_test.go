@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -123,4 +124,120 @@ func TestStoreBudgetHoldShared(t *testing.T) {
 	if h, _ := NewStoreBudget(st, CredentialKey("jira", "bot:tok"), limits).HeldUntil(ctx); !h.Equal(reset) {
 		t.Fatalf("hold in the store %s, want %s", h, reset)
 	}
+}
+
+// TestBackgroundYieldsToLive: a migration (background budget,
+// adapters.SetBackground) beside live sync on one credential's shared
+// budget, 60 requests a minute. Simulated time, ten minutes; live sync
+// asks as fast as it may during minutes 0-2 and 5-6 and is idle
+// otherwise; the migration asks all the time. The migration sends nothing
+// while live sync is busy (after the first seconds), takes the whole
+// sustained rate while it is idle, live sync keeps the sustained rate
+// when busy, and no minute holds more than 60 requests of both.
+func TestBackgroundYieldsToLive(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "state.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	limits := Limits{Windows: []Window{{Limit: 60, Per: time.Minute}}}
+	live := NewStoreBudget(st, "gh/cred", limits)
+	bg := NewStoreBudget(st, "gh/cred", limits)
+	bg.reserve = 0.3
+	if !bg.Background() || live.Background() {
+		t.Fatal("only the migration's budget is background")
+	}
+	t0 := time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)
+	busy := func(at time.Time) bool {
+		m := at.Sub(t0).Minutes()
+		return m < 2 || (m >= 5 && m < 6)
+	}
+	type send struct {
+		at   time.Time
+		live bool
+	}
+	var sends []send
+	// Each client sends one request at a time: it books, waits until its
+	// slot, sends, and books the next.
+	liveNext, bgNext := t0, t0
+	for now := t0; now.Before(t0.Add(10 * time.Minute)); now = now.Add(50 * time.Millisecond) {
+		if busy(now) && !now.Before(liveNext) {
+			at, err := live.Reserve(ctx, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sends = append(sends, send{at, true})
+			liveNext = at.Add(time.Nanosecond)
+		}
+		if !now.Before(bgNext) {
+			at, ok, err := bg.TryReserve(ctx, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok {
+				sends = append(sends, send{at, false})
+				bgNext = at.Add(time.Nanosecond)
+			} else {
+				bgNext = at
+			}
+		}
+	}
+	slices.SortFunc(sends, func(a, b send) int { return a.at.Compare(b.at) })
+	for i := range sends {
+		n := 0
+		for j := i; j < len(sends) && sends[j].at.Sub(sends[i].at) < time.Minute; j++ {
+			n++
+		}
+		if n > 60 {
+			t.Fatalf("%d requests in the minute from +%s, limit 60", n, sends[i].at.Sub(t0))
+		}
+	}
+	count := func(from, to time.Duration, isLive bool) int {
+		n := 0
+		for _, s := range sends {
+			if d := s.at.Sub(t0); d >= from && d < to && s.live == isLive {
+				n++
+			}
+		}
+		return n
+	}
+	// Sustained: 54 a minute (nine tenths of the window, the rest is the
+	// bucket's burst).
+	if n := count(10*time.Second, 2*time.Minute, false); n > 0 {
+		t.Errorf("the migration sent %d requests while live sync was busy (from +10s to +2m), want 0", n)
+	}
+	if n := count(5*time.Minute+10*time.Second, 6*time.Minute, false); n > 0 {
+		t.Errorf("the migration sent %d requests while live sync was busy (from +5m10s to +6m), want 0", n)
+	}
+	if n := count(time.Minute, 2*time.Minute, true); n < 53 {
+		t.Errorf("live sync sent %d requests in its second busy minute, want the sustained 54", n)
+	}
+	if n := count(3*time.Minute, 5*time.Minute, false); n < 2*53 {
+		t.Errorf("the migration sent %d requests in the two idle minutes +3m..+5m, want the sustained 2 × 54", n)
+	}
+	// Wired as a migration wires it: the pacer of a tracker opened
+	// under SetSharedRates and SetBackground yields (and waits its turn
+	// through its own sleep).
+	adapters.SetSharedRates(st)
+	adapters.SetBackground(0.3)
+	defer func() { adapters.SetSharedRates(nil); adapters.SetBackground(0) }()
+	clk := &sharedClock{t: t0.Add(time.Hour)}
+	p := NewPacer(PacerOptions{Tracker: "gh", Credential: "other", Limits: limits, Clock: clk.now, Sleep: clk.sleep})
+	if sb, ok := p.budget.(*StoreBudget); !ok || !sb.Background() {
+		t.Fatalf("a pacer opened under SetBackground: budget %T, want a background StoreBudget", p.budget)
+	}
+	for range 30 {
+		release, err := p.Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		release()
+	}
+	// 6 in the bucket, 2 of them (0.3 × 6, rounded up by the refill)
+	// left to others: 4 at once, then one every 60/54 s.
+	if took := clk.now().Sub(t0.Add(time.Hour)); took < 25*time.Second || took > 31*time.Second {
+		t.Errorf("30 background requests took %s of budget time, want about 29 s", took)
+	}
+	t.Logf("live %d+%d, migration %d while idle", count(0, 2*time.Minute, true), count(5*time.Minute, 6*time.Minute, true), count(2*time.Minute, 5*time.Minute, false)+count(6*time.Minute, 10*time.Minute, false))
 }

@@ -89,16 +89,52 @@ func KV(scope, key string) error {
 // slower clock in another process) refills nothing and leaves last alone,
 // so clocks that disagree never mint tokens.
 func Refill(tokens float64, last int64, n, rate, burst float64, now time.Time) (float64, int64, time.Duration) {
-	if ns := now.UnixNano(); ns > last {
-		tokens += rate * float64(ns-last) / 1e9
-		last = ns
-	}
-	tokens = min(tokens, burst)
+	tokens, last = refill(tokens, last, rate, burst, now)
 	tokens -= n
 	if tokens >= 0 {
 		return tokens, last, 0
 	}
 	return tokens, last, time.Duration(math.Round(-tokens / rate * 1e9))
+}
+
+func refill(tokens float64, last int64, rate, burst float64, now time.Time) (float64, int64) {
+	if ns := now.UnixNano(); ns > last {
+		tokens += rate * float64(ns-last) / 1e9
+		last = ns
+	}
+	return min(tokens, burst), last
+}
+
+// RefillAbove is Refill for a taker that must leave floor tokens in the
+// bucket (background work yielding to others): it takes n only when at
+// least floor+n are there, and otherwise takes nothing and says how long
+// the refill takes to get there (wait > 0: not taken; others may take
+// meanwhile, so the caller asks again then).
+func RefillAbove(tokens float64, last int64, n, rate, burst, floor float64, now time.Time) (float64, int64, time.Duration) {
+	tokens, last = refill(tokens, last, rate, burst, now)
+	if tokens-n >= floor {
+		return tokens - n, last, 0
+	}
+	return tokens, last, max(time.Duration(math.Ceil((floor+n-tokens)/rate*1e9)), time.Nanosecond)
+}
+
+// Take is Refill, or RefillAbove when floor is not negative: both
+// drivers' TakeTokens and TakeTokensAbove.
+func Take(tokens float64, last int64, n, rate, burst, floor float64, now time.Time) (float64, int64, time.Duration) {
+	if floor < 0 {
+		return Refill(tokens, last, n, rate, burst, now)
+	}
+	return RefillAbove(tokens, last, n, rate, burst, floor, now)
+}
+
+// TokenArgs checks TakeTokens' and TakeTokensAbove's arguments.
+func TokenArgs(bucket string, n, rate, burst, floor float64) error {
+	if bucket == "" || !(rate > 0) || !(burst > 0) || !(n >= 0) || !(floor >= 0) || floor+n > burst ||
+		math.IsInf(rate, 0) || math.IsInf(burst, 0) || math.IsInf(n, 0) {
+		return fmt.Errorf("taking %v tokens from rate bucket %q (rate %v/s, burst %v, leaving %v): the bucket must be named, rate and burst positive and finite, n and what is left not negative and at most burst together: %w",
+			n, bucket, rate, burst, floor, adapters.ErrInvalid)
+	}
+	return nil
 }
 
 // Rows is what both drivers' query results offer (*sql.Rows, pgx.Rows).
