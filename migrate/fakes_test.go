@@ -3,8 +3,10 @@ package migrate_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -42,7 +44,7 @@ type fakes struct {
 	users  []config.User
 }
 
-func newFakes(t testing.TB) *fakes {
+func newFakes(t testing.TB, tweak ...func(*githubtest.Options)) *fakes {
 	t.Helper()
 	ctx := context.Background()
 	start := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
@@ -54,7 +56,11 @@ func newFakes(t testing.TB) *fakes {
 		t.Fatal(err)
 	}
 	f.jusers = f.jfake.UserIDs()
-	f.gfake = githubtest.New(t, githubtest.Options{Repos: []string{ghRepo}, Users: ghUsers, Tokens: []string{"tok"}, Clock: f.clock.Now})
+	gopts := githubtest.Options{Repos: []string{ghRepo}, Users: ghUsers, Tokens: []string{"tok"}, Clock: f.clock.Now}
+	for _, tw := range tweak {
+		tw(&gopts)
+	}
+	f.gfake = githubtest.New(t, gopts)
 	f.gh, err = github.New("github", github.Options{URL: f.gfake.URL, Token: "tok", Repo: ghRepo, Clock: f.clock.Now, Transport: f.gfake.Client().Transport,
 		Sleep: func(ctx context.Context, d time.Duration) error {
 			f.clock.Advance(d)
@@ -374,11 +380,36 @@ func seedGitHub(t *testing.T, f *fakes, groups, subs int) {
 // TestKillAndResumeOnFakes: GitHub → Jira with bulk creates, killed at
 // random writes (before the call, or after it with nothing recorded) five
 // times and resumed each time: every item once, every comment once.
+//
+// TRACKSYNC_SOAK_GROUPS=1000 makes it the soak of issue 15: 10,000 issues
+// (1,000 tracking issues of 9 sub-issues each, 2 comments each), killed
+// at random points spread over the whole migration (BENCHMARKS.md).
 func TestKillAndResumeOnFakes(t *testing.T) {
-	f := newFakes(t)
-	seedGitHub(t, f, 4, 9)
+	groups, span := 4, 25
+	if v := os.Getenv("TRACKSYNC_SOAK_GROUPS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			t.Fatalf("TRACKSYNC_SOAK_GROUPS=%q: want a count of tracking issues", v)
+		}
+		// About 4 writes an issue (create, 2 comments, finish): each of
+		// the five kills within the next sixth of them, so all five land
+		// and are spread over the run.
+		groups, span = n, n*10*4/6
+	}
+	start := time.Now()
+	f := newFakes(t, func(o *githubtest.Options) {
+		if groups > 4 { // the soak: limits off
+			o.RateLimit, o.ContentPerMinute, o.ContentPerHour = 1<<30, -1, -1
+		}
+	})
+	seedGitHub(t, f, groups, 9)
+	t.Logf("seeded %d GitHub issues in %s", groups*10, time.Since(start).Round(time.Second))
+	start = time.Now()
 	o := f.options(t, f.gh, f.jira, "github", "jira")
 	o.BatchSize = 7
+	if groups > 4 {
+		o.BatchSize = 0 // the default batch
+	}
 	rnd := uint64(7)
 	kills := 0
 	for attempt := 0; ; attempt++ {
@@ -388,7 +419,7 @@ func TestKillAndResumeOnFakes(t *testing.T) {
 		run := o
 		if kills < 5 {
 			rnd = rnd*6364136223846793005 + 1442695040888963407
-			at, point := 1+int(rnd>>33)%25, []string{"before", "after"}[(rnd>>20)&1]
+			at, point := 1+int(rnd>>33)%span, []string{"before", "after"}[(rnd>>20)&1]
 			run.Crash = func(p string, n int) error {
 				if p == point && n == at {
 					return fmt.Errorf("killed at write %d (%s)", n, p)
@@ -414,7 +445,8 @@ func TestKillAndResumeOnFakes(t *testing.T) {
 		t.Fatalf("%d issues on Jira for %d on GitHub", len(dst), len(src))
 	}
 	rep, err := migrate.Run(t.Context(), f.st, o)
-	if err != nil || rep.Counts.Writes != 0 || rep.Counts.Done != 40 {
+	if err != nil || rep.Counts.Writes != 0 || rep.Counts.Done != groups*10 {
 		t.Fatalf("after completion: %v %+v", err, rep.Counts)
 	}
+	t.Logf("%d issues, %d kills: migrated and verified in %s (0 duplicates, 0 missing)", groups*10, kills, time.Since(start).Round(time.Second))
 }
