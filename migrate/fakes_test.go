@@ -377,40 +377,41 @@ func seedGitHub(t *testing.T, f *fakes, groups, subs int) {
 	}
 }
 
-// TestKillAndResumeOnFakes: GitHub → Jira with bulk creates, killed at
-// random writes (before the call, or after it with nothing recorded) five
-// times and resumed each time: every item once, every comment once.
-//
-// TRACKSYNC_SOAK_GROUPS=1000 makes it the soak of issue 15: 10,000 issues
-// (1,000 tracking issues of 9 sub-issues each, 2 comments each), killed
-// at random points spread over the whole migration (BENCHMARKS.md).
-func TestKillAndResumeOnFakes(t *testing.T) {
-	groups, span := 4, 25
-	if v := os.Getenv("TRACKSYNC_SOAK_GROUPS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			t.Fatalf("TRACKSYNC_SOAK_GROUPS=%q: want a count of tracking issues", v)
-		}
-		// About 4 writes an issue (create, 2 comments, finish): each of
-		// the five kills within the next sixth of them, so all five land
-		// and are spread over the run.
-		groups, span = n, n*10*4/6
+// soakGroups is TRACKSYNC_SOAK_GROUPS (groups of ten items: the
+// kill-and-resume tests' size), def when unset, and the span of writes
+// each kill lands within: about 4 writes an item (create, 2 comments,
+// finish), each of the five kills within the next sixth of them, so all
+// five land and spread over the run.
+func soakGroups(t *testing.T, def int) (groups, span int) {
+	t.Helper()
+	v := os.Getenv("TRACKSYNC_SOAK_GROUPS")
+	if v == "" {
+		return def, 25
 	}
-	start := time.Now()
-	f := newFakes(t, func(o *githubtest.Options) {
-		if groups > 4 { // the soak: limits off
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		t.Fatalf("TRACKSYNC_SOAK_GROUPS=%q: want a count of groups of ten items", v)
+	}
+	return n, n * 10 * 4 / 6
+}
+
+// limitsOff turns the GitHub fake's rate limits off for a soak (more
+// than def groups).
+func limitsOff(groups, def int) func(*githubtest.Options) {
+	return func(o *githubtest.Options) {
+		if groups > def {
 			o.RateLimit, o.ContentPerMinute, o.ContentPerHour = 1<<30, -1, -1
 		}
-	})
-	seedGitHub(t, f, groups, 9)
-	t.Logf("seeded %d GitHub issues in %s", groups*10, time.Since(start).Round(time.Second))
-	start = time.Now()
-	o := f.options(t, f.gh, f.jira, "github", "jira")
-	o.BatchSize = 7
-	if groups > 4 {
-		o.BatchSize = 0 // the default batch
 	}
-	rnd := uint64(7)
+}
+
+// runWithKills runs migration o until it completes, killing it (a write
+// failing before its call, or after it with nothing recorded) at a random
+// write within span five times and resuming each time; it returns the
+// kills.
+func runWithKills(t *testing.T, f *fakes, o migrate.Options, span int, seed uint64) int {
+	t.Helper()
+	rnd := seed
 	kills := 0
 	for attempt := 0; ; attempt++ {
 		if attempt > 30 {
@@ -439,10 +440,97 @@ func TestKillAndResumeOnFakes(t *testing.T) {
 	if kills < 5 {
 		t.Fatalf("%d kills", kills)
 	}
+	return kills
+}
+
+// TestKillAndResumeOnFakes: GitHub → Jira with bulk creates, killed at
+// random writes (before the call, or after it with nothing recorded) five
+// times and resumed each time: every item once, every comment once.
+//
+// TRACKSYNC_SOAK_GROUPS=1000 makes it the soak of issue 15: 10,000 issues
+// (1,000 tracking issues of 9 sub-issues each, 2 comments each), limits
+// off (BENCHMARKS.md).
+func TestKillAndResumeOnFakes(t *testing.T) {
+	groups, span := soakGroups(t, 4)
+	start := time.Now()
+	f := newFakes(t, limitsOff(groups, 4))
+	seedGitHub(t, f, groups, 9)
+	t.Logf("seeded %d GitHub issues in %s", groups*10, time.Since(start).Round(time.Second))
+	start = time.Now()
+	o := f.options(t, f.gh, f.jira, "github", "jira")
+	o.BatchSize = 7
+	if groups > 4 {
+		o.BatchSize = 0 // the default batch
+	}
+	kills := runWithKills(t, f, o, span, 7)
 	src, dst := all(t, f.gh, ghRepo), all(t, f.jira, "project = PLAT")
 	verify(t, src, dst, regexp.MustCompile(`acme/platform#[0-9]+`))
 	if len(dst) != len(src) {
 		t.Fatalf("%d issues on Jira for %d on GitHub", len(dst), len(src))
+	}
+	rep, err := migrate.Run(t.Context(), f.st, o)
+	if err != nil || rep.Counts.Writes != 0 || rep.Counts.Done != groups*10 {
+		t.Fatalf("after completion: %v %+v", err, rep.Counts)
+	}
+	t.Logf("%d issues, %d kills: migrated and verified in %s (0 duplicates, 0 missing)", groups*10, kills, time.Since(start).Round(time.Second))
+}
+
+// TestJiraToGitHubKilled: Jira → GitHub (epics of 9 children, 2 comments
+// each, labels, assignees, references to neighbours), killed five times
+// and resumed: every item once, comments in order, references rewritten,
+// every child under its epic's copy. TRACKSYNC_SOAK_GROUPS=1000: 10,000.
+func TestJiraToGitHubKilled(t *testing.T) {
+	groups, span := soakGroups(t, 3)
+	start := time.Now()
+	f := newFakes(t, limitsOff(groups, 3))
+	ctx := t.Context()
+	n := 0
+	var reqs []adapters.CreateRequest
+	for e := 0; e < groups; e++ {
+		n++
+		epic := adapters.CreateRequest{Item: adapters.Item{Kind: adapters.KindEpic, Title: fmt.Sprintf("epic %d", e), Body: fmt.Sprintf("Epic %d.", e), Status: "To Do", Labels: []string{"team-a"}},
+			Options: adapters.CreateOptions{IdempotencyKey: fmt.Sprintf("seed|%d", n)}}
+		res, err := f.jira.CreateMany(ctx, []adapters.CreateRequest{epic})
+		if err != nil {
+			t.Fatal(err)
+		}
+		parent := res[0].Item.Ref
+		reqs = reqs[:0]
+		for c := 0; c < 9; c++ {
+			n++
+			reqs = append(reqs, adapters.CreateRequest{Item: adapters.Item{Kind: adapters.KindIssue, Title: fmt.Sprintf("item %d", n),
+				Body: fmt.Sprintf("Item %d, after %s.", n, parent.Key), Labels: []string{"team-a"}, Assignees: []string{f.jusers[n%3]}, Parent: &parent, Status: "To Do"},
+				Options: adapters.CreateOptions{IdempotencyKey: fmt.Sprintf("seed|%d", n), KeyUnseen: true}})
+		}
+		made, err := f.jira.CreateMany(ctx, reqs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range append(res, made...) {
+			for c := 1; c <= 2; c++ {
+				if _, err := f.jira.AddComment(ctx, r.Item.Ref, adapters.Comment{Body: fmt.Sprintf("note %d on %s, see %s", c, r.Item.Ref.Key, parent.Key)}, ""); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	t.Logf("seeded %d Jira issues in %s", groups*10, time.Since(start).Round(time.Second))
+	start = time.Now()
+	o := f.options(t, f.jira, f.gh, "jira", "github")
+	kills := runWithKills(t, f, o, span, 11)
+	src, dst := all(t, f.jira, "project = PLAT"), all(t, f.gh, ghRepo)
+	copyOf := verify(t, src, dst, regexp.MustCompile(`PLAT-[0-9]+`))
+	for _, s := range src {
+		if s.Parent == nil {
+			continue
+		}
+		d, p := copyOf[s.Ref.ID], copyOf[s.Parent.ID]
+		if (d.Parent == nil || d.Parent.ID != p.Ref.ID) && !strings.Contains(p.Body, "] "+d.Ref.Key) {
+			t.Errorf("epic copy %s has neither %s as a sub-issue nor in its task list", p.Ref, d.Ref.Key)
+		}
+	}
+	if len(dst) != len(src) {
+		t.Fatalf("%d issues on GitHub for %d on Jira", len(dst), len(src))
 	}
 	rep, err := migrate.Run(t.Context(), f.st, o)
 	if err != nil || rep.Counts.Writes != 0 || rep.Counts.Done != groups*10 {
