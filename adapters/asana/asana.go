@@ -438,18 +438,26 @@ func (t *Tracker) toItem(ctx context.Context, tk task, project string) (adapters
 	if tk.Parent != nil {
 		it.Parent = &adapters.Ref{Tracker: t.name, ID: tk.Parent.GID, Key: tk.Parent.GID}
 	}
-	for _, cf := range tk.CustomFields {
+	it.Fields = t.fieldValues(tk.CustomFields)
+	return it, nil
+}
+
+// fieldValues are the custom field values of a task or project by field
+// name, but the status field's; nil when none is set.
+func (t *Tracker) fieldValues(cfs []customValue) map[string]string {
+	var out map[string]string
+	for _, cf := range cfs {
 		if cf.Name == t.statusField {
 			continue
 		}
 		if v := t.fieldString(cf); v != "" {
-			if it.Fields == nil {
-				it.Fields = map[string]string{}
+			if out == nil {
+				out = map[string]string{}
 			}
-			it.Fields[cf.Name] = v
+			out[cf.Name] = v
 		}
 	}
-	return it, nil
+	return out
 }
 
 // fieldString is a custom field's canonical value: multi-valued fields as

@@ -222,17 +222,7 @@ func (t *Tracker) projectItem(ctx context.Context, p project, portfolio string) 
 	if p.DueOn != nil {
 		it.Due = *p.DueOn
 	}
-	for _, cf := range p.CustomFields {
-		if cf.Name == t.statusField {
-			continue
-		}
-		if v := t.fieldString(cf); v != "" {
-			if it.Fields == nil {
-				it.Fields = map[string]string{}
-			}
-			it.Fields[cf.Name] = v
-		}
-	}
+	it.Fields = t.fieldValues(p.CustomFields)
 	return it, nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"time"
 
@@ -273,26 +272,20 @@ func (s *Store) SeenDelivery(ctx context.Context, tracker, id string, keep time.
 // transaction that locks it first (SELECT ... FOR UPDATE), so concurrent
 // takers in any process queue on the row, each seeing the one before.
 func (s *Store) TakeTokens(ctx context.Context, bucket string, n, ratePerSec, burst float64, now time.Time) (time.Duration, error) {
-	if bucket == "" || !(ratePerSec > 0) || !(burst > 0) || !(n >= 0) ||
-		math.IsInf(ratePerSec, 0) || math.IsInf(burst, 0) || math.IsInf(n, 0) {
-		return 0, fmt.Errorf("taking %v tokens from rate bucket %q (rate %v/s, burst %v): the bucket must be named, rate and burst positive and finite, n finite and not negative: %w",
-			n, bucket, ratePerSec, burst, adapters.ErrInvalid)
-	}
-	return s.takeTokens(ctx, bucket, n, ratePerSec, burst, -1, now)
+	return s.takeTokens(ctx, bucket, n, ratePerSec, burst, 0, false, now)
 }
 
-// TakeTokensAbove takes n tokens only when floor are left after them; see
-// store.RateStore.
+// TakeTokensAbove takes n tokens only when floor are left after them (see
+// store.Store).
 func (s *Store) TakeTokensAbove(ctx context.Context, bucket string, n, ratePerSec, burst, floor float64, now time.Time) (time.Duration, error) {
-	if err := check.TokenArgs(bucket, n, ratePerSec, burst, floor); err != nil {
+	return s.takeTokens(ctx, bucket, n, ratePerSec, burst, floor, true, now)
+}
+
+// takeTokens is TakeTokens, and TakeTokensAbove when above.
+func (s *Store) takeTokens(ctx context.Context, bucket string, n, ratePerSec, burst, floor float64, above bool, now time.Time) (time.Duration, error) {
+	if err := check.TokenArgs(bucket, n, ratePerSec, burst, floor, above); err != nil {
 		return 0, err
 	}
-	return s.takeTokens(ctx, bucket, n, ratePerSec, burst, floor, now)
-}
-
-// takeTokens is TakeTokens (floor < 0: the deficit is booked) and
-// TakeTokensAbove.
-func (s *Store) takeTokens(ctx context.Context, bucket string, n, ratePerSec, burst, floor float64, now time.Time) (time.Duration, error) {
 	var wait time.Duration
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		// A new bucket starts full, as of now.
@@ -305,7 +298,7 @@ func (s *Store) takeTokens(ctx context.Context, bucket string, n, ratePerSec, bu
 		if err := tx.QueryRow(ctx, `SELECT tokens, updated_at FROM rate_buckets WHERE bucket = $1 FOR UPDATE`, bucket).Scan(&tokens, &last); err != nil {
 			return err
 		}
-		tokens, last, wait = check.Take(tokens, last, n, ratePerSec, burst, floor, now)
+		tokens, last, wait = check.Take(tokens, last, n, ratePerSec, burst, floor, above, now)
 		_, err := tx.Exec(ctx, `UPDATE rate_buckets SET tokens = $2, updated_at = $3 WHERE bucket = $1`, bucket, tokens, last)
 		return err
 	})

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"time"
 
@@ -215,26 +214,20 @@ func (s *Store) SeenDelivery(ctx context.Context, tracker, id string, keep time.
 // Rate budgets.
 
 func (s *Store) TakeTokens(ctx context.Context, bucket string, n, ratePerSec, burst float64, now time.Time) (time.Duration, error) {
-	if bucket == "" || !(ratePerSec > 0) || !(burst > 0) || !(n >= 0) ||
-		math.IsInf(ratePerSec, 0) || math.IsInf(burst, 0) || math.IsInf(n, 0) {
-		return 0, fmt.Errorf("taking %v tokens from rate bucket %q (rate %v/s, burst %v): the bucket must be named, rate and burst positive and finite, n finite and not negative: %w",
-			n, bucket, ratePerSec, burst, adapters.ErrInvalid)
-	}
-	return s.takeTokens(ctx, bucket, n, ratePerSec, burst, -1, now)
+	return s.takeTokens(ctx, bucket, n, ratePerSec, burst, 0, false, now)
 }
 
-// TakeTokensAbove takes n tokens only when floor are left after them; see
-// store.RateStore.
+// TakeTokensAbove takes n tokens only when floor are left after them (see
+// store.Store).
 func (s *Store) TakeTokensAbove(ctx context.Context, bucket string, n, ratePerSec, burst, floor float64, now time.Time) (time.Duration, error) {
-	if err := check.TokenArgs(bucket, n, ratePerSec, burst, floor); err != nil {
+	return s.takeTokens(ctx, bucket, n, ratePerSec, burst, floor, true, now)
+}
+
+// takeTokens is TakeTokens, and TakeTokensAbove when above.
+func (s *Store) takeTokens(ctx context.Context, bucket string, n, ratePerSec, burst, floor float64, above bool, now time.Time) (time.Duration, error) {
+	if err := check.TokenArgs(bucket, n, ratePerSec, burst, floor, above); err != nil {
 		return 0, err
 	}
-	return s.takeTokens(ctx, bucket, n, ratePerSec, burst, floor, now)
-}
-
-// takeTokens is TakeTokens (floor < 0: the deficit is booked) and
-// TakeTokensAbove.
-func (s *Store) takeTokens(ctx context.Context, bucket string, n, ratePerSec, burst, floor float64, now time.Time) (time.Duration, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, s.wrap(err, "taking tokens from rate bucket %s", bucket)
@@ -249,7 +242,7 @@ func (s *Store) takeTokens(ctx context.Context, bucket string, n, ratePerSec, bu
 	case err != nil:
 		return 0, s.wrap(err, "taking tokens from rate bucket %s", bucket)
 	}
-	tokens, last, wait := check.Take(tokens, last, n, ratePerSec, burst, floor, now)
+	tokens, last, wait := check.Take(tokens, last, n, ratePerSec, burst, floor, above, now)
 	if _, err := tx.ExecContext(ctx, `INSERT INTO rate_buckets (bucket, tokens, updated_at) VALUES (?, ?, ?)
 		ON CONFLICT (bucket) DO UPDATE SET tokens = excluded.tokens, updated_at = excluded.updated_at`,
 		bucket, tokens, last); err != nil {

@@ -118,23 +118,31 @@ func RefillAbove(tokens float64, last int64, n, rate, burst, floor float64, now 
 	return tokens, last, max(time.Duration(math.Ceil((floor+n-tokens)/rate*1e9)), time.Nanosecond)
 }
 
-// Take is Refill, or RefillAbove when floor is not negative: both
-// drivers' TakeTokens and TakeTokensAbove.
-func Take(tokens float64, last int64, n, rate, burst, floor float64, now time.Time) (float64, int64, time.Duration) {
-	if floor < 0 {
+// Take is Refill, or RefillAbove when above: both drivers' TakeTokens
+// and TakeTokensAbove.
+func Take(tokens float64, last int64, n, rate, burst, floor float64, above bool, now time.Time) (float64, int64, time.Duration) {
+	if !above {
 		return Refill(tokens, last, n, rate, burst, now)
 	}
 	return RefillAbove(tokens, last, n, rate, burst, floor, now)
 }
 
-// TokenArgs checks TakeTokens' and TakeTokensAbove's arguments.
-func TokenArgs(bucket string, n, rate, burst, floor float64) error {
-	if bucket == "" || !(rate > 0) || !(burst > 0) || !(n >= 0) || !(floor >= 0) || floor+n > burst ||
-		math.IsInf(rate, 0) || math.IsInf(burst, 0) || math.IsInf(n, 0) {
-		return fmt.Errorf("taking %v tokens from rate bucket %q (rate %v/s, burst %v, leaving %v): the bucket must be named, rate and burst positive and finite, n and what is left not negative and at most burst together: %w",
-			n, bucket, rate, burst, floor, adapters.ErrInvalid)
+// TokenArgs checks TakeTokens' arguments, and TakeTokensAbove's when
+// above (floor is then what must be left).
+func TokenArgs(bucket string, n, rate, burst, floor float64, above bool) error {
+	ok := bucket != "" && rate > 0 && burst > 0 && n >= 0 && !math.IsInf(rate, 0) && !math.IsInf(burst, 0) && !math.IsInf(n, 0)
+	if !above {
+		if ok {
+			return nil
+		}
+		return fmt.Errorf("taking %v tokens from rate bucket %q (rate %v/s, burst %v): the bucket must be named, rate and burst positive and finite, n finite and not negative: %w",
+			n, bucket, rate, burst, adapters.ErrInvalid)
 	}
-	return nil
+	if ok && floor >= 0 && floor+n <= burst {
+		return nil
+	}
+	return fmt.Errorf("taking %v tokens from rate bucket %q (rate %v/s, burst %v, leaving %v): the bucket must be named, rate and burst positive and finite, n and what is left not negative and at most burst together: %w",
+		n, bucket, rate, burst, floor, adapters.ErrInvalid)
 }
 
 // Rows is what both drivers' query results offer (*sql.Rows, pgx.Rows).
