@@ -489,7 +489,7 @@ func TestJiraToGitHubKilled(t *testing.T) {
 	for e := 0; e < groups; e++ {
 		n++
 		epic := adapters.CreateRequest{Item: adapters.Item{Kind: adapters.KindEpic, Title: fmt.Sprintf("epic %d", e), Body: fmt.Sprintf("Epic %d.", e), Status: "To Do", Labels: []string{"team-a"}},
-			Options: adapters.CreateOptions{IdempotencyKey: fmt.Sprintf("seed|%d", n)}}
+			Options: adapters.CreateOptions{IdempotencyKey: fmt.Sprintf("seed|%d", n), KeyUnseen: true}}
 		res, err := f.jira.CreateMany(ctx, []adapters.CreateRequest{epic})
 		if err != nil {
 			t.Fatal(err)
