@@ -15,31 +15,11 @@ type ScopeChecker interface {
 }
 
 var (
-	syntaxMu sync.RWMutex
-	syntax   = map[string]func(scope string) error{}
+	scopeMu sync.RWMutex
+	// scopeChecks are, per adapter kind, the checks of a scope that need
+	// no tracker, each for the uses it cares about.
+	scopeChecks = map[string][]func(scope string, use ScopeUse) error{}
 )
-
-// RegisterScopeSyntax registers, for adapter kind, a check of a scope's
-// syntax that needs no tracker (GitHub's qualifiers), so that `validate`
-// catches a mistyped scope without credentials. Adapters call it from
-// init().
-func RegisterScopeSyntax(kind string, check func(scope string) error) {
-	syntaxMu.Lock()
-	defer syntaxMu.Unlock()
-	syntax[kind] = check
-}
-
-// CheckScopeSyntax checks scope with kind's registered syntax check; nil
-// when it is fine or the kind registered none.
-func CheckScopeSyntax(kind, scope string) error {
-	syntaxMu.RLock()
-	check := syntax[kind]
-	syntaxMu.RUnlock()
-	if check == nil {
-		return nil
-	}
-	return check(scope)
-}
 
 // ScopeUse is what a scope is read for: some scopes only make sense for
 // one use (an Asana portfolio lists projects, which can be initiatives but
@@ -53,27 +33,39 @@ const (
 	UseChildren                    // initiatives.children[i].scope
 )
 
-var uses = map[string]func(scope string, use ScopeUse) error{}
+// RegisterScopeSyntax registers, for adapter kind, a check of a flow
+// scope's syntax that needs no tracker (GitHub's qualifiers), so that
+// `validate` catches a mistyped scope without credentials. Adapters call
+// it from init().
+func RegisterScopeSyntax(kind string, check func(scope string) error) {
+	RegisterScopeUse(kind, func(scope string, use ScopeUse) error {
+		if use != UseFlow {
+			return nil
+		}
+		return check(scope)
+	})
+}
 
 // RegisterScopeUse registers, for adapter kind, a check of a scope for a
 // use that needs no tracker: its syntax, and whether that use can read
 // it. Adapters call it from init(); validate reports its error at the
 // scope's key path.
 func RegisterScopeUse(kind string, check func(scope string, use ScopeUse) error) {
-	syntaxMu.Lock()
-	defer syntaxMu.Unlock()
-	uses[kind] = check
+	scopeMu.Lock()
+	defer scopeMu.Unlock()
+	scopeChecks[kind] = append(scopeChecks[kind], check)
 }
 
-// CheckScopeUse checks scope for use with kind's registered use check;
-// nil when it is fine or the kind registered none. validate runs it
-// after CheckScopeSyntax on flow scopes, and alone on the initiatives'.
-func CheckScopeUse(kind, scope string, use ScopeUse) error {
-	syntaxMu.RLock()
-	check := uses[kind]
-	syntaxMu.RUnlock()
-	if check == nil {
-		return nil
+// CheckScope runs kind's registered checks of scope for use: the first
+// error, nil when all pass or the kind registered none.
+func CheckScope(kind, scope string, use ScopeUse) error {
+	scopeMu.RLock()
+	checks := scopeChecks[kind]
+	scopeMu.RUnlock()
+	for _, check := range checks {
+		if err := check(scope, use); err != nil {
+			return err
+		}
 	}
-	return check(scope, use)
+	return nil
 }

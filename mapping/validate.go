@@ -174,9 +174,7 @@ func (v *validator) flows() {
 				continue
 			}
 			infos[s].Kind = t.Kind
-			if err := adapters.CheckScopeSyntax(t.Kind, fs.Scope); err != nil {
-				v.problem(p+"."+[]string{"a", "b"}[s]+".scope", "%v", err)
-			} else if err := adapters.CheckScopeUse(t.Kind, fs.Scope, adapters.UseFlow); err != nil {
+			if err := adapters.CheckScope(t.Kind, fs.Scope, adapters.UseFlow); err != nil {
 				v.problem(p+"."+[]string{"a", "b"}[s]+".scope", "%v", err)
 			}
 		}
@@ -210,7 +208,7 @@ func (v *validator) initiatives() {
 
 	sourceKind := kind(p+".source.tracker", in.Source.Tracker)
 	if sourceKind != "" {
-		if err := adapters.CheckScopeUse(sourceKind, in.Source.Scope, adapters.UseInitiatives); err != nil {
+		if err := adapters.CheckScope(sourceKind, in.Source.Scope, adapters.UseInitiatives); err != nil {
 			v.problem(p+".source.scope", "%v", err)
 		}
 	}
@@ -220,7 +218,7 @@ func (v *validator) initiatives() {
 		if k == "" {
 			continue
 		}
-		if err := adapters.CheckScopeUse(k, ch.Scope, adapters.UseChildren); err != nil {
+		if err := adapters.CheckScope(k, ch.Scope, adapters.UseChildren); err != nil {
 			v.problem(cp+".scope", "%v", err)
 		}
 		if ch.Link == "tasklist" && k != "github" {

@@ -241,9 +241,9 @@ func TestPortfolioScopeUse(t *testing.T) {
 		{"portfolio:abc", adapters.UseInitiatives, false},
 		{"456 section:Done", adapters.UseFlow, true},
 	} {
-		err := adapters.CheckScopeUse("asana", tc.scope, tc.use)
+		err := adapters.CheckScope("asana", tc.scope, tc.use)
 		if (err == nil) != tc.ok {
-			t.Errorf("CheckScopeUse(%q, %d) = %v, want ok %v", tc.scope, tc.use, err, tc.ok)
+			t.Errorf("CheckScope(%q, %d) = %v, want ok %v", tc.scope, tc.use, err, tc.ok)
 		}
 	}
 	e := newPortfolioEnv(t)
