@@ -3,10 +3,8 @@ package asana
 import (
 	"context"
 	"encoding/json"
-	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/mapping/markup"
 )
 
 // A portfolio's projects as items (scope "portfolio:<gid>"), for the
@@ -404,23 +403,5 @@ func markdownToPlain(md string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	d := xml.NewDecoder(strings.NewReader(html))
-	var b strings.Builder
-	for {
-		tok, err := d.Token()
-		if err == io.EOF {
-			return strings.TrimSpace(b.String()), nil
-		}
-		if err != nil {
-			return "", err
-		}
-		switch x := tok.(type) {
-		case xml.CharData:
-			b.Write(x)
-		case xml.StartElement:
-			if x.Name.Local == "li" && b.Len() > 0 {
-				b.WriteString("\n")
-			}
-		}
-	}
+	return strings.TrimSpace(markup.AsanaPlainText(html)), nil
 }

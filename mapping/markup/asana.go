@@ -1,6 +1,7 @@
 package markup
 
 import (
+	"encoding/xml"
 	"fmt"
 	"html"
 	"regexp"
@@ -66,6 +67,29 @@ func AsanaToMarkdown(rich string) (string, error) {
 		}
 	}
 	return ADFToMarkdown(doc, Options{}), nil
+}
+
+// AsanaPlainText is the plain text Asana derives from rich text (a task's
+// notes from its html_notes, a story's or status update's text from its
+// html_text): the character data, a line break before each list item
+// after the first. Reading stops at the first malformed token.
+func AsanaPlainText(rich string) string {
+	d := xml.NewDecoder(strings.NewReader(rich))
+	var b strings.Builder
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return b.String()
+		}
+		switch x := tok.(type) {
+		case xml.CharData:
+			b.Write(x)
+		case xml.StartElement:
+			if x.Name.Local == "li" && b.Len() > 0 {
+				b.WriteString("\n")
+			}
+		}
+	}
 }
 
 // ---- writer ----

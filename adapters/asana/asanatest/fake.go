@@ -24,6 +24,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"github.com/tracksync/tracksync/mapping/markup"
 	mrand "math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -662,7 +663,7 @@ func (s *Server) AddComment(task, user, htmlText string) (Story, error) {
 }
 
 func (s *Server) addStory(t *Task, subtype, htmlText, user string) *Story {
-	st := &Story{GID: s.gid(), Task: t.GID, Subtype: subtype, HTMLText: htmlText, Text: plainText(htmlText), CreatedBy: user, CreatedAt: s.tick()}
+	st := &Story{GID: s.gid(), Task: t.GID, Subtype: subtype, HTMLText: htmlText, Text: markup.AsanaPlainText(htmlText), CreatedBy: user, CreatedAt: s.tick()}
 	s.stories[st.GID] = st
 	s.storyByT[t.GID] = append(s.storyByT[t.GID], st.GID)
 	if subtype == "comment_added" {

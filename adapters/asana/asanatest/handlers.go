@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/tracksync/tracksync/mapping/markup"
 	"io"
 	"math"
 	"net/http"
@@ -1013,7 +1014,7 @@ func (s *Server) updateStory(r *http.Request, body []byte) answer {
 	if !ok {
 		return a
 	}
-	st.HTMLText, st.Text, st.Edited = html, plainText(html), true
+	st.HTMLText, st.Text, st.Edited = html, markup.AsanaPlainText(html), true
 	t := s.tasks[st.Task]
 	t.ModifiedAt = s.tick()
 	s.emitStory(t, st, "changed")

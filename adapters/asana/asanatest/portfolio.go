@@ -3,6 +3,7 @@ package asanatest
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/tracksync/tracksync/mapping/markup"
 	"net/http"
 	"slices"
 	"strings"
@@ -328,7 +329,7 @@ func (s *Server) createStatusUpdate(r *http.Request, body []byte) answer {
 		if err := checkRichText(*in.HTMLText); err != nil {
 			return fail(http.StatusBadRequest, "html_text: %v", err)
 		}
-		u.HTMLText, u.Text = *in.HTMLText, plainText(*in.HTMLText)
+		u.HTMLText, u.Text = *in.HTMLText, markup.AsanaPlainText(*in.HTMLText)
 	case in.Text != nil:
 		u.Text, u.HTMLText = *in.Text, escapeText(*in.Text)
 	default:

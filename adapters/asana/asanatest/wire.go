@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/tracksync/tracksync/mapping/markup"
 )
 
 type obj = map[string]any
@@ -39,30 +41,6 @@ func checkRichText(s string) error {
 			return fmt.Errorf("XML is invalid: element <%s> is not allowed", se.Name.Local)
 		}
 	}
-}
-
-// plainText is what Asana derives as notes/text from rich text.
-func plainText(s string) string {
-	if s == "" {
-		return ""
-	}
-	d := xml.NewDecoder(strings.NewReader(s))
-	var b strings.Builder
-	for {
-		tok, err := d.Token()
-		if err != nil {
-			break
-		}
-		switch x := tok.(type) {
-		case xml.CharData:
-			b.Write(x)
-		case xml.StartElement:
-			if x.Name.Local == "li" && b.Len() > 0 {
-				b.WriteString("\n")
-			}
-		}
-	}
-	return b.String()
 }
 
 // escapeText writes plain text as rich text.
@@ -179,7 +157,7 @@ func (s *Server) projectJSON(p *Project) obj {
 	}
 	return obj{"gid": p.GID, "resource_type": "project", "name": p.Name, "archived": p.Archived,
 		"workspace": s.workspaceJSON(), "permalink_url": s.srv.URL + "/0/" + p.GID + "/list",
-		"notes": plainText(html), "html_notes": html, "owner": owner, "due_on": due, "completed": p.Completed,
+		"notes": markup.AsanaPlainText(html), "html_notes": html, "owner": owner, "due_on": due, "completed": p.Completed,
 		"created_at": stamp(p.CreatedAt), "modified_at": stamp(p.ModifiedAt), "current_status_update": current,
 		"custom_fields": cfs}
 }
@@ -327,7 +305,7 @@ func (s *Server) taskJSON(t *Task) obj {
 	subtasks := s.subtaskCounts()[t.GID]
 	return obj{
 		"gid": t.GID, "resource_type": "task", "resource_subtype": "default_task", "name": t.Name,
-		"notes": plainText(t.HTMLNotes), "html_notes": t.HTMLNotes, "completed": t.Completed, "completed_at": completedAt,
+		"notes": markup.AsanaPlainText(t.HTMLNotes), "html_notes": t.HTMLNotes, "completed": t.Completed, "completed_at": completedAt,
 		"assignee": assignee, "due_on": due, "due_at": nil, "start_on": nil, "tags": tags, "projects": projects,
 		"memberships": memberships, "parent": parent, "custom_fields": cfs, "external": external,
 		"created_at": stamp(t.CreatedAt), "modified_at": stamp(t.ModifiedAt), "num_subtasks": subtasks,
