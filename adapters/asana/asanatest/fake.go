@@ -24,7 +24,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"github.com/tracksync/tracksync/mapping/markup"
 	mrand "math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -35,6 +34,7 @@ import (
 	"time"
 
 	"github.com/tracksync/tracksync/adapters/internal/faults"
+	"github.com/tracksync/tracksync/mapping/markup"
 )
 
 // Default values of Options.

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"github.com/tracksync/tracksync/mapping/markup"
 	"io"
 	"math"
 	"net/http"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tracksync/tracksync/adapters/internal/faults"
+	"github.com/tracksync/tracksync/mapping/markup"
 )
 
 const apiPrefix = "/api/1.0"

@@ -3,11 +3,12 @@ package asanatest
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/tracksync/tracksync/mapping/markup"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/tracksync/tracksync/mapping/markup"
 )
 
 // Portfolios, projects' own records and status updates.
