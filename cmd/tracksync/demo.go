@@ -97,12 +97,8 @@ func (d *demo) asanaTask(project, name string) (asanatest.Task, string, bool) {
 			continue
 		}
 		for _, m := range t.Memberships {
-			if m.Project == project {
-				for _, sec := range []string{"To do", "In progress", "Doing", "Done"} {
-					if d.sb.Asana.SectionByName(project, sec) == m.Section {
-						return t, sec, true
-					}
-				}
+			if sec, ok := d.sb.Asana.Section(m.Section); ok && m.Project == project {
+				return t, sec.Name, true
 			}
 		}
 		return t, "", true

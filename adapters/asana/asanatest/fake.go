@@ -442,6 +442,17 @@ func (s *Server) Project(gid string) (Project, bool) {
 	return c, true
 }
 
+// Section returns a copy of section gid.
+func (s *Server) Section(gid string) (Section, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sec, ok := s.sections[gid]
+	if !ok {
+		return Section{}, false
+	}
+	return *sec, true
+}
+
 // SectionByName returns the gid of the section of project named name.
 func (s *Server) SectionByName(project, name string) string {
 	s.mu.Lock()
