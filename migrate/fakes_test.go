@@ -379,10 +379,10 @@ func seedGitHub(t *testing.T, f *fakes, groups, subs int) {
 
 // soakGroups is TRACKSYNC_SOAK_GROUPS (groups of ten items: the
 // kill-and-resume tests' size), def when unset, and the span of writes
-// each kill lands within: about 4 writes an item (create, 2 comments,
-// finish), each of the five kills within the next sixth of them, so all
-// five land and spread over the run.
-func soakGroups(t *testing.T, def int) (groups, span int) {
+// each kill lands within: perItem writes an item (create, comments,
+// finish: at least the count given), each of the five kills within the
+// next sixth of them, so all five land and spread over the run.
+func soakGroups(t *testing.T, def, perItem int) (groups, span int) {
 	t.Helper()
 	v := os.Getenv("TRACKSYNC_SOAK_GROUPS")
 	if v == "" {
@@ -392,7 +392,7 @@ func soakGroups(t *testing.T, def int) (groups, span int) {
 	if err != nil || n < 1 {
 		t.Fatalf("TRACKSYNC_SOAK_GROUPS=%q: want a count of groups of ten items", v)
 	}
-	return n, n * 10 * 4 / 6
+	return n, n * 10 * perItem / 6
 }
 
 // limitsOff turns the GitHub fake's rate limits off for a soak (more
@@ -451,7 +451,7 @@ func runWithKills(t *testing.T, f *fakes, o migrate.Options, span int, seed uint
 // (1,000 tracking issues of 9 sub-issues each, 2 comments each), limits
 // off (BENCHMARKS.md).
 func TestKillAndResumeOnFakes(t *testing.T) {
-	groups, span := soakGroups(t, 4)
+	groups, span := soakGroups(t, 4, 4)
 	start := time.Now()
 	f := newFakes(t, limitsOff(groups, 4))
 	seedGitHub(t, f, groups, 9)
@@ -480,7 +480,7 @@ func TestKillAndResumeOnFakes(t *testing.T) {
 // and resumed: every item once, comments in order, references rewritten,
 // every child under its epic's copy. TRACKSYNC_SOAK_GROUPS=1000: 10,000.
 func TestJiraToGitHubKilled(t *testing.T) {
-	groups, span := soakGroups(t, 3)
+	groups, span := soakGroups(t, 3, 4)
 	start := time.Now()
 	f := newFakes(t, limitsOff(groups, 3))
 	ctx := t.Context()
