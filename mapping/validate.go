@@ -36,7 +36,7 @@ func Validate(c *config.Config, reg *adapters.Registry) []config.Problem {
 	if len(c.Flows) == 0 && c.Initiatives == nil {
 		// An empty or mistyped file would otherwise validate and serve
 		// would run, doing nothing, with every check green.
-		v.problem("flows", "the config has no flows and no initiatives: nothing to sync (see config.example.yaml)")
+		v.problems = append(v.problems, NothingToSync)
 	}
 
 	// Parse and Validate may both see one thing (a missing kind); say it once.
@@ -52,6 +52,10 @@ func Validate(c *config.Config, reg *adapters.Registry) []config.Problem {
 	config.SortProblems(out)
 	return out
 }
+
+// NothingToSync is the problem of a config with no flows and no
+// initiatives; tracksync migrate, which needs only trackers, accepts it.
+var NothingToSync = config.Problem{Path: "flows", Msg: "the config has no flows and no initiatives: nothing to sync (see config.example.yaml)"}
 
 type validator struct {
 	c        *config.Config

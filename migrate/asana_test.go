@@ -13,6 +13,7 @@ import (
 	"github.com/tracksync/tracksync/config"
 	"github.com/tracksync/tracksync/mapping"
 	"github.com/tracksync/tracksync/migrate"
+	"github.com/tracksync/tracksync/migrate/migratetest"
 )
 
 // TestAsanaToJira: an Asana project's tasks with subtasks move to Jira
@@ -72,11 +73,11 @@ func TestAsanaToJira(t *testing.T) {
 		o.BatchSize = 0 // the default batch
 	}
 	kills := runWithKills(t, f, o, span, 13)
-	src, dst := all(t, tr, project), all(t, f.jira, "project = PLAT")
+	src, dst := migratetest.All(t, tr, project), migratetest.All(t, f.jira, "project = PLAT")
 	if len(src) != groups*10 {
 		t.Fatalf("%d Asana tasks, want %d", len(src), groups*10)
 	}
-	copyOf := verify(t, src, dst, regexp.MustCompile(`\bnothing-to-rewrite\b`))
+	copyOf := migratetest.Verify(t, src, dst, regexp.MustCompile(`\bnothing-to-rewrite\b`))
 	for _, s := range src {
 		d := copyOf[s.Ref.ID]
 		if s.Parent == nil && d.Kind != adapters.KindEpic {

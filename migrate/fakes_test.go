@@ -20,6 +20,7 @@ import (
 	"github.com/tracksync/tracksync/config"
 	"github.com/tracksync/tracksync/mapping"
 	"github.com/tracksync/tracksync/migrate"
+	"github.com/tracksync/tracksync/migrate/migratetest"
 	"github.com/tracksync/tracksync/store"
 	"github.com/tracksync/tracksync/store/sqlite"
 )
@@ -120,88 +121,6 @@ func (f *fakes) options(t testing.TB, from, to adapters.Tracker, fromKind, toKin
 		To:   migrate.End{Tracker: to, Identity: ident[toKind], Kind: toKind, Scope: map[string]string{"jira": "project = " + jiraProj, "github": ghRepo}[toKind]}}
 }
 
-// all reads every item in scope of tr, with comments.
-func all(t *testing.T, tr adapters.Tracker, scope string) []adapters.Item {
-	t.Helper()
-	var out []adapters.Item
-	tok := ""
-	for {
-		p, err := tr.List(t.Context(), adapters.ListRequest{Scope: scope, PageToken: tok})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, it := range p.Items {
-			full, err := tr.Get(t.Context(), it.Ref)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, full)
-		}
-		if tok = p.NextPageToken; tok == "" {
-			return out
-		}
-	}
-}
-
-// verify checks one copy per source item, titles, comments in order with
-// their headers, and that no migrated item's source key is left in a body.
-func verify(t *testing.T, src, dst []adapters.Item, srcKey *regexp.Regexp) map[string]adapters.Item {
-	t.Helper()
-	byKey := map[string]adapters.Item{}
-	for _, d := range dst {
-		if d.SyncKey == "" {
-			continue
-		}
-		if prev, dup := byKey[d.SyncKey]; dup {
-			t.Errorf("duplicate copies %s and %s (%s)", prev.Ref, d.Ref, d.SyncKey)
-		}
-		byKey[d.SyncKey] = d
-	}
-	if len(byKey) != len(src) {
-		t.Fatalf("%d copies of %d items", len(byKey), len(src))
-	}
-	copyOf := map[string]adapters.Item{}
-	for _, d := range byKey {
-		copyOf[strings.Split(d.SyncKey, "|")[2]] = d
-	}
-	srcKeys := map[string]bool{}
-	for _, s := range src {
-		srcKeys[s.Ref.Key] = true
-	}
-	for _, s := range src {
-		d, ok := copyOf[s.Ref.ID]
-		if !ok {
-			t.Errorf("%s was not copied", s.Ref)
-			continue
-		}
-		if d.Title != s.Title {
-			t.Errorf("%s: title %q, want %q", d.Ref, d.Title, s.Title)
-		}
-		for _, k := range srcKey.FindAllString(d.Body, -1) {
-			if srcKeys[k] {
-				t.Errorf("%s: body still names %s: %q", d.Ref, k, d.Body)
-			}
-		}
-		var human []adapters.Comment
-		for _, c := range s.Comments {
-			if !strings.HasPrefix(c.SyncKey, "migrate:") {
-				human = append(human, c)
-			}
-		}
-		if len(d.Comments) != len(human) {
-			t.Errorf("%s: %d comments, want %d", d.Ref, len(d.Comments), len(human))
-			continue
-		}
-		for i, c := range human {
-			first := strings.SplitN(strings.TrimSpace(c.Body), " ", 3)[:2]
-			if !strings.Contains(d.Comments[i].Body, "wrote on") || !strings.Contains(d.Comments[i].Body, strings.Join(first, " ")) {
-				t.Errorf("%s: comment %d is %q, want a header and %q", d.Ref, i, d.Comments[i].Body, c.Body)
-			}
-		}
-	}
-	return copyOf
-}
-
 func TestJiraToGitHub(t *testing.T) {
 	f := newFakes(t)
 	ctx := t.Context()
@@ -237,8 +156,8 @@ func TestJiraToGitHub(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, dst := all(t, f.jira, "project = PLAT"), all(t, f.gh, ghRepo)
-	copyOf := verify(t, src, dst, regexp.MustCompile(`PLAT-[0-9]+`))
+	src, dst := migratetest.All(t, f.jira, "project = PLAT"), migratetest.All(t, f.gh, ghRepo)
+	copyOf := migratetest.Verify(t, src, dst, regexp.MustCompile(`PLAT-[0-9]+`))
 	for _, s := range src {
 		d := copyOf[s.Ref.ID]
 		want := map[string]string{"To Do": "open", "In Progress": "open", "Done": "closed"}[s.Status]
@@ -323,8 +242,8 @@ func TestGitHubToJira(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, dst := all(t, f.gh, ghRepo), all(t, f.jira, "project = PLAT")
-	copyOf := verify(t, src, dst, regexp.MustCompile(`acme/platform#[0-9]+`))
+	src, dst := migratetest.All(t, f.gh, ghRepo), migratetest.All(t, f.jira, "project = PLAT")
+	copyOf := migratetest.Verify(t, src, dst, regexp.MustCompile(`acme/platform#[0-9]+`))
 	for _, s := range src {
 		d := copyOf[s.Ref.ID]
 		if strings.HasPrefix(s.Title, "sub ") {
@@ -343,37 +262,6 @@ func TestGitHubToJira(t *testing.T) {
 	}
 	if rep.ByKind["issue"] != 15 || rep.Counts.Created != 15 {
 		t.Errorf("by kind %v, counts %+v", rep.ByKind, rep.Counts)
-	}
-}
-
-// seedGitHub makes groups tracking issues on the GitHub fake, each with
-// subs sub-issues in its task list, two comments each.
-func seedGitHub(t *testing.T, f *fakes, groups, subs int) {
-	t.Helper()
-	ctx := t.Context()
-	num := 0
-	for g := 0; g < groups; g++ {
-		parent := num + 1
-		var list []string
-		for c := 1; c <= subs; c++ {
-			list = append(list, fmt.Sprintf("- [ ] #%d", parent+c))
-		}
-		items := []adapters.Item{{Title: fmt.Sprintf("tracking %d", g), Body: strings.Join(list, "\n"), Status: "open"}}
-		for c := 1; c <= subs; c++ {
-			items = append(items, adapters.Item{Title: fmt.Sprintf("sub %d.%d", g, c), Body: fmt.Sprintf("Part of #%d.", parent), Status: "open", Labels: []string{"infra"}, Assignees: []string{ghUsers[c%3]}})
-		}
-		for _, it := range items {
-			res, err := f.gh.Create(ctx, it, adapters.CreateOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for c := 1; c <= 2; c++ {
-				if _, err := f.gh.AddComment(ctx, res.Item.Ref, adapters.Comment{Body: fmt.Sprintf("remark %d on %s", c, res.Item.Ref.Key)}, ""); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-		num += subs + 1
 	}
 }
 
@@ -454,7 +342,7 @@ func TestKillAndResumeOnFakes(t *testing.T) {
 	groups, span := soakGroups(t, 4, 4)
 	start := time.Now()
 	f := newFakes(t, limitsOff(groups, 4))
-	seedGitHub(t, f, groups, 9)
+	migratetest.SeedGitHub(t, f.gh, groups, 9, ghUsers)
 	t.Logf("seeded %d GitHub issues in %s", groups*10, time.Since(start).Round(time.Second))
 	start = time.Now()
 	o := f.options(t, f.gh, f.jira, "github", "jira")
@@ -463,8 +351,8 @@ func TestKillAndResumeOnFakes(t *testing.T) {
 		o.BatchSize = 0 // the default batch
 	}
 	kills := runWithKills(t, f, o, span, 7)
-	src, dst := all(t, f.gh, ghRepo), all(t, f.jira, "project = PLAT")
-	verify(t, src, dst, regexp.MustCompile(`acme/platform#[0-9]+`))
+	src, dst := migratetest.All(t, f.gh, ghRepo), migratetest.All(t, f.jira, "project = PLAT")
+	migratetest.Verify(t, src, dst, regexp.MustCompile(`acme/platform#[0-9]+`))
 	if len(dst) != len(src) {
 		t.Fatalf("%d issues on Jira for %d on GitHub", len(dst), len(src))
 	}
@@ -518,8 +406,8 @@ func TestJiraToGitHubKilled(t *testing.T) {
 	start = time.Now()
 	o := f.options(t, f.jira, f.gh, "jira", "github")
 	kills := runWithKills(t, f, o, span, 11)
-	src, dst := all(t, f.jira, "project = PLAT"), all(t, f.gh, ghRepo)
-	copyOf := verify(t, src, dst, regexp.MustCompile(`PLAT-[0-9]+`))
+	src, dst := migratetest.All(t, f.jira, "project = PLAT"), migratetest.All(t, f.gh, ghRepo)
+	copyOf := migratetest.Verify(t, src, dst, regexp.MustCompile(`PLAT-[0-9]+`))
 	for _, s := range src {
 		if s.Parent == nil {
 			continue

@@ -44,6 +44,9 @@ type app struct {
 	// check a config without its secrets.
 	noEnv     bool
 	unsetVars []string
+	// trackersOnly is set by migrate: a config with trackers and no flows
+	// is a whole config for a one-off migration.
+	trackersOnly bool
 	// progress, set by sync, shows long runs' progress.
 	progress *progressReporter
 
@@ -99,6 +102,9 @@ func (a *app) loadConfig() error {
 	}
 	a.cfg = cfg
 	all := mapping.Validate(cfg, adapters.Default)
+	if a.trackersOnly && len(cfg.Trackers) > 0 {
+		all = slices.DeleteFunc(all, func(p config.Problem) bool { return p == mapping.NothingToSync })
+	}
 	if !slices.ContainsFunc(all, func(p config.Problem) bool { return p.Path == "state.driver" }) {
 		all = append(all, driverProblems(cfg)...)
 	}

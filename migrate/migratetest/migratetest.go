@@ -1,0 +1,131 @@
+// Package migratetest holds what migration tests share: seeding a
+// tracker, reading a scope whole, and checking a migration's copies (one
+// per source item, titles, comments in order with their headers,
+// references rewritten). Test-only: nothing in the binary imports it.
+package migratetest
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/tracksync/tracksync/adapters"
+)
+
+// All reads every item in scope of tr, with comments.
+func All(t *testing.T, tr adapters.Tracker, scope string) []adapters.Item {
+	t.Helper()
+	var out []adapters.Item
+	tok := ""
+	for {
+		p, err := tr.List(t.Context(), adapters.ListRequest{Scope: scope, PageToken: tok})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range p.Items {
+			full, err := tr.Get(t.Context(), it.Ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, full)
+		}
+		if tok = p.NextPageToken; tok == "" {
+			return out
+		}
+	}
+}
+
+// Verify checks one copy per source item, titles, comments in order with
+// their headers, and that no migrated item's source key is left in a body.
+func Verify(t *testing.T, src, dst []adapters.Item, srcKey *regexp.Regexp) map[string]adapters.Item {
+	t.Helper()
+	byKey := map[string]adapters.Item{}
+	for _, d := range dst {
+		if d.SyncKey == "" {
+			continue
+		}
+		if prev, dup := byKey[d.SyncKey]; dup {
+			t.Errorf("duplicate copies %s and %s (%s)", prev.Ref, d.Ref, d.SyncKey)
+		}
+		byKey[d.SyncKey] = d
+	}
+	if len(byKey) != len(src) {
+		t.Fatalf("%d copies of %d items", len(byKey), len(src))
+	}
+	copyOf := map[string]adapters.Item{}
+	for _, d := range byKey {
+		copyOf[strings.Split(d.SyncKey, "|")[2]] = d
+	}
+	srcKeys := map[string]bool{}
+	for _, s := range src {
+		srcKeys[s.Ref.Key] = true
+	}
+	for _, s := range src {
+		d, ok := copyOf[s.Ref.ID]
+		if !ok {
+			t.Errorf("%s was not copied", s.Ref)
+			continue
+		}
+		if d.Title != s.Title {
+			t.Errorf("%s: title %q, want %q", d.Ref, d.Title, s.Title)
+		}
+		for _, k := range srcKey.FindAllString(d.Body, -1) {
+			if srcKeys[k] {
+				t.Errorf("%s: body still names %s: %q", d.Ref, k, d.Body)
+			}
+		}
+		var human []adapters.Comment
+		for _, c := range s.Comments {
+			if !strings.HasPrefix(c.SyncKey, "migrate:") {
+				human = append(human, c)
+			}
+		}
+		if len(d.Comments) != len(human) {
+			t.Errorf("%s: %d comments, want %d", d.Ref, len(d.Comments), len(human))
+			continue
+		}
+		for i, c := range human {
+			first := strings.SplitN(strings.TrimSpace(c.Body), " ", 3)[:2]
+			if !strings.Contains(d.Comments[i].Body, "wrote on") || !strings.Contains(d.Comments[i].Body, strings.Join(first, " ")) {
+				t.Errorf("%s: comment %d is %q, want a header and %q", d.Ref, i, d.Comments[i].Body, c.Body)
+			}
+		}
+	}
+	return copyOf
+}
+
+// SeedGitHub makes groups tracking issues on a GitHub tracker, each with
+// subs sub-issues in its task list, two comments each; the sub-issues are
+// assigned to users in turn.
+func SeedGitHub(t *testing.T, gh interface {
+	adapters.Tracker
+	adapters.Commenter
+}, groups, subs int, users []string) {
+	t.Helper()
+	ctx := t.Context()
+	num := 0
+	for g := 0; g < groups; g++ {
+		parent := num + 1
+		var list []string
+		for c := 1; c <= subs; c++ {
+			list = append(list, fmt.Sprintf("- [ ] #%d", parent+c))
+		}
+		items := []adapters.Item{{Title: fmt.Sprintf("tracking %d", g), Body: strings.Join(list, "\n"), Status: "open"}}
+		for c := 1; c <= subs; c++ {
+			items = append(items, adapters.Item{Title: fmt.Sprintf("sub %d.%d", g, c), Body: fmt.Sprintf("Part of #%d.", parent), Status: "open", Labels: []string{"infra"}, Assignees: []string{users[c%len(users)]}})
+		}
+		for _, it := range items {
+			res, err := gh.Create(ctx, it, adapters.CreateOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for c := 1; c <= 2; c++ {
+				if _, err := gh.AddComment(ctx, res.Item.Ref, adapters.Comment{Body: fmt.Sprintf("remark %d on %s", c, res.Item.Ref.Key)}, ""); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		num += subs + 1
+	}
+}
