@@ -371,52 +371,14 @@ func TestJiraToGitHubKilled(t *testing.T) {
 	groups, span := soakGroups(t, 3, 4)
 	start := time.Now()
 	f := newFakes(t, limitsOff(groups, 3))
-	ctx := t.Context()
-	n := 0
-	var reqs []adapters.CreateRequest
-	for e := 0; e < groups; e++ {
-		n++
-		epic := adapters.CreateRequest{Item: adapters.Item{Kind: adapters.KindEpic, Title: fmt.Sprintf("epic %d", e), Body: fmt.Sprintf("Epic %d.", e), Status: "To Do", Labels: []string{"team-a"}},
-			Options: adapters.CreateOptions{IdempotencyKey: fmt.Sprintf("seed|%d", n), KeyUnseen: true}}
-		res, err := f.jira.CreateMany(ctx, []adapters.CreateRequest{epic})
-		if err != nil {
-			t.Fatal(err)
-		}
-		parent := res[0].Item.Ref
-		reqs = reqs[:0]
-		for c := 0; c < 9; c++ {
-			n++
-			reqs = append(reqs, adapters.CreateRequest{Item: adapters.Item{Kind: adapters.KindIssue, Title: fmt.Sprintf("item %d", n),
-				Body: fmt.Sprintf("Item %d, after %s.", n, parent.Key), Labels: []string{"team-a"}, Assignees: []string{f.jusers[n%3]}, Parent: &parent, Status: "To Do"},
-				Options: adapters.CreateOptions{IdempotencyKey: fmt.Sprintf("seed|%d", n), KeyUnseen: true}})
-		}
-		made, err := f.jira.CreateMany(ctx, reqs)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range append(res, made...) {
-			for c := 1; c <= 2; c++ {
-				if _, err := f.jira.AddComment(ctx, r.Item.Ref, adapters.Comment{Body: fmt.Sprintf("note %d on %s, see %s", c, r.Item.Ref.Key, parent.Key)}, ""); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-	}
+	migratetest.SeedJira(t, f.jira, groups, f.jusers)
 	t.Logf("seeded %d Jira issues in %s", groups*10, time.Since(start).Round(time.Second))
 	start = time.Now()
 	o := f.options(t, f.jira, f.gh, "jira", "github")
 	kills := runWithKills(t, f, o, span, 11)
 	src, dst := migratetest.All(t, f.jira, "project = PLAT"), migratetest.All(t, f.gh, ghRepo)
 	copyOf := migratetest.Verify(t, src, dst, regexp.MustCompile(`PLAT-[0-9]+`))
-	for _, s := range src {
-		if s.Parent == nil {
-			continue
-		}
-		d, p := copyOf[s.Ref.ID], copyOf[s.Parent.ID]
-		if (d.Parent == nil || d.Parent.ID != p.Ref.ID) && !strings.Contains(p.Body, "] "+d.Ref.Key) {
-			t.Errorf("epic copy %s has neither %s as a sub-issue nor in its task list", p.Ref, d.Ref.Key)
-		}
-	}
+	migratetest.CheckEpics(t, src, copyOf)
 	if len(dst) != len(src) {
 		t.Fatalf("%d issues on GitHub for %d on Jira", len(dst), len(src))
 	}

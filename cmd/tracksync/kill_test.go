@@ -44,12 +44,14 @@ func TestMainProcess(t *testing.T) {
 	os.Exit(run(context.Background(), args, os.Stdout, os.Stderr))
 }
 
-// TestMigrateKilled9: `tracksync migrate` from GitHub to Jira (bulk
-// creates) as a process of its own, killed with SIGKILL five times at
-// random points while it writes (mid-request included) and started again
-// with the same command each time: every issue copied once, comments once
-// and in order, references rewritten; a run after completion creates
-// nothing. TRACKSYNC_SOAK_GROUPS=N migrates N×10 issues (default 10).
+// TestMigrateKilled9: `tracksync migrate` as a process of its own,
+// killed with SIGKILL five times at random points while it writes
+// (mid-request included) and started again with the same command each
+// time: every item copied once, comments once and in order, references
+// rewritten, hierarchy kept; a run after completion writes nothing. Both
+// ways between GitHub and Jira (bulk creates one way, GitHub's paced
+// creates the other). TRACKSYNC_SOAK_GROUPS=N migrates N×10 items
+// (default 10).
 func TestMigrateKilled9(t *testing.T) {
 	groups := 10
 	if v := os.Getenv("TRACKSYNC_SOAK_GROUPS"); v != "" {
@@ -59,19 +61,64 @@ func TestMigrateKilled9(t *testing.T) {
 		}
 		groups = n
 	}
-	const (
-		repo, proj   = "acme/platform", "PLAT"
-		email, token = "bot@example.com", "jira-token"
-		ghToken      = "gh-token"
-	)
-	users := []string{"gh-ana", "gh-bo", "gh-cy"}
-	jfake := jiratest.New(t, jiratest.Options{Projects: []string{proj}, Email: email, Token: token, Start: time.Now().UTC()})
-	gfake := githubtest.New(t, githubtest.Options{Repos: []string{repo}, Users: users, Tokens: []string{ghToken}, Clock: time.Now,
+	t.Run("github-to-jira", func(t *testing.T) {
+		k := newKillFakes(t)
+		migratetest.SeedGitHub(t, k.gh, groups, 9, k.ghUsers)
+		// About 3 Jira writes an issue: its share of a bulk create, the
+		// back-link, 2 comments.
+		k.killAndResume(t, groups*10*3, k.jfake.Writes, "github:"+killRepo, "jira:project = "+killProj)
+		src, dst := migratetest.All(t, k.gh, killRepo), migratetest.All(t, k.jr, "project = "+killProj)
+		migratetest.Verify(t, src, dst, regexp.MustCompile(`acme/platform#[0-9]+`))
+		if len(dst) != len(src) {
+			t.Fatalf("%d issues on Jira for %d on GitHub", len(dst), len(src))
+		}
+		k.again(t, k.jfake.Writes, "github:"+killRepo, "jira:project = "+killProj)
+	})
+	t.Run("jira-to-github", func(t *testing.T) {
+		k := newKillFakes(t)
+		migratetest.SeedJira(t, k.jr, groups, k.jfake.UserIDs())
+		// About 4 GitHub writes an issue: the create, 2 comments, the
+		// sub-issue link or the epic's task list.
+		ghWrites := func() int { return k.gfake.Count().Writes }
+		k.killAndResume(t, groups*10*4, ghWrites, "jira:project = "+killProj, "github:"+killRepo)
+		src, dst := migratetest.All(t, k.jr, "project = "+killProj), migratetest.All(t, k.gh, killRepo)
+		migratetest.CheckEpics(t, src, migratetest.Verify(t, src, dst, regexp.MustCompile(`PLAT-[0-9]+`)))
+		if len(dst) != len(src) {
+			t.Fatalf("%d issues on GitHub for %d on Jira", len(dst), len(src))
+		}
+		k.again(t, ghWrites, "jira:project = "+killProj, "github:"+killRepo)
+	})
+}
+
+const (
+	killRepo, killProj = "acme/platform", "PLAT"
+	killEmail          = "bot@example.com"
+	killJiraToken      = "jira-token"
+	killGitHubToken    = "gh-token"
+)
+
+// killFakes is a Jira fake and a GitHub fake (limits off) with an
+// in-process tracker each for seeding and checking, and a config that
+// points tracksync processes at them.
+type killFakes struct {
+	jfake   *jiratest.Server
+	gfake   *githubtest.Server
+	jr      *jira.Tracker
+	gh      *github.Tracker
+	ghUsers []string
+	cfg     string
+}
+
+func newKillFakes(t *testing.T) *killFakes {
+	t.Helper()
+	k := &killFakes{ghUsers: []string{"gh-ana", "gh-bo", "gh-cy"}}
+	k.jfake = jiratest.New(t, jiratest.Options{Projects: []string{killProj}, Email: killEmail, Token: killJiraToken, Start: time.Now().UTC()})
+	k.gfake = githubtest.New(t, githubtest.Options{Repos: []string{killRepo}, Users: k.ghUsers, Tokens: []string{killGitHubToken}, Clock: time.Now,
 		RateLimit: 1 << 30, ContentPerMinute: -1, ContentPerHour: -1})
 	// Jira's clock is manual: keep it with the wall clock, as the sandbox
 	// does, so the bulk creates' marker window means what it says.
 	stop := make(chan struct{})
-	defer close(stop)
+	t.Cleanup(func() { close(stop) })
 	go func() {
 		tick := time.NewTicker(50 * time.Millisecond)
 		defer tick.Stop()
@@ -81,25 +128,28 @@ func TestMigrateKilled9(t *testing.T) {
 			case <-stop:
 				return
 			case now := <-tick.C:
-				jfake.Advance(now.Sub(last))
+				k.jfake.Advance(now.Sub(last))
 				last = now
 			}
 		}
 	}()
-	ctx := t.Context()
-	gh, err := github.New("github", github.Options{URL: gfake.URL, Token: ghToken, Repo: repo, ContentPerMinute: 1 << 30, ContentPerHour: 1 << 30, RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond})
+	var err error
+	k.gh, err = github.New("github", github.Options{URL: k.gfake.URL, Token: killGitHubToken, Repo: killRepo, ContentPerMinute: 1 << 30, ContentPerHour: 1 << 30,
+		RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	jr, err := jira.New(ctx, "jira", jira.Options{URL: jfake.URL, Project: proj, Email: email, Token: token, RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond})
+	k.jr, err = jira.New(t.Context(), "jira", jira.Options{URL: k.jfake.URL, Project: killProj, Email: killEmail, Token: killJiraToken,
+		RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	migratetest.SeedGitHub(t, gh, groups, 9, users)
-
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "tracksync.yaml")
 	q := func(s string) string { b, _ := json.Marshal(s); return string(b) }
+	users := ""
+	for i, id := range k.jfake.UserIDs()[:3] {
+		users += fmt.Sprintf("  - { name: user%d, jira: %s, github: %s }\n", i, q(id), k.ghUsers[i])
+	}
+	k.cfg = filepath.Join(t.TempDir(), "tracksync.yaml")
 	conf := fmt.Sprintf(`state:
   dsn: state.db
 trackers:
@@ -113,62 +163,69 @@ trackers:
     kind: github
     url: %s
     auth: { token: %s }
-`, q(jfake.URL), proj, q(email), q(token), q(gfake.URL), q(ghToken))
-	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
+    limits: { content_per_minute: 1000000000, content_per_hour: 1000000000 }
+users:
+%s`, q(k.jfake.URL), killProj, q(killEmail), q(killJiraToken), q(k.gfake.URL), q(killGitHubToken), users)
+	if err := os.WriteFile(k.cfg, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"-c", cfg, "migrate", "--from", "github:" + repo, "--to", "jira:project = " + proj, "--yield", "0"}
-	start := func() (*exec.Cmd, *bytes.Buffer) {
-		raw, _ := json.Marshal(args)
-		cmd := exec.Command(os.Args[0], "-test.run=^TestMainProcess$", "-test.count=1")
-		cmd.Env = append(os.Environ(), mainArgsEnv+"="+string(raw))
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return cmd, &out
-	}
+	return k
+}
 
-	// About 3 Jira writes an issue (its share of a bulk create, the
-	// back-link, 2 comments): the five kills are at random points of the
-	// first 85% of them (counted over all runs), so they spread over the
-	// whole migration; a kill point a restart has already passed is taken
-	// at its next write.
+// start starts `tracksync migrate --from from --to to` as a child process.
+func (k *killFakes) start(t *testing.T, from, to string) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	raw, _ := json.Marshal([]string{"-c", k.cfg, "migrate", "--from", from, "--to", to, "--yield", "0"})
+	cmd := exec.Command(os.Args[0], "-test.run=^TestMainProcess$", "-test.count=1")
+	cmd.Env = append(os.Environ(), mainArgsEnv+"="+string(raw))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, &out
+}
+
+// killAndResume runs the migration, killing it with SIGKILL at five
+// random points of the first 85% of the about total writes it makes on
+// the target (writes counts them, over all runs), and starting it again
+// each time, until a run ends by itself; that run must succeed. A kill
+// point a restart has already passed is taken at its next write.
+func (k *killFakes) killAndResume(t *testing.T, total int, writes func() int, from, to string) {
+	t.Helper()
 	seed := time.Now().UnixNano()
 	rnd := rand.New(rand.NewPCG(uint64(seed), 9))
 	points := make([]int, 5)
 	for i := range points {
-		points[i] = 1 + rnd.IntN(max(groups*10*3*85/100, 5))
+		points[i] = 1 + rnd.IntN(max(total*85/100, 5))
 	}
 	slices.Sort(points)
-	t.Logf("%d issues, kills at Jira writes %v (seed %d)", groups*10, points, seed)
+	t.Logf("kills at target writes %v (seed %d)", points, seed)
 	began := time.Now()
-	kills := 0
-	for attempt := 0; ; attempt++ {
-		if attempt > 20 {
-			t.Fatal("no end after 20 starts")
+	for kills := 0; ; kills++ {
+		if kills > 5 {
+			t.Fatal("no end after five kills")
 		}
-		cmd, out := start()
+		cmd, out := k.start(t, from, to)
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
 		if kills == 5 {
 			if err := <-done; err != nil {
 				t.Fatalf("the last run: %v\n%s", err, out)
 			}
-			break
+			t.Logf("5 kills with SIGKILL, %d writes on the target: done in %s", writes(), time.Since(began).Round(time.Second))
+			return
 		}
-		from := jfake.Writes()
+		from := writes()
 		at := max(points[kills], from+1)
 		poll := time.NewTicker(5 * time.Millisecond)
-		killed := false
-		for !killed {
+		for killed := false; !killed; {
 			select {
 			case err := <-done:
 				poll.Stop()
-				t.Fatalf("the run ended (%v) before its kill at Jira write %d (from %d, now %d):\n%s", err, at, from, jfake.Writes(), out)
+				t.Fatalf("the run ended (%v) before its kill at write %d (from %d, now %d):\n%s", err, at, from, writes(), out)
 			case <-poll.C:
-				if jfake.Writes() >= at {
+				if writes() >= at {
 					if err := cmd.Process.Kill(); err != nil {
 						t.Fatal(err)
 					}
@@ -178,23 +235,20 @@ trackers:
 			}
 		}
 		poll.Stop()
-		kills++
-		t.Logf("kill %d at Jira write %d (%d written by that run)", kills, jfake.Writes(), jfake.Writes()-from)
+		t.Logf("kill %d at write %d (%d by that run)", kills+1, writes(), writes()-from)
 	}
-	src, dst := migratetest.All(t, gh, repo), migratetest.All(t, jr, "project = "+proj)
-	migratetest.Verify(t, src, dst, regexp.MustCompile(`acme/platform#[0-9]+`))
-	if len(dst) != len(src) {
-		t.Fatalf("%d issues on Jira for %d on GitHub", len(dst), len(src))
-	}
-	t.Logf("%d issues, %d kills with SIGKILL, %d Jira writes: migrated and verified in %s (0 duplicates, 0 missing)", len(src), kills, jfake.Writes(), time.Since(began).Round(time.Second))
+}
 
-	// Once done, the same command again writes nothing.
-	writes := jfake.Writes()
-	cmd, out := start()
+// again runs the finished migration once more: it must create nothing
+// and write nothing on the target.
+func (k *killFakes) again(t *testing.T, writes func() int, from, to string) {
+	t.Helper()
+	before := writes()
+	cmd, out := k.start(t, from, to)
 	if err := cmd.Wait(); err != nil || !strings.Contains(out.String(), "0 created") {
 		t.Fatalf("again: %v\n%s", err, out)
 	}
-	if w := jfake.Writes() - writes; w != 0 {
-		t.Fatalf("a run after completion made %d Jira writes:\n%s", w, out)
+	if w := writes() - before; w != 0 {
+		t.Fatalf("a run after completion made %d writes:\n%s", w, out)
 	}
 }

@@ -129,3 +129,59 @@ func SeedGitHub(t *testing.T, gh interface {
 		num += subs + 1
 	}
 }
+
+// SeedJira makes groups epics on a Jira tracker, each with 9 children
+// (labels, an assignee from users in turn, a body naming the epic), every
+// issue with two comments naming the epic.
+func SeedJira(t *testing.T, jr interface {
+	adapters.BulkCreator
+	adapters.Commenter
+}, groups int, users []string) {
+	t.Helper()
+	ctx := t.Context()
+	n := 0
+	var reqs []adapters.CreateRequest
+	for e := 0; e < groups; e++ {
+		n++
+		epic := adapters.CreateRequest{Item: adapters.Item{Kind: adapters.KindEpic, Title: fmt.Sprintf("epic %d", e), Body: fmt.Sprintf("Epic %d.", e), Status: "To Do", Labels: []string{"team-a"}},
+			Options: adapters.CreateOptions{IdempotencyKey: fmt.Sprintf("seed|%d", n), KeyUnseen: true}}
+		res, err := jr.CreateMany(ctx, []adapters.CreateRequest{epic})
+		if err != nil {
+			t.Fatal(err)
+		}
+		parent := res[0].Item.Ref
+		reqs = reqs[:0]
+		for c := 0; c < 9; c++ {
+			n++
+			reqs = append(reqs, adapters.CreateRequest{Item: adapters.Item{Kind: adapters.KindIssue, Title: fmt.Sprintf("item %d", n),
+				Body: fmt.Sprintf("Item %d, after %s.", n, parent.Key), Labels: []string{"team-a"}, Assignees: []string{users[n%len(users)]}, Parent: &parent, Status: "To Do"},
+				Options: adapters.CreateOptions{IdempotencyKey: fmt.Sprintf("seed|%d", n), KeyUnseen: true}})
+		}
+		made, err := jr.CreateMany(ctx, reqs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range append(res, made...) {
+			for c := 1; c <= 2; c++ {
+				if _, err := jr.AddComment(ctx, r.Item.Ref, adapters.Comment{Body: fmt.Sprintf("note %d on %s, see %s", c, r.Item.Ref.Key, parent.Key)}, ""); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+}
+
+// CheckEpics checks that every copy of a child is under its epic's copy,
+// as a sub-issue or in the copy's task list (copyOf as Verify returns).
+func CheckEpics(t *testing.T, src []adapters.Item, copyOf map[string]adapters.Item) {
+	t.Helper()
+	for _, s := range src {
+		if s.Parent == nil {
+			continue
+		}
+		d, p := copyOf[s.Ref.ID], copyOf[s.Parent.ID]
+		if (d.Parent == nil || d.Parent.ID != p.Ref.ID) && !strings.Contains(p.Body, "] "+d.Ref.Key) {
+			t.Errorf("epic copy %s has neither %s as a sub-issue nor in its task list", p.Ref, d.Ref.Key)
+		}
+	}
+}
