@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -202,18 +203,25 @@ func (k *killFakes) killAndResume(t *testing.T, total int, writes func() int, fr
 	slices.Sort(points)
 	t.Logf("kills at target writes %v (seed %d)", points, seed)
 	began := time.Now()
+	peak := int64(0) // the children's peak RSS, KB (Linux) or bytes (macOS)
 	for kills := 0; ; kills++ {
 		if kills > 5 {
 			t.Fatal("no end after five kills")
 		}
 		cmd, out := k.start(t, from, to)
 		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
+		go func() {
+			err := cmd.Wait()
+			if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+				peak = max(peak, int64(ru.Maxrss))
+			}
+			done <- err
+		}()
 		if kills == 5 {
 			if err := <-done; err != nil {
 				t.Fatalf("the last run: %v\n%s", err, out)
 			}
-			t.Logf("5 kills with SIGKILL, %d writes on the target: done in %s", writes(), time.Since(began).Round(time.Second))
+			t.Logf("5 kills with SIGKILL, %d writes on the target: done in %s; the migration processes' peak RSS %d (KB on Linux)", writes(), time.Since(began).Round(time.Second), peak)
 			return
 		}
 		from := writes()
