@@ -2,12 +2,10 @@ package migrate_test
 
 import (
 	"context"
-	"fmt"
 	"regexp"
 	"testing"
 	"time"
 
-	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/adapters/asana"
 	"github.com/tracksync/tracksync/adapters/asana/asanatest"
 	"github.com/tracksync/tracksync/config"
@@ -40,24 +38,7 @@ func TestAsanaToJira(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Seeded in the fake as a person makes them in the UI (as the adapter's
-	// own creates make them: a member of the project, a subtask with its
-	// parent), so seeding 10,000 costs no requests.
-	section := func(name string) string { return as.SectionByName(project, name) }
-	for g := 0; g < groups; g++ {
-		parent := as.CreateTask(asanatest.Task{Name: fmt.Sprintf("goal %d", g), HTMLNotes: "<body>A goal.</body>",
-			Memberships: []asanatest.Membership{{Project: project, Section: section("In progress")}}})
-		for c := 0; c < 9; c++ {
-			done := c%2 == 1
-			sub := as.CreateTask(asanatest.Task{Name: fmt.Sprintf("step %d.%d", g, c), Parent: parent.GID, Completed: done,
-				Memberships: []asanatest.Membership{{Project: project, Section: section([]string{"To do", "Done"}[c%2])}}})
-			for k := 1; k <= 2; k++ {
-				if _, err := as.AddComment(sub.GID, "", fmt.Sprintf("<body>progress %d.%d.%d</body>", g, c, k)); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-	}
+	migratetest.SeedAsana(t, as, project, groups)
 	t.Logf("seeded %d Asana tasks in %s", groups*10, time.Since(start).Round(time.Second))
 	start = time.Now()
 	fc := migrate.DefaultFlow("asana", "jira", tr.Capabilities(), f.jira.Capabilities())
@@ -78,18 +59,7 @@ func TestAsanaToJira(t *testing.T) {
 		t.Fatalf("%d Asana tasks, want %d", len(src), groups*10)
 	}
 	copyOf := migratetest.Verify(t, src, dst, regexp.MustCompile(`\bnothing-to-rewrite\b`))
-	for _, s := range src {
-		d := copyOf[s.Ref.ID]
-		if s.Parent == nil && d.Kind != adapters.KindEpic {
-			t.Errorf("%s (%s) → %s: a %s, want an epic", s.Ref, s.Title, d.Ref, d.Kind)
-		}
-		if s.Parent != nil && (d.Parent == nil || d.Parent.ID != copyOf[s.Parent.ID].Ref.ID) {
-			t.Errorf("%s → %s: parent %v, want the copy of %s", s.Ref, d.Ref, d.Parent, s.Parent)
-		}
-		if sc, _ := tr.Capabilities().Category(s.Status); d.StatusCategory != sc {
-			t.Errorf("%s → %s: status %s (%s), want category %s", s.Ref, d.Ref, d.Status, d.StatusCategory, sc)
-		}
-	}
+	migratetest.CheckAsanaCopies(t, tr, src, copyOf)
 	if len(dst) != len(src) {
 		t.Fatalf("%d issues on Jira for %d Asana tasks", len(dst), len(src))
 	}

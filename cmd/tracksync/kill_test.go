@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tracksync/tracksync/adapters/asana"
+	"github.com/tracksync/tracksync/adapters/asana/asanatest"
 	"github.com/tracksync/tracksync/adapters/github"
 	"github.com/tracksync/tracksync/adapters/github/githubtest"
 	"github.com/tracksync/tracksync/adapters/jira"
@@ -51,8 +53,8 @@ func TestMainProcess(t *testing.T) {
 // time: every item copied once, comments once and in order, references
 // rewritten, hierarchy kept; a run after completion writes nothing. Both
 // ways between GitHub and Jira (bulk creates one way, GitHub's paced
-// creates the other). TRACKSYNC_SOAK_GROUPS=N migrates N×10 items
-// (default 10).
+// creates the other), and an Asana project's tasks and subtasks to Jira.
+// TRACKSYNC_SOAK_GROUPS=N migrates N×10 items (default 10).
 func TestMigrateKilled9(t *testing.T) {
 	groups := 10
 	if v := os.Getenv("TRACKSYNC_SOAK_GROUPS"); v != "" {
@@ -89,6 +91,24 @@ func TestMigrateKilled9(t *testing.T) {
 		}
 		k.again(t, ghWrites, "jira:project = "+killProj, "github:"+killRepo)
 	})
+	t.Run("asana-to-jira", func(t *testing.T) {
+		k := newKillFakes(t)
+		migratetest.SeedAsana(t, k.afake, k.project, groups)
+		// About 3 Jira writes a task: its share of a bulk create, the
+		// back-link, 2 comments on nine in ten.
+		k.killAndResume(t, groups*10*3, k.jfake.Writes, "asana:"+k.project, "jira:project = "+killProj)
+		as, err := asana.New("asana", asana.Options{URL: k.afake.URL, Token: asanatest.DefaultToken, Workspace: k.afake.Workspace(), Projects: []string{k.project},
+			RequestsPerMinute: 1 << 20, RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, dst := migratetest.All(t, as, k.project), migratetest.All(t, k.jr, "project = "+killProj)
+		migratetest.CheckAsanaCopies(t, as, src, migratetest.Verify(t, src, dst, regexp.MustCompile(`\bnothing-to-rewrite\b`)))
+		if len(src) != groups*10 || len(dst) != len(src) {
+			t.Fatalf("%d issues on Jira for %d Asana tasks (%d seeded)", len(dst), len(src), groups*10)
+		}
+		k.again(t, k.jfake.Writes, "asana:"+k.project, "jira:project = "+killProj)
+	})
 }
 
 const (
@@ -104,6 +124,8 @@ const (
 type killFakes struct {
 	jfake   *jiratest.Server
 	gfake   *githubtest.Server
+	afake   *asanatest.Server
+	project string // the Asana project (sections To do, In progress, Done)
 	jr      *jira.Tracker
 	gh      *github.Tracker
 	ghUsers []string
@@ -116,8 +138,11 @@ func newKillFakes(t *testing.T) *killFakes {
 	k.jfake = jiratest.New(t, jiratest.Options{Projects: []string{killProj}, Email: killEmail, Token: killJiraToken, Start: time.Now().UTC()})
 	k.gfake = githubtest.New(t, githubtest.Options{Repos: []string{killRepo}, Users: k.ghUsers, Tokens: []string{killGitHubToken}, Clock: time.Now,
 		RateLimit: 1 << 30, ContentPerMinute: -1, ContentPerHour: -1})
-	// Jira's clock is manual: keep it with the wall clock, as the sandbox
-	// does, so the bulk creates' marker window means what it says.
+	k.afake = asanatest.New(t, asanatest.Options{RequestsPerMinute: -1, ConcurrentWrites: -1, Start: time.Now().UTC()})
+	k.project = k.afake.AddProject("Roadmap", "To do", "In progress", "Done")
+	// Jira's and Asana's clocks are manual: keep them with the wall clock,
+	// as the sandbox does, so the bulk creates' marker window and sync
+	// tokens' ages mean what they say.
 	stop := make(chan struct{})
 	t.Cleanup(func() { close(stop) })
 	go func() {
@@ -130,6 +155,7 @@ func newKillFakes(t *testing.T) *killFakes {
 				return
 			case now := <-tick.C:
 				k.jfake.Advance(now.Sub(last))
+				k.afake.Advance(now.Sub(last))
 				last = now
 			}
 		}
@@ -165,8 +191,16 @@ trackers:
     url: %s
     auth: { token: %s }
     limits: { content_per_minute: 1000000000, content_per_hour: 1000000000 }
+  asana:
+    kind: asana
+    url: %s
+    auth: { token: %s }
+    workspace: %s
+    projects: [%s]
+    limits: { requests_per_minute: 1000000000 }
 users:
-%s`, q(k.jfake.URL), killProj, q(killEmail), q(killJiraToken), q(k.gfake.URL), q(killGitHubToken), users)
+%s`, q(k.jfake.URL), killProj, q(killEmail), q(killJiraToken), q(k.gfake.URL), q(killGitHubToken),
+		q(k.afake.URL), q(asanatest.DefaultToken), q(k.afake.Workspace()), q(k.project), users)
 	if err := os.WriteFile(k.cfg, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}

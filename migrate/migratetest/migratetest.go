@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/adapters/asana/asanatest"
 )
 
 // All reads every item in scope of tr, with comments.
@@ -182,6 +183,50 @@ func CheckEpics(t *testing.T, src []adapters.Item, copyOf map[string]adapters.It
 		d, p := copyOf[s.Ref.ID], copyOf[s.Parent.ID]
 		if (d.Parent == nil || d.Parent.ID != p.Ref.ID) && !strings.Contains(p.Body, "] "+d.Ref.Key) {
 			t.Errorf("epic copy %s has neither %s as a sub-issue nor in its task list", p.Ref, d.Ref.Key)
+		}
+	}
+}
+
+// SeedAsana makes groups parent tasks in an Asana fake's project (section
+// In progress), each with 9 subtasks alternately in To do and Done
+// (completed), two comments on each subtask. They are made in the fake as
+// a person makes them in the UI (as the adapter's own creates make them:
+// a member of the project, a subtask with its parent), so seeding 10,000
+// costs no requests.
+func SeedAsana(t *testing.T, as *asanatest.Server, project string, groups int) {
+	t.Helper()
+	section := func(name string) string { return as.SectionByName(project, name) }
+	for g := 0; g < groups; g++ {
+		parent := as.CreateTask(asanatest.Task{Name: fmt.Sprintf("goal %d", g), HTMLNotes: "<body>A goal.</body>",
+			Memberships: []asanatest.Membership{{Project: project, Section: section("In progress")}}})
+		for c := 0; c < 9; c++ {
+			sub := as.CreateTask(asanatest.Task{Name: fmt.Sprintf("step %d.%d", g, c), Parent: parent.GID, Completed: c%2 == 1,
+				Memberships: []asanatest.Membership{{Project: project, Section: section([]string{"To do", "Done"}[c%2])}}})
+			for k := 1; k <= 2; k++ {
+				if _, err := as.AddComment(sub.GID, "", fmt.Sprintf("<body>progress %d.%d.%d</body>", g, c, k)); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+}
+
+// CheckAsanaCopies checks the hierarchy and status of Asana tasks' copies
+// (copyOf as Verify returns): a top-level task's copy is an epic, a
+// subtask's is under its parent's copy, and each copy's status is in the
+// category of its source's status on tr.
+func CheckAsanaCopies(t *testing.T, tr adapters.Tracker, src []adapters.Item, copyOf map[string]adapters.Item) {
+	t.Helper()
+	for _, s := range src {
+		d := copyOf[s.Ref.ID]
+		if s.Parent == nil && d.Kind != adapters.KindEpic {
+			t.Errorf("%s (%s) → %s: a %s, want an epic", s.Ref, s.Title, d.Ref, d.Kind)
+		}
+		if s.Parent != nil && (d.Parent == nil || d.Parent.ID != copyOf[s.Parent.ID].Ref.ID) {
+			t.Errorf("%s → %s: parent %v, want the copy of %s", s.Ref, d.Ref, d.Parent, s.Parent)
+		}
+		if sc, _ := tr.Capabilities().Category(s.Status); d.StatusCategory != sc {
+			t.Errorf("%s → %s: status %s (%s), want category %s", s.Ref, d.Ref, d.Status, d.StatusCategory, sc)
 		}
 	}
 }
