@@ -102,6 +102,9 @@ type Options struct {
 	// Project, when set, makes a Projects field the status (status
 	// source "project", see projects.go); nil keeps open/closed.
 	Project *ProjectOptions
+	// IssueField, when set, makes an organization issue field the status
+	// (status source "issue-field", see issuefields.go). Not with Project.
+	IssueField *IssueFieldOptions
 }
 
 // AppAuth authenticates as a GitHub App installation: installation tokens
@@ -131,6 +134,7 @@ type Tracker struct {
 	keys       map[string]*keyIndex         // repo -> idempotency markers seen
 	types      map[string][]string          // repo -> issue type names
 	proj       *project                     // the status source "project", or nil
+	ifields    *issueFields                 // the status source "issue-field", or nil
 	deliveries *adapters.DeliverySet
 }
 
@@ -210,7 +214,11 @@ func New(name string, opts Options) (*Tracker, error) {
 	default:
 		auth = opts.Transport
 	}
+	if opts.Project != nil && opts.IssueField != nil {
+		return nil, fmt.Errorf("github: statuses from a project and from an issue field: choose one")
+	}
 	t.proj = t.newProject(opts.Project, auth)
+	t.ifields = newIssueFields(opts.IssueField)
 	t.http = rest.NewClient(rest.Config{Tracker: name, Transport: t.pace.Transport(&apiTransport{next: auth}),
 		Timeout: time.Minute, RetryMax: 3, RetryWaitMin: opts.RetryWaitMin, RetryWaitMax: opts.RetryWaitMax,
 		// A transferred issue answers 301: following it turns a PATCH
@@ -481,6 +489,7 @@ func (t *Tracker) toItem(repo string, is *issue) adapters.Item {
 	}
 	it.Parent = t.parentRef(is)
 	t.applyProject(&it)
+	t.applyIssueField(&it, is)
 	if b.Key != "" {
 		t.remember(repo, b.Key, is.GetNumber())
 	}
@@ -503,6 +512,11 @@ func version(is *issue) string {
 	if p, ty := is.parentKey(), is.typeName(); p != "" || ty != "" {
 		// Only then, so versions of issues without either stay as they were.
 		fields = append(fields, p, ty)
+	}
+	for _, v := range is.IssueFieldValues {
+		if v.Option != nil {
+			fields = append(fields, v.FieldID, v.Option.Name)
+		}
 	}
 	b, _ := json.Marshal(fields)
 	sum := sha256.Sum256(b)
@@ -966,7 +980,7 @@ func (t *Tracker) updateItem(ctx context.Context, ref adapters.Ref, p adapters.P
 		return adapters.Item{}, fmt.Errorf("github: updating %s: version %s, expected %s: %w", id, cur.Version, p.IfVersion, adapters.ErrConflict)
 	}
 	var w issueWrite
-	parent := false
+	parent, fieldStatus := false, false
 	for _, f := range p.Fields {
 		switch f {
 		case adapters.FieldTitle:
@@ -980,6 +994,11 @@ func (t *Tracker) updateItem(ctx context.Context, ref adapters.Ref, p adapters.P
 				w.Body = ptr(b.join())
 			}
 		case adapters.FieldStatus:
+			if t.ifields != nil {
+				// Written after the rest (setIssueField).
+				fieldStatus = p.Item.Status != cur.Status
+				continue
+			}
 			if p.Item.Status != cur.Status {
 				state, reason, err := stateOf(p.Item.Status)
 				if err != nil {
@@ -1019,14 +1038,23 @@ func (t *Tracker) updateItem(ctx context.Context, ref adapters.Ref, p adapters.P
 			return adapters.Item{}, fmt.Errorf("updating %s: %w", id, err)
 		}
 	}
-	if w.empty() {
-		return cur, nil
+	out := is
+	if !w.empty() {
+		if out, err = t.patchIssue(ctx, "updating issue "+id, repo, n, w); err != nil {
+			return adapters.Item{}, err
+		}
+		cur = t.toItem(repo, out)
 	}
-	out, err := t.patchIssue(ctx, "updating issue "+id, repo, n, w)
-	if err != nil {
-		return adapters.Item{}, err
+	if fieldStatus {
+		if err := t.setIssueField(ctx, repo, n, p.Item.Status); err != nil {
+			return adapters.Item{}, fmt.Errorf("updating %s: %w", id, err)
+		}
+		if out, err = t.getIssue(ctx, repo, n); err != nil {
+			return adapters.Item{}, err
+		}
+		cur = t.toItem(repo, out)
 	}
-	return t.toItem(repo, out), nil
+	return cur, nil
 }
 
 // archiveItem is Archive without the project status source: it closes
@@ -1070,6 +1098,13 @@ func (t *Tracker) Check(ctx context.Context) error {
 		}
 		if !r.GetHasIssues() {
 			return fmt.Errorf("github: repository %s has issues turned off: %w", repo, adapters.ErrInvalid)
+		}
+		if t.ifields != nil {
+			// The status field must exist before any status is written.
+			owner, _, _ := strings.Cut(repo, "/")
+			if _, err := t.orgField(ctx, owner); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -63,11 +63,11 @@ type syncEnv struct {
 	faulty  bool
 	errRuns int
 	// board: status is project acme/1's Status field, not state and
-	// labels.
-	board bool
+	// labels; field: the acme organization's issue field Status.
+	board, field bool
 }
 
-func newSyncEnv(t *testing.T, seed uint64) *syncEnv { return newSyncEnvWith(t, seed, false) }
+func newSyncEnv(t *testing.T, seed uint64) *syncEnv { return newSyncEnvWith(t, seed, "") }
 
 // boardOptions and statusMapBoard are the project field's options and
 // the status map to them, for a syncEnv with board set.
@@ -78,7 +78,10 @@ var (
 	statusMapBoard = []config.ValuePair{{A: "To Do", B: "Todo"}, {A: "In Progress", B: "In Progress"}, {A: "In Review", B: "In Review"}, {A: "Done", B: "Done"}}
 )
 
-func newSyncEnvWith(t *testing.T, seed uint64, board bool) *syncEnv {
+// newSyncEnvWith is a syncEnv whose GitHub status source is source:
+// "" (state and labels), "project" or "issue-field".
+func newSyncEnvWith(t *testing.T, seed uint64, source string) *syncEnv {
+	board, field := source == "project", source == "issue-field"
 	ctx := context.Background()
 	clock := memory.NewClock(time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC))
 	fields := []string{adapters.FieldTitle, adapters.FieldBody, adapters.FieldStatus, adapters.FieldAssignees, adapters.FieldLabels}
@@ -88,7 +91,12 @@ func newSyncEnvWith(t *testing.T, seed uint64, board bool) *syncEnv {
 	}
 	fake := githubtest.New(t, githubtest.Options{Repos: []string{syncRepo}, Users: usersB, Tokens: []string{"tok"}, Clock: clock.Now})
 	var project *github.ProjectOptions
+	var issueField *github.IssueFieldOptions
 	statusMap := statusMapB
+	if field {
+		fake.AddIssueField("acme", "Status", "single_select", boardOptions...)
+		issueField, statusMap = &github.IssueFieldOptions{Statuses: boardStatuses}, statusMapBoard
+	}
 	if board {
 		fake.AddProject("acme", 1, "Status", boardOptions...)
 		// The options are named so the flow compiles before the project
@@ -96,8 +104,8 @@ func newSyncEnvWith(t *testing.T, seed uint64, board bool) *syncEnv {
 		project, statusMap = &github.ProjectOptions{Owner: "acme", Number: 1, Statuses: boardStatuses}, statusMapBoard
 	}
 	b, err := github.New("b", github.Options{
-		Project: project,
-		URL:     fake.URL, Token: "tok", Clock: clock.Now, Transport: fake.Client().Transport,
+		Project: project, IssueField: issueField,
+		URL: fake.URL, Token: "tok", Clock: clock.Now, Transport: fake.Client().Transport,
 		Sleep: func(ctx context.Context, d time.Duration) error {
 			clock.Advance(d)
 			return ctx.Err()
@@ -130,7 +138,7 @@ func newSyncEnvWith(t *testing.T, seed uint64, board bool) *syncEnv {
 	}
 	return &syncEnv{t: t, ctx: ctx, clock: clock, a: a, fake: fake, b: b, st: st,
 		flow: &tsync.Flow{Map: m, A: a, B: b}, eng: tsync.New(st, tsync.Options{Clock: clock.Now}),
-		rnd: rand.New(rand.NewPCG(seed, seed*7+1)), board: board}
+		rnd: rand.New(rand.NewPCG(seed, seed*7+1)), board: board, field: field}
 }
 
 // run syncs once; with faults pending a failed run is expected, and the
@@ -313,6 +321,11 @@ func (e *syncEnv) stepB(r int) {
 		e.fake.CreateIssue(syncRepo, githubtest.Issue{Title: fmt.Sprintf("pull request %d", e.steps), PullRequest: true})
 	case r < 28:
 		edit(func(x *githubtest.Issue) { x.Title = fmt.Sprintf("b title %d", e.steps) })
+	case r < 50 && e.field:
+		// Status: the issue field set in the UI.
+		if err := e.fake.SetIssueFieldValue(syncRepo, is.Number, "Status", boardOptions[e.rnd.IntN(len(boardOptions))]); err != nil {
+			e.t.Fatal(err)
+		}
 	case r < 50 && e.board:
 		// Status: a card moved on the board.
 		if err := e.fake.MoveCard("acme", 1, fmt.Sprintf("%s#%d", syncRepo, is.Number), boardOptions[e.rnd.IntN(len(boardOptions))]); err != nil {
@@ -432,7 +445,7 @@ func TestSyncWithGitHubBoard(t *testing.T) {
 		seed := uint64(s + 11)
 		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) {
 			t.Parallel()
-			e := newSyncEnvWith(t, seed, true)
+			e := newSyncEnvWith(t, seed, "project")
 			for e.steps < steps {
 				e.step()
 			}
@@ -442,6 +455,37 @@ func TestSyncWithGitHubBoard(t *testing.T) {
 				t.Errorf("%d requests refused by GitHub's secondary limits: pacing let them through", v)
 			}
 			t.Logf("seed %d: %d steps, %d runs failed on injected faults, %d issues, %d GraphQL points", seed, e.steps, e.errRuns, len(e.fake.Issues(syncRepo)), e.fake.GraphQLPoints())
+		})
+	}
+}
+
+// TestSyncWithGitHubIssueField is the convergence test with status in an
+// organization's issue field: people set the field in the UI.
+func TestSyncWithGitHubIssueField(t *testing.T) {
+	seeds, steps := 3, 300
+	if testing.Short() {
+		seeds, steps = 2, 120
+	}
+	for s := range seeds {
+		seed := uint64(s + 21)
+		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) {
+			t.Parallel()
+			e := newSyncEnvWith(t, seed, "issue-field")
+			for e.steps < steps {
+				e.step()
+			}
+			e.settle()
+			e.check()
+			set := 0
+			for _, is := range e.fake.Issues(syncRepo) {
+				if !is.PullRequest && e.fake.IssueFieldValue(syncRepo, is.Number, "Status") != "" {
+					set++
+				}
+			}
+			if set == 0 {
+				t.Error("no issue has a value in the status field")
+			}
+			t.Logf("seed %d: %d steps, %d runs failed on injected faults, %d issues, %d with the field set", seed, e.steps, e.errRuns, len(e.fake.Issues(syncRepo)), set)
 		})
 	}
 }

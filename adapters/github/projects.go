@@ -262,7 +262,14 @@ func (t *Tracker) meta(ctx context.Context) error {
 
 // categoryOf is the category of option name.
 func (p *project) categoryOf(name string) adapters.StatusCategory {
-	for _, s := range p.opts.Statuses {
+	return optionCategory(p.opts.Statuses, name)
+}
+
+// optionCategory is the category of a single-select option: as defs
+// give it, else by its name (Todo, Backlog: todo; Done, Closed: done;
+// others: in progress).
+func optionCategory(defs []adapters.StatusDef, name string) adapters.StatusCategory {
+	for _, s := range defs {
 		if strings.EqualFold(s.Name, name) {
 			return s.Category
 		}
@@ -527,6 +534,9 @@ func (t *Tracker) statuses() []adapters.StatusDef {
 	if t.proj != nil {
 		return t.proj.statuses()
 	}
+	if t.ifields != nil {
+		return t.ifields.statuses()
+	}
 	return []adapters.StatusDef{
 		{Name: StatusOpen, Category: adapters.CategoryTodo},
 		{Name: StatusClosed, Category: adapters.CategoryDone},
@@ -555,6 +565,9 @@ func (t *Tracker) Get(ctx context.Context, ref adapters.Ref) (adapters.Item, err
 // and given it.Status there; a retried create finishes what a previous
 // one left undone.
 func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.CreateOptions) (adapters.CreateResult, error) {
+	if t.ifields != nil {
+		return t.createWithIssueField(ctx, it, opts)
+	}
 	if t.proj == nil {
 		return t.createItem(ctx, it, opts)
 	}
@@ -735,6 +748,9 @@ func movedKeys(before, after map[string]string) []string {
 // project status source the card also moves to the field's first done
 // option, unless its status is done already.
 func (t *Tracker) Archive(ctx context.Context, ref adapters.Ref) (adapters.Item, error) {
+	if t.ifields != nil {
+		return t.archiveWithIssueField(ctx, ref)
+	}
 	if t.proj == nil {
 		return t.archiveItem(ctx, ref)
 	}

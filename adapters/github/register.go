@@ -32,13 +32,18 @@ func init() {
 //	status_source:          where statuses live: state (open, closed, not
 //	                        planned; the default), labels (the same, with
 //	                        status labels kept by the flow's status map) or
-//	                        project (a Projects v2 single-select field)
+//	                        project (a Projects v2 single-select field) or
+//	                        issue-field (a single-select issue field of
+//	                        the organization owning the repository)
 //	project:                for status_source project: owner, number and
 //	                        field (default Status) of the project, and
 //	                        optionally categories: option -> todo,
 //	                        in_progress or done (name every option there
 //	                        for flows to be checked before the project is
 //	                        read; others are categorised by name)
+//	issue_field:            for status_source issue-field: name (default
+//	                        Status) and optionally categories: option ->
+//	                        todo, in_progress or done
 //	issue_types:            true when the owners have issue types: an
 //	                        issue of type Epic is an epic, and epics are
 //	                        created with that type
@@ -56,7 +61,8 @@ func Spec() adapters.Spec {
 			{Name: "auth.private_key_file", Type: adapters.TypeString, Help: "GitHub App private key (PEM), relative to the config file"},
 			{Name: "webhook_secret", Type: adapters.TypeString, Secret: true, Help: "the secret webhooks are signed with"},
 			{Name: "limits", Type: adapters.TypeMap, Help: "content_per_minute (default 80), content_per_hour (default 500)"},
-			{Name: "status_source", Type: adapters.TypeString, Default: "state", Help: "state, labels or project (a Projects v2 single-select field)"},
+			{Name: "status_source", Type: adapters.TypeString, Default: "state", Help: "state, labels, project (a Projects v2 single-select field) or issue-field (an organization's single-select issue field)"},
+			{Name: "issue_field", Type: adapters.TypeMap, Help: "for status_source issue-field: name (default Status), categories (option: todo|in_progress|done)"},
 			{Name: "project", Type: adapters.TypeMap, Help: "for status_source project: owner, number, field (default Status), categories (option: todo|in_progress|done)"},
 			{Name: "issue_types", Type: adapters.TypeBool, Help: "the owners have issue types: type Epic is an epic, and epics are created with it"},
 		},
@@ -94,6 +100,15 @@ func newFromConfig(_ context.Context, cfg adapters.Config) (adapters.Tracker, er
 		return nil, err
 	}
 	opts.Project = proj
+	if cfg.String("status_source") == "issue-field" {
+		m, ok := cfg.Options["issue_field"].(map[string]any)
+		if _, given := cfg.Options["issue_field"]; given && !ok {
+			return nil, fmt.Errorf("%s.issue_field: want a mapping {name, categories}", keyPath)
+		}
+		if opts.IssueField, err = issueFieldFromConfig(m, keyPath); err != nil {
+			return nil, err
+		}
+	}
 	appID, instID, keyFile := cfg.Int("auth.app_id"), cfg.Int("auth.installation_id"), cfg.String("auth.private_key_file")
 	switch {
 	case appID != 0 || instID != 0 || keyFile != "":
@@ -121,19 +136,40 @@ func newFromConfig(_ context.Context, cfg adapters.Config) (adapters.Tracker, er
 	return t, nil
 }
 
+// categoriesFromConfig reads a mapping of option to todo, in_progress or
+// done at keyPath.
+func categoriesFromConfig(c any, keyPath string) ([]adapters.StatusDef, error) {
+	cm, ok := c.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("%s: want a mapping of option to todo, in_progress or done", keyPath)
+	}
+	var out []adapters.StatusDef
+	for _, name := range slices.Sorted(maps.Keys(cm)) {
+		cat := adapters.StatusCategory(fmt.Sprint(cm[name]))
+		if !cat.Valid() {
+			return nil, fmt.Errorf("%s.%s: %q is not todo, in_progress or done", keyPath, name, cm[name])
+		}
+		out = append(out, adapters.StatusDef{Name: name, Category: cat})
+	}
+	return out, nil
+}
+
 // projectFromConfig reads status_source and project.
 func projectFromConfig(cfg adapters.Config, keyPath string) (*ProjectOptions, error) {
 	src := cfg.String("status_source")
 	m, hasProject := cfg.Options["project"].(map[string]any)
+	if _, ok := cfg.Options["issue_field"]; ok && src != "issue-field" {
+		return nil, fmt.Errorf("%s.issue_field: only used with status_source: issue-field (status_source is %q)", keyPath, src)
+	}
 	switch src {
-	case "", "state", "labels":
+	case "", "state", "labels", "issue-field":
 		if hasProject {
 			return nil, fmt.Errorf("%s.project: only used with status_source: project (status_source is %q)", keyPath, src)
 		}
 		return nil, nil
 	case "project":
 	default:
-		return nil, fmt.Errorf("%s.status_source: %q is not state, labels or project", keyPath, src)
+		return nil, fmt.Errorf("%s.status_source: %q is not state, labels, project or issue-field", keyPath, src)
 	}
 	if !hasProject {
 		return nil, fmt.Errorf("%s.project: status_source project needs project: {owner, number, field}", keyPath)
@@ -153,17 +189,11 @@ func projectFromConfig(cfg adapters.Config, keyPath string) (*ProjectOptions, er
 		}
 	}
 	if c, ok := m["categories"]; ok {
-		cm, ok := c.(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("%s.project.categories: want a mapping of option to todo, in_progress or done", keyPath)
+		defs, err := categoriesFromConfig(c, keyPath+".project.categories")
+		if err != nil {
+			return nil, err
 		}
-		for _, name := range slices.Sorted(maps.Keys(cm)) {
-			cat := adapters.StatusCategory(fmt.Sprint(cm[name]))
-			if !cat.Valid() {
-				return nil, fmt.Errorf("%s.project.categories.%s: %q is not todo, in_progress or done", keyPath, name, cm[name])
-			}
-			p.Statuses = append(p.Statuses, adapters.StatusDef{Name: name, Category: cat})
-		}
+		p.Statuses = defs
 	}
 	for k := range m {
 		switch k {

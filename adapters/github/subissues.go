@@ -36,6 +36,7 @@ type issue struct {
 	ParentIssueURL   *string           `json:"parent_issue_url,omitempty"`
 	Type             *issueType        `json:"type,omitempty"`
 	SubIssuesSummary *subIssuesSummary `json:"sub_issues_summary,omitempty"`
+	IssueFieldValues []issueFieldValue `json:"issue_field_values,omitempty"`
 }
 
 type subIssuesSummary struct {

@@ -19,6 +19,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -93,8 +94,11 @@ type Issue struct {
 	// Parent is "owner/repo#n" of the issue this one is a sub-issue of.
 	Parent string
 	// Type is the issue type's name ("" for none).
-	Type   string
-	subPos int64 // order among the parent's sub-issues
+	Type string
+	// FieldValues are the issue's values of its owner's issue fields, by
+	// field id (a single select's by option name).
+	FieldValues map[int64]string
+	subPos      int64 // order among the parent's sub-issues
 }
 
 // Comment is one issue comment.
@@ -227,9 +231,11 @@ type Server struct {
 	deliveries []Delivery
 	subSeq     int64 // orders sub-issues
 	projects   []*Project
-	gqlUsed    int // GraphQL points in the current window
-	gqlTotal   int
-	gqlReset   time.Time
+	// issueFields are organizations' issue fields.
+	issueFields []*IssueField
+	gqlUsed     int // GraphQL points in the current window
+	gqlTotal    int
+	gqlReset    time.Time
 }
 
 // New starts a fake; it is closed when the test ends.
@@ -501,6 +507,7 @@ func clone(is *Issue) Issue {
 	c := *is
 	c.Labels = slices.Clone(is.Labels)
 	c.Assignees = slices.Clone(is.Assignees)
+	c.FieldValues = maps.Clone(is.FieldValues)
 	return c
 }
 

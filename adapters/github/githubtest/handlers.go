@@ -176,7 +176,12 @@ func (s *Server) handle(req *http.Request, body []byte) (response, int) {
 			return r, 0
 		}
 	}
-	resp := s.route(req, seg, body)
+	var resp response
+	if len(seg) == 3 && seg[0] == "orgs" && seg[2] == "issue-fields" && req.Method == http.MethodGet {
+		resp = s.listIssueFields(seg[1])
+	} else {
+		resp = s.route(req, seg, body)
+	}
 	if isContent(req.Method) && resp.status < 500 {
 		s.content = append(s.content, s.now())
 	}
@@ -391,6 +396,8 @@ func (s *Server) route(req *http.Request, seg []string, body []byte) response {
 			return reply(http.StatusOK, s.issueJSON(r, is))
 		case len(rest) == 2 && m == http.MethodPatch:
 			return s.updateIssue(r, is, body)
+		case len(rest) == 3 && rest[2] == "issue-field-values" && m == http.MethodPost:
+			return s.addIssueFieldValues(r, is, body)
 		case len(rest) == 3 && rest[2] == "comments" && m == http.MethodGet:
 			return s.listComments(req, r, is, q)
 		case len(rest) == 3 && rest[2] == "comments" && m == http.MethodPost:

@@ -139,6 +139,7 @@ func (s *Server) issueJSON(r *repo, is *Issue) obj {
 	}
 	s.subIssueJSON(is, out)
 	s.typeJSON(is, out)
+	s.issueFieldsJSON(r, is, out)
 	if is.PullRequest {
 		pu := s.api("/repos/%s/%s/pulls/%d", r.owner, r.name, is.Number)
 		hu := s.html("/%s/%s/pull/%d", r.owner, r.name, is.Number)
