@@ -2,6 +2,7 @@ package jira_test
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -118,5 +119,121 @@ func TestNoteWritesSkipsOwnWrites(t *testing.T) {
 	}
 	if n := fake.Count("POST", "/bulkfetch"); n != 1 {
 		t.Errorf("%d bulkfetches, want 1 (for the edited issue)", n)
+	}
+}
+
+// The first poll after a run that wrote many issues pages over them by
+// id, 5,000 a search (search/jql's page when only ids are asked for),
+// instead of 100 a search with their updated stamps, and fetches none
+// still at the version tracksync wrote. What someone else changed is
+// still listed, with all its fields: an issue edited after the run, one
+// edited mid-run (tracksync wrote others after the edit), the run's last
+// write edited after the run, and an issue someone else created mid-run.
+func TestPollAfterManyWritesPagesByID(t *testing.T) {
+	const n = 600 // six pages of 100
+	type edit struct {
+		after int // edited once the run has written this many
+		which int // the write edited; -1: someone else creates an issue
+	}
+	for _, c := range []struct {
+		name         string
+		edits        []edit
+		want         []string // titles listed
+		maxSearches  int
+		maxBulkFetch int
+	}{
+		{name: "idle", maxSearches: 1},
+		// An edit of one of the writes the search checks by name (the
+		// last, those before the longest pauses) costs one more search,
+		// over what changed after it.
+		{name: "edited after the run", edits: []edit{{n, 40}}, want: []string{"theirs 40"}, maxSearches: 2, maxBulkFetch: 1},
+		{name: "edited after the run, not checked by name", edits: []edit{{n, 400}}, want: []string{"theirs 400"}, maxSearches: 1, maxBulkFetch: 1},
+		{name: "edited mid-run", edits: []edit{{300, 10}}, want: []string{"theirs 10"}, maxSearches: 2, maxBulkFetch: 1},
+		{name: "edited mid-run, not checked by name", edits: []edit{{300, 200}}, want: []string{"theirs 200"}, maxSearches: 1, maxBulkFetch: 1},
+		{name: "created mid-run", edits: []edit{{300, -1}}, want: []string{"someone else's"}, maxSearches: 1, maxBulkFetch: 1},
+		{name: "last write edited", edits: []edit{{n, n - 1}, {n, 5}}, want: []string{"theirs 599", "theirs 5"}, maxSearches: 2, maxBulkFetch: 1},
+		{name: "last write edited alone", edits: []edit{{n, n - 1}}, want: []string{"theirs 599"}, maxSearches: 2, maxBulkFetch: 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			fake, tr := newPair(t, jiratest.Cloud)
+			p, err := tr.List(t.Context(), adapters.ListRequest{Scope: "project = PLAT"})
+			if err != nil || p.NextPageToken != "" {
+				t.Fatalf("empty listing: %v %q", err, p.NextPageToken)
+			}
+			var wrote []adapters.Item
+			apply := func(done int) {
+				for _, e := range c.edits {
+					if e.after != done {
+						continue
+					}
+					fake.Advance(time.Second)
+					if e.which < 0 {
+						if _, err := tr.Create(t.Context(), adapters.Item{Kind: adapters.KindIssue, Title: "someone else's", Body: "their body"}, adapters.CreateOptions{}); err != nil {
+							t.Fatal(err)
+						}
+						continue
+					}
+					if err := fake.EditIssue(wrote[e.which].Ref.Key, "", func(x *jiratest.Issue) { x.Summary = fmt.Sprintf("theirs %d", e.which) }); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			for i := range n {
+				apply(i)
+				fake.Advance(20 * time.Millisecond)
+				res, err := tr.Create(t.Context(), adapters.Item{Kind: adapters.KindIssue, Title: fmt.Sprintf("ours %d", i), Body: fmt.Sprintf("body %d", i)}, adapters.CreateOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				wrote = append(wrote, res.Item)
+			}
+			cur, err := tr.NoteWrites(p.Cursor, wrote)
+			if err != nil {
+				t.Fatal(err)
+			}
+			apply(n)
+			fake.Advance(5 * time.Minute)
+			fake.ResetRequests()
+			var got []adapters.Item
+			req := adapters.ListRequest{Scope: "project = PLAT", Cursor: cur}
+			for {
+				p, err := tr.List(t.Context(), req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, p.Items...)
+				if p.NextPageToken == "" {
+					cur = p.Cursor
+					break
+				}
+				req.PageToken = p.NextPageToken
+			}
+			var titles []string
+			for _, it := range got {
+				titles = append(titles, it.Title)
+				// Full fields: the body and the status came with it.
+				if it.Body == "" || it.Status == "" || it.Version == "" {
+					t.Errorf("%s listed without its fields: %+v", it.Ref.Key, it)
+				}
+			}
+			slices.Sort(titles)
+			want := slices.Sorted(slices.Values(c.want))
+			if !slices.Equal(titles, want) {
+				t.Errorf("listed %q, want %q", titles, want)
+			}
+			if s := fake.Count("POST", "/search/jql"); s > c.maxSearches {
+				t.Errorf("%d searches, want at most %d", s, c.maxSearches)
+			}
+			if f := fake.Count("POST", "/bulkfetch"); f > c.maxBulkFetch {
+				t.Errorf("%d bulkfetches, want at most %d", f, c.maxBulkFetch)
+			}
+			// The next poll, an overlap later, is one search listing nothing.
+			fake.Advance(5 * time.Minute)
+			fake.ResetRequests()
+			p, err = tr.List(t.Context(), adapters.ListRequest{Scope: "project = PLAT", Cursor: cur})
+			if err != nil || p.NextPageToken != "" || len(p.Items) != 0 || len(fake.Requests()) != 1 {
+				t.Errorf("next poll: %d items in %d requests (%v), want none in 1", len(p.Items), len(fake.Requests()), err)
+			}
+		})
 	}
 }
