@@ -237,3 +237,66 @@ func TestPollAfterManyWritesPagesByID(t *testing.T) {
 		})
 	}
 }
+
+// At 10,000 written issues the first poll is two searches of 5,000 ids:
+// keyset paging does not list the second page's first issues again.
+func TestPollAfterTenThousandWrites(t *testing.T) {
+	if testing.Short() {
+		t.Skip("10,000 issues")
+	}
+	const n = 10000
+	fake, tr := newPair(t, jiratest.Cloud)
+	p, err := tr.List(t.Context(), adapters.ListRequest{Scope: "project = PLAT"})
+	if err != nil || p.NextPageToken != "" {
+		t.Fatalf("empty listing: %v %q", err, p.NextPageToken)
+	}
+	var wrote []adapters.Item
+	for start := 0; start < n; start += 100 {
+		fake.Advance(time.Second)
+		var reqs []adapters.CreateRequest
+		for i := start; i < start+100; i++ {
+			reqs = append(reqs, adapters.CreateRequest{Item: adapters.Item{Kind: adapters.KindIssue, Title: fmt.Sprintf("ours %d", i)}, Options: adapters.CreateOptions{IdempotencyKey: fmt.Sprintf("k%d", i), KeyUnseen: true}})
+		}
+		res, err := tr.CreateMany(t.Context(), reqs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range res {
+			wrote = append(wrote, r.Item)
+		}
+	}
+	cur, err := tr.NoteWrites(p.Cursor, wrote)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake.Advance(5 * time.Minute)
+	list := func() []string {
+		t.Helper()
+		fake.ResetRequests()
+		var titles []string
+		req := adapters.ListRequest{Scope: "project = PLAT", Cursor: cur}
+		for {
+			p, err := tr.List(t.Context(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, it := range p.Items {
+				titles = append(titles, it.Title)
+			}
+			if p.NextPageToken == "" {
+				return titles
+			}
+			req.PageToken = p.NextPageToken
+		}
+	}
+	if got := list(); len(got) != 0 || fake.Count("POST", "/search/jql") != 2 || fake.Count("POST", "/bulkfetch") != 0 {
+		t.Errorf("idle: listed %q in %d searches and %d bulkfetches, want nothing in 2 and 0", got, fake.Count("POST", "/search/jql"), fake.Count("POST", "/bulkfetch"))
+	}
+	// The same poll after someone edited one of them.
+	if err := fake.EditIssue(wrote[7000].Ref.Key, "", func(x *jiratest.Issue) { x.Summary = "theirs" }); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(); !slices.Equal(got, []string{"theirs"}) || fake.Count("POST", "/search/jql") != 2 || fake.Count("POST", "/bulkfetch") != 1 {
+		t.Errorf("after an edit: listed %q in %d searches and %d bulkfetches, want it in 2 and 1", got, fake.Count("POST", "/search/jql"), fake.Count("POST", "/bulkfetch"))
+	}
+}

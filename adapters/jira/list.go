@@ -412,6 +412,7 @@ func (t *Tracker) scanByID(ctx context.Context, scope string, size int, tok *pag
 		bound   = tok.Since
 		pageTok string
 		first   = true
+		again   []string // listed at or after bound already
 	)
 	add := func(id string) {
 		if !queued[id] {
@@ -424,7 +425,11 @@ func (t *Tracker) scanByID(ctx context.Context, scope string, size int, tok *pag
 			Issues        []wireIssue `json:"issues"`
 			NextPageToken string      `json:"nextPageToken"`
 		}
-		jql := t.searchJQL(scope, "updated >= "+strconv.FormatInt(bound, 10)+notChanged)
+		cond := "updated >= " + strconv.FormatInt(bound, 10) + notChanged
+		if len(again) > 0 {
+			cond += " AND id not in (" + strings.Join(again, ", ") + ")"
+		}
+		jql := t.searchJQL(scope, cond)
 		body := map[string]any{"jql": jql, "maxResults": idPageSize, "fields": []string{"id"}}
 		if pageTok != "" {
 			body["nextPageToken"] = pageTok
@@ -456,11 +461,20 @@ func (t *Tracker) scanByID(ctx context.Context, scope string, size int, tok *pag
 			break
 		}
 		// Keyset, as in listOnce: every issue after a seen write stands
-		// at or after its stamp, so the next query starts there (what it
-		// lists again is already counted); Jira's own position only while
-		// that bound cannot move.
+		// at or after its stamp, so the next query starts there; Jira's
+		// own position only while that bound cannot move. The issues this
+		// page listed from that write on are left out of the next query
+		// (those already to fetch are read at their newest anyway), so at
+		// 10,000 the listing is two pages, not three.
 		if hi > bound {
 			bound, pageTok = hi, ""
+			from := slices.IndexFunc(res.Issues, func(w wireIssue) bool { return known[w.ID] == hi })
+			again = again[:0]
+			if n := len(res.Issues) - from; from >= 0 && n <= scanMaxIDs {
+				for _, w := range res.Issues[from:] {
+					again = append(again, w.ID)
+				}
+			}
 		} else {
 			pageTok = res.NextPageToken
 		}
