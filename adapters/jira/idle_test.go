@@ -1,8 +1,12 @@
 package jira_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -130,7 +134,7 @@ func TestNoteWritesSkipsOwnWrites(t *testing.T) {
 // edited mid-run (tracksync wrote others after the edit), the run's last
 // write edited after the run, and an issue someone else created mid-run.
 func TestPollAfterManyWritesPagesByID(t *testing.T) {
-	const n = 600 // six pages of 100
+	const n = 250 // three pages of 100
 	type edit struct {
 		after int // edited once the run has written this many
 		which int // the write edited; -1: someone else creates an issue
@@ -147,12 +151,12 @@ func TestPollAfterManyWritesPagesByID(t *testing.T) {
 		// last, those before the longest pauses) costs one more search,
 		// over what changed after it.
 		{name: "edited after the run", edits: []edit{{n, 40}}, want: []string{"theirs 40"}, maxSearches: 2, maxBulkFetch: 1},
-		{name: "edited after the run, not checked by name", edits: []edit{{n, 400}}, want: []string{"theirs 400"}, maxSearches: 1, maxBulkFetch: 1},
-		{name: "edited mid-run", edits: []edit{{300, 10}}, want: []string{"theirs 10"}, maxSearches: 2, maxBulkFetch: 1},
-		{name: "edited mid-run, not checked by name", edits: []edit{{300, 200}}, want: []string{"theirs 200"}, maxSearches: 1, maxBulkFetch: 1},
-		{name: "created mid-run", edits: []edit{{300, -1}}, want: []string{"someone else's"}, maxSearches: 1, maxBulkFetch: 1},
-		{name: "last write edited", edits: []edit{{n, n - 1}, {n, 5}}, want: []string{"theirs 599", "theirs 5"}, maxSearches: 2, maxBulkFetch: 1},
-		{name: "last write edited alone", edits: []edit{{n, n - 1}}, want: []string{"theirs 599"}, maxSearches: 2, maxBulkFetch: 1},
+		{name: "edited after the run, not checked by name", edits: []edit{{n, 200}}, want: []string{"theirs 200"}, maxSearches: 1, maxBulkFetch: 1},
+		{name: "edited mid-run", edits: []edit{{150, 10}}, want: []string{"theirs 10"}, maxSearches: 2, maxBulkFetch: 1},
+		{name: "edited mid-run, not checked by name", edits: []edit{{150, 100}}, want: []string{"theirs 100"}, maxSearches: 1, maxBulkFetch: 1},
+		{name: "created mid-run", edits: []edit{{150, -1}}, want: []string{"someone else's"}, maxSearches: 1, maxBulkFetch: 1},
+		{name: "last write edited", edits: []edit{{n, n - 1}, {n, 5}}, want: []string{"theirs 249", "theirs 5"}, maxSearches: 2, maxBulkFetch: 1},
+		{name: "last write edited alone", edits: []edit{{n, n - 1}}, want: []string{"theirs 249"}, maxSearches: 2, maxBulkFetch: 1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			fake, tr := newPair(t, jiratest.Cloud)
@@ -250,20 +254,30 @@ func TestPollAfterTenThousandWrites(t *testing.T) {
 	if err != nil || p.NextPageToken != "" {
 		t.Fatalf("empty listing: %v %q", err, p.NextPageToken)
 	}
-	var wrote []adapters.Item
-	for start := 0; start < n; start += 100 {
+	// Seeded 50 a bulk create, as the engine's writes would be; the
+	// noted writes are the issues as the fake holds them.
+	for start := 0; start < n; start += 50 {
 		fake.Advance(time.Second)
-		var reqs []adapters.CreateRequest
-		for i := start; i < start+100; i++ {
-			reqs = append(reqs, adapters.CreateRequest{Item: adapters.Item{Kind: adapters.KindIssue, Title: fmt.Sprintf("ours %d", i)}, Options: adapters.CreateOptions{IdempotencyKey: fmt.Sprintf("k%d", i), KeyUnseen: true}})
+		var ups []any
+		for i := start; i < start+50; i++ {
+			ups = append(ups, map[string]any{"fields": map[string]any{"project": map[string]string{"key": "PLAT"}, "issuetype": map[string]string{"name": "Story"}, "summary": fmt.Sprintf("ours %d", i)}})
 		}
-		res, err := tr.CreateMany(t.Context(), reqs)
+		b, _ := json.Marshal(map[string]any{"issueUpdates": ups})
+		r, _ := http.NewRequest(http.MethodPost, fake.URL+"/rest/api/3/issue/bulk", bytes.NewReader(b))
+		r.SetBasicAuth("bot@example.com", "api-token")
+		r.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(r)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, r := range res {
-			wrote = append(wrote, r.Item)
+		res.Body.Close()
+		if res.StatusCode != http.StatusCreated {
+			t.Fatalf("bulk create: HTTP %d", res.StatusCode)
 		}
+	}
+	var wrote []adapters.Item
+	for _, is := range fake.Issues() {
+		wrote = append(wrote, adapters.Item{Ref: adapters.Ref{Tracker: "acme-jira", ID: strconv.Itoa(is.ID), Key: is.Key}, UpdatedAt: is.Updated})
 	}
 	cur, err := tr.NoteWrites(p.Cursor, wrote)
 	if err != nil {
