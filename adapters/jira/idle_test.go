@@ -145,7 +145,11 @@ func TestPollAfterManyWritesPagesByID(t *testing.T) {
 		want         []string // titles listed
 		maxSearches  int
 		maxBulkFetch int
+		refused      bool // Jira answers the search by id 400
 	}{
+		// A query naming issues Jira refuses (one it no longer knows, a
+		// JQL too long): the listing pages updated stamps, as before.
+		{name: "refused", edits: []edit{{150, 100}}, want: []string{"theirs 100"}, maxSearches: 1 + 3 + 1, maxBulkFetch: 1, refused: true},
 		{name: "idle", maxSearches: 1},
 		// An edit of one of the writes the search checks by name (the
 		// last, those before the longest pauses) costs one more search,
@@ -198,6 +202,9 @@ func TestPollAfterManyWritesPagesByID(t *testing.T) {
 			apply(n)
 			fake.Advance(5 * time.Minute)
 			fake.ResetRequests()
+			if c.refused {
+				fake.InjectFault(jiratest.Fault{Method: "POST", Path: "/search/jql", Status: http.StatusBadRequest})
+			}
 			var got []adapters.Item
 			req := adapters.ListRequest{Scope: "project = PLAT", Cursor: cur}
 			for {

@@ -3,6 +3,7 @@ package jira
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -47,7 +48,11 @@ type pageToken struct {
 
 // List returns one page of the issues in scope changed since the cursor.
 // Cloud: one search/jql page of ids and updated stamps, then the unseen
-// ones in one bulkfetch. Data Center: one /search page with fields.
+// ones in one bulkfetch. Data Center: one /search page with fields. When
+// the cursor holds more of tracksync's own writes than one such page
+// (the first poll after a run that wrote many), the first page lists by
+// id instead, 5,000 a search (scanByID), and the pages fetch what it
+// found.
 //
 // Pages are keyset, not offsets: after each page the next query starts
 // again at the last updated stamp seen (`updated >= <ms>`), and the seen
@@ -86,7 +91,11 @@ func (t *Tracker) List(ctx context.Context, req adapters.ListRequest) (adapters.
 		seen[s] = true
 	}
 	if req.PageToken == "" && !t.dc {
-		if _, err := t.scanByID(ctx, req.Scope, size, &tok, seen); err != nil {
+		if err := t.scanByID(ctx, req.Scope, size, &tok, seen); errors.Is(err, adapters.ErrInvalid) {
+			// Jira refused the query naming issues (one it no longer
+			// knows, a JQL too long): the stamped listing names none.
+			tok.Scanned, tok.Fetch = false, nil
+		} else if err != nil {
 			return adapters.ListPage{}, err
 		}
 	}
@@ -141,9 +150,10 @@ func (t *Tracker) List(ctx context.Context, req adapters.ListRequest) (adapters.
 
 // NoteWrites adds the (id, updated) pairs of issues tracksync wrote after
 // the listing to the cursor's seen set: the next listing still pages over
-// them (they are newer than the cursor) but fetches none whose stamp is
-// unchanged. The newest stamp is left alone: an issue someone else edited
-// meanwhile must still be listed.
+// them (they are newer than the cursor; on Cloud by id, 5,000 a search,
+// when there are many) but fetches none still at the stamp noted. The
+// newest stamp is left alone: an issue someone else edited meanwhile must
+// still be listed.
 func (t *Tracker) NoteWrites(cursor string, items []adapters.Item) (string, error) {
 	var st listState
 	if cursor == "" {
@@ -348,11 +358,11 @@ const (
 //     after tracksync's write of them, before its next write, are not
 //     told apart.
 //
-// Ids the seen set does not hold are fetched, as in any listing. It
-// returns false, tok untouched, when the stamped listing is as cheap or
-// the scan would have too much to fetch; then tok.Scanned is set and
-// tok.Fetch holds the ids to fetch, tok.State.Max the newest stamp known.
-func (t *Tracker) scanByID(ctx context.Context, scope string, size int, tok *pageToken, seen map[string]bool) (bool, error) {
+// Ids the seen set does not hold are fetched, as in any listing. When
+// the stamped listing is as cheap, or the scan found too much to fetch,
+// tok is left alone; otherwise tok.Scanned is set, tok.Fetch holds the
+// ids to fetch and tok.State.Max the newest stamp known.
+func (t *Tracker) scanByID(ctx context.Context, scope string, size int, tok *pageToken, seen map[string]bool) error {
 	known := map[string]int64{} // id -> newest stamp seen at or after the bound
 	for e := range seen {
 		id, ms, _ := strings.Cut(e, "@")
@@ -361,7 +371,7 @@ func (t *Tracker) scanByID(ctx context.Context, scope string, size int, tok *pag
 		}
 	}
 	if len(known) < size {
-		return false, nil
+		return nil
 	}
 	byStamp := map[int64][]string{}
 	for id, ms := range known {
@@ -441,7 +451,7 @@ func (t *Tracker) scanByID(ctx context.Context, scope string, size int, tok *pag
 		}
 		first = false
 		if err := t.c.doShape(withIdempotent(sctx), http.MethodPost, t.path("/search/jql"), body, &res, searchPage); err != nil {
-			return false, fmt.Errorf("listing jira by id (%s): %w", jql, err)
+			return fmt.Errorf("listing jira by id (%s): %w", jql, err)
 		}
 		for _, w := range res.Issues {
 			ms, ok := known[w.ID]
@@ -510,7 +520,7 @@ func (t *Tracker) scanByID(ctx context.Context, scope string, size int, tok *pag
 	if len(since) > 0 {
 		stamped, err := t.searchStamped(context.WithValue(ctx, serverTimeKey{}, (*time.Time)(nil)), scope, "updated >= "+strconv.FormatInt(tok.Since, 10)+" AND ("+strings.Join(since, " OR ")+")")
 		if err != nil {
-			return false, err
+			return err
 		}
 		for _, w := range stamped {
 			if !seen[w.ID+"@"+w.version()] {
@@ -520,11 +530,11 @@ func (t *Tracker) scanByID(ctx context.Context, scope string, size int, tok *pag
 		}
 	}
 	if len(fetch) > scanMaxFetch {
-		return false, nil
+		return nil
 	}
 	tok.Scanned, tok.Fetch = true, fetch
 	tok.State.Max = max(tok.State.Max, newest)
-	return true, nil
+	return nil
 }
 
 // searchStamped reads every issue in scope matching cond with its updated
