@@ -1,7 +1,12 @@
 package jira_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -118,5 +123,201 @@ func TestNoteWritesSkipsOwnWrites(t *testing.T) {
 	}
 	if n := fake.Count("POST", "/bulkfetch"); n != 1 {
 		t.Errorf("%d bulkfetches, want 1 (for the edited issue)", n)
+	}
+}
+
+// The first poll after a run that wrote many issues pages over them by
+// id, 5,000 a search (search/jql's page when only ids are asked for),
+// instead of 100 a search with their updated stamps, and fetches none
+// still at the version tracksync wrote. What someone else changed is
+// still listed, with all its fields: an issue edited after the run, one
+// edited mid-run (tracksync wrote others after the edit), the run's last
+// write edited after the run, and an issue someone else created mid-run.
+func TestPollAfterManyWritesPagesByID(t *testing.T) {
+	const n = 250 // three pages of 100
+	type edit struct {
+		after int // edited once the run has written this many
+		which int // the write edited; -1: someone else creates an issue
+	}
+	for _, c := range []struct {
+		name         string
+		edits        []edit
+		want         []string // titles listed
+		maxSearches  int
+		maxBulkFetch int
+		refused      bool // Jira answers the search by id 400
+	}{
+		// A query naming issues Jira refuses (one it no longer knows, a
+		// JQL too long): the listing pages updated stamps, as before.
+		{name: "refused", edits: []edit{{150, 100}}, want: []string{"theirs 100"}, maxSearches: 1 + 3 + 1, maxBulkFetch: 1, refused: true},
+		{name: "idle", maxSearches: 1},
+		// An edit of one of the writes the search checks by name (the
+		// last, those before the longest pauses) costs one more search,
+		// over what changed after it.
+		{name: "edited after the run", edits: []edit{{n, 40}}, want: []string{"theirs 40"}, maxSearches: 2, maxBulkFetch: 1},
+		{name: "edited after the run, not checked by name", edits: []edit{{n, 200}}, want: []string{"theirs 200"}, maxSearches: 1, maxBulkFetch: 1},
+		{name: "edited mid-run", edits: []edit{{150, 10}}, want: []string{"theirs 10"}, maxSearches: 2, maxBulkFetch: 1},
+		{name: "edited mid-run, not checked by name", edits: []edit{{150, 100}}, want: []string{"theirs 100"}, maxSearches: 1, maxBulkFetch: 1},
+		{name: "created mid-run", edits: []edit{{150, -1}}, want: []string{"someone else's"}, maxSearches: 1, maxBulkFetch: 1},
+		{name: "last write edited", edits: []edit{{n, n - 1}, {n, 5}}, want: []string{"theirs 249", "theirs 5"}, maxSearches: 2, maxBulkFetch: 1},
+		{name: "last write edited alone", edits: []edit{{n, n - 1}}, want: []string{"theirs 249"}, maxSearches: 2, maxBulkFetch: 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			fake, tr := newPair(t, jiratest.Cloud)
+			p, err := tr.List(t.Context(), adapters.ListRequest{Scope: "project = PLAT"})
+			if err != nil || p.NextPageToken != "" {
+				t.Fatalf("empty listing: %v %q", err, p.NextPageToken)
+			}
+			var wrote []adapters.Item
+			apply := func(done int) {
+				for _, e := range c.edits {
+					if e.after != done {
+						continue
+					}
+					fake.Advance(time.Second)
+					if e.which < 0 {
+						if _, err := tr.Create(t.Context(), adapters.Item{Kind: adapters.KindIssue, Title: "someone else's", Body: "their body"}, adapters.CreateOptions{}); err != nil {
+							t.Fatal(err)
+						}
+						continue
+					}
+					if err := fake.EditIssue(wrote[e.which].Ref.Key, "", func(x *jiratest.Issue) { x.Summary = fmt.Sprintf("theirs %d", e.which) }); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			for i := range n {
+				apply(i)
+				fake.Advance(20 * time.Millisecond)
+				res, err := tr.Create(t.Context(), adapters.Item{Kind: adapters.KindIssue, Title: fmt.Sprintf("ours %d", i), Body: fmt.Sprintf("body %d", i)}, adapters.CreateOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				wrote = append(wrote, res.Item)
+			}
+			cur, err := tr.NoteWrites(p.Cursor, wrote)
+			if err != nil {
+				t.Fatal(err)
+			}
+			apply(n)
+			fake.Advance(5 * time.Minute)
+			fake.ResetRequests()
+			if c.refused {
+				fake.InjectFault(jiratest.Fault{Method: "POST", Path: "/search/jql", Status: http.StatusBadRequest})
+			}
+			var got []adapters.Item
+			req := adapters.ListRequest{Scope: "project = PLAT", Cursor: cur}
+			for {
+				p, err := tr.List(t.Context(), req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, p.Items...)
+				if p.NextPageToken == "" {
+					cur = p.Cursor
+					break
+				}
+				req.PageToken = p.NextPageToken
+			}
+			var titles []string
+			for _, it := range got {
+				titles = append(titles, it.Title)
+				// Full fields: the body and the status came with it.
+				if it.Body == "" || it.Status == "" || it.Version == "" {
+					t.Errorf("%s listed without its fields: %+v", it.Ref.Key, it)
+				}
+			}
+			slices.Sort(titles)
+			want := slices.Sorted(slices.Values(c.want))
+			if !slices.Equal(titles, want) {
+				t.Errorf("listed %q, want %q", titles, want)
+			}
+			if s := fake.Count("POST", "/search/jql"); s > c.maxSearches {
+				t.Errorf("%d searches, want at most %d", s, c.maxSearches)
+			}
+			if f := fake.Count("POST", "/bulkfetch"); f > c.maxBulkFetch {
+				t.Errorf("%d bulkfetches, want at most %d", f, c.maxBulkFetch)
+			}
+			// The next poll, an overlap later, is one search listing nothing.
+			fake.Advance(5 * time.Minute)
+			fake.ResetRequests()
+			p, err = tr.List(t.Context(), adapters.ListRequest{Scope: "project = PLAT", Cursor: cur})
+			if err != nil || p.NextPageToken != "" || len(p.Items) != 0 || len(fake.Requests()) != 1 {
+				t.Errorf("next poll: %d items in %d requests (%v), want none in 1", len(p.Items), len(fake.Requests()), err)
+			}
+		})
+	}
+}
+
+// At 10,000 written issues the first poll is two searches of 5,000 ids:
+// keyset paging does not list the second page's first issues again.
+func TestPollAfterTenThousandWrites(t *testing.T) {
+	if testing.Short() {
+		t.Skip("10,000 issues")
+	}
+	const n = 10000
+	fake, tr := newPair(t, jiratest.Cloud)
+	p, err := tr.List(t.Context(), adapters.ListRequest{Scope: "project = PLAT"})
+	if err != nil || p.NextPageToken != "" {
+		t.Fatalf("empty listing: %v %q", err, p.NextPageToken)
+	}
+	// Seeded 50 a bulk create, as the engine's writes would be; the
+	// noted writes are the issues as the fake holds them.
+	for start := 0; start < n; start += 50 {
+		fake.Advance(time.Second)
+		var ups []any
+		for i := start; i < start+50; i++ {
+			ups = append(ups, map[string]any{"fields": map[string]any{"project": map[string]string{"key": "PLAT"}, "issuetype": map[string]string{"name": "Story"}, "summary": fmt.Sprintf("ours %d", i)}})
+		}
+		b, _ := json.Marshal(map[string]any{"issueUpdates": ups})
+		r, _ := http.NewRequest(http.MethodPost, fake.URL+"/rest/api/3/issue/bulk", bytes.NewReader(b))
+		r.SetBasicAuth("bot@example.com", "api-token")
+		r.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusCreated {
+			t.Fatalf("bulk create: HTTP %d", res.StatusCode)
+		}
+	}
+	var wrote []adapters.Item
+	for _, is := range fake.Issues() {
+		wrote = append(wrote, adapters.Item{Ref: adapters.Ref{Tracker: "acme-jira", ID: strconv.Itoa(is.ID), Key: is.Key}, UpdatedAt: is.Updated})
+	}
+	cur, err := tr.NoteWrites(p.Cursor, wrote)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake.Advance(5 * time.Minute)
+	list := func() []string {
+		t.Helper()
+		fake.ResetRequests()
+		var titles []string
+		req := adapters.ListRequest{Scope: "project = PLAT", Cursor: cur}
+		for {
+			p, err := tr.List(t.Context(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, it := range p.Items {
+				titles = append(titles, it.Title)
+			}
+			if p.NextPageToken == "" {
+				return titles
+			}
+			req.PageToken = p.NextPageToken
+		}
+	}
+	if got := list(); len(got) != 0 || fake.Count("POST", "/search/jql") != 2 || fake.Count("POST", "/bulkfetch") != 0 {
+		t.Errorf("idle: listed %q in %d searches and %d bulkfetches, want nothing in 2 and 0", got, fake.Count("POST", "/search/jql"), fake.Count("POST", "/bulkfetch"))
+	}
+	// The same poll after someone edited one of them.
+	if err := fake.EditIssue(wrote[7000].Ref.Key, "", func(x *jiratest.Issue) { x.Summary = "theirs" }); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(); !slices.Equal(got, []string{"theirs"}) || fake.Count("POST", "/search/jql") != 2 || fake.Count("POST", "/bulkfetch") != 1 {
+		t.Errorf("after an edit: listed %q in %d searches and %d bulkfetches, want it in 2 and 1", got, fake.Count("POST", "/search/jql"), fake.Count("POST", "/bulkfetch"))
 	}
 }

@@ -1,8 +1,11 @@
 package jira
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -37,11 +40,19 @@ type pageToken struct {
 	Next  string    `json:"n,omitempty"` // Cloud nextPageToken
 	At    int       `json:"a,omitempty"` // Data Center startAt
 	State listState `json:"st"`
+	// Scanned: the listing found what to fetch by ids (scanByID) and
+	// Fetch holds the ids still to fetch, in listing order.
+	Scanned bool     `json:"x,omitempty"`
+	Fetch   []string `json:"f,omitempty"`
 }
 
 // List returns one page of the issues in scope changed since the cursor.
 // Cloud: one search/jql page of ids and updated stamps, then the unseen
-// ones in one bulkfetch. Data Center: one /search page with fields.
+// ones in one bulkfetch. Data Center: one /search page with fields. When
+// the cursor holds more of tracksync's own writes than one such page
+// (the first poll after a run that wrote many), the first page lists by
+// id instead, 5,000 a search (scanByID), and the pages fetch what it
+// found.
 //
 // Pages are keyset, not offsets: after each page the next query starts
 // again at the last updated stamp seen (`updated >= <ms>`), and the seen
@@ -79,7 +90,26 @@ func (t *Tracker) List(ctx context.Context, req adapters.ListRequest) (adapters.
 	for _, s := range tok.State.Seen {
 		seen[s] = true
 	}
-	fresh, last, done, err := t.listOnce(ctx, req.Scope, size, &tok, seen)
+	if req.PageToken == "" && !t.dc {
+		if err := t.scanByID(ctx, req.Scope, size, &tok, seen); errors.Is(err, adapters.ErrInvalid) {
+			// Jira refused the query naming issues (one it no longer
+			// knows, a JQL too long): the stamped listing names none.
+			tok.Scanned, tok.Fetch = false, nil
+		} else if err != nil {
+			return adapters.ListPage{}, err
+		}
+	}
+	var (
+		fresh []wireIssue
+		last  int64
+		done  bool
+		err   error
+	)
+	if tok.Scanned {
+		fresh, done, err = t.fetchScanned(ctx, size, &tok, seen)
+	} else {
+		fresh, last, done, err = t.listOnce(ctx, req.Scope, size, &tok, seen)
+	}
 	if err != nil {
 		return adapters.ListPage{}, err
 	}
@@ -120,9 +150,10 @@ func (t *Tracker) List(ctx context.Context, req adapters.ListRequest) (adapters.
 
 // NoteWrites adds the (id, updated) pairs of issues tracksync wrote after
 // the listing to the cursor's seen set: the next listing still pages over
-// them (they are newer than the cursor) but fetches none whose stamp is
-// unchanged. The newest stamp is left alone: an issue someone else edited
-// meanwhile must still be listed.
+// them (they are newer than the cursor; on Cloud by id, 5,000 a search,
+// when there are many) but fetches none still at the stamp noted. The
+// newest stamp is left alone: an issue someone else edited meanwhile must
+// still be listed.
 func (t *Tracker) NoteWrites(cursor string, items []adapters.Item) (string, error) {
 	var st listState
 	if cursor == "" {
@@ -224,11 +255,17 @@ func (t *Tracker) prune(s listState, floor int64) listState {
 // milliseconds: date literals would be read in the searching account's
 // time zone, with minute precision.
 func (t *Tracker) listJQL(scope string, since int64) string {
+	return t.searchJQL(scope, "updated >= "+strconv.FormatInt(since, 10))
+}
+
+// searchJQL is the scope (as listJQL has it) AND cond, oldest change
+// first.
+func (t *Tracker) searchJQL(scope, cond string) string {
 	where := strings.TrimSpace(stripOrderBy(scope))
 	if where == "" && t.o.Project != "" {
 		where = "project = " + quote(t.o.Project)
 	}
-	jql := "updated >= " + strconv.FormatInt(since, 10)
+	jql := cond
 	if where != "" {
 		jql = "(" + where + ") AND " + jql
 	}
@@ -287,4 +324,273 @@ func (t *Tracker) bulkFetch(ctx context.Context, ids []string) ([]wireIssue, err
 		}
 	}
 	return out, nil
+}
+
+// idPageSize is search/jql's largest page when only ids are asked for
+// (with any other field it is 100).
+const idPageSize = 5000
+
+// Bounds on the checks scanByID writes into its JQL, so the query stays
+// a few kilobytes however many issues a run wrote.
+const (
+	scanMaxGroups = 50  // writes (by updated stamp) whose absence is checked
+	scanMaxIDs    = 500 // ids in those checks
+	scanMaxFetch  = 10000
+)
+
+// scanByID lists by id what the seen set cannot skip, when it holds more
+// of the issues changed since the bound than one page of updated stamps
+// would: the first poll after a run that wrote many issues. Ids come
+// 5,000 a search (updated stamps only 100), so it cannot compare stamps;
+// it tells an issue someone else changed after tracksync's write from one
+// still at the version tracksync wrote by where it stands in a listing
+// ordered by updated:
+//
+//   - An issue listed after one seen at a later stamp was changed since
+//     (its updated is at least that stamp): it is fetched.
+//   - That leaves an issue changed before the next write anything else
+//     went to (nothing to overtake). For the run's last writes, and the
+//     writes followed by the longest pauses, the query itself says: it
+//     leaves out each such issue at a newer stamp than the one seen, so
+//     one missing was changed (or deleted, or left the scope), and one
+//     stamped search then reads what changed after it, up to the next
+//     write. Issues changed less than one of the other (shorter) pauses
+//     after tracksync's write of them, before its next write, are not
+//     told apart.
+//
+// Ids the seen set does not hold are fetched, as in any listing. When
+// the stamped listing is as cheap, or the scan found too much to fetch,
+// tok is left alone; otherwise tok.Scanned is set, tok.Fetch holds the
+// ids to fetch and tok.State.Max the newest stamp known.
+func (t *Tracker) scanByID(ctx context.Context, scope string, size int, tok *pageToken, seen map[string]bool) error {
+	known := map[string]int64{} // id -> newest stamp seen at or after the bound
+	for e := range seen {
+		id, ms, _ := strings.Cut(e, "@")
+		if n, err := strconv.ParseInt(ms, 10, 64); err == nil && n >= tok.Since && n > known[id] {
+			known[id] = n
+		}
+	}
+	if len(known) < size {
+		return nil
+	}
+	byStamp := map[int64][]string{}
+	for id, ms := range known {
+		byStamp[ms] = append(byStamp[ms], id)
+	}
+	stamps := slices.Sorted(maps.Keys(byStamp))
+	// The checked writes: the newest, then those followed by the longest
+	// pauses. next[ms] is the stamp of the write after (0: none).
+	next := map[int64]int64{}
+	for i, ms := range stamps[:len(stamps)-1] {
+		next[ms] = stamps[i+1]
+	}
+	order := slices.Clone(stamps[:len(stamps)-1])
+	slices.SortStableFunc(order, func(a, b int64) int { return cmp.Compare(next[b]-b, next[a]-a) })
+	order = append([]int64{stamps[len(stamps)-1]}, order...)
+	var checked, gaps []int64 // checked by absence; by a stamped search
+	ids := 0
+	for i, ms := range order {
+		switch {
+		case len(checked) < scanMaxGroups && ids+len(byStamp[ms]) <= scanMaxIDs:
+			checked = append(checked, ms)
+			ids += len(byStamp[ms])
+		case i == 0:
+			// Too many issues share the newest stamp to name them: the
+			// stamped search looks after it instead.
+			gaps = append(gaps, ms)
+		}
+	}
+	var excl []string
+	sentinel := map[string]int64{}
+	for _, ms := range checked {
+		g := slices.Sorted(slices.Values(byStamp[ms]))
+		for _, id := range g {
+			sentinel[id] = ms
+		}
+		excl = append(excl, "(id in ("+strings.Join(g, ", ")+") AND updated > "+strconv.FormatInt(ms, 10)+")")
+	}
+	notChanged := ""
+	if len(excl) > 0 {
+		notChanged = " AND NOT (" + strings.Join(excl, " OR ") + ")"
+	}
+
+	var (
+		fetch   []string
+		queued  = map[string]bool{}
+		present = map[string]bool{}
+		hi      int64 // the newest stamp of a seen write listed so far
+		bound   = tok.Since
+		pageTok string
+		first   = true
+		again   []string // listed at or after bound already
+	)
+	add := func(id string) {
+		if !queued[id] {
+			queued[id] = true
+			fetch = append(fetch, id)
+		}
+	}
+	for {
+		var res struct {
+			Issues        []wireIssue `json:"issues"`
+			NextPageToken string      `json:"nextPageToken"`
+		}
+		cond := "updated >= " + strconv.FormatInt(bound, 10) + notChanged
+		if len(again) > 0 {
+			cond += " AND id not in (" + strings.Join(again, ", ") + ")"
+		}
+		jql := t.searchJQL(scope, cond)
+		body := map[string]any{"jql": jql, "maxResults": idPageSize, "fields": []string{"id"}}
+		if pageTok != "" {
+			body["nextPageToken"] = pageTok
+		}
+		sctx := ctx
+		if !first {
+			// The listing's clock is its first search's Date.
+			sctx = context.WithValue(ctx, serverTimeKey{}, (*time.Time)(nil))
+		}
+		first = false
+		if err := t.c.doShape(withIdempotent(sctx), http.MethodPost, t.path("/search/jql"), body, &res, searchPage); err != nil {
+			return fmt.Errorf("listing jira by id (%s): %w", jql, err)
+		}
+		for _, w := range res.Issues {
+			ms, ok := known[w.ID]
+			switch {
+			case !ok:
+				add(w.ID)
+			case ms < hi:
+				add(w.ID) // overtook a write made after its own
+			default:
+				hi = ms
+			}
+			if _, ok := sentinel[w.ID]; ok {
+				present[w.ID] = true
+			}
+		}
+		if res.NextPageToken == "" {
+			break
+		}
+		// Keyset, as in listOnce: every issue after a seen write stands
+		// at or after its stamp, so the next query starts there; Jira's
+		// own position only while that bound cannot move. The issues this
+		// page listed from that write on are left out of the next query
+		// (those already to fetch are read at their newest anyway), so at
+		// 10,000 the listing is two pages, not three.
+		if hi > bound {
+			bound, pageTok = hi, ""
+			from := slices.IndexFunc(res.Issues, func(w wireIssue) bool { return known[w.ID] == hi })
+			again = again[:0]
+			if n := len(res.Issues) - from; from >= 0 && n <= scanMaxIDs {
+				for _, w := range res.Issues[from:] {
+					again = append(again, w.ID)
+				}
+			}
+		} else {
+			pageTok = res.NextPageToken
+		}
+	}
+	// A checked write missing was changed since: read it, and what changed
+	// after it up to the next write, with their stamps.
+	var missing []string
+	for _, ms := range checked {
+		gone := false
+		for _, id := range byStamp[ms] {
+			if !present[id] {
+				missing = append(missing, id)
+				gone = true
+			}
+		}
+		if gone {
+			gaps = append(gaps, ms)
+		}
+	}
+	var since []string
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		since = append(since, "id in ("+strings.Join(missing, ", ")+")")
+	}
+	for _, ms := range gaps {
+		c := "updated > " + strconv.FormatInt(ms, 10)
+		if nx := next[ms]; nx != 0 {
+			c = "(" + c + " AND updated <= " + strconv.FormatInt(nx, 10) + ")"
+		}
+		since = append(since, c)
+	}
+	newest := hi
+	if len(since) > 0 {
+		stamped, err := t.searchStamped(context.WithValue(ctx, serverTimeKey{}, (*time.Time)(nil)), scope, "updated >= "+strconv.FormatInt(tok.Since, 10)+" AND ("+strings.Join(since, " OR ")+")")
+		if err != nil {
+			return err
+		}
+		for _, w := range stamped {
+			if !seen[w.ID+"@"+w.version()] {
+				add(w.ID)
+			}
+			newest = max(newest, w.updated().UnixMilli())
+		}
+	}
+	if len(fetch) > scanMaxFetch {
+		return nil
+	}
+	tok.Scanned, tok.Fetch = true, fetch
+	tok.State.Max = max(tok.State.Max, newest)
+	return nil
+}
+
+// searchStamped reads every issue in scope matching cond with its updated
+// stamp, 100 a search, keyset paged on updated.
+func (t *Tracker) searchStamped(ctx context.Context, scope, cond string) ([]wireIssue, error) {
+	var out []wireIssue
+	got := map[string]bool{}
+	var bound int64 = -1
+	pageTok := ""
+	for {
+		c := cond
+		if bound >= 0 {
+			c = "updated >= " + strconv.FormatInt(bound, 10) + " AND " + cond
+		}
+		jql := t.searchJQL(scope, c)
+		var res struct {
+			Issues        []wireIssue `json:"issues"`
+			NextPageToken string      `json:"nextPageToken"`
+		}
+		body := map[string]any{"jql": jql, "maxResults": MaxPageSize, "fields": []string{"updated"}}
+		if pageTok != "" {
+			body["nextPageToken"] = pageTok
+		}
+		if err := t.c.doShape(withIdempotent(ctx), http.MethodPost, t.path("/search/jql"), body, &res, searchPage); err != nil {
+			return nil, fmt.Errorf("listing jira (%s): %w", jql, err)
+		}
+		for _, w := range res.Issues {
+			if k := w.ID + "@" + w.version(); !got[k] {
+				got[k] = true
+				out = append(out, w)
+			}
+		}
+		if res.NextPageToken == "" {
+			return out, nil
+		}
+		if last := res.Issues[len(res.Issues)-1].updated().UnixMilli(); last > bound {
+			bound, pageTok = last, ""
+		} else {
+			pageTok = res.NextPageToken
+		}
+	}
+}
+
+// fetchScanned reads the next size ids scanByID found, skipping any read
+// at a version already listed.
+func (t *Tracker) fetchScanned(ctx context.Context, size int, tok *pageToken, seen map[string]bool) (fresh []wireIssue, done bool, err error) {
+	n := min(size, len(tok.Fetch))
+	full, err := t.bulkFetch(context.WithValue(ctx, serverTimeKey{}, (*time.Time)(nil)), tok.Fetch[:n])
+	if err != nil {
+		return nil, false, err
+	}
+	for _, w := range full {
+		if !seen[w.ID+"@"+w.version()] {
+			fresh = append(fresh, w)
+		}
+	}
+	tok.Fetch = tok.Fetch[n:]
+	return fresh, len(tok.Fetch) == 0, nil
 }

@@ -2,6 +2,7 @@ package jiratest
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -109,6 +110,52 @@ func TestJQL(t *testing.T) {
 		}
 		if diff := cmp.Diff(tc.want, keys); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", tc.jql, diff)
+		}
+	}
+}
+
+// The contract's page size: search/jql returns up to 5,000 issues a page
+// when only id or key is asked for, and (the fake's reading of "fewer
+// items per page where a large number of fields are requested") 100 with
+// any other field.
+func TestSearchJQLPageSize(t *testing.T) {
+	s := New(t, Options{})
+	for b := range 101 { // 5,050 issues, 50 a bulk create
+		var ups []any
+		for i := range 50 {
+			ups = append(ups, map[string]any{"fields": map[string]any{"project": map[string]string{"key": "PLAT"}, "issuetype": map[string]string{"name": "Story"}, "summary": fmt.Sprintf("issue %d", b*50+i)}})
+		}
+		if st, out, _ := call(t, s, "POST", "/rest/api/3/issue/bulk", map[string]any{"issueUpdates": ups}); st != http.StatusCreated {
+			t.Fatalf("bulk create: HTTP %d %v", st, out)
+		}
+	}
+	for _, c := range []struct {
+		fields []string
+		max    int
+		want   int
+	}{
+		{nil, 6000, 5000}, // the default is id
+		{[]string{"id"}, 6000, 5000},
+		{[]string{"key"}, 6000, 5000},
+		{[]string{"id", "key"}, 5050, 5000},
+		{[]string{"updated"}, 5000, 100},
+		{[]string{"id", "updated"}, 5000, 100},
+		{[]string{"*all"}, 5000, 100},
+		{[]string{"id"}, 0, 50}, // the default page
+	} {
+		body := map[string]any{"jql": "project = PLAT ORDER BY key ASC"}
+		if c.fields != nil {
+			body["fields"] = c.fields
+		}
+		if c.max != 0 {
+			body["maxResults"] = c.max
+		}
+		st, out, _ := call(t, s, "POST", "/rest/api/3/search/jql", body)
+		if st != 200 {
+			t.Fatalf("%v: HTTP %d %v", c.fields, st, out)
+		}
+		if got := len(out["issues"].([]any)); got != c.want || out["nextPageToken"] == nil {
+			t.Errorf("fields %v, maxResults %d: %d issues (next page %v), want %d and a next page", c.fields, c.max, got, out["nextPageToken"], c.want)
 		}
 	}
 }
