@@ -88,21 +88,24 @@ type Comment struct {
 // Item is the canonical form of one tracker object. Adapters translate to and
 // from it; the engine only ever sees Items.
 type Item struct {
-	Ref            Ref               `json:"ref"`
-	Kind           Kind              `json:"kind"`
-	Title          string            `json:"title"`
-	Body           string            `json:"body,omitempty"` // canonical Markdown
-	Status         string            `json:"status"`         // the tracker's native status name
-	StatusCategory StatusCategory    `json:"status_category"`
-	Assignees      []string          `json:"assignees,omitempty"` // tracker-native user ids
-	Labels         []string          `json:"labels,omitempty"`
-	Priority       string            `json:"priority,omitempty"`
-	Due            string            `json:"due,omitempty"` // YYYY-MM-DD, "" for none
-	Parent         *Ref              `json:"parent,omitempty"`
-	Fields         map[string]string `json:"fields,omitempty"` // custom fields by display name
-	Comments       []Comment         `json:"comments,omitempty"`
-	UpdatedAt      time.Time         `json:"updated_at"`
-	Version        string            `json:"version,omitempty"` // ETag, changelog id, revision
+	Ref            Ref            `json:"ref"`
+	Kind           Kind           `json:"kind"`
+	Title          string         `json:"title"`
+	Body           string         `json:"body,omitempty"` // canonical Markdown
+	Status         string         `json:"status"`         // the tracker's native status name
+	StatusCategory StatusCategory `json:"status_category"`
+	Assignees      []string       `json:"assignees,omitempty"` // tracker-native user ids
+	Labels         []string       `json:"labels,omitempty"`
+	Priority       string         `json:"priority,omitempty"`
+	// Type is the tracker's own issue type (Jira's issuetype, a GitHub
+	// issue type), "" where the tracker has none; FieldType syncs it.
+	Type      string            `json:"type,omitempty"`
+	Due       string            `json:"due,omitempty"` // YYYY-MM-DD, "" for none
+	Parent    *Ref              `json:"parent,omitempty"`
+	Fields    map[string]string `json:"fields,omitempty"` // custom fields by display name
+	Comments  []Comment         `json:"comments,omitempty"`
+	UpdatedAt time.Time         `json:"updated_at"`
+	Version   string            `json:"version,omitempty"` // ETag, changelog id, revision
 	// SyncKey is the idempotency key tracksync stored on the item when it
 	// created it (entity property, hidden body marker, external data), read
 	// back by Get and List; "" for items people made. It lets the engine
@@ -144,7 +147,12 @@ const (
 	FieldPriority  = "priority"
 	FieldDue       = "due"
 	FieldParent    = "parent"
-	CustomPrefix   = "custom:"
+	// FieldType is the issue type (Item.Type). It is not in
+	// StandardFields: a flow syncs it only when it names it (types differ
+	// between trackers, so it usually takes a map), and migrations copy it
+	// only by a map.
+	FieldType    = "type"
+	CustomPrefix = "custom:"
 )
 
 // StandardFields lists the built-in syncable fields in a stable order.
@@ -159,7 +167,7 @@ func IsKnownField(name string) bool {
 	if strings.HasPrefix(name, CustomPrefix) {
 		return len(name) > len(CustomPrefix)
 	}
-	return slices.Contains(StandardFields, name)
+	return slices.Contains(StandardFields, name) || name == FieldType
 }
 
 // FieldValue returns the canonical string form of one field of it: scalars
@@ -181,6 +189,8 @@ func FieldValue(it Item, name string) string {
 		return it.Priority
 	case FieldDue:
 		return it.Due
+	case FieldType:
+		return it.Type
 	case FieldParent:
 		if it.Parent == nil || it.Parent.IsZero() {
 			return ""
@@ -217,6 +227,8 @@ func SetFieldValue(it *Item, name, v string) error {
 		it.Priority = v
 	case FieldDue:
 		it.Due = v
+	case FieldType:
+		it.Type = v
 	case FieldParent:
 		if v == "" {
 			it.Parent = nil

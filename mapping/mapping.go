@@ -112,6 +112,7 @@ type Flow struct {
 	status   valueMap
 	labels   valueMap
 	priority valueMap
+	typ      valueMap             // the type field's map
 	custom   map[string][2]string // field -> display name on a, b
 	people   userTable
 }
@@ -286,7 +287,7 @@ func (c *compiler) fields(fl *Flow, f config.Flow) {
 			continue
 		}
 		if !adapters.IsKnownField(name) {
-			c.problem(p, "unknown field (known: %s, %s, and custom:<field name>)", strings.Join(adapters.StandardFields, ", "), FieldComments)
+			c.problem(p, "unknown field (known: %s, %s, %s, and custom:<field name>)", strings.Join(adapters.StandardFields, ", "), adapters.FieldType, FieldComments)
 			continue
 		}
 		d, dirOK := c.direction(fl, fc, p)
@@ -308,7 +309,7 @@ func (c *compiler) fields(fl *Flow, f config.Flow) {
 			custom = append(custom, r)
 		}
 	}
-	for _, name := range adapters.StandardFields {
+	for _, name := range append(slices.Clone(adapters.StandardFields), adapters.FieldType) {
 		if r, ok := fl.rules[name]; ok {
 			fl.Rules = append(fl.Rules, r)
 		}
@@ -355,8 +356,10 @@ func (c *compiler) values(fl *Flow, name string, fc config.FieldConfig, p string
 			fl.labels.pairs = c.pairs(fl, fc.Map, p+".map", false)
 		case adapters.FieldPriority:
 			fl.priority.pairs = c.pairs(fl, fc.Map, p+".map", false)
+		case adapters.FieldType:
+			fl.typ.pairs = c.pairs(fl, fc.Map, p+".map", false)
 		default:
-			c.problem(p+".map", "only status, labels and priority take a value map")
+			c.problem(p+".map", "only status, labels, priority and type take a value map")
 		}
 	}
 	if fc.Default != nil {

@@ -112,6 +112,17 @@ func (f *Flow) Translate(field string, to sides.Side, v, current string) (out st
 			warnings = append(warnings, fmt.Sprintf("priority %q of %s is not in %s.fields.priority.map: passed through as is", v, f.sides[side(to.Other())].Name, f.Path))
 		}
 		return v, warnings
+	case adapters.FieldType:
+		if v == "" {
+			return current, nil // an item without a type leaves the other's alone
+		}
+		if out, ok := f.typ.lookup(to, v, current); ok {
+			return out, nil
+		}
+		if len(f.typ.pairs) > 0 {
+			warnings = append(warnings, fmt.Sprintf("type %q of %s is not in %s.fields.type.map: passed through as is", v, f.sides[side(to.Other())].Name, f.Path))
+		}
+		return v, warnings
 	case adapters.FieldLabels:
 		return f.translateLabels(to, v, current)
 	case adapters.FieldAssignees:

@@ -253,8 +253,12 @@ func (t *Tracker) Name() string { return t.name }
 
 // Capabilities implements adapters.Tracker.
 func (t *Tracker) Capabilities() adapters.Capabilities {
+	fields := []string{adapters.FieldTitle, adapters.FieldBody, adapters.FieldStatus, adapters.FieldAssignees, adapters.FieldLabels, FieldMilestone, adapters.FieldParent}
+	if t.opts.IssueTypes {
+		fields = append(fields, adapters.FieldType)
+	}
 	return adapters.Capabilities{
-		Fields:        []string{adapters.FieldTitle, adapters.FieldBody, adapters.FieldStatus, adapters.FieldAssignees, adapters.FieldLabels, FieldMilestone, adapters.FieldParent},
+		Fields:        fields,
 		Statuses:      t.statuses(),
 		Kinds:         t.kinds(),
 		MaxPageSize:   100,
@@ -458,6 +462,7 @@ func (t *Tracker) toItem(repo string, is *issue) adapters.Item {
 	it := adapters.Item{
 		Ref:     adapters.Ref{Tracker: t.name, Project: repo, ID: id, Key: id, URL: is.GetHTMLURL()},
 		Kind:    kindOfType(is.typeName()),
+		Type:    is.typeName(),
 		Title:   is.GetTitle(),
 		Body:    b.Text,
 		SyncKey: b.Key,
@@ -632,7 +637,7 @@ func (t *Tracker) createItem(ctx context.Context, it adapters.Item, opts adapter
 			return adapters.CreateResult{}, fmt.Errorf("creating %q in %s: %w", it.Title, repo, err)
 		}
 	}
-	if typ, err := t.typeFor(ctx, repo, it.Kind); err != nil {
+	if typ, err := t.typeFor(ctx, repo, it); err != nil {
 		return adapters.CreateResult{}, fmt.Errorf("creating %q in %s: %w", it.Title, repo, err)
 	} else if typ != "" {
 		w.Type = ptr(typ)
@@ -1025,6 +1030,15 @@ func (t *Tracker) updateItem(ctx context.Context, ref adapters.Ref, p adapters.P
 			}
 		case adapters.FieldParent:
 			parent = true
+		case adapters.FieldType:
+			// An item without a type leaves the issue's alone.
+			if p.Item.Type != "" && !strings.EqualFold(p.Item.Type, cur.Type) {
+				typ, err := t.ownerType(ctx, repo, p.Item.Type)
+				if err != nil {
+					return adapters.Item{}, fmt.Errorf("updating %s: %w", id, err)
+				}
+				w.Type = ptr(typ)
+			}
 		case FieldMilestone:
 			if want := p.Item.Fields["milestone"]; want != cur.Fields["milestone"] {
 				if w.Milestone, err = t.milestone(ctx, repo, want); err != nil {

@@ -1,6 +1,7 @@
 package github
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -50,12 +51,21 @@ func (t *Tracker) kinds() []adapters.Kind {
 	return []adapters.Kind{adapters.KindIssue}
 }
 
-// typeFor is the type name to create an item of kind in repo with, ""
-// for none: the owner's Epic type for an epic when issue types are on.
-func (t *Tracker) typeFor(ctx context.Context, repo string, kind adapters.Kind) (string, error) {
-	if !t.opts.IssueTypes || kind != adapters.KindEpic {
+// typeFor is the type name to create it in repo with, "" for none: its
+// Type when the flow syncs types (an owner's type of that name, or a
+// permanent error naming the owner's types), else the owner's Epic type
+// for an epic when issue types are on.
+func (t *Tracker) typeFor(ctx context.Context, repo string, it adapters.Item) (string, error) {
+	if !t.opts.IssueTypes || it.Type == "" && it.Kind != adapters.KindEpic {
 		return "", nil
 	}
+	want := cmp.Or(it.Type, TypeEpic)
+	return t.ownerType(ctx, repo, want)
+}
+
+// ownerType is repo's owner's spelling of issue type name, read once per
+// repository from GET /repos/{o}/{r}/issue-types.
+func (t *Tracker) ownerType(ctx context.Context, repo, name string) (string, error) {
 	t.mu.Lock()
 	types, ok := t.types[repo]
 	t.mu.Unlock()
@@ -72,9 +82,9 @@ func (t *Tracker) typeFor(ctx context.Context, repo string, kind adapters.Kind) 
 		t.mu.Unlock()
 	}
 	for _, n := range types {
-		if strings.EqualFold(n, TypeEpic) {
+		if strings.EqualFold(n, name) {
 			return n, nil
 		}
 	}
-	return "", fmt.Errorf("github: %s has no issue type %q to make an epic with (it has %q): %w", repo, TypeEpic, types, adapters.Permanent(adapters.ErrInvalid))
+	return "", fmt.Errorf("github: %s has no issue type %q (it has %q): %w", repo, name, types, adapters.Permanent(adapters.ErrInvalid))
 }

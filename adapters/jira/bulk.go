@@ -231,7 +231,9 @@ func (t *Tracker) createBody(ctx context.Context, it adapters.Item, project, key
 		delete(fields, "assignee")
 	}
 	fields["project"] = map[string]string{"key": project}
-	fields["issuetype"] = map[string]string{"name": t.o.IssueTypes[kind]}
+	// A synced type (fields: type) names the issue type; otherwise the
+	// kind's.
+	fields["issuetype"] = map[string]string{"name": cmp.Or(it.Type, t.o.IssueTypes[kind])}
 	body := map[string]any{"fields": fields}
 	if key != "" {
 		body["properties"] = []wireProperty{{Key: PropertyKey, Value: mustJSON(marker{Key: key})}}

@@ -262,7 +262,7 @@ func (t *Tracker) discover(ctx context.Context) error {
 		sort.SliceStable(statuses, func(i, j int) bool { return rank[statuses[i].Category] < rank[statuses[j].Category] })
 	}
 	t.caps = adapters.Capabilities{
-		Fields:      slices.Clone(adapters.StandardFields),
+		Fields:      append(slices.Clone(adapters.StandardFields), adapters.FieldType),
 		Statuses:    statuses,
 		Kinds:       []adapters.Kind{adapters.KindInitiative, adapters.KindEpic, adapters.KindIssue, adapters.KindTask},
 		MaxPageSize: MaxPageSize,
@@ -376,6 +376,7 @@ func (t *Tracker) toItem(ctx context.Context, w wireIssue) (adapters.Item, error
 	it := adapters.Item{
 		Ref:            adapters.Ref{Tracker: t.name, Project: w.project(), ID: w.ID, Key: w.Key, URL: strings.TrimSuffix(t.o.URL, "/") + "/browse/" + w.Key},
 		Kind:           t.kindOf(typ),
+		Type:           typ.Name,
 		Title:          w.str("summary"),
 		Status:         st.Name,
 		StatusCategory: category(st.StatusCategory.Key),
@@ -593,6 +594,14 @@ func (t *Tracker) writeFields(ctx context.Context, it adapters.Item, names []str
 				out["priority"] = nil
 			} else {
 				out["priority"] = map[string]string{"name": it.Priority}
+			}
+		case adapters.FieldType:
+			// Set by createBody when creating; an item without a type
+			// leaves the issue's alone. Jira changes a type only within
+			// its hierarchy level (a story to a bug, not to an epic) and
+			// says so in its answer otherwise.
+			if !creating && it.Type != "" {
+				out["issuetype"] = map[string]string{"name": it.Type}
 			}
 		case adapters.FieldDue:
 			if it.Due == "" {

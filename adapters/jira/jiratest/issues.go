@@ -276,6 +276,29 @@ func (s *Server) applyFields(it *Issue, fields map[string]json.RawMessage, creat
 			}
 			note("priority", it.Priority, v)
 			it.Priority = v
+		case "issuetype":
+			// An edit may change the type within its hierarchy level (a
+			// story to a bug); to another level (an epic, a sub-task) Jira
+			// wants the Move operation and refuses the edit.
+			var ref named
+			if json.Unmarshal(raw, &ref) != nil {
+				return nil, errField("issuetype", "Specify a valid issue type")
+			}
+			var to IssueType
+			found := false
+			for _, t := range DefaultIssueTypes {
+				if (ref.ID != "" && t.ID == ref.ID) || (ref.ID == "" && t.Name == ref.Name) {
+					to, found = t, true
+				}
+			}
+			if !found {
+				return nil, errField("issuetype", "Specify a valid issue type")
+			}
+			if to.Hierarchy != typ.Hierarchy || to.Subtask != typ.Subtask {
+				return nil, errField("issuetype", fmt.Sprintf("The issue type selected is invalid. %s issues cannot become %s issues by an edit: move the issue.", typ.Name, to.Name))
+			}
+			note("issuetype", it.Type, to.Name)
+			it.Type = to.Name
 		case "duedate":
 			var v string
 			if !isNull(raw) {

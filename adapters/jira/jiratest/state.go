@@ -201,6 +201,7 @@ var DefaultIssueTypes = []IssueType{
 	{ID: "10000", Name: "Epic", Hierarchy: 1},
 	{ID: "10001", Name: "Story", Hierarchy: 0},
 	{ID: "10002", Name: "Task", Hierarchy: 0},
+	{ID: "10004", Name: "Bug", Hierarchy: 0},
 	{ID: "10003", Name: "Sub-task", Subtask: true, Hierarchy: -1},
 }
 
