@@ -245,8 +245,12 @@ func (t *Tracker) Name() string { return t.name }
 
 // Capabilities implements adapters.Tracker.
 func (t *Tracker) Capabilities() adapters.Capabilities {
+	fields := []string{adapters.FieldTitle, adapters.FieldBody, adapters.FieldStatus, adapters.FieldAssignees, adapters.FieldLabels, FieldMilestone, adapters.FieldParent}
+	if t.proj != nil {
+		fields = append(fields, t.proj.fieldCaps()...)
+	}
 	return adapters.Capabilities{
-		Fields:        []string{adapters.FieldTitle, adapters.FieldBody, adapters.FieldStatus, adapters.FieldAssignees, adapters.FieldLabels, FieldMilestone, adapters.FieldParent},
+		Fields:        fields,
 		Statuses:      t.statuses(),
 		Kinds:         t.kinds(),
 		MaxPageSize:   100,
