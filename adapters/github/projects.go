@@ -369,14 +369,15 @@ func (t *Tracker) lookup(ctx context.Context, repo string, n int) (projEntry, er
 						UpdatedAt        time.Time
 						Project          struct{ ID string }
 						FieldValueByName singleSelectValue `graphql:"fieldValueByName(name: $field)"`
-						FieldValues      fieldValues       `graphql:"fieldValues(first: 50)"`
+						FieldValues      fieldValues       `graphql:"fieldValues(first: 50) @include(if: $values)"`
 					}
 				} `graphql:"projectItems(first: 50)"`
 			} `graphql:"issue(number: $number)"`
 		} `graphql:"repository(owner: $owner, name: $name)"`
 		RateLimit rateLimit
 	}
-	vars := map[string]any{"owner": githubv4.String(owner), "name": githubv4.String(name), "number": githubv4.Int(n), "field": githubv4.String(t.proj.opts.Field)}
+	vars := map[string]any{"owner": githubv4.String(owner), "name": githubv4.String(name), "number": githubv4.Int(n), "field": githubv4.String(t.proj.opts.Field),
+		"values": githubv4.Boolean(t.proj.readsValues())}
 	id := issueID(repo, n)
 	if err := t.query(ctx, "reading the project item of "+id, &q, vars); err != nil {
 		return projEntry{}, err
@@ -437,14 +438,14 @@ func (t *Tracker) scan(ctx context.Context) (map[string]string, error) {
 								} `graphql:"... on Issue"`
 							}
 							FieldValueByName singleSelectValue `graphql:"fieldValueByName(name: $field)"`
-							FieldValues      fieldValues       `graphql:"fieldValues(first: 50)"`
+							FieldValues      fieldValues       `graphql:"fieldValues(first: 50) @include(if: $values)"`
 						}
 					} `graphql:"items(first: 100, after: $after)"`
 				} `graphql:"... on ProjectV2"`
 			} `graphql:"node(id: $project)"`
 			RateLimit rateLimit
 		}
-		vars := map[string]any{"project": githubv4.ID(pid), "after": after, "field": githubv4.String(p.opts.Field)}
+		vars := map[string]any{"project": githubv4.ID(pid), "after": after, "field": githubv4.String(p.opts.Field), "values": githubv4.Boolean(p.readsValues())}
 		if err := t.query(ctx, fmt.Sprintf("reading the items of project %s/%d", p.opts.Owner, p.opts.Number), &q, vars); err != nil {
 			return nil, err
 		}

@@ -107,6 +107,11 @@ func (o *ProjectOptions) syncedFields() []string {
 	return out
 }
 
+// readsValues says the item queries read the items' field values: only
+// when a field besides the status is synced (@include(if: $values)), so a
+// status-only board's answers stay as small as they were.
+func (p *project) readsValues() bool { return len(p.opts.syncedFields()) > 0 }
+
 // fieldCaps are the adapters field names the project adds.
 func (p *project) fieldCaps() []string {
 	var out []string

@@ -272,7 +272,7 @@ func (s *Server) gqlOperation(q string, vars map[string]any) (obj, obj) {
 					v = valueJSON(it)
 				}
 				n := obj{"id": nodeID("ProjectV2Item", it.id), "updatedAt": ts(it.updated), "project": obj{"id": nodeID("ProjectV2", p.id)}, "fieldValueByName": v}
-				if strings.Contains(q, "fieldValues(first:") {
+				if selected(q, "fieldValues(first:", vars) {
 					n["fieldValues"] = s.fieldValuesJSON(p, it)
 				}
 				nodes = append(nodes, n)
@@ -301,7 +301,7 @@ func (s *Server) gqlOperation(q string, vars map[string]any) (obj, obj) {
 				v = valueJSON(it)
 			}
 			n := obj{"id": nodeID("ProjectV2Item", it.id), "updatedAt": ts(it.updated), "content": content, "fieldValueByName": v}
-			if strings.Contains(q, "fieldValues(first:") {
+			if selected(q, "fieldValues(first:", vars) {
 				n["fieldValues"] = s.fieldValuesJSON(p, it)
 			}
 			nodes = append(nodes, n)

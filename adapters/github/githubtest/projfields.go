@@ -375,6 +375,38 @@ func (s *Server) writeField(p *Project, it *projectItem, fieldID string, value m
 	return nil
 }
 
+// selected says whether the query selects the field starting with
+// prefix: it is there, without an @include(if: $v) or @skip(if: $v)
+// directive that leaves it out.
+func selected(q, prefix string, vars map[string]any) bool {
+	i := strings.Index(q, prefix)
+	if i < 0 {
+		return false
+	}
+	rest := q[i:]
+	end := strings.IndexByte(rest, ')')
+	if end < 0 {
+		return true
+	}
+	rest = strings.TrimSpace(rest[end+1:])
+	for _, d := range []struct {
+		name string
+		keep bool
+	}{{"@include(if:", true}, {"@skip(if:", false}} {
+		if !strings.HasPrefix(rest, d.name) {
+			continue
+		}
+		arg := strings.TrimSpace(rest[len(d.name):])
+		arg = strings.TrimSpace(arg[:max(0, strings.IndexByte(arg, ')'))])
+		on := arg == "true"
+		if v, ok := strings.CutPrefix(arg, "$"); ok {
+			on, _ = vars[v].(bool)
+		}
+		return on == d.keep
+	}
+	return true
+}
+
 // queryCost is what GitHub charges a query: the requests needed to fill
 // each connection (one per enclosing node, assuming every first: is
 // reached), divided by 100 and rounded, at least 1. A mutation costs 1.

@@ -120,6 +120,12 @@ func TestProjectFieldValues(t *testing.T) {
 			map[string]any{"project": pr.ID})
 	}
 	got := items()
+	// @include(if: false) leaves the values out.
+	without := gql(`query($project:ID!$values:Boolean!){node(id: $project){... on ProjectV2{items(first: 100){nodes{id,fieldValues(first: 50) @include(if: $values){nodes{__typename}}}}}}}`,
+		map[string]any{"project": pr.ID, "values": false})
+	if strings.Contains(without, "fieldValues") {
+		t.Errorf("@include(if: false) still answered the values: %s", without)
+	}
 	for _, want := range []string{`"__typename":"ProjectV2ItemFieldNumberValue","field":{"name":"Estimate"},"number":3.5`, `"__typename":"ProjectV2ItemFieldIterationValue","field":{"name":"Iteration"},"iterationId":"` + iterationID("It 1") + `","title":"It 1"`,
 		`"__typename":"ProjectV2ItemFieldTextValue","field":{"name":"Title"},"text":"card"`, `{"__typename":"ProjectV2ItemFieldRepositoryValue"}`} {
 		if !strings.Contains(got, want) {
