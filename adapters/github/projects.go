@@ -23,7 +23,8 @@ import (
 
 // Status source "project": an issue's status is the value of a single-select
 // field (Status, by default) of one GitHub Project (v2), read and written
-// through GitHub's GraphQL API with githubv4. The project's id and the
+// through GitHub's GraphQL API with githubv4; other fields of the project
+// may be synced too (projfields.go). The project's id and the
 // field's id and options are read once and cached; an issue's project item
 // is found through the issue (repository.issue.projectItems), a status is
 // written as one updateProjectV2ItemFieldValue, and an issue tracksync
@@ -81,6 +82,7 @@ type project struct {
 	fieldID string
 	options []projOption
 	fields  map[string]projField // the other synced fields, by name
+	all     []projField          // every field of the project, for Describe
 	entries map[string]projEntry // issue key -> entry
 	points  int                  // GraphQL points spent (rateLimit.cost)
 }
@@ -272,7 +274,10 @@ func (t *Tracker) meta(ctx context.Context) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.id, p.fieldID, p.options, p.fields = pr.ID, status.Common.ID, nil, fields
+	p.id, p.fieldID, p.options, p.fields, p.all = pr.ID, status.Common.ID, nil, fields, nil
+	for _, n := range pr.Fields.Nodes {
+		p.all = append(p.all, projField{id: n.Common.ID, name: n.Common.Name, kind: n.Common.DataType})
+	}
 	for _, o := range status.Select.Options {
 		p.options = append(p.options, projOption{id: o.ID, name: o.Name})
 	}

@@ -107,6 +107,29 @@ func (o *ProjectOptions) syncedFields() []string {
 	return out
 }
 
+// describeFields are the project's fields for Describe: Sync names the
+// synced ones as flows map them.
+func (p *project) describeFields() []adapters.FieldDescription {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []adapters.FieldDescription
+	for _, f := range p.all {
+		fd := adapters.FieldDescription{ID: f.id, Name: f.name, Type: strings.ToLower(f.kind), Custom: true}
+		switch {
+		case f.id == p.fieldID:
+			fd.Sync = adapters.FieldStatus
+		case f.name == p.opts.DueField:
+			fd.Sync = adapters.FieldDue
+		case f.name == p.opts.PriorityField:
+			fd.Sync = adapters.FieldPriority
+		case slices.Contains(p.opts.Fields, f.name):
+			fd.Sync = adapters.CustomPrefix + f.name
+		}
+		out = append(out, fd)
+	}
+	return out
+}
+
 // readsValues says the item queries read the items' field values: only
 // when a field besides the status is synced (@include(if: $values)), so a
 // status-only board's answers stay as small as they were.

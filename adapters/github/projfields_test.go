@@ -2,7 +2,10 @@ package github
 
 import (
 	"errors"
+	"fmt"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/adapters/adaptertest"
 	"github.com/tracksync/tracksync/adapters/github/githubtest"
 )
 
@@ -397,4 +401,92 @@ func TestProjectFieldsRegistry(t *testing.T) {
 			t.Errorf("%s: %v, want an error naming %s", name, err, c.want)
 		}
 	}
+}
+
+// TestProjectFieldsDescribe: describe lists the project's fields by their
+// names on the board, with their types and the names flows sync the
+// synced ones by; a field the project lacks is a note, not a failure.
+func TestProjectFieldsDescribe(t *testing.T) {
+	f := newFieldBoard(t)
+	d, err := f.tr.Describe(t.Context(), githubtest.DefaultRepo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, fd := range d.Fields {
+		if fd.Custom && fd.Name != "milestone" {
+			got[fd.Name] = fd.Type + " " + fd.Sync
+		}
+	}
+	want := map[string]string{"Title": "title ", "Status": "single_select status", "Target date": "date due", "Estimate": "number custom:Estimate",
+		"Notes": "text custom:Notes", "Priority": "single_select priority", "Size": "single_select custom:Size", "Iteration": "iteration custom:Iteration"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("project fields (-want +got):\n%s", diff)
+	}
+
+	// A board without the fields the options name.
+	o := fieldBoardOptions()
+	bad := newFixture(t, githubtest.Options{}, func(opts *Options) { opts.Project = o })
+	bad.fake.AddProject("acme", 1, "Status", boardOptions...)
+	d, err = bad.tr.Describe(t.Context(), githubtest.DefaultRepo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Notes) != 1 || !strings.Contains(d.Notes[0], `has no field "Estimate"`) || !strings.Contains(d.Notes[0], "project acme/1") {
+		t.Errorf("notes %q, want one naming the missing field", d.Notes)
+	}
+}
+
+// TestProjectFieldsConformance: the suite with status and six other
+// fields on the board; a person's edit of them is an edit on the board.
+func TestProjectFieldsConformance(t *testing.T) {
+	var cur *fixture
+	adaptertest.Run(t, adaptertest.Harness{
+		New: func(t *testing.T) adapters.Tracker {
+			cur = newFieldBoard(t)
+			return cur.tr
+		},
+		Scope:   githubtest.DefaultRepo,
+		Advance: func(d time.Duration) { cur.fake.Advance(d) },
+		Sample: func(i int) adapters.Item {
+			it := adaptertest.DefaultSample(cur.tr.Capabilities(), i)
+			it.Priority = []string{"P0", "P1", "P2"}[i%3]
+			it.Fields["Estimate"] = strconv.Itoa(i + 1)
+			it.Fields["Notes"] = fmt.Sprintf("note %d", i)
+			it.Fields["Size"] = []string{"S", "M", "L"}[i%3]
+			it.Fields["Iteration"] = fmt.Sprintf("Iteration %d", i%3+1)
+			return it
+		},
+		Edit: func(t *testing.T, ref adapters.Ref, mutate func(*adapters.Item)) {
+			t.Helper()
+			before, err := cur.tr.Get(t.Context(), ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var after adapters.Item
+			personEdit(t, cur.fake, ref, func(it *adapters.Item) {
+				it.Status, it.Due, it.Priority = before.Status, before.Due, before.Priority
+				it.Fields = maps.Clone(before.Fields)
+				mutate(it)
+				after = it.Clone()
+				it.Status = StatusOpen
+				if before.StatusCategory == adapters.CategoryDone {
+					it.Status = StatusClosed
+				}
+			})
+			if after.Status != before.Status {
+				if err := cur.fake.MoveCard("acme", 1, ref.ID, after.Status); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for field, sync := range map[string]string{"Target date": adapters.FieldDue, "Priority": adapters.FieldPriority,
+				"Estimate": "custom:Estimate", "Notes": "custom:Notes", "Size": "custom:Size", "Iteration": "custom:Iteration"} {
+				if v := adapters.FieldValue(after, sync); v != adapters.FieldValue(before, sync) {
+					if err := cur.fake.SetCardField("acme", 1, ref.ID, field, v); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+		},
+	})
 }
