@@ -274,3 +274,42 @@ func TestSyncStoryPointsWithProjectNumberField(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestProjectFieldsFromYAML: the keys as a config file spells them reach
+// the tracker (lists and names with spaces through the YAML decoder).
+func TestProjectFieldsFromYAML(t *testing.T) {
+	fake := githubtest.New(t, githubtest.Options{})
+	c, err := config.Parse([]byte(`
+trackers:
+  acme-gh:
+    kind: github
+    url: `+fake.URL+`
+    auth: { token: t }
+    status_source: project
+    project:
+      owner: acme
+      number: 7
+      fields: [Estimate, Iteration]
+      due_field: Target date
+      priority_field: Priority
+flows: []
+`), "tracksync.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := c.Trackers["acme-gh"]
+	reg := adapters.NewRegistry()
+	if err := reg.Register(github.Spec()); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := reg.Open(t.Context(), "acme-gh", tc.Kind, tc.Options, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	caps := tr.Capabilities()
+	for _, f := range []string{adapters.FieldDue, adapters.FieldPriority, "custom:Estimate", "custom:Iteration"} {
+		if !caps.HasField(f) {
+			t.Errorf("capabilities lack %s: %v", f, caps.Fields)
+		}
+	}
+}
