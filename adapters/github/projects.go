@@ -243,7 +243,7 @@ func (t *Tracker) meta(ctx context.Context) error {
 					ID     string
 					Fields struct {
 						Nodes []fieldNode
-					} `graphql:"fields(first: 50)"` // a project has at most 50
+					} `graphql:"fields(first: 100)"` // 50 custom fields at most, and GitHub's own
 				} `graphql:"projectV2(number: $number)"`
 			} `graphql:"... on ProjectV2Owner"`
 		} `graphql:"repositoryOwner(login: $owner)"`
@@ -374,7 +374,7 @@ func (t *Tracker) lookup(ctx context.Context, repo string, n int) (projEntry, er
 						UpdatedAt        time.Time
 						Project          struct{ ID string }
 						FieldValueByName singleSelectValue `graphql:"fieldValueByName(name: $field)"`
-						FieldValues      fieldValues       `graphql:"fieldValues(first: 50) @include(if: $values)"`
+						FieldValues      fieldValues       `graphql:"fieldValues(first: 100) @include(if: $values)"`
 					}
 				} `graphql:"projectItems(first: 50)"`
 			} `graphql:"issue(number: $number)"`
@@ -443,7 +443,7 @@ func (t *Tracker) scan(ctx context.Context) (map[string]string, error) {
 								} `graphql:"... on Issue"`
 							}
 							FieldValueByName singleSelectValue `graphql:"fieldValueByName(name: $field)"`
-							FieldValues      fieldValues       `graphql:"fieldValues(first: 50) @include(if: $values)"`
+							FieldValues      fieldValues       `graphql:"fieldValues(first: 100) @include(if: $values)"`
 						}
 					} `graphql:"items(first: 100, after: $after)"`
 				} `graphql:"... on ProjectV2"`

@@ -24,12 +24,14 @@ import (
 // with the project's (meta) and cached; an item's values come in the same
 // queries that read its status (fieldValues beside fieldValueByName), so
 // they cost no extra point: GitHub charges a query the requests its
-// connections need over 100, and 100 items with up to 50 values each are
-// 101 requests, 1 point. A changed value is written as one
-// updateProjectV2ItemFieldValue (clearProjectV2ItemFieldValue for none)
-// per field. Values read and written as strings: a date as YYYY-MM-DD, a
-// number as Go formats a float64 (5, 2.5), an option by name, an
-// iteration by title, text as it is.
+// connections need over 100, and 100 items with their values are 101
+// requests (one for the items, one per item's values), 1 point. A changed
+// value is written as one updateProjectV2ItemFieldValue
+// (clearProjectV2ItemFieldValue for none) per field. Values are read and
+// written as strings: a date as YYYY-MM-DD, a number as Go formats a
+// float64 (5, 2.5), an option by name, an iteration by title, text as it
+// is. Editing a field on the board, like moving a card, changes no issue:
+// the listing's snapshot of the board holds a hash of the values too.
 
 // projFieldKinds are the field types (GitHub's ProjectV2FieldType) whose
 // values can be synced.
@@ -89,8 +91,10 @@ type fieldValueNode struct {
 	} `graphql:"... on ProjectV2ItemFieldIterationValue"`
 }
 
-// fieldValues is ProjectV2Item.fieldValues: a project has at most 50
-// fields, so one page holds every value.
+// fieldValues is ProjectV2Item.fieldValues: one page of 100 holds every
+// value (a project has at most 50 custom fields besides GitHub's own),
+// and its size does not change the cost: each item's list is one request
+// whatever its first:.
 type fieldValues struct {
 	Nodes []fieldValueNode
 }
