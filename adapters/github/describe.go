@@ -14,7 +14,8 @@ import (
 
 var _ adapters.Describer = (*Tracker)(nil)
 
-// Describe lists the issue states (any may follow any), the fields, and
+// Describe lists the issue states (any may follow any), the fields (with
+// the status project's, when statuses live in one), and
 // the labels, milestones and assignable users of the repositories scope
 // names (a flow's scope: owner/repo ...). What the token may not read is
 // a note.
@@ -31,8 +32,19 @@ func (t *Tracker) Describe(ctx context.Context, scope string) (adapters.Descript
 	for _, s := range caps.Statuses {
 		d.Statuses = append(d.Statuses, adapters.StatusDescription{Name: s.Name, Category: s.Category})
 	}
-	d.Fields = adapters.StandardFieldDescriptions(caps, map[string]string{adapters.FieldLabels: "array", adapters.FieldAssignees: "array"})
+	d.Fields = adapters.StandardFieldDescriptions(caps, map[string]string{adapters.FieldLabels: "array", adapters.FieldAssignees: "array", adapters.FieldDue: "date"})
 	d.Fields = append(d.Fields, adapters.FieldDescription{ID: "milestone", Name: "milestone", Type: "milestone", Custom: true, Sync: FieldMilestone})
+	if t.proj != nil {
+		// The status project's fields, by their names on the board.
+		if err := t.meta(ctx); err != nil {
+			if adapters.IsTemporary(err) {
+				return d, fmt.Errorf("describing github %s: %w", t.name, err)
+			}
+			d.Notes = append(d.Notes, fmt.Sprintf("fields of project %s/%d: %v", t.proj.opts.Owner, t.proj.opts.Number, err))
+		} else {
+			d.Fields = append(d.Fields, t.proj.describeFields()...)
+		}
+	}
 	users := map[string]bool{}
 	for _, repo := range sc.repos {
 		labels, err := t.listLabels(ctx, repo)

@@ -257,6 +257,9 @@ func (t *Tracker) Capabilities() adapters.Capabilities {
 	if t.opts.IssueTypes {
 		fields = append(fields, adapters.FieldType)
 	}
+	if t.proj != nil {
+		fields = append(fields, t.proj.fieldCaps()...)
+	}
 	return adapters.Capabilities{
 		Fields:        fields,
 		Statuses:      t.statuses(),

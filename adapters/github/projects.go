@@ -23,7 +23,8 @@ import (
 
 // Status source "project": an issue's status is the value of a single-select
 // field (Status, by default) of one GitHub Project (v2), read and written
-// through GitHub's GraphQL API with githubv4. The project's id and the
+// through GitHub's GraphQL API with githubv4; other fields of the project
+// may be synced too (projfields.go). The project's id and the
 // field's id and options are read once and cached; an issue's project item
 // is found through the issue (repository.issue.projectItems), a status is
 // written as one updateProjectV2ItemFieldValue, and an issue tracksync
@@ -49,6 +50,13 @@ type ProjectOptions struct {
 	// categorised by name (Todo, Backlog: todo; Done, Closed: done;
 	// others: in progress).
 	Statuses []adapters.StatusDef
+	// Fields are other fields of the project (date, number, text,
+	// single-select, iteration) synced as custom fields, custom:<name>.
+	Fields []string
+	// DueField names a date field synced as the item's due date, and
+	// PriorityField a single-select field synced as its priority (see
+	// projfields.go).
+	DueField, PriorityField string
 }
 
 type projOption struct{ id, name string }
@@ -57,7 +65,10 @@ type projOption struct{ id, name string }
 type projEntry struct {
 	item, issue string // node ids
 	option      string // option name, "" for none
-	updated     time.Time
+	// values are the synced fields' values (projfields.go), by field
+	// name; never written to in place.
+	values  map[string]string
+	updated time.Time
 }
 
 // project is the state of the project status source.
@@ -70,6 +81,8 @@ type project struct {
 	id      string // project node id
 	fieldID string
 	options []projOption
+	fields  map[string]projField // the other synced fields, by name
+	all     []projField          // every field of the project, for Describe
 	entries map[string]projEntry // issue key -> entry
 	points  int                  // GraphQL points spent (rateLimit.cost)
 }
@@ -212,7 +225,9 @@ type singleSelectValue struct {
 	} `graphql:"... on ProjectV2ItemFieldSingleSelectValue"`
 }
 
-// meta reads (once) the project's id and the field's id and options.
+// meta reads (once) the project's id and its fields' ids, options and
+// iterations, and checks the status field and the synced fields are
+// there with the right types.
 func (t *Tracker) meta(ctx context.Context) error {
 	p := t.proj
 	p.mu.Lock()
@@ -225,20 +240,16 @@ func (t *Tracker) meta(ctx context.Context) error {
 		RepositoryOwner struct {
 			Owner struct {
 				ProjectV2 struct {
-					ID    string
-					Field struct {
-						S struct {
-							ID      string
-							Name    string
-							Options []struct{ ID, Name string }
-						} `graphql:"... on ProjectV2SingleSelectField"`
-					} `graphql:"field(name: $field)"`
+					ID     string
+					Fields struct {
+						Nodes []fieldNode
+					} `graphql:"fields(first: 100)"` // 50 custom fields at most, and GitHub's own
 				} `graphql:"projectV2(number: $number)"`
 			} `graphql:"... on ProjectV2Owner"`
 		} `graphql:"repositoryOwner(login: $owner)"`
 		RateLimit rateLimit
 	}
-	vars := map[string]any{"owner": githubv4.String(p.opts.Owner), "number": githubv4.Int(p.opts.Number), "field": githubv4.String(p.opts.Field)}
+	vars := map[string]any{"owner": githubv4.String(p.opts.Owner), "number": githubv4.Int(p.opts.Number)}
 	what := fmt.Sprintf("project %s/%d", p.opts.Owner, p.opts.Number)
 	if err := t.query(ctx, "reading "+what, &q, vars); err != nil {
 		return err
@@ -248,13 +259,26 @@ func (t *Tracker) meta(ctx context.Context) error {
 	if pr.ID == "" {
 		return fmt.Errorf("github: %s not found (or the token cannot read it): %w", what, adapters.Permanent(adapters.ErrNotFound))
 	}
-	if pr.Field.S.ID == "" || len(pr.Field.S.Options) == 0 {
+	var status fieldNode
+	for _, n := range pr.Fields.Nodes {
+		if n.Common.DataType == "SINGLE_SELECT" && (n.Common.Name == p.opts.Field || status.Common.ID == "" && strings.EqualFold(n.Common.Name, p.opts.Field)) {
+			status = n
+		}
+	}
+	if status.Common.ID == "" || len(status.Select.Options) == 0 {
 		return fmt.Errorf("github: %s has no single-select field %q with options: %w", what, p.opts.Field, adapters.Permanent(adapters.ErrInvalid))
+	}
+	fields, err := p.resolveFields(pr.Fields.Nodes, what)
+	if err != nil {
+		return err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.id, p.fieldID, p.options = pr.ID, pr.Field.S.ID, nil
-	for _, o := range pr.Field.S.Options {
+	p.id, p.fieldID, p.options, p.fields, p.all = pr.ID, status.Common.ID, nil, fields, nil
+	for _, n := range pr.Fields.Nodes {
+		p.all = append(p.all, projField{id: n.Common.ID, name: n.Common.Name, kind: n.Common.DataType})
+	}
+	for _, o := range status.Select.Options {
 		p.options = append(p.options, projOption{id: o.ID, name: o.Name})
 	}
 	return nil
@@ -332,10 +356,11 @@ func (t *Tracker) applyProject(it *adapters.Item) {
 		}
 	}
 	it.Status, it.StatusCategory = name, p.categoryOf(name)
+	p.applyFields(it, e)
 	if e.updated.After(it.UpdatedAt) {
 		it.UpdatedAt = e.updated
 	}
-	sum := sha256.Sum256([]byte(it.Version + "\x00" + e.option))
+	sum := sha256.Sum256([]byte(it.Version + "\x00" + p.sig(e)))
 	it.Version = hex.EncodeToString(sum[:8])
 }
 
@@ -356,13 +381,15 @@ func (t *Tracker) lookup(ctx context.Context, repo string, n int) (projEntry, er
 						UpdatedAt        time.Time
 						Project          struct{ ID string }
 						FieldValueByName singleSelectValue `graphql:"fieldValueByName(name: $field)"`
+						FieldValues      fieldValues       `graphql:"fieldValues(first: 100) @include(if: $values)"`
 					}
 				} `graphql:"projectItems(first: 50)"`
 			} `graphql:"issue(number: $number)"`
 		} `graphql:"repository(owner: $owner, name: $name)"`
 		RateLimit rateLimit
 	}
-	vars := map[string]any{"owner": githubv4.String(owner), "name": githubv4.String(name), "number": githubv4.Int(n), "field": githubv4.String(t.proj.opts.Field)}
+	vars := map[string]any{"owner": githubv4.String(owner), "name": githubv4.String(name), "number": githubv4.Int(n), "field": githubv4.String(t.proj.opts.Field),
+		"values": githubv4.Boolean(t.proj.readsValues())}
 	id := issueID(repo, n)
 	if err := t.query(ctx, "reading the project item of "+id, &q, vars); err != nil {
 		return projEntry{}, err
@@ -378,6 +405,7 @@ func (t *Tracker) lookup(ctx context.Context, repo string, n int) (projEntry, er
 	for _, it := range q.Repository.Issue.ProjectItems.Nodes {
 		if it.Project.ID == p.id {
 			e.item, e.option, e.updated = it.ID, it.FieldValueByName.V.Name, it.UpdatedAt
+			e.values = p.valuesOf(it.FieldValues)
 		}
 	}
 	if e.item == "" {
@@ -388,8 +416,9 @@ func (t *Tracker) lookup(ctx context.Context, repo string, n int) (projEntry, er
 	return e, nil
 }
 
-// scan reads every item of the project: issue key -> option name ("" for
-// none), and refreshes the cache with it.
+// scan reads every item of the project: issue key -> its snapshot (the
+// option name, "" for none, and the synced fields' values: see sig), and
+// refreshes the cache with it.
 func (t *Tracker) scan(ctx context.Context) (map[string]string, error) {
 	if err := t.meta(ctx); err != nil {
 		return nil, err
@@ -421,13 +450,14 @@ func (t *Tracker) scan(ctx context.Context) (map[string]string, error) {
 								} `graphql:"... on Issue"`
 							}
 							FieldValueByName singleSelectValue `graphql:"fieldValueByName(name: $field)"`
+							FieldValues      fieldValues       `graphql:"fieldValues(first: 100) @include(if: $values)"`
 						}
 					} `graphql:"items(first: 100, after: $after)"`
 				} `graphql:"... on ProjectV2"`
 			} `graphql:"node(id: $project)"`
 			RateLimit rateLimit
 		}
-		vars := map[string]any{"project": githubv4.ID(pid), "after": after, "field": githubv4.String(p.opts.Field)}
+		vars := map[string]any{"project": githubv4.ID(pid), "after": after, "field": githubv4.String(p.opts.Field), "values": githubv4.Boolean(p.readsValues())}
 		if err := t.query(ctx, fmt.Sprintf("reading the items of project %s/%d", p.opts.Owner, p.opts.Number), &q, vars); err != nil {
 			return nil, err
 		}
@@ -438,8 +468,8 @@ func (t *Tracker) scan(ctx context.Context) (map[string]string, error) {
 				continue // a draft or a pull request
 			}
 			k := issueID(is.Repository.NameWithOwner, is.Number)
-			out[k] = n.FieldValueByName.V.Name
-			entries[k] = projEntry{item: n.ID, issue: is.ID, option: n.FieldValueByName.V.Name, updated: n.UpdatedAt}
+			e := projEntry{item: n.ID, issue: is.ID, option: n.FieldValueByName.V.Name, values: p.valuesOf(n.FieldValues), updated: n.UpdatedAt}
+			out[k], entries[k] = p.sig(e), e
 		}
 		if !q.Node.P.Items.PageInfo.HasNextPage {
 			break
@@ -562,8 +592,8 @@ func (t *Tracker) Get(ctx context.Context, ref adapters.Ref) (adapters.Item, err
 
 // Create implements adapters.Tracker (see createItem). With the project
 // status source the issue is made without a status, added to the project
-// and given it.Status there; a retried create finishes what a previous
-// one left undone.
+// and given it.Status there, then the synced project fields it has
+// values for; a retried create finishes what a previous one left undone.
 func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.CreateOptions) (adapters.CreateResult, error) {
 	if t.ifields != nil {
 		return t.createWithIssueField(ctx, it, opts)
@@ -600,6 +630,15 @@ func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.Cr
 	} else if err := t.setStatus(ctx, repo, n, status, nil); err != nil {
 		return res, fmt.Errorf("creating %q: %w", it.Title, err)
 	}
+	if want := t.proj.wanted(it, t.proj.fieldCaps()); len(want) > 0 {
+		e, err := t.cached(res.Item.Ref.ID)
+		if err != nil {
+			return res, err
+		}
+		if _, err := t.setFields(ctx, repo, n, e, want); err != nil {
+			return res, fmt.Errorf("creating %q: %w", it.Title, err)
+		}
+	}
 	is, err := t.getIssue(ctx, repo, n)
 	if err != nil {
 		return res, err
@@ -612,8 +651,9 @@ func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.Cr
 
 // Update implements adapters.Tracker (see updateItem). With the project
 // status source the issue's project item is read first, so the version
-// IfVersion is checked against includes its status; the status is then
-// written as one mutation, after the issue's other fields.
+// IfVersion is checked against includes its status and project fields;
+// the status is then written as one mutation, after the issue's other
+// fields, and each changed project field (projfields.go) as one more.
 func (t *Tracker) Update(ctx context.Context, ref adapters.Ref, p adapters.Patch) (adapters.Item, error) {
 	if t.proj == nil {
 		return t.updateItem(ctx, ref, p)
@@ -626,21 +666,53 @@ func (t *Tracker) Update(ctx context.Context, ref adapters.Ref, p adapters.Patch
 	if err != nil {
 		return adapters.Item{}, err
 	}
+	id := issueID(repo, n)
 	status := slices.Contains(p.Fields, adapters.FieldStatus)
+	want := t.proj.wanted(p.Item, p.Fields)
 	rest := p
-	rest.Fields = slices.DeleteFunc(slices.Clone(p.Fields), func(f string) bool { return f == adapters.FieldStatus })
+	rest.Fields = slices.DeleteFunc(slices.Clone(p.Fields), func(f string) bool {
+		return f == adapters.FieldStatus || t.proj.projectFieldOf(f) != ""
+	})
 	it, err := t.updateItem(ctx, ref, rest)
-	if err != nil || !status || it.Status == p.Item.Status {
+	if err != nil {
 		return it, err
 	}
-	if err := t.setStatus(ctx, repo, n, p.Item.Status, &e); err != nil {
-		return adapters.Item{}, fmt.Errorf("updating %s: %w", issueID(repo, n), err)
+	wrote := false
+	if status && it.Status != p.Item.Status {
+		if err := t.setStatus(ctx, repo, n, p.Item.Status, &e); err != nil {
+			return adapters.Item{}, fmt.Errorf("updating %s: %w", id, err)
+		}
+		wrote = true
+		if e, err = t.cached(id); err != nil {
+			return adapters.Item{}, err
+		}
+	}
+	if len(want) > 0 {
+		w, err := t.setFields(ctx, repo, n, e, want)
+		if err != nil {
+			return adapters.Item{}, fmt.Errorf("updating %s: %w", id, err)
+		}
+		wrote = wrote || w
+	}
+	if !wrote {
+		return it, nil
 	}
 	is, err := t.getIssue(ctx, repo, n)
 	if err != nil {
 		return adapters.Item{}, err
 	}
 	return t.toItem(repo, is), nil
+}
+
+// cached is issue id's entry as the cache holds it after a write.
+func (t *Tracker) cached(id string) (projEntry, error) {
+	t.proj.mu.Lock()
+	defer t.proj.mu.Unlock()
+	e, ok := t.proj.entries[id]
+	if !ok {
+		return projEntry{}, fmt.Errorf("github: %s is not in the project after a write to it: %w", id, adapters.ErrBadResponse)
+	}
+	return e, nil
 }
 
 // projCursor wraps the issues listing's cursor and page token with the

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/tracksync/tracksync/adapters"
 )
@@ -40,7 +41,12 @@ func init() {
 //	                        optionally categories: option -> todo,
 //	                        in_progress or done (name every option there
 //	                        for flows to be checked before the project is
-//	                        read; others are categorised by name)
+//	                        read; others are categorised by name);
+//	                        fields: other fields of the project (date,
+//	                        number, text, single-select, iteration) to
+//	                        sync as custom:<name>; due_field: a date field
+//	                        synced as the due date (due); priority_field:
+//	                        a single-select field synced as the priority
 //	issue_field:            for status_source issue-field: name (default
 //	                        Status) and optionally categories: option ->
 //	                        todo, in_progress or done
@@ -63,7 +69,7 @@ func Spec() adapters.Spec {
 			{Name: "limits", Type: adapters.TypeMap, Help: "content_per_minute (default 80), content_per_hour (default 500)"},
 			{Name: "status_source", Type: adapters.TypeString, Default: "state", Help: "state, labels, project (a Projects v2 single-select field) or issue-field (an organization's single-select issue field)"},
 			{Name: "issue_field", Type: adapters.TypeMap, Help: "for status_source issue-field: name (default Status), categories (option: todo|in_progress|done)"},
-			{Name: "project", Type: adapters.TypeMap, Help: "for status_source project: owner, number, field (default Status), categories (option: todo|in_progress|done)"},
+			{Name: "project", Type: adapters.TypeMap, Help: "for status_source project: owner, number, field (default Status), categories (option: todo|in_progress|done), fields (other fields to sync as custom:<name>), due_field (a date field as due), priority_field (a single-select field as priority)"},
 			{Name: "issue_types", Type: adapters.TypeBool, Help: "the owners have issue types: type Epic is an epic, and epics are created with it"},
 		},
 		New: newFromConfig,
@@ -197,10 +203,70 @@ func projectFromConfig(cfg adapters.Config, keyPath string) (*ProjectOptions, er
 	}
 	for k := range m {
 		switch k {
-		case "owner", "number", "field", "categories":
+		case "owner", "number", "field", "categories", "fields", "due_field", "priority_field":
 		default:
-			return nil, fmt.Errorf("%s.project.%s: unknown key (known: owner, number, field, categories)", keyPath, k)
+			return nil, fmt.Errorf("%s.project.%s: unknown key (known: owner, number, field, categories, fields, due_field, priority_field)", keyPath, k)
 		}
 	}
+	if err := projectFieldsFromConfig(m, p, keyPath+".project"); err != nil {
+		return nil, err
+	}
 	return p, nil
+}
+
+// projectFieldsFromConfig reads project.fields, due_field and
+// priority_field: each field synced once, never the status field, and
+// none named milestone (custom:milestone is the issue's milestone).
+// Whether the project has them, with the right types, is checked when
+// the project is first read.
+func projectFieldsFromConfig(m map[string]any, p *ProjectOptions, path string) error {
+	seen := map[string]string{strings.ToLower(p.Field): path + ".field"}
+	claim := func(name, at string) error {
+		if name == "" {
+			return fmt.Errorf("%s: empty (want a field name of the project)", at)
+		}
+		if prev, ok := seen[strings.ToLower(name)]; ok {
+			return fmt.Errorf("%s: field %q is already synced by %s", at, name, prev)
+		}
+		if strings.EqualFold(name, "milestone") {
+			return fmt.Errorf("%s: a project field named %q would clash with custom:milestone, the issue's milestone", at, name)
+		}
+		seen[strings.ToLower(name)] = at
+		return nil
+	}
+	if raw, ok := m["fields"]; ok {
+		l, ok := raw.([]any)
+		if !ok {
+			return fmt.Errorf("%s.fields: want a list of field names", path)
+		}
+		for i, v := range l {
+			name, ok := v.(string)
+			at := fmt.Sprintf("%s.fields[%d]", path, i)
+			if !ok {
+				return fmt.Errorf("%s: want a field name, got %v", at, v)
+			}
+			if err := claim(name, at); err != nil {
+				return err
+			}
+			p.Fields = append(p.Fields, name)
+		}
+	}
+	for _, k := range []struct {
+		key string
+		dst *string
+	}{{"due_field", &p.DueField}, {"priority_field", &p.PriorityField}} {
+		raw, ok := m[k.key]
+		if !ok {
+			continue
+		}
+		name, isStr := raw.(string)
+		if !isStr {
+			return fmt.Errorf("%s.%s: want a field name, got %v", path, k.key, raw)
+		}
+		if err := claim(name, path+"."+k.key); err != nil {
+			return err
+		}
+		*k.dst = name
+	}
+	return nil
 }

@@ -236,6 +236,8 @@ type Server struct {
 	gqlUsed     int // GraphQL points in the current window
 	gqlTotal    int
 	gqlReset    time.Time
+	// fieldWrites are the project field values GraphQL wrote.
+	fieldWrites []FieldWrite
 }
 
 // New starts a fake; it is closed when the test ends.

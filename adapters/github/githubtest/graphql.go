@@ -10,31 +10,45 @@ import (
 )
 
 // A minimal GraphQL endpoint (POST /graphql, /api/graphql on Enterprise
-// Server) for Projects (v2) with one single-select field each, answering
-// exactly the operations tracksync's adapter sends (recognised by their
-// root fields; anything else is a GraphQL error):
+// Server) for Projects (v2) with a single-select status field and other
+// fields (see projfields.go), answering exactly the operations
+// tracksync's adapter sends (recognised by their root fields; anything
+// else is a GraphQL error):
 //
 //   - repositoryOwner(login) { ... on ProjectV2Owner { projectV2(number)
 //     { id field(name) { ... on ProjectV2SingleSelectField { id name
-//     options { id name } } } } } }
+//     options { id name } } } fields(first) { nodes { ... on
+//     ProjectV2FieldCommon { id name dataType } ... on
+//     ProjectV2SingleSelectField { options { id name } } ... on
+//     ProjectV2IterationField { configuration { iterations { id title }
+//     completedIterations { id title } } } } } } } } (field and fields
+//     each when asked)
 //   - repository(owner, name) { issue(number) { id projectItems(first)
 //     { nodes { id updatedAt project { id } fieldValueByName(name)
-//     { ... on ProjectV2ItemFieldSingleSelectValue { optionId name } } } } } }
+//     { ... on ProjectV2ItemFieldSingleSelectValue { optionId name } }
+//     fieldValues(first) { nodes { ... } } } } } }
 //   - node(id) { ... on ProjectV2 { items(first, after) { pageInfo
 //     { hasNextPage endCursor } nodes { id updatedAt content { ... on
 //     Issue { id number repository { nameWithOwner } } }
-//     fieldValueByName(name) { ... } } } } }
-//   - addProjectV2ItemById(input) { item { id } } and
-//     updateProjectV2ItemFieldValue(input) { projectV2Item { id } }
+//     fieldValueByName(name) { ... } fieldValues(first) { nodes { ... } } } } } }
+//   - addProjectV2ItemById(input) { item { id } },
+//     updateProjectV2ItemFieldValue(input) { projectV2Item { id } } (input
+//     value: exactly one of date, number, text, singleSelectOptionId,
+//     iterationId, the one the field's type takes) and
+//     clearProjectV2ItemFieldValue(input) { projectV2Item { id } }
 //
-// each with rateLimit { cost }. GitHub's GraphQL limit is its own budget
-// of points (Options.GraphQLLimit an hour, default 5000; every operation
-// here costs 1), reported in X-RateLimit-* headers with
-// X-RateLimit-Resource: graphql; a used-up budget answers 200 with an
-// error of type RATE_LIMITED. Moving a card changes no issue and sends no
-// issues webhook.
+// each with rateLimit { cost }; fieldValues nodes carry __typename,
+// field { ... on ProjectV2FieldCommon { name } } and their type's members.
+// GitHub's GraphQL limit is its own budget of points (Options.GraphQLLimit
+// an hour, default 5000), reported in X-RateLimit-* headers with
+// X-RateLimit-Resource: graphql; a query costs what GitHub's formula says
+// (queryCost: the requests its connections need, over 100, at least 1), a
+// mutation 1; a budget without room for the cost answers 200 with an
+// error of type RATE_LIMITED. Moving a card or editing a field changes no
+// issue and sends no issues webhook.
 
-// Project is a Projects (v2) board with one single-select field.
+// Project is a Projects (v2) board with a single-select status field
+// (Field) and other fields (AddProjectField).
 type Project struct {
 	Owner   string
 	Number  int
@@ -42,13 +56,15 @@ type Project struct {
 	Options []string
 	id      int64
 	fieldID int64
+	fields  []*ProjectField
 	items   []*projectItem
 }
 
 type projectItem struct {
 	id      int64
-	issue   string // "owner/repo#n"
-	option  string // "" for none
+	issue   string            // "owner/repo#n"
+	option  string            // "" for none
+	values  map[string]string // other fields' values by field name
 	updated time.Time
 }
 
@@ -150,22 +166,27 @@ func (s *Server) graphql(req *http.Request, body []byte) response {
 	if req.Method != http.MethodPost {
 		return notFound()
 	}
-	if s.gqlUsed >= limit {
-		r := reply(http.StatusOK, gqlError("RATE_LIMITED", "API rate limit already exceeded for user ID 1."))
-		r.header, r.gql = header(), "query" // nothing was done
-		return r
-	}
+	cost := 1
 	var in struct {
 		Query     string
 		Variables map[string]any
 	}
-	if err := json.Unmarshal(body, &in); err != nil || in.Query == "" {
+	perr := json.Unmarshal(body, &in)
+	if perr == nil && in.Query != "" {
+		cost = queryCost(in.Query)
+	}
+	if s.gqlUsed+cost > limit {
+		r := reply(http.StatusOK, gqlError("RATE_LIMITED", "API rate limit already exceeded for user ID 1."))
+		r.header, r.gql = header(), "query" // nothing was done
+		return r
+	}
+	if perr != nil || in.Query == "" {
 		r := reply(http.StatusBadRequest, obj{"message": "Problems parsing JSON", "documentation_url": "https://docs.github.com/graphql"})
 		r.header, r.gql = header(), "query"
 		return r
 	}
-	s.gqlUsed++
-	s.gqlTotal++
+	s.gqlUsed += cost
+	s.gqlTotal += cost
 	data, err := s.gqlOperation(in.Query, in.Variables)
 	var r response
 	switch {
@@ -173,7 +194,7 @@ func (s *Server) graphql(req *http.Request, body []byte) response {
 		r = reply(http.StatusOK, err)
 	default:
 		if strings.Contains(in.Query, "rateLimit{") {
-			data["rateLimit"] = obj{"cost": 1}
+			data["rateLimit"] = obj{"cost": cost}
 		}
 		r = reply(http.StatusOK, obj{"data": data})
 	}
@@ -221,15 +242,22 @@ func (s *Server) gqlOperation(q string, vars map[string]any) (obj, obj) {
 		if p == nil {
 			return nil, gqlError("NOT_FOUND", fmt.Sprintf("Could not resolve to a ProjectV2 with the number %v.", vars["number"]))
 		}
-		var field any // no field of that name
-		if strings.EqualFold(p.Field, str(vars["field"])) {
-			opts := []obj{}
-			for _, o := range p.Options {
-				opts = append(opts, obj{"id": optionID(o), "name": o})
+		pr := obj{"id": nodeID("ProjectV2", p.id)}
+		if strings.Contains(q, "field(name:") {
+			var field any // no field of that name
+			if strings.EqualFold(p.Field, str(vars["field"])) {
+				opts := []obj{}
+				for _, o := range p.Options {
+					opts = append(opts, obj{"id": optionID(o), "name": o})
+				}
+				field = obj{"id": nodeID("ProjectV2SingleSelectField", p.fieldID), "name": p.Field, "options": opts}
 			}
-			field = obj{"id": nodeID("ProjectV2SingleSelectField", p.fieldID), "name": p.Field, "options": opts}
+			pr["field"] = field
 		}
-		return obj{"repositoryOwner": obj{"projectV2": obj{"id": nodeID("ProjectV2", p.id), "field": field}}}, nil
+		if strings.Contains(q, "fields(first:") {
+			pr["fields"] = s.fieldsJSON(p, q)
+		}
+		return obj{"repositoryOwner": obj{"projectV2": pr}}, nil
 	case strings.Contains(q, "repository(owner:") && strings.Contains(q, "projectItems("):
 		key := str(vars["owner"]) + "/" + str(vars["name"]) + "#" + str(vars["number"])
 		is := s.byKey(key)
@@ -243,7 +271,11 @@ func (s *Server) gqlOperation(q string, vars map[string]any) (obj, obj) {
 				if strings.EqualFold(p.Field, str(vars["field"])) {
 					v = valueJSON(it)
 				}
-				nodes = append(nodes, obj{"id": nodeID("ProjectV2Item", it.id), "updatedAt": ts(it.updated), "project": obj{"id": nodeID("ProjectV2", p.id)}, "fieldValueByName": v})
+				n := obj{"id": nodeID("ProjectV2Item", it.id), "updatedAt": ts(it.updated), "project": obj{"id": nodeID("ProjectV2", p.id)}, "fieldValueByName": v}
+				if selected(q, "fieldValues(first:", vars) {
+					n["fieldValues"] = s.fieldValuesJSON(p, it)
+				}
+				nodes = append(nodes, n)
 			}
 		}
 		return obj{"repository": obj{"issue": obj{"id": nodeID("Issue", is.ID), "projectItems": obj{"nodes": nodes}}}}, nil
@@ -268,7 +300,11 @@ func (s *Server) gqlOperation(q string, vars map[string]any) (obj, obj) {
 			if strings.EqualFold(p.Field, str(vars["field"])) {
 				v = valueJSON(it)
 			}
-			nodes = append(nodes, obj{"id": nodeID("ProjectV2Item", it.id), "updatedAt": ts(it.updated), "content": content, "fieldValueByName": v})
+			n := obj{"id": nodeID("ProjectV2Item", it.id), "updatedAt": ts(it.updated), "content": content, "fieldValueByName": v}
+			if selected(q, "fieldValues(first:", vars) {
+				n["fieldValues"] = s.fieldValuesJSON(p, it)
+			}
+			nodes = append(nodes, n)
 		}
 		page := obj{"hasNextPage": end < len(p.items), "endCursor": strconv.Itoa(end)}
 		return obj{"node": obj{"items": obj{"pageInfo": page, "nodes": nodes}}}, nil
@@ -292,7 +328,8 @@ func (s *Server) gqlOperation(q string, vars map[string]any) (obj, obj) {
 			p.items = append(p.items, it)
 		}
 		return obj{"addProjectV2ItemById": obj{"item": obj{"id": nodeID("ProjectV2Item", it.id)}}}, nil
-	case strings.Contains(q, "updateProjectV2ItemFieldValue("):
+	case strings.Contains(q, "updateProjectV2ItemFieldValue("), strings.Contains(q, "clearProjectV2ItemFieldValue("):
+		clear := strings.Contains(q, "clearProjectV2ItemFieldValue(")
 		in, _ := vars["input"].(map[string]any)
 		p := s.projectByNode(str(in["projectId"]))
 		if p == nil {
@@ -304,18 +341,21 @@ func (s *Server) gqlOperation(q string, vars map[string]any) (obj, obj) {
 				it = x
 			}
 		}
-		if it == nil || str(in["fieldId"]) != nodeID("ProjectV2SingleSelectField", p.fieldID) {
-			return nil, gqlError("NOT_FOUND", "Could not resolve the item or field given.")
+		if it == nil {
+			return nil, gqlError("NOT_FOUND", "Could not resolve to a node with the global id of '"+str(in["itemId"])+"'")
 		}
 		val, _ := in["value"].(map[string]any)
-		want := str(val["singleSelectOptionId"])
-		for _, o := range p.Options {
-			if optionID(o) == want {
-				it.option, it.updated = o, s.now()
-				return obj{"updateProjectV2ItemFieldValue": obj{"projectV2Item": obj{"id": nodeID("ProjectV2Item", it.id)}}}, nil
-			}
+		if !clear && val == nil {
+			return nil, gqlError("", "Variable $input of type UpdateProjectV2ItemFieldValueInput! was provided invalid value for value (Expected value to not be null)")
 		}
-		return nil, gqlError("", "The single select option Id does not belong to the field")
+		if e := s.writeField(p, it, str(in["fieldId"]), val, clear); e != nil {
+			return nil, e
+		}
+		root := "updateProjectV2ItemFieldValue"
+		if clear {
+			root = "clearProjectV2ItemFieldValue"
+		}
+		return obj{root: obj{"projectV2Item": obj{"id": nodeID("ProjectV2Item", it.id)}}}, nil
 	}
 	return nil, gqlError("", "githubtest: this GraphQL operation is not one the fake answers: "+q)
 }

@@ -135,8 +135,8 @@ func issueFieldJSON(f *IssueField) obj {
 	return out
 }
 
-// fieldValuesJSON are an issue's values, in field order.
-func (s *Server) fieldValuesJSON(owner string, is *Issue) []obj {
+// issueFieldValuesJSON are an issue's values, in field order.
+func (s *Server) issueFieldValuesJSON(owner string, is *Issue) []obj {
 	out := []obj{}
 	for _, f := range s.orgFields(owner) {
 		v, ok := is.FieldValues[f.ID]
@@ -166,7 +166,7 @@ func (s *Server) issueFieldsJSON(r *repo, is *Issue, out obj) {
 	if is.PullRequest || len(s.orgFields(r.owner)) == 0 {
 		return
 	}
-	out["issue_field_values"] = s.fieldValuesJSON(r.owner, is)
+	out["issue_field_values"] = s.issueFieldValuesJSON(r.owner, is)
 }
 
 // listIssueFields answers GET /orgs/{org}/issue-fields.
@@ -237,5 +237,5 @@ func (s *Server) addIssueFieldValues(r *repo, is *Issue, body []byte) response {
 		setFieldValue(is, x.f, x.v)
 	}
 	is.UpdatedAt = s.now()
-	return reply(http.StatusOK, s.fieldValuesJSON(r.owner, is))
+	return reply(http.StatusOK, s.issueFieldValuesJSON(r.owner, is))
 }
