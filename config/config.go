@@ -5,7 +5,9 @@
 // The file is parsed node by node (not through viper's case-folding key
 // store) so that tracker names, custom field names like "custom:Story
 // Points" and file order survive, every key keeps its line number, and a
-// typo in a key is a Problem instead of being silently ignored. Secrets are
+// typo in a key is a Problem instead of being silently ignored. The nodes
+// are decoded into the types below by their yaml struct tags (see tags.go),
+// which are the one list of the keys each section knows. Secrets are
 // written as ${VAR} or ${VAR:-default}; they are expanded after parsing, one
 // string value at a time, so a secret containing YAML syntax cannot change
 // the file's structure. Every expanded value and every tracker option marked
