@@ -5,7 +5,9 @@
 // The file is parsed node by node (not through viper's case-folding key
 // store) so that tracker names, custom field names like "custom:Story
 // Points" and file order survive, every key keeps its line number, and a
-// typo in a key is a Problem instead of being silently ignored. Secrets are
+// typo in a key is a Problem instead of being silently ignored. The nodes
+// are decoded into the types below by their yaml struct tags (see tags.go),
+// which are the one list of the keys each section knows. Secrets are
 // written as ${VAR} or ${VAR:-default}; they are expanded after parsing, one
 // string value at a time, so a secret containing YAML syntax cannot change
 // the file's structure. Every expanded value and every tracker option marked
@@ -152,23 +154,23 @@ func (e *SyntaxError) Error() string {
 
 // State says where tracksync keeps its state.
 type State struct {
-	Driver string // "sqlite" (default) or "postgres"
+	Driver string `yaml:"driver,env"` // "sqlite" (default) or "postgres"
 	// DSN is a file path for sqlite (relative paths are resolved against
 	// the config file's folder by Parse) or a postgres:// URL.
-	DSN string
+	DSN string `yaml:"dsn,env"`
 }
 
 // Server configures `tracksync serve`.
 type Server struct {
-	Listen string // host:port
+	Listen string `yaml:"listen,env"` // host:port
 	// PublicURL is where the trackers reach serve (https://tracksync.acme.com),
 	// when it differs from Listen; serve registers the webhooks of trackers
 	// that register their own (Asana) at <PublicURL>/webhooks/<tracker>.
-	PublicURL string
-	Token     string // optional bearer token; always a secret
+	PublicURL string `yaml:"public_url,env"`
+	Token     string `yaml:"token,env"` // optional bearer token; always a secret
 	// CheckSchedule is when serve runs the drift check (tracksync check)
 	// over every flow: '@every 6h' (default), a cron expression, or "off".
-	CheckSchedule string
+	CheckSchedule string `yaml:"check_schedule"`
 }
 
 // DefaultCheckSchedule is server.check_schedule's default.
@@ -176,103 +178,108 @@ const DefaultCheckSchedule = "@every 6h"
 
 // Log configures logging.
 type Log struct {
-	Level  string // debug | info | warn | error
-	Format string // text | json
+	Level  string `yaml:"level,env"`  // debug | info | warn | error
+	Format string `yaml:"format,env"` // text | json
 }
 
 // Tracker is one configured tracker.
 type Tracker struct {
-	Name string // the key under trackers:
-	Kind string // the adapter kind: jira, github, roadmap, memory, ...
+	Name string `yaml:",key"` // the key under trackers:
+	Kind string `yaml:"kind"` // the adapter kind: jira, github, roadmap, memory, ...
 	// Options holds every key but kind, as written (nested maps kept);
 	// adapters.Registry.Check validates them against the kind's spec.
-	Options map[string]any
+	Options map[string]any `yaml:",rest"`
 }
 
 // User is one person's identities across trackers.
 type User struct {
-	Name  string
-	Email string
+	Name  string `yaml:"name"`
+	Email string `yaml:"email"`
 	// IDs maps a tracker name, or a tracker kind (for every tracker of that
 	// kind not named explicitly), to the person's native user id there.
-	IDs map[string]string
+	IDs map[string]string `yaml:",rest"`
 }
 
 // FlowSide is one side of a flow.
 type FlowSide struct {
-	Tracker string // a key of Config.Trackers
-	Scope   string // tracker-specific query; "" for everything
+	Tracker string `yaml:"tracker"` // a key of Config.Trackers
+	Scope   string `yaml:"scope"`   // tracker-specific query; "" for everything
 }
 
 // Flow is one flow as written; mapping.Compile checks and compiles it.
 type Flow struct {
-	Name      string
-	A, B      FlowSide
-	Direction string // both | a-to-b | b-to-a
-	Schedule  string // '@every 5m' or a cron expression
-	Conflict  string // newest | a-wins | b-wins | manual
-	OnDelete  string // unlink | close | ignore
+	Name      string   `yaml:"name"`
+	A         FlowSide `yaml:"a"`
+	B         FlowSide `yaml:"b"`
+	Direction string   `yaml:"direction"` // both | a-to-b | b-to-a
+	Schedule  string   `yaml:"schedule"`  // '@every 5m' or a cron expression
+	Conflict  string   `yaml:"conflict"`  // newest | a-wins | b-wins | manual
+	OnDelete  string   `yaml:"on_delete"` // unlink | close | ignore
 	// MaxChangeShare is the safety valve: a run that would close, delete or
 	// reassign more than this share of the flow's items stops. In (0, 1].
-	MaxChangeShare float64
+	MaxChangeShare float64 `yaml:"max_change_share" check:"change_share"`
 	// MaxCreateShare is the create valve: a run that would create more than
 	// CreateFloor items and more than this share of the flow's linked
 	// items stops. More than 0; Parse fills DefaultMaxCreateShare.
-	MaxCreateShare float64
+	MaxCreateShare float64 `yaml:"max_create_share" check:"create_share"`
 	// FirstContactLimit: the first run of a flow (no links yet) stops for a
 	// plan review when both sides hold more unlinked items than this
 	// (0: always when both sides hold any). Parse fills the default.
-	FirstContactLimit *int
+	FirstContactLimit *int `yaml:"first_contact_limit" check:"first_contact"`
 	// Match lists the match rules tried on first contact, in order (see
 	// MatchRules); Parse fills all of them when absent; empty matches
 	// nothing (every unlinked item is copied).
-	Match []string
+	Match []string `yaml:"match,present" check:"match"`
 	// MatchFile is a CSV of a_key,b_key pairs (rule "file"), resolved
 	// against the config file's folder.
-	MatchFile string
+	MatchFile string `yaml:"match_file" check:"config_path"`
 	// Create counterparts for new items in scope; nil means the default, true.
-	Create *bool
+	Create *bool `yaml:"create"`
 	// Fields by field name (title, body, status, assignees, labels,
 	// priority, due, parent, comments, "custom:Story Points"). nil when the
 	// file has no fields key (mapping then syncs title, body and status);
 	// empty when it has one with nothing in it.
-	Fields map[string]FieldConfig
-	Order  []string // Fields' keys in file order
+	Fields map[string]FieldConfig `yaml:"fields" order:"Order"`
+	Order  []string               // Fields' keys in file order
 }
 
 // FieldConfig is one field rule. A bare scalar (`title: both`) sets only
 // Direction.
 type FieldConfig struct {
-	Direction string // both | a-to-b | b-to-a | none; "" follows the flow
-	Owner     string // "a" | "b": that side wins conflicts on this field
-	Map       []ValuePair
+	Direction string      `yaml:"direction,scalar"` // both | a-to-b | b-to-a | none; "" follows the flow
+	Owner     string      `yaml:"owner"`            // "a" | "b": that side wins conflicts on this field
+	Map       []ValuePair `yaml:"map" null:"empty map entry (want {a: ..., b: ...})"`
 	// Default (status only) maps side ("a", "b") to category (todo,
 	// in_progress, done) to the status used for values the map lacks.
-	Default map[string]map[string]string
+	Default map[string]map[string]string `yaml:"default"`
 	// A and B (custom fields only) are the field's display names on each
 	// side when they differ from the name after "custom:".
-	A, B string
+	A string `yaml:"a"`
+	B string `yaml:"b"`
 }
 
 // ValuePair maps one value on side A to one on side B. ALabel and BLabel
 // (status only) are labels that, together with the status, stand for it.
 type ValuePair struct {
-	A, B           string
-	ALabel, BLabel string
+	A      string `yaml:"a"`
+	B      string `yaml:"b"`
+	ALabel string `yaml:"a_label"`
+	BLabel string `yaml:"b_label"`
 }
 
 // Config is a loaded configuration file.
 type Config struct {
-	Path        string
-	State       State
-	Server      Server
-	Log         Log
-	Trackers    map[string]Tracker
-	Users       []User
-	Flows       []Flow
-	Initiatives *Initiatives // nil when the file has no initiatives key
+	Path     string             `yaml:"-"`
+	State    State              `yaml:"state,strict"`
+	Server   Server             `yaml:"server,strict"`
+	Log      Log                `yaml:"log,strict"`
+	Trackers map[string]Tracker `yaml:"trackers,present,omitbroken" null:"want a mapping with at least a kind"`
+	// Users and Flows leave out items that are not mappings.
+	Users       []User       `yaml:"users,omitbroken" null:"empty user"`
+	Flows       []Flow       `yaml:"flows,omitbroken" null:"empty flow"`
+	Initiatives *Initiatives `yaml:"initiatives"` // nil when the file has no initiatives key
 	// Notifications is nil when the file has no notifications key.
-	Notifications *Notifications
+	Notifications *Notifications `yaml:"notifications"`
 
 	lines    map[string]int
 	problems Problems

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/url"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -20,23 +21,24 @@ import (
 	"github.com/tracksync/tracksync/adapters"
 )
 
-// Known keys, for unknown-key problems and their suggestions.
+// Known keys, for unknown-key problems and their suggestions (and the
+// example file's test): from the struct tags.
 var (
-	topKeys    = []string{"state", "server", "log", "trackers", "users", "flows", "initiatives", "notifications"}
-	stateKeys  = []string{"driver", "dsn"}
-	serverKeys = []string{"listen", "public_url", "token", "check_schedule"}
-	logKeys    = []string{"level", "format"}
-	flowKeys   = []string{"name", "a", "b", "direction", "schedule", "conflict", "on_delete", "max_change_share", "max_create_share", "first_contact_limit", "match", "match_file", "create", "fields"}
-	sideKeys   = []string{"tracker", "scope"}
-	fieldKeys  = []string{"direction", "owner", "map", "default", "a", "b"}
-	pairKeys   = []string{"a", "b", "a_label", "b_label"}
+	topKeys    = keysOf[Config]()
+	stateKeys  = keysOf[State]()
+	serverKeys = keysOf[Server]()
+	logKeys    = keysOf[Log]()
+	flowKeys   = keysOf[Flow]()
+	sideKeys   = keysOf[FlowSide]()
+	fieldKeys  = keysOf[FieldConfig]()
+	pairKeys   = keysOf[ValuePair]()
 
-	initiativesKeys = []string{"source", "status", "children", "rollup"}
-	childKeys       = []string{"tracker", "link", "label", "scope", "create"}
-	createKeys      = []string{"project", "type"}
-	rollupKeys      = []string{"weight", "estimate", "default_estimate", "at_risk", "write_back", "schedule"}
-	atRiskKeys      = []string{"days_before_due", "min_done", "blocked_statuses", "blocked_labels"}
-	writeBackKeys   = []string{"source", "field", "comment", "tracking"}
+	initiativesKeys = keysOf[Initiatives]()
+	childKeys       = keysOf[ChildRule]()
+	createKeys      = keysOf[CreateRule]()
+	rollupKeys      = keysOf[RollupConfig]()
+	atRiskKeys      = keysOf[AtRiskConfig]()
+	writeBackKeys   = keysOf[WriteBack]()
 )
 
 // nodeBudget bounds how many nodes one parse visits, so that aliases
@@ -50,12 +52,7 @@ type decoder struct {
 	problems  Problems
 	budget    int
 	exhausted bool
-	// zeroShare marks flows (by index) with an explicit max_change_share
-	// of 0, already reported, so defaults does not fill 0.25 over it.
-	zeroShare map[int]bool
-	// blockedLabels is set when the file has initiatives.rollup.at_risk.
-	// blocked_labels, even empty, so defaults does not fill [blocked] over it.
-	blockedLabels bool
+	strict    bool // inside a section tagged strict
 }
 
 func parse(data []byte, path string, env func(string) (string, bool), override func(string) (string, bool)) (*Config, error) {
@@ -77,14 +74,14 @@ func parse(data []byte, path string, env func(string) (string, bool), override f
 	}
 
 	c := &Config{Path: path, lines: map[string]int{}, secrets: newSecretSet()}
-	d := &decoder{c: c, env: env, overrides: map[string]string{}, budget: nodeBudget, zeroShare: map[int]bool{}}
+	d := &decoder{c: c, env: env, overrides: map[string]string{}, budget: nodeBudget}
 	for _, k := range envKeys {
 		if v, ok := override(k); ok {
 			d.overrides[k] = v
 		}
 	}
 	if len(doc.Content) > 0 {
-		d.top(doc.Content[0])
+		d.decodeStruct(doc.Content[0], "", reflect.ValueOf(c).Elem(), nil)
 	}
 	d.applyOverrides()
 	d.defaults()
@@ -283,25 +280,15 @@ func (d *decoder) expand(s, path string) (string, bool) {
 	return out, len(problems) == 0
 }
 
-// setting decodes a string setting that a TRACKSYNC_ variable may override;
-// an overridden value is not even expanded, so its problems cannot matter.
-func (d *decoder) setting(n *yaml.Node, path string, dst *string) {
-	if _, ok := d.overrides[path]; ok {
-		return
-	}
-	if s, ok := d.str(n, path); ok {
-		*dst = s
-	}
-}
-
-func (d *decoder) boolean(n *yaml.Node, path string) (bool, bool) {
+// boolean decodes true or false; want is the problem otherwise.
+func (d *decoder) boolean(n *yaml.Node, path, want string) (bool, bool) {
 	s, ok := d.str(n, path)
 	if !ok {
 		return false, false
 	}
 	b, err := strconv.ParseBool(s)
 	if err != nil {
-		d.problem(path, "want true or false")
+		d.problem(path, "%s", want)
 		return false, false
 	}
 	return b, true
@@ -363,593 +350,11 @@ func (d *decoder) value(n *yaml.Node, path string) any {
 	return nil
 }
 
-func (d *decoder) unknown(path, key string, known []string) {
-	msg := "unknown key"
-	if s := suggest(key, known); s != "" {
-		msg += fmt.Sprintf(" (did you mean %s?)", s)
-	} else {
-		msg += " (known: " + strings.Join(known, ", ") + ")"
-	}
-	d.problem(join(path, key), "%s", msg)
-}
-
-func (d *decoder) top(n *yaml.Node) {
-	entries, present := d.mapping(n, "")
-	if !present {
-		return
-	}
-	for _, e := range entries {
-		switch e.key {
-		case "state":
-			d.section(e.val, "state", stateKeys, map[string]*string{"driver": &d.c.State.Driver, "dsn": &d.c.State.DSN})
-		case "server":
-			d.section(e.val, "server", serverKeys, map[string]*string{"listen": &d.c.Server.Listen, "public_url": &d.c.Server.PublicURL, "token": &d.c.Server.Token, "check_schedule": &d.c.Server.CheckSchedule})
-		case "log":
-			d.section(e.val, "log", logKeys, map[string]*string{"level": &d.c.Log.Level, "format": &d.c.Log.Format})
-		case "trackers":
-			d.trackers(e.val)
-		case "users":
-			d.users(e.val)
-		case "flows":
-			d.flows(e.val)
-		case "initiatives":
-			d.initiatives(e.val)
-		case "notifications":
-			d.notifications(e.val)
-		default:
-			d.unknown("", e.key, topKeys)
-		}
-	}
-}
-
-// section decodes a mapping of string settings.
-func (d *decoder) section(n *yaml.Node, path string, known []string, dst map[string]*string) {
-	entries, _ := d.mapping(n, path)
-	for _, e := range entries {
-		p, ok := dst[e.key]
-		if !ok {
-			d.unknown(path, e.key, known)
-			continue
-		}
-		d.setting(e.val, join(path, e.key), p)
-	}
-}
-
-func (d *decoder) trackers(n *yaml.Node) {
-	entries, _ := d.mapping(n, "trackers")
-	d.c.Trackers = make(map[string]Tracker, len(entries))
-	for _, e := range entries {
-		path := join("trackers", e.key)
-		sub, present := d.mapping(e.val, path)
-		if !present {
-			if isNull(resolve(e.val)) {
-				d.problem(path, "want a mapping with at least a kind")
-			}
-			continue
-		}
-		t := Tracker{Name: e.key, Options: map[string]any{}}
-		for _, se := range sub {
-			if se.key == "kind" {
-				t.Kind, _ = d.str(se.val, join(path, "kind"))
-				continue
-			}
-			t.Options[se.key] = d.value(se.val, join(path, se.key))
-		}
-		if t.Kind == "" {
-			d.problem(join(path, "kind"), "required (the adapter: %s)", strings.Join(kindsHint(), ", "))
-		}
-		d.c.Trackers[e.key] = t
-	}
-}
-
-// kindsHint names the kinds registered in this binary, or the planned ones
-// when none are (a test binary).
-func kindsHint() []string {
-	if k := adapters.Default.Kinds(); len(k) > 0 {
-		return k
-	}
-	return []string{"jira", "github", "asana", "roadmap", "memory"}
-}
-
-func (d *decoder) users(n *yaml.Node) {
-	items, _ := d.sequence(n, "users")
-	for i, item := range items {
-		path := index("users", i)
-		entries, present := d.mapping(item, path)
-		if !present {
-			if isNull(resolve(item)) {
-				d.problem(path, "empty user")
-			}
-			continue
-		}
-		u := User{IDs: map[string]string{}}
-		for _, e := range entries {
-			p := join(path, e.key)
-			switch e.key {
-			case "name":
-				u.Name, _ = d.str(e.val, p)
-			case "email":
-				u.Email, _ = d.str(e.val, p)
-			default:
-				// Any other key is a tracker name or kind; mapping.Validate
-				// checks that against the trackers and the registry.
-				if id, ok := d.str(e.val, p); ok {
-					u.IDs[e.key] = id
-				}
-			}
-		}
-		d.c.Users = append(d.c.Users, u)
-	}
-}
-
-func (d *decoder) flows(n *yaml.Node) {
-	items, _ := d.sequence(n, "flows")
-	for i, item := range items {
-		path := index("flows", i)
-		entries, present := d.mapping(item, path)
-		if !present {
-			if isNull(resolve(item)) {
-				d.problem(path, "empty flow")
-			}
-			continue
-		}
-		var f Flow
-		for _, e := range entries {
-			p := join(path, e.key)
-			switch e.key {
-			case "name":
-				f.Name, _ = d.str(e.val, p)
-			case "a":
-				f.A = d.side(e.val, p)
-			case "b":
-				f.B = d.side(e.val, p)
-			case "direction":
-				f.Direction, _ = d.str(e.val, p)
-			case "schedule":
-				f.Schedule, _ = d.str(e.val, p)
-			case "conflict":
-				f.Conflict, _ = d.str(e.val, p)
-			case "on_delete":
-				f.OnDelete, _ = d.str(e.val, p)
-			case "max_change_share":
-				if v, ok := d.number(e.val, p); ok {
-					if v == 0 {
-						// mapping.Compile reads 0 as "unset" (a flow built
-						// in Go), so an explicit 0 is caught here.
-						d.problem(p, "must be more than 0 and at most 1 (0.25 is a quarter of the flow's items)")
-						d.zeroShare[len(d.c.Flows)] = true
-					}
-					f.MaxChangeShare = v
-				}
-			case "max_create_share":
-				if v, ok := d.number(e.val, p); ok {
-					if !(v > 0) || math.IsNaN(v) || math.IsInf(v, 0) {
-						d.problem(p, "must be more than 0 (0.5: a run may create at most half as many items as the flow links; 1: as many)")
-					} else {
-						f.MaxCreateShare = v
-					}
-				}
-			case "first_contact_limit":
-				if v, ok := d.number(e.val, p); ok {
-					if v < 0 || v != math.Trunc(v) {
-						d.problem(p, "must be a whole number, 0 or more (how many unlinked items both sides may hold before a flow's first run stops for a plan review)")
-					} else {
-						n := int(v)
-						f.FirstContactLimit = &n
-					}
-				}
-			case "match":
-				f.Match = d.strs(e.val, p)
-				if f.Match == nil {
-					f.Match = []string{} // present and empty: match nothing
-				}
-				for j, r := range f.Match {
-					if !slices.Contains(MatchRules, r) {
-						d.problem(index(p, j), "%q is not a match rule (%s)", r, strings.Join(MatchRules, ", "))
-					}
-				}
-			case "match_file":
-				if v, ok := d.str(e.val, p); ok && v != "" {
-					if !filepath.IsAbs(v) {
-						v = filepath.Join(d.c.BaseDir(), v)
-					}
-					f.MatchFile = v
-				}
-			case "create":
-				if v, ok := d.boolean(e.val, p); ok {
-					f.Create = &v
-				}
-			case "fields":
-				d.fields(e.val, p, &f)
-			default:
-				d.unknown(path, e.key, flowKeys)
-			}
-		}
-		d.c.Flows = append(d.c.Flows, f)
-	}
-}
-
-func (d *decoder) side(n *yaml.Node, path string) FlowSide {
-	var s FlowSide
-	entries, present := d.mapping(n, path)
-	if !present {
-		return s
-	}
-	for _, e := range entries {
-		p := join(path, e.key)
-		switch e.key {
-		case "tracker":
-			s.Tracker, _ = d.str(e.val, p)
-		case "scope":
-			s.Scope, _ = d.str(e.val, p)
-		default:
-			d.unknown(path, e.key, sideKeys)
-		}
-	}
-	return s
-}
-
-func (d *decoder) fields(n *yaml.Node, path string, f *Flow) {
-	entries, present := d.mapping(n, path)
-	if !present {
-		return
-	}
-	f.Fields = make(map[string]FieldConfig, len(entries))
-	for _, e := range entries {
-		f.Order = append(f.Order, e.key)
-		f.Fields[e.key] = d.field(e.val, join(path, e.key))
-	}
-}
-
-// field decodes a field rule from a bare direction or a mapping.
-func (d *decoder) field(n *yaml.Node, path string) FieldConfig {
-	var fc FieldConfig
-	n = resolve(n)
-	if isNull(n) {
-		return fc
-	}
-	if n.Kind == yaml.ScalarNode {
-		fc.Direction, _ = d.str(n, path)
-		return fc
-	}
-	entries, present := d.mapping(n, path)
-	if !present {
-		return fc
-	}
-	for _, e := range entries {
-		p := join(path, e.key)
-		switch e.key {
-		case "direction":
-			fc.Direction, _ = d.str(e.val, p)
-		case "owner":
-			fc.Owner, _ = d.str(e.val, p)
-		case "a":
-			fc.A, _ = d.str(e.val, p)
-		case "b":
-			fc.B, _ = d.str(e.val, p)
-		case "map":
-			items, _ := d.sequence(e.val, p)
-			for j, item := range items {
-				fc.Map = append(fc.Map, d.pair(item, index(p, j)))
-			}
-		case "default":
-			fc.Default = d.defaults2(e.val, p)
-		default:
-			d.unknown(path, e.key, fieldKeys)
-		}
-	}
-	return fc
-}
-
-func (d *decoder) pair(n *yaml.Node, path string) ValuePair {
-	var vp ValuePair
-	entries, present := d.mapping(n, path)
-	if !present {
-		if isNull(resolve(n)) {
-			d.problem(path, "empty map entry (want {a: ..., b: ...})")
-		}
-		return vp
-	}
-	for _, e := range entries {
-		p := join(path, e.key)
-		switch e.key {
-		case "a":
-			vp.A, _ = d.str(e.val, p)
-		case "b":
-			vp.B, _ = d.str(e.val, p)
-		case "a_label":
-			vp.ALabel, _ = d.str(e.val, p)
-		case "b_label":
-			vp.BLabel, _ = d.str(e.val, p)
-		default:
-			d.unknown(path, e.key, pairKeys)
-		}
-	}
-	return vp
-}
-
-// defaults2 decodes a two-level mapping of strings (status defaults).
-func (d *decoder) defaults2(n *yaml.Node, path string) map[string]map[string]string {
-	entries, present := d.mapping(n, path)
-	if !present {
-		return nil
-	}
-	out := make(map[string]map[string]string, len(entries))
-	for _, e := range entries {
-		p := join(path, e.key)
-		sub, _ := d.mapping(e.val, p)
-		m := make(map[string]string, len(sub))
-		for _, se := range sub {
-			if s, ok := d.str(se.val, join(p, se.key)); ok {
-				m[se.key] = s
-			}
-		}
-		out[e.key] = m
-	}
-	return out
-}
-
 const initiativesPath = "initiatives"
 
-func (d *decoder) initiatives(n *yaml.Node) {
-	entries, present := d.mapping(n, initiativesPath)
-	if !present {
-		return
-	}
-	in := &Initiatives{}
-	d.c.Initiatives = in
-	for _, e := range entries {
-		p := join(initiativesPath, e.key)
-		switch e.key {
-		case "source":
-			in.Source = InitiativeSource(d.side(e.val, p))
-		case "status":
-			in.Status, _ = d.str(e.val, p)
-		case "children":
-			items, _ := d.sequence(e.val, p)
-			// Every item is kept, even a broken one, so that Children[i]
-			// is children[i] in the file and checks name the right index.
-			in.Children = make([]ChildRule, 0, len(items))
-			for i, item := range items {
-				in.Children = append(in.Children, d.child(item, index(p, i)))
-			}
-		case "rollup":
-			d.rollup(e.val, p, &in.Rollup)
-		default:
-			d.unknown(initiativesPath, e.key, initiativesKeys)
-		}
-	}
-}
-
-func (d *decoder) child(n *yaml.Node, path string) ChildRule {
-	var c ChildRule
-	entries, present := d.mapping(n, path)
-	if !present {
-		if isNull(resolve(n)) {
-			d.problem(path, "empty child rule (want {tracker: ..., link: ...})")
-		}
-		return c
-	}
-	for _, e := range entries {
-		p := join(path, e.key)
-		switch e.key {
-		case "tracker":
-			c.Tracker, _ = d.str(e.val, p)
-		case "link":
-			c.Link, _ = d.str(e.val, p)
-		case "label":
-			c.Label, _ = d.str(e.val, p)
-		case "scope":
-			c.Scope, _ = d.str(e.val, p)
-		case "create":
-			c.Create = d.create(e.val, p)
-		default:
-			d.unknown(path, e.key, childKeys)
-		}
-	}
-	return c
-}
-
-// create decodes a fan-out rule: true (tracker defaults), false, or a
-// mapping of project and type.
-func (d *decoder) create(n *yaml.Node, path string) *CreateRule {
-	if on, scalar := d.switchOr(n, path, createKeys); scalar {
-		if on {
-			return &CreateRule{}
-		}
-		return nil
-	}
-	entries, present := d.mapping(n, path)
-	if !present {
-		return nil
-	}
-	r := &CreateRule{}
-	for _, e := range entries {
-		p := join(path, e.key)
-		switch e.key {
-		case "project":
-			r.Project, _ = d.str(e.val, p)
-		case "type":
-			if s, ok := d.str(e.val, p); ok {
-				r.Kind = strings.ToLower(s)
-			}
-		default:
-			d.unknown(path, e.key, createKeys)
-		}
-	}
-	return r
-}
-
-// switchOr decodes a single true/false value where a mapping of known
-// keys may stand instead. scalar is false when n is a mapping (or absent),
-// which the caller then decodes.
-func (d *decoder) switchOr(n *yaml.Node, path string, known []string) (on, scalar bool) {
-	r := resolve(n)
-	if isNull(r) || r.Kind != yaml.ScalarNode {
-		return false, false
-	}
-	s, ok := d.str(r, path)
-	if !ok {
-		return false, true
-	}
-	b, err := strconv.ParseBool(s)
-	if err != nil {
-		d.problem(path, "want true, false or a mapping (%s)", strings.Join(known, ", "))
-		return false, true
-	}
-	return b, true
-}
-
-func (d *decoder) rollup(n *yaml.Node, path string, r *RollupConfig) {
-	entries, _ := d.mapping(n, path)
-	for _, e := range entries {
-		p := join(path, e.key)
-		switch e.key {
-		case "weight":
-			r.Weight, _ = d.str(e.val, p)
-		case "estimate":
-			r.Estimate = d.estimates(e.val, p)
-		case "default_estimate":
-			r.DefaultEstimate, _ = d.number(e.val, p)
-		case "at_risk":
-			d.atRisk(e.val, p, &r.AtRisk)
-		case "write_back":
-			r.WriteBack = d.writeBack(e.val, p)
-		case "schedule":
-			r.Schedule, _ = d.str(e.val, p)
-		default:
-			d.unknown(path, e.key, rollupKeys)
-		}
-	}
-}
-
-// estimates decodes, by tracker, a custom field name or a mapping of size
-// labels to numbers.
-func (d *decoder) estimates(n *yaml.Node, path string) map[string]Estimate {
-	entries, present := d.mapping(n, path)
-	if !present {
-		return nil
-	}
-	out := make(map[string]Estimate, len(entries))
-	for _, e := range entries {
-		p := join(path, e.key)
-		v := resolve(e.val)
-		switch {
-		case !isNull(v) && v.Kind == yaml.MappingNode:
-			sub, _ := d.mapping(v, p)
-			labels := make(map[string]float64, len(sub))
-			for _, se := range sub {
-				if f, ok := d.number(se.val, join(p, se.key)); ok {
-					labels[se.key] = f
-				}
-			}
-			out[e.key] = Estimate{Labels: labels}
-		case !isNull(v) && v.Kind == yaml.ScalarNode:
-			if s, ok := d.str(v, p); ok {
-				out[e.key] = Estimate{Field: s}
-			}
-		default:
-			d.problem(p, "want a custom field name ('Story Points') or a mapping of labels to numbers ({'size: S': 1})")
-		}
-	}
-	return out
-}
-
-func (d *decoder) atRisk(n *yaml.Node, path string, a *AtRiskConfig) {
-	entries, _ := d.mapping(n, path)
-	for _, e := range entries {
-		p := join(path, e.key)
-		switch e.key {
-		case "days_before_due":
-			if f, ok := d.number(e.val, p); ok {
-				if f != math.Trunc(f) || math.Abs(f) > math.MaxInt32 {
-					d.problem(p, "want a whole number of days")
-					continue
-				}
-				a.DaysBeforeDue = int(f)
-			}
-		case "min_done":
-			a.MinDone, _ = d.number(e.val, p)
-		case "blocked_statuses":
-			a.BlockedStatuses = d.strs(e.val, p)
-		case "blocked_labels":
-			if !isNull(resolve(e.val)) {
-				d.blockedLabels = true
-			}
-			a.BlockedLabels = d.strs(e.val, p)
-		default:
-			d.unknown(path, e.key, atRiskKeys)
-		}
-	}
-}
-
-// strs decodes a list of non-empty strings, or one string standing for a
-// list of one.
-func (d *decoder) strs(n *yaml.Node, path string) []string {
-	if r := resolve(n); !isNull(r) && r.Kind == yaml.ScalarNode {
-		s, ok := d.str(r, path)
-		switch {
-		case !ok:
-			return nil
-		case s == "":
-			d.problem(path, "empty (want a value or a list of values)")
-			return nil
-		}
-		return []string{s}
-	}
-	items, present := d.sequence(n, path)
-	if !present {
-		return nil
-	}
-	out := make([]string, 0, len(items))
-	for i, item := range items {
-		p := index(path, i)
-		if s, ok := d.str(item, p); ok && s != "" {
-			out = append(out, s)
-		} else if ok || isNull(resolve(item)) {
-			d.problem(p, "empty")
-		}
-	}
-	return out
-}
-
-// writeBack decodes true (source and tracking), false, or a mapping.
-func (d *decoder) writeBack(n *yaml.Node, path string) WriteBack {
-	var w WriteBack
-	if on, scalar := d.switchOr(n, path, writeBackKeys); scalar {
-		if on {
-			w.Source, w.Tracking = true, true
-		}
-		return w
-	}
-	entries, _ := d.mapping(n, path)
-	for _, e := range entries {
-		p := join(path, e.key)
-		switch e.key {
-		case "source":
-			w.Source, _ = d.boolean(e.val, p)
-		case "field":
-			w.Field, _ = d.str(e.val, p)
-		case "comment":
-			w.Comment, _ = d.boolean(e.val, p)
-		case "tracking":
-			w.Tracking, _ = d.boolean(e.val, p)
-		default:
-			d.unknown(path, e.key, writeBackKeys)
-		}
-	}
-	return w
-}
-
 func (d *decoder) applyOverrides() {
-	dst := map[string]*string{
-		"state.driver": &d.c.State.Driver, "state.dsn": &d.c.State.DSN,
-		"server.listen": &d.c.Server.Listen, "server.token": &d.c.Server.Token,
-		"server.public_url": &d.c.Server.PublicURL,
-		"log.level":         &d.c.Log.Level, "log.format": &d.c.Log.Format,
-	}
 	for k, v := range d.overrides {
-		*dst[k] = v
+		byPath(reflect.ValueOf(d.c).Elem(), k).SetString(v)
 	}
 }
 
@@ -977,9 +382,6 @@ func (d *decoder) defaults() {
 		set(&f.Schedule, DefaultSchedule)
 		set(&f.Conflict, DefaultConflict)
 		set(&f.OnDelete, DefaultOnDelete)
-		if f.MaxChangeShare == 0 && !d.zeroShare[i] {
-			f.MaxChangeShare = DefaultMaxChangeShare
-		}
 		if f.MaxCreateShare == 0 {
 			f.MaxCreateShare = DefaultMaxCreateShare
 		}
@@ -1009,9 +411,6 @@ func (d *decoder) defaults() {
 			set(&r.Weight, "count")
 		}
 		set(&r.Schedule, DefaultRollupSchedule)
-		if !d.blockedLabels {
-			r.AtRisk.BlockedLabels = []string{DefaultBlockedLabel}
-		}
 	}
 }
 
@@ -1196,4 +595,43 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(rb)]
+}
+
+// strs decodes a list of non-empty strings, or one string standing for a
+// list of one.
+func (d *decoder) strs(n *yaml.Node, path string) []string {
+	if r := resolve(n); !isNull(r) && r.Kind == yaml.ScalarNode {
+		s, ok := d.str(r, path)
+		switch {
+		case !ok:
+			return nil
+		case s == "":
+			d.problem(path, "empty (want a value or a list of values)")
+			return nil
+		}
+		return []string{s}
+	}
+	items, present := d.sequence(n, path)
+	if !present {
+		return nil
+	}
+	out := make([]string, 0, len(items))
+	for i, item := range items {
+		p := index(path, i)
+		if s, ok := d.str(item, p); ok && s != "" {
+			out = append(out, s)
+		} else if ok || isNull(resolve(item)) {
+			d.problem(p, "empty")
+		}
+	}
+	return out
+}
+
+// kindsHint names the kinds registered in this binary, or the planned ones
+// when none are (a test binary).
+func kindsHint() []string {
+	if k := adapters.Default.Kinds(); len(k) > 0 {
+		return k
+	}
+	return []string{"jira", "github", "asana", "roadmap", "memory"}
 }

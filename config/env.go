@@ -1,6 +1,7 @@
 package config
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 
@@ -10,15 +11,12 @@ import (
 // EnvPrefix starts every environment variable that overrides a setting.
 const EnvPrefix = "TRACKSYNC"
 
-// envKeys are the settings an environment variable can override. They are
-// the scalar settings a deployment changes per machine; trackers, users and
-// flows take their per-machine values through ${VAR} instead, because a
-// variable name cannot say which list entry or tracker option it means.
-var envKeys = []string{
-	"state.driver", "state.dsn",
-	"server.listen", "server.token", "server.public_url",
-	"log.level", "log.format",
-}
+// envKeys are the settings an environment variable can override: the
+// fields tagged env. They are the scalar settings a deployment changes per
+// machine; trackers, users and flows take their per-machine values through
+// ${VAR} instead, because a variable name cannot say which list entry or
+// tracker option it means.
+var envKeys = envPaths(reflect.TypeFor[Config](), "")
 
 // envKeyReplacer turns a key path into the rest of its variable name, the
 // same way for viper (Load) and for EnvName (Parse and docs).
