@@ -219,14 +219,7 @@ func (t *Tracker) createWithIssueField(ctx context.Context, it adapters.Item, op
 	if err := t.setIssueField(ctx, repo, n, status); err != nil {
 		return res, fmt.Errorf("creating %q: %w", it.Title, err)
 	}
-	is, err := t.getIssue(ctx, repo, n)
-	if err != nil {
-		return res, err
-	}
-	comments := res.Item.Comments
-	res.Item = t.toItem(repo, is)
-	res.Item.Comments = comments
-	return res, nil
+	return t.reread(ctx, res, repo, n)
 }
 
 // issueFieldFromConfig reads the issue_field option (status_source

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/tracksync/tracksync/adapters"
-	"github.com/tracksync/tracksync/adapters/adaptertest"
 	"github.com/tracksync/tracksync/adapters/github/githubtest"
 )
 
@@ -25,37 +24,12 @@ func newFieldStatus(t *testing.T) *fixture {
 // TestIssueFieldStatusConformance: the suite with status in an issue
 // field; a person's status edit sets the field in the UI.
 func TestIssueFieldStatusConformance(t *testing.T) {
-	var cur *fixture
-	adaptertest.Run(t, adaptertest.Harness{
-		New: func(t *testing.T) adapters.Tracker {
-			cur = newFieldStatus(t)
-			return cur.tr
-		},
-		Scope:   githubtest.DefaultRepo,
-		Advance: func(d time.Duration) { cur.fake.Advance(d) },
-		Edit: func(t *testing.T, ref adapters.Ref, mutate func(*adapters.Item)) {
-			t.Helper()
-			before, err := cur.tr.Get(t.Context(), ref)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var status string
-			personEdit(t, cur.fake, ref, func(it *adapters.Item) {
-				it.Status = before.Status
-				mutate(it)
-				status = it.Status
-				it.Status = StatusOpen
-				if before.StatusCategory == adapters.CategoryDone {
-					it.Status = StatusClosed
-				}
-			})
-			if status != before.Status {
-				repo, n, _ := parseRef(ref)
-				if err := cur.fake.SetIssueFieldValue(repo, n, "Status", status); err != nil {
-					t.Fatal(err)
-				}
-			}
-		},
+	runStatusConformance(t, newFieldStatus, func(f *fixture, ref adapters.Ref, status string) error {
+		repo, n, err := parseRef(ref)
+		if err != nil {
+			return err
+		}
+		return f.fake.SetIssueFieldValue(repo, n, "Status", status)
 	})
 }
 

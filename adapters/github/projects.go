@@ -639,6 +639,13 @@ func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.Cr
 			return res, fmt.Errorf("creating %q: %w", it.Title, err)
 		}
 	}
+	return t.reread(ctx, res, repo, n)
+}
+
+// reread replaces a create's result with the issue as it stands after the
+// writes that followed the create (its status and fields set), keeping
+// the comments the create made.
+func (t *Tracker) reread(ctx context.Context, res adapters.CreateResult, repo string, n int) (adapters.CreateResult, error) {
 	is, err := t.getIssue(ctx, repo, n)
 	if err != nil {
 		return res, err

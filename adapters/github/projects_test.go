@@ -34,10 +34,20 @@ func restRequests(f *fixture) (n int) {
 // TestProjectStatusConformance: the suite with status in a Projects field;
 // a person's status edit is a card moved on the board.
 func TestProjectStatusConformance(t *testing.T) {
+	runStatusConformance(t, func(t *testing.T) *fixture { return newBoard(t, githubtest.Options{}) },
+		func(f *fixture, ref adapters.Ref, status string) error {
+			return f.fake.MoveCard("acme", 1, ref.ID, status)
+		})
+}
+
+// runStatusConformance runs the suite on fixtures whose status lives
+// outside the issue: a person's edit changes the issue's other fields as
+// always, and its status through set (a card moved, a field set).
+func runStatusConformance(t *testing.T, newF func(*testing.T) *fixture, set func(f *fixture, ref adapters.Ref, status string) error) {
 	var cur *fixture
 	adaptertest.Run(t, adaptertest.Harness{
 		New: func(t *testing.T) adapters.Tracker {
-			cur = newBoard(t, githubtest.Options{})
+			cur = newF(t)
 			return cur.tr
 		},
 		Scope:   githubtest.DefaultRepo,
@@ -59,7 +69,7 @@ func TestProjectStatusConformance(t *testing.T) {
 				}
 			})
 			if status != before.Status {
-				if err := cur.fake.MoveCard("acme", 1, ref.ID, status); err != nil {
+				if err := set(cur, ref, status); err != nil {
 					t.Fatal(err)
 				}
 			}

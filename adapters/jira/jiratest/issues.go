@@ -64,13 +64,7 @@ func (s *Server) createIssue(r *request) (reply, error) {
 	if raw, ok := b.Fields["issuetype"]; !ok || json.Unmarshal(raw, &tref) != nil {
 		return reply{}, errField("issuetype", "Specify an issue type")
 	}
-	var typ IssueType
-	found := false
-	for _, t := range DefaultIssueTypes {
-		if (tref.ID != "" && t.ID == tref.ID) || (tref.ID == "" && t.Name == tref.Name) {
-			typ, found = t, true
-		}
-	}
+	typ, found := typeByRef(tref)
 	if !found {
 		return reply{}, errField("issuetype", "Specify a valid issue type")
 	}
@@ -171,6 +165,16 @@ func (s *Server) editIssue(r *request) (reply, error) {
 		return reply{http.StatusOK, s.issueJSON(it, parseFields(nil, "*all"), nil, q.Get("expand"))}, nil
 	}
 	return reply{http.StatusNoContent, nil}, nil
+}
+
+// typeByRef is the issue type a request names, by id or else by name.
+func typeByRef(ref named) (IssueType, bool) {
+	for _, t := range DefaultIssueTypes {
+		if (ref.ID != "" && t.ID == ref.ID) || (ref.ID == "" && t.Name == ref.Name) {
+			return t, true
+		}
+	}
+	return IssueType{}, false
 }
 
 func (s *Server) change(author string, at time.Time, items []ChangeItem) Change {
@@ -284,13 +288,7 @@ func (s *Server) applyFields(it *Issue, fields map[string]json.RawMessage, creat
 			if json.Unmarshal(raw, &ref) != nil {
 				return nil, errField("issuetype", "Specify a valid issue type")
 			}
-			var to IssueType
-			found := false
-			for _, t := range DefaultIssueTypes {
-				if (ref.ID != "" && t.ID == ref.ID) || (ref.ID == "" && t.Name == ref.Name) {
-					to, found = t, true
-				}
-			}
+			to, found := typeByRef(ref)
 			if !found {
 				return nil, errField("issuetype", "Specify a valid issue type")
 			}
