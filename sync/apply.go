@@ -540,39 +540,109 @@ func (a *applier) settleNew(ctx context.Context, l store.Link, src adapters.Item
 func (a *applier) pair(ctx context.Context, pp *pairPlan) error {
 	in := pp.in
 	if pp.linkOp != nil {
-		if pp.linkOp.LinkID != 0 {
-			if err := a.e.store.UpdateLink(ctx, in.link); err != nil {
-				return fmt.Errorf("reviving link %d: %w", in.link.ID, err)
-			}
-		} else {
-			l, err := a.e.store.CreateLink(ctx, in.link)
-			if errors.Is(err, store.ErrExists) {
-				l, err = a.e.store.FindLinkByKey(ctx, a.f.Map.Name, in.link.Key)
-			}
-			if err != nil {
-				return fmt.Errorf("linking %s with %s: %w", in.link.A, in.link.B, err)
-			}
-			in.link = l
+		if err := a.linkPair(ctx, pp); err != nil {
+			return err
 		}
-		pp.base.LinkID = in.link.ID
-		for _, op := range pp.upd {
-			if op != nil {
-				op.LinkID = in.link.ID
-			}
+	}
+	w, err := a.writeFields(ctx, pp)
+	if err != nil {
+		return err
+	}
+	if !w.wrote && w.failed == nil && !w.stale {
+		a.counts.Unchanged++
+	}
+	bg := context.WithoutCancel(ctx)
+	if err := a.holdConflicts(bg, pp); err != nil {
+		return err
+	}
+	if a.agreed != nil {
+		a.agreed[in.link.ID] = pp.base.A
+	}
+	commented := false
+	for _, op := range pp.other {
+		commented = commented || op.Kind == OpCommentAdd || op.Kind == OpCommentEdit || op.Kind == OpCommentLink
+	}
+	if pp.changed || w.wrote || commented {
+		// SyncedAt says when comments were last settled (a full reconcile
+		// reads comments only of items updated since): it moves only once
+		// they are, below.
+		pp.base.SyncedAt = a.e.now().UTC()
+		if w.failed != nil || w.stale || commented {
+			pp.base.SyncedAt = in.base.SyncedAt
 		}
-		for _, op := range pp.other {
+		if err := a.e.store.PutBase(bg, pp.base); err != nil {
+			return fmt.Errorf("recording base of link %d: %w", in.link.ID, err)
+		}
+	}
+	if w.failed != nil {
+		return w.failed
+	}
+	if w.stale {
+		return nil
+	}
+	if err := a.copyComments(ctx, pp); err != nil {
+		return err
+	}
+	if commented {
+		pp.base.SyncedAt = a.e.now().UTC()
+		if err := a.e.store.PutBase(bg, pp.base); err != nil {
+			return fmt.Errorf("recording base of link %d: %w", in.link.ID, err)
+		}
+	}
+	a.finished[in.link.ID] = true
+	return nil
+}
+
+// linkPair records a pair's new or revived link and gives its ops the
+// link's id.
+func (a *applier) linkPair(ctx context.Context, pp *pairPlan) error {
+	in := pp.in
+	if pp.linkOp.LinkID != 0 {
+		if err := a.e.store.UpdateLink(ctx, in.link); err != nil {
+			return fmt.Errorf("reviving link %d: %w", in.link.ID, err)
+		}
+	} else {
+		l, err := a.e.store.CreateLink(ctx, in.link)
+		if errors.Is(err, store.ErrExists) {
+			l, err = a.e.store.FindLinkByKey(ctx, a.f.Map.Name, in.link.Key)
+		}
+		if err != nil {
+			return fmt.Errorf("linking %s with %s: %w", in.link.A, in.link.B, err)
+		}
+		in.link = l
+	}
+	pp.base.LinkID = in.link.ID
+	for _, op := range pp.upd {
+		if op != nil {
 			op.LinkID = in.link.ID
 		}
 	}
-	wrote := false
+	for _, op := range pp.other {
+		op.LinkID = in.link.ID
+	}
+	return nil
+}
+
+// fieldWrites is what writeFields did: a side was written, a side failed
+// (failed, the first error), or a side changed under the write (stale:
+// listed again next run).
+type fieldWrites struct {
+	wrote, stale bool
+	failed       error
+}
+
+// writeFields writes a pair's field updates, side by side, recording
+// what each side took in the pair's base; the fields of a side that did
+// not take them go back to their old base, so the next run sees the same
+// difference and writes them again. err is returned only for a crash
+// (the run stops); write failures are in the result.
+func (a *applier) writeFields(ctx context.Context, pp *pairPlan) (fieldWrites, error) {
+	in := pp.in
+	var w fieldWrites
 	if (pp.upd[0] != nil || pp.upd[1] != nil) && !pp.owned {
 		pp.base.A, pp.base.B, pp.owned = maps.Clone(pp.base.A), maps.Clone(pp.base.B), true
 	}
-	var failed error
-	stale := false
 	var readBack [2]*adapters.Item
-	// restore puts op's fields back to their old base, so the next run
-	// sees the same difference and writes them again.
 	restore := func(op *Op) {
 		for _, fc := range op.Fields {
 			oldA, okA := in.base.A[fc.Field]
@@ -589,7 +659,7 @@ func (a *applier) pair(ctx context.Context, pp *pairPlan) error {
 		if op == nil {
 			continue
 		}
-		if failed != nil && fatal(failed) {
+		if w.failed != nil && fatal(w.failed) {
 			// Not attempted: a rate limit or shutdown stopped the pair.
 			// Its fields must not be recorded as written.
 			restore(op)
@@ -600,12 +670,9 @@ func (a *applier) pair(ctx context.Context, pp *pairPlan) error {
 			cur = in.b
 		}
 		got, err := a.update(ctx, op, cur)
-		if err == nil {
-			readBack[i] = &got
-		}
 		if err != nil {
 			if errors.Is(err, errCrashed) {
-				return err
+				return w, err
 			}
 			// This side did not take its fields: their base stays what
 			// it was, so the next run sees the same difference and tries
@@ -617,13 +684,14 @@ func (a *applier) pair(ctx context.Context, pp *pairPlan) error {
 				// Edited between our read and our write: listed again
 				// next run.
 				a.log.Debug("item changed while syncing; retried next run", "item", op.Target.String())
-				stale = true
+				w.stale = true
 				continue
 			}
-			failed = err
+			w.failed = err
 			continue
 		}
-		wrote = true
+		readBack[i] = &got
+		w.wrote = true
 		a.counts.Updated++
 		side := pp.base.A
 		if i == 1 {
@@ -636,53 +704,36 @@ func (a *applier) pair(ctx context.Context, pp *pairPlan) error {
 			side[fc.Field] = a.pl.fm.Value(op.Side, got, fc.Field)
 		}
 	}
-	if failed == nil && !stale {
+	if w.failed == nil && !w.stale {
 		if err := a.narrowed(ctx, pp, readBack); err != nil {
 			if errors.Is(err, errCrashed) {
-				return err
+				return w, err
 			}
-			failed = err
+			w.failed = err
 		}
 	}
-	if !wrote && failed == nil && !stale {
-		a.counts.Unchanged++
-	}
-	bg := context.WithoutCancel(ctx)
+	return w, nil
+}
+
+// holdConflicts records the pair's conflicts that no policy settled.
+func (a *applier) holdConflicts(ctx context.Context, pp *pairPlan) error {
+	in := pp.in
 	for _, op := range pp.other {
 		if op.Kind == OpConflict && op.Conflict.Winner == "" {
 			c := store.Conflict{Flow: a.f.Map.Name, LinkID: in.link.ID, Field: op.Conflict.Field, Base: op.Conflict.Base, A: op.Conflict.A, B: op.Conflict.B}
-			if err := a.e.holdConflict(bg, c, in.link, a.runID); err != nil {
+			if err := a.e.holdConflict(ctx, c, in.link, a.runID); err != nil {
 				return fmt.Errorf("holding conflict on %s field %s: %w", in.link.A, c.Field, err)
 			}
 			a.held[fmt.Sprintf("%d/%s", in.link.ID, c.Field)] = true
 			a.counts.Conflicts++
 		}
 	}
-	if a.agreed != nil {
-		a.agreed[in.link.ID] = pp.base.A
-	}
-	commented := false
-	for _, op := range pp.other {
-		commented = commented || op.Kind == OpCommentAdd || op.Kind == OpCommentEdit || op.Kind == OpCommentLink
-	}
-	if pp.changed || wrote || commented {
-		// SyncedAt says when comments were last settled (a full reconcile
-		// reads comments only of items updated since): it moves only once
-		// they are, below.
-		pp.base.SyncedAt = a.e.now().UTC()
-		if failed != nil || stale || commented {
-			pp.base.SyncedAt = in.base.SyncedAt
-		}
-		if err := a.e.store.PutBase(bg, pp.base); err != nil {
-			return fmt.Errorf("recording base of link %d: %w", in.link.ID, err)
-		}
-	}
-	if failed != nil {
-		return failed
-	}
-	if stale {
-		return nil
-	}
+	return nil
+}
+
+// copyComments copies, edits and links the pair's comments.
+func (a *applier) copyComments(ctx context.Context, pp *pairPlan) error {
+	in := pp.in
 	for _, op := range pp.other {
 		var err error
 		switch op.Kind {
@@ -703,13 +754,6 @@ func (a *applier) pair(ctx context.Context, pp *pairPlan) error {
 			return err
 		}
 	}
-	if commented {
-		pp.base.SyncedAt = a.e.now().UTC()
-		if err := a.e.store.PutBase(bg, pp.base); err != nil {
-			return fmt.Errorf("recording base of link %d: %w", in.link.ID, err)
-		}
-	}
-	a.finished[in.link.ID] = true
 	return nil
 }
 
