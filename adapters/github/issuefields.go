@@ -80,9 +80,9 @@ func newIssueFields(opts *IssueFieldOptions) *issueFields {
 func (f *issueFields) statuses() []adapters.StatusDef {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, org := range slices.Sorted(maps.Keys(f.orgs)) {
+	if orgs := slices.Sorted(maps.Keys(f.orgs)); len(orgs) > 0 {
 		var out []adapters.StatusDef
-		for _, o := range f.orgs[org].options {
+		for _, o := range f.orgs[orgs[0]].options {
 			out = append(out, adapters.StatusDef{Name: o, Category: optionCategory(f.opts.Statuses, o)})
 		}
 		return out
