@@ -275,74 +275,22 @@ func (s *Service) writeBack(ctx context.Context, inits []adapters.Ref, full bool
 	if !wb.Source && !wb.Comment && !wb.Tracking && s.cfg.Status != "children" {
 		return 0, nil
 	}
-	src := s.o.Trackers[s.cfg.Source.Tracker]
 	n := 0
 	var errs []error
 	for _, ir := range inits {
-		ik := rollup.Key(ir)
-		s.mu.Lock()
-		init, ok := s.items[ik]
-		r, ok2 := s.index.Rollup(ir)
-		var tracking []adapters.Item
-		var children []adapters.Item
-		isInit := s.inits[ik]
-		if ok && ok2 {
-			for _, c := range r.Children {
-				ci := s.items[rollup.Key(c.Ref)]
-				children = append(children, ci)
-				if s.tracking[c.Ref.Tracker] && s.isTracking(ik, ci) {
-					tracking = append(tracking, ci)
-				}
-			}
-		}
-		s.mu.Unlock()
-		if !ok || !ok2 || !isInit {
+		w, ok := s.writeBackState(ir)
+		if !ok {
 			continue
 		}
-		var p adapters.Patch
-		caps := src.Capabilities()
-		if wb.Source {
-			if s.o.Kinds[s.cfg.Source.Tracker] == "roadmap" {
-				v := strconv.FormatFloat(math.Round(s.Done(r)*100)/100, 'f', -1, 64)
-				if init.Fields["progress"] != v {
-					p.Fields = append(p.Fields, adapters.CustomPrefix+"progress")
-					setField(&p.Item, "progress", v)
-				}
-			}
-			if wb.Field != "" {
-				v := strconv.Itoa(percent(s.Done(r)))
-				if cur, err := strconv.ParseFloat(init.Fields[wb.Field], 64); err != nil || int(math.Round(cur)) != percent(s.Done(r)) {
-					p.Fields = append(p.Fields, adapters.CustomPrefix+wb.Field)
-					setField(&p.Item, wb.Field, v)
-				}
-			}
+		wrote, err := s.writeSource(ctx, w)
+		if err != nil {
+			errs = append(errs, err)
+		} else if wrote {
+			n++
 		}
-		if s.cfg.Status == "children" {
-			if st, ok := pickStatus(caps.Statuses, r, init); ok {
-				p.Fields = append(p.Fields, adapters.FieldStatus)
-				p.Item.Status, p.Item.StatusCategory = st.Name, st.Category
-			}
-		}
-		if len(p.Fields) > 0 {
-			p.IfVersion = init.Version
-			got, err := src.Update(ctx, init.Ref, p)
-			switch {
-			case errors.Is(err, adapters.ErrConflict):
-				// Someone edited it meanwhile: the next refresh reads the
-				// edit and writes again.
-				s.log.Info("initiative changed while writing its roll-up; retrying next refresh", "initiative", init.Ref.Key)
-			case err != nil:
-				errs = append(errs, fmt.Errorf("initiatives: writing the roll-up of %s (%s) to %s: %w", init.Ref.Key, strings.Join(p.Fields, ", "), s.cfg.Source.Tracker, err))
-			default:
-				n++
-				s.mu.Lock()
-				s.put(got, true)
-				s.mu.Unlock()
-			}
-		}
-		text := s.summary(r)
+		text := s.summary(w.r)
 		if wb.Comment {
-			wrote, err := s.comment(ctx, init, text, health(r), full)
+			wrote, err := s.comment(ctx, w.init, text, health(w.r), full)
 			if err != nil {
 				errs = append(errs, err)
 			} else if wrote {
@@ -350,50 +298,144 @@ func (s *Service) writeBack(ctx context.Context, inits []adapters.Ref, full bool
 			}
 		}
 		if wb.Tracking {
-			for _, ti := range tracking {
-				tw, ok := s.o.Trackers[ti.Ref.Tracker].(TrackingWriter)
-				if !ok {
-					continue
-				}
-				// The checklist: the initiative's other direct children,
-				// then the tracking issue's own (its task list, live).
-				var kids []adapters.Item
-				seen := map[string]bool{rollup.Key(ti.Ref): true}
-				// A copy: each tracking issue adds its own children.
-				list := slices.Clone(children)
-				s.mu.Lock()
-				own, _ := s.index.Rollup(ti.Ref)
-				for _, c := range own.Children {
-					list = append(list, s.items[rollup.Key(c.Ref)])
-				}
-				s.mu.Unlock()
-				for _, c := range list {
-					if k := rollup.Key(c.Ref); !seen[k] && c.Ref.ID != "" {
-						seen[k] = true
-						kids = append(kids, c)
-					}
-				}
-				sig := "tracking\x00" + text + "\x00" + fmt.Sprint(doneList(kids))
-				wk := rollup.Key(ti.Ref)
-				s.mu.Lock()
-				same := s.written[wk] == sig
-				s.mu.Unlock()
-				if same && !full {
-					continue
-				}
-				line := strings.Replace(text, "**Progress:", "**"+init.Ref.Key+" progress:", 1)
-				if _, err := tw.UpdateTracking(ctx, ti.Ref, line, kids); err != nil {
-					errs = append(errs, fmt.Errorf("initiatives: writing the tracking section of %s for %s: %w", ti.Ref, init.Ref.Key, err))
-					continue
-				}
-				n++
-				s.mu.Lock()
-				s.written[wk] = sig
-				s.mu.Unlock()
-			}
+			wrote, terrs := s.writeTracking(ctx, w, text, full)
+			n += wrote
+			errs = append(errs, terrs...)
 		}
 	}
 	return n, errors.Join(errs...)
+}
+
+// initWrite is what writeBack writes for one initiative: the initiative
+// item, its roll-up, its direct children and those of them that are
+// tracking issues.
+type initWrite struct {
+	init     adapters.Item
+	r        rollup.Rollup
+	children []adapters.Item
+	tracking []adapters.Item
+}
+
+// writeBackState reads, under the lock, what writeBack writes for
+// initiative ir; ok is false when ir is not (or no longer) an initiative
+// with a roll-up.
+func (s *Service) writeBackState(ir adapters.Ref) (initWrite, bool) {
+	ik := rollup.Key(ir)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	init, ok := s.items[ik]
+	r, ok2 := s.index.Rollup(ir)
+	if !ok || !ok2 || !s.inits[ik] {
+		return initWrite{}, false
+	}
+	w := initWrite{init: init, r: r}
+	for _, c := range r.Children {
+		ci := s.items[rollup.Key(c.Ref)]
+		w.children = append(w.children, ci)
+		if s.tracking[c.Ref.Tracker] && s.isTracking(ik, ci) {
+			w.tracking = append(w.tracking, ci)
+		}
+	}
+	return w, true
+}
+
+// writeSource writes progress (the roadmap's progress, the configured
+// field) and, with status: children, the status onto the initiative
+// itself, in one update when any differs.
+func (s *Service) writeSource(ctx context.Context, w initWrite) (bool, error) {
+	wb := s.cfg.Rollup.WriteBack
+	src := s.o.Trackers[s.cfg.Source.Tracker]
+	init, r := w.init, w.r
+	var p adapters.Patch
+	if wb.Source {
+		if s.o.Kinds[s.cfg.Source.Tracker] == "roadmap" {
+			v := strconv.FormatFloat(math.Round(s.Done(r)*100)/100, 'f', -1, 64)
+			if init.Fields["progress"] != v {
+				p.Fields = append(p.Fields, adapters.CustomPrefix+"progress")
+				setField(&p.Item, "progress", v)
+			}
+		}
+		if wb.Field != "" {
+			v := strconv.Itoa(percent(s.Done(r)))
+			if cur, err := strconv.ParseFloat(init.Fields[wb.Field], 64); err != nil || int(math.Round(cur)) != percent(s.Done(r)) {
+				p.Fields = append(p.Fields, adapters.CustomPrefix+wb.Field)
+				setField(&p.Item, wb.Field, v)
+			}
+		}
+	}
+	if s.cfg.Status == "children" {
+		if st, ok := pickStatus(src.Capabilities().Statuses, r, init); ok {
+			p.Fields = append(p.Fields, adapters.FieldStatus)
+			p.Item.Status, p.Item.StatusCategory = st.Name, st.Category
+		}
+	}
+	if len(p.Fields) == 0 {
+		return false, nil
+	}
+	p.IfVersion = init.Version
+	got, err := src.Update(ctx, init.Ref, p)
+	switch {
+	case errors.Is(err, adapters.ErrConflict):
+		// Someone edited it meanwhile: the next refresh reads the edit
+		// and writes again.
+		s.log.Info("initiative changed while writing its roll-up; retrying next refresh", "initiative", init.Ref.Key)
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("initiatives: writing the roll-up of %s (%s) to %s: %w", init.Ref.Key, strings.Join(p.Fields, ", "), s.cfg.Source.Tracker, err)
+	}
+	s.mu.Lock()
+	s.put(got, true)
+	s.mu.Unlock()
+	return true, nil
+}
+
+// writeTracking writes the roll-up section (text, and a checklist of the
+// initiative's other direct children, then the tracking issue's own) into
+// each of the initiative's tracking issues whose section changed (every
+// one on a full refresh); it returns how many it wrote.
+func (s *Service) writeTracking(ctx context.Context, w initWrite, text string, full bool) (int, []error) {
+	n := 0
+	var errs []error
+	for _, ti := range w.tracking {
+		tw, ok := s.o.Trackers[ti.Ref.Tracker].(TrackingWriter)
+		if !ok {
+			continue
+		}
+		var kids []adapters.Item
+		seen := map[string]bool{rollup.Key(ti.Ref): true}
+		// A copy: each tracking issue adds its own children.
+		list := slices.Clone(w.children)
+		s.mu.Lock()
+		own, _ := s.index.Rollup(ti.Ref)
+		for _, c := range own.Children {
+			list = append(list, s.items[rollup.Key(c.Ref)])
+		}
+		s.mu.Unlock()
+		for _, c := range list {
+			if k := rollup.Key(c.Ref); !seen[k] && c.Ref.ID != "" {
+				seen[k] = true
+				kids = append(kids, c)
+			}
+		}
+		sig := "tracking\x00" + text + "\x00" + fmt.Sprint(doneList(kids))
+		wk := rollup.Key(ti.Ref)
+		s.mu.Lock()
+		same := s.written[wk] == sig
+		s.mu.Unlock()
+		if same && !full {
+			continue
+		}
+		line := strings.Replace(text, "**Progress:", "**"+w.init.Ref.Key+" progress:", 1)
+		if _, err := tw.UpdateTracking(ctx, ti.Ref, line, kids); err != nil {
+			errs = append(errs, fmt.Errorf("initiatives: writing the tracking section of %s for %s: %w", ti.Ref, w.init.Ref.Key, err))
+			continue
+		}
+		n++
+		s.mu.Lock()
+		s.written[wk] = sig
+		s.mu.Unlock()
+	}
+	return n, errs
 }
 
 // doneList is what a checklist shows of items: key and done.
