@@ -44,6 +44,11 @@ type Spec struct {
 	Options []Option
 	// New builds a tracker from validated options (defaults filled in).
 	New func(ctx context.Context, cfg Config) (Tracker, error)
+	// Validate, when set, checks what the option types cannot (nested
+	// maps, options that go together) without any I/O, so `validate`
+	// reports it before a tracker is opened. Its error starts with the
+	// key path ("trackers.<name>.project.number: ...").
+	Validate func(cfg Config) error
 }
 
 // Config is what a constructor receives.
@@ -204,6 +209,16 @@ func (r *Registry) Check(kind, keyPath string, raw map[string]any) (map[string]a
 			continue
 		}
 		out[o.Name] = cv
+	}
+	if spec.Validate != nil && len(errs) == 0 {
+		name := strings.TrimPrefix(keyPath, "trackers.")
+		if err := spec.Validate(Config{Name: name, Options: out}); err != nil {
+			path, msg, ok := strings.Cut(err.Error(), ": ")
+			if !ok || !strings.HasPrefix(path, keyPath) {
+				path, msg = keyPath, err.Error()
+			}
+			errs = append(errs, OptionError{Path: path, Msg: msg})
+		}
 	}
 	sort.Slice(errs, func(i, j int) bool { return errs[i].Path < errs[j].Path })
 	return out, errs

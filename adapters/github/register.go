@@ -72,8 +72,33 @@ func Spec() adapters.Spec {
 			{Name: "project", Type: adapters.TypeMap, Help: "for status_source project: owner, number, field (default Status), categories (option: todo|in_progress|done), fields (other fields to sync as custom:<name>), due_field (a date field as due), priority_field (a single-select field as priority)"},
 			{Name: "issue_types", Type: adapters.TypeBool, Help: "the owners have issue types: type Epic is an epic, and epics are created with it"},
 		},
-		New: newFromConfig,
+		New:      newFromConfig,
+		Validate: validateConfig,
 	}
+}
+
+// validateConfig checks the status source's options (project,
+// issue_field) as newFromConfig reads them, without building a tracker.
+func validateConfig(cfg adapters.Config) error {
+	keyPath := "trackers." + cfg.Name
+	if _, err := projectFromConfig(cfg, keyPath); err != nil {
+		return err
+	}
+	_, err := issueFieldOptions(cfg, keyPath)
+	return err
+}
+
+// issueFieldOptions reads issue_field for status_source issue-field (nil
+// for another source).
+func issueFieldOptions(cfg adapters.Config, keyPath string) (*IssueFieldOptions, error) {
+	if cfg.String("status_source") != "issue-field" {
+		return nil, nil
+	}
+	m, ok := cfg.Options["issue_field"].(map[string]any)
+	if _, given := cfg.Options["issue_field"]; given && !ok {
+		return nil, fmt.Errorf("%s.issue_field: want a mapping {name, categories}", keyPath)
+	}
+	return issueFieldFromConfig(m, keyPath)
 }
 
 func newFromConfig(_ context.Context, cfg adapters.Config) (adapters.Tracker, error) {
@@ -106,14 +131,8 @@ func newFromConfig(_ context.Context, cfg adapters.Config) (adapters.Tracker, er
 		return nil, err
 	}
 	opts.Project = proj
-	if cfg.String("status_source") == "issue-field" {
-		m, ok := cfg.Options["issue_field"].(map[string]any)
-		if _, given := cfg.Options["issue_field"]; given && !ok {
-			return nil, fmt.Errorf("%s.issue_field: want a mapping {name, categories}", keyPath)
-		}
-		if opts.IssueField, err = issueFieldFromConfig(m, keyPath); err != nil {
-			return nil, err
-		}
+	if opts.IssueField, err = issueFieldOptions(cfg, keyPath); err != nil {
+		return nil, err
 	}
 	appID, instID, keyFile := cfg.Int("auth.app_id"), cfg.Int("auth.installation_id"), cfg.String("auth.private_key_file")
 	switch {

@@ -211,6 +211,42 @@ flows:
 	}
 }
 
+// TestValidateNestedTrackerOptions: what an adapter checks beyond option
+// types (a GitHub status source's nested options) is reported by validate,
+// with its key path, before any tracker is opened.
+func TestValidateNestedTrackerOptions(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "bad.yaml")
+	bad := `trackers:
+  board:
+    kind: github
+    auth: { token: ghp-validate-token }
+    status_source: project
+    project: { owner: acme, number: seven }
+  fields:
+    kind: github
+    auth: { token: ghp-validate-token }
+    status_source: issue-field
+    issue_field: { name: Stage, colour: red }
+  left:
+    kind: memory
+flows:
+  - name: pair
+    a: { tracker: left }
+    b: { tracker: board, scope: acme/app }
+`
+	os.WriteFile(cfg, []byte(bad), 0o600)
+	code, out, errs := runCLI(t, "-c", cfg, "validate")
+	if code != exitUsage {
+		t.Fatalf("exit %d, want 2\n%s%s", code, out, errs)
+	}
+	for _, want := range []string{"trackers.board.project.number (line 6): want the project's number", "trackers.fields.issue_field.colour (line 11): unknown key"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("validate output lacks %q:\n%s", want, errs)
+		}
+	}
+}
+
 func TestExampleConfigValidates(t *testing.T) {
 	// config.example.yaml is the documented reference: it must validate
 	// clean against the real adapters' option specs.
