@@ -363,7 +363,7 @@ func TestKillAndResumeOnFakes(t *testing.T) {
 	t.Logf("%d issues, %d kills: migrated and verified in %s (0 duplicates, 0 missing)", groups*10, kills, time.Since(start).Round(time.Second))
 }
 
-// TestJiraToGitHubKilled: Jira → GitHub (epics of 9 children, 2 comments
+// TestJiraToGitHubKilled: Jira → GitHub (epics of 9 children, 3 comments
 // each, labels, assignees, references to neighbours), killed five times
 // and resumed: every item once, comments in order, references rewritten,
 // every child under its epic's copy. TRACKSYNC_SOAK_GROUPS=1000: 10,000.

@@ -80,10 +80,10 @@ func TestMigrateKilled9(t *testing.T) {
 	t.Run("jira-to-github", func(t *testing.T) {
 		k := newKillFakes(t)
 		migratetest.SeedJira(t, k.jr, groups, k.jfake.UserIDs())
-		// About 4 GitHub writes an issue: the create, 2 comments, the
+		// About 5 GitHub writes an issue: the create, 3 comments, the
 		// sub-issue link or the epic's task list.
 		ghWrites := func() int { return k.gfake.Count().Writes }
-		k.killAndResume(t, groups*10*4, ghWrites, "jira:project = "+killProj, "github:"+killRepo)
+		k.killAndResume(t, groups*10*5, ghWrites, "jira:project = "+killProj, "github:"+killRepo)
 		src, dst := migratetest.All(t, k.jr, "project = "+killProj), migratetest.All(t, k.gh, killRepo)
 		migratetest.CheckEpics(t, src, migratetest.Verify(t, src, dst, regexp.MustCompile(`PLAT-[0-9]+`)))
 		if len(dst) != len(src) {

@@ -133,7 +133,7 @@ func SeedGitHub(t *testing.T, gh interface {
 
 // SeedJira makes groups epics on a Jira tracker, each with 9 children
 // (labels, an assignee from users in turn, a body naming the epic), every
-// issue with two comments naming the epic.
+// issue with three comments naming the epic (as issue 15's soak has them).
 func SeedJira(t *testing.T, jr interface {
 	adapters.BulkCreator
 	adapters.Commenter
@@ -163,7 +163,7 @@ func SeedJira(t *testing.T, jr interface {
 			t.Fatal(err)
 		}
 		for _, r := range append(res, made...) {
-			for c := 1; c <= 2; c++ {
+			for c := 1; c <= 3; c++ {
 				if _, err := jr.AddComment(ctx, r.Item.Ref, adapters.Comment{Body: fmt.Sprintf("note %d on %s, see %s", c, r.Item.Ref.Key, parent.Key)}, ""); err != nil {
 					t.Fatal(err)
 				}
