@@ -137,6 +137,21 @@ type repo struct {
 	labels     []*Label
 	milestones []*Milestone
 	comments   []*Comment
+	// byIssue and byID index comments (addComment keeps them), so an
+	// issue's comments cost no scan of the repository's: at 10,000 issues
+	// with 30,000 comments the scans were most of a soak's time.
+	byIssue map[int][]*Comment
+	byID    map[int64]*Comment
+}
+
+// addComment appends c to the repository's comments and their indexes.
+func (r *repo) addComment(c *Comment) {
+	if r.byIssue == nil {
+		r.byIssue, r.byID = map[int][]*Comment{}, map[int64]*Comment{}
+	}
+	r.comments = append(r.comments, c)
+	r.byIssue[c.Issue] = append(r.byIssue[c.Issue], c)
+	r.byID[c.ID] = c
 }
 
 // Request is one logged request.
@@ -484,10 +499,8 @@ func (s *Server) Comments(repoName string, number int) []Comment {
 		return nil
 	}
 	var out []Comment
-	for _, c := range r.comments {
-		if c.Issue == number {
-			out = append(out, *c)
-		}
+	for _, c := range r.byIssue[number] {
+		out = append(out, *c)
 	}
 	return out
 }
@@ -654,12 +667,10 @@ func (s *Server) TransferIssue(repoName string, number int, toRepo string) (Issu
 	c.Milestone = 0
 	moved := s.insertIssue(to, c)
 	moved.State, moved.StateReason, moved.ClosedAt = is.State, is.StateReason, is.ClosedAt
-	for _, cm := range from.comments {
-		if cm.Issue == number {
-			x := *cm
-			x.ID, x.Repo, x.Issue = s.id(), toRepo, moved.Number
-			to.comments = append(to.comments, &x)
-		}
+	for _, cm := range from.byIssue[number] {
+		x := *cm
+		x.ID, x.Repo, x.Issue = s.id(), toRepo, moved.Number
+		to.addComment(&x)
 	}
 	is.MovedTo = fmt.Sprintf("%s#%d", toRepo, moved.Number)
 	ev := s.issueEvent(from, is, "transferred")
@@ -717,7 +728,7 @@ func (s *Server) insertComment(r *repo, is *Issue, user, body string) *Comment {
 	}
 	now := s.now()
 	c := &Comment{ID: s.id(), Repo: is.Repo, Issue: is.Number, Body: body, User: user, CreatedAt: now, UpdatedAt: now}
-	r.comments = append(r.comments, c)
+	r.addComment(c)
 	// A new comment moves the issue's updated_at, as on GitHub.
 	is.UpdatedAt = now
 	return c
@@ -746,12 +757,7 @@ func (s *Server) EditComment(repoName string, id int64, body string) error {
 }
 
 func findComment(r *repo, id int64) *Comment {
-	for _, c := range r.comments {
-		if c.ID == id {
-			return c
-		}
-	}
-	return nil
+	return r.byID[id]
 }
 
 // setState applies a state and reason the way GitHub does: closing

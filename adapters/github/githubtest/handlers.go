@@ -543,8 +543,8 @@ func (s *Server) listComments(req *http.Request, r *repo, is *Issue, q url.Value
 		since, _ = time.Parse(time.RFC3339, v)
 	}
 	var all []obj
-	for _, c := range r.comments {
-		if c.Issue == is.Number && !c.UpdatedAt.Truncate(time.Second).Before(since) {
+	for _, c := range r.byIssue[is.Number] {
+		if !c.UpdatedAt.Truncate(time.Second).Before(since) {
 			all = append(all, s.commentJSON(r, c))
 		}
 	}

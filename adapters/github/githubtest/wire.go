@@ -112,12 +112,7 @@ func (s *Server) issueJSON(r *repo, is *Issue) obj {
 			milestone = s.milestoneJSON(r, m)
 		}
 	}
-	ncomments := 0
-	for _, c := range r.comments {
-		if c.Issue == is.Number {
-			ncomments++
-		}
-	}
+	ncomments := len(r.byIssue[is.Number])
 	var reason any
 	if is.StateReason != "" {
 		reason = is.StateReason
