@@ -246,6 +246,11 @@ type Server struct {
 	deliveries []Delivery
 	subSeq     int64 // orders sub-issues
 	projects   []*Project
+	// ids and kids index issues by id and by their Parent key (insertIssue
+	// and setParentKey keep them), so an issue's sub-issues and an id cost
+	// no scan of every issue.
+	ids  map[int64]*Issue
+	kids map[string][]*Issue
 	// issueFields are organizations' issue fields.
 	issueFields []*IssueField
 	gqlUsed     int // GraphQL points in the current window
@@ -579,6 +584,13 @@ func (s *Server) insertIssue(r *repo, is Issue) *Issue {
 	is.Assignees = normalize(is.Assignees)
 	p := &is
 	r.issues = append(r.issues, p)
+	if s.ids == nil {
+		s.ids, s.kids = map[int64]*Issue{}, map[string][]*Issue{}
+	}
+	s.ids[p.ID] = p
+	if p.Parent != "" {
+		s.kids[p.Parent] = append(s.kids[p.Parent], p)
+	}
 	return p
 }
 

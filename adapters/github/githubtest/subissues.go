@@ -35,25 +35,29 @@ func (s *Server) byKey(key string) *Issue {
 
 // byID finds an issue (not a pull request) by its id; s.mu is held.
 func (s *Server) byID(id int64) *Issue {
-	for _, r := range s.repos {
-		for _, is := range r.issues {
-			if is.ID == id && !is.PullRequest {
-				return is
-			}
-		}
+	if is := s.ids[id]; is != nil && !is.PullRequest {
+		return is
 	}
 	return nil
 }
 
+// setParentKey sets child's Parent key, keeping the kids index.
+func (s *Server) setParentKey(child *Issue, key string) {
+	if old := child.Parent; old != "" {
+		s.kids[old] = slices.DeleteFunc(s.kids[old], func(x *Issue) bool { return x == child })
+	}
+	child.Parent = key
+	if key != "" {
+		s.kids[key] = append(s.kids[key], child)
+	}
+}
+
 // subIssues are parent's live sub-issues in their order; s.mu is held.
 func (s *Server) subIssues(parent *Issue) []*Issue {
-	key := issueKey(parent)
 	var out []*Issue
-	for _, r := range s.repos {
-		for _, is := range r.issues {
-			if is.Parent == key && !is.Deleted && is.MovedTo == "" {
-				out = append(out, is)
-			}
+	for _, is := range s.kids[issueKey(parent)] {
+		if !is.Deleted && is.MovedTo == "" {
+			out = append(out, is)
 		}
 	}
 	slices.SortFunc(out, func(a, b *Issue) int { return int(a.subPos - b.subPos) })
@@ -138,7 +142,8 @@ func (s *Server) link(p, child *Issue, replace bool) (response, bool) {
 		old.UpdatedAt = now
 	}
 	s.subSeq++
-	child.Parent, child.subPos = issueKey(p), s.subSeq
+	s.setParentKey(child, issueKey(p))
+	child.subPos = s.subSeq
 	child.UpdatedAt, p.UpdatedAt = now, now
 	return response{}, true
 }
@@ -146,7 +151,8 @@ func (s *Server) link(p, child *Issue, replace bool) (response, bool) {
 // unlink removes child from p's sub-issues.
 func (s *Server) unlink(p, child *Issue) {
 	now := s.now()
-	child.Parent, child.subPos = "", 0
+	s.setParentKey(child, "")
+	child.subPos = 0
 	child.UpdatedAt, p.UpdatedAt = now, now
 }
 
