@@ -69,7 +69,20 @@ type variant struct {
 	// epics narrows both scopes as platform-epics does: Jira epics of
 	// PLAT, GitHub issues labelled epic.
 	epics bool
+	// board keeps GitHub's status in project acme/1's Status field
+	// (status_source project) instead of state and labels; people move
+	// cards on the board.
+	board bool
 }
+
+// boardStatuses are the board's options, named so the flow compiles
+// before the project is read (as project.categories does), and
+// statusMapBoard maps Jira's workflow onto them.
+var (
+	boardStatuses = []adapters.StatusDef{{Name: "Todo", Category: adapters.CategoryTodo}, {Name: "In Progress", Category: adapters.CategoryInProgress},
+		{Name: "In Review", Category: adapters.CategoryInProgress}, {Name: "Done", Category: adapters.CategoryDone}}
+	statusMapBoard = []config.ValuePair{{A: "To Do", B: "Todo"}, {A: "In Progress", B: "In Progress"}, {A: "In Review", B: "In Review"}, {A: "Done", B: "Done"}}
+)
 
 type world struct {
 	t      *testing.T
@@ -126,7 +139,17 @@ func newWorld(t *testing.T, seed uint64, v variant) *world {
 	w.jusers = w.jfake.UserIDs()
 
 	w.gfake = githubtest.New(t, githubtest.Options{Repos: []string{ghRepo}, Users: ghUsers, Tokens: []string{"tok"}, Clock: clock.Now})
-	w.b, err = github.New("b", github.Options{
+	var project *github.ProjectOptions
+	statuses := statusMap
+	if v.board {
+		opts := make([]string, len(boardStatuses))
+		for i, s := range boardStatuses {
+			opts[i] = s.Name
+		}
+		w.gfake.AddProject("acme", 1, "Status", opts...)
+		project, statuses = &github.ProjectOptions{Owner: "acme", Number: 1, Statuses: boardStatuses}, statusMapBoard
+	}
+	w.b, err = github.New("b", github.Options{Project: project,
 		URL: w.gfake.URL, Token: "tok", Clock: clock.Now, Transport: w.gfake.Client().Transport,
 		// The adapter's pacing and Retry-After waits pass on the test's
 		// clock (both fakes' clocks), not on the wall.
@@ -163,7 +186,7 @@ func newWorld(t *testing.T, seed uint64, v variant) *world {
 			"labels":    {Direction: "both"},
 			"assignees": {Direction: "both"},
 			"comments":  {Direction: "both"},
-			"status":    {Direction: "both", Map: statusMap},
+			"status":    {Direction: "both", Map: statuses},
 		}}
 	capsA, capsB := w.a.Capabilities(), w.b.Capabilities()
 	m, probs := mapping.Compile(cf, "flows[0]", users, mapping.SideInfo{Name: "a", Kind: "jira", Caps: &capsA}, mapping.SideInfo{Name: "b", Kind: "github", Caps: &capsB})
@@ -302,6 +325,11 @@ func (w *world) stepGitHub(r int) {
 		w.gfake.CreateIssue(ghRepo, githubtest.Issue{Title: fmt.Sprintf("pull request %d", w.steps), PullRequest: true})
 	case r < 28:
 		edit(func(x *githubtest.Issue) { x.Title = fmt.Sprintf("b title %d", w.steps) })
+	case r < 50 && w.v.board:
+		// Status is the card's column: a person moves it.
+		if err := w.gfake.MoveCard("acme", 1, fmt.Sprintf("%s#%d", ghRepo, is.Number), boardStatuses[w.rnd.IntN(len(boardStatuses))].Name); err != nil {
+			w.t.Fatalf("step %d: moving the card of #%d: %v", w.steps, is.Number, err)
+		}
 	case r < 50:
 		// Status is state plus status labels, sometimes two at once.
 		edit(func(x *githubtest.Issue) {
@@ -626,11 +654,13 @@ func TestJiraGitHubConvergence(t *testing.T) {
 		{variant{flavor: jiratest.DataCenter, policy: "newest"}, 2},
 		{variant{flavor: jiratest.DataCenter, policy: "manual"}, 1},
 		{variant{flavor: jiratest.Cloud, policy: "newest", epics: true}, 1},
+		{variant{flavor: jiratest.Cloud, policy: "newest", board: true}, 2},
 	}
 	switch {
 	case testing.Short():
 		steps = 100
-		runs = []run{{variant{flavor: jiratest.Cloud, policy: "newest"}, 2}, {variant{flavor: jiratest.Cloud, policy: "manual"}, 1}, {variant{flavor: jiratest.DataCenter, policy: "newest"}, 1}}
+		runs = []run{{variant{flavor: jiratest.Cloud, policy: "newest"}, 2}, {variant{flavor: jiratest.Cloud, policy: "manual"}, 1}, {variant{flavor: jiratest.DataCenter, policy: "newest"}, 1},
+			{variant{flavor: jiratest.Cloud, policy: "newest", board: true}, 1}}
 	case raceEnabled:
 		for i := range runs {
 			runs[i].seeds = 1
@@ -654,6 +684,9 @@ func TestJiraGitHubConvergence(t *testing.T) {
 			name := fmt.Sprintf("%s/%s/seed%d", r.v.flavor, r.v.policy, seed)
 			if r.v.epics {
 				name = fmt.Sprintf("%s/%s/epics/seed%d", r.v.flavor, r.v.policy, seed)
+			}
+			if r.v.board {
+				name = fmt.Sprintf("%s/%s/board/seed%d", r.v.flavor, r.v.policy, seed)
 			}
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
