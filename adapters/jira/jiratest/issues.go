@@ -93,6 +93,7 @@ func (s *Server) createIssue(r *request) (reply, error) {
 	s.nextNum[project]++
 	it.Key = fmt.Sprintf("%s-%d", project, s.nextNum[project])
 	s.issues[it.ID] = it
+	s.byKey[it.Key] = it
 	s.webhook(r, "jira:issue_created", it, nil, nil)
 	return reply{http.StatusCreated, map[string]any{"id": strconv.Itoa(it.ID), "key": it.Key, "self": s.URL + "/rest/api/" + r.version + "/issue/" + strconv.Itoa(it.ID)}}, nil
 }

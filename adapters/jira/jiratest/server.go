@@ -55,6 +55,7 @@ type Server struct {
 	users       []User
 	projects    []string
 	issues      map[int]*Issue
+	byKey       map[string]*Issue // issues by key (keys never change)
 	nextID      int
 	nextNum     map[string]int
 	nextComment int
@@ -95,7 +96,7 @@ func New(t interface{ Cleanup(func()) }, opts Options) *Server {
 		opts: opts, flavor: opts.Flavor, now: opts.Start,
 		statuses: slices.Clone(DefaultStatuses), transitions: DefaultTransitions(),
 		users: slices.Clone(DefaultUsers), projects: slices.Clone(opts.Projects),
-		issues: map[int]*Issue{}, nextID: 10000, nextNum: map[string]int{},
+		issues: map[int]*Issue{}, byKey: map[string]*Issue{}, nextID: 10000, nextNum: map[string]int{},
 		nextComment: 20000, nextLink: 30000, nextChange: 40000,
 	}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))

@@ -296,10 +296,10 @@ func (s *Server) lookup(idOrKey string) *Issue {
 	if n, err := strconv.Atoi(idOrKey); err == nil {
 		return s.issues[n]
 	}
-	for _, it := range s.issues {
-		if it.Key == idOrKey {
-			return it
-		}
+	// By key through the index; an issue removed from issues since is
+	// gone.
+	if it := s.byKey[idOrKey]; it != nil && s.issues[it.ID] == it {
+		return it
 	}
 	return nil
 }
