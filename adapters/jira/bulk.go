@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -291,22 +290,12 @@ func (t *Tracker) findMarkers(ctx context.Context, project string, keys []string
 			return nil, err
 		}
 		for _, w := range ws {
-			raw, ok := w.Properties[PropertyKey]
-			if w.Properties == nil {
-				var prop wireProperty
-				err := t.c.do(ctx, http.MethodGet, t.path("/issue/"+url.PathEscape(w.ID)+"/properties/"+PropertyKey), nil, &prop)
-				var ae *adapters.APIError
-				switch {
-				case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
-					continue
-				case err != nil:
-					return nil, fmt.Errorf("reading the %s property of jira issue %s: %w", PropertyKey, w.Key, err)
-				}
-				raw, ok = prop.Value, true
+			key, err := t.markerOf(ctx, w)
+			if err != nil {
+				return nil, err
 			}
-			var m marker
-			if ok && json.Unmarshal(raw, &m) == nil && m.Key != "" {
-				scanned[m.Key] = w.ID // newest first: the last match is the oldest
+			if key != "" {
+				scanned[key] = w.ID // newest first: the last match is the oldest
 			}
 		}
 		if !more {

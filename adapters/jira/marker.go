@@ -137,6 +137,30 @@ func (t *Tracker) findByMarker(ctx context.Context, k, project string) (adapters
 	return it, true, nil
 }
 
+// markerOf is the sync key in issue w's tracksync property, "" for none.
+// The property comes with a search that asked for it; where the answer
+// carries no properties at all, it is read on its own.
+func (t *Tracker) markerOf(ctx context.Context, w wireIssue) (string, error) {
+	raw, ok := w.Properties[PropertyKey]
+	if w.Properties == nil {
+		var prop wireProperty
+		err := t.c.do(ctx, http.MethodGet, t.path("/issue/"+url.PathEscape(w.ID)+"/properties/"+PropertyKey), nil, &prop)
+		var ae *adapters.APIError
+		switch {
+		case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
+			return "", nil
+		case err != nil:
+			return "", fmt.Errorf("reading the %s property of jira issue %s: %w", PropertyKey, w.Key, err)
+		}
+		raw, ok = prop.Value, true
+	}
+	var m marker
+	if !ok || json.Unmarshal(raw, &m) != nil {
+		return "", nil
+	}
+	return m.Key, nil
+}
+
 // findRecentMarker returns the id of the oldest issue carrying key k
 // among those tracksync's account created in project within the marker
 // window, or "". The search asks for the property with each issue; where
@@ -151,21 +175,11 @@ func (t *Tracker) findRecentMarker(ctx context.Context, k, project string) (stri
 	}
 	found := ""
 	for _, w := range ws {
-		raw, ok := w.Properties[PropertyKey]
-		if w.Properties == nil {
-			var prop wireProperty
-			err := t.c.do(ctx, http.MethodGet, t.path("/issue/"+url.PathEscape(w.ID)+"/properties/"+PropertyKey), nil, &prop)
-			var ae *adapters.APIError
-			switch {
-			case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
-				continue
-			case err != nil:
-				return "", fmt.Errorf("reading the %s property of jira issue %s: %w", PropertyKey, w.Key, err)
-			}
-			raw, ok = prop.Value, true
+		key, err := t.markerOf(ctx, w)
+		if err != nil {
+			return "", err
 		}
-		var m marker
-		if ok && json.Unmarshal(raw, &m) == nil && m.Key == k {
+		if key == k {
 			if found != "" {
 				t.o.Logger.Warn("several jira issues carry one sync key; using the oldest", "tracker", t.name, "sync_key", k)
 			}
