@@ -153,18 +153,7 @@ func TestIssueFieldMissing(t *testing.T) {
 // TestIssueFieldRegistry: status_source issue-field and issue_field in
 // the tracker's config.
 func TestIssueFieldRegistry(t *testing.T) {
-	reg := adapters.NewRegistry()
-	if err := reg.Register(Spec()); err != nil {
-		t.Fatal(err)
-	}
-	fake := githubtest.New(t, githubtest.Options{})
-	base := func(extra map[string]any) map[string]any {
-		raw := map[string]any{"url": fake.URL, "auth": map[string]any{"token": "t"}}
-		for k, v := range extra {
-			raw[k] = v
-		}
-		return raw
-	}
+	reg, base := registryFixture(t)
 	tr, err := reg.Open(t.Context(), "acme-gh", "github", base(map[string]any{"status_source": "issue-field",
 		"issue_field": map[string]any{"name": "Stage", "categories": map[string]any{"Shipped": "done"}}}), nil, "")
 	if err != nil {

@@ -217,18 +217,7 @@ func TestProjectGraphQLBudget(t *testing.T) {
 
 // TestProjectRegistry: status_source and project in the tracker's config.
 func TestProjectRegistry(t *testing.T) {
-	reg := adapters.NewRegistry()
-	if err := reg.Register(Spec()); err != nil {
-		t.Fatal(err)
-	}
-	fake := githubtest.New(t, githubtest.Options{})
-	base := func(extra map[string]any) map[string]any {
-		raw := map[string]any{"url": fake.URL, "auth": map[string]any{"token": "t"}}
-		for k, v := range extra {
-			raw[k] = v
-		}
-		return raw
-	}
+	reg, base := registryFixture(t)
 	tr, err := reg.Open(t.Context(), "acme-gh", "github", base(map[string]any{"status_source": "project", "issue_types": true,
 		"project": map[string]any{"owner": "acme", "number": 3, "field": "Stage", "categories": map[string]any{"Shipped": "done"}}}), nil, "")
 	if err != nil {
@@ -254,5 +243,23 @@ func TestProjectRegistry(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want an error naming %s", name, err, c.want)
 		}
+	}
+}
+
+// registryFixture is a registry holding the GitHub spec, and base: a
+// tracker's raw options (the fake's URL and a token) with extra added.
+func registryFixture(t *testing.T) (*adapters.Registry, func(extra map[string]any) map[string]any) {
+	t.Helper()
+	reg := adapters.NewRegistry()
+	if err := reg.Register(Spec()); err != nil {
+		t.Fatal(err)
+	}
+	fake := githubtest.New(t, githubtest.Options{})
+	return reg, func(extra map[string]any) map[string]any {
+		raw := map[string]any{"url": fake.URL, "auth": map[string]any{"token": "t"}}
+		for k, v := range extra {
+			raw[k] = v
+		}
+		return raw
 	}
 }
