@@ -59,9 +59,16 @@ const DefaultBusyTimeout = 10 * time.Second
 // database's, so a healthy one is never idle this long.
 const DefaultIdleInTxTimeout = 30 * time.Second
 
-// maxTxAttempts bounds how often Tx runs fn when PostgreSQL keeps
-// reporting serialization failures: past it, the error goes to the caller.
-const maxTxAttempts = 12
+// Tx gives up on a transaction PostgreSQL keeps aborting for
+// serialization failures only after both minTxAttempts runs and
+// txRetryBudget of wall time: under contention (several replicas, or
+// many workers of one, writing one row) a transaction can lose a dozen
+// times in a row and still win the next, and giving up turns a pause
+// into a failed run. Past both, the error goes to the caller.
+const (
+	minTxAttempts = 12
+	txRetryBudget = 10 * time.Second
+)
 
 // Store is a store.Store on a PostgreSQL database (the schema the DSN's
 // search_path names first). It is safe for concurrent use, by any number
@@ -209,18 +216,20 @@ func (s *Store) Close() error {
 // what SQLite's single writer did, that concurrent read-modify-write
 // transactions behave as if run one after the other. When PostgreSQL
 // aborts the transaction for a serialization failure or a deadlock, Tx
-// rolls back and runs fn again (up to maxTxAttempts, with a short jittered
-// pause), so fn must have no effect outside the Ops it is given. An error
+// rolls back and runs fn again (for at least minTxAttempts runs and
+// txRetryBudget, with a short jittered pause), so fn must have no effect
+// outside the Ops it is given. An error
 // from fn, or a panic, rolls back every write fn made.
 func (s *Store) Tx(ctx context.Context, fn func(tx store.Ops) error) error {
+	start := time.Now()
 	for attempt := 1; ; attempt++ {
 		err := s.tx(ctx, fn)
-		if err == nil || !retryable(err) || attempt == maxTxAttempts {
+		if err == nil || !retryable(err) || (attempt >= minTxAttempts && time.Since(start) >= txRetryBudget) {
 			return err
 		}
-		// Up to 1ms, 2ms, 4ms ... 64ms, jittered so the losers of one
+		// Up to 1ms, 2ms, 4ms ... 128ms, jittered so the losers of one
 		// conflict do not collide again.
-		pause := time.Duration(rand.Int64N(int64(time.Millisecond) << min(attempt-1, 6)))
+		pause := time.Duration(rand.Int64N(int64(time.Millisecond) << min(attempt-1, 7)))
 		s.log.Debug("retrying state store transaction", "attempt", attempt+1, "pause", pause, "error", err)
 		t := time.NewTimer(pause)
 		select {
