@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -332,5 +333,41 @@ func TestKeyFoundOnLaggingReplica(t *testing.T) {
 	}
 	if n := len(f.fake.Issues(repoName)); n != 3 {
 		t.Errorf("%d issues, want 3", n)
+	}
+}
+
+// TestKeyLookBelowWatermarkBounded: with hundreds of issues made within
+// the last ten minutes (a migration creating as fast as it may), the
+// look before a create reads at most one page of issues older than the
+// last look's watermark, not ten minutes of them.
+func TestKeyLookBelowWatermarkBounded(t *testing.T) {
+	f := newFixture(t, githubtest.Options{})
+	ctx := t.Context()
+	f.fake.Advance(time.Hour)
+	if _, err := f.tr.Create(ctx, adapters.Item{Title: "first"}, adapters.CreateOptions{Scope: repoName, IdempotencyKey: "k-0"}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 450 {
+		f.fake.Advance(time.Second)
+		f.fake.CreateIssue(repoName, githubtest.Issue{Title: "other " + strconv.Itoa(i)})
+	}
+	// The next look sets the watermark at the newest of them ...
+	if _, err := f.tr.Create(ctx, adapters.Item{Title: "second"}, adapters.CreateOptions{Scope: repoName, IdempotencyKey: "k-1"}); err != nil {
+		t.Fatal(err)
+	}
+	f.fake.ResetLog()
+	// ... and the one after it reads one page, not the 450 issues of the
+	// last eight minutes.
+	if _, err := f.tr.Create(ctx, adapters.Item{Title: "third"}, adapters.CreateOptions{Scope: repoName, IdempotencyKey: "k-2"}); err != nil {
+		t.Fatal(err)
+	}
+	lists := 0
+	for _, r := range f.fake.Requests() {
+		if r.Method == http.MethodGet && strings.HasSuffix(r.Path, "/issues") {
+			lists++
+		}
+	}
+	if lists != 1 {
+		t.Errorf("the look before a create listed %d pages, want 1", lists)
 	}
 }

@@ -45,6 +45,7 @@ func (t *Tracker) findKey(ctx context.Context, repo, key string, cachedOnly bool
 	watermark, built := idx.watermark, idx.built
 	t.mu.Unlock()
 	var newest time.Time
+	below := 0 // issues read that are older than the watermark
 	page := 1
 	for {
 		var issues []*gh.Issue
@@ -59,9 +60,11 @@ func (t *Tracker) findKey(ctx context.Context, repo, key string, cachedOnly bool
 			if created.After(newest) {
 				newest = created
 			}
-			if built && created.Before(watermark.Add(-keyLag)) {
-				done = true
-				break
+			if built && created.Before(watermark) {
+				if below++; below >= keyLagIssues || created.Before(watermark.Add(-keyLag)) {
+					done = true
+					break
+				}
 			}
 			if is.IsPullRequest() {
 				continue
@@ -91,7 +94,17 @@ func (t *Tracker) findKey(ctx context.Context, repo, key string, cachedOnly bool
 // exactly at the watermark would never see it, and a retried create
 // would duplicate it. Ten minutes of issues is usually within the one
 // page a look reads anyway.
-const keyLag = 10 * time.Minute
+//
+// keyLagIssues bounds the same look by count: a migration creating
+// issues as fast as GitHub lets it would otherwise re-read ten minutes
+// of them (dozens of pages) before every create. Fifty issues older than
+// the watermark are more than half a minute of creates at GitHub's
+// content limit (80 a minute), far past how late a listing shows an
+// issue, and the look stays within its first page.
+const (
+	keyLag       = 10 * time.Minute
+	keyLagIssues = 50
+)
 
 func (t *Tracker) index(repo string) *keyIndex {
 	idx := t.keys[repo]

@@ -142,6 +142,19 @@ type repo struct {
 	// with 30,000 comments the scans were most of a soak's time.
 	byIssue map[int][]*Comment
 	byID    map[int64]*Comment
+	// createdOutOfOrder: some issue was created before one with a lower
+	// number (CreateIssue with a CreatedAt, a clock set back). Until then
+	// issues holds them in (created, number) order and a listing by
+	// creation needs no sort.
+	createdOutOfOrder bool
+}
+
+// noteCreated keeps createdOutOfOrder true once issue p's creation time
+// breaks the order of numbers.
+func (r *repo) noteCreated(p *Issue) {
+	if p.Number > 1 && p.CreatedAt.Before(r.issues[p.Number-2].CreatedAt) {
+		r.createdOutOfOrder = true
+	}
 }
 
 // addComment appends c to the repository's comments and their indexes.
@@ -230,6 +243,7 @@ type Server struct {
 	nextID  int64
 	faults  []*Fault
 	log     []Request
+	counts  Counts // the log's sums, kept as it grows (Count)
 	rate    struct {
 		used  int
 		reset time.Time
@@ -424,7 +438,7 @@ func (s *Server) Requests() []Request {
 func (s *Server) ResetLog() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.log = nil
+	s.log, s.counts = nil, Counts{}
 }
 
 // Counts sums the request log: requests made, primary quota used, and
@@ -433,22 +447,26 @@ type Counts struct {
 	Requests, Quota, Writes, NotModified int
 }
 
-// Count sums the request log.
+// Count sums the request log. The sums are kept as requests are logged:
+// a test that polls them (to kill a process at a given write) must not
+// walk a log of hundreds of thousands of requests under the server's lock.
 func (s *Server) Count() Counts {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var c Counts
-	for _, r := range s.log {
-		c.Requests++
-		c.Quota += r.Quota
-		if isContent(r.Method) && r.Status < 300 && r.GraphQL != "query" {
-			c.Writes++
-		}
-		if r.Status == http.StatusNotModified {
-			c.NotModified++
-		}
+	return s.counts
+}
+
+// logRequest appends r to the request log and adds it to the counts.
+func (s *Server) logRequest(r Request) {
+	s.log = append(s.log, r)
+	s.counts.Requests++
+	s.counts.Quota += r.Quota
+	if isContent(r.Method) && r.Status < 300 && r.GraphQL != "query" {
+		s.counts.Writes++
 	}
-	return c
+	if r.Status == http.StatusNotModified {
+		s.counts.NotModified++
+	}
 }
 
 // SecondaryViolations is how many requests the secondary limits refused.
@@ -555,6 +573,7 @@ func (s *Server) CreateIssue(repoName string, is Issue) Issue {
 	stored := s.insertIssue(r, is)
 	if !created.IsZero() {
 		stored.CreatedAt = created
+		r.noteCreated(stored)
 	}
 	ev := s.issueEvent(r, stored, "opened")
 	s.mu.Unlock()
@@ -584,6 +603,7 @@ func (s *Server) insertIssue(r *repo, is Issue) *Issue {
 	is.Assignees = normalize(is.Assignees)
 	p := &is
 	r.issues = append(r.issues, p)
+	r.noteCreated(p)
 	if s.ids == nil {
 		s.ids, s.kids = map[int64]*Issue{}, map[string][]*Issue{}
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -209,6 +210,15 @@ func TestListing(t *testing.T) {
 		if strings.Contains(link, `rel="next"`) != tc.wantNext {
 			t.Errorf("%s: Link %q, want next: %v", tc.path, link, tc.wantNext)
 		}
+	}
+	// An issue that reaches the listing late (created before issue 1)
+	// sorts by its creation time, not its number, both ways.
+	s.CreateIssue(DefaultRepo, Issue{Title: "late", CreatedAt: s.Now().Add(-time.Hour)})
+	if got, _ := numbers("/repos/acme/app/issues?direction=asc&per_page=3"); !slices.Equal(got, []int{7, 1, 2}) {
+		t.Errorf("ascending by creation after a late issue = %v, want [7 1 2]", got)
+	}
+	if got, _ := numbers("/repos/acme/app/issues?per_page=3&page=3"); !slices.Equal(got, []int{7}) {
+		t.Errorf("last page descending by creation after a late issue = %v, want [7]", got)
 	}
 }
 

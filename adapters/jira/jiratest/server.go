@@ -62,6 +62,7 @@ type Server struct {
 	nextLink    int
 	nextChange  int
 	log         []Request
+	writes      int // the log's writes (Writes), kept as it grows
 	faults      []Fault
 	limits      []rateLimit
 	chaos       *chaos
@@ -267,6 +268,9 @@ func (s *Server) serve(w http.ResponseWriter, hr *http.Request) {
 	status, hdr, out, drop := s.handleLocked(r)
 	entry.Status, entry.Response = status, out
 	s.log = append(s.log, entry)
+	if isWrite(entry) {
+		s.writes++
+	}
 	pending := r.pending
 	at := s.now
 	s.mu.Unlock()
@@ -947,7 +951,7 @@ func (s *Server) Requests() []Request {
 func (s *Server) ResetRequests() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.log = nil
+	s.log, s.writes = nil, 0
 }
 
 // Count is how many logged requests had method (any when "") and a path
@@ -965,17 +969,17 @@ func (s *Server) Count(method, pathPart string) int {
 }
 
 // Writes counts logged requests that changed state (not GETs, not
-// search, bulkfetch or comment/list POSTs).
+// search, bulkfetch or comment/list POSTs). The count is kept as requests
+// are logged: a test polls it to kill a process at a given write.
 func (s *Server) Writes() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := 0
-	for _, r := range s.log {
-		if r.Method != http.MethodGet && !strings.HasSuffix(r.Path, "/search/jql") && !strings.HasSuffix(r.Path, "/bulkfetch") && !strings.HasSuffix(r.Path, "/search") && !strings.HasSuffix(r.Path, "/comment/list") {
-			n++
-		}
-	}
-	return n
+	return s.writes
+}
+
+// isWrite reports whether a logged request changed state.
+func isWrite(r Request) bool {
+	return r.Method != http.MethodGet && !strings.HasSuffix(r.Path, "/search/jql") && !strings.HasSuffix(r.Path, "/bulkfetch") && !strings.HasSuffix(r.Path, "/search") && !strings.HasSuffix(r.Path, "/comment/list")
 }
 
 func jsonBytes(v any) []byte {
