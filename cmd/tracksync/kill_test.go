@@ -12,9 +12,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -44,7 +47,29 @@ func TestMainProcess(t *testing.T) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(99)
 	}
+	if f := os.Getenv("TRACKSYNC_TEST_HEAPPROFILE"); f != "" {
+		go heapAtPeak(f)
+	}
 	os.Exit(run(context.Background(), args, os.Stdout, os.Stderr))
+}
+
+// heapAtPeak writes the heap profile to file each time the heap in use
+// reaches a new high (checked every second): where a migration process's
+// memory goes, for the soaks' peak RSS.
+func heapAtPeak(file string) {
+	var high uint64
+	for range time.Tick(time.Second) {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		if ms.HeapInuse <= high {
+			continue
+		}
+		high = ms.HeapInuse
+		if f, err := os.Create(file); err == nil {
+			_ = pprof.WriteHeapProfile(f)
+			f.Close()
+		}
+	}
 }
 
 // TestMigrateKilled9: `tracksync migrate` as a process of its own,
@@ -244,9 +269,15 @@ func (k *killFakes) killAndResume(t *testing.T, total int, writes func() int, fr
 		}
 		cmd, out := k.start(t, from, to)
 		done := make(chan error, 1)
+		exited := make(chan struct{})
+		var hwm atomic.Int64
+		go watchHWM(cmd.Process.Pid, &hwm, exited)
 		go func() {
 			err := cmd.Wait()
-			if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			close(exited)
+			if h := hwm.Load(); h > 0 {
+				peak = max(peak, h)
+			} else if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && runtime.GOOS != "linux" {
 				peak = max(peak, int64(ru.Maxrss))
 			}
 			done <- err
@@ -278,6 +309,32 @@ func (k *killFakes) killAndResume(t *testing.T, total int, writes func() int, fr
 		}
 		poll.Stop()
 		t.Logf("kill %d at write %d (%d by that run)", kills+1, writes(), writes()-from)
+	}
+}
+
+// watchHWM keeps in hwm the peak RSS (VmHWM, KB) of process pid, read
+// from /proc every 100 ms until exited is closed. The rusage of a waited
+// child is no measure on Linux: the child is forked sharing this test
+// process's memory until it execs, and its ru_maxrss keeps the high-water
+// mark of that, the fakes' gigabytes included.
+func watchHWM(pid int, hwm *atomic.Int64, exited <-chan struct{}) {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
+			for _, l := range strings.Split(string(st), "\n") {
+				if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmHWM:" {
+					if kb, err := strconv.ParseInt(f[1], 10, 64); err == nil && kb > hwm.Load() {
+						hwm.Store(kb)
+					}
+				}
+			}
+		}
+		select {
+		case <-exited:
+			return
+		case <-tick.C:
+		}
 	}
 }
 
