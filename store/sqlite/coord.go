@@ -11,6 +11,7 @@ import (
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/store"
 	"github.com/tracksync/tracksync/store/internal/check"
+	"github.com/tracksync/tracksync/store/internal/rowscan"
 )
 
 // Coordination between processes (store.Coordinator), the outbox and the
@@ -107,17 +108,14 @@ func (s *Store) ClaimEvents(ctx context.Context, worker string, limit int, lease
 		return nil, s.wrap(err, "claiming outbox events for %s", worker)
 	}
 	defer rows.Close()
-	var out []store.Event
-	for rows.Next() {
+	out, err := rowscan.Collect(rows, func() (store.Event, error) {
 		var e store.Event
 		var created, next int64
-		if err := rows.Scan(&e.ID, &e.Kind, &e.DedupKey, &e.Payload, &created, &e.Attempts, &next, &e.LastError); err != nil {
-			return nil, s.wrap(err, "claiming outbox events for %s", worker)
-		}
+		err := rows.Scan(&e.ID, &e.Kind, &e.DedupKey, &e.Payload, &created, &e.Attempts, &next, &e.LastError)
 		e.CreatedAt, e.NextAttempt = time.Unix(0, created).UTC(), time.Unix(0, next).UTC()
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
+		return e, err
+	})
+	if err != nil {
 		return nil, s.wrap(err, "claiming outbox events for %s", worker)
 	}
 	// RETURNING has no order of its own.

@@ -13,6 +13,7 @@ import (
 	"github.com/tracksync/tracksync/internal/redact"
 	"github.com/tracksync/tracksync/store"
 	"github.com/tracksync/tracksync/store/internal/check"
+	"github.com/tracksync/tracksync/store/internal/rowscan"
 )
 
 // querier is what *sql.DB and *sql.Tx have in common, so one ops type
@@ -167,15 +168,8 @@ func (o *ops) ListLinks(ctx context.Context, flow string) ([]store.Link, error) 
 		return nil, o.s.wrap(err, "listing links of flow %q", flow)
 	}
 	defer rows.Close()
-	var out []store.Link
-	for rows.Next() {
-		l, err := scanLink(rows)
-		if err != nil {
-			return nil, o.s.wrap(err, "listing links of flow %q", flow)
-		}
-		out = append(out, l)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := rowscan.Collect(rows, func() (store.Link, error) { return scanLink(rows) })
+	if err != nil {
 		return nil, o.s.wrap(err, "listing links of flow %q", flow)
 	}
 	return out, nil
@@ -315,15 +309,12 @@ func (o *ops) ListCommentLinks(ctx context.Context, linkID int64) ([]store.Comme
 		return nil, o.s.wrap(err, "listing comment links of link %d", linkID)
 	}
 	defer rows.Close()
-	var out []store.CommentLink
-	for rows.Next() {
+	out, err := rowscan.Collect(rows, func() (store.CommentLink, error) {
 		var c store.CommentLink
-		if err := rows.Scan(&c.LinkID, &c.AID, &c.BID, &c.BodyHash); err != nil {
-			return nil, o.s.wrap(err, "listing comment links of link %d", linkID)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
+		err := rows.Scan(&c.LinkID, &c.AID, &c.BID, &c.BodyHash)
+		return c, err
+	})
+	if err != nil {
 		return nil, o.s.wrap(err, "listing comment links of link %d", linkID)
 	}
 	return out, nil
@@ -596,15 +587,8 @@ func (o *ops) ListConflicts(ctx context.Context, flow, state string) ([]store.Co
 		return nil, o.s.wrap(err, "listing conflicts of flow %q", flow)
 	}
 	defer rows.Close()
-	var out []store.Conflict
-	for rows.Next() {
-		c, err := scanConflict(rows)
-		if err != nil {
-			return nil, o.s.wrap(err, "listing conflicts of flow %q", flow)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := rowscan.Collect(rows, func() (store.Conflict, error) { return scanConflict(rows) })
+	if err != nil {
 		return nil, o.s.wrap(err, "listing conflicts of flow %q", flow)
 	}
 	return out, nil
@@ -697,15 +681,8 @@ func (o *ops) ListRuns(ctx context.Context, flow string, limit int) ([]store.Run
 		return nil, o.s.wrap(err, "listing runs of flow %q", flow)
 	}
 	defer rows.Close()
-	var out []store.Run
-	for rows.Next() {
-		r, err := scanRun(rows)
-		if err != nil {
-			return nil, o.s.wrap(err, "listing runs of flow %q", flow)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := rowscan.Collect(rows, func() (store.Run, error) { return scanRun(rows) })
+	if err != nil {
 		return nil, o.s.wrap(err, "listing runs of flow %q", flow)
 	}
 	return out, nil
