@@ -45,6 +45,7 @@ import (
 	"net/url"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -53,6 +54,7 @@ import (
 	gh "github.com/google/go-github/v60/github"
 
 	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/adapters/internal/fresh"
 	"github.com/tracksync/tracksync/adapters/internal/rest"
 )
 
@@ -135,6 +137,12 @@ type Tracker struct {
 	proj       *project                     // the status source "project", or nil
 	ifields    *issueFields                 // the status source "issue-field", or nil
 	deliveries *adapters.DeliverySet
+	// reads are the issues Get read in the last second (status in state
+	// or labels only), by issue id: an Update with IfVersion right after
+	// takes its version from there instead of reading the issue again
+	// (see package fresh). A write naming an issue forgets it; any other
+	// write forgets all.
+	reads *fresh.Reads[*issue]
 }
 
 var (
@@ -190,6 +198,7 @@ func New(name string, opts Options) (*Tracker, error) {
 		keys:       map[string]*keyIndex{},
 		types:      map[string][]string{},
 		deliveries: adapters.NewDeliverySet(4096),
+		reads:      fresh.New[*issue](0, nil),
 	}
 	var auth http.RoundTripper
 	switch {
@@ -308,6 +317,7 @@ func (t *Tracker) callShape(ctx context.Context, op, method, path string, body, 
 		return nil, fmt.Errorf("github %s: %w", op, err)
 	}
 	if method != http.MethodGet {
+		t.forgetWritten(path)
 		release, err := t.pace.Acquire(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("github %s: waiting for the content rate limit: %w", op, err)
@@ -429,6 +439,9 @@ func (t *Tracker) getItem(ctx context.Context, ref adapters.Ref) (adapters.Item,
 	is, err := t.getIssue(ctx, repo, n)
 	if err != nil {
 		return adapters.Item{}, err
+	}
+	if t.proj == nil && t.ifields == nil {
+		t.reads.Put(is, issueID(repo, n))
 	}
 	it := t.toItem(repo, is)
 	if it.AllComments {
@@ -663,6 +676,22 @@ func (t *Tracker) createItem(ctx context.Context, it adapters.Item, opts adapter
 	return adapters.CreateResult{Item: made}, nil
 }
 
+// forgetWritten forgets the recent read of the issue a write's path
+// names (repos/{owner}/{repo}/issues/{n}...), or every recent read when it
+// names none: the write may have changed them.
+func (t *Tracker) forgetWritten(path string) {
+	seg := strings.Split(strings.Trim(strings.SplitN(path, "?", 2)[0], "/"), "/")
+	for i := 0; i+3 < len(seg); i++ {
+		if seg[i] == "repos" && seg[i+3] == "issues" && i+4 < len(seg) {
+			if n, err := strconv.Atoi(seg[i+4]); err == nil {
+				t.reads.Forget(issueID(seg[i+1]+"/"+seg[i+2], n))
+				return
+			}
+		}
+	}
+	t.reads.ForgetAll()
+}
+
 func isNotFound(err error) bool { return errors.Is(err, adapters.ErrNotFound) }
 
 // updateItem is Update without the project status source (see
@@ -682,9 +711,13 @@ func (t *Tracker) updateItem(ctx context.Context, ref adapters.Ref, p adapters.P
 		return adapters.Item{}, err
 	}
 	id := issueID(repo, n)
-	is, err := t.getIssue(ctx, repo, n)
-	if err != nil {
-		return adapters.Item{}, err
+	// The version check reads the issue, unless Get read it at that
+	// version within the last second (package fresh).
+	is, _ := t.reads.Take(id)
+	if is == nil || p.IfVersion == "" || t.toItem(repo, is).Version != p.IfVersion {
+		if is, err = t.getIssue(ctx, repo, n); err != nil {
+			return adapters.Item{}, err
+		}
 	}
 	cur := t.toItem(repo, is)
 	if p.IfVersion != "" && p.IfVersion != cur.Version {

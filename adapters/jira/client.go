@@ -27,6 +27,23 @@ type client struct {
 	jc    *gojira.Client
 	pace  *rest.Pacer
 	debug func(msg string, args ...any)
+	// onWrite, when set, hears of every request that may change an
+	// issue, before it is sent (the tracker forgets its recent reads).
+	onWrite func(path string)
+}
+
+// readOnlyPOST reports a POST that reads: a search, a bulk fetch, a
+// comment list.
+func readOnlyPOST(path string) bool {
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	for _, s := range []string{"/search/jql", "/search", "/bulkfetch", "/comment/list"} {
+		if strings.HasSuffix(path, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // withIdempotent marks a POST safe to retry (a search, a bulk fetch).
@@ -88,6 +105,9 @@ func (c *client) doShape(ctx context.Context, method, path string, body, out any
 		return err
 	}
 	defer release()
+	if c.onWrite != nil && method != http.MethodGet && !(method == http.MethodPost && readOnlyPOST(path)) {
+		c.onWrite(path)
+	}
 	if rest.IdempotentMethod(method) {
 		ctx = rest.Idempotent(ctx)
 	}

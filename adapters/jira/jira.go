@@ -43,6 +43,7 @@ import (
 	"time"
 
 	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/adapters/internal/fresh"
 	"github.com/tracksync/tracksync/adapters/internal/rest"
 	"github.com/tracksync/tracksync/mapping/markup"
 )
@@ -137,6 +138,11 @@ type Tracker struct {
 	// markers: per project, the sync keys scans of the marker window
 	// found (see findMarkers).
 	markers map[string]*markerCache
+	// reads are the issues Get read in the last second, by id and key:
+	// an Update with IfVersion right after takes its version from there
+	// instead of reading the issue again (see package fresh). Any write
+	// naming an issue forgets it; any other write forgets all.
+	reads *fresh.Reads[wireIssue]
 }
 
 // New connects to Jira: it reads the field list (custom field ids, the
@@ -196,7 +202,9 @@ func New(ctx context.Context, name string, o Options) (*Tracker, error) {
 		return nil, fmt.Errorf("jira tracker %s: %w", name, err)
 	}
 	t := &Tracker{name: name, o: o, c: c, api: "3", dc: o.Deployment == DataCenter,
-		custom: map[string]string{}, ctype: map[string]string{}, trans: map[string][]wireTransition{}, keys: map[string]string{}, ids: map[string]string{}, hooks: adapters.NewDeliverySet(10000)}
+		custom: map[string]string{}, ctype: map[string]string{}, trans: map[string][]wireTransition{}, keys: map[string]string{}, ids: map[string]string{}, hooks: adapters.NewDeliverySet(10000),
+		reads: fresh.New[wireIssue](0, nil)}
+	c.onWrite = t.forgetWritten
 	if t.dc {
 		t.api = "2"
 	}
@@ -355,6 +363,7 @@ func (t *Tracker) read(ctx context.Context, ref adapters.Ref, withComments bool)
 	if err != nil {
 		return adapters.Item{}, err
 	}
+	t.reads.Put(w, w.ID, w.Key)
 	it, err := t.toItem(ctx, w)
 	if err != nil {
 		return adapters.Item{}, err
@@ -585,6 +594,41 @@ func (t *Tracker) searchAll(ctx context.Context, jql string, limit int) ([]wireI
 	return res.Issues, nil
 }
 
+// recentRead is the issue as Get read it within the last second, when
+// that read is at version (a Get, then an Update with IfVersion from it:
+// the read stands for the one the version check would make).
+func (t *Tracker) recentRead(ref adapters.Ref, version string) (wireIssue, bool) {
+	if version == "" {
+		return wireIssue{}, false
+	}
+	name := ref.ID
+	if name == "" {
+		name = ref.Key
+	}
+	w, ok := t.reads.Take(name)
+	return w, ok && w.version() == version
+}
+
+// forgetWritten forgets the recent read of the issue a write's path
+// names (/issue/{idOrKey}...), or every recent read when it names none
+// (an issue link, a bulk create): the write may have changed them.
+func (t *Tracker) forgetWritten(path string) {
+	_, rest, ok := strings.Cut(path, "/issue/")
+	if !ok {
+		t.reads.ForgetAll()
+		return
+	}
+	if i := strings.IndexAny(rest, "/?"); i >= 0 {
+		rest = rest[:i]
+	}
+	name, err := url.PathUnescape(rest)
+	if err != nil || name == "" || name == "bulk" {
+		t.reads.ForgetAll()
+		return
+	}
+	t.reads.Forget(name)
+}
+
 // Update writes the patch's fields: plain fields in one edit, status by
 // transitions.
 func (t *Tracker) Update(ctx context.Context, ref adapters.Ref, p adapters.Patch) (adapters.Item, error) {
@@ -597,9 +641,12 @@ func (t *Tracker) Update(ctx context.Context, ref adapters.Ref, p adapters.Patch
 	// to know where the workflow starts, or the kind a parent depends on.
 	var cur *wireIssue
 	if p.IfVersion != "" || slices.Contains(p.Fields, adapters.FieldStatus) || slices.Contains(p.Fields, adapters.FieldParent) || ref.ID == "" {
-		w, err := t.getWire(ctx, ref, "status,issuetype,project,updated")
-		if err != nil {
-			return adapters.Item{}, fmt.Errorf("updating: %w", err)
+		w, ok := t.recentRead(ref, p.IfVersion)
+		if !ok {
+			var err error
+			if w, err = t.getWire(ctx, ref, "status,issuetype,project,updated"); err != nil {
+				return adapters.Item{}, fmt.Errorf("updating: %w", err)
+			}
 		}
 		cur = &w
 		ref = adapters.Ref{Tracker: t.name, Project: w.project(), ID: w.ID, Key: w.Key}

@@ -247,17 +247,21 @@ func (k *killFakes) start(t *testing.T, from, to string) (*exec.Cmd, *bytes.Buff
 }
 
 // killAndResume runs the migration, killing it with SIGKILL at five
-// random points of the first 85% of the about total writes it makes on
+// random points of the first 60% of the about total writes it makes on
 // the target (writes counts them, over all runs), and starting it again
 // each time, until a run ends by itself; that run must succeed. A kill
-// point a restart has already passed is taken at its next write.
+// point a restart has already passed is taken at its next write. The
+// total is an estimate, and where the kills land moves it (a kill inside
+// a bulk create makes its issues one at a time after): GitHub → Jira at
+// 100 items estimated 300 has ended at 246, so the points stay well
+// below it.
 func (k *killFakes) killAndResume(t *testing.T, total int, writes func() int, from, to string) {
 	t.Helper()
 	seed := time.Now().UnixNano()
 	rnd := rand.New(rand.NewPCG(uint64(seed), 9))
 	points := make([]int, 5)
 	for i := range points {
-		points[i] = 1 + rnd.IntN(max(total*85/100, 5))
+		points[i] = 1 + rnd.IntN(max(total*60/100, 5))
 	}
 	slices.Sort(points)
 	t.Logf("kills at target writes %v (seed %d)", points, seed)
