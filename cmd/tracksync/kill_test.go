@@ -251,10 +251,9 @@ func (k *killFakes) start(t *testing.T, from, to string) (*exec.Cmd, *bytes.Buff
 // the target (writes counts them, over all runs), and starting it again
 // each time, until a run ends by itself; that run must succeed. A kill
 // point a restart has already passed is taken at its next write. The
-// total is an estimate, and where the kills land moves it (a kill inside
-// a bulk create makes its issues one at a time after): GitHub → Jira at
-// 100 items estimated 300 has ended at 246, so the points stay well
-// below it.
+// total is an estimate, and where the kills land moves it: GitHub → Jira
+// at 100 items, estimated 300, has ended at 246 and at 310, so the points
+// stay well below it.
 func (k *killFakes) killAndResume(t *testing.T, total int, writes func() int, from, to string) {
 	t.Helper()
 	seed := time.Now().UnixNano()
