@@ -73,10 +73,11 @@ type feed struct {
 // Service keeps the roll-ups of the configured initiatives. Its methods
 // are safe for concurrent use; refreshes are serialised.
 //
-// Its state is in parts, each with its own lock: the graph of items and
-// their roll-ups, what write-back wrote, the snapshot history, the flows
-// marked. rules and cfg do not change after New; feeds and o are owned by
-// run (only a Load or Refresh moves the cursors).
+// Its state is in parts, each with its own lock, never held while
+// another part's is taken: the graph of items and their roll-ups, what
+// write-back wrote, the snapshot history, the flows marked. rules and cfg
+// do not change after New; o.ReadOnly and the feeds' cursors change only
+// under run.
 type Service struct {
 	o     Options
 	cfg   config.Initiatives
