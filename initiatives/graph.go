@@ -431,12 +431,9 @@ func (g *graph) initRollups(refs []adapters.Ref, all bool) []rollup.Rollup {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if all {
-		refs = nil
-		for _, r := range g.index.All() {
-			refs = append(refs, r.Initiative)
-		}
+		return slices.DeleteFunc(g.index.All(), func(r rollup.Rollup) bool { return !g.inits[rollup.Key(r.Initiative)] })
 	}
-	var out []rollup.Rollup
+	out := make([]rollup.Rollup, 0, len(refs))
 	for _, ir := range refs {
 		r, ok := g.index.Rollup(ir)
 		if !ok || !g.inits[rollup.Key(ir)] {
