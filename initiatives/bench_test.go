@@ -157,9 +157,7 @@ func BenchmarkDashboard200x90(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				if mode == "store" {
-					svc.mu.Lock()
-					svc.histOK, svc.histMap = false, nil
-					svc.mu.Unlock()
+					svc.hist.forget()
 				}
 				rep, err := svc.Report(ctx, 90, "")
 				if err != nil {

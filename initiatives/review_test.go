@@ -293,10 +293,10 @@ func TestReviewDeletedItemDoesNotResolve(t *testing.T) {
 	if _, err := svc.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
-	svc.mu.Lock()
-	n := svc.node("gh:" + metering.ID)
-	_, waiting := svc.wants[invoice.Key]["gh:"+metering.ID]
-	svc.mu.Unlock()
+	svc.g.mu.Lock()
+	n := svc.g.node("gh:" + metering.ID)
+	_, waiting := svc.g.wants[invoice.Key]["gh:"+metering.ID]
+	svc.g.mu.Unlock()
 	for _, c := range n.Children {
 		if c.IsZero() {
 			t.Errorf("Metering's node has a child with an empty ref: %+v", n.Children)

@@ -26,7 +26,6 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -63,11 +62,6 @@ type Options struct {
 	Events bool
 }
 
-type estimateRule struct {
-	field  string
-	labels map[string]float64
-}
-
 // feed is one listing: a tracker and a scope, with its cursor.
 type feed struct {
 	tracker string
@@ -78,68 +72,32 @@ type feed struct {
 
 // Service keeps the roll-ups of the configured initiatives. Its methods
 // are safe for concurrent use; refreshes are serialised.
+//
+// Its state is in parts, each with its own lock, never held while
+// another part's is taken: the graph of items and their roll-ups, what
+// write-back wrote, the snapshot history, the flows marked. rules and cfg
+// do not change after New; o.ReadOnly and the feeds' cursors change only
+// under run.
 type Service struct {
-	o        Options
-	cfg      config.Initiatives
-	log      *slog.Logger
-	now      func() time.Time
-	feeds    []*feed
-	est      map[string]estimateRule
-	labels   map[string]labelTemplate // tracker -> template, for link label/tasklist
-	refRules []string                 // trackers with link refs
-	tracking map[string]bool          // trackers whose labelled or created children are tracking issues
-	links    []string                 // flows whose links merge items (linkFlows)
+	o     Options
+	cfg   config.Initiatives
+	log   *slog.Logger
+	now   func() time.Time
+	rules *rules
+	feeds []*feed
 
 	run sync.Mutex // one Load or Refresh at a time
 
-	mu     sync.Mutex
-	loaded bool
-	index  *rollup.Index
-	items  map[string]adapters.Item // by rollup.Key
-	inits  map[string]bool          // rollup keys of initiatives
-	human  map[string]string        // tracker + "\x00" + human key -> rollup key
-	anyKey map[string][]string      // human key -> rollup keys (every tracker)
-	// folded are the initiatives by lower-case human key: labels name
-	// initiatives case-insensitively (GitHub keeps a label's first spelling).
-	folded map[string]string
-	// kids are the parent-field children: parent rollup key -> child keys.
-	kids map[string]map[string]bool
-	// labelled are label children: initiative human key -> child keys.
-	labelled map[string]map[string]bool
-	// wants are the nodes whose children lists name a human key not (yet)
-	// read: human key -> referrer rollup keys.
-	wants map[string]map[string]bool
-	// same are flow links: flow -> rollup key -> counterparts.
-	same map[string]map[string][]adapters.Ref
-	// fanout are fan-out links: initiative rollup key -> tracker -> ref.
-	fanout map[string]map[string]adapters.Ref
-	// fanBack is fanout reversed: item rollup key -> initiative rollup
-	// key, so an item listed after its initiative joins it.
-	fanBack map[string]string
-	// written remembers what write-back last wrote, to write only changes.
-	written map[string]string
-	// snaps remembers the last snapshot stored per initiative.
-	snaps map[string]store.Snapshot
-	// hist caches the snapshots from day histSince on (oldest day first),
-	// so the dashboard does not read the store on every load; snapshot
-	// adds what it writes. histOK is false until the first read.
-	hist      []store.Snapshot
-	histSince string
-	histOK    bool
-	// histMap is the last Report's History (read-only once built), for
-	// the window and basis histMapKey; snapshot writes drop it.
-	histMap    map[string][]rollup.Point
-	histMapKey string
-	// primed is set once the last process's snapshots and target dates
-	// are read; targets are the last known target date and slips the
-	// date history, by initiative rollup key.
-	primed  bool
-	targets map[string]string
-	slips   map[string][]rollup.Slip
-	// dirtyFlows are flows whose links changed since the last refresh.
-	dirtyFlows map[string]bool
-	lastLoad   time.Time
-	lastErr    error
+	g       *graph       // the items read, how they link, their roll-ups
+	written *writeMemory // what write-back last wrote
+	hist    *history     // the snapshots and target dates stored
+	dirty   *flowMarks   // flows whose links changed since the last refresh
+
+	// mu guards the outcome of the last Load or Refresh.
+	mu       sync.Mutex
+	loaded   bool
+	lastLoad time.Time
+	lastErr  error
 }
 
 // Open opens the trackers cfg's initiatives section names, reusing those
@@ -190,8 +148,12 @@ func New(o Options) (*Service, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	s := &Service{o: o, cfg: *o.Config, log: o.Log, now: o.Now,
+	s := &Service{o: o, cfg: *o.Config, log: o.Log, now: o.Now}
+	r := &rules{source: s.cfg.Source.Tracker, trackers: map[string]bool{}, kinds: o.Kinds,
 		est: map[string]estimateRule{}, labels: map[string]labelTemplate{}, tracking: map[string]bool{}}
+	for name := range o.Trackers {
+		r.trackers[name] = true
+	}
 	var errs []error
 	need := func(path, name string) adapters.Tracker {
 		t, ok := o.Trackers[name]
@@ -210,12 +172,12 @@ func New(o Options) (*Service, error) {
 		}
 		switch c.Link {
 		case "label", "tasklist":
-			s.labels[c.Tracker] = newTemplate(c.Label)
+			r.labels[c.Tracker] = newTemplate(c.Label)
 		case "refs":
-			s.refRules = append(s.refRules, c.Tracker)
+			r.refRules = append(r.refRules, c.Tracker)
 		}
 		if c.Link == "tasklist" || (c.Create != nil && o.Kinds[c.Tracker] == "github") {
-			s.tracking[c.Tracker] = true
+			r.tracking[c.Tracker] = true
 		}
 		if c.Create != nil && t != nil {
 			kind := adapters.Kind(c.Create.Kind)
@@ -233,7 +195,7 @@ func New(o Options) (*Service, error) {
 		if e.Field != "" && t != nil && !t.Capabilities().HasField(adapters.CustomPrefix+e.Field) {
 			errs = append(errs, fmt.Errorf("%s: tracker %s has no field %q (list it under trackers.%s.custom_fields)", p, name, e.Field, name))
 		}
-		s.est[name] = estimateRule{field: e.Field, labels: e.Labels}
+		r.est[name] = estimateRule{field: e.Field, labels: e.Labels}
 	}
 	wb := s.cfg.Rollup.WriteBack
 	if src != nil && wb.Field != "" && !src.Capabilities().HasField(adapters.CustomPrefix+wb.Field) {
@@ -255,38 +217,9 @@ func New(o Options) (*Service, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	s.links = s.linkFlows()
-	s.reset()
-	return s, nil
-}
-
-func (s *Service) reset() {
-	s.items = map[string]adapters.Item{}
-	s.inits = map[string]bool{}
-	s.human = map[string]string{}
-	s.anyKey = map[string][]string{}
-	s.folded = map[string]string{}
-	s.kids = map[string]map[string]bool{}
-	s.labelled = map[string]map[string]bool{}
-	s.wants = map[string]map[string]bool{}
-	s.same = map[string]map[string][]adapters.Ref{}
-	s.fanout = map[string]map[string]adapters.Ref{}
-	s.fanBack = map[string]string{}
-	if s.written == nil {
-		s.written = map[string]string{}
-		s.snaps = map[string]store.Snapshot{}
-	}
-	// dirtyFlows survives a reset: a flow marked while a Load reads may
-	// have changed its links after the Load read them.
-	if s.dirtyFlows == nil {
-		s.dirtyFlows = map[string]bool{}
-	}
-	s.index = rollup.NewIndex(s.rollupConfig(), nil)
-}
-
-func (s *Service) rollupConfig() rollup.Config {
+	r.links = s.linkFlows()
 	ar := s.cfg.Rollup.AtRisk
-	return rollup.Config{
+	r.rollup = rollup.Config{
 		DefaultEstimate: s.cfg.Rollup.DefaultEstimate,
 		Now:             s.now,
 		AtRisk: rollup.AtRisk{
@@ -294,6 +227,12 @@ func (s *Service) rollupConfig() rollup.Config {
 			BlockedStatuses: ar.BlockedStatuses, BlockedLabels: ar.BlockedLabels,
 		},
 	}
+	s.rules = r
+	s.g = newGraph(r)
+	s.written = newWriteMemory()
+	s.hist = newHistory()
+	s.dirty = newFlowMarks()
+	return s, nil
 }
 
 func (s *Service) byEstimate() bool { return s.cfg.Rollup.Weight == "estimate" }
@@ -334,45 +273,64 @@ func (s *Service) setErr(err error) {
 	s.mu.Unlock()
 }
 
-// takeDirty returns the flows marked since the last read of their links
-// and clears the marks; putBack restores them when that read fails.
-func (s *Service) takeDirty() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	dirty := slices.Sorted(maps.Keys(s.dirtyFlows))
-	clear(s.dirtyFlows)
+// flowMarks are the flows whose links changed since the last read of
+// them. Its methods are safe for concurrent use.
+type flowMarks struct {
+	mu    sync.Mutex
+	flows map[string]bool
+}
+
+func newFlowMarks() *flowMarks { return &flowMarks{flows: map[string]bool{}} }
+
+// mark marks flow.
+func (m *flowMarks) mark(flow string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.flows[flow] = true
+}
+
+// take returns the flows marked since the last read of their links,
+// sorted, and clears the marks; putBack restores them when that read
+// fails.
+func (m *flowMarks) take() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	dirty := slices.Sorted(maps.Keys(m.flows))
+	clear(m.flows)
 	return dirty
 }
 
-func (s *Service) putBack(dirty []string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (m *flowMarks) putBack(dirty []string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	for _, fl := range dirty {
-		s.dirtyFlows[fl] = true
+		m.flows[fl] = true
 	}
 }
 
 func (s *Service) load(ctx context.Context) (res Result, err error) {
 	res = Result{Full: true}
 	// Marks from here on are for links this Load may read too early.
-	dirty := s.takeDirty()
+	// They survive the Load: a flow marked while it reads may have
+	// changed its links after the Load read them.
+	dirty := s.dirty.take()
 	defer func() {
 		if err != nil {
-			s.putBack(dirty)
+			s.dirty.putBack(dirty)
 		}
 	}()
-	lists := make([][]adapters.Item, len(s.feeds))
+	lists := make([]change, len(s.feeds))
 	cursors := make([]string, len(s.feeds))
 	for i, f := range s.feeds {
 		items, _, cur, err := s.list(ctx, f, "")
 		if err != nil {
 			return res, err
 		}
-		lists[i], cursors[i] = items, cur
+		lists[i], cursors[i] = change{items: items, source: f.source}, cur
 		res.Read += len(items)
 	}
 	same := map[string]map[string][]adapters.Ref{}
-	for _, fl := range s.links {
+	for _, fl := range s.rules.links {
 		m, err := s.readLinks(ctx, fl)
 		if err != nil {
 			return res, err
@@ -384,27 +342,12 @@ func (s *Service) load(ctx context.Context) (res Result, err error) {
 		return res, err
 	}
 
-	s.mu.Lock()
-	s.reset()
 	for i, f := range s.feeds {
 		f.cursor = cursors[i]
-		for _, it := range lists[i] {
-			s.put(it, f.source)
-		}
 	}
-	s.same, s.fanout = same, fanout
-	for ik, m := range fanout {
-		for _, r := range m {
-			s.fanBack[rollup.Key(r)] = ik
-		}
-	}
-	nodes := make([]rollup.Node, 0, len(s.items))
-	for _, k := range slices.Sorted(maps.Keys(s.items)) {
-		nodes = append(nodes, s.node(k))
-	}
-	s.index = rollup.NewIndex(s.rollupConfig(), nodes)
+	all := s.g.load(lists, same, fanout)
+	s.mu.Lock()
 	s.loaded, s.lastLoad = true, s.now()
-	all := s.index.All()
 	s.mu.Unlock()
 	for _, r := range all {
 		res.Changed = append(res.Changed, r.Initiative)
@@ -414,13 +357,7 @@ func (s *Service) load(ctx context.Context) (res Result, err error) {
 
 // MarkFlow tells the Service that flow ran, so its links are re-read at
 // the next Refresh (items it linked become one).
-func (s *Service) MarkFlow(flow string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.dirtyFlows != nil {
-		s.dirtyFlows[flow] = true
-	}
-}
+func (s *Service) MarkFlow(flow string) { s.dirty.mark(flow) }
 
 // Refresh reads what changed since the last read (one incremental listing
 // per tracker and scope), updates the roll-ups of the initiatives it
@@ -445,11 +382,6 @@ func (s *Service) Refresh(ctx context.Context) (Result, error) {
 
 func (s *Service) refresh(ctx context.Context) (Result, error) {
 	var res Result
-	type change struct {
-		items   []adapters.Item
-		deleted []adapters.Ref
-		source  bool
-	}
 	// Cursors move only once every read succeeded: a failed read leaves
 	// all of them where they were, so nothing read is lost unapplied.
 	changes := make([]change, len(s.feeds))
@@ -463,15 +395,15 @@ func (s *Service) refresh(ctx context.Context) (Result, error) {
 		res.Read += len(items)
 		changes[i] = change{items, deleted, f.source}
 	}
-	dirty := s.takeDirty()
+	dirty := s.dirty.take()
 	newSame := map[string]map[string][]adapters.Ref{}
 	for _, fl := range dirty {
-		if !slices.Contains(s.links, fl) {
+		if !slices.Contains(s.rules.links, fl) {
 			continue
 		}
 		m, err := s.readLinks(ctx, fl)
 		if err != nil {
-			s.putBack(dirty)
+			s.dirty.putBack(dirty)
 			return res, err
 		}
 		newSame[fl] = m
@@ -480,82 +412,9 @@ func (s *Service) refresh(ctx context.Context) (Result, error) {
 		f.cursor = cursors[i]
 	}
 
-	s.mu.Lock()
-	affected := map[string]bool{}
-	for _, c := range changes {
-		for _, it := range c.items {
-			for k := range s.put(it, c.source) {
-				affected[k] = true
-			}
-		}
-		for _, ref := range c.deleted {
-			for k := range s.drop(ref) {
-				affected[k] = true
-			}
-		}
-	}
-	for fl, m := range newSame {
-		old := s.same[fl]
-		for k := range keysOfBoth(old, m) {
-			if !slices.Equal(old[k], m[k]) {
-				affected[k] = true
-			}
-		}
-		s.same[fl] = m
-	}
-	changed := s.upsert(affected)
-	// Initiatives touched whose roll-up did not change still get fan-out
-	// and write-back: their own item may have changed (a person set the
-	// status or progress write-back owns, a write lost to a conflict).
-	// Both write only what differs.
-	var touched []adapters.Ref
-	for _, k := range slices.Sorted(maps.Keys(affected)) {
-		if it, ok := s.items[k]; ok && s.inits[k] {
-			touched = append(touched, it.Ref)
-		}
-	}
-	s.mu.Unlock()
+	changed, touched := s.g.apply(changes, newSame)
 	res.Changed = changed
 	return res, s.after(ctx, &res, touched, false)
-}
-
-func keysOfBoth[V any](a, b map[string]V) map[string]bool {
-	out := make(map[string]bool, len(a)+len(b))
-	for k := range a {
-		out[k] = true
-	}
-	for k := range b {
-		out[k] = true
-	}
-	return out
-}
-
-// upsert rebuilds the nodes of keys (those gone are removed) and returns
-// the initiatives whose roll-up changed. s.mu is held.
-func (s *Service) upsert(keys map[string]bool) []adapters.Ref {
-	seen := map[string]adapters.Ref{}
-	for _, k := range slices.Sorted(maps.Keys(keys)) {
-		var refs []adapters.Ref
-		if _, ok := s.items[k]; ok {
-			refs = s.index.Upsert(s.node(k))
-		} else if ref, ok := refOfKey(k); ok {
-			refs = s.index.Remove(ref)
-		}
-		for _, r := range refs {
-			seen[rollup.Key(r)] = r
-		}
-	}
-	out := make([]adapters.Ref, 0, len(seen))
-	for _, k := range slices.Sorted(maps.Keys(seen)) {
-		out = append(out, seen[k])
-	}
-	return out
-}
-
-// refOfKey is the ref a rollup key names (tracker:id).
-func refOfKey(k string) (adapters.Ref, bool) {
-	t, id, ok := strings.Cut(k, ":")
-	return adapters.Ref{Tracker: t, ID: id}, ok
 }
 
 // list reads every page of feed f from cursor.
@@ -641,255 +500,19 @@ func (s *Service) readFanout(ctx context.Context) (map[string]map[string]adapter
 	return out, nil
 }
 
-// put records item it and returns the rollup keys whose node it may change:
-// itself, its old and new parents, the initiatives its labels name before
-// and after, and the nodes waiting for its key. s.mu is held.
-func (s *Service) put(it adapters.Item, source bool) map[string]bool {
-	k := rollup.Key(it.Ref)
-	aff := map[string]bool{k: true}
-	old, had := s.items[k]
-	if had && old.Version != "" && old.Version == it.Version && old.UpdatedAt.Equal(it.UpdatedAt) && old.Ref == it.Ref && (s.inits[k] || !source) {
-		// Read again (an overlapping listing) but unchanged.
-		return nil
-	}
-	if had {
-		s.unindex(k, old, aff)
-	}
-	if ik, ok := s.fanBack[k]; ok {
-		aff[ik] = true
-	}
-	if source {
-		s.inits[k] = true
-		if it.Ref.Key != "" {
-			s.folded[strings.ToLower(it.Ref.Key)] = k
-		}
-	}
-	s.items[k] = it
-	if it.Ref.Key != "" {
-		hk := it.Ref.Tracker + "\x00" + it.Ref.Key
-		s.human[hk] = k
-		if !slices.Contains(s.anyKey[it.Ref.Key], k) {
-			s.anyKey[it.Ref.Key] = append(s.anyKey[it.Ref.Key], k)
-		}
-		for _, w := range []string{it.Ref.Key, it.Ref.Tracker + ":" + it.Ref.Key} {
-			for r := range s.wants[w] {
-				aff[r] = true
-			}
-		}
-	}
-	if it.Parent != nil && !it.Parent.IsZero() {
-		pk := s.parentKey(*it.Parent)
-		if s.kids[pk] == nil {
-			s.kids[pk] = map[string]bool{}
-		}
-		s.kids[pk][k] = true
-		aff[pk] = true
-	}
-	for _, ik := range s.labelInits(it) {
-		ik = strings.ToLower(ik)
-		if s.labelled[ik] == nil {
-			s.labelled[ik] = map[string]bool{}
-		}
-		s.labelled[ik][k] = true
-		if rk, ok := s.initByHuman(ik); ok {
-			aff[rk] = true
-		}
-	}
-	return aff
-}
-
-// drop forgets the item ref names and returns the keys it may change.
-func (s *Service) drop(ref adapters.Ref) map[string]bool {
-	k := rollup.Key(ref)
-	aff := map[string]bool{k: true}
-	if old, ok := s.items[k]; ok {
-		s.unindex(k, old, aff)
-		delete(s.items, k)
-		delete(s.inits, k)
-		// Its key no longer names it: resolve must not find a zero item.
-		if key := old.Ref.Key; key != "" {
-			if hk := old.Ref.Tracker + "\x00" + key; s.human[hk] == k {
-				delete(s.human, hk)
-			}
-			s.anyKey[key] = slices.DeleteFunc(s.anyKey[key], func(x string) bool { return x == k })
-			if len(s.anyKey[key]) == 0 {
-				delete(s.anyKey, key)
-			}
-		}
-	}
-	return aff
-}
-
-// unindex removes old's parent and label entries, adding what they touched
-// to aff.
-func (s *Service) unindex(k string, old adapters.Item, aff map[string]bool) {
-	if old.Parent != nil && !old.Parent.IsZero() {
-		pk := s.parentKey(*old.Parent)
-		delete(s.kids[pk], k)
-		aff[pk] = true
-	}
-	for _, ik := range s.labelInits(old) {
-		delete(s.labelled[strings.ToLower(ik)], k)
-		if rk, ok := s.initByHuman(ik); ok {
-			aff[rk] = true
-		}
-	}
-}
-
-// parentKey is the rollup key of a parent ref: by ID, or by its human key
-// when the ID is unknown and the item is known.
-func (s *Service) parentKey(p adapters.Ref) string {
-	if p.ID == "" {
-		if k, ok := s.human[p.Tracker+"\x00"+p.Key]; ok {
-			return k
-		}
-	}
-	return rollup.Key(p)
-}
-
-// labelInits returns the initiative keys it's labels name.
-func (s *Service) labelInits(it adapters.Item) []string {
-	tpl, ok := s.labels[it.Ref.Tracker]
-	if !ok {
-		return nil
-	}
-	var out []string
-	for _, l := range it.Labels {
-		if key, ok := tpl.match(l); ok {
-			out = append(out, key)
-		}
-	}
-	return out
-}
-
-func (s *Service) initByHuman(key string) (string, bool) {
-	k, ok := s.human[s.cfg.Source.Tracker+"\x00"+key]
-	if !ok {
-		k, ok = s.folded[strings.ToLower(key)]
-	}
-	return k, ok && s.inits[k]
-}
-
-// resolve finds the item a written ref (PLAT-12, acme/platform#45,
-// tracker:key) names among trackers, recording referrer as waiting for it
-// when it is not read (yet).
-func (s *Service) resolve(ref string, trackers []string, referrer string) (adapters.Ref, bool) {
-	if t, key, ok := strings.Cut(ref, ":"); ok {
-		if _, known := s.o.Trackers[t]; known {
-			if k, ok := s.human[t+"\x00"+key]; ok {
-				return s.items[k].Ref, true
-			}
-			s.want(ref, referrer)
-			return adapters.Ref{}, false
-		}
-	}
-	for _, k := range s.anyKey[ref] {
-		it := s.items[k]
-		if trackers == nil || slices.Contains(trackers, it.Ref.Tracker) {
-			return it.Ref, true
-		}
-	}
-	s.want(ref, referrer)
-	return adapters.Ref{}, false
-}
-
-func (s *Service) want(ref, referrer string) {
-	if s.wants[ref] == nil {
-		s.wants[ref] = map[string]bool{}
-	}
-	s.wants[ref][referrer] = true
-}
-
-// node builds the rollup node of item k. s.mu is held.
-func (s *Service) node(k string) rollup.Node {
-	it := s.items[k]
-	n := rollup.Node{
-		Ref: it.Ref, Kind: it.Kind, Title: it.Title, Category: it.StatusCategory, Status: it.Status,
-		Labels: it.Labels, Estimate: estimateOf(it, s.est[it.Ref.Tracker]),
-		Started: startOf(it), Due: dateOf(it.Due),
-	}
-	if n.Kind == adapters.KindInitiative && !s.inits[k] {
-		// An initiative-kind item outside the source's scope is an
-		// ordinary node here: only the source's are roll-up roots.
-		n.Kind = adapters.KindEpic
-	}
-	if s.inits[k] {
-		n.Kind = adapters.KindInitiative
-	}
-	seen := map[string]bool{}
-	add := func(r adapters.Ref) {
-		if rk := rollup.Key(r); !seen[rk] && rk != k {
-			seen[rk] = true
-			n.Children = append(n.Children, r)
-		}
-	}
-	for _, ck := range slices.Sorted(maps.Keys(s.kids[k])) {
-		add(s.items[ck].Ref)
-	}
-	if s.inits[k] {
-		for _, ck := range slices.Sorted(maps.Keys(s.labelled[strings.ToLower(it.Ref.Key)])) {
-			add(s.items[ck].Ref)
-		}
-		if len(s.refRules) > 0 {
-			if l, err := adapters.DecodeList(it.Fields["children"]); err == nil {
-				for _, r := range l {
-					if ref, ok := s.resolve(r, s.refRules, k); ok {
-						add(ref)
-					}
-				}
-			}
-		}
-		for _, t := range slices.Sorted(maps.Keys(s.fanout[k])) {
-			r := s.fanout[k][t]
-			if ck := rollup.Key(r); s.items[ck].Ref.ID != "" {
-				add(s.items[ck].Ref)
-			}
-		}
-	}
-	if s.o.Kinds[it.Ref.Tracker] == "github" {
-		for _, r := range taskRefs(it.Body, repoOf(it)) {
-			if ref, ok := s.resolve(r, nil, k); ok {
-				add(ref)
-			}
-		}
-	}
-	for _, fl := range slices.Sorted(maps.Keys(s.same)) {
-		n.SameAs = append(n.SameAs, s.same[fl][k]...)
-	}
-	return n
-}
-
 // Rollups returns the current roll-up of every initiative, sorted by key.
-func (s *Service) Rollups() []rollup.Rollup {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.index.All()
-}
+func (s *Service) Rollups() []rollup.Rollup { return s.g.rollups() }
 
 // Initiative returns the current roll-up of the initiative with human key
 // key (INIT-1, PLAT-7), and false when there is none.
-func (s *Service) Initiative(key string) (rollup.Rollup, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	k, ok := s.initByHuman(key)
-	if !ok {
-		return rollup.Rollup{}, false
-	}
-	return s.index.Rollup(s.items[k].Ref)
-}
+func (s *Service) Initiative(key string) (rollup.Rollup, bool) { return s.g.initiative(key) }
 
 // Report is the current roll-ups with their history (the last days
 // snapshots, oldest first) for the outputs. Its History is shared between
 // calls: read it, do not change it. only, when set, keeps one
 // initiative (by its key).
 func (s *Service) Report(ctx context.Context, days int, only string) (rollup.Report, error) {
-	s.mu.Lock()
-	all := s.index.All()
-	status := map[string]string{}
-	for _, r := range all {
-		status[rollup.Key(r.Initiative)] = s.items[rollup.Key(r.Initiative)].Status
-	}
-	s.mu.Unlock()
+	all, status := s.g.statuses()
 	if only != "" {
 		all = slices.DeleteFunc(all, func(r rollup.Rollup) bool { return r.Initiative.Key != only && r.Initiative.ID != only })
 	}
@@ -897,10 +520,7 @@ func (s *Service) Report(ctx context.Context, days int, only string) (rollup.Rep
 	if days > 0 && s.o.Store != nil {
 		since := s.now().UTC().AddDate(0, 0, -days).Format(time.DateOnly)
 		key := fmt.Sprint(since, s.byEstimate())
-		s.mu.Lock()
-		hm, ok := s.histMap, s.histMapKey == key && s.histMap != nil
-		s.mu.Unlock()
-		if ok {
+		if hm, ok := s.hist.points(key); ok {
 			rep.History = hm
 		} else {
 			snaps, err := s.history(ctx, since)
@@ -914,9 +534,7 @@ func (s *Service) Report(ctx context.Context, days int, only string) (rollup.Rep
 				}
 				rep.History[sn.Initiative] = append(rep.History[sn.Initiative], rollup.Point{Day: sn.Day, Done: d, Scope: sn.Total, DoneItems: sn.Done, AtRisk: sn.AtRisk})
 			}
-			s.mu.Lock()
-			s.histMap, s.histMapKey = rep.History, key
-			s.mu.Unlock()
+			s.hist.setPoints(key, rep.History)
 		}
 	}
 	return rep, nil
@@ -926,47 +544,15 @@ func (s *Service) Report(ctx context.Context, days int, only string) (rollup.Rep
 // first, from the cache when it covers since (the store is read once,
 // then snapshot keeps the cache up to date as it writes).
 func (s *Service) history(ctx context.Context, since string) ([]store.Snapshot, error) {
-	s.mu.Lock()
-	if s.histOK && s.histSince <= since {
-		i, _ := slices.BinarySearchFunc(s.hist, since, func(sn store.Snapshot, day string) int { return strings.Compare(sn.Day, day) })
-		out := s.hist[i:len(s.hist):len(s.hist)]
-		s.mu.Unlock()
+	if out, ok := s.hist.cached(since); ok {
 		return out, nil
 	}
-	s.mu.Unlock()
 	snaps, err := s.o.Store.ListSnapshots(ctx, "", since)
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	s.hist, s.histSince, s.histOK = snaps, since, true
-	s.mu.Unlock()
+	s.hist.fill(snaps, since)
 	return snaps, nil
-}
-
-// cacheSnapshots adds written snapshots to the history cache (s.mu held):
-// one of the same initiative and day is replaced, else it is appended
-// (written snapshots are of today, the newest day).
-func (s *Service) cacheSnapshots(written []store.Snapshot) {
-	if !s.histOK {
-		return
-	}
-	hist := slices.Clone(s.hist) // readers may hold the old slice
-	for _, sn := range written {
-		replaced := false
-		for i := len(hist) - 1; i >= 0 && hist[i].Day >= sn.Day; i-- {
-			if hist[i].Day == sn.Day && hist[i].Initiative == sn.Initiative {
-				hist[i], replaced = sn, true
-				break
-			}
-		}
-		if !replaced {
-			hist = append(hist, sn)
-		}
-	}
-	slices.SortStableFunc(hist, func(a, b store.Snapshot) int { return strings.Compare(a.Day, b.Day) })
-	s.hist = hist
-	s.histMap = nil
 }
 
 // Status is the state of the last Load or Refresh, for the dashboard.

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tracksync/tracksync/adapters"
@@ -78,7 +79,7 @@ func (s *Service) after(ctx context.Context, res *Result, touched []adapters.Ref
 		}
 		if len(created) > 0 {
 			// Their roll-ups changed too.
-			res.Changed = mergeRefs(res.Changed, s.initsOf(created))
+			res.Changed = mergeRefs(res.Changed, s.g.initsOf(created))
 		}
 		n, err := s.writeBack(ctx, mergeRefs(res.Changed, touched), full)
 		res.Written = n
@@ -104,21 +105,6 @@ func mergeRefs(a, b []adapters.Ref) []adapters.Ref {
 	return out
 }
 
-// initsOf returns the initiatives the fan-out items in refs were made for.
-func (s *Service) initsOf(refs []adapters.Ref) []adapters.Ref {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []adapters.Ref
-	for ik, m := range s.fanout {
-		for _, r := range m {
-			if slices.ContainsFunc(refs, func(x adapters.Ref) bool { return rollup.Key(x) == rollup.Key(r) }) {
-				out = append(out, s.items[ik].Ref)
-			}
-		}
-	}
-	return out
-}
-
 // fanOut creates, for each initiative in inits that is not done and has no
 // direct child in a child tracker with create, the delivery item there,
 // and links it. The create carries an idempotency key, so a crash between
@@ -132,17 +118,8 @@ func (s *Service) fanOut(ctx context.Context, inits []adapters.Ref) ([]adapters.
 		}
 		t := s.o.Trackers[rule.Tracker]
 		for _, ir := range inits {
-			ik := rollup.Key(ir)
-			s.mu.Lock()
-			init, ok := s.items[ik]
-			_, linked := s.fanout[ik][rule.Tracker]
-			has := false
-			if r, ok := s.index.Rollup(ir); ok {
-				has = slices.ContainsFunc(r.Children, func(c rollup.ChildSummary) bool { return c.Ref.Tracker == rule.Tracker })
-			}
-			isInit := s.inits[ik]
-			s.mu.Unlock()
-			if !ok || !isInit || linked || has || init.StatusCategory == adapters.CategoryDone {
+			init, ok := s.g.fanOutTarget(ir, rule.Tracker)
+			if !ok {
 				continue
 			}
 			kind := adapters.Kind(rule.Create.Kind)
@@ -155,7 +132,7 @@ func (s *Service) fanOut(ctx context.Context, inits []adapters.Ref) ([]adapters.
 				Title: init.Title,
 				Body:  strings.TrimSpace(init.Body + "\n\nDelivers initiative " + init.Ref.Key + "."),
 			}
-			if tpl, ok := s.labels[rule.Tracker]; ok {
+			if tpl, ok := s.rules.labels[rule.Tracker]; ok {
 				it.Labels = []string{tpl.label(init.Ref.Key)}
 			}
 			if rule.Tracker == init.Ref.Tracker {
@@ -176,16 +153,7 @@ func (s *Service) fanOut(ctx context.Context, inits []adapters.Ref) ([]adapters.
 			if !cr.Existed {
 				s.log.Info("created a delivery item for an initiative", "initiative", init.Ref.Key, "tracker", rule.Tracker, "item", cr.Item.Ref.Key)
 			}
-			s.mu.Lock()
-			if s.fanout[ik] == nil {
-				s.fanout[ik] = map[string]adapters.Ref{}
-			}
-			s.fanout[ik][rule.Tracker] = cr.Item.Ref
-			s.fanBack[rollup.Key(cr.Item.Ref)] = ik
-			aff := s.put(cr.Item, false)
-			aff[ik] = true
-			s.upsert(aff)
-			s.mu.Unlock()
+			s.g.addFanout(rollup.Key(ir), rule.Tracker, cr.Item)
 			created = append(created, cr.Item.Ref)
 		}
 	}
@@ -278,7 +246,7 @@ func (s *Service) writeBack(ctx context.Context, inits []adapters.Ref, full bool
 	n := 0
 	var errs []error
 	for _, ir := range inits {
-		w, ok := s.writeBackState(ir)
+		w, ok := s.g.writeState(ir)
 		if !ok {
 			continue
 		}
@@ -314,29 +282,6 @@ type initWrite struct {
 	r        rollup.Rollup
 	children []adapters.Item
 	tracking []adapters.Item
-}
-
-// writeBackState reads, under the lock, what writeBack writes for
-// initiative ir; ok is false when ir is not (or no longer) an initiative
-// with a roll-up.
-func (s *Service) writeBackState(ir adapters.Ref) (initWrite, bool) {
-	ik := rollup.Key(ir)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	init, ok := s.items[ik]
-	r, ok2 := s.index.Rollup(ir)
-	if !ok || !ok2 || !s.inits[ik] {
-		return initWrite{}, false
-	}
-	w := initWrite{init: init, r: r}
-	for _, c := range r.Children {
-		ci := s.items[rollup.Key(c.Ref)]
-		w.children = append(w.children, ci)
-		if s.tracking[c.Ref.Tracker] && s.isTracking(ik, ci) {
-			w.tracking = append(w.tracking, ci)
-		}
-	}
-	return w, true
 }
 
 // writeSource writes progress (the roadmap's progress, the configured
@@ -383,9 +328,7 @@ func (s *Service) writeSource(ctx context.Context, w initWrite) (bool, error) {
 	case err != nil:
 		return false, fmt.Errorf("initiatives: writing the roll-up of %s (%s) to %s: %w", init.Ref.Key, strings.Join(p.Fields, ", "), s.cfg.Source.Tracker, err)
 	}
-	s.mu.Lock()
-	s.put(got, true)
-	s.mu.Unlock()
+	s.g.record(got, true)
 	return true, nil
 }
 
@@ -405,12 +348,7 @@ func (s *Service) writeTracking(ctx context.Context, w initWrite, text string, f
 		seen := map[string]bool{rollup.Key(ti.Ref): true}
 		// A copy: each tracking issue adds its own children.
 		list := slices.Clone(w.children)
-		s.mu.Lock()
-		own, _ := s.index.Rollup(ti.Ref)
-		for _, c := range own.Children {
-			list = append(list, s.items[rollup.Key(c.Ref)])
-		}
-		s.mu.Unlock()
+		list = append(list, s.g.childItems(ti.Ref)...)
 		for _, c := range list {
 			if k := rollup.Key(c.Ref); !seen[k] && c.Ref.ID != "" {
 				seen[k] = true
@@ -419,10 +357,7 @@ func (s *Service) writeTracking(ctx context.Context, w initWrite, text string, f
 		}
 		sig := "tracking\x00" + text + "\x00" + fmt.Sprint(doneList(kids))
 		wk := rollup.Key(ti.Ref)
-		s.mu.Lock()
-		same := s.written[wk] == sig
-		s.mu.Unlock()
-		if same && !full {
+		if s.written.unchanged(wk, sig) && !full {
 			continue
 		}
 		line := strings.Replace(text, "**Progress:", "**"+w.init.Ref.Key+" progress:", 1)
@@ -431,9 +366,7 @@ func (s *Service) writeTracking(ctx context.Context, w initWrite, text string, f
 			continue
 		}
 		n++
-		s.mu.Lock()
-		s.written[wk] = sig
-		s.mu.Unlock()
+		s.written.remember(wk, sig)
 	}
 	return n, errs
 }
@@ -447,25 +380,12 @@ func doneList(items []adapters.Item) []string {
 	return out
 }
 
-// isTracking reports whether child c of initiative ik is a tracking issue:
-// made for it by fan-out, or labelled after it in a tasklist tracker.
-func (s *Service) isTracking(ik string, c adapters.Item) bool {
-	if r, ok := s.fanout[ik][c.Ref.Tracker]; ok && rollup.Key(r) == rollup.Key(c.Ref) {
-		return true
-	}
-	key := s.items[ik].Ref.Key
-	return slices.ContainsFunc(s.labelInits(c), func(l string) bool { return strings.EqualFold(l, key) })
-}
-
 // comment keeps one summary comment on the initiative up to date, or one
 // status update (with health) where the initiative keeps those.
 func (s *Service) comment(ctx context.Context, init adapters.Item, text, health string, full bool) (bool, error) {
 	wk := "comment\x00" + rollup.Key(init.Ref)
 	sig := text + "\x00" + health
-	s.mu.Lock()
-	same := s.written[wk] == sig
-	s.mu.Unlock()
-	if same && !full {
+	if s.written.unchanged(wk, sig) && !full {
 		return false, nil
 	}
 	body := text + "\n\n_Kept up to date by tracksync._"
@@ -474,9 +394,7 @@ func (s *Service) comment(ctx context.Context, init adapters.Item, text, health 
 		if err != nil {
 			return false, fmt.Errorf("initiatives: writing the status update on %s: %w", init.Ref.Key, err)
 		}
-		s.mu.Lock()
-		s.written[wk] = sig
-		s.mu.Unlock()
+		s.written.remember(wk, sig)
 		return wrote, nil
 	}
 	cm := s.o.Trackers[init.Ref.Tracker].(adapters.Commenter)
@@ -500,9 +418,7 @@ func (s *Service) comment(ctx context.Context, init adapters.Item, text, health 
 	if err != nil {
 		return false, fmt.Errorf("initiatives: writing the summary comment on %s: %w", init.Ref.Key, err)
 	}
-	s.mu.Lock()
-	s.written[wk] = sig
-	s.mu.Unlock()
+	s.written.remember(wk, sig)
 	return wrote, nil
 }
 
@@ -527,30 +443,19 @@ func (s *Service) snapshot(ctx context.Context, inits []adapters.Ref, full bool)
 	}
 	now := s.now().UTC()
 	day := now.Format(time.DateOnly)
-	s.mu.Lock()
 	var snaps []store.Snapshot
 	var dates []store.DateChange
 	var events []store.Event
-	refs := inits
-	if full || (len(s.snaps) > 0 && s.anySnapBefore(day)) {
-		// A new day: every initiative gets its point.
-		refs = nil
-		for _, r := range s.index.All() {
-			refs = append(refs, r.Initiative)
-		}
-	}
-	for _, ir := range refs {
-		r, ok := s.index.Rollup(ir)
-		key := rollup.Key(ir)
-		if !ok || !s.inits[key] {
-			continue
-		}
+	// A new day: every initiative gets its point.
+	all := full || s.g.anyInit(s.hist.before(day))
+	for _, r := range s.g.initRollups(inits, all) {
+		key := rollup.Key(r.Initiative)
 		p := s.eventPayload(r)
 		target := ""
 		if !r.Target.IsZero() {
 			target = r.Target.UTC().Format(time.DateOnly)
 		}
-		if known, seen := s.targets[key]; (seen && known != target) || (!seen && target != "") {
+		if known, seen := s.hist.target(key); (seen && known != target) || (!seen && target != "") {
 			dates = append(dates, store.DateChange{Initiative: key, At: now, From: known, To: target})
 			if seen && s.o.Events {
 				p.From, p.To = known, target
@@ -562,7 +467,7 @@ func (s *Service) snapshot(ctx context.Context, inits []adapters.Ref, full bool)
 			Done: r.Counts[adapters.CategoryDone], InProgress: r.Counts[adapters.CategoryInProgress], Todo: r.Counts[adapters.CategoryTodo],
 			DoneByCount: r.DoneByCount, DoneByEstimate: r.DoneByEstimate, AtRisk: r.AtRisk,
 		}
-		last, had := s.snaps[sn.Initiative]
+		last, had := s.hist.last(sn.Initiative)
 		if s.o.Events && r.AtRisk != last.AtRisk && (had || r.AtRisk) {
 			if r.AtRisk {
 				events = append(events, notify.AtRisk(p, now))
@@ -577,7 +482,6 @@ func (s *Service) snapshot(ctx context.Context, inits []adapters.Ref, full bool)
 		sn.UpdatedAt = now
 		snaps = append(snaps, sn)
 	}
-	s.mu.Unlock()
 	if len(snaps) == 0 && len(dates) == 0 && len(events) == 0 {
 		return 0, nil
 	}
@@ -602,20 +506,11 @@ func (s *Service) snapshot(ctx context.Context, inits []adapters.Ref, full bool)
 	if err != nil {
 		return 0, fmt.Errorf("initiatives: storing roll-up snapshots: %w", err)
 	}
-	s.mu.Lock()
-	for _, sn := range snaps {
-		s.snaps[sn.Initiative] = sn
-	}
-	for _, d := range dates {
-		s.targets[d.Initiative] = d.To
-		s.slips[d.Initiative] = append(s.slips[d.Initiative], rollup.Slip{At: d.At, From: d.From, To: d.To})
-	}
-	s.cacheSnapshots(snaps)
-	s.mu.Unlock()
+	s.hist.stored(snaps, dates)
 	return len(snaps), nil
 }
 
-// eventPayload describes initiative r for an outbox event (s.mu held).
+// eventPayload describes initiative r for an outbox event.
 func (s *Service) eventPayload(r rollup.Rollup) notify.Payload {
 	d := r.DoneByCount
 	if s.byEstimate() {
@@ -633,10 +528,7 @@ func (s *Service) eventPayload(r rollup.Rollup) notify.Payload {
 // snapshot of each initiative (so a restart does not announce every
 // at-risk initiative again) and the target-date history.
 func (s *Service) prime(ctx context.Context) error {
-	s.mu.Lock()
-	done := s.primed
-	s.mu.Unlock()
-	if done {
+	if s.hist.isPrimed() {
 		return nil
 	}
 	since := s.now().UTC().AddDate(0, 0, -40).Format(time.DateOnly)
@@ -648,41 +540,34 @@ func (s *Service) prime(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("initiatives: reading the target date history: %w", err)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, sn := range snaps { // oldest first: the last one wins
-		if _, ok := s.snaps[sn.Initiative]; !ok || s.snaps[sn.Initiative].Day <= sn.Day {
-			s.snaps[sn.Initiative] = sn
-		}
-	}
-	if !s.histOK { // the dashboard's history cache starts from this read
-		s.hist, s.histSince, s.histOK = snaps, since, true
-	}
-	s.targets, s.slips = map[string]string{}, map[string][]rollup.Slip{}
-	for _, c := range changes {
-		s.targets[c.Initiative] = c.To
-		s.slips[c.Initiative] = append(s.slips[c.Initiative], rollup.Slip{At: c.At, From: c.From, To: c.To})
-	}
-	s.primed = true
+	s.hist.prime(snaps, since, changes)
 	return nil
 }
 
 // Slips returns the target-date history of every initiative by rollup key.
-func (s *Service) Slips() map[string][]rollup.Slip {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string][]rollup.Slip, len(s.slips))
-	for k, v := range s.slips {
-		out[k] = slices.Clone(v)
-	}
-	return out
+func (s *Service) Slips() map[string][]rollup.Slip { return s.hist.slipsCopy() }
+
+// writeMemory remembers what write-back last wrote to each target (a
+// summary comment or status update, a tracking section) as a signature,
+// so that only changes are written. Its methods are safe for concurrent
+// use.
+type writeMemory struct {
+	mu   sync.Mutex
+	sigs map[string]string
 }
 
-func (s *Service) anySnapBefore(day string) bool {
-	for k, sn := range s.snaps {
-		if sn.Day < day && s.inits[k] {
-			return true
-		}
-	}
-	return false
+func newWriteMemory() *writeMemory { return &writeMemory{sigs: map[string]string{}} }
+
+// unchanged reports whether sig is what was last written to target.
+func (w *writeMemory) unchanged(target, sig string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.sigs[target] == sig
+}
+
+// remember records that sig was written to target.
+func (w *writeMemory) remember(target, sig string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.sigs[target] = sig
 }
