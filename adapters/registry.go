@@ -39,25 +39,36 @@ type Option struct {
 // Spec is what an adapter registers: its kind, its options and a
 // constructor.
 type Spec struct {
-	Kind    string // "jira", "github", "roadmap", "memory"
-	Help    string
+	Kind string // "jira", "github", "roadmap", "memory"
+	Help string
+	// OptionStruct returns a pointer to a new option struct holding the
+	// defaults (see options.go): the tracker's options are decoded into
+	// it and New takes it with Config.Decode. Register then derives
+	// Options from its tags.
+	OptionStruct func() any
+	// Options lists the options, for help and secrets; derived from
+	// OptionStruct when that is set. A spec without OptionStruct has its
+	// options checked and converted by name (Config.String, ...).
 	Options []Option
 	// New builds a tracker from validated options (defaults filled in).
 	New func(ctx context.Context, cfg Config) (Tracker, error)
 	// Validate, when set, checks what the option types cannot (nested
 	// maps, options that go together) without any I/O, so `validate`
 	// reports it before a tracker is opened. Its error starts with the
-	// key path ("trackers.<name>.project.number: ...").
+	// key path ("trackers.<name>.project.number: ..."). It reads the
+	// options as New does (Config.Decode).
 	Validate func(cfg Config) error
 }
 
 // Config is what a constructor receives.
 type Config struct {
 	Name    string         // the configured tracker name
-	Options map[string]any // validated values keyed by Option.Name, defaults filled
+	Options map[string]any // validated values keyed by Option.Name, defaults filled (specs without OptionStruct)
 	Logger  *slog.Logger
 	// BaseDir resolves relative paths in options (the config file's folder).
 	BaseDir string
+
+	decoded any // the option struct, for Decode
 }
 
 // String returns option name as a string ("" when unset).
@@ -117,6 +128,12 @@ func (r *Registry) Register(spec Spec) error {
 	if spec.Kind == "" || spec.New == nil {
 		return fmt.Errorf("adapters: spec needs a kind and a constructor")
 	}
+	if spec.OptionStruct != nil {
+		if len(spec.Options) > 0 {
+			return fmt.Errorf("adapters: kind %q: give OptionStruct or Options, not both", spec.Kind)
+		}
+		spec.Options = OptionsOf(spec.OptionStruct())
+	}
 	seen := map[string]bool{}
 	for _, o := range spec.Options {
 		if o.Name == "" || seen[o.Name] {
@@ -166,9 +183,23 @@ func (e OptionError) Error() string { return e.Path + ": " + e.Msg }
 // Every problem is reported, not just the first. Secret values never appear
 // in a message.
 func (r *Registry) Check(kind, keyPath string, raw map[string]any) (map[string]any, []OptionError) {
+	cfg, errs := r.check(kind, keyPath, raw)
+	return cfg.Options, errs
+}
+
+// check validates raw and returns the Config New is given (without
+// Logger and BaseDir).
+func (r *Registry) check(kind, keyPath string, raw map[string]any) (Config, []OptionError) {
 	spec, ok := r.Lookup(kind)
 	if !ok {
-		return nil, []OptionError{{Path: keyPath + ".kind", Msg: fmt.Sprintf("unknown tracker kind %q (known: %s)", kind, strings.Join(r.Kinds(), ", "))}}
+		return Config{}, []OptionError{{Path: keyPath + ".kind", Msg: fmt.Sprintf("unknown tracker kind %q (known: %s)", kind, strings.Join(r.Kinds(), ", "))}}
+	}
+	name := strings.TrimPrefix(keyPath, "trackers.")
+	if spec.OptionStruct != nil {
+		cfg := Config{Name: name}
+		var errs []OptionError
+		cfg.decoded, errs = decodeOptions(spec, raw, keyPath)
+		return cfg, r.validate(spec, cfg, keyPath, errs)
 	}
 	var errs []OptionError
 	out := map[string]any{}
@@ -210,9 +241,15 @@ func (r *Registry) Check(kind, keyPath string, raw map[string]any) (map[string]a
 		}
 		out[o.Name] = cv
 	}
+	cfg := Config{Name: name, Options: out}
+	return cfg, r.validate(spec, cfg, keyPath, errs)
+}
+
+// validate runs spec.Validate when the options decoded without problems,
+// and sorts the problems.
+func (r *Registry) validate(spec Spec, cfg Config, keyPath string, errs []OptionError) []OptionError {
 	if spec.Validate != nil && len(errs) == 0 {
-		name := strings.TrimPrefix(keyPath, "trackers.")
-		if err := spec.Validate(Config{Name: name, Options: out}); err != nil {
+		if err := spec.Validate(cfg); err != nil {
 			path, msg, ok := strings.Cut(err.Error(), ": ")
 			if !ok || !strings.HasPrefix(path, keyPath) {
 				path, msg = keyPath, err.Error()
@@ -220,13 +257,13 @@ func (r *Registry) Check(kind, keyPath string, raw map[string]any) (map[string]a
 			errs = append(errs, OptionError{Path: path, Msg: msg})
 		}
 	}
-	sort.Slice(errs, func(i, j int) bool { return errs[i].Path < errs[j].Path })
-	return out, errs
+	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Path < errs[j].Path })
+	return errs
 }
 
 // Open checks raw options and builds the tracker.
 func (r *Registry) Open(ctx context.Context, name, kind string, raw map[string]any, logger *slog.Logger, baseDir string) (Tracker, error) {
-	opts, errs := r.Check(kind, "trackers."+name, raw)
+	cfg, errs := r.check(kind, "trackers."+name, raw)
 	if len(errs) > 0 {
 		msgs := make([]string, len(errs))
 		for i, e := range errs {
@@ -238,7 +275,8 @@ func (r *Registry) Open(ctx context.Context, name, kind string, raw map[string]a
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return spec.New(ctx, Config{Name: name, Options: opts, Logger: logger.With("tracker", name), BaseDir: baseDir})
+	cfg.Logger, cfg.BaseDir = logger.With("tracker", name), baseDir
+	return spec.New(ctx, cfg)
 }
 
 // Secrets returns the option names of kind marked Secret.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -33,6 +34,10 @@ import (
 //   - rest: a map receiving every key the struct does not declare; the
 //     struct then has no unknown keys.
 //   - key: set to the struct's key in the enclosing map.
+//   - required: a struct reports the key when its field is left zero
+//     (with the field's help tag, if any, as the hint).
+//   - commas: a single string for a list of strings is split at commas
+//     ("a, b" is a and b); items of a written list are not split.
 //
 // Other tags on the same field:
 //   - check:"name": a function of checks run on the decoded value; it
@@ -40,6 +45,9 @@ import (
 //   - null:"message": the problem for a null item of this list or map.
 //   - order:"Field": the []string field receiving this map's keys in file
 //     order.
+//   - enum:"a,b": a string must be one of these.
+//   - help:"...": what the key is for, in a "required" problem (and in the
+//     option lists adapters derive from their option structs).
 //
 // Hooks on a type, for what does not fit a tag: preset (values an explicit
 // zero must beat), switchOn (true or false may stand for the mapping),
@@ -51,7 +59,9 @@ type field struct {
 	index                            int
 	env, strict, secret, present     bool
 	omitbroken, scalar, rest, mapKey bool
-	check, null                      string
+	required, commas                 bool
+	check, null, help                string
+	enum                             []string
 	order                            int // index of the order field, or -1
 }
 
@@ -92,7 +102,10 @@ func shapeOf(t reflect.Type) *shape {
 			continue
 		}
 		name, opts, _ := strings.Cut(tag, ",")
-		f := field{key: name, index: i, check: sf.Tag.Get("check"), null: sf.Tag.Get("null"), order: -1}
+		f := field{key: name, index: i, check: sf.Tag.Get("check"), null: sf.Tag.Get("null"), help: sf.Tag.Get("help"), order: -1}
+		if e := sf.Tag.Get("enum"); e != "" {
+			f.enum = strings.Split(e, ",")
+		}
 		for o := range strings.SplitSeq(opts, ",") {
 			switch o {
 			case "":
@@ -112,6 +125,10 @@ func shapeOf(t reflect.Type) *shape {
 				f.rest = true
 			case "key":
 				f.mapKey = true
+			case "required":
+				f.required = true
+			case "commas":
+				f.commas = true
 			default:
 				panic(fmt.Sprintf("config: %s.%s: unknown yaml tag option %q", t, sf.Name, o))
 			}
@@ -264,6 +281,14 @@ func (d *decoder) decodeString(n *yaml.Node, path string, v reflect.Value, f *fi
 		}
 		return false
 	}
+	if f != nil && len(f.enum) > 0 && !slices.Contains(f.enum, s) {
+		if f.secret {
+			d.problem(path, "not one of %s (value hidden: it is a secret)", strings.Join(f.enum, ", "))
+		} else {
+			d.problem(path, "%q is not one of %s", s, strings.Join(f.enum, ", "))
+		}
+		return false
+	}
 	r := reflect.ValueOf(&s).Elem()
 	if !d.checked(f, path, r) {
 		return false
@@ -322,6 +347,15 @@ func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value, f *fi
 			d.unknown(path, e.key, sh.keys)
 		}
 	}
+	for _, f := range sh.fields {
+		if f.required && v.Field(f.index).IsZero() && !d.reported(join(path, f.key)) {
+			hint := ""
+			if f.help != "" {
+				hint = " (" + f.help + ")"
+			}
+			d.problem(join(path, f.key), "required%s", hint)
+		}
+	}
 	if c, ok := ptr.(checker); ok {
 		c.check(d, path)
 	}
@@ -336,6 +370,9 @@ func (d *decoder) decodeSlice(n *yaml.Node, path string, v reflect.Value, f *fie
 			return false
 		}
 		l := d.strs(r, path)
+		if f != nil && f.commas && !isNull(r) && r.Kind == yaml.ScalarNode {
+			l = splitCommas(l)
+		}
 		if l == nil && keep {
 			l = []string{}
 		}
@@ -412,4 +449,17 @@ func (d *decoder) unknown(path, key string, known []string) {
 		msg += " (known: " + strings.Join(known, ", ") + ")"
 	}
 	d.problem(join(path, key), "%s", msg)
+}
+
+// splitCommas splits each of l at commas, dropping empty parts.
+func splitCommas(l []string) []string {
+	var out []string
+	for _, s := range l {
+		for p := range strings.SplitSeq(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
 }
