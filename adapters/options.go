@@ -47,15 +47,22 @@ func decodeOptions(spec Spec, raw map[string]any, keyPath string) (any, []Option
 		return nil, []OptionError{{Path: keyPath, Msg: "adapters: no option decoder registered (import package config)"}}
 	}
 	into := spec.OptionStruct()
-	clean := pruneEmpty(raw)
+	whole := map[string]bool{}
+	for _, o := range spec.Options {
+		if o.Type == TypeMap {
+			whole[o.Name] = true
+		}
+	}
+	clean := pruneEmpty(raw, "", whole)
 	delete(clean, "kind")
 	return into, dec(clean, keyPath, into)
 }
 
-// pruneEmpty copies m without null and empty-string values, which mean
+// pruneEmpty copies m without null and empty-string options, which mean
 // "not set" (the default applies; a required option is missing), as
-// `url: ${JIRA_URL:-}` does.
-func pruneEmpty(m map[string]any) map[string]any {
+// `url: ${JIRA_URL:-}` does. Within a mapping option (whole, by name) an
+// empty value is a value, for the adapter to judge.
+func pruneEmpty(m map[string]any, prefix string, whole map[string]bool) map[string]any {
 	out := make(map[string]any, len(m))
 	for k, v := range m {
 		switch x := v.(type) {
@@ -66,7 +73,9 @@ func pruneEmpty(m map[string]any) map[string]any {
 				continue
 			}
 		case map[string]any:
-			v = pruneEmpty(x)
+			if !whole[prefix+k] {
+				v = pruneEmpty(x, prefix+k+".", whole)
+			}
 		}
 		out[k] = v
 	}

@@ -6,6 +6,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/internal/redact"
 )
 
 // Adapters declare their options as tagged structs (see adapters/options.go);
@@ -28,7 +29,9 @@ func DecodeOptions(raw map[string]any, keyPath string, into any) []adapters.Opti
 	if err := n.Encode(raw); err != nil {
 		return []adapters.OptionError{{Path: keyPath, Msg: "cannot read the options: " + err.Error()}}
 	}
-	c := &Config{lines: map[string]int{}, secrets: newSecretSet()}
+	// Secrets reach redaction through Config.MarkSecretOptions, which
+	// knows them from the same tags; messages here never quote a secret.
+	c := &Config{lines: map[string]int{}, secrets: &secretSet{own: redact.New(), local: true}}
 	d := &decoder{c: c, overrides: map[string]string{}, budget: nodeBudget, literal: true}
 	v := reflect.ValueOf(into)
 	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
@@ -38,7 +41,7 @@ func DecodeOptions(raw map[string]any, keyPath string, into any) []adapters.Opti
 	SortProblems(d.problems)
 	out := make([]adapters.OptionError, len(d.problems))
 	for i, p := range d.problems {
-		out[i] = adapters.OptionError{Path: p.Path, Msg: c.Redact(p.Msg)}
+		out[i] = adapters.OptionError{Path: p.Path, Msg: p.Msg}
 	}
 	return out
 }
