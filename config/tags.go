@@ -46,8 +46,9 @@ import (
 //   - order:"Field": the []string field receiving this map's keys in file
 //     order.
 //   - enum:"a,b": a string must be one of these.
-//   - help:"...": what the key is for, in a "required" problem (and in the
-//     option lists adapters derive from their option structs).
+//   - help:"...": what the key is for, in a "required" problem and a
+//     number's "want a number" (and in the option lists adapters derive
+//     from their option structs).
 //
 // Hooks on a type, for what does not fit a tag: preset (values an explicit
 // zero must beat), switchOn (true or false may stand for the mapping),
@@ -241,8 +242,12 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value, f *field, p
 	case reflect.Float64, reflect.Int:
 		// Numbers are read as float64; a check on an int field sees that,
 		// so that its message can say what a whole number means there.
+		before := len(d.problems)
 		x, ok := d.number(n, path)
 		if !ok {
+			if f != nil && f.help != "" && len(d.problems) > before {
+				d.problems[len(d.problems)-1].Msg += " (" + f.help + ")"
+			}
 			return false
 		}
 		r := reflect.ValueOf(&x).Elem()
@@ -333,8 +338,10 @@ func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value, f *fi
 		rest = v.Field(sh.rest.index)
 		rest.Set(reflect.MakeMap(rest.Type()))
 	}
+	seen := make(map[string]bool, len(entries))
 	for _, e := range entries {
 		p := join(path, e.key)
+		seen[e.key] = true
 		switch sf := sh.byKey[e.key]; {
 		case sf != nil:
 			d.decode(e.val, p, v.Field(sf.index), sf, v)
@@ -347,19 +354,34 @@ func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value, f *fi
 			d.unknown(path, e.key, sh.keys)
 		}
 	}
-	for _, f := range sh.fields {
-		if f.required && v.Field(f.index).IsZero() && !d.reported(join(path, f.key)) {
-			hint := ""
-			if f.help != "" {
-				hint = " (" + f.help + ")"
-			}
-			d.problem(join(path, f.key), "required%s", hint)
-		}
-	}
+	d.required(path, v, seen)
 	if c, ok := ptr.(checker); ok {
 		c.check(d, path)
 	}
 	return true
+}
+
+// required reports the fields tagged required that v, a struct at path,
+// leaves zero, and those of its struct fields whose key is absent (seen:
+// the keys written; nil when none is). A field with a problem already is
+// not also reported.
+func (d *decoder) required(path string, v reflect.Value, seen map[string]bool) {
+	sh := shapeOf(v.Type())
+	for _, f := range sh.fields {
+		fv, p := v.Field(f.index), join(path, f.key)
+		if f.required && fv.IsZero() && !d.reported(p) {
+			hint := ""
+			if f.help != "" {
+				hint = " (" + f.help + ")"
+			}
+			d.problem(p, "required%s", hint)
+		}
+		if !seen[f.key] && f.key != "" && fv.Kind() == reflect.Struct && fv.Type() != durationType {
+			if _, ok := fv.Addr().Interface().(custom); !ok {
+				d.required(p, fv, nil)
+			}
+		}
+	}
 }
 
 func (d *decoder) decodeSlice(n *yaml.Node, path string, v reflect.Value, f *field) bool {
