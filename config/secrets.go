@@ -130,8 +130,8 @@ func secretKey(k string) bool {
 	return strings.HasSuffix(k, "_token") || strings.HasSuffix(k, "_secret") || strings.HasSuffix(k, "_password")
 }
 
-// flattenLeaves maps dotted lower-case paths (as adapters.Registry.Check
-// flattens them) to leaf values; list elements share their list's path.
+// flattenLeaves maps dotted lower-case paths (as adapters.Option names
+// them) to leaf values; list elements share their list's path.
 func flattenLeaves(prefix string, v any) map[string]any {
 	out := map[string]any{}
 	var walk func(string, any)

@@ -44,7 +44,7 @@ func TestFileOptions(t *testing.T) {
 		{base("handshakes", "some"), `trackers.a.handshakes: "some" is not one of tracksync, any`},
 		{base("workspaces", "1"), "trackers.a.workspaces: unknown key (did you mean workspace?)"},
 	} {
-		_, errs := reg.Check("asana", "trackers.a", tc.raw)
+		errs := reg.Check("asana", "trackers.a", tc.raw)
 		if len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), tc.want) {
 			t.Errorf("%v: got %v, want %q", tc.raw, errs, tc.want)
 		}

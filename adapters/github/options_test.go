@@ -44,7 +44,7 @@ func TestFileOptions(t *testing.T) {
 		{map[string]any{"status_source": "project", "project": map[string]any{"owner": "acme"}}, "trackers.gh.project.number: required"},
 		{map[string]any{"status_source": "project", "project": map[string]any{"owner": "acme", "number": 0}}, "trackers.gh.project.number: want a positive whole number"},
 	} {
-		_, errs := reg.Check("github", "trackers.gh", tc.raw)
+		errs := reg.Check("github", "trackers.gh", tc.raw)
 		if len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), tc.want) {
 			t.Errorf("%v: got %v, want %q", tc.raw, errs, tc.want)
 		}

@@ -41,7 +41,7 @@ func TestFileOptions(t *testing.T) {
 		{map[string]any{"url": "u", "auth": map[string]any{"tokn": "api-secret"}}, "trackers.j.auth.tokn: unknown key (did you mean token?)"},
 		{map[string]any{"url": "u", "auth": map[string]any{"pat": []any{"api-secret"}}}, "trackers.j.auth.pat: want a single value, got a list"},
 	} {
-		_, errs := reg.Check("jira", "trackers.j", tc.raw)
+		errs := reg.Check("jira", "trackers.j", tc.raw)
 		if len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), tc.want) {
 			t.Errorf("%v: got %v, want %q", tc.raw, errs, tc.want)
 		}

@@ -33,7 +33,7 @@ func TestFileOptions(t *testing.T) {
 		{map[string]any{"projct": "X"}, "trackers.m.projct: unknown key (did you mean project?)"},
 		{map[string]any{"statuses": map[string]any{"todo": "Open"}}, "trackers.m.statuses: want a single value, got a mapping"},
 	} {
-		_, errs := reg.Check("memory", "trackers.m", tc.raw)
+		errs := reg.Check("memory", "trackers.m", tc.raw)
 		if len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), tc.want) {
 			t.Errorf("%v: got %v, want %q", tc.raw, errs, tc.want)
 		}

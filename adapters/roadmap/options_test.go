@@ -37,7 +37,7 @@ func TestFileOptions(t *testing.T) {
 		{map[string]any{"path": "p.yaml", "statuses": []any{"x"}}, "trackers.plan.statuses: want a mapping"},
 		{map[string]any{"path": "p.yaml", "statuses": map[string]any{"done": map[string]any{"x": 1}}}, "trackers.plan.statuses.done: want a list"},
 	} {
-		_, errs := adapters.Default.Check("roadmap", "trackers.plan", tc.raw)
+		errs := adapters.Default.Check("roadmap", "trackers.plan", tc.raw)
 		if len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), tc.want) {
 			t.Errorf("%v: got %v, want %q", tc.raw, errs, tc.want)
 		}
