@@ -22,7 +22,7 @@ type testOptions struct {
 	Names   []string       `yaml:"names,commas"`
 	On      bool           `yaml:"on"`
 	Extra   map[string]any `yaml:"extra"`
-	ignored string
+	Skipped string         `yaml:"-"`
 }
 
 func TestOptionsOf(t *testing.T) {
