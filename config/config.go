@@ -187,7 +187,7 @@ type Tracker struct {
 	Name string `yaml:",key"` // the key under trackers:
 	Kind string `yaml:"kind"` // the adapter kind: jira, github, roadmap, memory, ...
 	// Options holds every key but kind, as written (nested maps kept);
-	// adapters.Registry.Check validates them against the kind's spec.
+	// adapters.Registry.Check decodes them into the kind's option struct.
 	Options map[string]any `yaml:",rest"`
 }
 

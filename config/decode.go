@@ -53,6 +53,9 @@ type decoder struct {
 	budget    int
 	exhausted bool
 	strict    bool // inside a section tagged strict
+	// literal: strings are taken as they are, not expanded (values that
+	// were expanded when the file was parsed).
+	literal bool
 }
 
 func parse(data []byte, path string, env func(string) (string, bool), override func(string) (string, bool)) (*Config, error) {
@@ -263,7 +266,7 @@ func (d *decoder) str(n *yaml.Node, path string) (string, bool) {
 		d.problem(path, "want a single value, got %s", kindName(n))
 		return "", false
 	}
-	if n.ShortTag() != "!!str" {
+	if n.ShortTag() != "!!str" || d.literal {
 		return n.Value, true
 	}
 	return d.expand(n.Value, path)
@@ -337,6 +340,9 @@ func (d *decoder) value(n *yaml.Node, path string) any {
 		case "!!null":
 			return nil
 		case "!!str":
+			if d.literal {
+				return n.Value
+			}
 			s, _ := d.expand(n.Value, path)
 			return s
 		case "!!bool", "!!int", "!!float":

@@ -95,6 +95,21 @@ var checks = map[string]func(d *decoder, path string, v reflect.Value) bool{
 		}
 		return true
 	},
+	// Adapter options (see options.go).
+	"positive": func(d *decoder, path string, v reflect.Value) bool {
+		if f := v.Float(); !(f > 0) || f != math.Trunc(f) {
+			d.problem(path, "want a positive whole number")
+			return false
+		}
+		return true
+	},
+	"not_negative": func(d *decoder, path string, v reflect.Value) bool {
+		if f := v.Float(); !(f >= 0) || math.IsInf(f, 0) {
+			d.problem(path, "want a number, 0 or more")
+			return false
+		}
+		return true
+	},
 	"events": func(d *decoder, path string, v reflect.Value) bool {
 		for i, ev := range v.Interface().([]string) {
 			if !slices.Contains(NotificationEvents, ev) {

@@ -17,7 +17,10 @@ const Redacted = redact.Mask
 // keeps the config's own secrets (Redact answers for this config alone) and
 // mirrors each into redact.Global, the process-wide set that outputs which
 // cannot reach a config (stored errors, HTTP answers) redact through.
-type secretSet struct{ own *redact.Set }
+type secretSet struct {
+	own   *redact.Set
+	local bool // not mirrored into redact.Global (DecodeOptions)
+}
 
 func newSecretSet() *secretSet { return &secretSet{own: redact.New()} }
 
@@ -25,13 +28,17 @@ func newSecretSet() *secretSet { return &secretSet{own: redact.New()} }
 // JSON and base64 (see package redact).
 func (s *secretSet) add(v string) {
 	s.own.Add(v)
-	redact.Global.Add(v)
+	if !s.local {
+		redact.Global.Add(v)
+	}
 }
 
 // addBasic remembers the HTTP Basic form of user and secret.
 func (s *secretSet) addBasic(user, secret string) {
 	s.own.AddBasic(user, secret)
-	redact.Global.AddBasic(user, secret)
+	if !s.local {
+		redact.Global.AddBasic(user, secret)
+	}
 }
 
 // Redact replaces every secret value in s with [REDACTED]: values expanded
@@ -123,8 +130,8 @@ func secretKey(k string) bool {
 	return strings.HasSuffix(k, "_token") || strings.HasSuffix(k, "_secret") || strings.HasSuffix(k, "_password")
 }
 
-// flattenLeaves maps dotted lower-case paths (as adapters.Registry.Check
-// flattens them) to leaf values; list elements share their list's path.
+// flattenLeaves maps dotted lower-case paths (as adapters.Option names
+// them) to leaf values; list elements share their list's path.
 func flattenLeaves(prefix string, v any) map[string]any {
 	out := map[string]any{}
 	var walk func(string, any)

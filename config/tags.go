@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -33,6 +34,10 @@ import (
 //   - rest: a map receiving every key the struct does not declare; the
 //     struct then has no unknown keys.
 //   - key: set to the struct's key in the enclosing map.
+//   - required: a struct reports the key when its field is left zero
+//     (with the field's help tag, if any, as the hint).
+//   - commas: a single string for a list of strings is split at commas
+//     ("a, b" is a and b); items of a written list are not split.
 //
 // Other tags on the same field:
 //   - check:"name": a function of checks run on the decoded value; it
@@ -40,6 +45,10 @@ import (
 //   - null:"message": the problem for a null item of this list or map.
 //   - order:"Field": the []string field receiving this map's keys in file
 //     order.
+//   - enum:"a,b": a string must be one of these.
+//   - help:"...": what the key is for, in a "required" problem and a
+//     number's "want a number" (and in the option lists adapters derive
+//     from their option structs).
 //
 // Hooks on a type, for what does not fit a tag: preset (values an explicit
 // zero must beat), switchOn (true or false may stand for the mapping),
@@ -51,7 +60,9 @@ type field struct {
 	index                            int
 	env, strict, secret, present     bool
 	omitbroken, scalar, rest, mapKey bool
-	check, null                      string
+	required, commas                 bool
+	check, null, help                string
+	enum                             []string
 	order                            int // index of the order field, or -1
 }
 
@@ -92,7 +103,10 @@ func shapeOf(t reflect.Type) *shape {
 			continue
 		}
 		name, opts, _ := strings.Cut(tag, ",")
-		f := field{key: name, index: i, check: sf.Tag.Get("check"), null: sf.Tag.Get("null"), order: -1}
+		f := field{key: name, index: i, check: sf.Tag.Get("check"), null: sf.Tag.Get("null"), help: sf.Tag.Get("help"), order: -1}
+		if e := sf.Tag.Get("enum"); e != "" {
+			f.enum = strings.Split(e, ",")
+		}
 		for o := range strings.SplitSeq(opts, ",") {
 			switch o {
 			case "":
@@ -112,6 +126,10 @@ func shapeOf(t reflect.Type) *shape {
 				f.rest = true
 			case "key":
 				f.mapKey = true
+			case "required":
+				f.required = true
+			case "commas":
+				f.commas = true
 			default:
 				panic(fmt.Sprintf("config: %s.%s: unknown yaml tag option %q", t, sf.Name, o))
 			}
@@ -224,8 +242,12 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value, f *field, p
 	case reflect.Float64, reflect.Int:
 		// Numbers are read as float64; a check on an int field sees that,
 		// so that its message can say what a whole number means there.
+		before := len(d.problems)
 		x, ok := d.number(n, path)
 		if !ok {
+			if f != nil && f.help != "" && len(d.problems) > before {
+				d.problems[len(d.problems)-1].Msg += " (" + f.help + ")"
+			}
 			return false
 		}
 		r := reflect.ValueOf(&x).Elem()
@@ -261,6 +283,14 @@ func (d *decoder) decodeString(n *yaml.Node, path string, v reflect.Value, f *fi
 	if !ok {
 		if f != nil && !d.strict && !f.secret && f.check == "" {
 			v.SetString(s) // what did expand; the problem is reported
+		}
+		return false
+	}
+	if f != nil && len(f.enum) > 0 && !slices.Contains(f.enum, s) {
+		if f.secret {
+			d.problem(path, "not one of %s (value hidden: it is a secret)", strings.Join(f.enum, ", "))
+		} else {
+			d.problem(path, "%q is not one of %s", s, strings.Join(f.enum, ", "))
 		}
 		return false
 	}
@@ -308,8 +338,10 @@ func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value, f *fi
 		rest = v.Field(sh.rest.index)
 		rest.Set(reflect.MakeMap(rest.Type()))
 	}
+	seen := make(map[string]bool, len(entries))
 	for _, e := range entries {
 		p := join(path, e.key)
+		seen[e.key] = true
 		switch sf := sh.byKey[e.key]; {
 		case sf != nil:
 			d.decode(e.val, p, v.Field(sf.index), sf, v)
@@ -322,10 +354,34 @@ func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value, f *fi
 			d.unknown(path, e.key, sh.keys)
 		}
 	}
+	d.required(path, v, seen)
 	if c, ok := ptr.(checker); ok {
 		c.check(d, path)
 	}
 	return true
+}
+
+// required reports the fields tagged required that v, a struct at path,
+// leaves zero, and those of its struct fields whose key is absent (seen:
+// the keys written; nil when none is). A field with a problem already is
+// not also reported.
+func (d *decoder) required(path string, v reflect.Value, seen map[string]bool) {
+	sh := shapeOf(v.Type())
+	for _, f := range sh.fields {
+		fv, p := v.Field(f.index), join(path, f.key)
+		if f.required && fv.IsZero() && !d.reported(p) {
+			hint := ""
+			if f.help != "" {
+				hint = " (" + f.help + ")"
+			}
+			d.problem(p, "required%s", hint)
+		}
+		if !seen[f.key] && f.key != "" && fv.Kind() == reflect.Struct && fv.Type() != durationType {
+			if _, ok := fv.Addr().Interface().(custom); !ok {
+				d.required(p, fv, nil)
+			}
+		}
+	}
 }
 
 func (d *decoder) decodeSlice(n *yaml.Node, path string, v reflect.Value, f *field) bool {
@@ -336,6 +392,9 @@ func (d *decoder) decodeSlice(n *yaml.Node, path string, v reflect.Value, f *fie
 			return false
 		}
 		l := d.strs(r, path)
+		if f != nil && f.commas && !isNull(r) && r.Kind == yaml.ScalarNode {
+			l = splitCommas(l)
+		}
 		if l == nil && keep {
 			l = []string{}
 		}
@@ -412,4 +471,17 @@ func (d *decoder) unknown(path, key string, known []string) {
 		msg += " (known: " + strings.Join(known, ", ") + ")"
 	}
 	d.problem(join(path, key), "%s", msg)
+}
+
+// splitCommas splits each of l at commas, dropping empty parts.
+func splitCommas(l []string) []string {
+	var out []string
+	for _, s := range l {
+		for p := range strings.SplitSeq(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
 }

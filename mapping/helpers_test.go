@@ -4,61 +4,74 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/tracksync/tracksync/adapters"
 )
 
 // testRegistry registers stand-in specs for the adapter kinds the example
-// config uses. jira and github are not written yet; roadmap and memory are
-// stubbed too so this package's tests do not depend on them.
+// config uses, so that this package's tests do not depend on the adapters:
+// their option structs hold the options the example and testdata use.
 func testRegistry(t testing.TB) *adapters.Registry {
 	t.Helper()
 	reg := adapters.NewRegistry()
 	notHere := func(context.Context, adapters.Config) (adapters.Tracker, error) {
 		return nil, errors.New("stub spec: not constructible")
 	}
+	type auth struct {
+		Email string `yaml:"email"`
+		Token string `yaml:"token,secret"`
+		PAT   string `yaml:"pat,secret"`
+	}
+	type jira struct {
+		URL           string         `yaml:"url,required"`
+		Deployment    string         `yaml:"deployment" enum:"cloud,datacenter"`
+		Auth          auth           `yaml:"auth"`
+		WebhookSecret string         `yaml:"webhook_secret,secret"`
+		Limits        map[string]any `yaml:"limits"`
+		Timeout       time.Duration  `yaml:"timeout"`
+		Project       string         `yaml:"project"`
+		CustomFields  []string       `yaml:"custom_fields,commas"`
+		BackLinks     bool           `yaml:"back_links"`
+	}
+	type github struct {
+		URL  string `yaml:"url"`
+		Auth struct {
+			Token          string `yaml:"token,secret"`
+			AppID          int    `yaml:"app_id"`
+			InstallationID int    `yaml:"installation_id"`
+			PrivateKeyFile string `yaml:"private_key_file"`
+		} `yaml:"auth"`
+		WebhookSecret string         `yaml:"webhook_secret,secret"`
+		Limits        map[string]any `yaml:"limits"`
+	}
+	type roadmap struct {
+		Path string `yaml:"path,required"`
+	}
+	type memory struct {
+		Project string `yaml:"project"`
+		Path    string `yaml:"path"`
+	}
+	type asana struct {
+		URL  string `yaml:"url"`
+		Auth struct {
+			Token string `yaml:"token,secret,required"`
+		} `yaml:"auth"`
+		Workspace     string         `yaml:"workspace,required"`
+		Projects      []string       `yaml:"projects,commas"`
+		Status        string         `yaml:"status"`
+		Limits        map[string]any `yaml:"limits"`
+		WebhookSecret string         `yaml:"webhook_secret,secret"`
+		Handshakes    string         `yaml:"handshakes"`
+		SafetyPoll    time.Duration  `yaml:"safety_poll"`
+		Marker        string         `yaml:"marker"`
+	}
 	specs := []adapters.Spec{
-		{Kind: "jira", New: notHere, Options: []adapters.Option{
-			{Name: "url", Type: adapters.TypeString, Required: true},
-			{Name: "deployment", Type: adapters.TypeString, Default: "cloud", Enum: []string{"cloud", "datacenter"}},
-			{Name: "auth.email", Type: adapters.TypeString},
-			{Name: "auth.token", Type: adapters.TypeString, Secret: true},
-			{Name: "auth.pat", Type: adapters.TypeString, Secret: true},
-			{Name: "webhook_secret", Type: adapters.TypeString, Secret: true},
-			{Name: "limits", Type: adapters.TypeMap},
-			{Name: "timeout", Type: adapters.TypeDuration, Default: "30s"},
-			{Name: "project", Type: adapters.TypeString},
-			{Name: "custom_fields", Type: adapters.TypeList},
-			{Name: "back_links", Type: adapters.TypeBool, Default: true},
-		}},
-		{Kind: "github", New: notHere, Options: []adapters.Option{
-			{Name: "url", Type: adapters.TypeString, Default: "https://api.github.com"},
-			{Name: "auth.token", Type: adapters.TypeString, Secret: true},
-			{Name: "auth.app_id", Type: adapters.TypeInt},
-			{Name: "auth.installation_id", Type: adapters.TypeInt},
-			{Name: "auth.private_key_file", Type: adapters.TypeString},
-			{Name: "webhook_secret", Type: adapters.TypeString, Secret: true},
-			{Name: "limits", Type: adapters.TypeMap},
-		}},
-		{Kind: "roadmap", New: notHere, Options: []adapters.Option{
-			{Name: "path", Type: adapters.TypeString, Required: true},
-		}},
-		{Kind: "memory", New: notHere, Options: []adapters.Option{
-			{Name: "project", Type: adapters.TypeString, Default: "MEM"},
-			{Name: "path", Type: adapters.TypeString},
-		}},
-		{Kind: "asana", New: notHere, Options: []adapters.Option{
-			{Name: "url", Type: adapters.TypeString},
-			{Name: "auth.token", Type: adapters.TypeString, Required: true, Secret: true},
-			{Name: "workspace", Type: adapters.TypeString, Required: true},
-			{Name: "projects", Type: adapters.TypeList},
-			{Name: "status", Type: adapters.TypeString},
-			{Name: "limits", Type: adapters.TypeMap},
-			{Name: "webhook_secret", Type: adapters.TypeString, Secret: true},
-			{Name: "handshakes", Type: adapters.TypeString},
-			{Name: "safety_poll", Type: adapters.TypeDuration},
-			{Name: "marker", Type: adapters.TypeString},
-		}},
+		{Kind: "jira", New: notHere, OptionStruct: func() any { return &jira{Deployment: "cloud", Timeout: 30 * time.Second, BackLinks: true} }},
+		{Kind: "github", New: notHere, OptionStruct: func() any { return &github{URL: "https://api.github.com"} }},
+		{Kind: "roadmap", New: notHere, OptionStruct: func() any { return &roadmap{} }},
+		{Kind: "memory", New: notHere, OptionStruct: func() any { return &memory{Project: "MEM"} }},
+		{Kind: "asana", New: notHere, OptionStruct: func() any { return &asana{} }},
 	}
 	for _, s := range specs {
 		if err := reg.Register(s); err != nil {

@@ -93,7 +93,7 @@ func (v *validator) trackers() {
 			}
 			continue
 		}
-		_, errs := v.reg.Check(t.Kind, p, t.Options)
+		errs := v.reg.Check(t.Kind, p, t.Options)
 		for _, e := range errs {
 			v.problem(e.Path, "%s", e.Msg)
 		}

@@ -3,7 +3,6 @@ package asana
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -14,7 +13,32 @@ func init() {
 	adapters.Register(Spec())
 }
 
-// Spec is how the Asana tracker joins a registry: kind "asana". Options:
+// fileOptions are an asana tracker's options as the config file holds
+// them; the tags are the keys and their help (see adapters/options.go).
+type fileOptions struct {
+	URL  string `yaml:"url" help:"API base URL"`
+	Auth struct {
+		Token string `yaml:"token,secret,required" help:"a personal access token or an OAuth access token"`
+	} `yaml:"auth"`
+	Workspace string   `yaml:"workspace,required" help:"the workspace gid"`
+	Projects  []string `yaml:"projects,commas" help:"project gids whose sections are statuses (scopes add theirs)"`
+	Status    string   `yaml:"status" help:"where status lives: section, completed, or custom_field:<enum field name>"`
+	Limits    struct {
+		RequestsPerMinute int `yaml:"requests_per_minute" check:"positive"`
+		ConcurrentWrites  int `yaml:"concurrent_writes" check:"positive"`
+	} `yaml:"limits" help:"requests_per_minute (default 150; paid plans allow 1500), concurrent_writes (default 15)"`
+	WebhookSecret string        `yaml:"webhook_secret,secret" help:"a webhook secret set by hand; handshakes keep theirs in the state store"`
+	Handshakes    string        `yaml:"handshakes" enum:"tracksync,any" help:"which webhook handshakes to answer: those of webhooks tracksync creates (default), or any (webhooks created by hand)"`
+	SafetyPoll    time.Duration `yaml:"safety_poll" help:"how often incremental listings also ask for tasks modified since the last"`
+	Marker        string        `yaml:"marker" enum:"notes,external" help:"where a created task's idempotency key is kept: notes (any token) or also external (OAuth apps)"`
+}
+
+func defaultOptions() any {
+	return &fileOptions{URL: DefaultURL, Status: StatusSection, Handshakes: "tracksync", SafetyPoll: 15 * time.Minute, Marker: "notes"}
+}
+
+// Spec is how the Asana tracker joins a registry: kind "asana". Options
+// (fileOptions):
 //
 //	url:            API base (default https://app.asana.com/api/1.0)
 //	auth.token:     a personal access token or OAuth access token (secret)
@@ -38,50 +62,43 @@ func init() {
 // portfolio's projects are the initiatives; see portfolio.go).
 func Spec() adapters.Spec {
 	return adapters.Spec{
-		Kind: "asana",
-		Help: "Asana tasks; scope: '<project gid> [<project gid> ...] [section:<gid|name>] [tag:<gid|name>]', or 'portfolio:<gid>' (its projects, as initiatives.source only)",
-		Options: []adapters.Option{
-			{Name: "url", Type: adapters.TypeString, Default: DefaultURL, Help: "API base URL"},
-			{Name: "auth.token", Type: adapters.TypeString, Required: true, Secret: true, Help: "a personal access token or an OAuth access token"},
-			{Name: "workspace", Type: adapters.TypeString, Required: true, Help: "the workspace gid"},
-			{Name: "projects", Type: adapters.TypeList, Help: "project gids whose sections are statuses (scopes add theirs)"},
-			{Name: "status", Type: adapters.TypeString, Default: StatusSection, Help: "where status lives: section, completed, or custom_field:<enum field name>"},
-			{Name: "limits", Type: adapters.TypeMap, Help: "requests_per_minute (default 150; paid plans allow 1500), concurrent_writes (default 15)"},
-			{Name: "webhook_secret", Type: adapters.TypeString, Secret: true, Help: "a webhook secret set by hand; handshakes keep theirs in the state store"},
-			{Name: "handshakes", Type: adapters.TypeString, Default: "tracksync", Enum: []string{"tracksync", "any"}, Help: "which webhook handshakes to answer: those of webhooks tracksync creates (default), or any (webhooks created by hand)"},
-			{Name: "safety_poll", Type: adapters.TypeDuration, Default: 15 * time.Minute, Help: "how often incremental listings also ask for tasks modified since the last"},
-			{Name: "marker", Type: adapters.TypeString, Default: "notes", Enum: []string{"notes", "external"}, Help: "where a created task's idempotency key is kept: notes (any token) or also external (OAuth apps)"},
+		Kind:         "asana",
+		Help:         "Asana tasks; scope: '<project gid> [<project gid> ...] [section:<gid|name>] [tag:<gid|name>]', or 'portfolio:<gid>' (its projects, as initiatives.source only)",
+		OptionStruct: defaultOptions,
+		New:          newFromConfig,
+		Validate: func(cfg adapters.Config) error {
+			var f fileOptions
+			if err := cfg.Decode(&f); err != nil {
+				return err
+			}
+			return f.checkStatus("trackers." + cfg.Name)
 		},
-		New: newFromConfig,
 	}
+}
+
+// checkStatus checks what the status option's type cannot.
+func (f *fileOptions) checkStatus(keyPath string) error {
+	if st := f.Status; st != StatusSection && st != StatusCompleted && (!strings.HasPrefix(st, StatusFieldPrefix) || st == StatusFieldPrefix) {
+		return fmt.Errorf("%s.status: %q: want section, completed or custom_field:<enum field name>", keyPath, st)
+	}
+	return nil
 }
 
 func newFromConfig(_ context.Context, cfg adapters.Config) (adapters.Tracker, error) {
 	keyPath := "trackers." + cfg.Name
+	var f fileOptions
+	if err := cfg.Decode(&f); err != nil {
+		return nil, err
+	}
+	if err := f.checkStatus(keyPath); err != nil {
+		return nil, err
+	}
 	o := Options{
-		URL: cfg.String("url"), Token: cfg.String("auth.token"), Workspace: cfg.String("workspace"),
-		Projects: cfg.List("projects"), Status: cfg.String("status"), WebhookSecret: cfg.String("webhook_secret"),
-		SafetyPoll: cfg.Duration("safety_poll"), External: cfg.String("marker") == "external", Logger: cfg.Logger,
-		AnyHandshake: cfg.String("handshakes") == "any",
-	}
-	if st := o.Status; st != StatusSection && st != StatusCompleted && (!strings.HasPrefix(st, StatusFieldPrefix) || st == StatusFieldPrefix) {
-		return nil, fmt.Errorf("%s.status: %q: want section, completed or custom_field:<enum field name>", keyPath, st)
-	}
-	if m, ok := cfg.Options["limits"].(map[string]any); ok {
-		for k, v := range m {
-			n, err := strconv.Atoi(fmt.Sprint(v))
-			if err != nil || n <= 0 {
-				return nil, fmt.Errorf("%s.limits.%s: want a positive whole number", keyPath, k)
-			}
-			switch k {
-			case "requests_per_minute":
-				o.RequestsPerMinute = n
-			case "concurrent_writes":
-				o.ConcurrentWrites = n
-			default:
-				return nil, fmt.Errorf("%s.limits.%s: unknown limit (known: requests_per_minute, concurrent_writes)", keyPath, k)
-			}
-		}
+		URL: f.URL, Token: f.Auth.Token, Workspace: f.Workspace,
+		Projects: f.Projects, Status: f.Status, WebhookSecret: f.WebhookSecret,
+		SafetyPoll: f.SafetyPoll, External: f.Marker == "external", Logger: cfg.Logger,
+		AnyHandshake:      f.Handshakes == "any",
+		RequestsPerMinute: f.Limits.RequestsPerMinute, ConcurrentWrites: f.Limits.ConcurrentWrites,
 	}
 	t, err := New(cfg.Name, o)
 	if err != nil {

@@ -222,29 +222,6 @@ func (t *Tracker) createWithIssueField(ctx context.Context, it adapters.Item, op
 	return t.reread(ctx, res, repo, n)
 }
 
-// issueFieldFromConfig reads the issue_field option (status_source
-// issue-field).
-func issueFieldFromConfig(m map[string]any, keyPath string) (*IssueFieldOptions, error) {
-	o := &IssueFieldOptions{}
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		switch k {
-		case "name":
-			if o.Name = fmt.Sprint(m[k]); m[k] == nil || o.Name == "" {
-				return nil, fmt.Errorf("%s.issue_field.name: empty", keyPath)
-			}
-		case "categories":
-			defs, err := categoriesFromConfig(m[k], keyPath+".issue_field.categories")
-			if err != nil {
-				return nil, err
-			}
-			o.Statuses = defs
-		default:
-			return nil, fmt.Errorf("%s.issue_field.%s: unknown key (known: name, categories)", keyPath, k)
-		}
-	}
-	return o, nil
-}
-
 // archiveWithIssueField closes the issue (archiveItem) and sets its status
 // field to the first done option, unless its status reads as done
 // already (a done option, or no value on a closed issue).

@@ -385,8 +385,8 @@ func TestProjectFieldsRegistry(t *testing.T) {
 		project map[string]any
 		want    string
 	}{
-		"fields not a list":   {map[string]any{"fields": "Estimate"}, "acme-gh.project.fields:"},
-		"field not a string":  {map[string]any{"fields": []any{"Estimate", 3}}, "acme-gh.project.fields[1]"},
+		"fields not a list":   {map[string]any{"fields": map[string]any{"Estimate": 1}}, "acme-gh.project.fields: want a list"},
+		"field not a string":  {map[string]any{"fields": []any{"Estimate", []any{"Team"}}}, "acme-gh.project.fields[1]: want a single value"},
 		"empty field":         {map[string]any{"fields": []any{""}}, "acme-gh.project.fields[0]: empty"},
 		"listed twice":        {map[string]any{"fields": []any{"Estimate", "estimate"}}, "acme-gh.project.fields[1]"},
 		"the status field":    {map[string]any{"fields": []any{"Status"}}, "acme-gh.project.fields[0]: field \"Status\" is already synced by trackers.acme-gh.project.field"},

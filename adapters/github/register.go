@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/tracksync/tracksync/adapters"
@@ -17,7 +16,49 @@ func init() {
 	adapters.Register(Spec())
 }
 
-// Spec is how the GitHub tracker joins a registry: kind "github". Options:
+// fileOptions are a github tracker's options as the config file holds
+// them; the tags are the keys and their help (see adapters/options.go).
+type fileOptions struct {
+	URL  string `yaml:"url" help:"API base URL: https://api.github.com or a GitHub Enterprise Server URL"`
+	Auth struct {
+		Token          string `yaml:"token,secret" help:"a personal access token (fine-grained or classic)"`
+		AppID          int    `yaml:"app_id" help:"GitHub App id (with installation_id and private_key_file, instead of a token)"`
+		InstallationID int    `yaml:"installation_id" help:"GitHub App installation id"`
+		PrivateKeyFile string `yaml:"private_key_file" help:"GitHub App private key (PEM), relative to the config file"`
+	} `yaml:"auth"`
+	WebhookSecret string `yaml:"webhook_secret,secret" help:"the secret webhooks are signed with"`
+	Limits        struct {
+		ContentPerMinute int `yaml:"content_per_minute" check:"positive"`
+		ContentPerHour   int `yaml:"content_per_hour" check:"positive"`
+	} `yaml:"limits" help:"content_per_minute (default 80), content_per_hour (default 500)"`
+	StatusSource string          `yaml:"status_source" help:"state, labels, project (a Projects v2 single-select field) or issue-field (an organization's single-select issue field)"`
+	IssueField   *issueFieldFile `yaml:"issue_field" help:"for status_source issue-field: name (default Status), categories (option: todo|in_progress|done)"`
+	Project      *projectFile    `yaml:"project" help:"for status_source project: owner, number, field (default Status), categories (option: todo|in_progress|done), fields (other fields to sync as custom:<name>), due_field (a date field as due), priority_field (a single-select field as priority)"`
+	IssueTypes   bool            `yaml:"issue_types" help:"the owners have issue types: type Epic is an epic, and epics are created with it"`
+}
+
+// issueFieldFile is the issue_field option. A name written empty is a
+// mistake, hence the pointer.
+type issueFieldFile struct {
+	Name       *string           `yaml:"name"`
+	Categories map[string]string `yaml:"categories"`
+}
+
+// projectFile is the project option.
+type projectFile struct {
+	Owner         string            `yaml:"owner,required" help:"the organization or user login owning the project"`
+	Number        int               `yaml:"number,required" check:"positive" help:"the project's number"`
+	Field         *string           `yaml:"field"`
+	Categories    map[string]string `yaml:"categories"`
+	Fields        []string          `yaml:"fields"`
+	DueField      *string           `yaml:"due_field"`
+	PriorityField *string           `yaml:"priority_field"`
+}
+
+func defaultOptions() any { return &fileOptions{URL: DefaultURL, StatusSource: "state"} }
+
+// Spec is how the GitHub tracker joins a registry: kind "github". Options
+// (fileOptions):
 //
 //	url:                    API base (default https://api.github.com); a
 //	                        GitHub Enterprise Server host or API URL
@@ -57,84 +98,45 @@ func init() {
 // Scopes are "owner/repo [owner/repo2 ...] [label:x] [state:open|all]".
 func Spec() adapters.Spec {
 	return adapters.Spec{
-		Kind: "github",
-		Help: "GitHub issues on github.com or GitHub Enterprise Server; scope: 'owner/repo [owner/repo2 ...] [label:x] [state:open|all]'",
-		Options: []adapters.Option{
-			{Name: "url", Type: adapters.TypeString, Default: DefaultURL, Help: "API base URL: https://api.github.com or a GitHub Enterprise Server URL"},
-			{Name: "auth.token", Type: adapters.TypeString, Secret: true, Help: "a personal access token (fine-grained or classic)"},
-			{Name: "auth.app_id", Type: adapters.TypeInt, Help: "GitHub App id (with installation_id and private_key_file, instead of a token)"},
-			{Name: "auth.installation_id", Type: adapters.TypeInt, Help: "GitHub App installation id"},
-			{Name: "auth.private_key_file", Type: adapters.TypeString, Help: "GitHub App private key (PEM), relative to the config file"},
-			{Name: "webhook_secret", Type: adapters.TypeString, Secret: true, Help: "the secret webhooks are signed with"},
-			{Name: "limits", Type: adapters.TypeMap, Help: "content_per_minute (default 80), content_per_hour (default 500)"},
-			{Name: "status_source", Type: adapters.TypeString, Default: "state", Help: "state, labels, project (a Projects v2 single-select field) or issue-field (an organization's single-select issue field)"},
-			{Name: "issue_field", Type: adapters.TypeMap, Help: "for status_source issue-field: name (default Status), categories (option: todo|in_progress|done)"},
-			{Name: "project", Type: adapters.TypeMap, Help: "for status_source project: owner, number, field (default Status), categories (option: todo|in_progress|done), fields (other fields to sync as custom:<name>), due_field (a date field as due), priority_field (a single-select field as priority)"},
-			{Name: "issue_types", Type: adapters.TypeBool, Help: "the owners have issue types: type Epic is an epic, and epics are created with it"},
-		},
-		New:      newFromConfig,
-		Validate: validateConfig,
+		Kind:         "github",
+		Help:         "GitHub issues on github.com or GitHub Enterprise Server; scope: 'owner/repo [owner/repo2 ...] [label:x] [state:open|all]'",
+		OptionStruct: defaultOptions,
+		New:          newFromConfig,
+		Validate:     validateConfig,
 	}
 }
 
 // validateConfig checks the status source's options (project,
 // issue_field) as newFromConfig reads them, without building a tracker.
 func validateConfig(cfg adapters.Config) error {
-	keyPath := "trackers." + cfg.Name
-	if _, err := projectFromConfig(cfg, keyPath); err != nil {
+	var f fileOptions
+	if err := cfg.Decode(&f); err != nil {
 		return err
 	}
-	_, err := issueFieldOptions(cfg, keyPath)
+	_, _, err := f.statusSource("trackers." + cfg.Name)
 	return err
-}
-
-// issueFieldOptions reads issue_field for status_source issue-field (nil
-// for another source).
-func issueFieldOptions(cfg adapters.Config, keyPath string) (*IssueFieldOptions, error) {
-	if cfg.String("status_source") != "issue-field" {
-		return nil, nil
-	}
-	m, ok := cfg.Options["issue_field"].(map[string]any)
-	if _, given := cfg.Options["issue_field"]; given && !ok {
-		return nil, fmt.Errorf("%s.issue_field: want a mapping {name, categories}", keyPath)
-	}
-	return issueFieldFromConfig(m, keyPath)
 }
 
 func newFromConfig(_ context.Context, cfg adapters.Config) (adapters.Tracker, error) {
 	keyPath := "trackers." + cfg.Name
+	var f fileOptions
+	if err := cfg.Decode(&f); err != nil {
+		return nil, err
+	}
 	opts := Options{
-		URL:           cfg.String("url"),
-		Token:         cfg.String("auth.token"),
-		WebhookSecret: cfg.String("webhook_secret"),
-		Logger:        cfg.Logger,
-		IssueTypes:    cfg.Bool("issue_types"),
+		URL:              f.URL,
+		Token:            f.Auth.Token,
+		WebhookSecret:    f.WebhookSecret,
+		Logger:           cfg.Logger,
+		IssueTypes:       f.IssueTypes,
+		ContentPerMinute: f.Limits.ContentPerMinute,
+		ContentPerHour:   f.Limits.ContentPerHour,
 	}
-	if m, ok := cfg.Options["limits"].(map[string]any); ok {
-		for k, v := range m {
-			n, err := strconv.Atoi(fmt.Sprint(v))
-			if err != nil || n <= 0 {
-				return nil, fmt.Errorf("%s.limits.%s: want a positive whole number", keyPath, k)
-			}
-			switch k {
-			case "content_per_minute":
-				opts.ContentPerMinute = n
-			case "content_per_hour":
-				opts.ContentPerHour = n
-			default:
-				return nil, fmt.Errorf("%s.limits.%s: unknown limit (known: content_per_minute, content_per_hour)", keyPath, k)
-			}
-		}
-	}
-	proj, err := projectFromConfig(cfg, keyPath)
-	if err != nil {
+	var err error
+	if opts.Project, opts.IssueField, err = f.statusSource(keyPath); err != nil {
 		return nil, err
 	}
-	opts.Project = proj
-	if opts.IssueField, err = issueFieldOptions(cfg, keyPath); err != nil {
-		return nil, err
-	}
-	appID, instID, keyFile := cfg.Int("auth.app_id"), cfg.Int("auth.installation_id"), cfg.String("auth.private_key_file")
+	appID, instID, keyFile := f.Auth.AppID, f.Auth.InstallationID, f.Auth.PrivateKeyFile
 	switch {
 	case appID != 0 || instID != 0 || keyFile != "":
 		if appID == 0 || instID == 0 || keyFile == "" {
@@ -161,85 +163,64 @@ func newFromConfig(_ context.Context, cfg adapters.Config) (adapters.Tracker, er
 	return t, nil
 }
 
-// categoriesFromConfig reads a mapping of option to todo, in_progress or
-// done at keyPath.
-func categoriesFromConfig(c any, keyPath string) ([]adapters.StatusDef, error) {
-	cm, ok := c.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("%s: want a mapping of option to todo, in_progress or done", keyPath)
+// statusSource checks status_source against project and issue_field and
+// returns the options of the source that has them.
+func (f *fileOptions) statusSource(keyPath string) (*ProjectOptions, *IssueFieldOptions, error) {
+	src := f.StatusSource
+	if f.IssueField != nil && src != "issue-field" {
+		return nil, nil, fmt.Errorf("%s.issue_field: only used with status_source: issue-field (status_source is %q)", keyPath, src)
 	}
-	var out []adapters.StatusDef
-	for _, name := range slices.Sorted(maps.Keys(cm)) {
-		cat := adapters.StatusCategory(fmt.Sprint(cm[name]))
-		if !cat.Valid() {
-			return nil, fmt.Errorf("%s.%s: %q is not todo, in_progress or done", keyPath, name, cm[name])
-		}
-		out = append(out, adapters.StatusDef{Name: name, Category: cat})
-	}
-	return out, nil
-}
-
-// projectFromConfig reads status_source and project.
-func projectFromConfig(cfg adapters.Config, keyPath string) (*ProjectOptions, error) {
-	src := cfg.String("status_source")
-	m, hasProject := cfg.Options["project"].(map[string]any)
-	if _, ok := cfg.Options["issue_field"]; ok && src != "issue-field" {
-		return nil, fmt.Errorf("%s.issue_field: only used with status_source: issue-field (status_source is %q)", keyPath, src)
+	if f.Project != nil && src != "project" {
+		return nil, nil, fmt.Errorf("%s.project: only used with status_source: project (status_source is %q)", keyPath, src)
 	}
 	switch src {
-	case "", "state", "labels", "issue-field":
-		if hasProject {
-			return nil, fmt.Errorf("%s.project: only used with status_source: project (status_source is %q)", keyPath, src)
-		}
-		return nil, nil
+	case "state", "labels":
+		return nil, nil, nil
+	case "issue-field":
+		o, err := f.IssueField.options(keyPath + ".issue_field")
+		return nil, o, err
 	case "project":
-	default:
-		return nil, fmt.Errorf("%s.status_source: %q is not state, labels, project or issue-field", keyPath, src)
-	}
-	if !hasProject {
-		return nil, fmt.Errorf("%s.project: status_source project needs project: {owner, number, field}", keyPath)
-	}
-	p := &ProjectOptions{Owner: fmt.Sprint(m["owner"]), Field: "Status"}
-	if m["owner"] == nil || p.Owner == "" {
-		return nil, fmt.Errorf("%s.project.owner: missing (the organization or user login owning the project)", keyPath)
-	}
-	n, err := strconv.Atoi(fmt.Sprint(m["number"]))
-	if err != nil || n <= 0 {
-		return nil, fmt.Errorf("%s.project.number: want the project's number (a positive whole number), got %v", keyPath, m["number"])
-	}
-	p.Number = n
-	if f, ok := m["field"]; ok {
-		if p.Field = fmt.Sprint(f); p.Field == "" {
-			return nil, fmt.Errorf("%s.project.field: empty", keyPath)
+		if f.Project == nil {
+			return nil, nil, fmt.Errorf("%s.project: status_source project needs project: {owner, number, field}", keyPath)
 		}
+		p, err := f.Project.options(keyPath + ".project")
+		return p, nil, err
 	}
-	if c, ok := m["categories"]; ok {
-		defs, err := categoriesFromConfig(c, keyPath+".project.categories")
-		if err != nil {
-			return nil, err
-		}
-		p.Statuses = defs
-	}
-	for k := range m {
-		switch k {
-		case "owner", "number", "field", "categories", "fields", "due_field", "priority_field":
-		default:
-			return nil, fmt.Errorf("%s.project.%s: unknown key (known: owner, number, field, categories, fields, due_field, priority_field)", keyPath, k)
-		}
-	}
-	if err := projectFieldsFromConfig(m, p, keyPath+".project"); err != nil {
-		return nil, err
-	}
-	return p, nil
+	return nil, nil, fmt.Errorf("%s.status_source: %q is not state, labels, project or issue-field", keyPath, src)
 }
 
-// projectFieldsFromConfig reads project.fields, due_field and
-// priority_field: each field synced once, never the status field, and
-// none named milestone (custom:milestone is the issue's milestone).
-// Whether the project has them, with the right types, is checked when
-// the project is first read.
-func projectFieldsFromConfig(m map[string]any, p *ProjectOptions, path string) error {
-	seen := map[string]string{strings.ToLower(p.Field): path + ".field"}
+// options reads issue_field (nil: not written, the defaults).
+func (i *issueFieldFile) options(path string) (*IssueFieldOptions, error) {
+	o := &IssueFieldOptions{}
+	if i == nil {
+		return o, nil
+	}
+	if i.Name != nil {
+		if o.Name = *i.Name; o.Name == "" {
+			return nil, fmt.Errorf("%s.name: empty", path)
+		}
+	}
+	var err error
+	o.Statuses, err = categories(i.Categories, path+".categories")
+	return o, err
+}
+
+func (p *projectFile) options(path string) (*ProjectOptions, error) {
+	o := &ProjectOptions{Owner: p.Owner, Number: p.Number, Field: "Status", Fields: p.Fields}
+	if p.Field != nil {
+		if o.Field = *p.Field; o.Field == "" {
+			return nil, fmt.Errorf("%s.field: empty", path)
+		}
+	}
+	var err error
+	if o.Statuses, err = categories(p.Categories, path+".categories"); err != nil {
+		return nil, err
+	}
+	// Each field is synced once, never the status field, and none is
+	// named milestone (custom:milestone is the issue's milestone).
+	// Whether the project has them, with the right types, is checked when
+	// the project is first read.
+	seen := map[string]string{strings.ToLower(o.Field): path + ".field"}
 	claim := func(name, at string) error {
 		if name == "" {
 			return fmt.Errorf("%s: empty (want a field name of the project)", at)
@@ -253,39 +234,36 @@ func projectFieldsFromConfig(m map[string]any, p *ProjectOptions, path string) e
 		seen[strings.ToLower(name)] = at
 		return nil
 	}
-	if raw, ok := m["fields"]; ok {
-		l, ok := raw.([]any)
-		if !ok {
-			return fmt.Errorf("%s.fields: want a list of field names", path)
-		}
-		for i, v := range l {
-			name, ok := v.(string)
-			at := fmt.Sprintf("%s.fields[%d]", path, i)
-			if !ok {
-				return fmt.Errorf("%s: want a field name, got %v", at, v)
-			}
-			if err := claim(name, at); err != nil {
-				return err
-			}
-			p.Fields = append(p.Fields, name)
+	for i, name := range p.Fields {
+		if err := claim(name, fmt.Sprintf("%s.fields[%d]", path, i)); err != nil {
+			return nil, err
 		}
 	}
 	for _, k := range []struct {
-		key string
-		dst *string
-	}{{"due_field", &p.DueField}, {"priority_field", &p.PriorityField}} {
-		raw, ok := m[k.key]
-		if !ok {
+		key      string
+		src, dst *string
+	}{{"due_field", p.DueField, &o.DueField}, {"priority_field", p.PriorityField, &o.PriorityField}} {
+		if k.src == nil {
 			continue
 		}
-		name, isStr := raw.(string)
-		if !isStr {
-			return fmt.Errorf("%s.%s: want a field name, got %v", path, k.key, raw)
+		if err := claim(*k.src, path+"."+k.key); err != nil {
+			return nil, err
 		}
-		if err := claim(name, path+"."+k.key); err != nil {
-			return err
-		}
-		*k.dst = name
+		*k.dst = *k.src
 	}
-	return nil
+	return o, nil
+}
+
+// categories reads a mapping of option to todo, in_progress or done at
+// path, in the options' order.
+func categories(m map[string]string, path string) ([]adapters.StatusDef, error) {
+	var out []adapters.StatusDef
+	for _, name := range slices.Sorted(maps.Keys(m)) {
+		cat := adapters.StatusCategory(m[name])
+		if !cat.Valid() {
+			return nil, fmt.Errorf("%s.%s: %q is not todo, in_progress or done", path, name, m[name])
+		}
+		out = append(out, adapters.StatusDef{Name: name, Category: cat})
+	}
+	return out, nil
 }

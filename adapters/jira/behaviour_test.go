@@ -483,7 +483,7 @@ func TestCustomFieldsOption(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "trackers.j") || !strings.Contains(err.Error(), `"Story Points"`) {
 		t.Fatalf("a missing custom field: %v", err)
 	}
-	if _, err := adapters.Default.Open(t.Context(), "j", "jira", raw([]any{1}), nil, "."); err == nil || !strings.Contains(err.Error(), "custom_fields") {
-		t.Fatalf("a number in custom_fields: %v", err)
+	if _, err := adapters.Default.Open(t.Context(), "j", "jira", raw([]any{[]any{"Team"}}), nil, "."); err == nil || !strings.Contains(err.Error(), "trackers.j.custom_fields[0]: want a single value") {
+		t.Fatalf("a list in custom_fields: %v", err)
 	}
 }

@@ -14,7 +14,7 @@ func init() {
 }
 
 // Spec is how the memory tracker joins a registry: kind "memory". Its
-// options, all optional:
+// options (fileOptions), all optional:
 //
 //	project:   key prefix, items are PROJECT-N (default MEM)
 //	path:      JSON file keeping the items across runs, relative to the
@@ -29,39 +29,49 @@ func init() {
 // Tests that want an isolated registry register Spec() there.
 func Spec() adapters.Spec {
 	return adapters.Spec{
-		Kind: "memory",
-		Help: "an in-memory tracker for trying tracksync out, the demo and tests; with path, items persist in a JSON file",
-		Options: []adapters.Option{
-			{Name: "project", Type: adapters.TypeString, Default: "MEM", Help: "key prefix: items are PROJECT-N"},
-			{Name: "path", Type: adapters.TypeString, Help: "JSON file keeping the items across runs, relative to the config file"},
-			{Name: "statuses", Type: adapters.TypeString, Help: `workflow in order as "Name:category" pairs, comma separated, e.g. "To Do:todo, Doing:in_progress, Done:done"`},
-			{Name: "fields", Type: adapters.TypeString, Help: `syncable fields, comma separated, "custom:Name" for custom fields (default: all standard fields)`},
-			{Name: "page_size", Type: adapters.TypeInt, Default: 50, Help: "listing page size, at most 100"},
-		},
-		New: newFromConfig,
+		Kind:         "memory",
+		Help:         "an in-memory tracker for trying tracksync out, the demo and tests; with path, items persist in a JSON file",
+		OptionStruct: defaultOptions,
+		New:          newFromConfig,
 	}
 }
 
+// fileOptions are a memory tracker's options as the config file holds
+// them; the tags are the keys and their help (see adapters/options.go).
+type fileOptions struct {
+	Project  string `yaml:"project" help:"key prefix: items are PROJECT-N"`
+	Path     string `yaml:"path" help:"JSON file keeping the items across runs, relative to the config file"`
+	Statuses string `yaml:"statuses" help:"workflow in order as \"Name:category\" pairs, comma separated, e.g. \"To Do:todo, Doing:in_progress, Done:done\""`
+	Fields   string `yaml:"fields" help:"syncable fields, comma separated, \"custom:Name\" for custom fields (default: all standard fields)"`
+	PageSize int    `yaml:"page_size" help:"listing page size, at most 100"`
+}
+
+func defaultOptions() any { return &fileOptions{Project: "MEM", PageSize: 50} }
+
 func newFromConfig(_ context.Context, cfg adapters.Config) (adapters.Tracker, error) {
 	keyPath := "trackers." + cfg.Name
-	opts := Options{
-		Project:  cfg.String("project"),
-		PageSize: cfg.Int("page_size"),
+	var f fileOptions
+	if err := cfg.Decode(&f); err != nil {
+		return nil, err
 	}
-	if p := cfg.String("path"); p != "" {
+	opts := Options{
+		Project:  f.Project,
+		PageSize: f.PageSize,
+	}
+	if p := f.Path; p != "" {
 		if !filepath.IsAbs(p) && cfg.BaseDir != "" {
 			p = filepath.Join(cfg.BaseDir, p)
 		}
 		opts.Path = p
 	}
-	if s := cfg.String("statuses"); s != "" {
+	if s := f.Statuses; s != "" {
 		st, err := ParseStatuses(s)
 		if err != nil {
 			return nil, fmt.Errorf("%s.statuses: %w", keyPath, err)
 		}
 		opts.Statuses = st
 	}
-	if s := cfg.String("fields"); s != "" {
+	if s := f.Fields; s != "" {
 		for _, f := range strings.Split(s, ",") {
 			if f = strings.TrimSpace(f); f != "" {
 				opts.Fields = append(opts.Fields, f)

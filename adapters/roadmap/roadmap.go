@@ -98,68 +98,44 @@ func New(name string, opts Options) (*Tracker, error) {
 	return &Tracker{name: name, path: abs, statuses: st, clock: clock, seen: map[string]seenVersion{}}, nil
 }
 
+// fileOptions are a roadmap tracker's options as the config file holds
+// them; the tags are the keys and their help (see adapters/options.go).
+type fileOptions struct {
+	Path     string `yaml:"path,required" help:"the roadmap YAML file, relative to the config file's folder"`
+	Statuses struct {
+		Todo       []string `yaml:"todo,commas"`
+		InProgress []string `yaml:"in_progress,commas"`
+		Done       []string `yaml:"done,commas"`
+	} `yaml:"statuses" help:"native statuses by category in workflow order, e.g. {todo: [planned], in_progress: [in_progress, at_risk], done: [done, cancelled]}"`
+}
+
 func init() {
 	adapters.Register(adapters.Spec{
-		Kind: "roadmap",
-		Help: "a YAML file of initiatives kept in git by product managers",
-		Options: []adapters.Option{
-			{Name: "path", Type: adapters.TypeString, Required: true,
-				Help: "the roadmap YAML file, relative to the config file's folder"},
-			{Name: "statuses", Type: adapters.TypeMap,
-				Help: "native statuses by category in workflow order, e.g. {todo: [planned], in_progress: [in_progress, at_risk], done: [done, cancelled]}"},
-		},
+		Kind:         "roadmap",
+		Help:         "a YAML file of initiatives kept in git by product managers",
+		OptionStruct: func() any { return &fileOptions{} },
 		New: func(_ context.Context, cfg adapters.Config) (adapters.Tracker, error) {
-			path := cfg.String("path")
+			var f fileOptions
+			if err := cfg.Decode(&f); err != nil {
+				return nil, err
+			}
+			path := f.Path
 			if path != "" && !filepath.IsAbs(path) {
 				path = filepath.Join(cfg.BaseDir, path)
 			}
+			// Categories in workflow order; none written: the defaults.
 			var sts []adapters.StatusDef
-			if raw, ok := cfg.Options["statuses"].(map[string]any); ok {
-				var err error
-				if sts, err = statusesFromConfig(raw); err != nil {
-					return nil, fmt.Errorf("trackers.%s.%w", cfg.Name, err)
+			for _, c := range []struct {
+				cat   adapters.StatusCategory
+				names []string
+			}{{adapters.CategoryTodo, f.Statuses.Todo}, {adapters.CategoryInProgress, f.Statuses.InProgress}, {adapters.CategoryDone, f.Statuses.Done}} {
+				for _, n := range c.names {
+					sts = append(sts, adapters.StatusDef{Name: n, Category: c.cat})
 				}
 			}
 			return New(cfg.Name, Options{Path: path, Statuses: sts})
 		},
 	})
-}
-
-// statusesFromConfig reads the statuses option: category -> list of names
-// (a YAML list or a comma-separated string), categories in workflow order.
-func statusesFromConfig(raw map[string]any) ([]adapters.StatusDef, error) {
-	for k := range raw {
-		if !adapters.StatusCategory(k).Valid() {
-			return nil, fmt.Errorf("statuses.%s: unknown category (want todo, in_progress or done)", k)
-		}
-	}
-	var out []adapters.StatusDef
-	for _, c := range []adapters.StatusCategory{adapters.CategoryTodo, adapters.CategoryInProgress, adapters.CategoryDone} {
-		var names []string
-		switch v := raw[string(c)].(type) {
-		case nil:
-		case string:
-			for _, s := range strings.Split(v, ",") {
-				names = append(names, strings.TrimSpace(s))
-			}
-		case []string:
-			names = v
-		case []any:
-			for _, s := range v {
-				str, ok := s.(string)
-				if !ok {
-					return nil, fmt.Errorf("statuses.%s: want a list of names, got %T", c, s)
-				}
-				names = append(names, str)
-			}
-		default:
-			return nil, fmt.Errorf("statuses.%s: want a list of names, got %T", c, v)
-		}
-		for _, n := range names {
-			out = append(out, adapters.StatusDef{Name: n, Category: c})
-		}
-	}
-	return out, nil
 }
 
 // statusSet is the configured statuses.

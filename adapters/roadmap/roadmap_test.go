@@ -623,7 +623,7 @@ func TestRegistry(t *testing.T) {
 		t.Errorf("Get through the registry: %+v, %v", it, err)
 	}
 
-	if _, errs := adapters.Default.Check("roadmap", "trackers.plan", map[string]any{}); len(errs) != 1 || errs[0].Path != "trackers.plan.path" {
+	if errs := adapters.Default.Check("roadmap", "trackers.plan", map[string]any{}); len(errs) != 1 || errs[0].Path != "trackers.plan.path" {
 		t.Errorf("Check without a path: %v, want trackers.plan.path required", errs)
 	}
 	raw["statuses"] = map[string]any{"doing": []any{"x"}}

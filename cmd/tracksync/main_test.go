@@ -240,7 +240,7 @@ flows:
 	if code != exitUsage {
 		t.Fatalf("exit %d, want 2\n%s%s", code, out, errs)
 	}
-	for _, want := range []string{"trackers.board.project.number (line 6): want the project's number", "trackers.fields.issue_field.colour (line 11): unknown key"} {
+	for _, want := range []string{"trackers.board.project.number (line 6): want a number (the project's number)", "trackers.fields.issue_field.colour (line 11): unknown key"} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("validate output lacks %q:\n%s", want, errs)
 		}
