@@ -1,13 +1,12 @@
 package asana
 
 import (
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/adapters/adaptertest"
 	"github.com/tracksync/tracksync/config"
 )
 
@@ -26,27 +25,16 @@ func TestFileOptions(t *testing.T) {
 		t.Errorf("options (-want +got):\n%s", d)
 	}
 
-	reg := adapters.NewRegistry()
-	if err := reg.Register(Spec()); err != nil {
-		t.Fatal(err)
-	}
+	reg := adaptertest.NewRegistry(t, Spec())
 	base := func(k string, v any) map[string]any {
 		return map[string]any{"auth": map[string]any{"token": "pat-secret-xyz"}, "workspace": "1", k: v}
 	}
-	for _, tc := range []struct {
-		raw  map[string]any
-		want string
-	}{
-		{base("limits", map[string]any{"concurrent_writes": -1}), "trackers.a.limits.concurrent_writes: want a positive whole number"},
-		{base("limits", map[string]any{"burst": 3}), "trackers.a.limits.burst: unknown key (known: requests_per_minute, concurrent_writes)"},
-		{base("safety_poll", 15), "trackers.a.safety_poll: want a duration"},
-		{base("status", "column"), `trackers.a.status: "column": want section, completed or custom_field:<enum field name>`},
-		{base("handshakes", "some"), `trackers.a.handshakes: "some" is not one of tracksync, any`},
-		{base("workspaces", "1"), "trackers.a.workspaces: unknown key (did you mean workspace?)"},
-	} {
-		errs := reg.Check("asana", "trackers.a", tc.raw)
-		if len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), tc.want) {
-			t.Errorf("%v: got %v, want %q", tc.raw, errs, tc.want)
-		}
-	}
+	adaptertest.OptionProblems(t, reg, "asana", "trackers.a", map[string]map[string]any{
+		"trackers.a.limits.concurrent_writes: want a positive whole number":                      base("limits", map[string]any{"concurrent_writes": -1}),
+		"trackers.a.limits.burst: unknown key (known: requests_per_minute, concurrent_writes)":   base("limits", map[string]any{"burst": 3}),
+		"trackers.a.safety_poll: want a duration":                                                base("safety_poll", 15),
+		`trackers.a.status: "column": want section, completed or custom_field:<enum field name>`: base("status", "column"),
+		`trackers.a.handshakes: "some" is not one of tracksync, any`:                             base("handshakes", "some"),
+		"trackers.a.workspaces: unknown key (did you mean workspace?)":                           base("workspaces", "1"),
+	}, "pat-secret-xyz")
 }

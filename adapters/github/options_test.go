@@ -1,12 +1,11 @@
 package github
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/adapters/adaptertest"
 	"github.com/tracksync/tracksync/config"
 )
 
@@ -28,25 +27,14 @@ func TestFileOptions(t *testing.T) {
 		t.Errorf("options (-want +got):\n%s", d)
 	}
 
-	reg := adapters.NewRegistry()
-	if err := reg.Register(Spec()); err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		raw  map[string]any
-		want string
-	}{
-		{map[string]any{"limits": map[string]any{"content_per_minute": -5}}, "trackers.gh.limits.content_per_minute: want a positive whole number"},
-		{map[string]any{"limits": map[string]any{"content_per_hour": 1.5}}, "trackers.gh.limits.content_per_hour: want a positive whole number"},
-		{map[string]any{"limits": map[string]any{"per_day": 3}}, "trackers.gh.limits.per_day: unknown key (known: content_per_minute, content_per_hour)"},
-		{map[string]any{"auth": map[string]any{"app_id": "twelve"}}, "trackers.gh.auth.app_id: want a number"},
-		{map[string]any{"issue_typs": true}, "trackers.gh.issue_typs: unknown key (did you mean issue_types?)"},
-		{map[string]any{"status_source": "project", "project": map[string]any{"owner": "acme"}}, "trackers.gh.project.number: required"},
-		{map[string]any{"status_source": "project", "project": map[string]any{"owner": "acme", "number": 0}}, "trackers.gh.project.number: want a positive whole number"},
-	} {
-		errs := reg.Check("github", "trackers.gh", tc.raw)
-		if len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), tc.want) {
-			t.Errorf("%v: got %v, want %q", tc.raw, errs, tc.want)
-		}
-	}
+	reg := adaptertest.NewRegistry(t, Spec())
+	adaptertest.OptionProblems(t, reg, "github", "trackers.gh", map[string]map[string]any{
+		"trackers.gh.limits.content_per_minute: want a positive whole number":                   map[string]any{"limits": map[string]any{"content_per_minute": -5}},
+		"trackers.gh.limits.content_per_hour: want a positive whole number":                     map[string]any{"limits": map[string]any{"content_per_hour": 1.5}},
+		"trackers.gh.limits.per_day: unknown key (known: content_per_minute, content_per_hour)": map[string]any{"limits": map[string]any{"per_day": 3}},
+		"trackers.gh.auth.app_id: want a number":                                                map[string]any{"auth": map[string]any{"app_id": "twelve"}},
+		"trackers.gh.issue_typs: unknown key (did you mean issue_types?)":                       map[string]any{"issue_typs": true},
+		"trackers.gh.project.number: required":                                                  map[string]any{"status_source": "project", "project": map[string]any{"owner": "acme"}},
+		"trackers.gh.project.number: want a positive whole number":                              map[string]any{"status_source": "project", "project": map[string]any{"owner": "acme", "number": 0}},
+	})
 }

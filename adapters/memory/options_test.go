@@ -1,12 +1,11 @@
 package memory
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/adapters/adaptertest"
 	// Package config decodes option structs (and registers the decoder
 	// for every test of this package).
 	"github.com/tracksync/tracksync/config"
@@ -20,22 +19,11 @@ func TestFileOptions(t *testing.T) {
 	if d := cmp.Diff(&fileOptions{Project: "MEM", Path: "m.json", PageSize: 20}, got); d != "" {
 		t.Errorf("options (-want +got):\n%s", d)
 	}
-	reg := adapters.NewRegistry()
-	if err := reg.Register(Spec()); err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		raw  map[string]any
-		want string
-	}{
-		{map[string]any{"page_size": 2.5}, "trackers.m.page_size: want a whole number"},
-		{map[string]any{"page_size": []any{1}}, "trackers.m.page_size: want a single value, got a list"},
-		{map[string]any{"projct": "X"}, "trackers.m.projct: unknown key (did you mean project?)"},
-		{map[string]any{"statuses": map[string]any{"todo": "Open"}}, "trackers.m.statuses: want a single value, got a mapping"},
-	} {
-		errs := reg.Check("memory", "trackers.m", tc.raw)
-		if len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), tc.want) {
-			t.Errorf("%v: got %v, want %q", tc.raw, errs, tc.want)
-		}
-	}
+	reg := adaptertest.NewRegistry(t, Spec())
+	adaptertest.OptionProblems(t, reg, "memory", "trackers.m", map[string]map[string]any{
+		"trackers.m.page_size: want a whole number":               map[string]any{"page_size": 2.5},
+		"trackers.m.page_size: want a single value, got a list":   map[string]any{"page_size": []any{1}},
+		"trackers.m.projct: unknown key (did you mean project?)":  map[string]any{"projct": "X"},
+		"trackers.m.statuses: want a single value, got a mapping": map[string]any{"statuses": map[string]any{"todo": "Open"}},
+	})
 }

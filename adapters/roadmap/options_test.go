@@ -2,12 +2,12 @@ package roadmap
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/adapters/adaptertest"
 	// Package config decodes option structs (and registers the decoder
 	// for every test of this package).
 	"github.com/tracksync/tracksync/config"
@@ -28,18 +28,10 @@ func TestFileOptions(t *testing.T) {
 	if got, want := fmt.Sprint(spec.Options), `[{path string <nil> true false [] the roadmap YAML file, relative to the config file's folder} {statuses map <nil> false false [] native statuses by category in workflow order, e.g. {todo: [planned], in_progress: [in_progress, at_risk], done: [done, cancelled]}}]`; got != want {
 		t.Errorf("options list\n%s\nwant\n%s", got, want)
 	}
-	for _, tc := range []struct {
-		raw  map[string]any
-		want string
-	}{
-		{map[string]any{}, "trackers.plan.path: required (the roadmap YAML file"},
-		{map[string]any{"path": "p.yaml", "statuses": map[string]any{"started": "x"}}, "trackers.plan.statuses.started: unknown key (known: todo, in_progress, done)"},
-		{map[string]any{"path": "p.yaml", "statuses": []any{"x"}}, "trackers.plan.statuses: want a mapping"},
-		{map[string]any{"path": "p.yaml", "statuses": map[string]any{"done": map[string]any{"x": 1}}}, "trackers.plan.statuses.done: want a list"},
-	} {
-		errs := adapters.Default.Check("roadmap", "trackers.plan", tc.raw)
-		if len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), tc.want) {
-			t.Errorf("%v: got %v, want %q", tc.raw, errs, tc.want)
-		}
-	}
+	adaptertest.OptionProblems(t, adapters.Default, "roadmap", "trackers.plan", map[string]map[string]any{
+		"trackers.plan.path: required (the roadmap YAML file":                          map[string]any{},
+		"trackers.plan.statuses.started: unknown key (known: todo, in_progress, done)": map[string]any{"path": "p.yaml", "statuses": map[string]any{"started": "x"}},
+		"trackers.plan.statuses: want a mapping":                                       map[string]any{"path": "p.yaml", "statuses": []any{"x"}},
+		"trackers.plan.statuses.done: want a list":                                     map[string]any{"path": "p.yaml", "statuses": map[string]any{"done": map[string]any{"x": 1}}},
+	})
 }
