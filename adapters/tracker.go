@@ -178,6 +178,29 @@ type Deleter interface {
 	Delete(ctx context.Context, ref Ref) error
 }
 
+// WritePacer is implemented by trackers whose writes are limited by
+// their configuration (GitHub's content limits, Jira's requests a
+// second): how fast they take writes, for estimates such as a
+// migration's ETA. The pacing itself is the tracker's.
+type WritePacer interface {
+	WritePace() WritePace
+}
+
+// WritePace is a tracker's configured write rate: PerSecond sustained
+// (0: none of that kind), at most Limit writes in any Per of each
+// window, and Latency, one write's typical round trip.
+type WritePace struct {
+	PerSecond float64
+	Windows   []RateWindow
+	Latency   time.Duration
+}
+
+// RateWindow is at most Limit writes in any Per.
+type RateWindow struct {
+	Limit int
+	Per   time.Duration
+}
+
 // Archiver is implemented by trackers that can close or archive an item
 // without deleting it (used by on_delete: close).
 type Archiver interface {

@@ -151,7 +151,13 @@ var (
 	_ adapters.WebhookDecoder = (*Tracker)(nil)
 	_ adapters.Checker        = (*Tracker)(nil)
 	_ adapters.Archiver       = (*Tracker)(nil)
+	_ adapters.WritePacer     = (*Tracker)(nil)
 )
+
+// WritePace is the content limits the tracker paces its creates by.
+func (t *Tracker) WritePace() adapters.WritePace {
+	return adapters.WritePace{Windows: []adapters.RateWindow{{Limit: t.opts.ContentPerMinute, Per: time.Minute}, {Limit: t.opts.ContentPerHour, Per: time.Hour}}}
+}
 
 // New builds a tracker named name.
 func New(name string, opts Options) (*Tracker, error) {

@@ -594,6 +594,14 @@ func (t *Tracker) searchAll(ctx context.Context, jql string, limit int) ([]wireI
 	return res.Issues, nil
 }
 
+// WritePace is the configured requests a second (none by default) and a
+// write's typical round trip on Jira Cloud.
+func (t *Tracker) WritePace() adapters.WritePace {
+	return adapters.WritePace{PerSecond: t.o.RequestsPerSecond, Latency: 300 * time.Millisecond}
+}
+
+var _ adapters.WritePacer = (*Tracker)(nil)
+
 // recentRead is the issue as Get read it within the last second, when
 // that read is at version (a Get, then an Update with IfVersion from it:
 // the read stands for the one the version check would make).

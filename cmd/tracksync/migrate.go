@@ -11,7 +11,6 @@ import (
 	"io"
 	"os"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -273,8 +272,8 @@ func (a *app) migrateOptions(ctx context.Context, id string, sp migrateSpec) (mi
 	if err != nil {
 		return o, err
 	}
-	o.From = migrate.End{Tracker: from, Identity: mapping.TrackerIdentity(fromName, cfg.Trackers[fromName]), Scope: fromScope, Kind: cfg.Trackers[fromName].Kind, Pace: paceOf(cfg.Trackers[fromName])}
-	o.To = migrate.End{Tracker: to, Identity: mapping.TrackerIdentity(toName, cfg.Trackers[toName]), Scope: toScope, Kind: cfg.Trackers[toName].Kind, Pace: paceOf(cfg.Trackers[toName])}
+	o.From = migrate.End{Tracker: from, Identity: mapping.TrackerIdentity(fromName, cfg.Trackers[fromName]), Scope: fromScope, Kind: cfg.Trackers[fromName].Kind, Pace: paceOf(from)}
+	o.To = migrate.End{Tracker: to, Identity: mapping.TrackerIdentity(toName, cfg.Trackers[toName]), Scope: toScope, Kind: cfg.Trackers[toName].Kind, Pace: paceOf(to)}
 	sideOf := func(f *tsync.Flow, what string) (store.Side, error) {
 		switch {
 		case f.Map.A.Tracker == fromName && f.Map.B.Tracker == toName:
@@ -364,24 +363,19 @@ func withMapFlow(cfg *config.Config, mapFile, from, to string) (*config.Config, 
 	return c, nil
 }
 
-// paceOf is how fast a configured tracker takes writes, for the estimate.
-func paceOf(t config.Tracker) migrate.Pace {
-	limits, _ := t.Options["limits"].(map[string]any)
-	num := func(k string, def float64) float64 {
-		if v, ok := limits[k]; ok {
-			if f, err := strconv.ParseFloat(fmt.Sprint(v), 64); err == nil && f > 0 {
-				return f
-			}
-		}
-		return def
+// paceOf is how fast a tracker takes writes, as its options say, for the
+// estimate (adapters.WritePacer; none: no limit).
+func paceOf(tr adapters.Tracker) migrate.Pace {
+	wp, ok := tr.(adapters.WritePacer)
+	if !ok {
+		return migrate.Pace{}
 	}
-	switch t.Kind {
-	case "github":
-		return migrate.Pace{Windows: []migrate.Window{{Limit: int(num("content_per_minute", 80)), Per: time.Minute}, {Limit: int(num("content_per_hour", 500)), Per: time.Hour}}}
-	case "jira":
-		return migrate.Pace{PerSecond: num("requests_per_second", 0), Latency: 300 * time.Millisecond}
+	w := wp.WritePace()
+	p := migrate.Pace{PerSecond: w.PerSecond, Latency: w.Latency}
+	for _, rw := range w.Windows {
+		p.Windows = append(p.Windows, migrate.Window{Limit: rw.Limit, Per: rw.Per})
 	}
-	return migrate.Pace{}
+	return p
 }
 
 func trackerNames(cfg *config.Config) []string {

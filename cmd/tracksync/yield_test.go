@@ -4,9 +4,14 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"testing"
+	"time"
 
 	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/adapters/github"
+	"github.com/tracksync/tracksync/adapters/memory"
+	"github.com/tracksync/tracksync/migrate"
 )
 
 // TestMigrateSharesTheStoreBudget: with --yield (0.3 by default) the
@@ -48,5 +53,35 @@ func TestMigrateSharesTheStoreBudget(t *testing.T) {
 				t.Errorf("--yield %s: %d rate buckets in the state store, want some: %v", c.yield, n, c.buckets)
 			}
 		})
+	}
+}
+
+// TestPaceOfTrackers: the estimate's pace comes from the opened tracker's
+// own options (adapters.WritePacer), defaults included, not from the
+// config's keys read again.
+func TestPaceOfTrackers(t *testing.T) {
+	gh, err := github.New("gh", github.Options{Token: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	limited, err := github.New("gh", github.Options{Token: "t", ContentPerMinute: 20, ContentPerHour: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := newKillFakes(t)
+	mem, _ := memory.New("m", memory.Options{Project: "M"})
+	for _, c := range []struct {
+		name string
+		tr   adapters.Tracker
+		want migrate.Pace
+	}{
+		{"github defaults", gh, migrate.Pace{Windows: []migrate.Window{{Limit: 80, Per: time.Minute}, {Limit: 500, Per: time.Hour}}}},
+		{"github limits", limited, migrate.Pace{Windows: []migrate.Window{{Limit: 20, Per: time.Minute}, {Limit: 100, Per: time.Hour}}}},
+		{"jira", k.jr, migrate.Pace{Latency: 300 * time.Millisecond}},
+		{"memory", mem, migrate.Pace{}},
+	} {
+		if got := paceOf(c.tr); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s: pace %+v, want %+v", c.name, got, c.want)
+		}
 	}
 }
