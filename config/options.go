@@ -19,8 +19,8 @@ func init() { adapters.RegisterOptionDecoder(DecodeOptions) }
 // (${VAR} already expanded: strings are taken as they are) into the
 // tagged struct into points at, the defaults already in it. Problems are
 // named by key path under keyPath; Config.Line finds their line in the
-// file the options came from. Values of secret fields are remembered by
-// the process-wide redaction, and no message carries them.
+// file the options came from. No message carries a secret's value; the
+// values reach redaction through Config.MarkSecretOptions, not here.
 func DecodeOptions(raw map[string]any, keyPath string, into any) []adapters.OptionError {
 	if raw == nil {
 		raw = map[string]any{}

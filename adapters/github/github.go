@@ -142,7 +142,13 @@ type Tracker struct {
 	// takes its version from there instead of reading the issue again
 	// (see package fresh). A write naming an issue forgets it; any other
 	// write forgets all.
-	reads *fresh.Reads[*issue]
+	reads *fresh.Reads[recentIssue]
+}
+
+// recentIssue is an issue as Get read it, with the version it gave.
+type recentIssue struct {
+	is      *issue
+	version string
 }
 
 var (
@@ -204,7 +210,7 @@ func New(name string, opts Options) (*Tracker, error) {
 		keys:       map[string]*keyIndex{},
 		types:      map[string][]string{},
 		deliveries: adapters.NewDeliverySet(4096),
-		reads:      fresh.New[*issue](0, nil),
+		reads:      fresh.New[recentIssue](0, nil),
 	}
 	var auth http.RoundTripper
 	switch {
@@ -446,10 +452,10 @@ func (t *Tracker) getItem(ctx context.Context, ref adapters.Ref) (adapters.Item,
 	if err != nil {
 		return adapters.Item{}, err
 	}
-	if t.proj == nil && t.ifields == nil {
-		t.reads.Put(is, issueID(repo, n))
-	}
 	it := t.toItem(repo, is)
+	if t.proj == nil && t.ifields == nil {
+		t.reads.Put(recentIssue{is: is, version: it.Version}, issueID(repo, n))
+	}
 	if it.AllComments {
 		return it, nil // the issue says it has none: no request for them
 	}
@@ -719,8 +725,9 @@ func (t *Tracker) updateItem(ctx context.Context, ref adapters.Ref, p adapters.P
 	id := issueID(repo, n)
 	// The version check reads the issue, unless Get read it at that
 	// version within the last second (package fresh).
-	is, _ := t.reads.Take(id)
-	if is == nil || p.IfVersion == "" || t.toItem(repo, is).Version != p.IfVersion {
+	r, ok := t.reads.Take(id)
+	is := r.is
+	if !ok || p.IfVersion == "" || r.version != p.IfVersion {
 		if is, err = t.getIssue(ctx, repo, n); err != nil {
 			return adapters.Item{}, err
 		}
