@@ -19,6 +19,9 @@ const testToken = "ghp_test_token"
 type fixture struct {
 	fake *githubtest.Server
 	tr   *Tracker
+	// checker checks the exchanges against GitHub's contracts (nil
+	// where the OpenAPI description is absent).
+	checker *githubcontract.Checker
 }
 
 func newFixture(t *testing.T, fo githubtest.Options, mutate ...func(*Options)) *fixture {
@@ -43,10 +46,12 @@ func newFixture(t *testing.T, fo githubtest.Options, mutate ...func(*Options)) *
 		Transport:    fake.Client().Transport,
 		RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond,
 	}
+	var checker *githubcontract.Checker
 	if githubcontract.Available() {
 		// Every exchange the adapter makes is checked against GitHub's
-		// own description of its API.
-		checker := githubcontract.NewChecker(t, fake.Client().Transport)
+		// own description of its API (GraphQL against its GraphQL
+		// schema, where that is found).
+		checker = githubcontract.NewChecker(t, fake.Client().Transport)
 		opts.Transport = checker
 		t.Cleanup(func() {
 			_, violations, unrouted := checker.Result()
@@ -65,7 +70,7 @@ func newFixture(t *testing.T, fo githubtest.Options, mutate ...func(*Options)) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{fake: fake, tr: tr}
+	return &fixture{fake: fake, tr: tr, checker: checker}
 }
 
 // advance moves whichever clock the fake reads.

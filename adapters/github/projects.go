@@ -521,7 +521,7 @@ func (t *Tracker) setStatus(ctx context.Context, repo string, n int, status stri
 	}
 	var m struct {
 		UpdateProjectV2ItemFieldValue struct {
-			ProjectV2Item struct{ ID string }
+			ProjectV2Item struct{ ID string } `graphql:"projectV2Item"`
 		} `graphql:"updateProjectV2ItemFieldValue(input: $input)"`
 	}
 	in := githubv4.UpdateProjectV2ItemFieldValueInput{ProjectID: githubv4.ID(pid), ItemID: githubv4.ID(e.item), FieldID: githubv4.ID(fid),

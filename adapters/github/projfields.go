@@ -431,7 +431,7 @@ func (t *Tracker) setFields(ctx context.Context, repo string, n int, e projEntry
 		if w.value == "" {
 			var m struct {
 				ClearProjectV2ItemFieldValue struct {
-					ProjectV2Item struct{ ID string }
+					ProjectV2Item struct{ ID string } `graphql:"projectV2Item"`
 				} `graphql:"clearProjectV2ItemFieldValue(input: $input)"`
 			}
 			in := githubv4.ClearProjectV2ItemFieldValueInput{ProjectID: githubv4.ID(pid), ItemID: githubv4.ID(e.item), FieldID: githubv4.ID(w.f.id)}
@@ -450,7 +450,7 @@ func (t *Tracker) setFields(ctx context.Context, repo string, n int, e projEntry
 			}
 			var m struct {
 				UpdateProjectV2ItemFieldValue struct {
-					ProjectV2Item struct{ ID string }
+					ProjectV2Item struct{ ID string } `graphql:"projectV2Item"`
 				} `graphql:"updateProjectV2ItemFieldValue(input: $input)"`
 			}
 			in := UpdateProjectV2ItemFieldValueInput{ProjectID: githubv4.ID(pid), ItemID: githubv4.ID(e.item), FieldID: githubv4.ID(w.f.id), Value: w.in}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vektah/gqlparser/v2/ast"
 )
 
 // A minimal GraphQL endpoint (POST /graphql, /api/graphql on Enterprise
@@ -185,22 +187,36 @@ func (s *Server) graphql(req *http.Request, body []byte) response {
 		r.header, r.gql = header(), "query"
 		return r
 	}
+	op, perr2 := parseQuery(in.Query)
+	if perr2 == nil && op.Operation == ast.Mutation {
+		perr2 = checkMutation(op, in.Variables)
+	}
+	if perr2 != nil {
+		// Refused before it runs: nothing done, nothing charged.
+		r := reply(http.StatusOK, perr2)
+		r.header, r.gql = header(), "query"
+		return r
+	}
 	s.gqlUsed += cost
 	s.gqlTotal += cost
 	data, err := s.gqlOperation(in.Query, in.Variables)
 	var r response
-	switch {
-	case err != nil:
-		r = reply(http.StatusOK, err)
-	default:
-		if strings.Contains(in.Query, "rateLimit{") {
-			data["rateLimit"] = obj{"cost": cost}
+	if err == nil {
+		data["rateLimit"] = obj{"cost": cost}
+		var out any
+		if out, err = cut(data, op.SelectionSet, in.Variables, string(op.Operation), "Query"); err == nil {
+			r = reply(http.StatusOK, obj{"data": out})
+		} else {
+			s.gqlUsed -= cost
+			s.gqlTotal -= cost
 		}
-		r = reply(http.StatusOK, obj{"data": data})
+	}
+	if err != nil {
+		r = reply(http.StatusOK, err)
 	}
 	r.header = header()
 	r.gql = "query"
-	if strings.HasPrefix(strings.TrimSpace(in.Query), "mutation") {
+	if op.Operation == ast.Mutation {
 		r.gql = "mutation"
 	}
 	return r

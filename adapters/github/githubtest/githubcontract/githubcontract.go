@@ -102,6 +102,7 @@ type Checker struct {
 	mu     sync.Mutex
 	// Checked counts the exchanges matched to an operation.
 	checked    int
+	gqlChecked int
 	violations []Violation
 	unrouted   []string
 }
@@ -121,6 +122,14 @@ func (c *Checker) Result() (checked int, violations []Violation, unrouted []stri
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.checked, append([]Violation(nil), c.violations...), append([]string(nil), c.unrouted...)
+}
+
+// GraphQLChecked returns how many GraphQL exchanges were checked against
+// GitHub's GraphQL schema (0 where the schema is absent).
+func (c *Checker) GraphQLChecked() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gqlChecked
 }
 
 // RoundTrip implements http.RoundTripper.
@@ -151,8 +160,22 @@ func (c *Checker) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, nil
 	}
 	if u.Path == "/graphql" || u.Path == "/api/graphql" {
-		// GraphQL is not in the OpenAPI description; the fake's
-		// GraphQL answers are checked by its own tests.
+		// GraphQL is not in the OpenAPI description: it is checked
+		// against GitHub's GraphQL schema where that is found.
+		schema, _, err := loadGraphQL()
+		if schema == nil && err == nil {
+			return resp, nil
+		}
+		problems := []string{fmt.Sprintf("GitHub GraphQL schema: %v", err)}
+		if err == nil {
+			problems = CheckGraphQL(schema, reqBody, respBody)
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.gqlChecked++
+		for _, p := range problems {
+			c.violations = append(c.violations, Violation{req.Method, u.Path, resp.StatusCode, p})
+		}
 		return resp, nil
 	}
 	route, params, rerr := c.router.FindRoute(vreq)
