@@ -59,25 +59,9 @@ func checkMutation(op *ast.OperationDefinition, vars map[string]any) obj {
 func cut(v any, sel ast.SelectionSet, vars map[string]any, path, typ string) (any, obj) {
 	switch x := v.(type) {
 	case []obj:
-		out := make([]any, 0, len(x))
-		for i, e := range x {
-			c, err := cut(e, sel, vars, fmt.Sprintf("%s.%d", path, i), typ)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, c)
-		}
-		return out, nil
+		return cutList(x, sel, vars, path, typ)
 	case []any:
-		out := make([]any, 0, len(x))
-		for i, e := range x {
-			c, err := cut(e, sel, vars, fmt.Sprintf("%s.%d", path, i), typ)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, c)
-		}
-		return out, nil
+		return cutList(x, sel, vars, path, typ)
 	case obj:
 		out := obj{}
 		if err := cutObject(x, sel, vars, path, typ, false, out); err != nil {
@@ -89,6 +73,19 @@ func cut(v any, sel ast.SelectionSet, vars map[string]any, path, typ string) (an
 		return nil, undefinedField(path, typ, "a selection on a leaf")
 	}
 	return v, nil
+}
+
+// cutList cuts each element of a list.
+func cutList[T any](x []T, sel ast.SelectionSet, vars map[string]any, path, typ string) (any, obj) {
+	out := make([]any, 0, len(x))
+	for i, e := range x {
+		c, err := cut(e, sel, vars, fmt.Sprintf("%s.%d", path, i), typ)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
 }
 
 // cutObject copies the fields of x that sel selects into out.
