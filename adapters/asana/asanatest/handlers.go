@@ -417,36 +417,28 @@ func (s *Server) listWorkspaces(r *http.Request, _ []byte) answer {
 }
 
 func (s *Server) listProjects(r *http.Request, _ []byte) answer {
-	if a, ok := s.checkWorkspace(r); !ok {
-		return a
-	}
-	var recs []obj
-	for _, g := range s.projOrder {
-		recs = append(recs, s.projectJSON(s.projects[g]))
-	}
-	return s.page(r, recs, compactNamed)
+	return listInWorkspace(s, r, s.projOrder, s.projects, s.projectJSON, compactNamed)
 }
 
 func (s *Server) listFields(r *http.Request, _ []byte) answer {
-	if a, ok := s.checkWorkspace(r); !ok {
-		return a
-	}
-	var recs []obj
-	for _, g := range s.fieldOrd {
-		recs = append(recs, s.fieldJSON(s.fields[g]))
-	}
-	return s.page(r, recs, []string{"resource_type", "name", "resource_subtype", "type"})
+	return listInWorkspace(s, r, s.fieldOrd, s.fields, s.fieldJSON, []string{"resource_type", "name", "resource_subtype", "type"})
 }
 
 func (s *Server) listTags(r *http.Request, _ []byte) answer {
+	return listInWorkspace(s, r, s.tagOrder, s.tags, s.tagJSON, compactNamed)
+}
+
+// listInWorkspace answers a workspace's listing of one kind of record,
+// in the order they were made.
+func listInWorkspace[T any](s *Server, r *http.Request, order []string, byGID map[string]T, render func(T) obj, compact []string) answer {
 	if a, ok := s.checkWorkspace(r); !ok {
 		return a
 	}
 	var recs []obj
-	for _, g := range s.tagOrder {
-		recs = append(recs, s.tagJSON(s.tags[g]))
+	for _, g := range order {
+		recs = append(recs, render(byGID[g]))
 	}
-	return s.page(r, recs, compactNamed)
+	return s.page(r, recs, compact)
 }
 
 func (s *Server) createTag(r *http.Request, body []byte) answer {
