@@ -14,8 +14,7 @@ import (
 	"github.com/tracksync/tracksync/adapters/jira/jiratest"
 	"github.com/tracksync/tracksync/adapters/memory"
 	"github.com/tracksync/tracksync/config"
-	"github.com/tracksync/tracksync/mapping"
-	"github.com/tracksync/tracksync/store/sqlite"
+	"github.com/tracksync/tracksync/internal/flowtest"
 	tsync "github.com/tracksync/tracksync/sync"
 	"github.com/tracksync/tracksync/sync/synctest"
 )
@@ -42,39 +41,15 @@ func boardFields(t *testing.T, fake *githubtest.Server, fields ...githubtest.Pro
 func newBoardTracker(t *testing.T, fake *githubtest.Server, clock *memory.Clock, po github.ProjectOptions) *github.Tracker {
 	t.Helper()
 	po.Owner, po.Number, po.Statuses = "acme", 1, boardStatuses
-	b, err := github.New("b", github.Options{
-		Project: &po,
-		URL:     fake.URL, Token: "tok", Clock: clock.Now, Transport: fake.Client().Transport,
-		Sleep: func(ctx context.Context, d time.Duration) error {
-			clock.Advance(d)
-			return ctx.Err()
-		},
-		RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return flowtest.GitHub(t, "b", fake, clock.Now, clock.Advance, github.Options{Project: &po})
 }
 
 // fieldFlow is a compiled both-ways flow between a and b over fields.
 func fieldFlow(t *testing.T, a, b adapters.Tracker, kindA, scopeA string, fields map[string]config.FieldConfig, clock *memory.Clock) (*tsync.Flow, *tsync.Engine) {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), t.TempDir()+"/state.db", sqlite.Options{Clock: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	yes := true
+	st := flowtest.Store(t, "", clock.Now)
 	fields["title"] = config.FieldConfig{Direction: "both"}
-	cf := config.Flow{Name: "f", A: config.FlowSide{Tracker: "a", Scope: scopeA}, B: config.FlowSide{Tracker: "b", Scope: syncRepo}, Direction: "both",
-		Conflict: "newest", OnDelete: "unlink", MaxChangeShare: 1, Create: &yes, Schedule: "@every 5m", Fields: fields}
-	capsA, capsB := a.Capabilities(), b.Capabilities()
-	m, probs := mapping.Compile(cf, "flows[0]", nil, mapping.SideInfo{Name: "a", Kind: kindA, Caps: &capsA}, mapping.SideInfo{Name: "b", Kind: "github", Caps: &capsB})
-	if len(probs) > 0 {
-		t.Fatalf("flow does not compile: %v", probs)
-	}
-	return &tsync.Flow{Map: m, A: a, B: b}, tsync.New(st, tsync.Options{Clock: clock.Now})
+	return flowtest.Compile(t, flowtest.Flow(scopeA, syncRepo, fields), nil, kindA, a, "github", b), tsync.New(st, tsync.Options{Clock: clock.Now})
 }
 
 func syncOnce(t *testing.T, eng *tsync.Engine, flow *tsync.Flow) *tsync.Result {
@@ -95,19 +70,10 @@ func syncOnce(t *testing.T, eng *tsync.Engine, flow *tsync.Flow) *tsync.Result {
 // reaches Jira; a sync with no edits writes nothing to either side.
 func TestSyncJiraDueDateWithProjectTargetDate(t *testing.T) {
 	ctx := t.Context()
-	start := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
-	clock := memory.NewClock(start)
-	jfake := jiratest.New(t, jiratest.Options{Start: start})
-	jo := jira.Options{URL: jfake.URL, Project: "PLAT", Email: "bot@example.com", Token: "api-token", CustomFields: []string{"Team", "Severity"},
-		RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond}
-	a, err := jira.New(ctx, "a", jo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	person, err := jira.New(ctx, "a", jo)
-	if err != nil {
-		t.Fatal(err)
-	}
+	clock := memory.NewClock(flowtest.Start)
+	jfake := jiratest.New(t, jiratest.Options{Start: flowtest.Start})
+	customs := func(o *jira.Options) { o.CustomFields = []string{"Team", "Severity"} }
+	a, person := flowtest.Jira(t, "a", jfake, "PLAT", customs), flowtest.Jira(t, "a", jfake, "PLAT", customs)
 	gfake := githubtest.New(t, githubtest.Options{Repos: []string{syncRepo}, Tokens: []string{"tok"}, Clock: clock.Now})
 	boardFields(t, gfake,
 		githubtest.ProjectField{Name: "Target date", Type: githubtest.FieldDate},
@@ -202,7 +168,7 @@ func TestSyncJiraDueDateWithProjectTargetDate(t *testing.T) {
 		advance(time.Minute)
 		_, err := eng.Sync(ctx, flow, tsync.RunOptions{Force: true})
 		return err
-	}, synctest.Writes{Name: "Jira", Reset: jfake.ResetRequests, Count: jfake.Writes}, githubWrites(gfake))
+	}, synctest.Jira("Jira", jfake), synctest.GitHub("github", gfake))
 	if err != nil {
 		t.Error(err)
 	}
@@ -213,7 +179,7 @@ func TestSyncJiraDueDateWithProjectTargetDate(t *testing.T) {
 // per side in the flow) syncs both ways, fractions included, and settles.
 func TestSyncStoryPointsWithProjectNumberField(t *testing.T) {
 	ctx := t.Context()
-	clock := memory.NewClock(time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC))
+	clock := memory.NewClock(flowtest.Start)
 	a, err := memory.New("a", memory.Options{Statuses: statusesA, Fields: []string{adapters.FieldTitle, adapters.FieldStatus, "custom:Story Points"}, Clock: clock.Now, Project: "A"})
 	if err != nil {
 		t.Fatal(err)
@@ -269,7 +235,7 @@ func TestSyncStoryPointsWithProjectNumberField(t *testing.T) {
 		clock.Advance(time.Minute)
 		_, err := eng.Sync(ctx, flow, tsync.RunOptions{Force: true})
 		return err
-	}, synctest.Memory("a", a), githubWrites(gfake))
+	}, synctest.Memory("a", a), synctest.GitHub("github", gfake))
 	if err != nil {
 		t.Error(err)
 	}
