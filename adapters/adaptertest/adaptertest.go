@@ -1201,3 +1201,33 @@ func (s *suite) testCheck(t *testing.T) {
 		t.Error("Check passed after Harness.Break made the service refuse the tracker")
 	}
 }
+
+// ListAll reads every page of the listing req starts (its PageToken
+// should be empty) and returns them as one page: every item and deletion,
+// and the last page's Cursor. It fails the test on an error, on a page
+// token that comes back, or after 1000 pages.
+func ListAll(t testing.TB, tr adapters.Tracker, req adapters.ListRequest) adapters.ListPage {
+	t.Helper()
+	var all adapters.ListPage
+	seen := map[string]bool{}
+	for page := 0; ; page++ {
+		if page == 1000 {
+			t.Fatalf("List did not finish after 1000 pages")
+		}
+		p, err := tr.List(context.Background(), req)
+		if err != nil {
+			t.Fatalf("List(cursor %q, page %d): %v", req.Cursor, page, err)
+		}
+		all.Items = append(all.Items, p.Items...)
+		all.Deleted = append(all.Deleted, p.Deleted...)
+		if p.NextPageToken == "" {
+			all.Cursor = p.Cursor
+			return all
+		}
+		if seen[p.NextPageToken] {
+			t.Fatalf("List(cursor %q): page token %q came back twice", req.Cursor, p.NextPageToken)
+		}
+		seen[p.NextPageToken] = true
+		req.PageToken = p.NextPageToken
+	}
+}

@@ -157,21 +157,7 @@ func TestSafetyPollFindsLostEvents(t *testing.T) {
 
 func listAll(t *testing.T, tr adapters.Tracker, scope, cursor string) adapters.ListPage {
 	t.Helper()
-	var all adapters.ListPage
-	req := adapters.ListRequest{Scope: scope, Cursor: cursor}
-	for {
-		p, err := tr.List(t.Context(), req)
-		if err != nil {
-			t.Fatalf("List(cursor %q): %v", cursor, err)
-		}
-		all.Items = append(all.Items, p.Items...)
-		all.Deleted = append(all.Deleted, p.Deleted...)
-		if p.NextPageToken == "" {
-			all.Cursor = p.Cursor
-			return all
-		}
-		req.PageToken = p.NextPageToken
-	}
+	return adaptertest.ListAll(t, tr, adapters.ListRequest{Scope: scope, Cursor: cursor})
 }
 
 // TestIdleAndStatusRequests: an idle incremental listing is one request;

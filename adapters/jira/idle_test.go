@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/adapters/adaptertest"
 	"github.com/tracksync/tracksync/adapters/jira/jiratest"
 )
 
@@ -31,19 +32,8 @@ func TestIdlePollAfterBurstIsOnePage(t *testing.T) {
 			list := func() ([]adapters.Item, string, int) {
 				t.Helper()
 				fake.ResetRequests()
-				var items []adapters.Item
-				req := adapters.ListRequest{Scope: "project = PLAT", Cursor: cursor}
-				for {
-					p, err := tr.List(t.Context(), req)
-					if err != nil {
-						t.Fatal(err)
-					}
-					items = append(items, p.Items...)
-					if p.NextPageToken == "" {
-						return items, p.Cursor, len(fake.Requests())
-					}
-					req.PageToken = p.NextPageToken
-				}
+				p := adaptertest.ListAll(t, tr, adapters.ListRequest{Scope: "project = PLAT", Cursor: cursor})
+				return p.Items, p.Cursor, len(fake.Requests())
 			}
 			items, cur, _ := list()
 			if len(items) != 250 {
@@ -105,19 +95,7 @@ func TestNoteWritesSkipsOwnWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	fake.ResetRequests()
-	var got []adapters.Item
-	req := adapters.ListRequest{Scope: "project = PLAT", Cursor: cur}
-	for {
-		p, err := tr.List(t.Context(), req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, p.Items...)
-		if p.NextPageToken == "" {
-			break
-		}
-		req.PageToken = p.NextPageToken
-	}
+	got := adaptertest.ListAll(t, tr, adapters.ListRequest{Scope: "project = PLAT", Cursor: cur}).Items
 	if len(got) != 1 || got[0].Title != "theirs" {
 		t.Errorf("listed %d issues (%v), want only the one edited since", len(got), got)
 	}
@@ -205,20 +183,9 @@ func TestPollAfterManyWritesPagesByID(t *testing.T) {
 			if c.refused {
 				fake.InjectFault(jiratest.Fault{Method: "POST", Path: "/search/jql", Status: http.StatusBadRequest})
 			}
-			var got []adapters.Item
-			req := adapters.ListRequest{Scope: "project = PLAT", Cursor: cur}
-			for {
-				p, err := tr.List(t.Context(), req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				got = append(got, p.Items...)
-				if p.NextPageToken == "" {
-					cur = p.Cursor
-					break
-				}
-				req.PageToken = p.NextPageToken
-			}
+			all := adaptertest.ListAll(t, tr, adapters.ListRequest{Scope: "project = PLAT", Cursor: cur})
+			got := all.Items
+			cur = all.Cursor
 			var titles []string
 			for _, it := range got {
 				titles = append(titles, it.Title)
@@ -295,20 +262,10 @@ func TestPollAfterTenThousandWrites(t *testing.T) {
 		t.Helper()
 		fake.ResetRequests()
 		var titles []string
-		req := adapters.ListRequest{Scope: "project = PLAT", Cursor: cur}
-		for {
-			p, err := tr.List(t.Context(), req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, it := range p.Items {
-				titles = append(titles, it.Title)
-			}
-			if p.NextPageToken == "" {
-				return titles
-			}
-			req.PageToken = p.NextPageToken
+		for _, it := range adaptertest.ListAll(t, tr, adapters.ListRequest{Scope: "project = PLAT", Cursor: cur}).Items {
+			titles = append(titles, it.Title)
 		}
+		return titles
 	}
 	if got := list(); len(got) != 0 || fake.Count("POST", "/search/jql") != 2 || fake.Count("POST", "/bulkfetch") != 0 {
 		t.Errorf("idle: listed %q in %d searches and %d bulkfetches, want nothing in 2 and 0", got, fake.Count("POST", "/search/jql"), fake.Count("POST", "/bulkfetch"))
