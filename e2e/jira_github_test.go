@@ -22,10 +22,9 @@ import (
 	"github.com/tracksync/tracksync/adapters/jira/jiratest"
 	"github.com/tracksync/tracksync/adapters/memory"
 	"github.com/tracksync/tracksync/config"
-	"github.com/tracksync/tracksync/mapping"
+	"github.com/tracksync/tracksync/internal/flowtest"
 	"github.com/tracksync/tracksync/mapping/markup"
 	"github.com/tracksync/tracksync/store"
-	"github.com/tracksync/tracksync/store/sqlite"
 	tsync "github.com/tracksync/tracksync/sync"
 	"github.com/tracksync/tracksync/sync/synctest"
 )
@@ -117,25 +116,11 @@ var copyingComment = regexp.MustCompile(`copying comment \S+ to (\S+):`)
 
 func newWorld(t *testing.T, seed uint64, v variant) *world {
 	t.Helper()
-	ctx := context.Background()
-	start := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
-	clock := memory.NewClock(start)
-	w := &world{t: t, ctx: ctx, rnd: rand.New(rand.NewPCG(seed, seed*7+1)), seed: seed, v: v, clock: clock, kinds: map[string]int{}, lostComments: map[string]bool{}}
+	clock := memory.NewClock(flowtest.Start)
+	w := &world{t: t, ctx: context.Background(), rnd: flowtest.Rand(seed), seed: seed, v: v, clock: clock, kinds: map[string]int{}, lostComments: map[string]bool{}}
 
-	w.jfake = jiratest.New(t, jiratest.Options{Flavor: v.flavor, Start: start})
-	jo := jira.Options{URL: w.jfake.URL, Project: jiraProj, RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond}
-	if v.flavor == jiratest.DataCenter {
-		jo.Deployment, jo.PAT = jira.DataCenter, "pat-token"
-	} else {
-		jo.Email, jo.Token = "bot@example.com", "api-token"
-	}
-	var err error
-	if w.a, err = jira.New(ctx, "a", jo); err != nil {
-		t.Fatal(err)
-	}
-	if w.person, err = jira.New(ctx, "a", jo); err != nil {
-		t.Fatal(err)
-	}
+	w.jfake = jiratest.New(t, jiratest.Options{Flavor: v.flavor, Start: flowtest.Start})
+	w.a, w.person = flowtest.Jira(t, "a", w.jfake, jiraProj), flowtest.Jira(t, "a", w.jfake, jiraProj)
 	w.jusers = w.jfake.UserIDs()
 
 	w.gfake = githubtest.New(t, githubtest.Options{Repos: []string{ghRepo}, Users: ghUsers, Tokens: []string{"tok"}, Clock: clock.Now})
@@ -149,51 +134,25 @@ func newWorld(t *testing.T, seed uint64, v variant) *world {
 		w.gfake.AddProject("acme", 1, "Status", opts...)
 		project, statuses = &github.ProjectOptions{Owner: "acme", Number: 1, Statuses: boardStatuses}, statusMapBoard
 	}
-	w.b, err = github.New("b", github.Options{Project: project,
-		URL: w.gfake.URL, Token: "tok", Clock: clock.Now, Transport: w.gfake.Client().Transport,
-		// The adapter's pacing and Retry-After waits pass on the test's
-		// clock (both fakes' clocks), not on the wall.
-		Sleep: func(ctx context.Context, d time.Duration) error {
-			w.advance(d)
-			return ctx.Err()
-		},
-		RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The adapter's pacing and Retry-After waits pass on the test's
+	// clock (both fakes' clocks), not on the wall.
+	w.b = flowtest.GitHub(t, "b", w.gfake, clock.Now, w.advance, github.Options{Project: project})
+	w.st = flowtest.Store(t, flowtest.StateDir(t), clock.Now)
 
-	w.st, err = sqlite.Open(ctx, stateDir(t)+"/state.db", sqlite.Options{Clock: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.st.Close() })
-
-	var users []config.User
-	for i, n := range []string{"Ana", "Bo", "Cy"} {
-		users = append(users, config.User{Name: n, IDs: map[string]string{"a": w.jusers[i], "b": ghUsers[i]}})
-	}
-	yes := true
 	scopeA, scopeB := "project = "+jiraProj, ghRepo
 	if v.epics {
 		scopeA, scopeB = scopeA+" AND issuetype = Epic", scopeB+" label:epic"
 	}
-	cf := config.Flow{Name: "platform-epics", A: config.FlowSide{Tracker: "a", Scope: scopeA}, B: config.FlowSide{Tracker: "b", Scope: scopeB},
-		Direction: "both", Conflict: v.policy, OnDelete: "unlink", MaxChangeShare: 1, Create: &yes, Schedule: "@every 5m",
-		Fields: map[string]config.FieldConfig{
-			"title":     {Direction: "both"},
-			"body":      {Direction: "a-to-b"},
-			"labels":    {Direction: "both"},
-			"assignees": {Direction: "both"},
-			"comments":  {Direction: "both"},
-			"status":    {Direction: "both", Map: statuses},
-		}}
-	capsA, capsB := w.a.Capabilities(), w.b.Capabilities()
-	m, probs := mapping.Compile(cf, "flows[0]", users, mapping.SideInfo{Name: "a", Kind: "jira", Caps: &capsA}, mapping.SideInfo{Name: "b", Kind: "github", Caps: &capsB})
-	if len(probs) > 0 {
-		t.Fatalf("flow does not compile: %v", probs)
-	}
-	w.flow = &tsync.Flow{Map: m, A: w.a, B: w.b}
+	cf := flowtest.Flow(scopeA, scopeB, map[string]config.FieldConfig{
+		"title":     {Direction: "both"},
+		"body":      {Direction: "a-to-b"},
+		"labels":    {Direction: "both"},
+		"assignees": {Direction: "both"},
+		"comments":  {Direction: "both"},
+		"status":    {Direction: "both", Map: statuses},
+	})
+	cf.Name, cf.Conflict = "platform-epics", v.policy
+	w.flow = flowtest.Compile(t, cf, flowtest.Users(w.jusers, ghUsers), "jira", w.a, "github", w.b)
 	w.eng = tsync.New(w.st, tsync.Options{Clock: clock.Now})
 	return w
 }
@@ -221,23 +180,10 @@ func (w *world) jiraBody(md string) json.RawMessage {
 
 func (w *world) step() {
 	w.steps++
-	w.advance(time.Duration(1+w.rnd.IntN(90)) * time.Second)
-	r := w.rnd.IntN(100)
-	if w.rnd.IntN(2) == 0 {
-		w.stepJira(r)
-	} else {
-		w.stepGitHub(r)
-	}
+	flowtest.Step(w.rnd, w.advance, w.stepJira, w.stepGitHub)
 	if w.steps%10 == 0 {
 		w.sync()
 	}
-}
-
-func toggle(l []string, v string) []string {
-	if slices.Contains(l, v) {
-		return slices.DeleteFunc(slices.Clone(l), func(s string) bool { return s == v })
-	}
-	return append(slices.Clone(l), v)
 }
 
 // stepJira plays a person on Jira.
@@ -274,7 +220,7 @@ func (w *world) stepJira(r int) {
 		edit(func(x *jiratest.Issue) { x.Status = jiraStatuses[w.rnd.IntN(len(jiraStatuses))] })
 	case r < 58:
 		l := labelPool[w.rnd.IntN(len(labelPool))]
-		edit(func(x *jiratest.Issue) { x.Labels = toggle(x.Labels, l) })
+		edit(func(x *jiratest.Issue) { x.Labels = flowtest.Toggle(x.Labels, l) })
 	case r < 68:
 		u := ""
 		if k := w.rnd.IntN(4); k < 3 {
@@ -347,7 +293,7 @@ func (w *world) stepGitHub(r int) {
 			}
 		})
 	case r < 62:
-		edit(func(x *githubtest.Issue) { x.Labels = toggle(x.Labels, labelPool[w.rnd.IntN(len(labelPool))]) })
+		edit(func(x *githubtest.Issue) { x.Labels = flowtest.Toggle(x.Labels, labelPool[w.rnd.IntN(len(labelPool))]) })
 	case r < 72:
 		// Jira holds one assignee, so a person here assigns at most one.
 		edit(func(x *githubtest.Issue) {
@@ -542,56 +488,10 @@ func (w *world) settle(full bool) {
 		w.advance(time.Second)
 		w.run(full)
 		return nil
-	}, synctest.Writes{Name: "Jira", Reset: w.jfake.ResetRequests, Count: w.jfake.Writes, Log: func() []string {
-		var writes []string
-		for _, r := range w.jfake.Requests() {
-			if r.Method != http.MethodGet && !strings.Contains(r.Path, "/search") && !strings.Contains(r.Path, "/bulkfetch") {
-				writes = append(writes, r.String())
-			}
-		}
-		return writes
-	}}, synctest.Writes{Name: "GitHub", Reset: w.gfake.ResetLog, Count: func() int { return w.gfake.Count().Writes }, Log: func() []string {
-		var writes []string
-		for _, r := range w.gfake.Requests() {
-			if r.Method != http.MethodGet {
-				writes = append(writes, r.Method+" "+r.Path)
-			}
-		}
-		return writes
-	}})
+	}, synctest.Jira("Jira", w.jfake), synctest.GitHub("GitHub", w.gfake))
 	if err != nil {
 		w.t.Fatalf("step %d (sync %d): %v", w.steps, w.syncs, err)
 	}
-}
-
-func (w *world) jiraItems(ctx context.Context) ([]adapters.Item, error) {
-	var out []adapters.Item
-	for _, is := range w.jfake.Issues() {
-		if is.Project != jiraProj {
-			continue
-		}
-		it, err := w.a.Get(ctx, adapters.Ref{Tracker: "a", ID: fmt.Sprint(is.ID)})
-		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", is.Key, err)
-		}
-		out = append(out, it)
-	}
-	return out, nil
-}
-
-func (w *world) githubItems(ctx context.Context) ([]adapters.Item, error) {
-	var out []adapters.Item
-	for _, is := range w.gfake.Issues(ghRepo) {
-		if is.PullRequest {
-			continue
-		}
-		it, err := w.b.Get(ctx, adapters.Ref{Tracker: "b", ID: fmt.Sprintf("%s#%d", ghRepo, is.Number)})
-		if err != nil {
-			return nil, fmt.Errorf("reading %s#%d: %w", ghRepo, is.Number, err)
-		}
-		out = append(out, it)
-	}
-	return out, nil
 }
 
 // check asserts the converged state (synctest.Check): links pair live
@@ -610,7 +510,7 @@ func (w *world) check() {
 		}
 	}
 	err := synctest.Check(w.ctx, synctest.Options{Engine: w.eng, Store: w.st, Flow: w.flow,
-		A: synctest.Side{Name: "jira", Items: w.jiraItems}, B: synctest.Side{Name: "github", Items: w.githubItems},
+		A: synctest.JiraSide("jira", w.jfake, jiraProj, w.a), B: synctest.GitHubSide("github", w.gfake, ghRepo, w.b),
 		TrimBodies: true, RequireSyncKeys: true})
 	if err != nil {
 		t.Fatal(err)
@@ -888,19 +788,6 @@ func (w *world) mustPlan() *tsync.Plan {
 		w.t.Fatal(err)
 	}
 	return p
-}
-
-// stateDir is a temporary folder for the state file, on tmpfs where the
-// machine has one: the model syncs hundreds of times and would otherwise
-// wait on fsync rather than on the engine.
-func stateDir(t testing.TB) string {
-	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
-		if dir, err := os.MkdirTemp("/dev/shm", "tracksync-e2e-"); err == nil {
-			t.Cleanup(func() { os.RemoveAll(dir) })
-			return dir
-		}
-	}
-	return t.TempDir()
 }
 
 // TestBulkCreateKilledMidBatch: a run dies right after a bulk create of

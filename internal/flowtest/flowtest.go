@@ -48,12 +48,12 @@ func Users(a, b []string) []config.User {
 	return users
 }
 
-// Compile compiles cf between a (a tracker of kind kindA) and b, and
-// fails the test on any problem.
+// Compile compiles cf between a (a tracker of kind kindA) and b, each
+// named in cf as it is named itself, and fails the test on any problem.
 func Compile(t testing.TB, cf config.Flow, users []config.User, kindA string, a adapters.Tracker, kindB string, b adapters.Tracker) *tsync.Flow {
 	t.Helper()
 	capsA, capsB := a.Capabilities(), b.Capabilities()
-	m, probs := mapping.Compile(cf, "flows[0]", users, mapping.SideInfo{Name: "a", Kind: kindA, Caps: &capsA}, mapping.SideInfo{Name: "b", Kind: kindB, Caps: &capsB})
+	m, probs := mapping.Compile(cf, "flows[0]", users, mapping.SideInfo{Name: a.Name(), Kind: kindA, Caps: &capsA}, mapping.SideInfo{Name: b.Name(), Kind: kindB, Caps: &capsB})
 	if len(probs) > 0 {
 		t.Fatalf("flow does not compile: %v", probs)
 	}
@@ -116,11 +116,15 @@ func Jira(t testing.TB, name string, fake *jiratest.Server, project string, twea
 }
 
 // GitHub is a GitHub adapter named name on fake with token tok, o's other
-// options kept: its clock is now and its waits (pacing, Retry-After)
-// advance the test's clocks instead of the wall's.
+// options kept (a Transport too, which must reach the fake): its clock is
+// now and its waits (pacing, Retry-After) advance the test's clocks
+// instead of the wall's.
 func GitHub(t testing.TB, name string, fake *githubtest.Server, now func() time.Time, advance func(time.Duration), o github.Options) *github.Tracker {
 	t.Helper()
-	o.URL, o.Token, o.Clock, o.Transport = fake.URL, "tok", now, fake.Client().Transport
+	o.URL, o.Token, o.Clock = fake.URL, "tok", now
+	if o.Transport == nil {
+		o.Transport = fake.Client().Transport
+	}
 	o.Sleep = func(ctx context.Context, d time.Duration) error {
 		advance(d)
 		return ctx.Err()
