@@ -348,16 +348,9 @@ func TestCrashAtEveryWrite(t *testing.T) {
 func TestAmbiguousFailure(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	e.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "one", Status: "To Do"})
-	e.b.SetHook(func(op string, ref adapters.Ref, ph memory.Phase) error {
-		if op == "create" && ph == memory.After {
-			return errors.New("read tcp: i/o timeout")
-		}
-		return nil
-	})
-	if _, err := e.eng.Sync(e.ctx, e.flow, tsync.RunOptions{}); err == nil {
+	if err := e.syncFailing(e.b, "create", memory.After, errors.New("read tcp: i/o timeout")); err == nil {
 		t.Fatal("want the run to fail")
 	}
-	e.b.SetHook(nil)
 	e.sync(tsync.RunOptions{})
 	if n := len(e.b.Items()); n != 1 {
 		t.Fatalf("b has %d items, want 1 (no duplicate)", n)

@@ -60,18 +60,7 @@ func TestParentAndChildCreatedTogether(t *testing.T) {
 	epic := e.a.Seed(adapters.Item{Kind: adapters.KindEpic, Title: "epic", Status: "To Do"})[0]
 	e.a.Seed(adapters.Item{Kind: adapters.KindTask, Title: "child", Status: "To Do", Parent: &epic.Ref})
 	e.sync(tsync.RunOptions{})
-	var epicB, childB adapters.Item
-	for _, it := range e.b.Items() {
-		switch it.Title {
-		case "epic":
-			epicB = it
-		case "child":
-			childB = it
-		}
-	}
-	if childB.Parent == nil || childB.Parent.ID != epicB.Ref.ID {
-		t.Fatalf("child copy's parent = %+v, want %s", childB.Parent, epicB.Ref)
-	}
+	e.wantChildUnderEpic()
 	if p := e.plan(); len(p.Ops) != 0 {
 		t.Fatalf("plan after = %v", p.Ops)
 	}
@@ -89,18 +78,7 @@ func TestParentLinkedLater(t *testing.T) {
 	e.a.Edit(epic.Ref, func(x *adapters.Item) { x.Labels = []string{"sync"} }) // the epic enters scope
 	e.sync(tsync.RunOptions{})
 	e.sync(tsync.RunOptions{Full: true})
-	var epicB, childB adapters.Item
-	for _, it := range e.b.Items() {
-		switch it.Title {
-		case "epic":
-			epicB = it
-		case "child":
-			childB = it
-		}
-	}
-	if childB.Parent == nil || childB.Parent.ID != epicB.Ref.ID {
-		t.Fatalf("child copy's parent = %+v, want %s", childB.Parent, epicB.Ref)
-	}
+	e.wantChildUnderEpic()
 }
 
 // on_delete close, the item leaves scope (B closed), comes back: the
@@ -203,14 +181,7 @@ func TestHeldConflictSurvivesFailedPair(t *testing.T) {
 	}
 	e.clock.Advance(time.Minute)
 	e.a.Edit(l.A, func(x *adapters.Item) { x.Priority = "low" })
-	e.b.SetHook(func(op string, ref adapters.Ref, ph memory.Phase) error {
-		if op == "update" && ph == memory.Before {
-			return errors.New("503 service unavailable")
-		}
-		return nil
-	})
-	e.eng.Sync(e.ctx, e.flow, tsync.RunOptions{})
-	e.b.SetHook(nil)
+	e.syncFailing(e.b, "update", memory.Before, errors.New("503 service unavailable"))
 	cs2, _ := e.st.ListConflicts(e.ctx, "f", store.ConflictOpen)
 	if len(cs2) != 1 || cs2[0].ID != cs[0].ID {
 		t.Fatalf("conflict after a failed pair: %+v, want #%d still open", cs2, cs[0].ID)
@@ -234,16 +205,9 @@ func TestCommentCopyNeverCopiedBack(t *testing.T) {
 	e.eng.Sync(e.ctx, e.flow, tsync.RunOptions{})
 	e.clock.Advance(time.Hour)
 	e.eng = tsync.New(e.st, tsync.Options{Clock: e.clock.Now})
-	e.a.SetHook(func(op string, ref adapters.Ref, ph memory.Phase) error {
-		if op == "comment_add" && ph == memory.Before {
-			return errors.New("connection reset")
-		}
-		return nil
-	})
-	if _, err := e.eng.Sync(e.ctx, e.flow, tsync.RunOptions{}); err == nil {
+	if err := e.syncFailing(e.a, "comment_add", memory.Before, errors.New("connection reset")); err == nil {
 		t.Fatal("want the run to stop while recovery fails")
 	}
-	e.a.SetHook(nil)
 	e.sync(tsync.RunOptions{})
 	e.sync(tsync.RunOptions{Full: true})
 	ca, _ := e.a.Comments(e.ctx, l.A)
@@ -292,14 +256,7 @@ func TestFailedArchiveRetried(t *testing.T) {
 	e.sync(tsync.RunOptions{})
 	l := e.links()[0]
 	e.a.Delete(e.ctx, l.A)
-	e.b.SetHook(func(op string, ref adapters.Ref, ph memory.Phase) error {
-		if op == "archive" && ph == memory.Before {
-			return errors.New("503 service unavailable")
-		}
-		return nil
-	})
-	e.eng.Sync(e.ctx, e.flow, tsync.RunOptions{})
-	e.b.SetHook(nil)
+	e.syncFailing(e.b, "archive", memory.Before, errors.New("503 service unavailable"))
 	e.sync(tsync.RunOptions{Full: true})
 	b, _ := e.b.Get(e.ctx, l.B)
 	if b.StatusCategory != adapters.CategoryDone {
@@ -446,18 +403,7 @@ func TestParentStoreErrorFailsPlan(t *testing.T) {
 	}
 	fs.err = nil
 	e.sync(tsync.RunOptions{})
-	var epicB, childB adapters.Item
-	for _, it := range e.b.Items() {
-		switch it.Title {
-		case "epic":
-			epicB = it
-		case "child":
-			childB = it
-		}
-	}
-	if childB.Parent == nil || childB.Parent.ID != epicB.Ref.ID {
-		t.Fatalf("child copy's parent = %+v, want %s", childB.Parent, epicB.Ref)
-	}
+	e.wantChildUnderEpic()
 }
 
 // An incremental plan (cursors stored, nothing listed) still counts the
