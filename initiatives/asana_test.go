@@ -2,7 +2,6 @@ package initiatives
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -10,10 +9,9 @@ import (
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/adapters/asana"
 	"github.com/tracksync/tracksync/adapters/asana/asanatest"
-	"github.com/tracksync/tracksync/adapters/jira"
 	"github.com/tracksync/tracksync/adapters/jira/jiratest"
 	"github.com/tracksync/tracksync/config"
-	"github.com/tracksync/tracksync/store/sqlite"
+	"github.com/tracksync/tracksync/internal/flowtest"
 )
 
 // TestAsanaInitiatives: the PM keeps initiatives as tasks of an Asana
@@ -27,11 +25,7 @@ func TestAsanaInitiatives(t *testing.T) {
 	af := asanatest.New(t, asanatest.Options{})
 	board := af.AddProject("Initiatives", "Planned", "In progress", "Done")
 	af.AddCustomField(asanatest.CustomField{Name: "Progress", Type: asanatest.TypeNumber}, board)
-	pm, err := asana.New("pm", asana.Options{URL: af.URL, Token: asanatest.DefaultToken, Workspace: af.Workspace(), Projects: []string{board},
-		Transport: af.Client().Transport, RequestsPerMinute: 100000})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pm := flowtest.Asana(t, "pm", af, asana.Options{Projects: []string{board}, RequestsPerMinute: 100000})
 	res, err := pm.Create(ctx, adapters.Item{Title: "Self-serve revenue", Status: "Planned"}, adapters.CreateOptions{Scope: board})
 	if err != nil {
 		t.Fatal(err)
@@ -39,29 +33,14 @@ func TestAsanaInitiatives(t *testing.T) {
 	init := res.Item
 
 	jf := jiratest.New(t, jiratest.Options{})
-	jt, err := jira.New(ctx, "jira", jira.Options{URL: jf.URL, Project: "PLAT", Email: "bot@example.com", Token: "api-token",
-		RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mk := func(it adapters.Item) adapters.Item {
-		t.Helper()
-		r, err := jt.Create(ctx, it, adapters.CreateOptions{})
-		if err != nil {
-			t.Fatalf("create %q: %v", it.Title, err)
-		}
-		return r.Item
-	}
+	jt := flowtest.Jira(t, "jira", jf, "PLAT")
+	mk := func(it adapters.Item) adapters.Item { t.Helper(); return flowtest.Create(t, jt, it) }
 	epic := mk(adapters.Item{Kind: adapters.KindEpic, Title: "Onboarding", Status: "In Progress", Labels: []string{"initiative:" + init.Ref.Key}})
 	mk(adapters.Item{Kind: adapters.KindIssue, Title: "Verify email", Status: "Done", Parent: &epic.Ref})
 	last := mk(adapters.Item{Kind: adapters.KindIssue, Title: "Templates", Status: "To Do", Parent: &epic.Ref})
 	mk(adapters.Item{Kind: adapters.KindIssue, Title: "Unrelated", Status: "To Do"})
 
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "state.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := flowtest.Store(t, "", nil)
 	cfg := config.Initiatives{
 		Source:   config.InitiativeSource{Tracker: "pm", Scope: board},
 		Status:   "children",
@@ -140,37 +119,18 @@ func TestAsanaPortfolioInitiatives(t *testing.T) {
 	if _, err := af.AddStatusUpdate(revenue, "", "on_track", "Kick-off went well."); err != nil {
 		t.Fatal(err)
 	}
-	pm, err := asana.New("pm", asana.Options{URL: af.URL, Token: asanatest.DefaultToken, Workspace: af.Workspace(),
-		Status: asana.StatusFieldPrefix + "Health", Transport: af.Client().Transport, RequestsPerMinute: 100000})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pm := flowtest.Asana(t, "pm", af, asana.Options{Status: asana.StatusFieldPrefix + "Health", RequestsPerMinute: 100000})
 
 	jf := jiratest.New(t, jiratest.Options{})
-	jt, err := jira.New(ctx, "jira", jira.Options{URL: jf.URL, Project: "PLAT", Email: "bot@example.com", Token: "api-token",
-		RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mk := func(it adapters.Item) adapters.Item {
-		t.Helper()
-		r, err := jt.Create(ctx, it, adapters.CreateOptions{})
-		if err != nil {
-			t.Fatalf("create %q: %v", it.Title, err)
-		}
-		return r.Item
-	}
+	jt := flowtest.Jira(t, "jira", jf, "PLAT")
+	mk := func(it adapters.Item) adapters.Item { t.Helper(); return flowtest.Create(t, jt, it) }
 	epic := mk(adapters.Item{Kind: adapters.KindEpic, Title: "Onboarding", Status: "In Progress", Labels: []string{"initiative:" + revenue}})
 	mk(adapters.Item{Kind: adapters.KindIssue, Title: "Verify email", Status: "Done", Parent: &epic.Ref})
 	last := mk(adapters.Item{Kind: adapters.KindIssue, Title: "Templates", Status: "To Do", Parent: &epic.Ref})
 	mk(adapters.Item{Kind: adapters.KindEpic, Title: "SAML", Status: "Done", Labels: []string{"initiative:" + sso}})
 	mk(adapters.Item{Kind: adapters.KindIssue, Title: "Unrelated", Status: "To Do"})
 
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "state.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := flowtest.Store(t, "", nil)
 	cfg := config.Initiatives{
 		Source:   config.InitiativeSource{Tracker: "pm", Scope: "portfolio:" + roadmap},
 		Status:   "children",
@@ -250,13 +210,9 @@ func TestAsanaPortfolioInitiatives(t *testing.T) {
 func TestAsanaPortfolioStatusNeedsEnum(t *testing.T) {
 	af := asanatest.New(t, asanatest.Options{})
 	roadmap := af.AddPortfolio("FY27 roadmap", af.AddProject("Self-serve revenue"))
-	pm, err := asana.New("pm", asana.Options{URL: af.URL, Token: asanatest.DefaultToken, Workspace: af.Workspace(),
-		Transport: af.Client().Transport, RequestsPerMinute: 100000})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pm := flowtest.Asana(t, "pm", af, asana.Options{RequestsPerMinute: 100000})
 	cfg := config.Initiatives{Source: config.InitiativeSource{Tracker: "pm", Scope: "portfolio:" + roadmap}, Status: "children"}
-	_, err = New(Options{Config: &cfg, Trackers: map[string]adapters.Tracker{"pm": pm}, Kinds: map[string]string{"pm": "asana"}})
+	_, err := New(Options{Config: &cfg, Trackers: map[string]adapters.Tracker{"pm": pm}, Kinds: map[string]string{"pm": "asana"}})
 	if err == nil || !strings.Contains(err.Error(), "initiatives.status") || !strings.Contains(err.Error(), "trackers.pm.status") {
 		t.Errorf("New: %v, want an error naming initiatives.status and trackers.pm.status", err)
 	}

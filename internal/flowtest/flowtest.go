@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/adapters/asana"
+	"github.com/tracksync/tracksync/adapters/asana/asanatest"
 	"github.com/tracksync/tracksync/adapters/github"
 	"github.com/tracksync/tracksync/adapters/github/githubtest"
 	"github.com/tracksync/tracksync/adapters/jira"
@@ -131,6 +133,21 @@ func GitHub(t testing.TB, name string, fake *githubtest.Server, now func() time.
 	}
 	o.RetryWaitMin, o.RetryWaitMax = time.Millisecond, 2*time.Millisecond
 	tr, err := github.New(name, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+// Asana is an Asana adapter named name on fake as its default user, o's
+// other options kept (a Transport too, which must reach the fake).
+func Asana(t testing.TB, name string, fake *asanatest.Server, o asana.Options) *asana.Tracker {
+	t.Helper()
+	o.URL, o.Token, o.Workspace = fake.URL, asanatest.DefaultToken, fake.Workspace()
+	if o.Transport == nil {
+		o.Transport = fake.Client().Transport
+	}
+	tr, err := asana.New(name, o)
 	if err != nil {
 		t.Fatal(err)
 	}
