@@ -204,6 +204,53 @@ func (h *harness) post(path string, body []byte, hdr map[string]string) *http.Re
 	return resp
 }
 
+// issuesDelivery is the body of the GitHub fake's last issues webhook.
+func (h *harness) issuesDelivery() []byte {
+	var payload []byte
+	for _, d := range h.fake.Deliveries() {
+		if d.Event == "issues" {
+			payload = d.Body
+		}
+	}
+	return payload
+}
+
+// deliverBurst posts payload, signed, as n GitHub issues deliveries
+// (burst-0, burst-1, ...), parallel at a time, and fails the test unless
+// every one is accepted.
+func (h *harness) deliverBurst(payload []byte, n, parallel int) {
+	h.t.Helper()
+	var wg sync.WaitGroup
+	codes := make([]int, n)
+	sem := make(chan struct{}, parallel)
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			req, _ := http.NewRequest(http.MethodPost, h.url+"/webhooks/b", bytes.NewReader(payload))
+			req.Header.Set("X-GitHub-Event", "issues")
+			req.Header.Set("X-GitHub-Delivery", fmt.Sprintf("burst-%d", i))
+			req.Header.Set("X-Hub-Signature-256", sign(payload))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				h.t.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			codes[i] = resp.StatusCode
+		}()
+	}
+	wg.Wait()
+	for i, c := range codes {
+		if c != http.StatusAccepted {
+			h.t.Fatalf("delivery %d: HTTP %d", i, c)
+		}
+	}
+}
+
 func sign(body []byte) string {
 	m := hmac.New(sha256.New, []byte(secret))
 	m.Write(body)
@@ -281,43 +328,14 @@ func TestWebhookBurstCoalesces(t *testing.T) {
 	is := h.fake.Issues(repo)[0]
 	h.fake.SetWebhook(h.url+"/webhooks/b", secret, nil)
 	h.fake.EditIssue(repo, is.Number, func(x *githubtest.Issue) { x.Title = "burst" })
-	var payload []byte
-	for _, d := range h.fake.Deliveries() {
-		if d.Event == "issues" {
-			payload = d.Body
-		}
-	}
+	payload := h.issuesDelivery()
 	h.waitRun() // the run for the real delivery
 	h.mu.Lock()
 	before := h.nRuns
 	h.mu.Unlock()
 	// A burst: 50 deliveries at once, as a tracker sends them when a
 	// script edits one issue 50 times.
-	var wg sync.WaitGroup
-	codes := make([]int, 50)
-	for i := range 50 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			req, _ := http.NewRequest(http.MethodPost, h.url+"/webhooks/b", bytes.NewReader(payload))
-			req.Header.Set("X-GitHub-Event", "issues")
-			req.Header.Set("X-GitHub-Delivery", fmt.Sprintf("burst-%d", i))
-			req.Header.Set("X-Hub-Signature-256", sign(payload))
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				return
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			codes[i] = resp.StatusCode
-		}()
-	}
-	wg.Wait()
-	for i, c := range codes {
-		if c != http.StatusAccepted {
-			t.Fatalf("delivery %d: HTTP %d", i, c)
-		}
-	}
+	h.deliverBurst(payload, 50, 50)
 	h.waitRun()
 	// Let anything still queued run, then count.
 	h.until("the queue drains", func() bool { return h.jobs() == 0 })
