@@ -206,40 +206,24 @@ func (w *world) stepJira(r int) {
 		return
 	}
 	is := issues[w.rnd.IntN(len(issues))]
-	edit := func(f func(*jiratest.Issue)) {
-		if err := w.jfake.EditIssue(is.Key, "", f); err != nil {
-			w.t.Fatalf("step %d: editing %s: %v", w.steps, is.Key, err)
-		}
-	}
+	// A bulk edit of the status jumps anywhere; the engine's writes back
+	// must walk the workflow (To Do → Done takes two hops).
+	p := flowtest.JiraPerson{Fake: w.jfake, Rnd: w.rnd, Statuses: jiraStatuses, Labels: labelPool, Users: w.jusers}
+	done, err := p.Common(r, is.Key, fmt.Sprintf("a title %d", w.steps))
 	switch {
-	case r < 25:
-		edit(func(x *jiratest.Issue) { x.Summary = fmt.Sprintf("a title %d", w.steps) })
-	case r < 45:
-		// A bulk edit jumps anywhere; the engine's writes back must walk
-		// the workflow (To Do → Done takes two hops).
-		edit(func(x *jiratest.Issue) { x.Status = jiraStatuses[w.rnd.IntN(len(jiraStatuses))] })
-	case r < 58:
-		l := labelPool[w.rnd.IntN(len(labelPool))]
-		edit(func(x *jiratest.Issue) { x.Labels = flowtest.Toggle(x.Labels, l) })
-	case r < 68:
-		u := ""
-		if k := w.rnd.IntN(4); k < 3 {
-			u = w.jusers[k]
-		}
-		edit(func(x *jiratest.Issue) { x.Assignee = u })
+	case done:
 	case r < 78:
-		edit(func(x *jiratest.Issue) { x.Description = w.jiraBody(fmt.Sprintf("a body %d", w.steps)) })
+		err = p.Edit(is.Key, func(x *jiratest.Issue) { x.Description = w.jiraBody(fmt.Sprintf("a body %d", w.steps)) })
 	case r < 92:
 		by := w.jusers[w.rnd.IntN(len(w.jusers))]
-		if err := w.jfake.AddCommentAs(is.Key, by, w.jiraBody(fmt.Sprintf("a says %d", w.steps))); err != nil {
-			w.t.Fatalf("step %d: commenting on %s: %v", w.steps, is.Key, err)
-		}
+		err = p.Comment(is.Key, by, w.jiraBody(fmt.Sprintf("a says %d", w.steps)))
 	case r < 95:
-		if err := w.jfake.RemoveIssue(is.Key); err != nil {
-			w.t.Fatalf("step %d: deleting %s: %v", w.steps, is.Key, err)
-		}
+		err = p.Remove(is.Key)
 	default:
 		// Nobody touches Jira; the next sync still runs on schedule.
+	}
+	if err != nil {
+		w.t.Fatalf("step %d: %v", w.steps, err)
 	}
 }
 

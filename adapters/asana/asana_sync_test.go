@@ -190,35 +190,19 @@ func (m *asanaModel) editJira(r int) {
 	}
 	is := issues[m.rnd.IntN(len(issues))]
 	jusers := m.jfake.UserIDs()
-	edit := func(f func(*jiratest.Issue)) {
-		if err := m.jfake.EditIssue(is.Key, "", f); err != nil {
-			m.t.Fatal(err)
-		}
-	}
+	p := flowtest.JiraPerson{Fake: m.jfake, Rnd: m.rnd, Statuses: jiraNames, Labels: tagPool, Users: jusers}
+	done, err := p.Common(r, is.Key, fmt.Sprintf("b title %d", m.steps))
 	switch {
-	case r < 25:
-		edit(func(x *jiratest.Issue) { x.Summary = fmt.Sprintf("b title %d", m.steps) })
-	case r < 45:
-		edit(func(x *jiratest.Issue) { x.Status = jiraNames[m.rnd.IntN(len(jiraNames))] })
-	case r < 58:
-		l := tagPool[m.rnd.IntN(len(tagPool))]
-		edit(func(x *jiratest.Issue) { x.Labels = flowtest.Toggle(x.Labels, l) })
-	case r < 68:
-		u := ""
-		if k := m.rnd.IntN(4); k < 3 {
-			u = jusers[k]
-		}
-		edit(func(x *jiratest.Issue) { x.Assignee = u })
+	case done:
 	case r < 75:
-		edit(func(x *jiratest.Issue) { x.Due = fmt.Sprintf("2027-1%d-2%d", m.rnd.IntN(3), m.rnd.IntN(8)) })
+		err = p.Edit(is.Key, func(x *jiratest.Issue) { x.Due = fmt.Sprintf("2027-1%d-2%d", m.rnd.IntN(3), m.rnd.IntN(8)) })
 	case r < 88:
-		if err := m.jfake.AddCommentAs(is.Key, jusers[1], adf(fmt.Sprintf("b says %d", m.steps))); err != nil {
-			m.t.Fatal(err)
-		}
+		err = p.Comment(is.Key, jusers[1], adf(fmt.Sprintf("b says %d", m.steps)))
 	case r < 91:
-		if err := m.jfake.RemoveIssue(is.Key); err != nil {
-			m.t.Fatal(err)
-		}
+		err = p.Remove(is.Key)
+	}
+	if err != nil {
+		m.t.Fatal(err)
 	}
 }
 

@@ -100,37 +100,21 @@ func (m *syncModel) editJira(r int) {
 		return
 	}
 	is := issues[m.rnd.IntN(len(issues))]
-	edit := func(f func(*jiratest.Issue)) {
-		if err := m.fake.EditIssue(is.Key, "", f); err != nil {
-			m.t.Fatal(err)
-		}
-	}
+	p := flowtest.JiraPerson{Fake: m.fake, Rnd: m.rnd, Statuses: jiraNames, Labels: labelPool, Users: m.jusers}
+	done, err := p.Common(r, is.Key, fmt.Sprintf("a title %d", m.steps))
 	switch {
-	case r < 25:
-		edit(func(x *jiratest.Issue) { x.Summary = fmt.Sprintf("a title %d", m.steps) })
-	case r < 45:
-		edit(func(x *jiratest.Issue) { x.Status = jiraNames[m.rnd.IntN(len(jiraNames))] })
-	case r < 58:
-		l := labelPool[m.rnd.IntN(len(labelPool))]
-		edit(func(x *jiratest.Issue) { x.Labels = flowtest.Toggle(x.Labels, l) })
-	case r < 68:
-		u := ""
-		if k := m.rnd.IntN(4); k < 3 {
-			u = m.jusers[k]
-		}
-		edit(func(x *jiratest.Issue) { x.Assignee = u })
+	case done:
 	case r < 73:
-		edit(func(x *jiratest.Issue) { x.Priority = prioPool[m.rnd.IntN(len(prioPool))] })
+		err = p.Edit(is.Key, func(x *jiratest.Issue) { x.Priority = prioPool[m.rnd.IntN(len(prioPool))] })
 	case r < 80:
-		edit(func(x *jiratest.Issue) { x.Description = m.body(fmt.Sprintf("a body %d", m.steps)) })
+		err = p.Edit(is.Key, func(x *jiratest.Issue) { x.Description = m.body(fmt.Sprintf("a body %d", m.steps)) })
 	case r < 90:
-		if err := m.fake.AddCommentAs(is.Key, m.jusers[0], m.body(fmt.Sprintf("a says %d", m.steps))); err != nil {
-			m.t.Fatal(err)
-		}
+		err = p.Comment(is.Key, m.jusers[0], m.body(fmt.Sprintf("a says %d", m.steps)))
 	case r < 93:
-		if err := m.fake.RemoveIssue(is.Key); err != nil {
-			m.t.Fatal(err)
-		}
+		err = p.Remove(is.Key)
+	}
+	if err != nil {
+		m.t.Fatal(err)
 	}
 }
 

@@ -7,6 +7,7 @@ package flowtest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -225,4 +226,62 @@ func Toggle(l []string, v string) []string {
 		return slices.DeleteFunc(slices.Clone(l), func(s string) bool { return s == v })
 	}
 	return append(slices.Clone(l), v)
+}
+
+// JiraPerson is someone editing issues on the Jira fake in a walk. Each
+// edit draws what it picks from Rnd; a failed one's error names the
+// issue.
+type JiraPerson struct {
+	Fake     *jiratest.Server
+	Rnd      *rand.Rand
+	Statuses []string // what a bulk edit sets (it jumps the workflow)
+	Labels   []string
+	Users    []string // account ids to assign
+}
+
+// Edit changes issue key as a person in the browser.
+func (p JiraPerson) Edit(key string, f func(*jiratest.Issue)) error {
+	if err := p.Fake.EditIssue(key, "", f); err != nil {
+		return fmt.Errorf("editing %s: %w", key, err)
+	}
+	return nil
+}
+
+// Common makes the edits every walk's people make, by r: below 25 the
+// summary becomes title, below 45 a status, below 58 a label is toggled,
+// below 68 someone or nobody (one time in four) is assigned. It reports
+// whether r was one of them.
+func (p JiraPerson) Common(r int, key, title string) (bool, error) {
+	switch {
+	case r < 25:
+		return true, p.Edit(key, func(x *jiratest.Issue) { x.Summary = title })
+	case r < 45:
+		return true, p.Edit(key, func(x *jiratest.Issue) { x.Status = p.Statuses[p.Rnd.IntN(len(p.Statuses))] })
+	case r < 58:
+		l := p.Labels[p.Rnd.IntN(len(p.Labels))]
+		return true, p.Edit(key, func(x *jiratest.Issue) { x.Labels = Toggle(x.Labels, l) })
+	case r < 68:
+		u := ""
+		if k := p.Rnd.IntN(len(p.Users) + 1); k < len(p.Users) {
+			u = p.Users[k]
+		}
+		return true, p.Edit(key, func(x *jiratest.Issue) { x.Assignee = u })
+	}
+	return false, nil
+}
+
+// Comment adds body (as the fake stores it) to key as user by.
+func (p JiraPerson) Comment(key, by string, body json.RawMessage) error {
+	if err := p.Fake.AddCommentAs(key, by, body); err != nil {
+		return fmt.Errorf("commenting on %s: %w", key, err)
+	}
+	return nil
+}
+
+// Remove deletes key.
+func (p JiraPerson) Remove(key string) error {
+	if err := p.Fake.RemoveIssue(key); err != nil {
+		return fmt.Errorf("deleting %s: %w", key, err)
+	}
+	return nil
 }
