@@ -229,12 +229,8 @@ func (w *world) stepJira(r int) {
 
 // stepGitHub plays a person on GitHub.
 func (w *world) stepGitHub(r int) {
-	var open []githubtest.Issue
-	for _, is := range w.gfake.Issues(ghRepo) {
-		if !is.PullRequest {
-			open = append(open, is)
-		}
-	}
+	p := flowtest.GitHubPerson{Fake: w.gfake, Rnd: w.rnd, Repo: ghRepo, Labels: labelPool}
+	open := p.Open()
 	if r < 8 || len(open) == 0 {
 		labels := []string{labelPool[w.rnd.IntN(len(labelPool))]}
 		if w.v.epics {
@@ -244,25 +240,21 @@ func (w *world) stepGitHub(r int) {
 		return
 	}
 	is := open[w.rnd.IntN(len(open))]
-	edit := func(f func(*githubtest.Issue)) {
-		if err := w.gfake.EditIssue(ghRepo, is.Number, f); err != nil {
-			w.t.Fatalf("step %d: editing %s#%d: %v", w.steps, ghRepo, is.Number, err)
-		}
-	}
+	var err error
 	switch {
 	case r < 10:
 		// Pull requests share the issues list but are out of scope.
-		w.gfake.CreateIssue(ghRepo, githubtest.Issue{Title: fmt.Sprintf("pull request %d", w.steps), PullRequest: true})
+		p.PullRequest(fmt.Sprintf("pull request %d", w.steps))
 	case r < 28:
-		edit(func(x *githubtest.Issue) { x.Title = fmt.Sprintf("b title %d", w.steps) })
+		err = p.Edit(is.Number, func(x *githubtest.Issue) { x.Title = fmt.Sprintf("b title %d", w.steps) })
 	case r < 50 && w.v.board:
 		// Status is the card's column: a person moves it.
-		if err := w.gfake.MoveCard("acme", 1, fmt.Sprintf("%s#%d", ghRepo, is.Number), boardStatuses[w.rnd.IntN(len(boardStatuses))].Name); err != nil {
-			w.t.Fatalf("step %d: moving the card of #%d: %v", w.steps, is.Number, err)
+		if err = w.gfake.MoveCard("acme", 1, fmt.Sprintf("%s#%d", ghRepo, is.Number), boardStatuses[w.rnd.IntN(len(boardStatuses))].Name); err != nil {
+			err = fmt.Errorf("moving the card of #%d: %w", is.Number, err)
 		}
 	case r < 50:
 		// Status is state plus status labels, sometimes two at once.
-		edit(func(x *githubtest.Issue) {
+		err = p.Edit(is.Number, func(x *githubtest.Issue) {
 			x.Labels = slices.DeleteFunc(slices.Clone(x.Labels), func(l string) bool { return strings.HasPrefix(l, statusWord) })
 			x.State, x.StateReason = "open", ""
 			switch w.rnd.IntN(6) {
@@ -277,37 +269,24 @@ func (w *world) stepGitHub(r int) {
 			}
 		})
 	case r < 62:
-		edit(func(x *githubtest.Issue) { x.Labels = flowtest.Toggle(x.Labels, labelPool[w.rnd.IntN(len(labelPool))]) })
+		err = p.ToggleLabel(is.Number)
 	case r < 72:
 		// Jira holds one assignee, so a person here assigns at most one.
-		edit(func(x *githubtest.Issue) {
+		err = p.Edit(is.Number, func(x *githubtest.Issue) {
 			x.Assignees = nil
 			if k := w.rnd.IntN(4); k < 3 {
 				x.Assignees = []string{ghUsers[k]}
 			}
 		})
 	case r < 86:
-		if _, err := w.gfake.AddComment(ghRepo, is.Number, ghUsers[w.rnd.IntN(len(ghUsers))], fmt.Sprintf("b says %d", w.steps)); err != nil {
-			w.t.Fatalf("step %d: commenting on #%d: %v", w.steps, is.Number, err)
-		}
+		err = p.Comment(is.Number, ghUsers[w.rnd.IntN(len(ghUsers))], fmt.Sprintf("b says %d", w.steps))
 	case r < 89:
-		if err := w.gfake.DeleteIssue(ghRepo, is.Number); err != nil {
-			w.t.Fatalf("step %d: deleting #%d: %v", w.steps, is.Number, err)
-		}
+		err = p.Delete(is.Number)
 	default:
-		cs := w.gfake.Comments(ghRepo, is.Number)
-		if len(cs) == 0 {
-			return
-		}
-		c := cs[w.rnd.IntN(len(cs))]
-		// A person editing a copied comment keeps its hidden marker.
-		body := fmt.Sprintf("b edited %d", w.steps)
-		if i := strings.Index(c.Body, "\n\n<!-- tracksync:"); i >= 0 {
-			body += c.Body[i:]
-		}
-		if err := w.gfake.EditComment(ghRepo, c.ID, body); err != nil {
-			w.t.Fatalf("step %d: editing comment %d: %v", w.steps, c.ID, err)
-		}
+		err = p.EditComment(is.Number, fmt.Sprintf("b edited %d", w.steps))
+	}
+	if err != nil {
+		w.t.Fatalf("step %d: %v", w.steps, err)
 	}
 }
 

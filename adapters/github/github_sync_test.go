@@ -195,19 +195,6 @@ func (e *syncEnv) pickA() (adapters.Item, bool) {
 	return items[e.rnd.IntN(len(items))], true
 }
 
-func (e *syncEnv) pickB() (githubtest.Issue, bool) {
-	var open []githubtest.Issue
-	for _, is := range e.fake.Issues(syncRepo) {
-		if !is.PullRequest {
-			open = append(open, is)
-		}
-	}
-	if len(open) == 0 {
-		return githubtest.Issue{}, false
-	}
-	return open[e.rnd.IntN(len(open))], true
-}
-
 func (e *syncEnv) step() {
 	e.steps++
 	flowtest.Step(e.rnd, e.clock.Advance, e.stepA, e.stepB)
@@ -238,14 +225,7 @@ func (e *syncEnv) stepA(r int) {
 	case r < 62:
 		edit(func(x *adapters.Item) { x.Labels = flowtest.Toggle(x.Labels, labelPool[e.rnd.IntN(len(labelPool))]) })
 	case r < 72:
-		edit(func(x *adapters.Item) {
-			x.Assignees = nil
-			for _, u := range usersA {
-				if e.rnd.IntN(3) == 0 {
-					x.Assignees = append(x.Assignees, u)
-				}
-			}
-		})
+		edit(func(x *adapters.Item) { x.Assignees = e.someOf(usersA) })
 	case r < 80:
 		edit(func(x *adapters.Item) { x.Body = fmt.Sprintf("a body %d", e.steps) })
 	case r < 90:
@@ -270,32 +250,25 @@ func (e *syncEnv) stepA(r int) {
 
 // stepB plays a person on GitHub, through the fake's hooks.
 func (e *syncEnv) stepB(r int) {
-	is, ok := e.pickB()
-	edit := func(f func(*githubtest.Issue)) {
-		if err := e.fake.EditIssue(syncRepo, is.Number, f); err != nil {
-			e.t.Fatal(err)
-		}
-	}
+	p := flowtest.GitHubPerson{Fake: e.fake, Rnd: e.rnd, Repo: syncRepo, Labels: labelPool}
+	is, ok := p.Pick()
+	var err error
 	switch {
 	case r < 8 || !ok:
 		e.fake.CreateIssue(syncRepo, githubtest.Issue{Title: fmt.Sprintf("b-made %d", e.steps), Labels: []string{labelPool[e.rnd.IntN(len(labelPool))]}})
 	case r < 10:
-		e.fake.CreateIssue(syncRepo, githubtest.Issue{Title: fmt.Sprintf("pull request %d", e.steps), PullRequest: true})
+		p.PullRequest(fmt.Sprintf("pull request %d", e.steps))
 	case r < 28:
-		edit(func(x *githubtest.Issue) { x.Title = fmt.Sprintf("b title %d", e.steps) })
+		err = p.Edit(is.Number, func(x *githubtest.Issue) { x.Title = fmt.Sprintf("b title %d", e.steps) })
 	case r < 50 && e.field:
 		// Status: the issue field set in the UI.
-		if err := e.fake.SetIssueFieldValue(syncRepo, is.Number, "Status", boardOptions[e.rnd.IntN(len(boardOptions))]); err != nil {
-			e.t.Fatal(err)
-		}
+		err = e.fake.SetIssueFieldValue(syncRepo, is.Number, "Status", boardOptions[e.rnd.IntN(len(boardOptions))])
 	case r < 50 && e.board:
 		// Status: a card moved on the board.
-		if err := e.fake.MoveCard("acme", 1, fmt.Sprintf("%s#%d", syncRepo, is.Number), boardOptions[e.rnd.IntN(len(boardOptions))]); err != nil {
-			e.t.Fatal(err)
-		}
+		err = e.fake.MoveCard("acme", 1, fmt.Sprintf("%s#%d", syncRepo, is.Number), boardOptions[e.rnd.IntN(len(boardOptions))])
 	case r < 50:
 		// Status: state plus status labels, sometimes several at once.
-		edit(func(x *githubtest.Issue) {
+		err = p.Edit(is.Number, func(x *githubtest.Issue) {
 			x.Labels = slices.DeleteFunc(slices.Clone(x.Labels), func(l string) bool { return strings.HasPrefix(l, "status: ") })
 			x.State, x.StateReason = "open", ""
 			switch e.rnd.IntN(5) {
@@ -310,38 +283,30 @@ func (e *syncEnv) stepB(r int) {
 			}
 		})
 	case r < 62:
-		edit(func(x *githubtest.Issue) { x.Labels = flowtest.Toggle(x.Labels, labelPool[e.rnd.IntN(len(labelPool))]) })
+		err = p.ToggleLabel(is.Number)
 	case r < 72:
-		edit(func(x *githubtest.Issue) {
-			x.Assignees = nil
-			for _, u := range usersB {
-				if e.rnd.IntN(3) == 0 {
-					x.Assignees = append(x.Assignees, u)
-				}
-			}
-		})
+		err = p.Edit(is.Number, func(x *githubtest.Issue) { x.Assignees = e.someOf(usersB) })
 	case r < 87:
-		if _, err := e.fake.AddComment(syncRepo, is.Number, "gh-bo", fmt.Sprintf("b says %d", e.steps)); err != nil {
-			e.t.Fatal(err)
-		}
+		err = p.Comment(is.Number, "gh-bo", fmt.Sprintf("b says %d", e.steps))
 	case r < 90:
-		if err := e.fake.DeleteIssue(syncRepo, is.Number); err != nil {
-			e.t.Fatal(err)
-		}
+		err = p.Delete(is.Number)
 	default:
-		cs := e.fake.Comments(syncRepo, is.Number)
-		if len(cs) > 0 {
-			c := cs[e.rnd.IntN(len(cs))]
-			// A person editing a copied comment keeps its hidden marker.
-			body := fmt.Sprintf("b edited %d", e.steps)
-			if i := strings.Index(c.Body, "\n\n<!-- tracksync:"); i >= 0 {
-				body += c.Body[i:]
-			}
-			if err := e.fake.EditComment(syncRepo, c.ID, body); err != nil {
-				e.t.Fatal(err)
-			}
+		err = p.EditComment(is.Number, fmt.Sprintf("b edited %d", e.steps))
+	}
+	if err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// someOf is each of users with a chance of one in three.
+func (e *syncEnv) someOf(users []string) []string {
+	var out []string
+	for _, u := range users {
+		if e.rnd.IntN(3) == 0 {
+			out = append(out, u)
 		}
 	}
+	return out
 }
 
 // check asserts convergence (synctest.Check).

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -282,6 +283,89 @@ func (p JiraPerson) Comment(key, by string, body json.RawMessage) error {
 func (p JiraPerson) Remove(key string) error {
 	if err := p.Fake.RemoveIssue(key); err != nil {
 		return fmt.Errorf("deleting %s: %w", key, err)
+	}
+	return nil
+}
+
+// GitHubPerson is someone editing issues of Repo on the GitHub fake in a
+// walk. Each edit draws what it picks from Rnd; a failed one's error
+// names the issue.
+type GitHubPerson struct {
+	Fake   *githubtest.Server
+	Rnd    *rand.Rand
+	Repo   string
+	Labels []string
+}
+
+// Open lists the repository's issues, pull requests left out.
+func (p GitHubPerson) Open() []githubtest.Issue {
+	var open []githubtest.Issue
+	for _, is := range p.Fake.Issues(p.Repo) {
+		if !is.PullRequest {
+			open = append(open, is)
+		}
+	}
+	return open
+}
+
+// Pick is one of the open issues, or false when there are none.
+func (p GitHubPerson) Pick() (githubtest.Issue, bool) {
+	open := p.Open()
+	if len(open) == 0 {
+		return githubtest.Issue{}, false
+	}
+	return open[p.Rnd.IntN(len(open))], true
+}
+
+// Edit changes issue number as a person in the browser.
+func (p GitHubPerson) Edit(number int, f func(*githubtest.Issue)) error {
+	if err := p.Fake.EditIssue(p.Repo, number, f); err != nil {
+		return fmt.Errorf("editing %s#%d: %w", p.Repo, number, err)
+	}
+	return nil
+}
+
+// PullRequest opens a pull request titled title (which the issues list
+// returns too, out of a flow's scope).
+func (p GitHubPerson) PullRequest(title string) {
+	p.Fake.CreateIssue(p.Repo, githubtest.Issue{Title: title, PullRequest: true})
+}
+
+// ToggleLabel adds or removes one of Labels.
+func (p GitHubPerson) ToggleLabel(number int) error {
+	return p.Edit(number, func(x *githubtest.Issue) { x.Labels = Toggle(x.Labels, p.Labels[p.Rnd.IntN(len(p.Labels))]) })
+}
+
+// Comment adds body to issue number as user by.
+func (p GitHubPerson) Comment(number int, by, body string) error {
+	if _, err := p.Fake.AddComment(p.Repo, number, by, body); err != nil {
+		return fmt.Errorf("commenting on %s#%d: %w", p.Repo, number, err)
+	}
+	return nil
+}
+
+// Delete deletes issue number.
+func (p GitHubPerson) Delete(number int) error {
+	if err := p.Fake.DeleteIssue(p.Repo, number); err != nil {
+		return fmt.Errorf("deleting %s#%d: %w", p.Repo, number, err)
+	}
+	return nil
+}
+
+// EditComment changes one of issue number's comments (if it has any) to
+// body, keeping the hidden marker of a copied one as a person editing it
+// in the browser does.
+func (p GitHubPerson) EditComment(number int, body string) error {
+	cs := p.Fake.Comments(p.Repo, number)
+	if len(cs) == 0 {
+		return nil
+	}
+	c := cs[p.Rnd.IntN(len(cs))]
+	if i := strings.Index(c.Body, "\n\n<!-- tracksync:"); i >= 0 {
+		body += c.Body[i:]
+	}
+	if err := p.Fake.EditComment(p.Repo, c.ID, body); err != nil {
+		return fmt.Errorf("editing comment %d: %w", c.ID, err)
 	}
 	return nil
 }
