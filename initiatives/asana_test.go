@@ -40,21 +40,13 @@ func TestAsanaInitiatives(t *testing.T) {
 	last := mk(adapters.Item{Kind: adapters.KindIssue, Title: "Templates", Status: "To Do", Parent: &epic.Ref})
 	mk(adapters.Item{Kind: adapters.KindIssue, Title: "Unrelated", Status: "To Do"})
 
-	st := flowtest.Store(t, "", nil)
 	cfg := config.Initiatives{
 		Source:   config.InitiativeSource{Tracker: "pm", Scope: board},
 		Status:   "children",
 		Children: []config.ChildRule{{Tracker: "jira", Link: "label", Label: config.DefaultChildLabel, Scope: "project = PLAT"}},
 		Rollup:   config.RollupConfig{Weight: "count", WriteBack: config.WriteBack{Source: true, Field: "Progress", Comment: true}},
 	}
-	svc, err := New(Options{Config: &cfg, Trackers: map[string]adapters.Tracker{"pm": pm, "jira": jt},
-		Kinds: map[string]string{"pm": "asana", "jira": "jira"}, Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
+	svc := loaded(t, &cfg, map[string]adapters.Tracker{"pm": pm, "jira": jt}, map[string]string{"pm": "asana", "jira": "jira"})
 	check := func(when string, progress, section, summary string) {
 		t.Helper()
 		got, err := pm.Get(ctx, init.Ref)
@@ -130,21 +122,13 @@ func TestAsanaPortfolioInitiatives(t *testing.T) {
 	mk(adapters.Item{Kind: adapters.KindEpic, Title: "SAML", Status: "Done", Labels: []string{"initiative:" + sso}})
 	mk(adapters.Item{Kind: adapters.KindIssue, Title: "Unrelated", Status: "To Do"})
 
-	st := flowtest.Store(t, "", nil)
 	cfg := config.Initiatives{
 		Source:   config.InitiativeSource{Tracker: "pm", Scope: "portfolio:" + roadmap},
 		Status:   "children",
 		Children: []config.ChildRule{{Tracker: "jira", Link: "label", Label: config.DefaultChildLabel, Scope: "project = PLAT"}},
 		Rollup:   config.RollupConfig{Weight: "count", WriteBack: config.WriteBack{Source: true, Field: "Progress", Comment: true}},
 	}
-	svc, err := New(Options{Config: &cfg, Trackers: map[string]adapters.Tracker{"pm": pm, "jira": jt},
-		Kinds: map[string]string{"pm": "asana", "jira": "jira"}, Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
+	svc := loaded(t, &cfg, map[string]adapters.Tracker{"pm": pm, "jira": jt}, map[string]string{"pm": "asana", "jira": "jira"})
 	// ours are the status updates tracksync made on project p (the
 	// invisible marker aside, they say "Kept up to date by tracksync").
 	ours := func(p string) []asanatest.StatusUpdate {

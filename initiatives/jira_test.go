@@ -32,20 +32,13 @@ func TestJiraInitiatives(t *testing.T) {
 			b := mk(adapters.Item{Kind: adapters.KindIssue, Title: "Templates", Status: "To Do", Parent: &epic.Ref})
 			mk(adapters.Item{Kind: adapters.KindIssue, Title: "Unrelated", Status: "To Do"})
 
-			st := flowtest.Store(t, "", nil)
 			cfg := config.Initiatives{
 				Source:   config.InitiativeSource{Tracker: "acme-jira", Scope: "project = PLAT AND issuetype = Initiative"},
 				Status:   "children",
 				Children: []config.ChildRule{{Tracker: "acme-jira", Link: "parent", Scope: "project = PLAT"}},
 				Rollup:   config.RollupConfig{Weight: "count", WriteBack: config.WriteBack{Comment: true}},
 			}
-			svc, err := New(Options{Config: &cfg, Trackers: map[string]adapters.Tracker{"acme-jira": tr}, Kinds: map[string]string{"acme-jira": "jira"}, Store: st})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := svc.Load(ctx); err != nil {
-				t.Fatal(err)
-			}
+			svc := loaded(t, &cfg, map[string]adapters.Tracker{"acme-jira": tr}, map[string]string{"acme-jira": "jira"})
 			r, ok := svc.Initiative(init.Ref.Key)
 			if !ok || r.Total != 2 || r.DoneByCount != 0.5 || len(r.Children) != 1 || r.Children[0].Ref.Key != epic.Ref.Key {
 				t.Fatalf("roll-up of %s: %+v", init.Ref.Key, r)

@@ -1049,22 +1049,30 @@ func (s *suite) testRateLimit(t *testing.T) {
 	}
 }
 
-// memKV is the state store's per-tracker key-value space, in memory.
-type memKV struct {
+// KV is the state store's per-tracker key-value space (adapters.KV), in
+// memory; its zero value is empty and ready.
+type KV struct {
 	mu sync.Mutex
 	m  map[string]string
 }
 
-func (k *memKV) Get(_ context.Context, key string) (string, bool, error) {
+var _ adapters.KV = (*KV)(nil)
+
+// Get returns the value of key, and whether there is one.
+func (k *KV) Get(_ context.Context, key string) (string, bool, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	v, ok := k.m[key]
 	return v, ok, nil
 }
 
-func (k *memKV) Put(_ context.Context, key, v string) error {
+// Put sets key to v.
+func (k *KV) Put(_ context.Context, key, v string) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	if k.m == nil {
+		k.m = map[string]string{}
+	}
 	k.m[key] = v
 	return nil
 }
@@ -1086,7 +1094,7 @@ func (s *suite) testHandshake(t *testing.T) {
 	if !ok {
 		t.Fatal("a HandshakeResponder must be a WebhookDecoder: the handshake opens deliveries")
 	}
-	kv := &memKV{m: map[string]string{}}
+	kv := &KV{}
 	if u, ok := tr.(adapters.KVUser); ok {
 		u.SetKV(kv)
 	}
