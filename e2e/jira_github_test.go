@@ -49,17 +49,8 @@ const (
 )
 
 var (
-	jiraStatuses = []string{"To Do", "In Progress", "In Review", "Done"}
-	labelPool    = []string{"bug", "ux", "infra", "p1", "growth"}
-	ghUsers      = []string{"gh-ana", "gh-bo", "gh-cy"}
-	// statusMap is platform-epics' status map: GitHub has only open and
-	// closed, so the two in-progress statuses ride on status labels.
-	statusMap = []config.ValuePair{
-		{A: "To Do", B: "open"},
-		{A: "In Progress", B: "open", BLabel: "status: in progress"},
-		{A: "In Review", B: "open", BLabel: "status: in review"},
-		{A: "Done", B: "closed"},
-	}
+	labelPool = []string{"bug", "ux", "infra", "p1", "growth"}
+	ghUsers   = []string{"gh-ana", "gh-bo", "gh-cy"}
 )
 
 type variant struct {
@@ -73,15 +64,6 @@ type variant struct {
 	// cards on the board.
 	board bool
 }
-
-// boardStatuses are the board's options, named so the flow compiles
-// before the project is read (as project.categories does), and
-// statusMapBoard maps Jira's workflow onto them.
-var (
-	boardStatuses = []adapters.StatusDef{{Name: "Todo", Category: adapters.CategoryTodo}, {Name: "In Progress", Category: adapters.CategoryInProgress},
-		{Name: "In Review", Category: adapters.CategoryInProgress}, {Name: "Done", Category: adapters.CategoryDone}}
-	statusMapBoard = []config.ValuePair{{A: "To Do", B: "Todo"}, {A: "In Progress", B: "In Progress"}, {A: "In Review", B: "In Review"}, {A: "Done", B: "Done"}}
-)
 
 type world struct {
 	t      *testing.T
@@ -125,14 +107,14 @@ func newWorld(t *testing.T, seed uint64, v variant) *world {
 
 	w.gfake = githubtest.New(t, githubtest.Options{Repos: []string{ghRepo}, Users: ghUsers, Tokens: []string{"tok"}, Clock: clock.Now})
 	var project *github.ProjectOptions
-	statuses := statusMap
+	// platform-epics' status map: GitHub has only open and closed, so the
+	// two in-progress statuses ride on status labels; or, on a board,
+	// its options named so the flow compiles before the project is read
+	// (as project.categories does).
+	statuses := flowtest.LabelMap
 	if v.board {
-		opts := make([]string, len(boardStatuses))
-		for i, s := range boardStatuses {
-			opts[i] = s.Name
-		}
-		w.gfake.AddProject("acme", 1, "Status", opts...)
-		project, statuses = &github.ProjectOptions{Owner: "acme", Number: 1, Statuses: boardStatuses}, statusMapBoard
+		w.gfake.AddProject("acme", 1, "Status", flowtest.Names(flowtest.Board)...)
+		project, statuses = &github.ProjectOptions{Owner: "acme", Number: 1, Statuses: flowtest.Board}, flowtest.BoardMap
 	}
 	// The adapter's pacing and Retry-After waits pass on the test's
 	// clock (both fakes' clocks), not on the wall.
@@ -208,7 +190,7 @@ func (w *world) stepJira(r int) {
 	is := issues[w.rnd.IntN(len(issues))]
 	// A bulk edit of the status jumps anywhere; the engine's writes back
 	// must walk the workflow (To Do → Done takes two hops).
-	p := flowtest.JiraPerson{Fake: w.jfake, Rnd: w.rnd, Statuses: jiraStatuses, Labels: labelPool, Users: w.jusers}
+	p := flowtest.JiraPerson{Fake: w.jfake, Rnd: w.rnd, Statuses: flowtest.Names(flowtest.Workflow), Labels: labelPool, Users: w.jusers}
 	done, err := p.Common(r, is.Key, fmt.Sprintf("a title %d", w.steps))
 	switch {
 	case done:
@@ -249,7 +231,7 @@ func (w *world) stepGitHub(r int) {
 		err = p.Edit(is.Number, func(x *githubtest.Issue) { x.Title = fmt.Sprintf("b title %d", w.steps) })
 	case r < 50 && w.v.board:
 		// Status is the card's column: a person moves it.
-		if err = w.gfake.MoveCard("acme", 1, fmt.Sprintf("%s#%d", ghRepo, is.Number), boardStatuses[w.rnd.IntN(len(boardStatuses))].Name); err != nil {
+		if err = w.gfake.MoveCard("acme", 1, fmt.Sprintf("%s#%d", ghRepo, is.Number), flowtest.Board[w.rnd.IntN(len(flowtest.Board))].Name); err != nil {
 			err = fmt.Errorf("moving the card of #%d: %w", is.Number, err)
 		}
 	case r < 50:

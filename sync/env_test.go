@@ -17,9 +17,9 @@ import (
 // Side A speaks Jira-like statuses, side B GitHub-like ones; the map is
 // many-to-one so the per-side base is exercised.
 var (
-	statusesA = []adapters.StatusDef{{Name: "To Do", Category: adapters.CategoryTodo}, {Name: "In Progress", Category: adapters.CategoryInProgress}, {Name: "In Review", Category: adapters.CategoryInProgress}, {Name: "Done", Category: adapters.CategoryDone}}
-	statusesB = []adapters.StatusDef{{Name: "open", Category: adapters.CategoryTodo}, {Name: "active", Category: adapters.CategoryInProgress}, {Name: "closed", Category: adapters.CategoryDone}}
-	users     = []config.User{{Name: "Ana", IDs: map[string]string{"a": "ana", "b": "gh-ana"}}, {Name: "Bo", IDs: map[string]string{"a": "bo", "b": "gh-bo"}}, {Name: "Cy", IDs: map[string]string{"a": "cy", "b": "gh-cy"}}}
+	statusesA = flowtest.Workflow
+	statusesB = flowtest.Simple
+	users     = flowtest.People
 )
 
 type env struct {
@@ -45,17 +45,7 @@ type envOpts struct {
 }
 
 func defaultFields() map[string]config.FieldConfig {
-	return map[string]config.FieldConfig{
-		"title":     {Direction: "both"},
-		"body":      {Direction: "a-to-b"},
-		"labels":    {Direction: "both"},
-		"assignees": {Direction: "both"},
-		"priority":  {Direction: "both"},
-		"comments":  {Direction: "both"},
-		"status": {Direction: "both", Map: []config.ValuePair{
-			{A: "To Do", B: "open"}, {A: "In Progress", B: "active"}, {A: "In Review", B: "active"}, {A: "Done", B: "closed"},
-		}},
-	}
+	return flowtest.Fields()
 }
 
 func newEnv(t testing.TB, o envOpts) *env {

@@ -33,7 +33,7 @@ import (
 
 var (
 	sections  = []string{"To do", "In progress", "Done"}
-	jiraNames = []string{"To Do", "In Progress", "In Review", "Done"}
+	jiraNames = flowtest.Names(flowtest.Workflow)
 	emails    = []string{"ana@example.com", "bo@example.com", "cy@example.com"}
 	tagPool   = []string{"bug", "ux", "infra", "p1", "growth"}
 )

@@ -32,18 +32,10 @@ import (
 const syncRepo = "acme/app"
 
 var (
-	statusesA = []adapters.StatusDef{{Name: "To Do", Category: adapters.CategoryTodo}, {Name: "In Progress", Category: adapters.CategoryInProgress},
-		{Name: "In Review", Category: adapters.CategoryInProgress}, {Name: "Done", Category: adapters.CategoryDone}}
-	labelPool  = []string{"bug", "ux", "infra", "p1"}
-	usersA     = []string{"ana", "bo", "cy"}
-	usersB     = []string{"gh-ana", "gh-bo", "gh-cy"}
-	syncUsers  = []config.User{{Name: "Ana", IDs: map[string]string{"a": "ana", "b": "gh-ana"}}, {Name: "Bo", IDs: map[string]string{"a": "bo", "b": "gh-bo"}}, {Name: "Cy", IDs: map[string]string{"a": "cy", "b": "gh-cy"}}}
-	statusMapB = []config.ValuePair{
-		{A: "To Do", B: "open"},
-		{A: "In Progress", B: "open", BLabel: "status: in progress"},
-		{A: "In Review", B: "open", BLabel: "status: in review"},
-		{A: "Done", B: "closed"},
-	}
+	statusesA = flowtest.Workflow
+	labelPool = []string{"bug", "ux", "infra", "p1"}
+	usersA    = []string{"ana", "bo", "cy"}
+	usersB    = []string{"gh-ana", "gh-bo", "gh-cy"}
 )
 
 type syncEnv struct {
@@ -68,14 +60,9 @@ type syncEnv struct {
 
 func newSyncEnv(t *testing.T, seed uint64) *syncEnv { return newSyncEnvWith(t, seed, "") }
 
-// boardOptions and statusMapBoard are the project field's options and
-// the status map to them, for a syncEnv with board set.
-var (
-	boardOptions  = []string{"Todo", "In Progress", "In Review", "Done"}
-	boardStatuses = []adapters.StatusDef{{Name: "Todo", Category: adapters.CategoryTodo}, {Name: "In Progress", Category: adapters.CategoryInProgress},
-		{Name: "In Review", Category: adapters.CategoryInProgress}, {Name: "Done", Category: adapters.CategoryDone}}
-	statusMapBoard = []config.ValuePair{{A: "To Do", B: "Todo"}, {A: "In Progress", B: "In Progress"}, {A: "In Review", B: "In Review"}, {A: "Done", B: "Done"}}
-)
+// boardOptions are the project field's options (and the issue field's),
+// for a syncEnv with board or field set.
+var boardOptions = flowtest.Names(flowtest.Board)
 
 // newSyncEnvWith is a syncEnv whose GitHub status source is source:
 // "" (state and labels), "project" or "issue-field".
@@ -90,16 +77,16 @@ func newSyncEnvWith(t *testing.T, seed uint64, source string) *syncEnv {
 	fake := githubtest.New(t, githubtest.Options{Repos: []string{syncRepo}, Users: usersB, Tokens: []string{"tok"}, Clock: clock.Now})
 	var project *github.ProjectOptions
 	var issueField *github.IssueFieldOptions
-	statusMap := statusMapB
+	statusMap := flowtest.LabelMap
 	if field {
 		fake.AddIssueField("acme", "Status", "single_select", boardOptions...)
-		issueField, statusMap = &github.IssueFieldOptions{Statuses: boardStatuses}, statusMapBoard
+		issueField, statusMap = &github.IssueFieldOptions{Statuses: flowtest.Board}, flowtest.BoardMap
 	}
 	if board {
 		fake.AddProject("acme", 1, "Status", boardOptions...)
 		// The options are named so the flow compiles before the project
 		// is read, as the config's project.categories does.
-		project, statusMap = &github.ProjectOptions{Owner: "acme", Number: 1, Statuses: boardStatuses}, statusMapBoard
+		project, statusMap = &github.ProjectOptions{Owner: "acme", Number: 1, Statuses: flowtest.Board}, flowtest.BoardMap
 	}
 	b := flowtest.GitHub(t, "b", fake, clock.Now, clock.Advance, github.Options{Project: project, IssueField: issueField})
 	st := flowtest.Store(t, "", clock.Now)
@@ -112,7 +99,7 @@ func newSyncEnvWith(t *testing.T, seed uint64, source string) *syncEnv {
 		"status":    {Direction: "both", Map: statusMap},
 	})
 	return &syncEnv{t: t, ctx: context.Background(), clock: clock, a: a, fake: fake, b: b, st: st,
-		flow: flowtest.Compile(t, cf, syncUsers, "memory", a, "github", b), eng: tsync.New(st, tsync.Options{Clock: clock.Now}),
+		flow: flowtest.Compile(t, cf, flowtest.People, "memory", a, "github", b), eng: tsync.New(st, tsync.Options{Clock: clock.Now}),
 		rnd: flowtest.Rand(seed), board: board, field: field}
 }
 

@@ -40,7 +40,7 @@ func boardFields(t *testing.T, fake *githubtest.Server, fields ...githubtest.Pro
 
 func newBoardTracker(t *testing.T, fake *githubtest.Server, clock *memory.Clock, po github.ProjectOptions) *github.Tracker {
 	t.Helper()
-	po.Owner, po.Number, po.Statuses = "acme", 1, boardStatuses
+	po.Owner, po.Number, po.Statuses = "acme", 1, flowtest.Board
 	return flowtest.GitHub(t, "b", fake, clock.Now, clock.Advance, github.Options{Project: &po})
 }
 
@@ -82,7 +82,7 @@ func TestSyncJiraDueDateWithProjectTargetDate(t *testing.T) {
 		githubtest.ProjectField{Name: "Severity", Type: githubtest.FieldSingleSelect, Options: []string{"Minor", "Major", "Critical"}})
 	b := newBoardTracker(t, gfake, clock, github.ProjectOptions{Fields: []string{"Team", "Severity"}, DueField: "Target date", PriorityField: "Priority"})
 	flow, eng := fieldFlow(t, a, b, "jira", "project = PLAT", map[string]config.FieldConfig{
-		"status":          {Direction: "both", Map: statusMapBoard},
+		"status":          {Direction: "both", Map: flowtest.BoardMap},
 		"due":             {Direction: "both"},
 		"priority":        {Direction: "both", Map: []config.ValuePair{{A: "Highest", B: "P0"}, {A: "High", B: "P1"}, {A: "Medium", B: "P2"}, {A: "Low", B: "P3"}, {A: "Lowest", B: "P4"}}},
 		"custom:Team":     {Direction: "both"},
@@ -188,7 +188,7 @@ func TestSyncStoryPointsWithProjectNumberField(t *testing.T) {
 	boardFields(t, gfake, githubtest.ProjectField{Name: "Estimate", Type: githubtest.FieldNumber})
 	b := newBoardTracker(t, gfake, clock, github.ProjectOptions{Fields: []string{"Estimate"}})
 	flow, eng := fieldFlow(t, a, b, "memory", "", map[string]config.FieldConfig{
-		"status":              {Direction: "both", Map: statusMapBoard},
+		"status":              {Direction: "both", Map: flowtest.BoardMap},
 		"custom:Story Points": {Direction: "both", A: "Story Points", B: "Estimate"},
 	}, clock)
 	made, err := a.Create(ctx, adapters.Item{Kind: adapters.KindIssue, Title: "estimate me", Status: "To Do", Fields: map[string]string{"Story Points": "5"}}, adapters.CreateOptions{})

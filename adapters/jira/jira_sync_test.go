@@ -12,7 +12,6 @@ import (
 	"github.com/tracksync/tracksync/adapters/jira"
 	"github.com/tracksync/tracksync/adapters/jira/jiratest"
 	"github.com/tracksync/tracksync/adapters/memory"
-	"github.com/tracksync/tracksync/config"
 	"github.com/tracksync/tracksync/internal/flowtest"
 	"github.com/tracksync/tracksync/store"
 	tsync "github.com/tracksync/tracksync/sync"
@@ -25,8 +24,8 @@ import (
 // have converged as synctest.Check defines it.
 
 var (
-	memStatuses = []adapters.StatusDef{{Name: "open", Category: adapters.CategoryTodo}, {Name: "active", Category: adapters.CategoryInProgress}, {Name: "closed", Category: adapters.CategoryDone}}
-	jiraNames   = []string{"To Do", "In Progress", "In Review", "Done"}
+	memStatuses = flowtest.Simple
+	jiraNames   = flowtest.Names(flowtest.Workflow)
 	memUsers    = []string{"gh-ana", "gh-bo", "gh-cy"}
 	labelPool   = []string{"bug", "ux", "infra", "p1", "growth"}
 	prioPool    = []string{"", "High", "Low"}
@@ -60,17 +59,7 @@ func newSyncModel(t *testing.T, seed uint64, flavor jiratest.Flavor) *syncModel 
 	}
 	st := flowtest.Store(t, "", clock.Now)
 	jusers := fake.UserIDs()
-	cf := flowtest.Flow("project = PLAT", "", map[string]config.FieldConfig{
-		"title":     {Direction: "both"},
-		"body":      {Direction: "a-to-b"},
-		"labels":    {Direction: "both"},
-		"assignees": {Direction: "both"},
-		"priority":  {Direction: "both"},
-		"comments":  {Direction: "both"},
-		"status": {Direction: "both", Map: []config.ValuePair{
-			{A: "To Do", B: "open"}, {A: "In Progress", B: "active"}, {A: "In Review", B: "active"}, {A: "Done", B: "closed"},
-		}},
-	})
+	cf := flowtest.Flow("project = PLAT", "", flowtest.Fields())
 	return &syncModel{t: t, ctx: context.Background(), rnd: flowtest.Rand(seed), seed: seed, clock: clock, fake: fake, a: a, b: b, st: st,
 		flow: flowtest.Compile(t, cf, flowtest.Users(jusers, memUsers), "jira", a, "memory", b), eng: tsync.New(st, tsync.Options{Clock: clock.Now}), jusers: jusers}
 }
