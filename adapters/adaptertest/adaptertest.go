@@ -1239,3 +1239,24 @@ func ListAll(t testing.TB, tr adapters.Tracker, req adapters.ListRequest) adapte
 		req.PageToken = p.NextPageToken
 	}
 }
+
+// WantBadResponse fails t unless err, from what on an answer that came
+// back 200 but garbled, is a retryable unreadable-answer error that names
+// the status and none of secrets.
+func WantBadResponse(t testing.TB, what string, err error, secrets ...string) {
+	t.Helper()
+	if !errors.Is(err, adapters.ErrBadResponse) {
+		t.Fatalf("%s answered garbled: %v, want an ErrBadResponse", what, err)
+	}
+	if adapters.IsPermanent(err) {
+		t.Errorf("%s: %v is permanent; a garbled answer is worth another try", what, err)
+	}
+	if !strings.Contains(err.Error(), "HTTP 200") {
+		t.Errorf("%s: %v does not name the status", what, err)
+	}
+	for _, s := range secrets {
+		if strings.Contains(err.Error(), s) {
+			t.Errorf("%s: the error shows the token: %v", what, err)
+		}
+	}
+}
