@@ -335,16 +335,8 @@ var faults = []struct {
 // crashAt makes the next run's process die (kill -9) at its k-th write,
 // before or after the call; faultySync then starts a new process.
 func (w *world) crashAt(point tsync.CrashPoint, k int) {
-	n := 0
 	w.crashed = true
-	w.eng = tsync.New(w.st, tsync.Options{Clock: w.clock.Now, Crash: func(p tsync.CrashPoint, _ *tsync.Op) error {
-		if p == point {
-			if n++; n == k {
-				return errors.New("kill -9")
-			}
-		}
-		return nil
-	}})
+	w.eng = tsync.New(w.st, tsync.Options{Clock: w.clock.Now, Crash: flowtest.Kill(point, "", k)})
 }
 
 func (w *world) faultySync(full bool) {

@@ -10,9 +10,11 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/adapters/memory"
 	"github.com/tracksync/tracksync/config"
+	"github.com/tracksync/tracksync/internal/flowtest"
 	"github.com/tracksync/tracksync/store"
 	tsync "github.com/tracksync/tracksync/sync"
 )
@@ -307,23 +309,11 @@ func TestCrashAtEveryWrite(t *testing.T) {
 		for k := 1; k <= writes; k++ {
 			t.Run(fmt.Sprintf("%s/%d", point, k), func(t *testing.T) {
 				e := scripted(t)
-				n := 0
-				e.eng = tsync.New(e.st, tsync.Options{Clock: e.clock.Now, Crash: func(p tsync.CrashPoint, op *tsync.Op) error {
-					if p == point {
-						n++
-						if n == k {
-							return errors.New("kill -9")
-						}
-					}
-					return nil
-				}})
+				e.eng = tsync.New(e.st, tsync.Options{Clock: e.clock.Now, Crash: flowtest.Kill(point, "", k)})
 				if _, err := e.eng.Sync(e.ctx, e.flow, tsync.RunOptions{}); err == nil {
 					t.Fatal("crash not injected")
 				}
-				// A new process: fresh engine, same store (the dead run's
-				// lock is released when its lease runs out).
-				e.clock.Advance(time.Hour)
-				e.eng = tsync.New(e.st, tsync.Options{Clock: e.clock.Now})
+				e.restart()
 				e.sync(tsync.RunOptions{})
 				if diff := cmp.Diff(want, state(e)); diff != "" {
 					t.Fatalf("end state differs from an uninterrupted run (-want +got):\n%s", diff)

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"sort"
 	"testing"
+	"time"
 
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/adapters/memory"
@@ -113,6 +114,20 @@ func (e *env) links() []store.Link {
 		e.t.Fatal(err)
 	}
 	return ls
+}
+
+// crashRun runs the flow once in a process that dies (kill -9) at the
+// first op of kind at point.
+func (e *env) crashRun(point tsync.CrashPoint, kind tsync.OpKind) {
+	e.eng = tsync.New(e.st, tsync.Options{Clock: e.clock.Now, Crash: flowtest.Kill(point, kind, 1)})
+	e.eng.Sync(e.ctx, e.flow, tsync.RunOptions{})
+}
+
+// restart is a new process an hour later: a fresh engine on the same
+// state (the dead run's lease has run out).
+func (e *env) restart() {
+	e.clock.Advance(time.Hour)
+	e.eng = tsync.New(e.st, tsync.Options{Clock: e.clock.Now})
 }
 
 // syncFailing runs the flow once while tr fails every op call at phase

@@ -11,6 +11,7 @@ import (
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/adapters/memory"
 	"github.com/tracksync/tracksync/config"
+	"github.com/tracksync/tracksync/internal/flowtest"
 	tsync "github.com/tracksync/tracksync/sync"
 	"github.com/tracksync/tracksync/sync/synctest"
 )
@@ -174,16 +175,7 @@ func (m *model) faultySync() {
 		if m.rnd.IntN(2) == 0 {
 			point = tsync.CrashAfterCall
 		}
-		n := 0
-		m.eng = tsync.New(m.st, tsync.Options{Clock: m.clock.Now, Crash: func(p tsync.CrashPoint, op *tsync.Op) error {
-			if p == point {
-				n++
-				if n == k {
-					return errors.New("kill -9")
-				}
-			}
-			return nil
-		}})
+		m.eng = tsync.New(m.st, tsync.Options{Clock: m.clock.Now, Crash: flowtest.Kill(point, "", k)})
 		m.eng.Sync(m.ctx, m.flow, tsync.RunOptions{Force: true})
 		// A new process; the dead one's lease runs out.
 		m.clock.Advance(31 * time.Minute)

@@ -123,15 +123,8 @@ func TestCommentsAfterRecoveredCreate(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	it := e.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "x", Status: "To Do"})[0]
 	e.a.AddComment(e.ctx, it.Ref, adapters.Comment{Body: "hello"}, "")
-	e.eng = tsync.New(e.st, tsync.Options{Clock: e.clock.Now, Crash: func(p tsync.CrashPoint, op *tsync.Op) error {
-		if p == tsync.CrashAfterCall && op.Kind == tsync.OpCreate {
-			return errors.New("kill -9")
-		}
-		return nil
-	}})
-	e.eng.Sync(e.ctx, e.flow, tsync.RunOptions{})
-	e.clock.Advance(time.Hour)
-	e.eng = tsync.New(e.st, tsync.Options{Clock: e.clock.Now})
+	e.crashRun(tsync.CrashAfterCall, tsync.OpCreate)
+	e.restart()
 	e.sync(tsync.RunOptions{})
 	e.sync(tsync.RunOptions{Full: true})
 	bs := e.b.Items()
@@ -145,18 +138,11 @@ func TestCommentsAfterRecoveredCreate(t *testing.T) {
 func TestRecoveryKeepsEditToCopy(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	it := e.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "original", Status: "To Do"})[0]
-	e.eng = tsync.New(e.st, tsync.Options{Clock: e.clock.Now, Crash: func(p tsync.CrashPoint, op *tsync.Op) error {
-		if p == tsync.CrashAfterCall && op.Kind == tsync.OpCreate {
-			return errors.New("kill -9")
-		}
-		return nil
-	}})
-	e.eng.Sync(e.ctx, e.flow, tsync.RunOptions{})
+	e.crashRun(tsync.CrashAfterCall, tsync.OpCreate)
 	e.clock.Advance(time.Minute)
 	cp := e.b.Items()[0]
 	e.b.Edit(cp.Ref, func(x *adapters.Item) { x.Title = "edited copy" })
-	e.clock.Advance(time.Hour)
-	e.eng = tsync.New(e.st, tsync.Options{Clock: e.clock.Now})
+	e.restart()
 	e.sync(tsync.RunOptions{})
 	a, _ := e.a.Get(e.ctx, it.Ref)
 	b, _ := e.b.Get(e.ctx, cp.Ref)
@@ -196,15 +182,8 @@ func TestCommentCopyNeverCopiedBack(t *testing.T) {
 	e.sync(tsync.RunOptions{})
 	l := e.links()[0]
 	e.b.AddComment(e.ctx, l.B, adapters.Comment{Body: "from b"}, "")
-	e.eng = tsync.New(e.st, tsync.Options{Clock: e.clock.Now, Crash: func(p tsync.CrashPoint, op *tsync.Op) error {
-		if p == tsync.CrashAfterCall && op.Kind == tsync.OpCommentAdd {
-			return errors.New("kill -9")
-		}
-		return nil
-	}})
-	e.eng.Sync(e.ctx, e.flow, tsync.RunOptions{})
-	e.clock.Advance(time.Hour)
-	e.eng = tsync.New(e.st, tsync.Options{Clock: e.clock.Now})
+	e.crashRun(tsync.CrashAfterCall, tsync.OpCommentAdd)
+	e.restart()
 	if err := e.syncFailing(e.a, "comment_add", memory.Before, errors.New("connection reset")); err == nil {
 		t.Fatal("want the run to stop while recovery fails")
 	}

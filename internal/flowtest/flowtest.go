@@ -8,6 +8,7 @@ package flowtest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -368,4 +369,19 @@ func (p GitHubPerson) EditComment(number int, body string) error {
 		return fmt.Errorf("editing comment %d: %w", c.ID, err)
 	}
 	return nil
+}
+
+// Kill is an engine's Crash hook that kills the run (kill -9) at its
+// k-th call at point of an op of kind ("" any kind).
+func Kill(point tsync.CrashPoint, kind tsync.OpKind, k int) func(tsync.CrashPoint, *tsync.Op) error {
+	n := 0
+	return func(p tsync.CrashPoint, op *tsync.Op) error {
+		if p != point || (kind != "" && op.Kind != kind) {
+			return nil
+		}
+		if n++; n == k {
+			return errors.New("kill -9")
+		}
+		return nil
+	}
 }
