@@ -32,21 +32,8 @@ func TestAsanaInitiatives(t *testing.T) {
 	}
 	init := res.Item
 
-	jf := jiratest.New(t, jiratest.Options{})
-	jt := flowtest.Jira(t, "jira", jf, "PLAT")
-	mk := func(it adapters.Item) adapters.Item { t.Helper(); return flowtest.Create(t, jt, it) }
-	epic := mk(adapters.Item{Kind: adapters.KindEpic, Title: "Onboarding", Status: "In Progress", Labels: []string{"initiative:" + init.Ref.Key}})
-	mk(adapters.Item{Kind: adapters.KindIssue, Title: "Verify email", Status: "Done", Parent: &epic.Ref})
-	last := mk(adapters.Item{Kind: adapters.KindIssue, Title: "Templates", Status: "To Do", Parent: &epic.Ref})
-	mk(adapters.Item{Kind: adapters.KindIssue, Title: "Unrelated", Status: "To Do"})
-
-	cfg := config.Initiatives{
-		Source:   config.InitiativeSource{Tracker: "pm", Scope: board},
-		Status:   "children",
-		Children: []config.ChildRule{{Tracker: "jira", Link: "label", Label: config.DefaultChildLabel, Scope: "project = PLAT"}},
-		Rollup:   config.RollupConfig{Weight: "count", WriteBack: config.WriteBack{Source: true, Field: "Progress", Comment: true}},
-	}
-	svc := loaded(t, &cfg, map[string]adapters.Tracker{"pm": pm, "jira": jt}, map[string]string{"pm": "asana", "jira": "jira"})
+	jf, jt, last := engineering(t, init.Ref.Key)
+	svc := loadedAsana(t, pm, jt, board)
 	check := func(when string, progress, section, summary string) {
 		t.Helper()
 		got, err := pm.Get(ctx, init.Ref)
@@ -64,14 +51,7 @@ func TestAsanaInitiatives(t *testing.T) {
 
 	// The last issue is done: the comment is edited, not added to, and
 	// the initiative moves to Done.
-	jf.Advance(time.Minute)
-	af.Advance(time.Minute)
-	if err := jf.EditIssue(last.Ref.Key, "", func(is *jiratest.Issue) { is.Status = "Done" }); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.Refresh(ctx); err != nil {
-		t.Fatal(err)
-	}
+	finish(t, svc, jf, af, last)
 	check("after the last issue was done", "100", "Done", "Progress: 100%")
 
 	// Nothing changed: nothing written.
@@ -113,22 +93,8 @@ func TestAsanaPortfolioInitiatives(t *testing.T) {
 	}
 	pm := flowtest.Asana(t, "pm", af, asana.Options{Status: asana.StatusFieldPrefix + "Health", RequestsPerMinute: 100000})
 
-	jf := jiratest.New(t, jiratest.Options{})
-	jt := flowtest.Jira(t, "jira", jf, "PLAT")
-	mk := func(it adapters.Item) adapters.Item { t.Helper(); return flowtest.Create(t, jt, it) }
-	epic := mk(adapters.Item{Kind: adapters.KindEpic, Title: "Onboarding", Status: "In Progress", Labels: []string{"initiative:" + revenue}})
-	mk(adapters.Item{Kind: adapters.KindIssue, Title: "Verify email", Status: "Done", Parent: &epic.Ref})
-	last := mk(adapters.Item{Kind: adapters.KindIssue, Title: "Templates", Status: "To Do", Parent: &epic.Ref})
-	mk(adapters.Item{Kind: adapters.KindEpic, Title: "SAML", Status: "Done", Labels: []string{"initiative:" + sso}})
-	mk(adapters.Item{Kind: adapters.KindIssue, Title: "Unrelated", Status: "To Do"})
-
-	cfg := config.Initiatives{
-		Source:   config.InitiativeSource{Tracker: "pm", Scope: "portfolio:" + roadmap},
-		Status:   "children",
-		Children: []config.ChildRule{{Tracker: "jira", Link: "label", Label: config.DefaultChildLabel, Scope: "project = PLAT"}},
-		Rollup:   config.RollupConfig{Weight: "count", WriteBack: config.WriteBack{Source: true, Field: "Progress", Comment: true}},
-	}
-	svc := loaded(t, &cfg, map[string]adapters.Tracker{"pm": pm, "jira": jt}, map[string]string{"pm": "asana", "jira": "jira"})
+	jf, jt, last := engineering(t, revenue, adapters.Item{Kind: adapters.KindEpic, Title: "SAML", Status: "Done", Labels: []string{"initiative:" + sso}})
+	svc := loadedAsana(t, pm, jt, "portfolio:"+roadmap)
 	// ours are the status updates tracksync made on project p (the
 	// invisible marker aside, they say "Kept up to date by tracksync").
 	ours := func(p string) []asanatest.StatusUpdate {
@@ -159,14 +125,7 @@ func TestAsanaPortfolioInitiatives(t *testing.T) {
 
 	// The last issue is done: the status update is replaced (status
 	// updates cannot be edited), the project's fields follow.
-	jf.Advance(time.Minute)
-	af.Advance(time.Minute)
-	if err := jf.EditIssue(last.Ref.Key, "", func(is *jiratest.Issue) { is.Status = "Done" }); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.Refresh(ctx); err != nil {
-		t.Fatal(err)
-	}
+	finish(t, svc, jf, af, last)
 	check("after the last issue was done", revenue, "100", "Done", "complete", "Progress: 100%")
 	if n := len(af.StatusUpdates(revenue)); n != 2 {
 		t.Errorf("project %s holds %d status updates, want 2 (the person's and tracksync's)", revenue, n)
@@ -203,5 +162,50 @@ func TestAsanaPortfolioStatusNeedsEnum(t *testing.T) {
 	cfg.Status = "pm"
 	if _, err := New(Options{Config: &cfg, Trackers: map[string]adapters.Tracker{"pm": pm}, Kinds: map[string]string{"pm": "asana"}}); err != nil {
 		t.Errorf("New with status pm: %v", err)
+	}
+}
+
+// engineering is the Jira side of the Asana initiative tests, on its
+// fake: epic Onboarding labelled for initiative of, Verify email (done)
+// and Templates (to do) under it, more, and an issue of no initiative.
+// It returns Templates as last.
+func engineering(t *testing.T, of string, more ...adapters.Item) (jf *jiratest.Server, jt adapters.Tracker, last adapters.Item) {
+	t.Helper()
+	jf = jiratest.New(t, jiratest.Options{})
+	jt = flowtest.Jira(t, "jira", jf, "PLAT")
+	epic := flowtest.Create(t, jt, adapters.Item{Kind: adapters.KindEpic, Title: "Onboarding", Status: "In Progress", Labels: []string{"initiative:" + of}})
+	flowtest.Create(t, jt, adapters.Item{Kind: adapters.KindIssue, Title: "Verify email", Status: "Done", Parent: &epic.Ref})
+	last = flowtest.Create(t, jt, adapters.Item{Kind: adapters.KindIssue, Title: "Templates", Status: "To Do", Parent: &epic.Ref})
+	for _, it := range more {
+		flowtest.Create(t, jt, it)
+	}
+	flowtest.Create(t, jt, adapters.Item{Kind: adapters.KindIssue, Title: "Unrelated", Status: "To Do"})
+	return jf, jt, last
+}
+
+// loadedAsana is a loaded service whose initiatives are Asana's pm in
+// scope, their children Jira epics carrying their label, with the
+// roll-up written back as Progress and a comment.
+func loadedAsana(t *testing.T, pm, jt adapters.Tracker, scope string) *Service {
+	t.Helper()
+	cfg := config.Initiatives{
+		Source:   config.InitiativeSource{Tracker: "pm", Scope: scope},
+		Status:   "children",
+		Children: []config.ChildRule{{Tracker: "jira", Link: "label", Label: config.DefaultChildLabel, Scope: "project = PLAT"}},
+		Rollup:   config.RollupConfig{Weight: "count", WriteBack: config.WriteBack{Source: true, Field: "Progress", Comment: true}},
+	}
+	return loaded(t, &cfg, map[string]adapters.Tracker{"pm": pm, "jira": jt}, map[string]string{"pm": "asana", "jira": "jira"})
+}
+
+// finish makes last done on Jira a minute later, and refreshes.
+func finish(t *testing.T, svc *Service, jf *jiratest.Server, af *asanatest.Server, last adapters.Item) {
+	t.Helper()
+	jf.Advance(time.Minute)
+	af.Advance(time.Minute)
+	if err := jf.EditIssue(last.Ref.Key, "", func(is *jiratest.Issue) { is.Status = "Done" }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Refresh(t.Context()); err != nil {
+		t.Fatal(err)
 	}
 }
