@@ -123,6 +123,22 @@ func (c *Checker) Result() (checked int, violations []Violation, unrouted []stri
 	return c.checked, append([]Violation(nil), c.violations...), append([]string(nil), c.unrouted...)
 }
 
+// Check fails t for every violation and every request the contract has
+// no operation for, and when fewer than atLeast exchanges were checked.
+func (c *Checker) Check(t testing.TB, atLeast int) {
+	t.Helper()
+	checked, violations, unrouted := c.Result()
+	for _, v := range violations {
+		t.Errorf("contract: %s %s (%d): %s", v.Method, v.Path, v.Status, v.Err)
+	}
+	for _, u := range unrouted {
+		t.Errorf("not in the contract: %s", u)
+	}
+	if checked < atLeast {
+		t.Errorf("checked %d exchanges, want at least %d", checked, atLeast)
+	}
+}
+
 // RoundTrip implements http.RoundTripper.
 func (c *Checker) RoundTrip(req *http.Request) (*http.Response, error) {
 	var reqBody []byte
