@@ -12,6 +12,7 @@ import (
 
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/adapters/adaptertest"
+	"github.com/tracksync/tracksync/adapters/jira"
 	"github.com/tracksync/tracksync/adapters/jira/jiratest"
 )
 
@@ -73,10 +74,7 @@ func TestIdlePollAfterBurstIsOnePage(t *testing.T) {
 // fetched by the next listing; one edited since is.
 func TestNoteWritesSkipsOwnWrites(t *testing.T) {
 	fake, tr := newPair(t, jiratest.Cloud)
-	p, err := tr.List(t.Context(), adapters.ListRequest{Scope: "project = PLAT"})
-	if err != nil || p.NextPageToken != "" {
-		t.Fatalf("empty listing: %v %q", err, p.NextPageToken)
-	}
+	start := firstListing(t, tr)
 	var wrote []adapters.Item
 	for i := range 150 {
 		fake.Advance(time.Second)
@@ -86,7 +84,7 @@ func TestNoteWritesSkipsOwnWrites(t *testing.T) {
 		}
 		wrote = append(wrote, res.Item)
 	}
-	cur, err := tr.NoteWrites(p.Cursor, wrote)
+	cur, err := tr.NoteWrites(start, wrote)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,10 +140,7 @@ func TestPollAfterManyWritesPagesByID(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			fake, tr := newPair(t, jiratest.Cloud)
-			p, err := tr.List(t.Context(), adapters.ListRequest{Scope: "project = PLAT"})
-			if err != nil || p.NextPageToken != "" {
-				t.Fatalf("empty listing: %v %q", err, p.NextPageToken)
-			}
+			start := firstListing(t, tr)
 			var wrote []adapters.Item
 			apply := func(done int) {
 				for _, e := range c.edits {
@@ -173,7 +168,7 @@ func TestPollAfterManyWritesPagesByID(t *testing.T) {
 				}
 				wrote = append(wrote, res.Item)
 			}
-			cur, err := tr.NoteWrites(p.Cursor, wrote)
+			cur, err := tr.NoteWrites(start, wrote)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -208,7 +203,7 @@ func TestPollAfterManyWritesPagesByID(t *testing.T) {
 			// The next poll, an overlap later, is one search listing nothing.
 			fake.Advance(5 * time.Minute)
 			fake.ResetRequests()
-			p, err = tr.List(t.Context(), adapters.ListRequest{Scope: "project = PLAT", Cursor: cur})
+			p, err := tr.List(t.Context(), adapters.ListRequest{Scope: "project = PLAT", Cursor: cur})
 			if err != nil || p.NextPageToken != "" || len(p.Items) != 0 || len(fake.Requests()) != 1 {
 				t.Errorf("next poll: %d items in %d requests (%v), want none in 1", len(p.Items), len(fake.Requests()), err)
 			}
@@ -224,10 +219,7 @@ func TestPollAfterTenThousandWrites(t *testing.T) {
 	}
 	const n = 10000
 	fake, tr := newPair(t, jiratest.Cloud)
-	p, err := tr.List(t.Context(), adapters.ListRequest{Scope: "project = PLAT"})
-	if err != nil || p.NextPageToken != "" {
-		t.Fatalf("empty listing: %v %q", err, p.NextPageToken)
-	}
+	start := firstListing(t, tr)
 	// Seeded 50 a bulk create, as the engine's writes would be; the
 	// noted writes are the issues as the fake holds them.
 	for start := 0; start < n; start += 50 {
@@ -253,7 +245,7 @@ func TestPollAfterTenThousandWrites(t *testing.T) {
 	for _, is := range fake.Issues() {
 		wrote = append(wrote, adapters.Item{Ref: adapters.Ref{Tracker: "acme-jira", ID: strconv.Itoa(is.ID), Key: is.Key}, UpdatedAt: is.Updated})
 	}
-	cur, err := tr.NoteWrites(p.Cursor, wrote)
+	cur, err := tr.NoteWrites(start, wrote)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,4 +269,15 @@ func TestPollAfterTenThousandWrites(t *testing.T) {
 	if got := list(); !slices.Equal(got, []string{"theirs"}) || fake.Count("POST", "/search/jql") != 2 || fake.Count("POST", "/bulkfetch") != 1 {
 		t.Errorf("after an edit: listed %q in %d searches and %d bulkfetches, want it in 2 and 1", got, fake.Count("POST", "/search/jql"), fake.Count("POST", "/bulkfetch"))
 	}
+}
+
+// firstListing is the cursor of tr's first listing of project PLAT,
+// which must come in one page.
+func firstListing(t *testing.T, tr *jira.Tracker) string {
+	t.Helper()
+	p, err := tr.List(t.Context(), adapters.ListRequest{Scope: "project = PLAT"})
+	if err != nil || p.NextPageToken != "" {
+		t.Fatalf("empty listing: %v %q", err, p.NextPageToken)
+	}
+	return p.Cursor
 }
