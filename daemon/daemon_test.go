@@ -23,7 +23,7 @@ import (
 	"github.com/tracksync/tracksync/config"
 	"github.com/tracksync/tracksync/daemon/jobs"
 	"github.com/tracksync/tracksync/daemon/jobs/riverjobs"
-	"github.com/tracksync/tracksync/mapping"
+	"github.com/tracksync/tracksync/internal/flowtest"
 	"github.com/tracksync/tracksync/store"
 	"github.com/tracksync/tracksync/store/postgres"
 	"github.com/tracksync/tracksync/store/postgres/pgtest"
@@ -121,18 +121,11 @@ func startWith(t testing.TB, schedule string, poll time.Duration, mods ...func(*
 	if st == nil {
 		st = harnessStore(t)
 	}
-	yes := true
-	cf := config.Flow{Name: "f", A: config.FlowSide{Tracker: "a"}, B: config.FlowSide{Tracker: "b", Scope: repo}, Direction: "both",
-		Conflict: "newest", OnDelete: "unlink", MaxChangeShare: 1, Create: &yes, Schedule: schedule,
-		Fields: map[string]config.FieldConfig{"title": {Direction: "both"}, "status": {Direction: "both", Map: []config.ValuePair{
-			{A: "To Do", B: "open"}, {A: "In Progress", B: "open", BLabel: "status: in progress"}, {A: "In Review", B: "open", BLabel: "status: in review"}, {A: "Done", B: "closed"}}}}}
-	ca, cb := a.Capabilities(), b.Capabilities()
-	m, probs := mapping.Compile(cf, "flows[0]", nil, mapping.SideInfo{Name: "a", Kind: "memory", Caps: &ca}, mapping.SideInfo{Name: "b", Kind: "github", Caps: &cb})
-	if len(probs) > 0 {
-		t.Fatal(probs)
-	}
+	cf := flowtest.Flow("", repo, map[string]config.FieldConfig{"title": {Direction: "both"}, "status": {Direction: "both", Map: flowtest.LabelMap}})
+	cf.Schedule = schedule
+	flow := flowtest.Compile(t, cf, nil, "memory", a, "github", b)
 	h := &harness{t: t, ctx: ctx, a: a, fake: fake, st: st, runs: make(chan string, 1000), done: make(chan error, 1)}
-	fs := &tsync.Flows{ByName: map[string]*tsync.Flow{"f": {Map: m, A: a, B: b}}, Order: []string{"f"}, Trackers: map[string]adapters.Tracker{"a": a, "b": b},
+	fs := &tsync.Flows{ByName: map[string]*tsync.Flow{"f": flow}, Order: []string{"f"}, Trackers: map[string]adapters.Tracker{"a": a, "b": b},
 		Kinds: map[string]string{"a": "memory", "b": "github"}}
 	cfg := Config{Store: st, Flows: fs, Listen: "127.0.0.1:0", Token: token, PollInterval: poll, MaxBody: 64 << 10,
 		OnRun: func(flow string, res *tsync.Result, err error) {
