@@ -17,7 +17,6 @@ import (
 	"github.com/tracksync/tracksync/adapters/memory"
 	"github.com/tracksync/tracksync/config"
 	"github.com/tracksync/tracksync/internal/flowtest"
-	"github.com/tracksync/tracksync/mapping"
 	"github.com/tracksync/tracksync/migrate"
 	"github.com/tracksync/tracksync/migrate/migratetest"
 	"github.com/tracksync/tracksync/store"
@@ -87,11 +86,7 @@ func (f *fakes) options(t testing.TB, from, to adapters.Tracker, fromKind, toKin
 	if pairs != nil {
 		fc.Fields["status"] = config.FieldConfig{Map: pairs}
 	}
-	ca, cb := from.Capabilities(), to.Capabilities()
-	m, probs := mapping.Compile(fc, "migrate", f.users, mapping.SideInfo{Name: from.Name(), Kind: fromKind, Caps: &ca}, mapping.SideInfo{Name: to.Name(), Kind: toKind, Caps: &cb})
-	if len(probs) > 0 {
-		t.Fatalf("map: %v", probs)
-	}
+	m := flowtest.Compile(t, fc, f.users, fromKind, from, toKind, to).Map
 	ident := map[string]string{"jira": "jira@" + strings.TrimPrefix(f.jfake.URL, "http://"), "github": "github@" + strings.TrimPrefix(f.gfake.URL, "http://"), "memory": "memory@project:" + from.Name()}
 	return migrate.Options{ID: fromKind + "-" + toKind, Map: m, Clock: f.clock.Now,
 		From: migrate.End{Tracker: from, Identity: ident[fromKind], Kind: fromKind, Scope: map[string]string{"jira": "project = " + jiraProj, "github": ghRepo}[fromKind]},
