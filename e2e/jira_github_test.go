@@ -21,7 +21,6 @@ import (
 	"github.com/tracksync/tracksync/adapters/jira"
 	"github.com/tracksync/tracksync/adapters/jira/jiratest"
 	"github.com/tracksync/tracksync/adapters/memory"
-	"github.com/tracksync/tracksync/config"
 	"github.com/tracksync/tracksync/internal/flowtest"
 	"github.com/tracksync/tracksync/mapping/markup"
 	"github.com/tracksync/tracksync/store"
@@ -125,14 +124,7 @@ func newWorld(t *testing.T, seed uint64, v variant) *world {
 	if v.epics {
 		scopeA, scopeB = scopeA+" AND issuetype = Epic", scopeB+" label:epic"
 	}
-	cf := flowtest.Flow(scopeA, scopeB, map[string]config.FieldConfig{
-		"title":     {Direction: "both"},
-		"body":      {Direction: "a-to-b"},
-		"labels":    {Direction: "both"},
-		"assignees": {Direction: "both"},
-		"comments":  {Direction: "both"},
-		"status":    {Direction: "both", Map: statuses},
-	})
+	cf := flowtest.Flow(scopeA, scopeB, flowtest.FieldsWith(statuses))
 	cf.Name, cf.Conflict = "platform-epics", v.policy
 	w.flow = flowtest.Compile(t, cf, flowtest.Users(w.jusers, ghUsers), "jira", w.a, "github", w.b)
 	w.eng = tsync.New(w.st, tsync.Options{Clock: clock.Now})

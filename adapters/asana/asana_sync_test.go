@@ -92,17 +92,9 @@ func newAsanaModel(t *testing.T, seed uint64) *asanaModel {
 	m.jfake = jiratest.New(t, jiratest.Options{Start: start})
 	m.b = flowtest.Jira(t, "b", m.jfake, "PLAT")
 	m.st = flowtest.Store(t, "", e.s.Now)
-	cf := flowtest.Flow(e.project, "project = PLAT", map[string]config.FieldConfig{
-		"title":     {Direction: "both"},
-		"body":      {Direction: "a-to-b"},
-		"labels":    {Direction: "both"},
-		"assignees": {Direction: "both"},
-		"due":       {Direction: "both"},
-		"comments":  {Direction: "both"},
-		"status": {Direction: "both", Map: []config.ValuePair{
-			{A: "To do", B: "To Do"}, {A: "In progress", B: "In Progress"}, {A: "In progress", B: "In Review"}, {A: "Done", B: "Done"},
-		}},
-	})
+	cf := flowtest.Flow(e.project, "project = PLAT", flowtest.FieldsWith([]config.ValuePair{
+		{A: "To do", B: "To Do"}, {A: "In progress", B: "In Progress"}, {A: "In progress", B: "In Review"}, {A: "Done", B: "Done"},
+	}, "due"))
 	m.flow = flowtest.Compile(t, cf, flowtest.Users(emails, m.jfake.UserIDs()), "asana", m.a, "jira", m.b)
 	m.eng = tsync.New(m.st, tsync.Options{Clock: e.s.Now})
 	return m

@@ -17,7 +17,6 @@ import (
 	"github.com/tracksync/tracksync/adapters/github"
 	"github.com/tracksync/tracksync/adapters/github/githubtest"
 	"github.com/tracksync/tracksync/adapters/memory"
-	"github.com/tracksync/tracksync/config"
 	"github.com/tracksync/tracksync/internal/flowtest"
 	"github.com/tracksync/tracksync/store"
 	tsync "github.com/tracksync/tracksync/sync"
@@ -90,14 +89,7 @@ func newSyncEnvWith(t *testing.T, seed uint64, source string) *syncEnv {
 	}
 	b := flowtest.GitHub(t, "b", fake, clock.Now, clock.Advance, github.Options{Project: project, IssueField: issueField})
 	st := flowtest.Store(t, "", clock.Now)
-	cf := flowtest.Flow("", syncRepo, map[string]config.FieldConfig{
-		"title":     {Direction: "both"},
-		"body":      {Direction: "a-to-b"},
-		"labels":    {Direction: "both"},
-		"assignees": {Direction: "both"},
-		"comments":  {Direction: "both"},
-		"status":    {Direction: "both", Map: statusMap},
-	})
+	cf := flowtest.Flow("", syncRepo, flowtest.FieldsWith(statusMap))
 	return &syncEnv{t: t, ctx: context.Background(), clock: clock, a: a, fake: fake, b: b, st: st,
 		flow: flowtest.Compile(t, cf, flowtest.People, "memory", a, "github", b), eng: tsync.New(st, tsync.Options{Clock: clock.Now}),
 		rnd: flowtest.Rand(seed), board: board, field: field}

@@ -48,14 +48,22 @@ func Names(defs []adapters.StatusDef) []string {
 
 // Fields are the fields the engine's tests sync between Workflow and
 // Simple: everything both ways but the body (a to b).
-func Fields() map[string]config.FieldConfig {
-	return map[string]config.FieldConfig{
+func Fields() map[string]config.FieldConfig { return FieldsWith(SimpleMap, "priority") }
+
+// FieldsWith are the fields the convergence tests sync: the body from a
+// to b; title, labels, assignees, comments, the status through status
+// and the fields more both ways.
+func FieldsWith(status []config.ValuePair, more ...string) map[string]config.FieldConfig {
+	fields := map[string]config.FieldConfig{
 		"title":     {Direction: "both"},
 		"body":      {Direction: "a-to-b"},
 		"labels":    {Direction: "both"},
 		"assignees": {Direction: "both"},
-		"priority":  {Direction: "both"},
 		"comments":  {Direction: "both"},
-		"status":    {Direction: "both", Map: SimpleMap},
+		"status":    {Direction: "both", Map: status},
 	}
+	for _, f := range more {
+		fields[f] = config.FieldConfig{Direction: "both"}
+	}
+	return fields
 }
