@@ -27,6 +27,16 @@ func seedBoth(e *env) {
 	e.b.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "Docs site", Status: "open", Labels: []string{"ux"}, Assignees: []string{"gh-bo"}})
 }
 
+// linked is an env whose trackers were seeded (seedBoth) and synced once:
+// it returns the links.
+func linked(t *testing.T, o envOpts) (*env, []store.Link) {
+	t.Helper()
+	e := newEnv(t, o)
+	seedBoth(e)
+	e.sync(tsync.RunOptions{})
+	return e, e.links()
+}
+
 func TestFirstSyncCreatesAndLinks(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	seedBoth(e)
@@ -126,10 +136,8 @@ func TestLabelSetMergeAndConflictPolicies(t *testing.T) {
 		{"manual", "", 1},
 	} {
 		t.Run(tc.policy, func(t *testing.T) {
-			e := newEnv(t, envOpts{policy: tc.policy})
-			seedBoth(e)
-			e.sync(tsync.RunOptions{})
-			l := e.links()[0]
+			e, ls := linked(t, envOpts{policy: tc.policy})
+			l := ls[0]
 			e.clock.Advance(time.Minute)
 			e.a.Edit(l.A, func(x *adapters.Item) { x.Title = "a title"; x.Labels = append(x.Labels, "infra") })
 			e.clock.Advance(time.Minute)
@@ -205,10 +213,7 @@ func TestSafetyValve(t *testing.T) {
 }
 
 func TestUndo(t *testing.T) {
-	e := newEnv(t, envOpts{})
-	seedBoth(e)
-	e.sync(tsync.RunOptions{})
-	ls := e.links()
+	e, ls := linked(t, envOpts{})
 	e.clock.Advance(time.Minute)
 	e.a.Edit(ls[0].A, func(x *adapters.Item) { x.Title = "renamed" })
 	e.a.Edit(ls[1].A, func(x *adapters.Item) { x.Title = "renamed too" })
@@ -351,10 +356,7 @@ func TestAmbiguousFailure(t *testing.T) {
 }
 
 func TestRateLimitStopsRunAndKeepsCursor(t *testing.T) {
-	e := newEnv(t, envOpts{})
-	seedBoth(e)
-	e.sync(tsync.RunOptions{})
-	ls := e.links()
+	e, ls := linked(t, envOpts{})
 	e.a.Edit(ls[0].A, func(x *adapters.Item) { x.Title = "t2" })
 	e.b.InjectRateLimit(1, 30*time.Second)
 	// The listing of B is the first call on B.
@@ -371,10 +373,7 @@ func TestRateLimitStopsRunAndKeepsCursor(t *testing.T) {
 }
 
 func TestOnDeleteClose(t *testing.T) {
-	e := newEnv(t, envOpts{onDelete: "close"})
-	seedBoth(e)
-	e.sync(tsync.RunOptions{})
-	ls := e.links()
+	e, ls := linked(t, envOpts{onDelete: "close"})
 	e.a.Delete(e.ctx, ls[0].A)
 	res := e.sync(tsync.RunOptions{Full: true})
 	if res.Run.Counts.Archived != 1 {
@@ -395,10 +394,8 @@ func TestOnDeleteClose(t *testing.T) {
 // silently reverted) until A changes it, and then A's value wins; B's edit
 // never reaches A.
 func TestOneWayField(t *testing.T) {
-	e := newEnv(t, envOpts{})
-	seedBoth(e)
-	e.sync(tsync.RunOptions{})
-	l := e.links()[0]
+	e, ls := linked(t, envOpts{})
+	l := ls[0]
 	e.clock.Advance(time.Minute)
 	e.b.Edit(l.B, func(x *adapters.Item) { x.Body = "edited on b" })
 	e.sync(tsync.RunOptions{})

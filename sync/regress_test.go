@@ -22,10 +22,8 @@ import (
 // as stale, A's write must still be recorded, and the person's edit wins
 // the next run instead of being overwritten by our own earlier write.
 func TestPartialPairWriteKeepsPersonsEdit(t *testing.T) {
-	e := newEnv(t, envOpts{})
-	seedBoth(e)
-	e.sync(tsync.RunOptions{})
-	l := e.links()[0]
+	e, ls := linked(t, envOpts{})
+	l := ls[0]
 	e.clock.Advance(time.Minute)
 	e.b.Edit(l.B, func(x *adapters.Item) { x.Title = "y" })
 	e.a.Edit(l.A, func(x *adapters.Item) { x.Priority = "low" })
@@ -153,10 +151,8 @@ func TestRecoveryKeepsEditToCopy(t *testing.T) {
 
 // A held conflict stays open (same ID) when its pair fails to apply.
 func TestHeldConflictSurvivesFailedPair(t *testing.T) {
-	e := newEnv(t, envOpts{policy: "manual"})
-	seedBoth(e)
-	e.sync(tsync.RunOptions{})
-	l := e.links()[0]
+	e, ls := linked(t, envOpts{policy: "manual"})
+	l := ls[0]
 	e.clock.Advance(time.Minute)
 	e.a.Edit(l.A, func(x *adapters.Item) { x.Title = "a says" })
 	e.b.Edit(l.B, func(x *adapters.Item) { x.Title = "b says" })
@@ -177,10 +173,8 @@ func TestHeldConflictSurvivesFailedPair(t *testing.T) {
 // A comment copied B→A whose bookkeeping was lost, and whose recovery
 // first fails: never copied back to B.
 func TestCommentCopyNeverCopiedBack(t *testing.T) {
-	e := newEnv(t, envOpts{})
-	seedBoth(e)
-	e.sync(tsync.RunOptions{})
-	l := e.links()[0]
+	e, ls := linked(t, envOpts{})
+	l := ls[0]
 	e.b.AddComment(e.ctx, l.B, adapters.Comment{Body: "from b"}, "")
 	e.crashRun(tsync.CrashAfterCall, tsync.OpCommentAdd)
 	e.restart()
@@ -230,10 +224,8 @@ func TestBothGoneAndBack(t *testing.T) {
 
 // A close that fails is tried again, not forgotten behind a tombstone.
 func TestFailedArchiveRetried(t *testing.T) {
-	e := newEnv(t, envOpts{onDelete: "close"})
-	seedBoth(e)
-	e.sync(tsync.RunOptions{})
-	l := e.links()[0]
+	e, ls := linked(t, envOpts{onDelete: "close"})
+	l := ls[0]
 	e.a.Delete(e.ctx, l.A)
 	e.syncFailing(e.b, "archive", memory.Before, errors.New("503 service unavailable"))
 	e.sync(tsync.RunOptions{Full: true})
@@ -259,10 +251,7 @@ func TestCopyOutsideScopeNotClosed(t *testing.T) {
 // A write the tracker refuses for good fails the run (and says so) but
 // does not hold the cursor back: other items keep syncing.
 func TestPermanentErrorDoesNotStall(t *testing.T) {
-	e := newEnv(t, envOpts{})
-	seedBoth(e)
-	e.sync(tsync.RunOptions{})
-	ls := e.links()
+	e, ls := linked(t, envOpts{})
 	e.clock.Advance(time.Minute)
 	e.a.Edit(ls[0].A, func(x *adapters.Item) { x.Title = "refused" })
 	e.b.SetHook(func(op string, ref adapters.Ref, ph memory.Phase) error {
