@@ -623,10 +623,7 @@ func TestCopyOfGitHubIssueFoundByKey(t *testing.T) {
 				t.Fatalf("the faulty run: err %v, %d jira issues; want it to fail after the create landed", err, n)
 			}
 			w.advance(time.Minute)
-			res, err := w.eng.Sync(w.ctx, w.flow, tsync.RunOptions{Force: true})
-			if err == nil && len(res.Errors) > 0 {
-				err = errors.Join(res.Errors...)
-			}
+			err = w.runJoined()
 			if n := len(w.gfake.Issues(ghRepo)); err != nil || n != 1 {
 				t.Fatalf("the run after: err %v, %d github issues; want it to link the copy (found by its sync key, an id with a slash) and make nothing", err, n)
 			}
@@ -695,12 +692,8 @@ func TestCrashRecoveryAfterMarkerWindow(t *testing.T) {
 	if n := len(w.jfake.Issues()); n != 1 {
 		t.Fatalf("the dead run made %d jira issues, want 1", n)
 	}
-	w.advance(31 * time.Minute)
-	w.eng = tsync.New(w.st, tsync.Options{Clock: w.clock.Now, Owner: "other-host:1"})
-	res, err := w.eng.Sync(w.ctx, w.flow, tsync.RunOptions{Force: true})
-	if err == nil && len(res.Errors) > 0 {
-		err = errors.Join(res.Errors...)
-	}
+	w.elsewhere(31 * time.Minute)
+	err := w.runJoined()
 	if n := len(w.jfake.Issues()); n != 1 {
 		t.Fatalf("recovering the create after the lease ran out made %d jira issues (the key lookup looks back 15 minutes only); run error: %v", n, err)
 	}
@@ -709,6 +702,21 @@ func TestCrashRecoveryAfterMarkerWindow(t *testing.T) {
 	}
 	w.settle(true)
 	w.check()
+}
+
+// runJoined runs the flow once; its error, or its item errors joined.
+func (w *world) runJoined() error {
+	res, err := w.eng.Sync(w.ctx, w.flow, tsync.RunOptions{Force: true})
+	if err == nil && len(res.Errors) > 0 {
+		err = errors.Join(res.Errors...)
+	}
+	return err
+}
+
+// elsewhere is a process on another host taking the flow over after d.
+func (w *world) elsewhere(d time.Duration) {
+	w.advance(d)
+	w.eng = tsync.New(w.st, tsync.Options{Clock: w.clock.Now, Owner: "other-host:1"})
 }
 
 func (w *world) mustPlan() *tsync.Plan {
@@ -744,12 +752,8 @@ func TestBulkCreateKilledMidBatch(t *testing.T) {
 	if n := len(w.jfake.Issues()) - before; n != 60 {
 		t.Fatalf("the dead run made %d jira issues, want all 60 (one bulk create)", n)
 	}
-	w.advance(time.Minute)
-	w.eng = tsync.New(w.st, tsync.Options{Clock: w.clock.Now, Owner: "other-host:1"})
-	res, err := w.eng.Sync(w.ctx, w.flow, tsync.RunOptions{Force: true})
-	if err == nil && len(res.Errors) > 0 {
-		err = errors.Join(res.Errors...)
-	}
+	w.elsewhere(time.Minute)
+	err := w.runJoined()
 	if err != nil {
 		t.Fatalf("the recovering run: %v", err)
 	}
