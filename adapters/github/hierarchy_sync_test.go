@@ -55,10 +55,7 @@ func newHierEnv(t *testing.T) *hierEnv {
 func (e *hierEnv) sync() {
 	e.t.Helper()
 	e.clock.Advance(time.Minute)
-	res, err := e.eng.Sync(e.ctx, e.flow, tsync.RunOptions{Force: true})
-	if err != nil || len(res.Errors) > 0 {
-		e.t.Fatalf("sync: %v %v", err, res.Errors)
-	}
+	flowtest.Run(e.t, e.eng, e.flow)
 }
 
 // issueTitled finds the fake's issue with title.

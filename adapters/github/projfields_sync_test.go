@@ -1,7 +1,6 @@
 package github_test
 
 import (
-	"context"
 	"encoding/json"
 	"strconv"
 	"testing"
@@ -52,18 +51,6 @@ func fieldFlow(t *testing.T, a, b adapters.Tracker, kindA, scopeA string, fields
 	return flowtest.Compile(t, flowtest.Flow(scopeA, syncRepo, fields), nil, kindA, a, "github", b), tsync.New(st, tsync.Options{Clock: clock.Now})
 }
 
-func syncOnce(t *testing.T, eng *tsync.Engine, flow *tsync.Flow) *tsync.Result {
-	t.Helper()
-	res, err := eng.Sync(context.Background(), flow, tsync.RunOptions{Force: true})
-	if err != nil {
-		t.Fatalf("sync: %v", err)
-	}
-	if len(res.Errors) > 0 {
-		t.Fatalf("sync item errors: %v", res.Errors)
-	}
-	return res
-}
-
 // TestSyncJiraDueDateWithProjectTargetDate: a Jira issue's due date,
 // priority and custom fields reach the board's fields when the issue is
 // copied and when they change; a person editing the board's fields
@@ -104,7 +91,7 @@ func TestSyncJiraDueDateWithProjectTargetDate(t *testing.T) {
 	}
 	key := made.Item.Ref.Key
 	advance(time.Minute)
-	syncOnce(t, eng, flow)
+	flowtest.Run(t, eng, flow)
 	issues := gfake.Issues(syncRepo)
 	if len(issues) != 1 {
 		t.Fatalf("%d GitHub issues after the first sync, want 1", len(issues))
@@ -122,7 +109,7 @@ func TestSyncJiraDueDateWithProjectTargetDate(t *testing.T) {
 		t.Fatal(err)
 	}
 	advance(time.Minute)
-	syncOnce(t, eng, flow)
+	flowtest.Run(t, eng, flow)
 	if got := card(gh, "Target date"); got != "2026-12-08" {
 		t.Errorf("after Jira's due date moved: Target date %q, want 2026-12-08", got)
 	}
@@ -136,7 +123,7 @@ func TestSyncJiraDueDateWithProjectTargetDate(t *testing.T) {
 		}
 	}
 	advance(time.Minute)
-	syncOnce(t, eng, flow)
+	flowtest.Run(t, eng, flow)
 	got, ok := jfake.Issue(key)
 	if !ok {
 		t.Fatalf("%s gone", key)
@@ -159,7 +146,7 @@ func TestSyncJiraDueDateWithProjectTargetDate(t *testing.T) {
 		t.Fatal(err)
 	}
 	advance(time.Minute)
-	syncOnce(t, eng, flow)
+	flowtest.Run(t, eng, flow)
 	if v, on := gfake.CardField("acme", 1, gh, "Target date"); v != "" || !on {
 		t.Errorf("after Jira's due date was cleared: Target date %q (on the board %v)", v, on)
 	}
@@ -196,7 +183,7 @@ func TestSyncStoryPointsWithProjectNumberField(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock.Advance(time.Minute)
-	syncOnce(t, eng, flow)
+	flowtest.Run(t, eng, flow)
 	issues := gfake.Issues(syncRepo)
 	if len(issues) != 1 {
 		t.Fatalf("%d GitHub issues, want 1", len(issues))
@@ -210,7 +197,7 @@ func TestSyncStoryPointsWithProjectNumberField(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock.Advance(time.Minute)
-	syncOnce(t, eng, flow)
+	flowtest.Run(t, eng, flow)
 	it, err := a.Get(ctx, made.Item.Ref)
 	if err != nil {
 		t.Fatal(err)
@@ -223,7 +210,7 @@ func TestSyncStoryPointsWithProjectNumberField(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock.Advance(time.Minute)
-	syncOnce(t, eng, flow)
+	flowtest.Run(t, eng, flow)
 	if v, _ := gfake.CardField("acme", 1, gh, "Estimate"); v != "13" {
 		t.Errorf("Estimate %q after Story Points became 13", v)
 	}

@@ -385,3 +385,17 @@ func Kill(point tsync.CrashPoint, kind tsync.OpKind, k int) func(tsync.CrashPoin
 		return nil
 	}
 }
+
+// Run runs the flow once, forced, and fails the test if the run fails or
+// reports item errors.
+func Run(t testing.TB, eng *tsync.Engine, flow *tsync.Flow) *tsync.Result {
+	t.Helper()
+	res, err := eng.Sync(context.Background(), flow, tsync.RunOptions{Force: true})
+	if err != nil {
+		t.Fatalf("sync: %v", err)
+	}
+	if len(res.Errors) > 0 {
+		t.Fatalf("sync item errors: %v", res.Errors)
+	}
+	return res
+}
