@@ -73,26 +73,6 @@ func (p *pair) sync(wantErr bool) *tsync.Result {
 	return res
 }
 
-// jiraIssue is the Jira fake's issue titled title.
-func (p *pair) jiraIssue(title string) jiratest.Issue {
-	p.t.Helper()
-	is, ok := p.jfake.IssueTitled(title)
-	if !ok {
-		p.t.Fatalf("no Jira issue %q", title)
-	}
-	return is
-}
-
-// ghIssue is the GitHub fake's issue titled title.
-func (p *pair) ghIssue(title string) githubtest.Issue {
-	p.t.Helper()
-	is, ok := p.gfake.IssueTitled(ghRepo, title)
-	if !ok {
-		p.t.Fatalf("no GitHub issue %q", title)
-	}
-	return is
-}
-
 // create makes a Jira issue as a person would.
 func (p *pair) create(it adapters.Item) adapters.Item {
 	p.t.Helper()

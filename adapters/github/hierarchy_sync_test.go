@@ -58,16 +58,6 @@ func (e *hierEnv) sync() {
 	flowtest.Run(e.t, e.eng, e.flow)
 }
 
-// issueTitled finds the fake's issue with title.
-func (e *hierEnv) issueTitled(title string) githubtest.Issue {
-	e.t.Helper()
-	is, ok := e.fake.IssueTitled(syncRepo, title)
-	if !ok {
-		e.t.Fatalf("no GitHub issue %q", title)
-	}
-	return is
-}
-
 func (e *hierEnv) itemTitled(title string) adapters.Item {
 	e.t.Helper()
 	for _, it := range e.a.Items() {
@@ -90,7 +80,7 @@ func TestSyncSubIssuesAndProjectStatus(t *testing.T) {
 	e.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "Invoices", Status: "To Do", Parent: &epic.Ref})
 	e.sync()
 	e.sync() // a parent resolved after its child's create is written now
-	ghEpic, ghChild := e.issueTitled("Billing"), e.issueTitled("Invoices")
+	ghEpic, ghChild := flowtest.GitHubIssue(t, e.fake, syncRepo, "Billing"), flowtest.GitHubIssue(t, e.fake, syncRepo, "Invoices")
 	if ghChild.Parent != syncRepo+"#"+itoa(ghEpic.Number) {
 		t.Errorf("GitHub copy of Invoices has parent %q, want the copy of Billing (#%d)", ghChild.Parent, ghEpic.Number)
 	}

@@ -399,3 +399,25 @@ func Run(t testing.TB, eng *tsync.Engine, flow *tsync.Flow) *tsync.Result {
 	}
 	return res
 }
+
+// GitHubIssue is the GitHub fake's issue of repo titled title; the test
+// fails when there is none.
+func GitHubIssue(t testing.TB, fake *githubtest.Server, repo, title string) githubtest.Issue {
+	t.Helper()
+	is, ok := fake.IssueTitled(repo, title)
+	if !ok {
+		t.Fatalf("no GitHub issue %q", title)
+	}
+	return is
+}
+
+// JiraIssue is the Jira fake's issue titled title; the test fails when
+// there is none.
+func JiraIssue(t testing.TB, fake *jiratest.Server, title string) jiratest.Issue {
+	t.Helper()
+	is, ok := fake.IssueTitled(title)
+	if !ok {
+		t.Fatalf("no Jira issue %q", title)
+	}
+	return is
+}
