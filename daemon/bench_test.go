@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"fmt"
-	"github.com/tracksync/tracksync/daemon/jobs"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -15,7 +14,8 @@ import (
 	"github.com/tracksync/tracksync/adapters/github/githubtest"
 	"github.com/tracksync/tracksync/adapters/memory"
 	"github.com/tracksync/tracksync/config"
-	"github.com/tracksync/tracksync/mapping"
+	"github.com/tracksync/tracksync/daemon/jobs"
+	"github.com/tracksync/tracksync/internal/flowtest"
 	"github.com/tracksync/tracksync/store/sqlite"
 	tsync "github.com/tracksync/tracksync/sync"
 )
@@ -71,12 +71,7 @@ func benchIdle(b *testing.B, poll time.Duration) {
 			for j := range 200 {
 				a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: fmt.Sprint(j), Status: "To Do"})
 			}
-			yes := true
-			cf := config.Flow{Name: name, A: config.FlowSide{Tracker: name + "a"}, B: config.FlowSide{Tracker: name + "b"}, Direction: "both", Conflict: "newest",
-				OnDelete: "unlink", MaxChangeShare: 1, Create: &yes, Schedule: "@every 5m", Fields: map[string]config.FieldConfig{"title": {Direction: "both"}, "status": {Direction: "both"}}}
-			ca, cb := a.Capabilities(), bb.Capabilities()
-			m, _ := mapping.Compile(cf, "flows", nil, mapping.SideInfo{Name: name + "a", Kind: "memory", Caps: &ca}, mapping.SideInfo{Name: name + "b", Kind: "memory", Caps: &cb})
-			fs.ByName[name] = &tsync.Flow{Map: m, A: a, B: bb}
+			fs.ByName[name] = benchFlow(b, name, a, bb, "@every 5m")
 			fs.Order = append(fs.Order, name)
 			fs.Trackers[name+"a"], fs.Trackers[name+"b"] = a, bb
 		}
@@ -134,12 +129,7 @@ func BenchmarkMemory100k(b *testing.B) {
 			items[i] = adapters.Item{Kind: adapters.KindIssue, Title: fmt.Sprint(i), Status: "To Do"}
 		}
 		seedLinked(b, ctx, st, "f", a, bb, items)
-		yes := true
-		cf := config.Flow{Name: "f", A: config.FlowSide{Tracker: "a"}, B: config.FlowSide{Tracker: "b"}, Direction: "both", Conflict: "newest",
-			OnDelete: "unlink", MaxChangeShare: 1, Create: &yes, Schedule: "@every 5m", Fields: map[string]config.FieldConfig{"title": {Direction: "both"}, "status": {Direction: "both"}}}
-		ca, cb := a.Capabilities(), bb.Capabilities()
-		m, _ := mapping.Compile(cf, "flows", nil, mapping.SideInfo{Name: "a", Kind: "memory", Caps: &ca}, mapping.SideInfo{Name: "b", Kind: "memory", Caps: &cb})
-		fs := &tsync.Flows{ByName: map[string]*tsync.Flow{"f": {Map: m, A: a, B: bb}}, Order: []string{"f"}, Trackers: map[string]adapters.Tracker{"a": a, "b": bb}}
+		fs := &tsync.Flows{ByName: map[string]*tsync.Flow{"f": benchFlow(b, "f", a, bb, "@every 5m")}, Order: []string{"f"}, Trackers: map[string]adapters.Tracker{"a": a, "b": bb}}
 		runtime.GC()
 		var before runtime.MemStats
 		runtime.ReadMemStats(&before)
@@ -170,4 +160,13 @@ func BenchmarkMemory100k(b *testing.B) {
 		<-done
 		st.Close()
 	}
+}
+
+// benchFlow is flow name between in-memory trackers a and b, titles and
+// statuses both ways on schedule.
+func benchFlow(tb testing.TB, name string, a, b adapters.Tracker, schedule string) *tsync.Flow {
+	tb.Helper()
+	cf := flowtest.Flow("", "", map[string]config.FieldConfig{"title": {Direction: "both"}, "status": {Direction: "both"}})
+	cf.Name, cf.A.Tracker, cf.B.Tracker, cf.Schedule = name, a.Name(), b.Name(), schedule
+	return flowtest.Compile(tb, cf, nil, "memory", a, "memory", b)
 }

@@ -23,7 +23,7 @@ import (
 	"github.com/tracksync/tracksync/config"
 	"github.com/tracksync/tracksync/daemon/jobs"
 	"github.com/tracksync/tracksync/daemon/jobs/riverjobs"
-	"github.com/tracksync/tracksync/mapping"
+	"github.com/tracksync/tracksync/internal/flowtest"
 	"github.com/tracksync/tracksync/store"
 	"github.com/tracksync/tracksync/store/postgres"
 	"github.com/tracksync/tracksync/store/postgres/pgtest"
@@ -121,18 +121,11 @@ func startWith(t testing.TB, schedule string, poll time.Duration, mods ...func(*
 	if st == nil {
 		st = harnessStore(t)
 	}
-	yes := true
-	cf := config.Flow{Name: "f", A: config.FlowSide{Tracker: "a"}, B: config.FlowSide{Tracker: "b", Scope: repo}, Direction: "both",
-		Conflict: "newest", OnDelete: "unlink", MaxChangeShare: 1, Create: &yes, Schedule: schedule,
-		Fields: map[string]config.FieldConfig{"title": {Direction: "both"}, "status": {Direction: "both", Map: []config.ValuePair{
-			{A: "To Do", B: "open"}, {A: "In Progress", B: "open", BLabel: "status: in progress"}, {A: "In Review", B: "open", BLabel: "status: in review"}, {A: "Done", B: "closed"}}}}}
-	ca, cb := a.Capabilities(), b.Capabilities()
-	m, probs := mapping.Compile(cf, "flows[0]", nil, mapping.SideInfo{Name: "a", Kind: "memory", Caps: &ca}, mapping.SideInfo{Name: "b", Kind: "github", Caps: &cb})
-	if len(probs) > 0 {
-		t.Fatal(probs)
-	}
+	cf := flowtest.Flow("", repo, map[string]config.FieldConfig{"title": {Direction: "both"}, "status": {Direction: "both", Map: flowtest.LabelMap}})
+	cf.Schedule = schedule
+	flow := flowtest.Compile(t, cf, nil, "memory", a, "github", b)
 	h := &harness{t: t, ctx: ctx, a: a, fake: fake, st: st, runs: make(chan string, 1000), done: make(chan error, 1)}
-	fs := &tsync.Flows{ByName: map[string]*tsync.Flow{"f": {Map: m, A: a, B: b}}, Order: []string{"f"}, Trackers: map[string]adapters.Tracker{"a": a, "b": b},
+	fs := &tsync.Flows{ByName: map[string]*tsync.Flow{"f": flow}, Order: []string{"f"}, Trackers: map[string]adapters.Tracker{"a": a, "b": b},
 		Kinds: map[string]string{"a": "memory", "b": "github"}}
 	cfg := Config{Store: st, Flows: fs, Listen: "127.0.0.1:0", Token: token, PollInterval: poll, MaxBody: 64 << 10,
 		OnRun: func(flow string, res *tsync.Result, err error) {
@@ -202,6 +195,53 @@ func (h *harness) post(path string, body []byte, hdr map[string]string) *http.Re
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp
+}
+
+// issuesDelivery is the body of the GitHub fake's last issues webhook.
+func (h *harness) issuesDelivery() []byte {
+	var payload []byte
+	for _, d := range h.fake.Deliveries() {
+		if d.Event == "issues" {
+			payload = d.Body
+		}
+	}
+	return payload
+}
+
+// deliverBurst posts payload, signed, as n GitHub issues deliveries
+// (burst-0, burst-1, ...), parallel at a time, and fails the test unless
+// every one is accepted.
+func (h *harness) deliverBurst(payload []byte, n, parallel int) {
+	h.t.Helper()
+	var wg sync.WaitGroup
+	codes := make([]int, n)
+	sem := make(chan struct{}, parallel)
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			req, _ := http.NewRequest(http.MethodPost, h.url+"/webhooks/b", bytes.NewReader(payload))
+			req.Header.Set("X-GitHub-Event", "issues")
+			req.Header.Set("X-GitHub-Delivery", fmt.Sprintf("burst-%d", i))
+			req.Header.Set("X-Hub-Signature-256", sign(payload))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				h.t.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			codes[i] = resp.StatusCode
+		}()
+	}
+	wg.Wait()
+	for i, c := range codes {
+		if c != http.StatusAccepted {
+			h.t.Fatalf("delivery %d: HTTP %d", i, c)
+		}
+	}
 }
 
 func sign(body []byte) string {
@@ -281,43 +321,14 @@ func TestWebhookBurstCoalesces(t *testing.T) {
 	is := h.fake.Issues(repo)[0]
 	h.fake.SetWebhook(h.url+"/webhooks/b", secret, nil)
 	h.fake.EditIssue(repo, is.Number, func(x *githubtest.Issue) { x.Title = "burst" })
-	var payload []byte
-	for _, d := range h.fake.Deliveries() {
-		if d.Event == "issues" {
-			payload = d.Body
-		}
-	}
+	payload := h.issuesDelivery()
 	h.waitRun() // the run for the real delivery
 	h.mu.Lock()
 	before := h.nRuns
 	h.mu.Unlock()
 	// A burst: 50 deliveries at once, as a tracker sends them when a
 	// script edits one issue 50 times.
-	var wg sync.WaitGroup
-	codes := make([]int, 50)
-	for i := range 50 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			req, _ := http.NewRequest(http.MethodPost, h.url+"/webhooks/b", bytes.NewReader(payload))
-			req.Header.Set("X-GitHub-Event", "issues")
-			req.Header.Set("X-GitHub-Delivery", fmt.Sprintf("burst-%d", i))
-			req.Header.Set("X-Hub-Signature-256", sign(payload))
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				return
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			codes[i] = resp.StatusCode
-		}()
-	}
-	wg.Wait()
-	for i, c := range codes {
-		if c != http.StatusAccepted {
-			t.Fatalf("delivery %d: HTTP %d", i, c)
-		}
-	}
+	h.deliverBurst(payload, 50, 50)
 	h.waitRun()
 	// Let anything still queued run, then count.
 	h.until("the queue drains", func() bool { return h.jobs() == 0 })

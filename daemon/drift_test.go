@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,9 +11,8 @@ import (
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/adapters/memory"
 	"github.com/tracksync/tracksync/config"
-	"github.com/tracksync/tracksync/mapping"
+	"github.com/tracksync/tracksync/internal/flowtest"
 	"github.com/tracksync/tracksync/store"
-	"github.com/tracksync/tracksync/store/sqlite"
 	tsync "github.com/tracksync/tracksync/sync"
 )
 
@@ -25,21 +23,10 @@ func TestScheduledDriftCheck(t *testing.T) {
 	a, _ := memory.New("a", memory.Options{Project: "A"})
 	b, _ := memory.New("b", memory.Options{Project: "B"})
 	a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "one", Status: "To Do"})
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "state.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	yes := true
-	cf := config.Flow{Name: "f", A: config.FlowSide{Tracker: "a"}, B: config.FlowSide{Tracker: "b"}, Direction: "both",
-		Conflict: "newest", OnDelete: "unlink", MaxChangeShare: 1, Create: &yes, Schedule: "@every 1h",
-		Fields: map[string]config.FieldConfig{"title": {Direction: "both"}}}
-	ca, cb := a.Capabilities(), b.Capabilities()
-	m, probs := mapping.Compile(cf, "flows[0]", nil, mapping.SideInfo{Name: "a", Kind: "memory", Caps: &ca}, mapping.SideInfo{Name: "b", Kind: "memory", Caps: &cb})
-	if len(probs) > 0 {
-		t.Fatal(probs)
-	}
-	fs := &tsync.Flows{ByName: map[string]*tsync.Flow{"f": {Map: m, A: a, B: b}}, Order: []string{"f"},
+	st := flowtest.Store(t, "", nil)
+	cf := flowtest.Flow("", "", map[string]config.FieldConfig{"title": {Direction: "both"}})
+	cf.Schedule = "@every 1h"
+	fs := &tsync.Flows{ByName: map[string]*tsync.Flow{"f": flowtest.Compile(t, cf, nil, "memory", a, "memory", b)}, Order: []string{"f"},
 		Trackers: map[string]adapters.Tracker{"a": a, "b": b}, Kinds: map[string]string{"a": "memory", "b": "memory"}}
 	synced := make(chan struct{}, 10)
 	checked := make(chan *tsync.CheckReport, 100)

@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -167,42 +166,8 @@ func TestWebhookBurst500(t *testing.T) {
 	h.fake.SetWebhook(h.url+"/webhooks/b", secret, nil)
 	before := h.runsSoFar()
 	h.fake.EditIssue(repo, is.Number, func(x *githubtest.Issue) { x.Title = "burst" })
-	var payload []byte
-	for _, d := range h.fake.Deliveries() {
-		if d.Event == "issues" {
-			payload = d.Body
-		}
-	}
 	const n = 500
-	var wg sync.WaitGroup
-	codes := make([]int, n)
-	sem := make(chan struct{}, 16)
-	for i := range n {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			req, _ := http.NewRequest(http.MethodPost, h.url+"/webhooks/b", bytes.NewReader(payload))
-			req.Header.Set("X-GitHub-Event", "issues")
-			req.Header.Set("X-GitHub-Delivery", fmt.Sprintf("burst-%d", i))
-			req.Header.Set("X-Hub-Signature-256", sign(payload))
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			codes[i] = resp.StatusCode
-		}()
-	}
-	wg.Wait()
-	for i, c := range codes {
-		if c != http.StatusAccepted {
-			t.Fatalf("delivery %d: HTTP %d", i, c)
-		}
-	}
+	h.deliverBurst(h.issuesDelivery(), n, 16)
 	if got := h.runsSoFar() - before; got != 0 {
 		t.Fatalf("%d run(s) during the burst; the job must wait for quiet", got)
 	}
@@ -243,6 +208,25 @@ func TestRedeliveryToAnotherReplica(t *testing.T) {
 	}
 }
 
+// readyz is /readyz's status code and its checks.
+func (h *harness) readyz() (int, map[string]string) {
+	h.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, h.url+"/readyz", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Checks map[string]string `json:"checks"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		h.t.Fatal(err)
+	}
+	return resp.StatusCode, body.Checks
+}
+
 func (h *harness) metricsText() string {
 	h.t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, h.url+"/metrics", nil)
@@ -274,23 +258,7 @@ func TestOverdueFlow(t *testing.T) {
 		o.cfg = func(c *Config) { c.Clock = clk.Now }
 	})
 	h.waitRun()
-	readyz := func() (int, map[string]string) {
-		req, _ := http.NewRequest(http.MethodGet, h.url+"/readyz", nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var body struct {
-			Checks map[string]string `json:"checks"`
-		}
-		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-			t.Fatal(err)
-		}
-		return resp.StatusCode, body.Checks
-	}
-	if _, c := readyz(); !strings.HasPrefix(c["flows"], "ok") {
+	if _, c := h.readyz(); !strings.HasPrefix(c["flows"], "ok") {
 		t.Fatalf("flows check after a run: %q", c["flows"])
 	}
 	if m := h.metricsText(); !strings.Contains(m, `tracksync_flow_overdue{flow="f"} 0`) {
@@ -300,7 +268,7 @@ func TestOverdueFlow(t *testing.T) {
 	// 4m10s. The runs are stamped with real time, the daemon's clock
 	// moves 5 minutes past them.
 	clk.Advance(5 * time.Minute)
-	code, c := readyz()
+	code, c := h.readyz()
 	if code != http.StatusServiceUnavailable || !strings.Contains(c["flows"], "overdue: f (no run for") {
 		t.Fatalf("readyz %d, flows check %q; want 503 naming flow f overdue", code, c["flows"])
 	}
@@ -322,18 +290,8 @@ func TestReplicasWithOtherSchedulesNotReady(t *testing.T) {
 	h1.d.checkPeers(h1.ctx)
 	h2.d.checkPeers(h2.ctx)
 	check := func(h *harness) string {
-		req, _ := http.NewRequest(http.MethodGet, h.url+"/readyz", nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var body struct {
-			Checks map[string]string `json:"checks"`
-		}
-		json.NewDecoder(resp.Body).Decode(&body)
-		return body.Checks["replicas"]
+		_, c := h.readyz()
+		return c["replicas"]
 	}
 	if got := check(h1); !strings.Contains(got, "replica r2") {
 		t.Errorf("replica r1's readyz replicas check %q; want it to name r2, whose schedules differ", got)

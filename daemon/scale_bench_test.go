@@ -14,7 +14,6 @@ import (
 
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/adapters/memory"
-	"github.com/tracksync/tracksync/config"
 	"github.com/tracksync/tracksync/daemon/jobs/riverjobs"
 	"github.com/tracksync/tracksync/mapping"
 	"github.com/tracksync/tracksync/store"
@@ -214,7 +213,6 @@ func benchScale(b *testing.B, driver string, replicas int) {
 // linked in the store with bases, cursors at the end of each side.
 func seedScale(b *testing.B, ctx context.Context, st store.Store) []*scaleFlow {
 	var flows []*scaleFlow
-	yes := true
 	for i := range scaleFlows {
 		name := fmt.Sprintf("f%02d", i)
 		a, _ := memory.New(name+"a", memory.Options{Project: "A", PageSize: 100})
@@ -224,14 +222,7 @@ func seedScale(b *testing.B, ctx context.Context, st store.Store) []*scaleFlow {
 			as[j] = adapters.Item{Kind: adapters.KindIssue, Title: fmt.Sprintf("%s item %d", name, j), Status: "To Do"}
 		}
 		as = seedLinked(b, ctx, st, name, a, bb, as)
-		cf := config.Flow{Name: name, A: config.FlowSide{Tracker: name + "a"}, B: config.FlowSide{Tracker: name + "b"}, Direction: "both", Conflict: "newest",
-			OnDelete: "unlink", MaxChangeShare: 1, Create: &yes, Schedule: "@every 10m", Fields: map[string]config.FieldConfig{"title": {Direction: "both"}, "status": {Direction: "both"}}}
-		ca, cb := a.Capabilities(), bb.Capabilities()
-		m, probs := mapping.Compile(cf, "flows", nil, mapping.SideInfo{Name: name + "a", Kind: "memory", Caps: &ca}, mapping.SideInfo{Name: name + "b", Kind: "memory", Caps: &cb})
-		if len(probs) > 0 {
-			b.Fatal(probs)
-		}
-		flows = append(flows, &scaleFlow{name: name, a: a, b: bb, m: m, as: as})
+		flows = append(flows, &scaleFlow{name: name, a: a, b: bb, m: benchFlow(b, name, a, bb, "@every 10m").Map, as: as})
 	}
 	return flows
 }

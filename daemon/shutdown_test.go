@@ -9,7 +9,7 @@ import (
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/adapters/memory"
 	"github.com/tracksync/tracksync/config"
-	"github.com/tracksync/tracksync/mapping"
+	"github.com/tracksync/tracksync/internal/flowtest"
 	"github.com/tracksync/tracksync/store/sqlite"
 	tsync "github.com/tracksync/tracksync/sync"
 )
@@ -26,19 +26,14 @@ func TestShutdownMidRunThenRestart(t *testing.T) {
 	for i := 0; i < 10; i++ {
 		a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: string(rune('a' + i)), Status: "To Do"})
 	}
-	yes := true
-	cf := config.Flow{Name: "f", A: config.FlowSide{Tracker: "a"}, B: config.FlowSide{Tracker: "b"}, Direction: "both", Conflict: "newest",
-		OnDelete: "unlink", MaxChangeShare: 1, Create: &yes, Schedule: "@every 1h", Fields: map[string]config.FieldConfig{"title": {Direction: "both"}, "status": {Direction: "both"}}}
-	ca, cb := a.Capabilities(), b.Capabilities()
-	m, probs := mapping.Compile(cf, "flows[0]", nil, mapping.SideInfo{Name: "a", Kind: "memory", Caps: &ca}, mapping.SideInfo{Name: "b", Kind: "memory", Caps: &cb})
-	if len(probs) > 0 {
-		t.Fatal(probs)
-	}
+	cf := flowtest.Flow("", "", map[string]config.FieldConfig{"title": {Direction: "both"}, "status": {Direction: "both"}})
+	cf.Schedule = "@every 1h"
+	flow := flowtest.Compile(t, cf, nil, "memory", a, "memory", b)
 	// b takes one create a call (the memory tracker's bulk CreateMany is
 	// hidden): draining stops between two writes, and a bulk create in
 	// flight is one write, finished whole.
 	single := struct{ adapters.Tracker }{b}
-	fs := &tsync.Flows{ByName: map[string]*tsync.Flow{"f": {Map: m, A: a, B: single}}, Order: []string{"f"}, Trackers: map[string]adapters.Tracker{"a": a, "b": single}}
+	fs := &tsync.Flows{ByName: map[string]*tsync.Flow{"f": {Map: flow.Map, A: a, B: single}}, Order: []string{"f"}, Trackers: map[string]adapters.Tracker{"a": a, "b": single}}
 
 	startDaemon := func(onRun func(*tsync.Result, error)) (*Daemon, context.CancelFunc, chan error) {
 		st, err := sqlite.Open(ctx, filepath.Join(dir, "state.db"), sqlite.Options{})

@@ -10,6 +10,7 @@ import (
 	"github.com/tracksync/tracksync/adapters/jira/jiratest"
 	"github.com/tracksync/tracksync/store"
 	tsync "github.com/tracksync/tracksync/sync"
+	"github.com/tracksync/tracksync/sync/synctest"
 )
 
 // TestAdoptionOverJiraAndGitHub: a team's Jira project and GitHub
@@ -68,7 +69,7 @@ func TestAdoptionOverJiraAndGitHub(t *testing.T) {
 				}
 			}
 			titles := map[string]bool{}
-			items, err := w.jiraItems(w.ctx)
+			items, err := synctest.JiraSide("jira", w.jfake, jiraProj, w.a).Items(w.ctx)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -9,6 +9,7 @@ import (
 	"github.com/tracksync/tracksync/adapters/github"
 	"github.com/tracksync/tracksync/adapters/github/githubtest"
 	"github.com/tracksync/tracksync/config"
+	"github.com/tracksync/tracksync/internal/flowtest"
 )
 
 // TestJiraBoardStatus: the Jira adapter and the GitHub adapter with its
@@ -31,7 +32,7 @@ func TestJiraBoardStatus(t *testing.T) {
 
 	made := p.create(adapters.Item{Kind: adapters.KindIssue, Title: "board card"})
 	p.sync(false)
-	card := fmt.Sprintf("%s#%d", ghRepo, p.ghIssue("board card").Number)
+	card := fmt.Sprintf("%s#%d", ghRepo, flowtest.GitHubIssue(t, p.gfake, ghRepo, "board card").Number)
 	if st, ok := p.gfake.CardStatus("acme", 1, card); !ok || st != "Todo" {
 		t.Fatalf("the copy's card: %q (on the board %v), want Todo", st, ok)
 	}
@@ -42,7 +43,7 @@ func TestJiraBoardStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.sync(false)
-	if got := p.jiraIssue("board card").Status; got != "In Review" {
+	if got := flowtest.JiraIssue(t, p.jfake, "board card").Status; got != "In Review" {
 		t.Errorf("after the card moved to In Review: Jira %s is %q", made.Ref.Key, got)
 	}
 

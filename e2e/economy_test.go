@@ -2,25 +2,23 @@ package e2e_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-
-	"fmt"
-	"github.com/tracksync/tracksync/adapters"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/adapters/github"
 	"github.com/tracksync/tracksync/adapters/github/githubtest"
 	"github.com/tracksync/tracksync/adapters/jira"
 	"github.com/tracksync/tracksync/adapters/jira/jiratest"
 	"github.com/tracksync/tracksync/adapters/memory"
 	"github.com/tracksync/tracksync/config"
-	"github.com/tracksync/tracksync/mapping"
-	"github.com/tracksync/tracksync/store/sqlite"
+	"github.com/tracksync/tracksync/internal/flowtest"
 	tsync "github.com/tracksync/tracksync/sync"
 )
 
@@ -52,10 +50,9 @@ func (b bill) total() int { return b.GitHub + b.Jira }
 func newEcon(tb testing.TB, n int, toGitHub bool, tweak ...func(*jira.Options)) *econ {
 	tb.Helper()
 	ctx := context.Background()
-	start := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
-	clock := memory.NewClock(start)
+	clock := memory.NewClock(flowtest.Start)
 	x := &econ{tb: tb, ctx: ctx, clock: clock, n: n, toGitHub: toGitHub}
-	x.jfake = jiratest.New(tb, jiratest.Options{Start: start})
+	x.jfake = jiratest.New(tb, jiratest.Options{Start: flowtest.Start})
 	// Every request takes 20ms of both fakes' time, so a run's writes
 	// spread over time as they do against real trackers (a frozen clock
 	// would stamp every write of a run alike).
@@ -66,31 +63,15 @@ func newEcon(tb testing.TB, n int, toGitHub bool, tweak ...func(*jira.Options)) 
 		proxy.ServeHTTP(w, r)
 	}))
 	tb.Cleanup(jsrv.Close)
-	jo := jira.Options{URL: jsrv.URL, Project: jiraProj, Email: "bot@example.com", Token: "api-token",
-		RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond}
-	for _, f := range tweak {
-		f(&jo)
-	}
-	a, err := jira.New(ctx, "jira", jo)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	a := flowtest.Jira(tb, "jira", x.jfake, jiraProj, append([]func(*jira.Options){func(o *jira.Options) { o.URL = jsrv.URL }}, tweak...)...)
 	// A quota large enough that the bill, not the limit, is measured.
 	x.gfake = githubtest.New(tb, githubtest.Options{Repos: []string{ghRepo}, Users: ghUsers, Tokens: []string{"tok"}, Clock: clock.Now,
 		RateLimit: 1 << 30, ContentPerMinute: 1 << 20, ContentPerHour: 1 << 30})
-	g, err := github.New("github", github.Options{URL: x.gfake.URL, Token: "tok", Clock: clock.Now, Transport: ticking{x, x.gfake.Client().Transport},
-		ContentPerMinute: 1 << 20, ContentPerHour: 1 << 30,
-		Sleep:        func(ctx context.Context, d time.Duration) error { x.advance(d); return ctx.Err() },
-		RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	g := flowtest.GitHub(tb, "github", x.gfake, clock.Now, x.advance, github.Options{Transport: ticking{x, x.gfake.Client().Transport},
+		ContentPerMinute: 1 << 20, ContentPerHour: 1 << 30})
 	if toGitHub {
 		// A person's own client seeds Jira; its requests are not billed.
-		person, err := jira.New(ctx, "jira", jira.Options{URL: x.jfake.URL, Project: jiraProj, Email: "bot@example.com", Token: "api-token"})
-		if err != nil {
-			tb.Fatal(err)
-		}
+		person := flowtest.Jira(tb, "jira", x.jfake, jiraProj)
 		for i := range n {
 			it := adapters.Item{Kind: adapters.KindIssue, Title: fmt.Sprintf("issue %d", i), Body: fmt.Sprintf("body of issue %d", i),
 				Labels: []string{labelPool[i%len(labelPool)]}}
@@ -112,11 +93,7 @@ func newEcon(tb testing.TB, n int, toGitHub bool, tweak ...func(*jira.Options)) 
 		x.gfake.CreateIssue(ghRepo, is)
 		x.advance(time.Second) // people file issues over time
 	}
-	st, err := sqlite.Open(ctx, stateDir(tb)+"/state.db", sqlite.Options{Clock: clock.Now})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { st.Close() })
+	st := flowtest.Store(tb, flowtest.StateDir(tb), clock.Now)
 	yes := true
 	dir := "a-to-b"
 	if toGitHub {
@@ -131,12 +108,7 @@ func newEcon(tb testing.TB, n int, toGitHub bool, tweak ...func(*jira.Options)) 
 			"comments": {Direction: dir},
 			"status":   {Direction: dir, Map: []config.ValuePair{{A: "open", B: "To Do"}, {A: "closed", B: "Done"}}},
 		}}
-	capsA, capsB := g.Capabilities(), a.Capabilities()
-	m, probs := mapping.Compile(cf, "flows[0]", nil, mapping.SideInfo{Name: "github", Kind: "github", Caps: &capsA}, mapping.SideInfo{Name: "jira", Kind: "jira", Caps: &capsB})
-	if len(probs) > 0 {
-		tb.Fatalf("flow does not compile: %v", probs)
-	}
-	x.flow = &tsync.Flow{Map: m, A: g, B: a}
+	x.flow = flowtest.Compile(tb, cf, nil, "github", g, "jira", a)
 	// The fakes' clock runs 20 ms a request, far ahead of the wall clock
 	// the lease is renewed by: a lease longer than any run here.
 	x.eng = tsync.New(st, tsync.Options{Clock: clock.Now, LockTTL: 24 * time.Hour})

@@ -21,11 +21,9 @@ import (
 	"github.com/tracksync/tracksync/adapters/jira"
 	"github.com/tracksync/tracksync/adapters/jira/jiratest"
 	"github.com/tracksync/tracksync/adapters/memory"
-	"github.com/tracksync/tracksync/config"
-	"github.com/tracksync/tracksync/mapping"
+	"github.com/tracksync/tracksync/internal/flowtest"
 	"github.com/tracksync/tracksync/mapping/markup"
 	"github.com/tracksync/tracksync/store"
-	"github.com/tracksync/tracksync/store/sqlite"
 	tsync "github.com/tracksync/tracksync/sync"
 	"github.com/tracksync/tracksync/sync/synctest"
 )
@@ -50,17 +48,8 @@ const (
 )
 
 var (
-	jiraStatuses = []string{"To Do", "In Progress", "In Review", "Done"}
-	labelPool    = []string{"bug", "ux", "infra", "p1", "growth"}
-	ghUsers      = []string{"gh-ana", "gh-bo", "gh-cy"}
-	// statusMap is platform-epics' status map: GitHub has only open and
-	// closed, so the two in-progress statuses ride on status labels.
-	statusMap = []config.ValuePair{
-		{A: "To Do", B: "open"},
-		{A: "In Progress", B: "open", BLabel: "status: in progress"},
-		{A: "In Review", B: "open", BLabel: "status: in review"},
-		{A: "Done", B: "closed"},
-	}
+	labelPool = []string{"bug", "ux", "infra", "p1", "growth"}
+	ghUsers   = []string{"gh-ana", "gh-bo", "gh-cy"}
 )
 
 type variant struct {
@@ -74,15 +63,6 @@ type variant struct {
 	// cards on the board.
 	board bool
 }
-
-// boardStatuses are the board's options, named so the flow compiles
-// before the project is read (as project.categories does), and
-// statusMapBoard maps Jira's workflow onto them.
-var (
-	boardStatuses = []adapters.StatusDef{{Name: "Todo", Category: adapters.CategoryTodo}, {Name: "In Progress", Category: adapters.CategoryInProgress},
-		{Name: "In Review", Category: adapters.CategoryInProgress}, {Name: "Done", Category: adapters.CategoryDone}}
-	statusMapBoard = []config.ValuePair{{A: "To Do", B: "Todo"}, {A: "In Progress", B: "In Progress"}, {A: "In Review", B: "In Review"}, {A: "Done", B: "Done"}}
-)
 
 type world struct {
 	t      *testing.T
@@ -117,83 +97,36 @@ var copyingComment = regexp.MustCompile(`copying comment \S+ to (\S+):`)
 
 func newWorld(t *testing.T, seed uint64, v variant) *world {
 	t.Helper()
-	ctx := context.Background()
-	start := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
-	clock := memory.NewClock(start)
-	w := &world{t: t, ctx: ctx, rnd: rand.New(rand.NewPCG(seed, seed*7+1)), seed: seed, v: v, clock: clock, kinds: map[string]int{}, lostComments: map[string]bool{}}
+	clock := memory.NewClock(flowtest.Start)
+	w := &world{t: t, ctx: context.Background(), rnd: flowtest.Rand(seed), seed: seed, v: v, clock: clock, kinds: map[string]int{}, lostComments: map[string]bool{}}
 
-	w.jfake = jiratest.New(t, jiratest.Options{Flavor: v.flavor, Start: start})
-	jo := jira.Options{URL: w.jfake.URL, Project: jiraProj, RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond}
-	if v.flavor == jiratest.DataCenter {
-		jo.Deployment, jo.PAT = jira.DataCenter, "pat-token"
-	} else {
-		jo.Email, jo.Token = "bot@example.com", "api-token"
-	}
-	var err error
-	if w.a, err = jira.New(ctx, "a", jo); err != nil {
-		t.Fatal(err)
-	}
-	if w.person, err = jira.New(ctx, "a", jo); err != nil {
-		t.Fatal(err)
-	}
+	w.jfake = jiratest.New(t, jiratest.Options{Flavor: v.flavor, Start: flowtest.Start})
+	w.a, w.person = flowtest.Jira(t, "a", w.jfake, jiraProj), flowtest.Jira(t, "a", w.jfake, jiraProj)
 	w.jusers = w.jfake.UserIDs()
 
 	w.gfake = githubtest.New(t, githubtest.Options{Repos: []string{ghRepo}, Users: ghUsers, Tokens: []string{"tok"}, Clock: clock.Now})
 	var project *github.ProjectOptions
-	statuses := statusMap
+	// platform-epics' status map: GitHub has only open and closed, so the
+	// two in-progress statuses ride on status labels; or, on a board,
+	// its options named so the flow compiles before the project is read
+	// (as project.categories does).
+	statuses := flowtest.LabelMap
 	if v.board {
-		opts := make([]string, len(boardStatuses))
-		for i, s := range boardStatuses {
-			opts[i] = s.Name
-		}
-		w.gfake.AddProject("acme", 1, "Status", opts...)
-		project, statuses = &github.ProjectOptions{Owner: "acme", Number: 1, Statuses: boardStatuses}, statusMapBoard
+		w.gfake.AddProject("acme", 1, "Status", flowtest.Names(flowtest.Board)...)
+		project, statuses = &github.ProjectOptions{Owner: "acme", Number: 1, Statuses: flowtest.Board}, flowtest.BoardMap
 	}
-	w.b, err = github.New("b", github.Options{Project: project,
-		URL: w.gfake.URL, Token: "tok", Clock: clock.Now, Transport: w.gfake.Client().Transport,
-		// The adapter's pacing and Retry-After waits pass on the test's
-		// clock (both fakes' clocks), not on the wall.
-		Sleep: func(ctx context.Context, d time.Duration) error {
-			w.advance(d)
-			return ctx.Err()
-		},
-		RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The adapter's pacing and Retry-After waits pass on the test's
+	// clock (both fakes' clocks), not on the wall.
+	w.b = flowtest.GitHub(t, "b", w.gfake, clock.Now, w.advance, github.Options{Project: project})
+	w.st = flowtest.Store(t, flowtest.StateDir(t), clock.Now)
 
-	w.st, err = sqlite.Open(ctx, stateDir(t)+"/state.db", sqlite.Options{Clock: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.st.Close() })
-
-	var users []config.User
-	for i, n := range []string{"Ana", "Bo", "Cy"} {
-		users = append(users, config.User{Name: n, IDs: map[string]string{"a": w.jusers[i], "b": ghUsers[i]}})
-	}
-	yes := true
 	scopeA, scopeB := "project = "+jiraProj, ghRepo
 	if v.epics {
 		scopeA, scopeB = scopeA+" AND issuetype = Epic", scopeB+" label:epic"
 	}
-	cf := config.Flow{Name: "platform-epics", A: config.FlowSide{Tracker: "a", Scope: scopeA}, B: config.FlowSide{Tracker: "b", Scope: scopeB},
-		Direction: "both", Conflict: v.policy, OnDelete: "unlink", MaxChangeShare: 1, Create: &yes, Schedule: "@every 5m",
-		Fields: map[string]config.FieldConfig{
-			"title":     {Direction: "both"},
-			"body":      {Direction: "a-to-b"},
-			"labels":    {Direction: "both"},
-			"assignees": {Direction: "both"},
-			"comments":  {Direction: "both"},
-			"status":    {Direction: "both", Map: statuses},
-		}}
-	capsA, capsB := w.a.Capabilities(), w.b.Capabilities()
-	m, probs := mapping.Compile(cf, "flows[0]", users, mapping.SideInfo{Name: "a", Kind: "jira", Caps: &capsA}, mapping.SideInfo{Name: "b", Kind: "github", Caps: &capsB})
-	if len(probs) > 0 {
-		t.Fatalf("flow does not compile: %v", probs)
-	}
-	w.flow = &tsync.Flow{Map: m, A: w.a, B: w.b}
+	cf := flowtest.Flow(scopeA, scopeB, flowtest.FieldsWith(statuses))
+	cf.Name, cf.Conflict = "platform-epics", v.policy
+	w.flow = flowtest.Compile(t, cf, flowtest.Users(w.jusers, ghUsers), "jira", w.a, "github", w.b)
 	w.eng = tsync.New(w.st, tsync.Options{Clock: clock.Now})
 	return w
 }
@@ -221,23 +154,10 @@ func (w *world) jiraBody(md string) json.RawMessage {
 
 func (w *world) step() {
 	w.steps++
-	w.advance(time.Duration(1+w.rnd.IntN(90)) * time.Second)
-	r := w.rnd.IntN(100)
-	if w.rnd.IntN(2) == 0 {
-		w.stepJira(r)
-	} else {
-		w.stepGitHub(r)
-	}
+	flowtest.Step(w.rnd, w.advance, w.stepJira, w.stepGitHub)
 	if w.steps%10 == 0 {
 		w.sync()
 	}
-}
-
-func toggle(l []string, v string) []string {
-	if slices.Contains(l, v) {
-		return slices.DeleteFunc(slices.Clone(l), func(s string) bool { return s == v })
-	}
-	return append(slices.Clone(l), v)
 }
 
 // stepJira plays a person on Jira.
@@ -260,51 +180,31 @@ func (w *world) stepJira(r int) {
 		return
 	}
 	is := issues[w.rnd.IntN(len(issues))]
-	edit := func(f func(*jiratest.Issue)) {
-		if err := w.jfake.EditIssue(is.Key, "", f); err != nil {
-			w.t.Fatalf("step %d: editing %s: %v", w.steps, is.Key, err)
-		}
-	}
+	// A bulk edit of the status jumps anywhere; the engine's writes back
+	// must walk the workflow (To Do → Done takes two hops).
+	p := flowtest.JiraPerson{Fake: w.jfake, Rnd: w.rnd, Statuses: flowtest.Names(flowtest.Workflow), Labels: labelPool, Users: w.jusers}
+	done, err := p.Common(r, is.Key, fmt.Sprintf("a title %d", w.steps))
 	switch {
-	case r < 25:
-		edit(func(x *jiratest.Issue) { x.Summary = fmt.Sprintf("a title %d", w.steps) })
-	case r < 45:
-		// A bulk edit jumps anywhere; the engine's writes back must walk
-		// the workflow (To Do → Done takes two hops).
-		edit(func(x *jiratest.Issue) { x.Status = jiraStatuses[w.rnd.IntN(len(jiraStatuses))] })
-	case r < 58:
-		l := labelPool[w.rnd.IntN(len(labelPool))]
-		edit(func(x *jiratest.Issue) { x.Labels = toggle(x.Labels, l) })
-	case r < 68:
-		u := ""
-		if k := w.rnd.IntN(4); k < 3 {
-			u = w.jusers[k]
-		}
-		edit(func(x *jiratest.Issue) { x.Assignee = u })
+	case done:
 	case r < 78:
-		edit(func(x *jiratest.Issue) { x.Description = w.jiraBody(fmt.Sprintf("a body %d", w.steps)) })
+		err = p.Edit(is.Key, func(x *jiratest.Issue) { x.Description = w.jiraBody(fmt.Sprintf("a body %d", w.steps)) })
 	case r < 92:
 		by := w.jusers[w.rnd.IntN(len(w.jusers))]
-		if err := w.jfake.AddCommentAs(is.Key, by, w.jiraBody(fmt.Sprintf("a says %d", w.steps))); err != nil {
-			w.t.Fatalf("step %d: commenting on %s: %v", w.steps, is.Key, err)
-		}
+		err = p.Comment(is.Key, by, w.jiraBody(fmt.Sprintf("a says %d", w.steps)))
 	case r < 95:
-		if err := w.jfake.RemoveIssue(is.Key); err != nil {
-			w.t.Fatalf("step %d: deleting %s: %v", w.steps, is.Key, err)
-		}
+		err = p.Remove(is.Key)
 	default:
 		// Nobody touches Jira; the next sync still runs on schedule.
+	}
+	if err != nil {
+		w.t.Fatalf("step %d: %v", w.steps, err)
 	}
 }
 
 // stepGitHub plays a person on GitHub.
 func (w *world) stepGitHub(r int) {
-	var open []githubtest.Issue
-	for _, is := range w.gfake.Issues(ghRepo) {
-		if !is.PullRequest {
-			open = append(open, is)
-		}
-	}
+	p := flowtest.GitHubPerson{Fake: w.gfake, Rnd: w.rnd, Repo: ghRepo, Labels: labelPool}
+	open := p.Open()
 	if r < 8 || len(open) == 0 {
 		labels := []string{labelPool[w.rnd.IntN(len(labelPool))]}
 		if w.v.epics {
@@ -314,25 +214,21 @@ func (w *world) stepGitHub(r int) {
 		return
 	}
 	is := open[w.rnd.IntN(len(open))]
-	edit := func(f func(*githubtest.Issue)) {
-		if err := w.gfake.EditIssue(ghRepo, is.Number, f); err != nil {
-			w.t.Fatalf("step %d: editing %s#%d: %v", w.steps, ghRepo, is.Number, err)
-		}
-	}
+	var err error
 	switch {
 	case r < 10:
 		// Pull requests share the issues list but are out of scope.
-		w.gfake.CreateIssue(ghRepo, githubtest.Issue{Title: fmt.Sprintf("pull request %d", w.steps), PullRequest: true})
+		p.PullRequest(fmt.Sprintf("pull request %d", w.steps))
 	case r < 28:
-		edit(func(x *githubtest.Issue) { x.Title = fmt.Sprintf("b title %d", w.steps) })
+		err = p.Edit(is.Number, func(x *githubtest.Issue) { x.Title = fmt.Sprintf("b title %d", w.steps) })
 	case r < 50 && w.v.board:
 		// Status is the card's column: a person moves it.
-		if err := w.gfake.MoveCard("acme", 1, fmt.Sprintf("%s#%d", ghRepo, is.Number), boardStatuses[w.rnd.IntN(len(boardStatuses))].Name); err != nil {
-			w.t.Fatalf("step %d: moving the card of #%d: %v", w.steps, is.Number, err)
+		if err = w.gfake.MoveCard("acme", 1, fmt.Sprintf("%s#%d", ghRepo, is.Number), flowtest.Board[w.rnd.IntN(len(flowtest.Board))].Name); err != nil {
+			err = fmt.Errorf("moving the card of #%d: %w", is.Number, err)
 		}
 	case r < 50:
 		// Status is state plus status labels, sometimes two at once.
-		edit(func(x *githubtest.Issue) {
+		err = p.Edit(is.Number, func(x *githubtest.Issue) {
 			x.Labels = slices.DeleteFunc(slices.Clone(x.Labels), func(l string) bool { return strings.HasPrefix(l, statusWord) })
 			x.State, x.StateReason = "open", ""
 			switch w.rnd.IntN(6) {
@@ -347,37 +243,24 @@ func (w *world) stepGitHub(r int) {
 			}
 		})
 	case r < 62:
-		edit(func(x *githubtest.Issue) { x.Labels = toggle(x.Labels, labelPool[w.rnd.IntN(len(labelPool))]) })
+		err = p.ToggleLabel(is.Number)
 	case r < 72:
 		// Jira holds one assignee, so a person here assigns at most one.
-		edit(func(x *githubtest.Issue) {
+		err = p.Edit(is.Number, func(x *githubtest.Issue) {
 			x.Assignees = nil
 			if k := w.rnd.IntN(4); k < 3 {
 				x.Assignees = []string{ghUsers[k]}
 			}
 		})
 	case r < 86:
-		if _, err := w.gfake.AddComment(ghRepo, is.Number, ghUsers[w.rnd.IntN(len(ghUsers))], fmt.Sprintf("b says %d", w.steps)); err != nil {
-			w.t.Fatalf("step %d: commenting on #%d: %v", w.steps, is.Number, err)
-		}
+		err = p.Comment(is.Number, ghUsers[w.rnd.IntN(len(ghUsers))], fmt.Sprintf("b says %d", w.steps))
 	case r < 89:
-		if err := w.gfake.DeleteIssue(ghRepo, is.Number); err != nil {
-			w.t.Fatalf("step %d: deleting #%d: %v", w.steps, is.Number, err)
-		}
+		err = p.Delete(is.Number)
 	default:
-		cs := w.gfake.Comments(ghRepo, is.Number)
-		if len(cs) == 0 {
-			return
-		}
-		c := cs[w.rnd.IntN(len(cs))]
-		// A person editing a copied comment keeps its hidden marker.
-		body := fmt.Sprintf("b edited %d", w.steps)
-		if i := strings.Index(c.Body, "\n\n<!-- tracksync:"); i >= 0 {
-			body += c.Body[i:]
-		}
-		if err := w.gfake.EditComment(ghRepo, c.ID, body); err != nil {
-			w.t.Fatalf("step %d: editing comment %d: %v", w.steps, c.ID, err)
-		}
+		err = p.EditComment(is.Number, fmt.Sprintf("b edited %d", w.steps))
+	}
+	if err != nil {
+		w.t.Fatalf("step %d: %v", w.steps, err)
 	}
 }
 
@@ -444,16 +327,8 @@ var faults = []struct {
 // crashAt makes the next run's process die (kill -9) at its k-th write,
 // before or after the call; faultySync then starts a new process.
 func (w *world) crashAt(point tsync.CrashPoint, k int) {
-	n := 0
 	w.crashed = true
-	w.eng = tsync.New(w.st, tsync.Options{Clock: w.clock.Now, Crash: func(p tsync.CrashPoint, _ *tsync.Op) error {
-		if p == point {
-			if n++; n == k {
-				return errors.New("kill -9")
-			}
-		}
-		return nil
-	}})
+	w.eng = tsync.New(w.st, tsync.Options{Clock: w.clock.Now, Crash: flowtest.Kill(point, "", k)})
 }
 
 func (w *world) faultySync(full bool) {
@@ -542,56 +417,10 @@ func (w *world) settle(full bool) {
 		w.advance(time.Second)
 		w.run(full)
 		return nil
-	}, synctest.Writes{Name: "Jira", Reset: w.jfake.ResetRequests, Count: w.jfake.Writes, Log: func() []string {
-		var writes []string
-		for _, r := range w.jfake.Requests() {
-			if r.Method != http.MethodGet && !strings.Contains(r.Path, "/search") && !strings.Contains(r.Path, "/bulkfetch") {
-				writes = append(writes, r.String())
-			}
-		}
-		return writes
-	}}, synctest.Writes{Name: "GitHub", Reset: w.gfake.ResetLog, Count: func() int { return w.gfake.Count().Writes }, Log: func() []string {
-		var writes []string
-		for _, r := range w.gfake.Requests() {
-			if r.Method != http.MethodGet {
-				writes = append(writes, r.Method+" "+r.Path)
-			}
-		}
-		return writes
-	}})
+	}, synctest.Jira("Jira", w.jfake), synctest.GitHub("GitHub", w.gfake))
 	if err != nil {
 		w.t.Fatalf("step %d (sync %d): %v", w.steps, w.syncs, err)
 	}
-}
-
-func (w *world) jiraItems(ctx context.Context) ([]adapters.Item, error) {
-	var out []adapters.Item
-	for _, is := range w.jfake.Issues() {
-		if is.Project != jiraProj {
-			continue
-		}
-		it, err := w.a.Get(ctx, adapters.Ref{Tracker: "a", ID: fmt.Sprint(is.ID)})
-		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", is.Key, err)
-		}
-		out = append(out, it)
-	}
-	return out, nil
-}
-
-func (w *world) githubItems(ctx context.Context) ([]adapters.Item, error) {
-	var out []adapters.Item
-	for _, is := range w.gfake.Issues(ghRepo) {
-		if is.PullRequest {
-			continue
-		}
-		it, err := w.b.Get(ctx, adapters.Ref{Tracker: "b", ID: fmt.Sprintf("%s#%d", ghRepo, is.Number)})
-		if err != nil {
-			return nil, fmt.Errorf("reading %s#%d: %w", ghRepo, is.Number, err)
-		}
-		out = append(out, it)
-	}
-	return out, nil
 }
 
 // check asserts the converged state (synctest.Check): links pair live
@@ -610,7 +439,7 @@ func (w *world) check() {
 		}
 	}
 	err := synctest.Check(w.ctx, synctest.Options{Engine: w.eng, Store: w.st, Flow: w.flow,
-		A: synctest.Side{Name: "jira", Items: w.jiraItems}, B: synctest.Side{Name: "github", Items: w.githubItems},
+		A: synctest.JiraSide("jira", w.jfake, jiraProj, w.a), B: synctest.GitHubSide("github", w.gfake, ghRepo, w.b),
 		TrimBodies: true, RequireSyncKeys: true})
 	if err != nil {
 		t.Fatal(err)
@@ -794,10 +623,7 @@ func TestCopyOfGitHubIssueFoundByKey(t *testing.T) {
 				t.Fatalf("the faulty run: err %v, %d jira issues; want it to fail after the create landed", err, n)
 			}
 			w.advance(time.Minute)
-			res, err := w.eng.Sync(w.ctx, w.flow, tsync.RunOptions{Force: true})
-			if err == nil && len(res.Errors) > 0 {
-				err = errors.Join(res.Errors...)
-			}
+			err = w.runJoined()
 			if n := len(w.gfake.Issues(ghRepo)); err != nil || n != 1 {
 				t.Fatalf("the run after: err %v, %d github issues; want it to link the copy (found by its sync key, an id with a slash) and make nothing", err, n)
 			}
@@ -866,12 +692,8 @@ func TestCrashRecoveryAfterMarkerWindow(t *testing.T) {
 	if n := len(w.jfake.Issues()); n != 1 {
 		t.Fatalf("the dead run made %d jira issues, want 1", n)
 	}
-	w.advance(31 * time.Minute)
-	w.eng = tsync.New(w.st, tsync.Options{Clock: w.clock.Now, Owner: "other-host:1"})
-	res, err := w.eng.Sync(w.ctx, w.flow, tsync.RunOptions{Force: true})
-	if err == nil && len(res.Errors) > 0 {
-		err = errors.Join(res.Errors...)
-	}
+	w.elsewhere(31 * time.Minute)
+	err := w.runJoined()
 	if n := len(w.jfake.Issues()); n != 1 {
 		t.Fatalf("recovering the create after the lease ran out made %d jira issues (the key lookup looks back 15 minutes only); run error: %v", n, err)
 	}
@@ -882,25 +704,27 @@ func TestCrashRecoveryAfterMarkerWindow(t *testing.T) {
 	w.check()
 }
 
+// runJoined runs the flow once; its error, or its item errors joined.
+func (w *world) runJoined() error {
+	res, err := w.eng.Sync(w.ctx, w.flow, tsync.RunOptions{Force: true})
+	if err == nil && len(res.Errors) > 0 {
+		err = errors.Join(res.Errors...)
+	}
+	return err
+}
+
+// elsewhere is a process on another host taking the flow over after d.
+func (w *world) elsewhere(d time.Duration) {
+	w.advance(d)
+	w.eng = tsync.New(w.st, tsync.Options{Clock: w.clock.Now, Owner: "other-host:1"})
+}
+
 func (w *world) mustPlan() *tsync.Plan {
 	p, err := w.eng.Plan(w.ctx, w.flow, tsync.RunOptions{})
 	if err != nil {
 		w.t.Fatal(err)
 	}
 	return p
-}
-
-// stateDir is a temporary folder for the state file, on tmpfs where the
-// machine has one: the model syncs hundreds of times and would otherwise
-// wait on fsync rather than on the engine.
-func stateDir(t testing.TB) string {
-	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
-		if dir, err := os.MkdirTemp("/dev/shm", "tracksync-e2e-"); err == nil {
-			t.Cleanup(func() { os.RemoveAll(dir) })
-			return dir
-		}
-	}
-	return t.TempDir()
 }
 
 // TestBulkCreateKilledMidBatch: a run dies right after a bulk create of
@@ -928,12 +752,8 @@ func TestBulkCreateKilledMidBatch(t *testing.T) {
 	if n := len(w.jfake.Issues()) - before; n != 60 {
 		t.Fatalf("the dead run made %d jira issues, want all 60 (one bulk create)", n)
 	}
-	w.advance(time.Minute)
-	w.eng = tsync.New(w.st, tsync.Options{Clock: w.clock.Now, Owner: "other-host:1"})
-	res, err := w.eng.Sync(w.ctx, w.flow, tsync.RunOptions{Force: true})
-	if err == nil && len(res.Errors) > 0 {
-		err = errors.Join(res.Errors...)
-	}
+	w.elsewhere(time.Minute)
+	err := w.runJoined()
 	if err != nil {
 		t.Fatalf("the recovering run: %v", err)
 	}

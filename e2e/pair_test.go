@@ -12,8 +12,7 @@ import (
 	"github.com/tracksync/tracksync/adapters/jira/jiratest"
 	"github.com/tracksync/tracksync/adapters/memory"
 	"github.com/tracksync/tracksync/config"
-	"github.com/tracksync/tracksync/mapping"
-	"github.com/tracksync/tracksync/store/sqlite"
+	"github.com/tracksync/tracksync/internal/flowtest"
 	tsync "github.com/tracksync/tracksync/sync"
 )
 
@@ -39,40 +38,16 @@ type pair struct {
 // ways (newest wins, copies made both ways).
 func newPair(t *testing.T, gopts githubtest.Options, bopts github.Options, fields map[string]config.FieldConfig) *pair {
 	t.Helper()
-	ctx := context.Background()
-	start := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
-	p := &pair{t: t, ctx: ctx, clock: memory.NewClock(start)}
-	p.jfake = jiratest.New(t, jiratest.Options{Start: start})
-	jo := jira.Options{URL: p.jfake.URL, Project: jiraProj, Email: "bot@example.com", Token: "api-token", RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond}
-	var err error
-	if p.a, err = jira.New(ctx, "a", jo); err != nil {
-		t.Fatal(err)
-	}
-	if p.person, err = jira.New(ctx, "a", jo); err != nil {
-		t.Fatal(err)
-	}
+	p := &pair{t: t, ctx: context.Background(), clock: memory.NewClock(flowtest.Start)}
+	p.jfake = jiratest.New(t, jiratest.Options{Start: flowtest.Start})
+	p.a, p.person = flowtest.Jira(t, "a", p.jfake, jiraProj), flowtest.Jira(t, "a", p.jfake, jiraProj)
 	gopts.Repos, gopts.Users, gopts.Tokens, gopts.Clock = []string{ghRepo}, ghUsers, []string{"tok"}, p.clock.Now
 	p.gfake = githubtest.New(t, gopts)
-	bopts.URL, bopts.Token, bopts.Clock, bopts.Transport = p.gfake.URL, "tok", p.clock.Now, p.gfake.Client().Transport
-	bopts.Sleep = func(ctx context.Context, d time.Duration) error { p.advance(d); return ctx.Err() }
-	bopts.RetryWaitMin, bopts.RetryWaitMax = time.Millisecond, 2*time.Millisecond
-	if p.b, err = github.New("b", bopts); err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlite.Open(ctx, stateDir(t)+"/state.db", sqlite.Options{Clock: p.clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	yes := true
-	cf := config.Flow{Name: "pair", A: config.FlowSide{Tracker: "a", Scope: "project = " + jiraProj}, B: config.FlowSide{Tracker: "b", Scope: ghRepo},
-		Direction: "both", Conflict: "newest", OnDelete: "unlink", MaxChangeShare: 1, Create: &yes, Fields: fields}
-	capsA, capsB := p.a.Capabilities(), p.b.Capabilities()
-	m, probs := mapping.Compile(cf, "flows[0]", nil, mapping.SideInfo{Name: "a", Kind: "jira", Caps: &capsA}, mapping.SideInfo{Name: "b", Kind: "github", Caps: &capsB})
-	if len(probs) > 0 {
-		t.Fatalf("flow does not compile: %v", probs)
-	}
-	p.flow = &tsync.Flow{Map: m, A: p.a, B: p.b}
+	p.b = flowtest.GitHub(t, "b", p.gfake, p.clock.Now, p.advance, bopts)
+	st := flowtest.Store(t, flowtest.StateDir(t), p.clock.Now)
+	cf := flowtest.Flow("project = "+jiraProj, ghRepo, fields)
+	cf.Name, cf.Schedule = "pair", ""
+	p.flow = flowtest.Compile(t, cf, nil, "jira", p.a, "github", p.b)
 	p.eng = tsync.New(st, tsync.Options{Clock: p.clock.Now})
 	return p
 }
@@ -96,30 +71,6 @@ func (p *pair) sync(wantErr bool) *tsync.Result {
 		p.t.Fatalf("sync: no error, want one")
 	}
 	return res
-}
-
-// jiraIssue is the Jira fake's issue titled title.
-func (p *pair) jiraIssue(title string) jiratest.Issue {
-	p.t.Helper()
-	for _, is := range p.jfake.Issues() {
-		if is.Summary == title {
-			return is
-		}
-	}
-	p.t.Fatalf("no Jira issue %q", title)
-	return jiratest.Issue{}
-}
-
-// ghIssue is the GitHub fake's issue titled title.
-func (p *pair) ghIssue(title string) githubtest.Issue {
-	p.t.Helper()
-	for _, is := range p.gfake.Issues(ghRepo) {
-		if is.Title == title {
-			return is
-		}
-	}
-	p.t.Fatalf("no GitHub issue %q", title)
-	return githubtest.Issue{}
 }
 
 // create makes a Jira issue as a person would.

@@ -10,6 +10,7 @@ import (
 	"github.com/tracksync/tracksync/adapters/github/githubtest"
 	"github.com/tracksync/tracksync/adapters/jira/jiratest"
 	"github.com/tracksync/tracksync/config"
+	"github.com/tracksync/tracksync/internal/flowtest"
 )
 
 // TestIssueTypesSync: GitHub issue types mapped to Jira issue types by a
@@ -27,9 +28,10 @@ func TestIssueTypesSync(t *testing.T) {
 				{A: "Story", B: "Feature"}, {A: "Bug", B: "Bug"}, {A: "Task", B: "Task"}, {A: "Epic", B: "Epic"}}},
 		})
 	gfake, jfake := p.gfake, p.jfake
-	sync, jiraIssue := p.sync, p.jiraIssue
-	ghType := func(title string) string { t.Helper(); return p.ghIssue(title).Type }
-	num := func(title string) int { t.Helper(); return p.ghIssue(title).Number }
+	sync := p.sync
+	jiraIssue := func(title string) jiratest.Issue { t.Helper(); return flowtest.JiraIssue(t, jfake, title) }
+	ghType := func(title string) string { t.Helper(); return flowtest.GitHubIssue(t, p.gfake, ghRepo, title).Type }
+	num := func(title string) int { t.Helper(); return flowtest.GitHubIssue(t, p.gfake, ghRepo, title).Number }
 
 	// Jira's story, bug and epic; GitHub's feature.
 	for _, c := range []struct {

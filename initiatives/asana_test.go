@@ -2,7 +2,6 @@ package initiatives
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -10,10 +9,9 @@ import (
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/adapters/asana"
 	"github.com/tracksync/tracksync/adapters/asana/asanatest"
-	"github.com/tracksync/tracksync/adapters/jira"
 	"github.com/tracksync/tracksync/adapters/jira/jiratest"
 	"github.com/tracksync/tracksync/config"
-	"github.com/tracksync/tracksync/store/sqlite"
+	"github.com/tracksync/tracksync/internal/flowtest"
 )
 
 // TestAsanaInitiatives: the PM keeps initiatives as tasks of an Asana
@@ -27,55 +25,15 @@ func TestAsanaInitiatives(t *testing.T) {
 	af := asanatest.New(t, asanatest.Options{})
 	board := af.AddProject("Initiatives", "Planned", "In progress", "Done")
 	af.AddCustomField(asanatest.CustomField{Name: "Progress", Type: asanatest.TypeNumber}, board)
-	pm, err := asana.New("pm", asana.Options{URL: af.URL, Token: asanatest.DefaultToken, Workspace: af.Workspace(), Projects: []string{board},
-		Transport: af.Client().Transport, RequestsPerMinute: 100000})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pm := flowtest.Asana(t, "pm", af, asana.Options{Projects: []string{board}, RequestsPerMinute: 100000})
 	res, err := pm.Create(ctx, adapters.Item{Title: "Self-serve revenue", Status: "Planned"}, adapters.CreateOptions{Scope: board})
 	if err != nil {
 		t.Fatal(err)
 	}
 	init := res.Item
 
-	jf := jiratest.New(t, jiratest.Options{})
-	jt, err := jira.New(ctx, "jira", jira.Options{URL: jf.URL, Project: "PLAT", Email: "bot@example.com", Token: "api-token",
-		RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mk := func(it adapters.Item) adapters.Item {
-		t.Helper()
-		r, err := jt.Create(ctx, it, adapters.CreateOptions{})
-		if err != nil {
-			t.Fatalf("create %q: %v", it.Title, err)
-		}
-		return r.Item
-	}
-	epic := mk(adapters.Item{Kind: adapters.KindEpic, Title: "Onboarding", Status: "In Progress", Labels: []string{"initiative:" + init.Ref.Key}})
-	mk(adapters.Item{Kind: adapters.KindIssue, Title: "Verify email", Status: "Done", Parent: &epic.Ref})
-	last := mk(adapters.Item{Kind: adapters.KindIssue, Title: "Templates", Status: "To Do", Parent: &epic.Ref})
-	mk(adapters.Item{Kind: adapters.KindIssue, Title: "Unrelated", Status: "To Do"})
-
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "state.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	cfg := config.Initiatives{
-		Source:   config.InitiativeSource{Tracker: "pm", Scope: board},
-		Status:   "children",
-		Children: []config.ChildRule{{Tracker: "jira", Link: "label", Label: config.DefaultChildLabel, Scope: "project = PLAT"}},
-		Rollup:   config.RollupConfig{Weight: "count", WriteBack: config.WriteBack{Source: true, Field: "Progress", Comment: true}},
-	}
-	svc, err := New(Options{Config: &cfg, Trackers: map[string]adapters.Tracker{"pm": pm, "jira": jt},
-		Kinds: map[string]string{"pm": "asana", "jira": "jira"}, Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
+	jf, jt, last := engineering(t, init.Ref.Key)
+	svc := loadedAsana(t, pm, jt, board)
 	check := func(when string, progress, section, summary string) {
 		t.Helper()
 		got, err := pm.Get(ctx, init.Ref)
@@ -93,14 +51,7 @@ func TestAsanaInitiatives(t *testing.T) {
 
 	// The last issue is done: the comment is edited, not added to, and
 	// the initiative moves to Done.
-	jf.Advance(time.Minute)
-	af.Advance(time.Minute)
-	if err := jf.EditIssue(last.Ref.Key, "", func(is *jiratest.Issue) { is.Status = "Done" }); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.Refresh(ctx); err != nil {
-		t.Fatal(err)
-	}
+	finish(t, svc, jf, af, last)
 	check("after the last issue was done", "100", "Done", "Progress: 100%")
 
 	// Nothing changed: nothing written.
@@ -140,51 +91,10 @@ func TestAsanaPortfolioInitiatives(t *testing.T) {
 	if _, err := af.AddStatusUpdate(revenue, "", "on_track", "Kick-off went well."); err != nil {
 		t.Fatal(err)
 	}
-	pm, err := asana.New("pm", asana.Options{URL: af.URL, Token: asanatest.DefaultToken, Workspace: af.Workspace(),
-		Status: asana.StatusFieldPrefix + "Health", Transport: af.Client().Transport, RequestsPerMinute: 100000})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pm := flowtest.Asana(t, "pm", af, asana.Options{Status: asana.StatusFieldPrefix + "Health", RequestsPerMinute: 100000})
 
-	jf := jiratest.New(t, jiratest.Options{})
-	jt, err := jira.New(ctx, "jira", jira.Options{URL: jf.URL, Project: "PLAT", Email: "bot@example.com", Token: "api-token",
-		RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mk := func(it adapters.Item) adapters.Item {
-		t.Helper()
-		r, err := jt.Create(ctx, it, adapters.CreateOptions{})
-		if err != nil {
-			t.Fatalf("create %q: %v", it.Title, err)
-		}
-		return r.Item
-	}
-	epic := mk(adapters.Item{Kind: adapters.KindEpic, Title: "Onboarding", Status: "In Progress", Labels: []string{"initiative:" + revenue}})
-	mk(adapters.Item{Kind: adapters.KindIssue, Title: "Verify email", Status: "Done", Parent: &epic.Ref})
-	last := mk(adapters.Item{Kind: adapters.KindIssue, Title: "Templates", Status: "To Do", Parent: &epic.Ref})
-	mk(adapters.Item{Kind: adapters.KindEpic, Title: "SAML", Status: "Done", Labels: []string{"initiative:" + sso}})
-	mk(adapters.Item{Kind: adapters.KindIssue, Title: "Unrelated", Status: "To Do"})
-
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "state.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	cfg := config.Initiatives{
-		Source:   config.InitiativeSource{Tracker: "pm", Scope: "portfolio:" + roadmap},
-		Status:   "children",
-		Children: []config.ChildRule{{Tracker: "jira", Link: "label", Label: config.DefaultChildLabel, Scope: "project = PLAT"}},
-		Rollup:   config.RollupConfig{Weight: "count", WriteBack: config.WriteBack{Source: true, Field: "Progress", Comment: true}},
-	}
-	svc, err := New(Options{Config: &cfg, Trackers: map[string]adapters.Tracker{"pm": pm, "jira": jt},
-		Kinds: map[string]string{"pm": "asana", "jira": "jira"}, Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
+	jf, jt, last := engineering(t, revenue, adapters.Item{Kind: adapters.KindEpic, Title: "SAML", Status: "Done", Labels: []string{"initiative:" + sso}})
+	svc := loadedAsana(t, pm, jt, "portfolio:"+roadmap)
 	// ours are the status updates tracksync made on project p (the
 	// invisible marker aside, they say "Kept up to date by tracksync").
 	ours := func(p string) []asanatest.StatusUpdate {
@@ -215,14 +125,7 @@ func TestAsanaPortfolioInitiatives(t *testing.T) {
 
 	// The last issue is done: the status update is replaced (status
 	// updates cannot be edited), the project's fields follow.
-	jf.Advance(time.Minute)
-	af.Advance(time.Minute)
-	if err := jf.EditIssue(last.Ref.Key, "", func(is *jiratest.Issue) { is.Status = "Done" }); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.Refresh(ctx); err != nil {
-		t.Fatal(err)
-	}
+	finish(t, svc, jf, af, last)
 	check("after the last issue was done", revenue, "100", "Done", "complete", "Progress: 100%")
 	if n := len(af.StatusUpdates(revenue)); n != 2 {
 		t.Errorf("project %s holds %d status updates, want 2 (the person's and tracksync's)", revenue, n)
@@ -250,18 +153,59 @@ func TestAsanaPortfolioInitiatives(t *testing.T) {
 func TestAsanaPortfolioStatusNeedsEnum(t *testing.T) {
 	af := asanatest.New(t, asanatest.Options{})
 	roadmap := af.AddPortfolio("FY27 roadmap", af.AddProject("Self-serve revenue"))
-	pm, err := asana.New("pm", asana.Options{URL: af.URL, Token: asanatest.DefaultToken, Workspace: af.Workspace(),
-		Transport: af.Client().Transport, RequestsPerMinute: 100000})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pm := flowtest.Asana(t, "pm", af, asana.Options{RequestsPerMinute: 100000})
 	cfg := config.Initiatives{Source: config.InitiativeSource{Tracker: "pm", Scope: "portfolio:" + roadmap}, Status: "children"}
-	_, err = New(Options{Config: &cfg, Trackers: map[string]adapters.Tracker{"pm": pm}, Kinds: map[string]string{"pm": "asana"}})
+	_, err := New(Options{Config: &cfg, Trackers: map[string]adapters.Tracker{"pm": pm}, Kinds: map[string]string{"pm": "asana"}})
 	if err == nil || !strings.Contains(err.Error(), "initiatives.status") || !strings.Contains(err.Error(), "trackers.pm.status") {
 		t.Errorf("New: %v, want an error naming initiatives.status and trackers.pm.status", err)
 	}
 	cfg.Status = "pm"
 	if _, err := New(Options{Config: &cfg, Trackers: map[string]adapters.Tracker{"pm": pm}, Kinds: map[string]string{"pm": "asana"}}); err != nil {
 		t.Errorf("New with status pm: %v", err)
+	}
+}
+
+// engineering is the Jira side of the Asana initiative tests, on its
+// fake: epic Onboarding labelled for initiative of, Verify email (done)
+// and Templates (to do) under it, more, and an issue of no initiative.
+// It returns Templates as last.
+func engineering(t *testing.T, of string, more ...adapters.Item) (jf *jiratest.Server, jt adapters.Tracker, last adapters.Item) {
+	t.Helper()
+	jf = jiratest.New(t, jiratest.Options{})
+	jt = flowtest.Jira(t, "jira", jf, "PLAT")
+	epic := flowtest.Create(t, jt, adapters.Item{Kind: adapters.KindEpic, Title: "Onboarding", Status: "In Progress", Labels: []string{"initiative:" + of}})
+	flowtest.Create(t, jt, adapters.Item{Kind: adapters.KindIssue, Title: "Verify email", Status: "Done", Parent: &epic.Ref})
+	last = flowtest.Create(t, jt, adapters.Item{Kind: adapters.KindIssue, Title: "Templates", Status: "To Do", Parent: &epic.Ref})
+	for _, it := range more {
+		flowtest.Create(t, jt, it)
+	}
+	flowtest.Create(t, jt, adapters.Item{Kind: adapters.KindIssue, Title: "Unrelated", Status: "To Do"})
+	return jf, jt, last
+}
+
+// loadedAsana is a loaded service whose initiatives are Asana's pm in
+// scope, their children Jira epics carrying their label, with the
+// roll-up written back as Progress and a comment.
+func loadedAsana(t *testing.T, pm, jt adapters.Tracker, scope string) *Service {
+	t.Helper()
+	cfg := config.Initiatives{
+		Source:   config.InitiativeSource{Tracker: "pm", Scope: scope},
+		Status:   "children",
+		Children: []config.ChildRule{{Tracker: "jira", Link: "label", Label: config.DefaultChildLabel, Scope: "project = PLAT"}},
+		Rollup:   config.RollupConfig{Weight: "count", WriteBack: config.WriteBack{Source: true, Field: "Progress", Comment: true}},
+	}
+	return loaded(t, &cfg, map[string]adapters.Tracker{"pm": pm, "jira": jt}, map[string]string{"pm": "asana", "jira": "jira"})
+}
+
+// finish makes last done on Jira a minute later, and refreshes.
+func finish(t *testing.T, svc *Service, jf *jiratest.Server, af *asanatest.Server, last adapters.Item) {
+	t.Helper()
+	jf.Advance(time.Minute)
+	af.Advance(time.Minute)
+	if err := jf.EditIssue(last.Ref.Key, "", func(is *jiratest.Issue) { is.Status = "Done" }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Refresh(t.Context()); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/tracksync/tracksync/adapters/github/githubtest"
 	"github.com/tracksync/tracksync/adapters/roadmap"
 	"github.com/tracksync/tracksync/config"
-	"github.com/tracksync/tracksync/store/sqlite"
 )
 
 // TestGitHubSubIssuesRollUp: a GitHub epic's sub-issues are its children
@@ -47,25 +46,13 @@ func TestGitHubSubIssuesRollUp(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "state.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	cfg := config.Initiatives{
 		Source:   config.InitiativeSource{Tracker: "plan"},
 		Status:   "children",
 		Children: []config.ChildRule{{Tracker: "gh", Link: "label", Label: "initiative:{key}", Scope: repo}},
 		Rollup:   config.RollupConfig{Weight: "count"},
 	}
-	svc, err := New(Options{Config: &cfg, Trackers: map[string]adapters.Tracker{"plan": plan, "gh": tr},
-		Kinds: map[string]string{"plan": "roadmap", "gh": "github"}, Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
+	svc := loaded(t, &cfg, map[string]adapters.Tracker{"plan": plan, "gh": tr}, map[string]string{"plan": "roadmap", "gh": "github"})
 	r, ok := svc.Initiative("INIT-1")
 	if !ok || r.Total != 3 || r.Counts[adapters.CategoryDone] != 1 {
 		t.Fatalf("INIT-1: total %d, counts %v; want 3 (Invoices, Tax, Dunning, each once), 1 done", r.Total, r.Counts)

@@ -2,16 +2,14 @@ package initiatives
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tracksync/tracksync/adapters"
-	"github.com/tracksync/tracksync/adapters/jira"
 	"github.com/tracksync/tracksync/adapters/jira/jiratest"
 	"github.com/tracksync/tracksync/config"
-	"github.com/tracksync/tracksync/store/sqlite"
+	"github.com/tracksync/tracksync/internal/flowtest"
 )
 
 // TestJiraInitiatives: initiatives are Jira issues of type Initiative, their
@@ -26,48 +24,21 @@ func TestJiraInitiatives(t *testing.T) {
 		t.Run(string(fl), func(t *testing.T) {
 			ctx := context.Background()
 			fake := jiratest.New(t, jiratest.Options{Flavor: fl})
-			o := jira.Options{URL: fake.URL, Project: "PLAT", RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond}
-			if fl == jiratest.DataCenter {
-				o.Deployment, o.PAT = jira.DataCenter, "pat-token"
-			} else {
-				o.Email, o.Token = "bot@example.com", "api-token"
-			}
-			tr, err := jira.New(ctx, "acme-jira", o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			mk := func(it adapters.Item) adapters.Item {
-				t.Helper()
-				res, err := tr.Create(ctx, it, adapters.CreateOptions{})
-				if err != nil {
-					t.Fatalf("create %q: %v", it.Title, err)
-				}
-				return res.Item
-			}
+			tr := flowtest.Jira(t, "acme-jira", fake, "PLAT")
+			mk := func(it adapters.Item) adapters.Item { t.Helper(); return flowtest.Create(t, tr, it) }
 			init := mk(adapters.Item{Kind: adapters.KindInitiative, Title: "Self-serve", Status: "To Do", Due: "2030-01-31"})
 			epic := mk(adapters.Item{Kind: adapters.KindEpic, Title: "Onboarding", Status: "In Progress", Parent: &init.Ref})
 			mk(adapters.Item{Kind: adapters.KindIssue, Title: "Verify email", Status: "Done", Parent: &epic.Ref})
 			b := mk(adapters.Item{Kind: adapters.KindIssue, Title: "Templates", Status: "To Do", Parent: &epic.Ref})
 			mk(adapters.Item{Kind: adapters.KindIssue, Title: "Unrelated", Status: "To Do"})
 
-			st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "state.db"), sqlite.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
 			cfg := config.Initiatives{
 				Source:   config.InitiativeSource{Tracker: "acme-jira", Scope: "project = PLAT AND issuetype = Initiative"},
 				Status:   "children",
 				Children: []config.ChildRule{{Tracker: "acme-jira", Link: "parent", Scope: "project = PLAT"}},
 				Rollup:   config.RollupConfig{Weight: "count", WriteBack: config.WriteBack{Comment: true}},
 			}
-			svc, err := New(Options{Config: &cfg, Trackers: map[string]adapters.Tracker{"acme-jira": tr}, Kinds: map[string]string{"acme-jira": "jira"}, Store: st})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := svc.Load(ctx); err != nil {
-				t.Fatal(err)
-			}
+			svc := loaded(t, &cfg, map[string]adapters.Tracker{"acme-jira": tr}, map[string]string{"acme-jira": "jira"})
 			r, ok := svc.Initiative(init.Ref.Key)
 			if !ok || r.Total != 2 || r.DoneByCount != 0.5 || len(r.Children) != 1 || r.Children[0].Ref.Key != epic.Ref.Key {
 				t.Fatalf("roll-up of %s: %+v", init.Ref.Key, r)

@@ -13,6 +13,7 @@ import (
 	"github.com/tracksync/tracksync/adapters/memory"
 	"github.com/tracksync/tracksync/adapters/roadmap"
 	"github.com/tracksync/tracksync/config"
+	"github.com/tracksync/tracksync/internal/flowtest"
 	"github.com/tracksync/tracksync/rollup"
 	"github.com/tracksync/tracksync/store"
 	"github.com/tracksync/tracksync/store/sqlite"
@@ -401,4 +402,18 @@ func TestReportHistoryCached(t *testing.T) {
 	if _, err := svc.Report(ctx, 90, ""); err != nil || cs.lists != 2 {
 		t.Errorf("wider window: %d reads, %v", cs.lists, err)
 	}
+}
+
+// loaded is a service over cfg and trackers (their kinds by name), its
+// state in a temporary SQLite file, after its first Load.
+func loaded(t *testing.T, cfg *config.Initiatives, trackers map[string]adapters.Tracker, kinds map[string]string) *Service {
+	t.Helper()
+	svc, err := New(Options{Config: cfg, Trackers: trackers, Kinds: kinds, Store: flowtest.Store(t, "", nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Load(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return svc
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/tracksync/tracksync/adapters/asana"
 	"github.com/tracksync/tracksync/adapters/asana/asanatest"
 	"github.com/tracksync/tracksync/config"
-	"github.com/tracksync/tracksync/mapping"
+	"github.com/tracksync/tracksync/internal/flowtest"
 	"github.com/tracksync/tracksync/migrate"
 	"github.com/tracksync/tracksync/migrate/migratetest"
 )
@@ -42,11 +42,7 @@ func TestAsanaToJira(t *testing.T) {
 	t.Logf("seeded %d Asana tasks in %s", groups*10, time.Since(start).Round(time.Second))
 	start = time.Now()
 	fc := migrate.DefaultFlow("asana", "jira", tr.Capabilities(), f.jira.Capabilities())
-	ca, cb := tr.Capabilities(), f.jira.Capabilities()
-	m, probs := mapping.Compile(fc, "migrate", []config.User{}, mapping.SideInfo{Name: "asana", Kind: "asana", Caps: &ca}, mapping.SideInfo{Name: "jira", Kind: "jira", Caps: &cb})
-	if len(probs) > 0 {
-		t.Fatal(probs)
-	}
+	m := flowtest.Compile(t, fc, []config.User{}, "asana", tr, "jira", f.jira).Map
 	o := migrate.Options{ID: "asana-jira", Map: m, BatchSize: 5,
 		From: migrate.End{Tracker: tr, Identity: "asana@app.asana.com", Kind: "asana", Scope: project},
 		To:   migrate.End{Tracker: f.jira, Identity: "jira@" + f.jfake.URL, Kind: "jira", Scope: "project = PLAT"}}

@@ -1,10 +1,8 @@
 package migrate_test
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -18,11 +16,10 @@ import (
 	"github.com/tracksync/tracksync/adapters/jira/jiratest"
 	"github.com/tracksync/tracksync/adapters/memory"
 	"github.com/tracksync/tracksync/config"
-	"github.com/tracksync/tracksync/mapping"
+	"github.com/tracksync/tracksync/internal/flowtest"
 	"github.com/tracksync/tracksync/migrate"
 	"github.com/tracksync/tracksync/migrate/migratetest"
 	"github.com/tracksync/tracksync/store"
-	"github.com/tracksync/tracksync/store/sqlite"
 )
 
 const (
@@ -47,36 +44,20 @@ type fakes struct {
 
 func newFakes(t testing.TB, tweak ...func(*githubtest.Options)) *fakes {
 	t.Helper()
-	ctx := context.Background()
-	start := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
-	f := &fakes{clock: memory.NewClock(start)}
-	f.jfake = jiratest.New(t, jiratest.Options{Start: start})
-	var err error
-	f.jira, err = jira.New(ctx, "jira", jira.Options{URL: f.jfake.URL, Project: jiraProj, Email: "bot@example.com", Token: "api-token", RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := &fakes{clock: memory.NewClock(flowtest.Start)}
+	f.jfake = jiratest.New(t, jiratest.Options{Start: flowtest.Start})
+	f.jira = flowtest.Jira(t, "jira", f.jfake, jiraProj)
 	f.jusers = f.jfake.UserIDs()
 	gopts := githubtest.Options{Repos: []string{ghRepo}, Users: ghUsers, Tokens: []string{"tok"}, Clock: f.clock.Now}
 	for _, tw := range tweak {
 		tw(&gopts)
 	}
 	f.gfake = githubtest.New(t, gopts)
-	f.gh, err = github.New("github", github.Options{URL: f.gfake.URL, Token: "tok", Repo: ghRepo, Clock: f.clock.Now, Transport: f.gfake.Client().Transport,
-		Sleep: func(ctx context.Context, d time.Duration) error {
-			f.clock.Advance(d)
-			f.jfake.Advance(d)
-			return ctx.Err()
-		},
-		RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.st, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "state.db"), sqlite.Options{Clock: f.clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.st.Close() })
+	f.gh = flowtest.GitHub(t, "github", f.gfake, f.clock.Now, func(d time.Duration) {
+		f.clock.Advance(d)
+		f.jfake.Advance(d)
+	}, github.Options{Repo: ghRepo})
+	f.st = flowtest.Store(t, "", f.clock.Now)
 	for i, n := range []string{"Ana", "Bo", "Cy"} {
 		f.users = append(f.users, config.User{Name: n, IDs: map[string]string{"jira": f.jusers[i], "github": ghUsers[i]}})
 	}
@@ -85,12 +66,7 @@ func newFakes(t testing.TB, tweak ...func(*githubtest.Options)) *fakes {
 
 // statusMap is GitHub's two states with labels for Jira's in-progress
 // statuses, as config.example.yaml maps them.
-var statusMap = []config.ValuePair{
-	{A: "To Do", B: "open"},
-	{A: "In Progress", B: "open", BLabel: "status: in progress"},
-	{A: "In Review", B: "open", BLabel: "status: in review"},
-	{A: "Done", B: "closed"},
-}
+var statusMap = flowtest.LabelMap
 
 func (f *fakes) options(t testing.TB, from, to adapters.Tracker, fromKind, toKind string) migrate.Options {
 	t.Helper()
@@ -110,11 +86,7 @@ func (f *fakes) options(t testing.TB, from, to adapters.Tracker, fromKind, toKin
 	if pairs != nil {
 		fc.Fields["status"] = config.FieldConfig{Map: pairs}
 	}
-	ca, cb := from.Capabilities(), to.Capabilities()
-	m, probs := mapping.Compile(fc, "migrate", f.users, mapping.SideInfo{Name: from.Name(), Kind: fromKind, Caps: &ca}, mapping.SideInfo{Name: to.Name(), Kind: toKind, Caps: &cb})
-	if len(probs) > 0 {
-		t.Fatalf("map: %v", probs)
-	}
+	m := flowtest.Compile(t, fc, f.users, fromKind, from, toKind, to).Map
 	ident := map[string]string{"jira": "jira@" + strings.TrimPrefix(f.jfake.URL, "http://"), "github": "github@" + strings.TrimPrefix(f.gfake.URL, "http://"), "memory": "memory@project:" + from.Name()}
 	return migrate.Options{ID: fromKind + "-" + toKind, Map: m, Clock: f.clock.Now,
 		From: migrate.End{Tracker: from, Identity: ident[fromKind], Kind: fromKind, Scope: map[string]string{"jira": "project = " + jiraProj, "github": ghRepo}[fromKind]},

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -14,10 +13,10 @@ import (
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/adapters/memory"
 	"github.com/tracksync/tracksync/config"
+	"github.com/tracksync/tracksync/internal/flowtest"
 	"github.com/tracksync/tracksync/mapping"
 	"github.com/tracksync/tracksync/migrate"
 	"github.com/tracksync/tracksync/store"
-	"github.com/tracksync/tracksync/store/sqlite"
 )
 
 var users = []config.User{
@@ -27,22 +26,12 @@ var users = []config.User{
 
 func openStore(t testing.TB) store.Store {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "state.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
+	return flowtest.Store(t, "", nil)
 }
 
 func compile(t testing.TB, fc config.Flow, a, b adapters.Tracker, ka, kb string) *mapping.Flow {
 	t.Helper()
-	ca, cb := a.Capabilities(), b.Capabilities()
-	m, probs := mapping.Compile(fc, "migrate", users, mapping.SideInfo{Name: a.Name(), Kind: ka, Caps: &ca}, mapping.SideInfo{Name: b.Name(), Kind: kb, Caps: &cb})
-	if len(probs) > 0 {
-		t.Fatalf("compiling the map: %v", probs)
-	}
-	return m
+	return flowtest.Compile(t, fc, users, ka, a, kb, b).Map
 }
 
 // seedProject fills src with epics, each with children; every item has

@@ -13,7 +13,7 @@ import (
 
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/config"
-	"github.com/tracksync/tracksync/mapping"
+	"github.com/tracksync/tracksync/internal/flowtest"
 	"github.com/tracksync/tracksync/store"
 	tsync "github.com/tracksync/tracksync/sync"
 )
@@ -23,18 +23,12 @@ import (
 // mutate changes it.
 func (e *env) flowOver(name string, mutate func(*config.Flow)) *tsync.Flow {
 	e.t.Helper()
-	yes := true
-	cf := config.Flow{Name: name, A: config.FlowSide{Tracker: "a"}, B: config.FlowSide{Tracker: "b"}, Direction: "both",
-		Conflict: "newest", OnDelete: "unlink", MaxChangeShare: 1, Create: &yes, Fields: defaultFields(), Schedule: "@every 5m"}
+	cf := flowtest.Flow("", "", defaultFields())
+	cf.Name = name
 	if mutate != nil {
 		mutate(&cf)
 	}
-	capsA, capsB := e.a.Capabilities(), e.b.Capabilities()
-	m, probs := mapping.Compile(cf, "flows[1]", users, mapping.SideInfo{Name: "a", Kind: "memory", Caps: &capsA}, mapping.SideInfo{Name: "b", Kind: "memory", Caps: &capsB})
-	if len(probs) > 0 {
-		e.t.Fatalf("flow %s does not compile: %v", name, probs)
-	}
-	return &tsync.Flow{Map: m, A: e.a, B: e.b}
+	return flowtest.Compile(e.t, cf, users, "memory", e.a, "memory", e.b)
 }
 
 func (e *env) syncFlow(f *tsync.Flow, opts tsync.RunOptions) *tsync.Result {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/config"
-	"github.com/tracksync/tracksync/mapping"
+	"github.com/tracksync/tracksync/internal/flowtest"
 	"github.com/tracksync/tracksync/store"
 	tsync "github.com/tracksync/tracksync/sync"
 )
@@ -108,14 +108,9 @@ func TestCheckStatusMappedDifferently(t *testing.T) {
 	fields["status"] = config.FieldConfig{Direction: "both", Map: []config.ValuePair{
 		{A: "To Do", B: "open"}, {A: "In Progress", B: "active"}, {A: "In Review", B: "closed"}, {A: "Done", B: "closed"},
 	}}
-	cf := config.Flow{Name: "f", A: config.FlowSide{Tracker: "a"}, B: config.FlowSide{Tracker: "b"}, Direction: "both",
-		Conflict: "newest", OnDelete: "unlink", MaxChangeShare: 1, Fields: fields}
-	capsA, capsB := e.a.Capabilities(), e.b.Capabilities()
-	m, probs := mapping.Compile(cf, "flows[0]", users, mapping.SideInfo{Name: "a", Kind: "memory", Caps: &capsA}, mapping.SideInfo{Name: "b", Kind: "memory", Caps: &capsB})
-	if len(probs) > 0 {
-		t.Fatal(probs)
-	}
-	e.flow = &tsync.Flow{Map: m, A: e.a, B: e.b}
+	cf := flowtest.Flow("", "", fields)
+	cf.Create, cf.Schedule = nil, ""
+	e.flow = flowtest.Compile(t, cf, users, "memory", e.a, "memory", e.b)
 	rep := e.check()
 	if len(rep.Drift) != 1 {
 		t.Fatalf("status mapped differently: %+v", rep)

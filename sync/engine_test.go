@@ -10,9 +10,11 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/adapters/memory"
 	"github.com/tracksync/tracksync/config"
+	"github.com/tracksync/tracksync/internal/flowtest"
 	"github.com/tracksync/tracksync/store"
 	tsync "github.com/tracksync/tracksync/sync"
 )
@@ -23,6 +25,16 @@ func seedBoth(e *env) {
 		adapters.Item{Kind: adapters.KindIssue, Title: "Fix login", Status: "To Do", Labels: []string{"bug"}, Priority: "high"},
 	)
 	e.b.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "Docs site", Status: "open", Labels: []string{"ux"}, Assignees: []string{"gh-bo"}})
+}
+
+// linked is an env whose trackers were seeded (seedBoth) and synced once:
+// it returns the links.
+func linked(t *testing.T, o envOpts) (*env, []store.Link) {
+	t.Helper()
+	e := newEnv(t, o)
+	seedBoth(e)
+	e.sync(tsync.RunOptions{})
+	return e, e.links()
 }
 
 func TestFirstSyncCreatesAndLinks(t *testing.T) {
@@ -124,10 +136,8 @@ func TestLabelSetMergeAndConflictPolicies(t *testing.T) {
 		{"manual", "", 1},
 	} {
 		t.Run(tc.policy, func(t *testing.T) {
-			e := newEnv(t, envOpts{policy: tc.policy})
-			seedBoth(e)
-			e.sync(tsync.RunOptions{})
-			l := e.links()[0]
+			e, ls := linked(t, envOpts{policy: tc.policy})
+			l := ls[0]
 			e.clock.Advance(time.Minute)
 			e.a.Edit(l.A, func(x *adapters.Item) { x.Title = "a title"; x.Labels = append(x.Labels, "infra") })
 			e.clock.Advance(time.Minute)
@@ -203,10 +213,7 @@ func TestSafetyValve(t *testing.T) {
 }
 
 func TestUndo(t *testing.T) {
-	e := newEnv(t, envOpts{})
-	seedBoth(e)
-	e.sync(tsync.RunOptions{})
-	ls := e.links()
+	e, ls := linked(t, envOpts{})
 	e.clock.Advance(time.Minute)
 	e.a.Edit(ls[0].A, func(x *adapters.Item) { x.Title = "renamed" })
 	e.a.Edit(ls[1].A, func(x *adapters.Item) { x.Title = "renamed too" })
@@ -307,23 +314,11 @@ func TestCrashAtEveryWrite(t *testing.T) {
 		for k := 1; k <= writes; k++ {
 			t.Run(fmt.Sprintf("%s/%d", point, k), func(t *testing.T) {
 				e := scripted(t)
-				n := 0
-				e.eng = tsync.New(e.st, tsync.Options{Clock: e.clock.Now, Crash: func(p tsync.CrashPoint, op *tsync.Op) error {
-					if p == point {
-						n++
-						if n == k {
-							return errors.New("kill -9")
-						}
-					}
-					return nil
-				}})
+				e.eng = tsync.New(e.st, tsync.Options{Clock: e.clock.Now, Crash: flowtest.Kill(point, "", k)})
 				if _, err := e.eng.Sync(e.ctx, e.flow, tsync.RunOptions{}); err == nil {
 					t.Fatal("crash not injected")
 				}
-				// A new process: fresh engine, same store (the dead run's
-				// lock is released when its lease runs out).
-				e.clock.Advance(time.Hour)
-				e.eng = tsync.New(e.st, tsync.Options{Clock: e.clock.Now})
+				e.restart()
 				e.sync(tsync.RunOptions{})
 				if diff := cmp.Diff(want, state(e)); diff != "" {
 					t.Fatalf("end state differs from an uninterrupted run (-want +got):\n%s", diff)
@@ -348,16 +343,9 @@ func TestCrashAtEveryWrite(t *testing.T) {
 func TestAmbiguousFailure(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	e.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "one", Status: "To Do"})
-	e.b.SetHook(func(op string, ref adapters.Ref, ph memory.Phase) error {
-		if op == "create" && ph == memory.After {
-			return errors.New("read tcp: i/o timeout")
-		}
-		return nil
-	})
-	if _, err := e.eng.Sync(e.ctx, e.flow, tsync.RunOptions{}); err == nil {
+	if err := e.syncFailing(e.b, "create", memory.After, errors.New("read tcp: i/o timeout")); err == nil {
 		t.Fatal("want the run to fail")
 	}
-	e.b.SetHook(nil)
 	e.sync(tsync.RunOptions{})
 	if n := len(e.b.Items()); n != 1 {
 		t.Fatalf("b has %d items, want 1 (no duplicate)", n)
@@ -368,10 +356,7 @@ func TestAmbiguousFailure(t *testing.T) {
 }
 
 func TestRateLimitStopsRunAndKeepsCursor(t *testing.T) {
-	e := newEnv(t, envOpts{})
-	seedBoth(e)
-	e.sync(tsync.RunOptions{})
-	ls := e.links()
+	e, ls := linked(t, envOpts{})
 	e.a.Edit(ls[0].A, func(x *adapters.Item) { x.Title = "t2" })
 	e.b.InjectRateLimit(1, 30*time.Second)
 	// The listing of B is the first call on B.
@@ -388,10 +373,7 @@ func TestRateLimitStopsRunAndKeepsCursor(t *testing.T) {
 }
 
 func TestOnDeleteClose(t *testing.T) {
-	e := newEnv(t, envOpts{onDelete: "close"})
-	seedBoth(e)
-	e.sync(tsync.RunOptions{})
-	ls := e.links()
+	e, ls := linked(t, envOpts{onDelete: "close"})
 	e.a.Delete(e.ctx, ls[0].A)
 	res := e.sync(tsync.RunOptions{Full: true})
 	if res.Run.Counts.Archived != 1 {
@@ -412,10 +394,8 @@ func TestOnDeleteClose(t *testing.T) {
 // silently reverted) until A changes it, and then A's value wins; B's edit
 // never reaches A.
 func TestOneWayField(t *testing.T) {
-	e := newEnv(t, envOpts{})
-	seedBoth(e)
-	e.sync(tsync.RunOptions{})
-	l := e.links()[0]
+	e, ls := linked(t, envOpts{})
+	l := ls[0]
 	e.clock.Advance(time.Minute)
 	e.b.Edit(l.B, func(x *adapters.Item) { x.Body = "edited on b" })
 	e.sync(tsync.RunOptions{})

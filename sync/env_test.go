@@ -2,7 +2,6 @@ package sync_test
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"sort"
 	"testing"
@@ -11,18 +10,17 @@ import (
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/adapters/memory"
 	"github.com/tracksync/tracksync/config"
-	"github.com/tracksync/tracksync/mapping"
+	"github.com/tracksync/tracksync/internal/flowtest"
 	"github.com/tracksync/tracksync/store"
-	"github.com/tracksync/tracksync/store/sqlite"
 	tsync "github.com/tracksync/tracksync/sync"
 )
 
 // Side A speaks Jira-like statuses, side B GitHub-like ones; the map is
 // many-to-one so the per-side base is exercised.
 var (
-	statusesA = []adapters.StatusDef{{Name: "To Do", Category: adapters.CategoryTodo}, {Name: "In Progress", Category: adapters.CategoryInProgress}, {Name: "In Review", Category: adapters.CategoryInProgress}, {Name: "Done", Category: adapters.CategoryDone}}
-	statusesB = []adapters.StatusDef{{Name: "open", Category: adapters.CategoryTodo}, {Name: "active", Category: adapters.CategoryInProgress}, {Name: "closed", Category: adapters.CategoryDone}}
-	users     = []config.User{{Name: "Ana", IDs: map[string]string{"a": "ana", "b": "gh-ana"}}, {Name: "Bo", IDs: map[string]string{"a": "bo", "b": "gh-bo"}}, {Name: "Cy", IDs: map[string]string{"a": "cy", "b": "gh-cy"}}}
+	statusesA = flowtest.Workflow
+	statusesB = flowtest.Simple
+	users     = flowtest.People
 )
 
 type env struct {
@@ -48,17 +46,7 @@ type envOpts struct {
 }
 
 func defaultFields() map[string]config.FieldConfig {
-	return map[string]config.FieldConfig{
-		"title":     {Direction: "both"},
-		"body":      {Direction: "a-to-b"},
-		"labels":    {Direction: "both"},
-		"assignees": {Direction: "both"},
-		"priority":  {Direction: "both"},
-		"comments":  {Direction: "both"},
-		"status": {Direction: "both", Map: []config.ValuePair{
-			{A: "To Do", B: "open"}, {A: "In Progress", B: "active"}, {A: "In Review", B: "active"}, {A: "Done", B: "closed"},
-		}},
-	}
+	return flowtest.Fields()
 }
 
 func newEnv(t testing.TB, o envOpts) *env {
@@ -75,8 +63,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 	if o.fields == nil {
 		o.fields = defaultFields()
 	}
-	ctx := context.Background()
-	clock := memory.NewClock(time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC))
+	clock := memory.NewClock(flowtest.Start)
 	fields := []string{adapters.FieldTitle, adapters.FieldBody, adapters.FieldStatus, adapters.FieldAssignees, adapters.FieldLabels, adapters.FieldPriority, adapters.FieldDue, adapters.FieldParent}
 	a, err := memory.New("a", memory.Options{Statuses: statusesA, Fields: fields, Clock: clock.Now, Project: "A", PageSize: pick(o.pageSize, 7)})
 	if err != nil {
@@ -90,21 +77,12 @@ func newEnv(t testing.TB, o envOpts) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(stateDir(t), "state.db")
-	st, err := sqlite.Open(ctx, path, sqlite.Options{Clock: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	yes := true
-	cf := config.Flow{Name: "f", A: config.FlowSide{Tracker: "a", Scope: o.scopeA}, B: config.FlowSide{Tracker: "b", Scope: o.scopeB}, Direction: "both",
-		Conflict: o.policy, OnDelete: o.onDelete, MaxChangeShare: o.share, Create: &yes, Fields: o.fields, Schedule: "@every 5m"}
-	capsA, capsB := a.Capabilities(), b.Capabilities()
-	m, probs := mapping.Compile(cf, "flows[0]", users, mapping.SideInfo{Name: "a", Kind: "memory", Caps: &capsA}, mapping.SideInfo{Name: "b", Kind: "memory", Caps: &capsB})
-	if len(probs) > 0 {
-		t.Fatalf("flow does not compile: %v", probs)
-	}
-	e := &env{t: t, ctx: ctx, clock: clock, a: a, b: b, st: st, path: path, flow: &tsync.Flow{Map: m, A: a, B: b}}
+	dir := flowtest.StateDir(t)
+	st := flowtest.Store(t, dir, clock.Now)
+	cf := flowtest.Flow(o.scopeA, o.scopeB, o.fields)
+	cf.Conflict, cf.OnDelete, cf.MaxChangeShare = o.policy, o.onDelete, o.share
+	e := &env{t: t, ctx: context.Background(), clock: clock, a: a, b: b, st: st, path: filepath.Join(dir, "state.db"),
+		flow: flowtest.Compile(t, cf, users, "memory", a, "memory", b)}
 	e.eng = tsync.New(st, tsync.Options{Clock: clock.Now})
 	return e
 }
@@ -138,6 +116,52 @@ func (e *env) links() []store.Link {
 	return ls
 }
 
+// crashRun runs the flow once in a process that dies (kill -9) at the
+// first op of kind at point.
+func (e *env) crashRun(point tsync.CrashPoint, kind tsync.OpKind) {
+	e.eng = tsync.New(e.st, tsync.Options{Clock: e.clock.Now, Crash: flowtest.Kill(point, kind, 1)})
+	e.eng.Sync(e.ctx, e.flow, tsync.RunOptions{})
+}
+
+// restart is a new process an hour later: a fresh engine on the same
+// state (the dead run's lease has run out).
+func (e *env) restart() {
+	e.clock.Advance(time.Hour)
+	e.eng = tsync.New(e.st, tsync.Options{Clock: e.clock.Now})
+}
+
+// syncFailing runs the flow once while tr fails every op call at phase
+// ph with err, and returns the run's error.
+func (e *env) syncFailing(tr *memory.Tracker, op string, ph memory.Phase, err error) error {
+	tr.SetHook(func(o string, _ adapters.Ref, p memory.Phase) error {
+		if o == op && p == ph {
+			return err
+		}
+		return nil
+	})
+	defer tr.SetHook(nil)
+	_, runErr := e.eng.Sync(e.ctx, e.flow, tsync.RunOptions{})
+	return runErr
+}
+
+// wantChildUnderEpic fails the test unless b's copy of the item titled
+// child has b's copy of epic as its parent.
+func (e *env) wantChildUnderEpic() {
+	e.t.Helper()
+	var epicB, childB adapters.Item
+	for _, it := range e.b.Items() {
+		switch it.Title {
+		case "epic":
+			epicB = it
+		case "child":
+			childB = it
+		}
+	}
+	if childB.Parent == nil || childB.Parent.ID != epicB.Ref.ID {
+		e.t.Fatalf("child copy's parent = %+v, want %s", childB.Parent, epicB.Ref)
+	}
+}
+
 func commentBodies(cs []adapters.Comment) []string {
 	out := make([]string, len(cs))
 	for i, c := range cs {
@@ -148,20 +172,6 @@ func commentBodies(cs []adapters.Comment) []string {
 }
 
 type memTracker = memory.Tracker
-
-// stateDir is a temporary folder for a test's state file, on tmpfs where
-// the machine has one: the model test syncs tens of thousands of times and
-// would otherwise wait on fsync, not on the engine.
-func stateDir(t testing.TB) string {
-	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
-		dir, err := os.MkdirTemp("/dev/shm", "tracksync-test-")
-		if err == nil {
-			t.Cleanup(func() { os.RemoveAll(dir) })
-			return dir
-		}
-	}
-	return t.TempDir()
-}
 
 func pick(v, def int) int {
 	if v != 0 {

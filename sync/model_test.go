@@ -11,6 +11,7 @@ import (
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/adapters/memory"
 	"github.com/tracksync/tracksync/config"
+	"github.com/tracksync/tracksync/internal/flowtest"
 	tsync "github.com/tracksync/tracksync/sync"
 	"github.com/tracksync/tracksync/sync/synctest"
 )
@@ -174,16 +175,7 @@ func (m *model) faultySync() {
 		if m.rnd.IntN(2) == 0 {
 			point = tsync.CrashAfterCall
 		}
-		n := 0
-		m.eng = tsync.New(m.st, tsync.Options{Clock: m.clock.Now, Crash: func(p tsync.CrashPoint, op *tsync.Op) error {
-			if p == point {
-				n++
-				if n == k {
-					return errors.New("kill -9")
-				}
-			}
-			return nil
-		}})
+		m.eng = tsync.New(m.st, tsync.Options{Clock: m.clock.Now, Crash: flowtest.Kill(point, "", k)})
 		m.eng.Sync(m.ctx, m.flow, tsync.RunOptions{Force: true})
 		// A new process; the dead one's lease runs out.
 		m.clock.Advance(31 * time.Minute)
@@ -247,19 +239,32 @@ func runModel(t *testing.T, seed uint64, steps int, policy string, faults bool) 
 // TestConvergenceModel is the model-based convergence test: random
 // concurrent edits on both sides between sync runs, over many seeds.
 func TestConvergenceModel(t *testing.T) {
-	seeds, steps := 12, 2000
+	runModels(t, modelRuns{seeds: 12, raceSeeds: 6, shortSeeds: 3, first: 1}, []string{"newest", "manual", "a-wins", "b-wins"}, false)
+}
+
+// modelRuns says how many seeds a model test walks (fewer under the race
+// detector, fewer and shorter under -short), from seed first on.
+type modelRuns struct {
+	seeds, raceSeeds, shortSeeds int
+	first                        uint64
+}
+
+// runModels runs the model (runModel) as parallel subtests
+// <policy>/seed<n> for each policy: 2,000 steps, 600 under -short.
+func runModels(t *testing.T, r modelRuns, policies []string, faults bool) {
+	seeds, steps := r.seeds, 2000
 	if raceEnabled {
-		seeds = 6
+		seeds = r.raceSeeds
 	}
 	if testing.Short() {
-		seeds, steps = 3, 600
+		seeds, steps = r.shortSeeds, 600
 	}
-	for _, policy := range []string{"newest", "manual", "a-wins", "b-wins"} {
-		for s := 0; s < seeds; s++ {
-			seed := uint64(s + 1)
+	for _, policy := range policies {
+		for s := range seeds {
+			seed := r.first + uint64(s)
 			t.Run(fmt.Sprintf("%s/seed%d", policy, seed), func(t *testing.T) {
 				t.Parallel()
-				runModel(t, seed, steps, policy, false)
+				runModel(t, seed, steps, policy, faults)
 			})
 		}
 	}
@@ -269,20 +274,5 @@ func TestConvergenceModel(t *testing.T) {
 // crash at a random write, hit a rate limit, or have a write fail before
 // or after it lands. The end state must hold all the same.
 func TestConvergenceModelFaults(t *testing.T) {
-	seeds, steps := 8, 2000
-	if raceEnabled {
-		seeds = 4
-	}
-	if testing.Short() {
-		seeds, steps = 2, 600
-	}
-	for _, policy := range []string{"newest", "manual"} {
-		for s := 0; s < seeds; s++ {
-			seed := uint64(100 + s)
-			t.Run(fmt.Sprintf("%s/seed%d", policy, seed), func(t *testing.T) {
-				t.Parallel()
-				runModel(t, seed, steps, policy, true)
-			})
-		}
-	}
+	runModels(t, modelRuns{seeds: 8, raceSeeds: 4, shortSeeds: 2, first: 100}, []string{"newest", "manual"}, true)
 }

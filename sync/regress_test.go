@@ -22,10 +22,8 @@ import (
 // as stale, A's write must still be recorded, and the person's edit wins
 // the next run instead of being overwritten by our own earlier write.
 func TestPartialPairWriteKeepsPersonsEdit(t *testing.T) {
-	e := newEnv(t, envOpts{})
-	seedBoth(e)
-	e.sync(tsync.RunOptions{})
-	l := e.links()[0]
+	e, ls := linked(t, envOpts{})
+	l := ls[0]
 	e.clock.Advance(time.Minute)
 	e.b.Edit(l.B, func(x *adapters.Item) { x.Title = "y" })
 	e.a.Edit(l.A, func(x *adapters.Item) { x.Priority = "low" })
@@ -60,18 +58,7 @@ func TestParentAndChildCreatedTogether(t *testing.T) {
 	epic := e.a.Seed(adapters.Item{Kind: adapters.KindEpic, Title: "epic", Status: "To Do"})[0]
 	e.a.Seed(adapters.Item{Kind: adapters.KindTask, Title: "child", Status: "To Do", Parent: &epic.Ref})
 	e.sync(tsync.RunOptions{})
-	var epicB, childB adapters.Item
-	for _, it := range e.b.Items() {
-		switch it.Title {
-		case "epic":
-			epicB = it
-		case "child":
-			childB = it
-		}
-	}
-	if childB.Parent == nil || childB.Parent.ID != epicB.Ref.ID {
-		t.Fatalf("child copy's parent = %+v, want %s", childB.Parent, epicB.Ref)
-	}
+	e.wantChildUnderEpic()
 	if p := e.plan(); len(p.Ops) != 0 {
 		t.Fatalf("plan after = %v", p.Ops)
 	}
@@ -89,18 +76,7 @@ func TestParentLinkedLater(t *testing.T) {
 	e.a.Edit(epic.Ref, func(x *adapters.Item) { x.Labels = []string{"sync"} }) // the epic enters scope
 	e.sync(tsync.RunOptions{})
 	e.sync(tsync.RunOptions{Full: true})
-	var epicB, childB adapters.Item
-	for _, it := range e.b.Items() {
-		switch it.Title {
-		case "epic":
-			epicB = it
-		case "child":
-			childB = it
-		}
-	}
-	if childB.Parent == nil || childB.Parent.ID != epicB.Ref.ID {
-		t.Fatalf("child copy's parent = %+v, want %s", childB.Parent, epicB.Ref)
-	}
+	e.wantChildUnderEpic()
 }
 
 // on_delete close, the item leaves scope (B closed), comes back: the
@@ -145,15 +121,8 @@ func TestCommentsAfterRecoveredCreate(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	it := e.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "x", Status: "To Do"})[0]
 	e.a.AddComment(e.ctx, it.Ref, adapters.Comment{Body: "hello"}, "")
-	e.eng = tsync.New(e.st, tsync.Options{Clock: e.clock.Now, Crash: func(p tsync.CrashPoint, op *tsync.Op) error {
-		if p == tsync.CrashAfterCall && op.Kind == tsync.OpCreate {
-			return errors.New("kill -9")
-		}
-		return nil
-	}})
-	e.eng.Sync(e.ctx, e.flow, tsync.RunOptions{})
-	e.clock.Advance(time.Hour)
-	e.eng = tsync.New(e.st, tsync.Options{Clock: e.clock.Now})
+	e.crashRun(tsync.CrashAfterCall, tsync.OpCreate)
+	e.restart()
 	e.sync(tsync.RunOptions{})
 	e.sync(tsync.RunOptions{Full: true})
 	bs := e.b.Items()
@@ -167,18 +136,11 @@ func TestCommentsAfterRecoveredCreate(t *testing.T) {
 func TestRecoveryKeepsEditToCopy(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	it := e.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "original", Status: "To Do"})[0]
-	e.eng = tsync.New(e.st, tsync.Options{Clock: e.clock.Now, Crash: func(p tsync.CrashPoint, op *tsync.Op) error {
-		if p == tsync.CrashAfterCall && op.Kind == tsync.OpCreate {
-			return errors.New("kill -9")
-		}
-		return nil
-	}})
-	e.eng.Sync(e.ctx, e.flow, tsync.RunOptions{})
+	e.crashRun(tsync.CrashAfterCall, tsync.OpCreate)
 	e.clock.Advance(time.Minute)
 	cp := e.b.Items()[0]
 	e.b.Edit(cp.Ref, func(x *adapters.Item) { x.Title = "edited copy" })
-	e.clock.Advance(time.Hour)
-	e.eng = tsync.New(e.st, tsync.Options{Clock: e.clock.Now})
+	e.restart()
 	e.sync(tsync.RunOptions{})
 	a, _ := e.a.Get(e.ctx, it.Ref)
 	b, _ := e.b.Get(e.ctx, cp.Ref)
@@ -189,10 +151,8 @@ func TestRecoveryKeepsEditToCopy(t *testing.T) {
 
 // A held conflict stays open (same ID) when its pair fails to apply.
 func TestHeldConflictSurvivesFailedPair(t *testing.T) {
-	e := newEnv(t, envOpts{policy: "manual"})
-	seedBoth(e)
-	e.sync(tsync.RunOptions{})
-	l := e.links()[0]
+	e, ls := linked(t, envOpts{policy: "manual"})
+	l := ls[0]
 	e.clock.Advance(time.Minute)
 	e.a.Edit(l.A, func(x *adapters.Item) { x.Title = "a says" })
 	e.b.Edit(l.B, func(x *adapters.Item) { x.Title = "b says" })
@@ -203,14 +163,7 @@ func TestHeldConflictSurvivesFailedPair(t *testing.T) {
 	}
 	e.clock.Advance(time.Minute)
 	e.a.Edit(l.A, func(x *adapters.Item) { x.Priority = "low" })
-	e.b.SetHook(func(op string, ref adapters.Ref, ph memory.Phase) error {
-		if op == "update" && ph == memory.Before {
-			return errors.New("503 service unavailable")
-		}
-		return nil
-	})
-	e.eng.Sync(e.ctx, e.flow, tsync.RunOptions{})
-	e.b.SetHook(nil)
+	e.syncFailing(e.b, "update", memory.Before, errors.New("503 service unavailable"))
 	cs2, _ := e.st.ListConflicts(e.ctx, "f", store.ConflictOpen)
 	if len(cs2) != 1 || cs2[0].ID != cs[0].ID {
 		t.Fatalf("conflict after a failed pair: %+v, want #%d still open", cs2, cs[0].ID)
@@ -220,30 +173,14 @@ func TestHeldConflictSurvivesFailedPair(t *testing.T) {
 // A comment copied B→A whose bookkeeping was lost, and whose recovery
 // first fails: never copied back to B.
 func TestCommentCopyNeverCopiedBack(t *testing.T) {
-	e := newEnv(t, envOpts{})
-	seedBoth(e)
-	e.sync(tsync.RunOptions{})
-	l := e.links()[0]
+	e, ls := linked(t, envOpts{})
+	l := ls[0]
 	e.b.AddComment(e.ctx, l.B, adapters.Comment{Body: "from b"}, "")
-	e.eng = tsync.New(e.st, tsync.Options{Clock: e.clock.Now, Crash: func(p tsync.CrashPoint, op *tsync.Op) error {
-		if p == tsync.CrashAfterCall && op.Kind == tsync.OpCommentAdd {
-			return errors.New("kill -9")
-		}
-		return nil
-	}})
-	e.eng.Sync(e.ctx, e.flow, tsync.RunOptions{})
-	e.clock.Advance(time.Hour)
-	e.eng = tsync.New(e.st, tsync.Options{Clock: e.clock.Now})
-	e.a.SetHook(func(op string, ref adapters.Ref, ph memory.Phase) error {
-		if op == "comment_add" && ph == memory.Before {
-			return errors.New("connection reset")
-		}
-		return nil
-	})
-	if _, err := e.eng.Sync(e.ctx, e.flow, tsync.RunOptions{}); err == nil {
+	e.crashRun(tsync.CrashAfterCall, tsync.OpCommentAdd)
+	e.restart()
+	if err := e.syncFailing(e.a, "comment_add", memory.Before, errors.New("connection reset")); err == nil {
 		t.Fatal("want the run to stop while recovery fails")
 	}
-	e.a.SetHook(nil)
 	e.sync(tsync.RunOptions{})
 	e.sync(tsync.RunOptions{Full: true})
 	ca, _ := e.a.Comments(e.ctx, l.A)
@@ -287,19 +224,10 @@ func TestBothGoneAndBack(t *testing.T) {
 
 // A close that fails is tried again, not forgotten behind a tombstone.
 func TestFailedArchiveRetried(t *testing.T) {
-	e := newEnv(t, envOpts{onDelete: "close"})
-	seedBoth(e)
-	e.sync(tsync.RunOptions{})
-	l := e.links()[0]
+	e, ls := linked(t, envOpts{onDelete: "close"})
+	l := ls[0]
 	e.a.Delete(e.ctx, l.A)
-	e.b.SetHook(func(op string, ref adapters.Ref, ph memory.Phase) error {
-		if op == "archive" && ph == memory.Before {
-			return errors.New("503 service unavailable")
-		}
-		return nil
-	})
-	e.eng.Sync(e.ctx, e.flow, tsync.RunOptions{})
-	e.b.SetHook(nil)
+	e.syncFailing(e.b, "archive", memory.Before, errors.New("503 service unavailable"))
 	e.sync(tsync.RunOptions{Full: true})
 	b, _ := e.b.Get(e.ctx, l.B)
 	if b.StatusCategory != adapters.CategoryDone {
@@ -323,10 +251,7 @@ func TestCopyOutsideScopeNotClosed(t *testing.T) {
 // A write the tracker refuses for good fails the run (and says so) but
 // does not hold the cursor back: other items keep syncing.
 func TestPermanentErrorDoesNotStall(t *testing.T) {
-	e := newEnv(t, envOpts{})
-	seedBoth(e)
-	e.sync(tsync.RunOptions{})
-	ls := e.links()
+	e, ls := linked(t, envOpts{})
 	e.clock.Advance(time.Minute)
 	e.a.Edit(ls[0].A, func(x *adapters.Item) { x.Title = "refused" })
 	e.b.SetHook(func(op string, ref adapters.Ref, ph memory.Phase) error {
@@ -446,18 +371,7 @@ func TestParentStoreErrorFailsPlan(t *testing.T) {
 	}
 	fs.err = nil
 	e.sync(tsync.RunOptions{})
-	var epicB, childB adapters.Item
-	for _, it := range e.b.Items() {
-		switch it.Title {
-		case "epic":
-			epicB = it
-		case "child":
-			childB = it
-		}
-	}
-	if childB.Parent == nil || childB.Parent.ID != epicB.Ref.ID {
-		t.Fatalf("child copy's parent = %+v, want %s", childB.Parent, epicB.Ref)
-	}
+	e.wantChildUnderEpic()
 }
 
 // An incremental plan (cursors stored, nothing listed) still counts the

@@ -98,10 +98,7 @@ func TestNewestTieWithinCoarsePrecision(t *testing.T) {
 // TestEveryFailedWriteShown: a run with several refused writes reports
 // each one, in the run's stored error too, not just the first.
 func TestEveryFailedWriteShown(t *testing.T) {
-	e := newEnv(t, envOpts{})
-	seedBoth(e)
-	e.sync(tsync.RunOptions{})
-	ls := e.links()
+	e, ls := linked(t, envOpts{})
 	e.clock.Advance(time.Minute)
 	for i, l := range ls {
 		e.a.Edit(l.A, func(x *adapters.Item) { x.Title = fmt.Sprintf("refused %d", i) })
@@ -132,10 +129,7 @@ func TestEveryFailedWriteShown(t *testing.T) {
 // the deletion is reported by the plan (and logged by the run) instead of
 // passing in silence, as config.example.yaml promises.
 func TestOnDeleteIgnoreReported(t *testing.T) {
-	e := newEnv(t, envOpts{onDelete: "ignore"})
-	seedBoth(e)
-	e.sync(tsync.RunOptions{})
-	ls := e.links()
+	e, ls := linked(t, envOpts{onDelete: "ignore"})
 	e.a.Delete(e.ctx, ls[0].A)
 	res := e.sync(tsync.RunOptions{Full: true})
 	found := false

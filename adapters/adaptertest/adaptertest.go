@@ -1049,22 +1049,30 @@ func (s *suite) testRateLimit(t *testing.T) {
 	}
 }
 
-// memKV is the state store's per-tracker key-value space, in memory.
-type memKV struct {
+// KV is the state store's per-tracker key-value space (adapters.KV), in
+// memory; its zero value is empty and ready.
+type KV struct {
 	mu sync.Mutex
 	m  map[string]string
 }
 
-func (k *memKV) Get(_ context.Context, key string) (string, bool, error) {
+var _ adapters.KV = (*KV)(nil)
+
+// Get returns the value of key, and whether there is one.
+func (k *KV) Get(_ context.Context, key string) (string, bool, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	v, ok := k.m[key]
 	return v, ok, nil
 }
 
-func (k *memKV) Put(_ context.Context, key, v string) error {
+// Put sets key to v.
+func (k *KV) Put(_ context.Context, key, v string) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	if k.m == nil {
+		k.m = map[string]string{}
+	}
 	k.m[key] = v
 	return nil
 }
@@ -1086,7 +1094,7 @@ func (s *suite) testHandshake(t *testing.T) {
 	if !ok {
 		t.Fatal("a HandshakeResponder must be a WebhookDecoder: the handshake opens deliveries")
 	}
-	kv := &memKV{m: map[string]string{}}
+	kv := &KV{}
 	if u, ok := tr.(adapters.KVUser); ok {
 		u.SetKV(kv)
 	}
@@ -1199,5 +1207,56 @@ func (s *suite) testCheck(t *testing.T) {
 	s.h.Break(t)
 	if err := c.Check(t.Context()); err == nil {
 		t.Error("Check passed after Harness.Break made the service refuse the tracker")
+	}
+}
+
+// ListAll reads every page of the listing req starts (its PageToken
+// should be empty) and returns them as one page: every item and deletion,
+// and the last page's Cursor. It fails the test on an error, on a page
+// token that comes back, or after 1000 pages.
+func ListAll(t testing.TB, tr adapters.Tracker, req adapters.ListRequest) adapters.ListPage {
+	t.Helper()
+	var all adapters.ListPage
+	seen := map[string]bool{}
+	for page := 0; ; page++ {
+		if page == 1000 {
+			t.Fatalf("List did not finish after 1000 pages")
+		}
+		p, err := tr.List(context.Background(), req)
+		if err != nil {
+			t.Fatalf("List(cursor %q, page %d): %v", req.Cursor, page, err)
+		}
+		all.Items = append(all.Items, p.Items...)
+		all.Deleted = append(all.Deleted, p.Deleted...)
+		if p.NextPageToken == "" {
+			all.Cursor = p.Cursor
+			return all
+		}
+		if seen[p.NextPageToken] {
+			t.Fatalf("List(cursor %q): page token %q came back twice", req.Cursor, p.NextPageToken)
+		}
+		seen[p.NextPageToken] = true
+		req.PageToken = p.NextPageToken
+	}
+}
+
+// WantBadResponse fails t unless err, from what on an answer that came
+// back 200 but garbled, is a retryable unreadable-answer error that names
+// the status and none of secrets.
+func WantBadResponse(t testing.TB, what string, err error, secrets ...string) {
+	t.Helper()
+	if !errors.Is(err, adapters.ErrBadResponse) {
+		t.Fatalf("%s answered garbled: %v, want an ErrBadResponse", what, err)
+	}
+	if adapters.IsPermanent(err) {
+		t.Errorf("%s: %v is permanent; a garbled answer is worth another try", what, err)
+	}
+	if !strings.Contains(err.Error(), "HTTP 200") {
+		t.Errorf("%s: %v does not name the status", what, err)
+	}
+	for _, s := range secrets {
+		if strings.Contains(err.Error(), s) {
+			t.Errorf("%s: the error shows the token: %v", what, err)
+		}
 	}
 }

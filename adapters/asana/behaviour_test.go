@@ -1,7 +1,6 @@
 package asana_test
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -157,21 +156,7 @@ func TestSafetyPollFindsLostEvents(t *testing.T) {
 
 func listAll(t *testing.T, tr adapters.Tracker, scope, cursor string) adapters.ListPage {
 	t.Helper()
-	var all adapters.ListPage
-	req := adapters.ListRequest{Scope: scope, Cursor: cursor}
-	for {
-		p, err := tr.List(t.Context(), req)
-		if err != nil {
-			t.Fatalf("List(cursor %q): %v", cursor, err)
-		}
-		all.Items = append(all.Items, p.Items...)
-		all.Deleted = append(all.Deleted, p.Deleted...)
-		if p.NextPageToken == "" {
-			all.Cursor = p.Cursor
-			return all
-		}
-		req.PageToken = p.NextPageToken
-	}
+	return adaptertest.ListAll(t, tr, adapters.ListRequest{Scope: scope, Cursor: cursor})
 }
 
 // TestIdleAndStatusRequests: an idle incremental listing is one request;
@@ -287,32 +272,12 @@ func TestConcurrentWritesCapped(t *testing.T) {
 	}
 }
 
-// memKV is an in-memory adapters.KV standing in for the state store.
-type memKV struct {
-	mu sync.Mutex
-	m  map[string]string
-}
-
-func (k *memKV) Get(_ context.Context, key string) (string, bool, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	v, ok := k.m[key]
-	return v, ok, nil
-}
-
-func (k *memKV) Put(_ context.Context, key, v string) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	k.m[key] = v
-	return nil
-}
-
 // TestWebhookHandshakeAndDeliveries: the handshake is answered and its
 // secret kept in the KV; a tracker opened afterwards (a restart) verifies
 // deliveries with it; a wrong signature is refused before parsing.
 func TestWebhookHandshakeAndDeliveries(t *testing.T) {
 	e := newEnv(t, asanatest.Options{})
-	kv := &memKV{m: map[string]string{}}
+	kv := &adaptertest.KV{}
 	tr := e.tracker(t, nil)
 	tr.SetKV(kv)
 	var mu sync.Mutex

@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/adapters/adaptertest"
 	"github.com/tracksync/tracksync/adapters/github/githubtest"
 )
 
@@ -26,19 +27,8 @@ const repoName = githubtest.DefaultRepo
 
 func listAll(t *testing.T, tr *Tracker, sc, cursor string) ([]adapters.Item, string) {
 	t.Helper()
-	var items []adapters.Item
-	token := ""
-	for {
-		p, err := tr.List(t.Context(), adapters.ListRequest{Scope: sc, Cursor: cursor, PageToken: token})
-		if err != nil {
-			t.Fatalf("List: %v", err)
-		}
-		items = append(items, p.Items...)
-		if p.NextPageToken == "" {
-			return items, p.Cursor
-		}
-		token = p.NextPageToken
-	}
+	p := adaptertest.ListAll(t, tr, adapters.ListRequest{Scope: sc, Cursor: cursor})
+	return p.Items, p.Cursor
 }
 
 func titles(items []adapters.Item) []string {

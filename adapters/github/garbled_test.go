@@ -2,14 +2,13 @@ package github
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/adapters/adaptertest"
 	"github.com/tracksync/tracksync/adapters/github/githubtest"
 )
 
@@ -36,24 +35,6 @@ func newGarbleFixture(t *testing.T) *fixture {
 	return f
 }
 
-// wantBadResponse fails t unless err is a retryable unreadable-answer
-// error naming the status.
-func wantBadResponse(t *testing.T, what string, err error) {
-	t.Helper()
-	if !errors.Is(err, adapters.ErrBadResponse) {
-		t.Fatalf("%s answered garbled: %v, want an ErrBadResponse", what, err)
-	}
-	if adapters.IsPermanent(err) {
-		t.Errorf("%s: %v is permanent; a garbled answer is worth another try", what, err)
-	}
-	if !strings.Contains(err.Error(), "HTTP 200") {
-		t.Errorf("%s: %v does not name the status", what, err)
-	}
-	if strings.Contains(err.Error(), testToken) {
-		t.Errorf("%s: the error shows the token: %v", what, err)
-	}
-}
-
 // TestGarbledListing: a listing answered 200 with a login page, cut JSON,
 // an empty body or {} is an error, not an "ok" empty page (whose cursor
 // would skip the changes for good).
@@ -69,7 +50,7 @@ func TestGarbledListing(t *testing.T) {
 			if err == nil {
 				t.Fatalf("listing answered %s: %d items, cursor %q and no error", g, len(p.Items), p.Cursor)
 			}
-			wantBadResponse(t, "the listing", err)
+			adaptertest.WantBadResponse(t, "the listing", err, testToken)
 			p, err = f.tr.List(t.Context(), adapters.ListRequest{Scope: repoName})
 			if err != nil || len(p.Items) != 3 {
 				t.Fatalf("listing again: %d items, %v; want 3", len(p.Items), err)
@@ -91,7 +72,7 @@ func TestGarbledCreate(t *testing.T) {
 				if err == nil {
 					t.Fatalf("create answered %s: linked to %s and no error", g, res.Item.Ref.ID)
 				}
-				wantBadResponse(t, "the create", err)
+				adaptertest.WantBadResponse(t, "the create", err, testToken)
 				res, err = f.tr.Create(t.Context(), adapters.Item{Title: "x"}, adapters.CreateOptions{IdempotencyKey: "k-1"})
 				if err != nil {
 					t.Fatalf("creating again: %v", err)
@@ -119,10 +100,10 @@ func TestGarbledGetAndUpdate(t *testing.T) {
 			path := fmt.Sprintf("/repos/%s/issues/%d", repoName, is.Number)
 			f.fake.Inject(githubtest.Fault{Method: http.MethodGet, Path: path, Garble: g})
 			_, err := f.tr.Get(t.Context(), ref)
-			wantBadResponse(t, "Get", err)
+			adaptertest.WantBadResponse(t, "Get", err, testToken)
 			f.fake.Inject(githubtest.Fault{Method: http.MethodPatch, Path: path, Garble: g})
 			_, err = f.tr.Update(t.Context(), ref, adapters.Patch{Fields: []string{adapters.FieldTitle}, Item: adapters.Item{Title: "after"}})
-			wantBadResponse(t, "the PATCH", err)
+			adaptertest.WantBadResponse(t, "the PATCH", err, testToken)
 			if g != githubtest.GarbleCut {
 				if got, _ := f.fake.Issue(repoName, is.Number); got.Title != "before" {
 					t.Errorf("title %q: the proxy's answer was taken for GitHub's", got.Title)

@@ -17,10 +17,8 @@ import (
 	"github.com/tracksync/tracksync/adapters/github"
 	"github.com/tracksync/tracksync/adapters/github/githubtest"
 	"github.com/tracksync/tracksync/adapters/memory"
-	"github.com/tracksync/tracksync/config"
-	"github.com/tracksync/tracksync/mapping"
+	"github.com/tracksync/tracksync/internal/flowtest"
 	"github.com/tracksync/tracksync/store"
-	"github.com/tracksync/tracksync/store/sqlite"
 	tsync "github.com/tracksync/tracksync/sync"
 	"github.com/tracksync/tracksync/sync/synctest"
 )
@@ -33,18 +31,10 @@ import (
 const syncRepo = "acme/app"
 
 var (
-	statusesA = []adapters.StatusDef{{Name: "To Do", Category: adapters.CategoryTodo}, {Name: "In Progress", Category: adapters.CategoryInProgress},
-		{Name: "In Review", Category: adapters.CategoryInProgress}, {Name: "Done", Category: adapters.CategoryDone}}
-	labelPool  = []string{"bug", "ux", "infra", "p1"}
-	usersA     = []string{"ana", "bo", "cy"}
-	usersB     = []string{"gh-ana", "gh-bo", "gh-cy"}
-	syncUsers  = []config.User{{Name: "Ana", IDs: map[string]string{"a": "ana", "b": "gh-ana"}}, {Name: "Bo", IDs: map[string]string{"a": "bo", "b": "gh-bo"}}, {Name: "Cy", IDs: map[string]string{"a": "cy", "b": "gh-cy"}}}
-	statusMapB = []config.ValuePair{
-		{A: "To Do", B: "open"},
-		{A: "In Progress", B: "open", BLabel: "status: in progress"},
-		{A: "In Review", B: "open", BLabel: "status: in review"},
-		{A: "Done", B: "closed"},
-	}
+	statusesA = flowtest.Workflow
+	labelPool = []string{"bug", "ux", "infra", "p1"}
+	usersA    = []string{"ana", "bo", "cy"}
+	usersB    = []string{"gh-ana", "gh-bo", "gh-cy"}
 )
 
 type syncEnv struct {
@@ -69,21 +59,15 @@ type syncEnv struct {
 
 func newSyncEnv(t *testing.T, seed uint64) *syncEnv { return newSyncEnvWith(t, seed, "") }
 
-// boardOptions and statusMapBoard are the project field's options and
-// the status map to them, for a syncEnv with board set.
-var (
-	boardOptions  = []string{"Todo", "In Progress", "In Review", "Done"}
-	boardStatuses = []adapters.StatusDef{{Name: "Todo", Category: adapters.CategoryTodo}, {Name: "In Progress", Category: adapters.CategoryInProgress},
-		{Name: "In Review", Category: adapters.CategoryInProgress}, {Name: "Done", Category: adapters.CategoryDone}}
-	statusMapBoard = []config.ValuePair{{A: "To Do", B: "Todo"}, {A: "In Progress", B: "In Progress"}, {A: "In Review", B: "In Review"}, {A: "Done", B: "Done"}}
-)
+// boardOptions are the project field's options (and the issue field's),
+// for a syncEnv with board or field set.
+var boardOptions = flowtest.Names(flowtest.Board)
 
 // newSyncEnvWith is a syncEnv whose GitHub status source is source:
 // "" (state and labels), "project" or "issue-field".
 func newSyncEnvWith(t *testing.T, seed uint64, source string) *syncEnv {
 	board, field := source == "project", source == "issue-field"
-	ctx := context.Background()
-	clock := memory.NewClock(time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC))
+	clock := memory.NewClock(flowtest.Start)
 	fields := []string{adapters.FieldTitle, adapters.FieldBody, adapters.FieldStatus, adapters.FieldAssignees, adapters.FieldLabels}
 	a, err := memory.New("a", memory.Options{Statuses: statusesA, Fields: fields, Clock: clock.Now, Project: "A", PageSize: 7})
 	if err != nil {
@@ -92,53 +76,23 @@ func newSyncEnvWith(t *testing.T, seed uint64, source string) *syncEnv {
 	fake := githubtest.New(t, githubtest.Options{Repos: []string{syncRepo}, Users: usersB, Tokens: []string{"tok"}, Clock: clock.Now})
 	var project *github.ProjectOptions
 	var issueField *github.IssueFieldOptions
-	statusMap := statusMapB
+	statusMap := flowtest.LabelMap
 	if field {
 		fake.AddIssueField("acme", "Status", "single_select", boardOptions...)
-		issueField, statusMap = &github.IssueFieldOptions{Statuses: boardStatuses}, statusMapBoard
+		issueField, statusMap = &github.IssueFieldOptions{Statuses: flowtest.Board}, flowtest.BoardMap
 	}
 	if board {
 		fake.AddProject("acme", 1, "Status", boardOptions...)
 		// The options are named so the flow compiles before the project
 		// is read, as the config's project.categories does.
-		project, statusMap = &github.ProjectOptions{Owner: "acme", Number: 1, Statuses: boardStatuses}, statusMapBoard
+		project, statusMap = &github.ProjectOptions{Owner: "acme", Number: 1, Statuses: flowtest.Board}, flowtest.BoardMap
 	}
-	b, err := github.New("b", github.Options{
-		Project: project, IssueField: issueField,
-		URL: fake.URL, Token: "tok", Clock: clock.Now, Transport: fake.Client().Transport,
-		Sleep: func(ctx context.Context, d time.Duration) error {
-			clock.Advance(d)
-			return ctx.Err()
-		},
-		RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlite.Open(ctx, t.TempDir()+"/state.db", sqlite.Options{Clock: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	yes := true
-	cf := config.Flow{Name: "f", A: config.FlowSide{Tracker: "a"}, B: config.FlowSide{Tracker: "b", Scope: syncRepo}, Direction: "both",
-		Conflict: "newest", OnDelete: "unlink", MaxChangeShare: 1, Create: &yes, Schedule: "@every 5m",
-		Fields: map[string]config.FieldConfig{
-			"title":     {Direction: "both"},
-			"body":      {Direction: "a-to-b"},
-			"labels":    {Direction: "both"},
-			"assignees": {Direction: "both"},
-			"comments":  {Direction: "both"},
-			"status":    {Direction: "both", Map: statusMap},
-		}}
-	capsA, capsB := a.Capabilities(), b.Capabilities()
-	m, probs := mapping.Compile(cf, "flows[0]", syncUsers, mapping.SideInfo{Name: "a", Kind: "memory", Caps: &capsA}, mapping.SideInfo{Name: "b", Kind: "github", Caps: &capsB})
-	if len(probs) > 0 {
-		t.Fatalf("flow does not compile: %v", probs)
-	}
-	return &syncEnv{t: t, ctx: ctx, clock: clock, a: a, fake: fake, b: b, st: st,
-		flow: &tsync.Flow{Map: m, A: a, B: b}, eng: tsync.New(st, tsync.Options{Clock: clock.Now}),
-		rnd: rand.New(rand.NewPCG(seed, seed*7+1)), board: board, field: field}
+	b := flowtest.GitHub(t, "b", fake, clock.Now, clock.Advance, github.Options{Project: project, IssueField: issueField})
+	st := flowtest.Store(t, "", clock.Now)
+	cf := flowtest.Flow("", syncRepo, flowtest.FieldsWith(statusMap))
+	return &syncEnv{t: t, ctx: context.Background(), clock: clock, a: a, fake: fake, b: b, st: st,
+		flow: flowtest.Compile(t, cf, flowtest.People, "memory", a, "github", b), eng: tsync.New(st, tsync.Options{Clock: clock.Now}),
+		rnd: flowtest.Rand(seed), board: board, field: field}
 }
 
 // run syncs once; with faults pending a failed run is expected, and the
@@ -188,7 +142,7 @@ func (e *syncEnv) settle() {
 		e.clock.Advance(time.Second)
 		e.run()
 		return nil
-	}, synctest.Memory("a", e.a), githubWrites(e.fake))
+	}, synctest.Memory("a", e.a), synctest.GitHub("github", e.fake))
 	if err != nil {
 		e.t.Fatalf("step %d: %v", e.steps, err)
 	}
@@ -220,35 +174,9 @@ func (e *syncEnv) pickA() (adapters.Item, bool) {
 	return items[e.rnd.IntN(len(items))], true
 }
 
-func (e *syncEnv) pickB() (githubtest.Issue, bool) {
-	var open []githubtest.Issue
-	for _, is := range e.fake.Issues(syncRepo) {
-		if !is.PullRequest {
-			open = append(open, is)
-		}
-	}
-	if len(open) == 0 {
-		return githubtest.Issue{}, false
-	}
-	return open[e.rnd.IntN(len(open))], true
-}
-
-func toggle(l []string, v string) []string {
-	if slices.Contains(l, v) {
-		return slices.DeleteFunc(slices.Clone(l), func(s string) bool { return s == v })
-	}
-	return append(slices.Clone(l), v)
-}
-
 func (e *syncEnv) step() {
 	e.steps++
-	e.clock.Advance(time.Duration(1+e.rnd.IntN(90)) * time.Second)
-	r := e.rnd.IntN(100)
-	if e.rnd.IntN(2) == 0 {
-		e.stepA(r)
-	} else {
-		e.stepB(r)
-	}
+	flowtest.Step(e.rnd, e.clock.Advance, e.stepA, e.stepB)
 	if e.steps%10 == 0 {
 		if e.rnd.IntN(3) == 0 {
 			e.inject()
@@ -274,16 +202,9 @@ func (e *syncEnv) stepA(r int) {
 	case r < 50:
 		edit(func(x *adapters.Item) { x.Status = statusesA[e.rnd.IntN(len(statusesA))].Name })
 	case r < 62:
-		edit(func(x *adapters.Item) { x.Labels = toggle(x.Labels, labelPool[e.rnd.IntN(len(labelPool))]) })
+		edit(func(x *adapters.Item) { x.Labels = flowtest.Toggle(x.Labels, labelPool[e.rnd.IntN(len(labelPool))]) })
 	case r < 72:
-		edit(func(x *adapters.Item) {
-			x.Assignees = nil
-			for _, u := range usersA {
-				if e.rnd.IntN(3) == 0 {
-					x.Assignees = append(x.Assignees, u)
-				}
-			}
-		})
+		edit(func(x *adapters.Item) { x.Assignees = e.someOf(usersA) })
 	case r < 80:
 		edit(func(x *adapters.Item) { x.Body = fmt.Sprintf("a body %d", e.steps) })
 	case r < 90:
@@ -308,32 +229,25 @@ func (e *syncEnv) stepA(r int) {
 
 // stepB plays a person on GitHub, through the fake's hooks.
 func (e *syncEnv) stepB(r int) {
-	is, ok := e.pickB()
-	edit := func(f func(*githubtest.Issue)) {
-		if err := e.fake.EditIssue(syncRepo, is.Number, f); err != nil {
-			e.t.Fatal(err)
-		}
-	}
+	p := flowtest.GitHubPerson{Fake: e.fake, Rnd: e.rnd, Repo: syncRepo, Labels: labelPool}
+	is, ok := p.Pick()
+	var err error
 	switch {
 	case r < 8 || !ok:
 		e.fake.CreateIssue(syncRepo, githubtest.Issue{Title: fmt.Sprintf("b-made %d", e.steps), Labels: []string{labelPool[e.rnd.IntN(len(labelPool))]}})
 	case r < 10:
-		e.fake.CreateIssue(syncRepo, githubtest.Issue{Title: fmt.Sprintf("pull request %d", e.steps), PullRequest: true})
+		p.PullRequest(fmt.Sprintf("pull request %d", e.steps))
 	case r < 28:
-		edit(func(x *githubtest.Issue) { x.Title = fmt.Sprintf("b title %d", e.steps) })
+		err = p.Edit(is.Number, func(x *githubtest.Issue) { x.Title = fmt.Sprintf("b title %d", e.steps) })
 	case r < 50 && e.field:
 		// Status: the issue field set in the UI.
-		if err := e.fake.SetIssueFieldValue(syncRepo, is.Number, "Status", boardOptions[e.rnd.IntN(len(boardOptions))]); err != nil {
-			e.t.Fatal(err)
-		}
+		err = e.fake.SetIssueFieldValue(syncRepo, is.Number, "Status", boardOptions[e.rnd.IntN(len(boardOptions))])
 	case r < 50 && e.board:
 		// Status: a card moved on the board.
-		if err := e.fake.MoveCard("acme", 1, fmt.Sprintf("%s#%d", syncRepo, is.Number), boardOptions[e.rnd.IntN(len(boardOptions))]); err != nil {
-			e.t.Fatal(err)
-		}
+		err = e.fake.MoveCard("acme", 1, fmt.Sprintf("%s#%d", syncRepo, is.Number), boardOptions[e.rnd.IntN(len(boardOptions))])
 	case r < 50:
 		// Status: state plus status labels, sometimes several at once.
-		edit(func(x *githubtest.Issue) {
+		err = p.Edit(is.Number, func(x *githubtest.Issue) {
 			x.Labels = slices.DeleteFunc(slices.Clone(x.Labels), func(l string) bool { return strings.HasPrefix(l, "status: ") })
 			x.State, x.StateReason = "open", ""
 			switch e.rnd.IntN(5) {
@@ -348,146 +262,99 @@ func (e *syncEnv) stepB(r int) {
 			}
 		})
 	case r < 62:
-		edit(func(x *githubtest.Issue) { x.Labels = toggle(x.Labels, labelPool[e.rnd.IntN(len(labelPool))]) })
+		err = p.ToggleLabel(is.Number)
 	case r < 72:
-		edit(func(x *githubtest.Issue) {
-			x.Assignees = nil
-			for _, u := range usersB {
-				if e.rnd.IntN(3) == 0 {
-					x.Assignees = append(x.Assignees, u)
-				}
-			}
-		})
+		err = p.Edit(is.Number, func(x *githubtest.Issue) { x.Assignees = e.someOf(usersB) })
 	case r < 87:
-		if _, err := e.fake.AddComment(syncRepo, is.Number, "gh-bo", fmt.Sprintf("b says %d", e.steps)); err != nil {
-			e.t.Fatal(err)
-		}
+		err = p.Comment(is.Number, "gh-bo", fmt.Sprintf("b says %d", e.steps))
 	case r < 90:
-		if err := e.fake.DeleteIssue(syncRepo, is.Number); err != nil {
-			e.t.Fatal(err)
-		}
+		err = p.Delete(is.Number)
 	default:
-		cs := e.fake.Comments(syncRepo, is.Number)
-		if len(cs) > 0 {
-			c := cs[e.rnd.IntN(len(cs))]
-			// A person editing a copied comment keeps its hidden marker.
-			body := fmt.Sprintf("b edited %d", e.steps)
-			if i := strings.Index(c.Body, "\n\n<!-- tracksync:"); i >= 0 {
-				body += c.Body[i:]
-			}
-			if err := e.fake.EditComment(syncRepo, c.ID, body); err != nil {
-				e.t.Fatal(err)
-			}
-		}
+		err = p.EditComment(is.Number, fmt.Sprintf("b edited %d", e.steps))
+	}
+	if err != nil {
+		e.t.Fatal(err)
 	}
 }
 
-func (e *syncEnv) githubItems(ctx context.Context) ([]adapters.Item, error) {
-	var out []adapters.Item
-	for _, is := range e.fake.Issues(syncRepo) {
-		if is.PullRequest {
-			continue
+// someOf is each of users with a chance of one in three.
+func (e *syncEnv) someOf(users []string) []string {
+	var out []string
+	for _, u := range users {
+		if e.rnd.IntN(3) == 0 {
+			out = append(out, u)
 		}
-		it, err := e.b.Get(ctx, adapters.Ref{Tracker: "b", ID: fmt.Sprintf("%s#%d", syncRepo, is.Number)})
-		if err != nil {
-			return nil, fmt.Errorf("reading %s#%d: %w", syncRepo, is.Number, err)
-		}
-		out = append(out, it)
 	}
-	return out, nil
+	return out
 }
 
 // check asserts convergence (synctest.Check).
 func (e *syncEnv) check() {
 	e.t.Helper()
 	err := synctest.Check(e.ctx, synctest.Options{Engine: e.eng, Store: e.st, Flow: e.flow,
-		A: synctest.MemorySide("a", e.a), B: synctest.Side{Name: "github", Items: e.githubItems},
+		A: synctest.MemorySide("a", e.a), B: synctest.GitHubSide("github", e.fake, syncRepo, e.b),
 		TrimBodies: true, RequireSyncKeys: true})
 	if err != nil {
 		e.t.Fatal(err)
 	}
 }
 
+// walk runs the convergence walk from seed first on (see flowtest.Seeds)
+// with GitHub's status in source (see newSyncEnvWith); after checks and
+// logs what the variant adds once the walk has converged.
+func walk(t *testing.T, first uint64, source string, after func(t *testing.T, seed uint64, e *syncEnv)) {
+	flowtest.Seeds(t, "", first, 120, func(t *testing.T, seed uint64, steps int) {
+		e := newSyncEnvWith(t, seed, source)
+		for e.steps < steps {
+			e.step()
+		}
+		e.settle()
+		e.check()
+		after(t, seed, e)
+	})
+}
+
+func noSecondaryViolations(t *testing.T, e *syncEnv) {
+	t.Helper()
+	if v := e.fake.SecondaryViolations(); v != 0 {
+		t.Errorf("%d requests refused by GitHub's secondary limits: pacing let them through", v)
+	}
+}
+
 // TestSyncWithGitHub is the model-based convergence test against the
 // GitHub fake.
 func TestSyncWithGitHub(t *testing.T) {
-	seeds, steps := 3, 300
-	if testing.Short() {
-		seeds, steps = 2, 120
-	}
-	for s := range seeds {
-		seed := uint64(s + 1)
-		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) {
-			t.Parallel()
-			e := newSyncEnv(t, seed)
-			for e.steps < steps {
-				e.step()
-			}
-			e.settle()
-			e.check()
-			if v := e.fake.SecondaryViolations(); v != 0 {
-				t.Errorf("%d requests refused by GitHub's secondary limits: pacing let them through", v)
-			}
-			t.Logf("seed %d: %d steps, %d runs failed on injected faults, %d issues", seed, e.steps, e.errRuns, len(e.fake.Issues(syncRepo)))
-		})
-	}
+	walk(t, 1, "", func(t *testing.T, seed uint64, e *syncEnv) {
+		noSecondaryViolations(t, e)
+		t.Logf("seed %d: %d steps, %d runs failed on injected faults, %d issues", seed, e.steps, e.errRuns, len(e.fake.Issues(syncRepo)))
+	})
 }
 
 // TestSyncWithGitHubBoard is the convergence test with status in a
 // Projects field: people move cards on the board, and faults hit GraphQL
 // as they hit REST.
 func TestSyncWithGitHubBoard(t *testing.T) {
-	seeds, steps := 3, 300
-	if testing.Short() {
-		seeds, steps = 2, 120
-	}
-	for s := range seeds {
-		seed := uint64(s + 11)
-		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) {
-			t.Parallel()
-			e := newSyncEnvWith(t, seed, "project")
-			for e.steps < steps {
-				e.step()
-			}
-			e.settle()
-			e.check()
-			if v := e.fake.SecondaryViolations(); v != 0 {
-				t.Errorf("%d requests refused by GitHub's secondary limits: pacing let them through", v)
-			}
-			t.Logf("seed %d: %d steps, %d runs failed on injected faults, %d issues, %d GraphQL points", seed, e.steps, e.errRuns, len(e.fake.Issues(syncRepo)), e.fake.GraphQLPoints())
-		})
-	}
+	walk(t, 11, "project", func(t *testing.T, seed uint64, e *syncEnv) {
+		noSecondaryViolations(t, e)
+		t.Logf("seed %d: %d steps, %d runs failed on injected faults, %d issues, %d GraphQL points", seed, e.steps, e.errRuns, len(e.fake.Issues(syncRepo)), e.fake.GraphQLPoints())
+	})
 }
 
 // TestSyncWithGitHubIssueField is the convergence test with status in an
 // organization's issue field: people set the field in the UI.
 func TestSyncWithGitHubIssueField(t *testing.T) {
-	seeds, steps := 3, 300
-	if testing.Short() {
-		seeds, steps = 2, 120
-	}
-	for s := range seeds {
-		seed := uint64(s + 21)
-		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) {
-			t.Parallel()
-			e := newSyncEnvWith(t, seed, "issue-field")
-			for e.steps < steps {
-				e.step()
+	walk(t, 21, "issue-field", func(t *testing.T, seed uint64, e *syncEnv) {
+		set := 0
+		for _, is := range e.fake.Issues(syncRepo) {
+			if !is.PullRequest && e.fake.IssueFieldValue(syncRepo, is.Number, "Status") != "" {
+				set++
 			}
-			e.settle()
-			e.check()
-			set := 0
-			for _, is := range e.fake.Issues(syncRepo) {
-				if !is.PullRequest && e.fake.IssueFieldValue(syncRepo, is.Number, "Status") != "" {
-					set++
-				}
-			}
-			if set == 0 {
-				t.Error("no issue has a value in the status field")
-			}
-			t.Logf("seed %d: %d steps, %d runs failed on injected faults, %d issues, %d with the field set", seed, e.steps, e.errRuns, len(e.fake.Issues(syncRepo)), set)
-		})
-	}
+		}
+		if set == 0 {
+			t.Error("no issue has a value in the status field")
+		}
+		t.Logf("seed %d: %d steps, %d runs failed on injected faults, %d issues, %d with the field set", seed, e.steps, e.errRuns, len(e.fake.Issues(syncRepo)), set)
+	})
 }
 
 // TestStatusLabels: an issue carrying several status labels is read as
@@ -528,18 +395,4 @@ func TestStatusLabels(t *testing.T) {
 	}
 	e.settle()
 	e.check()
-}
-
-// githubWrites counts the fake's writes, for synctest.Echo.
-func githubWrites(fake *githubtest.Server) synctest.Writes {
-	return synctest.Writes{Name: "github", Reset: fake.ResetLog, Count: func() int { return fake.Count().Writes },
-		Log: func() []string {
-			var writes []string
-			for _, r := range fake.Requests() {
-				if r.Method != http.MethodGet && r.GraphQL != "query" {
-					writes = append(writes, r.Method+" "+r.Path)
-				}
-			}
-			return writes
-		}}
 }

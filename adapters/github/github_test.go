@@ -53,15 +53,7 @@ func newFixture(t *testing.T, fo githubtest.Options, mutate ...func(*Options)) *
 		// schema, where that is found).
 		checker = githubcontract.NewChecker(t, fake.Client().Transport)
 		opts.Transport = checker
-		t.Cleanup(func() {
-			_, violations, unrouted := checker.Result()
-			for _, v := range violations {
-				t.Errorf("contract: %s %s (%d): %s", v.Method, v.Path, v.Status, v.Err)
-			}
-			for _, u := range unrouted {
-				t.Errorf("not in the contract: %s", u)
-			}
-		})
+		t.Cleanup(func() { checker.Check(t, 0) })
 	}
 	for _, m := range mutate {
 		m(&opts)

@@ -11,8 +11,7 @@ import (
 	"github.com/tracksync/tracksync/adapters/github/githubtest"
 	"github.com/tracksync/tracksync/adapters/memory"
 	"github.com/tracksync/tracksync/config"
-	"github.com/tracksync/tracksync/mapping"
-	"github.com/tracksync/tracksync/store/sqlite"
+	"github.com/tracksync/tracksync/internal/flowtest"
 	tsync "github.com/tracksync/tracksync/sync"
 )
 
@@ -32,8 +31,7 @@ type hierEnv struct {
 }
 
 func newHierEnv(t *testing.T) *hierEnv {
-	ctx := context.Background()
-	clock := memory.NewClock(time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC))
+	clock := memory.NewClock(flowtest.Start)
 	fields := []string{adapters.FieldTitle, adapters.FieldStatus, adapters.FieldParent}
 	a, err := memory.New("a", memory.Options{Statuses: statusesA, Fields: fields, Clock: clock.Now, Project: "A"})
 	if err != nil {
@@ -41,58 +39,23 @@ func newHierEnv(t *testing.T) *hierEnv {
 	}
 	fake := githubtest.New(t, githubtest.Options{Repos: []string{syncRepo}, Tokens: []string{"tok"}, Clock: clock.Now})
 	fake.AddProject("acme", 1, "Status", "Todo", "In Progress", "Done")
-	b, err := github.New("b", github.Options{
-		URL: fake.URL, Token: "tok", Clock: clock.Now, Transport: fake.Client().Transport,
-		Sleep:        func(ctx context.Context, d time.Duration) error { clock.Advance(d); return ctx.Err() },
-		RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond,
-		Project: &github.ProjectOptions{Owner: "acme", Number: 1},
+	b := flowtest.GitHub(t, "b", fake, clock.Now, clock.Advance, github.Options{Project: &github.ProjectOptions{Owner: "acme", Number: 1}})
+	st := flowtest.Store(t, "", clock.Now)
+	cf := flowtest.Flow("", syncRepo, map[string]config.FieldConfig{
+		"title":  {Direction: "both"},
+		"parent": {Direction: "both"},
+		"status": {Direction: "both", Map: []config.ValuePair{
+			{A: "To Do", B: "Todo"}, {A: "In Progress", B: "In Progress"}, {A: "In Review", B: "In Progress"}, {A: "Done", B: "Done"},
+		}},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlite.Open(ctx, t.TempDir()+"/state.db", sqlite.Options{Clock: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	yes := true
-	cf := config.Flow{Name: "f", A: config.FlowSide{Tracker: "a"}, B: config.FlowSide{Tracker: "b", Scope: syncRepo}, Direction: "both",
-		Conflict: "newest", OnDelete: "unlink", MaxChangeShare: 1, Create: &yes, Schedule: "@every 5m",
-		Fields: map[string]config.FieldConfig{
-			"title":  {Direction: "both"},
-			"parent": {Direction: "both"},
-			"status": {Direction: "both", Map: []config.ValuePair{
-				{A: "To Do", B: "Todo"}, {A: "In Progress", B: "In Progress"}, {A: "In Review", B: "In Progress"}, {A: "Done", B: "Done"},
-			}},
-		}}
-	capsA, capsB := a.Capabilities(), b.Capabilities()
-	m, probs := mapping.Compile(cf, "flows[0]", nil, mapping.SideInfo{Name: "a", Kind: "memory", Caps: &capsA}, mapping.SideInfo{Name: "b", Kind: "github", Caps: &capsB})
-	if len(probs) > 0 {
-		t.Fatalf("flow does not compile: %v", probs)
-	}
-	return &hierEnv{t: t, ctx: ctx, clock: clock, a: a, fake: fake, b: b,
-		flow: &tsync.Flow{Map: m, A: a, B: b}, eng: tsync.New(st, tsync.Options{Clock: clock.Now})}
+	return &hierEnv{t: t, ctx: context.Background(), clock: clock, a: a, fake: fake, b: b,
+		flow: flowtest.Compile(t, cf, nil, "memory", a, "github", b), eng: tsync.New(st, tsync.Options{Clock: clock.Now})}
 }
 
 func (e *hierEnv) sync() {
 	e.t.Helper()
 	e.clock.Advance(time.Minute)
-	res, err := e.eng.Sync(e.ctx, e.flow, tsync.RunOptions{Force: true})
-	if err != nil || len(res.Errors) > 0 {
-		e.t.Fatalf("sync: %v %v", err, res.Errors)
-	}
-}
-
-// issueTitled finds the fake's issue with title.
-func (e *hierEnv) issueTitled(title string) githubtest.Issue {
-	e.t.Helper()
-	for _, is := range e.fake.Issues(syncRepo) {
-		if is.Title == title {
-			return is
-		}
-	}
-	e.t.Fatalf("no GitHub issue %q", title)
-	return githubtest.Issue{}
+	flowtest.Run(e.t, e.eng, e.flow)
 }
 
 func (e *hierEnv) itemTitled(title string) adapters.Item {
@@ -117,7 +80,7 @@ func TestSyncSubIssuesAndProjectStatus(t *testing.T) {
 	e.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "Invoices", Status: "To Do", Parent: &epic.Ref})
 	e.sync()
 	e.sync() // a parent resolved after its child's create is written now
-	ghEpic, ghChild := e.issueTitled("Billing"), e.issueTitled("Invoices")
+	ghEpic, ghChild := flowtest.GitHubIssue(t, e.fake, syncRepo, "Billing"), flowtest.GitHubIssue(t, e.fake, syncRepo, "Invoices")
 	if ghChild.Parent != syncRepo+"#"+itoa(ghEpic.Number) {
 		t.Errorf("GitHub copy of Invoices has parent %q, want the copy of Billing (#%d)", ghChild.Parent, ghEpic.Number)
 	}

@@ -1,8 +1,6 @@
 package github
 
 import (
-	"context"
-	"fmt"
 	"testing"
 	"time"
 
@@ -15,24 +13,13 @@ import (
 
 func benchIssueField(b *testing.B, issues int) (*fixture, []adapters.Ref) {
 	b.Helper()
-	fake := githubtest.New(b, githubtest.Options{Tokens: []string{testToken}, ContentPerMinute: -1, ContentPerHour: -1})
-	fake.AddIssueField("acme", "Status", "single_select", "Todo", "In Progress", "Done")
-	tr, err := New("gh", Options{URL: fake.URL, Token: testToken, Repo: repoName, Clock: fake.Now, Transport: fake.Client().Transport,
-		Sleep:      func(_ context.Context, d time.Duration) error { fake.Advance(d); return nil },
-		IssueField: &IssueFieldOptions{}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	var refs []adapters.Ref
-	for i := range issues {
-		is := fake.CreateIssue(repoName, githubtest.Issue{Title: fmt.Sprint("issue ", i)})
-		if err := fake.SetIssueFieldValue(repoName, is.Number, "Status", "Todo"); err != nil {
-			b.Fatal(err)
-		}
-		refs = append(refs, adapters.Ref{Tracker: "gh", ID: issueID(repoName, is.Number)})
-		fake.Advance(time.Second)
-	}
-	return &fixture{fake: fake, tr: tr}, refs
+	f := benchTracker(b, Options{IssueField: &IssueFieldOptions{}}, func(fake *githubtest.Server) {
+		fake.AddIssueField("acme", "Status", "single_select", "Todo", "In Progress", "Done")
+	})
+	refs := benchIssues(b, f, issues, "issue ", func(is githubtest.Issue) error {
+		return f.fake.SetIssueFieldValue(repoName, is.Number, "Status", "Todo")
+	})
+	return f, refs
 }
 
 // BenchmarkIssueFieldIdlePoll: a poll of a caught-up repository of 250
@@ -40,36 +27,19 @@ func benchIssueField(b *testing.B, issues int) (*fixture, []adapters.Ref) {
 // state.
 func BenchmarkIssueFieldIdlePoll(b *testing.B) {
 	f, _ := benchIssueField(b, 250)
-	cur := benchList(b, f.tr, "")
-	cur = benchList(b, f.tr, cur)
-	f.fake.ResetLog()
-	for b.Loop() {
-		cur = benchList(b, f.tr, cur)
-	}
-	report(b, f, f.fake.GraphQLPoints())
+	benchPolls(b, f, 2, nil)
 }
 
 // BenchmarkIssueFieldPersonChange: a person sets one issue's field; the
 // next poll lists it. Target: 1 request.
 func BenchmarkIssueFieldPersonChange(b *testing.B) {
 	f, refs := benchIssueField(b, 250)
-	cur := benchList(b, f.tr, "")
-	cur = benchList(b, f.tr, cur)
-	f.fake.ResetLog()
 	statuses := []string{"In Progress", "Done"}
-	i := 0
-	for b.Loop() {
-		b.StopTimer()
+	benchPolls(b, f, 2, func(i int) error {
 		f.fake.Advance(time.Minute)
 		repo, n, _ := parseRef(refs[i%len(refs)])
-		if err := f.fake.SetIssueFieldValue(repo, n, "Status", statuses[i%2]); err != nil {
-			b.Fatal(err)
-		}
-		i++
-		b.StartTimer()
-		cur = benchList(b, f.tr, cur)
-	}
-	report(b, f, f.fake.GraphQLPoints())
+		return f.fake.SetIssueFieldValue(repo, n, "Status", statuses[i%2])
+	})
 }
 
 // BenchmarkIssueFieldStatusChange: writing one status (a Jira transition
@@ -80,15 +50,6 @@ func BenchmarkIssueFieldStatusChange(b *testing.B) {
 	if err := f.tr.Check(b.Context()); err != nil { // the field's id, read once
 		b.Fatal(err)
 	}
-	f.fake.ResetLog()
-	statuses := []string{"In Progress", "Done"}
-	i := 0
-	for b.Loop() {
-		if _, err := f.tr.Update(b.Context(), refs[0], adapters.Patch{Fields: []string{adapters.FieldStatus}, Item: adapters.Item{Status: statuses[i%2]}}); err != nil {
-			b.Fatal(err)
-		}
-		i++
-	}
-	report(b, f, f.fake.GraphQLPoints())
+	benchUpdates(b, f, refs[0], statusPatch("In Progress"), statusPatch("Done"))
 	b.ReportMetric(float64(f.fake.Count().Writes)/float64(b.N), "writes/op")
 }

@@ -1,7 +1,6 @@
 package github_test
 
 import (
-	"context"
 	"encoding/json"
 	"strconv"
 	"testing"
@@ -14,8 +13,7 @@ import (
 	"github.com/tracksync/tracksync/adapters/jira/jiratest"
 	"github.com/tracksync/tracksync/adapters/memory"
 	"github.com/tracksync/tracksync/config"
-	"github.com/tracksync/tracksync/mapping"
-	"github.com/tracksync/tracksync/store/sqlite"
+	"github.com/tracksync/tracksync/internal/flowtest"
 	tsync "github.com/tracksync/tracksync/sync"
 	"github.com/tracksync/tracksync/sync/synctest"
 )
@@ -41,52 +39,16 @@ func boardFields(t *testing.T, fake *githubtest.Server, fields ...githubtest.Pro
 
 func newBoardTracker(t *testing.T, fake *githubtest.Server, clock *memory.Clock, po github.ProjectOptions) *github.Tracker {
 	t.Helper()
-	po.Owner, po.Number, po.Statuses = "acme", 1, boardStatuses
-	b, err := github.New("b", github.Options{
-		Project: &po,
-		URL:     fake.URL, Token: "tok", Clock: clock.Now, Transport: fake.Client().Transport,
-		Sleep: func(ctx context.Context, d time.Duration) error {
-			clock.Advance(d)
-			return ctx.Err()
-		},
-		RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	po.Owner, po.Number, po.Statuses = "acme", 1, flowtest.Board
+	return flowtest.GitHub(t, "b", fake, clock.Now, clock.Advance, github.Options{Project: &po})
 }
 
 // fieldFlow is a compiled both-ways flow between a and b over fields.
 func fieldFlow(t *testing.T, a, b adapters.Tracker, kindA, scopeA string, fields map[string]config.FieldConfig, clock *memory.Clock) (*tsync.Flow, *tsync.Engine) {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), t.TempDir()+"/state.db", sqlite.Options{Clock: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	yes := true
+	st := flowtest.Store(t, "", clock.Now)
 	fields["title"] = config.FieldConfig{Direction: "both"}
-	cf := config.Flow{Name: "f", A: config.FlowSide{Tracker: "a", Scope: scopeA}, B: config.FlowSide{Tracker: "b", Scope: syncRepo}, Direction: "both",
-		Conflict: "newest", OnDelete: "unlink", MaxChangeShare: 1, Create: &yes, Schedule: "@every 5m", Fields: fields}
-	capsA, capsB := a.Capabilities(), b.Capabilities()
-	m, probs := mapping.Compile(cf, "flows[0]", nil, mapping.SideInfo{Name: "a", Kind: kindA, Caps: &capsA}, mapping.SideInfo{Name: "b", Kind: "github", Caps: &capsB})
-	if len(probs) > 0 {
-		t.Fatalf("flow does not compile: %v", probs)
-	}
-	return &tsync.Flow{Map: m, A: a, B: b}, tsync.New(st, tsync.Options{Clock: clock.Now})
-}
-
-func syncOnce(t *testing.T, eng *tsync.Engine, flow *tsync.Flow) *tsync.Result {
-	t.Helper()
-	res, err := eng.Sync(context.Background(), flow, tsync.RunOptions{Force: true})
-	if err != nil {
-		t.Fatalf("sync: %v", err)
-	}
-	if len(res.Errors) > 0 {
-		t.Fatalf("sync item errors: %v", res.Errors)
-	}
-	return res
+	return flowtest.Compile(t, flowtest.Flow(scopeA, syncRepo, fields), nil, kindA, a, "github", b), tsync.New(st, tsync.Options{Clock: clock.Now})
 }
 
 // TestSyncJiraDueDateWithProjectTargetDate: a Jira issue's due date,
@@ -95,19 +57,10 @@ func syncOnce(t *testing.T, eng *tsync.Engine, flow *tsync.Flow) *tsync.Result {
 // reaches Jira; a sync with no edits writes nothing to either side.
 func TestSyncJiraDueDateWithProjectTargetDate(t *testing.T) {
 	ctx := t.Context()
-	start := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
-	clock := memory.NewClock(start)
-	jfake := jiratest.New(t, jiratest.Options{Start: start})
-	jo := jira.Options{URL: jfake.URL, Project: "PLAT", Email: "bot@example.com", Token: "api-token", CustomFields: []string{"Team", "Severity"},
-		RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond}
-	a, err := jira.New(ctx, "a", jo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	person, err := jira.New(ctx, "a", jo)
-	if err != nil {
-		t.Fatal(err)
-	}
+	clock := memory.NewClock(flowtest.Start)
+	jfake := jiratest.New(t, jiratest.Options{Start: flowtest.Start})
+	customs := func(o *jira.Options) { o.CustomFields = []string{"Team", "Severity"} }
+	a, person := flowtest.Jira(t, "a", jfake, "PLAT", customs), flowtest.Jira(t, "a", jfake, "PLAT", customs)
 	gfake := githubtest.New(t, githubtest.Options{Repos: []string{syncRepo}, Tokens: []string{"tok"}, Clock: clock.Now})
 	boardFields(t, gfake,
 		githubtest.ProjectField{Name: "Target date", Type: githubtest.FieldDate},
@@ -116,7 +69,7 @@ func TestSyncJiraDueDateWithProjectTargetDate(t *testing.T) {
 		githubtest.ProjectField{Name: "Severity", Type: githubtest.FieldSingleSelect, Options: []string{"Minor", "Major", "Critical"}})
 	b := newBoardTracker(t, gfake, clock, github.ProjectOptions{Fields: []string{"Team", "Severity"}, DueField: "Target date", PriorityField: "Priority"})
 	flow, eng := fieldFlow(t, a, b, "jira", "project = PLAT", map[string]config.FieldConfig{
-		"status":          {Direction: "both", Map: statusMapBoard},
+		"status":          {Direction: "both", Map: flowtest.BoardMap},
 		"due":             {Direction: "both"},
 		"priority":        {Direction: "both", Map: []config.ValuePair{{A: "Highest", B: "P0"}, {A: "High", B: "P1"}, {A: "Medium", B: "P2"}, {A: "Low", B: "P3"}, {A: "Lowest", B: "P4"}}},
 		"custom:Team":     {Direction: "both"},
@@ -138,7 +91,7 @@ func TestSyncJiraDueDateWithProjectTargetDate(t *testing.T) {
 	}
 	key := made.Item.Ref.Key
 	advance(time.Minute)
-	syncOnce(t, eng, flow)
+	flowtest.Run(t, eng, flow)
 	issues := gfake.Issues(syncRepo)
 	if len(issues) != 1 {
 		t.Fatalf("%d GitHub issues after the first sync, want 1", len(issues))
@@ -156,7 +109,7 @@ func TestSyncJiraDueDateWithProjectTargetDate(t *testing.T) {
 		t.Fatal(err)
 	}
 	advance(time.Minute)
-	syncOnce(t, eng, flow)
+	flowtest.Run(t, eng, flow)
 	if got := card(gh, "Target date"); got != "2026-12-08" {
 		t.Errorf("after Jira's due date moved: Target date %q, want 2026-12-08", got)
 	}
@@ -170,7 +123,7 @@ func TestSyncJiraDueDateWithProjectTargetDate(t *testing.T) {
 		}
 	}
 	advance(time.Minute)
-	syncOnce(t, eng, flow)
+	flowtest.Run(t, eng, flow)
 	got, ok := jfake.Issue(key)
 	if !ok {
 		t.Fatalf("%s gone", key)
@@ -193,7 +146,7 @@ func TestSyncJiraDueDateWithProjectTargetDate(t *testing.T) {
 		t.Fatal(err)
 	}
 	advance(time.Minute)
-	syncOnce(t, eng, flow)
+	flowtest.Run(t, eng, flow)
 	if v, on := gfake.CardField("acme", 1, gh, "Target date"); v != "" || !on {
 		t.Errorf("after Jira's due date was cleared: Target date %q (on the board %v)", v, on)
 	}
@@ -202,7 +155,7 @@ func TestSyncJiraDueDateWithProjectTargetDate(t *testing.T) {
 		advance(time.Minute)
 		_, err := eng.Sync(ctx, flow, tsync.RunOptions{Force: true})
 		return err
-	}, synctest.Writes{Name: "Jira", Reset: jfake.ResetRequests, Count: jfake.Writes}, githubWrites(gfake))
+	}, synctest.Jira("Jira", jfake), synctest.GitHub("github", gfake))
 	if err != nil {
 		t.Error(err)
 	}
@@ -213,7 +166,7 @@ func TestSyncJiraDueDateWithProjectTargetDate(t *testing.T) {
 // per side in the flow) syncs both ways, fractions included, and settles.
 func TestSyncStoryPointsWithProjectNumberField(t *testing.T) {
 	ctx := t.Context()
-	clock := memory.NewClock(time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC))
+	clock := memory.NewClock(flowtest.Start)
 	a, err := memory.New("a", memory.Options{Statuses: statusesA, Fields: []string{adapters.FieldTitle, adapters.FieldStatus, "custom:Story Points"}, Clock: clock.Now, Project: "A"})
 	if err != nil {
 		t.Fatal(err)
@@ -222,7 +175,7 @@ func TestSyncStoryPointsWithProjectNumberField(t *testing.T) {
 	boardFields(t, gfake, githubtest.ProjectField{Name: "Estimate", Type: githubtest.FieldNumber})
 	b := newBoardTracker(t, gfake, clock, github.ProjectOptions{Fields: []string{"Estimate"}})
 	flow, eng := fieldFlow(t, a, b, "memory", "", map[string]config.FieldConfig{
-		"status":              {Direction: "both", Map: statusMapBoard},
+		"status":              {Direction: "both", Map: flowtest.BoardMap},
 		"custom:Story Points": {Direction: "both", A: "Story Points", B: "Estimate"},
 	}, clock)
 	made, err := a.Create(ctx, adapters.Item{Kind: adapters.KindIssue, Title: "estimate me", Status: "To Do", Fields: map[string]string{"Story Points": "5"}}, adapters.CreateOptions{})
@@ -230,7 +183,7 @@ func TestSyncStoryPointsWithProjectNumberField(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock.Advance(time.Minute)
-	syncOnce(t, eng, flow)
+	flowtest.Run(t, eng, flow)
 	issues := gfake.Issues(syncRepo)
 	if len(issues) != 1 {
 		t.Fatalf("%d GitHub issues, want 1", len(issues))
@@ -244,7 +197,7 @@ func TestSyncStoryPointsWithProjectNumberField(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock.Advance(time.Minute)
-	syncOnce(t, eng, flow)
+	flowtest.Run(t, eng, flow)
 	it, err := a.Get(ctx, made.Item.Ref)
 	if err != nil {
 		t.Fatal(err)
@@ -257,7 +210,7 @@ func TestSyncStoryPointsWithProjectNumberField(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock.Advance(time.Minute)
-	syncOnce(t, eng, flow)
+	flowtest.Run(t, eng, flow)
 	if v, _ := gfake.CardField("acme", 1, gh, "Estimate"); v != "13" {
 		t.Errorf("Estimate %q after Story Points became 13", v)
 	}
@@ -269,7 +222,7 @@ func TestSyncStoryPointsWithProjectNumberField(t *testing.T) {
 		clock.Advance(time.Minute)
 		_, err := eng.Sync(ctx, flow, tsync.RunOptions{Force: true})
 		return err
-	}, synctest.Memory("a", a), githubWrites(gfake))
+	}, synctest.Memory("a", a), synctest.GitHub("github", gfake))
 	if err != nil {
 		t.Error(err)
 	}

@@ -5,68 +5,32 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/adapters/adaptertest"
 	"github.com/tracksync/tracksync/adapters/jira/jiratest"
-)
-
-// contractsDir is ../shared/contracts from the repository root, or
-// $TRACKSYNC_CONTRACTS.
-func contractsDir() string {
-	if d := os.Getenv("TRACKSYNC_CONTRACTS"); d != "" {
-		return d
-	}
-	return filepath.Join("..", "..", "..", "shared", "contracts")
-}
-
-var (
-	specOnce   sync.Once
-	specRouter routers.Router
-	specErr    error
+	"github.com/tracksync/tracksync/internal/contracttest"
 )
 
 const specHost = "http://jira.test"
 
-// jiraRouter loads the Jira Cloud platform spec once per test binary.
+// jiraRouter loads the Jira Cloud platform spec.
 func jiraRouter(t *testing.T) routers.Router {
 	t.Helper()
-	path := filepath.Join(contractsDir(), "jira", "jira-platform-swagger-v3.v3.json")
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("Jira contract not found at %s (set TRACKSYNC_CONTRACTS to the contracts folder): skipping the contract check", path)
-	}
-	specOnce.Do(func() {
+	return contracttest.Router(t, "Jira", filepath.Join("jira", "jira-platform-swagger-v3.v3.json"), specHost, func(*openapi3.T) {
 		// Jira writes timestamps as 2026-11-01T09:00:00.000+0000 (no colon
 		// in the offset) while its spec says RFC 3339 date-time; accept
 		// what the real service sends.
 		openapi3.DefineStringFormatValidator("date-time", openapi3.NewRegexpFormatValidator(
 			`^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:?[0-9]{2})$`))
-		loader := openapi3.NewLoader()
-		doc, err := loader.LoadFromFile(path)
-		if err != nil {
-			specErr = err
-			return
-		}
-		// The vendor spec names a placeholder server; route on ours. Its
-		// doc.Validate trips on path-name clashes that do not affect
-		// routing (see the contracts README), so it is not called.
-		doc.Servers = openapi3.Servers{{URL: specHost}}
-		specRouter, specErr = gorillamux.NewRouter(doc)
 	})
-	if specErr != nil {
-		t.Fatalf("loading the Jira contract: %v", specErr)
-	}
-	return specRouter
 }
 
 // checkContract validates every logged request the adapter made and every

@@ -1,7 +1,6 @@
 package jira_test
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -13,26 +12,12 @@ import (
 	"time"
 
 	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/adapters/adaptertest"
 	"github.com/tracksync/tracksync/adapters/jira"
 	"github.com/tracksync/tracksync/adapters/jira/jiratest"
 )
 
 var garbles = []jiratest.Garble{jiratest.GarbleHTML, jiratest.GarbleCut, jiratest.GarbleEmpty, jiratest.GarbleEmptyObject}
-
-// wantBadResponse fails t unless err is a retryable unreadable-answer
-// error naming the status.
-func wantBadResponse(t *testing.T, what string, err error) {
-	t.Helper()
-	if !errors.Is(err, adapters.ErrBadResponse) {
-		t.Fatalf("%s answered garbled: %v, want an ErrBadResponse", what, err)
-	}
-	if adapters.IsPermanent(err) {
-		t.Errorf("%s: %v is permanent; a garbled answer is worth another try", what, err)
-	}
-	if !strings.Contains(err.Error(), "HTTP 200") {
-		t.Errorf("%s: %v does not name the status", what, err)
-	}
-}
 
 // TestGarbledListing: a search answered 200 with a login page, cut JSON,
 // an empty body or {} is an error, never an empty page.
@@ -50,7 +35,7 @@ func TestGarbledListing(t *testing.T) {
 				if err == nil {
 					t.Fatalf("listing answered %s: %d items and no error", g, len(p.Items))
 				}
-				wantBadResponse(t, "the listing", err)
+				adaptertest.WantBadResponse(t, "the listing", err)
 				if g == jiratest.GarbleHTML && !strings.Contains(err.Error(), "<!DOCTYPE html>") {
 					t.Errorf("%v does not show the body's first bytes", err)
 				}
@@ -70,7 +55,7 @@ func TestGarbledBulkFetch(t *testing.T) {
 	fake.Advance(time.Minute)
 	fake.InjectFault(jiratest.Fault{Path: "/bulkfetch", Garble: jiratest.GarbleEmptyObject})
 	_, err := tr.List(t.Context(), adapters.ListRequest{Scope: "project = PLAT"})
-	wantBadResponse(t, "the bulk fetch", err)
+	adaptertest.WantBadResponse(t, "the bulk fetch", err)
 }
 
 // TestGarbledGet: an issue answered with anything but an issue is an
@@ -86,7 +71,7 @@ func TestGarbledGet(t *testing.T) {
 				if err == nil {
 					t.Fatalf("Get answered %s: %+v and no error", g, got.Ref)
 				}
-				wantBadResponse(t, "Get", err)
+				adaptertest.WantBadResponse(t, "Get", err)
 			})
 		}
 	}
@@ -101,7 +86,7 @@ func TestGarbledWrite(t *testing.T) {
 			it := mustCreate(t, tr, adapters.Item{Title: "before"}, "")
 			fake.InjectFault(jiratest.Fault{Method: http.MethodPut, Path: "/issue/", Garble: jiratest.GarbleHTML})
 			_, err := tr.Update(t.Context(), it.Ref, adapters.Patch{Fields: []string{adapters.FieldTitle}, Item: adapters.Item{Title: "after"}})
-			wantBadResponse(t, "the PUT", err)
+			adaptertest.WantBadResponse(t, "the PUT", err)
 			if is, _ := fake.Issue(it.Ref.Key); is.Summary != "before" {
 				t.Fatalf("summary %q: the fault was not a proxy's answer", is.Summary)
 			}
@@ -123,7 +108,7 @@ func TestGarbledCreate(t *testing.T) {
 				if g != jiratest.GarbleCut {
 					fake.InjectFault(jiratest.Fault{Method: http.MethodPost, Path: "/issue", Garble: g})
 					_, err := tr.Create(t.Context(), adapters.Item{Title: "never made"}, adapters.CreateOptions{IdempotencyKey: "k-0"})
-					wantBadResponse(t, "a create nobody made", err)
+					adaptertest.WantBadResponse(t, "a create nobody made", err)
 					if n := len(fake.Issues()); n != 0 {
 						t.Fatalf("%d issues", n)
 					}
@@ -186,5 +171,5 @@ func TestCutOffAnswerAskedAgain(t *testing.T) {
 	if err == nil {
 		t.Fatal("a create whose answer was cut off succeeded without knowing its issue")
 	}
-	wantBadResponse(t, "the create", err)
+	adaptertest.WantBadResponse(t, "the create", err)
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/adapters/adaptertest"
+	"github.com/tracksync/tracksync/adapters/jira"
 	"github.com/tracksync/tracksync/adapters/jira/jiratest"
 )
 
@@ -31,19 +33,8 @@ func TestIdlePollAfterBurstIsOnePage(t *testing.T) {
 			list := func() ([]adapters.Item, string, int) {
 				t.Helper()
 				fake.ResetRequests()
-				var items []adapters.Item
-				req := adapters.ListRequest{Scope: "project = PLAT", Cursor: cursor}
-				for {
-					p, err := tr.List(t.Context(), req)
-					if err != nil {
-						t.Fatal(err)
-					}
-					items = append(items, p.Items...)
-					if p.NextPageToken == "" {
-						return items, p.Cursor, len(fake.Requests())
-					}
-					req.PageToken = p.NextPageToken
-				}
+				p := adaptertest.ListAll(t, tr, adapters.ListRequest{Scope: "project = PLAT", Cursor: cursor})
+				return p.Items, p.Cursor, len(fake.Requests())
 			}
 			items, cur, _ := list()
 			if len(items) != 250 {
@@ -83,10 +74,7 @@ func TestIdlePollAfterBurstIsOnePage(t *testing.T) {
 // fetched by the next listing; one edited since is.
 func TestNoteWritesSkipsOwnWrites(t *testing.T) {
 	fake, tr := newPair(t, jiratest.Cloud)
-	p, err := tr.List(t.Context(), adapters.ListRequest{Scope: "project = PLAT"})
-	if err != nil || p.NextPageToken != "" {
-		t.Fatalf("empty listing: %v %q", err, p.NextPageToken)
-	}
+	start := firstListing(t, tr)
 	var wrote []adapters.Item
 	for i := range 150 {
 		fake.Advance(time.Second)
@@ -96,7 +84,7 @@ func TestNoteWritesSkipsOwnWrites(t *testing.T) {
 		}
 		wrote = append(wrote, res.Item)
 	}
-	cur, err := tr.NoteWrites(p.Cursor, wrote)
+	cur, err := tr.NoteWrites(start, wrote)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,19 +93,7 @@ func TestNoteWritesSkipsOwnWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	fake.ResetRequests()
-	var got []adapters.Item
-	req := adapters.ListRequest{Scope: "project = PLAT", Cursor: cur}
-	for {
-		p, err := tr.List(t.Context(), req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, p.Items...)
-		if p.NextPageToken == "" {
-			break
-		}
-		req.PageToken = p.NextPageToken
-	}
+	got := adaptertest.ListAll(t, tr, adapters.ListRequest{Scope: "project = PLAT", Cursor: cur}).Items
 	if len(got) != 1 || got[0].Title != "theirs" {
 		t.Errorf("listed %d issues (%v), want only the one edited since", len(got), got)
 	}
@@ -164,10 +140,7 @@ func TestPollAfterManyWritesPagesByID(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			fake, tr := newPair(t, jiratest.Cloud)
-			p, err := tr.List(t.Context(), adapters.ListRequest{Scope: "project = PLAT"})
-			if err != nil || p.NextPageToken != "" {
-				t.Fatalf("empty listing: %v %q", err, p.NextPageToken)
-			}
+			start := firstListing(t, tr)
 			var wrote []adapters.Item
 			apply := func(done int) {
 				for _, e := range c.edits {
@@ -195,7 +168,7 @@ func TestPollAfterManyWritesPagesByID(t *testing.T) {
 				}
 				wrote = append(wrote, res.Item)
 			}
-			cur, err := tr.NoteWrites(p.Cursor, wrote)
+			cur, err := tr.NoteWrites(start, wrote)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -205,20 +178,9 @@ func TestPollAfterManyWritesPagesByID(t *testing.T) {
 			if c.refused {
 				fake.InjectFault(jiratest.Fault{Method: "POST", Path: "/search/jql", Status: http.StatusBadRequest})
 			}
-			var got []adapters.Item
-			req := adapters.ListRequest{Scope: "project = PLAT", Cursor: cur}
-			for {
-				p, err := tr.List(t.Context(), req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				got = append(got, p.Items...)
-				if p.NextPageToken == "" {
-					cur = p.Cursor
-					break
-				}
-				req.PageToken = p.NextPageToken
-			}
+			all := adaptertest.ListAll(t, tr, adapters.ListRequest{Scope: "project = PLAT", Cursor: cur})
+			got := all.Items
+			cur = all.Cursor
 			var titles []string
 			for _, it := range got {
 				titles = append(titles, it.Title)
@@ -241,7 +203,7 @@ func TestPollAfterManyWritesPagesByID(t *testing.T) {
 			// The next poll, an overlap later, is one search listing nothing.
 			fake.Advance(5 * time.Minute)
 			fake.ResetRequests()
-			p, err = tr.List(t.Context(), adapters.ListRequest{Scope: "project = PLAT", Cursor: cur})
+			p, err := tr.List(t.Context(), adapters.ListRequest{Scope: "project = PLAT", Cursor: cur})
 			if err != nil || p.NextPageToken != "" || len(p.Items) != 0 || len(fake.Requests()) != 1 {
 				t.Errorf("next poll: %d items in %d requests (%v), want none in 1", len(p.Items), len(fake.Requests()), err)
 			}
@@ -257,10 +219,7 @@ func TestPollAfterTenThousandWrites(t *testing.T) {
 	}
 	const n = 10000
 	fake, tr := newPair(t, jiratest.Cloud)
-	p, err := tr.List(t.Context(), adapters.ListRequest{Scope: "project = PLAT"})
-	if err != nil || p.NextPageToken != "" {
-		t.Fatalf("empty listing: %v %q", err, p.NextPageToken)
-	}
+	start := firstListing(t, tr)
 	// Seeded 50 a bulk create, as the engine's writes would be; the
 	// noted writes are the issues as the fake holds them.
 	for start := 0; start < n; start += 50 {
@@ -286,7 +245,7 @@ func TestPollAfterTenThousandWrites(t *testing.T) {
 	for _, is := range fake.Issues() {
 		wrote = append(wrote, adapters.Item{Ref: adapters.Ref{Tracker: "acme-jira", ID: strconv.Itoa(is.ID), Key: is.Key}, UpdatedAt: is.Updated})
 	}
-	cur, err := tr.NoteWrites(p.Cursor, wrote)
+	cur, err := tr.NoteWrites(start, wrote)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,20 +254,10 @@ func TestPollAfterTenThousandWrites(t *testing.T) {
 		t.Helper()
 		fake.ResetRequests()
 		var titles []string
-		req := adapters.ListRequest{Scope: "project = PLAT", Cursor: cur}
-		for {
-			p, err := tr.List(t.Context(), req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, it := range p.Items {
-				titles = append(titles, it.Title)
-			}
-			if p.NextPageToken == "" {
-				return titles
-			}
-			req.PageToken = p.NextPageToken
+		for _, it := range adaptertest.ListAll(t, tr, adapters.ListRequest{Scope: "project = PLAT", Cursor: cur}).Items {
+			titles = append(titles, it.Title)
 		}
+		return titles
 	}
 	if got := list(); len(got) != 0 || fake.Count("POST", "/search/jql") != 2 || fake.Count("POST", "/bulkfetch") != 0 {
 		t.Errorf("idle: listed %q in %d searches and %d bulkfetches, want nothing in 2 and 0", got, fake.Count("POST", "/search/jql"), fake.Count("POST", "/bulkfetch"))
@@ -320,4 +269,15 @@ func TestPollAfterTenThousandWrites(t *testing.T) {
 	if got := list(); !slices.Equal(got, []string{"theirs"}) || fake.Count("POST", "/search/jql") != 2 || fake.Count("POST", "/bulkfetch") != 1 {
 		t.Errorf("after an edit: listed %q in %d searches and %d bulkfetches, want it in 2 and 1", got, fake.Count("POST", "/search/jql"), fake.Count("POST", "/bulkfetch"))
 	}
+}
+
+// firstListing is the cursor of tr's first listing of project PLAT,
+// which must come in one page.
+func firstListing(t *testing.T, tr *jira.Tracker) string {
+	t.Helper()
+	p, err := tr.List(t.Context(), adapters.ListRequest{Scope: "project = PLAT"})
+	if err != nil || p.NextPageToken != "" {
+		t.Fatalf("empty listing: %v %q", err, p.NextPageToken)
+	}
+	return p.Cursor
 }

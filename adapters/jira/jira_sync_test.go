@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,10 +12,8 @@ import (
 	"github.com/tracksync/tracksync/adapters/jira"
 	"github.com/tracksync/tracksync/adapters/jira/jiratest"
 	"github.com/tracksync/tracksync/adapters/memory"
-	"github.com/tracksync/tracksync/config"
-	"github.com/tracksync/tracksync/mapping"
+	"github.com/tracksync/tracksync/internal/flowtest"
 	"github.com/tracksync/tracksync/store"
-	"github.com/tracksync/tracksync/store/sqlite"
 	tsync "github.com/tracksync/tracksync/sync"
 	"github.com/tracksync/tracksync/sync/synctest"
 )
@@ -28,8 +24,8 @@ import (
 // have converged as synctest.Check defines it.
 
 var (
-	memStatuses = []adapters.StatusDef{{Name: "open", Category: adapters.CategoryTodo}, {Name: "active", Category: adapters.CategoryInProgress}, {Name: "closed", Category: adapters.CategoryDone}}
-	jiraNames   = []string{"To Do", "In Progress", "In Review", "Done"}
+	memStatuses = flowtest.Simple
+	jiraNames   = flowtest.Names(flowtest.Workflow)
 	memUsers    = []string{"gh-ana", "gh-bo", "gh-cy"}
 	labelPool   = []string{"bug", "ux", "infra", "p1", "growth"}
 	prioPool    = []string{"", "High", "Low"}
@@ -53,56 +49,19 @@ type syncModel struct {
 }
 
 func newSyncModel(t *testing.T, seed uint64, flavor jiratest.Flavor) *syncModel {
-	ctx := context.Background()
-	start := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
-	clock := memory.NewClock(start)
-	fake := jiratest.New(t, jiratest.Options{Flavor: flavor, Start: start})
-	o := jira.Options{URL: fake.URL, Project: "PLAT", RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond}
-	if flavor == jiratest.DataCenter {
-		o.Deployment, o.PAT = jira.DataCenter, "pat-token"
-	} else {
-		o.Email, o.Token = "bot@example.com", "api-token"
-	}
-	a, err := jira.New(ctx, "a", o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	clock := memory.NewClock(flowtest.Start)
+	fake := jiratest.New(t, jiratest.Options{Flavor: flavor, Start: flowtest.Start})
+	a := flowtest.Jira(t, "a", fake, "PLAT")
 	fields := []string{adapters.FieldTitle, adapters.FieldBody, adapters.FieldStatus, adapters.FieldAssignees, adapters.FieldLabels, adapters.FieldPriority, adapters.FieldDue}
 	b, err := memory.New("b", memory.Options{Statuses: memStatuses, Fields: fields, Clock: clock.Now, Project: "B", PageSize: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := sqlite.Open(ctx, t.TempDir()+"/state.db", sqlite.Options{Clock: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := flowtest.Store(t, "", clock.Now)
 	jusers := fake.UserIDs()
-	var users []config.User
-	for i, n := range []string{"Ana", "Bo", "Cy"} {
-		users = append(users, config.User{Name: n, IDs: map[string]string{"a": jusers[i], "b": memUsers[i]}})
-	}
-	yes := true
-	cf := config.Flow{Name: "f", A: config.FlowSide{Tracker: "a", Scope: "project = PLAT"}, B: config.FlowSide{Tracker: "b"}, Direction: "both",
-		Conflict: "newest", OnDelete: "unlink", MaxChangeShare: 1, Create: &yes, Schedule: "@every 5m",
-		Fields: map[string]config.FieldConfig{
-			"title":     {Direction: "both"},
-			"body":      {Direction: "a-to-b"},
-			"labels":    {Direction: "both"},
-			"assignees": {Direction: "both"},
-			"priority":  {Direction: "both"},
-			"comments":  {Direction: "both"},
-			"status": {Direction: "both", Map: []config.ValuePair{
-				{A: "To Do", B: "open"}, {A: "In Progress", B: "active"}, {A: "In Review", B: "active"}, {A: "Done", B: "closed"},
-			}},
-		}}
-	capsA, capsB := a.Capabilities(), b.Capabilities()
-	m, probs := mapping.Compile(cf, "flows[0]", users, mapping.SideInfo{Name: "a", Kind: "jira", Caps: &capsA}, mapping.SideInfo{Name: "b", Kind: "memory", Caps: &capsB})
-	if len(probs) > 0 {
-		t.Fatalf("flow does not compile: %v", probs)
-	}
-	return &syncModel{t: t, ctx: ctx, rnd: rand.New(rand.NewPCG(seed, seed*7+1)), seed: seed, clock: clock, fake: fake, a: a, b: b, st: st,
-		flow: &tsync.Flow{Map: m, A: a, B: b}, eng: tsync.New(st, tsync.Options{Clock: clock.Now}), jusers: jusers}
+	cf := flowtest.Flow("project = PLAT", "", flowtest.Fields())
+	return &syncModel{t: t, ctx: context.Background(), rnd: flowtest.Rand(seed), seed: seed, clock: clock, fake: fake, a: a, b: b, st: st,
+		flow: flowtest.Compile(t, cf, flowtest.Users(jusers, memUsers), "jira", a, "memory", b), eng: tsync.New(st, tsync.Options{Clock: clock.Now}), jusers: jusers}
 }
 
 func (m *syncModel) advance(d time.Duration) {
@@ -114,13 +73,7 @@ func (m *syncModel) body(md string) json.RawMessage { return bodyJSON(m.fake.Fla
 
 func (m *syncModel) step() {
 	m.steps++
-	m.advance(time.Duration(1+m.rnd.IntN(90)) * time.Second)
-	r := m.rnd.IntN(100)
-	if m.rnd.IntN(2) == 0 {
-		m.editJira(r)
-	} else {
-		m.editMemory(r)
-	}
+	r := flowtest.Step(m.rnd, m.advance, m.editJira, m.editMemory)
 	if m.steps%10 == 0 || r >= 95 {
 		m.sync(m.steps%20 == 0)
 	}
@@ -136,43 +89,21 @@ func (m *syncModel) editJira(r int) {
 		return
 	}
 	is := issues[m.rnd.IntN(len(issues))]
-	edit := func(f func(*jiratest.Issue)) {
-		if err := m.fake.EditIssue(is.Key, "", f); err != nil {
-			m.t.Fatal(err)
-		}
-	}
+	p := flowtest.JiraPerson{Fake: m.fake, Rnd: m.rnd, Statuses: jiraNames, Labels: labelPool, Users: m.jusers}
+	done, err := p.Common(r, is.Key, fmt.Sprintf("a title %d", m.steps))
 	switch {
-	case r < 25:
-		edit(func(x *jiratest.Issue) { x.Summary = fmt.Sprintf("a title %d", m.steps) })
-	case r < 45:
-		edit(func(x *jiratest.Issue) { x.Status = jiraNames[m.rnd.IntN(len(jiraNames))] })
-	case r < 58:
-		l := labelPool[m.rnd.IntN(len(labelPool))]
-		edit(func(x *jiratest.Issue) {
-			if slices.Contains(x.Labels, l) {
-				x.Labels = slices.DeleteFunc(x.Labels, func(s string) bool { return s == l })
-			} else {
-				x.Labels = append(x.Labels, l)
-			}
-		})
-	case r < 68:
-		u := ""
-		if k := m.rnd.IntN(4); k < 3 {
-			u = m.jusers[k]
-		}
-		edit(func(x *jiratest.Issue) { x.Assignee = u })
+	case done:
 	case r < 73:
-		edit(func(x *jiratest.Issue) { x.Priority = prioPool[m.rnd.IntN(len(prioPool))] })
+		err = p.Edit(is.Key, func(x *jiratest.Issue) { x.Priority = prioPool[m.rnd.IntN(len(prioPool))] })
 	case r < 80:
-		edit(func(x *jiratest.Issue) { x.Description = m.body(fmt.Sprintf("a body %d", m.steps)) })
+		err = p.Edit(is.Key, func(x *jiratest.Issue) { x.Description = m.body(fmt.Sprintf("a body %d", m.steps)) })
 	case r < 90:
-		if err := m.fake.AddCommentAs(is.Key, m.jusers[0], m.body(fmt.Sprintf("a says %d", m.steps))); err != nil {
-			m.t.Fatal(err)
-		}
+		err = p.Comment(is.Key, m.jusers[0], m.body(fmt.Sprintf("a says %d", m.steps)))
 	case r < 93:
-		if err := m.fake.RemoveIssue(is.Key); err != nil {
-			m.t.Fatal(err)
-		}
+		err = p.Remove(is.Key)
+	}
+	if err != nil {
+		m.t.Fatal(err)
 	}
 }
 
@@ -196,13 +127,7 @@ func (m *syncModel) editMemory(r int) {
 		edit(func(x *adapters.Item) { x.Status = memStatuses[m.rnd.IntN(len(memStatuses))].Name })
 	case r < 58:
 		l := labelPool[m.rnd.IntN(len(labelPool))]
-		edit(func(x *adapters.Item) {
-			if slices.Contains(x.Labels, l) {
-				x.Labels = slices.DeleteFunc(slices.Clone(x.Labels), func(s string) bool { return s == l })
-			} else {
-				x.Labels = append(slices.Clone(x.Labels), l)
-			}
-		})
+		edit(func(x *adapters.Item) { x.Labels = flowtest.Toggle(x.Labels, l) })
 	case r < 68:
 		// Jira holds one assignee, so b assigns at most one person.
 		edit(func(x *adapters.Item) {
@@ -251,40 +176,16 @@ func (m *syncModel) sync(faulty bool) {
 		m.fake.ClearFaults()
 		m.advance(10 * time.Second)
 	}
-	var last *tsync.Result
-	for range 3 {
-		res, err := m.eng.Sync(m.ctx, m.flow, tsync.RunOptions{Force: true})
-		if err != nil {
-			m.t.Fatalf("step %d: sync: %v", m.steps, err)
-		}
-		last = res
-		if len(res.Errors) == 0 {
-			break
-		}
-	}
-	if len(last.Errors) > 0 {
-		m.t.Fatalf("step %d: clean syncs keep failing: %v", m.steps, last.Errors)
+	if err := flowtest.Clean(m.ctx, m.eng, m.flow, nil); err != nil {
+		m.t.Fatalf("step %d: %v", m.steps, err)
 	}
 	err := synctest.Echo(func() error {
 		_, err := m.eng.Sync(m.ctx, m.flow, tsync.RunOptions{Force: true})
 		return err
-	}, synctest.Writes{Name: "jira", Reset: m.fake.ResetRequests, Count: m.fake.Writes, Log: func() []string { return requestLines(m.fake.Requests()) }},
-		synctest.Memory("memory", m.b))
+	}, synctest.Jira("jira", m.fake), synctest.Memory("memory", m.b))
 	if err != nil {
 		m.t.Fatalf("step %d: %v", m.steps, err)
 	}
-}
-
-func (m *syncModel) jiraItems(ctx context.Context) ([]adapters.Item, error) {
-	var out []adapters.Item
-	for _, is := range m.fake.Issues() {
-		it, err := m.a.Get(ctx, adapters.Ref{Tracker: "a", ID: fmt.Sprint(is.ID)})
-		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", is.Key, err)
-		}
-		out = append(out, it)
-	}
-	return out, nil
 }
 
 // check asserts convergence (synctest.Check); Jira keeps bodies as ADF or
@@ -292,7 +193,7 @@ func (m *syncModel) jiraItems(ctx context.Context) ([]adapters.Item, error) {
 func (m *syncModel) check() {
 	m.t.Helper()
 	err := synctest.Check(m.ctx, synctest.Options{Engine: m.eng, Store: m.st, Flow: m.flow,
-		A: synctest.Side{Name: "jira", Items: m.jiraItems}, B: synctest.MemorySide("memory", m.b),
+		A: synctest.JiraSide("jira", m.fake, "", m.a), B: synctest.MemorySide("memory", m.b),
 		TrimBodies: true, RequireSyncKeys: true})
 	if err != nil {
 		m.t.Fatal(err)
@@ -300,38 +201,18 @@ func (m *syncModel) check() {
 }
 
 func TestJiraMemoryConvergence(t *testing.T) {
-	seeds, steps := 3, 300
-	if testing.Short() {
-		seeds, steps = 2, 120
-	}
 	for _, fl := range flavors {
-		for s := range seeds {
-			seed := uint64(s + 1)
-			t.Run(fmt.Sprintf("%s/seed%d", fl, seed), func(t *testing.T) {
-				t.Parallel()
-				m := newSyncModel(t, seed, fl)
-				for m.steps < steps {
-					m.step()
-				}
-				m.sync(false)
-				m.check()
-				if m.fake.Injected() == 0 {
-					t.Errorf("the fake injected no faults in %d faulty runs", m.faulty)
-				}
-				t.Logf("%d steps, %d runs with faults (%d requests failed), %d jira issues, %d memory items", m.steps, m.faulty, m.fake.Injected(), len(m.fake.Issues()), len(m.b.Items()))
-			})
-		}
+		flowtest.Seeds(t, string(fl)+"/", 1, 120, func(t *testing.T, seed uint64, steps int) {
+			m := newSyncModel(t, seed, fl)
+			for m.steps < steps {
+				m.step()
+			}
+			m.sync(false)
+			m.check()
+			if m.fake.Injected() == 0 {
+				t.Errorf("the fake injected no faults in %d faulty runs", m.faulty)
+			}
+			t.Logf("%d steps, %d runs with faults (%d requests failed), %d jira issues, %d memory items", m.steps, m.faulty, m.fake.Injected(), len(m.fake.Issues()), len(m.b.Items()))
+		})
 	}
-}
-
-// requestLines lists the fake's requests that are not reads, for an echo
-// failure's message.
-func requestLines(rs []jiratest.Request) []string {
-	var out []string
-	for _, r := range rs {
-		if r.Method != "GET" && !strings.Contains(r.Path, "/search") && !strings.Contains(r.Path, "/bulkfetch") {
-			out = append(out, r.String())
-		}
-	}
-	return out
 }

@@ -22,10 +22,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 
 	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/adapters/github/githubtest"
+	"github.com/tracksync/tracksync/adapters/jira/jiratest"
 	"github.com/tracksync/tracksync/adapters/memory"
 	"github.com/tracksync/tracksync/mapping"
 	"github.com/tracksync/tracksync/store"
@@ -45,6 +48,44 @@ type Side struct {
 // MemorySide reads an in-memory tracker's items.
 func MemorySide(name string, tr *memory.Tracker) Side {
 	return Side{Name: name, Items: func(context.Context) ([]adapters.Item, error) { return tr.Items(), nil }}
+}
+
+// GitHubSide reads the issues of repo on the GitHub fake (pull requests
+// left out) through tr, the flow's GitHub tracker.
+func GitHubSide(name string, fake *githubtest.Server, repo string, tr adapters.Tracker) Side {
+	return Side{Name: name, Items: func(ctx context.Context) ([]adapters.Item, error) {
+		var out []adapters.Item
+		for _, is := range fake.Issues(repo) {
+			if is.PullRequest {
+				continue
+			}
+			it, err := tr.Get(ctx, adapters.Ref{Tracker: tr.Name(), ID: fmt.Sprintf("%s#%d", repo, is.Number)})
+			if err != nil {
+				return nil, fmt.Errorf("reading %s#%d: %w", repo, is.Number, err)
+			}
+			out = append(out, it)
+		}
+		return out, nil
+	}}
+}
+
+// JiraSide reads the issues of project on the Jira fake (every issue
+// when project is "") through tr, the flow's Jira tracker.
+func JiraSide(name string, fake *jiratest.Server, project string, tr adapters.Tracker) Side {
+	return Side{Name: name, Items: func(ctx context.Context) ([]adapters.Item, error) {
+		var out []adapters.Item
+		for _, is := range fake.Issues() {
+			if project != "" && is.Project != project {
+				continue
+			}
+			it, err := tr.Get(ctx, adapters.Ref{Tracker: tr.Name(), ID: fmt.Sprint(is.ID)})
+			if err != nil {
+				return nil, fmt.Errorf("reading %s: %w", is.Key, err)
+			}
+			out = append(out, it)
+		}
+		return out, nil
+	}}
 }
 
 // Options say what to check and how.
@@ -355,6 +396,36 @@ type Writes struct {
 // Memory counts the writes of an in-memory tracker.
 func Memory(name string, tr *memory.Tracker) Writes {
 	return Writes{Name: name, Reset: tr.ResetCounts, Count: tr.Writes, Log: func() []string { return []string{fmt.Sprintf("%+v", tr.Counts())} }}
+}
+
+// GitHub counts the writes to the GitHub fake (GraphQL mutations among
+// them), listing each as its method and path.
+func GitHub(name string, fake *githubtest.Server) Writes {
+	return Writes{Name: name, Reset: fake.ResetLog, Count: func() int { return fake.Count().Writes },
+		Log: func() []string {
+			var writes []string
+			for _, r := range fake.Requests() {
+				if r.Method != http.MethodGet && r.GraphQL != "query" {
+					writes = append(writes, r.Method+" "+r.Path)
+				}
+			}
+			return writes
+		}}
+}
+
+// Jira counts the writes to the Jira fake, listing the requests that are
+// not reads (searches and bulk fetches are POSTs that read).
+func Jira(name string, fake *jiratest.Server) Writes {
+	return Writes{Name: name, Reset: fake.ResetRequests, Count: fake.Writes,
+		Log: func() []string {
+			var writes []string
+			for _, r := range fake.Requests() {
+				if r.Method != http.MethodGet && !strings.Contains(r.Path, "/search") && !strings.Contains(r.Path, "/bulkfetch") {
+					writes = append(writes, r.String())
+				}
+			}
+			return writes
+		}}
 }
 
 // Echo checks the echo rule: it resets every counter, calls run (a sync

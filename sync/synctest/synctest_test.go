@@ -11,9 +11,8 @@ import (
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/adapters/memory"
 	"github.com/tracksync/tracksync/config"
-	"github.com/tracksync/tracksync/mapping"
+	"github.com/tracksync/tracksync/internal/flowtest"
 	"github.com/tracksync/tracksync/store"
-	"github.com/tracksync/tracksync/store/sqlite"
 	tsync "github.com/tracksync/tracksync/sync"
 	"github.com/tracksync/tracksync/sync/synctest"
 )
@@ -45,28 +44,17 @@ func newEnv(t *testing.T, policy string) *env {
 		return tr
 	}
 	a, b := mk("a"), mk("b")
-	st, err := sqlite.Open(ctx, t.TempDir()+"/state.db", sqlite.Options{Clock: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	yes := true
-	cf := config.Flow{Name: "f", A: config.FlowSide{Tracker: "a"}, B: config.FlowSide{Tracker: "b"}, Direction: "both",
-		Conflict: policy, OnDelete: "unlink", MaxChangeShare: 1, Create: &yes, Schedule: "@every 5m",
-		Fields: map[string]config.FieldConfig{
-			"title":    {Direction: "both"},
-			"body":     {Direction: "a-to-b"},
-			"status":   {Direction: "both"},
-			"labels":   {Direction: "both"},
-			"parent":   {Direction: "a-to-b"},
-			"comments": {Direction: "both"},
-		}}
-	capsA, capsB := a.Capabilities(), b.Capabilities()
-	m, probs := mapping.Compile(cf, "flows[0]", nil, mapping.SideInfo{Name: "a", Kind: "memory", Caps: &capsA}, mapping.SideInfo{Name: "b", Kind: "memory", Caps: &capsB})
-	if len(probs) > 0 {
-		t.Fatalf("flow does not compile: %v", probs)
-	}
-	e := &env{t: t, ctx: ctx, clock: clock, a: a, b: b, st: st, flow: &tsync.Flow{Map: m, A: a, B: b}, eng: tsync.New(st, tsync.Options{Clock: clock.Now})}
+	st := flowtest.Store(t, "", clock.Now)
+	cf := flowtest.Flow("", "", map[string]config.FieldConfig{
+		"title":    {Direction: "both"},
+		"body":     {Direction: "a-to-b"},
+		"status":   {Direction: "both"},
+		"labels":   {Direction: "both"},
+		"parent":   {Direction: "a-to-b"},
+		"comments": {Direction: "both"},
+	})
+	cf.Conflict = policy
+	e := &env{t: t, ctx: ctx, clock: clock, a: a, b: b, st: st, flow: flowtest.Compile(t, cf, nil, "memory", a, "memory", b), eng: tsync.New(st, tsync.Options{Clock: clock.Now})}
 	epic := a.Seed(adapters.Item{Kind: adapters.KindEpic, Title: "epic", Status: "open", Body: "the epic"})[0]
 	child := a.Seed(adapters.Item{Kind: adapters.KindTask, Title: "child", Status: "open", Parent: &epic.Ref, Labels: []string{"ux"}})[0]
 	b.Seed(adapters.Item{Kind: adapters.KindIssue, Title: "made on b", Status: "closed"})

@@ -6,65 +6,22 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sort"
-	"sync"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
-)
 
-// The Asana OpenAPI description is 3 MB of YAML: a test binary loads it
-// once.
-var contract struct {
-	once   sync.Once
-	router routers.Router
-	err    error
-}
+	"github.com/tracksync/tracksync/internal/contracttest"
+)
 
 const contractHost = "https://app.asana.com/api/1.0"
 
-// contractPath is asana/asana_oas.yaml under $TRACKSYNC_CONTRACTS, else
-// ../shared/contracts beside the module root.
-func contractPath() string {
-	dir := os.Getenv("TRACKSYNC_CONTRACTS")
-	if dir == "" {
-		wd, _ := os.Getwd()
-		for d := wd; filepath.Dir(d) != d; d = filepath.Dir(d) {
-			if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-				dir = filepath.Join(d, "..", "shared", "contracts")
-				break
-			}
-		}
-	}
-	return filepath.Join(dir, "asana", "asana_oas.yaml")
-}
-
 func contractRouter(t testing.TB) routers.Router {
 	t.Helper()
-	path := contractPath()
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("Asana contract not found at %s (set TRACKSYNC_CONTRACTS to the folder holding asana/asana_oas.yaml): skipping the contract check", path)
-	}
-	contract.once.Do(func() {
-		loader := openapi3.NewLoader()
-		doc, err := loader.LoadFromFile(path)
-		if err != nil {
-			contract.err = err
-			return
-		}
-		doc.Servers = openapi3.Servers{{URL: contractHost}}
-		relax(doc)
-		contract.router, contract.err = gorillamux.NewRouter(doc)
-	})
-	if contract.err != nil {
-		t.Fatalf("loading the Asana contract %s: %v", path, contract.err)
-	}
-	return contract.router
+	return contracttest.Router(t, "Asana", filepath.Join("asana", "asana_oas.yaml"), contractHost, relax)
 }
 
 // CheckContract validates every logged request and answer against the

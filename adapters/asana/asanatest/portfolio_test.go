@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/adapters/adaptertest"
 	"github.com/tracksync/tracksync/adapters/asana"
 	"github.com/tracksync/tracksync/adapters/asana/asanatest"
 )
@@ -74,20 +75,7 @@ func newPortfolioEnv(t *testing.T) *portfolioEnv {
 
 func listAll(t *testing.T, tr adapters.Tracker, req adapters.ListRequest) adapters.ListPage {
 	t.Helper()
-	var all adapters.ListPage
-	for {
-		pg, err := tr.List(t.Context(), req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		all.Items = append(all.Items, pg.Items...)
-		all.Deleted = append(all.Deleted, pg.Deleted...)
-		if pg.NextPageToken == "" {
-			all.Cursor = pg.Cursor
-			return all
-		}
-		req.PageToken = pg.NextPageToken
-	}
+	return adaptertest.ListAll(t, tr, req)
 }
 
 // TestPortfolioItems: a portfolio's projects are listed as items (one

@@ -502,6 +502,17 @@ func (s *Server) Issues(repoName string) []Issue {
 	return out
 }
 
+// IssueTitled returns a copy of the first issue or pull request in repo
+// titled title (by number), deleted ones left out.
+func (s *Server) IssueTitled(repoName, title string) (Issue, bool) {
+	for _, is := range s.Issues(repoName) {
+		if is.Title == title {
+			return is, true
+		}
+	}
+	return Issue{}, false
+}
+
 // Issue returns a copy of one issue.
 func (s *Server) Issue(repoName string, number int) (Issue, bool) {
 	s.mu.Lock()

@@ -48,14 +48,5 @@ func TestIssueTypesContract(t *testing.T) {
 	if len(types) != 3 || types[2].Name != "Epic" {
 		t.Errorf("issue types %+v", types)
 	}
-	checked, violations, unrouted := checker.Result()
-	for _, v := range violations {
-		t.Errorf("contract: %s %s (%d): %s", v.Method, v.Path, v.Status, v.Err)
-	}
-	for _, u := range unrouted {
-		t.Errorf("not in the contract: %s", u)
-	}
-	if checked < len(steps) {
-		t.Errorf("checked %d exchanges, want at least %d", checked, len(steps))
-	}
+	checker.Check(t, len(steps))
 }

@@ -272,6 +272,17 @@ func (s *Server) Issue(idOrKey string) (Issue, bool) {
 	return it.clone(), true
 }
 
+// IssueTitled returns a copy of the first issue (by id) whose summary is
+// title.
+func (s *Server) IssueTitled(title string) (Issue, bool) {
+	for _, is := range s.Issues() {
+		if is.Summary == title {
+			return is, true
+		}
+	}
+	return Issue{}, false
+}
+
 // Issues returns copies of every issue, by id.
 func (s *Server) Issues() []Issue {
 	s.mu.Lock()

@@ -16,39 +16,16 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"github.com/tracksync/tracksync/internal/contracttest"
 )
 
-// The GitHub OpenAPI description is 13 MB and takes seconds to load, so a
-// test binary loads it once.
-var contract struct {
-	once   sync.Once
-	router routers.Router
-	path   string
-	err    error
-}
-
-// Path is where the GitHub contract is looked for: under
-// $TRACKSYNC_CONTRACTS, else ../shared/contracts beside the repository
-// root (the folder holding go.mod).
+// Path is where the GitHub contract is looked for: github/api.github.com.json
+// under the contracts folder (contracttest.Dir).
 func Path() string {
-	dir := os.Getenv("TRACKSYNC_CONTRACTS")
-	if dir == "" {
-		wd, _ := os.Getwd()
-		for d := wd; ; d = filepath.Dir(d) {
-			if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-				dir = filepath.Join(d, "..", "shared", "contracts")
-				break
-			}
-			if filepath.Dir(d) == d {
-				break
-			}
-		}
-	}
-	return filepath.Join(dir, "github", "api.github.com.json")
+	return filepath.Join(contracttest.Dir(), "github", "api.github.com.json")
 }
 
 // Available reports whether the contract file is there.
@@ -61,30 +38,7 @@ func Available() bool {
 // router over it; it skips t with the reason when the file is absent.
 func Router(t testing.TB) routers.Router {
 	t.Helper()
-	contract.once.Do(func() {
-		contract.path = Path()
-		if _, err := os.Stat(contract.path); err != nil {
-			contract.err = err
-			return
-		}
-		loader := openapi3.NewLoader()
-		doc, err := loader.LoadFromFile(contract.path)
-		if err != nil {
-			contract.err = fmt.Errorf("loading %s: %w", contract.path, err)
-			return
-		}
-		// doc.Validate is skipped: it trips on path-name clashes inside
-		// GitHub's description that do not affect routing.
-		doc.Servers = openapi3.Servers{{URL: "https://api.github.com"}}
-		contract.router, contract.err = gorillamux.NewRouter(doc)
-	})
-	if contract.err != nil {
-		if os.IsNotExist(contract.err) {
-			t.Skipf("GitHub contract not found at %s (set TRACKSYNC_CONTRACTS to the folder holding github/api.github.com.json): %v", contract.path, contract.err)
-		}
-		t.Fatalf("GitHub contract: %v", contract.err)
-	}
-	return contract.router
+	return contracttest.Router(t, "GitHub", filepath.Join("github", "api.github.com.json"), "https://api.github.com", nil)
 }
 
 // Violation is one request or response that does not match the contract.
@@ -130,6 +84,22 @@ func (c *Checker) GraphQLChecked() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.gqlChecked
+}
+
+// Check fails t for every violation and every request the contract has
+// no operation for, and when fewer than atLeast exchanges were checked.
+func (c *Checker) Check(t testing.TB, atLeast int) {
+	t.Helper()
+	checked, violations, unrouted := c.Result()
+	for _, v := range violations {
+		t.Errorf("contract: %s %s (%d): %s", v.Method, v.Path, v.Status, v.Err)
+	}
+	for _, u := range unrouted {
+		t.Errorf("not in the contract: %s", u)
+	}
+	if checked < atLeast {
+		t.Errorf("checked %d exchanges, want at least %d", checked, atLeast)
+	}
 }
 
 // RoundTrip implements http.RoundTripper.
