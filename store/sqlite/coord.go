@@ -5,52 +5,17 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/store"
 	"github.com/tracksync/tracksync/store/internal/check"
-	"github.com/tracksync/tracksync/store/internal/rowscan"
 )
 
 // Coordination between processes (store.Coordinator), the outbox and the
 // key-value space. Each Coordinator method is one statement or one
 // immediate transaction: SQLite serialises writers, so a read-modify-write
 // inside BEGIN IMMEDIATE is atomic across every process on the file.
-
-// Key-value space (Ops).
-
-func (o *ops) GetKV(ctx context.Context, scope, key string) (string, bool, error) {
-	var v string
-	err := o.q.QueryRowContext(ctx, `SELECT value FROM kv WHERE scope = ? AND key = ?`, scope, key).Scan(&v)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", false, nil
-	}
-	if err != nil {
-		return "", false, o.s.wrap(err, "reading %s in key-value scope %s", key, scope)
-	}
-	return v, true, nil
-}
-
-func (o *ops) PutKV(ctx context.Context, scope, key, value string) error {
-	if err := check.KV(scope, key); err != nil {
-		return fmt.Errorf("storing key-value pair: %w", err)
-	}
-	_, err := o.q.ExecContext(ctx, `INSERT INTO kv (scope, key, value) VALUES (?, ?, ?)
-		ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value`, scope, key, value)
-	if err != nil {
-		return o.s.wrap(err, "storing %s in key-value scope %s", key, scope)
-	}
-	return nil
-}
-
-func (o *ops) DeleteKV(ctx context.Context, scope, key string) error {
-	if _, err := o.q.ExecContext(ctx, `DELETE FROM kv WHERE scope = ? AND key = ?`, scope, key); err != nil {
-		return o.s.wrap(err, "deleting %s from key-value scope %s", key, scope)
-	}
-	return nil
-}
 
 // Outbox: adding (Ops).
 
@@ -90,84 +55,12 @@ func (o *ops) PutEvent(ctx context.Context, e store.Event) (int64, error) {
 
 // Outbox: delivering (Store).
 
-// ClaimEvents claims in one UPDATE ... RETURNING, so the choice of rows
-// and the claim cannot be split by another writer.
+// ClaimEvents claims in one statement (see queries).
 func (s *Store) ClaimEvents(ctx context.Context, worker string, limit int, lease time.Duration) ([]store.Event, error) {
-	if worker == "" || limit <= 0 || lease <= 0 {
-		return nil, fmt.Errorf("claiming outbox events: worker %q, limit %d and lease %s must be set and positive: %w",
-			worker, limit, lease, adapters.ErrInvalid)
-	}
-	now := s.now()
-	rows, err := s.db.QueryContext(ctx, `UPDATE events SET claimed_by = ?, claim_until = ?, attempts = attempts + 1
-		WHERE id IN (SELECT id FROM events
-			WHERE delivered_at IS NULL AND next_attempt <= ? AND claim_until <= ?
-			ORDER BY id LIMIT ?)
-		RETURNING id, kind, COALESCE(dedup_key, ''), payload, created_at, attempts, next_attempt, last_error`,
-		worker, now.Add(lease).UnixNano(), now.UnixNano(), now.UnixNano(), limit)
-	if err != nil {
-		return nil, s.wrap(err, "claiming outbox events for %s", worker)
-	}
-	defer rows.Close()
-	out, err := rowscan.Collect(rows, func() (store.Event, error) {
-		var e store.Event
-		var created, next int64
-		err := rows.Scan(&e.ID, &e.Kind, &e.DedupKey, &e.Payload, &created, &e.Attempts, &next, &e.LastError)
-		e.CreatedAt, e.NextAttempt = time.Unix(0, created).UTC(), time.Unix(0, next).UTC()
-		return e, err
+	return s.Claim(ctx, worker, limit, lease, func() []any {
+		now := s.now()
+		return []any{worker, now.Add(lease).UnixNano(), now.UnixNano(), now.UnixNano(), limit}
 	})
-	if err != nil {
-		return nil, s.wrap(err, "claiming outbox events for %s", worker)
-	}
-	// RETURNING has no order of its own.
-	slices.SortFunc(out, func(a, b store.Event) int { return int(a.ID - b.ID) })
-	return out, nil
-}
-
-func (s *Store) AckEvent(ctx context.Context, id int64) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE events SET delivered_at = COALESCE(delivered_at, ?), claimed_by = '', claim_until = 0
-		WHERE id = ?`, s.now().UnixNano(), id)
-	if err != nil {
-		return s.wrap(err, "acknowledging outbox event %d", id)
-	}
-	return s.ops.checkAffected(res, "outbox event", id)
-}
-
-func (s *Store) RetryEvent(ctx context.Context, id int64, next time.Time, errMsg string) error {
-	// A delivered event stays delivered: a late retry from a worker whose
-	// claim ran out must not bring it back.
-	res, err := s.db.ExecContext(ctx, `UPDATE events SET next_attempt = CASE WHEN delivered_at IS NULL THEN ? ELSE next_attempt END,
-		last_error = ?, claimed_by = '', claim_until = 0 WHERE id = ?`, next.UnixNano(), errMsg, id)
-	if err != nil {
-		return s.wrap(err, "scheduling retry of outbox event %d", id)
-	}
-	return s.ops.checkAffected(res, "outbox event", id)
-}
-
-// Generations.
-
-func (s *Store) BumpGeneration(ctx context.Context, name string) (int64, error) {
-	if name == "" {
-		return 0, fmt.Errorf("bumping generation: name is empty: %w", adapters.ErrInvalid)
-	}
-	var g int64
-	err := s.db.QueryRowContext(ctx, `INSERT INTO generations (name, generation) VALUES (?, 1)
-		ON CONFLICT (name) DO UPDATE SET generation = generation + 1 RETURNING generation`, name).Scan(&g)
-	if err != nil {
-		return 0, s.wrap(err, "bumping generation of %s", name)
-	}
-	return g, nil
-}
-
-func (s *Store) Generation(ctx context.Context, name string) (int64, error) {
-	var g int64
-	err := s.db.QueryRowContext(ctx, `SELECT generation FROM generations WHERE name = ?`, name).Scan(&g)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, s.wrap(err, "reading generation of %s", name)
-	}
-	return g, nil
 }
 
 // Webhook delivery ids.

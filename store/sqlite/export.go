@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/tracksync/tracksync/store"
+	"github.com/tracksync/tracksync/store/internal/rowscan"
+	"github.com/tracksync/tracksync/store/internal/sqlops"
 )
 
 var _ store.Exporter = (*Store)(nil)
@@ -21,7 +23,7 @@ func (s *Store) Export(ctx context.Context) (*store.Dump, error) {
 		return nil, s.wrap(err, "exporting state store %s", s.path)
 	}
 	defer func() { _ = tx.Rollback() }()
-	o := &ops{q: tx, s: s}
+	o := s.newOps(tx)
 	d := &store.Dump{}
 	if d.Links, err = o.ListLinks(ctx, ""); err != nil {
 		return nil, err
@@ -58,7 +60,7 @@ func (s *Store) Export(ctx context.Context) (*store.Dump, error) {
 	}); err != nil {
 		return nil, s.wrap(err, "exporting cursors")
 	}
-	if d.Journal, err = o.listJournal(ctx, "the journal", `SELECT `+journalCols+` FROM journal ORDER BY id`); err != nil {
+	if d.Journal, err = o.ListJournal(ctx, "the journal", `SELECT `+sqlops.JournalCols+` FROM journal ORDER BY id`); err != nil {
 		return nil, err
 	}
 	if d.Conflicts, err = o.ListConflicts(ctx, "", ""); err != nil {
@@ -92,7 +94,7 @@ func (s *Store) Export(ctx context.Context) (*store.Dump, error) {
 		var created, next int64
 		var delivered sql.NullInt64
 		err := sc.Scan(&e.ID, &e.Kind, &e.DedupKey, &e.Payload, &created, &e.Attempts, &next, &e.LastError, &delivered)
-		e.CreatedAt, e.NextAttempt, e.DeliveredAt = time.Unix(0, created).UTC(), time.Unix(0, next).UTC(), fromTS(delivered)
+		e.CreatedAt, e.NextAttempt, e.DeliveredAt = time.Unix(0, created).UTC(), time.Unix(0, next).UTC(), rowscan.Time(delivered)
 		d.Events = append(d.Events, e)
 		return err
 	}); err != nil {

@@ -6,6 +6,5 @@ import "github.com/tracksync/tracksync/store/internal/fieldmap"
 // compares them byte for byte).
 var (
 	encodeFields    = fieldmap.Encode
-	decodeFields    = fieldmap.Decode
 	decodeFieldsBuf = fieldmap.DecodeBuf
 )

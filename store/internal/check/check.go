@@ -28,6 +28,14 @@ func NotFound(what string, id any) error {
 	return fmt.Errorf("%s %v: %w", what, id, store.ErrNotFound)
 }
 
+// Affected turns "no row changed" (n) into a NotFound of what, named by id.
+func Affected(n int64, what string, id any) error {
+	if n == 0 {
+		return NotFound(what, id)
+	}
+	return nil
+}
+
 // JournalState says whether state is one a journal entry may take.
 func JournalState(state string) bool {
 	switch state {
