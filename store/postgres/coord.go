@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -12,7 +11,6 @@ import (
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/store"
 	"github.com/tracksync/tracksync/store/internal/check"
-	"github.com/tracksync/tracksync/store/internal/rowscan"
 )
 
 // Coordination between processes (store.Coordinator), the outbox and the
@@ -21,39 +19,6 @@ import (
 // CONFLICT DO UPDATE, UPDATE ... RETURNING) or a short READ COMMITTED
 // transaction that locks the one row it changes first (SELECT ... FOR
 // UPDATE): atomic across every process on the database, with no retry.
-
-// Key-value space (Ops).
-
-func (o *ops) GetKV(ctx context.Context, scope, key string) (string, bool, error) {
-	var v string
-	err := o.q.QueryRow(ctx, `SELECT value FROM kv WHERE scope = $1 AND key = $2`, scope, key).Scan(&v)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", false, nil
-	}
-	if err != nil {
-		return "", false, o.s.wrap(err, "reading %s in key-value scope %s", key, scope)
-	}
-	return v, true, nil
-}
-
-func (o *ops) PutKV(ctx context.Context, scope, key, value string) error {
-	if err := check.KV(scope, key); err != nil {
-		return fmt.Errorf("storing key-value pair: %w", err)
-	}
-	_, err := o.q.Exec(ctx, `INSERT INTO kv (scope, key, value) VALUES ($1, $2, $3)
-		ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value`, scope, key, value)
-	if err != nil {
-		return o.s.wrap(err, "storing %s in key-value scope %s", key, scope)
-	}
-	return nil
-}
-
-func (o *ops) DeleteKV(ctx context.Context, scope, key string) error {
-	if _, err := o.q.Exec(ctx, `DELETE FROM kv WHERE scope = $1 AND key = $2`, scope, key); err != nil {
-		return o.s.wrap(err, "deleting %s from key-value scope %s", key, scope)
-	}
-	return nil
-}
 
 // Outbox: adding (Ops).
 
@@ -90,58 +55,13 @@ func (o *ops) PutEvent(ctx context.Context, e store.Event) (int64, error) {
 
 // Outbox: delivering (Store).
 
-// ClaimEvents picks due events with FOR UPDATE SKIP LOCKED, so concurrent
-// claims, in any process, pass over each other's rows instead of queueing
-// on them, and claims them in the same statement.
+// ClaimEvents picks due events with FOR UPDATE SKIP LOCKED (see
+// queries), so concurrent claims, in any process, pass over each other's
+// rows instead of queueing on them, and claims them in the same statement.
 func (s *Store) ClaimEvents(ctx context.Context, worker string, limit int, lease time.Duration) ([]store.Event, error) {
-	if worker == "" || limit <= 0 || lease <= 0 {
-		return nil, fmt.Errorf("claiming outbox events: worker %q, limit %d and lease %s must be set and positive: %w",
-			worker, limit, lease, adapters.ErrInvalid)
-	}
-	now := nowSQL(3)
-	rows, err := s.pool.Query(ctx, `UPDATE events SET claimed_by = $1, claim_until = `+now+` + $2, attempts = attempts + 1
-		WHERE id IN (SELECT id FROM events
-			WHERE delivered_at IS NULL AND next_attempt <= `+now+` AND claim_until <= `+now+`
-			ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)
-		RETURNING id, kind, COALESCE(dedup_key, ''), payload, created_at, attempts, next_attempt, last_error`,
-		worker, lease.Nanoseconds(), s.nowArg(), limit)
-	if err != nil {
-		return nil, s.wrap(err, "claiming outbox events for %s", worker)
-	}
-	defer rows.Close()
-	out, err := rowscan.Collect(rows, func() (store.Event, error) {
-		var e store.Event
-		var created, next int64
-		err := rows.Scan(&e.ID, &e.Kind, &e.DedupKey, &e.Payload, &created, &e.Attempts, &next, &e.LastError)
-		e.CreatedAt, e.NextAttempt = time.Unix(0, created).UTC(), time.Unix(0, next).UTC()
-		return e, err
+	return s.Claim(ctx, worker, limit, lease, func() []any {
+		return []any{worker, lease.Nanoseconds(), s.nowArg(), limit}
 	})
-	if err != nil {
-		return nil, s.wrap(err, "claiming outbox events for %s", worker)
-	}
-	// RETURNING has no order of its own.
-	slices.SortFunc(out, func(a, b store.Event) int { return int(a.ID - b.ID) })
-	return out, nil
-}
-
-func (s *Store) AckEvent(ctx context.Context, id int64) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE events SET delivered_at = COALESCE(delivered_at, `+nowSQL(1)+`), claimed_by = '', claim_until = 0
-		WHERE id = $2`, s.nowArg(), id)
-	if err != nil {
-		return s.wrap(err, "acknowledging outbox event %d", id)
-	}
-	return checkAffected(tag, "outbox event", id)
-}
-
-func (s *Store) RetryEvent(ctx context.Context, id int64, next time.Time, errMsg string) error {
-	// A delivered event stays delivered: a late retry from a worker whose
-	// claim ran out must not bring it back.
-	tag, err := s.pool.Exec(ctx, `UPDATE events SET next_attempt = CASE WHEN delivered_at IS NULL THEN $1 ELSE next_attempt END,
-		last_error = $2, claimed_by = '', claim_until = 0 WHERE id = $3`, next.UnixNano(), text(errMsg), id)
-	if err != nil {
-		return s.wrap(err, "scheduling retry of outbox event %d", id)
-	}
-	return checkAffected(tag, "outbox event", id)
 }
 
 // Leases.
@@ -183,57 +103,6 @@ func (s *Store) Lock(ctx context.Context, name, owner string, ttl time.Duration)
 		}
 		return store.Lease{}, &store.LockedError{Name: name, Owner: holder, Expires: time.Unix(0, expires).UTC()}
 	}
-}
-
-// Unlock releases owner's lease. Releasing a lease owner does not hold is
-// a no-op, so a late deferred Unlock never frees another owner's lease.
-// The row stays, with its token, so that tokens only grow.
-func (s *Store) Unlock(ctx context.Context, name, owner string) error {
-	if _, err := s.pool.Exec(ctx, `UPDATE locks SET owner = '', expires_at = 0 WHERE name = $1 AND owner = $2`, name, owner); err != nil {
-		return s.wrap(err, "releasing lock %s", name)
-	}
-	return nil
-}
-
-func (s *Store) ExpiredLeases(ctx context.Context, prefix string) ([]store.Lease, error) {
-	rows, err := s.pool.Query(ctx, `SELECT name, owner, token, expires_at FROM locks
-		WHERE owner <> '' AND expires_at <= `+nowSQL(1)+` AND left(name, $2) = $3 ORDER BY name`, s.nowArg(), len(prefix), prefix)
-	if err != nil {
-		return nil, s.wrap(err, "listing expired leases")
-	}
-	defer rows.Close()
-	out, err := check.Leases(rows)
-	if err != nil {
-		return nil, s.wrap(err, "listing expired leases")
-	}
-	return out, nil
-}
-
-// Generations.
-
-func (s *Store) BumpGeneration(ctx context.Context, name string) (int64, error) {
-	if name == "" {
-		return 0, fmt.Errorf("bumping generation: name is empty: %w", adapters.ErrInvalid)
-	}
-	var g int64
-	err := s.pool.QueryRow(ctx, `INSERT INTO generations AS g (name, generation) VALUES ($1, 1)
-		ON CONFLICT (name) DO UPDATE SET generation = g.generation + 1 RETURNING generation`, name).Scan(&g)
-	if err != nil {
-		return 0, s.wrap(err, "bumping generation of %s", name)
-	}
-	return g, nil
-}
-
-func (s *Store) Generation(ctx context.Context, name string) (int64, error) {
-	var g int64
-	err := s.pool.QueryRow(ctx, `SELECT generation FROM generations WHERE name = $1`, name).Scan(&g)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, s.wrap(err, "reading generation of %s", name)
-	}
-	return g, nil
 }
 
 // Webhook delivery ids.

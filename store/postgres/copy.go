@@ -11,6 +11,8 @@ import (
 
 	"github.com/tracksync/tracksync/store"
 	"github.com/tracksync/tracksync/store/internal/fieldmap"
+	"github.com/tracksync/tracksync/store/internal/rowscan"
+	"github.com/tracksync/tracksync/store/internal/sqlops"
 )
 
 var (
@@ -30,7 +32,7 @@ var identityTables = []string{"links", "comment_links", "journal", "conflicts", 
 func (s *Store) Export(ctx context.Context) (*store.Dump, error) {
 	d := &store.Dump{}
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		o := &ops{q: tx, s: s, inTx: true}
+		o := s.newOps(tx, true)
 		var err error
 		if d.Links, err = o.ListLinks(ctx, ""); err != nil {
 			return err
@@ -61,7 +63,7 @@ func (s *Store) Export(ctx context.Context) (*store.Dump, error) {
 		}); err != nil {
 			return s.wrap(err, "exporting cursors")
 		}
-		if d.Journal, err = o.listJournal(ctx, "the journal", `SELECT `+journalCols+` FROM journal ORDER BY id`); err != nil {
+		if d.Journal, err = o.ListJournal(ctx, "the journal", `SELECT `+sqlops.JournalCols+` FROM journal ORDER BY id`); err != nil {
 			return err
 		}
 		if d.Conflicts, err = o.ListConflicts(ctx, "", ""); err != nil {
@@ -95,7 +97,7 @@ func (s *Store) Export(ctx context.Context) (*store.Dump, error) {
 			var created, next int64
 			var delivered *int64
 			err := r.Scan(&e.ID, &e.Kind, &e.DedupKey, &e.Payload, &created, &e.Attempts, &next, &e.LastError, &delivered)
-			e.CreatedAt, e.NextAttempt, e.DeliveredAt = time.Unix(0, created).UTC(), time.Unix(0, next).UTC(), fromTS(delivered)
+			e.CreatedAt, e.NextAttempt, e.DeliveredAt = time.Unix(0, created).UTC(), time.Unix(0, next).UTC(), rowscan.Time(delivered)
 			d.Events = append(d.Events, e)
 			return err
 		}); err != nil {
