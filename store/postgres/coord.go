@@ -10,7 +10,6 @@ import (
 
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/store"
-	"github.com/tracksync/tracksync/store/internal/check"
 )
 
 // Coordination between processes (store.Coordinator), the outbox and the
@@ -135,26 +134,12 @@ func (s *Store) SeenDelivery(ctx context.Context, tracker, id string, keep time.
 
 // Rate budgets.
 
-// TakeTokens reads and writes the bucket's row in one READ COMMITTED
-// transaction that locks it first (SELECT ... FOR UPDATE), so concurrent
-// takers in any process queue on the row, each seeing the one before.
-func (s *Store) TakeTokens(ctx context.Context, bucket string, n, ratePerSec, burst float64, now time.Time) (time.Duration, error) {
-	return s.takeTokens(ctx, bucket, n, ratePerSec, burst, 0, false, now)
-}
-
-// TakeTokensAbove takes n tokens only when floor are left after them (see
-// store.Store).
-func (s *Store) TakeTokensAbove(ctx context.Context, bucket string, n, ratePerSec, burst, floor float64, now time.Time) (time.Duration, error) {
-	return s.takeTokens(ctx, bucket, n, ratePerSec, burst, floor, true, now)
-}
-
-// takeTokens is TakeTokens, and TakeTokensAbove when above.
-func (s *Store) takeTokens(ctx context.Context, bucket string, n, ratePerSec, burst, floor float64, above bool, now time.Time) (time.Duration, error) {
-	if err := check.TokenArgs(bucket, n, ratePerSec, burst, floor, above); err != nil {
-		return 0, err
-	}
-	var wait time.Duration
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+// bucket is sqlops.Dialect.Bucket: it reads and writes the bucket's row
+// in one READ COMMITTED transaction that locks it first (SELECT ... FOR
+// UPDATE), so concurrent takers in any process queue on the row, each
+// seeing the one before.
+func (s *Store) bucket(ctx context.Context, bucket string, burst float64, now time.Time, update func(float64, int64) (float64, int64)) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		// A new bucket starts full, as of now.
 		if _, err := tx.Exec(ctx, `INSERT INTO rate_buckets (bucket, tokens, updated_at) VALUES ($1, $2, $3)
 			ON CONFLICT (bucket) DO NOTHING`, bucket, burst, now.UnixNano()); err != nil {
@@ -165,12 +150,8 @@ func (s *Store) takeTokens(ctx context.Context, bucket string, n, ratePerSec, bu
 		if err := tx.QueryRow(ctx, `SELECT tokens, updated_at FROM rate_buckets WHERE bucket = $1 FOR UPDATE`, bucket).Scan(&tokens, &last); err != nil {
 			return err
 		}
-		tokens, last, wait = check.Take(tokens, last, n, ratePerSec, burst, floor, above, now)
+		tokens, last = update(tokens, last)
 		_, err := tx.Exec(ctx, `UPDATE rate_buckets SET tokens = $2, updated_at = $3 WHERE bucket = $1`, bucket, tokens, last)
 		return err
 	})
-	if err != nil {
-		return 0, s.wrap(err, "taking tokens from rate bucket %s", bucket)
-	}
-	return wait, nil
 }

@@ -30,10 +30,6 @@ func SchemaVersion() int { return migrations.Version() }
 // other; the second then finds nothing to do. DDL is transactional in
 // PostgreSQL, so a failed migration leaves the old version behind.
 func (s *Store) migrate(ctx context.Context) error {
-	ms, err := migrations.Load()
-	if err != nil {
-		return err
-	}
 	// A search_path naming no existing schema leaves nowhere to create
 	// the tables; PostgreSQL's own message does not say why.
 	var schema *string
@@ -48,11 +44,11 @@ func (s *Store) migrate(ctx context.Context) error {
 	// The fast path: an up-to-date database needs no lock. A missing
 	// table (42P01) means a new database.
 	if v, err := s.schemaVersion(ctx, s.pool); err == nil {
-		if due, err := migration.Due(s.desc, v, ms); !due {
+		if due, err := migrations.Due(s.desc, v); !due {
 			return err
 		}
 	}
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('tracksync migrate ' || current_schema(), 0))`); err != nil {
 			return s.wrap(err, "locking state store %s for migration", s.desc)
 		}
@@ -74,7 +70,7 @@ func (s *Store) migrate(ctx context.Context) error {
 				ON CONFLICT (one) DO UPDATE SET version = excluded.version`, v)
 			return err
 		}
-		return migration.Up(ctx, s.desc, v, ms, exec, setVersion, s.wrap)
+		return migrations.Up(ctx, s.desc, v, exec, setVersion, s.wrap)
 	})
 	if err != nil && !errors.Is(err, store.ErrTooNew) {
 		return fmt.Errorf("migrating state store %s: %w", s.desc, err)

@@ -103,6 +103,7 @@ func (s *Store) newDialect() *sqlops.Dialect {
 		Param:     func(n int) string { return fmt.Sprintf("$%d", n) },
 		Bytes:     func(s string) any { return []byte(s) },
 		Text:      text,
+		Bucket:    s.bucket,
 		Limit: func(n int) any {
 			var lim *int // NULL: no limit
 			if n > 0 {

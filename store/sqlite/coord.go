@@ -9,7 +9,6 @@ import (
 
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/store"
-	"github.com/tracksync/tracksync/store/internal/check"
 )
 
 // Coordination between processes (store.Coordinator), the outbox and the
@@ -104,24 +103,11 @@ func (s *Store) SeenDelivery(ctx context.Context, tracker, id string, keep time.
 
 // Rate budgets.
 
-func (s *Store) TakeTokens(ctx context.Context, bucket string, n, ratePerSec, burst float64, now time.Time) (time.Duration, error) {
-	return s.takeTokens(ctx, bucket, n, ratePerSec, burst, 0, false, now)
-}
-
-// TakeTokensAbove takes n tokens only when floor are left after them (see
-// store.Store).
-func (s *Store) TakeTokensAbove(ctx context.Context, bucket string, n, ratePerSec, burst, floor float64, now time.Time) (time.Duration, error) {
-	return s.takeTokens(ctx, bucket, n, ratePerSec, burst, floor, true, now)
-}
-
-// takeTokens is TakeTokens, and TakeTokensAbove when above.
-func (s *Store) takeTokens(ctx context.Context, bucket string, n, ratePerSec, burst, floor float64, above bool, now time.Time) (time.Duration, error) {
-	if err := check.TokenArgs(bucket, n, ratePerSec, burst, floor, above); err != nil {
-		return 0, err
-	}
+// bucket is sqlops.Dialect.Bucket: one immediate transaction.
+func (s *Store) bucket(ctx context.Context, bucket string, burst float64, now time.Time, update func(float64, int64) (float64, int64)) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, s.wrap(err, "taking tokens from rate bucket %s", bucket)
+		return err
 	}
 	defer func() { _ = tx.Rollback() }()
 	var tokens float64
@@ -131,16 +117,13 @@ func (s *Store) takeTokens(ctx context.Context, bucket string, n, ratePerSec, bu
 	case errors.Is(err, sql.ErrNoRows):
 		tokens, last = burst, now.UnixNano()
 	case err != nil:
-		return 0, s.wrap(err, "taking tokens from rate bucket %s", bucket)
+		return err
 	}
-	tokens, last, wait := check.Take(tokens, last, n, ratePerSec, burst, floor, above, now)
+	tokens, last = update(tokens, last)
 	if _, err := tx.ExecContext(ctx, `INSERT INTO rate_buckets (bucket, tokens, updated_at) VALUES (?, ?, ?)
 		ON CONFLICT (bucket) DO UPDATE SET tokens = excluded.tokens, updated_at = excluded.updated_at`,
 		bucket, tokens, last); err != nil {
-		return 0, s.wrap(err, "taking tokens from rate bucket %s", bucket)
+		return err
 	}
-	if err := tx.Commit(); err != nil {
-		return 0, s.wrap(err, "taking tokens from rate bucket %s", bucket)
-	}
-	return wait, nil
+	return tx.Commit()
 }

@@ -27,15 +27,11 @@ func SchemaVersion() int { return migrations.Version() }
 // the immediate transaction, because another process may have migrated in
 // between.
 func (s *Store) migrate(ctx context.Context) error {
-	ms, err := migrations.Load()
-	if err != nil {
-		return err
-	}
 	v, err := s.userVersion(ctx, s.db)
 	if err != nil {
 		return err
 	}
-	if due, err := migration.Due(s.path, v, ms); !due {
+	if due, err := migrations.Due(s.path, v); !due {
 		return err
 	}
 
@@ -54,11 +50,11 @@ func (s *Store) migrate(ctx context.Context) error {
 	// user_version lives in the file header, which the transaction covers:
 	// a failed migration leaves the old version behind.
 	setVersion := func(ctx context.Context, v int) error { return exec(ctx, fmt.Sprintf("PRAGMA user_version = %d", v)) }
-	if err := migration.Up(ctx, s.path, v, ms, exec, setVersion, s.wrap); err != nil {
+	if err := migrations.Up(ctx, s.path, v, exec, setVersion, s.wrap); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return s.wrap(err, "migrating state store %s to version %d", s.path, len(ms))
+		return s.wrap(err, "migrating state store %s to version %d", s.path, migrations.Version())
 	}
 	return nil
 }

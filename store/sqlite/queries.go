@@ -99,6 +99,7 @@ func (s *Store) newDialect() *sqlops.Dialect {
 		Param:     func(int) string { return "?" },
 		Bytes:     func(s string) any { return s },
 		Text:      func(s string) string { return s },
+		Bucket:    s.bucket,
 		Limit: func(n int) any {
 			if n <= 0 {
 				return -1 // no limit

@@ -80,10 +80,10 @@ func (s *Set) Version() int {
 	return len(ms)
 }
 
-// Due says whether a store at version v, named desc, needs any of ms:
+// due says whether a store at version v, named desc, needs any of ms:
 // false for a store up to date, and false with an error wrapping
 // store.ErrTooNew for one a newer binary wrote.
-func Due(desc string, v int, ms []Migration) (bool, error) {
+func due(desc string, v int, ms []Migration) (bool, error) {
 	if v > len(ms) {
 		return false, fmt.Errorf("state store %s has schema version %d but this tracksync knows versions up to %d; upgrade tracksync: %w",
 			desc, v, len(ms), store.ErrTooNew)
@@ -91,15 +91,29 @@ func Due(desc string, v int, ms []Migration) (bool, error) {
 	return v < len(ms), nil
 }
 
+// Due says whether a store at version v, named desc, needs any of the
+// set's migrations (see due); the error of reading them, if any.
+func (s *Set) Due(desc string, v int) (bool, error) {
+	ms, err := s.load()
+	if err != nil {
+		return false, err
+	}
+	return due(desc, v, ms)
+}
+
 // Up takes a store at version v (read under the driver's lock) to the
-// last of ms: it runs each due migration with exec, then records the
-// version with setVersion; a store that a newer binary wrote is refused.
-// wrap adds what was being done to the driver's errors.
-func Up(ctx context.Context, desc string, v int, ms []Migration,
+// set's last version: it runs each due migration with exec, then records
+// the version with setVersion; a store that a newer binary wrote is
+// refused. wrap adds what was being done to the driver's errors.
+func (s *Set) Up(ctx context.Context, desc string, v int,
 	exec func(ctx context.Context, sql string) error,
 	setVersion func(ctx context.Context, v int) error,
 	wrap func(err error, format string, args ...any) error) error {
-	if _, err := Due(desc, v, ms); err != nil {
+	ms, err := s.load()
+	if err != nil {
+		return err
+	}
+	if _, err := due(desc, v, ms); err != nil {
 		return err
 	}
 	for _, m := range ms[v:] {

@@ -568,3 +568,31 @@ func (o Ops[N, B]) Generation(ctx context.Context, name string) (int64, error) {
 	}
 	return g, nil
 }
+
+// Rate budgets.
+
+func (o Ops[N, B]) TakeTokens(ctx context.Context, bucket string, n, ratePerSec, burst float64, now time.Time) (time.Duration, error) {
+	return o.takeTokens(ctx, bucket, n, ratePerSec, burst, 0, false, now)
+}
+
+// TakeTokensAbove takes n tokens only when floor are left after them (see
+// store.Store).
+func (o Ops[N, B]) TakeTokensAbove(ctx context.Context, bucket string, n, ratePerSec, burst, floor float64, now time.Time) (time.Duration, error) {
+	return o.takeTokens(ctx, bucket, n, ratePerSec, burst, floor, true, now)
+}
+
+// takeTokens is TakeTokens, and TakeTokensAbove when above.
+func (o Ops[N, B]) takeTokens(ctx context.Context, bucket string, n, ratePerSec, burst, floor float64, above bool, now time.Time) (time.Duration, error) {
+	if err := check.TokenArgs(bucket, n, ratePerSec, burst, floor, above); err != nil {
+		return 0, err
+	}
+	var wait time.Duration
+	err := o.d.Bucket(ctx, bucket, burst, now, func(tokens float64, last int64) (float64, int64) {
+		tokens, last, wait = check.Take(tokens, last, n, ratePerSec, burst, floor, above, now)
+		return tokens, last
+	})
+	if err != nil {
+		return 0, o.d.Wrap(err, "taking tokens from rate bucket %s", bucket)
+	}
+	return wait, nil
+}

@@ -54,6 +54,11 @@ type Dialect struct {
 	Text func(s string) string
 	// Limit is the argument of LIMIT for n, or for no limit when n <= 0.
 	Limit func(n int) any
+	// Bucket is the read-modify-write of rate bucket's row, atomic
+	// across processes: it reads tokens and last (a bucket without a
+	// row: burst, as of now), writes back what update makes of them, and
+	// returns the driver's error unwrapped.
+	Bucket func(ctx context.Context, bucket string, burst float64, now time.Time, update func(tokens float64, last int64) (float64, int64)) error
 }
 
 // Ops implements the store.Ops and store.Coordinator methods that are
