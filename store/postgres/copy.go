@@ -38,7 +38,7 @@ func (s *Store) Export(ctx context.Context) (*store.Dump, error) {
 			return err
 		}
 		bs := newBaseScanner()
-		if err := queryAll(ctx, tx, `SELECT `+baseCols+` FROM bases ORDER BY link_id`, func(r pgx.Rows) error {
+		if err := queryAll(ctx, tx, `SELECT `+sqlops.BaseCols+` FROM bases ORDER BY link_id`, func(r pgx.Rows) error {
 			b, err := bs.scan(r)
 			d.Bases = append(d.Bases, b)
 			return err

@@ -193,8 +193,6 @@ func (o *ops) PutBase(ctx context.Context, b store.Base) error {
 	return nil
 }
 
-const baseCols = `link_id, a_fields, b_fields, a_version, b_version, synced_at`
-
 // baseScanner scans base rows into destinations it reuses across rows;
 // the field maps' bytes land in buffers kept from row to row, so each is
 // copied once, into the string the decoder then slices.
@@ -213,53 +211,15 @@ func newBaseScanner() *baseScanner {
 	return bs
 }
 
-func (bs *baseScanner) scan(row pgx.Row) (store.Base, error) {
+func (bs *baseScanner) scan(row rowscan.Scanner) (store.Base, error) {
 	bs.af, bs.bf = bs.af[:cap(bs.af)], bs.bf[:cap(bs.bf)]
 	if err := row.Scan(bs.dest...); err != nil {
 		return store.Base{}, err
 	}
-	b := store.Base{LinkID: bs.linkID, AVersion: bs.av, BVersion: bs.bv, SyncedAt: rowscan.Time(bs.synced)}
+	var b store.Base
 	var err error
-	if b.A, bs.fieldsBuf, err = fieldmap.DecodeBuf(string(bs.af), bs.fieldsBuf); err != nil {
-		return b, fmt.Errorf("side a of base of link %d: %w", b.LinkID, err)
-	}
-	if b.B, bs.fieldsBuf, err = fieldmap.DecodeBuf(string(bs.bf), bs.fieldsBuf); err != nil {
-		return b, fmt.Errorf("side b of base of link %d: %w", b.LinkID, err)
-	}
-	return b, nil
-}
-
-func (o *ops) GetBase(ctx context.Context, linkID int64) (store.Base, error) {
-	b, err := newBaseScanner().scan(o.q.QueryRow(ctx, `SELECT `+baseCols+` FROM bases WHERE link_id = $1`, linkID))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return store.Base{}, check.NotFound("base of link", linkID)
-	}
-	if err != nil {
-		return store.Base{}, o.s.wrap(err, "reading base of link %d", linkID)
-	}
-	return b, nil
-}
-
-func (o *ops) ListBases(ctx context.Context, flow string) (map[int64]store.Base, error) {
-	rows, err := o.q.Query(ctx, `SELECT b.link_id, b.a_fields, b.b_fields, b.a_version, b.b_version, b.synced_at
-		FROM links l JOIN bases b ON b.link_id = l.id WHERE l.flow = $1`, flow)
-	if err != nil {
-		return nil, o.s.wrap(err, "listing bases of flow %s", flow)
-	}
-	defer rows.Close()
-	out := map[int64]store.Base{}
-	bs := newBaseScanner()
-	for rows.Next() {
-		b, err := bs.scan(rows)
-		if err != nil {
-			return nil, o.s.wrap(err, "listing bases of flow %s", flow)
-		}
-		out[b.LinkID] = b
-	}
-	if err := rows.Err(); err != nil {
-		return nil, o.s.wrap(err, "listing bases of flow %s", flow)
-	}
-	return out, nil
+	b, bs.fieldsBuf, err = sqlops.BaseRow(bs.linkID, string(bs.af), string(bs.bf), bs.av, bs.bv, rowscan.Time(bs.synced), bs.fieldsBuf)
+	return b, err
 }
 
 // Comment links.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tracksync/tracksync/store"
 	"github.com/tracksync/tracksync/store/internal/rowscan"
 	"github.com/tracksync/tracksync/store/internal/sqlops"
 )
@@ -24,6 +25,10 @@ var queries = sqlops.Queries{
 
 	DeleteLinkConflicts: `DELETE FROM conflicts WHERE link_id = $1`,
 	DeleteLink:          `DELETE FROM links WHERE id = $1`,
+
+	GetBase: `SELECT ` + sqlops.BaseCols + ` FROM bases WHERE link_id = $1`,
+	ListBases: `SELECT b.link_id, b.a_fields, b.b_fields, b.a_version, b.b_version, b.synced_at
+		FROM links l JOIN bases b ON b.link_id = l.id WHERE l.flow = $1`,
 
 	ListCommentLinks: `SELECT link_id, a_id, b_id, body_hash FROM comment_links
 		WHERE link_id = $1 ORDER BY id`,
@@ -104,6 +109,7 @@ func (s *Store) newDialect() *sqlops.Dialect {
 		Bytes:     func(s string) any { return []byte(s) },
 		Text:      text,
 		Bucket:    s.bucket,
+		ScanBases: func() func(rowscan.Scanner) (store.Base, error) { return newBaseScanner().scan },
 		Limit: func(n int) any {
 			var lim *int // NULL: no limit
 			if n > 0 {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tracksync/tracksync/store"
+	"github.com/tracksync/tracksync/store/internal/fieldmap"
 	"github.com/tracksync/tracksync/store/internal/rowscan"
 	"github.com/tracksync/tracksync/store/internal/sqlops"
 )
@@ -28,7 +29,7 @@ func (s *Store) Export(ctx context.Context) (*store.Dump, error) {
 	if d.Links, err = o.ListLinks(ctx, ""); err != nil {
 		return nil, err
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT `+baseCols+` FROM bases ORDER BY link_id`)
+	rows, err := tx.QueryContext(ctx, `SELECT `+sqlops.BaseCols+` FROM bases ORDER BY link_id`)
 	if err != nil {
 		return nil, s.wrap(err, "exporting bases")
 	}
@@ -44,7 +45,7 @@ func (s *Store) Export(ctx context.Context) (*store.Dump, error) {
 	if err := closeRows(rows); err != nil {
 		return nil, s.wrap(err, "exporting bases")
 	}
-	if err := queryAll(ctx, tx, `SELECT link_id, a_id, b_id, body_hash FROM comment_links ORDER BY id`, func(sc scanner) error {
+	if err := queryAll(ctx, tx, `SELECT link_id, a_id, b_id, body_hash FROM comment_links ORDER BY id`, func(sc rowscan.Scanner) error {
 		var c store.CommentLink
 		err := sc.Scan(&c.LinkID, &c.AID, &c.BID, &c.BodyHash)
 		d.CommentLinks = append(d.CommentLinks, c)
@@ -52,7 +53,7 @@ func (s *Store) Export(ctx context.Context) (*store.Dump, error) {
 	}); err != nil {
 		return nil, s.wrap(err, "exporting comment links")
 	}
-	if err := queryAll(ctx, tx, `SELECT flow, side, cursor FROM cursors`, func(sc scanner) error {
+	if err := queryAll(ctx, tx, `SELECT flow, side, cursor FROM cursors`, func(sc rowscan.Scanner) error {
 		var c store.Cursor
 		err := sc.Scan(&c.Flow, &c.Side, &c.Cursor)
 		d.Cursors = append(d.Cursors, c)
@@ -72,7 +73,7 @@ func (s *Store) Export(ctx context.Context) (*store.Dump, error) {
 	if d.Snapshots, err = o.ListSnapshots(ctx, "", ""); err != nil {
 		return nil, err
 	}
-	if err := queryAll(ctx, tx, `SELECT scope, key, value FROM kv`, func(sc scanner) error {
+	if err := queryAll(ctx, tx, `SELECT scope, key, value FROM kv`, func(sc rowscan.Scanner) error {
 		var kv store.KV
 		err := sc.Scan(&kv.Scope, &kv.Key, &kv.Value)
 		d.KV = append(d.KV, kv)
@@ -80,7 +81,7 @@ func (s *Store) Export(ctx context.Context) (*store.Dump, error) {
 	}); err != nil {
 		return nil, s.wrap(err, "exporting the key-value space")
 	}
-	if err := queryAll(ctx, tx, `SELECT name, generation FROM generations`, func(sc scanner) error {
+	if err := queryAll(ctx, tx, `SELECT name, generation FROM generations`, func(sc rowscan.Scanner) error {
 		var g store.GenerationValue
 		err := sc.Scan(&g.Name, &g.Generation)
 		d.Generations = append(d.Generations, g)
@@ -89,7 +90,7 @@ func (s *Store) Export(ctx context.Context) (*store.Dump, error) {
 		return nil, s.wrap(err, "exporting generations")
 	}
 	if err := queryAll(ctx, tx, `SELECT id, kind, COALESCE(dedup_key, ''), payload, created_at, attempts, next_attempt,
-		last_error, delivered_at FROM events ORDER BY id`, func(sc scanner) error {
+		last_error, delivered_at FROM events ORDER BY id`, func(sc rowscan.Scanner) error {
 		var e store.OutboxEvent
 		var created, next int64
 		var delivered sql.NullInt64
@@ -121,7 +122,7 @@ func closeRows(rows rowsCloser) error {
 }
 
 // queryAll runs query and calls scan for each row.
-func queryAll(ctx context.Context, q querier, query string, scan func(scanner) error) error {
+func queryAll(ctx context.Context, q querier, query string, scan func(rowscan.Scanner) error) error {
 	rows, err := q.QueryContext(ctx, query)
 	if err != nil {
 		return err
@@ -203,7 +204,7 @@ func (s *Store) Import(ctx context.Context, d *store.Dump, replace bool) error {
 			return ins("bases", `INSERT INTO bases (link_id, a_fields, b_fields, a_version, b_version, synced_at) VALUES (?, ?, ?, ?, ?, ?)`,
 				len(d.Bases), func(i int) []any {
 					b := d.Bases[i]
-					return []any{b.LinkID, encodeFields(b.A), encodeFields(b.B), b.AVersion, b.BVersion, ts(b.SyncedAt)}
+					return []any{b.LinkID, fieldmap.Encode(b.A), fieldmap.Encode(b.B), b.AVersion, b.BVersion, ts(b.SyncedAt)}
 				})
 		},
 		func() error {
@@ -229,7 +230,7 @@ func (s *Store) Import(ctx context.Context, d *store.Dump, replace bool) error {
 					e := d.Journal[i]
 					return []any{e.ID, e.RunID, e.Flow, e.LinkID, e.Op, string(e.Side),
 						e.Target.Tracker, e.Target.Project, e.Target.ID, e.Target.Key, e.Target.URL, e.IdempotencyKey, e.LeaseName, e.LeaseToken,
-						encodeFields(e.Before), encodeFields(e.After), e.Result.Tracker, e.Result.Project, e.Result.ID, e.Result.Key, e.Result.URL,
+						fieldmap.Encode(e.Before), fieldmap.Encode(e.After), e.Result.Tracker, e.Result.Project, e.Result.ID, e.Result.Key, e.Result.URL,
 						e.State, e.Error, e.CreatedAt.UnixNano(), ts(e.DoneAt)}
 				})
 		},

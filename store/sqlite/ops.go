@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	"github.com/tracksync/tracksync/internal/redact"
 	"github.com/tracksync/tracksync/store"
 	"github.com/tracksync/tracksync/store/internal/check"
+	"github.com/tracksync/tracksync/store/internal/fieldmap"
 	"github.com/tracksync/tracksync/store/internal/rowscan"
 	"github.com/tracksync/tracksync/store/internal/sqlops"
 )
@@ -49,8 +49,6 @@ func nullString(s string) any {
 	}
 	return s
 }
-
-type scanner interface{ Scan(dest ...any) error }
 
 // Links.
 
@@ -111,15 +109,13 @@ func (o *ops) PutBase(ctx context.Context, b store.Base) error {
 		VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (link_id) DO UPDATE SET a_fields = excluded.a_fields, b_fields = excluded.b_fields,
 			a_version = excluded.a_version, b_version = excluded.b_version, synced_at = excluded.synced_at`,
-		b.LinkID, encodeFields(b.A), encodeFields(b.B), b.AVersion, b.BVersion, ts(b.SyncedAt))
+		b.LinkID, fieldmap.Encode(b.A), fieldmap.Encode(b.B), b.AVersion, b.BVersion, ts(b.SyncedAt))
 	if err != nil {
 		// A foreign-key failure (ErrNotFound) means the link is missing.
 		return o.s.wrap(err, "storing base of link %d", b.LinkID)
 	}
 	return nil
 }
-
-const baseCols = `link_id, a_fields, b_fields, a_version, b_version, synced_at`
 
 // baseScanner scans base rows into destinations it reuses: declared per
 // row, they escape to the heap through Scan's ...any, five allocations a
@@ -139,59 +135,14 @@ func newBaseScanner() *baseScanner {
 	return bs
 }
 
-func (bs *baseScanner) scan(sc scanner) (store.Base, error) {
+func (bs *baseScanner) scan(sc rowscan.Scanner) (store.Base, error) {
 	if err := sc.Scan(bs.dest...); err != nil {
 		return store.Base{}, err
 	}
-	b := store.Base{LinkID: bs.linkID, AVersion: bs.av, BVersion: bs.bv, SyncedAt: rowscan.Time(bs.synced)}
+	var b store.Base
 	var err error
-	if b.A, bs.fieldsBuf, err = decodeFieldsBuf(bs.af, bs.fieldsBuf); err != nil {
-		return b, fmt.Errorf("side a of base of link %d: %w", b.LinkID, err)
-	}
-	if b.B, bs.fieldsBuf, err = decodeFieldsBuf(bs.bf, bs.fieldsBuf); err != nil {
-		return b, fmt.Errorf("side b of base of link %d: %w", b.LinkID, err)
-	}
-	return b, nil
-}
-
-func (o *ops) GetBase(ctx context.Context, linkID int64) (store.Base, error) {
-	b, err := newBaseScanner().scan(o.q.QueryRowContext(ctx, `SELECT `+baseCols+` FROM bases WHERE link_id = ?`, linkID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.Base{}, check.NotFound("base of link", linkID)
-	}
-	if err != nil {
-		return store.Base{}, o.s.wrap(err, "reading base of link %d", linkID)
-	}
-	return b, nil
-}
-
-func (o *ops) ListBases(ctx context.Context, flow string) (map[int64]store.Base, error) {
-	// The flow's link count (an upper bound, read from the index alone)
-	// sizes the map up front: growing a 100,000-entry map step by step
-	// costs more than the count.
-	var n int
-	if err := o.q.QueryRowContext(ctx, `SELECT count(*) FROM links WHERE flow = ?`, flow).Scan(&n); err != nil {
-		return nil, o.s.wrap(err, "counting bases of flow %s", flow)
-	}
-	rows, err := o.q.QueryContext(ctx, `SELECT b.link_id, b.a_fields, b.b_fields, b.a_version, b.b_version, b.synced_at
-		FROM links l JOIN bases b ON b.link_id = l.id WHERE l.flow = ?`, flow)
-	if err != nil {
-		return nil, o.s.wrap(err, "listing bases of flow %s", flow)
-	}
-	defer rows.Close()
-	out := make(map[int64]store.Base, n)
-	bs := newBaseScanner()
-	for rows.Next() {
-		b, err := bs.scan(rows)
-		if err != nil {
-			return nil, o.s.wrap(err, "listing bases of flow %s", flow)
-		}
-		out[b.LinkID] = b
-	}
-	if err := rows.Err(); err != nil {
-		return nil, o.s.wrap(err, "listing bases of flow %s", flow)
-	}
-	return out, nil
+	b, bs.fieldsBuf, err = sqlops.BaseRow(bs.linkID, bs.af, bs.bf, bs.av, bs.bv, rowscan.Time(bs.synced), bs.fieldsBuf)
+	return b, err
 }
 
 // Comment links.
@@ -228,7 +179,7 @@ func (o *ops) JournalIntent(ctx context.Context, e store.JournalEntry) (int64, e
 		WHERE ? = '' OR `+leaseHeld,
 		e.RunID, e.Flow, e.LinkID, e.Op, string(e.Side),
 		e.Target.Tracker, e.Target.Project, e.Target.ID, e.Target.Key, e.Target.URL,
-		e.IdempotencyKey, encodeFields(e.Before), encodeFields(e.After),
+		e.IdempotencyKey, fieldmap.Encode(e.Before), fieldmap.Encode(e.After),
 		store.JournalPending, now, e.LeaseName, e.LeaseToken,
 		e.LeaseName, e.LeaseName, e.LeaseToken, now)
 	if err != nil {

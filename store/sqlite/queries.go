@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 
+	"github.com/tracksync/tracksync/store"
 	"github.com/tracksync/tracksync/store/internal/rowscan"
 	"github.com/tracksync/tracksync/store/internal/sqlops"
 )
@@ -22,6 +23,14 @@ var queries = sqlops.Queries{
 
 	DeleteLinkConflicts: `DELETE FROM conflicts WHERE link_id = ?`,
 	DeleteLink:          `DELETE FROM links WHERE id = ?`,
+
+	GetBase: `SELECT ` + sqlops.BaseCols + ` FROM bases WHERE link_id = ?`,
+	ListBases: `SELECT b.link_id, b.a_fields, b.b_fields, b.a_version, b.b_version, b.synced_at
+		FROM links l JOIN bases b ON b.link_id = l.id WHERE l.flow = ?`,
+	// The flow's link count (an upper bound, read from the index alone)
+	// sizes the map up front: growing a 100,000-entry map step by step
+	// costs more than the count.
+	CountFlowLinks: `SELECT count(*) FROM links WHERE flow = ?`,
 
 	ListCommentLinks: `SELECT link_id, a_id, b_id, body_hash FROM comment_links
 		WHERE link_id = ? ORDER BY id`,
@@ -100,6 +109,7 @@ func (s *Store) newDialect() *sqlops.Dialect {
 		Bytes:     func(s string) any { return s },
 		Text:      func(s string) string { return s },
 		Bucket:    s.bucket,
+		ScanBases: func() func(rowscan.Scanner) (store.Base, error) { return newBaseScanner().scan },
 		Limit: func(n int) any {
 			if n <= 0 {
 				return -1 // no limit

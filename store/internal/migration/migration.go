@@ -92,7 +92,9 @@ func due(desc string, v int, ms []Migration) (bool, error) {
 }
 
 // Due says whether a store at version v, named desc, needs any of the
-// set's migrations (see due); the error of reading them, if any.
+// set's migrations: false for one up to date, and false with an error
+// for one a newer binary wrote (wrapping store.ErrTooNew) or when the
+// migrations cannot be read.
 func (s *Set) Due(desc string, v int) (bool, error) {
 	ms, err := s.load()
 	if err != nil {

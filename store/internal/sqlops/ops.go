@@ -83,6 +83,61 @@ func (o Ops[N, B]) DeleteLink(ctx context.Context, id int64) error {
 	return check.Affected(n, "link", id)
 }
 
+// Bases.
+
+// BaseRow assembles a base from its columns, decoding the field maps
+// into strings of buf, which a reader of many rows keeps from one row to
+// the next (fieldmap.DecodeBuf); it returns buf as it grew.
+func BaseRow(linkID int64, af, bf, av, bv string, synced time.Time, buf []string) (store.Base, []string, error) {
+	b := store.Base{LinkID: linkID, AVersion: av, BVersion: bv, SyncedAt: synced}
+	var err error
+	if b.A, buf, err = fieldmap.DecodeBuf(af, buf); err != nil {
+		return b, buf, fmt.Errorf("side a of base of link %d: %w", b.LinkID, err)
+	}
+	if b.B, buf, err = fieldmap.DecodeBuf(bf, buf); err != nil {
+		return b, buf, fmt.Errorf("side b of base of link %d: %w", b.LinkID, err)
+	}
+	return b, buf, nil
+}
+
+func (o Ops[N, B]) GetBase(ctx context.Context, linkID int64) (store.Base, error) {
+	b, err := o.d.ScanBases()(o.db.QueryRow(ctx, o.q.GetBase, linkID))
+	if o.d.NoRows(err) {
+		return store.Base{}, check.NotFound("base of link", linkID)
+	}
+	if err != nil {
+		return store.Base{}, o.d.Wrap(err, "reading base of link %d", linkID)
+	}
+	return b, nil
+}
+
+func (o Ops[N, B]) ListBases(ctx context.Context, flow string) (map[int64]store.Base, error) {
+	var n int
+	if o.q.CountFlowLinks != "" {
+		if err := o.db.QueryRow(ctx, o.q.CountFlowLinks, flow).Scan(&n); err != nil {
+			return nil, o.d.Wrap(err, "counting bases of flow %s", flow)
+		}
+	}
+	rows, err := o.db.Query(ctx, o.q.ListBases, flow)
+	if err != nil {
+		return nil, o.d.Wrap(err, "listing bases of flow %s", flow)
+	}
+	defer rows.Close()
+	out := make(map[int64]store.Base, n)
+	scan := o.d.ScanBases()
+	for rows.Next() {
+		b, err := scan(rows)
+		if err != nil {
+			return nil, o.d.Wrap(err, "listing bases of flow %s", flow)
+		}
+		out[b.LinkID] = b
+	}
+	if err := rows.Err(); err != nil {
+		return nil, o.d.Wrap(err, "listing bases of flow %s", flow)
+	}
+	return out, nil
+}
+
 // Comment links.
 
 // ScanCommentLink reads link_id, a_id, b_id, body_hash.

@@ -11,6 +11,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/tracksync/tracksync/store"
 	"github.com/tracksync/tracksync/store/internal/rowscan"
 )
 
@@ -54,6 +55,9 @@ type Dialect struct {
 	Text func(s string) string
 	// Limit is the argument of LIMIT for n, or for no limit when n <= 0.
 	Limit func(n int) any
+	// ScanBases returns a reader of base rows (BaseCols) that reuses its
+	// destinations from row to row (BaseRow assembles what it read).
+	ScanBases func() func(rowscan.Scanner) (store.Base, error)
 	// Bucket is the read-modify-write of rate bucket's row, atomic
 	// across processes: it reads tokens and last (a bucket without a
 	// row: burst, as of now), writes back what update makes of them, and
@@ -88,7 +92,13 @@ type Queries struct {
 	ListFlowLinks string // flow; by id
 
 	DeleteLinkConflicts string // link id
-	DeleteLink          string // id
+
+	GetBase string // link id; BaseCols
+	// ListBases: flow; BaseCols of the flow's links' bases. Before it,
+	// CountFlowLinks (flow), if set, sizes the map.
+	ListBases      string
+	CountFlowLinks string
+	DeleteLink     string // id
 
 	ListCommentLinks string // link id: link_id, a_id, b_id, body_hash by id
 
@@ -134,11 +144,12 @@ type Queries struct {
 	ExpiredLeases  string // now, len(prefix), prefix: name, owner, token, expires_at by name
 }
 
-// The columns every driver selects for a link, a journal entry, a
+// The columns every driver selects for a link, a base, a journal entry, a
 // conflict, a run and a snapshot, in the order Ops reads them.
 const (
 	LinkCols = `id, flow, COALESCE(key, ''), a_tracker, a_project, a_id, a_key, a_url,
 	b_tracker, b_project, b_id, b_key, b_url, created_at, updated_at`
+	BaseCols    = `link_id, a_fields, b_fields, a_version, b_version, synced_at`
 	JournalCols = `id, run_id, flow, link_id, op, side,
 	target_tracker, target_project, target_id, target_key, target_url,
 	idempotency_key, lease_name, lease_token, before_fields, after_fields,
