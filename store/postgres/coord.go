@@ -10,6 +10,7 @@ import (
 
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/store"
+	"github.com/tracksync/tracksync/store/internal/check"
 )
 
 // Coordination between processes (store.Coordinator), the outbox and the
@@ -22,8 +23,8 @@ import (
 // Outbox: adding (Ops).
 
 func (o *ops) PutEvent(ctx context.Context, e store.Event) (int64, error) {
-	if e.Kind == "" {
-		return 0, fmt.Errorf("adding event to the outbox: kind is empty: %w", adapters.ErrInvalid)
+	if err := check.Event(e); err != nil {
+		return 0, err
 	}
 	// A zero NextAttempt is the database's now (or the injected clock's),
 	// the clock ClaimEvents compares with.
@@ -110,8 +111,8 @@ func (s *Store) Lock(ctx context.Context, name, owner string, ttl time.Duration)
 // upsert: a row back says this call was the first. A racing insert of the
 // same id waits for the first to commit, then finds its row unexpired.
 func (s *Store) SeenDelivery(ctx context.Context, tracker, id string, keep time.Duration) (bool, error) {
-	if tracker == "" || id == "" {
-		return false, fmt.Errorf("recording webhook delivery %q of tracker %q: both must be set: %w", id, tracker, adapters.ErrInvalid)
+	if err := check.Delivery(tracker, id); err != nil {
+		return false, err
 	}
 	now := nowSQL(4)
 	var one int

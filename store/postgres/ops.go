@@ -114,8 +114,8 @@ func text(s string) string {
 // Links.
 
 func (o *ops) CreateLink(ctx context.Context, l store.Link) (store.Link, error) {
-	if l.Flow == "" || l.A.ID == "" || l.B.ID == "" {
-		return store.Link{}, fmt.Errorf("creating link %s <-> %s in flow %q: flow and both item ids are required", l.A, l.B, l.Flow)
+	if err := check.NewLink(l); err != nil {
+		return store.Link{}, err
 	}
 	now := o.s.now()
 	// ON CONFLICT DO NOTHING (any unique constraint): a duplicate is no
@@ -142,8 +142,8 @@ func (o *ops) CreateLink(ctx context.Context, l store.Link) (store.Link, error) 
 }
 
 func (o *ops) UpdateLink(ctx context.Context, l store.Link) error {
-	if l.A.ID == "" || l.B.ID == "" {
-		return fmt.Errorf("updating link %d: both item ids are required", l.ID)
+	if err := check.LinkUpdate(l); err != nil {
+		return err
 	}
 	// Flow and Key stay: the key is the link's identity for its whole life.
 	tag, err := o.guarded(ctx, `UPDATE links SET
@@ -253,8 +253,8 @@ func leaseHeld(name, token, now int) string {
 }
 
 func (o *ops) JournalIntent(ctx context.Context, e store.JournalEntry) (int64, error) {
-	if err := check.Side(e.Side); err != nil {
-		return 0, fmt.Errorf("journaling %s of %s in flow %s: %w", e.Op, e.Target, e.Flow, err)
+	if err := check.Intent(e); err != nil {
+		return 0, err
 	}
 	// INSERT ... SELECT ... WHERE: the lease check and the insert are one
 	// statement. An entry without a lease is not fenced.
@@ -269,7 +269,7 @@ func (o *ops) JournalIntent(ctx context.Context, e store.JournalEntry) (int64, e
 		e.IdempotencyKey, []byte(fieldmap.Encode(e.Before)), []byte(fieldmap.Encode(e.After)),
 		store.JournalPending, o.s.now().UnixNano(), e.LeaseName, e.LeaseToken, o.s.nowArg()).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, fmt.Errorf("journaling %s of %s in flow %s: %w", e.Op, e.Target, e.Flow, o.LeaseLost(ctx, e.LeaseName, e.LeaseToken))
+		return 0, o.IntentLost(ctx, e)
 	}
 	if err != nil {
 		return 0, o.s.wrap(err, "journaling %s of %s in flow %s", e.Op, e.Target, e.Flow)
@@ -278,10 +278,8 @@ func (o *ops) JournalIntent(ctx context.Context, e store.JournalEntry) (int64, e
 }
 
 func (o *ops) JournalFinish(ctx context.Context, id int64, state string, result adapters.Ref, linkID int64, errMsg string, lease store.Lease) error {
-	// Pending is allowed: after an ambiguous failure of a create the
-	// engine keeps the entry pending, with the error, for recovery.
-	if !check.JournalState(state) {
-		return fmt.Errorf("finishing journal entry %d: unknown state %q", id, state)
+	if err := check.Finish(id, state); err != nil {
+		return err
 	}
 	// DoneAt stays unset while the entry is pending. linkID 0 keeps the
 	// entry's link.
@@ -299,14 +297,6 @@ func (o *ops) JournalFinish(ctx context.Context, id int64, state string, result 
 		return o.s.wrap(err, "finishing journal entry %d as %s", id, state)
 	}
 	return o.JournalFinished(ctx, tag.RowsAffected(), id, state, lease)
-}
-
-func (o *ops) JournalHasKey(ctx context.Context, key string) (bool, error) {
-	var ok bool
-	if err := o.q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM journal WHERE idempotency_key = $1)`, key).Scan(&ok); err != nil {
-		return false, fmt.Errorf("looking up key %s in the journal: %w", key, err)
-	}
-	return ok, nil
 }
 
 // Runs.

@@ -40,6 +40,7 @@ var queries = sqlops.Queries{
 	LeaseOf:            `SELECT owner, expires_at, token FROM locks WHERE name = $1`,
 	JournalExists:      `SELECT 1 FROM journal WHERE id = $1`,
 	JournalSetState:    `UPDATE journal SET state = $1 WHERE id = $2`,
+	JournalHasKey:      `SELECT EXISTS (SELECT 1 FROM journal WHERE idempotency_key = $1)`,
 	PendingJournal:     `SELECT ` + sqlops.JournalCols + ` FROM journal WHERE state = $1 ORDER BY id`,
 	PendingFlowJournal: `SELECT ` + sqlops.JournalCols + ` FROM journal WHERE state = $1 AND flow = $2 ORDER BY id`,
 	RunJournal:         `SELECT ` + sqlops.JournalCols + ` FROM journal WHERE run_id = $1 ORDER BY id`,

@@ -4,11 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"time"
 
-	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/store"
+	"github.com/tracksync/tracksync/store/internal/check"
 )
 
 // Coordination between processes (store.Coordinator), the outbox and the
@@ -19,8 +18,8 @@ import (
 // Outbox: adding (Ops).
 
 func (o *ops) PutEvent(ctx context.Context, e store.Event) (int64, error) {
-	if e.Kind == "" {
-		return 0, fmt.Errorf("adding event to the outbox: kind is empty: %w", adapters.ErrInvalid)
+	if err := check.Event(e); err != nil {
+		return 0, err
 	}
 	now := o.s.now()
 	next := e.NextAttempt
@@ -68,8 +67,8 @@ func (s *Store) ClaimEvents(ctx context.Context, worker string, limit int, lease
 // upsert: the row count says whether this call was the first. The
 // clean-up shares its transaction, so a first sighting costs one commit.
 func (s *Store) SeenDelivery(ctx context.Context, tracker, id string, keep time.Duration) (bool, error) {
-	if tracker == "" || id == "" {
-		return false, fmt.Errorf("recording webhook delivery %q of tracker %q: both must be set: %w", id, tracker, adapters.ErrInvalid)
+	if err := check.Delivery(tracker, id); err != nil {
+		return false, err
 	}
 	now := s.now()
 	tx, err := s.db.BeginTx(ctx, nil)

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"time"
 
 	"github.com/tracksync/tracksync/adapters"
@@ -53,8 +52,8 @@ func nullString(s string) any {
 // Links.
 
 func (o *ops) CreateLink(ctx context.Context, l store.Link) (store.Link, error) {
-	if l.Flow == "" || l.A.ID == "" || l.B.ID == "" {
-		return store.Link{}, fmt.Errorf("creating link %s <-> %s in flow %q: flow and both item ids are required", l.A, l.B, l.Flow)
+	if err := check.NewLink(l); err != nil {
+		return store.Link{}, err
 	}
 	now := o.s.now()
 	res, err := o.q.ExecContext(ctx, `INSERT INTO links (flow, key,
@@ -75,8 +74,8 @@ func (o *ops) CreateLink(ctx context.Context, l store.Link) (store.Link, error) 
 }
 
 func (o *ops) UpdateLink(ctx context.Context, l store.Link) error {
-	if l.A.ID == "" || l.B.ID == "" {
-		return fmt.Errorf("updating link %d: both item ids are required", l.ID)
+	if err := check.LinkUpdate(l); err != nil {
+		return err
 	}
 	// Flow and Key stay: the key is the link's identity for its whole life.
 	res, err := o.q.ExecContext(ctx, `UPDATE links SET
@@ -166,8 +165,8 @@ func (o *ops) PutCommentLink(ctx context.Context, c store.CommentLink) error {
 const leaseHeld = `EXISTS (SELECT 1 FROM locks WHERE name = ? AND token = ? AND owner <> '' AND expires_at > ?)`
 
 func (o *ops) JournalIntent(ctx context.Context, e store.JournalEntry) (int64, error) {
-	if err := check.Side(e.Side); err != nil {
-		return 0, fmt.Errorf("journaling %s of %s in flow %s: %w", e.Op, e.Target, e.Flow, err)
+	if err := check.Intent(e); err != nil {
+		return 0, err
 	}
 	now := o.s.now().UnixNano()
 	// INSERT ... SELECT ... WHERE: the lease check and the insert are one
@@ -190,7 +189,7 @@ func (o *ops) JournalIntent(ctx context.Context, e store.JournalEntry) (int64, e
 		return 0, o.s.wrap(err, "journaling %s of %s in flow %s", e.Op, e.Target, e.Flow)
 	}
 	if n == 0 {
-		return 0, fmt.Errorf("journaling %s of %s in flow %s: %w", e.Op, e.Target, e.Flow, o.LeaseLost(ctx, e.LeaseName, e.LeaseToken))
+		return 0, o.IntentLost(ctx, e)
 	}
 	id, err := res.LastInsertId()
 	if err != nil {
@@ -200,10 +199,8 @@ func (o *ops) JournalIntent(ctx context.Context, e store.JournalEntry) (int64, e
 }
 
 func (o *ops) JournalFinish(ctx context.Context, id int64, state string, result adapters.Ref, linkID int64, errMsg string, lease store.Lease) error {
-	// Pending is allowed: after an ambiguous failure of a create the
-	// engine keeps the entry pending, with the error, for recovery.
-	if !check.JournalState(state) {
-		return fmt.Errorf("finishing journal entry %d: unknown state %q", id, state)
+	if err := check.Finish(id, state); err != nil {
+		return err
 	}
 	// DoneAt stays unset while the entry is pending. linkID 0 keeps the
 	// entry's link: an update knew its link at intent time and the engine
@@ -228,14 +225,6 @@ func (o *ops) JournalFinish(ctx context.Context, id int64, state string, result 
 		return o.s.wrap(err, "finishing journal entry %d as %s", id, state)
 	}
 	return o.JournalFinished(ctx, n, id, state, lease)
-}
-
-func (o *ops) JournalHasKey(ctx context.Context, key string) (bool, error) {
-	var n int
-	if err := o.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM journal WHERE idempotency_key = ? LIMIT 1)`, key).Scan(&n); err != nil {
-		return false, fmt.Errorf("looking up key %s in the journal: %w", key, err)
-	}
-	return n > 0, nil
 }
 
 // Runs.

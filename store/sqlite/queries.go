@@ -42,6 +42,7 @@ var queries = sqlops.Queries{
 	LeaseOf:            `SELECT owner, expires_at, token FROM locks WHERE name = ?`,
 	JournalExists:      `SELECT 1 FROM journal WHERE id = ?`,
 	JournalSetState:    `UPDATE journal SET state = ? WHERE id = ?`,
+	JournalHasKey:      `SELECT EXISTS (SELECT 1 FROM journal WHERE idempotency_key = ?)`,
 	PendingJournal:     `SELECT ` + sqlops.JournalCols + ` FROM journal WHERE state = ? ORDER BY id`,
 	PendingFlowJournal: `SELECT ` + sqlops.JournalCols + ` FROM journal WHERE state = ? AND flow = ? ORDER BY id`,
 	RunJournal:         `SELECT ` + sqlops.JournalCols + ` FROM journal WHERE run_id = ? ORDER BY id`,

@@ -23,6 +23,56 @@ func Side(s store.Side) error {
 	return nil
 }
 
+// NewLink requires what CreateLink needs: a flow and both item ids.
+func NewLink(l store.Link) error {
+	if l.Flow == "" || l.A.ID == "" || l.B.ID == "" {
+		return fmt.Errorf("creating link %s <-> %s in flow %q: flow and both item ids are required", l.A, l.B, l.Flow)
+	}
+	return nil
+}
+
+// LinkUpdate requires what UpdateLink needs: both item ids.
+func LinkUpdate(l store.Link) error {
+	if l.A.ID == "" || l.B.ID == "" {
+		return fmt.Errorf("updating link %d: both item ids are required", l.ID)
+	}
+	return nil
+}
+
+// Intent requires what JournalIntent needs: a side.
+func Intent(e store.JournalEntry) error {
+	if err := Side(e.Side); err != nil {
+		return fmt.Errorf("journaling %s of %s in flow %s: %w", e.Op, e.Target, e.Flow, err)
+	}
+	return nil
+}
+
+// Finish requires a state JournalFinish may set on entry id. Pending is
+// allowed: after an ambiguous failure of a create the engine keeps the
+// entry pending, with the error, for recovery.
+func Finish(id int64, state string) error {
+	if !JournalState(state) {
+		return fmt.Errorf("finishing journal entry %d: unknown state %q", id, state)
+	}
+	return nil
+}
+
+// Event requires what PutEvent needs: a kind.
+func Event(e store.Event) error {
+	if e.Kind == "" {
+		return fmt.Errorf("adding event to the outbox: kind is empty: %w", adapters.ErrInvalid)
+	}
+	return nil
+}
+
+// Delivery requires what SeenDelivery needs: a tracker and an id.
+func Delivery(tracker, id string) error {
+	if tracker == "" || id == "" {
+		return fmt.Errorf("recording webhook delivery %q of tracker %q: both must be set: %w", id, tracker, adapters.ErrInvalid)
+	}
+	return nil
+}
+
 // NotFound reports a missing row of what, named by id.
 func NotFound(what string, id any) error {
 	return fmt.Errorf("%s %v: %w", what, id, store.ErrNotFound)

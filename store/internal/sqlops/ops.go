@@ -201,6 +201,12 @@ func (o Ops[N, B]) LeaseLost(ctx context.Context, name string, token int64) erro
 	}
 }
 
+// IntentLost is JournalIntent's error when its fenced INSERT wrote
+// nothing: e's lease was lost.
+func (o Ops[N, B]) IntentLost(ctx context.Context, e store.JournalEntry) error {
+	return fmt.Errorf("journaling %s of %s in flow %s: %w", e.Op, e.Target, e.Flow, o.LeaseLost(ctx, e.LeaseName, e.LeaseToken))
+}
+
 // JournalFinished is JournalFinish's verdict once its fenced UPDATE of
 // entry id changed n rows: none changed means the entry is missing
 // (ErrNotFound) or, when it exists and lease fenced the write, that the
@@ -231,6 +237,14 @@ func (o Ops[N, B]) JournalSetState(ctx context.Context, id int64, state string) 
 		return o.d.Wrap(err, "setting journal entry %d to state %s", id, state)
 	}
 	return check.Affected(n, "journal entry", id)
+}
+
+func (o Ops[N, B]) JournalHasKey(ctx context.Context, key string) (bool, error) {
+	var ok bool
+	if err := o.db.QueryRow(ctx, o.q.JournalHasKey, key).Scan(&ok); err != nil {
+		return false, fmt.Errorf("looking up key %s in the journal: %w", key, err)
+	}
+	return ok, nil
 }
 
 // ScanJournalEntry reads the JournalCols of one row.

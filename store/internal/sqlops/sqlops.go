@@ -108,6 +108,7 @@ type Queries struct {
 	LeaseOf         string // name: owner, expires_at, token of the lease row
 	JournalExists   string // id: 1
 	JournalSetState string // state, id
+	JournalHasKey   string // idempotency key: whether an entry has it
 	// Journal listings, each selecting JournalCols.
 	PendingJournal     string // pending state
 	PendingFlowJournal string // pending state, flow
