@@ -91,6 +91,10 @@ var queries = sqlops.Queries{
 	RetryEvent: `UPDATE events SET next_attempt = CASE WHEN delivered_at IS NULL THEN $1 ELSE next_attempt END,
 		last_error = $2, claimed_by = '', claim_until = 0 WHERE id = $3`,
 
+	// The sequence's last value is the highest link id ever given out
+	// (NULL before the first).
+	LinkIDHigh: `SELECT COALESCE(pg_sequence_last_value(pg_get_serial_sequence('links', 'id')::regclass), 0)`,
+
 	BumpGeneration: `INSERT INTO generations AS g (name, generation) VALUES ($1, 1)
 		ON CONFLICT (name) DO UPDATE SET generation = g.generation + 1 RETURNING generation`,
 	Generation: `SELECT generation FROM generations WHERE name = $1`,

@@ -91,6 +91,9 @@ var queries = sqlops.Queries{
 	RetryEvent: `UPDATE events SET next_attempt = CASE WHEN delivered_at IS NULL THEN ? ELSE next_attempt END,
 		last_error = ?, claimed_by = '', claim_until = 0 WHERE id = ?`,
 
+	// AUTOINCREMENT keeps the highest link id ever given out here.
+	LinkIDHigh: `SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'links'), 0)`,
+
 	BumpGeneration: `INSERT INTO generations (name, generation) VALUES (?, 1)
 		ON CONFLICT (name) DO UPDATE SET generation = generation + 1 RETURNING generation`,
 	Generation: `SELECT generation FROM generations WHERE name = ?`,

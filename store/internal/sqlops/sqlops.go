@@ -139,6 +139,8 @@ type Queries struct {
 	AckEvent    string // now, id
 	RetryEvent  string // next attempt, error, id
 
+	LinkIDHigh string // the highest link id ever given out, 0 for none
+
 	BumpGeneration string // name: the new generation
 	Generation     string // name: generation
 	Unlock         string // name, owner
