@@ -34,52 +34,11 @@ type querier interface {
 // that read and write alike on every driver, this package the rest.
 type ops struct {
 	sqlops.Ops[*int64, []byte]
-	q    querier
-	s    *Store
-	inTx bool
+	q querier
+	s *Store
 }
 
 var _ store.Ops = (*ops)(nil)
-
-// guarded runs one statement that may violate a constraint (UpdateLink
-// onto another link's item: ErrExists). In a transaction PostgreSQL
-// aborts the whole transaction on any error, where the engine expects to
-// carry on, so the statement runs inside a savepoint, sent with it in one
-// round trip, and a failure rolls back to it. The frequent writes avoid
-// the error instead (ON CONFLICT, an EXISTS check), and so the savepoint.
-func (o *ops) guarded(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	if !o.inTx {
-		return o.q.Exec(ctx, sql, args...)
-	}
-	b := &pgx.Batch{}
-	b.Queue(`SAVEPOINT tracksync_stmt`)
-	b.Queue(sql, args...)
-	b.Queue(`RELEASE SAVEPOINT tracksync_stmt`)
-	br := o.q.SendBatch(ctx, b)
-	var tag pgconn.CommandTag
-	var stmtErr error
-	_, err := br.Exec() // SAVEPOINT
-	if err == nil {
-		if tag, stmtErr = br.Exec(); stmtErr != nil {
-			err = stmtErr
-		} else {
-			_, err = br.Exec() // RELEASE
-		}
-	}
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
-	if stmtErr != nil {
-		bg := context.WithoutCancel(ctx)
-		if _, rerr := o.q.Exec(bg, `ROLLBACK TO SAVEPOINT tracksync_stmt`); rerr != nil {
-			return tag, errors.Join(err, fmt.Errorf("rolling back to the statement's savepoint: %w", rerr))
-		}
-		if _, rerr := o.q.Exec(bg, `RELEASE SAVEPOINT tracksync_stmt`); rerr != nil {
-			return tag, errors.Join(err, fmt.Errorf("releasing the statement's savepoint: %w", rerr))
-		}
-	}
-	return tag, err
-}
 
 // ts converts a time to its column value: unix nanoseconds, NULL for zero.
 func ts(t time.Time) *int64 {
@@ -139,24 +98,6 @@ func (o *ops) CreateLink(ctx context.Context, l store.Link) (store.Link, error) 
 	}
 	l.CreatedAt, l.UpdatedAt = now, now
 	return l, nil
-}
-
-func (o *ops) UpdateLink(ctx context.Context, l store.Link) error {
-	if err := check.LinkUpdate(l); err != nil {
-		return err
-	}
-	// Flow and Key stay: the key is the link's identity for its whole life.
-	tag, err := o.guarded(ctx, `UPDATE links SET
-		a_tracker = $1, a_project = $2, a_id = $3, a_key = $4, a_url = $5,
-		b_tracker = $6, b_project = $7, b_id = $8, b_key = $9, b_url = $10,
-		updated_at = $11 WHERE id = $12`,
-		l.A.Tracker, l.A.Project, l.A.ID, l.A.Key, l.A.URL,
-		l.B.Tracker, l.B.Project, l.B.ID, l.B.Key, l.B.URL,
-		o.s.now().UnixNano(), l.ID)
-	if err != nil {
-		return o.s.wrap(err, "updating link %d (%s <-> %s)", l.ID, l.A, l.B)
-	}
-	return check.Affected(tag.RowsAffected(), "link", l.ID)
 }
 
 func (o *ops) CountLinks(ctx context.Context, flow string) (int, error) {
@@ -297,16 +238,4 @@ func (o *ops) JournalFinish(ctx context.Context, id int64, state string, result 
 		return o.s.wrap(err, "finishing journal entry %d as %s", id, state)
 	}
 	return o.JournalFinished(ctx, tag.RowsAffected(), id, state, lease)
-}
-
-// Runs.
-
-func (o *ops) StartRun(ctx context.Context, flow string, dryRun bool) (store.Run, error) {
-	r := store.Run{Flow: flow, State: store.RunRunning, DryRun: dryRun, StartedAt: o.s.now()}
-	err := o.q.QueryRow(ctx, `INSERT INTO runs (flow, state, dry_run, started_at) VALUES ($1, $2, $3, $4) RETURNING id`,
-		r.Flow, r.State, r.DryRun, r.StartedAt.UnixNano()).Scan(&r.ID)
-	if err != nil {
-		return store.Run{}, o.s.wrap(err, "starting run of flow %s", flow)
-	}
-	return r, nil
 }

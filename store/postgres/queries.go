@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tracksync/tracksync/store"
 	"github.com/tracksync/tracksync/store/internal/rowscan"
@@ -14,6 +15,10 @@ import (
 
 // queries are this driver's statements for sqlops.Ops.
 var queries = sqlops.Queries{
+	UpdateLink: `UPDATE links SET
+		a_tracker = $1, a_project = $2, a_id = $3, a_key = $4, a_url = $5,
+		b_tracker = $6, b_project = $7, b_id = $8, b_key = $9, b_url = $10,
+		updated_at = $11 WHERE id = $12`,
 	GetLink: `SELECT ` + sqlops.LinkCols + ` FROM links WHERE id = $1`,
 	// The side is part of the column name; ORDER BY makes the answer
 	// stable if two trackers on one side share an id.
@@ -55,6 +60,7 @@ var queries = sqlops.Queries{
 	ResolveConflict: `UPDATE conflicts SET state = $1, resolution = $2, value = $3, resolved_at = $4
 		WHERE id = $5`,
 
+	StartRun:     `INSERT INTO runs (flow, state, dry_run, started_at) VALUES ($1, $2, $3, $4) RETURNING id`,
 	FinishRun:    `UPDATE runs SET state = $1, finished_at = $2, counts = $3, error = $4 WHERE id = $5`,
 	GetRun:       `SELECT ` + sqlops.RunCols + ` FROM runs WHERE id = $1`,
 	ListRuns:     `SELECT ` + sqlops.RunCols + ` FROM runs ORDER BY id DESC LIMIT $1`,
@@ -127,15 +133,63 @@ func (s *Store) newDialect() *sqlops.Dialect {
 
 // newOps returns the ops running on q, a transaction's when inTx.
 func (s *Store) newOps(q querier, inTx bool) *ops {
-	return &ops{Ops: sqlops.New[*int64, []byte](db{q}, &queries, s.d), q: q, s: s, inTx: inTx}
+	return &ops{Ops: sqlops.New[*int64, []byte](db{q: q, inTx: inTx}, &queries, s.d), q: q, s: s}
 }
 
-// db runs sqlops' statements on a querier.
-type db struct{ q querier }
+// db runs sqlops' statements on a querier, a transaction's when inTx.
+type db struct {
+	q    querier
+	inTx bool
+}
 
 func (d db) Exec(ctx context.Context, query string, args ...any) (int64, error) {
 	tag, err := d.q.Exec(ctx, query, args...)
 	return tag.RowsAffected(), err
+}
+
+func (d db) ExecGuarded(ctx context.Context, query string, args ...any) (int64, error) {
+	tag, err := d.guarded(ctx, query, args...)
+	return tag.RowsAffected(), err
+}
+
+// guarded runs one statement that may violate a constraint (UpdateLink
+// onto another link's item: ErrExists). In a transaction PostgreSQL
+// aborts the whole transaction on any error, where the engine expects to
+// carry on, so the statement runs inside a savepoint, sent with it in one
+// round trip, and a failure rolls back to it. The frequent writes avoid
+// the error instead (ON CONFLICT, an EXISTS check), and so the savepoint.
+func (d db) guarded(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	if !d.inTx {
+		return d.q.Exec(ctx, sql, args...)
+	}
+	b := &pgx.Batch{}
+	b.Queue(`SAVEPOINT tracksync_stmt`)
+	b.Queue(sql, args...)
+	b.Queue(`RELEASE SAVEPOINT tracksync_stmt`)
+	br := d.q.SendBatch(ctx, b)
+	var tag pgconn.CommandTag
+	var stmtErr error
+	_, err := br.Exec() // SAVEPOINT
+	if err == nil {
+		if tag, stmtErr = br.Exec(); stmtErr != nil {
+			err = stmtErr
+		} else {
+			_, err = br.Exec() // RELEASE
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if stmtErr != nil {
+		bg := context.WithoutCancel(ctx)
+		if _, rerr := d.q.Exec(bg, `ROLLBACK TO SAVEPOINT tracksync_stmt`); rerr != nil {
+			return tag, errors.Join(err, fmt.Errorf("rolling back to the statement's savepoint: %w", rerr))
+		}
+		if _, rerr := d.q.Exec(bg, `RELEASE SAVEPOINT tracksync_stmt`); rerr != nil {
+			return tag, errors.Join(err, fmt.Errorf("releasing the statement's savepoint: %w", rerr))
+		}
+	}
+	return tag, err
 }
 
 func (d db) QueryRow(ctx context.Context, query string, args ...any) rowscan.Scanner {

@@ -73,24 +73,6 @@ func (o *ops) CreateLink(ctx context.Context, l store.Link) (store.Link, error) 
 	return l, nil
 }
 
-func (o *ops) UpdateLink(ctx context.Context, l store.Link) error {
-	if err := check.LinkUpdate(l); err != nil {
-		return err
-	}
-	// Flow and Key stay: the key is the link's identity for its whole life.
-	res, err := o.q.ExecContext(ctx, `UPDATE links SET
-		a_tracker = ?, a_project = ?, a_id = ?, a_key = ?, a_url = ?,
-		b_tracker = ?, b_project = ?, b_id = ?, b_key = ?, b_url = ?,
-		updated_at = ? WHERE id = ?`,
-		l.A.Tracker, l.A.Project, l.A.ID, l.A.Key, l.A.URL,
-		l.B.Tracker, l.B.Project, l.B.ID, l.B.Key, l.B.URL,
-		o.s.now().UnixNano(), l.ID)
-	if err != nil {
-		return o.s.wrap(err, "updating link %d (%s <-> %s)", l.ID, l.A, l.B)
-	}
-	return o.s.affected(res, "link", l.ID)
-}
-
 func (o *ops) CountLinks(ctx context.Context, flow string) (int, error) {
 	var n int
 	err := o.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM links WHERE flow = ? AND substr(a_id, 1, ?) <> ? AND substr(b_id, 1, ?) <> ?`,
@@ -225,28 +207,4 @@ func (o *ops) JournalFinish(ctx context.Context, id int64, state string, result 
 		return o.s.wrap(err, "finishing journal entry %d as %s", id, state)
 	}
 	return o.JournalFinished(ctx, n, id, state, lease)
-}
-
-// Runs.
-
-func (o *ops) StartRun(ctx context.Context, flow string, dryRun bool) (store.Run, error) {
-	r := store.Run{Flow: flow, State: store.RunRunning, DryRun: dryRun, StartedAt: o.s.now()}
-	res, err := o.q.ExecContext(ctx, `INSERT INTO runs (flow, state, dry_run, started_at) VALUES (?, ?, ?, ?)`,
-		r.Flow, r.State, r.DryRun, r.StartedAt.UnixNano())
-	if err != nil {
-		return store.Run{}, o.s.wrap(err, "starting run of flow %s", flow)
-	}
-	if r.ID, err = res.LastInsertId(); err != nil {
-		return store.Run{}, o.s.wrap(err, "starting run of flow %s", flow)
-	}
-	return r, nil
-}
-
-// affected turns "no row changed" into ErrNotFound.
-func (s *Store) affected(res sql.Result, what string, id any) error {
-	n, err := res.RowsAffected()
-	if err != nil {
-		return s.wrap(err, "updating %s %v", what, id)
-	}
-	return check.Affected(n, what, id)
 }

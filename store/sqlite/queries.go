@@ -12,6 +12,10 @@ import (
 
 // queries are this driver's statements for sqlops.Ops.
 var queries = sqlops.Queries{
+	UpdateLink: `UPDATE links SET
+		a_tracker = ?, a_project = ?, a_id = ?, a_key = ?, a_url = ?,
+		b_tracker = ?, b_project = ?, b_id = ?, b_key = ?, b_url = ?,
+		updated_at = ? WHERE id = ?`,
 	GetLink: `SELECT ` + sqlops.LinkCols + ` FROM links WHERE id = ?`,
 	// The side is part of the column name; ORDER BY makes the answer
 	// stable if two trackers on one side share an id.
@@ -57,6 +61,7 @@ var queries = sqlops.Queries{
 	ResolveConflict: `UPDATE conflicts SET state = ?, resolution = ?, value = ?, resolved_at = ?
 		WHERE id = ?`,
 
+	StartRun:     `INSERT INTO runs (flow, state, dry_run, started_at) VALUES (?, ?, ?, ?) RETURNING id`,
 	FinishRun:    `UPDATE runs SET state = ?, finished_at = ?, counts = ?, error = ? WHERE id = ?`,
 	GetRun:       `SELECT ` + sqlops.RunCols + ` FROM runs WHERE id = ?`,
 	ListRuns:     `SELECT ` + sqlops.RunCols + ` FROM runs ORDER BY id DESC LIMIT ?`,
@@ -137,6 +142,12 @@ func (d db) Exec(ctx context.Context, query string, args ...any) (int64, error) 
 		return 0, err
 	}
 	return res.RowsAffected()
+}
+
+// ExecGuarded is Exec: a failed statement leaves an SQLite transaction
+// usable.
+func (d db) ExecGuarded(ctx context.Context, query string, args ...any) (int64, error) {
+	return d.Exec(ctx, query, args...)
 }
 
 func (d db) QueryRow(ctx context.Context, query string, args ...any) rowscan.Scanner {

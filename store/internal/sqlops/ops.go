@@ -30,6 +30,21 @@ func ScanLink[N rowscan.Nullable](sc rowscan.Scanner) (store.Link, error) {
 	return l, err
 }
 
+func (o Ops[N, B]) UpdateLink(ctx context.Context, l store.Link) error {
+	if err := check.LinkUpdate(l); err != nil {
+		return err
+	}
+	// Flow and Key stay: the key is the link's identity for its whole life.
+	n, err := o.db.ExecGuarded(ctx, o.q.UpdateLink,
+		l.A.Tracker, l.A.Project, l.A.ID, l.A.Key, l.A.URL,
+		l.B.Tracker, l.B.Project, l.B.ID, l.B.Key, l.B.URL,
+		o.d.Now().UnixNano(), l.ID)
+	if err != nil {
+		return o.d.Wrap(err, "updating link %d (%s <-> %s)", l.ID, l.A, l.B)
+	}
+	return check.Affected(n, "link", l.ID)
+}
+
 func (o Ops[N, B]) getLink(ctx context.Context, what string, query string, args ...any) (store.Link, error) {
 	l, err := ScanLink[N](o.db.QueryRow(ctx, query, args...))
 	if o.d.NoRows(err) {
@@ -362,6 +377,14 @@ func (o Ops[N, B]) ResolveConflict(ctx context.Context, id int64, resolution, va
 }
 
 // Runs.
+
+func (o Ops[N, B]) StartRun(ctx context.Context, flow string, dryRun bool) (store.Run, error) {
+	r := store.Run{Flow: flow, State: store.RunRunning, DryRun: dryRun, StartedAt: o.d.Now()}
+	if err := o.db.QueryRow(ctx, o.q.StartRun, r.Flow, r.State, r.DryRun, r.StartedAt.UnixNano()).Scan(&r.ID); err != nil {
+		return store.Run{}, o.d.Wrap(err, "starting run of flow %s", flow)
+	}
+	return r, nil
+}
 
 func (o Ops[N, B]) FinishRun(ctx context.Context, r store.Run) error {
 	counts, err := json.Marshal(r.Counts)

@@ -19,6 +19,10 @@ import (
 type DB interface {
 	// Exec runs a statement and says how many rows it changed.
 	Exec(ctx context.Context, query string, args ...any) (int64, error)
+	// ExecGuarded is Exec for a statement that may violate a constraint
+	// (ErrExists) where the caller carries on: the failure must leave a
+	// transaction usable.
+	ExecGuarded(ctx context.Context, query string, args ...any) (int64, error)
 	// QueryRow runs a query for one row; Dialect.NoRows recognises the
 	// error of its Scan when there is none.
 	QueryRow(ctx context.Context, query string, args ...any) rowscan.Scanner
@@ -83,6 +87,7 @@ func New[N rowscan.Nullable, B rowscan.Bytes](db DB, q *Queries, d *Dialect) Ops
 // Queries are a driver's statements for Ops, each with its arguments in
 // the order the comment gives.
 type Queries struct {
+	UpdateLink string // a_tracker, a_project, a_id, a_key, a_url, b_..., updated_at, id
 	// Links, each selecting LinkCols.
 	GetLink       string // id
 	FindLinkA     string // flow, side a's item id: the lowest id first
@@ -119,6 +124,7 @@ type Queries struct {
 	ListConflicts   string // ConflictCols, no WHERE: Ops adds flow and state
 	ResolveConflict string // state, resolution, value, resolved_at, id
 
+	StartRun      string // flow, state, dry_run, started_at; returning id
 	FinishRun     string // state, finished_at, counts, error, id
 	GetRun        string // id; RunCols
 	ListRuns      string // limit; RunCols by id descending
