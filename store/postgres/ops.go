@@ -13,10 +13,8 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/tracksync/tracksync/adapters"
-	"github.com/tracksync/tracksync/internal/redact"
 	"github.com/tracksync/tracksync/store"
 	"github.com/tracksync/tracksync/store/internal/check"
-	"github.com/tracksync/tracksync/store/internal/fieldmap"
 	"github.com/tracksync/tracksync/store/internal/rowscan"
 	"github.com/tracksync/tracksync/store/internal/sqlops"
 )
@@ -124,7 +122,7 @@ func (o *ops) PutBase(ctx context.Context, b store.Base) error {
 		WHERE EXISTS (SELECT 1 FROM links WHERE id = $1::bigint)
 		ON CONFLICT (link_id) DO UPDATE SET a_fields = excluded.a_fields, b_fields = excluded.b_fields,
 			a_version = excluded.a_version, b_version = excluded.b_version, synced_at = excluded.synced_at`,
-		b.LinkID, []byte(fieldmap.Encode(b.A)), []byte(fieldmap.Encode(b.B)), b.AVersion, b.BVersion, ts(b.SyncedAt))
+		b.LinkID, o.Fields(b.A), o.Fields(b.B), b.AVersion, b.BVersion, ts(b.SyncedAt))
 	if err != nil {
 		return o.s.wrap(err, "storing base of link %d", b.LinkID)
 	}
@@ -207,7 +205,7 @@ func (o *ops) JournalIntent(ctx context.Context, e store.JournalEntry) (int64, e
 		WHERE $16 = '' OR `+leaseHeld(16, 17, 18)+` RETURNING id`,
 		e.RunID, e.Flow, e.LinkID, e.Op, string(e.Side),
 		e.Target.Tracker, e.Target.Project, e.Target.ID, e.Target.Key, e.Target.URL,
-		e.IdempotencyKey, []byte(fieldmap.Encode(e.Before)), []byte(fieldmap.Encode(e.After)),
+		e.IdempotencyKey, o.Fields(e.Before), o.Fields(e.After),
 		store.JournalPending, o.s.now().UnixNano(), e.LeaseName, e.LeaseToken, o.s.nowArg()).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, o.IntentLost(ctx, e)
@@ -233,7 +231,7 @@ func (o *ops) JournalFinish(ctx context.Context, id int64, state string, result 
 		link_id = CASE WHEN $7::bigint = 0 THEN link_id ELSE $7::bigint END, error = $8, done_at = $9
 		WHERE id = $10 AND ($11 = '' OR `+leaseHeld(11, 12, 13)+`)`,
 		state, result.Tracker, result.Project, result.ID, result.Key, result.URL,
-		linkID, text(redact.Global.String(errMsg)), doneAt, id, lease.Name, lease.Token, o.s.nowArg())
+		linkID, o.ErrorText(errMsg), doneAt, id, lease.Name, lease.Token, o.s.nowArg())
 	if err != nil {
 		return o.s.wrap(err, "finishing journal entry %d as %s", id, state)
 	}

@@ -6,10 +6,8 @@ import (
 	"time"
 
 	"github.com/tracksync/tracksync/adapters"
-	"github.com/tracksync/tracksync/internal/redact"
 	"github.com/tracksync/tracksync/store"
 	"github.com/tracksync/tracksync/store/internal/check"
-	"github.com/tracksync/tracksync/store/internal/fieldmap"
 	"github.com/tracksync/tracksync/store/internal/rowscan"
 	"github.com/tracksync/tracksync/store/internal/sqlops"
 )
@@ -90,7 +88,7 @@ func (o *ops) PutBase(ctx context.Context, b store.Base) error {
 		VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (link_id) DO UPDATE SET a_fields = excluded.a_fields, b_fields = excluded.b_fields,
 			a_version = excluded.a_version, b_version = excluded.b_version, synced_at = excluded.synced_at`,
-		b.LinkID, fieldmap.Encode(b.A), fieldmap.Encode(b.B), b.AVersion, b.BVersion, ts(b.SyncedAt))
+		b.LinkID, o.Fields(b.A), o.Fields(b.B), b.AVersion, b.BVersion, ts(b.SyncedAt))
 	if err != nil {
 		// A foreign-key failure (ErrNotFound) means the link is missing.
 		return o.s.wrap(err, "storing base of link %d", b.LinkID)
@@ -160,7 +158,7 @@ func (o *ops) JournalIntent(ctx context.Context, e store.JournalEntry) (int64, e
 		WHERE ? = '' OR `+leaseHeld,
 		e.RunID, e.Flow, e.LinkID, e.Op, string(e.Side),
 		e.Target.Tracker, e.Target.Project, e.Target.ID, e.Target.Key, e.Target.URL,
-		e.IdempotencyKey, fieldmap.Encode(e.Before), fieldmap.Encode(e.After),
+		e.IdempotencyKey, o.Fields(e.Before), o.Fields(e.After),
 		store.JournalPending, now, e.LeaseName, e.LeaseToken,
 		e.LeaseName, e.LeaseName, e.LeaseToken, now)
 	if err != nil {
@@ -197,7 +195,7 @@ func (o *ops) JournalFinish(ctx context.Context, id int64, state string, result 
 		link_id = CASE WHEN ? = 0 THEN link_id ELSE ? END, error = ?, done_at = ?
 		WHERE id = ? AND (? = '' OR `+leaseHeld+`)`,
 		state, result.Tracker, result.Project, result.ID, result.Key, result.URL,
-		linkID, linkID, redact.Global.String(errMsg), doneAt, id,
+		linkID, linkID, o.ErrorText(errMsg), doneAt, id,
 		lease.Name, lease.Name, lease.Token, now)
 	if err != nil {
 		return o.s.wrap(err, "finishing journal entry %d as %s", id, state)

@@ -16,6 +16,14 @@ import (
 	"github.com/tracksync/tracksync/store/internal/rowscan"
 )
 
+// Fields is the argument for a field map (fieldmap.Encode), the same
+// bytes on every driver.
+func (o Ops[N, B]) Fields(m map[string]string) any { return o.d.Bytes(fieldmap.Encode(m)) }
+
+// ErrorText is the argument for an error message to keep (a run's, a
+// journal entry's): redacted, and storable as TEXT.
+func (o Ops[N, B]) ErrorText(msg string) string { return o.d.Text(redact.Global.String(msg)) }
+
 // Links.
 
 // ScanLink reads the LinkCols of one row.
@@ -396,7 +404,7 @@ func (o Ops[N, B]) FinishRun(ctx context.Context, r store.Run) error {
 	if finished.IsZero() {
 		finished = o.d.Now()
 	}
-	n, err := o.db.Exec(ctx, o.q.FinishRun, r.State, finished.UnixNano(), string(counts), o.d.Text(redact.Global.String(r.Error)), r.ID)
+	n, err := o.db.Exec(ctx, o.q.FinishRun, r.State, finished.UnixNano(), string(counts), o.ErrorText(r.Error), r.ID)
 	if err != nil {
 		return o.d.Wrap(err, "finishing run %d as %s", r.ID, r.State)
 	}
