@@ -10,12 +10,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/store"
 	"github.com/tracksync/tracksync/store/internal/check"
-	"github.com/tracksync/tracksync/store/internal/rowscan"
 	"github.com/tracksync/tracksync/store/internal/sqlops"
 )
 
@@ -130,35 +128,6 @@ func (o *ops) PutBase(ctx context.Context, b store.Base) error {
 		return fmt.Errorf("storing base of link %d: %w", b.LinkID, check.NotFound("link", b.LinkID))
 	}
 	return nil
-}
-
-// baseScanner scans base rows into destinations it reuses across rows;
-// the field maps' bytes land in buffers kept from row to row, so each is
-// copied once, into the string the decoder then slices.
-type baseScanner struct {
-	linkID    int64
-	af, bf    pgtype.PreallocBytes
-	av, bv    string
-	synced    *int64
-	dest      []any
-	fieldsBuf []string
-}
-
-func newBaseScanner() *baseScanner {
-	bs := &baseScanner{}
-	bs.dest = []any{&bs.linkID, &bs.af, &bs.bf, &bs.av, &bs.bv, &bs.synced}
-	return bs
-}
-
-func (bs *baseScanner) scan(row rowscan.Scanner) (store.Base, error) {
-	bs.af, bs.bf = bs.af[:cap(bs.af)], bs.bf[:cap(bs.bf)]
-	if err := row.Scan(bs.dest...); err != nil {
-		return store.Base{}, err
-	}
-	var b store.Base
-	var err error
-	b, bs.fieldsBuf, err = sqlops.BaseRow(bs.linkID, string(bs.af), string(bs.bf), bs.av, bs.bv, rowscan.Time(bs.synced), bs.fieldsBuf)
-	return b, err
 }
 
 // Comment links.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/tracksync/tracksync/store"
 	"github.com/tracksync/tracksync/store/internal/rowscan"
@@ -120,7 +121,9 @@ func (s *Store) newDialect() *sqlops.Dialect {
 		Bytes:     func(s string) any { return []byte(s) },
 		Text:      text,
 		Bucket:    s.bucket,
-		ScanBases: func() func(rowscan.Scanner) (store.Base, error) { return newBaseScanner().scan },
+		ScanBases: func() func(rowscan.Scanner) (store.Base, error) {
+			return sqlops.NewBaseScanner[*int64](reuseFieldBytes).Scan
+		},
 		Limit: func(n int) any {
 			var lim *int // NULL: no limit
 			if n > 0 {
@@ -129,6 +132,13 @@ func (s *Store) newDialect() *sqlops.Dialect {
 			return lim
 		},
 	}
+}
+
+// reuseFieldBytes lets the field maps' bytes land in buffers kept from
+// row to row, so each is copied once, into the string the decoder then
+// slices.
+func reuseFieldBytes(af, bf *pgtype.PreallocBytes) {
+	*af, *bf = (*af)[:cap(*af)], (*bf)[:cap(*bf)]
 }
 
 // newOps returns the ops running on q, a transaction's when inTx.

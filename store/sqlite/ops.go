@@ -8,7 +8,6 @@ import (
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/store"
 	"github.com/tracksync/tracksync/store/internal/check"
-	"github.com/tracksync/tracksync/store/internal/rowscan"
 	"github.com/tracksync/tracksync/store/internal/sqlops"
 )
 
@@ -94,34 +93,6 @@ func (o *ops) PutBase(ctx context.Context, b store.Base) error {
 		return o.s.wrap(err, "storing base of link %d", b.LinkID)
 	}
 	return nil
-}
-
-// baseScanner scans base rows into destinations it reuses: declared per
-// row, they escape to the heap through Scan's ...any, five allocations a
-// row that a 100,000-row ListBases notices.
-type baseScanner struct {
-	linkID    int64
-	af, bf    string
-	av, bv    string
-	synced    sql.NullInt64
-	dest      []any
-	fieldsBuf []string
-}
-
-func newBaseScanner() *baseScanner {
-	bs := &baseScanner{}
-	bs.dest = []any{&bs.linkID, &bs.af, &bs.bf, &bs.av, &bs.bv, &bs.synced}
-	return bs
-}
-
-func (bs *baseScanner) scan(sc rowscan.Scanner) (store.Base, error) {
-	if err := sc.Scan(bs.dest...); err != nil {
-		return store.Base{}, err
-	}
-	var b store.Base
-	var err error
-	b, bs.fieldsBuf, err = sqlops.BaseRow(bs.linkID, bs.af, bs.bf, bs.av, bs.bv, rowscan.Time(bs.synced), bs.fieldsBuf)
-	return b, err
 }
 
 // Comment links.

@@ -118,7 +118,9 @@ func (s *Store) newDialect() *sqlops.Dialect {
 		Bytes:     func(s string) any { return s },
 		Text:      func(s string) string { return s },
 		Bucket:    s.bucket,
-		ScanBases: func() func(rowscan.Scanner) (store.Base, error) { return newBaseScanner().scan },
+		ScanBases: func() func(rowscan.Scanner) (store.Base, error) {
+			return sqlops.NewBaseScanner[sql.NullInt64, string](nil).Scan
+		},
 		Limit: func(n int) any {
 			if n <= 0 {
 				return -1 // no limit

@@ -59,8 +59,8 @@ type Dialect struct {
 	Text func(s string) string
 	// Limit is the argument of LIMIT for n, or for no limit when n <= 0.
 	Limit func(n int) any
-	// ScanBases returns a reader of base rows (BaseCols) that reuses its
-	// destinations from row to row (BaseRow assembles what it read).
+	// ScanBases returns a reader of base rows (BaseCols), a
+	// BaseScanner's Scan.
 	ScanBases func() func(rowscan.Scanner) (store.Base, error)
 	// Bucket is the read-modify-write of rate bucket's row, atomic
 	// across processes: it reads tokens and last (a bucket without a
