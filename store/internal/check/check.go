@@ -202,27 +202,3 @@ func TokenArgs(bucket string, n, rate, burst, floor float64, above bool) error {
 	return fmt.Errorf("taking %v tokens from rate bucket %q (rate %v/s, burst %v, leaving %v): the bucket must be named, rate and burst positive and finite, n and what is left not negative and at most burst together: %w",
 		n, bucket, rate, burst, floor, adapters.ErrInvalid)
 }
-
-// Rows is what both drivers' query results offer (*sql.Rows, pgx.Rows).
-type Rows interface {
-	Next() bool
-	Scan(dest ...any) error
-	Err() error
-}
-
-// Leases reads rows of (name, owner, token, expires_at in unix ns), the
-// columns both drivers' ExpiredLeases select. The caller closes rows and
-// wraps the error.
-func Leases(rows Rows) ([]store.Lease, error) {
-	var out []store.Lease
-	for rows.Next() {
-		var l store.Lease
-		var expires int64
-		if err := rows.Scan(&l.Name, &l.Owner, &l.Token, &expires); err != nil {
-			return nil, err
-		}
-		l.Expires = time.Unix(0, expires).UTC()
-		out = append(out, l)
-	}
-	return out, rows.Err()
-}

@@ -658,17 +658,17 @@ func (o Ops[N, B]) Unlock(ctx context.Context, name, owner string) error {
 	return nil
 }
 
+// ScanLease reads name, owner, token and expires_at (unix ns).
+func ScanLease(sc rowscan.Scanner) (store.Lease, error) {
+	var l store.Lease
+	var expires int64
+	err := sc.Scan(&l.Name, &l.Owner, &l.Token, &expires)
+	l.Expires = time.Unix(0, expires).UTC()
+	return l, err
+}
+
 func (o Ops[N, B]) ExpiredLeases(ctx context.Context, prefix string) ([]store.Lease, error) {
-	rows, err := o.db.Query(ctx, o.q.ExpiredLeases, o.d.ExpiryNow(), len(prefix), prefix)
-	if err != nil {
-		return nil, o.d.Wrap(err, "listing expired leases")
-	}
-	defer rows.Close()
-	out, err := check.Leases(rows)
-	if err != nil {
-		return nil, o.d.Wrap(err, "listing expired leases")
-	}
-	return out, nil
+	return list(ctx, o.d, o.db, "expired leases", ScanLease, o.q.ExpiredLeases, o.d.ExpiryNow(), len(prefix), prefix)
 }
 
 // Generations.
