@@ -62,7 +62,7 @@ type Dialect struct {
 	// ScanBases returns a reader of base rows (BaseCols), a
 	// BaseScanner's Scan.
 	ScanBases func() func(rowscan.Scanner) (store.Base, error)
-	// Bucket is the read-modify-write of rate bucket's row, atomic
+	// Bucket is the read-modify-write of a rate bucket's row, atomic
 	// across processes: it reads tokens and last (a bucket without a
 	// row: burst, as of now), writes back what update makes of them, and
 	// returns the driver's error unwrapped.
@@ -88,6 +88,10 @@ func New[N rowscan.Nullable, B rowscan.Bytes](db DB, q *Queries, d *Dialect) Ops
 // the order the comment gives.
 type Queries struct {
 	UpdateLink string // a_tracker, a_project, a_id, a_key, a_url, b_..., updated_at, id
+	DeleteLink string // id
+	// DeleteLinkConflicts: link id, run before DeleteLink.
+	DeleteLinkConflicts string
+
 	// Links, each selecting LinkCols.
 	GetLink       string // id
 	FindLinkA     string // flow, side a's item id: the lowest id first
@@ -96,14 +100,11 @@ type Queries struct {
 	ListLinks     string // every link, by id
 	ListFlowLinks string // flow; by id
 
-	DeleteLinkConflicts string // link id
-
 	GetBase string // link id; BaseCols
 	// ListBases: flow; BaseCols of the flow's links' bases. Before it,
 	// CountFlowLinks (flow), if set, sizes the map.
 	ListBases      string
 	CountFlowLinks string
-	DeleteLink     string // id
 
 	ListCommentLinks string // link id: link_id, a_id, b_id, body_hash by id
 
@@ -173,15 +174,15 @@ const (
 
 // list runs query and reads each row with scan; what names the listing
 // in errors.
-func list[T any](ctx context.Context, o *Dialect, db DB, what string, scan func(rowscan.Scanner) (T, error), query string, args ...any) ([]T, error) {
+func list[T any](ctx context.Context, d *Dialect, db DB, what string, scan func(rowscan.Scanner) (T, error), query string, args ...any) ([]T, error) {
 	rows, err := db.Query(ctx, query, args...)
 	if err != nil {
-		return nil, o.Wrap(err, "listing %s", what)
+		return nil, d.Wrap(err, "listing %s", what)
 	}
 	defer rows.Close()
 	out, err := rowscan.Collect(rows, func() (T, error) { return scan(rows) })
 	if err != nil {
-		return nil, o.Wrap(err, "listing %s", what)
+		return nil, d.Wrap(err, "listing %s", what)
 	}
 	return out, nil
 }
