@@ -161,48 +161,40 @@ func leaseHeld(name, token, now int) string {
 }
 
 func (o *ops) JournalIntent(ctx context.Context, e store.JournalEntry) (int64, error) {
-	if err := check.Intent(e); err != nil {
-		return 0, err
-	}
 	// INSERT ... SELECT ... WHERE: the lease check and the insert are one
 	// statement. An entry without a lease is not fenced.
-	var id int64
-	err := o.q.QueryRow(ctx, `INSERT INTO journal (run_id, flow, link_id, op, side,
-		target_tracker, target_project, target_id, target_key, target_url,
-		idempotency_key, before_fields, after_fields, state, created_at, lease_name, lease_token)
-		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17
-		WHERE $16 = '' OR `+leaseHeld(16, 17, 18)+` RETURNING id`,
-		e.RunID, e.Flow, e.LinkID, e.Op, string(e.Side),
-		e.Target.Tracker, e.Target.Project, e.Target.ID, e.Target.Key, e.Target.URL,
-		e.IdempotencyKey, o.Fields(e.Before), o.Fields(e.After),
-		store.JournalPending, o.s.now().UnixNano(), e.LeaseName, e.LeaseToken, o.s.nowArg()).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, o.IntentLost(ctx, e)
-	}
-	if err != nil {
-		return 0, o.s.wrap(err, "journaling %s of %s in flow %s", e.Op, e.Target, e.Flow)
-	}
-	return id, nil
+	return o.Intent(ctx, e, func() (int64, bool, error) {
+		var id int64
+		err := o.q.QueryRow(ctx, `INSERT INTO journal (run_id, flow, link_id, op, side,
+			target_tracker, target_project, target_id, target_key, target_url,
+			idempotency_key, before_fields, after_fields, state, created_at, lease_name, lease_token)
+			SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17
+			WHERE $16 = '' OR `+leaseHeld(16, 17, 18)+` RETURNING id`,
+			e.RunID, e.Flow, e.LinkID, e.Op, string(e.Side),
+			e.Target.Tracker, e.Target.Project, e.Target.ID, e.Target.Key, e.Target.URL,
+			e.IdempotencyKey, o.Fields(e.Before), o.Fields(e.After),
+			store.JournalPending, o.s.now().UnixNano(), e.LeaseName, e.LeaseToken, o.s.nowArg()).Scan(&id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return 0, false, nil
+		}
+		return id, err == nil, err
+	})
 }
 
 func (o *ops) JournalFinish(ctx context.Context, id int64, state string, result adapters.Ref, linkID int64, errMsg string, lease store.Lease) error {
-	if err := check.Finish(id, state); err != nil {
-		return err
-	}
-	// DoneAt stays unset while the entry is pending. linkID 0 keeps the
-	// entry's link.
-	var doneAt *int64
-	if state != store.JournalPending {
-		doneAt = ts(o.s.now())
-	}
-	tag, err := o.q.Exec(ctx, `UPDATE journal SET state = $1,
-		result_tracker = $2, result_project = $3, result_id = $4, result_key = $5, result_url = $6,
-		link_id = CASE WHEN $7::bigint = 0 THEN link_id ELSE $7::bigint END, error = $8, done_at = $9
-		WHERE id = $10 AND ($11 = '' OR `+leaseHeld(11, 12, 13)+`)`,
-		state, result.Tracker, result.Project, result.ID, result.Key, result.URL,
-		linkID, o.ErrorText(errMsg), doneAt, id, lease.Name, lease.Token, o.s.nowArg())
-	if err != nil {
-		return o.s.wrap(err, "finishing journal entry %d as %s", id, state)
-	}
-	return o.JournalFinished(ctx, tag.RowsAffected(), id, state, lease)
+	return o.Finish(ctx, id, state, errMsg, lease, func(errText string) (int64, error) {
+		// DoneAt stays unset while the entry is pending. linkID 0 keeps
+		// the entry's link.
+		var doneAt *int64
+		if state != store.JournalPending {
+			doneAt = ts(o.s.now())
+		}
+		tag, err := o.q.Exec(ctx, `UPDATE journal SET state = $1,
+			result_tracker = $2, result_project = $3, result_id = $4, result_key = $5, result_url = $6,
+			link_id = CASE WHEN $7::bigint = 0 THEN link_id ELSE $7::bigint END, error = $8, done_at = $9
+			WHERE id = $10 AND ($11 = '' OR `+leaseHeld(11, 12, 13)+`)`,
+			state, result.Tracker, result.Project, result.ID, result.Key, result.URL,
+			linkID, errText, doneAt, id, lease.Name, lease.Token, o.s.nowArg())
+		return tag.RowsAffected(), err
+	})
 }

@@ -116,64 +116,51 @@ func (o *ops) PutCommentLink(ctx context.Context, c store.CommentLink) error {
 const leaseHeld = `EXISTS (SELECT 1 FROM locks WHERE name = ? AND token = ? AND owner <> '' AND expires_at > ?)`
 
 func (o *ops) JournalIntent(ctx context.Context, e store.JournalEntry) (int64, error) {
-	if err := check.Intent(e); err != nil {
-		return 0, err
-	}
-	now := o.s.now().UnixNano()
 	// INSERT ... SELECT ... WHERE: the lease check and the insert are one
 	// statement. An entry without a lease is not fenced.
-	res, err := o.q.ExecContext(ctx, `INSERT INTO journal (run_id, flow, link_id, op, side,
-		target_tracker, target_project, target_id, target_key, target_url,
-		idempotency_key, before_fields, after_fields, state, created_at, lease_name, lease_token)
-		SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
-		WHERE ? = '' OR `+leaseHeld,
-		e.RunID, e.Flow, e.LinkID, e.Op, string(e.Side),
-		e.Target.Tracker, e.Target.Project, e.Target.ID, e.Target.Key, e.Target.URL,
-		e.IdempotencyKey, o.Fields(e.Before), o.Fields(e.After),
-		store.JournalPending, now, e.LeaseName, e.LeaseToken,
-		e.LeaseName, e.LeaseName, e.LeaseToken, now)
-	if err != nil {
-		return 0, o.s.wrap(err, "journaling %s of %s in flow %s", e.Op, e.Target, e.Flow)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, o.s.wrap(err, "journaling %s of %s in flow %s", e.Op, e.Target, e.Flow)
-	}
-	if n == 0 {
-		return 0, o.IntentLost(ctx, e)
-	}
-	id, err := res.LastInsertId()
-	if err != nil {
-		return 0, o.s.wrap(err, "journaling %s of %s in flow %s", e.Op, e.Target, e.Flow)
-	}
-	return id, nil
+	return o.Intent(ctx, e, func() (int64, bool, error) {
+		now := o.s.now().UnixNano()
+		res, err := o.q.ExecContext(ctx, `INSERT INTO journal (run_id, flow, link_id, op, side,
+			target_tracker, target_project, target_id, target_key, target_url,
+			idempotency_key, before_fields, after_fields, state, created_at, lease_name, lease_token)
+			SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+			WHERE ? = '' OR `+leaseHeld,
+			e.RunID, e.Flow, e.LinkID, e.Op, string(e.Side),
+			e.Target.Tracker, e.Target.Project, e.Target.ID, e.Target.Key, e.Target.URL,
+			e.IdempotencyKey, o.Fields(e.Before), o.Fields(e.After),
+			store.JournalPending, now, e.LeaseName, e.LeaseToken,
+			e.LeaseName, e.LeaseName, e.LeaseToken, now)
+		if err != nil {
+			return 0, false, err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return 0, false, err
+		}
+		id, err := res.LastInsertId()
+		return id, err == nil, err
+	})
 }
 
 func (o *ops) JournalFinish(ctx context.Context, id int64, state string, result adapters.Ref, linkID int64, errMsg string, lease store.Lease) error {
-	if err := check.Finish(id, state); err != nil {
-		return err
-	}
-	// DoneAt stays unset while the entry is pending. linkID 0 keeps the
-	// entry's link: an update knew its link at intent time and the engine
-	// need not repeat it.
-	now := o.s.now().UnixNano()
-	var doneAt any
-	if state != store.JournalPending {
-		doneAt = now
-	}
-	res, err := o.q.ExecContext(ctx, `UPDATE journal SET state = ?,
-		result_tracker = ?, result_project = ?, result_id = ?, result_key = ?, result_url = ?,
-		link_id = CASE WHEN ? = 0 THEN link_id ELSE ? END, error = ?, done_at = ?
-		WHERE id = ? AND (? = '' OR `+leaseHeld+`)`,
-		state, result.Tracker, result.Project, result.ID, result.Key, result.URL,
-		linkID, linkID, o.ErrorText(errMsg), doneAt, id,
-		lease.Name, lease.Name, lease.Token, now)
-	if err != nil {
-		return o.s.wrap(err, "finishing journal entry %d as %s", id, state)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return o.s.wrap(err, "finishing journal entry %d as %s", id, state)
-	}
-	return o.JournalFinished(ctx, n, id, state, lease)
+	return o.Finish(ctx, id, state, errMsg, lease, func(errText string) (int64, error) {
+		// DoneAt stays unset while the entry is pending. linkID 0 keeps
+		// the entry's link: an update knew its link at intent time and
+		// the engine need not repeat it.
+		now := o.s.now().UnixNano()
+		var doneAt any
+		if state != store.JournalPending {
+			doneAt = now
+		}
+		res, err := o.q.ExecContext(ctx, `UPDATE journal SET state = ?,
+			result_tracker = ?, result_project = ?, result_id = ?, result_key = ?, result_url = ?,
+			link_id = CASE WHEN ? = 0 THEN link_id ELSE ? END, error = ?, done_at = ?
+			WHERE id = ? AND (? = '' OR `+leaseHeld+`)`,
+			state, result.Tracker, result.Project, result.ID, result.Key, result.URL,
+			linkID, linkID, errText, doneAt, id,
+			lease.Name, lease.Name, lease.Token, now)
+		if err != nil {
+			return 0, err
+		}
+		return res.RowsAffected()
+	})
 }

@@ -251,17 +251,38 @@ func (o Ops[N, B]) LeaseLost(ctx context.Context, name string, token int64) erro
 	}
 }
 
-// IntentLost is JournalIntent's error when its fenced INSERT wrote
-// nothing: e's lease was lost.
-func (o Ops[N, B]) IntentLost(ctx context.Context, e store.JournalEntry) error {
-	return fmt.Errorf("journaling %s of %s in flow %s: %w", e.Op, e.Target, e.Flow, o.LeaseLost(ctx, e.LeaseName, e.LeaseToken))
+// Intent is JournalIntent around insert, the driver's INSERT of e that
+// writes nothing when e's lease is no longer held: it checks e, and
+// makes of insert's outcome the entry's id, the lost lease (inserted
+// false) or the wrapped error.
+func (o Ops[N, B]) Intent(ctx context.Context, e store.JournalEntry, insert func() (id int64, inserted bool, err error)) (int64, error) {
+	if err := check.Intent(e); err != nil {
+		return 0, err
+	}
+	id, inserted, err := insert()
+	if err != nil {
+		return 0, o.d.Wrap(err, "journaling %s of %s in flow %s", e.Op, e.Target, e.Flow)
+	}
+	if !inserted {
+		return 0, fmt.Errorf("journaling %s of %s in flow %s: %w", e.Op, e.Target, e.Flow, o.LeaseLost(ctx, e.LeaseName, e.LeaseToken))
+	}
+	return id, nil
 }
 
-// JournalFinished is JournalFinish's verdict once its fenced UPDATE of
-// entry id changed n rows: none changed means the entry is missing
+// Finish is JournalFinish around update, the driver's UPDATE of entry id
+// (given the error text to store) that changes nothing when lease is set
+// and no longer held: it checks state, and makes of the rows update
+// changed the verdict. None changed means the entry is missing
 // (ErrNotFound) or, when it exists and lease fenced the write, that the
 // lease was lost.
-func (o Ops[N, B]) JournalFinished(ctx context.Context, n int64, id int64, state string, lease store.Lease) error {
+func (o Ops[N, B]) Finish(ctx context.Context, id int64, state, errMsg string, lease store.Lease, update func(errText string) (int64, error)) error {
+	if err := check.Finish(id, state); err != nil {
+		return err
+	}
+	n, err := update(o.ErrorText(errMsg))
+	if err != nil {
+		return o.d.Wrap(err, "finishing journal entry %d as %s", id, state)
+	}
 	if n > 0 {
 		return nil
 	}
