@@ -13,44 +13,38 @@ import (
 	"github.com/tracksync/tracksync/store/internal/check"
 )
 
-// Coordination between processes (store.Coordinator), the outbox and the
-// key-value space. Where SQLite serialises writers, each call here is one
-// statement whose row lock PostgreSQL takes itself (INSERT ... ON
-// CONFLICT DO UPDATE, UPDATE ... RETURNING) or a short READ COMMITTED
-// transaction that locks the one row it changes first (SELECT ... FOR
-// UPDATE): atomic across every process on the database, with no retry.
+// Coordination between processes (store.Coordinator) and the outbox,
+// where this driver differs from SQLite beyond its SQL text (the rest is
+// sqlops.Ops running queries). Where SQLite serialises writers, each
+// coordination call is one statement whose row lock PostgreSQL takes
+// itself (INSERT ... ON CONFLICT DO UPDATE, UPDATE ... RETURNING) or a
+// short READ COMMITTED transaction that locks the one row it changes
+// first (SELECT ... FOR UPDATE): atomic across every process on the
+// database, with no retry.
 
 // Outbox: adding (Ops).
 
 func (o *ops) PutEvent(ctx context.Context, e store.Event) (int64, error) {
-	if err := check.Event(e); err != nil {
-		return 0, err
-	}
-	// A zero NextAttempt is the database's now (or the injected clock's),
-	// the clock ClaimEvents compares with.
-	var next *int64
-	if !e.NextAttempt.IsZero() {
-		next = ts(e.NextAttempt)
-	} else if !o.s.dbClock {
-		next = ts(o.s.now())
-	}
 	// ON CONFLICT DO NOTHING waits for a concurrent insert of the same key
-	// and then yields no row; the second statement finds that event.
-	var id int64
-	err := o.q.QueryRow(ctx, `INSERT INTO events (kind, dedup_key, payload, created_at, next_attempt)
-		VALUES ($1, $2, $3, $4, COALESCE($5::bigint, `+dbNow+`)) ON CONFLICT (dedup_key) DO NOTHING RETURNING id`,
-		e.Kind, nullString(e.DedupKey), e.Payload, o.s.now().UnixNano(), next).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		err = o.q.QueryRow(ctx, `SELECT id FROM events WHERE dedup_key = $1`, e.DedupKey).Scan(&id)
-		if err != nil {
-			return 0, o.s.wrap(err, "finding outbox event with key %q", e.DedupKey)
+	// and then yields no row; AddEvent then finds that event.
+	return o.AddEvent(ctx, e, func() (int64, bool, error) {
+		// A zero NextAttempt is the database's now (or the injected
+		// clock's), the clock ClaimEvents compares with.
+		var next *int64
+		if !e.NextAttempt.IsZero() {
+			next = ts(e.NextAttempt)
+		} else if !o.s.dbClock {
+			next = ts(o.s.now())
 		}
-		return id, nil
-	}
-	if err != nil {
-		return 0, o.s.wrap(err, "adding %s event %q to the outbox", e.Kind, e.DedupKey)
-	}
-	return id, nil
+		var id int64
+		err := o.q.QueryRow(ctx, `INSERT INTO events (kind, dedup_key, payload, created_at, next_attempt)
+			VALUES ($1, $2, $3, $4, COALESCE($5::bigint, `+dbNow+`)) ON CONFLICT (dedup_key) DO NOTHING RETURNING id`,
+			e.Kind, nullString(e.DedupKey), e.Payload, o.s.now().UnixNano(), next).Scan(&id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return 0, false, nil
+		}
+		return id, err == nil, err
+	})
 }
 
 // Outbox: delivering (Store).

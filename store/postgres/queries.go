@@ -88,6 +88,7 @@ var queries = sqlops.Queries{
 
 	// Due events are picked FOR UPDATE SKIP LOCKED and claimed in the
 	// same statement.
+	EventByKey: `SELECT id FROM events WHERE dedup_key = $1`,
 	ClaimEvents: `UPDATE events SET claimed_by = $1, claim_until = ` + nowSQL(3) + ` + $2, attempts = attempts + 1
 		WHERE id IN (SELECT id FROM events
 			WHERE delivered_at IS NULL AND next_attempt <= ` + nowSQL(3) + ` AND claim_until <= ` + nowSQL(3) + `

@@ -10,45 +10,35 @@ import (
 	"github.com/tracksync/tracksync/store/internal/check"
 )
 
-// Coordination between processes (store.Coordinator), the outbox and the
-// key-value space. Each Coordinator method is one statement or one
-// immediate transaction: SQLite serialises writers, so a read-modify-write
-// inside BEGIN IMMEDIATE is atomic across every process on the file.
+// Coordination between processes (store.Coordinator) and the outbox,
+// where this driver differs from PostgreSQL beyond its SQL text (the rest
+// is sqlops.Ops running queries). Each Coordinator method is one
+// statement or one immediate transaction: SQLite serialises writers, so a
+// read-modify-write inside BEGIN IMMEDIATE is atomic across every process
+// on the file.
 
 // Outbox: adding (Ops).
 
 func (o *ops) PutEvent(ctx context.Context, e store.Event) (int64, error) {
-	if err := check.Event(e); err != nil {
-		return 0, err
-	}
-	now := o.s.now()
-	next := e.NextAttempt
-	if next.IsZero() {
-		next = now
-	}
-	res, err := o.q.ExecContext(ctx, `INSERT INTO events (kind, dedup_key, payload, created_at, next_attempt)
-		VALUES (?, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO NOTHING`,
-		e.Kind, nullString(e.DedupKey), e.Payload, now.UnixNano(), next.UnixNano())
-	if err != nil {
-		return 0, o.s.wrap(err, "adding %s event %q to the outbox", e.Kind, e.DedupKey)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, o.s.wrap(err, "adding %s event %q to the outbox", e.Kind, e.DedupKey)
-	}
-	if n == 0 {
-		// The key is taken: this event was added before.
-		var id int64
-		if err := o.q.QueryRowContext(ctx, `SELECT id FROM events WHERE dedup_key = ?`, e.DedupKey).Scan(&id); err != nil {
-			return 0, o.s.wrap(err, "finding outbox event with key %q", e.DedupKey)
+	// No row written: the key is taken, this event was added before.
+	return o.AddEvent(ctx, e, func() (int64, bool, error) {
+		now := o.s.now()
+		next := e.NextAttempt
+		if next.IsZero() {
+			next = now
 		}
-		return id, nil
-	}
-	id, err := res.LastInsertId()
-	if err != nil {
-		return 0, o.s.wrap(err, "adding %s event %q to the outbox", e.Kind, e.DedupKey)
-	}
-	return id, nil
+		res, err := o.q.ExecContext(ctx, `INSERT INTO events (kind, dedup_key, payload, created_at, next_attempt)
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO NOTHING`,
+			e.Kind, nullString(e.DedupKey), e.Payload, now.UnixNano(), next.UnixNano())
+		if err != nil {
+			return 0, false, err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return 0, false, err
+		}
+		id, err := res.LastInsertId()
+		return id, err == nil, err
+	})
 }
 
 // Outbox: delivering (Store).

@@ -86,6 +86,7 @@ var queries = sqlops.Queries{
 
 	// One UPDATE ... RETURNING, so the choice of rows and the claim
 	// cannot be split by another writer.
+	EventByKey: `SELECT id FROM events WHERE dedup_key = ?`,
 	ClaimEvents: `UPDATE events SET claimed_by = ?, claim_until = ?, attempts = attempts + 1
 		WHERE id IN (SELECT id FROM events
 			WHERE delivered_at IS NULL AND next_attempt <= ? AND claim_until <= ?

@@ -615,7 +615,28 @@ func (o Ops[N, B]) DeleteKV(ctx context.Context, scope, key string) error {
 	return nil
 }
 
-// Outbox: delivering.
+// Outbox.
+
+// AddEvent is PutEvent around insert, the driver's INSERT of e that
+// writes nothing when e's dedup key is taken: it checks e, and makes of
+// insert's outcome the new event's id, or the id of the event that took
+// the key (added before), or the wrapped error.
+func (o Ops[N, B]) AddEvent(ctx context.Context, e store.Event, insert func() (id int64, inserted bool, err error)) (int64, error) {
+	if err := check.Event(e); err != nil {
+		return 0, err
+	}
+	id, inserted, err := insert()
+	if err != nil {
+		return 0, o.d.Wrap(err, "adding %s event %q to the outbox", e.Kind, e.DedupKey)
+	}
+	if inserted {
+		return id, nil
+	}
+	if err := o.db.QueryRow(ctx, o.q.EventByKey, e.DedupKey).Scan(&id); err != nil {
+		return 0, o.d.Wrap(err, "finding outbox event with key %q", e.DedupKey)
+	}
+	return id, nil
+}
 
 // ScanEvent reads the EventCols of one row.
 func ScanEvent(sc rowscan.Scanner) (store.Event, error) {

@@ -142,6 +142,7 @@ type Queries struct {
 	PutKV    string // scope, key, value (upsert)
 	DeleteKV string // scope, key
 
+	EventByKey  string // dedup key: id
 	ClaimEvents string // the driver's arguments: EventCols of the claimed events
 	AckEvent    string // now, id
 	RetryEvent  string // next attempt, error, id
