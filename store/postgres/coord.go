@@ -40,10 +40,7 @@ func (o *ops) PutEvent(ctx context.Context, e store.Event) (int64, error) {
 		err := o.q.QueryRow(ctx, `INSERT INTO events (kind, dedup_key, payload, created_at, next_attempt)
 			VALUES ($1, $2, $3, $4, COALESCE($5::bigint, `+dbNow+`)) ON CONFLICT (dedup_key) DO NOTHING RETURNING id`,
 			e.Kind, nullString(e.DedupKey), e.Payload, o.s.now().UnixNano(), next).Scan(&id)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return 0, false, nil
-		}
-		return id, err == nil, err
+		return returned(id, err)
 	})
 }
 

@@ -174,10 +174,7 @@ func (o *ops) JournalIntent(ctx context.Context, e store.JournalEntry) (int64, e
 			e.Target.Tracker, e.Target.Project, e.Target.ID, e.Target.Key, e.Target.URL,
 			e.IdempotencyKey, o.Fields(e.Before), o.Fields(e.After),
 			store.JournalPending, o.s.now().UnixNano(), e.LeaseName, e.LeaseToken, o.s.nowArg()).Scan(&id)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return 0, false, nil
-		}
-		return id, err == nil, err
+		return returned(id, err)
 	})
 }
 
@@ -197,4 +194,14 @@ func (o *ops) JournalFinish(ctx context.Context, id int64, state string, result 
 			linkID, errText, doneAt, id, lease.Name, lease.Token, o.s.nowArg())
 		return tag.RowsAffected(), err
 	})
+}
+
+// returned is what sqlops' Intent and AddEvent want of a fenced or
+// deduplicated INSERT ... RETURNING id: the id, or false when no row came
+// back.
+func returned(id int64, err error) (int64, bool, error) {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, false, nil
+	}
+	return id, err == nil, err
 }

@@ -30,14 +30,7 @@ func (o *ops) PutEvent(ctx context.Context, e store.Event) (int64, error) {
 		res, err := o.q.ExecContext(ctx, `INSERT INTO events (kind, dedup_key, payload, created_at, next_attempt)
 			VALUES (?, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO NOTHING`,
 			e.Kind, nullString(e.DedupKey), e.Payload, now.UnixNano(), next.UnixNano())
-		if err != nil {
-			return 0, false, err
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return 0, false, err
-		}
-		id, err := res.LastInsertId()
-		return id, err == nil, err
+		return inserted(res, err)
 	})
 }
 

@@ -130,14 +130,7 @@ func (o *ops) JournalIntent(ctx context.Context, e store.JournalEntry) (int64, e
 			e.IdempotencyKey, o.Fields(e.Before), o.Fields(e.After),
 			store.JournalPending, now, e.LeaseName, e.LeaseToken,
 			e.LeaseName, e.LeaseName, e.LeaseToken, now)
-		if err != nil {
-			return 0, false, err
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return 0, false, err
-		}
-		id, err := res.LastInsertId()
-		return id, err == nil, err
+		return inserted(res, err)
 	})
 }
 
@@ -163,4 +156,17 @@ func (o *ops) JournalFinish(ctx context.Context, id int64, state string, result 
 		}
 		return res.RowsAffected()
 	})
+}
+
+// inserted is what sqlops' Intent and AddEvent want of a fenced or
+// deduplicated INSERT: the new row's id, or false when it wrote none.
+func inserted(res sql.Result, err error) (int64, bool, error) {
+	if err != nil {
+		return 0, false, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return 0, false, err
+	}
+	id, err := res.LastInsertId()
+	return id, err == nil, err
 }
