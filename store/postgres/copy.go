@@ -5,21 +5,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tracksync/tracksync/store"
 	"github.com/tracksync/tracksync/store/internal/fieldmap"
+	"github.com/tracksync/tracksync/store/internal/sqlops"
 )
 
 var (
 	_ store.Exporter = (*Store)(nil)
 	_ store.Importer = (*Store)(nil)
 )
-
-// copyTables are the tables a store.Dump fills, parents first.
-var copyTables = []string{"links", "bases", "comment_links", "cursors", "journal", "conflicts", "runs", "snapshots", "kv", "generations", "events"}
 
 // identityTables have an identity id that Import moves past the ids it wrote.
 var identityTables = []string{"links", "comment_links", "journal", "conflicts", "runs", "events"}
@@ -30,99 +27,18 @@ var identityTables = []string{"links", "comment_links", "journal", "conflicts", 
 func (s *Store) Export(ctx context.Context) (*store.Dump, error) {
 	d := &store.Dump{}
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		o := &ops{q: tx, s: s, inTx: true}
-		var err error
-		if d.Links, err = o.ListLinks(ctx, ""); err != nil {
-			return err
-		}
-		bs := newBaseScanner()
-		if err := queryAll(ctx, tx, `SELECT `+baseCols+` FROM bases ORDER BY link_id`, func(r pgx.Rows) error {
-			b, err := bs.scan(r)
-			d.Bases = append(d.Bases, b)
-			return err
-		}); err != nil {
-			return s.wrap(err, "exporting bases")
-		}
-		if err := queryAll(ctx, tx, `SELECT link_id, a_id, b_id, body_hash FROM comment_links ORDER BY id`, func(r pgx.Rows) error {
-			var c store.CommentLink
-			err := r.Scan(&c.LinkID, &c.AID, &c.BID, &c.BodyHash)
-			d.CommentLinks = append(d.CommentLinks, c)
-			return err
-		}); err != nil {
-			return s.wrap(err, "exporting comment links")
-		}
-		if err := queryAll(ctx, tx, `SELECT flow, side, cursor FROM cursors`, func(r pgx.Rows) error {
-			var c store.Cursor
-			var side string
-			err := r.Scan(&c.Flow, &side, &c.Cursor)
-			c.Side = store.Side(side)
-			d.Cursors = append(d.Cursors, c)
-			return err
-		}); err != nil {
-			return s.wrap(err, "exporting cursors")
-		}
-		if d.Journal, err = o.listJournal(ctx, "the journal", `SELECT `+journalCols+` FROM journal ORDER BY id`); err != nil {
-			return err
-		}
-		if d.Conflicts, err = o.ListConflicts(ctx, "", ""); err != nil {
-			return err
-		}
-		if d.Runs, err = o.ListRuns(ctx, "", 0); err != nil {
-			return err
-		}
-		if d.Snapshots, err = o.ListSnapshots(ctx, "", ""); err != nil {
-			return err
-		}
-		if err := queryAll(ctx, tx, `SELECT scope, key, value FROM kv`, func(r pgx.Rows) error {
-			var kv store.KV
-			err := r.Scan(&kv.Scope, &kv.Key, &kv.Value)
-			d.KV = append(d.KV, kv)
-			return err
-		}); err != nil {
-			return s.wrap(err, "exporting the key-value space")
-		}
-		if err := queryAll(ctx, tx, `SELECT name, generation FROM generations`, func(r pgx.Rows) error {
-			var g store.GenerationValue
-			err := r.Scan(&g.Name, &g.Generation)
-			d.Generations = append(d.Generations, g)
-			return err
-		}); err != nil {
-			return err
-		}
-		if err := queryAll(ctx, tx, `SELECT id, kind, COALESCE(dedup_key, ''), payload, created_at, attempts, next_attempt,
-			last_error, delivered_at FROM events ORDER BY id`, func(r pgx.Rows) error {
-			var e store.OutboxEvent
-			var created, next int64
-			var delivered *int64
-			err := r.Scan(&e.ID, &e.Kind, &e.DedupKey, &e.Payload, &created, &e.Attempts, &next, &e.LastError, &delivered)
-			e.CreatedAt, e.NextAttempt, e.DeliveredAt = time.Unix(0, created).UTC(), time.Unix(0, next).UTC(), fromTS(delivered)
-			d.Events = append(d.Events, e)
-			return err
-		}); err != nil {
-			return err
-		}
-		// The sequence's last value is the highest link id ever given out
-		// (NULL before the first).
-		return tx.QueryRow(ctx, `SELECT COALESCE(pg_sequence_last_value(pg_get_serial_sequence('links', 'id')::regclass), 0)`).Scan(&d.LinkIDHigh)
+		return s.newOps(tx, true).Dump(ctx, d, func(err error, what string) error {
+			switch what {
+			case "generations", "the outbox", "the link id counter":
+				return err // named by the store alone, as they always were
+			}
+			return s.wrap(err, "exporting %s", what)
+		})
 	})
 	if err != nil {
 		return nil, s.wrap(err, "exporting state store %s", s.desc)
 	}
 	return d, nil
-}
-
-func queryAll(ctx context.Context, q querier, query string, scan func(pgx.Rows) error) error {
-	rows, err := q.Query(ctx, query)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := scan(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
 }
 
 // Import writes d in one transaction with COPY, ids and times as they
@@ -131,27 +47,15 @@ func queryAll(ctx context.Context, q querier, query string, scan func(pgx.Rows) 
 // the tables) unless replace is set; then those tables are emptied first.
 func (s *Store) Import(ctx context.Context, d *store.Dump, replace bool) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `LOCK TABLE `+strings.Join(copyTables, ", ")+` IN EXCLUSIVE MODE`); err != nil {
+		if _, err := tx.Exec(ctx, `LOCK TABLE `+strings.Join(sqlops.CopyTables, ", ")+` IN EXCLUSIVE MODE`); err != nil {
 			return s.wrap(err, "locking state store %s for the copy", s.desc)
 		}
 		if replace {
-			if _, err := tx.Exec(ctx, `TRUNCATE `+strings.Join(copyTables, ", ")); err != nil {
+			if _, err := tx.Exec(ctx, `TRUNCATE `+strings.Join(sqlops.CopyTables, ", ")); err != nil {
 				return s.wrap(err, "emptying state store %s", s.desc)
 			}
-		} else {
-			var full []string
-			for _, t := range copyTables {
-				var any bool
-				if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+t+`)`).Scan(&any); err != nil {
-					return s.wrap(err, "checking that %s of state store %s is empty", t, s.desc)
-				}
-				if any {
-					full = append(full, t)
-				}
-			}
-			if len(full) > 0 {
-				return fmt.Errorf("state store %s already holds %s (use --force to replace them): %w", s.desc, strings.Join(full, ", "), store.ErrNotEmpty)
-			}
+		} else if err := s.newOps(tx, true).RefuseFull(ctx, s.desc); err != nil {
+			return err
 		}
 		for _, c := range copySources(d) {
 			if len(c.rows) == 0 {

@@ -5,7 +5,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/jackc/pgx/v5"
 
@@ -20,20 +19,10 @@ import (
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
-// loadMigrations reads the embedded migrations once: they cannot change
-// while the binary runs, and Open and SchemaVersion both need them.
-var loadMigrations = sync.OnceValues(func() ([]migration.Migration, error) {
-	return migration.Load(migrationFS, "migrations")
-})
+var migrations = migration.Embedded(migrationFS, "migrations")
 
 // SchemaVersion is the schema version this binary writes.
-func SchemaVersion() int {
-	ms, err := loadMigrations()
-	if err != nil {
-		return 0
-	}
-	return len(ms)
-}
+func SchemaVersion() int { return migrations.Version() }
 
 // migrate brings the schema to the binary's version in one transaction.
 // A transaction-scoped advisory lock, keyed by the schema, makes
@@ -41,10 +30,6 @@ func SchemaVersion() int {
 // other; the second then finds nothing to do. DDL is transactional in
 // PostgreSQL, so a failed migration leaves the old version behind.
 func (s *Store) migrate(ctx context.Context) error {
-	ms, err := loadMigrations()
-	if err != nil {
-		return err
-	}
 	// A search_path naming no existing schema leaves nowhere to create
 	// the tables; PostgreSQL's own message does not say why.
 	var schema *string
@@ -59,11 +44,11 @@ func (s *Store) migrate(ctx context.Context) error {
 	// The fast path: an up-to-date database needs no lock. A missing
 	// table (42P01) means a new database.
 	if v, err := s.schemaVersion(ctx, s.pool); err == nil {
-		if err := s.checkVersion(v, len(ms)); err != nil || v == len(ms) {
+		if due, err := migrations.Due(s.desc, v); !due {
 			return err
 		}
 	}
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('tracksync migrate ' || current_schema(), 0))`); err != nil {
 			return s.wrap(err, "locking state store %s for migration", s.desc)
 		}
@@ -76,19 +61,16 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := s.checkVersion(v, len(ms)); err != nil {
+		exec := func(ctx context.Context, sql string) error {
+			_, err := tx.Exec(ctx, sql)
 			return err
 		}
-		for _, m := range ms[v:] {
-			if _, err := tx.Exec(ctx, m.SQL); err != nil {
-				return s.wrap(err, "migrating state store %s to version %d (%s)", s.desc, m.Version, m.Name)
-			}
+		setVersion := func(ctx context.Context, v int) error {
+			_, err := tx.Exec(ctx, `INSERT INTO tracksync_schema (version) VALUES ($1)
+				ON CONFLICT (one) DO UPDATE SET version = excluded.version`, v)
+			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO tracksync_schema (version) VALUES ($1)
-			ON CONFLICT (one) DO UPDATE SET version = excluded.version`, len(ms)); err != nil {
-			return s.wrap(err, "migrating state store %s to version %d", s.desc, len(ms))
-		}
-		return nil
+		return migrations.Up(ctx, s.desc, v, exec, setVersion, s.wrap)
 	})
 	if err != nil && !errors.Is(err, store.ErrTooNew) {
 		return fmt.Errorf("migrating state store %s: %w", s.desc, err)
@@ -112,12 +94,4 @@ func (s *Store) schemaVersion(ctx context.Context, q rowQuerier) (int, error) {
 		return 0, s.wrap(err, "reading schema version of state store %s", s.desc)
 	}
 	return v, nil
-}
-
-func (s *Store) checkVersion(db, binary int) error {
-	if db > binary {
-		return fmt.Errorf("state store %s has schema version %d but this tracksync knows versions up to %d; upgrade tracksync: %w",
-			s.desc, db, binary, store.ErrTooNew)
-	}
-	return nil
 }

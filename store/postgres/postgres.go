@@ -35,6 +35,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tracksync/tracksync/store"
+	"github.com/tracksync/tracksync/store/internal/sqlops"
 )
 
 // DriverName is the name the package registers with store.Register.
@@ -75,6 +76,7 @@ const (
 // of processes on one database.
 type Store struct {
 	ops
+	d     *sqlops.Dialect
 	pool  *pgxpool.Pool
 	desc  string
 	clock func() time.Time
@@ -150,7 +152,7 @@ func Open(ctx context.Context, dsn string, opts store.Options) (*Store, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	s.ops = ops{s: s}
+	s.d = s.newDialect()
 	if cfg.ConnConfig.Tracer == nil {
 		cfg.ConnConfig.Tracer = &s.sent
 	}
@@ -158,7 +160,7 @@ func Open(ctx context.Context, dsn string, opts store.Options) (*Store, error) {
 	if err != nil {
 		return nil, s.wrap(err, "connecting to state store %s", s.desc)
 	}
-	s.ops.q = s.pool
+	s.ops = *s.newOps(s.pool, false)
 	if err := s.pool.Ping(ctx); err != nil {
 		s.pool.Close()
 		return nil, s.wrap(err, "connecting to state store %s", s.desc)
@@ -249,7 +251,7 @@ func (s *Store) tx(ctx context.Context, fn func(tx store.Ops) error) error {
 	// Rolls back on error and on panic; a no-op after Commit. The
 	// rollback must reach the server even when ctx was cancelled.
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	if err := fn(&ops{q: tx, s: s, inTx: true}); err != nil {
+	if err := fn(s.newOps(tx, true)); err != nil {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {

@@ -169,7 +169,7 @@ func TestCoordinationClock(t *testing.T) {
 // its runs held a flow: the lease keeps its holder (token 0 counts as
 // held until it runs out) and the next acquisition gets token 1.
 func TestMigrateFrom0002(t *testing.T) {
-	ms, err := loadMigrations()
+	ms, err := migrations.Load()
 	if err != nil {
 		t.Fatal(err)
 	}

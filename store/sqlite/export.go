@@ -2,13 +2,11 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"fmt"
-	"strings"
-	"time"
 
 	"github.com/tracksync/tracksync/store"
+	"github.com/tracksync/tracksync/store/internal/fieldmap"
+	"github.com/tracksync/tracksync/store/internal/sqlops"
 )
 
 var _ store.Exporter = (*Store)(nil)
@@ -21,122 +19,14 @@ func (s *Store) Export(ctx context.Context) (*store.Dump, error) {
 		return nil, s.wrap(err, "exporting state store %s", s.path)
 	}
 	defer func() { _ = tx.Rollback() }()
-	o := &ops{q: tx, s: s}
 	d := &store.Dump{}
-	if d.Links, err = o.ListLinks(ctx, ""); err != nil {
+	if err := s.newOps(tx).Dump(ctx, d, func(err error, what string) error { return s.wrap(err, "exporting %s", what) }); err != nil {
 		return nil, err
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT `+baseCols+` FROM bases ORDER BY link_id`)
-	if err != nil {
-		return nil, s.wrap(err, "exporting bases")
-	}
-	bs := newBaseScanner()
-	for rows.Next() {
-		b, err := bs.scan(rows)
-		if err != nil {
-			rows.Close()
-			return nil, s.wrap(err, "exporting bases")
-		}
-		d.Bases = append(d.Bases, b)
-	}
-	if err := closeRows(rows); err != nil {
-		return nil, s.wrap(err, "exporting bases")
-	}
-	if err := queryAll(ctx, tx, `SELECT link_id, a_id, b_id, body_hash FROM comment_links ORDER BY id`, func(sc scanner) error {
-		var c store.CommentLink
-		err := sc.Scan(&c.LinkID, &c.AID, &c.BID, &c.BodyHash)
-		d.CommentLinks = append(d.CommentLinks, c)
-		return err
-	}); err != nil {
-		return nil, s.wrap(err, "exporting comment links")
-	}
-	if err := queryAll(ctx, tx, `SELECT flow, side, cursor FROM cursors`, func(sc scanner) error {
-		var c store.Cursor
-		err := sc.Scan(&c.Flow, &c.Side, &c.Cursor)
-		d.Cursors = append(d.Cursors, c)
-		return err
-	}); err != nil {
-		return nil, s.wrap(err, "exporting cursors")
-	}
-	if d.Journal, err = o.listJournal(ctx, "the journal", `SELECT `+journalCols+` FROM journal ORDER BY id`); err != nil {
-		return nil, err
-	}
-	if d.Conflicts, err = o.ListConflicts(ctx, "", ""); err != nil {
-		return nil, err
-	}
-	if d.Runs, err = o.ListRuns(ctx, "", 0); err != nil {
-		return nil, err
-	}
-	if d.Snapshots, err = o.ListSnapshots(ctx, "", ""); err != nil {
-		return nil, err
-	}
-	if err := queryAll(ctx, tx, `SELECT scope, key, value FROM kv`, func(sc scanner) error {
-		var kv store.KV
-		err := sc.Scan(&kv.Scope, &kv.Key, &kv.Value)
-		d.KV = append(d.KV, kv)
-		return err
-	}); err != nil {
-		return nil, s.wrap(err, "exporting the key-value space")
-	}
-	if err := queryAll(ctx, tx, `SELECT name, generation FROM generations`, func(sc scanner) error {
-		var g store.GenerationValue
-		err := sc.Scan(&g.Name, &g.Generation)
-		d.Generations = append(d.Generations, g)
-		return err
-	}); err != nil {
-		return nil, s.wrap(err, "exporting generations")
-	}
-	if err := queryAll(ctx, tx, `SELECT id, kind, COALESCE(dedup_key, ''), payload, created_at, attempts, next_attempt,
-		last_error, delivered_at FROM events ORDER BY id`, func(sc scanner) error {
-		var e store.OutboxEvent
-		var created, next int64
-		var delivered sql.NullInt64
-		err := sc.Scan(&e.ID, &e.Kind, &e.DedupKey, &e.Payload, &created, &e.Attempts, &next, &e.LastError, &delivered)
-		e.CreatedAt, e.NextAttempt, e.DeliveredAt = time.Unix(0, created).UTC(), time.Unix(0, next).UTC(), fromTS(delivered)
-		d.Events = append(d.Events, e)
-		return err
-	}); err != nil {
-		return nil, s.wrap(err, "exporting the outbox")
-	}
-	// AUTOINCREMENT keeps the highest link id ever given out here.
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'links'), 0)`).Scan(&d.LinkIDHigh); err != nil {
-		return nil, s.wrap(err, "exporting the link id counter")
 	}
 	return d, nil
 }
 
-type rowsCloser interface {
-	Close() error
-	Err() error
-}
-
-func closeRows(rows rowsCloser) error {
-	err := rows.Err()
-	if cerr := rows.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// queryAll runs query and calls scan for each row.
-func queryAll(ctx context.Context, q querier, query string, scan func(scanner) error) error {
-	rows, err := q.QueryContext(ctx, query)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		if err := scan(rows); err != nil {
-			rows.Close()
-			return err
-		}
-	}
-	return closeRows(rows)
-}
-
 var _ store.Importer = (*Store)(nil)
-
-// copyTables are the tables a store.Dump fills, parents first.
-var copyTables = []string{"links", "bases", "comment_links", "cursors", "journal", "conflicts", "runs", "snapshots", "kv", "generations", "events"}
 
 // Import writes d's rows with their ids and times in one immediate
 // transaction (store.Importer). SQLite moves its id counters past the
@@ -147,27 +37,15 @@ func (s *Store) Import(ctx context.Context, d *store.Dump, replace bool) error {
 		return s.wrap(err, "importing into state store %s", s.path)
 	}
 	defer func() { _ = tx.Rollback() }()
-	var full []string
-	for _, t := range copyTables {
-		if replace {
-			break
+	if !replace {
+		if err := s.newOps(tx).RefuseFull(ctx, s.path); err != nil {
+			return err
 		}
-		var any bool
-		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+t+`)`).Scan(&any); err != nil {
-			return s.wrap(err, "checking that %s of state store %s is empty", t, s.path)
-		}
-		if any {
-			full = append(full, t)
-		}
-	}
-	if len(full) > 0 {
-		return fmt.Errorf("state store %s already holds %s (use --force to replace them): %w", s.path, strings.Join(full, ", "), store.ErrNotEmpty)
-	}
-	if replace {
+	} else {
 		// Children before parents, so no foreign key is in the way.
-		for i := len(copyTables) - 1; i >= 0; i-- {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM `+copyTables[i]); err != nil {
-				return s.wrap(err, "emptying %s of state store %s", copyTables[i], s.path)
+		for i := len(sqlops.CopyTables) - 1; i >= 0; i-- {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+sqlops.CopyTables[i]); err != nil {
+				return s.wrap(err, "emptying %s of state store %s", sqlops.CopyTables[i], s.path)
 			}
 		}
 	}
@@ -201,7 +79,7 @@ func (s *Store) Import(ctx context.Context, d *store.Dump, replace bool) error {
 			return ins("bases", `INSERT INTO bases (link_id, a_fields, b_fields, a_version, b_version, synced_at) VALUES (?, ?, ?, ?, ?, ?)`,
 				len(d.Bases), func(i int) []any {
 					b := d.Bases[i]
-					return []any{b.LinkID, encodeFields(b.A), encodeFields(b.B), b.AVersion, b.BVersion, ts(b.SyncedAt)}
+					return []any{b.LinkID, fieldmap.Encode(b.A), fieldmap.Encode(b.B), b.AVersion, b.BVersion, ts(b.SyncedAt)}
 				})
 		},
 		func() error {
@@ -227,7 +105,7 @@ func (s *Store) Import(ctx context.Context, d *store.Dump, replace bool) error {
 					e := d.Journal[i]
 					return []any{e.ID, e.RunID, e.Flow, e.LinkID, e.Op, string(e.Side),
 						e.Target.Tracker, e.Target.Project, e.Target.ID, e.Target.Key, e.Target.URL, e.IdempotencyKey, e.LeaseName, e.LeaseToken,
-						encodeFields(e.Before), encodeFields(e.After), e.Result.Tracker, e.Result.Project, e.Result.ID, e.Result.Key, e.Result.URL,
+						fieldmap.Encode(e.Before), fieldmap.Encode(e.After), e.Result.Tracker, e.Result.Project, e.Result.ID, e.Result.Key, e.Result.URL,
 						e.State, e.Error, e.CreatedAt.UnixNano(), ts(e.DoneAt)}
 				})
 		},

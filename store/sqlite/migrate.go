@@ -4,9 +4,7 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"sync"
 
-	"github.com/tracksync/tracksync/store"
 	"github.com/tracksync/tracksync/store/internal/migration"
 )
 
@@ -18,20 +16,10 @@ import (
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
-// loadMigrations reads the embedded migrations once: they cannot change
-// while the binary runs, and Open and SchemaVersion both need them.
-var loadMigrations = sync.OnceValues(func() ([]migration.Migration, error) {
-	return migration.Load(migrationFS, "migrations")
-})
+var migrations = migration.Embedded(migrationFS, "migrations")
 
 // SchemaVersion is the schema version this binary writes.
-func SchemaVersion() int {
-	ms, err := loadMigrations()
-	if err != nil {
-		return 0
-	}
-	return len(ms)
-}
+func SchemaVersion() int { return migrations.Version() }
 
 // migrate brings the file to the binary's schema version. The version is
 // read first without a write lock, so opening an up-to-date store never
@@ -39,15 +27,11 @@ func SchemaVersion() int {
 // the immediate transaction, because another process may have migrated in
 // between.
 func (s *Store) migrate(ctx context.Context) error {
-	ms, err := loadMigrations()
-	if err != nil {
-		return err
-	}
 	v, err := s.userVersion(ctx, s.db)
 	if err != nil {
 		return err
 	}
-	if err := s.checkVersion(v, len(ms)); err != nil || v == len(ms) {
+	if due, err := migrations.Due(s.path, v); !due {
 		return err
 	}
 
@@ -56,25 +40,21 @@ func (s *Store) migrate(ctx context.Context) error {
 		return s.wrap(err, "migrating state store %s", s.path)
 	}
 	defer func() { _ = tx.Rollback() }()
-	v, err = s.userVersion(ctx, tx)
-	if err != nil {
+	if v, err = s.userVersion(ctx, tx); err != nil {
 		return err
 	}
-	if err := s.checkVersion(v, len(ms)); err != nil {
+	exec := func(ctx context.Context, sql string) error {
+		_, err := tx.ExecContext(ctx, sql)
 		return err
-	}
-	for _, m := range ms[v:] {
-		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
-			return s.wrap(err, "migrating state store %s to version %d (%s)", s.path, m.Version, m.Name)
-		}
 	}
 	// user_version lives in the file header, which the transaction covers:
 	// a failed migration leaves the old version behind.
-	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(ms))); err != nil {
-		return s.wrap(err, "migrating state store %s to version %d", s.path, len(ms))
+	setVersion := func(ctx context.Context, v int) error { return exec(ctx, fmt.Sprintf("PRAGMA user_version = %d", v)) }
+	if err := migrations.Up(ctx, s.path, v, exec, setVersion, s.wrap); err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return s.wrap(err, "migrating state store %s to version %d", s.path, len(ms))
+		return s.wrap(err, "migrating state store %s to version %d", s.path, migrations.Version())
 	}
 	return nil
 }
@@ -85,12 +65,4 @@ func (s *Store) userVersion(ctx context.Context, q querier) (int, error) {
 		return 0, s.wrap(err, "reading schema version of state store %s", s.path)
 	}
 	return v, nil
-}
-
-func (s *Store) checkVersion(file, binary int) error {
-	if file > binary {
-		return fmt.Errorf("state store %s has schema version %d but this tracksync knows versions up to %d; upgrade tracksync: %w",
-			s.path, file, binary, store.ErrTooNew)
-	}
-	return nil
 }

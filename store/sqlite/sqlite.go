@@ -20,7 +20,7 @@ import (
 	"github.com/mattn/go-sqlite3"
 
 	"github.com/tracksync/tracksync/store"
-	"github.com/tracksync/tracksync/store/internal/check"
+	"github.com/tracksync/tracksync/store/internal/sqlops"
 )
 
 // DefaultBusyTimeout is how long a write waits for another connection or
@@ -49,6 +49,7 @@ func init() {
 // use; several processes may open the same file.
 type Store struct {
 	ops
+	d      *sqlops.Dialect
 	db     *sql.DB
 	path   string
 	clock  func() time.Time
@@ -78,7 +79,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if s.busy <= 0 {
 		s.busy = DefaultBusyTimeout
 	}
-	s.ops = ops{q: nil, s: s}
+	s.d = s.newDialect()
 
 	// synchronous=FULL makes every commit durable on power loss too: a
 	// journal intent must survive before the API call it describes runs.
@@ -113,7 +114,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	db.SetMaxOpenConns(maxOpenConns)
 	db.SetMaxIdleConns(maxOpenConns)
 	s.db = db
-	s.ops.q = db
+	s.ops = *s.newOps(db)
 
 	if err := db.PingContext(ctx); err != nil {
 		return nil, s.closeOnErr(cmp.Or(writable(abs), s.wrap(err, "opening state store %s", abs)))
@@ -238,7 +239,7 @@ func (s *Store) Tx(ctx context.Context, fn func(tx store.Ops) error) error {
 	}
 	// Rolls back on error and on panic; a no-op after Commit.
 	defer func() { _ = tx.Rollback() }()
-	if err := fn(&ops{q: tx, s: s}); err != nil {
+	if err := fn(s.newOps(tx)); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -285,31 +286,6 @@ func (s *Store) Lock(ctx context.Context, name, owner string, ttl time.Duration)
 		return store.Lease{}, s.wrap(err, "taking lock %s", name)
 	}
 	return l, nil
-}
-
-// Unlock releases owner's lease. Releasing a lease owner does not hold
-// (it expired and someone else took it) is a no-op, so a late deferred
-// Unlock never frees another owner's lease. The row stays, with its
-// token, so that tokens only grow.
-func (s *Store) Unlock(ctx context.Context, name, owner string) error {
-	if _, err := s.db.ExecContext(ctx, `UPDATE locks SET owner = '', expires_at = 0 WHERE name = ? AND owner = ?`, name, owner); err != nil {
-		return s.wrap(err, "releasing lock %s", name)
-	}
-	return nil
-}
-
-func (s *Store) ExpiredLeases(ctx context.Context, prefix string) ([]store.Lease, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT name, owner, token, expires_at FROM locks
-		WHERE owner <> '' AND expires_at <= ? AND substr(name, 1, ?) = ? ORDER BY name`, s.now().UnixNano(), len(prefix), prefix)
-	if err != nil {
-		return nil, s.wrap(err, "listing expired leases")
-	}
-	defer rows.Close()
-	out, err := check.Leases(rows)
-	if err != nil {
-		return nil, s.wrap(err, "listing expired leases")
-	}
-	return out, nil
 }
 
 func (s *Store) now() time.Time { return s.clock().UTC() }

@@ -156,7 +156,7 @@ func TestReopen(t *testing.T) {
 }
 
 func TestMigrationsEmbedded(t *testing.T) {
-	ms, err := loadMigrations()
+	ms, err := migrations.Load()
 	if err != nil {
 		t.Fatalf("loadMigrations: %v", err)
 	}
@@ -191,7 +191,7 @@ func TestMigrationsEmbedded(t *testing.T) {
 // data in it: Open adds the snapshots table, keeps every row and the store
 // works as a current one.
 func TestMigrateFrom0001(t *testing.T) {
-	ms, err := loadMigrations()
+	ms, err := migrations.Load()
 	if err != nil {
 		t.Fatalf("loadMigrations: %v", err)
 	}

@@ -23,9 +23,67 @@ func Side(s store.Side) error {
 	return nil
 }
 
+// NewLink requires what CreateLink needs: a flow and both item ids.
+func NewLink(l store.Link) error {
+	if l.Flow == "" || l.A.ID == "" || l.B.ID == "" {
+		return fmt.Errorf("creating link %s <-> %s in flow %q: flow and both item ids are required", l.A, l.B, l.Flow)
+	}
+	return nil
+}
+
+// LinkUpdate requires what UpdateLink needs: both item ids.
+func LinkUpdate(l store.Link) error {
+	if l.A.ID == "" || l.B.ID == "" {
+		return fmt.Errorf("updating link %d: both item ids are required", l.ID)
+	}
+	return nil
+}
+
+// Intent requires what JournalIntent needs: a side.
+func Intent(e store.JournalEntry) error {
+	if err := Side(e.Side); err != nil {
+		return fmt.Errorf("journaling %s of %s in flow %s: %w", e.Op, e.Target, e.Flow, err)
+	}
+	return nil
+}
+
+// Finish requires a state JournalFinish may set on entry id. Pending is
+// allowed: after an ambiguous failure of a create the engine keeps the
+// entry pending, with the error, for recovery.
+func Finish(id int64, state string) error {
+	if !JournalState(state) {
+		return fmt.Errorf("finishing journal entry %d: unknown state %q", id, state)
+	}
+	return nil
+}
+
+// Event requires what PutEvent needs: a kind.
+func Event(e store.Event) error {
+	if e.Kind == "" {
+		return fmt.Errorf("adding event to the outbox: kind is empty: %w", adapters.ErrInvalid)
+	}
+	return nil
+}
+
+// Delivery requires what SeenDelivery needs: a tracker and an id.
+func Delivery(tracker, id string) error {
+	if tracker == "" || id == "" {
+		return fmt.Errorf("recording webhook delivery %q of tracker %q: both must be set: %w", id, tracker, adapters.ErrInvalid)
+	}
+	return nil
+}
+
 // NotFound reports a missing row of what, named by id.
 func NotFound(what string, id any) error {
 	return fmt.Errorf("%s %v: %w", what, id, store.ErrNotFound)
+}
+
+// Affected turns "no row changed" (n) into a NotFound of what, named by id.
+func Affected(n int64, what string, id any) error {
+	if n == 0 {
+		return NotFound(what, id)
+	}
+	return nil
 }
 
 // JournalState says whether state is one a journal entry may take.
@@ -143,28 +201,4 @@ func TokenArgs(bucket string, n, rate, burst, floor float64, above bool) error {
 	}
 	return fmt.Errorf("taking %v tokens from rate bucket %q (rate %v/s, burst %v, leaving %v): the bucket must be named, rate and burst positive and finite, n and what is left not negative and at most burst together: %w",
 		n, bucket, rate, burst, floor, adapters.ErrInvalid)
-}
-
-// Rows is what both drivers' query results offer (*sql.Rows, pgx.Rows).
-type Rows interface {
-	Next() bool
-	Scan(dest ...any) error
-	Err() error
-}
-
-// Leases reads rows of (name, owner, token, expires_at in unix ns), the
-// columns both drivers' ExpiredLeases select. The caller closes rows and
-// wraps the error.
-func Leases(rows Rows) ([]store.Lease, error) {
-	var out []store.Lease
-	for rows.Next() {
-		var l store.Lease
-		var expires int64
-		if err := rows.Scan(&l.Name, &l.Owner, &l.Token, &expires); err != nil {
-			return nil, err
-		}
-		l.Expires = time.Unix(0, expires).UTC()
-		out = append(out, l)
-	}
-	return out, rows.Err()
 }

@@ -1,15 +1,21 @@
-// Package migration reads a driver's embedded schema migrations: the file
-// NNNN_name.sql takes the schema to version NNNN. Running them is the
-// driver's.
+// Package migration reads a driver's embedded schema migrations (the file
+// NNNN_name.sql takes the schema to version NNNN) and holds the part of
+// running them every driver does alike: the version checks and the run
+// of the due files. Where the version lives, and the lock or transaction
+// that makes two processes migrate one after the other, are the driver's.
 package migration
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"path"
 	"regexp"
 	"sort"
 	"strconv"
+	"sync"
+
+	"github.com/tracksync/tracksync/store"
 )
 
 // Migration is one schema file.
@@ -48,4 +54,77 @@ func Load(fsys fs.FS, dir string) ([]Migration, error) {
 		}
 	}
 	return ms, nil
+}
+
+// Set is a driver's embedded migrations, read once: they cannot change
+// while the binary runs, and Open and SchemaVersion both need them.
+type Set struct {
+	load func() ([]Migration, error)
+}
+
+// Embedded is the Set of dir in fsys (see Load).
+func Embedded(fsys fs.FS, dir string) *Set {
+	return &Set{load: sync.OnceValues(func() ([]Migration, error) { return Load(fsys, dir) })}
+}
+
+// Load returns the migrations in version order.
+func (s *Set) Load() ([]Migration, error) { return s.load() }
+
+// Version is the schema version the set takes a store to; 0 when the
+// migrations cannot be read.
+func (s *Set) Version() int {
+	ms, err := s.load()
+	if err != nil {
+		return 0
+	}
+	return len(ms)
+}
+
+// due says whether a store at version v, named desc, needs any of ms:
+// false for a store up to date, and false with an error wrapping
+// store.ErrTooNew for one a newer binary wrote.
+func due(desc string, v int, ms []Migration) (bool, error) {
+	if v > len(ms) {
+		return false, fmt.Errorf("state store %s has schema version %d but this tracksync knows versions up to %d; upgrade tracksync: %w",
+			desc, v, len(ms), store.ErrTooNew)
+	}
+	return v < len(ms), nil
+}
+
+// Due says whether a store at version v, named desc, needs any of the
+// set's migrations: false for one up to date, and false with an error
+// for one a newer binary wrote (wrapping store.ErrTooNew) or when the
+// migrations cannot be read.
+func (s *Set) Due(desc string, v int) (bool, error) {
+	ms, err := s.load()
+	if err != nil {
+		return false, err
+	}
+	return due(desc, v, ms)
+}
+
+// Up takes a store at version v (read under the driver's lock) to the
+// set's last version: it runs each due migration with exec, then records
+// the version with setVersion; a store that a newer binary wrote is
+// refused. wrap adds what was being done to the driver's errors.
+func (s *Set) Up(ctx context.Context, desc string, v int,
+	exec func(ctx context.Context, sql string) error,
+	setVersion func(ctx context.Context, v int) error,
+	wrap func(err error, format string, args ...any) error) error {
+	ms, err := s.load()
+	if err != nil {
+		return err
+	}
+	if _, err := due(desc, v, ms); err != nil {
+		return err
+	}
+	for _, m := range ms[v:] {
+		if err := exec(ctx, m.SQL); err != nil {
+			return wrap(err, "migrating state store %s to version %d (%s)", desc, m.Version, m.Name)
+		}
+	}
+	if err := setVersion(ctx, len(ms)); err != nil {
+		return wrap(err, "migrating state store %s to version %d", desc, len(ms))
+	}
+	return nil
 }

@@ -1,9 +1,11 @@
 package rowscan
 
 import (
+	"database/sql"
 	"errors"
 	"slices"
 	"testing"
+	"time"
 )
 
 type fakeRows struct {
@@ -43,5 +45,23 @@ func TestCollect(t *testing.T) {
 	r = &fakeRows{}
 	if got, err := Collect(r, scanInt(r)); err != nil || len(got) != 0 {
 		t.Errorf("Collect of no rows = %v, %v", got, err)
+	}
+}
+
+// TestTime checks that both drivers' nullable times read alike.
+func TestTime(t *testing.T) {
+	n := int64(1_700_000_000_123_456_789)
+	want := time.Unix(0, n).UTC()
+	if got := Time(sql.NullInt64{Int64: n, Valid: true}); !got.Equal(want) || got.Location() != time.UTC {
+		t.Errorf("sql.NullInt64: %v, want %v", got, want)
+	}
+	if got := Time(&n); !got.Equal(want) || got.Location() != time.UTC {
+		t.Errorf("*int64: %v, want %v", got, want)
+	}
+	if got := Time(sql.NullInt64{}); !got.IsZero() {
+		t.Errorf("NULL sql.NullInt64: %v, want the zero time", got)
+	}
+	if got := Time((*int64)(nil)); !got.IsZero() {
+		t.Errorf("NULL *int64: %v, want the zero time", got)
 	}
 }
