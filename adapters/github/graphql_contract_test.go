@@ -30,14 +30,7 @@ func TestGraphQLTrafficFitsGitHubSchema(t *testing.T) {
 	}
 	ref := res.Item.Ref
 	for _, c := range fieldKinds {
-		cur, err := f.tr.Get(ctx, ref)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := cur.Clone()
-		if err := adapters.SetFieldValue(&want, c.sync, c.read); err != nil {
-			t.Fatal(err)
-		}
+		cur, want := f.withField(t, ref, c.sync, c.read)
 		if _, err := f.tr.Update(ctx, ref, adapters.Patch{Fields: []string{c.sync}, Item: want, IfVersion: cur.Version}); err != nil {
 			t.Fatalf("setting %s: %v", c.field, err)
 		}

@@ -50,6 +50,20 @@ func newFieldBoard(t *testing.T) *fixture {
 	return f
 }
 
+// withField reads ref and returns it and a copy with field set to value.
+func (f *fixture) withField(t *testing.T, ref adapters.Ref, field, value string) (cur, want adapters.Item) {
+	t.Helper()
+	cur, err := f.tr.Get(t.Context(), ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = cur.Clone()
+	if err := adapters.SetFieldValue(&want, field, value); err != nil {
+		t.Fatal(err)
+	}
+	return cur, want
+}
+
 func (f *fixture) onBoard(t *testing.T, title string) adapters.Ref {
 	t.Helper()
 	is := f.fake.CreateIssue(githubtest.DefaultRepo, githubtest.Issue{Title: title})
@@ -162,14 +176,7 @@ func TestProjectFieldsWrite(t *testing.T) {
 			f := newFieldBoard(t)
 			ctx := t.Context()
 			ref := f.onBoard(t, "card")
-			cur, err := f.tr.Get(ctx, ref)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := cur.Clone()
-			if err := adapters.SetFieldValue(&want, c.sync, c.read); err != nil {
-				t.Fatal(err)
-			}
+			cur, want := f.withField(t, ref, c.sync, c.read)
 			writes, points := len(f.fake.FieldWrites()), f.fake.GraphQLPoints()
 			got, err := f.tr.Update(ctx, ref, adapters.Patch{Fields: []string{c.sync}, Item: want, IfVersion: cur.Version})
 			if err != nil {
