@@ -53,7 +53,16 @@ func newFixture(t *testing.T, fo githubtest.Options, mutate ...func(*Options)) *
 		// schema, where that is found).
 		checker = githubcontract.NewChecker(t, fake.Client().Transport)
 		opts.Transport = checker
-		t.Cleanup(func() { checker.Check(t, 0) })
+		t.Cleanup(func() {
+			checker.Check(t, 0)
+			// And every webhook delivery the fake sent, against the
+			// payload schema GitHub gives its event and action.
+			for _, d := range fake.Deliveries() {
+				for _, p := range githubcontract.CheckWebhook(t, d.Event, d.Action, d.Body) {
+					t.Errorf("webhook contract: %s", p)
+				}
+			}
+		})
 	}
 	for _, m := range mutate {
 		m(&opts)

@@ -231,25 +231,57 @@ func (t *Tracker) finishParent(ctx context.Context, got adapters.Item, parent *a
 
 // subIssuesEvents decodes a sub_issues delivery (sub_issue_added,
 // sub_issue_removed, parent_issue_added, parent_issue_removed): the
-// sub-issue's parent changed, so it is the item to read again.
+// sub-issue's parent changed, so it is the item to read again. The
+// sub-issue's repository is sub_issue_repo in the sub_issue_* payloads;
+// the parent_issue_* payloads have none (they come from the sub-issue's
+// repository, and name the parent's as parent_issue_repo), so it is read
+// from the sub-issue's repository_url, else the delivery's repository.
 func (t *Tracker) subIssuesEvents(id string, body []byte) ([]adapters.Event, error) {
+	type repoName struct {
+		FullName string `json:"full_name"`
+	}
 	var p struct {
+		Action   string `json:"action"`
 		SubIssue *struct {
-			Number    int       `json:"number"`
-			HTMLURL   string    `json:"html_url"`
-			UpdatedAt time.Time `json:"updated_at"`
+			Number        int       `json:"number"`
+			HTMLURL       string    `json:"html_url"`
+			RepositoryURL string    `json:"repository_url"`
+			UpdatedAt     time.Time `json:"updated_at"`
 		} `json:"sub_issue"`
-		SubIssueRepo struct {
-			FullName string `json:"full_name"`
-		} `json:"sub_issue_repo"`
+		SubIssueRepo repoName `json:"sub_issue_repo"`
+		Repository   repoName `json:"repository"`
 	}
 	if err := json.Unmarshal(body, &p); err != nil {
 		return nil, fmt.Errorf("github %s webhook %s: decoding sub_issues payload: %w", t.name, id, adapters.Permanent(adapters.ErrInvalid))
 	}
-	if p.SubIssue == nil || p.SubIssue.Number == 0 || p.SubIssueRepo.FullName == "" {
+	if p.SubIssue == nil || p.SubIssue.Number == 0 {
 		return nil, nil
 	}
-	iid := issueID(p.SubIssueRepo.FullName, p.SubIssue.Number)
+	repo := p.SubIssueRepo.FullName
+	if repo == "" {
+		repo = repoOfURL(p.SubIssue.RepositoryURL)
+	}
+	if repo == "" && strings.HasPrefix(p.Action, "parent_issue_") {
+		repo = p.Repository.FullName
+	}
+	if repo == "" {
+		return nil, nil
+	}
+	iid := issueID(repo, p.SubIssue.Number)
 	return []adapters.Event{{Type: adapters.EventUpserted, DeliveryID: id, At: p.SubIssue.UpdatedAt,
-		Ref: adapters.Ref{Tracker: t.name, Project: p.SubIssueRepo.FullName, ID: iid, Key: iid, URL: p.SubIssue.HTMLURL}}}, nil
+		Ref: adapters.Ref{Tracker: t.name, Project: repo, ID: iid, Key: iid, URL: p.SubIssue.HTMLURL}}}, nil
+}
+
+// repoOfURL is owner/name of an API repository URL (…/repos/owner/name),
+// "" for anything else.
+func repoOfURL(u string) string {
+	_, rest, ok := strings.Cut(u, "/repos/")
+	if !ok {
+		return ""
+	}
+	owner, name, ok := strings.Cut(rest, "/")
+	if !ok || owner == "" || name == "" || strings.Contains(name, "/") {
+		return ""
+	}
+	return owner + "/" + name
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -205,28 +206,50 @@ func TestSubIssuesList(t *testing.T) {
 	}
 }
 
-// TestSubIssueWebhook: a sub_issues delivery (a person linking or
-// unlinking a sub-issue) names the sub-issue to read again.
+// TestSubIssueWebhook: the sub_issues deliveries of a person linking or
+// unlinking a sub-issue, from the parent's repository (sub_issue_added,
+// sub_issue_removed, naming sub_issue_repo) and from the sub-issue's
+// (parent_issue_added, parent_issue_removed, which carry no
+// sub_issue_repo), each name the sub-issue to read again, across
+// repositories too.
 func TestSubIssueWebhook(t *testing.T) {
 	const secret = "hook-secret"
-	f := newFixture(t, githubtest.Options{}, func(o *Options) { o.WebhookSecret = secret })
+	f := newFixture(t, githubtest.Options{Repos: []string{"acme/app", "acme/web"}}, func(o *Options) { o.WebhookSecret = secret })
 	recv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	t.Cleanup(recv.Close)
 	f.fake.SetWebhook(recv.URL, secret, recv.Client())
-	f.fake.CreateIssue(githubtest.DefaultRepo, githubtest.Issue{Title: "epic"})
-	f.fake.CreateIssue(githubtest.DefaultRepo, githubtest.Issue{Title: "child"})
+	f.fake.CreateIssue("acme/app", githubtest.Issue{Title: "epic"})
+	f.fake.CreateIssue("acme/web", githubtest.Issue{Title: "child"})
 	for _, parent := range []string{"acme/app#1", ""} {
-		if err := f.fake.SetParent(githubtest.DefaultRepo, 2, parent); err != nil {
+		before := len(f.fake.Deliveries())
+		if err := f.fake.SetParent("acme/web", 1, parent); err != nil {
 			t.Fatal(err)
 		}
-		ds := f.fake.Deliveries()
-		d := ds[len(ds)-1]
-		if d.Event != "sub_issues" {
-			t.Fatalf("delivery %s, want sub_issues", d.Event)
+		var actions []string
+		for _, d := range f.fake.Deliveries()[before:] {
+			if d.Event != "sub_issues" {
+				t.Fatalf("delivery %s, want sub_issues", d.Event)
+			}
+			actions = append(actions, d.Action)
+			evs, err := f.tr.DecodeWebhook(d.Header, d.Body)
+			if err != nil || len(evs) != 1 || evs[0].Ref.ID != "acme/web#1" || evs[0].Ref.Project != "acme/web" || evs[0].Type != adapters.EventUpserted {
+				t.Errorf("%s: events %+v, err %v; want acme/web#1 upserted", d.Action, evs, err)
+			}
 		}
-		evs, err := f.tr.DecodeWebhook(d.Header, d.Body)
-		if err != nil || len(evs) != 1 || evs[0].Ref.ID != "acme/app#2" || evs[0].Type != adapters.EventUpserted {
-			t.Errorf("%s: events %+v, err %v; want acme/app#2 upserted", d.Action, evs, err)
+		verb := "added"
+		if parent == "" {
+			verb = "removed"
 		}
+		if want := []string{"sub_issue_" + verb, "parent_issue_" + verb}; !slices.Equal(actions, want) {
+			t.Errorf("deliveries %v, want %v", actions, want)
+		}
+	}
+	// A parent_issue_added payload whose sub-issue has no repository_url
+	// (not GitHub's, but tolerated): the delivery's repository is the
+	// sub-issue's.
+	body := []byte(`{"action":"parent_issue_added","sub_issue_id":9,"sub_issue":{"number":1,"html_url":"https://github.com/acme/web/issues/1"},"repository":{"full_name":"acme/web"},"sender":{"login":"octocat"}}`)
+	h := http.Header{"X-Github-Event": {"sub_issues"}, "X-Github-Delivery": {"d-1"}, "X-Hub-Signature-256": {githubtest.Sign(secret, body)}}
+	if evs, err := f.tr.DecodeWebhook(h, body); err != nil || len(evs) != 1 || evs[0].Ref.ID != "acme/web#1" {
+		t.Errorf("parent_issue_added without repository_url: %+v %v", evs, err)
 	}
 }

@@ -39,6 +39,7 @@ var (
 
 type contract struct {
 	once   sync.Once
+	doc    *openapi3.T
 	router routers.Router
 	err    error
 }
@@ -50,6 +51,18 @@ type contract struct {
 // trips on path-name clashes in the vendors' descriptions that do not
 // affect routing.
 func Router(t testing.TB, what, rel, host string, prepare func(*openapi3.T)) routers.Router {
+	t.Helper()
+	return load(t, what, rel, host, prepare).router
+}
+
+// Doc is the description Router routes to (loaded once, prepared the same
+// way), for the checks that read its schemas directly (webhook payloads).
+func Doc(t testing.TB, what, rel, host string, prepare func(*openapi3.T)) *openapi3.T {
+	t.Helper()
+	return load(t, what, rel, host, prepare).doc
+}
+
+func load(t testing.TB, what, rel, host string, prepare func(*openapi3.T)) *contract {
 	t.Helper()
 	path := filepath.Join(Dir(), rel)
 	if _, err := os.Stat(path); err != nil {
@@ -72,10 +85,11 @@ func Router(t testing.TB, what, rel, host string, prepare func(*openapi3.T)) rou
 			prepare(doc)
 		}
 		doc.Servers = openapi3.Servers{{URL: host}}
+		c.doc = doc
 		c.router, c.err = gorillamux.NewRouter(doc)
 	})
 	if c.err != nil {
 		t.Fatalf("loading the %s contract %s: %v", what, path, c.err)
 	}
-	return c.router
+	return c
 }

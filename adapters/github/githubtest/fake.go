@@ -656,22 +656,17 @@ func (s *Server) EditIssue(repoName string, number int, mutate func(*Issue)) err
 	r := s.repos[repoName]
 	c := clone(is)
 	mutate(&c)
-	wasOpen := is.State == "open"
+	before := clone(is)
 	is.Title, is.Body, is.Milestone, is.Type = c.Title, c.Body, c.Milestone, c.Type
 	is.Labels = s.ensureLabels(r, c.Labels)
 	is.Assignees = normalize(c.Assignees)
 	s.setState(is, c.State, c.StateReason)
 	is.UpdatedAt = s.now()
-	action := "edited"
-	switch {
-	case wasOpen && is.State == "closed":
-		action = "closed"
-	case !wasOpen && is.State == "open":
-		action = "reopened"
-	}
-	ev := s.issueEvent(r, is, action)
+	evs := s.changeEvents(r, before, is)
 	s.mu.Unlock()
-	s.deliver(ev)
+	for _, ev := range evs {
+		s.deliver(ev)
+	}
 	return nil
 }
 
@@ -789,11 +784,12 @@ func (s *Server) EditComment(repoName string, id int64, body string) error {
 		s.mu.Unlock()
 		return fmt.Errorf("githubtest: no comment %d in %s", id, repoName)
 	}
+	from := c.Body
 	c.Body = body
 	c.UpdatedAt = s.now()
 	is := s.issue(repoName, c.Issue)
 	is.UpdatedAt = c.UpdatedAt
-	ev := s.commentEvent(r, is, c, "edited")
+	ev := s.commentEdited(r, is, c, from)
 	s.mu.Unlock()
 	s.deliver(ev)
 	return nil

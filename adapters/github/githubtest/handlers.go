@@ -724,19 +724,13 @@ func (s *Server) updateIssue(r *repo, is *Issue, body []byte) response {
 	changed := next.Title != is.Title || next.Body != is.Body || next.State != is.State || next.StateReason != is.StateReason ||
 		!slices.Equal(next.Labels, is.Labels) || !slices.Equal(next.Assignees, is.Assignees) || next.Milestone != is.Milestone ||
 		next.Type != is.Type
-	action := "edited"
-	switch {
-	case is.State == "open" && next.State == "closed":
-		action = "closed"
-	case is.State == "closed" && next.State == "open":
-		action = "reopened"
-	}
 	var events []delivery
 	if changed {
 		// GitHub leaves updated_at alone when a PATCH changes nothing.
 		next.UpdatedAt = s.now()
+		before := *is
 		*is = next
-		events = append(events, s.issueEvent(r, is, action))
+		events = s.changeEvents(r, before, is)
 	}
 	resp := reply(http.StatusOK, s.issueJSON(r, is))
 	resp.events = events
@@ -750,11 +744,12 @@ func (s *Server) editComment(r *repo, c *Comment, body []byte) response {
 	}
 	var events []delivery
 	if *in.Body != c.Body {
+		from := c.Body
 		c.Body = *in.Body
 		c.UpdatedAt = s.now()
 		is := s.issue(r.owner+"/"+r.name, c.Issue)
 		is.UpdatedAt = c.UpdatedAt
-		events = append(events, s.commentEvent(r, is, c, "edited"))
+		events = append(events, s.commentEdited(r, is, c, from))
 	}
 	resp := reply(http.StatusOK, s.commentJSON(r, c))
 	resp.events = events

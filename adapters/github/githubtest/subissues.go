@@ -3,6 +3,7 @@ package githubtest
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -84,14 +85,14 @@ func (s *Server) SubIssues(repoName string, number int) []Issue {
 // ("owner/repo#n", "" for none) as a person would in the web UI,
 // outside the API and its limits (the cap on sub-issues still holds).
 func (s *Server) SetParent(repoName string, number int, parent string) error {
-	ev, err := s.setParent(repoName, number, parent)
-	if ev != nil {
-		s.deliver(*ev) // without the lock: the receiver may call back
+	evs, err := s.setParent(repoName, number, parent)
+	for _, ev := range evs {
+		s.deliver(ev) // without the lock: the receiver may call back
 	}
 	return err
 }
 
-func (s *Server) setParent(repoName string, number int, parent string) (*delivery, error) {
+func (s *Server) setParent(repoName string, number int, parent string) ([]delivery, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	child := s.issue(repoName, number)
@@ -104,8 +105,7 @@ func (s *Server) setParent(repoName string, number int, parent string) (*deliver
 			return nil, nil
 		}
 		s.unlink(old, child)
-		ev := s.subIssuesEvent(old, child, "sub_issue_removed")
-		return &ev, nil
+		return s.subIssuesEvents(old, child, false), nil
 	}
 	p := s.byKey(parent)
 	if p == nil {
@@ -114,8 +114,7 @@ func (s *Server) setParent(repoName string, number int, parent string) (*deliver
 	if resp, ok := s.link(p, child, true); !ok {
 		return nil, fmt.Errorf("githubtest: %d %v", resp.status, resp.body)
 	}
-	ev := s.subIssuesEvent(p, child, "sub_issue_added")
-	return &ev, nil
+	return s.subIssuesEvents(p, child, true), nil
 }
 
 // link makes child a sub-issue of p; ok is false with GitHub's refusal.
@@ -213,7 +212,7 @@ func (s *Server) routeSubIssues(req *http.Request, r *repo, is *Issue, rest []st
 		}
 		resp := reply(http.StatusCreated, s.issueJSON(r, is))
 		resp.header = http.Header{"Location": {s.api("/repos/%s/%s/issues/%d/sub_issues", r.owner, r.name, is.Number)}}
-		resp.events = []delivery{s.subIssuesEvent(is, child, "sub_issue_added")}
+		resp.events = s.subIssuesEvents(is, child, true)
 		return resp, true
 	case rest[2] == "sub_issue" && m == http.MethodDelete:
 		var in struct {
@@ -229,7 +228,7 @@ func (s *Server) routeSubIssues(req *http.Request, r *repo, is *Issue, rest []st
 		s.unlink(is, child)
 		resp := reply(http.StatusOK, s.issueJSON(r, is))
 		resp.header = http.Header{"Location": {s.api("/repos/%s/%s/issues/%d/sub_issues", r.owner, r.name, is.Number)}}
-		resp.events = []delivery{s.subIssuesEvent(is, child, "sub_issue_removed")}
+		resp.events = s.subIssuesEvents(is, child, false)
 		return resp, true
 	}
 	return response{}, false
@@ -260,13 +259,24 @@ func (s *Server) subIssueJSON(is *Issue, out obj) {
 	out["sub_issues_summary"] = obj{"total": len(subs), "completed": done, "percent_completed": pct}
 }
 
-// subIssuesEvent is the sub_issues delivery for child joining or leaving
-// parent's sub-issues (sub_issue_added, sub_issue_removed).
-func (s *Server) subIssuesEvent(parent, child *Issue, action string) delivery {
+// subIssuesEvents are the sub_issues deliveries for child joining or
+// leaving parent's sub-issues (added true: joining): sub_issue_added or
+// sub_issue_removed from the parent's repository (with sub_issue_repo),
+// and parent_issue_added or parent_issue_removed from the child's (with
+// parent_issue_repo), as GitHub's webhook schemas give them.
+func (s *Server) subIssuesEvents(parent, child *Issue, added bool) []delivery {
 	pr, cr := s.repos[parent.Repo], s.repos[child.Repo]
-	return delivery{event: "sub_issues", action: action, payload: obj{
-		"action": action, "parent_issue_id": parent.ID, "parent_issue": s.issueJSON(pr, parent), "parent_issue_repo": s.repoHookJSON(pr),
-		"sub_issue_id": child.ID, "sub_issue": s.issueJSON(cr, child), "sub_issue_repo": s.repoHookJSON(cr),
-		"repository": s.repoHookJSON(pr), "sender": s.userJSON("octocat"),
-	}}
+	verb := "removed"
+	if added {
+		verb = "added"
+	}
+	both := obj{"parent_issue_id": parent.ID, "parent_issue": s.issueJSON(pr, parent),
+		"sub_issue_id": child.ID, "sub_issue": s.issueJSON(cr, child), "sender": s.userJSON("octocat")}
+	sub, par := maps.Clone(both), maps.Clone(both)
+	sub["action"], sub["sub_issue_repo"], sub["repository"] = "sub_issue_"+verb, s.repoHookJSON(cr), s.repoHookJSON(pr)
+	par["action"], par["parent_issue_repo"], par["repository"] = "parent_issue_"+verb, s.repoHookJSON(pr), s.repoHookJSON(cr)
+	return []delivery{
+		{event: "sub_issues", action: "sub_issue_" + verb, payload: sub},
+		{event: "sub_issues", action: "parent_issue_" + verb, payload: par},
+	}
 }

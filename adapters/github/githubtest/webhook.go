@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 )
 
 // Delivery is one webhook the fake sent.
@@ -32,7 +33,8 @@ func (s *Server) SetWebhook(url, secret string, client *http.Client) {
 	s.hook.id = s.id()
 	ping := delivery{event: "ping", payload: obj{
 		"zen": "Keep it logically awesome.", "hook_id": s.hook.id,
-		"hook": obj{"type": "Repository", "id": s.hook.id, "active": true, "events": []string{"issues", "issue_comment", "label"}},
+		"hook": obj{"type": "Repository", "id": s.hook.id, "name": "web", "active": true, "events": []string{"issues", "issue_comment", "label", "sub_issues"},
+			"config": obj{"url": url, "content_type": "json", "insecure_ssl": "0"}, "created_at": ts(s.now()), "updated_at": ts(s.now())},
 	}}
 	s.mu.Unlock()
 	s.deliver(ping)
@@ -45,9 +47,20 @@ func (s *Server) Deliveries() []Delivery {
 	return append([]Delivery(nil), s.deliveries...)
 }
 
+// repoHookJSON is a webhook payload's repository: the full repository
+// (repoJSON) with the members GitHub's repository-webhooks schema adds.
 func (s *Server) repoHookJSON(r *repo) obj {
-	return obj{"id": r.id, "node_id": nodeID("Repository", r.id), "name": r.name, "full_name": r.owner + "/" + r.name,
-		"owner": s.userJSON(r.owner), "private": false, "html_url": s.html("/%s/%s", r.owner, r.name), "url": s.api("/repos/%s/%s", r.owner, r.name)}
+	out := s.repoJSON(r)
+	open := 0
+	for _, is := range r.issues {
+		if is != nil && !is.Deleted && !is.PullRequest && is.State == "open" {
+			open++
+		}
+	}
+	out["open_issues"], out["open_issues_count"] = open, open
+	out["visibility"], out["topics"] = "public", []string{}
+	delete(out, "permissions")
+	return out
 }
 
 func (s *Server) issueEvent(r *repo, is *Issue, action string) delivery {
@@ -61,6 +74,14 @@ func (s *Server) commentEvent(r *repo, is *Issue, c *Comment, action string) del
 		"action": action, "issue": s.issueJSON(r, is), "comment": s.commentJSON(r, c),
 		"repository": s.repoHookJSON(r), "sender": s.userJSON(c.User),
 	}}
+}
+
+// commentEdited is the issue_comment edited delivery, with the body's
+// previous version as GitHub's schema requires.
+func (s *Server) commentEdited(r *repo, is *Issue, c *Comment, from string) delivery {
+	d := s.commentEvent(r, is, c, "edited")
+	d.payload["changes"] = obj{"body": obj{"from": from}}
+	return d
 }
 
 func (s *Server) labelEvent(r *repo, l *Label, action string) delivery {
@@ -104,4 +125,83 @@ func (s *Server) deliver(d delivery) {
 	s.mu.Lock()
 	s.deliveries = append(s.deliveries, rec)
 	s.mu.Unlock()
+}
+
+// changeEvents are the issues deliveries GitHub sends for an issue that
+// went from before to after: one per kind of change, as GitHub sends them
+// (closed or reopened; edited with the title's and body's previous
+// values; labeled and unlabeled per label; assigned and unassigned per
+// person; milestoned, demilestoned; typed, untyped). A change of none of
+// these kinds (a state reason) is an edited delivery with no changes.
+func (s *Server) changeEvents(r *repo, before Issue, after *Issue) []delivery {
+	var out []delivery
+	add := func(action string, extra obj) {
+		d := s.issueEvent(r, after, action)
+		for k, v := range extra {
+			d.payload[k] = v
+		}
+		out = append(out, d)
+	}
+	switch {
+	case before.State == "open" && after.State == "closed":
+		add("closed", nil)
+	case before.State == "closed" && after.State == "open":
+		add("reopened", nil)
+	}
+	changes := obj{}
+	if before.Title != after.Title {
+		changes["title"] = obj{"from": before.Title}
+	}
+	if before.Body != after.Body {
+		changes["body"] = obj{"from": before.Body}
+	}
+	if len(changes) > 0 {
+		add("edited", obj{"changes": changes})
+	}
+	for _, n := range after.Labels {
+		if !slices.Contains(before.Labels, n) {
+			if l := findLabel(r, n); l != nil {
+				add("labeled", obj{"label": s.labelJSON(r, l)})
+			}
+		}
+	}
+	for _, n := range before.Labels {
+		if !slices.Contains(after.Labels, n) {
+			if l := findLabel(r, n); l != nil {
+				add("unlabeled", obj{"label": s.labelJSON(r, l)})
+			}
+		}
+	}
+	for _, a := range after.Assignees {
+		if !slices.Contains(before.Assignees, a) {
+			add("assigned", obj{"assignee": s.userJSON(a)})
+		}
+	}
+	for _, a := range before.Assignees {
+		if !slices.Contains(after.Assignees, a) {
+			add("unassigned", obj{"assignee": s.userJSON(a)})
+		}
+	}
+	if before.Milestone != after.Milestone {
+		for _, m := range r.milestones {
+			switch m.Number {
+			case before.Milestone:
+				add("demilestoned", obj{"milestone": s.milestoneJSON(r, m)})
+			case after.Milestone:
+				add("milestoned", obj{"milestone": s.milestoneJSON(r, m)})
+			}
+		}
+	}
+	if before.Type != after.Type {
+		if before.Type != "" {
+			add("untyped", obj{"type": s.issueTypeJSON(before.Type)})
+		}
+		if after.Type != "" {
+			add("typed", obj{"type": s.issueTypeJSON(after.Type)})
+		}
+	}
+	if len(out) == 0 {
+		add("edited", obj{"changes": obj{}})
+	}
+	return out
 }

@@ -130,7 +130,7 @@ func (s *Server) issueJSON(r *repo, is *Issue) obj {
 		"user": s.userJSON(is.User), "labels": labels, "assignee": assignee, "assignees": assignees,
 		"milestone": milestone, "locked": false, "active_lock_reason": nil, "comments": ncomments,
 		"closed_at": ts(is.ClosedAt), "created_at": ts(is.CreatedAt), "updated_at": ts(is.UpdatedAt),
-		"author_association": "OWNER",
+		"author_association": "OWNER", "performed_via_github_app": nil, "reactions": reactionsJSON(u),
 	}
 	s.subIssueJSON(is, out)
 	s.typeJSON(is, out)
@@ -143,14 +143,23 @@ func (s *Server) issueJSON(r *repo, is *Issue) obj {
 	return out
 }
 
+// reactionsJSON is the reactions rollup GitHub adds to issues and
+// comments (the fake holds no reactions).
+func reactionsJSON(u string) obj {
+	return obj{"url": u + "/reactions", "total_count": 0, "+1": 0, "-1": 0, "laugh": 0, "confused": 0,
+		"heart": 0, "hooray": 0, "eyes": 0, "rocket": 0}
+}
+
 func (s *Server) commentJSON(r *repo, c *Comment) obj {
+	u := s.api("/repos/%s/%s/issues/comments/%d", r.owner, r.name, c.ID)
 	return obj{
 		"id": c.ID, "node_id": nodeID("IssueComment", c.ID),
-		"url":       s.api("/repos/%s/%s/issues/comments/%d", r.owner, r.name, c.ID),
+		"url":       u,
 		"html_url":  s.html("/%s/%s/issues/%d#issuecomment-%d", r.owner, r.name, c.Issue, c.ID),
 		"issue_url": s.api("/repos/%s/%s/issues/%d", r.owner, r.name, c.Issue),
 		"body":      c.Body, "user": s.userJSON(c.User),
 		"created_at": ts(c.CreatedAt), "updated_at": ts(c.UpdatedAt), "author_association": "OWNER",
+		"performed_via_github_app": nil, "reactions": reactionsJSON(u),
 	}
 }
 
@@ -164,7 +173,7 @@ func (s *Server) repoJSON(r *repo) obj {
 		"clone_url": s.html("/%s/%s.git", r.owner, r.name), "git_url": "git://github.com/" + r.owner + "/" + r.name + ".git",
 		"ssh_url": "git@github.com:" + r.owner + "/" + r.name + ".git", "svn_url": s.html("/%s/%s", r.owner, r.name),
 		"mirror_url": nil, "default_branch": "main", "forks": 0, "forks_count": 0, "open_issues": 0, "open_issues_count": 0,
-		"has_issues": true, "has_projects": true, "has_wiki": true, "has_pages": false, "has_discussions": false,
+		"has_issues": true, "has_projects": true, "has_wiki": true, "has_pages": false, "has_discussions": false, "has_downloads": true,
 		"archived": false, "disabled": false, "license": nil, "pushed_at": ts(s.now()), "size": 0,
 		"stargazers_count": 0, "watchers": 0, "watchers_count": 0, "created_at": ts(s.now()), "updated_at": ts(s.now()),
 		"network_count": 0, "subscribers_count": 0,
