@@ -15,6 +15,7 @@ import (
 
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/adapters/adaptertest"
+	"github.com/tracksync/tracksync/adapters/jira"
 	"github.com/tracksync/tracksync/adapters/jira/jiratest"
 	"github.com/tracksync/tracksync/internal/contracttest"
 )
@@ -114,7 +115,9 @@ func dropNullFields(body []byte) []byte {
 
 func TestCloudContract(t *testing.T) {
 	router := jiraRouter(t)
-	fake, tr := newPair(t, jiratest.Cloud)
+	fake, tr := newPair(t, jiratest.Cloud, func(o *jira.Options) {
+		o.CustomFields = []string{"Team", "Reviewer Notes"}
+	})
 	ctx := t.Context()
 	epic, err := tr.Create(ctx, adapters.Item{Kind: adapters.KindEpic, Title: "Epic", Body: "An *epic*."}, adapters.CreateOptions{IdempotencyKey: "k-epic"})
 	if err != nil {
@@ -123,7 +126,7 @@ func TestCloudContract(t *testing.T) {
 	users := fake.UserIDs()
 	story, err := tr.Create(ctx, adapters.Item{Ref: adapters.Ref{URL: "https://github.com/acme/platform/issues/7"}, Kind: adapters.KindIssue, Title: "Story", Body: "Text.", Status: "In Review",
 		Assignees: users[:1], Labels: []string{"a"}, Priority: "High", Due: "2030-01-02", Parent: &epic.Item.Ref,
-		Fields: map[string]string{"Team": "Core"}}, adapters.CreateOptions{IdempotencyKey: "k-story"})
+		Fields: map[string]string{"Team": "Core", "Reviewer Notes": "Looks *fine*.\n\n- one\n- two"}}, adapters.CreateOptions{IdempotencyKey: "k-story"})
 	if err != nil {
 		t.Fatal(err)
 	}

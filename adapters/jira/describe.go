@@ -37,7 +37,7 @@ func (t *Tracker) Describe(ctx context.Context, scope string) (adapters.Descript
 		return d, fmt.Errorf("describing jira %s: reading the field list: %w", t.name, err)
 	}
 	for _, f := range fields {
-		fd := adapters.FieldDescription{ID: f.ID, Name: f.Name, Type: f.Schema.Type, Custom: f.Custom, Sync: syncName[f.ID]}
+		fd := adapters.FieldDescription{ID: f.ID, Name: f.Name, Type: f.Schema.kind(), Custom: f.Custom, Sync: syncName[f.ID]}
 		if f.Custom {
 			fd.Sync = adapters.CustomPrefix + f.Name
 		}

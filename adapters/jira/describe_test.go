@@ -42,10 +42,13 @@ func TestDescribe(t *testing.T) {
 			t.Errorf("status %s: %q, want %q", name, to[name], w)
 		}
 	}
-	var team *adapters.FieldDescription
+	var team, notes *adapters.FieldDescription
 	for i, f := range d.Fields {
-		if f.Name == "Team" {
+		switch f.Name {
+		case "Team":
 			team = &d.Fields[i]
+		case "Reviewer Notes":
+			notes = &d.Fields[i]
 		}
 		if f.ID == "summary" && f.Sync != adapters.FieldTitle {
 			t.Errorf("summary syncs as %q", f.Sync)
@@ -53,6 +56,11 @@ func TestDescribe(t *testing.T) {
 	}
 	if team == nil || !team.Custom || !strings.HasPrefix(team.ID, "customfield_") || team.Type == "" || team.Sync != "custom:Team" {
 		t.Errorf("custom field Team: %+v", team)
+	}
+	// A multi-line text field shows as one: its schema type ("string")
+	// would not tell it from Team.
+	if team != nil && team.Type != "string" || notes == nil || notes.Type != "textarea" || notes.Sync != "custom:Reviewer Notes" {
+		t.Errorf("text fields: Team %+v, Reviewer Notes %+v", team, notes)
 	}
 	if !slices.Contains(d.IssueTypes, "Epic") || !slices.Contains(d.IssueTypes, "Initiative") {
 		t.Errorf("issue types: %v", d.IssueTypes)

@@ -8,15 +8,23 @@ import (
 	"strings"
 
 	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/mapping/markup"
 )
 
 // Fields: how an item's fields are written into an issue's (custom fields
 // by their schema type, the parent as Cloud's parent or Data Center's epic
 // link) and how custom field values read back.
 
-func customValue(raw json.RawMessage) string {
+// customValue is the text of custom field id's value. A multi-line text
+// (textarea) field reads like a description: Markdown from Cloud's
+// Atlassian Document or Data Center's wiki markup, so what writeBody wrote
+// reads back the same.
+func (t *Tracker) customValue(id string, raw json.RawMessage) string {
 	if len(raw) == 0 || string(raw) == "null" {
 		return ""
+	}
+	if t.ctype[id] == "textarea" {
+		return t.readBody(raw)
 	}
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
@@ -28,6 +36,12 @@ func customValue(raw json.RawMessage) string {
 			return n.Value
 		}
 		return n.Name
+	}
+	// A document in a field the adapter did not know as a textarea (a
+	// plugin's rich-text type) is still text, not its JSON.
+	var doc markup.Node
+	if !t.dc && json.Unmarshal(raw, &doc) == nil && doc.Type == "doc" {
+		return markup.ADFToMarkdown(&doc, t.markupOptions())
 	}
 	return strings.TrimSpace(string(raw))
 }
@@ -109,12 +123,16 @@ func (t *Tracker) writeFields(ctx context.Context, it adapters.Item, names []str
 }
 
 // customJSON is a custom field's value as its schema type wants it: text
-// as is, numbers as numbers, select lists as {"value": ...}.
+// as is, numbers as numbers, select lists as {"value": ...}, multi-line
+// text as a description is written (an Atlassian Document on Cloud, which
+// refuses a string there; wiki markup on Data Center).
 func (t *Tracker) customJSON(id, v string) (any, error) {
 	if v == "" {
 		return nil, nil
 	}
 	switch t.ctype[id] {
+	case "textarea":
+		return t.writeBody(v), nil
 	case "number":
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil {

@@ -126,7 +126,7 @@ type Tracker struct {
 	dc       bool
 	caps     adapters.Capabilities
 	custom   map[string]string // display name -> field id
-	ctype    map[string]string // field id -> schema type (string, number, option)
+	ctype    map[string]string // field id -> schema type (string, number, option) or "textarea" (wireSchema.kind)
 	epicLink string            // Data Center "Epic Link" field id
 	fields   string            // the fields Get and List ask for
 
@@ -226,7 +226,7 @@ func (t *Tracker) discover(ctx context.Context) error {
 	for _, f := range fields {
 		if f.Custom {
 			byName[f.Name] = f.ID
-			t.ctype[f.ID] = f.Schema.Type
+			t.ctype[f.ID] = f.Schema.kind()
 		}
 	}
 	for _, name := range t.o.CustomFields {
@@ -429,7 +429,7 @@ func (t *Tracker) toItem(ctx context.Context, w wireIssue) (adapters.Item, error
 		}
 	}
 	for name, id := range t.custom {
-		if v := customValue(w.Fields[id]); v != "" {
+		if v := t.customValue(id, w.Fields[id]); v != "" {
 			if it.Fields == nil {
 				it.Fields = map[string]string{}
 			}

@@ -197,6 +197,12 @@ func (t *Tracker) screenFields(tr wireTransition) (map[string]any, error) {
 			}
 			continue
 		}
+		if t.ctype[id] == "textarea" || meta.Schema.kind() == "textarea" {
+			// Multi-line text: an Atlassian Document on Cloud, as in
+			// customJSON.
+			out[id] = t.writeBody(v)
+			continue
+		}
 		out[id] = v
 	}
 	return out, nil

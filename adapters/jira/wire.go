@@ -84,16 +84,37 @@ type wireTransition struct {
 type wireFieldMeta struct {
 	Required      bool        `json:"required"`
 	Name          string      `json:"name"`
+	Schema        wireSchema  `json:"schema"`
 	AllowedValues []wireNamed `json:"allowedValues"`
 }
 
 type wireField struct {
-	ID     string `json:"id"`
-	Name   string `json:"name"`
-	Custom bool   `json:"custom"`
-	Schema struct {
-		Type string `json:"type"`
-	} `json:"schema"`
+	ID     string     `json:"id"`
+	Name   string     `json:"name"`
+	Custom bool       `json:"custom"`
+	Schema wireSchema `json:"schema"`
+}
+
+// wireSchema is a field's type: Type is the JSON kind (a multi-line and a
+// single-line text field are both "string"), Custom a custom field's type
+// key, which tells them apart.
+type wireSchema struct {
+	Type   string `json:"type"`
+	Custom string `json:"custom"`
+}
+
+// textareaType is the type key of a multi-line text custom field, whose
+// value is an Atlassian Document on Cloud's v3 API (a single-line textfield
+// stays a string).
+const textareaType = "com.atlassian.jira.plugin.system.customfieldtypes:textarea"
+
+// kind is how the adapter writes and reads the field's values: its schema
+// type, or "textarea" for a multi-line text field.
+func (s wireSchema) kind() string {
+	if s.Custom == textareaType {
+		return "textarea"
+	}
+	return s.Type
 }
 
 // marker is the value of the tracksync entity property.

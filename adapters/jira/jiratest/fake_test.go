@@ -251,6 +251,8 @@ func TestEnforcedRules(t *testing.T) {
 		{"summary too long", "PUT", "/rest/api/3/issue/" + key, map[string]any{"fields": map[string]any{"summary": strings.Repeat("x", 256)}}, 400, "summary"},
 		{"description not ADF", "PUT", "/rest/api/3/issue/" + key, map[string]any{"fields": map[string]any{"description": "plain"}}, 400, "description"},
 		{"description too long", "PUT", "/rest/api/3/issue/" + key, map[string]any{"fields": map[string]any{"description": adf(strings.Repeat("x", 33000))}}, 400, "description"},
+		{"textarea not ADF", "PUT", "/rest/api/3/issue/" + key, map[string]any{"fields": map[string]any{ReviewerNotesField: "plain"}}, 400, ReviewerNotesField},
+		{"textfield given ADF", "PUT", "/rest/api/3/issue/" + key, map[string]any{"fields": map[string]any{TeamField: adf("Core")}}, 400, TeamField},
 		{"status is not a field", "PUT", "/rest/api/3/issue/" + key, map[string]any{"fields": map[string]any{"status": map[string]string{"name": "Done"}}}, 400, "status"},
 		{"unknown user", "PUT", "/rest/api/3/issue/" + key, map[string]any{"fields": map[string]any{"assignee": map[string]string{"accountId": "nobody"}}}, 400, "assignee"},
 		{"label with a space", "PUT", "/rest/api/3/issue/" + key, map[string]any{"fields": map[string]any{"labels": []string{"a b"}}}, 400, "labels"},
@@ -435,5 +437,82 @@ func TestPropertyIndexAndCreator(t *testing.T) {
 				t.Errorf("indexed %v: %s (-want +got):\n%s", indexed, tc.jql, diff)
 			}
 		}
+	}
+}
+
+// TestTextFields: a multi-line text (textarea) custom field takes and
+// returns an Atlassian Document on Cloud and a string on Data Center, a
+// single-line one a string on both, and /field says which is which.
+func TestTextFields(t *testing.T) {
+	for _, flavor := range []Flavor{Cloud, DataCenter} {
+		t.Run(string(flavor), func(t *testing.T) {
+			s := New(t, Options{Flavor: flavor})
+			api := "/rest/api/" + s.apiVersion()
+			req, _ := http.NewRequest("GET", s.URL+"/rest/api/2/field", nil)
+			if flavor == DataCenter {
+				req.Header.Set("Authorization", "Bearer pat-token")
+			} else {
+				req.SetBasicAuth("bot@example.com", "api-token")
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var fields []struct {
+				ID     string         `json:"id"`
+				Schema map[string]any `json:"schema"`
+			}
+			err = json.NewDecoder(resp.Body).Decode(&fields)
+			resp.Body.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			schema := map[string]map[string]any{}
+			for _, f := range fields {
+				schema[f.ID] = f.Schema
+			}
+			want := map[string]any{"type": "string", "custom": KindTextArea, "customId": float64(10030)}
+			if diff := cmp.Diff(want, schema[ReviewerNotesField]); diff != "" {
+				t.Errorf("Reviewer Notes schema (-want +got):\n%s", diff)
+			}
+			if schema[TeamField]["custom"] != KindTextField {
+				t.Errorf("Team schema %v", schema[TeamField])
+			}
+
+			notes, wrong := any("line one\nline two"), any(adf("line one"))
+			if flavor == Cloud {
+				notes, wrong = adf("line one"), "line one"
+			}
+			key := create(t, s, "PLAT", "notes", map[string]any{ReviewerNotesField: notes, TeamField: "Core"})
+			st, out, _ := call(t, s, "GET", api+"/issue/"+key, nil)
+			if st != 200 {
+				t.Fatalf("GET: HTTP %d %v", st, out)
+			}
+			got := out["fields"].(map[string]any)
+			b, _ := json.Marshal(notes)
+			var sent any
+			_ = json.Unmarshal(b, &sent)
+			if diff := cmp.Diff(sent, got[ReviewerNotesField]); diff != "" {
+				t.Errorf("Reviewer Notes read back (-want +got):\n%s", diff)
+			}
+			if got[TeamField] != "Core" {
+				t.Errorf("Team read back %v", got[TeamField])
+			}
+			st, out, _ = call(t, s, "PUT", api+"/issue/"+key, map[string]any{"fields": map[string]any{ReviewerNotesField: wrong}})
+			errs, _ := out["errors"].(map[string]any)
+			if st != 400 || errs[ReviewerNotesField] == nil {
+				t.Errorf("Reviewer Notes given %v: HTTP %d %v", wrong, st, out)
+			}
+			if flavor == Cloud && !strings.Contains(fmt.Sprint(errs[ReviewerNotesField]), "Atlassian Document") {
+				t.Errorf("Cloud's refusal %q does not ask for an Atlassian Document", errs[ReviewerNotesField])
+			}
+			// Clearing works on both.
+			if st, out, _ := call(t, s, "PUT", api+"/issue/"+key, map[string]any{"fields": map[string]any{ReviewerNotesField: nil}}); st != 204 {
+				t.Errorf("clearing: HTTP %d %v", st, out)
+			}
+			if is, _ := s.Issue(key); is.Custom[ReviewerNotesField] != nil {
+				t.Errorf("cleared notes stored as %s", is.Custom[ReviewerNotesField])
+			}
+		})
 	}
 }

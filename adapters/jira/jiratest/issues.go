@@ -43,6 +43,25 @@ func isNull(raw json.RawMessage) bool {
 	return len(raw) == 0 || string(raw) == "null"
 }
 
+// textOf is a stored text value as the changelog shows it: a string
+// unquoted, a document as its JSON.
+func textOf(raw json.RawMessage) string {
+	var str string
+	if json.Unmarshal(raw, &str) == nil {
+		return str
+	}
+	return string(raw)
+}
+
+// isADF says whether raw is an Atlassian Document (a version 1 doc).
+func isADF(raw json.RawMessage) bool {
+	var doc struct {
+		Type    string `json:"type"`
+		Version int    `json:"version"`
+	}
+	return json.Unmarshal(raw, &doc) == nil && doc.Type == "doc" && doc.Version == 1
+}
+
 func (s *Server) createIssue(r *request) (reply, error) {
 	var b issueBody
 	if err := r.decode(&b); err != nil {
@@ -212,11 +231,7 @@ func (s *Server) applyFields(it *Issue, fields map[string]json.RawMessage, creat
 			var v json.RawMessage
 			if !isNull(raw) {
 				if s.flavor == Cloud {
-					var doc struct {
-						Type    string `json:"type"`
-						Version int    `json:"version"`
-					}
-					if json.Unmarshal(raw, &doc) != nil || doc.Type != "doc" || doc.Version != 1 {
+					if !isADF(raw) {
 						return nil, errField("description", "Operation value must be an Atlassian Document (see the Atlassian Document Format)")
 					}
 				} else {
@@ -353,7 +368,42 @@ func (s *Server) applyFields(it *Issue, fields map[string]json.RawMessage, creat
 			}
 			note("parent", s.keyOf(it.Parent), s.keyOf(pid))
 			it.Parent = pid
-		case TeamField, ReviewerNotesField:
+		case ReviewerNotesField:
+			// A multi-line text (textarea) field: an Atlassian Document on
+			// Cloud's v3, a wiki-markup string on Data Center, like the
+			// description.
+			if it.Custom == nil {
+				it.Custom = map[string]json.RawMessage{}
+			}
+			var v json.RawMessage
+			if !isNull(raw) {
+				if s.flavor == Cloud {
+					if !isADF(raw) {
+						return nil, errField(id, "Operation value must be an Atlassian Document (see the Atlassian Document Format)")
+					}
+				} else {
+					var str string
+					if json.Unmarshal(raw, &str) != nil {
+						return nil, errField(id, "Operation value must be a string")
+					}
+					if str == "" {
+						raw = nil
+					}
+				}
+				if len(raw) > maxDescription {
+					return nil, errField(id, "The entered text is too long. It exceeds the allowed limit of 32,767 characters.")
+				}
+				v = slices.Clone(raw)
+			}
+			note(id, textOf(it.Custom[id]), textOf(v))
+			if len(v) == 0 {
+				delete(it.Custom, id)
+			} else {
+				it.Custom[id] = v
+			}
+		case TeamField:
+			// A single-line text (textfield) field: a string on both
+			// flavours; Cloud refuses an Atlassian Document for it.
 			var v string
 			if !isNull(raw) && json.Unmarshal(raw, &v) != nil {
 				return nil, errField(id, "Operation value must be a string")
@@ -458,12 +508,19 @@ func (s *Server) available(it *Issue) []Transition {
 }
 
 func (s *Server) fieldName(id string) string {
-	for _, f := range s.fieldList() {
-		if f.ID == id {
-			return f.Name
-		}
+	if f, ok := s.field(id); ok {
+		return f.Name
 	}
 	return id
+}
+
+func (s *Server) field(id string) (Field, bool) {
+	for _, f := range s.fieldList() {
+		if f.ID == id {
+			return f, true
+		}
+	}
+	return Field{}, false
 }
 
 func (s *Server) listTransitions(r *request) (reply, error) {
@@ -481,6 +538,9 @@ func (s *Server) listTransitions(r *request) (reply, error) {
 			fs := map[string]any{}
 			for _, f := range t.Required {
 				meta := map[string]any{"required": true, "name": s.fieldName(f), "key": f, "operations": []string{"set"}, "schema": map[string]any{"type": "string"}}
+				if fd, ok := s.field(f); ok && fd.Kind != "" {
+					meta["schema"] = fd.schemaJSON()
+				}
 				if f == "resolution" {
 					var vals []any
 					for i, v := range Resolutions {
@@ -495,7 +555,6 @@ func (s *Server) listTransitions(r *request) (reply, error) {
 						vals = append(vals, map[string]any{"self": s.URL + "/rest/api/2/customFieldOption/" + o.ID, "id": o.ID, "value": o.Value})
 					}
 					meta["allowedValues"] = vals
-					meta["schema"] = map[string]any{"type": "option", "custom": "com.atlassian.jira.plugin.system.customfieldtypes:select", "customId": 10040}
 				}
 				fs[f] = meta
 			}

@@ -475,7 +475,7 @@ func (s *Server) fields(r *request) (reply, error) {
 	for _, f := range s.fieldList() {
 		out = append(out, map[string]any{
 			"id": f.ID, "key": f.ID, "name": f.Name, "custom": f.Custom, "orderable": true, "navigable": true, "searchable": true,
-			"clauseNames": []string{f.ID}, "schema": map[string]any{"type": f.Type},
+			"clauseNames": []string{f.ID}, "schema": f.schemaJSON(),
 		})
 	}
 	return reply{200, out}, nil

@@ -22,6 +22,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -84,7 +85,31 @@ type Field struct {
 	Name   string
 	Custom bool
 	Type   string // schema type: string, array, user, ...
+	// Kind is a custom field's schema.custom, the field type's key
+	// (com.atlassian.jira.plugin.system.customfieldtypes:textarea, ...).
+	Kind string
 }
+
+// schemaJSON is the field's schema as /field and transition screens show
+// it: a custom field also names its type key and numeric id.
+func (f Field) schemaJSON() map[string]any {
+	m := map[string]any{"type": f.Type}
+	if f.Kind != "" {
+		m["custom"] = f.Kind
+		if n, err := strconv.ParseInt(strings.TrimPrefix(f.ID, "customfield_"), 10, 64); err == nil {
+			m["customId"] = n
+		}
+	}
+	return m
+}
+
+// Custom field type keys (schema.custom) of the fake's custom fields.
+const (
+	KindTextField = "com.atlassian.jira.plugin.system.customfieldtypes:textfield"
+	KindTextArea  = "com.atlassian.jira.plugin.system.customfieldtypes:textarea"
+	KindSelect    = "com.atlassian.jira.plugin.system.customfieldtypes:select"
+	KindEpicLink  = "com.pyxis.greenhopper.jira:gh-epic-link"
+)
 
 // Comment is one stored comment.
 type Comment struct {
@@ -223,8 +248,8 @@ var Resolutions = []string{"Done", "Won't Do", "Duplicate"}
 // Custom field ids the fake defines.
 const (
 	EpicLinkField      = "customfield_10014" // Data Center only
-	TeamField          = "customfield_10020"
-	ReviewerNotesField = "customfield_10030"
+	TeamField          = "customfield_10020" // single-line text (textfield)
+	ReviewerNotesField = "customfield_10030" // multi-line text (textarea): ADF on Cloud
 	SeverityField      = "customfield_10040" // a select list (option type)
 )
 
@@ -254,12 +279,12 @@ func (s *Server) fieldList() []Field {
 		{ID: "comment", Name: "Comment", Type: "comments-page"},
 		{ID: "created", Name: "Created", Type: "datetime"},
 		{ID: "updated", Name: "Updated", Type: "datetime"},
-		{ID: TeamField, Name: "Team", Custom: true, Type: "string"},
-		{ID: ReviewerNotesField, Name: "Reviewer Notes", Custom: true, Type: "string"},
-		{ID: SeverityField, Name: "Severity", Custom: true, Type: "option"},
+		{ID: TeamField, Name: "Team", Custom: true, Type: "string", Kind: KindTextField},
+		{ID: ReviewerNotesField, Name: "Reviewer Notes", Custom: true, Type: "string", Kind: KindTextArea},
+		{ID: SeverityField, Name: "Severity", Custom: true, Type: "option", Kind: KindSelect},
 	}
 	if s.flavor == DataCenter {
-		fs = append(fs, Field{ID: EpicLinkField, Name: "Epic Link", Custom: true, Type: "any"})
+		fs = append(fs, Field{ID: EpicLinkField, Name: "Epic Link", Custom: true, Type: "any", Kind: KindEpicLink})
 	}
 	return fs
 }
