@@ -3,6 +3,7 @@ package asanatest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -161,4 +162,34 @@ func relax(doc *openapi3.T) {
 			}
 		}
 	}
+}
+
+// checkDeliveredEvents checks each event of the webhook deliveries (a
+// delivery's body is {"events": [...]}) against the contract's
+// EventResponse and fails t for each violation; it returns how many
+// events were checked (0, after skipping, when the contract is absent).
+func checkDeliveredEvents(t testing.TB, ds []Delivery) int {
+	t.Helper()
+	doc := contracttest.Doc(t, "Asana", filepath.Join("asana", "asana_oas.yaml"), contractHost, relax)
+	schema := doc.Components.Schemas["EventResponse"]
+	if schema == nil || schema.Value == nil {
+		t.Fatal("the Asana contract has no EventResponse schema")
+	}
+	n := 0
+	for _, d := range ds {
+		var body struct {
+			Events []any `json:"events"`
+		}
+		if err := json.Unmarshal(d.Body, &body); err != nil || body.Events == nil {
+			t.Errorf("delivery to webhook %s: body %s is not {\"events\": [...]}: %v", d.Webhook, d.Body, err)
+			continue
+		}
+		for _, ev := range body.Events {
+			n++
+			if err := schema.Value.VisitJSON(ev, openapi3.MultiErrors()); err != nil {
+				t.Errorf("webhook event %v: %s", ev, firstLine(err.Error()))
+			}
+		}
+	}
+	return n
 }

@@ -2,6 +2,7 @@ package asanatest
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -344,6 +345,29 @@ func TestWebhookHandshakeAndSignedDeliveries(t *testing.T) {
 	if hb := s.Heartbeat(t.Context()); len(hb) != 1 || hb[0].Status != 200 || !strings.Contains(string(hb[0].Body), `"events":[]`) {
 		t.Errorf("heartbeat: %+v", hb)
 	}
+	// Every kind of change the fake reports: an edit, a completion, a
+	// comment, a subtask, a deletion; each event fits Asana's EventResponse.
+	task := s.CreateTask(Task{Name: "kinds", Memberships: []Membership{{Project: w.project}}})
+	if err := s.EditTask(task.GID, func(t *Task) { t.Name, t.Completed = "kinds, renamed", true }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddComment(task.GID, s.Me(), "<body>a comment</body>"); err != nil {
+		t.Fatal(err)
+	}
+	s.CreateTask(Task{Name: "sub", Parent: task.GID})
+	if err := s.DeleteTask(task.GID); err != nil {
+		t.Fatal(err)
+	}
+	s.Deliver(t.Context())
+	if n := checkDeliveredEvents(t, s.Deliveries()); n < 5 {
+		t.Errorf("%d events checked against the contract, want at least 5", n)
+	}
+	// The check fails an event that does not fit.
+	rec := &errRecorder{TB: t}
+	checkDeliveredEvents(rec, []Delivery{{Body: []byte(`{"events":[{"action":42,"resource":"task"}]}`)}})
+	if len(rec.errs) == 0 {
+		t.Error("an event with a number for its action passed the contract check")
+	}
 	// A target that does not echo the secret gets no webhook.
 	bad := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {}))
 	defer bad.Close()
@@ -391,4 +415,14 @@ func TestContract(t *testing.T) {
 	if len(checked) < 20 {
 		t.Errorf("only %d operations checked: %v", len(checked), CheckedOps(checked))
 	}
+}
+
+// errRecorder keeps the errors a check reports instead of failing the test.
+type errRecorder struct {
+	testing.TB
+	errs []string
+}
+
+func (r *errRecorder) Errorf(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
 }
