@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"github.com/tracksync/tracksync/adapters"
 	_ "github.com/tracksync/tracksync/adapters/asana"
@@ -50,19 +51,31 @@ type app struct {
 	// progress, set by sync, shows long runs' progress.
 	progress *progressReporter
 
-	log   *slog.Logger
-	cfg   *config.Config
-	st    store.Store
-	flows map[string]*tsync.Flow
-	order []string
-	eng   *tsync.Engine
+	log *slog.Logger
+	cfg *config.Config
+	// redactWith is cfg as setConfig published it, for redact.
+	redactWith atomic.Pointer[config.Config]
+	st         store.Store
+	flows      map[string]*tsync.Flow
+	order      []string
+	eng        *tsync.Engine
 }
 
+// redact hides the config's secrets in s. Log handlers call it from any
+// goroutine while serve may reload the config, so it reads the config
+// setConfig published, not a.cfg.
 func (a *app) redact(s string) string {
-	if a.cfg == nil {
+	cfg := a.redactWith.Load()
+	if cfg == nil {
 		return s
 	}
-	return a.cfg.Redact(s)
+	return cfg.Redact(s)
+}
+
+// setConfig makes cfg the app's config, for redaction too.
+func (a *app) setConfig(cfg *config.Config) {
+	a.cfg = cfg
+	a.redactWith.Store(cfg)
 }
 
 func (a *app) close() {
@@ -100,7 +113,7 @@ func (a *app) loadConfig() error {
 	if cfg == nil {
 		return &exitError{code: exitUsage, err: err}
 	}
-	a.cfg = cfg
+	a.setConfig(cfg)
 	all := mapping.Validate(cfg, adapters.Default)
 	if a.trackersOnly && len(cfg.Trackers) > 0 {
 		all = slices.DeleteFunc(all, func(p config.Problem) bool { return p == mapping.NothingToSync })

@@ -187,7 +187,7 @@ func (a *app) reload(ctx context.Context, d *daemon.Daemon) error {
 	if err := d.Reload(fs); err != nil {
 		return err
 	}
-	a.cfg = cfg
+	a.setConfig(cfg)
 	return nil
 }
 
