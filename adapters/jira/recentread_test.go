@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/tracksync/tracksync/adapters"
-	"github.com/tracksync/tracksync/adapters/jira"
 	"github.com/tracksync/tracksync/adapters/jira/jiratest"
+	"github.com/tracksync/tracksync/internal/flowtest"
 )
 
 // TestUpdateTakesVersionFromGet: an Update with IfVersion right after a
@@ -20,11 +20,7 @@ import (
 func TestUpdateTakesVersionFromGet(t *testing.T) {
 	ctx := context.Background()
 	fake := jiratest.New(t, jiratest.Options{})
-	tr, err := jira.New(ctx, "acme-jira", jira.Options{URL: fake.URL, Project: "PLAT", Email: "bot@example.com", Token: "api-token",
-		RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr := flowtest.Jira(t, "acme-jira", fake, "PLAT")
 	res, err := tr.Create(ctx, adapters.Item{Kind: adapters.KindIssue, Title: "before", Status: "To Do"}, adapters.CreateOptions{IdempotencyKey: "k-1"})
 	if err != nil {
 		t.Fatal(err)

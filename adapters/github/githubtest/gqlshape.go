@@ -6,6 +6,8 @@ import (
 
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/parser"
+
+	"github.com/tracksync/tracksync/adapters/github/internal/gqldir"
 )
 
 // GitHub validates a GraphQL document against its schema before running
@@ -96,7 +98,7 @@ func cutObject(x obj, sel ast.SelectionSet, vars map[string]any, path, typ strin
 	for _, s := range sel {
 		switch s := s.(type) {
 		case *ast.Field:
-			if !included(s.Directives, vars) {
+			if !gqldir.Included(s.Directives, vars) {
 				continue
 			}
 			key := s.Alias
@@ -116,7 +118,7 @@ func cutObject(x obj, sel ast.SelectionSet, vars map[string]any, path, typ strin
 			}
 			out[key] = c
 		case *ast.InlineFragment:
-			if !included(s.Directives, vars) {
+			if !gqldir.Included(s.Directives, vars) {
 				continue
 			}
 			tn, named := x["__typename"].(string)
@@ -154,25 +156,6 @@ func implements(typ, iface string) bool {
 		}
 	}
 	return false
-}
-
-// included evaluates @include and @skip.
-func included(dirs ast.DirectiveList, vars map[string]any) bool {
-	for _, d := range dirs {
-		if d.Name != "include" && d.Name != "skip" {
-			continue
-		}
-		arg := d.Arguments.ForName("if")
-		if arg == nil {
-			continue
-		}
-		v, _ := arg.Value.Value(vars)
-		b, _ := v.(bool)
-		if (d.Name == "include") != b {
-			return false
-		}
-	}
-	return true
 }
 
 // undefinedField is GitHub's answer to a field a type does not have.

@@ -15,6 +15,8 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/parser"
 	"github.com/vektah/gqlparser/v2/validator"
+
+	"github.com/tracksync/tracksync/adapters/github/internal/gqldir"
 )
 
 // GitHub's GraphQL API is not in the OpenAPI description. GitHub
@@ -254,7 +256,7 @@ func (c *respChecker) collect(static, concrete *ast.Definition, sel ast.Selectio
 	for _, s := range sel {
 		switch s := s.(type) {
 		case *ast.Field:
-			if !c.included(s.Directives) {
+			if !gqldir.Included(s.Directives, c.vars) {
 				continue
 			}
 			key := s.Alias
@@ -266,12 +268,12 @@ func (c *respChecker) collect(static, concrete *ast.Definition, sel ast.Selectio
 			}
 			into[key] = selected{s, optional}
 		case *ast.InlineFragment:
-			if !c.included(s.Directives) {
+			if !gqldir.Included(s.Directives, c.vars) {
 				continue
 			}
 			c.fragment(static, concrete, s.TypeCondition, s.SelectionSet, optional, into)
 		case *ast.FragmentSpread:
-			if !c.included(s.Directives) {
+			if !gqldir.Included(s.Directives, c.vars) {
 				continue
 			}
 			if f := c.doc.Fragments.ForName(s.Name); f != nil {
@@ -325,21 +327,6 @@ func (c *respChecker) possibleAll(static, cond *ast.Definition) bool {
 		}
 	}
 	return len(c.schema.GetPossibleTypes(static)) > 0
-}
-
-// included evaluates @include and @skip.
-func (c *respChecker) included(dirs ast.DirectiveList) bool {
-	for _, d := range dirs {
-		if d.Name != "include" && d.Name != "skip" {
-			continue
-		}
-		args := d.ArgumentMap(c.vars)
-		b, _ := args["if"].(bool)
-		if (d.Name == "include") != b {
-			return false
-		}
-	}
-	return true
 }
 
 // value checks a value against a schema type.
