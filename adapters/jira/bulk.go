@@ -271,7 +271,12 @@ func (t *Tracker) findMarkers(ctx context.Context, project string, keys []string
 	for _, k := range keys {
 		want[k] = true
 	}
-	jql := "project = " + quote(project) + " AND ((creator = currentUser() AND created >= " + since + ") OR issue.property[" + PropertyKey + "].key in (" + strings.Join(quoted, ", ") + ")) ORDER BY created DESC"
+	recent := "creator = currentUser() AND created >= " + since
+	jql := "project = " + quote(project) + " AND ((" + recent + ") OR issue.property[" + PropertyKey + "].key in (" + strings.Join(quoted, ", ") + ")) ORDER BY created DESC"
+	withProp := !t.noPropJQL.Load()
+	if !withProp {
+		jql = "project = " + quote(project) + " AND " + recent + " ORDER BY created DESC"
+	}
 	// Every page of the window: what is not asked for now is kept for
 	// the next lookup. A scan stops once every key is found (a batch
 	// just made is on its first page), and then moves nothing on: only a
@@ -286,6 +291,10 @@ func (t *Tracker) findMarkers(ctx context.Context, project string, keys []string
 			pctx = context.WithValue(ctx, serverTimeKey{}, &through)
 		}
 		ws, more, err := page.next(pctx)
+		if err != nil && first && withProp && t.propertyRefused(err) {
+			// The same scan without the property clause.
+			return t.findMarkers(ctx, project, keys)
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -40,6 +40,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tracksync/tracksync/adapters"
@@ -143,6 +144,9 @@ type Tracker struct {
 	// instead of reading the issue again (see package fresh). Any write
 	// naming an issue forgets it; any other write forgets all.
 	reads *fresh.Reads[wireIssue]
+	// noPropJQL is set once Jira refused a search naming tracksync's
+	// issue property (see propertyRefused): lookups stop naming it.
+	noPropJQL atomic.Bool
 }
 
 // New connects to Jira: it reads the field list (custom field ids, the

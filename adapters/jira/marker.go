@@ -112,9 +112,12 @@ func (t *Tracker) findByMarker(ctx context.Context, k, project string) (adapters
 	if project != "" {
 		jql = "project = " + quote(project) + " AND " + jql
 	}
-	ws, err := t.searchAll(ctx, jql+" ORDER BY created ASC", 2)
-	if err != nil {
-		return adapters.Item{}, false, err
+	var ws []wireIssue
+	if !t.noPropJQL.Load() {
+		var err error
+		if ws, err = t.searchAll(ctx, jql+" ORDER BY created ASC", 2); err != nil && !t.propertyRefused(err) {
+			return adapters.Item{}, false, err
+		}
 	}
 	if len(ws) > 1 {
 		t.o.Logger.Warn("several jira issues carry one sync key; using the oldest", "tracker", t.name, "sync_key", k)
@@ -123,6 +126,7 @@ func (t *Tracker) findByMarker(ctx context.Context, k, project string) (adapters
 	if len(ws) > 0 {
 		id = ws[0].ID
 	} else if project != "" {
+		var err error
 		if id, err = t.findRecentMarker(ctx, k, project); err != nil {
 			return adapters.Item{}, false, err
 		}
@@ -135,6 +139,24 @@ func (t *Tracker) findByMarker(ctx context.Context, k, project string) (adapters
 		return adapters.Item{}, false, err
 	}
 	return it, true, nil
+}
+
+// propertyRefused reports whether err is Jira refusing a search that
+// names tracksync's issue property. Where no app declares a JQL index for
+// an entity property, a site may answer such a clause with 400 ("Field
+// 'issue.property[tracksync].key' does not exist ...") rather than match
+// nothing; the property clause is only a fast path, so the adapter stops
+// naming it (the lookups by creator and creation time do not depend on
+// it) and says so once.
+func (t *Tracker) propertyRefused(err error) bool {
+	var ae *adapters.APIError
+	if !errors.As(err, &ae) || ae.Status != http.StatusBadRequest {
+		return false
+	}
+	if t.noPropJQL.CompareAndSwap(false, true) {
+		t.o.Logger.Info("jira refused a search naming tracksync's issue property (no app indexes it); sync keys are looked up among the issues this account created recently", "tracker", t.name, "error", err)
+	}
+	return true
 }
 
 // markerOf is the sync key in issue w's tracksync property, "" for none.

@@ -144,3 +144,65 @@ func TestCreateLostAnswerPropertyRead(t *testing.T) {
 		})
 	}
 }
+
+// TestMarkerSearchRefused: a Jira site may answer a JQL clause on an
+// entity property no app indexes with 400 rather than match nothing (its
+// documentation does not say which). The property clause is only a fast
+// path: creates, lost answers and their retries must go on through the
+// lookup by creator and creation time, with no duplicate, and the
+// refused clause must not be sent again.
+func TestMarkerSearchRefused(t *testing.T) {
+	for _, fl := range flavors {
+		t.Run(string(fl), func(t *testing.T) {
+			fake := jiratest.New(t, jiratest.Options{Flavor: fl, WebhookSecret: "hook-secret", RefuseUnindexedProperty: true})
+			_, tr := newPair(t, fl, func(o *jira.Options) { o.URL = fake.URL })
+			mustCreate(t, tr, adapters.Item{Title: "older"}, "other-key")
+
+			fake.InjectFault(jiratest.Fault{Method: http.MethodPost, Path: "/issue", AfterWrite: true, Drop: true})
+			res, err := tr.Create(t.Context(), adapters.Item{Title: "lost"}, adapters.CreateOptions{IdempotencyKey: "lost-1"})
+			if err != nil {
+				t.Fatalf("Create whose answer was lost, on a site refusing the property clause: %v", err)
+			}
+			if res.Item.SyncKey != "lost-1" {
+				t.Fatalf("Create found %s (key %q), want the issue just made", res.Item.Ref, res.Item.SyncKey)
+			}
+			again, err := tr.Create(t.Context(), adapters.Item{Title: "lost"}, adapters.CreateOptions{IdempotencyKey: "lost-1"})
+			if err != nil {
+				t.Fatalf("retried Create: %v", err)
+			}
+			if !again.Existed || again.Item.Ref.ID != res.Item.Ref.ID {
+				t.Errorf("retried Create: %s (Existed %v), want %s found again", again.Item.Ref, again.Existed, res.Item.Ref)
+			}
+			if n := len(fake.Issues()); n != 2 {
+				t.Errorf("%d issues, want 2: the lost create was duplicated", n)
+			}
+			if n := propertySearches(fake); n != 1 {
+				t.Errorf("%d searches named the property, want 1 (refused once, then left out)", n)
+			}
+		})
+	}
+	t.Run("bulk", func(t *testing.T) {
+		fake := jiratest.New(t, jiratest.Options{Flavor: jiratest.Cloud, WebhookSecret: "hook-secret", RefuseUnindexedProperty: true})
+		_, tr := newPair(t, jiratest.Cloud, func(o *jira.Options) { o.URL = fake.URL })
+		fake.InjectFault(jiratest.Fault{Method: http.MethodPost, Path: "/issue/bulk", Status: http.StatusBadGateway, AfterWrite: true})
+		res, err := tr.CreateMany(t.Context(), bulkReqs(5, "To Do"))
+		if err != nil {
+			t.Fatalf("CreateMany whose answer was lost, on a site refusing the property clause: %v", err)
+		}
+		again, err := tr.CreateMany(t.Context(), bulkReqs(5, "To Do"))
+		if err != nil {
+			t.Fatalf("CreateMany again: %v", err)
+		}
+		for i := range again {
+			if !again[i].Existed || again[i].Item.Ref.ID != res[i].Item.Ref.ID {
+				t.Errorf("again, %d: existed %v id %s, want %s", i, again[i].Existed, again[i].Item.Ref.ID, res[i].Item.Ref.ID)
+			}
+		}
+		if n := len(fake.Issues()); n != 5 {
+			t.Errorf("%d issues, want 5", n)
+		}
+		if n := propertySearches(fake); n != 1 {
+			t.Errorf("%d searches named the property, want 1 (refused once, then left out)", n)
+		}
+	})
+}

@@ -477,6 +477,9 @@ func (p *jqlParser) field(name string) (func(*Issue) []string, string, error) {
 		}
 		path = strings.TrimPrefix(path, ".")
 		indexed := slices.Contains(s.opts.IndexedProperties, key)
+		if !indexed && s.opts.RefuseUnindexedProperty {
+			return nil, "", jqlError(fmt.Sprintf("Field '%s' does not exist or you do not have permission to view it.", name))
+		}
 		return func(it *Issue) []string {
 			if !indexed {
 				// Not indexed: JQL sees no value on any issue.

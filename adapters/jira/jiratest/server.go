@@ -39,6 +39,11 @@ type Options struct {
 	// JQL index for. As on real Jira, an issue.property[key] clause on any
 	// other key matches no issue (default: none indexed).
 	IndexedProperties []string
+	// RefuseUnindexedProperty makes a JQL clause on an entity property
+	// no app indexes an error (400, "Field ... does not exist") instead
+	// of a clause that matches nothing: which of the two a site answers
+	// is not documented, and an adapter must survive both.
+	RefuseUnindexedProperty bool
 }
 
 // Server is the fake Jira. Its URL is the site's base URL.
