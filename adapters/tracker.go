@@ -273,6 +273,16 @@ type WebhookDecoder interface {
 	DecodeWebhook(h http.Header, body []byte) ([]Event, error)
 }
 
+// DeliveryReleaser is implemented by WebhookDecoders that remember the
+// deliveries they decoded (so that a redelivery decodes to nothing). The
+// receiver calls ReleaseDelivery with an Event's DeliveryID when it could
+// not act on the delivery (its sync was not enqueued, and it answered
+// the tracker with an error): the tracker's retry of that delivery must
+// then decode to its events again.
+type DeliveryReleaser interface {
+	ReleaseDelivery(id string)
+}
+
 // HandshakeResponder is implemented by trackers whose webhooks open with a
 // handshake the receiver must answer (Asana's X-Hook-Secret). The daemon
 // calls it before DecodeWebhook for every request to the tracker's webhook

@@ -71,6 +71,22 @@ func (s *DeliverySet) Has(id string) bool {
 	return s.set[id]
 }
 
+// Remove forgets id, so that its next sighting is new again.
+func (s *DeliverySet) Remove(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.set[id] {
+		return
+	}
+	delete(s.set, id)
+	for i, o := range s.order {
+		if o == id {
+			s.order = append(s.order[:i], s.order[i+1:]...)
+			break
+		}
+	}
+}
+
 // Add records id and reports whether it was new.
 func (s *DeliverySet) Add(id string) bool {
 	s.mu.Lock()

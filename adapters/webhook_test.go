@@ -60,4 +60,17 @@ func TestDeliverySet(t *testing.T) {
 	if s.Has("a") || !s.Has("b") || !s.Has("c") {
 		t.Fatal("the set does not keep exactly the last 2 ids")
 	}
+	// A removed id is new again, and leaves room: the set still keeps
+	// the last 2.
+	s.Remove("b")
+	s.Remove("never added")
+	if s.Has("b") || !s.Has("c") {
+		t.Fatal("Remove forgot the wrong ids")
+	}
+	if !s.Add("b") || !s.Add("d") {
+		t.Fatal("a removed id (or a new one) was taken for a repeat")
+	}
+	if s.Has("c") || !s.Has("b") || !s.Has("d") {
+		t.Fatal("after a Remove the set does not keep exactly the last 2 ids")
+	}
 }

@@ -170,7 +170,8 @@ func (d *Daemon) webhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// A redelivery, to this replica or another, is handled once.
-	if dup := d.seen(r.Context(), trName, events); dup {
+	dup, claimed := d.seen(r.Context(), trName, events)
+	if dup {
 		d.metrics.webhooks.WithLabelValues(trName, "duplicate").Inc()
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusOK)
@@ -194,6 +195,9 @@ func (d *Daemon) webhook(w http.ResponseWriter, r *http.Request) {
 			}
 			if err := d.Enqueue(ctx, name, "webhook"); err != nil {
 				d.log.Error("webhook not enqueued", "flow", name, "err", err)
+				// The tracker will retry with the same delivery id: it
+				// must be handled then, not taken for a repeat.
+				d.release(trName, tr, events, claimed)
 				http.Error(w, "could not enqueue the sync", http.StatusServiceUnavailable)
 				return
 			}
@@ -283,11 +287,31 @@ func (d *Daemon) status(w http.ResponseWriter, r *http.Request) {
 	enc.Encode(map[string]any{"flows": out})
 }
 
+// release forgets the deliveries of events, in the store (the ids this
+// request claimed there) and in the tracker's decoder, after the request
+// failed to act on them: the tracker's retry is then handled as new. A
+// store that cannot forget is logged; the delivery is then dropped as a
+// repeat and its change waits for the next scheduled or full run.
+func (d *Daemon) release(tracker string, tr adapters.Tracker, events []adapters.Event, claimed []string) {
+	if rel, ok := tr.(adapters.DeliveryReleaser); ok {
+		for _, e := range events {
+			rel.ReleaseDelivery(e.DeliveryID)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	for _, id := range claimed {
+		if err := d.cfg.Store.ForgetDelivery(ctx, tracker, id); err != nil {
+			d.log.Warn("webhook delivery not forgotten; a retry of it will be taken for a repeat", "tracker", tracker, "delivery", id, "err", err)
+		}
+	}
+}
+
 // seen reports whether every delivery id among events was seen before, by
-// any replica (the store remembers them for a day). Events without ids,
-// and a store that cannot answer, count as new: a sync too many is
-// harmless, a lost one is not.
-func (d *Daemon) seen(ctx context.Context, tracker string, events []adapters.Event) bool {
+// any replica (the store remembers them for a day), and which ids this
+// call recorded first. Events without ids, and a store that cannot
+// answer, count as new: a sync too many is harmless, a lost one is not.
+func (d *Daemon) seen(ctx context.Context, tracker string, events []adapters.Event) (dup bool, claimed []string) {
 	ids := map[string]bool{}
 	anonymous := false
 	for _, e := range events {
@@ -298,18 +322,19 @@ func (d *Daemon) seen(ctx context.Context, tracker string, events []adapters.Eve
 		}
 	}
 	if len(ids) == 0 {
-		return false
+		return false, nil
 	}
 	all := true
 	for id := range ids {
 		first, err := d.cfg.Store.SeenDelivery(ctx, tracker, id, deliveryKeep)
 		if err != nil {
 			d.log.Warn("webhook delivery id not checked; handled as new", "tracker", tracker, "err", err)
-			return false
+			return false, claimed
 		}
 		if first {
 			all = false
+			claimed = append(claimed, id)
 		}
 	}
-	return all && !anonymous
+	return all && !anonymous, claimed
 }

@@ -443,6 +443,11 @@ type Coordinator interface {
 	// keep are forgotten (and cleaned up). keep must be positive for the
 	// id to be remembered at all.
 	SeenDelivery(ctx context.Context, tracker, id string, keep time.Duration) (first bool, err error)
+	// ForgetDelivery drops a delivery id SeenDelivery recorded, so that
+	// the next sighting is a first again: the receiver could not act on
+	// the delivery (its sync was not enqueued) and the tracker's retry
+	// must be handled. Forgetting an id not recorded is no error.
+	ForgetDelivery(ctx context.Context, tracker, id string) error
 
 	// TakeTokens reserves n tokens from the token bucket named bucket
 	// (one per tracker credential, shared by every process), which

@@ -1125,8 +1125,9 @@ func (s *suite) testHandshake(t *testing.T) {
 
 // testWebhook checks adapters.WebhookDecoder: a delivery is verified
 // before anything is read (a forged or unsigned one is ErrUnauthorized,
-// and does not use up its delivery id), a genuine one names the item, and
-// its redelivery decodes to nothing.
+// and does not use up its delivery id), a genuine one names the item, its
+// redelivery decodes to nothing, and (adapters.DeliveryReleaser) a
+// released delivery decodes again.
 func (s *suite) testWebhook(t *testing.T) {
 	tr := s.newTracker(t)
 	dec, ok := tr.(adapters.WebhookDecoder)
@@ -1178,6 +1179,20 @@ func (s *suite) testWebhook(t *testing.T) {
 	}
 	if len(again) != 0 {
 		t.Errorf("a redelivery (same delivery id) decoded to %+v, want nothing", again)
+	}
+	if rel, ok := dec.(adapters.DeliveryReleaser); ok {
+		// The receiver could not act on the delivery: the tracker's
+		// retry of it must decode to its events again, once.
+		for _, ev := range evs {
+			rel.ReleaseDelivery(ev.DeliveryID)
+		}
+		retried, err := dec.DecodeWebhook(h.Clone(), body)
+		if err != nil || len(retried) == 0 {
+			t.Errorf("DecodeWebhook of a retry after ReleaseDelivery: %+v, %v; want its events again", retried, err)
+		}
+		if again, _ := dec.DecodeWebhook(h.Clone(), body); len(again) != 0 {
+			t.Errorf("a repeat of the retried delivery decoded to %+v, want nothing", again)
+		}
 	}
 	h2, body2 := s.h.Delivery(t, it.Ref)
 	if evs, err := dec.DecodeWebhook(h2, body2); err != nil || len(evs) == 0 {

@@ -74,6 +74,7 @@ func TestSuiteCatchesBugs(t *testing.T) {
 		{"webhook-forgery-burns-id", "webhook"},
 		{"webhook-redelivery-repeated", "webhook"},
 		{"webhook-wrong-tracker", "webhook"},
+		{"webhook-release-ignored", "webhook"},
 		{"check-ignores-context", "check"},
 		{"check-always-ok", "check"},
 	}
@@ -248,6 +249,14 @@ func (b *buggy) DecodeWebhook(h http.Header, body []byte) ([]adapters.Event, err
 		ev.Ref.Tracker = ""
 	}
 	return []adapters.Event{ev}, nil
+}
+
+// ReleaseDelivery forgets the delivery, unless the bug is that it does
+// nothing.
+func (b *buggy) ReleaseDelivery(id string) {
+	if b.bug != "webhook-release-ignored" {
+		b.seen.Remove(id)
+	}
 }
 
 func (b *buggy) Check(ctx context.Context) error {

@@ -193,3 +193,11 @@ func (t *Tracker) EnsureWebhooks(ctx context.Context, target string) error {
 	}
 	return nil
 }
+
+// ReleaseDelivery implements adapters.DeliveryReleaser: the delivery's
+// next sighting decodes to its events again.
+func (t *Tracker) ReleaseDelivery(id string) {
+	if id != "" {
+		t.seenHook.Remove(id)
+	}
+}

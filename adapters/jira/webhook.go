@@ -67,3 +67,11 @@ func (t *Tracker) DecodeWebhook(h http.Header, body []byte) ([]adapters.Event, e
 	}
 	return []adapters.Event{ev}, nil
 }
+
+// ReleaseDelivery implements adapters.DeliveryReleaser: the delivery's
+// next sighting decodes to its events again.
+func (t *Tracker) ReleaseDelivery(id string) {
+	if id != "" {
+		t.hooks.Remove(id)
+	}
+}

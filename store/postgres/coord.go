@@ -124,6 +124,17 @@ func (s *Store) SeenDelivery(ctx context.Context, tracker, id string, keep time.
 	return true, nil
 }
 
+// ForgetDelivery deletes the id's row (store.Store).
+func (s *Store) ForgetDelivery(ctx context.Context, tracker, id string) error {
+	if err := check.Delivery(tracker, id); err != nil {
+		return err
+	}
+	if _, err := s.pool.Exec(ctx, `DELETE FROM deliveries WHERE tracker = $1 AND id = $2`, tracker, id); err != nil {
+		return s.wrap(err, "forgetting webhook delivery %s of %s", id, tracker)
+	}
+	return nil
+}
+
 // Rate budgets.
 
 // bucket is sqlops.Dialect.Bucket: it reads and writes the bucket's row

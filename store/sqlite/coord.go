@@ -83,6 +83,17 @@ func (s *Store) SeenDelivery(ctx context.Context, tracker, id string, keep time.
 	return true, nil
 }
 
+// ForgetDelivery deletes the id's row (store.Store).
+func (s *Store) ForgetDelivery(ctx context.Context, tracker, id string) error {
+	if err := check.Delivery(tracker, id); err != nil {
+		return err
+	}
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM deliveries WHERE tracker = ? AND id = ?`, tracker, id); err != nil {
+		return s.wrap(err, "forgetting webhook delivery %s of %s", id, tracker)
+	}
+	return nil
+}
+
 // Rate budgets.
 
 // bucket is sqlops.Dialect.Bucket: one immediate transaction.

@@ -435,6 +435,21 @@ func testSeenDelivery(t *testing.T, s store.Store) {
 	}
 	_, err := s.SeenDelivery(ctx, "github", "", time.Hour)
 	wantErr(t, "SeenDelivery with an empty id", err, adapters.ErrInvalid)
+	// A forgotten id is a first sighting again; the same id of another
+	// tracker is not forgotten with it.
+	if err := s.ForgetDelivery(ctx, "github", "d-1"); err != nil {
+		t.Fatalf("ForgetDelivery: %v", err)
+	}
+	if !seen("github", "d-1", time.Hour) {
+		t.Error("a forgotten id reported as a repeat")
+	}
+	if seen("jira", "d-1", time.Hour) {
+		t.Error("forgetting github's d-1 forgot jira's too")
+	}
+	if err := s.ForgetDelivery(ctx, "github", "never-seen"); err != nil {
+		t.Errorf("ForgetDelivery of an id never recorded: %v", err)
+	}
+	wantErr(t, "ForgetDelivery with an empty id", s.ForgetDelivery(ctx, "github", ""), adapters.ErrInvalid)
 }
 
 func testSeenDeliveryRace(t *testing.T, s store.Store) {
