@@ -146,6 +146,9 @@ func (t *Tracker) DecodeWebhook(h http.Header, body []byte) ([]adapters.Event, e
 		default:
 			continue
 		}
+		if ev.Ref.ID == "" {
+			continue // names no task
+		}
 		ev.DeliveryID, ev.At = sig, e.CreatedAt
 		if k := string(ev.Type) + ev.Ref.ID; !seen[k] {
 			seen[k] = true
