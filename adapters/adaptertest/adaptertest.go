@@ -1275,3 +1275,20 @@ func WantBadResponse(t testing.TB, what string, err error, secrets ...string) {
 		}
 	}
 }
+
+// CheckEvents fails t unless every event a WebhookDecoder returned names
+// an item of the tracker named tracker (its Ref's Tracker and ID set) and
+// has a known type: what a fuzzed delivery must still yield.
+func CheckEvents(t testing.TB, tracker string, evs []adapters.Event) {
+	t.Helper()
+	for _, ev := range evs {
+		if ev.Ref.Tracker != tracker || ev.Ref.ID == "" {
+			t.Fatalf("event %+v does not name an item of tracker %s", ev, tracker)
+		}
+		switch ev.Type {
+		case adapters.EventUpserted, adapters.EventDeleted, adapters.EventComment:
+		default:
+			t.Fatalf("event %+v of unknown type %q", ev, ev.Type)
+		}
+	}
+}

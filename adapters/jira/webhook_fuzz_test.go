@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/adapters/adaptertest"
 	"github.com/tracksync/tracksync/adapters/jira"
 	"github.com/tracksync/tracksync/adapters/jira/jiratest"
 )
@@ -43,15 +43,6 @@ func FuzzDecodeWebhook(f *testing.F) {
 		if err != nil {
 			return
 		}
-		for _, ev := range evs {
-			if ev.Ref.Tracker != "acme-jira" || ev.Ref.ID == "" {
-				t.Fatalf("event %+v does not name an issue of this tracker", ev)
-			}
-			switch ev.Type {
-			case adapters.EventUpserted, adapters.EventDeleted, adapters.EventComment:
-			default:
-				t.Fatalf("event of unknown type %q", ev.Type)
-			}
-		}
+		adaptertest.CheckEvents(t, "acme-jira", evs)
 	})
 }
