@@ -65,6 +65,10 @@ type Config struct {
 	FullEvery time.Duration
 	// MaxBody caps a webhook's body (default 1 MiB).
 	MaxBody int64
+	// ReadTimeout bounds reading a whole request, body included (default
+	// 30s): a client that sends headers and then trickles its body, or
+	// none, does not hold a connection for ever.
+	ReadTimeout time.Duration
 	// Workers is how many jobs run at once (default 2; one flow is never
 	// run twice at once whatever this is).
 	Workers int
@@ -195,6 +199,9 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 	if cfg.MaxBody == 0 {
 		cfg.MaxBody = 1 << 20
 	}
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = 30 * time.Second
+	}
 	if cfg.Workers == 0 {
 		cfg.Workers = 2
 	}
@@ -295,7 +302,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err := d.Listen(); err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: d.handler, ReadHeaderTimeout: 5 * time.Second}
+	// Webhook senders and probes send small requests: a request read
+	// for longer than ReadTimeout, or a connection idle for two minutes,
+	// is closed.
+	srv := &http.Server{Handler: d.handler, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: d.cfg.ReadTimeout, IdleTimeout: 2 * time.Minute}
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(d.listener) }()
 	// Jobs run on a context of their own: shutdown stops them between

@@ -1,9 +1,11 @@
 package daemon
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -76,5 +78,33 @@ func TestWebhookRetriedAfterEnqueueFailed(t *testing.T) {
 	}
 	if n := h.jobs(); n != 0 {
 		t.Errorf("a repeat of the handled delivery enqueued %d job(s)", n)
+	}
+}
+
+// TestSlowBodyTimesOut: a client that sends a webhook's headers and then
+// stalls its body does not hold the connection (and a goroutine) for
+// ever: the server gives up after ReadTimeout.
+func TestSlowBodyTimesOut(t *testing.T) {
+	h := startWith(t, "@every 1h", 20*time.Millisecond, func(o *harnessOpts) {
+		o.cfg = func(c *Config) { c.ReadTimeout = 300 * time.Millisecond }
+	})
+	conn, err := net.Dial("tcp", h.d.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /webhooks/b HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: issues\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"action\":")
+	start := time.Now()
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err == nil {
+		resp.Body.Close()
+	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatalf("the server still held the stalled request after %s", time.Since(start).Round(time.Millisecond))
+	}
+	// Either an answer (the handler saw its read fail) or a closed
+	// connection, well before the 10s the client waited.
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the stalled request was let go after %s, want about the 300ms read timeout", d)
 	}
 }
