@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Tracker is the small interface every adapter implements. Methods are safe
@@ -75,6 +77,27 @@ type Capabilities struct {
 	// updated stamp, which a comment moves). The engine then knows an item
 	// listed at the version it wrote has no new comments either.
 	VersionedComments bool
+	// LabelMaxLen is the longest label the tracker takes, in characters
+	// (0: no limit), and LabelForbidden the characters a label may not
+	// hold (Jira's labels take no white space). The mapping leaves out,
+	// with a warning, a label of the other side that this one cannot
+	// hold, rather than let the tracker refuse the whole write.
+	LabelMaxLen    int
+	LabelForbidden string
+}
+
+// LabelProblem says why the tracker cannot hold label l ("" when it can).
+func (c Capabilities) LabelProblem(l string) string {
+	if i := strings.IndexAny(l, c.LabelForbidden); c.LabelForbidden != "" && i >= 0 {
+		if r, _ := utf8.DecodeRuneInString(l[i:]); unicode.IsSpace(r) {
+			return "it holds white space"
+		}
+		return fmt.Sprintf("it holds %q", l[i:i+1])
+	}
+	if n := utf8.RuneCountInString(l); c.LabelMaxLen > 0 && n > c.LabelMaxLen {
+		return fmt.Sprintf("it is %d characters long, over %d", n, c.LabelMaxLen)
+	}
+	return ""
 }
 
 // StatusDef is one native status and its category.

@@ -74,3 +74,27 @@ func TestDeliverySet(t *testing.T) {
 		t.Fatal("after a Remove the set does not keep exactly the last 2 ids")
 	}
 }
+
+func TestLabelProblem(t *testing.T) {
+	jira := Capabilities{LabelMaxLen: 255, LabelForbidden: " \t\n\r"}
+	gh := Capabilities{LabelMaxLen: 50}
+	for _, c := range []struct {
+		caps  Capabilities
+		label string
+		want  string
+	}{
+		{jira, "help-wanted", ""},
+		{jira, "help wanted", "it holds white space"},
+		{jira, "tab\there", "it holds white space"},
+		{jira, strings.Repeat("é", 255), ""},
+		{jira, strings.Repeat("é", 256), "it is 256 characters long, over 255"},
+		{gh, "good first issue", ""},
+		{gh, strings.Repeat("x", 51), "it is 51 characters long, over 50"},
+		{Capabilities{}, strings.Repeat("x ", 500), ""},
+		{Capabilities{LabelForbidden: ","}, "a,b", `it holds ","`},
+	} {
+		if got := c.caps.LabelProblem(c.label); got != c.want {
+			t.Errorf("LabelProblem(%.20q) = %q, want %q", c.label, got, c.want)
+		}
+	}
+}

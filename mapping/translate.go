@@ -222,7 +222,7 @@ func (f *Flow) translateLabels(to sides.Side, v, current string) (string, []stri
 	cur, _ := decodeOr(current)
 	t, fr := side(to), side(to.Other())
 	fromStatus, toStatus := f.status.statusLabels[fr], f.status.statusLabels[t]
-	var out []string
+	var out, warnings []string
 	for _, l := range in {
 		if slices.Contains(fromStatus, l) {
 			continue
@@ -247,6 +247,12 @@ func (f *Flow) translateLabels(to sides.Side, v, current string) (string, []stri
 		if slices.Contains(toStatus, mapped) {
 			continue
 		}
+		if caps := f.sides[t].Caps; caps != nil {
+			if why := caps.LabelProblem(mapped); why != "" {
+				warnings = append(warnings, fmt.Sprintf("label %q of %s cannot be a label on %s (%s): left out; map it to one that can in %s.fields.labels.map", l, f.sides[fr].Name, f.sides[t].Name, why, f.Path))
+				continue
+			}
+		}
 		out = append(out, mapped)
 	}
 	for _, c := range cur {
@@ -254,7 +260,7 @@ func (f *Flow) translateLabels(to sides.Side, v, current string) (string, []stri
 			out = append(out, c)
 		}
 	}
-	return adapters.EncodeList(out), nil
+	return adapters.EncodeList(out), warnings
 }
 
 func (f *Flow) translateAssignees(to sides.Side, v, current string) (string, []string) {

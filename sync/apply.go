@@ -432,7 +432,7 @@ func batchOutcome(tracker string, results []adapters.CreateResult, callErr error
 	switch {
 	case i < len(results) && results[i].Item.Ref.ID != "":
 		return results[i], nil
-	case i < len(each) && each[i] != nil:
+	case each[i] != nil: // a map by request index, not a list
 		return adapters.CreateResult{}, each[i]
 	case callErr != nil && adapters.IsPermanent(callErr) && each == nil:
 		// A refusal that names no request may concern another one of

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -134,5 +135,53 @@ func TestLostLeaseStopsBatch(t *testing.T) {
 		if n := copies[fmt.Sprintf("item %d", i)]; n != 1 {
 			t.Errorf("item %d has %d copies, want 1", i, n)
 		}
+	}
+}
+
+// picky is a BulkCreator that refuses some requests of a batch by index
+// (adapters.CreateErrors) and makes the others, as Jira's bulk create
+// answers a batch some of whose issues it refused.
+type picky struct {
+	*memory.Tracker
+	refuse func(adapters.CreateRequest) bool
+}
+
+func (p *picky) CreateMany(ctx context.Context, reqs []adapters.CreateRequest) ([]adapters.CreateResult, error) {
+	out := make([]adapters.CreateResult, len(reqs))
+	fails := adapters.CreateErrors{}
+	for i, r := range reqs {
+		if p.refuse(r) {
+			fails[i] = adapters.Permanent(fmt.Errorf("%q refused: %w", r.Item.Title, adapters.ErrInvalid))
+			continue
+		}
+		res, err := p.Tracker.CreateMany(ctx, []adapters.CreateRequest{r})
+		if err != nil {
+			return out, err
+		}
+		out[i] = res[0]
+	}
+	if len(fails) > 0 {
+		return out, fails
+	}
+	return out, nil
+}
+
+// TestCreateManyRefusesSome: a batch answered with the refusal of some of
+// its requests (adapters.CreateErrors, by index) links the ones made and
+// reports each refused one with its own reason, whatever its place in the
+// batch.
+func TestCreateManyRefusesSome(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	for i := range 6 {
+		e.a.Seed(adapters.Item{Kind: adapters.KindIssue, Title: fmt.Sprintf("item %d", i), Status: "To Do"})
+	}
+	e.flow.B = &picky{Tracker: e.b, refuse: func(r adapters.CreateRequest) bool { return r.Item.Title == "item 4" }}
+	res, err := e.eng.Sync(e.ctx, e.flow, tsync.RunOptions{})
+	var we *tsync.WriteErrors
+	if !errors.As(err, &we) || len(we.Errs) != 1 || !strings.Contains(we.Errs[0].Error(), `"item 4" refused`) {
+		t.Fatalf("err %v, want the one refused create reported with its reason", err)
+	}
+	if res.Run.Counts.Created != 5 || len(e.links()) != 5 || len(e.b.Items()) != 5 {
+		t.Errorf("created %d, %d links, %d items; want 5, 5 and 5", res.Run.Counts.Created, len(e.links()), len(e.b.Items()))
 	}
 }

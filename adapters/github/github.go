@@ -280,6 +280,8 @@ func (t *Tracker) Capabilities() adapters.Capabilities {
 		TimePrecision: time.Second, // updated_at is ISO 8601 without fractions
 		// version() hashes updated_at, which a comment moves.
 		VersionedComments: true,
+		// GitHub refuses a label name over 50 characters.
+		LabelMaxLen: 50,
 	}
 }
 

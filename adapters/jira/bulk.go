@@ -31,29 +31,40 @@ const bulkMax = 50
 // back-link one request, per issue.
 func (t *Tracker) CreateMany(ctx context.Context, reqs []adapters.CreateRequest) ([]adapters.CreateResult, error) {
 	out := make([]adapters.CreateResult, len(reqs))
+	fails := adapters.CreateErrors{}
 	for start := 0; start < len(reqs); start += bulkMax {
 		end := min(start+bulkMax, len(reqs))
-		if err := t.createChunk(ctx, reqs[start:end], out[start:end]); err != nil {
+		each, err := t.createChunk(ctx, reqs[start:end], out[start:end])
+		if err != nil {
 			return nil, err
 		}
+		for i, e := range each {
+			fails[start+i] = e
+		}
+	}
+	if len(fails) > 0 {
+		return out, fails
 	}
 	return out, nil
 }
 
-func (t *Tracker) createChunk(ctx context.Context, reqs []adapters.CreateRequest, out []adapters.CreateResult) error {
+// createChunk makes reqs (one bulk request's worth) into out. The
+// requests refused on their own are returned by index, their results
+// left empty; an error concerns every request.
+func (t *Tracker) createChunk(ctx context.Context, reqs []adapters.CreateRequest, out []adapters.CreateResult) (adapters.CreateErrors, error) {
 	project := ""
 	keys := make([]string, len(reqs))
 	for i, r := range reqs {
 		p := cmp.Or(r.Item.Ref.Project, t.o.Project, scopeProject(r.Options.Scope))
 		if p == "" {
-			return adapters.Permanent(fmt.Errorf("creating jira issue %q: no project to create it in: set trackers.%s.project: %w", r.Item.Title, t.name, adapters.ErrInvalid))
+			return nil, adapters.Permanent(fmt.Errorf("creating jira issue %q: no project to create it in: set trackers.%s.project: %w", r.Item.Title, t.name, adapters.ErrInvalid))
 		}
 		if project != "" && p != project {
-			return adapters.Permanent(fmt.Errorf("creating jira issues in bulk: one batch holds projects %s and %s: %w", project, p, adapters.ErrInvalid))
+			return nil, adapters.Permanent(fmt.Errorf("creating jira issues in bulk: one batch holds projects %s and %s: %w", project, p, adapters.ErrInvalid))
 		}
 		project = p
 		if r.Options.IdempotencyKey == "" {
-			return adapters.Permanent(fmt.Errorf("creating jira issue %q in bulk: no idempotency key, so the answer could not be matched to it: %w", r.Item.Title, adapters.ErrInvalid))
+			return nil, adapters.Permanent(fmt.Errorf("creating jira issue %q in bulk: no idempotency key, so the answer could not be matched to it: %w", r.Item.Title, adapters.ErrInvalid))
 		}
 		keys[i] = r.Options.IdempotencyKey
 	}
@@ -70,26 +81,33 @@ func (t *Tracker) createChunk(ctx context.Context, reqs []adapters.CreateRequest
 		found, err = t.findMarkers(ctx, project, keys)
 	}
 	if err != nil {
-		return fmt.Errorf("creating %d jira issues in %s: looking for earlier copies: %w", len(reqs), project, err)
+		return nil, fmt.Errorf("creating %d jira issues in %s: looking for earlier copies: %w", len(reqs), project, err)
 	}
 	existed := map[string]bool{}
 	var updates []any
 	var made []int
+	// fails are the requests refused on their own (a value Jira cannot
+	// take, an element of the bulk answer's errors): the others are made.
+	fails := adapters.CreateErrors{}
 	for i, r := range reqs {
 		if _, ok := found[keys[i]]; ok {
 			existed[keys[i]] = true
 			continue
 		}
 		body, err := t.createBody(ctx, r.Item, project, keys[i])
+		if err != nil && adapters.IsPermanent(err) {
+			fails[i] = err
+			continue
+		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		updates = append(updates, body)
 		made = append(made, i)
 	}
 	if len(updates) > 0 {
 		if err := adapters.Fence(ctx); err != nil {
-			return fmt.Errorf("creating %d jira issues in %s: %w", len(updates), project, err)
+			return nil, fmt.Errorf("creating %d jira issues in %s: %w", len(updates), project, err)
 		}
 		var res struct {
 			Issues []struct {
@@ -104,17 +122,31 @@ func (t *Tracker) createChunk(ctx context.Context, reqs []adapters.CreateRequest
 		}
 		err := t.c.doShape(ctx, http.MethodPost, t.path("/issue/bulk"), map[string]any{"issueUpdates": updates}, &res, rest.Object("the bulk create's answer", "issues"))
 		if err != nil && !ambiguous(ctx, err) {
-			return fmt.Errorf("creating %d jira issues in %s: %w", len(updates), project, err)
+			return nil, fmt.Errorf("creating %d jira issues in %s: %w", len(updates), project, err)
 		}
 		lost := err
-		if len(res.Errors) > 0 {
-			e := res.Errors[0]
-			i := made[min(max(e.Element, 0), len(made)-1)]
+		// Jira makes the issues it can and names the elements it
+		// refused: those fail on their own, the rest go on.
+		refused := map[int]bool{}
+		for _, e := range res.Errors {
+			if e.Element < 0 || e.Element >= len(made) {
+				return nil, fmt.Errorf("creating %d jira issues in %s: Jira refused element %d, which it was not sent: %w", len(updates), project, e.Element, adapters.ErrBadResponse)
+			}
+			i := made[e.Element]
 			msg := fmt.Errorf("creating jira issue %q in bulk (element %d of %d, HTTP %d): %s", reqs[i].Item.Title, e.Element, len(updates), e.Status, strings.TrimSpace(string(e.Errors)))
 			if e.Status >= 400 && e.Status < 500 {
-				return adapters.Permanent(msg)
+				msg = adapters.Permanent(msg)
 			}
-			return msg
+			fails[i], refused[e.Element] = msg, true
+		}
+		if len(refused) > 0 {
+			kept := made[:0:0]
+			for j, i := range made {
+				if !refused[j] {
+					kept = append(kept, i)
+				}
+			}
+			made = kept
 		}
 		// The answer cannot be matched to the requests: find them by key.
 		missing := make([]string, len(made))
@@ -123,7 +155,7 @@ func (t *Tracker) createChunk(ctx context.Context, reqs []adapters.CreateRequest
 		}
 		again, err := t.findMarkers(ctx, project, missing)
 		if err != nil {
-			return fmt.Errorf("creating %d jira issues in %s: finding them: %w", len(updates), project, err)
+			return nil, fmt.Errorf("creating %d jira issues in %s: finding them: %w", len(updates), project, err)
 		}
 		for k, id := range again {
 			found[k] = id
@@ -131,26 +163,33 @@ func (t *Tracker) createChunk(ctx context.Context, reqs []adapters.CreateRequest
 		for _, i := range made {
 			if _, ok := found[keys[i]]; !ok {
 				if lost != nil {
-					return fmt.Errorf("creating %d jira issues in %s: %w", len(updates), project, lost)
+					return nil, fmt.Errorf("creating %d jira issues in %s: %w", len(updates), project, lost)
 				}
-				return fmt.Errorf("creating jira issue %q in bulk: Jira answered, but no issue carries its key %s: %w", reqs[i].Item.Title, keys[i], adapters.ErrBadResponse)
+				return nil, fmt.Errorf("creating jira issue %q in bulk: Jira answered, but no issue carries its key %s: %w", reqs[i].Item.Title, keys[i], adapters.ErrBadResponse)
 			}
 		}
 	}
 	ids := make([]string, len(reqs))
+	var fetch []string
 	for i := range reqs {
-		ids[i] = found[keys[i]]
+		if fails[i] == nil {
+			ids[i] = found[keys[i]]
+			fetch = append(fetch, ids[i])
+		}
 	}
 	// Back-links first, so the read below returns each issue's version
 	// as tracksync leaves it (a link moves it).
 	for i, r := range reqs {
+		if fails[i] != nil {
+			continue
+		}
 		if link := cmp.Or(r.Options.BackLink, r.Item.Ref.URL); link != "" && !existed[keys[i]] && !t.o.NoBackLinks {
 			t.backLink(ctx, adapters.Ref{Tracker: t.name, ID: ids[i], Key: ids[i]}, keys[i], link)
 		}
 	}
-	ws, err := t.fetchMany(ctx, ids)
+	ws, err := t.fetchMany(ctx, fetch)
 	if err != nil {
-		return fmt.Errorf("creating %d jira issues in %s: reading them: %w", len(reqs), project, err)
+		return nil, fmt.Errorf("creating %d jira issues in %s: reading them: %w", len(reqs), project, err)
 	}
 	byID := map[string]wireIssue{}
 	for _, w := range ws {
@@ -158,30 +197,33 @@ func (t *Tracker) createChunk(ctx context.Context, reqs []adapters.CreateRequest
 	}
 	var moved []string
 	for i, r := range reqs {
+		if fails[i] != nil {
+			continue
+		}
 		w, ok := byID[ids[i]]
 		if !ok {
 			t.forgetMarker(project, keys[i])
-			return fmt.Errorf("creating jira issue %q in bulk: issue %s is gone: %w", r.Item.Title, ids[i], adapters.ErrNotFound)
+			return nil, fmt.Errorf("creating jira issue %q in bulk: issue %s is gone: %w", r.Item.Title, ids[i], adapters.ErrNotFound)
 		}
 		it, err := t.toItem(ctx, w)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if !existed[keys[i]] && r.Item.Status != "" && r.Item.Status != it.Status {
 			if err := t.moveTo(ctx, it.Ref, r.Item.Status, &w); err != nil {
-				return fmt.Errorf("created jira issue %s, then: %w", it.Ref.Key, err)
+				return nil, fmt.Errorf("created jira issue %s, then: %w", it.Ref.Key, err)
 			}
 			moved = append(moved, ids[i])
 		}
 		out[i] = adapters.CreateResult{Item: it, Existed: existed[keys[i]]}
 	}
 	if len(moved) == 0 {
-		return nil
+		return fails, nil
 	}
 	// The moved ones are read again together: their versions moved.
 	ws, err = t.fetchMany(ctx, moved)
 	if err != nil {
-		return fmt.Errorf("creating %d jira issues in %s: reading the moved ones: %w", len(reqs), project, err)
+		return nil, fmt.Errorf("creating %d jira issues in %s: reading the moved ones: %w", len(reqs), project, err)
 	}
 	for _, w := range ws {
 		byID[w.ID] = w
@@ -192,11 +234,11 @@ func (t *Tracker) createChunk(ctx context.Context, reqs []adapters.CreateRequest
 		}
 		it, err := t.toItem(ctx, byID[ids[i]])
 		if err != nil {
-			return err
+			return nil, err
 		}
 		out[i].Item = it
 	}
-	return nil
+	return fails, nil
 }
 
 // createBody is one issueUpdates element: what Create sends.

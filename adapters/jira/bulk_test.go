@@ -258,3 +258,41 @@ func TestKeyLookupCostIsConstant(t *testing.T) {
 		})
 	}
 }
+
+// TestCreateManyRefusesSome: a request the adapter cannot send (a label
+// with a space) and one Jira refuses in its bulk answer (a summary over
+// 255 characters) fail on their own, by index (adapters.CreateErrors);
+// the others of the batch are made and answered. Before, either refusal
+// failed the whole batch, though Jira had made the rest.
+func TestCreateManyRefusesSome(t *testing.T) {
+	for _, fl := range flavors {
+		t.Run(string(fl), func(t *testing.T) {
+			fake, tr := newPair(t, fl)
+			reqs := bulkReqs(6, "To Do")
+			reqs[1].Item.Labels = []string{"help wanted"}
+			reqs[4].Item.Title = strings.Repeat("long ", 60)
+			res, err := tr.CreateMany(t.Context(), reqs)
+			var each adapters.CreateErrors
+			if !errors.As(err, &each) || len(each) != 2 || each[1] == nil || each[4] == nil {
+				t.Fatalf("CreateMany: %v, want requests 1 and 4 refused on their own", err)
+			}
+			if !strings.Contains(each[1].Error(), "spaces") || !strings.Contains(each[4].Error(), "Summary must be less than 255 characters") {
+				t.Errorf("the refusals do not say why: %v", each)
+			}
+			if !adapters.IsPermanent(each[1]) || !adapters.IsPermanent(each[4]) {
+				t.Errorf("refusals not permanent: %v", each)
+			}
+			if len(res) != 6 {
+				t.Fatalf("%d results, want 6", len(res))
+			}
+			for i, r := range res {
+				if made := r.Item.Ref.ID != ""; made == (i == 1 || i == 4) {
+					t.Errorf("result %d: %+v", i, r.Item.Ref)
+				}
+			}
+			if n := len(fake.Issues()); n != 4 {
+				t.Errorf("%d issues in Jira, want 4", n)
+			}
+		})
+	}
+}

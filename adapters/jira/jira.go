@@ -280,6 +280,8 @@ func (t *Tracker) discover(ctx context.Context) error {
 		MaxPageSize: MaxPageSize,
 		// The version is the updated stamp, which a comment moves.
 		VersionedComments: true,
+		// Jira refuses a label with white space, or over 255 characters.
+		LabelMaxLen: 255, LabelForbidden: " \t\n\r",
 	}
 	fl := []string{"summary", "description", "status", "issuetype", "project", "assignee", "labels", "priority", "duedate", "parent", "created", "updated"}
 	for _, name := range t.o.CustomFields {

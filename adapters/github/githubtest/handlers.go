@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v4"
 
@@ -656,6 +657,11 @@ func (s *Server) apply(r *repo, is *Issue, in issueInput) (response, bool) {
 		if !ok {
 			return invalid("Issue", "labels", "invalid", nil), false
 		}
+		for _, n := range names {
+			if utf8.RuneCountInString(n) > MaxLabelLen && findLabel(r, n) == nil {
+				return invalid("Label", "name", "invalid", n), false
+			}
+		}
 		is.Labels = s.ensureLabels(r, names)
 	}
 	if len(in.Milestone) > 0 {
@@ -756,6 +762,9 @@ func (s *Server) editComment(r *repo, c *Comment, body []byte) response {
 	return resp
 }
 
+// MaxLabelLen is the longest label name GitHub takes, in characters.
+const MaxLabelLen = 50
+
 func (s *Server) createLabel(r *repo, body []byte) response {
 	var in struct{ Name, Color, Description string }
 	if err := json.Unmarshal(body, &in); err != nil || in.Name == "" {
@@ -767,6 +776,9 @@ func (s *Server) createLabel(r *repo, body []byte) response {
 	}
 	if !hexColor.MatchString(in.Color) {
 		return invalid("Label", "color", "invalid", in.Color)
+	}
+	if utf8.RuneCountInString(in.Name) > MaxLabelLen {
+		return invalid("Label", "name", "invalid", in.Name)
 	}
 	if findLabel(r, in.Name) != nil {
 		return invalid("Label", "name", "already_exists", in.Name)

@@ -1,0 +1,68 @@
+package e2e_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/tracksync/tracksync/adapters"
+	"github.com/tracksync/tracksync/adapters/github"
+	"github.com/tracksync/tracksync/adapters/github/githubtest"
+	"github.com/tracksync/tracksync/adapters/jira/jiratest"
+	"github.com/tracksync/tracksync/config"
+	"github.com/tracksync/tracksync/internal/flowtest"
+)
+
+// TestLabelsTheOtherSideCannotHold: GitHub labels often hold spaces
+// ("help wanted", "good first issue"), which Jira labels cannot; a Jira
+// label can be longer than GitHub's 50 characters. Such a label is left
+// out of the copy, with a warning that says how to map it, and nothing
+// else suffers: before, Jira refused the whole create, and with it every
+// other create of the batch, at every run. The label stays where it is,
+// is not removed by a later sync from the other side, and a labels map
+// carries it.
+func TestLabelsTheOtherSideCannotHold(t *testing.T) {
+	p := newPair(t, githubtest.Options{}, github.Options{}, map[string]config.FieldConfig{
+		"title":  {Direction: "both"},
+		"labels": {Direction: "both", Map: []config.ValuePair{{A: "good-first-issue", B: "good first issue"}}},
+	})
+	p.gfake.CreateIssue(ghRepo, githubtest.Issue{Title: "newcomer task", Labels: []string{"help wanted", "good first issue", "docs"}, User: ghUsers[0]})
+	p.gfake.CreateIssue(ghRepo, githubtest.Issue{Title: "plain task", Labels: []string{"docs"}, User: ghUsers[0]})
+	long := strings.Repeat("x", 51)
+	p.create(adapters.Item{Kind: adapters.KindIssue, Title: "jira task", Labels: []string{long, "backend"}})
+	res := p.sync(false)
+	warned := strings.Join(res.Plan.Warnings, "\n")
+	for _, w := range []string{`label "help wanted" of b cannot be a label on a (it holds white space)`, "fields.labels.map", `label "` + long + `" of a cannot be a label on b (it is 51 characters long, over 50)`} {
+		if !strings.Contains(warned, w) {
+			t.Errorf("warnings lack %q:\n%s", w, warned)
+		}
+	}
+	labelsOf := func(is jiratest.Issue) []string { l := slices.Clone(is.Labels); slices.Sort(l); return l }
+	if got := labelsOf(flowtest.JiraIssue(t, p.jfake, "newcomer task")); !slices.Equal(got, []string{"docs", "good-first-issue"}) {
+		t.Errorf("Jira copy's labels %v, want [docs good-first-issue]", got)
+	}
+	if got := labelsOf(flowtest.JiraIssue(t, p.jfake, "plain task")); !slices.Equal(got, []string{"docs"}) {
+		t.Errorf("the other issue of the batch: labels %v", got)
+	}
+	if got := flowtest.GitHubIssue(t, p.gfake, ghRepo, "jira task").Labels; !slices.Equal(got, []string{"backend"}) {
+		t.Errorf("GitHub copy of the Jira issue: labels %v, want [backend]", got)
+	}
+	if res := p.sync(false); res.Run.Counts.Created+res.Run.Counts.Updated != 0 {
+		t.Errorf("a second run wrote %d creates and %d updates, want none", res.Run.Counts.Created, res.Run.Counts.Updated)
+	}
+	// Someone adds a label in Jira: GitHub gets it, and keeps the labels
+	// Jira could not hold.
+	key := flowtest.JiraIssue(t, p.jfake, "newcomer task").Key
+	if err := p.jfake.EditIssue(key, "ana", func(is *jiratest.Issue) { is.Labels = append(is.Labels, "triaged") }); err != nil {
+		t.Fatal(err)
+	}
+	p.sync(false)
+	got := slices.Clone(flowtest.GitHubIssue(t, p.gfake, ghRepo, "newcomer task").Labels)
+	slices.Sort(got)
+	if want := []string{"docs", "good first issue", "help wanted", "triaged"}; !slices.Equal(got, want) {
+		t.Errorf("GitHub labels after Jira added one: %v, want %v", got, want)
+	}
+	if res := p.sync(false); res.Run.Counts.Created+res.Run.Counts.Updated != 0 {
+		t.Errorf("a run after that wrote %d creates and %d updates, want none", res.Run.Counts.Created, res.Run.Counts.Updated)
+	}
+}
