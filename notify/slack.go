@@ -66,13 +66,16 @@ func (s *Slack) Blocks(m Message) []slack.Block {
 		icon = "✅ "
 	}
 	blocks := []slack.Block{slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, clip(icon+m.Title, 150), true, false))}
-	for _, l := range m.Lines {
-		if l == "" {
-			continue
-		}
-		blocks = append(blocks, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, clip(slackEscape.Replace(l), 3000), false, true), nil, nil))
+	// Slack takes 50 blocks a message: what the facts and links leave is
+	// for the lines.
+	room := slackMaxBlocks - 1 - min((len(m.Facts)+9)/10, 10)
+	if len(m.Links) > 0 {
+		room--
 	}
-	for i := 0; i < len(m.Facts); i += 10 {
+	for _, text := range slackSections(m.Lines, room) {
+		blocks = append(blocks, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, text, false, true), nil, nil))
+	}
+	for i := 0; i < len(m.Facts) && i < 100; i += 10 {
 		var fields []*slack.TextBlockObject
 		for _, f := range m.Facts[i:min(i+10, len(m.Facts))] {
 			fields = append(fields, slack.NewTextBlockObject(slack.MarkdownType, clip("*"+slackEscape.Replace(f.Label)+"*\n"+slackEscape.Replace(f.Value), 2000), false, true))
@@ -81,7 +84,7 @@ func (s *Slack) Blocks(m Message) []slack.Block {
 	}
 	if len(m.Links) > 0 {
 		var els []slack.BlockElement
-		for i, l := range m.Links {
+		for i, l := range m.Links[:min(len(m.Links), 25)] { // an actions block holds 25
 			b := slack.NewButtonBlockElement(fmt.Sprintf("link-%d", i), "", slack.NewTextBlockObject(slack.PlainTextType, clip(l.Text, 75), false, false))
 			b.URL = l.URL
 			els = append(els, b)
@@ -89,6 +92,49 @@ func (s *Slack) Blocks(m Message) []slack.Block {
 		blocks = append(blocks, slack.NewActionBlock("links", els...))
 	}
 	return blocks
+}
+
+// slackMaxBlocks and slackMaxSection are Slack's limits: blocks in a
+// message, characters in a section's text.
+const (
+	slackMaxBlocks  = 50
+	slackMaxSection = 3000
+)
+
+// slackSections are the texts of the sections lines take, at most room of
+// them: a section per line when they fit, else lines packed into
+// sections of up to slackMaxSection characters, and the last one saying
+// how many lines did not fit.
+func slackSections(lines []string, room int) []string {
+	var texts []string
+	for _, l := range lines {
+		if l != "" {
+			texts = append(texts, clip(slackEscape.Replace(l), slackMaxSection))
+		}
+	}
+	if len(texts) <= room {
+		return texts
+	}
+	var out []string
+	cur := ""
+	for i, t := range texts {
+		switch {
+		case cur == "":
+			cur = t
+		case len([]rune(cur))+1+len([]rune(t)) <= slackMaxSection:
+			cur += "\n" + t
+		default:
+			out = append(out, cur)
+			cur = t
+		}
+		if len(out) == room-1 {
+			// The last section says what is left out.
+			rest := len(texts) - i
+			out = append(out, fmt.Sprintf("… and %d more line(s): see the dashboard or tracksync rollup.", rest))
+			return out
+		}
+	}
+	return append(out, cur)
 }
 
 // Send posts m.

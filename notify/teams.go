@@ -44,8 +44,23 @@ func (t *Teams) Card(m Message) (*adaptivecard.Message, error) {
 	if err := card.AddElement(false, title); err != nil {
 		return nil, err
 	}
+	// Teams takes messages of about 28 KB: the lines and facts share a
+	// budget, and what does not fit is counted in a last line.
+	budget, left := teamsTextBudget, 0
+	fits := func(texts ...string) bool {
+		n := teamsElementCost
+		for _, x := range texts {
+			n += len(x)
+		}
+		if left > 0 || n > budget {
+			left++
+			return false
+		}
+		budget -= n
+		return true
+	}
 	for _, l := range m.Lines {
-		if l == "" {
+		if l == "" || !fits(l) {
 			continue
 		}
 		if err := card.AddElement(false, adaptivecard.NewTextBlock(l, true)); err != nil {
@@ -55,11 +70,22 @@ func (t *Teams) Card(m Message) (*adaptivecard.Message, error) {
 	if len(m.Facts) > 0 {
 		fs := adaptivecard.NewFactSet()
 		for _, f := range m.Facts {
+			if !fits(f.Label, f.Value) {
+				continue
+			}
 			if err := fs.AddFact(adaptivecard.Fact{Title: f.Label, Value: f.Value}); err != nil {
 				return nil, err
 			}
 		}
-		if err := card.AddFactSet(false, fs); err != nil {
+		if len(fs.Facts) > 0 {
+			if err := card.AddFactSet(false, fs); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if left > 0 {
+		more := fmt.Sprintf("… and %d more line(s) or fact(s): see the dashboard or tracksync rollup.", left)
+		if err := card.AddElement(false, adaptivecard.NewTextBlock(more, true)); err != nil {
 			return nil, err
 		}
 	}
@@ -74,6 +100,14 @@ func (t *Teams) Card(m Message) (*adaptivecard.Message, error) {
 	}
 	return adaptivecard.NewMessageFromCard(card)
 }
+
+// teamsTextBudget is how many bytes of text a card's lines and facts may
+// hold (Teams takes about 28 KB a message, JSON and the rest included),
+// and teamsElementCost what each element adds around its text.
+const (
+	teamsTextBudget  = 18 << 10
+	teamsElementCost = 64
+)
 
 // Send posts m.
 func (t *Teams) Send(ctx context.Context, m Message) error {

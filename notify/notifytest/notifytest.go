@@ -284,6 +284,9 @@ type Teams struct {
 }
 
 // NewTeams starts a fake Teams.
+// TeamsMaxMessage is the largest message Teams takes (about 28 KB).
+const TeamsMaxMessage = 28 << 10
+
 func NewTeams() *Teams {
 	t := &Teams{}
 	t.srv = httptest.NewServer(http.HandlerFunc(t.serve))
@@ -320,7 +323,12 @@ func (t *Teams) serve(w http.ResponseWriter, r *http.Request) {
 			Content     map[string]any `json:"content"`
 		} `json:"attachments"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&msg); err != nil {
+	body, _ := io.ReadAll(r.Body)
+	if len(body) > TeamsMaxMessage {
+		http.Error(w, `{"error":{"code":"RequestEntityTooLarge","message":"the message is larger than Teams takes"}}`, http.StatusRequestEntityTooLarge)
+		return
+	}
+	if err := json.Unmarshal(body, &msg); err != nil {
 		http.Error(w, `{"error":{"code":"InvalidRequestContent"}}`, http.StatusBadRequest)
 		return
 	}
