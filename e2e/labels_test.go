@@ -66,3 +66,39 @@ func TestLabelsTheOtherSideCannotHold(t *testing.T) {
 		t.Errorf("a run after that wrote %d creates and %d updates, want none", res.Run.Counts.Created, res.Run.Counts.Updated)
 	}
 }
+
+// TestCommentTooLongForJira: a GitHub comment longer than Jira takes
+// (32,767 characters; a pasted log) is refused with Jira's message at
+// every run, but the comments after it are still copied, once, and the
+// issue's fields still sync: before, the refused copy stopped every
+// later comment of the issue for good.
+func TestCommentTooLongForJira(t *testing.T) {
+	p := newPair(t, githubtest.Options{}, github.Options{}, map[string]config.FieldConfig{
+		"title":    {Direction: "both"},
+		"comments": {Direction: "both"},
+	})
+	is := p.gfake.CreateIssue(ghRepo, githubtest.Issue{Title: "with a long log", User: ghUsers[0]})
+	if _, err := p.gfake.AddComment(ghRepo, is.Number, ghUsers[0], strings.Repeat("log line\n", 5000)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.gfake.AddComment(ghRepo, is.Number, ghUsers[0], "short one"); err != nil {
+		t.Fatal(err)
+	}
+	for run := 1; run <= 2; run++ {
+		res := p.sync(true)
+		if len(res.Errors) != 1 || !strings.Contains(res.Errors[0].Error(), "exceeds the allowed limit of 32,767 characters") {
+			t.Errorf("run %d: errors %v, want the long comment's refusal alone", run, res.Errors)
+		}
+		if n := len(p.jfake.Issues()[0].Comments); len(p.jfake.Issues()) != 1 || n != 1 {
+			t.Errorf("run %d: %d comments on the Jira copy, want 1 (the short one, once)", run, n)
+		}
+		if run == 1 {
+			if err := p.gfake.EditIssue(ghRepo, is.Number, func(x *githubtest.Issue) { x.Title = "renamed" }); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if len(p.jfake.Issues()) != 1 || p.jfake.Issues()[0].Summary != "renamed" {
+		t.Errorf("the title did not follow: %+v", p.jfake.Issues())
+	}
+}

@@ -731,9 +731,13 @@ func (a *applier) holdConflicts(ctx context.Context, pp *pairPlan) error {
 	return nil
 }
 
-// copyComments copies, edits and links the pair's comments.
+// copyComments copies, edits and links the pair's comments. A copy the
+// tracker refuses for good (a comment longer than it takes) is reported
+// and the later ones go on; any other failure stops here, so the copies
+// keep their order.
 func (a *applier) copyComments(ctx context.Context, pp *pairPlan) error {
 	in := pp.in
+	var refused []error
 	for _, op := range pp.other {
 		var err error
 		switch op.Kind {
@@ -750,11 +754,15 @@ func (a *applier) copyComments(ctx context.Context, pp *pairPlan) error {
 		default:
 			continue
 		}
+		if err != nil && adapters.IsPermanent(err) && !fatal(err) {
+			refused = append(refused, err)
+			continue
+		}
 		if err != nil {
-			return err
+			return errors.Join(append(refused, err)...)
 		}
 	}
-	return nil
+	return errors.Join(refused...)
 }
 
 // narrowed handles a tracker that kept less than was written: Jira holds
