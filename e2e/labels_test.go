@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/adapters/github"
@@ -11,6 +12,7 @@ import (
 	"github.com/tracksync/tracksync/adapters/jira/jiratest"
 	"github.com/tracksync/tracksync/config"
 	"github.com/tracksync/tracksync/internal/flowtest"
+	tsync "github.com/tracksync/tracksync/sync"
 )
 
 // TestLabelsTheOtherSideCannotHold: GitHub labels often hold spaces
@@ -100,5 +102,50 @@ func TestCommentTooLongForJira(t *testing.T) {
 	}
 	if len(p.jfake.Issues()) != 1 || p.jfake.Issues()[0].Summary != "renamed" {
 		t.Errorf("the title did not follow: %+v", p.jfake.Issues())
+	}
+}
+
+// TestOneRefusedValueHoldsBackNothing: the users table maps a GitHub
+// user to a Jira account Jira does not know (a typo). Assigning that
+// user on GitHub, with a rename, brings the rename to Jira and reports
+// the assignee, without taking the assignee off GitHub and
+// without writing anything else: before, Jira's refusal of the one value
+// held back the whole edit at every run.
+func TestOneRefusedValueHoldsBackNothing(t *testing.T) {
+	fields := map[string]config.FieldConfig{"title": {Direction: "both"}, "assignees": {Direction: "both"}}
+	p := newPair(t, githubtest.Options{}, github.Options{}, fields)
+	cf := flowtest.Flow("project = "+jiraProj, ghRepo, fields)
+	cf.Name, cf.Schedule = "pair", ""
+	jusers := []string{"5b10ac8d82e05b22cc7d4ef5", "no-such-account", "5b10ac8d82e05b22cc7d4ef7"}
+	p.flow = flowtest.Compile(t, cf, flowtest.Users(jusers, ghUsers), "jira", p.a, "github", p.b)
+	p.create(adapters.Item{Kind: adapters.KindIssue, Title: "to rename"})
+	p.sync(false)
+	num := flowtest.GitHubIssue(t, p.gfake, ghRepo, "to rename").Number
+	if err := p.gfake.EditIssue(ghRepo, num, func(x *githubtest.Issue) { x.Title, x.Assignees = "renamed", []string{ghUsers[1]} }); err != nil {
+		t.Fatal(err)
+	}
+	for run := 1; run <= 2; run++ {
+		p.advance(time.Minute)
+		res, err := p.eng.Sync(p.ctx, p.flow, tsync.RunOptions{})
+		if res == nil {
+			t.Fatalf("run %d: %v", run, err)
+		}
+		// A refusal is retried when either side changes again (here the
+		// second run sees the rename tracksync wrote) or at the next full
+		// reconcile, not at every run.
+		if (run == 1 && len(res.Errors) != 1) || len(res.Errors) > 1 || (len(res.Errors) == 1 && !strings.Contains(res.Errors[0].Error(), "User 'no-such-account' does not exist")) {
+			t.Errorf("run %d: errors %v, want the refused assignee alone", run, res.Errors)
+		}
+		is := p.jfake.Issues()[0]
+		if is.Summary != "renamed" || is.Assignee != "" {
+			t.Errorf("run %d: Jira has %q assigned to %q, want renamed, unassigned", run, is.Summary, is.Assignee)
+		}
+		gh := flowtest.GitHubIssue(t, p.gfake, ghRepo, "renamed")
+		if !slices.Equal(gh.Assignees, []string{ghUsers[1]}) {
+			t.Errorf("run %d: GitHub assignees %v, want %s kept", run, gh.Assignees, ghUsers[1])
+		}
+		if run == 2 && res.Run.Counts.Updated != 0 {
+			t.Errorf("run 2 counted %d updates, want none", res.Run.Counts.Updated)
+		}
 	}
 }

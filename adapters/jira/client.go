@@ -162,9 +162,29 @@ func statusError(tracker, op string, hr *http.Response, body []byte) error {
 	if hr.StatusCode == http.StatusGone && msg == "" {
 		msg = "this Jira API was removed"
 	}
-	return rest.Classify(tracker, op, hr.StatusCode, hr.Header, msg,
+	err := rest.Classify(tracker, op, hr.StatusCode, hr.Header, msg,
 		rest.Policy{Scope: func(r rest.Rate, op string) string { return rateScope(r.Reason, op) }})
+	if hr.StatusCode == http.StatusBadRequest {
+		var e struct {
+			Errors map[string]string `json:"errors"`
+		}
+		if json.Unmarshal(body, &e) == nil && len(e.Errors) > 0 {
+			return &fieldRefusal{err: err, fields: e.Errors}
+		}
+	}
+	return err
 }
+
+// fieldRefusal is a 400 whose answer names the fields Jira refused (its
+// errors object, by field id): an edit can then be sent again without
+// them.
+type fieldRefusal struct {
+	err    error
+	fields map[string]string // Jira field id -> Jira's message
+}
+
+func (e *fieldRefusal) Error() string { return e.err.Error() }
+func (e *fieldRefusal) Unwrap() error { return e.err }
 
 // rateScope turns RateLimit-Reason into what is limited: per-issue write
 // limits name the issue, burst limits the endpoint, quotas the whole site.

@@ -682,10 +682,22 @@ func (t *Tracker) Update(ctx context.Context, ref adapters.Ref, p adapters.Patch
 			plain = append(plain, f)
 		}
 	}
+	// refused holds the fields Jira refused in an edit whose other fields
+	// were then written without them: the update goes on (status too),
+	// and ends in an error naming them.
+	var refused error
 	if len(plain) > 0 {
-		fields, err := t.writeFields(ctx, item, plain, false)
-		if err != nil {
-			return adapters.Item{}, fmt.Errorf("updating jira issue %s: %w", name, err)
+		// Field by field, to know which of ours a refusal names.
+		fields, byField := map[string]any{}, map[string][]string{}
+		for _, f := range plain {
+			fm, err := t.writeFields(ctx, item, []string{f}, false)
+			if err != nil {
+				return adapters.Item{}, fmt.Errorf("updating jira issue %s: %w", name, err)
+			}
+			for k, v := range fm {
+				fields[k] = v
+				byField[f] = append(byField[f], k)
+			}
 		}
 		// Jira Cloud answers the edit with the issue when asked
 		// (returnIssue), which saves the read-back below when no
@@ -696,7 +708,15 @@ func (t *Tracker) Update(ctx context.Context, ref adapters.Ref, p adapters.Patch
 			path += "?returnIssue=true"
 		}
 		var back wireIssue
-		if err := t.c.doShape(ctx, http.MethodPut, path, map[string]any{"fields": fields}, &back, rest.NoContent()); err != nil {
+		err := t.c.doShape(ctx, http.MethodPut, path, map[string]any{"fields": fields}, &back, rest.NoContent())
+		if others, why := withoutRefused(err, plain, byField, fields); others != nil {
+			// One value Jira will not take (a user it does not know, a
+			// priority it lacks) does not hold back the others.
+			refused = adapters.Permanent(fmt.Errorf("updating jira issue %s: Jira refused %s; the other fields were written: %w", name, why, err))
+			returning = false
+			err = t.c.doShape(ctx, http.MethodPut, t.path("/issue/"+url.PathEscape(ref.ID)), map[string]any{"fields": others}, nil, rest.NoContent())
+		}
+		if err != nil {
 			return adapters.Item{}, fmt.Errorf("updating jira issue %s (%s): %w", name, strings.Join(plain, ", "), err)
 		}
 		if returning && t.whole(back, ref.ID) {
@@ -713,10 +733,49 @@ func (t *Tracker) Update(ctx context.Context, ref adapters.Ref, p adapters.Patch
 	}
 	if slices.Contains(p.Fields, adapters.FieldStatus) && item.Status != "" {
 		if err := t.moveTo(ctx, ref, item.Status, cur); err != nil {
-			return adapters.Item{}, err
+			return adapters.Item{}, errors.Join(refused, err)
 		}
 	}
+	if refused != nil {
+		return adapters.Item{}, refused
+	}
 	return t.read(ctx, ref, false)
+}
+
+// withoutRefused is what an edit refused with err can send again: the
+// fields Jira did not name, when err is a 400 naming only fields of the
+// edit and some are left; why names the refused ones (our names, with
+// Jira's words). nil when the edit cannot be split.
+func withoutRefused(err error, plain []string, byField map[string][]string, fields map[string]any) (others map[string]any, why string) {
+	var fr *fieldRefusal
+	if !errors.As(err, &fr) {
+		return nil, ""
+	}
+	for k := range fr.fields {
+		if _, sent := fields[k]; !sent {
+			return nil, "" // about something else (a screen, a required field)
+		}
+	}
+	others = map[string]any{}
+	var named []string
+	for _, f := range plain {
+		bad := false
+		for _, k := range byField[f] {
+			if msg, ok := fr.fields[k]; ok {
+				bad = true
+				named = append(named, fmt.Sprintf("%s (%s)", f, msg))
+			}
+		}
+		if !bad {
+			for _, k := range byField[f] {
+				others[k] = fields[k]
+			}
+		}
+	}
+	if len(others) == 0 {
+		return nil, ""
+	}
+	return others, strings.Join(named, ", ")
 }
 
 // whole says whether w, an edit's answer, is issue id whole, as Get issue
