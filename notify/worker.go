@@ -123,7 +123,9 @@ type WorkerOptions struct {
 	// Lease is how long a claim holds (5m): a worker killed mid-batch
 	// leaves its events to be claimed again when it lapses. Sends that
 	// would start after half of it (a slow, paced batch) are put back for
-	// the next claim, so a claim never lapses under a live worker.
+	// the next claim, so a claim never lapses under a live worker; one
+	// held up past three quarters of it (frozen, or blocked on the
+	// database) sends and settles nothing more of the batch.
 	Lease time.Duration
 	// MinBackoff and MaxBackoff bound the wait before a retry (10s, 30m);
 	// it doubles with each attempt. A Retry-After from the receiver wins.
@@ -260,10 +262,23 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		payloads[i] = p
 		good = append(good, i)
 	}
+	// Past lapse, the claim may be gone (it runs on the database's clock
+	// from a moment after claimed): another replica may hold these events
+	// and be sending them.
+	lapse := claimed.Add(w.o.Lease * 3 / 4)
 	for _, t := range w.o.Targets {
-		if err := w.deliver(ctx, t, evs, payloads, good, out, claimed.Add(w.o.Lease/2)); err != nil {
+		if err := w.deliver(ctx, t, evs, payloads, good, out, claimed.Add(w.o.Lease/2), lapse); err != nil {
+			if errors.Is(err, errClaimLapsed) {
+				w.o.Log.Warn("notifications: this worker was held up (a paused process or a blocked database connection?) until its claim on the events ran out; it sends and settles nothing more of them, the next claim does", "sink", t.Sink.Name(), "events", len(evs), "claimed_at", claimed, "lease", w.o.Lease)
+				return len(evs), nil
+			}
 			return len(evs), err // ctx ended: the claim lapses, the events come back
 		}
+	}
+	if w.o.Now().After(lapse) {
+		// Settling now could release another replica's claim.
+		w.o.Log.Warn("notifications: this worker was held up until its claim on the events ran out; it leaves them to the next claim", "events", len(evs), "claimed_at", claimed, "lease", w.o.Lease)
+		return len(evs), nil
 	}
 	for _, e := range evs {
 		if err := w.settle(ctx, e, out[e.ID]); err != nil {
@@ -273,10 +288,15 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	return len(evs), nil
 }
 
+// errClaimLapsed stops a batch whose claim ran out under it.
+var errClaimLapsed = errors.New("notify: the claim on the batch ran out")
+
 func sentKey(sink string, id int64) string { return "sent:" + sink + ":" + strconv.FormatInt(id, 10) }
 
 // deliver sends target t the events among good it wants and has not taken.
-func (w *Worker) deliver(ctx context.Context, t Target, evs []store.Event, payloads []Payload, good []int, out map[int64]*outcome, sendBy time.Time) error {
+// A send that would start after sendBy is deferred; one that, after its
+// pacing wait, would start after lapse stops the batch (errClaimLapsed).
+func (w *Worker) deliver(ctx context.Context, t Target, evs []store.Event, payloads []Payload, good []int, out map[int64]*outcome, sendBy, lapse time.Time) error {
 	name := t.Sink.Name()
 	var mine []store.Event
 	var ps []Payload
@@ -324,6 +344,12 @@ func (w *Worker) deliver(ctx context.Context, t Target, evs []store.Event, paylo
 			if err := w.o.Sleep(ctx, wait); err != nil {
 				return err
 			}
+		}
+		// A wait (or the reservation before it) that a frozen process
+		// or a blocked connection stretched past the claim: another
+		// replica may have sent these already.
+		if w.o.Now().After(lapse) {
+			return errClaimLapsed
 		}
 		err = t.Sink.Send(ctx, m)
 		if ctx.Err() != nil {

@@ -549,3 +549,41 @@ func TestDigestSets(t *testing.T) {
 		t.Errorf("whole digest %+v", p)
 	}
 }
+
+// A worker frozen in a pacing wait past its claim (a paused process, a
+// blocked database connection) does not send on waking: another replica
+// has claimed the events meanwhile and delivered them, so the frozen
+// worker's send would be a duplicate.
+func TestFrozenWorkerDoesNotSendAfterItsClaim(t *testing.T) {
+	h := newHarness(t)
+	h.only(0) // slack: one message a second
+	h.put(RunFailed(Payload{Flow: "f", RunID: 1, Error: "x"}), RunFailed(Payload{Flow: "f", RunID: 2, Error: "y"}))
+	other := h.opts
+	other.ID = "w2"
+	b := NewWorker(h.st, other)
+	frozen := false
+	a := h.opts
+	a.Sleep = func(ctx context.Context, d time.Duration) error {
+		if !frozen {
+			frozen = true
+			h.clk.Advance(6 * time.Minute) // past the 5m claim
+			if n := h.runOnce(b); n != 2 {
+				t.Errorf("the other replica claimed %d events once the claim lapsed, want 2", n)
+			}
+		}
+		return h.clk.Sleep(ctx, d)
+	}
+	h.runOnce(NewWorker(h.st, a))
+	h.clk.Advance(time.Hour)
+	h.runOnce(h.worker())
+	var got []string
+	for _, m := range h.slack.Messages() {
+		got = append(got, m.Header())
+	}
+	if len(got) != 2 {
+		t.Errorf("slack got %d messages, want 2 (one per event):\n%s", len(got), strings.Join(got, "\n"))
+	}
+	if !strings.Contains(h.logs.String(), "claim on the events ran out") {
+		t.Errorf("the frozen worker did not say why it stopped:\n%s", h.logs)
+	}
+}
