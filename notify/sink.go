@@ -1,8 +1,10 @@
 package notify
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -33,12 +35,24 @@ type capture struct {
 	base       http.RoundTripper
 	status     int
 	retryAfter string
+	// head, with keepHead, is the start of the last response's body
+	// (the part a library discards unread is what says whether a 200
+	// was a delivery).
+	keepHead bool
+	head     []byte
 }
 
 func (c *capture) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := c.base.RoundTrip(r)
 	if resp != nil {
 		c.status, c.retryAfter = resp.StatusCode, resp.Header.Get("Retry-After")
+		if c.keepHead && resp.Body != nil {
+			c.head, _ = io.ReadAll(io.LimitReader(resp.Body, 512))
+			resp.Body = struct {
+				io.Reader
+				io.Closer
+			}{io.MultiReader(bytes.NewReader(c.head), resp.Body), resp.Body}
+		}
 	}
 	return resp, err
 }

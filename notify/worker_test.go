@@ -587,3 +587,45 @@ func TestFrozenWorkerDoesNotSendAfterItsClaim(t *testing.T) {
 		t.Errorf("the frozen worker did not say why it stopped:\n%s", h.logs)
 	}
 }
+
+// Slack's incoming webhook answers 200 "ok". A 200 with anything else (a
+// proxy's login page, a garbled answer) is not a delivery: it is retried
+// with backoff, not recorded as sent.
+func TestSlackWebhookGarbled200Retried(t *testing.T) {
+	h := newHarness(t)
+	var mu sync.Mutex
+	requests, accepted := 0, 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		requests++
+		if requests == 1 {
+			w.Header().Set("Content-Type", "text/html")
+			io.WriteString(w, "<html><body>Sign in to continue</body></html>")
+			return
+		}
+		accepted++
+		io.WriteString(w, "ok")
+	}))
+	defer srv.Close()
+	sl, err := NewSlack("pm-slack", SlackOptions{WebhookURL: srv.URL + "/services/T000/B000/roadmapSecretPart"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.opts.Targets = []Target{{Sink: sl}}
+	h.put(RunFailed(Payload{Flow: "f", RunID: 1, Error: "x"}))
+	w := h.worker()
+	h.runOnce(w)
+	h.clk.Advance(10 * time.Second) // the first backoff
+	h.runOnce(w)
+	h.clk.Advance(time.Hour)
+	h.runOnce(w)
+	mu.Lock()
+	defer mu.Unlock()
+	if requests != 2 || accepted != 1 {
+		t.Errorf("slack got %d requests, %d answered ok, after a garbled 200; want 2 and 1 (a retry)", requests, accepted)
+	}
+	if !strings.Contains(h.logs.String(), "send failed") || strings.Contains(h.logs.String(), "roadmapSecretPart") {
+		t.Errorf("the garbled answer was not logged as a failure, or the log shows the URL:\n%s", h.logs)
+	}
+}
