@@ -59,6 +59,40 @@ func webhookOK(body []byte) bool {
 	return json.Unmarshal(b, &r) == nil && r.OK
 }
 
+// Slack's limits: blocks in a message, characters in a section's text.
+const (
+	slackMaxBlocks = 50
+	slackMaxText   = 3000
+)
+
+// packLines joins lines, one to a line, into at most n texts of
+// slackMaxText characters at most; what does not fit is counted in the
+// last one.
+func packLines(lines []string, n int) []string {
+	var out []string
+	cur := ""
+	for i, l := range lines {
+		switch {
+		case cur == "":
+			cur = l
+		case len([]rune(cur))+1+len([]rune(l)) <= slackMaxText:
+			cur += "\n" + l
+		default:
+			if len(out) == n-1 {
+				more := fmt.Sprintf("\n… and %d more lines", len(lines)-i)
+				out = append(out, clip(cur, slackMaxText-len([]rune(more)))+more)
+				return out
+			}
+			out = append(out, cur)
+			cur = l
+		}
+	}
+	if cur != "" {
+		out = append(out, cur)
+	}
+	return out
+}
+
 // slackEscape escapes what Slack's mrkdwn treats as markup.
 var slackEscape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
@@ -81,11 +115,24 @@ func (s *Slack) Blocks(m Message) []slack.Block {
 		icon = "✅ "
 	}
 	blocks := []slack.Block{slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, clip(icon+m.Title, 150), true, false))}
+	// Slack refuses a message of more than 50 blocks: the lines get what
+	// the header, the facts and the links leave, several to a section
+	// when they are many (a digest of a large portfolio).
+	budget := slackMaxBlocks - 1 - (len(m.Facts)+9)/10
+	if len(m.Links) > 0 {
+		budget--
+	}
+	var lines []string
 	for _, l := range m.Lines {
-		if l == "" {
-			continue
+		if l != "" {
+			lines = append(lines, clip(slackEscape.Replace(l), slackMaxText))
 		}
-		blocks = append(blocks, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, clip(slackEscape.Replace(l), 3000), false, true), nil, nil))
+	}
+	if len(lines) > budget {
+		lines = packLines(lines, max(budget, 1))
+	}
+	for _, l := range lines {
+		blocks = append(blocks, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, l, false, true), nil, nil))
 	}
 	for i := 0; i < len(m.Facts); i += 10 {
 		var fields []*slack.TextBlockObject

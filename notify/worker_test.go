@@ -629,3 +629,27 @@ func TestSlackWebhookGarbled200Retried(t *testing.T) {
 		t.Errorf("the garbled answer was not logged as a failure, or the log shows the URL:\n%s", h.logs)
 	}
 }
+
+// A weekly digest of a large portfolio (a line per initiative at risk or
+// whose date moved) still fits Slack's 50 blocks a message: it is
+// delivered, every line in it, not refused as invalid_blocks and given up.
+func TestLargeDigestFitsSlack(t *testing.T) {
+	h := newHarness(t)
+	h.only(0)
+	var lines []string
+	for i := 1; i <= 80; i++ {
+		lines = append(lines, fmt.Sprintf("INIT-%d Initiative %d — at risk: due in 10 days with 40%% done", i, i))
+	}
+	h.put(Digest(Payload{Headline: "0 on track · 80 at risk · 0 done", Lines: lines}, "2026-11-30"))
+	h.runOnce(h.worker())
+	msgs := h.slack.Messages()
+	if len(msgs) != 1 {
+		t.Fatalf("slack got %d messages, want the digest:\n%s", len(msgs), h.logs)
+	}
+	b, _ := json.Marshal(msgs[0].Blocks)
+	for _, l := range lines {
+		if !strings.Contains(string(b), l) {
+			t.Errorf("the digest lacks line %q", l)
+		}
+	}
+}
