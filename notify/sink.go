@@ -107,6 +107,11 @@ func (b httpBase) classify(err error, c *capture) error {
 		msg = b.secrets.String(err.Error())
 	}
 	if c.status >= 300 {
+		// The receiver's answer says why (Slack's no_service or
+		// invalid_blocks), where the library's error does not carry it.
+		if ans := strings.TrimSpace(string(c.head)); ans != "" {
+			msg = strings.TrimPrefix(msg+": "+clip(b.secrets.String(ans), 200), ": ")
+		}
 		ra, _ := parseRetryAfter(c.retryAfter, b.now())
 		e := adapters.StatusError(b.kind, "sending to "+b.name, c.status, msg, ra)
 		if c.status == http.StatusTooManyRequests {

@@ -653,3 +653,24 @@ func TestLargeDigestFitsSlack(t *testing.T) {
 		}
 	}
 }
+
+// A Slack incoming webhook's refusal says why in its body (no_service,
+// invalid_blocks, channel_is_archived): the error carries that answer, as
+// `tracksync notify test` promises, with the webhook URL redacted from it.
+func TestSlackWebhookErrorCarriesAnswer(t *testing.T) {
+	h := newHarness(t)
+	const secret = "XyZsecretHookPath77"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNotFound)
+		io.WriteString(w, "no_service: "+r.URL.Path)
+	}))
+	defer srv.Close()
+	sl, err := NewSlack("pm-slack", SlackOptions{WebhookURL: srv.URL + "/services/T000/B000/" + secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = Test(h.ctx, Target{Sink: sl}, Renderer{})
+	if err == nil || !strings.Contains(err.Error(), "no_service") || strings.Contains(err.Error(), secret) || !isPermanent(err) {
+		t.Errorf("error %v: want Slack's answer (no_service), permanent, without the webhook path", err)
+	}
+}
