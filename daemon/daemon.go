@@ -24,7 +24,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -78,7 +77,7 @@ type Config struct {
 	// dead process left running is rescued within it.
 	LockTTL time.Duration
 	// Owner names this replica in leases and in the job queue (default
-	// host:pid). Replicas in one process (tests) need distinct owners.
+	// sync.DefaultOwner(): host, pid and a random part).
 	Owner string
 	// Debounce is how long a flow's webhooks must have been quiet before
 	// its job starts (default 500ms; negative: start at once), and
@@ -208,8 +207,7 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 		cfg.LockTTL = 2 * time.Minute
 	}
 	if cfg.Owner == "" {
-		host, _ := os.Hostname()
-		cfg.Owner = host + ":" + strconv.Itoa(os.Getpid())
+		cfg.Owner = tsync.DefaultOwner()
 	}
 	if cfg.Debounce == 0 {
 		cfg.Debounce = 500 * time.Millisecond
