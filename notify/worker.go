@@ -245,6 +245,20 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("notify: claiming events: %w", err)
 	}
+	// A full batch ending in a held conflict may stop in the middle of
+	// one run's conflicts, which are one message: claim on until the
+	// batch comes back short or ends in another kind (at most maxGroup).
+	for len(evs) >= w.o.Batch && len(evs) < maxGroup && len(evs)%w.o.Batch == 0 && evs[len(evs)-1].Kind == KindConflictHeld {
+		more, err := w.st.ClaimEvents(ctx, w.o.ID, w.o.Batch, w.o.Lease)
+		if err != nil {
+			w.o.Log.Warn("notifications: claiming the rest of a run's conflicts; they go in another message", "err", err)
+			break
+		}
+		evs = append(evs, more...)
+		if len(more) == 0 {
+			break
+		}
+	}
 	if len(evs) == 0 {
 		return 0, nil
 	}
@@ -287,6 +301,11 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	}
 	return len(evs), nil
 }
+
+// maxGroup bounds the events one RunOnce claims to keep a run's conflicts
+// in one message: 100 conflicts are ten Slack sections of facts, well
+// inside Slack's 50 blocks and a Teams card's 28 KB.
+const maxGroup = 100
 
 // errClaimLapsed stops a batch whose claim ran out under it.
 var errClaimLapsed = errors.New("notify: the claim on the batch ran out")

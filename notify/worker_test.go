@@ -674,3 +674,36 @@ func TestSlackWebhookErrorCarriesAnswer(t *testing.T) {
 		t.Errorf("error %v: want Slack's answer (no_service), permanent, without the webhook path", err)
 	}
 }
+
+// The conflicts of one run are one message however many there are: a run
+// holding more than a claim's batch (25) is not split into two messages.
+func TestGroupingBeyondOneBatch(t *testing.T) {
+	h := newHarness(t)
+	h.only(0)
+	var evs []store.Event
+	for id := int64(1); id <= 30; id++ {
+		evs = append(evs, ConflictHeld(Payload{Flow: "platform", RunID: 5}, conflict(id)))
+	}
+	evs = append(evs, RunFailed(Payload{Flow: "platform", RunID: 6, Error: "x"}))
+	// A run holding 150 conflicts: as many as fit one message (100), then
+	// the rest; each message within Slack's limits.
+	for id := int64(31); id <= 180; id++ {
+		evs = append(evs, ConflictHeld(Payload{Flow: "platform", RunID: 7}, conflict(id)))
+	}
+	h.put(evs...)
+	w := h.worker()
+	for i := 0; h.runOnce(w) > 0; i++ {
+		if i > 5 {
+			t.Fatal("still claiming after 5 rounds")
+		}
+	}
+	var got []string
+	for _, m := range h.slack.Messages() {
+		got = append(got, m.Header())
+	}
+	want := []string{"⚠️ 30 conflicts held in flow platform (run 5)", "⚠️ Sync run 6 of flow platform failed",
+		"⚠️ 69 conflicts held in flow platform (run 7)", "⚠️ 81 conflicts held in flow platform (run 7)"}
+	if diff := strings.Join(got, "\n"); diff != strings.Join(want, "\n") {
+		t.Errorf("messages:\n%s\nwant:\n%s", diff, strings.Join(want, "\n"))
+	}
+}
