@@ -117,6 +117,9 @@ type Daemon struct {
 	handler  http.Handler
 	draining atomic.Bool
 	flowSet  atomic.Pointer[tsync.Flows] // swapped whole by Reload
+	// notifySet is the notification set-up (Config.Notify, then
+	// ReloadNotify's), with its defaults.
+	notifySet atomic.Pointer[Notify]
 	// notifier delivers the outbox (nil without Config.Notify); set by Run
 	// before anything that kicks it starts.
 	notifier *notify.Worker
@@ -300,7 +303,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	// writes (draining), never in the middle of one.
 	jobCtx := context.WithoutCancel(ctx)
 	if d.cfg.Notify != nil {
-		d.notifier = d.newNotifier()
+		w := d.newNotifier()
+		d.mu.Lock()
+		d.notifier = w
+		d.mu.Unlock()
 		go d.notifyLoop(ctx)
 	}
 	if err := d.queue.Start(jobCtx); err != nil {

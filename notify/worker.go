@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/tracksync/tracksync/adapters"
@@ -147,6 +148,20 @@ type Worker struct {
 	st   Outbox
 	o    WorkerOptions
 	kick chan struct{}
+	// sinks are the targets and the renderer, replaced whole by
+	// SetTargets (a reloaded config) between two batches.
+	sinks atomic.Pointer[sinkSet]
+}
+
+type sinkSet struct {
+	targets []Target
+	render  Renderer
+}
+
+// SetTargets replaces the worker's targets and renderer (a reloaded
+// config); the batch being delivered finishes with the old ones.
+func (w *Worker) SetTargets(ts []Target, r Renderer) {
+	w.sinks.Store(&sinkSet{targets: ts, render: r})
 }
 
 // kvScope is the worker's key-value scope: "sent:<sink>:<event id>"
@@ -191,7 +206,9 @@ func NewWorker(st Outbox, o WorkerOptions) *Worker {
 			}
 		}
 	}
-	return &Worker{st: st, o: o, kick: make(chan struct{}, 1)}
+	w := &Worker{st: st, o: o, kick: make(chan struct{}, 1)}
+	w.SetTargets(o.Targets, o.Render)
+	return w
 }
 
 // Kick asks a running Run to look at the outbox now.
@@ -280,8 +297,9 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	// from a moment after claimed): another replica may hold these events
 	// and be sending them.
 	lapse := claimed.Add(w.o.Lease * 3 / 4)
-	for _, t := range w.o.Targets {
-		if err := w.deliver(ctx, t, evs, payloads, good, out, claimed.Add(w.o.Lease/2), lapse); err != nil {
+	sinks := w.sinks.Load()
+	for _, t := range sinks.targets {
+		if err := w.deliver(ctx, t, sinks.render, evs, payloads, good, out, claimed.Add(w.o.Lease/2), lapse); err != nil {
 			if errors.Is(err, errClaimLapsed) {
 				w.o.Log.Warn("notifications: this worker was held up (a paused process or a blocked database connection?) until its claim on the events ran out; it sends and settles nothing more of them, the next claim does", "sink", t.Sink.Name(), "events", len(evs), "claimed_at", claimed, "lease", w.o.Lease)
 				return len(evs), nil
@@ -295,7 +313,7 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		return len(evs), nil
 	}
 	for _, e := range evs {
-		if err := w.settle(ctx, e, out[e.ID]); err != nil {
+		if err := w.settle(ctx, sinks.targets, e, out[e.ID]); err != nil {
 			return len(evs), err
 		}
 	}
@@ -315,7 +333,7 @@ func sentKey(sink string, id int64) string { return "sent:" + sink + ":" + strco
 // deliver sends target t the events among good it wants and has not taken.
 // A send that would start after sendBy is deferred; one that, after its
 // pacing wait, would start after lapse stops the batch (errClaimLapsed).
-func (w *Worker) deliver(ctx context.Context, t Target, evs []store.Event, payloads []Payload, good []int, out map[int64]*outcome, sendBy, lapse time.Time) error {
+func (w *Worker) deliver(ctx context.Context, t Target, render Renderer, evs []store.Event, payloads []Payload, good []int, out map[int64]*outcome, sendBy, lapse time.Time) error {
 	name := t.Sink.Name()
 	var mine []store.Event
 	var ps []Payload
@@ -334,7 +352,7 @@ func (w *Worker) deliver(ctx context.Context, t Target, evs []store.Event, paylo
 		mine, ps = append(mine, e), append(ps, payloads[i])
 	}
 	var throttled time.Time // a 429 holds the rest of this sink's batch
-	for _, m := range w.o.Render.Group(mine, ps) {
+	for _, m := range render.Group(mine, ps) {
 		if !throttled.IsZero() {
 			w.fail(m, out, errors.New("notify: sink "+name+" is rate limited"), throttled, false)
 			continue
@@ -418,7 +436,7 @@ func (w *Worker) fail(m Message, out map[int64]*outcome, err error, at time.Time
 }
 
 // settle acks e or schedules its retry.
-func (w *Worker) settle(ctx context.Context, e store.Event, o *outcome) error {
+func (w *Worker) settle(ctx context.Context, targets []Target, e store.Event, o *outcome) error {
 	giveUp := o.failed && (o.permanent || e.Attempts >= w.o.MaxAttempts)
 	if o.deferred && !giveUp {
 		if err := w.st.RetryEvent(ctx, e.ID, w.o.Now(), "deferred: the batch ran past half its claim"); err != nil {
@@ -445,7 +463,7 @@ func (w *Worker) settle(ctx context.Context, e store.Event, o *outcome) error {
 		return fmt.Errorf("notify: acking event %d: %w", e.ID, err)
 	}
 	// The records are only needed while the event can come back.
-	for _, t := range w.o.Targets {
+	for _, t := range targets {
 		if err := w.st.DeleteKV(ctx, kvScope, sentKey(t.Sink.Name(), e.ID)); err != nil {
 			w.o.Log.Debug("notifications: delivery record left behind", "event", e.ID, "err", err)
 		}
