@@ -392,6 +392,17 @@ func (w *Worker) deliver(ctx context.Context, t Target, render Renderer, evs []s
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		if err != nil && adapters.IsPermanent(err) {
+			// This sink will answer the same however often it is
+			// asked: the events are given up for it alone, recorded
+			// like a send so that their retries for the other sinks
+			// skip it.
+			w.o.Log.Error("notifications: giving up on these events for this sink: it refused them for good", "sink", name, "kind", m.Kind, "events", len(m.Events), "err", redact.Global.String(err.Error()))
+			if err := w.record(ctx, name, m, "gave up"); err != nil {
+				return err
+			}
+			continue
+		}
 		if err != nil {
 			var rl *adapters.RateLimitError
 			at := time.Time{}
@@ -401,17 +412,14 @@ func (w *Worker) deliver(ctx context.Context, t Target, render Renderer, evs []s
 				throttled = at
 			}
 			w.o.Log.Warn("notifications: send failed", "sink", name, "kind", m.Kind, "events", len(m.Events), "err", redact.Global.String(err.Error()))
-			w.fail(m, out, err, at, adapters.IsPermanent(err))
+			w.fail(m, out, err, at, false)
 			continue
 		}
 		// Record the send at once, before anything else can fail: a
 		// worker killed from here on leaves the events to a later claim,
 		// which skips this sink for them.
-		rec := context.WithoutCancel(ctx)
-		for _, e := range m.Events {
-			if err := w.st.PutKV(rec, kvScope, sentKey(name, e.ID), w.o.Now().UTC().Format(time.RFC3339)); err != nil {
-				return fmt.Errorf("notify: recording the delivery of event %d to %s: %w", e.ID, name, err)
-			}
+		if err := w.record(ctx, name, m, "sent"); err != nil {
+			return err
 		}
 		w.o.Log.Info("notification sent", "sink", name, "kind", m.Kind, "events", len(m.Events), "title", m.Title)
 		if w.o.afterRecord != nil {
@@ -419,6 +427,18 @@ func (w *Worker) deliver(ctx context.Context, t Target, render Renderer, evs []s
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
+		}
+	}
+	return nil
+}
+
+// record notes that sink took m's events (or will never: what says
+// which), so that no later claim sends them to it again.
+func (w *Worker) record(ctx context.Context, sink string, m Message, what string) error {
+	rec := context.WithoutCancel(ctx)
+	for _, e := range m.Events {
+		if err := w.st.PutKV(rec, kvScope, sentKey(sink, e.ID), what+" "+w.o.Now().UTC().Format(time.RFC3339)); err != nil {
+			return fmt.Errorf("notify: recording the delivery of event %d to %s: %w", e.ID, sink, err)
 		}
 	}
 	return nil

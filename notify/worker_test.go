@@ -707,3 +707,31 @@ func TestGroupingBeyondOneBatch(t *testing.T) {
 		t.Errorf("messages:\n%s\nwant:\n%s", diff, strings.Join(want, "\n"))
 	}
 }
+
+// One sink refusing an event for good (a revoked Teams workflow: 404)
+// gives it up for that sink only: another sink whose send failed for a
+// while (Slack: 500) still gets it after the backoff.
+func TestPermanentFailureOfOneSinkSparesTheOthers(t *testing.T) {
+	h := newHarness(t)
+	h.opts.Targets = h.opts.Targets[:2] // slack, teams
+	h.slack.Fail(notifytest.Fault{Status: 500, Times: 1})
+	h.teams.Fail(notifytest.Fault{Status: 404, Times: 1})
+	h.put(RunFailed(Payload{Flow: "f", RunID: 1, Error: "x"}))
+	w := h.worker()
+	h.runOnce(w)
+	h.clk.Advance(10 * time.Second) // the first backoff
+	h.runOnce(w)
+	h.clk.Advance(time.Hour)
+	if n := h.runOnce(w); n != 0 {
+		t.Errorf("%d events still pending", n)
+	}
+	if s, c := len(h.slack.Messages()), len(h.teams.Cards()); s != 1 || c != 0 {
+		t.Errorf("slack got %d messages, teams %d cards; want 1 and 0 (slack retried after its 500)", s, c)
+	}
+	if h.teams.Requests() != 1 {
+		t.Errorf("teams asked %d times after a 404, want once", h.teams.Requests())
+	}
+	if !strings.Contains(h.logs.String(), "giving up") {
+		t.Errorf("no error log for the permanent failure:\n%s", h.logs)
+	}
+}
