@@ -87,3 +87,20 @@ func TestServeReloadsNotifications(t *testing.T) {
 		t.Errorf("after the reload: %d message(s) on #old, %d on #new; want 1 and 1", on("#old"), on("#new"))
 	}
 }
+
+// TestValidateNoEnvExample: `validate --no-env` (a config repository's CI,
+// without secrets) passes the shipped example, whose Slack and Teams
+// webhook URLs come from variables: an unset one must not read as a
+// malformed URL.
+func TestValidateNoEnvExample(t *testing.T) {
+	for _, v := range []string{"JIRA_API_TOKEN", "JIRA_WEBHOOK_SECRET", "GITHUB_TOKEN", "GITHUB_WEBHOOK_SECRET", "ASANA_TOKEN", "SLACK_WEBHOOK_URL", "TEAMS_WORKFLOW_URL", "AUDIT_HOOK_SECRET"} {
+		if _, ok := os.LookupEnv(v); ok {
+			t.Setenv(v, "")
+			os.Unsetenv(v)
+		}
+	}
+	code, out, errs := runCLI(t, "-c", "../../config.example.yaml", "validate", "--no-env")
+	if code != exitOK || !strings.Contains(out, "note: environment variable SLACK_WEBHOOK_URL is not set") {
+		t.Errorf("validate --no-env config.example.yaml: exit %d\n%s%s", code, out, errs)
+	}
+}
