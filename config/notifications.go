@@ -106,6 +106,10 @@ func (s *NotifySink) validate(d *decoder, path string) {
 		need("url", s.URL)
 		if s.Secret == "" {
 			d.problem(join(path, "secret"), "missing (the HMAC key receivers check deliveries with)")
+		} else if n := len([]rune(s.Secret)); n < minHookSecret {
+			// Short keys are guessable, and a secret is masked wherever
+			// its letters appear in output: "s" garbled every message.
+			d.problem(join(path, "secret"), "too short (%d characters): an HMAC key needs at least %d random ones", n, minHookSecret)
 		}
 	case "":
 		d.problem(join(path, "kind"), "missing (slack, teams or webhook)")
@@ -113,6 +117,9 @@ func (s *NotifySink) validate(d *decoder, path string) {
 		d.problem(join(path, "kind"), "unknown sink kind %q (slack, teams or webhook)", s.Kind)
 	}
 }
+
+// minHookSecret is the shortest HMAC key a webhook sink takes.
+const minHookSecret = 16
 
 func httpURL(s string) bool {
 	u, err := url.Parse(s)

@@ -117,3 +117,28 @@ notifications:
 		}
 	}
 }
+
+// A webhook sink's HMAC key of a few characters is guessable (and, as a
+// secret, masked wherever its letters appear in output): it is a problem
+// at its key, not a config that validates.
+func TestNotificationsShortSecret(t *testing.T) {
+	yaml := `
+notifications:
+  sinks:
+    - {name: w, kind: webhook, url: 'https://x.example/hook', secret: k3y-x}
+`
+	c, err := Parse([]byte(yaml), "", envOf(nil))
+	var ps Problems
+	if !errors.As(err, &ps) {
+		t.Fatalf("want problems, got %v", err)
+	}
+	var got []string
+	for _, p := range ps {
+		if strings.HasPrefix(p.Path, "notifications") {
+			got = append(got, c.Redact(p.Error()))
+		}
+	}
+	if want := "notifications.sinks[0].secret: too short (5 characters): an HMAC key needs at least 16 random ones"; len(got) != 1 || got[0] != want {
+		t.Errorf("problems %q, want %q", got, want)
+	}
+}

@@ -24,7 +24,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -82,7 +81,7 @@ type Config struct {
 	// dead process left running is rescued within it.
 	LockTTL time.Duration
 	// Owner names this replica in leases and in the job queue (default
-	// host:pid). Replicas in one process (tests) need distinct owners.
+	// sync.DefaultOwner(): host, pid and a random part).
 	Owner string
 	// Debounce is how long a flow's webhooks must have been quiet before
 	// its job starts (default 500ms; negative: start at once), and
@@ -122,6 +121,9 @@ type Daemon struct {
 	handler  http.Handler
 	draining atomic.Bool
 	flowSet  atomic.Pointer[tsync.Flows] // swapped whole by Reload
+	// notifySet is the notification set-up (Config.Notify, then
+	// ReloadNotify's), with its defaults.
+	notifySet atomic.Pointer[Notify]
 	// notifier delivers the outbox (nil without Config.Notify); set by Run
 	// before anything that kicks it starts.
 	notifier *notify.Worker
@@ -215,8 +217,7 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 		cfg.LockTTL = 2 * time.Minute
 	}
 	if cfg.Owner == "" {
-		host, _ := os.Hostname()
-		cfg.Owner = host + ":" + strconv.Itoa(os.Getpid())
+		cfg.Owner = tsync.DefaultOwner()
 	}
 	if cfg.Debounce == 0 {
 		cfg.Debounce = 500 * time.Millisecond
@@ -312,7 +313,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	// writes (draining), never in the middle of one.
 	jobCtx := context.WithoutCancel(ctx)
 	if d.cfg.Notify != nil {
-		d.notifier = d.newNotifier()
+		w := d.newNotifier()
+		d.mu.Lock()
+		d.notifier = w
+		d.mu.Unlock()
 		go d.notifyLoop(ctx)
 	}
 	if err := d.queue.Start(jobCtx); err != nil {

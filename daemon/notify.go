@@ -46,11 +46,8 @@ func NotifyFrom(nc *config.Notifications) (*Notify, error) {
 	return &Notify{Targets: targets, Render: render, StaleAfter: nc.StaleAfter, Digest: nc.Digest}, nil
 }
 
-// newNotifier sets the notification defaults and returns the worker; Run
-// calls it once the listener is bound (its address is the default
-// dashboard link) and before jobs start (they kick it).
-func (d *Daemon) newNotifier() *notify.Worker {
-	n := d.cfg.Notify
+// withDefaults is a copy of n with the notification defaults set.
+func withDefaults(n Notify) *Notify {
 	if n.Poll <= 0 {
 		n.Poll = 5 * time.Second
 	}
@@ -60,21 +57,63 @@ func (d *Daemon) newNotifier() *notify.Worker {
 	if n.Now == nil {
 		n.Now = time.Now
 	}
+	return &n
+}
+
+// render is n's renderer; an empty dashboard links the daemon's address.
+func (d *Daemon) render(n *Notify) notify.Renderer {
 	render := n.Render
 	if render.Dashboard == "" && d.listener != nil {
 		render.Dashboard = "http://" + d.Addr() + "/"
 	}
+	return render
+}
+
+// newNotifier sets the notification defaults and returns the worker; Run
+// calls it once the listener is bound (its address is the default
+// dashboard link) and before jobs start (they kick it).
+func (d *Daemon) newNotifier() *notify.Worker {
+	if d.notifySet.Load() == nil {
+		d.notifySet.CompareAndSwap(nil, withDefaults(*d.cfg.Notify))
+	}
+	n := d.notifySet.Load()
 	host, _ := os.Hostname()
-	return notify.NewWorker(d.cfg.Store, notify.WorkerOptions{ID: fmt.Sprintf("%s:%d", host, os.Getpid()), Targets: n.Targets, Render: render, Log: d.log, Now: n.Now})
+	return notify.NewWorker(d.cfg.Store, notify.WorkerOptions{ID: fmt.Sprintf("%s:%d", host, os.Getpid()), Targets: n.Targets, Render: d.render(n), Log: d.log, Now: n.Now})
+}
+
+// ReloadNotify applies a reloaded config's notifications section (nil:
+// none): its sinks, rules, stale_after and digest, from the next batch
+// on. A daemon started without notifications writes no events: adding
+// them takes a restart, which the log says.
+func (d *Daemon) ReloadNotify(n *Notify) {
+	if d.cfg.Notify == nil {
+		if n != nil {
+			d.log.Warn("notifications were added to the config; they take effect on restart")
+		}
+		return
+	}
+	if n == nil {
+		n = &Notify{} // no sinks: events are settled, sent nowhere
+	}
+	n = withDefaults(*n)
+	d.notifySet.Store(n)
+	d.mu.Lock()
+	w := d.notifier
+	d.mu.Unlock()
+	if w != nil {
+		w.SetTargets(n.Targets, d.render(n))
+		w.Kick()
+	}
 }
 
 // notifyLoop runs the delivery worker and the periodic checks until ctx
 // ends. Every replica runs them: claims and dedup keys keep the work and
 // the events single.
 func (d *Daemon) notifyLoop(ctx context.Context) {
-	n := d.cfg.Notify
+	n := d.notifySet.Load()
 	go d.notifier.Run(ctx, n.Poll)
 	repeat(ctx, n.Check, true, func() {
+		n := d.notifySet.Load()
 		d.checkStale(ctx, n)
 		d.checkDigest(ctx, n)
 	})

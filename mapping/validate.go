@@ -28,6 +28,7 @@ func Validate(c *config.Config, reg *adapters.Registry) []config.Problem {
 	v.flows()
 	v.loops()
 	v.initiatives()
+	v.notifications()
 	if s := c.Server.CheckSchedule; s != "" && s != "off" {
 		if _, err := ParseSchedule(s); err != nil {
 			v.problem("server.check_schedule", "%q: want '@every <duration>', a descriptor (@hourly) or a 5-field cron expression, or off: %v", s, err)
@@ -184,6 +185,32 @@ func (v *validator) flows() {
 		}
 		_, ps := Compile(f, p, v.c.Users, infos[0], infos[1])
 		v.problems = append(v.problems, ps...)
+	}
+}
+
+// notifications cross-checks the sinks' rules against the flows: a rule
+// naming a flow the config lacks would match none of its events, silently.
+// (Initiative keys live in the trackers; only the flows are known here.)
+func (v *validator) notifications() {
+	nc := v.c.Notifications
+	if nc == nil {
+		return
+	}
+	var names []string
+	for _, f := range v.c.Flows {
+		if f.Name != "" {
+			names = append(names, f.Name)
+		}
+	}
+	sort.Strings(names)
+	for i, s := range nc.Sinks {
+		for j, r := range s.Rules {
+			for k, f := range r.Flows {
+				if !slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(n, f) }) {
+					v.problem(fmt.Sprintf("notifications.sinks[%d].rules[%d].flows[%d]", i, j, k), "unknown flow %q (configured: %s)", f, strings.Join(names, ", "))
+				}
+			}
+		}
 	}
 }
 

@@ -145,3 +145,28 @@ func mapValues(m map[string]string) []string {
 	}
 	return out
 }
+
+// A notification rule naming a flow the config lacks (a typo) would match
+// no event, silently: it is a problem at its key path.
+func TestValidateNotifyRuleFlows(t *testing.T) {
+	data, err := os.ReadFile("../config.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := strings.Replace(string(data), "flows: [platform-epics]", "flows: [platform-epic, Platform-Epics]", 1)
+	if bad == string(data) {
+		t.Fatal("config.example.yaml has no notification rule naming flow platform-epics")
+	}
+	c, err := config.Parse([]byte(bad), "../config.example.yaml", exampleEnv)
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	var got []string
+	for _, p := range Validate(c, testRegistry(t)) {
+		got = append(got, p.Path+": "+p.Msg)
+	}
+	want := []string{`notifications.sinks[1].rules[0].flows[0]: unknown flow "platform-epic" (configured: platform-epics, roadmap-scratch)`}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+}

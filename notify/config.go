@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -30,6 +31,9 @@ func FromConfig(nc *config.Notifications, client *http.Client) ([]Target, Render
 			rate = defaultRate(rate, 10)
 		default:
 			err = fmt.Errorf("unknown sink kind %q", s.Kind)
+		}
+		if errors.Is(err, errNotWorkflow) {
+			return nil, Renderer{}, fmt.Errorf("notifications.sinks[%d].webhook_url (%s): %w", i, s.Name, errNotWorkflow)
 		}
 		if err != nil {
 			return nil, Renderer{}, fmt.Errorf("notifications.sinks[%d] (%s): %w", i, s.Name, err)

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/tracksync/tracksync/config"
@@ -29,5 +30,20 @@ func TestFromConfig(t *testing.T) {
 	}
 	if _, _, err := FromConfig(&config.Notifications{Sinks: []config.NotifySink{{Name: "s", Kind: "slack"}}}, nil); err == nil {
 		t.Error("a slack sink without webhook_url or token built")
+	}
+}
+
+// A Teams webhook_url that is no Workflows webhook (a mistyped host, an
+// old connector's address) can never be sent to: the library refuses it
+// before any request. It is a config error naming the key, not an event
+// retried twenty times over days and then given up.
+func TestTeamsURLNotAWorkflow(t *testing.T) {
+	nc := &config.Notifications{Sinks: []config.NotifySink{
+		{Name: "ok", Kind: "teams", WebhookURL: "https://prod-01.westeurope.logic.azure.com:443/workflows/abc/triggers/manual/paths/invoke?sig=s"},
+		{Name: "eng", Kind: "teams", WebhookURL: "https://teams-relay.example.com/workflows/abc/triggers/manual/paths/invoke?sig=SecretSig123"},
+	}}
+	_, _, err := FromConfig(nc, nil)
+	if err == nil || !strings.Contains(err.Error(), "notifications.sinks[1].webhook_url") || strings.Contains(err.Error(), "SecretSig123") {
+		t.Errorf("err = %v, want one naming notifications.sinks[1].webhook_url, without the URL", err)
 	}
 }

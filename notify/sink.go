@@ -1,8 +1,10 @@
 package notify
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -33,12 +35,24 @@ type capture struct {
 	base       http.RoundTripper
 	status     int
 	retryAfter string
+	// head, with keepHead, is the start of the last response's body
+	// (the part a library discards unread is what says whether a 200
+	// was a delivery).
+	keepHead bool
+	head     []byte
 }
 
 func (c *capture) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := c.base.RoundTrip(r)
 	if resp != nil {
 		c.status, c.retryAfter = resp.StatusCode, resp.Header.Get("Retry-After")
+		if c.keepHead && resp.Body != nil {
+			c.head, _ = io.ReadAll(io.LimitReader(resp.Body, 512))
+			resp.Body = struct {
+				io.Reader
+				io.Closer
+			}{io.MultiReader(bytes.NewReader(c.head), resp.Body), resp.Body}
+		}
 	}
 	return resp, err
 }
@@ -93,6 +107,11 @@ func (b httpBase) classify(err error, c *capture) error {
 		msg = b.secrets.String(err.Error())
 	}
 	if c.status >= 300 {
+		// The receiver's answer says why (Slack's no_service or
+		// invalid_blocks), where the library's error does not carry it.
+		if ans := strings.TrimSpace(string(c.head)); ans != "" {
+			msg = strings.TrimPrefix(msg+": "+clip(b.secrets.String(ans), 200), ": ")
+		}
 		ra, _ := parseRetryAfter(c.retryAfter, b.now())
 		e := adapters.StatusError(b.kind, "sending to "+b.name, c.status, msg, ra)
 		if c.status == http.StatusTooManyRequests {

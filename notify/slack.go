@@ -1,7 +1,9 @@
 package notify
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -42,6 +44,19 @@ func NewSlack(name string, o SlackOptions) (*Slack, error) {
 		return nil, fmt.Errorf("notify: slack sink %s: token needs a channel", name)
 	}
 	return &Slack{httpBase: newBase(name, "slack", o.Client, o.WebhookURL, o.Token), o: o}, nil
+}
+
+// webhookOK reports whether body is an incoming webhook's success answer:
+// "ok", or {"ok":true} from a workflow's webhook.
+func webhookOK(body []byte) bool {
+	b := bytes.TrimSpace(body)
+	if string(b) == "ok" {
+		return true
+	}
+	var r struct {
+		OK bool `json:"ok"`
+	}
+	return json.Unmarshal(b, &r) == nil && r.OK
 }
 
 // slackEscape escapes what Slack's mrkdwn treats as markup.
@@ -143,7 +158,13 @@ func (s *Slack) Send(ctx context.Context, m Message) error {
 	blocks := s.Blocks(m)
 	var err error
 	if s.o.WebhookURL != "" {
+		c.keepHead = true
 		err = slack.PostWebhookCustomHTTPContext(ctx, s.o.WebhookURL, client, &slack.WebhookMessage{Text: m.Text(), Blocks: &slack.Blocks{BlockSet: blocks}})
+		if err == nil && c.status == http.StatusOK && !webhookOK(c.head) {
+			// Not Slack's answer (a proxy's page, a cut-off reply):
+			// nothing says the message was posted, so it is retried.
+			return fmt.Errorf("notify: sink %s: slack answered 200 with %q, not ok", s.name, clip(s.secrets.String(string(c.head)), 80))
+		}
 	} else {
 		opts := []slack.Option{slack.OptionHTTPClient(client)}
 		if s.o.APIURL != "" {

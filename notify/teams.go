@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -23,10 +24,18 @@ type Teams struct {
 	o TeamsOptions
 }
 
+// errNotWorkflow is a Teams webhook URL the library will not send to.
+var errNotWorkflow = errors.New("not a Teams Workflows webhook URL (https://….logic.azure.com/workflows/… or https://….api.powerplatform.com/…)")
+
 // NewTeams returns a Teams sink named name.
 func NewTeams(name string, o TeamsOptions) (*Teams, error) {
 	if o.WebhookURL == "" {
 		return nil, fmt.Errorf("notify: teams sink %s: want webhook_url", name)
+	}
+	// The library refuses, at every send, a URL outside the Workflows
+	// patterns (the fakes' loopback ones aside): better said once, now.
+	if !loopback(o.WebhookURL) && goteamsnotify.NewTeamsClient().ValidateWebhook(o.WebhookURL) != nil {
+		return nil, fmt.Errorf("notify: teams sink %s: webhook_url: %w", name, errNotWorkflow)
 	}
 	return &Teams{httpBase: newBase(name, "teams", o.Client, o.WebhookURL), o: o}, nil
 }

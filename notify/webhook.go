@@ -135,6 +135,7 @@ func (w *Webhook) Send(ctx context.Context, m Message) error {
 		req.Header.Set(HeaderSignature, Sign(w.o.Secret, ts, b))
 	}
 	client, c := w.call()
+	c.keepHead = true
 	resp, err := client.Do(req)
 	if err == nil {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/tracksync/tracksync/adapters"
@@ -123,7 +124,9 @@ type WorkerOptions struct {
 	// Lease is how long a claim holds (5m): a worker killed mid-batch
 	// leaves its events to be claimed again when it lapses. Sends that
 	// would start after half of it (a slow, paced batch) are put back for
-	// the next claim, so a claim never lapses under a live worker.
+	// the next claim, so a claim never lapses under a live worker; one
+	// held up past three quarters of it (frozen, or blocked on the
+	// database) sends and settles nothing more of the batch.
 	Lease time.Duration
 	// MinBackoff and MaxBackoff bound the wait before a retry (10s, 30m);
 	// it doubles with each attempt. A Retry-After from the receiver wins.
@@ -145,6 +148,20 @@ type Worker struct {
 	st   Outbox
 	o    WorkerOptions
 	kick chan struct{}
+	// sinks are the targets and the renderer, replaced whole by
+	// SetTargets (a reloaded config) between two batches.
+	sinks atomic.Pointer[sinkSet]
+}
+
+type sinkSet struct {
+	targets []Target
+	render  Renderer
+}
+
+// SetTargets replaces the worker's targets and renderer (a reloaded
+// config); the batch being delivered finishes with the old ones.
+func (w *Worker) SetTargets(ts []Target, r Renderer) {
+	w.sinks.Store(&sinkSet{targets: ts, render: r})
 }
 
 // kvScope is the worker's key-value scope: "sent:<sink>:<event id>"
@@ -189,7 +206,9 @@ func NewWorker(st Outbox, o WorkerOptions) *Worker {
 			}
 		}
 	}
-	return &Worker{st: st, o: o, kick: make(chan struct{}, 1)}
+	w := &Worker{st: st, o: o, kick: make(chan struct{}, 1)}
+	w.SetTargets(o.Targets, o.Render)
+	return w
 }
 
 // Kick asks a running Run to look at the outbox now.
@@ -243,6 +262,20 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("notify: claiming events: %w", err)
 	}
+	// A full batch ending in a held conflict may stop in the middle of
+	// one run's conflicts, which are one message: claim on until the
+	// batch comes back short or ends in another kind (at most maxGroup).
+	for len(evs) >= w.o.Batch && len(evs) < maxGroup && len(evs)%w.o.Batch == 0 && evs[len(evs)-1].Kind == KindConflictHeld {
+		more, err := w.st.ClaimEvents(ctx, w.o.ID, w.o.Batch, w.o.Lease)
+		if err != nil {
+			w.o.Log.Warn("notifications: claiming the rest of a run's conflicts; they go in another message", "err", err)
+			break
+		}
+		evs = append(evs, more...)
+		if len(more) == 0 {
+			break
+		}
+	}
 	if len(evs) == 0 {
 		return 0, nil
 	}
@@ -260,23 +293,47 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		payloads[i] = p
 		good = append(good, i)
 	}
-	for _, t := range w.o.Targets {
-		if err := w.deliver(ctx, t, evs, payloads, good, out, claimed.Add(w.o.Lease/2)); err != nil {
+	// Past lapse, the claim may be gone (it runs on the database's clock
+	// from a moment after claimed): another replica may hold these events
+	// and be sending them.
+	lapse := claimed.Add(w.o.Lease * 3 / 4)
+	sinks := w.sinks.Load()
+	for _, t := range sinks.targets {
+		if err := w.deliver(ctx, t, sinks.render, evs, payloads, good, out, claimed.Add(w.o.Lease/2), lapse); err != nil {
+			if errors.Is(err, errClaimLapsed) {
+				w.o.Log.Warn("notifications: this worker was held up (a paused process or a blocked database connection?) until its claim on the events ran out; it sends and settles nothing more of them, the next claim does", "sink", t.Sink.Name(), "events", len(evs), "claimed_at", claimed, "lease", w.o.Lease)
+				return len(evs), nil
+			}
 			return len(evs), err // ctx ended: the claim lapses, the events come back
 		}
 	}
+	if w.o.Now().After(lapse) {
+		// Settling now could release another replica's claim.
+		w.o.Log.Warn("notifications: this worker was held up until its claim on the events ran out; it leaves them to the next claim", "events", len(evs), "claimed_at", claimed, "lease", w.o.Lease)
+		return len(evs), nil
+	}
 	for _, e := range evs {
-		if err := w.settle(ctx, e, out[e.ID]); err != nil {
+		if err := w.settle(ctx, sinks.targets, e, out[e.ID]); err != nil {
 			return len(evs), err
 		}
 	}
 	return len(evs), nil
 }
 
+// maxGroup bounds the events one RunOnce claims to keep a run's conflicts
+// in one message: 100 conflicts are ten Slack sections of facts, well
+// inside Slack's 50 blocks and a Teams card's 28 KB.
+const maxGroup = 100
+
+// errClaimLapsed stops a batch whose claim ran out under it.
+var errClaimLapsed = errors.New("notify: the claim on the batch ran out")
+
 func sentKey(sink string, id int64) string { return "sent:" + sink + ":" + strconv.FormatInt(id, 10) }
 
 // deliver sends target t the events among good it wants and has not taken.
-func (w *Worker) deliver(ctx context.Context, t Target, evs []store.Event, payloads []Payload, good []int, out map[int64]*outcome, sendBy time.Time) error {
+// A send that would start after sendBy is deferred; one that, after its
+// pacing wait, would start after lapse stops the batch (errClaimLapsed).
+func (w *Worker) deliver(ctx context.Context, t Target, render Renderer, evs []store.Event, payloads []Payload, good []int, out map[int64]*outcome, sendBy, lapse time.Time) error {
 	name := t.Sink.Name()
 	var mine []store.Event
 	var ps []Payload
@@ -295,7 +352,7 @@ func (w *Worker) deliver(ctx context.Context, t Target, evs []store.Event, paylo
 		mine, ps = append(mine, e), append(ps, payloads[i])
 	}
 	var throttled time.Time // a 429 holds the rest of this sink's batch
-	for _, m := range w.o.Render.Group(mine, ps) {
+	for _, m := range render.Group(mine, ps) {
 		if !throttled.IsZero() {
 			w.fail(m, out, errors.New("notify: sink "+name+" is rate limited"), throttled, false)
 			continue
@@ -325,9 +382,26 @@ func (w *Worker) deliver(ctx context.Context, t Target, evs []store.Event, paylo
 				return err
 			}
 		}
+		// A wait (or the reservation before it) that a frozen process
+		// or a blocked connection stretched past the claim: another
+		// replica may have sent these already.
+		if w.o.Now().After(lapse) {
+			return errClaimLapsed
+		}
 		err = t.Sink.Send(ctx, m)
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if err != nil && adapters.IsPermanent(err) {
+			// This sink will answer the same however often it is
+			// asked: the events are given up for it alone, recorded
+			// like a send so that their retries for the other sinks
+			// skip it.
+			w.o.Log.Error("notifications: giving up on these events for this sink: it refused them for good", "sink", name, "kind", m.Kind, "events", len(m.Events), "err", redact.Global.String(err.Error()))
+			if err := w.record(ctx, name, m, "gave up"); err != nil {
+				return err
+			}
+			continue
 		}
 		if err != nil {
 			var rl *adapters.RateLimitError
@@ -338,17 +412,14 @@ func (w *Worker) deliver(ctx context.Context, t Target, evs []store.Event, paylo
 				throttled = at
 			}
 			w.o.Log.Warn("notifications: send failed", "sink", name, "kind", m.Kind, "events", len(m.Events), "err", redact.Global.String(err.Error()))
-			w.fail(m, out, err, at, adapters.IsPermanent(err))
+			w.fail(m, out, err, at, false)
 			continue
 		}
 		// Record the send at once, before anything else can fail: a
 		// worker killed from here on leaves the events to a later claim,
 		// which skips this sink for them.
-		rec := context.WithoutCancel(ctx)
-		for _, e := range m.Events {
-			if err := w.st.PutKV(rec, kvScope, sentKey(name, e.ID), w.o.Now().UTC().Format(time.RFC3339)); err != nil {
-				return fmt.Errorf("notify: recording the delivery of event %d to %s: %w", e.ID, name, err)
-			}
+		if err := w.record(ctx, name, m, "sent"); err != nil {
+			return err
 		}
 		w.o.Log.Info("notification sent", "sink", name, "kind", m.Kind, "events", len(m.Events), "title", m.Title)
 		if w.o.afterRecord != nil {
@@ -356,6 +427,18 @@ func (w *Worker) deliver(ctx context.Context, t Target, evs []store.Event, paylo
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
+		}
+	}
+	return nil
+}
+
+// record notes that sink took m's events (or will never: what says
+// which), so that no later claim sends them to it again.
+func (w *Worker) record(ctx context.Context, sink string, m Message, what string) error {
+	rec := context.WithoutCancel(ctx)
+	for _, e := range m.Events {
+		if err := w.st.PutKV(rec, kvScope, sentKey(sink, e.ID), what+" "+w.o.Now().UTC().Format(time.RFC3339)); err != nil {
+			return fmt.Errorf("notify: recording the delivery of event %d to %s: %w", e.ID, sink, err)
 		}
 	}
 	return nil
@@ -373,7 +456,7 @@ func (w *Worker) fail(m Message, out map[int64]*outcome, err error, at time.Time
 }
 
 // settle acks e or schedules its retry.
-func (w *Worker) settle(ctx context.Context, e store.Event, o *outcome) error {
+func (w *Worker) settle(ctx context.Context, targets []Target, e store.Event, o *outcome) error {
 	giveUp := o.failed && (o.permanent || e.Attempts >= w.o.MaxAttempts)
 	if o.deferred && !giveUp {
 		if err := w.st.RetryEvent(ctx, e.ID, w.o.Now(), "deferred: the batch ran past half its claim"); err != nil {
@@ -400,7 +483,7 @@ func (w *Worker) settle(ctx context.Context, e store.Event, o *outcome) error {
 		return fmt.Errorf("notify: acking event %d: %w", e.ID, err)
 	}
 	// The records are only needed while the event can come back.
-	for _, t := range w.o.Targets {
+	for _, t := range targets {
 		if err := w.st.DeleteKV(ctx, kvScope, sentKey(t.Sink.Name(), e.ID)); err != nil {
 			w.o.Log.Debug("notifications: delivery record left behind", "event", e.ID, "err", err)
 		}

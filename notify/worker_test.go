@@ -549,3 +549,189 @@ func TestDigestSets(t *testing.T) {
 		t.Errorf("whole digest %+v", p)
 	}
 }
+
+// A worker frozen in a pacing wait past its claim (a paused process, a
+// blocked database connection) does not send on waking: another replica
+// has claimed the events meanwhile and delivered them, so the frozen
+// worker's send would be a duplicate.
+func TestFrozenWorkerDoesNotSendAfterItsClaim(t *testing.T) {
+	h := newHarness(t)
+	h.only(0) // slack: one message a second
+	h.put(RunFailed(Payload{Flow: "f", RunID: 1, Error: "x"}), RunFailed(Payload{Flow: "f", RunID: 2, Error: "y"}))
+	other := h.opts
+	other.ID = "w2"
+	b := NewWorker(h.st, other)
+	frozen := false
+	a := h.opts
+	a.Sleep = func(ctx context.Context, d time.Duration) error {
+		if !frozen {
+			frozen = true
+			h.clk.Advance(6 * time.Minute) // past the 5m claim
+			if n := h.runOnce(b); n != 2 {
+				t.Errorf("the other replica claimed %d events once the claim lapsed, want 2", n)
+			}
+		}
+		return h.clk.Sleep(ctx, d)
+	}
+	h.runOnce(NewWorker(h.st, a))
+	h.clk.Advance(time.Hour)
+	h.runOnce(h.worker())
+	var got []string
+	for _, m := range h.slack.Messages() {
+		got = append(got, m.Header())
+	}
+	if len(got) != 2 {
+		t.Errorf("slack got %d messages, want 2 (one per event):\n%s", len(got), strings.Join(got, "\n"))
+	}
+	if !strings.Contains(h.logs.String(), "claim on the events ran out") {
+		t.Errorf("the frozen worker did not say why it stopped:\n%s", h.logs)
+	}
+}
+
+// Slack's incoming webhook answers 200 "ok". A 200 with anything else (a
+// proxy's login page, a garbled answer) is not a delivery: it is retried
+// with backoff, not recorded as sent.
+func TestSlackWebhookGarbled200Retried(t *testing.T) {
+	h := newHarness(t)
+	var mu sync.Mutex
+	requests, accepted := 0, 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		requests++
+		if requests == 1 {
+			w.Header().Set("Content-Type", "text/html")
+			io.WriteString(w, "<html><body>Sign in to continue</body></html>")
+			return
+		}
+		accepted++
+		io.WriteString(w, "ok")
+	}))
+	defer srv.Close()
+	sl, err := NewSlack("pm-slack", SlackOptions{WebhookURL: srv.URL + "/services/T000/B000/roadmapSecretPart"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.opts.Targets = []Target{{Sink: sl}}
+	h.put(RunFailed(Payload{Flow: "f", RunID: 1, Error: "x"}))
+	w := h.worker()
+	h.runOnce(w)
+	h.clk.Advance(10 * time.Second) // the first backoff
+	h.runOnce(w)
+	h.clk.Advance(time.Hour)
+	h.runOnce(w)
+	mu.Lock()
+	defer mu.Unlock()
+	if requests != 2 || accepted != 1 {
+		t.Errorf("slack got %d requests, %d answered ok, after a garbled 200; want 2 and 1 (a retry)", requests, accepted)
+	}
+	if !strings.Contains(h.logs.String(), "send failed") || strings.Contains(h.logs.String(), "roadmapSecretPart") {
+		t.Errorf("the garbled answer was not logged as a failure, or the log shows the URL:\n%s", h.logs)
+	}
+}
+
+// A weekly digest of a large portfolio (a line per initiative at risk or
+// whose date moved) still fits Slack's 50 blocks a message: it is
+// delivered, every line in it, not refused as invalid_blocks and given up.
+func TestLargeDigestFitsSlack(t *testing.T) {
+	h := newHarness(t)
+	h.only(0)
+	var lines []string
+	for i := 1; i <= 80; i++ {
+		lines = append(lines, fmt.Sprintf("INIT-%d Initiative %d — at risk: due in 10 days with 40%% done", i, i))
+	}
+	h.put(Digest(Payload{Headline: "0 on track · 80 at risk · 0 done", Lines: lines}, "2026-11-30"))
+	h.runOnce(h.worker())
+	msgs := h.slack.Messages()
+	if len(msgs) != 1 {
+		t.Fatalf("slack got %d messages, want the digest:\n%s", len(msgs), h.logs)
+	}
+	b, _ := json.Marshal(msgs[0].Blocks)
+	for _, l := range lines {
+		if !strings.Contains(string(b), l) {
+			t.Errorf("the digest lacks line %q", l)
+		}
+	}
+}
+
+// A Slack incoming webhook's refusal says why in its body (no_service,
+// invalid_blocks, channel_is_archived): the error carries that answer, as
+// `tracksync notify test` promises, with the webhook URL redacted from it.
+func TestSlackWebhookErrorCarriesAnswer(t *testing.T) {
+	h := newHarness(t)
+	const secret = "XyZsecretHookPath77"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNotFound)
+		io.WriteString(w, "no_service: "+r.URL.Path)
+	}))
+	defer srv.Close()
+	sl, err := NewSlack("pm-slack", SlackOptions{WebhookURL: srv.URL + "/services/T000/B000/" + secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = Test(h.ctx, Target{Sink: sl}, Renderer{})
+	if err == nil || !strings.Contains(err.Error(), "no_service") || strings.Contains(err.Error(), secret) || !isPermanent(err) {
+		t.Errorf("error %v: want Slack's answer (no_service), permanent, without the webhook path", err)
+	}
+}
+
+// The conflicts of one run are one message however many there are: a run
+// holding more than a claim's batch (25) is not split into two messages.
+func TestGroupingBeyondOneBatch(t *testing.T) {
+	h := newHarness(t)
+	h.only(0)
+	var evs []store.Event
+	for id := int64(1); id <= 30; id++ {
+		evs = append(evs, ConflictHeld(Payload{Flow: "platform", RunID: 5}, conflict(id)))
+	}
+	evs = append(evs, RunFailed(Payload{Flow: "platform", RunID: 6, Error: "x"}))
+	// A run holding 150 conflicts: as many as fit one message (100), then
+	// the rest; each message within Slack's limits.
+	for id := int64(31); id <= 180; id++ {
+		evs = append(evs, ConflictHeld(Payload{Flow: "platform", RunID: 7}, conflict(id)))
+	}
+	h.put(evs...)
+	w := h.worker()
+	for i := 0; h.runOnce(w) > 0; i++ {
+		if i > 5 {
+			t.Fatal("still claiming after 5 rounds")
+		}
+	}
+	var got []string
+	for _, m := range h.slack.Messages() {
+		got = append(got, m.Header())
+	}
+	want := []string{"⚠️ 30 conflicts held in flow platform (run 5)", "⚠️ Sync run 6 of flow platform failed",
+		"⚠️ 69 conflicts held in flow platform (run 7)", "⚠️ 81 conflicts held in flow platform (run 7)"}
+	if diff := strings.Join(got, "\n"); diff != strings.Join(want, "\n") {
+		t.Errorf("messages:\n%s\nwant:\n%s", diff, strings.Join(want, "\n"))
+	}
+}
+
+// One sink refusing an event for good (a revoked Teams workflow: 404)
+// gives it up for that sink only: another sink whose send failed for a
+// while (Slack: 500) still gets it after the backoff.
+func TestPermanentFailureOfOneSinkSparesTheOthers(t *testing.T) {
+	h := newHarness(t)
+	h.opts.Targets = h.opts.Targets[:2] // slack, teams
+	h.slack.Fail(notifytest.Fault{Status: 500, Times: 1})
+	h.teams.Fail(notifytest.Fault{Status: 404, Times: 1})
+	h.put(RunFailed(Payload{Flow: "f", RunID: 1, Error: "x"}))
+	w := h.worker()
+	h.runOnce(w)
+	h.clk.Advance(10 * time.Second) // the first backoff
+	h.runOnce(w)
+	h.clk.Advance(time.Hour)
+	if n := h.runOnce(w); n != 0 {
+		t.Errorf("%d events still pending", n)
+	}
+	if s, c := len(h.slack.Messages()), len(h.teams.Cards()); s != 1 || c != 0 {
+		t.Errorf("slack got %d messages, teams %d cards; want 1 and 0 (slack retried after its 500)", s, c)
+	}
+	if h.teams.Requests() != 1 {
+		t.Errorf("teams asked %d times after a 404, want once", h.teams.Requests())
+	}
+	if !strings.Contains(h.logs.String(), "giving up") {
+		t.Errorf("no error log for the permanent failure:\n%s", h.logs)
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -62,7 +61,7 @@ var errCrashed = errors.New("simulated crash")
 type Options struct {
 	Logger *slog.Logger
 	Clock  func() time.Time
-	// Owner names this process in locks; default host:pid.
+	// Owner names this process in locks; default DefaultOwner().
 	Owner string
 	// LockTTL is how long a flow lock is held without renewal; default 2m.
 	// A run renews it every third of that, so a run killed mid-way frees
@@ -111,8 +110,7 @@ func New(st store.Store, opts Options) *Engine {
 		e.now = time.Now
 	}
 	if e.owner == "" {
-		host, _ := os.Hostname()
-		e.owner = fmt.Sprintf("%s:%d", host, os.Getpid())
+		e.owner = DefaultOwner()
 	}
 	if e.ttl == 0 {
 		// Short, and renewed while a run goes: a process that dies is

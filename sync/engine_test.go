@@ -493,3 +493,35 @@ func TestDeadOwnerLockTakenOver(t *testing.T) {
 		t.Fatalf("err = %v, want locked by %s:1", err, host)
 	}
 }
+
+// TestSameHostAndPidOwnersExclude: two processes whose host name and pid
+// agree (two containers started with the host's network, or one hostname,
+// each tracksync their PID 1) are still two lease owners. While one runs
+// a flow, the other is turned away: sharing the lease (and its fencing
+// token) would let both write, duplicating every create.
+func TestSameHostAndPidOwnersExclude(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	seedBoth(e)
+	other := tsync.New(e.st, tsync.Options{Clock: e.clock.Now}) // same host, same pid
+	var otherErr error
+	asked := false
+	first := tsync.New(e.st, tsync.Options{Clock: e.clock.Now, Draining: func() bool {
+		if !asked {
+			asked = true
+			_, otherErr = other.Sync(e.ctx, e.flow, tsync.RunOptions{})
+		}
+		return false
+	}})
+	if _, err := first.Sync(e.ctx, e.flow, tsync.RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !asked {
+		t.Fatal("the first run made no write; the test proves nothing")
+	}
+	if !errors.Is(otherErr, store.ErrLocked) {
+		t.Errorf("a second process with the same host and pid ran the flow during the first's run: err = %v, want locked", otherErr)
+	}
+	if n := len(e.links()); n != 3 {
+		t.Errorf("%d links, want 3 (no duplicate)", n)
+	}
+}

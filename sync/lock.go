@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"os"
@@ -28,13 +29,29 @@ func (e *Engine) lock(ctx context.Context, name string) (store.Lease, error) {
 	return e.store.Lock(ctx, name, e.owner, e.ttl)
 }
 
-// deadOwner reports whether owner ("host:pid") names a process of this
-// host that is not running.
+// DefaultOwner names this process in leases: "host:pid:" and a random
+// part. Two live processes may agree on host name and pid (containers on
+// the host's network, or given one hostname, each running tracksync as
+// PID 1); owners that agreed would share a lease and its fencing token,
+// so both would write. A lease of an earlier process with this host and
+// pid (a container restarted after kill -9) is waited out, as another
+// host's would be: nothing tells it from a live process in another
+// container.
+func DefaultOwner() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("%s:%d:%x", host, os.Getpid(), b)
+}
+
+// deadOwner reports whether owner ("host:pid", and a random part) names a
+// process of this host that is not running.
 func deadOwner(owner string) bool {
-	host, pidStr, ok := strings.Cut(owner, ":")
+	host, rest, ok := strings.Cut(owner, ":")
 	if !ok {
 		return false
 	}
+	pidStr, _, _ := strings.Cut(rest, ":")
 	me, err := os.Hostname()
 	if err != nil || host != me {
 		return false

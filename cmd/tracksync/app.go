@@ -150,7 +150,9 @@ func (a *app) loadNoEnv(path string) (*config.Config, error) {
 			seen[name] = true
 			a.unsetVars = append(a.unsetVars, name)
 		}
-		return "unset-" + name, true
+		// URL-shaped, so that a webhook or tracker URL given as a
+		// variable passes the URL checks; any string option takes it.
+		return "https://unset.invalid/unset-" + name, true
 	}
 	return config.Parse(data, path, env)
 }

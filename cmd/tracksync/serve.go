@@ -184,9 +184,14 @@ func (a *app) reload(ctx context.Context, d *daemon.Daemon) error {
 	if cfg.State != a.cfg.State {
 		a.log.Warn("state settings changed in the config; they take effect on restart")
 	}
+	n, err := daemon.NotifyFrom(cfg.Notifications)
+	if err != nil {
+		return err
+	}
 	if err := d.Reload(fs); err != nil {
 		return err
 	}
+	d.ReloadNotify(n)
 	a.setConfig(cfg)
 	return nil
 }
