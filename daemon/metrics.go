@@ -84,6 +84,7 @@ type metrics struct {
 	initiativeAtRisk *prometheus.GaugeVec
 	writeErrors      *prometheus.CounterVec
 	drift            *prometheus.GaugeVec
+	notifyGivenUp    *prometheus.CounterVec
 	now              func() time.Time
 }
 
@@ -142,7 +143,9 @@ func newMetrics(version, commit string) *metrics {
 		Help: "Tracker writes that failed in sync runs, by flow and kind (temporary: network, 5xx, rate limit; permanent: the rest)."}, []string{"flow", "kind"})
 	m.drift = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "tracksync_drift_items",
 		Help: "Differences between linked items that no pending run explains, by flow, after the latest scheduled drift check (tracksync check)."}, []string{"flow"})
-	m.reg.MustRegister(m.buildInfo, m.trackerUp, m.flowLastSuccess, m.initiativeAtRisk, m.writeErrors, m.drift)
+	m.notifyGivenUp = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tracksync_notifications_given_up_total",
+		Help: "Notification events given up on, by sink (all: they ran out of attempts) and event kind (a sink refused them for good)."}, []string{"sink", "kind"})
+	m.reg.MustRegister(m.buildInfo, m.trackerUp, m.flowLastSuccess, m.initiativeAtRisk, m.writeErrors, m.drift, m.notifyGivenUp)
 	m.reg.MustRegister(m.runs, m.items, m.conflicts, m.runSeconds, m.webhooks, m.enqueued, m.webhookToWrite, m.jobLatency,
 		m.apiRequests, m.apiSeconds, m.rateRemaining,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

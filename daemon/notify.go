@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -78,7 +79,10 @@ func (d *Daemon) newNotifier() *notify.Worker {
 	}
 	n := d.notifySet.Load()
 	host, _ := os.Hostname()
-	return notify.NewWorker(d.cfg.Store, notify.WorkerOptions{ID: fmt.Sprintf("%s:%d", host, os.Getpid()), Targets: n.Targets, Render: d.render(n), Log: d.log, Now: n.Now})
+	return notify.NewWorker(d.cfg.Store, notify.WorkerOptions{ID: fmt.Sprintf("%s:%d", host, os.Getpid()), Targets: n.Targets, Render: d.render(n), Log: d.log, Now: n.Now,
+		OnGiveUp: func(sink, kind string, n int) {
+			d.metrics.notifyGivenUp.WithLabelValues(cmp.Or(sink, "all"), kind).Add(float64(n))
+		}})
 }
 
 // ReloadNotify applies a reloaded config's notifications section (nil:

@@ -133,7 +133,11 @@ type WorkerOptions struct {
 	MinBackoff, MaxBackoff time.Duration
 	// MaxAttempts is when an event is given up on (20), with an error log.
 	MaxAttempts int
-	Log         *slog.Logger
+	// OnGiveUp, when set, hears of events given up on (n of one kind,
+	// for one sink, or "" for every sink left), for a metric: a log line
+	// alone is easy to miss.
+	OnGiveUp func(sink, kind string, n int)
+	Log      *slog.Logger
 	// Now and Sleep are the clock (time.Now, a timer).
 	Now   func() time.Time
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -398,6 +402,9 @@ func (w *Worker) deliver(ctx context.Context, t Target, render Renderer, evs []s
 			// like a send so that their retries for the other sinks
 			// skip it.
 			w.o.Log.Error("notifications: giving up on these events for this sink: it refused them for good", "sink", name, "kind", m.Kind, "events", len(m.Events), "err", redact.Global.String(err.Error()))
+			if w.o.OnGiveUp != nil {
+				w.o.OnGiveUp(name, m.Kind, len(m.Events))
+			}
 			if err := w.record(ctx, name, m, "gave up"); err != nil {
 				return err
 			}
@@ -478,6 +485,9 @@ func (w *Worker) settle(ctx context.Context, targets []Target, e store.Event, o 
 	}
 	if giveUp {
 		w.o.Log.Error("notifications: giving up on an event", "event", e.ID, "kind", e.Kind, "attempts", e.Attempts, "err", redact.Global.String(o.err.Error()))
+		if w.o.OnGiveUp != nil {
+			w.o.OnGiveUp("", e.Kind, 1)
+		}
 	}
 	if err := w.st.AckEvent(ctx, e.ID); err != nil {
 		return fmt.Errorf("notify: acking event %d: %w", e.ID, err)

@@ -428,6 +428,8 @@ func TestPermanentFailureGivesUp(t *testing.T) {
 	h := newHarness(t)
 	h.opts.Targets = h.opts.Targets[:2]
 	h.teams.Fail(notifytest.Fault{Status: 404, Times: 1})
+	var given []string
+	h.opts.OnGiveUp = func(sink, kind string, n int) { given = append(given, fmt.Sprintf("%s %s %d", sink, kind, n)) }
 	h.put(RunFailed(Payload{Flow: "f", RunID: 1, Error: "x"}))
 	h.runOnce(h.worker())
 	h.clk.Advance(time.Hour)
@@ -436,6 +438,9 @@ func TestPermanentFailureGivesUp(t *testing.T) {
 	}
 	if !strings.Contains(h.logs.String(), "giving up") {
 		t.Errorf("no error log:\n%s", h.logs)
+	}
+	if len(given) != 1 || given[0] != "eng-teams "+KindRunFailed+" 1" {
+		t.Errorf("OnGiveUp heard %v, want the run_failed event once", given)
 	}
 }
 
