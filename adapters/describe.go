@@ -1,6 +1,11 @@
 package adapters
 
-import "context"
+import (
+	"context"
+	"maps"
+	"slices"
+	"strings"
+)
 
 // Describer is implemented by trackers that can say what the live tracker
 // has, for `tracksync trackers describe` (writing a mapping without
@@ -107,4 +112,45 @@ func StandardFieldDescriptions(caps Capabilities, types map[string]string) []Fie
 		out = append(out, FieldDescription{ID: f, Name: f, Type: t, Sync: f})
 	}
 	return out
+}
+
+// DescribeCapabilities describes what caps declares, for a tracker whose
+// capabilities are all it has to say (memory, roadmap): its statuses (any
+// may follow any other), its standard fields (typed by types, as
+// StandardFieldDescriptions), its custom fields as strings and its kinds
+// as issue types.
+func DescribeCapabilities(scope string, caps Capabilities, types map[string]string) Description {
+	d := Description{Scope: scope}
+	for _, s := range caps.Statuses {
+		d.Statuses = append(d.Statuses, StatusDescription{Name: s.Name, Category: s.Category})
+	}
+	d.Fields = StandardFieldDescriptions(caps, types)
+	for _, f := range caps.Fields {
+		if name, ok := strings.CutPrefix(f, CustomPrefix); ok {
+			d.Fields = append(d.Fields, FieldDescription{ID: name, Name: name, Type: "string", Custom: true, Sync: f})
+		}
+	}
+	for _, k := range caps.Kinds {
+		d.IssueTypes = append(d.IssueTypes, string(k))
+	}
+	return d
+}
+
+// SetUsed sets d's labels and users to those items use, sorted and
+// each once: for a tracker with no label or user directory of its own.
+func (d *Description) SetUsed(items []Item) {
+	labels, users := map[string]bool{}, map[string]bool{}
+	for _, it := range items {
+		for _, l := range it.Labels {
+			labels[l] = true
+		}
+		for _, a := range it.Assignees {
+			users[a] = true
+		}
+	}
+	d.Labels = slices.Sorted(maps.Keys(labels))
+	d.Users = nil
+	for _, u := range slices.Sorted(maps.Keys(users)) {
+		d.Users = append(d.Users, UserDescription{ID: u})
+	}
 }

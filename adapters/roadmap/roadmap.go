@@ -338,18 +338,29 @@ type snapshot struct {
 }
 
 func (t *Tracker) load(ctx context.Context) (*snapshot, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	src, mtime, err := readFile(t.path)
-	if err != nil {
-		return nil, err
-	}
-	d, err := parse(t.path, src, t.statuses)
+	d, mtime, err := t.read(ctx)
 	if err != nil {
 		return nil, err
 	}
 	return t.translate(d, mtime), nil
+}
+
+// read reads and parses the file as it is now; load and write both start
+// from it. The document keeps the bytes read (d.src), which write compares
+// the file with before replacing it.
+func (t *Tracker) read(ctx context.Context) (*document, time.Time, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, time.Time{}, err
+	}
+	src, mtime, err := readFile(t.path)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	d, err := parse(t.path, src, t.statuses)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	return d, mtime, nil
 }
 
 func (t *Tracker) translate(d *document, mtime time.Time) *snapshot {
@@ -417,14 +428,7 @@ func (t *Tracker) write(ctx context.Context, change func(d *document) (*document
 	t.writeMu.Lock()
 	defer t.writeMu.Unlock()
 	for attempt := 0; ; attempt++ {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		src, mtime, err := readFile(t.path)
-		if err != nil {
-			return nil, err
-		}
-		d, err := parse(t.path, src, t.statuses)
+		d, mtime, err := t.read(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -438,7 +442,7 @@ func (t *Tracker) write(ctx context.Context, change func(d *document) (*document
 		if nd == d {
 			return t.translate(d, mtime), nil
 		}
-		err = writeFile(t.path, nd.src, src)
+		err = writeFile(t.path, nd.src, d.src)
 		if errors.Is(err, errChangedOnDisk) && attempt < 5 {
 			continue
 		}

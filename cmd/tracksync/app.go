@@ -332,6 +332,15 @@ func (a *app) prepare(ctx context.Context, flow string, withFlows bool) error {
 	return nil
 }
 
+// prepareReadOnly is prepare for a command that only reads the state
+// (plan, check, explain, links, runs, conflicts list): it marks the app
+// read-only before opening the store, so a mistyped state.dsn is an
+// error rather than a fresh empty database.
+func (a *app) prepareReadOnly(ctx context.Context, flow string, withFlows bool) error {
+	a.readOnly = true
+	return a.prepare(ctx, flow, withFlows)
+}
+
 // nonNil makes an empty list print as [] in JSON, not null: scripts
 // iterate over what -o json prints.
 func nonNil[T any](s []T) []T {

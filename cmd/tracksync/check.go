@@ -29,8 +29,7 @@ Exit code 0 when every pair agrees, 1 when there is drift (a
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			a.readOnly = true
-			if err := a.prepare(ctx, flow, true); err != nil {
+			if err := a.prepareReadOnly(ctx, flow, true); err != nil {
 				return err
 			}
 			reps := []*tsync.CheckReport{}

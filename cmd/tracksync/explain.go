@@ -32,8 +32,7 @@ a full run, reading every item in scope, and writes nothing.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			a.readOnly = true
-			if err := a.prepare(ctx, flow, true); err != nil {
+			if err := a.prepareReadOnly(ctx, flow, true); err != nil {
 				return err
 			}
 			out := []*tsync.Explanation{}

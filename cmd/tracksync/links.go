@@ -16,8 +16,7 @@ func (a *app) linksCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			a.readOnly = true
-			if err := a.prepare(ctx, flow, false); err != nil {
+			if err := a.prepareReadOnly(ctx, flow, false); err != nil {
 				return err
 			}
 			ls, err := a.st.ListLinks(ctx, flow)

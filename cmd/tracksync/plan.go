@@ -14,8 +14,7 @@ func (a *app) planCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			a.readOnly = true
-			if err := a.prepare(ctx, flow, true); err != nil {
+			if err := a.prepareReadOnly(ctx, flow, true); err != nil {
 				return err
 			}
 			plans := []*tsync.Plan{}
