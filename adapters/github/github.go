@@ -41,6 +41,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -807,22 +808,77 @@ func (t *Tracker) updateItem(ctx context.Context, ref adapters.Ref, p adapters.P
 		}
 	}
 	out := is
+	// refused names the fields GitHub refused in an edit whose other
+	// fields were then written without them: the update ends in an
+	// error naming them.
+	var refused error
 	if !w.empty() {
-		if out, err = t.patchIssue(ctx, "updating issue "+id, repo, n, w); err != nil {
+		out, err = t.patchIssue(ctx, "updating issue "+id, repo, n, w)
+		if others, why := w.without(err); others != nil {
+			// One value GitHub will not take (a person who cannot be
+			// assigned) does not hold back the others.
+			refused = adapters.Permanent(fmt.Errorf("github: updating %s: GitHub refused %s; the other fields were written: %w", id, why, err))
+			out, err = t.patchIssue(ctx, "updating issue "+id, repo, n, *others)
+		}
+		if err != nil {
 			return adapters.Item{}, err
 		}
 		cur = t.toItem(repo, out)
 	}
 	if fieldStatus {
 		if err := t.setIssueField(ctx, repo, n, p.Item.Status); err != nil {
-			return adapters.Item{}, fmt.Errorf("updating %s: %w", id, err)
+			return adapters.Item{}, errors.Join(refused, fmt.Errorf("updating %s: %w", id, err))
 		}
 		if out, err = t.getIssue(ctx, repo, n); err != nil {
 			return adapters.Item{}, err
 		}
 		cur = t.toItem(repo, out)
 	}
+	if refused != nil {
+		return adapters.Item{}, refused
+	}
 	return cur, nil
+}
+
+// without is w less the fields err (a 422 naming fields) refused, when
+// err names only fields w sets and some are left; why names them with
+// GitHub's words. nil when the write cannot be split.
+func (w issueWrite) without(err error) (*issueWrite, string) {
+	var fr *fieldRefusal
+	if !errors.As(err, &fr) {
+		return nil, ""
+	}
+	rest := w
+	var named []string
+	for _, f := range slices.Sorted(maps.Keys(fr.fields)) {
+		set := true
+		switch f {
+		case "title":
+			set, rest.Title = rest.Title != nil, nil
+		case "body":
+			set, rest.Body = rest.Body != nil, nil
+		case "state", "state_reason":
+			set, rest.State, rest.StateReason = rest.State != nil || rest.StateReason != nil, nil, nil
+		case "labels":
+			set, rest.Labels = rest.Labels != nil, nil
+		case "assignees", "assignee":
+			set, rest.Assignees = rest.Assignees != nil, nil
+		case "milestone":
+			set, rest.Milestone = rest.Milestone != nil, nil
+		case "type":
+			set, rest.Type = rest.Type != nil, nil
+		default:
+			set = false
+		}
+		if !set {
+			return nil, "" // about a field this write did not send
+		}
+		named = append(named, fmt.Sprintf("%s (%s)", f, fr.fields[f]))
+	}
+	if rest.empty() {
+		return nil, ""
+	}
+	return &rest, strings.Join(named, ", ")
 }
 
 // archiveItem is Archive without the project status source: it closes
