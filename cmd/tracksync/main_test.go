@@ -347,26 +347,7 @@ func TestServeReload(t *testing.T) {
 	reloadPoll.Store(int64(20 * time.Millisecond))
 	defer reloadPoll.Store(int64(2 * time.Second))
 	dir, cfg := setup(t, "newest", 2)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	var out bytes.Buffer
-	errb := &lockedBuffer{}
-	go func() { done <- run(ctx, []string{"-c", cfg, "serve", "--listen", "127.0.0.1:0"}, &out, errb) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		deadline := time.After(30 * time.Second)
-		for !cond() {
-			select {
-			case <-deadline:
-				t.Fatalf("%s: not within 30s\n%s", what, errb.String())
-			case <-time.After(20 * time.Millisecond):
-			}
-		}
-	}
+	_, errb, waitFor := serveInBackground(t, cfg)
 	waitFor("first sync", func() bool { return len(openMem(t, dir, "right").Items()) == 2 })
 	good, _ := os.ReadFile(cfg)
 	os.WriteFile(cfg, []byte("flows: [ {name: broken"), 0o600)
@@ -382,6 +363,33 @@ func TestServeReload(t *testing.T) {
 }
 
 // lockedBuffer is a bytes.Buffer safe for the log writer and the test.
+// serveInBackground runs `serve` on cfg until the test ends. waitFor
+// polls cond for up to 30 s and fails the test, with serve's log, if it
+// does not hold by then.
+func serveInBackground(t *testing.T, cfg string) (out, errb *lockedBuffer, waitFor func(what string, cond func() bool)) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	out, errb = &lockedBuffer{}, &lockedBuffer{}
+	go func() { done <- run(ctx, []string{"-c", cfg, "serve", "--listen", "127.0.0.1:0"}, out, errb) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	waitFor = func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.After(30 * time.Second)
+		for !cond() {
+			select {
+			case <-deadline:
+				t.Fatalf("%s: not within 30s\n%s", what, errb.String())
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
+	return out, errb, waitFor
+}
+
 type lockedBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer

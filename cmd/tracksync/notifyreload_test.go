@@ -31,25 +31,7 @@ func TestServeReloadsNotifications(t *testing.T) {
 	if err := os.WriteFile(cfg, withSink("#old"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	out, errb := &lockedBuffer{}, &lockedBuffer{}
-	go func() { done <- run(ctx, []string{"-c", cfg, "serve", "--listen", "127.0.0.1:0"}, out, errb) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		deadline := time.After(30 * time.Second)
-		for !cond() {
-			select {
-			case <-deadline:
-				t.Fatalf("%s: not within 30s\n%s", what, errb.String())
-			case <-time.After(20 * time.Millisecond):
-			}
-		}
-	}
+	_, errb, waitFor := serveInBackground(t, cfg)
 	waitFor("the first sync", func() bool { return len(openMem(t, dir, "right").Items()) == 1 })
 	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "state.db"), sqlite.Options{})
 	if err != nil {
