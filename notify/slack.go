@@ -180,8 +180,12 @@ func (s *Slack) Send(ctx context.Context, m Message) error {
 		// chat.postMessage answers 200 with ok:false and an error code.
 		msg := s.secrets.String(err.Error())
 		switch msg {
-		case "channel_not_found", "not_in_channel", "invalid_auth", "account_inactive", "token_revoked", "no_permission", "is_archived":
+		case "channel_not_found", "not_in_channel", "invalid_auth", "account_inactive", "token_revoked", "no_permission", "is_archived",
+			"not_authed", "missing_scope", "restricted_action", "ekm_access_denied":
 			return fmt.Errorf("notify: sink %s: slack said %s: %w", s.name, msg, adapters.Permanent(adapters.ErrForbidden))
+		case "invalid_blocks", "invalid_blocks_format", "msg_too_long", "no_text", "too_many_attachments", "invalid_arguments":
+			// The same message is refused however often it is sent.
+			return fmt.Errorf("notify: sink %s: slack said %s: %w", s.name, msg, adapters.Permanent(adapters.ErrInvalid))
 		}
 		return fmt.Errorf("notify: sink %s: slack said %s", s.name, msg)
 	}

@@ -492,6 +492,20 @@ func TestSlackBotToken(t *testing.T) {
 	if !isPermanent(err) {
 		t.Errorf("bad token should be permanent: %v", err)
 	}
+	// A message Slack refuses as such is refused the same at every
+	// retry: permanent, not retried for days; a Slack hiccup is retried.
+	for code, permanent := range map[string]bool{"msg_too_long": true, "invalid_blocks": true, "internal_error": false} {
+		api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"ok":false,"error":%q}`, code)
+		}))
+		s, _ := NewSlack("bot", SlackOptions{Token: h.slack.Token, Channel: "#eng", APIURL: api.URL + "/"})
+		err := s.Send(h.ctx, Message{Title: "x"})
+		api.Close()
+		if err == nil || !strings.Contains(err.Error(), code) || isPermanent(err) != permanent {
+			t.Errorf("slack answering %s: %v (permanent %v), want permanent %v", code, err, isPermanent(err), permanent)
+		}
+	}
 }
 
 func TestDigestPayloadSharesRollupWords(t *testing.T) {
