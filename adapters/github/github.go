@@ -817,7 +817,7 @@ func (t *Tracker) updateItem(ctx context.Context, ref adapters.Ref, p adapters.P
 		if others, why := w.without(err); others != nil {
 			// One value GitHub will not take (a person who cannot be
 			// assigned) does not hold back the others.
-			refused = adapters.Permanent(fmt.Errorf("github: updating %s: GitHub refused %s; the other fields were written: %w", id, why, err))
+			refused = adapters.Permanent(fmt.Errorf("github: updating %s: GitHub refused %s; %w: %w", id, why, errOthersWritten, err))
 			out, err = t.patchIssue(ctx, "updating issue "+id, repo, n, *others)
 		}
 		if err != nil {
@@ -834,11 +834,14 @@ func (t *Tracker) updateItem(ctx context.Context, ref adapters.Ref, p adapters.P
 		}
 		cur = t.toItem(repo, out)
 	}
-	if refused != nil {
-		return adapters.Item{}, refused
-	}
-	return cur, nil
+	// The item as written comes back with the refusal, for Update to go
+	// on with the project's fields; the engine takes the error.
+	return cur, refused
 }
+
+// errOthersWritten marks an update that wrote all but the fields GitHub
+// refused.
+var errOthersWritten = errors.New("the other fields were written")
 
 // without is w less the fields err (a 422 naming fields) refused, when
 // err names only fields w sets and some are left; why names them with

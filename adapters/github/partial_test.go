@@ -35,3 +35,27 @@ func TestUpdateWritesWhatGitHubTakes(t *testing.T) {
 		t.Errorf("an edit of the refused field alone: %v", err)
 	}
 }
+
+// TestUpdateWithProjectStatusGoesOn: with the status on a Projects board,
+// a refused assignee does not hold back the card's move either.
+func TestUpdateWithProjectStatusGoesOn(t *testing.T) {
+	f := newBoard(t, githubtest.Options{})
+	res, err := f.tr.Create(t.Context(), adapters.Item{Title: "x", Status: "Todo"}, adapters.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.tr.Update(t.Context(), res.Item.Ref, adapters.Patch{
+		Fields: []string{adapters.FieldTitle, adapters.FieldAssignees, adapters.FieldStatus},
+		Item:   adapters.Item{Title: "renamed", Assignees: []string{"not-a-collaborator"}, Status: "In Progress"},
+	})
+	if err == nil || !adapters.IsPermanent(err) || !strings.Contains(err.Error(), "GitHub refused assignees") {
+		t.Fatalf("Update: %v, want a permanent error naming the refused assignees", err)
+	}
+	got, err := f.tr.Get(t.Context(), res.Item.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Title != "renamed" || got.Status != "In Progress" {
+		t.Errorf("issue %q on the board in %q, want renamed, In Progress", got.Title, got.Status)
+	}
+}

@@ -663,7 +663,11 @@ func (t *Tracker) reread(ctx context.Context, res adapters.CreateResult, repo st
 // fields, and each changed project field (projfields.go) as one more.
 func (t *Tracker) Update(ctx context.Context, ref adapters.Ref, p adapters.Patch) (adapters.Item, error) {
 	if t.proj == nil {
-		return t.updateItem(ctx, ref, p)
+		it, err := t.updateItem(ctx, ref, p)
+		if err != nil {
+			return adapters.Item{}, err
+		}
+		return it, nil
 	}
 	repo, n, err := parseRef(ref)
 	if err != nil {
@@ -681,8 +685,10 @@ func (t *Tracker) Update(ctx context.Context, ref adapters.Ref, p adapters.Patch
 		return f == adapters.FieldStatus || t.proj.projectFieldOf(f) != ""
 	})
 	it, err := t.updateItem(ctx, ref, rest)
-	if err != nil {
-		return it, err
+	// A refused field does not hold back the board's.
+	refused := err
+	if err != nil && !errors.Is(err, errOthersWritten) {
+		return adapters.Item{}, err
 	}
 	wrote := false
 	if status && it.Status != p.Item.Status {
@@ -700,6 +706,9 @@ func (t *Tracker) Update(ctx context.Context, ref adapters.Ref, p adapters.Patch
 			return adapters.Item{}, fmt.Errorf("updating %s: %w", id, err)
 		}
 		wrote = wrote || w
+	}
+	if refused != nil {
+		return adapters.Item{}, refused
 	}
 	if !wrote {
 		return it, nil
