@@ -677,7 +677,7 @@ func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.Cr
 	}
 	started := t.now()
 	var out one[task]
-	err = t.call(ctx, request{method: http.MethodPost, path: "/tasks", query: url.Values{"opt_fields": {taskFields}}, body: nt.w}, dataShape("a task"), &out)
+	err = t.call(ctx, request{method: http.MethodPost, path: "/tasks", query: url.Values{"opt_fields": {taskFields}}, body: nt.w}, recordShape("a task"), &out)
 	if err != nil {
 		t.lost(nt.project, started, err)
 		return adapters.CreateResult{}, fmt.Errorf("creating asana task %q in project %s: %w", it.Title, nt.project, err)
@@ -985,7 +985,7 @@ func (t *Tracker) Update(ctx context.Context, ref adapters.Ref, p adapters.Patch
 	var tk task
 	if put {
 		var out one[task]
-		err := t.call(ctx, request{method: http.MethodPut, path: taskPath(gid), query: url.Values{"opt_fields": {taskFields}}, body: w}, dataShape("a task"), &out)
+		err := t.call(ctx, request{method: http.MethodPut, path: taskPath(gid), query: url.Values{"opt_fields": {taskFields}}, body: w}, recordShape("a task"), &out)
 		if err != nil {
 			return adapters.Item{}, fmt.Errorf("updating asana task %s (%s): %w", gid, strings.Join(p.Fields, ", "), err)
 		}

@@ -138,6 +138,10 @@ func (t *Tracker) call(ctx context.Context, r request, shape rest.Shape, out any
 // dataShape is the shape of every Asana answer: an object with data.
 func dataShape(what string) rest.Shape { return rest.Object(what, "data") }
 
+// recordShape is the shape of an answer holding one record: data with a
+// gid. {"data": {}} is not one (a create would link to an empty gid).
+func recordShape(what string) rest.Shape { return rest.Record(what, "data", "gid") }
+
 // get reads one record.
 func getOne[T any](ctx context.Context, t *Tracker, path, fields, what string) (T, error) {
 	var out one[T]
@@ -145,7 +149,7 @@ func getOne[T any](ctx context.Context, t *Tracker, path, fields, what string) (
 	if fields != "" {
 		q.Set("opt_fields", fields)
 	}
-	err := t.call(ctx, request{method: http.MethodGet, path: path, query: q}, dataShape(what), &out)
+	err := t.call(ctx, request{method: http.MethodGet, path: path, query: q}, recordShape(what), &out)
 	return out.Data, err
 }
 
