@@ -747,17 +747,30 @@ func (t *Tracker) CreateMany(ctx context.Context, reqs []adapters.CreateRequest)
 			}
 			return nil, fmt.Errorf("bulk create in asana: %w", err)
 		}
+		// Every result is read before an error is returned: the actions
+		// of a batch run in no order, and the tasks made beside a refused
+		// one must be found by their keys when the creates are retried.
+		var failed error
 		for j, r := range res {
 			i := chunk[j]
+			var err error
 			if r.StatusCode >= 300 {
-				return nil, fmt.Errorf("bulk create in asana, task %q: %w", plans[i].title, t.batchError(actions[j], r))
+				err = t.batchError(actions[j], r)
+			} else {
+				var tk task
+				if tk, err = t.batchTask(actions[j], r); err == nil {
+					t.record(tk)
+					made[i] = tk
+					continue
+				}
 			}
-			var tk one[task]
-			if err := decodeJSON(r.Body, &tk); err != nil || tk.Data.GID == "" {
-				return nil, fmt.Errorf("bulk create in asana, task %q: unreadable answer (%v): %w", plans[i].title, err, adapters.ErrBadResponse)
+			t.lost(plans[i].project, started, err)
+			if failed == nil {
+				failed = fmt.Errorf("bulk create in asana, task %q: %w", plans[i].title, err)
 			}
-			t.record(tk.Data)
-			made[i] = tk.Data
+		}
+		if failed != nil {
+			return nil, failed
 		}
 		todo = todo[n:]
 	}

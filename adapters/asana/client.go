@@ -186,9 +186,18 @@ func (t *Tracker) batch(ctx context.Context, actions []batchAction, idempotent b
 		return nil, err
 	}
 	if len(out.Data) != len(actions) {
-		return nil, fmt.Errorf("asana POST /batch: %d results for %d actions: %w", len(out.Data), len(actions), adapters.ErrBadResponse)
+		b, _ := json.Marshal(out)
+		return nil, rest.BadResponse(t.name, "POST /batch", http.StatusOK, b, fmt.Errorf("%d results for %d actions", len(out.Data), len(actions)))
 	}
 	return out.Data, nil
+}
+
+// batchTask decodes the task a 2xx batch result holds; a body without
+// one is an ErrBadResponse naming the action, its status and its body.
+func (t *Tracker) batchTask(a batchAction, r batchResult) (task, error) {
+	var out one[task]
+	err := rest.Decode(t.name, strings.ToUpper(a.Method)+" "+a.RelativePath+" (in /batch)", r.StatusCode, r.Body, recordShape("a task"), &out)
+	return out.Data, err
 }
 
 // batchError is the error of one failed batch action.

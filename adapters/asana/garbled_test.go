@@ -2,6 +2,7 @@ package asana_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -236,5 +237,131 @@ func TestRecordWithoutGID(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestBatchResultWithoutTask: a /batch whose action answered 2xx without
+// a task (a create's, a read-back's) is an ErrBadResponse naming the
+// action, its status and the first bytes of its body.
+func TestBatchResultWithoutTask(t *testing.T) {
+	for _, c := range []struct{ name, body, want string }{
+		{"create", `{"data":[{"status_code":201,"body":{}}]}`, "HTTP 201"},
+		{"create, empty data", `{"data":[{"status_code":201,"body":{"data":{}}}]}`, "HTTP 201"},
+		{"read-back", `{"data":[{"status_code":200,"body":{"data":{}}},{"status_code":200,"body":{"data":{}}}]}`, "HTTP 200"},
+		{"no results", `{"data":[]}`, "HTTP 200"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t, asanatest.Options{})
+			rw := &dataRewriter{next: e.s.Client().Transport}
+			tr := e.tracker(t, func(o *asana.Options) { o.Transport = rw })
+			var a, b adapters.CreateResult
+			var err error
+			if a, err = tr.Create(t.Context(), sample(0), adapters.CreateOptions{Scope: e.project}); err != nil {
+				t.Fatal(err)
+			}
+			if b, err = tr.Create(t.Context(), sample(1), adapters.CreateOptions{Scope: e.project}); err != nil {
+				t.Fatal(err)
+			}
+			first, err := tr.List(t.Context(), adapters.ListRequest{Scope: e.project})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rw.method, rw.path, rw.body = "POST", "/batch", c.body
+			if c.name == "read-back" {
+				for _, g := range []string{a.Item.Ref.ID, b.Item.Ref.ID} {
+					if err := e.s.EditTask(g, func(x *asanatest.Task) { x.Name += " edited" }); err != nil {
+						t.Fatal(err)
+					}
+				}
+				_, err = tr.List(t.Context(), adapters.ListRequest{Scope: e.project, Cursor: first.Cursor})
+			} else {
+				_, err = tr.CreateMany(t.Context(), []adapters.CreateRequest{{Item: sample(2), Options: adapters.CreateOptions{Scope: e.project, IdempotencyKey: "f/a/PLAT-3"}}})
+			}
+			if err == nil {
+				t.Fatalf("/batch answered %s: no error", c.body)
+			}
+			if !errors.Is(err, adapters.ErrBadResponse) || adapters.IsPermanent(err) {
+				t.Errorf("%v, want a retryable ErrBadResponse", err)
+			}
+			if msg := err.Error(); !strings.Contains(msg, c.want) || !strings.Contains(msg, "body") || strings.Contains(msg, "<nil>") {
+				t.Errorf("%q does not name the status (%s) and show the body", msg, c.want)
+			}
+			if c.name == "read-back" {
+				return
+			}
+			// The task the unreadable answer may have made is found by
+			// its key, not made twice.
+			res, err := tr.CreateMany(t.Context(), []adapters.CreateRequest{{Item: sample(2), Options: adapters.CreateOptions{Scope: e.project, IdempotencyKey: "f/a/PLAT-3"}}})
+			if err != nil {
+				t.Fatalf("creating again: %v", err)
+			}
+			if n := len(e.s.Tasks(e.project)); n != 3 || res[0].Item.Ref.ID == "" {
+				t.Errorf("%d tasks after the retried create (linked to %q), want 3", n, res[0].Item.Ref.ID)
+			}
+		})
+	}
+}
+
+// refuseSecond gives the second action of the next /batch an assignee
+// Asana does not know, which it refuses; the actions after it are carried
+// out all the same.
+type refuseSecond struct {
+	next http.RoundTripper
+	on   bool
+}
+
+func (d *refuseSecond) RoundTrip(r *http.Request) (*http.Response, error) {
+	if !d.on || r.URL.Path != "/api/1.0/batch" {
+		return d.next.RoundTrip(r)
+	}
+	d.on = false
+	var in struct {
+		Data struct {
+			Actions []map[string]any `json:"actions"`
+		} `json:"data"`
+	}
+	b, _ := io.ReadAll(r.Body)
+	if err := json.Unmarshal(b, &in); err != nil || len(in.Data.Actions) < 2 {
+		return nil, fmt.Errorf("refuseSecond: %s", b)
+	}
+	in.Data.Actions[1]["data"].(map[string]any)["assignee"] = "404404404"
+	b, _ = json.Marshal(in)
+	r = r.Clone(r.Context())
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	r.ContentLength = int64(len(b))
+	return d.next.RoundTrip(r)
+}
+
+// TestBulkCreateRefusedMidBatch: one create of a /batch refused; the
+// creates after it in the same batch were made. Retried, they are found
+// by their keys, not made twice.
+func TestBulkCreateRefusedMidBatch(t *testing.T) {
+	e := newEnv(t, asanatest.Options{})
+	rw := &refuseSecond{next: e.s.Client().Transport}
+	tr := e.tracker(t, func(o *asana.Options) { o.Transport = rw })
+	if _, err := tr.List(t.Context(), adapters.ListRequest{Scope: e.project}); err != nil {
+		t.Fatal(err)
+	}
+	var reqs []adapters.CreateRequest
+	for i := range 3 {
+		reqs = append(reqs, adapters.CreateRequest{Item: sample(i), Options: adapters.CreateOptions{Scope: e.project, IdempotencyKey: fmt.Sprint("f/a/PLAT-", i)}})
+	}
+	rw.on = true
+	_, err := tr.CreateMany(t.Context(), reqs)
+	if err == nil {
+		t.Fatal("a batch with a refused create: no error")
+	}
+	if msg := err.Error(); !strings.Contains(msg, "HTTP 400") || !strings.Contains(msg, sample(1).Title) {
+		t.Errorf("%q does not name the task and the status", msg)
+	}
+	res, err := tr.CreateMany(t.Context(), reqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.s.Tasks(e.project)); n != 3 {
+		t.Errorf("%d tasks after the retry, want 3", n)
+	}
+	if !res[0].Existed || res[1].Existed || !res[2].Existed {
+		t.Errorf("Existed: %v %v %v, want the first and last found, the refused one made", res[0].Existed, res[1].Existed, res[2].Existed)
 	}
 }

@@ -311,11 +311,11 @@ func (t *Tracker) fetchTasks(ctx context.Context, gids []string) (map[string]tas
 			case r.StatusCode >= 300:
 				return nil, nil, fmt.Errorf("reading changed asana task %s: %w", gids[i], t.batchError(actions[i], r))
 			default:
-				var tk one[task]
-				if err := decodeJSON(r.Body, &tk); err != nil || tk.Data.GID == "" {
-					return nil, nil, fmt.Errorf("asana /batch GET %s: unreadable task (%v): %w", gids[i], err, adapters.ErrBadResponse)
+				tk, err := t.batchTask(actions[i], r)
+				if err != nil {
+					return nil, nil, fmt.Errorf("reading changed asana task %s: %w", gids[i], err)
 				}
-				got[tk.Data.GID] = tk.Data
+				got[tk.GID] = tk
 			}
 		}
 		gids = gids[n:]
