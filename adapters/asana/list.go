@@ -140,6 +140,9 @@ func (t *Tracker) listFull(ctx context.Context, sc scope, req adapters.ListReque
 		t.mu.Lock()
 		for _, p := range sc.projects {
 			t.indexed[p] = true
+			if t.scanned[p].Before(pt.C.Polled) {
+				t.scanned[p] = pt.C.Polled
+			}
 		}
 		t.mu.Unlock()
 		out.Cursor = adapters.EncodeToken(pt.C)
