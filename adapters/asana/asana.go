@@ -113,6 +113,7 @@ type Tracker struct {
 	keys        map[string]string    // idempotency key -> task gid
 	keyOf       map[string]string    // task gid -> key
 	indexed     map[string]bool      // projects scanned for markers
+	scanned     map[string]time.Time // when each indexed project's scan (or full listing) began
 	dirty       map[string]time.Time // projects where a create's answer was lost, since when
 	refreshed   map[string]time.Time // when a miss last re-read metadata ("" workspace, else a project)
 	registering int                  // EnsureWebhooks calls creating a webhook now
@@ -153,7 +154,7 @@ func New(name string, o Options) (*Tracker, error) {
 	}
 	t := &Tracker{name: name, workspace: o.Workspace, base: strings.TrimSuffix(o.URL, "/"), opts: o,
 		now: o.Clock, log: o.Logger, keys: map[string]string{}, keyOf: map[string]string{},
-		indexed: map[string]bool{}, dirty: map[string]time.Time{}, sections: map[string][]section{},
+		indexed: map[string]bool{}, scanned: map[string]time.Time{}, dirty: map[string]time.Time{}, sections: map[string][]section{},
 		seenHook: adapters.NewDeliverySet(4096)}
 	switch {
 	case o.Status == StatusSection, o.Status == StatusCompleted:
@@ -565,7 +566,9 @@ type newTask struct {
 
 // prepare works out the create of it: its project, and either the task
 // already carrying its idempotency key (found) or what to POST.
-func (t *Tracker) prepare(ctx context.Context, it adapters.Item, opts adapters.CreateOptions) (nt newTask, found *task, err error) {
+// fresh are the projects whose keys this call has already brought up to
+// date (a bulk create looks once, not once a task).
+func (t *Tracker) prepare(ctx context.Context, it adapters.Item, opts adapters.CreateOptions, fresh map[string]bool) (nt newTask, found *task, err error) {
 	project := it.Ref.Project
 	if project == "" && opts.Scope != "" {
 		sc, err := parseScope(opts.Scope)
@@ -597,7 +600,7 @@ func (t *Tracker) prepare(ctx context.Context, it adapters.Item, opts adapters.C
 	key := opts.IdempotencyKey
 	nt = newTask{title: it.Title, project: project, key: key, status: it.Status}
 	if key != "" {
-		tk, ok, err := t.findKey(ctx, project, key)
+		tk, ok, err := t.findKey(ctx, project, key, fresh)
 		if err != nil {
 			return nt, nil, fmt.Errorf("creating asana task %q: looking for key %q: %w", it.Title, key, err)
 		}
@@ -667,7 +670,7 @@ func (t *Tracker) lost(project string, since time.Time, err error) {
 
 // Create implements adapters.Tracker.
 func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.CreateOptions) (adapters.CreateResult, error) {
-	nt, found, err := t.prepare(ctx, it, opts)
+	nt, found, err := t.prepare(ctx, it, opts, map[string]bool{})
 	if err != nil {
 		return adapters.CreateResult{}, err
 	}
@@ -677,7 +680,7 @@ func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.Cr
 	}
 	started := t.now()
 	var out one[task]
-	err = t.call(ctx, request{method: http.MethodPost, path: "/tasks", query: url.Values{"opt_fields": {taskFields}}, body: nt.w}, dataShape("a task"), &out)
+	err = t.call(ctx, request{method: http.MethodPost, path: "/tasks", query: url.Values{"opt_fields": {taskFields}}, body: nt.w}, recordShape("a task"), &out)
 	if err != nil {
 		t.lost(nt.project, started, err)
 		return adapters.CreateResult{}, fmt.Errorf("creating asana task %q in project %s: %w", it.Title, nt.project, err)
@@ -708,8 +711,9 @@ func (t *Tracker) CreateMany(ctx context.Context, reqs []adapters.CreateRequest)
 	results := make([]adapters.CreateResult, len(reqs))
 	var todo []int
 	plans := make([]newTask, len(reqs))
+	fresh := map[string]bool{}
 	for i, r := range reqs {
-		nt, found, err := t.prepare(ctx, r.Item, r.Options)
+		nt, found, err := t.prepare(ctx, r.Item, r.Options, fresh)
 		if err != nil {
 			return nil, fmt.Errorf("bulk create, item %d: %w", i, err)
 		}
@@ -747,17 +751,30 @@ func (t *Tracker) CreateMany(ctx context.Context, reqs []adapters.CreateRequest)
 			}
 			return nil, fmt.Errorf("bulk create in asana: %w", err)
 		}
+		// Every result is read before an error is returned: the actions
+		// of a batch run in no order, and the tasks made beside a refused
+		// one must be found by their keys when the creates are retried.
+		var failed error
 		for j, r := range res {
 			i := chunk[j]
+			var err error
 			if r.StatusCode >= 300 {
-				return nil, fmt.Errorf("bulk create in asana, task %q: %w", plans[i].title, t.batchError(actions[j], r))
+				err = t.batchError(actions[j], r)
+			} else {
+				var tk task
+				if tk, err = t.batchTask(actions[j], r); err == nil {
+					t.record(tk)
+					made[i] = tk
+					continue
+				}
 			}
-			var tk one[task]
-			if err := decodeJSON(r.Body, &tk); err != nil || tk.Data.GID == "" {
-				return nil, fmt.Errorf("bulk create in asana, task %q: unreadable answer (%v): %w", plans[i].title, err, adapters.ErrBadResponse)
+			t.lost(plans[i].project, started, err)
+			if failed == nil {
+				failed = fmt.Errorf("bulk create in asana, task %q: %w", plans[i].title, err)
 			}
-			t.record(tk.Data)
-			made[i] = tk.Data
+		}
+		if failed != nil {
+			return nil, failed
 		}
 		todo = todo[n:]
 	}
@@ -842,19 +859,26 @@ func (t *Tracker) plainFields(ctx context.Context, w *taskWrite, it adapters.Ite
 }
 
 // findKey finds the task carrying idempotency key in project: from what
-// this process has read, else by scanning the project's notes once (and,
-// after a create whose answer was lost, what changed since).
-func (t *Tracker) findKey(ctx context.Context, project, key string) (task, bool, error) {
+// this process has read, after scanning the project's notes once and then,
+// once a call (fresh), what changed since the last scan: another process
+// (a second state file: a laptop beside a server) may have made the task
+// since, and Asana, not this process's index, is the authority.
+func (t *Tracker) findKey(ctx context.Context, project, key string, fresh map[string]bool) (task, bool, error) {
 	t.mu.Lock()
 	gid, known := t.keys[key]
 	indexed := t.indexed[project]
-	dirtySince, dirty := t.dirty[project]
+	since := t.scanned[project]
+	if d, ok := t.dirty[project]; ok && d.Before(since) {
+		since = d
+	}
+	_, dirty := t.dirty[project]
 	t.mu.Unlock()
-	if !known && (!indexed || dirty) {
+	if !known && (!indexed || dirty || !fresh[project]) {
+		started := t.now()
 		q := url.Values{"project": {project}, "opt_fields": {markerFields}}
-		if indexed {
+		if indexed && !since.IsZero() {
 			// Only GET /tasks takes modified_since.
-			q.Set("modified_since", dirtySince.Add(-time.Minute).UTC().Format(time.RFC3339))
+			q.Set("modified_since", since.Add(-time.Minute).UTC().Format(time.RFC3339))
 		}
 		tasks, err := listAll[task](ctx, t, "/tasks", q, "tasks")
 		if err != nil {
@@ -865,9 +889,11 @@ func (t *Tracker) findKey(ctx context.Context, project, key string) (task, bool,
 		}
 		t.mu.Lock()
 		t.indexed[project] = true
+		t.scanned[project] = started
 		delete(t.dirty, project)
 		gid, known = t.keys[key]
 		t.mu.Unlock()
+		fresh[project] = true
 	}
 	if !known {
 		return task{}, false, nil
@@ -985,7 +1011,7 @@ func (t *Tracker) Update(ctx context.Context, ref adapters.Ref, p adapters.Patch
 	var tk task
 	if put {
 		var out one[task]
-		err := t.call(ctx, request{method: http.MethodPut, path: taskPath(gid), query: url.Values{"opt_fields": {taskFields}}, body: w}, dataShape("a task"), &out)
+		err := t.call(ctx, request{method: http.MethodPut, path: taskPath(gid), query: url.Values{"opt_fields": {taskFields}}, body: w}, recordShape("a task"), &out)
 		if err != nil {
 			return adapters.Item{}, fmt.Errorf("updating asana task %s (%s): %w", gid, strings.Join(p.Fields, ", "), err)
 		}

@@ -138,6 +138,10 @@ func (t *Tracker) call(ctx context.Context, r request, shape rest.Shape, out any
 // dataShape is the shape of every Asana answer: an object with data.
 func dataShape(what string) rest.Shape { return rest.Object(what, "data") }
 
+// recordShape is the shape of an answer holding one record: data with a
+// gid. {"data": {}} is not one (a create would link to an empty gid).
+func recordShape(what string) rest.Shape { return rest.Record(what, "data", "gid") }
+
 // get reads one record.
 func getOne[T any](ctx context.Context, t *Tracker, path, fields, what string) (T, error) {
 	var out one[T]
@@ -145,7 +149,7 @@ func getOne[T any](ctx context.Context, t *Tracker, path, fields, what string) (
 	if fields != "" {
 		q.Set("opt_fields", fields)
 	}
-	err := t.call(ctx, request{method: http.MethodGet, path: path, query: q}, dataShape(what), &out)
+	err := t.call(ctx, request{method: http.MethodGet, path: path, query: q}, recordShape(what), &out)
 	return out.Data, err
 }
 
@@ -182,9 +186,18 @@ func (t *Tracker) batch(ctx context.Context, actions []batchAction, idempotent b
 		return nil, err
 	}
 	if len(out.Data) != len(actions) {
-		return nil, fmt.Errorf("asana POST /batch: %d results for %d actions: %w", len(out.Data), len(actions), adapters.ErrBadResponse)
+		b, _ := json.Marshal(out)
+		return nil, rest.BadResponse(t.name, "POST /batch", http.StatusOK, b, fmt.Errorf("%d results for %d actions", len(out.Data), len(actions)))
 	}
 	return out.Data, nil
+}
+
+// batchTask decodes the task a 2xx batch result holds; a body without
+// one is an ErrBadResponse naming the action, its status and its body.
+func (t *Tracker) batchTask(a batchAction, r batchResult) (task, error) {
+	var out one[task]
+	err := rest.Decode(t.name, strings.ToUpper(a.Method)+" "+a.RelativePath+" (in /batch)", r.StatusCode, r.Body, recordShape("a task"), &out)
+	return out.Data, err
 }
 
 // batchError is the error of one failed batch action.

@@ -70,7 +70,7 @@ func (t *Tracker) AddComment(ctx context.Context, ref adapters.Ref, c adapters.C
 	}
 	var out one[story]
 	err = t.call(ctx, request{method: http.MethodPost, path: taskPath(gid) + "/stories", query: url.Values{"opt_fields": {storyFields}},
-		body: map[string]any{"html_text": withMarker(html, idempotencyKey)}}, dataShape("a story"), &out)
+		body: map[string]any{"html_text": withMarker(html, idempotencyKey)}}, recordShape("a story"), &out)
 	if err != nil {
 		return adapters.Comment{}, fmt.Errorf("commenting on asana task %s: %w", gid, err)
 	}
@@ -93,7 +93,7 @@ func (t *Tracker) EditComment(ctx context.Context, ref adapters.Ref, c adapters.
 	}
 	var out one[story]
 	err = t.call(ctx, request{method: http.MethodPut, path: "/stories/" + url.PathEscape(c.ID), query: url.Values{"opt_fields": {storyFields}},
-		body: map[string]any{"html_text": withMarker(html, key)}}, dataShape("a story"), &out)
+		body: map[string]any{"html_text": withMarker(html, key)}}, recordShape("a story"), &out)
 	if err != nil {
 		return adapters.Comment{}, fmt.Errorf("editing asana comment %s on task %s: %w", c.ID, refGID(ref), err)
 	}

@@ -140,6 +140,9 @@ func (t *Tracker) listFull(ctx context.Context, sc scope, req adapters.ListReque
 		t.mu.Lock()
 		for _, p := range sc.projects {
 			t.indexed[p] = true
+			if t.scanned[p].Before(pt.C.Polled) {
+				t.scanned[p] = pt.C.Polled
+			}
 		}
 		t.mu.Unlock()
 		out.Cursor = adapters.EncodeToken(pt.C)
@@ -311,11 +314,11 @@ func (t *Tracker) fetchTasks(ctx context.Context, gids []string) (map[string]tas
 			case r.StatusCode >= 300:
 				return nil, nil, fmt.Errorf("reading changed asana task %s: %w", gids[i], t.batchError(actions[i], r))
 			default:
-				var tk one[task]
-				if err := decodeJSON(r.Body, &tk); err != nil || tk.Data.GID == "" {
-					return nil, nil, fmt.Errorf("asana /batch GET %s: unreadable task (%v): %w", gids[i], err, adapters.ErrBadResponse)
+				tk, err := t.batchTask(actions[i], r)
+				if err != nil {
+					return nil, nil, fmt.Errorf("reading changed asana task %s: %w", gids[i], err)
 				}
-				got[tk.Data.GID] = tk.Data
+				got[tk.GID] = tk
 			}
 		}
 		gids = gids[n:]

@@ -243,7 +243,7 @@ func (t *Tracker) tagGID(ctx context.Context, name string) (string, error) {
 		return g, nil
 	}
 	var out one[compact]
-	err := t.call(ctx, request{method: http.MethodPost, path: "/workspaces/" + t.workspace + "/tags", body: map[string]any{"name": name}}, dataShape("a tag"), &out)
+	err := t.call(ctx, request{method: http.MethodPost, path: "/workspaces/" + t.workspace + "/tags", body: map[string]any{"name": name}}, recordShape("a tag"), &out)
 	if err != nil {
 		t.mu.Lock()
 		t.tagsRead = false // it may have been made: read again next time

@@ -317,7 +317,7 @@ func (t *Tracker) updateProject(ctx context.Context, ref adapters.Ref, p adapter
 		}
 	}
 	var out one[project]
-	if err := t.call(ctx, request{method: http.MethodPut, path: projectPath(gid), query: url.Values{"opt_fields": {projectFields}}, body: w}, dataShape("a project"), &out); err != nil {
+	if err := t.call(ctx, request{method: http.MethodPut, path: projectPath(gid), query: url.Values{"opt_fields": {projectFields}}, body: w}, recordShape("a project"), &out); err != nil {
 		return adapters.Item{}, fmt.Errorf("updating asana project %s (%s): %w", gid, strings.Join(p.Fields, ", "), err)
 	}
 	t.log.Info("asana project updated", "project", gid, "fields", strings.Join(p.Fields, ","))
@@ -372,7 +372,7 @@ func (t *Tracker) PostStatus(ctx context.Context, ref adapters.Ref, text, health
 	if len(mine) == 0 || !sameStatus(mine[0], plain, health) {
 		body := map[string]any{"parent": gid, "title": "tracksync roll-up", "text": plain + encodeMarker(statusKey), "status_type": health}
 		var out one[statusUpdate]
-		if err := t.call(ctx, request{method: http.MethodPost, path: "/status_updates", query: url.Values{"opt_fields": {statusUpdateFields}}, body: body}, dataShape("a status update"), &out); err != nil {
+		if err := t.call(ctx, request{method: http.MethodPost, path: "/status_updates", query: url.Values{"opt_fields": {statusUpdateFields}}, body: body}, recordShape("a status update"), &out); err != nil {
 			return false, fmt.Errorf("posting a status update on asana project %s: %w", gid, err)
 		}
 		t.log.Info("asana status update posted", "project", gid, "status_type", health)

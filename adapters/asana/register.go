@@ -71,13 +71,23 @@ func Spec() adapters.Spec {
 			if err := cfg.Decode(&f); err != nil {
 				return err
 			}
-			return f.checkStatus("trackers." + cfg.Name)
+			return f.check("trackers." + cfg.Name)
 		},
 	}
 }
 
-// checkStatus checks what the status option's type cannot.
-func (f *fileOptions) checkStatus(keyPath string) error {
+// check checks what the options' types cannot: the status option, and
+// that the workspace and projects are gids (a name, "Roadmap", would
+// only fail later as a 404 from Asana, far from the key that holds it).
+func (f *fileOptions) check(keyPath string) error {
+	if !isGID(f.Workspace) {
+		return fmt.Errorf("%s.workspace: %q is not a workspace gid (the number Asana's URLs and GET /workspaces give)", keyPath, f.Workspace)
+	}
+	for i, p := range f.Projects {
+		if !isGID(p) {
+			return fmt.Errorf("%s.projects[%d]: %q is not a project gid (the number in the project's URL: app.asana.com/0/<gid>/...)", keyPath, i, p)
+		}
+	}
 	if st := f.Status; st != StatusSection && st != StatusCompleted && (!strings.HasPrefix(st, StatusFieldPrefix) || st == StatusFieldPrefix) {
 		return fmt.Errorf("%s.status: %q: want section, completed or custom_field:<enum field name>", keyPath, st)
 	}
@@ -90,7 +100,7 @@ func newFromConfig(_ context.Context, cfg adapters.Config) (adapters.Tracker, er
 	if err := cfg.Decode(&f); err != nil {
 		return nil, err
 	}
-	if err := f.checkStatus(keyPath); err != nil {
+	if err := f.check(keyPath); err != nil {
 		return nil, err
 	}
 	o := Options{
@@ -106,3 +116,6 @@ func newFromConfig(_ context.Context, cfg adapters.Config) (adapters.Tracker, er
 	}
 	return t, nil
 }
+
+// isGID reports whether s is an Asana gid: digits.
+func isGID(s string) bool { return s != "" && strings.Trim(s, "0123456789") == "" }

@@ -33,6 +33,8 @@ func TestSpec(t *testing.T) {
 		{"no workspace", map[string]any{"url": fake.URL, "auth": map[string]any{"token": "pat-good"}}, "trackers.a.workspace: required"},
 		{"bad status", map[string]any{"auth": map[string]any{"token": "pat-good"}, "workspace": ws, "status": "column"}, "trackers.a.status"},
 		{"unknown limit", map[string]any{"auth": map[string]any{"token": "pat-good"}, "workspace": ws, "limits": map[string]any{"burst": 3}}, "trackers.a.limits.burst"},
+		{"project by name", map[string]any{"auth": map[string]any{"token": "pat-good"}, "workspace": ws, "projects": []any{project, "Roadmap"}}, `trackers.a.projects[1]: "Roadmap" is not a project gid`},
+		{"workspace by name", map[string]any{"auth": map[string]any{"token": "pat-good"}, "workspace": "Acme Corp"}, `trackers.a.workspace: "Acme Corp" is not a workspace gid`},
 		{"bad marker", map[string]any{"auth": map[string]any{"token": "pat-good"}, "workspace": ws, "marker": "comment"}, "trackers.a.marker"},
 	}
 	for _, tc := range tests {

@@ -185,7 +185,7 @@ func (t *Tracker) EnsureWebhooks(ctx context.Context, target string) error {
 		t.registering++
 		t.mu.Unlock()
 		var out one[webhookRec]
-		err := t.call(ctx, request{method: http.MethodPost, path: "/webhooks", body: map[string]any{"resource": p, "target": target}}, dataShape("a webhook"), &out)
+		err := t.call(ctx, request{method: http.MethodPost, path: "/webhooks", body: map[string]any{"resource": p, "target": target}}, recordShape("a webhook"), &out)
 		t.mu.Lock()
 		t.registering--
 		t.mu.Unlock()

@@ -78,7 +78,8 @@ func heapAtPeak(file string) {
 // time: every item copied once, comments once and in order, references
 // rewritten, hierarchy kept; a run after completion writes nothing. Both
 // ways between GitHub and Jira (bulk creates one way, GitHub's paced
-// creates the other), and an Asana project's tasks and subtasks to Jira.
+// creates the other), an Asana project's tasks and subtasks to Jira, and
+// Jira's epics and their children to Asana.
 // TRACKSYNC_SOAK_GROUPS=N migrates N×10 items (default 10).
 func TestMigrateKilled9(t *testing.T) {
 	groups := 10
@@ -133,6 +134,25 @@ func TestMigrateKilled9(t *testing.T) {
 			t.Fatalf("%d issues on Jira for %d Asana tasks (%d seeded)", len(dst), len(src), groups*10)
 		}
 		k.again(t, k.jfake.Writes, "asana:"+k.project, "jira:project = "+killProj)
+	})
+	t.Run("jira-to-asana", func(t *testing.T) {
+		k := newKillFakes(t)
+		migratetest.SeedJira(t, k.jr, groups, k.jfake.UserIDs())
+		// About 3 Asana writes an issue: its share of a /batch of
+		// creates, 3 comments.
+		asWrites := func() int { return k.afake.Count().Writes }
+		k.killAndResume(t, groups*10*3, asWrites, "jira:project = "+killProj, "asana:"+k.project)
+		as, err := asana.New("asana", asana.Options{URL: k.afake.URL, Token: asanatest.DefaultToken, Workspace: k.afake.Workspace(), Projects: []string{k.project},
+			RequestsPerMinute: 1 << 20, RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, dst := migratetest.All(t, k.jr, "project = "+killProj), migratetest.All(t, as, k.project)
+		migratetest.CheckEpics(t, src, migratetest.Verify(t, src, dst, regexp.MustCompile(`PLAT-[0-9]+`)))
+		if len(dst) != len(src) {
+			t.Fatalf("%d tasks on Asana for %d Jira issues", len(dst), len(src))
+		}
+		k.again(t, asWrites, "jira:project = "+killProj, "asana:"+k.project)
 	})
 }
 

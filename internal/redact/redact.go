@@ -70,6 +70,13 @@ func (s *Set) AddBasic(user, secret string) {
 }
 
 func (s *Set) addForms(forms []string) {
+	// Each form as a JSON string holds it too: -o json prints an error
+	// that quotes the JSON-escaped token (p\u0026ss) as p\\u0026ss.
+	for _, f := range forms {
+		if e := jsonEscape(f); e != f {
+			forms = append(forms, e)
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, f := range forms {

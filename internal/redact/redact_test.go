@@ -16,11 +16,15 @@ func TestForms(t *testing.T) {
 	s := New()
 	s.AddBasic(user, secret)
 	jsonForm, _ := json.Marshal(secret)
+	// A message quoting the JSON form (a 401 page echoing a request body),
+	// printed by -o json: the JSON form escaped once more.
+	quoted, _ := json.Marshal("echoed " + string(jsonForm))
 	for name, text := range map[string]string{
 		"raw":           "token " + secret + " end",
 		"query-escaped": "https://x/?t=" + url.QueryEscape(secret),
 		"path-escaped":  "https://x/" + url.PathEscape(secret),
 		"json":          `{"t":` + string(jsonForm) + `}`,
+		"json in json":  `{"error":` + string(quoted) + `}`,
 		"basic":         "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+secret)),
 		"basic raw url": base64.RawURLEncoding.EncodeToString([]byte(user + ":" + secret)),
 		"secret base64": base64.StdEncoding.EncodeToString([]byte(secret)),

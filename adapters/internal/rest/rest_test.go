@@ -259,6 +259,11 @@ func TestShapes(t *testing.T) {
 		{"no content empty", NoContent(), ``, true},
 		{"no content json", NoContent(), `{"id":"1"}`, true},
 		{"no content html", NoContent(), html, false},
+		{"record", Record("a task", "data", "gid"), `{"data":{"gid":"12","name":"x"}}`, true},
+		{"record empty", Record("a task", "data", "gid"), `{"data":{}}`, false},
+		{"record empty gid", Record("a task", "data", "gid"), `{"data":{"gid":""}}`, false},
+		{"record array", Record("a task", "data", "gid"), `{"data":[]}`, false},
+		{"record {}", Record("a task", "data", "gid"), `{}`, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -17,6 +17,10 @@ type Shape struct {
 	what string
 	kind shapeKind
 	keys []string
+	// in, when set, is a key (one of keys) whose value must be an object
+	// holding every one of ids with a value other than null or "".
+	in  string
+	ids []string
 }
 
 type shapeKind int
@@ -36,6 +40,13 @@ func NoContent() Shape { return Shape{what: "an empty or JSON answer", kind: any
 // holding every one of keys with a value other than null.
 func Object(what string, keys ...string) Shape {
 	return Shape{what: what, kind: object, keys: keys}
+}
+
+// Record expects a JSON object whose key holds one record: an object
+// with every one of ids set (not null, not ""). {"data": {}} is no
+// record: taken for one, a create would link its source to an empty id.
+func Record(what, key string, ids ...string) Shape {
+	return Shape{what: what, kind: object, keys: []string{key}, in: key, ids: ids}
 }
 
 // Array expects a JSON array (empty is fine: an empty page).
@@ -77,6 +88,20 @@ func (s Shape) Check(body []byte) error {
 		}
 		if len(missing) > 0 {
 			return fmt.Errorf("an object without %s where %s was expected", strings.Join(missing, ", "), s.what)
+		}
+		if s.in != "" {
+			var rec map[string]json.RawMessage
+			if err := json.Unmarshal(m[s.in], &rec); err != nil {
+				return fmt.Errorf("%s in %s where %s was expected", jsonKind(bytes.TrimSpace(m[s.in])[0]), s.in, s.what)
+			}
+			for _, k := range s.ids {
+				if v, ok := rec[k]; !ok || string(bytes.TrimSpace(v)) == "null" || string(bytes.TrimSpace(v)) == `""` {
+					missing = append(missing, s.in+"."+k)
+				}
+			}
+			if len(missing) > 0 {
+				return fmt.Errorf("an object without %s where %s was expected", strings.Join(missing, ", "), s.what)
+			}
 		}
 	}
 	return nil
