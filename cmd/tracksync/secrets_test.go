@@ -86,22 +86,30 @@ flows:
 	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var all strings.Builder
-	for _, args := range [][]string{
+	noSecretForms(t, dir, "bad credentials in Basic [REDACTED]", forms, [][]string{
 		{"-c", cfg, "--log-level", "debug", "sync", "--once"},
 		{"-c", cfg, "-o", "json", "sync", "--once"},
 		{"-c", cfg, "--log-level", "debug", "-o", "json", "plan"},
 		{"-c", cfg, "runs"},
 		{"-c", cfg, "-o", "json", "runs"},
 		{"-c", cfg, "doctor"},
-	} {
+	})
+}
+
+// noSecretForms runs each command and fails t if any form of a secret
+// reaches their output (stdout, stderr, logs) or the state database in
+// dir (its file and WAL, byte for byte). echo is how the tracker's own
+// message, quoting the secret, reads once redacted: it must be in both,
+// or the test exercises nothing.
+func noSecretForms(t *testing.T, dir, echo string, forms map[string]string, cmds [][]string) {
+	t.Helper()
+	var all strings.Builder
+	for _, args := range cmds {
 		_, out, errs := runCLI(t, args...)
 		all.WriteString(out + errs)
 	}
 	got := all.String()
-	// The echo must have reached the output path at all (redacted), or
-	// this test proves nothing.
-	if !strings.Contains(got, "bad credentials in Basic [REDACTED]") {
+	if !strings.Contains(got, echo) {
 		t.Fatalf("the tracker's 401 message never reached the output; the test is not exercising redaction:\n%s", got)
 	}
 	for name, f := range forms {
@@ -109,15 +117,13 @@ flows:
 			t.Errorf("the %s token (%q) reached the output:\n%s", name, f, got)
 		}
 	}
-	// Stored errors: scan the database and its WAL byte for byte.
 	var stored strings.Builder
 	for _, f := range []string{"state.db", "state.db-wal"} {
-		b, err := os.ReadFile(filepath.Join(dir, f))
-		if err == nil {
+		if b, err := os.ReadFile(filepath.Join(dir, f)); err == nil {
 			stored.Write(b)
 		}
 	}
-	if !strings.Contains(stored.String(), "bad credentials in Basic [REDACTED]") {
+	if !strings.Contains(stored.String(), echo) {
 		t.Fatalf("no run error with the tracker's message was stored; the test is not exercising stored errors")
 	}
 	for name, f := range forms {
