@@ -2,7 +2,6 @@ package asana
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -101,5 +100,3 @@ func (t *Tracker) EditComment(ctx context.Context, ref adapters.Ref, c adapters.
 }
 
 func splitFields(s string) []string { return strings.Split(s, ",") }
-
-func decodeJSON(b []byte, v any) error { return json.Unmarshal(b, v) }
