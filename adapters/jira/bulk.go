@@ -274,7 +274,12 @@ func (t *Tracker) createBody(ctx context.Context, it adapters.Item, project, key
 	fields["project"] = map[string]string{"key": project}
 	// A synced type (fields: type) names the issue type; otherwise the
 	// kind's.
-	fields["issuetype"] = map[string]string{"name": cmp.Or(it.Type, t.o.IssueTypes[kind])}
+	typ := cmp.Or(it.Type, t.o.IssueTypes[kind])
+	fields["issuetype"] = map[string]string{"name": typ}
+	if t.epicName != "" && (strings.EqualFold(typ, t.o.IssueTypes[adapters.KindEpic]) || strings.EqualFold(typ, "Epic")) {
+		// Data Center requires an epic's Epic Name: its title.
+		fields[t.epicName] = string([]rune(it.Title)[:min(len([]rune(it.Title)), 255)])
+	}
 	body := map[string]any{"fields": fields}
 	if key != "" {
 		body["properties"] = []wireProperty{{Key: PropertyKey, Value: mustJSON(marker{Key: key})}}

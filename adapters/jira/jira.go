@@ -129,6 +129,7 @@ type Tracker struct {
 	custom   map[string]string // display name -> field id
 	ctype    map[string]string // field id -> schema type (string, number, option) or "textarea" (wireSchema.kind)
 	epicLink string            // Data Center "Epic Link" field id
+	epicName string            // Data Center "Epic Name" field id, "" when the site has none
 	fields   string            // the fields Get and List ask for
 
 	mu    sync.Mutex
@@ -246,6 +247,9 @@ func (t *Tracker) discover(ctx context.Context) error {
 			return fmt.Errorf("custom field %q does not exist (it links issues to epics on Data Center): %w", "Epic Link", adapters.ErrInvalid)
 		}
 		t.epicLink = id
+		// Jira Software on Data Center requires an epic's Epic Name at
+		// create; a site without the field needs none.
+		t.epicName = byName["Epic Name"]
 	}
 	statuses := t.o.Statuses
 	if len(statuses) == 0 {

@@ -217,8 +217,14 @@ func TestSearchJQLPaging(t *testing.T) {
 
 func TestDataCenterSearchAndEpicLink(t *testing.T) {
 	s := New(t, Options{Flavor: DataCenter})
-	st, out, _ := call(t, s, "POST", "/rest/api/2/issue", map[string]any{"fields": map[string]any{
-		"project": map[string]string{"key": "PLAT"}, "issuetype": map[string]string{"name": "Epic"}, "summary": "epic", "description": "h1. Wiki"}})
+	epic := map[string]any{"project": map[string]string{"key": "PLAT"}, "issuetype": map[string]string{"name": "Epic"}, "summary": "epic", "description": "h1. Wiki"}
+	// Jira Software on Data Center requires an epic's Epic Name.
+	st, out, _ := call(t, s, "POST", "/rest/api/2/issue", map[string]any{"fields": epic})
+	if errs, _ := out["errors"].(map[string]any); st != 400 || errs[EpicNameField] != "Epic Name is required." {
+		t.Fatalf("an epic without its Epic Name: HTTP %d %v", st, out)
+	}
+	epic[EpicNameField] = "epic"
+	st, out, _ = call(t, s, "POST", "/rest/api/2/issue", map[string]any{"fields": epic})
 	if st != 201 {
 		t.Fatalf("HTTP %d %v", st, out)
 	}

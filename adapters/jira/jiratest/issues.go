@@ -102,6 +102,10 @@ func (s *Server) createIssue(r *request) (reply, error) {
 	if typ.Subtask && it.Parent == 0 {
 		return reply{}, errField("parent", "Sub-tasks must be created with a parent issue.")
 	}
+	if s.flavor == DataCenter && typ.Name == "Epic" && textOf(it.Custom[EpicNameField]) == "" {
+		// Jira Software on Data Center: the Epic Name is required.
+		return reply{}, errField(EpicNameField, "Epic Name is required.")
+	}
 	for _, p := range b.Properties {
 		if p.Key == "" || len(p.Key) > 255 {
 			return reply{}, errField("properties", "The property key must not be empty or longer than 255 characters.")
@@ -400,6 +404,25 @@ func (s *Server) applyFields(it *Issue, fields map[string]json.RawMessage, creat
 				delete(it.Custom, id)
 			} else {
 				it.Custom[id] = v
+			}
+		case EpicNameField:
+			if s.flavor != DataCenter {
+				return nil, errField(id, fmt.Sprintf("Field '%s' cannot be set. It is not on the appropriate screen, or unknown.", id))
+			}
+			var v string
+			if !isNull(raw) && json.Unmarshal(raw, &v) != nil {
+				return nil, errField(id, "Operation value must be a string")
+			}
+			if len([]rune(v)) > maxSummary {
+				return nil, errField(id, "The entered text is too long.")
+			}
+			if it.Custom == nil {
+				it.Custom = map[string]json.RawMessage{}
+			}
+			if v == "" {
+				delete(it.Custom, id)
+			} else {
+				it.Custom[id] = jsonBytes(v)
 			}
 		case TeamField:
 			// A single-line text (textfield) field: a string on both

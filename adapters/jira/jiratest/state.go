@@ -109,6 +109,7 @@ const (
 	KindTextArea  = "com.atlassian.jira.plugin.system.customfieldtypes:textarea"
 	KindSelect    = "com.atlassian.jira.plugin.system.customfieldtypes:select"
 	KindEpicLink  = "com.pyxis.greenhopper.jira:gh-epic-link"
+	KindEpicName  = "com.pyxis.greenhopper.jira:gh-epic-label"
 )
 
 // Comment is one stored comment.
@@ -248,6 +249,7 @@ var Resolutions = []string{"Done", "Won't Do", "Duplicate"}
 // Custom field ids the fake defines.
 const (
 	EpicLinkField      = "customfield_10014" // Data Center only
+	EpicNameField      = "customfield_10011" // Data Center only: required to create an epic
 	TeamField          = "customfield_10020" // single-line text (textfield)
 	ReviewerNotesField = "customfield_10030" // multi-line text (textarea): ADF on Cloud
 	SeverityField      = "customfield_10040" // a select list (option type)
@@ -284,7 +286,8 @@ func (s *Server) fieldList() []Field {
 		{ID: SeverityField, Name: "Severity", Custom: true, Type: "option", Kind: KindSelect},
 	}
 	if s.flavor == DataCenter {
-		fs = append(fs, Field{ID: EpicLinkField, Name: "Epic Link", Custom: true, Type: "any", Kind: KindEpicLink})
+		fs = append(fs, Field{ID: EpicLinkField, Name: "Epic Link", Custom: true, Type: "any", Kind: KindEpicLink},
+			Field{ID: EpicNameField, Name: "Epic Name", Custom: true, Type: "string", Kind: KindEpicName})
 	}
 	return fs
 }
