@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -50,8 +51,37 @@ func (t *Tracker) CreateMany(ctx context.Context, reqs []adapters.CreateRequest)
 
 // createChunk makes reqs (one bulk request's worth) into out. The
 // requests refused on their own are returned by index, their results
-// left empty; an error concerns every request.
+// left empty; an error concerns every request. Those refused only for
+// fields the project's screen lacks are made again, one by one, without
+// them (learnOffScreen): the bulk create knows them from then on.
 func (t *Tracker) createChunk(ctx context.Context, reqs []adapters.CreateRequest, out []adapters.CreateResult) (adapters.CreateErrors, error) {
+	fails, err := t.createChunkOnce(ctx, reqs, out)
+	if err != nil {
+		return nil, err
+	}
+	for i, e := range fails {
+		if !errors.Is(e, errOffScreen) {
+			continue
+		}
+		// Jira refused the element: nothing was made for its key.
+		opts := reqs[i].Options
+		opts.KeyUnseen = true
+		res, err := t.Create(ctx, reqs[i].Item, opts)
+		if err != nil {
+			fails[i] = err
+			continue
+		}
+		out[i] = res
+		delete(fails, i)
+	}
+	return fails, nil
+}
+
+// errOffScreen marks a bulk element refused only for fields the
+// project's screen lacks.
+var errOffScreen = errors.New("fields not on the project's screen")
+
+func (t *Tracker) createChunkOnce(ctx context.Context, reqs []adapters.CreateRequest, out []adapters.CreateResult) (adapters.CreateErrors, error) {
 	project := ""
 	keys := make([]string, len(reqs))
 	for i, r := range reqs {
@@ -134,6 +164,12 @@ func (t *Tracker) createChunk(ctx context.Context, reqs []adapters.CreateRequest
 			}
 			i := made[e.Element]
 			msg := fmt.Errorf("creating jira issue %q in bulk (element %d of %d, HTTP %d): %s", reqs[i].Item.Title, e.Element, len(updates), e.Status, strings.TrimSpace(string(e.Errors)))
+			var ee struct {
+				Errors map[string]string `json:"errors"`
+			}
+			if json.Unmarshal(e.Errors, &ee) == nil && t.learnOffScreen(project, createdType(updates[e.Element].(map[string]any)), ee.Errors) {
+				msg = fmt.Errorf("%w: %w", errOffScreen, msg)
+			}
 			if e.Status >= 400 && e.Status < 500 {
 				msg = adapters.Permanent(msg)
 			}
@@ -280,6 +316,7 @@ func (t *Tracker) createBody(ctx context.Context, it adapters.Item, project, key
 		// Data Center requires an epic's Epic Name: its title.
 		fields[t.epicName] = string([]rune(it.Title)[:min(len([]rune(it.Title)), 255)])
 	}
+	t.dropOffScreen(project, typ, fields)
 	body := map[string]any{"fields": fields}
 	if key != "" {
 		body["properties"] = []wireProperty{{Key: PropertyKey, Value: mustJSON(marker{Key: key})}}

@@ -145,6 +145,9 @@ type Tracker struct {
 	// instead of reading the issue again (see package fresh). Any write
 	// naming an issue forgets it; any other write forgets all.
 	reads *fresh.Reads[wireIssue]
+	// offScreen are the fields Jira said a project's screens lack
+	// (project|issue type|field id): left out of later writes there.
+	offScreen map[string]bool
 	// noPropJQL is set once Jira refused a search naming tracksync's
 	// issue property (see propertyRefused): lookups stop naming it.
 	noPropJQL atomic.Bool
@@ -531,6 +534,14 @@ func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.Cr
 		Key string `json:"key"`
 	}
 	err = t.c.doShape(ctx, http.MethodPost, t.path("/issue"), body, &made, rest.Object("the created issue", "id", "key"))
+	var fr *fieldRefusal
+	if errors.As(err, &fr) && t.learnOffScreen(project, createdType(body), fr.fields) {
+		// Fields the project's screen lacks: made without them.
+		if body, err = t.createBody(ctx, it, project, key); err != nil {
+			return adapters.CreateResult{}, err
+		}
+		err = t.c.doShape(ctx, http.MethodPost, t.path("/issue"), body, &made, rest.Object("the created issue", "id", "key"))
+	}
 	if err != nil {
 		if key == "" || !ambiguous(ctx, err) {
 			return adapters.CreateResult{}, fmt.Errorf("creating jira issue %q in %s: %w", it.Title, project, err)
@@ -713,6 +724,9 @@ func (t *Tracker) Update(ctx context.Context, ref adapters.Ref, p adapters.Patch
 		}
 		var back wireIssue
 		err := t.c.doShape(ctx, http.MethodPut, path, map[string]any{"fields": fields}, &back, rest.NoContent())
+		if fr := (*fieldRefusal)(nil); errors.As(err, &fr) && cur != nil {
+			t.learnOffScreen(ref.Project, cur.issueType().Name, fr.fields)
+		}
 		if others, why := withoutRefused(err, plain, byField, fields); others != nil {
 			// One value Jira will not take (a user it does not know, a
 			// priority it lacks) does not hold back the others.
@@ -744,6 +758,58 @@ func (t *Tracker) Update(ctx context.Context, ref adapters.Ref, p adapters.Patch
 		return adapters.Item{}, refused
 	}
 	return t.read(ctx, ref, false)
+}
+
+// offScreenMessage is how Jira refuses a field a project's screen lacks.
+const offScreenMessage = "It is not on the appropriate screen"
+
+// learnOffScreen notes the fields Jira refused (errs, by field id) for
+// being off the screens of project's issues of type typ, so later writes
+// there leave them out, and says so once a field. It reports whether
+// every refusal was of that kind (the write can be sent again without
+// them).
+func (t *Tracker) learnOffScreen(project, typ string, errs map[string]string) bool {
+	if project == "" || len(errs) == 0 {
+		return false
+	}
+	all := true
+	for id, msg := range errs {
+		if !strings.Contains(msg, offScreenMessage) || id == "project" || id == "issuetype" || id == "summary" {
+			all = false
+			continue
+		}
+		k := project + "|" + typ + "|" + id
+		t.mu.Lock()
+		seen := t.offScreen[k]
+		if t.offScreen == nil {
+			t.offScreen = map[string]bool{}
+		}
+		t.offScreen[k] = true
+		t.mu.Unlock()
+		if !seen {
+			t.o.Logger.Warn("a field is not on the project's screen in jira: tracksync leaves it out of the writes there; add it to the screen to sync it", "tracker", t.name, "project", project, "issue_type", typ, "field", id, "jira", msg)
+		}
+	}
+	return all
+}
+
+// dropOffScreen removes from fields those project's screens lack for
+// issues of type typ (learnOffScreen).
+func (t *Tracker) dropOffScreen(project, typ string, fields map[string]any) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for id := range fields {
+		if t.offScreen[project+"|"+typ+"|"+id] {
+			delete(fields, id)
+		}
+	}
+}
+
+// createdType is the issue type name a create body names.
+func createdType(body map[string]any) string {
+	f, _ := body["fields"].(map[string]any)
+	t, _ := f["issuetype"].(map[string]string)
+	return t["name"]
 }
 
 // withoutRefused is what an edit refused with err can send again: the

@@ -216,6 +216,11 @@ func (s *Server) applyFields(it *Issue, fields map[string]json.RawMessage, creat
 		}
 	}
 	typ, _ := s.issueType(it.Type)
+	for id := range fields {
+		if slices.Contains(s.opts.OffScreen, id) {
+			return nil, errField(id, fmt.Sprintf("Field '%s' cannot be set. It is not on the appropriate screen, or unknown.", id))
+		}
+	}
 	for id, raw := range fields {
 		switch id {
 		case "summary":

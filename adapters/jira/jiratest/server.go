@@ -44,6 +44,11 @@ type Options struct {
 	// of a clause that matches nothing: which of the two a site answers
 	// is not documented, and an adapter must survive both.
 	RefuseUnindexedProperty bool
+	// OffScreen are field ids the project's create and edit screens
+	// lack (a team-managed project without Priority): Jira refuses a
+	// write naming one, "Field 'priority' cannot be set. It is not on
+	// the appropriate screen, or unknown."
+	OffScreen []string
 }
 
 // Server is the fake Jira. Its URL is the site's base URL.
