@@ -3,6 +3,7 @@ package jira
 import (
 	"context"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/tracksync/tracksync/adapters"
@@ -30,6 +31,9 @@ type fileOptions struct {
 	Project      string        `yaml:"project" help:"the project key new issues go to"`
 	CustomFields []string      `yaml:"custom_fields,commas" help:"custom fields to read and write as custom:<name>, by display name (Story Points)"`
 	BackLinks    bool          `yaml:"back_links" help:"add a remote link to the counterpart on each issue tracksync creates (one request per created issue; false saves it)"`
+	// TransitionDefaults fill the fields a workflow transition's screen
+	// requires, by field name or id (resolution: Done unless set).
+	TransitionDefaults map[string]string `yaml:"transition_defaults" help:"values for the fields a transition's screen requires, by field name or id (resolution: Done unless set)"`
 }
 
 func defaultOptions() any {
@@ -65,6 +69,10 @@ func newFromConfig(ctx context.Context, cfg adapters.Config) (adapters.Tracker, 
 		RequestsPerSecond: f.Limits.RequestsPerSecond,
 		NoBackLinks:       !f.BackLinks,
 		Logger:            cfg.Logger,
+	}
+	if len(f.TransitionDefaults) > 0 {
+		o.TransitionDefaults = map[string]string{"resolution": "Done"}
+		maps.Copy(o.TransitionDefaults, f.TransitionDefaults)
 	}
 	if o.Deployment == Cloud && o.PAT != "" {
 		return nil, fmt.Errorf("%s.auth.pat: Jira Cloud takes auth.email and auth.token, not a personal access token", keyPath)

@@ -58,3 +58,45 @@ func TestSpec(t *testing.T) {
 		t.Errorf("secrets %v", got)
 	}
 }
+
+// TestTransitionDefaultsFromConfig: a transition whose screen requires a
+// field takes its value from the config (trackers.<name>.
+// transition_defaults), and without it the error says which key to set:
+// before, the option existed only in Go and the error pointed nowhere.
+func TestTransitionDefaultsFromConfig(t *testing.T) {
+	reg := adapters.NewRegistry()
+	if err := reg.Register(jira.Spec()); err != nil {
+		t.Fatal(err)
+	}
+	fake := jiratest.New(t, jiratest.Options{})
+	fake.SetRequired("Done", "resolution", jiratest.SeverityField)
+	open := func(raw map[string]any) adapters.Tracker {
+		t.Helper()
+		tr, err := reg.Open(context.Background(), "j", "jira", raw, nil, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tr
+	}
+	base := func() map[string]any {
+		return map[string]any{"url": fake.URL, "project": "PLAT", "auth": map[string]any{"email": "bot@example.com", "token": "api-token"}}
+	}
+	done := adapters.Patch{Fields: []string{adapters.FieldStatus}, Item: adapters.Item{Status: "Done"}}
+
+	bare := open(base())
+	it, err := bare.Create(t.Context(), adapters.Item{Title: "to close"}, adapters.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bare.Update(t.Context(), it.Item.Ref, done); err == nil || !strings.Contains(err.Error(), "set trackers.j.transition_defaults.Severity") {
+		t.Fatalf("a transition needing Severity, none configured: %v", err)
+	}
+	raw := base()
+	raw["transition_defaults"] = map[string]any{"Severity": "Minor"}
+	if _, err := open(raw).Update(t.Context(), it.Item.Ref, done); err != nil {
+		t.Fatalf("with transition_defaults.Severity set: %v", err)
+	}
+	if got, _ := fake.Issue(it.Item.Ref.ID); got.Status != "Done" || got.Resolution != "Done" {
+		t.Errorf("status %q resolution %q, want Done and the default resolution Done", got.Status, got.Resolution)
+	}
+}

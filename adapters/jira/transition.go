@@ -178,7 +178,7 @@ func (t *Tracker) screenFields(tr wireTransition) (map[string]any, error) {
 			v, ok = t.o.TransitionDefaults[meta.Name]
 		}
 		if !ok {
-			return nil, adapters.Permanent(fmt.Errorf("its screen requires field %q (%s) and no default is configured for it: %w", meta.Name, id, adapters.ErrInvalid))
+			return nil, adapters.Permanent(fmt.Errorf("its screen requires field %q (%s) and no default is configured for it: set trackers.%s.transition_defaults.%s: %w", meta.Name, id, t.name, meta.Name, adapters.ErrInvalid))
 		}
 		if len(meta.AllowedValues) > 0 {
 			i := slices.IndexFunc(meta.AllowedValues, func(a wireNamed) bool { return a.Name == v || a.Value == v || a.ID == v })
