@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/tracksync/tracksync/adapters/jira/jiratest"
 	"github.com/tracksync/tracksync/config"
 	"github.com/tracksync/tracksync/internal/flowtest"
+	"github.com/tracksync/tracksync/mapping/markup"
 	tsync "github.com/tracksync/tracksync/sync"
 )
 
@@ -147,5 +149,44 @@ func TestOneRefusedValueHoldsBackNothing(t *testing.T) {
 		if run == 2 && res.Run.Counts.Updated != 0 {
 			t.Errorf("run 2 counted %d updates, want none", res.Run.Counts.Updated)
 		}
+	}
+}
+
+// TestRestrictedJiraCommentsStay: a Jira comment visible only to a role,
+// and a Service Management internal note, are not copied to GitHub, whose
+// readers may be anyone; the issue's open comments are. Before, every
+// comment was copied, restricted or not.
+func TestRestrictedJiraCommentsStay(t *testing.T) {
+	p := newPair(t, githubtest.Options{}, github.Options{}, map[string]config.FieldConfig{
+		"title":    {Direction: "both"},
+		"comments": {Direction: "both"},
+	})
+	it := p.create(adapters.Item{Kind: adapters.KindIssue, Title: "with notes"})
+	body := func(md string) json.RawMessage {
+		b, _ := json.Marshal(markup.MarkdownToADF(md, markup.Options{}))
+		return b
+	}
+	for _, c := range []struct {
+		text string
+		set  func(*jiratest.Comment)
+	}{
+		{"for everyone", func(*jiratest.Comment) {}},
+		{"developers only: the customer's password is hunter2", func(c *jiratest.Comment) { c.Restricted = "Developers" }},
+		{"internal note: refund approved", func(c *jiratest.Comment) { c.Internal = true }},
+	} {
+		if err := p.jfake.AddCommentWith(it.Ref.Key, "ana", body(c.text), c.set); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.sync(false)
+	gh := flowtest.GitHubIssue(t, p.gfake, ghRepo, "with notes")
+	comments := p.gfake.Comments(ghRepo, gh.Number)
+	var texts []string
+	for _, c := range comments {
+		texts = append(texts, c.Body)
+	}
+	all := strings.Join(texts, "\n")
+	if len(comments) != 1 || !strings.Contains(all, "for everyone") || strings.Contains(all, "hunter2") || strings.Contains(all, "refund") {
+		t.Errorf("GitHub comments %q, want the open one alone", texts)
 	}
 }

@@ -87,13 +87,21 @@ func (t *Tracker) commentProperties(ctx context.Context, cs []wireComment) error
 	return nil
 }
 
-// Comments lists an issue's comments oldest first.
+// Comments lists an issue's comments oldest first, leaving out those
+// restricted to a group or role and Service Management internal notes:
+// they are not for the other tracker's readers.
 func (t *Tracker) Comments(ctx context.Context, ref adapters.Ref) ([]adapters.Comment, error) {
 	ws, err := t.listComments(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
-	return t.toComments(ws), nil
+	open := ws[:0:0]
+	for _, w := range ws {
+		if !w.restricted() {
+			open = append(open, w)
+		}
+	}
+	return t.toComments(open), nil
 }
 
 // findComment returns the comment carrying idempotency key k.

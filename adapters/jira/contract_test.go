@@ -144,6 +144,14 @@ func TestCloudContract(t *testing.T) {
 	if _, err := tr.EditComment(ctx, story.Item.Ref, adapters.Comment{ID: c.ID, Body: "hello again"}); err != nil {
 		t.Fatal(err)
 	}
+	// Comments restricted to a role, and internal notes, as Jira answers
+	// them: left out of what the adapter hands on.
+	note, _ := json.Marshal(map[string]any{"type": "doc", "version": 1, "content": []any{}})
+	fake.AddCommentWith(story.Item.Ref.ID, users[0], note, func(c *jiratest.Comment) { c.Restricted = "Developers" })
+	fake.AddCommentWith(story.Item.Ref.ID, users[0], note, func(c *jiratest.Comment) { c.Internal = true })
+	if cs, err := tr.Comments(ctx, story.Item.Ref); err != nil || len(cs) != 1 || cs[0].ID != c.ID {
+		t.Errorf("Comments: %+v, %v; want the open one alone", cs, err)
+	}
 	page, err := tr.List(ctx, adapters.ListRequest{Scope: "project = PLAT"})
 	if err != nil || len(page.Items) != 2 {
 		t.Fatalf("List: %d items, %v", len(page.Items), err)

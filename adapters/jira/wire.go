@@ -65,6 +65,20 @@ type wireComment struct {
 	Created    string          `json:"created"`
 	Updated    string          `json:"updated"`
 	Properties []wireProperty  `json:"properties"`
+	// Visibility restricts the comment to a group or role; JSDPublic
+	// false marks a Service Management internal note.
+	Visibility *struct {
+		Type  string `json:"type"`
+		Value string `json:"value"`
+	} `json:"visibility"`
+	JSDPublic *bool `json:"jsdPublic"`
+}
+
+// restricted says whether only some of those who see the issue may read
+// the comment (a group or role, an internal note): such a comment is
+// never copied to another tracker, whose readers may be anyone.
+func (w wireComment) restricted() bool {
+	return (w.Visibility != nil && w.Visibility.Type != "") || (w.JSDPublic != nil && !*w.JSDPublic)
 }
 
 type wireComments struct {

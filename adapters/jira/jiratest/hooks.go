@@ -369,6 +369,12 @@ func (s *Server) BulkStamp(idsOrKeys ...string) error {
 // AddCommentAs adds a comment by user id by, as a person would; body is
 // the stored JSON (an ADF document on Cloud, a string on DC).
 func (s *Server) AddCommentAs(idOrKey, by string, body json.RawMessage) error {
+	return s.AddCommentWith(idOrKey, by, body, func(*Comment) {})
+}
+
+// AddCommentWith is AddCommentAs with the comment set by set first: a
+// comment restricted to a role, or a Service Management internal note.
+func (s *Server) AddCommentWith(idOrKey, by string, body json.RawMessage, set func(*Comment)) error {
 	s.mu.Lock()
 	it := s.lookup(idOrKey)
 	if it == nil {
@@ -378,6 +384,7 @@ func (s *Server) AddCommentAs(idOrKey, by string, body json.RawMessage) error {
 	now := s.stamp()
 	s.nextComment++
 	c := &Comment{ID: s.nextComment, Author: by, Body: slices.Clone(body), Created: now, Updated: now}
+	set(c)
 	it.Comments = append(it.Comments, c)
 	it.Updated = now
 	r := &request{Request: &http.Request{}, user: User{AccountID: by, Name: by}}

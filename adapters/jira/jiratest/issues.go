@@ -681,7 +681,10 @@ func (s *Server) commentJSON(it *Issue, c *Comment, props bool) map[string]any {
 	out := map[string]any{
 		"id": strconv.Itoa(c.ID), "self": fmt.Sprintf("%s/rest/api/%s/issue/%d/comment/%d", s.URL, s.apiVersion(), it.ID, c.ID),
 		"author": s.userJSON(c.Author), "updateAuthor": s.userJSON(c.Author), "body": json.RawMessage(c.Body),
-		"created": c.Created.Format(jiraTime), "updated": c.Updated.Format(jiraTime), "jsdPublic": true,
+		"created": c.Created.Format(jiraTime), "updated": c.Updated.Format(jiraTime), "jsdPublic": !c.Internal,
+	}
+	if c.Restricted != "" {
+		out["visibility"] = map[string]any{"type": "role", "value": c.Restricted, "identifier": c.Restricted}
 	}
 	if props {
 		var ps []any

@@ -120,6 +120,11 @@ type Comment struct {
 	Created  time.Time
 	Updated  time.Time
 	Property map[string]json.RawMessage
+	// Restricted is the role the comment is visible to ("" for everyone
+	// who sees the issue); Internal marks a Service Management internal
+	// note (jsdPublic false).
+	Restricted string
+	Internal   bool
 }
 
 // RemoteLink is one stored remote link.
