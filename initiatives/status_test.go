@@ -47,3 +47,23 @@ func TestPickStatus(t *testing.T) {
 		}
 	}
 }
+
+// TestProgressNeverRoundsUpToDone: 199 of 200 items done is 99%, never
+// 100%: written back, shown in a summary or a reason, 100% means done.
+func TestProgressNeverRoundsUpToDone(t *testing.T) {
+	for _, tc := range []struct {
+		done     float64
+		pct      int
+		progress string
+	}{
+		{0, 0, "0"}, {1.0 / 3, 33, "0.33"}, {0.5, 50, "0.5"}, {0.994, 99, "0.99"},
+		{0.995, 99, "0.99"}, {199.0 / 200, 99, "0.99"}, {0.99999, 99, "0.99"}, {1, 100, "1"},
+	} {
+		if got := percent(tc.done); got != tc.pct {
+			t.Errorf("percent(%v) = %d, want %d", tc.done, got, tc.pct)
+		}
+		if got := progressValue(tc.done); got != tc.progress {
+			t.Errorf("progressValue(%v) = %q, want %q", tc.done, got, tc.progress)
+		}
+	}
+}

@@ -160,8 +160,14 @@ func (s *Service) fanOut(ctx context.Context, inits []adapters.Ref) ([]adapters.
 	return created, errors.Join(errs...)
 }
 
-// percent is done as a whole percent.
-func percent(f float64) int { return int(math.Round(f * 100)) }
+// percent is done as a whole percent (99, not 100, short of done).
+func percent(f float64) int { return rollup.Percent(f) }
+
+// progressValue is done as the roadmap's progress: a fraction with two
+// decimals, which, like percent, reads 1 only when all is done.
+func progressValue(f float64) string {
+	return strconv.FormatFloat(float64(percent(f))/100, 'f', -1, 64)
+}
 
 // summary is the one-line progress text of r.
 func (s *Service) summary(r rollup.Rollup) string {
@@ -294,7 +300,7 @@ func (s *Service) writeSource(ctx context.Context, w initWrite) (bool, error) {
 	var p adapters.Patch
 	if wb.Source {
 		if s.o.Kinds[s.cfg.Source.Tracker] == "roadmap" {
-			v := strconv.FormatFloat(math.Round(s.Done(r)*100)/100, 'f', -1, 64)
+			v := progressValue(s.Done(r))
 			if init.Fields["progress"] != v {
 				p.Fields = append(p.Fields, adapters.CustomPrefix+"progress")
 				setField(&p.Item, "progress", v)
@@ -521,7 +527,7 @@ func (s *Service) eventPayload(r rollup.Rollup) notify.Payload {
 		key = r.Initiative.ID
 	}
 	return notify.Payload{Initiative: key, Ref: rollup.Key(r.Initiative), Title: r.Title, URL: r.Initiative.URL,
-		Reasons: slices.Clone(r.Reasons), Percent: int(math.Round(d * 100))}
+		Reasons: slices.Clone(r.Reasons), Percent: percent(d)}
 }
 
 // prime reads, once per process, what the last process stored: the latest

@@ -252,7 +252,7 @@ func containsFold(list []string, s string) bool {
 	return slices.ContainsFunc(list, func(l string) bool { return strings.EqualFold(l, s) })
 }
 
-func pct(f float64) string { return fmt.Sprintf("%d%%", int(math.Round(f*100))) }
+func pct(f float64) string { return fmt.Sprintf("%d%%", Percent(f)) }
 
 func sortRefs(refs []adapters.Ref) {
 	sort.Slice(refs, func(i, j int) bool { return Key(refs[i]) < Key(refs[j]) })
