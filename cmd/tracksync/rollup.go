@@ -38,6 +38,9 @@ when trying again later can fix it).`,
 			default:
 				return usageErr("--format %q: want table, json, markdown or html", format)
 			}
+			if days < 0 {
+				return usageErr("--days %d: want 0 or more days of history", days)
+			}
 			if a.output == "json" && !cmd.Flags().Changed("format") {
 				format = "json"
 			}

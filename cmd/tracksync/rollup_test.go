@@ -64,3 +64,28 @@ func TestRollupWriteRefusedStillReports(t *testing.T) {
 		t.Errorf("rollup: %d\n%s%s", code, out, errs)
 	}
 }
+
+// TestRollupBrokenInputs: what a person must fix is not "try again later"
+// (exit 5): a missing or broken roadmap file exits 1 naming the file (and
+// line), a negative --days is a usage error.
+func TestRollupBrokenInputs(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "tracksync.yaml")
+	os.WriteFile(cfg, []byte(rollupConfig), 0o600)
+	road := filepath.Join(dir, "roadmap.yaml")
+	os.WriteFile(road, []byte(rollupRoadmap), 0o644)
+	if code, out, errs := runCLI(t, "-c", cfg, "rollup", "--write"); code != exitOK {
+		t.Fatalf("first rollup --write: %d\n%s%s", code, out, errs)
+	}
+	if code, _, errs := runCLI(t, "-c", cfg, "rollup", "--days", "-3"); code != exitUsage || !strings.Contains(errs, "--days") {
+		t.Errorf("rollup --days -3: exit %d, stderr %s; want 2 naming --days", code, errs)
+	}
+	os.Remove(road)
+	if code, _, errs := runCLI(t, "-c", cfg, "rollup"); code != exitFailed || !strings.Contains(errs, road) {
+		t.Errorf("rollup with its roadmap file gone: exit %d, stderr %s; want 1 naming the file", code, errs)
+	}
+	os.WriteFile(road, []byte(rollupRoadmap+"  - key: INIT-1\n"), 0o644)
+	if code, _, errs := runCLI(t, "-c", cfg, "rollup"); code != exitFailed || !strings.Contains(errs, road+":6:") {
+		t.Errorf("rollup with a duplicate key: exit %d, stderr %s; want 1 naming %s:6", code, errs, road)
+	}
+}
