@@ -67,3 +67,17 @@ func TestProgressNeverRoundsUpToDone(t *testing.T) {
 		}
 	}
 }
+
+// TestEstimateNotANumber: an estimate field holding text that ParseFloat
+// takes as a number but is none (NaN, Inf) is unknown, like any other
+// text: it would make every estimate total NaN, and a NaN cannot be
+// encoded as JSON (rollup -o json, /rollups.json).
+func TestEstimateNotANumber(t *testing.T) {
+	rule := estimateRule{field: "Story Points"}
+	for v, want := range map[string]float64{"3": 3, " 5 ": 5, "0.5": 0.5, "-2": 0, "x": 0, "NaN": 0, "nan": 0, "Inf": 0, "+Inf": 0, "-Infinity": 0, "infinity": 0, "1e400": 0} {
+		it := adapters.Item{Fields: map[string]string{"Story Points": v}}
+		if got := estimateOf(it, rule); got != want {
+			t.Errorf("estimate %q = %v, want %v", v, got, want)
+		}
+	}
+}

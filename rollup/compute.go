@@ -126,7 +126,7 @@ func (x *Index) leafStats(set []int, skip int) stats {
 		for _, m := range x.members[c] {
 			est = max(est, x.nodes[m].Estimate)
 		}
-		if est <= 0 {
+		if !(est > 0) || math.IsInf(est, 0) { // NaN too
 			est = def
 		}
 		st.totalEst += est

@@ -2,6 +2,8 @@ package rollup
 
 import (
 	"fmt"
+	"io"
+	"math"
 	"testing"
 	"time"
 
@@ -407,5 +409,21 @@ func TestTargetDateIsAWholeDay(t *testing.T) {
 		if diff := cmp.Diff(tc.reasons, r.Reasons); diff != "" || r.AtRisk != (len(tc.reasons) > 0) {
 			t.Errorf("at %s, due 2027-03-31: at risk %v, reasons (-want +got):\n%s", tc.now.Format(time.RFC3339), r.AtRisk, diff)
 		}
+	}
+}
+
+// TestEstimateNaNWeighsDefault: a leaf whose estimate is NaN or infinite
+// weighs the default, so the totals stay numbers and the JSON encodes.
+func TestEstimateNaNWeighsDefault(t *testing.T) {
+	x := NewIndex(Config{Now: fixedNow}, []Node{
+		initiative(jira("I"), jira("A"), jira("B"), jira("C")),
+		issue(jira("A"), done, math.NaN()), issue(jira("B"), todo, math.Inf(1)), issue(jira("C"), todo, 2),
+	})
+	r, _ := x.Rollup(jira("I"))
+	if r.DoneByEstimate != 0.25 {
+		t.Errorf("DoneByEstimate = %v, want 0.25 (1 of 1+1+2)", r.DoneByEstimate)
+	}
+	if err := WriteJSON(io.Discard, Report{Rollups: []Rollup{r}, ByEstimate: true}); err != nil {
+		t.Errorf("WriteJSON: %v", err)
 	}
 }
