@@ -394,7 +394,10 @@ func (s *Service) comment(ctx context.Context, init adapters.Item, text, health 
 	if s.written.unchanged(wk, sig) && !full {
 		return false, nil
 	}
-	body := text + "\n\n_Kept up to date by tracksync._"
+	// Emphasis as *…*, the form every tracker's Markdown reads back as
+	// (Jira's ADF and wiki, Asana's rich text): with _…_ the comment read
+	// back never equalled this, and every full read edited it again.
+	body := text + "\n\n*Kept up to date by tracksync.*"
 	if sp, ok := s.o.Trackers[init.Ref.Tracker].(StatusPoster); ok && sp.CanPostStatus(init.Ref) {
 		wrote, err := sp.PostStatus(ctx, init.Ref, body, health)
 		if err != nil {
