@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"syscall"
 )
 
 // IsTemporary reports whether err is a failure that trying again later can
@@ -29,6 +30,11 @@ func IsTemporary(err error) bool {
 			if x.Status >= 500 && x.Status <= 599 {
 				return true
 			}
+		case syscall.Errno:
+			// An errno satisfies net.Error too; on its own (a file's
+			// ENOENT or EACCES, not a dial's, which a *net.OpError wraps)
+			// only the errno itself knows whether a retry can help.
+			return x.Temporary()
 		case net.Error:
 			return true
 		case interface{ Unwrap() []error }:

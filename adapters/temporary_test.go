@@ -4,14 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/tracksync/tracksync/adapters"
 )
 
 func TestIsTemporary(t *testing.T) {
+	_, missing := os.Open(filepath.Join(t.TempDir(), "roadmap.yaml"))
+	denied := &fs.PathError{Op: "open", Path: "/srv/roadmap.yaml", Err: syscall.EACCES}
 	dial := &url.Error{Op: "Get", URL: "https://jira.example.com", Err: &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}}
 	for _, tc := range []struct {
 		name string
@@ -32,6 +38,13 @@ func TestIsTemporary(t *testing.T) {
 		{"400", adapters.StatusError("jira", "POST /x", 400, "field x is required", 0), false},
 		{"not found sentinel", adapters.ErrNotFound, false},
 		{"plain", errors.New("boom"), false},
+		// A file error's errno looks like a net.Error (it has Timeout and
+		// Temporary methods): a missing or unwritable roadmap or state file
+		// needs a person, not a retry.
+		{"missing file", fmt.Errorf("reading roadmap: %w", missing), false},
+		{"permission denied", fmt.Errorf("writing roadmap: %w", denied), false},
+		{"interrupted read", &fs.PathError{Op: "read", Path: "/x", Err: syscall.EINTR}, true},
+		{"network errno", &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}, true},
 		{"all temporary", errors.Join(adapters.StatusError("jira", "PUT /a", 502, "", 0), dial), true},
 		{"one permanent", errors.Join(adapters.StatusError("jira", "PUT /a", 502, "", 0), adapters.StatusError("jira", "PUT /b", 400, "bad", 0)), false},
 	} {

@@ -84,6 +84,15 @@ func TestJiraInitiatives(t *testing.T) {
 			if err != nil || res.Written != 0 {
 				t.Errorf("idle refresh: %+v %v", res, err)
 			}
+			// Nor on a full read (every 6 hours, every rollup run, a
+			// restart), which compares with the comment as Jira holds it:
+			// a comment as tracksync wrote it is not edited again.
+			fake.Advance(time.Minute)
+			before := comments()[0].Body
+			res, err = svc.Load(ctx)
+			if err != nil || res.Written != 0 {
+				t.Errorf("full read with nothing changed: %d write(s), %v; comment %q", res.Written, err, before)
+			}
 		})
 	}
 }

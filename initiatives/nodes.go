@@ -1,6 +1,7 @@
 package initiatives
 
 import (
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -135,7 +136,8 @@ func estimateOf(it adapters.Item, rule estimateRule) float64 {
 	if rule.field != "" {
 		v := strings.TrimSpace(it.Fields[rule.field])
 		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f < 0 {
+		// ParseFloat takes "NaN" and "Inf" too: text, not estimates.
+		if err != nil || f < 0 || math.IsNaN(f) || math.IsInf(f, 0) {
 			return 0
 		}
 		return f

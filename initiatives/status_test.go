@@ -47,3 +47,37 @@ func TestPickStatus(t *testing.T) {
 		}
 	}
 }
+
+// TestProgressNeverRoundsUpToDone: 199 of 200 items done is 99%, never
+// 100%: written back, shown in a summary or a reason, 100% means done.
+func TestProgressNeverRoundsUpToDone(t *testing.T) {
+	for _, tc := range []struct {
+		done     float64
+		pct      int
+		progress string
+	}{
+		{0, 0, "0"}, {1.0 / 3, 33, "0.33"}, {0.5, 50, "0.5"}, {0.994, 99, "0.99"},
+		{0.995, 99, "0.99"}, {199.0 / 200, 99, "0.99"}, {0.99999, 99, "0.99"}, {1, 100, "1"},
+	} {
+		if got := percent(tc.done); got != tc.pct {
+			t.Errorf("percent(%v) = %d, want %d", tc.done, got, tc.pct)
+		}
+		if got := progressValue(tc.done); got != tc.progress {
+			t.Errorf("progressValue(%v) = %q, want %q", tc.done, got, tc.progress)
+		}
+	}
+}
+
+// TestEstimateNotANumber: an estimate field holding text that ParseFloat
+// takes as a number but is none (NaN, Inf) is unknown, like any other
+// text: it would make every estimate total NaN, and a NaN cannot be
+// encoded as JSON (rollup -o json, /rollups.json).
+func TestEstimateNotANumber(t *testing.T) {
+	rule := estimateRule{field: "Story Points"}
+	for v, want := range map[string]float64{"3": 3, " 5 ": 5, "0.5": 0.5, "-2": 0, "x": 0, "NaN": 0, "nan": 0, "Inf": 0, "+Inf": 0, "-Infinity": 0, "infinity": 0, "1e400": 0} {
+		it := adapters.Item{Fields: map[string]string{"Story Points": v}}
+		if got := estimateOf(it, rule); got != want {
+			t.Errorf("estimate %q = %v, want %v", v, got, want)
+		}
+	}
+}

@@ -160,8 +160,14 @@ func (s *Service) fanOut(ctx context.Context, inits []adapters.Ref) ([]adapters.
 	return created, errors.Join(errs...)
 }
 
-// percent is done as a whole percent.
-func percent(f float64) int { return int(math.Round(f * 100)) }
+// percent is done as a whole percent (99, not 100, short of done).
+func percent(f float64) int { return rollup.Percent(f) }
+
+// progressValue is done as the roadmap's progress: a fraction with two
+// decimals, which, like percent, reads 1 only when all is done.
+func progressValue(f float64) string {
+	return strconv.FormatFloat(float64(percent(f))/100, 'f', -1, 64)
+}
 
 // summary is the one-line progress text of r.
 func (s *Service) summary(r rollup.Rollup) string {
@@ -294,7 +300,7 @@ func (s *Service) writeSource(ctx context.Context, w initWrite) (bool, error) {
 	var p adapters.Patch
 	if wb.Source {
 		if s.o.Kinds[s.cfg.Source.Tracker] == "roadmap" {
-			v := strconv.FormatFloat(math.Round(s.Done(r)*100)/100, 'f', -1, 64)
+			v := progressValue(s.Done(r))
 			if init.Fields["progress"] != v {
 				p.Fields = append(p.Fields, adapters.CustomPrefix+"progress")
 				setField(&p.Item, "progress", v)
@@ -388,7 +394,10 @@ func (s *Service) comment(ctx context.Context, init adapters.Item, text, health 
 	if s.written.unchanged(wk, sig) && !full {
 		return false, nil
 	}
-	body := text + "\n\n_Kept up to date by tracksync._"
+	// Emphasis as *…*, the form every tracker's Markdown reads back as
+	// (Jira's ADF and wiki, Asana's rich text): with _…_ the comment read
+	// back never equalled this, and every full read edited it again.
+	body := text + "\n\n*Kept up to date by tracksync.*"
 	if sp, ok := s.o.Trackers[init.Ref.Tracker].(StatusPoster); ok && sp.CanPostStatus(init.Ref) {
 		wrote, err := sp.PostStatus(ctx, init.Ref, body, health)
 		if err != nil {
@@ -521,7 +530,7 @@ func (s *Service) eventPayload(r rollup.Rollup) notify.Payload {
 		key = r.Initiative.ID
 	}
 	return notify.Payload{Initiative: key, Ref: rollup.Key(r.Initiative), Title: r.Title, URL: r.Initiative.URL,
-		Reasons: slices.Clone(r.Reasons), Percent: int(math.Round(d * 100))}
+		Reasons: slices.Clone(r.Reasons), Percent: percent(d)}
 }
 
 // prime reads, once per process, what the last process stored: the latest

@@ -126,7 +126,7 @@ func (x *Index) leafStats(set []int, skip int) stats {
 		for _, m := range x.members[c] {
 			est = max(est, x.nodes[m].Estimate)
 		}
-		if est <= 0 {
+		if !(est > 0) || math.IsInf(est, 0) { // NaN too
 			est = def
 		}
 		st.totalEst += est
@@ -184,18 +184,33 @@ func (x *Index) withRisk(base *Rollup) Rollup {
 		done = r.DoneByEstimate
 	}
 	if !r.Target.IsZero() && (r.Total == 0 || done < 1) {
-		left := r.Target.Sub(now)
+		// A target is a calendar day: work due on it is on time all that
+		// day, so count whole days from today (UTC, as dates are read).
+		days := daysBetween(now, r.Target)
 		switch {
-		case left < 0:
+		case days < 0:
 			r.Reasons = append(r.Reasons, fmt.Sprintf("target date passed with %s done", pct(done)))
-		case r.Total > 0 && ar.DaysBeforeDue > 0 && done < ar.MinDone && left <= time.Duration(ar.DaysBeforeDue)*24*time.Hour:
-			days := int(math.Ceil(left.Hours() / 24))
-			r.Reasons = append(r.Reasons, fmt.Sprintf("due in %d days with %s done (< %s)", days, pct(done), pct(ar.MinDone)))
+		case r.Total > 0 && ar.DaysBeforeDue > 0 && done < ar.MinDone && days <= ar.DaysBeforeDue:
+			when := "due today"
+			if days > 0 {
+				when = "due in " + plural(days, "day", "days")
+			}
+			r.Reasons = append(r.Reasons, fmt.Sprintf("%s with %s done (< %s)", when, pct(done), pct(ar.MinDone)))
 		}
 	}
 	r.Reasons = append(r.Reasons, base.Reasons...)
 	r.AtRisk = len(r.Reasons) > 0
 	return r
+}
+
+// daysBetween is the number of calendar days (UTC) from the day of now to
+// the day of target: 0 on the target day, negative once it has passed.
+func daysBetween(now, target time.Time) int {
+	day := func(t time.Time) time.Time {
+		y, m, d := t.UTC().Date()
+		return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	}
+	return int(math.Round(day(target).Sub(day(now)).Hours() / 24))
 }
 
 // blocked names the not-done items below the root (itself excluded) with a
@@ -237,7 +252,7 @@ func containsFold(list []string, s string) bool {
 	return slices.ContainsFunc(list, func(l string) bool { return strings.EqualFold(l, s) })
 }
 
-func pct(f float64) string { return fmt.Sprintf("%d%%", int(math.Round(f*100))) }
+func pct(f float64) string { return fmt.Sprintf("%d%%", Percent(f)) }
 
 func sortRefs(refs []adapters.Ref) {
 	sort.Slice(refs, func(i, j int) bool { return Key(refs[i]) < Key(refs[j]) })

@@ -71,14 +71,22 @@ const (
 	dateLayout       = "2006-01-02"
 )
 
-// percentOf is the integer percent of a 0..1 fraction, as every output shows
-// it: math.Round(done*100), clamped to 0..100 (NaN is 0).
-func percentOf(done float64) int {
+// Percent is the integer percent of a 0..1 fraction, as every output and
+// write-back shows it: math.Round(done*100), clamped to 0..100 (NaN is 0),
+// except that short of 1 it is at most 99: 100% means done, never 199
+// items of 200.
+func Percent(done float64) int {
 	if math.IsNaN(done) {
 		return 0
 	}
-	return int(math.Round(math.Max(0, math.Min(1, done)) * 100))
+	p := int(math.Round(math.Max(0, math.Min(1, done)) * 100))
+	if p == 100 && done < 1 {
+		p = 99
+	}
+	return p
 }
+
+func percentOf(done float64) int { return Percent(done) }
 
 // done is "the" fraction done of r under the report's basis.
 func (rep Report) done(r Rollup) float64 {

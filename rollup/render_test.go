@@ -80,7 +80,7 @@ func renderReport(t *testing.T) Report {
 }
 
 func TestPercentOf(t *testing.T) {
-	for in, want := range map[float64]int{0: 0, 0.004: 0, 0.005: 1, 1.0 / 3: 33, 0.665: 67, 1: 100, 1.2: 100, -0.1: 0} {
+	for in, want := range map[float64]int{0: 0, 0.004: 0, 0.005: 1, 1.0 / 3: 33, 0.665: 67, 0.995: 99, 0.99999: 99, 1: 100, 1.2: 100, -0.1: 0} {
 		if got := percentOf(in); got != want {
 			t.Errorf("percentOf(%v) = %d, want %d", in, got, want)
 		}

@@ -2,6 +2,8 @@ package rollup
 
 import (
 	"fmt"
+	"io"
+	"math"
 	"testing"
 	"time"
 
@@ -372,5 +374,56 @@ func TestUpsertReturnsChangedInitiatives(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"jira:I2"}, keys); diff != "" {
 		t.Errorf("All() after updates mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestTargetDateIsAWholeDay: a target date is a calendar day (trackers and
+// the roadmap file hold dates, read as midnight UTC). Work due on a day is
+// on time all that day: the target has not passed until the day after, and
+// "due in N days" counts calendar days.
+func TestTargetDateIsAWholeDay(t *testing.T) {
+	day := func(s string) time.Time {
+		d, err := time.Parse(time.DateOnly, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	tests := []struct {
+		now     time.Time
+		reasons []string
+	}{
+		{time.Date(2027, 3, 16, 23, 59, 0, 0, time.UTC), nil},
+		{time.Date(2027, 3, 17, 0, 0, 0, 0, time.UTC), []string{"due in 14 days with 0% done (< 50%)"}},
+		{time.Date(2027, 3, 30, 12, 0, 0, 0, time.UTC), []string{"due in 1 day with 0% done (< 50%)"}},
+		{time.Date(2027, 3, 31, 0, 0, 1, 0, time.UTC), []string{"due today with 0% done (< 50%)"}},
+		{time.Date(2027, 3, 31, 23, 59, 59, 0, time.UTC), []string{"due today with 0% done (< 50%)"}},
+		{time.Date(2027, 4, 1, 0, 0, 0, 0, time.UTC), []string{"target date passed with 0% done"}},
+	}
+	for _, tc := range tests {
+		cfg := Config{Now: func() time.Time { return tc.now }, AtRisk: AtRisk{DaysBeforeDue: 14, MinDone: 0.5}}
+		in := initiative(jira("I"), jira("A"))
+		in.Due = day("2027-03-31")
+		x := NewIndex(cfg, []Node{in, issue(jira("A"), todo, 1)})
+		r, _ := x.Rollup(jira("I"))
+		if diff := cmp.Diff(tc.reasons, r.Reasons); diff != "" || r.AtRisk != (len(tc.reasons) > 0) {
+			t.Errorf("at %s, due 2027-03-31: at risk %v, reasons (-want +got):\n%s", tc.now.Format(time.RFC3339), r.AtRisk, diff)
+		}
+	}
+}
+
+// TestEstimateNaNWeighsDefault: a leaf whose estimate is NaN or infinite
+// weighs the default, so the totals stay numbers and the JSON encodes.
+func TestEstimateNaNWeighsDefault(t *testing.T) {
+	x := NewIndex(Config{Now: fixedNow}, []Node{
+		initiative(jira("I"), jira("A"), jira("B"), jira("C")),
+		issue(jira("A"), done, math.NaN()), issue(jira("B"), todo, math.Inf(1)), issue(jira("C"), todo, 2),
+	})
+	r, _ := x.Rollup(jira("I"))
+	if r.DoneByEstimate != 0.25 {
+		t.Errorf("DoneByEstimate = %v, want 0.25 (1 of 1+1+2)", r.DoneByEstimate)
+	}
+	if err := WriteJSON(io.Discard, Report{Rollups: []Rollup{r}, ByEstimate: true}); err != nil {
+		t.Errorf("WriteJSON: %v", err)
 	}
 }

@@ -63,6 +63,11 @@
 // changed on disk since it was read (a PM saving) is redone, and after a
 // few attempts refused with ErrConflict.
 //
+// Merge keys work as in YAML: an initiative with <<: *defaults has the
+// shared mapping's keys it does not set itself. A write of such a key adds
+// the initiative's own (the shared mapping is never edited); removing one
+// is refused (ErrUnsupported), since the shared value would stay.
+//
 // List scopes and cursors are described on List; children are available
 // in file order from Children for the roll-up.
 //

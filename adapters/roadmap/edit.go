@@ -276,18 +276,19 @@ func (d *document) setKey(in *initiative, name string, v value, st statusSet) (*
 	if v.empty() {
 		return d.removeKey(in, name, st)
 	}
-	k, old := in.pair(name)
+	k, old := in.own(name)
 	if k == nil {
+		if _, mv := in.pair(name); mv != nil && sameValue(mv, v) {
+			return d, nil
+		}
+		// A value merged in (<<: *defaults) is overridden here, never
+		// edited where it is shared.
 		return d.appendKey(in, name, v, st)
 	}
 	if old.Anchor != "" {
 		return nil, fmt.Errorf("%s has an anchor (&%s) other values may use; edit it by hand: %w", name, old.Anchor, adapters.ErrUnsupported)
 	}
-	if v.isList {
-		if slices.Equal(adapters.NormalizeList(listValue(old)), adapters.NormalizeList(v.list)) {
-			return d, nil
-		}
-	} else if (old.Kind == yaml.ScalarNode || old.Kind == yaml.AliasNode) && scalarValue(old) == v.scalar {
+	if sameValue(old, v) {
 		return d, nil
 	}
 	ki := k.Column - 1
@@ -389,6 +390,14 @@ func (d *document) setKey(in *initiative, name string, v value, st statusSet) (*
 		}
 		return nil
 	})
+}
+
+// sameValue reports whether node old already holds v.
+func sameValue(old *yaml.Node, v value) bool {
+	if v.isList {
+		return slices.Equal(adapters.NormalizeList(listValue(old)), adapters.NormalizeList(v.list))
+	}
+	return (old.Kind == yaml.ScalarNode || old.Kind == yaml.AliasNode) && scalarValue(old) == v.scalar
 }
 
 // editBlockList rewrites block list old (under key name of in) to v.list,
@@ -508,6 +517,9 @@ func (d *document) appendKey(in *initiative, name string, v value, st statusSet)
 // dash line and comment lines in between move above it.
 func (d *document) removeKey(in *initiative, name string, st statusSet) (*document, error) {
 	m := in.node
+	if in.inMerge(name) {
+		return nil, fmt.Errorf("%s of initiative %s comes from a merge key (<<); removing it needs an edit by hand: %w", name, in.key, adapters.ErrUnsupported)
+	}
 	idx := -1
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		if m.Content[i].Value == name {

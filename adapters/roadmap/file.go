@@ -38,7 +38,8 @@ func readFile(path string) ([]byte, time.Time, error) {
 // writeFile replaces the file at path with data atomically: a temporary
 // file in the same folder, synced, given the original's permissions, then
 // renamed over it, so a reader (git, an editor, another tracksync) sees
-// the old file or the new one and never half of one. A symlinked path is
+// the old file or the new one and never half of one. A file tracksync may
+// not write (read-only) is refused, not replaced. A symlinked path is
 // written through to its target. If the file no longer holds was (a PM
 // saved in the meantime), nothing is written and the error is
 // errChangedOnDisk.
@@ -51,6 +52,17 @@ func writeFile(path string, data, was []byte) (err error) {
 	if err != nil {
 		return fmt.Errorf("writing roadmap %s: %w", path, err)
 	}
+	// Renaming over the file needs only the folder's write permission, so
+	// a file made read-only (chmod a-w, a protected checkout) would be
+	// replaced anyway: check the file's own permission first.
+	if info.Mode().Perm()&0o222 == 0 {
+		return fmt.Errorf("writing roadmap %s: the file is read-only: %w", path, os.ErrPermission)
+	}
+	wf, err := os.OpenFile(real, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("writing roadmap %s: %w", path, err)
+	}
+	wf.Close()
 	dir, base := filepath.Split(real)
 	tmp, err := os.CreateTemp(dir, "."+base+".tracksync-*")
 	if err != nil {

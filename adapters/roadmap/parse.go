@@ -89,14 +89,96 @@ type document struct {
 // initiative is one entry of the list.
 type initiative struct {
 	node *yaml.Node // the mapping
-	key  string
-	line int
-	hash string
+	// pairs are its keys and values as YAML means them (key, value, key,
+	// ...): its own, then those merged in with <<: *defaults that it does
+	// not set itself. Merged key nodes belong to the shared mapping, which
+	// writes never edit.
+	pairs []*yaml.Node
+	key   string
+	line  int
+	hash  string
 }
 
-// pair returns the key and value nodes of name in the initiative, or nils.
+// pair returns the key and value nodes of name in the initiative, merged
+// ones included, or nils.
 func (in *initiative) pair(name string) (k, v *yaml.Node) {
+	for i := 0; i+1 < len(in.pairs); i += 2 {
+		if in.pairs[i].Value == name {
+			return in.pairs[i], in.pairs[i+1]
+		}
+	}
+	return nil, nil
+}
+
+// own returns the key and value nodes of name written in the initiative's
+// own mapping, or nils: what a write may edit in place.
+func (in *initiative) own(name string) (k, v *yaml.Node) {
 	return mappingPair(in.node, name)
+}
+
+// inMerge reports whether a mapping merged in with << (<<: *defaults)
+// holds name, so that the initiative has a value for it even without its
+// own.
+func (in *initiative) inMerge(name string) bool {
+	only := &yaml.Node{Kind: yaml.MappingNode}
+	for i := 0; i+1 < len(in.node.Content); i += 2 {
+		if isMergeKey(in.node.Content[i]) {
+			only.Content = append(only.Content, in.node.Content[i], in.node.Content[i+1])
+		}
+	}
+	var bad []*yaml.Node
+	k, _ := mappingPair(&yaml.Node{Content: effectivePairs(only, 0, &bad)}, name)
+	return k != nil
+}
+
+// isMergeKey reports whether k is YAML's merge key (<<, unquoted).
+func isMergeKey(k *yaml.Node) bool {
+	return k.Kind == yaml.ScalarNode && k.Value == "<<" && k.ShortTag() == "!!merge"
+}
+
+// effectivePairs is mapping m's pairs with YAML's merge keys applied: its
+// own keys, then those of each merged mapping (<<: *a, or <<: [*a, *b],
+// earlier ones first) that no earlier source set. bad collects the merge
+// values that are not mappings.
+func effectivePairs(m *yaml.Node, depth int, bad *[]*yaml.Node) []*yaml.Node {
+	var out, merges []*yaml.Node
+	has := map[string]bool{}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		if isMergeKey(k) {
+			merges = append(merges, v)
+			continue
+		}
+		out = append(out, k, v)
+		has[k.Value] = true
+	}
+	deref := func(n *yaml.Node) *yaml.Node {
+		if n != nil && n.Kind == yaml.AliasNode {
+			return n.Alias
+		}
+		return n
+	}
+	for _, v := range merges {
+		srcs := []*yaml.Node{v}
+		if dv := deref(v); dv != nil && dv.Kind == yaml.SequenceNode {
+			srcs = dv.Content
+		}
+		for _, src := range srcs {
+			sm := deref(src)
+			if sm == nil || sm.Kind != yaml.MappingNode || depth > 8 {
+				*bad = append(*bad, src)
+				continue
+			}
+			mp := effectivePairs(sm, depth+1, bad)
+			for i := 0; i+1 < len(mp); i += 2 {
+				if !has[mp[i].Value] {
+					has[mp[i].Value] = true
+					out = append(out, mp[i], mp[i+1])
+				}
+			}
+		}
+	}
+	return out
 }
 
 func mappingPair(m *yaml.Node, name string) (k, v *yaml.Node) {
@@ -264,7 +346,8 @@ func (d *document) initiative(n *yaml.Node, st statusSet) (*initiative, []error)
 	if n.Kind != yaml.MappingNode {
 		return nil, []error{&ParseError{Path: d.path, Line: n.Line, Msg: "an initiative must be a mapping of key: value"}}
 	}
-	in := &initiative{node: n, line: n.Line}
+	var bad []*yaml.Node
+	in := &initiative{node: n, line: n.Line, pairs: effectivePairs(n, 0, &bad)}
 	if len(n.Content) > 0 {
 		in.line = n.Content[0].Line
 	}
@@ -281,8 +364,11 @@ func (d *document) initiative(n *yaml.Node, st statusSet) (*initiative, []error)
 		return nil, []error{&ParseError{Path: d.path, Line: kv.Line, Msg: "initiative key spans lines"}}
 	}
 	errs := dupKeys(d.path, in.key, n)
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
+	for _, b := range bad {
+		errs = append(errs, &ParseError{Path: d.path, Line: b.Line, Key: in.key, Msg: "a merge key (<<) must merge a mapping or a list of mappings"})
+	}
+	for i := 0; i+1 < len(in.pairs); i += 2 {
+		k, v := in.pairs[i], in.pairs[i+1]
 		if k.Kind != yaml.ScalarNode {
 			errs = append(errs, &ParseError{Path: d.path, Line: k.Line, Key: in.key, Msg: "keys must be plain names"})
 			continue

@@ -239,8 +239,8 @@ func (t *Tracker) toItem(in *initiative, at time.Time) adapters.Item {
 	if o := in.scalar(keyOwner); o != "" {
 		it.Assignees = []string{o}
 	}
-	for i := 0; i+1 < len(in.node.Content); i += 2 {
-		k, v := in.node.Content[i].Value, in.node.Content[i+1]
+	for i := 0; i+1 < len(in.pairs); i += 2 {
+		k, v := in.pairs[i].Value, in.pairs[i+1]
 		switch {
 		case k == keyChildren:
 			if l := adapters.EncodeList(listValue(v)); l != "" {

@@ -27,7 +27,9 @@ at-risk reasons, with its direct children.
 Read-only unless --write: with it, rollup also creates missing delivery
 items (fan-out) and writes progress back where the config says, as the
 daemon does. A snapshot of today's figures is stored either way, for the
-dashboard's burn-up sparklines.`,
+dashboard's burn-up sparklines. When a write (or the snapshot) fails, the
+roll-ups are printed all the same, then the failure, with exit code 1 (5
+when trying again later can fix it).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -35,6 +37,9 @@ dashboard's burn-up sparklines.`,
 			case "table", "json", "markdown", "html":
 			default:
 				return usageErr("--format %q: want table, json, markdown or html", format)
+			}
+			if days < 0 {
+				return usageErr("--days %d: want 0 or more days of history", days)
 			}
 			if a.output == "json" && !cmd.Flags().Changed("format") {
 				format = "json"
@@ -51,10 +56,12 @@ dashboard's burn-up sparklines.`,
 				return &exitError{code: exitUsage, err: err}
 			}
 			svc.SetReadOnly(!write)
-			res, err := svc.Load(ctx)
-			if err != nil {
-				return err
+			res, loadErr := svc.Load(ctx)
+			if loadErr != nil && !svc.Initialised() {
+				return loadErr
 			}
+			// Read, but a write-back, fan-out or snapshot failed: the
+			// roll-ups are still shown, then the failure (loadErr).
 			if only != "" {
 				if _, ok := svc.Initiative(only); !ok {
 					var keys []string
@@ -85,7 +92,7 @@ dashboard's burn-up sparklines.`,
 			if write && format == "table" {
 				fmt.Fprintf(a.stdout, "\ncreated %d delivery item(s), made %d write-back write(s)\n", len(res.Created), res.Written)
 			}
-			return nil
+			return loadErr
 		},
 	}
 	cmd.Flags().StringVar(&only, "initiative", "", "only this initiative (its key, e.g. INIT-1)")
