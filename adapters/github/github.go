@@ -672,6 +672,12 @@ func (t *Tracker) createItem(ctx context.Context, it adapters.Item, opts adapter
 	if opts.IdempotencyKey != "" {
 		t.remember(repo, opts.IdempotencyKey, is.GetNumber())
 	}
+	if f := w.dropped(&is); len(f) > 0 {
+		// The issue is made and will be linked as it is; someone must
+		// give the token push access for the rest to follow.
+		t.log.Warn("GitHub made the issue without some of the fields written: it silently drops them when the token lacks push access to the repository",
+			"tracker", t.name, "issue", issueID(repo, is.GetNumber()), "fields", strings.Join(f, ", "), "repo", repo)
+	}
 	if state != "open" {
 		// GitHub creates issues open; closing is a second write.
 		id := issueID(repo, is.GetNumber())
@@ -741,6 +747,9 @@ func (t *Tracker) updateItem(ctx context.Context, ref adapters.Ref, p adapters.P
 	}
 	var w issueWrite
 	parent, fieldStatus := false, false
+	// typeRefused is a type the repository's owner does not have: it
+	// does not hold back the other fields either.
+	var typeRefused error
 	for _, f := range p.Fields {
 		switch f {
 		case adapters.FieldTitle:
@@ -789,6 +798,10 @@ func (t *Tracker) updateItem(ctx context.Context, ref adapters.Ref, p adapters.P
 			// An item without a type leaves the issue's alone.
 			if p.Item.Type != "" && !strings.EqualFold(p.Item.Type, cur.Type) {
 				typ, err := t.ownerType(ctx, repo, p.Item.Type)
+				if errors.Is(err, adapters.ErrInvalid) {
+					typeRefused = err
+					continue
+				}
 				if err != nil {
 					return adapters.Item{}, fmt.Errorf("updating %s: %w", id, err)
 				}
@@ -802,26 +815,38 @@ func (t *Tracker) updateItem(ctx context.Context, ref adapters.Ref, p adapters.P
 			}
 		}
 	}
+	// refused names the fields GitHub refused (or dropped) in an edit
+	// whose other fields were written without them: the update ends in
+	// an error naming them.
+	var refused error
+	if typeRefused != nil {
+		if w.empty() && !parent && !fieldStatus {
+			return adapters.Item{}, fmt.Errorf("updating %s: %w", id, typeRefused)
+		}
+		refused = adapters.Permanent(fmt.Errorf("updating %s: %w; %w", id, typeRefused, errOthersWritten))
+	}
 	if parent {
 		if cur, err = t.updateParent(ctx, repo, is, p.Item.Parent, w.empty()); err != nil {
 			return adapters.Item{}, fmt.Errorf("updating %s: %w", id, err)
 		}
 	}
 	out := is
-	// refused names the fields GitHub refused in an edit whose other
-	// fields were then written without them: the update ends in an
-	// error naming them.
-	var refused error
 	if !w.empty() {
 		out, err = t.patchIssue(ctx, "updating issue "+id, repo, n, w)
+		sent := w
 		if others, why := w.without(err); others != nil {
+			sent = *others
 			// One value GitHub will not take (a person who cannot be
 			// assigned) does not hold back the others.
-			refused = adapters.Permanent(fmt.Errorf("github: updating %s: GitHub refused %s; %w: %w", id, why, errOthersWritten, err))
+			refused = errors.Join(refused, adapters.Permanent(fmt.Errorf("github: updating %s: GitHub refused %s; %w: %w", id, why, errOthersWritten, err)))
 			out, err = t.patchIssue(ctx, "updating issue "+id, repo, n, *others)
 		}
 		if err != nil {
 			return adapters.Item{}, err
+		}
+		if f := sent.dropped(out); len(f) > 0 {
+			refused = errors.Join(refused, adapters.Permanent(fmt.Errorf("github: updating %s: GitHub answered without the %s written, which it silently drops when the token lacks push access to %s; %w",
+				id, strings.Join(f, " and "), repo, errOthersWritten)))
 		}
 		cur = t.toItem(repo, out)
 	}
@@ -882,6 +907,47 @@ func (w issueWrite) without(err error) (*issueWrite, string) {
 		return nil, ""
 	}
 	return &rest, strings.Join(named, ", ")
+}
+
+// dropped names the fields w sets that the answer does not hold:
+// GitHub answers 200 to an issue write from a token without push access
+// to the repository and silently leaves out its labels, assignees,
+// milestone and type.
+func (w issueWrite) dropped(is *issue) []string {
+	var out []string
+	if w.Labels != nil {
+		var got []string
+		for _, l := range is.Labels {
+			got = append(got, l.GetName())
+		}
+		if !sameLabels(*w.Labels, got) {
+			out = append(out, "labels")
+		}
+	}
+	if w.Assignees != nil {
+		var got []string
+		for _, u := range is.Assignees {
+			got = append(got, u.GetLogin())
+		}
+		// Logins are case-insensitive too.
+		if !sameLabels(*w.Assignees, got) {
+			out = append(out, "assignees")
+		}
+	}
+	if w.Milestone != nil {
+		want := string(w.Milestone)
+		got := "null"
+		if m := is.GetMilestone(); m != nil {
+			got = strconv.Itoa(m.GetNumber())
+		}
+		if want != got {
+			out = append(out, "milestone")
+		}
+	}
+	if w.Type != nil && !strings.EqualFold(*w.Type, is.typeName()) {
+		out = append(out, "type")
+	}
+	return out
 }
 
 // archiveItem is Archive without the project status source: it closes

@@ -1,6 +1,9 @@
 package github
 
 import (
+	"bytes"
+	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -57,5 +60,83 @@ func TestUpdateWithProjectStatusGoesOn(t *testing.T) {
 	}
 	if got.Title != "renamed" || got.Status != "In Progress" {
 		t.Errorf("issue %q on the board in %q, want renamed, In Progress", got.Title, got.Status)
+	}
+}
+
+// TestUpdateWithoutPushAccess: GitHub answers 200 to an edit by a token
+// without push access and silently drops its labels and assignees. The
+// update writes the rest and fails naming them and the likely cause
+// (Permanent): before, it returned the issue as if all were written.
+func TestUpdateWithoutPushAccess(t *testing.T) {
+	f := newFixture(t, githubtest.Options{NoPush: true})
+	res, err := f.tr.Create(t.Context(), adapters.Item{Title: "x", Status: "open"}, adapters.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.tr.Update(t.Context(), res.Item.Ref, adapters.Patch{
+		Fields: []string{adapters.FieldTitle, adapters.FieldAssignees, adapters.FieldLabels},
+		Item:   adapters.Item{Title: "renamed", Assignees: []string{"user-1"}, Labels: []string{"kept"}},
+	})
+	if err == nil || !adapters.IsPermanent(err) || !errors.Is(err, errOthersWritten) ||
+		!strings.Contains(err.Error(), "without the labels and assignees written") || !strings.Contains(err.Error(), "push access to "+githubtest.DefaultRepo) {
+		t.Fatalf("Update: %v, want a permanent error naming the dropped labels and assignees", err)
+	}
+	if is := f.fake.Issues(githubtest.DefaultRepo)[0]; is.Title != "renamed" {
+		t.Errorf("title %q, want renamed", is.Title)
+	}
+	// With push access nothing is reported.
+	g := newFixture(t, githubtest.Options{})
+	res, err = g.tr.Create(t.Context(), adapters.Item{Title: "x", Labels: []string{"Bug"}}, adapters.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.tr.Update(t.Context(), res.Item.Ref, adapters.Patch{
+		Fields: []string{adapters.FieldAssignees, adapters.FieldLabels},
+		Item:   adapters.Item{Assignees: []string{"user-1"}, Labels: []string{"bug", "docs"}},
+	}); err != nil {
+		t.Errorf("Update with push access: %v", err)
+	}
+}
+
+// TestCreateWithoutPushAccessWarns: a create whose labels GitHub
+// silently dropped (no push access) makes the issue and says so in a
+// warning naming the issue and the fields: before, nothing said why the
+// labels never arrived.
+func TestCreateWithoutPushAccessWarns(t *testing.T) {
+	var logs bytes.Buffer
+	f := newFixture(t, githubtest.Options{NoPush: true}, func(o *Options) { o.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
+	res, err := f.tr.Create(t.Context(), adapters.Item{Title: "x", Labels: []string{"triaged"}}, adapters.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := logs.String(); !strings.Contains(got, "level=WARN") || !strings.Contains(got, "push access") ||
+		!strings.Contains(got, "issue="+res.Item.Ref.ID) || !strings.Contains(got, "fields=labels") {
+		t.Errorf("logs %q, want a warning naming %s and its labels", got, res.Item.Ref.ID)
+	}
+}
+
+// TestUpdateUnknownTypeWritesTheRest: a type the repository's owner
+// does not have fails the update naming the owner's types, but the other
+// fields of the edit are written: before, it held back the whole edit.
+func TestUpdateUnknownTypeWritesTheRest(t *testing.T) {
+	f := newFixture(t, githubtest.Options{IssueTypes: []string{"Task", "Epic"}}, func(o *Options) { o.IssueTypes = true })
+	res, err := f.tr.Create(t.Context(), adapters.Item{Title: "x", Type: "Task"}, adapters.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.tr.Update(t.Context(), res.Item.Ref, adapters.Patch{
+		Fields: []string{adapters.FieldTitle, adapters.FieldType},
+		Item:   adapters.Item{Title: "renamed", Type: "Bug"},
+	})
+	if err == nil || !adapters.IsPermanent(err) || !errors.Is(err, errOthersWritten) || !strings.Contains(err.Error(), `no issue type "Bug"`) {
+		t.Fatalf("Update: %v, want a permanent error naming the missing type", err)
+	}
+	if is := f.fake.Issues(githubtest.DefaultRepo)[0]; is.Title != "renamed" || is.Type != "Task" {
+		t.Errorf("issue %q of type %q, want renamed, Task", is.Title, is.Type)
+	}
+	// The type alone: the refusal as it was.
+	_, err = f.tr.Update(t.Context(), res.Item.Ref, adapters.Patch{Fields: []string{adapters.FieldType}, Item: adapters.Item{Type: "Bug"}})
+	if err == nil || errors.Is(err, errOthersWritten) || !strings.Contains(err.Error(), `no issue type "Bug"`) {
+		t.Errorf("an edit of the type alone: %v", err)
 	}
 }

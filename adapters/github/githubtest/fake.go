@@ -67,6 +67,11 @@ type Options struct {
 	IssueTypes []string
 	// GraphQLLimit is the GraphQL point budget per hour (default 5000).
 	GraphQLLimit int
+	// NoPush makes every token one without push access to the
+	// repositories (a triager's or reader's): as GitHub does, an issue
+	// write's labels, assignees, milestone and type are then silently
+	// dropped, and the rest written.
+	NoPush bool
 }
 
 // Issue is an issue or pull request as the fake stores it; test hooks

@@ -463,7 +463,7 @@ func (s *Server) route(req *http.Request, seg []string, body []byte) response {
 		}
 		return s.paginate(req, all)
 	case len(rest) == 2 && rest[0] == "assignees" && m == http.MethodGet:
-		if s.users[rest[1]] {
+		if _, ok := s.login(rest[1]); ok {
 			return reply(http.StatusNoContent, nil)
 		}
 		return notFound()
@@ -632,9 +632,28 @@ func parseLabels(raw json.RawMessage) ([]string, bool) {
 	return nil, false
 }
 
+// login is an assignable user's login as GitHub spells it, found
+// whatever the case of name: logins are case-insensitive.
+func (s *Server) login(name string) (string, bool) {
+	if s.users[name] {
+		return name, true
+	}
+	for u := range s.users {
+		if strings.EqualFold(u, name) {
+			return u, true
+		}
+	}
+	return "", false
+}
+
 // apply validates in and writes it into is; ok is false with the error
 // response when a value is refused.
 func (s *Server) apply(r *repo, is *Issue, in issueInput) (response, bool) {
+	if s.opts.NoPush {
+		// "Without push access to the repository, ... changes are
+		// silently dropped."
+		in.Labels, in.Assignees, in.Milestone, in.Type = nil, nil, nil, nil
+	}
 	if in.Title != nil {
 		if strings.TrimSpace(*in.Title) == "" {
 			return invalid("Issue", "title", "missing_field", nil), false
@@ -645,12 +664,15 @@ func (s *Server) apply(r *repo, is *Issue, in issueInput) (response, bool) {
 		is.Body = *in.Body
 	}
 	if in.Assignees != nil {
+		var logins []string
 		for _, a := range *in.Assignees {
-			if !s.users[a] {
+			login, ok := s.login(a)
+			if !ok {
 				return invalid("Issue", "assignees", "invalid", a), false
 			}
+			logins = append(logins, login)
 		}
-		is.Assignees = normalize(*in.Assignees)
+		is.Assignees = normalize(logins)
 	}
 	if len(in.Labels) > 0 && !bytes.Equal(in.Labels, []byte("null")) {
 		names, ok := parseLabels(in.Labels)
