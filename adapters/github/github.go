@@ -6,7 +6,7 @@
 // which GitHub lists among issues, are skipped). Refs are
 // {Project: "owner/repo", ID and Key: "owner/repo#12", URL: html_url}.
 // Native statuses are "open" (todo), "closed" (done) and "not planned"
-// (done: closed with state_reason not_planned); statuses beyond those are
+// (done: closed with state_reason not_planned or duplicate); statuses beyond those are
 // status labels, which the flow's mapping layer manages through labels.
 // The milestone is the custom field "custom:milestone" (by title; a missing
 // milestone is created). Parent is the issue's parent in GitHub's
@@ -496,7 +496,9 @@ func (t *Tracker) toItem(repo string, is *issue) adapters.Item {
 	it.Status, it.StatusCategory = StatusOpen, adapters.CategoryTodo
 	if is.GetState() == "closed" {
 		it.Status, it.StatusCategory = StatusClosed, adapters.CategoryDone
-		if is.GetStateReason() == "not_planned" {
+		// A duplicate was not done either: GitHub shows it as it shows
+		// not planned, not as completed.
+		if r := is.GetStateReason(); r == "not_planned" || r == "duplicate" {
 			it.Status = StatusNotPlanned
 		}
 	}

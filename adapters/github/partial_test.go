@@ -140,3 +140,34 @@ func TestUpdateUnknownTypeWritesTheRest(t *testing.T) {
 		t.Errorf("an edit of the type alone: %v", err)
 	}
 }
+
+// TestClosedAsDuplicate: an issue closed as a duplicate (state_reason
+// "duplicate", in GitHub's contract beside completed and not_planned)
+// was not done: it reads as "not planned", as GitHub shows it (grey, not
+// the purple of completed), and is left a duplicate when "not planned"
+// is written to it. Before, it read as "closed", so its copy was marked
+// done as completed work.
+func TestClosedAsDuplicate(t *testing.T) {
+	f := newFixture(t, githubtest.Options{})
+	res, err := f.tr.Create(t.Context(), adapters.Item{Title: "again", Status: "open"}, adapters.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := f.fake.Issues(githubtest.DefaultRepo)[0].Number
+	if err := f.fake.EditIssue(githubtest.DefaultRepo, n, func(is *githubtest.Issue) { is.State, is.StateReason = "closed", "duplicate" }); err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.tr.Get(t.Context(), res.Item.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != StatusNotPlanned || got.StatusCategory != adapters.CategoryDone {
+		t.Errorf("status %q (%s), want %q (done)", got.Status, got.StatusCategory, StatusNotPlanned)
+	}
+	if _, err := f.tr.Update(t.Context(), res.Item.Ref, adapters.Patch{Fields: []string{adapters.FieldStatus}, Item: adapters.Item{Status: StatusNotPlanned}}); err != nil {
+		t.Fatal(err)
+	}
+	if is := f.fake.Issues(githubtest.DefaultRepo)[0]; is.StateReason != "duplicate" {
+		t.Errorf("state_reason %q after writing not planned, want duplicate kept", is.StateReason)
+	}
+}

@@ -83,7 +83,7 @@ type Issue struct {
 	Title       string
 	Body        string
 	State       string // open, closed
-	StateReason string // "", completed, not_planned, reopened
+	StateReason string // "", completed, not_planned, duplicate, reopened
 	Labels      []string
 	Assignees   []string
 	Milestone   int // milestone number, 0 for none

@@ -711,7 +711,7 @@ func (s *Server) apply(r *repo, is *Issue, in issueInput) (response, bool) {
 		if state != "open" && state != "closed" {
 			return invalid("Issue", "state", "invalid", state), false
 		}
-		if reason != "" && reason != "completed" && reason != "not_planned" && reason != "reopened" {
+		if reason != "" && reason != "completed" && reason != "not_planned" && reason != "duplicate" && reason != "reopened" {
 			return invalid("Issue", "state_reason", "invalid", reason), false
 		}
 		s.setState(is, state, reason)
