@@ -15,20 +15,30 @@ import (
 )
 
 // TestLabelsDroppedWithoutPushAccess: GitHub answers 200 to an edit of
-// labels or assignees by a token without push access to the repository
-// (a triager's, a reader's) and silently leaves them out. The run must
-// say so, naming the field and the cause, while the rename in the same
-// edit lands: before, the run counted the update as done, reported
-// nothing, and the label never reached GitHub.
+// assignees by a token without push access to the repository (a
+// triager's, a reader's) and silently leaves them out; it refuses to
+// make a new label (403). The run must say so, naming the fields and the
+// cause, while the rename in the same edit lands: before, the refused
+// label held back the whole edit, and without it the run counted the
+// update as done, reported nothing, and the assignee never reached
+// GitHub.
 func TestLabelsDroppedWithoutPushAccess(t *testing.T) {
-	p := newPair(t, githubtest.Options{NoPush: true}, github.Options{}, map[string]config.FieldConfig{
-		"title":  {Direction: "both"},
-		"labels": {Direction: "both"},
-	})
+	fields := map[string]config.FieldConfig{
+		"title":     {Direction: "both"},
+		"labels":    {Direction: "both"},
+		"assignees": {Direction: "both"},
+	}
+	p := newPair(t, githubtest.Options{NoPush: true}, github.Options{}, fields)
+	cf := flowtest.Flow("project = "+jiraProj, ghRepo, fields)
+	cf.Name, cf.Schedule = "pair", ""
+	jusers := p.jfake.UserIDs()
+	p.flow = flowtest.Compile(t, cf, flowtest.Users(jusers, ghUsers), "jira", p.a, "github", p.b)
 	p.create(adapters.Item{Kind: adapters.KindIssue, Title: "jira task"})
 	p.sync(false)
 	key := flowtest.JiraIssue(t, p.jfake, "jira task").Key
-	if err := p.jfake.EditIssue(key, "ana", func(is *jiratest.Issue) { is.Labels = append(is.Labels, "triaged"); is.Summary = "renamed" }); err != nil {
+	if err := p.jfake.EditIssue(key, "ana", func(is *jiratest.Issue) {
+		is.Labels, is.Summary, is.Assignee = append(is.Labels, "triaged"), "renamed", jusers[1]
+	}); err != nil {
 		t.Fatal(err)
 	}
 	for run := 1; run <= 2; run++ {
@@ -37,8 +47,9 @@ func TestLabelsDroppedWithoutPushAccess(t *testing.T) {
 		if res == nil {
 			t.Fatalf("run %d: %v", run, err)
 		}
-		if run == 1 && (len(res.Errors) != 1 || !strings.Contains(res.Errors[0].Error(), "push access")) {
-			t.Errorf("run %d: errors %v, want the dropped labels reported", run, res.Errors)
+		if run == 1 && (len(res.Errors) != 1 || !strings.Contains(res.Errors[0].Error(), "without the assignees written") ||
+			!strings.Contains(res.Errors[0].Error(), "push access") || !strings.Contains(res.Errors[0].Error(), `creating label "triaged"`)) {
+			t.Errorf("run %d: errors %v, want the refused label and the dropped assignee reported", run, res.Errors)
 		}
 		if run == 2 && res.Run.Counts.Updated != 0 {
 			t.Errorf("run 2 counted %d updates, want none", res.Run.Counts.Updated)

@@ -646,19 +646,31 @@ func (t *Tracker) createItem(ctx context.Context, it adapters.Item, opts adapter
 		}
 	}
 	w := issueWrite{Title: ptr(it.Title), Body: ptr(rawBody{Text: it.Body, Key: opts.IdempotencyKey}.join())}
+	// A label or milestone GitHub will not make (leftOut) does not hold
+	// back the issue: it is made without, and a warning says why.
 	if len(it.Labels) > 0 {
 		spelt, err := t.ensureLabels(ctx, repo, it.Labels)
-		if err != nil {
+		switch {
+		case leftOut(err):
+			t.log.Warn("creating the issue without its labels: GitHub would not make one", "tracker", t.name, "title", it.Title, "repo", repo, "err", err)
+		case err != nil:
 			return adapters.CreateResult{}, fmt.Errorf("creating %q in %s: %w", it.Title, repo, err)
+		default:
+			w.Labels = ptr(spelt)
 		}
-		w.Labels = ptr(spelt)
 	}
 	if len(it.Assignees) > 0 {
 		w.Assignees = ptr(adapters.NormalizeList(it.Assignees))
 	}
 	if m := it.Fields["milestone"]; m != "" {
-		if w.Milestone, err = t.milestone(ctx, repo, m); err != nil {
+		ms, err := t.milestone(ctx, repo, m)
+		switch {
+		case leftOut(err):
+			t.log.Warn("creating the issue without its milestone: GitHub would not make it", "tracker", t.name, "title", it.Title, "repo", repo, "err", err)
+		case err != nil:
 			return adapters.CreateResult{}, fmt.Errorf("creating %q in %s: %w", it.Title, repo, err)
+		default:
+			w.Milestone = ms
 		}
 	}
 	if typ, err := t.typeFor(ctx, repo, it); err != nil {
@@ -749,9 +761,10 @@ func (t *Tracker) updateItem(ctx context.Context, ref adapters.Ref, p adapters.P
 	}
 	var w issueWrite
 	parent, fieldStatus := false, false
-	// typeRefused is a type the repository's owner does not have: it
-	// does not hold back the other fields either.
-	var typeRefused error
+	// left are the fields left out of the write because what they need
+	// could not be had (a label or milestone GitHub would not make, an
+	// issue type the owner lacks): they do not hold back the others.
+	var left []error
 	for _, f := range p.Fields {
 		switch f {
 		case adapters.FieldTitle:
@@ -789,6 +802,10 @@ func (t *Tracker) updateItem(ctx context.Context, ref adapters.Ref, p adapters.P
 			// GitHub: writing them would change nothing.
 			if want := adapters.NormalizeList(p.Item.Labels); !sameLabels(want, cur.Labels) {
 				spelt, err := t.ensureLabels(ctx, repo, want)
+				if leftOut(err) {
+					left = append(left, err)
+					continue
+				}
 				if err != nil {
 					return adapters.Item{}, fmt.Errorf("updating %s: %w", id, err)
 				}
@@ -800,8 +817,8 @@ func (t *Tracker) updateItem(ctx context.Context, ref adapters.Ref, p adapters.P
 			// An item without a type leaves the issue's alone.
 			if p.Item.Type != "" && !strings.EqualFold(p.Item.Type, cur.Type) {
 				typ, err := t.ownerType(ctx, repo, p.Item.Type)
-				if errors.Is(err, adapters.ErrInvalid) {
-					typeRefused = err
+				if leftOut(err) {
+					left = append(left, err)
 					continue
 				}
 				if err != nil {
@@ -811,9 +828,15 @@ func (t *Tracker) updateItem(ctx context.Context, ref adapters.Ref, p adapters.P
 			}
 		case FieldMilestone:
 			if want := p.Item.Fields["milestone"]; want != cur.Fields["milestone"] {
-				if w.Milestone, err = t.milestone(ctx, repo, want); err != nil {
+				ms, err := t.milestone(ctx, repo, want)
+				if leftOut(err) {
+					left = append(left, err)
+					continue
+				}
+				if err != nil {
 					return adapters.Item{}, fmt.Errorf("updating %s: %w", id, err)
 				}
+				w.Milestone = ms
 			}
 		}
 	}
@@ -821,11 +844,12 @@ func (t *Tracker) updateItem(ctx context.Context, ref adapters.Ref, p adapters.P
 	// whose other fields were written without them: the update ends in
 	// an error naming them.
 	var refused error
-	if typeRefused != nil {
+	if len(left) > 0 {
+		why := errors.Join(left...)
 		if w.empty() && !parent && !fieldStatus {
-			return adapters.Item{}, fmt.Errorf("updating %s: %w", id, typeRefused)
+			return adapters.Item{}, fmt.Errorf("updating %s: %w", id, why)
 		}
-		refused = adapters.Permanent(fmt.Errorf("updating %s: %w; %w", id, typeRefused, errOthersWritten))
+		refused = adapters.Permanent(fmt.Errorf("updating %s: %w; %w", id, why, errOthersWritten))
 	}
 	if parent {
 		if cur, err = t.updateParent(ctx, repo, is, p.Item.Parent, w.empty()); err != nil {
@@ -864,6 +888,14 @@ func (t *Tracker) updateItem(ctx context.Context, ref adapters.Ref, p adapters.P
 	// The item as written comes back with the refusal, for Update to go
 	// on with the project's fields; the engine takes the error.
 	return cur, refused
+}
+
+// leftOut reports whether err, met while preparing one field of an
+// edit, is GitHub's lasting refusal of what that field needs (a label it
+// will not make, an issue type the owner lacks): the field is left out
+// and the rest written. Bad credentials would fail the write as well.
+func leftOut(err error) bool {
+	return err != nil && adapters.IsPermanent(err) && !errors.Is(err, adapters.ErrUnauthorized)
 }
 
 // errOthersWritten marks an update that wrote all but the fields GitHub

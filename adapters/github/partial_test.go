@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -78,8 +79,9 @@ func TestUpdateWithoutPushAccess(t *testing.T) {
 		Item:   adapters.Item{Title: "renamed", Assignees: []string{"user-1"}, Labels: []string{"kept"}},
 	})
 	if err == nil || !adapters.IsPermanent(err) || !errors.Is(err, errOthersWritten) ||
-		!strings.Contains(err.Error(), "without the labels and assignees written") || !strings.Contains(err.Error(), "push access to "+githubtest.DefaultRepo) {
-		t.Fatalf("Update: %v, want a permanent error naming the dropped labels and assignees", err)
+		!strings.Contains(err.Error(), "without the assignees written") || !strings.Contains(err.Error(), "push access to "+githubtest.DefaultRepo) ||
+		!strings.Contains(err.Error(), `creating label "kept"`) {
+		t.Fatalf("Update: %v, want a permanent error naming the dropped assignees and the label GitHub would not make", err)
 	}
 	if is := f.fake.Issues(githubtest.DefaultRepo)[0]; is.Title != "renamed" {
 		t.Errorf("title %q, want renamed", is.Title)
@@ -98,20 +100,26 @@ func TestUpdateWithoutPushAccess(t *testing.T) {
 	}
 }
 
-// TestCreateWithoutPushAccessWarns: a create whose labels GitHub
+// TestCreateWithoutPushAccessWarns: a create whose assignees GitHub
 // silently dropped (no push access) makes the issue and says so in a
-// warning naming the issue and the fields: before, nothing said why the
-// labels never arrived.
+// warning naming the issue and the fields; a label GitHub will not make
+// leaves the labels out, with a warning naming it, and does not hold
+// back the issue. Before, nothing said why the assignees never arrived,
+// and the refused label failed the whole create.
 func TestCreateWithoutPushAccessWarns(t *testing.T) {
 	var logs bytes.Buffer
 	f := newFixture(t, githubtest.Options{NoPush: true}, func(o *Options) { o.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
-	res, err := f.tr.Create(t.Context(), adapters.Item{Title: "x", Labels: []string{"triaged"}}, adapters.CreateOptions{})
+	res, err := f.tr.Create(t.Context(), adapters.Item{Title: "x", Labels: []string{"triaged"}, Assignees: []string{"user-1"}}, adapters.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := logs.String(); !strings.Contains(got, "level=WARN") || !strings.Contains(got, "push access") ||
-		!strings.Contains(got, "issue="+res.Item.Ref.ID) || !strings.Contains(got, "fields=labels") {
-		t.Errorf("logs %q, want a warning naming %s and its labels", got, res.Item.Ref.ID)
+	got := logs.String()
+	if !strings.Contains(got, "level=WARN") || !strings.Contains(got, "push access") ||
+		!strings.Contains(got, "issue="+res.Item.Ref.ID) || !strings.Contains(got, "fields=assignees") {
+		t.Errorf("logs %q, want a warning naming %s and its assignees", got, res.Item.Ref.ID)
+	}
+	if !strings.Contains(got, `creating label \"triaged\"`) || !strings.Contains(got, "HTTP 403") {
+		t.Errorf("logs %q, want a warning naming the label GitHub would not make", got)
 	}
 }
 
@@ -169,5 +177,31 @@ func TestClosedAsDuplicate(t *testing.T) {
 	}
 	if is := f.fake.Issues(githubtest.DefaultRepo)[0]; is.StateReason != "duplicate" {
 		t.Errorf("state_reason %q after writing not planned, want duplicate kept", is.StateReason)
+	}
+}
+
+// TestUpdateLabelGitHubWillNotMake: a label (or milestone) the
+// repository lacks and GitHub will not create (403: the token may not
+// manage labels) fails the update naming it, but the other fields of the
+// edit are written: before, it held back the whole edit.
+func TestUpdateLabelGitHubWillNotMake(t *testing.T) {
+	f := newFixture(t, githubtest.Options{})
+	res, err := f.tr.Create(t.Context(), adapters.Item{Title: "x", Status: "open"}, adapters.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/labels", "/milestones"} {
+		f.fake.Inject(githubtest.Fault{Method: http.MethodPost, Path: "/repos/" + githubtest.DefaultRepo + path, Status: http.StatusForbidden, Message: "Must have admin rights to Repository.", Times: 100})
+	}
+	_, err = f.tr.Update(t.Context(), res.Item.Ref, adapters.Patch{
+		Fields: []string{adapters.FieldTitle, adapters.FieldLabels, FieldMilestone},
+		Item:   adapters.Item{Title: "renamed", Labels: []string{"new-label"}, Fields: map[string]string{"milestone": "v9"}},
+	})
+	if err == nil || !adapters.IsPermanent(err) || !errors.Is(err, errOthersWritten) ||
+		!strings.Contains(err.Error(), `creating label "new-label"`) || !strings.Contains(err.Error(), `creating milestone "v9"`) || !strings.Contains(err.Error(), "HTTP 403") {
+		t.Fatalf("Update: %v, want a permanent error naming the label and the milestone GitHub would not make", err)
+	}
+	if is := f.fake.Issues(githubtest.DefaultRepo)[0]; is.Title != "renamed" {
+		t.Errorf("title %q, want renamed", is.Title)
 	}
 }

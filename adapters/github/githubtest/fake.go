@@ -70,7 +70,8 @@ type Options struct {
 	// NoPush makes every token one without push access to the
 	// repositories (a triager's or reader's): as GitHub does, an issue
 	// write's labels, assignees, milestone and type are then silently
-	// dropped, and the rest written.
+	// dropped, and the rest written; creating a label or a milestone is
+	// refused (403).
 	NoPush bool
 }
 

@@ -424,6 +424,8 @@ func (s *Server) route(req *http.Request, seg []string, body []byte) response {
 			return reply(http.StatusOK, s.labelJSON(r, l))
 		}
 		return notFound()
+	case len(rest) == 1 && (rest[0] == "labels" || rest[0] == "milestones") && m == http.MethodPost && s.opts.NoPush:
+		return apiError(http.StatusForbidden, "Must have admin rights to Repository.", "/rest/issues/"+rest[0])
 	case len(rest) == 1 && rest[0] == "labels" && m == http.MethodPost:
 		return s.createLabel(r, body)
 	case len(rest) == 1 && rest[0] == "milestones" && m == http.MethodGet:
