@@ -134,3 +134,36 @@ func TestLoginsInAnotherCase(t *testing.T) {
 		t.Errorf("a run with nothing new wrote: %+v", res.Run.Counts)
 	}
 }
+
+// TestCopyMadeWithoutRefusedAssignee: the users table maps a Jira person
+// to a GitHub login that cannot be assigned in the repository (not a
+// collaborator; left the organization). A Jira issue assigned to them is
+// still copied, unassigned on GitHub, and Jira keeps its assignee; a
+// later change to someone GitHub takes reaches it: before, GitHub's 422
+// failed the create and the issue was never copied.
+func TestCopyMadeWithoutRefusedAssignee(t *testing.T) {
+	fields := map[string]config.FieldConfig{"title": {Direction: "both"}, "assignees": {Direction: "both"}}
+	p := newPair(t, githubtest.Options{}, github.Options{}, fields)
+	cf := flowtest.Flow("project = "+jiraProj, ghRepo, fields)
+	cf.Name, cf.Schedule = "pair", ""
+	jusers := p.jfake.UserIDs()
+	p.flow = flowtest.Compile(t, cf, flowtest.Users(jusers, []string{ghUsers[0], "left-the-org", ghUsers[2]}), "jira", p.a, "github", p.b)
+	p.create(adapters.Item{Kind: adapters.KindIssue, Title: "theirs", Assignees: []string{jusers[1]}})
+	p.sync(false)
+	if got := flowtest.GitHubIssue(t, p.gfake, ghRepo, "theirs").Assignees; len(got) != 0 {
+		t.Errorf("GitHub copy assigned to %v, want nobody", got)
+	}
+	if res := p.sync(false); res.Run.Counts.Updated+res.Run.Counts.Created != 0 {
+		t.Errorf("a run with nothing new wrote: %+v", res.Run.Counts)
+	}
+	if got := flowtest.JiraIssue(t, p.jfake, "theirs").Assignee; got != jusers[1] {
+		t.Errorf("Jira assignee %q, want %q kept", got, jusers[1])
+	}
+	if err := p.jfake.EditIssue(flowtest.JiraIssue(t, p.jfake, "theirs").Key, "", func(is *jiratest.Issue) { is.Assignee = jusers[2] }); err != nil {
+		t.Fatal(err)
+	}
+	p.sync(false)
+	if got := flowtest.GitHubIssue(t, p.gfake, ghRepo, "theirs").Assignees; len(got) != 1 || got[0] != ghUsers[2] {
+		t.Errorf("GitHub assignees %v after Jira's change, want [%s]", got, ghUsers[2])
+	}
+}

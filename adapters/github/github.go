@@ -679,7 +679,17 @@ func (t *Tracker) createItem(ctx context.Context, it adapters.Item, opts adapter
 		w.Type = ptr(typ)
 	}
 	var is issue
-	if _, err := t.callShape(ctx, fmt.Sprintf("creating issue %q in %s", it.Title, repo), http.MethodPost, repoPath(repo)+"/issues", w, &is, nil, issueShape); err != nil {
+	op := fmt.Sprintf("creating issue %q in %s", it.Title, repo)
+	_, err = t.callShape(ctx, op, http.MethodPost, repoPath(repo)+"/issues", w, &is, nil, issueShape)
+	if others, why := w.without(err); others != nil && others.Title != nil && others.Body != nil {
+		// One value GitHub will not take (a person who cannot be
+		// assigned) does not keep the issue from being made; the title
+		// and the body (which holds the key's marker) are never left out.
+		t.log.Warn("creating the issue without the fields GitHub refused", "tracker", t.name, "title", it.Title, "repo", repo, "refused", why)
+		w = *others
+		_, err = t.callShape(ctx, op, http.MethodPost, repoPath(repo)+"/issues", w, &is, nil, issueShape)
+	}
+	if err != nil {
 		t.dropCaches(repo, err)
 		return adapters.CreateResult{}, err
 	}

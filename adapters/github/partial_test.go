@@ -205,3 +205,26 @@ func TestUpdateLabelGitHubWillNotMake(t *testing.T) {
 		t.Errorf("title %q, want renamed", is.Title)
 	}
 }
+
+// TestCreateWithAssigneeGitHubRefuses: a create naming a person GitHub
+// will not assign (422 naming assignees: not a collaborator, left the
+// organization) makes the issue without the assignee and warns, naming
+// the field: before, the issue was never made. A refused title still
+// fails the create.
+func TestCreateWithAssigneeGitHubRefuses(t *testing.T) {
+	var logs bytes.Buffer
+	f := newFixture(t, githubtest.Options{}, func(o *Options) { o.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
+	res, err := f.tr.Create(t.Context(), adapters.Item{Title: "x", Labels: []string{"kept"}, Assignees: []string{"left-the-org"}}, adapters.CreateOptions{IdempotencyKey: "k1"})
+	if err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	if res.Item.Title != "x" || len(res.Item.Labels) != 1 || len(res.Item.Assignees) != 0 || res.Item.SyncKey != "k1" {
+		t.Errorf("created %+v, want x labelled kept, unassigned, with its key", res.Item)
+	}
+	if got := logs.String(); !strings.Contains(got, "level=WARN") || !strings.Contains(got, "assignees (invalid") {
+		t.Errorf("logs %q, want a warning naming the refused assignees", got)
+	}
+	if _, err := f.tr.Create(t.Context(), adapters.Item{Title: " "}, adapters.CreateOptions{}); err == nil {
+		t.Errorf("a create with a refused title succeeded")
+	}
+}
