@@ -228,3 +228,34 @@ func TestCreateWithAssigneeGitHubRefuses(t *testing.T) {
 		t.Errorf("a create with a refused title succeeded")
 	}
 }
+
+// TestTextsOverGitHubLimits: GitHub takes titles of at most 256
+// characters and bodies of at most 65,536 (another tracker, or a task
+// list of many children, can hold more). A body over the limit is left
+// out of an edit whose other fields are written, and the error names it
+// with GitHub's words; a title over it fails the create, naming it; a
+// comment over it fails that comment alone.
+func TestTextsOverGitHubLimits(t *testing.T) {
+	f := newFixture(t, githubtest.Options{})
+	res, err := f.tr.Create(t.Context(), adapters.Item{Title: "x", Status: "open"}, adapters.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("b", githubtest.MaxBodyLen+1)
+	_, err = f.tr.Update(t.Context(), res.Item.Ref, adapters.Patch{Fields: []string{adapters.FieldTitle, adapters.FieldBody}, Item: adapters.Item{Title: "renamed", Body: long}})
+	if err == nil || !adapters.IsPermanent(err) || !strings.Contains(err.Error(), "body is too long (maximum is 65536 characters)") {
+		t.Fatalf("Update: %v, want a permanent error naming the body", err)
+	}
+	if is := f.fake.Issues(githubtest.DefaultRepo)[0]; is.Title != "renamed" {
+		t.Errorf("title %q, want renamed", is.Title)
+	}
+	if _, err := f.tr.Create(t.Context(), adapters.Item{Title: strings.Repeat("t", githubtest.MaxTitleLen+1)}, adapters.CreateOptions{}); err == nil || !strings.Contains(err.Error(), "title is too long") {
+		t.Errorf("Create with a long title: %v", err)
+	}
+	if _, err := f.tr.AddComment(t.Context(), res.Item.Ref, adapters.Comment{Body: long}, ""); err == nil || !adapters.IsPermanent(err) {
+		t.Errorf("AddComment with a long body: %v, want a permanent refusal", err)
+	}
+	if _, err := f.tr.AddComment(t.Context(), res.Item.Ref, adapters.Comment{Body: "short"}, ""); err != nil {
+		t.Errorf("AddComment after it: %v", err)
+	}
+}

@@ -65,6 +65,19 @@ func invalid(resource, field, code string, value any) response {
 	return apiError(http.StatusUnprocessableEntity, "Validation Failed", "/issues/issues", e)
 }
 
+// MaxTitleLen and MaxBodyLen are the longest issue title and the
+// longest issue or comment body GitHub takes, in characters.
+const (
+	MaxTitleLen = 256
+	MaxBodyLen  = 65536
+)
+
+// tooLong is GitHub's 422 for a text field over its limit.
+func tooLong(resource, field string, limit int) response {
+	return apiError(http.StatusUnprocessableEntity, "Validation Failed", "/issues/issues",
+		obj{"resource": resource, "field": field, "code": "custom", "message": fmt.Sprintf("%s is too long (maximum is %d characters)", field, limit)})
+}
+
 func isContent(method string) bool {
 	switch method {
 	case http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete:
@@ -406,6 +419,9 @@ func (s *Server) route(req *http.Request, seg []string, body []byte) response {
 			if err := json.Unmarshal(body, &in); err != nil || in.Body == nil {
 				return invalid("IssueComment", "body", "missing_field", nil)
 			}
+			if utf8.RuneCountInString(*in.Body) > MaxBodyLen {
+				return tooLong("IssueComment", "body", MaxBodyLen)
+			}
 			c := s.insertComment(r, is, "octocat", *in.Body)
 			resp := reply(http.StatusCreated, s.commentJSON(r, c))
 			resp.events = []delivery{s.commentEvent(r, is, c, "created")}
@@ -660,9 +676,15 @@ func (s *Server) apply(r *repo, is *Issue, in issueInput) (response, bool) {
 		if strings.TrimSpace(*in.Title) == "" {
 			return invalid("Issue", "title", "missing_field", nil), false
 		}
+		if utf8.RuneCountInString(*in.Title) > MaxTitleLen {
+			return tooLong("Issue", "title", MaxTitleLen), false
+		}
 		is.Title = *in.Title
 	}
 	if in.Body != nil {
+		if utf8.RuneCountInString(*in.Body) > MaxBodyLen {
+			return tooLong("Issue", "body", MaxBodyLen), false
+		}
 		is.Body = *in.Body
 	}
 	if in.Assignees != nil {
@@ -771,6 +793,9 @@ func (s *Server) editComment(r *repo, c *Comment, body []byte) response {
 	var in struct{ Body *string }
 	if err := json.Unmarshal(body, &in); err != nil || in.Body == nil {
 		return invalid("IssueComment", "body", "missing_field", nil)
+	}
+	if utf8.RuneCountInString(*in.Body) > MaxBodyLen {
+		return tooLong("IssueComment", "body", MaxBodyLen)
 	}
 	var events []delivery
 	if *in.Body != c.Body {
