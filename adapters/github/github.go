@@ -6,8 +6,9 @@
 // which GitHub lists among issues, are skipped). Refs are
 // {Project: "owner/repo", ID and Key: "owner/repo#12", URL: html_url}.
 // Native statuses are "open" (todo), "closed" (done) and "not planned"
-// (done: closed with state_reason not_planned or duplicate); statuses beyond those are
-// status labels, which the flow's mapping layer manages through labels.
+// (done: closed with state_reason not_planned or duplicate); statuses
+// beyond those are status labels, which the flow's mapping layer manages
+// through labels.
 // The milestone is the custom field "custom:milestone" (by title; a missing
 // milestone is created). Parent is the issue's parent in GitHub's
 // sub-issue hierarchy (see subissues.go); UpdateChildren keeps a task
