@@ -6,8 +6,9 @@
 // which GitHub lists among issues, are skipped). Refs are
 // {Project: "owner/repo", ID and Key: "owner/repo#12", URL: html_url}.
 // Native statuses are "open" (todo), "closed" (done) and "not planned"
-// (done: closed with state_reason not_planned); statuses beyond those are
-// status labels, which the flow's mapping layer manages through labels.
+// (done: closed with state_reason not_planned or duplicate); statuses
+// beyond those are status labels, which the flow's mapping layer manages
+// through labels.
 // The milestone is the custom field "custom:milestone" (by title; a missing
 // milestone is created). Parent is the issue's parent in GitHub's
 // sub-issue hierarchy (see subissues.go); UpdateChildren keeps a task
@@ -496,7 +497,9 @@ func (t *Tracker) toItem(repo string, is *issue) adapters.Item {
 	it.Status, it.StatusCategory = StatusOpen, adapters.CategoryTodo
 	if is.GetState() == "closed" {
 		it.Status, it.StatusCategory = StatusClosed, adapters.CategoryDone
-		if is.GetStateReason() == "not_planned" {
+		// A duplicate was not done either: GitHub shows it as it shows
+		// not planned, not as completed.
+		if r := is.GetStateReason(); r == "not_planned" || r == "duplicate" {
 			it.Status = StatusNotPlanned
 		}
 	}
@@ -644,19 +647,31 @@ func (t *Tracker) createItem(ctx context.Context, it adapters.Item, opts adapter
 		}
 	}
 	w := issueWrite{Title: ptr(it.Title), Body: ptr(rawBody{Text: it.Body, Key: opts.IdempotencyKey}.join())}
+	// A label or milestone GitHub will not make (leftOut) does not hold
+	// back the issue: it is made without, and a warning says why.
 	if len(it.Labels) > 0 {
 		spelt, err := t.ensureLabels(ctx, repo, it.Labels)
-		if err != nil {
+		switch {
+		case leftOut(err):
+			t.log.Warn("creating the issue without its labels: GitHub would not make one", "tracker", t.name, "title", it.Title, "repo", repo, "err", err)
+		case err != nil:
 			return adapters.CreateResult{}, fmt.Errorf("creating %q in %s: %w", it.Title, repo, err)
+		default:
+			w.Labels = ptr(spelt)
 		}
-		w.Labels = ptr(spelt)
 	}
 	if len(it.Assignees) > 0 {
 		w.Assignees = ptr(adapters.NormalizeList(it.Assignees))
 	}
 	if m := it.Fields["milestone"]; m != "" {
-		if w.Milestone, err = t.milestone(ctx, repo, m); err != nil {
+		ms, err := t.milestone(ctx, repo, m)
+		switch {
+		case leftOut(err):
+			t.log.Warn("creating the issue without its milestone: GitHub would not make it", "tracker", t.name, "title", it.Title, "repo", repo, "err", err)
+		case err != nil:
 			return adapters.CreateResult{}, fmt.Errorf("creating %q in %s: %w", it.Title, repo, err)
+		default:
+			w.Milestone = ms
 		}
 	}
 	if typ, err := t.typeFor(ctx, repo, it); err != nil {
@@ -665,12 +680,28 @@ func (t *Tracker) createItem(ctx context.Context, it adapters.Item, opts adapter
 		w.Type = ptr(typ)
 	}
 	var is issue
-	if _, err := t.callShape(ctx, fmt.Sprintf("creating issue %q in %s", it.Title, repo), http.MethodPost, repoPath(repo)+"/issues", w, &is, nil, issueShape); err != nil {
+	op := fmt.Sprintf("creating issue %q in %s", it.Title, repo)
+	_, err = t.callShape(ctx, op, http.MethodPost, repoPath(repo)+"/issues", w, &is, nil, issueShape)
+	if others, why := w.without(err); others != nil && others.Title != nil && others.Body != nil {
+		// One value GitHub will not take (a person who cannot be
+		// assigned) does not keep the issue from being made; the title
+		// and the body (which holds the key's marker) are never left out.
+		t.log.Warn("creating the issue without the fields GitHub refused", "tracker", t.name, "title", it.Title, "repo", repo, "refused", why)
+		w = *others
+		_, err = t.callShape(ctx, op, http.MethodPost, repoPath(repo)+"/issues", w, &is, nil, issueShape)
+	}
+	if err != nil {
 		t.dropCaches(repo, err)
 		return adapters.CreateResult{}, err
 	}
 	if opts.IdempotencyKey != "" {
 		t.remember(repo, opts.IdempotencyKey, is.GetNumber())
+	}
+	if f := w.dropped(&is); len(f) > 0 {
+		// The issue is made and will be linked as it is; someone must
+		// give the token push access for the rest to follow.
+		t.log.Warn("GitHub made the issue without some of the fields written: it silently drops them when the token lacks push access to the repository",
+			"tracker", t.name, "issue", issueID(repo, is.GetNumber()), "fields", strings.Join(f, ", "), "repo", repo)
 	}
 	if state != "open" {
 		// GitHub creates issues open; closing is a second write.
@@ -741,6 +772,10 @@ func (t *Tracker) updateItem(ctx context.Context, ref adapters.Ref, p adapters.P
 	}
 	var w issueWrite
 	parent, fieldStatus := false, false
+	// left are the fields left out of the write because what they need
+	// could not be had (a label or milestone GitHub would not make, an
+	// issue type the owner lacks): they do not hold back the others.
+	var left []error
 	for _, f := range p.Fields {
 		switch f {
 		case adapters.FieldTitle:
@@ -778,6 +813,10 @@ func (t *Tracker) updateItem(ctx context.Context, ref adapters.Ref, p adapters.P
 			// GitHub: writing them would change nothing.
 			if want := adapters.NormalizeList(p.Item.Labels); !sameLabels(want, cur.Labels) {
 				spelt, err := t.ensureLabels(ctx, repo, want)
+				if leftOut(err) {
+					left = append(left, err)
+					continue
+				}
 				if err != nil {
 					return adapters.Item{}, fmt.Errorf("updating %s: %w", id, err)
 				}
@@ -789,6 +828,10 @@ func (t *Tracker) updateItem(ctx context.Context, ref adapters.Ref, p adapters.P
 			// An item without a type leaves the issue's alone.
 			if p.Item.Type != "" && !strings.EqualFold(p.Item.Type, cur.Type) {
 				typ, err := t.ownerType(ctx, repo, p.Item.Type)
+				if leftOut(err) {
+					left = append(left, err)
+					continue
+				}
 				if err != nil {
 					return adapters.Item{}, fmt.Errorf("updating %s: %w", id, err)
 				}
@@ -796,11 +839,28 @@ func (t *Tracker) updateItem(ctx context.Context, ref adapters.Ref, p adapters.P
 			}
 		case FieldMilestone:
 			if want := p.Item.Fields["milestone"]; want != cur.Fields["milestone"] {
-				if w.Milestone, err = t.milestone(ctx, repo, want); err != nil {
+				ms, err := t.milestone(ctx, repo, want)
+				if leftOut(err) {
+					left = append(left, err)
+					continue
+				}
+				if err != nil {
 					return adapters.Item{}, fmt.Errorf("updating %s: %w", id, err)
 				}
+				w.Milestone = ms
 			}
 		}
+	}
+	// refused names the fields GitHub refused (or dropped) in an edit
+	// whose other fields were written without them: the update ends in
+	// an error naming them.
+	var refused error
+	if len(left) > 0 {
+		why := errors.Join(left...)
+		if w.empty() && !parent && !fieldStatus {
+			return adapters.Item{}, fmt.Errorf("updating %s: %w", id, why)
+		}
+		refused = adapters.Permanent(fmt.Errorf("updating %s: %w; %w", id, why, errOthersWritten))
 	}
 	if parent {
 		if cur, err = t.updateParent(ctx, repo, is, p.Item.Parent, w.empty()); err != nil {
@@ -808,20 +868,22 @@ func (t *Tracker) updateItem(ctx context.Context, ref adapters.Ref, p adapters.P
 		}
 	}
 	out := is
-	// refused names the fields GitHub refused in an edit whose other
-	// fields were then written without them: the update ends in an
-	// error naming them.
-	var refused error
 	if !w.empty() {
 		out, err = t.patchIssue(ctx, "updating issue "+id, repo, n, w)
+		sent := w
 		if others, why := w.without(err); others != nil {
+			sent = *others
 			// One value GitHub will not take (a person who cannot be
 			// assigned) does not hold back the others.
-			refused = adapters.Permanent(fmt.Errorf("github: updating %s: GitHub refused %s; %w: %w", id, why, errOthersWritten, err))
+			refused = errors.Join(refused, adapters.Permanent(fmt.Errorf("github: updating %s: GitHub refused %s; %w: %w", id, why, errOthersWritten, err)))
 			out, err = t.patchIssue(ctx, "updating issue "+id, repo, n, *others)
 		}
 		if err != nil {
 			return adapters.Item{}, err
+		}
+		if f := sent.dropped(out); len(f) > 0 {
+			refused = errors.Join(refused, adapters.Permanent(fmt.Errorf("github: updating %s: GitHub answered without the %s written, which it silently drops when the token lacks push access to %s; %w",
+				id, strings.Join(f, " and "), repo, errOthersWritten)))
 		}
 		cur = t.toItem(repo, out)
 	}
@@ -837,6 +899,14 @@ func (t *Tracker) updateItem(ctx context.Context, ref adapters.Ref, p adapters.P
 	// The item as written comes back with the refusal, for Update to go
 	// on with the project's fields; the engine takes the error.
 	return cur, refused
+}
+
+// leftOut reports whether err, met while preparing one field of an
+// edit, is GitHub's lasting refusal of what that field needs (a label it
+// will not make, an issue type the owner lacks): the field is left out
+// and the rest written. Bad credentials would fail the write as well.
+func leftOut(err error) bool {
+	return err != nil && adapters.IsPermanent(err) && !errors.Is(err, adapters.ErrUnauthorized)
 }
 
 // errOthersWritten marks an update that wrote all but the fields GitHub
@@ -882,6 +952,47 @@ func (w issueWrite) without(err error) (*issueWrite, string) {
 		return nil, ""
 	}
 	return &rest, strings.Join(named, ", ")
+}
+
+// dropped names the fields w sets that the answer does not hold:
+// GitHub answers 200 to an issue write from a token without push access
+// to the repository and silently leaves out its labels, assignees,
+// milestone and type.
+func (w issueWrite) dropped(is *issue) []string {
+	var out []string
+	if w.Labels != nil {
+		var got []string
+		for _, l := range is.Labels {
+			got = append(got, l.GetName())
+		}
+		if !sameLabels(*w.Labels, got) {
+			out = append(out, "labels")
+		}
+	}
+	if w.Assignees != nil {
+		var got []string
+		for _, u := range is.Assignees {
+			got = append(got, u.GetLogin())
+		}
+		// Logins are case-insensitive too.
+		if !sameLabels(*w.Assignees, got) {
+			out = append(out, "assignees")
+		}
+	}
+	if w.Milestone != nil {
+		want := string(w.Milestone)
+		got := "null"
+		if m := is.GetMilestone(); m != nil {
+			got = strconv.Itoa(m.GetNumber())
+		}
+		if want != got {
+			out = append(out, "milestone")
+		}
+	}
+	if w.Type != nil && !strings.EqualFold(*w.Type, is.typeName()) {
+		out = append(out, "type")
+	}
+	return out
 }
 
 // archiveItem is Archive without the project status source: it closes

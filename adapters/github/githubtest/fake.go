@@ -67,6 +67,12 @@ type Options struct {
 	IssueTypes []string
 	// GraphQLLimit is the GraphQL point budget per hour (default 5000).
 	GraphQLLimit int
+	// NoPush makes every token one without push access to the
+	// repositories (a triager's or reader's): as GitHub does, an issue
+	// write's labels, assignees, milestone and type are then silently
+	// dropped, and the rest written; creating a label or a milestone is
+	// refused (403).
+	NoPush bool
 }
 
 // Issue is an issue or pull request as the fake stores it; test hooks
@@ -78,7 +84,7 @@ type Issue struct {
 	Title       string
 	Body        string
 	State       string // open, closed
-	StateReason string // "", completed, not_planned, reopened
+	StateReason string // "", completed, not_planned, duplicate, reopened
 	Labels      []string
 	Assignees   []string
 	Milestone   int // milestone number, 0 for none

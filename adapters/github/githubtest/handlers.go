@@ -65,6 +65,19 @@ func invalid(resource, field, code string, value any) response {
 	return apiError(http.StatusUnprocessableEntity, "Validation Failed", "/issues/issues", e)
 }
 
+// MaxTitleLen and MaxBodyLen are the longest issue title and the
+// longest issue or comment body GitHub takes, in characters.
+const (
+	MaxTitleLen = 256
+	MaxBodyLen  = 65536
+)
+
+// tooLong is GitHub's 422 for a text field over its limit.
+func tooLong(resource, field string, limit int) response {
+	return apiError(http.StatusUnprocessableEntity, "Validation Failed", "/issues/issues",
+		obj{"resource": resource, "field": field, "code": "custom", "message": fmt.Sprintf("%s is too long (maximum is %d characters)", field, limit)})
+}
+
 func isContent(method string) bool {
 	switch method {
 	case http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete:
@@ -406,6 +419,9 @@ func (s *Server) route(req *http.Request, seg []string, body []byte) response {
 			if err := json.Unmarshal(body, &in); err != nil || in.Body == nil {
 				return invalid("IssueComment", "body", "missing_field", nil)
 			}
+			if utf8.RuneCountInString(*in.Body) > MaxBodyLen {
+				return tooLong("IssueComment", "body", MaxBodyLen)
+			}
 			c := s.insertComment(r, is, "octocat", *in.Body)
 			resp := reply(http.StatusCreated, s.commentJSON(r, c))
 			resp.events = []delivery{s.commentEvent(r, is, c, "created")}
@@ -424,6 +440,8 @@ func (s *Server) route(req *http.Request, seg []string, body []byte) response {
 			return reply(http.StatusOK, s.labelJSON(r, l))
 		}
 		return notFound()
+	case len(rest) == 1 && (rest[0] == "labels" || rest[0] == "milestones") && m == http.MethodPost && s.opts.NoPush:
+		return apiError(http.StatusForbidden, "Must have admin rights to Repository.", "/rest/issues/"+rest[0])
 	case len(rest) == 1 && rest[0] == "labels" && m == http.MethodPost:
 		return s.createLabel(r, body)
 	case len(rest) == 1 && rest[0] == "milestones" && m == http.MethodGet:
@@ -463,7 +481,7 @@ func (s *Server) route(req *http.Request, seg []string, body []byte) response {
 		}
 		return s.paginate(req, all)
 	case len(rest) == 2 && rest[0] == "assignees" && m == http.MethodGet:
-		if s.users[rest[1]] {
+		if _, ok := s.login(rest[1]); ok {
 			return reply(http.StatusNoContent, nil)
 		}
 		return notFound()
@@ -632,25 +650,53 @@ func parseLabels(raw json.RawMessage) ([]string, bool) {
 	return nil, false
 }
 
+// login is an assignable user's login as GitHub spells it, found
+// whatever the case of name: logins are case-insensitive.
+func (s *Server) login(name string) (string, bool) {
+	if s.users[name] {
+		return name, true
+	}
+	for u := range s.users {
+		if strings.EqualFold(u, name) {
+			return u, true
+		}
+	}
+	return "", false
+}
+
 // apply validates in and writes it into is; ok is false with the error
 // response when a value is refused.
 func (s *Server) apply(r *repo, is *Issue, in issueInput) (response, bool) {
+	if s.opts.NoPush {
+		// "Without push access to the repository, ... changes are
+		// silently dropped."
+		in.Labels, in.Assignees, in.Milestone, in.Type = nil, nil, nil, nil
+	}
 	if in.Title != nil {
 		if strings.TrimSpace(*in.Title) == "" {
 			return invalid("Issue", "title", "missing_field", nil), false
 		}
+		if utf8.RuneCountInString(*in.Title) > MaxTitleLen {
+			return tooLong("Issue", "title", MaxTitleLen), false
+		}
 		is.Title = *in.Title
 	}
 	if in.Body != nil {
+		if utf8.RuneCountInString(*in.Body) > MaxBodyLen {
+			return tooLong("Issue", "body", MaxBodyLen), false
+		}
 		is.Body = *in.Body
 	}
 	if in.Assignees != nil {
+		var logins []string
 		for _, a := range *in.Assignees {
-			if !s.users[a] {
+			login, ok := s.login(a)
+			if !ok {
 				return invalid("Issue", "assignees", "invalid", a), false
 			}
+			logins = append(logins, login)
 		}
-		is.Assignees = normalize(*in.Assignees)
+		is.Assignees = normalize(logins)
 	}
 	if len(in.Labels) > 0 && !bytes.Equal(in.Labels, []byte("null")) {
 		names, ok := parseLabels(in.Labels)
@@ -689,7 +735,7 @@ func (s *Server) apply(r *repo, is *Issue, in issueInput) (response, bool) {
 		if state != "open" && state != "closed" {
 			return invalid("Issue", "state", "invalid", state), false
 		}
-		if reason != "" && reason != "completed" && reason != "not_planned" && reason != "reopened" {
+		if reason != "" && reason != "completed" && reason != "not_planned" && reason != "duplicate" && reason != "reopened" {
 			return invalid("Issue", "state_reason", "invalid", reason), false
 		}
 		s.setState(is, state, reason)
@@ -747,6 +793,9 @@ func (s *Server) editComment(r *repo, c *Comment, body []byte) response {
 	var in struct{ Body *string }
 	if err := json.Unmarshal(body, &in); err != nil || in.Body == nil {
 		return invalid("IssueComment", "body", "missing_field", nil)
+	}
+	if utf8.RuneCountInString(*in.Body) > MaxBodyLen {
+		return tooLong("IssueComment", "body", MaxBodyLen)
 	}
 	var events []delivery
 	if *in.Body != c.Body {
