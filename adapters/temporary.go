@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"syscall"
 )
 
 // IsTemporary reports whether err is a failure that trying again later can
@@ -29,6 +30,15 @@ func IsTemporary(err error) bool {
 			if x.Status >= 500 && x.Status <= 599 {
 				return true
 			}
+		case syscall.Errno:
+			// An Errno has Timeout and Temporary methods, so it would
+			// pass for a net.Error: a missing or unwritable file is not
+			// something trying again fixes; a dropped connection is.
+			switch x {
+			case syscall.ECONNRESET, syscall.ECONNREFUSED, syscall.ECONNABORTED, syscall.EPIPE, syscall.ENETUNREACH, syscall.EHOSTUNREACH:
+				return true
+			}
+			return x.Timeout() || x.Temporary()
 		case net.Error:
 			return true
 		case interface{ Unwrap() []error }:

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/url"
+	"syscall"
 	"testing"
 
 	"github.com/tracksync/tracksync/adapters"
@@ -32,6 +34,11 @@ func TestIsTemporary(t *testing.T) {
 		{"400", adapters.StatusError("jira", "POST /x", 400, "field x is required", 0), false},
 		{"not found sentinel", adapters.ErrNotFound, false},
 		{"plain", errors.New("boom"), false},
+		// syscall.Errno has Timeout and Temporary methods, so it is a
+		// net.Error: a missing or unwritable file is not temporary.
+		{"file missing", fmt.Errorf("writing x: %w", &fs.PathError{Op: "open", Path: "/no/x", Err: syscall.ENOENT}), false},
+		{"permission", &fs.PathError{Op: "open", Path: "/x", Err: syscall.EACCES}, false},
+		{"connection reset", fmt.Errorf("reading: %w", syscall.ECONNRESET), true},
 		{"all temporary", errors.Join(adapters.StatusError("jira", "PUT /a", 502, "", 0), dial), true},
 		{"one permanent", errors.Join(adapters.StatusError("jira", "PUT /a", 502, "", 0), adapters.StatusError("jira", "PUT /b", 400, "bad", 0)), false},
 	} {

@@ -89,6 +89,7 @@ a limit. --yield 0 paces the migration on its own (no serve beside it).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			a.trackersOnly = true
+			a.needsState = resume != ""
 			if err := a.prepare(ctx, "", false); err != nil {
 				return err
 			}

@@ -73,6 +73,10 @@ func (a *app) syncCmd() *cobra.Command {
 						fmt.Fprintf(a.stderr, "tracksync: %s\n", a.redact(err.Error()))
 					}
 				}
+				if ctx.Err() != nil {
+					// Interrupted: the flows left would each fail at once.
+					break
+				}
 			}
 			if a.output == "json" {
 				if err := a.json(results); err != nil {
