@@ -244,3 +244,15 @@ func TestIDCommandsNeedState(t *testing.T) {
 		}
 	}
 }
+
+// TestDoctorTimeoutZero: doctor --timeout 0 (or negative) failed every
+// check that talks to anything, exit 1, as if the trackers were down.
+func TestDoctorTimeoutZero(t *testing.T) {
+	_, cfg := setup(t, "newest", 1)
+	for _, d := range []string{"0", "-1s"} {
+		code, out, errs := runCLI(t, "-c", cfg, "doctor", "--timeout", d)
+		if code != exitUsage || !strings.Contains(errs, "--timeout") {
+			t.Errorf("doctor --timeout %s: exit %d, want %d naming --timeout\n%s%s", d, code, exitUsage, out, errs)
+		}
+	}
+}
