@@ -87,6 +87,10 @@ comes first and the migration fills the gaps; both together never exceed
 a limit. --yield 0 paces the migration on its own (no serve beside it).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if sp.Limit < 0 {
+				// Not "no limit": a -5 meant as 5 would copy everything.
+				return usageErr("--limit %d: want a number of items, 0 for all", sp.Limit)
+			}
 			ctx := cmd.Context()
 			a.trackersOnly = true
 			a.needsState = resume != ""

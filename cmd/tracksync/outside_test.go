@@ -256,3 +256,21 @@ func TestDoctorTimeoutZero(t *testing.T) {
 		}
 	}
 }
+
+// TestNegativeLimit: --limit -5 (meant as 5) was taken as "no limit": runs
+// listed every run and migrate would have copied every item.
+func TestNegativeLimit(t *testing.T) {
+	_, cfg := setup(t, "newest", 2)
+	if code, out, errs := runCLI(t, "-c", cfg, "sync", "--once"); code != exitOK {
+		t.Fatalf("sync: %d\n%s%s", code, out, errs)
+	}
+	for _, args := range [][]string{
+		{"runs", "--limit", "-5"},
+		{"migrate", "--from", "left", "--to", "right", "--dry-run", "--limit", "-5"},
+	} {
+		code, out, errs := runCLI(t, append([]string{"-c", cfg}, args...)...)
+		if code != exitUsage || !strings.Contains(errs, "--limit -5") {
+			t.Errorf("%v: exit %d, want %d naming --limit\n%s%s", args, code, exitUsage, out, errs)
+		}
+	}
+}

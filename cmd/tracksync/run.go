@@ -82,11 +82,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if msg := err.Error(); msg != "" {
 		fmt.Fprintln(stderr, "tracksync: "+a.redact(msg))
 	}
-	if ctx.Err() != nil {
+	if ctx.Err() != nil && cmd != nil {
 		// Ctrl-C or SIGTERM: the errors above end in "context canceled";
 		// say what happened and how the work gets finished.
 		again := "running it again"
-		if cmd != nil && cmd.Name() == "sync" {
+		if cmd.Name() == "sync" {
 			again = "the next `tracksync sync --once` (or serve)"
 		}
 		fmt.Fprintf(stderr, "tracksync: interrupted: %s stopped; what it wrote is journaled (see `tracksync runs`), and %s recovers and finishes it\n", cmd.CommandPath(), again)
