@@ -274,3 +274,27 @@ func TestNegativeLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestValidateMemoryOptions: validate passed a memory tracker's page_size
+// of 500 or a malformed statuses list, which every other command then
+// refused when it opened the tracker.
+func TestValidateMemoryOptions(t *testing.T) {
+	dir, cfg := setup(t, "newest", 0)
+	body, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ option, path string }{
+		{"    page_size: 500\n", "trackers.left.page_size"},
+		{"    statuses: \"To Do, Done:done\"\n", "trackers.left.statuses"},
+	} {
+		bad := filepath.Join(dir, "bad.yaml")
+		if err := os.WriteFile(bad, []byte(strings.Replace(string(body), "    path: left.json\n", "    path: left.json\n"+tc.option, 1)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		code, out, errs := runCLI(t, "-c", bad, "validate")
+		if code != exitUsage || !strings.Contains(errs, tc.path) {
+			t.Errorf("validate with %q: exit %d, want %d naming %s\n%s%s", strings.TrimSpace(tc.option), code, exitUsage, tc.path, out, errs)
+		}
+	}
+}
