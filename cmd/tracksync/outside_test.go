@@ -298,3 +298,16 @@ func TestValidateMemoryOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestFailedRunNotSynced: a run that failed (here: the roadmap file
+// missing when the run lists it) printed "run 1 synced: ...".
+func TestFailedRunNotSynced(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "tracksync.yaml")
+	if err := os.WriteFile(cfg, []byte(roadmapConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runCLI(t, "-c", cfg, "sync", "--once")
+	if code != exitFailed || strings.Contains(out, "synced") {
+		t.Errorf("failed run: exit %d, want %d and no \"synced\"\n%s%s", code, exitFailed, out, errs)
+	}
+}
