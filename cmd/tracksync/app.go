@@ -260,13 +260,23 @@ func (a *app) openFlows(ctx context.Context, only string) error {
 	}
 	fs, probs, err := tsync.OpenFlows(ctx, a.cfg, adapters.Default, a.log, only)
 	if err != nil {
-		return &exitError{code: exitUsage, err: err}
+		return openFlowsErr(err)
 	}
 	a.flows, a.order = fs.ByName, fs.Order
 	if len(probs) > 0 {
 		return &exitError{code: exitUsage, err: fmt.Errorf("%s does not fit its trackers:\n%s", a.cfg.Path, formatProblems(a.cfg, probs))}
 	}
 	return nil
+}
+
+// openFlowsErr is the exit error of a failed tsync.OpenFlows: a usage
+// error (a tracker's options), or 5 when the tracker could not be
+// reached (Jira reads its field list on opening), so a scheduler retries.
+func openFlowsErr(err error) error {
+	if adapters.IsTemporary(err) {
+		return &exitError{code: exitTemporary, err: err}
+	}
+	return &exitError{code: exitUsage, err: err}
 }
 
 // checkFlow makes an unknown --flow a usage error naming the known ones

@@ -252,7 +252,7 @@ func (a *app) migrateOptions(ctx context.Context, id string, sp migrateSpec) (mi
 	}
 	fs, probs, err := tsync.OpenFlows(ctx, cfg, adapters.Default, a.log, "")
 	if err != nil {
-		return o, &exitError{code: exitUsage, err: err}
+		return o, openFlowsErr(err)
 	}
 	if len(probs) > 0 {
 		return o, &exitError{code: exitUsage, err: fmt.Errorf("%s does not fit its trackers:\n%s", cfg.Path, formatProblems(cfg, probs))}

@@ -311,3 +311,37 @@ func TestFailedRunNotSynced(t *testing.T) {
 		t.Errorf("failed run: exit %d, want %d and no \"synced\"\n%s%s", code, exitFailed, out, errs)
 	}
 }
+
+// TestTrackerUnreachableAtOpen: a tracker that cannot be reached when it
+// is opened (Jira reads its field list then) made sync exit 2, "bad usage
+// or config", so a scheduler did not retry; unreachable is 5.
+func TestTrackerUnreachableAtOpen(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "tracksync.yaml")
+	body := `state:
+  dsn: state.db
+trackers:
+  jira:
+    kind: jira
+    url: "http://127.0.0.1:1"
+    deployment: cloud
+    project: PLAT
+    auth:
+      email: bot@example.com
+      token: jira-token-123456
+  mem:
+    kind: memory
+    path: mem.json
+flows:
+  - name: j
+    a: { tracker: jira }
+    b: { tracker: mem }
+`
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runCLI(t, "-c", cfg, "sync", "--once")
+	if code != exitTemporary || !strings.Contains(errs, "trackers.jira") {
+		t.Errorf("sync with Jira unreachable: exit %d, want %d naming the tracker\n%s%s", code, exitTemporary, out, errs)
+	}
+}

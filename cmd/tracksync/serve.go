@@ -52,7 +52,7 @@ func (a *app) serveCmd() *cobra.Command {
 			defer adapters.SetSharedRates(nil)
 			fs, probs, err := tsync.OpenFlows(ctx, a.cfg, adapters.Default, a.log, "")
 			if err != nil {
-				return &exitError{code: exitUsage, err: err}
+				return openFlowsErr(err)
 			}
 			if len(probs) > 0 {
 				return &exitError{code: exitUsage, err: fmt.Errorf("%s does not fit its trackers:\n%s", a.cfg.Path, formatProblems(a.cfg, probs))}
