@@ -345,3 +345,20 @@ flows:
 		t.Errorf("sync with Jira unreachable: exit %d, want %d naming the tracker\n%s%s", code, exitTemporary, out, errs)
 	}
 }
+
+// TestLinksFanoutFlow: the README says links fan-out made for initiatives
+// show under flow initiatives:<tracker>, but links --flow
+// initiatives:<tracker> was refused as an unknown flow.
+func TestLinksFanoutFlow(t *testing.T) {
+	_, cfg := setup(t, "newest", 1)
+	if code, out, errs := runCLI(t, "-c", cfg, "sync", "--once"); code != exitOK {
+		t.Fatalf("sync: %d\n%s%s", code, out, errs)
+	}
+	code, out, errs := runCLI(t, "-c", cfg, "-o", "json", "links", "--flow", "initiatives:right")
+	if code != exitOK || strings.TrimSpace(out) != "[]" {
+		t.Errorf("links --flow initiatives:right: exit %d, want 0 and []\n%s%s", code, out, errs)
+	}
+	if code, _, errs := runCLI(t, "-c", cfg, "links", "--flow", "initiatives:nope"); code != exitUsage || !strings.Contains(errs, "initiatives:nope") {
+		t.Errorf("links --flow initiatives:nope: exit %d, want %d\n%s", code, exitUsage, errs)
+	}
+}
