@@ -362,3 +362,14 @@ func TestLinksFanoutFlow(t *testing.T) {
 		t.Errorf("links --flow initiatives:nope: exit %d, want %d\n%s", code, exitUsage, errs)
 	}
 }
+
+// TestHelpUnknownTopic: help bogus printed "Unknown help topic" and the
+// usage, and exited 0.
+func TestHelpUnknownTopic(t *testing.T) {
+	if code, out, errs := runCLI(t, "help", "bogus"); code != exitUsage || !strings.Contains(errs, "bogus") {
+		t.Errorf("help bogus: exit %d, want %d naming it\n%s%s", code, exitUsage, out, errs)
+	}
+	if code, out, errs := runCLI(t, "help", "sync"); code != exitOK || !strings.Contains(out, "--once") {
+		t.Errorf("help sync: exit %d\n%s%s", code, out, errs)
+	}
+}

@@ -108,7 +108,7 @@ func isUsage(err error) bool {
 func (a *app) rootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "tracksync",
-		Short:         "Sync a product roadmap with Jira and GitHub, both ways",
+		Short:         "Sync a product roadmap with Jira, GitHub and Asana, both ways",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
@@ -153,5 +153,21 @@ func (a *app) rootCmd() *cobra.Command {
 		}
 	}
 	groups(root)
+	// Likewise `help bogus`: cobra printed "Unknown help topic" and exited 0.
+	root.InitDefaultHelpCmd()
+	for _, c := range root.Commands() {
+		if c.Name() != "help" || c.Run == nil {
+			continue
+		}
+		help := c.Run
+		c.Run = nil
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			if t, _, err := root.Find(args); t == nil || err != nil {
+				return usageErr("help %s: no such command (see `tracksync help`)", strings.Join(args, " "))
+			}
+			help(cmd, args)
+			return nil
+		}
+	}
 	return root
 }
