@@ -31,10 +31,14 @@ func IsTemporary(err error) bool {
 				return true
 			}
 		case syscall.Errno:
-			// An errno satisfies net.Error too; on its own (a file's
-			// ENOENT or EACCES, not a dial's, which a *net.OpError wraps)
-			// only the errno itself knows whether a retry can help.
-			return x.Temporary()
+			// An Errno has Timeout and Temporary methods, so it would
+			// pass for a net.Error: a missing or unwritable file is not
+			// something trying again fixes; a dropped connection is.
+			switch x {
+			case syscall.ECONNRESET, syscall.ECONNREFUSED, syscall.ECONNABORTED, syscall.EPIPE, syscall.ENETUNREACH, syscall.EHOSTUNREACH:
+				return true
+			}
+			return x.Timeout() || x.Temporary()
 		case net.Error:
 			return true
 		case interface{ Unwrap() []error }:

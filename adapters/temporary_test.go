@@ -45,6 +45,11 @@ func TestIsTemporary(t *testing.T) {
 		{"permission denied", fmt.Errorf("writing roadmap: %w", denied), false},
 		{"interrupted read", &fs.PathError{Op: "read", Path: "/x", Err: syscall.EINTR}, true},
 		{"network errno", &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}, true},
+		// syscall.Errno has Timeout and Temporary methods, so it is a
+		// net.Error: a missing or unwritable file is not temporary.
+		{"file missing", fmt.Errorf("writing x: %w", &fs.PathError{Op: "open", Path: "/no/x", Err: syscall.ENOENT}), false},
+		{"permission", &fs.PathError{Op: "open", Path: "/x", Err: syscall.EACCES}, false},
+		{"connection reset", fmt.Errorf("reading: %w", syscall.ECONNRESET), true},
 		{"all temporary", errors.Join(adapters.StatusError("jira", "PUT /a", 502, "", 0), dial), true},
 		{"one permanent", errors.Join(adapters.StatusError("jira", "PUT /a", 502, "", 0), adapters.StatusError("jira", "PUT /b", 400, "bad", 0)), false},
 	} {

@@ -323,7 +323,7 @@ initiatives: [1]
 		{
 			name:     "repeated keys",
 			yaml:     "log:\n  level: info\n  level: debug\n",
-			problems: []string{"log.level: repeated (first at line 2)"},
+			problems: []string{"log.level: repeated at line 3 (first at line 2)"},
 		},
 		{
 			name:     "postgres needs a dsn",

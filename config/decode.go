@@ -198,7 +198,8 @@ func (d *decoder) mapping(n *yaml.Node, path string) (entries []entry, present b
 		}
 		p := join(path, k.Value)
 		if seen[k.Value] {
-			d.problem(p, "repeated (first at line %d)", d.c.lines[p])
+			// The problem's path leads to the first one's line: name both.
+			d.problem(p, "repeated at line %d (first at line %d)", k.Line, d.c.lines[p])
 			continue
 		}
 		seen[k.Value] = true

@@ -533,7 +533,11 @@ func (a *applier) settleNew(ctx context.Context, l store.Link, src adapters.Item
 		}
 	}
 	pp := a.pl.diffPair(in)
-	return a.pair(ctx, pp)
+	// The pair counts as created, not also as unchanged.
+	unchanged := a.counts.Unchanged
+	err = a.pair(ctx, pp)
+	a.counts.Unchanged = unchanged
+	return err
 }
 
 // pair applies one pair's updates, then its base, conflicts and comments.

@@ -33,7 +33,28 @@ func Spec() adapters.Spec {
 		Help:         "an in-memory tracker for trying tracksync out, the demo and tests; with path, items persist in a JSON file",
 		OptionStruct: defaultOptions,
 		New:          newFromConfig,
+		Validate:     validateConfig,
 	}
+}
+
+// validateConfig checks, for `validate`, what New would refuse: a page
+// size out of range (0 is the default) and a statuses list that does
+// not parse.
+func validateConfig(cfg adapters.Config) error {
+	keyPath := "trackers." + cfg.Name
+	var f fileOptions
+	if err := cfg.Decode(&f); err != nil {
+		return err
+	}
+	if f.PageSize < 0 || f.PageSize > MaxPageSize {
+		return fmt.Errorf("%s.page_size: %d is outside 1..%d (0: the default)", keyPath, f.PageSize, MaxPageSize)
+	}
+	if s := f.Statuses; s != "" {
+		if _, err := ParseStatuses(s); err != nil {
+			return fmt.Errorf("%s.statuses: %w", keyPath, err)
+		}
+	}
+	return nil
 }
 
 // fileOptions are a memory tracker's options as the config file holds

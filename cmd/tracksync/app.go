@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -40,11 +41,17 @@ type app struct {
 	// create a state database, so a mistyped state.dsn is an error rather
 	// than a fresh empty store that shows nothing.
 	readOnly bool
+	// needsState is set by commands that write but name something only
+	// an existing state holds (undo RUN, conflicts resolve ID, migrate
+	// --resume ID): like readOnly, they never create a state database.
+	needsState bool
 	// noEnv (validate --no-env) stands a placeholder in for every unset
 	// ${VAR} and lists them in unsetVars, so a config repository's CI can
 	// check a config without its secrets.
 	noEnv     bool
 	unsetVars []string
+	// problems are what loadConfig found wrong, for validate -o json.
+	problems []config.Problem
 	// trackersOnly is set by migrate: a config with trackers and no flows
 	// is a whole config for a one-off migration.
 	trackersOnly bool
@@ -107,6 +114,9 @@ func (a *app) loadConfig() error {
 		cfg, err = config.Load(path)
 	}
 	var probs config.Problems
+	if errors.Is(err, fs.ErrNotExist) {
+		return usageErr("%v (name the config with -c FILE or $TRACKSYNC_CONFIG; `tracksync init` writes a first one)", err)
+	}
 	if err != nil && !errors.As(err, &probs) {
 		return &exitError{code: exitUsage, err: err}
 	}
@@ -122,6 +132,7 @@ func (a *app) loadConfig() error {
 		all = append(all, driverProblems(cfg)...)
 	}
 	if len(all) > 0 {
+		a.problems = all
 		return &exitError{code: exitUsage, err: fmt.Errorf("%s has %d problem(s):\n%s", path, len(all), formatProblems(cfg, all))}
 	}
 	a.setupLog()
@@ -249,13 +260,23 @@ func (a *app) openFlows(ctx context.Context, only string) error {
 	}
 	fs, probs, err := tsync.OpenFlows(ctx, a.cfg, adapters.Default, a.log, only)
 	if err != nil {
-		return &exitError{code: exitUsage, err: err}
+		return openFlowsErr(err)
 	}
 	a.flows, a.order = fs.ByName, fs.Order
 	if len(probs) > 0 {
 		return &exitError{code: exitUsage, err: fmt.Errorf("%s does not fit its trackers:\n%s", a.cfg.Path, formatProblems(a.cfg, probs))}
 	}
 	return nil
+}
+
+// openFlowsErr is the exit error of a failed tsync.OpenFlows: a usage
+// error (a tracker's options), or 5 when the tracker could not be
+// reached (Jira reads its field list on opening), so a scheduler retries.
+func openFlowsErr(err error) error {
+	if adapters.IsTemporary(err) {
+		return &exitError{code: exitTemporary, err: err}
+	}
+	return &exitError{code: exitUsage, err: err}
 }
 
 // checkFlow makes an unknown --flow a usage error naming the known ones
@@ -276,12 +297,16 @@ func (a *app) checkFlow(only string) error {
 // not there yet.
 func (a *app) stateExists() error {
 	dsn := a.cfg.State.DSN
-	if !a.readOnly || dsn == "" || dsn == ":memory:" || (a.cfg.State.Driver != "" && a.cfg.State.Driver != "sqlite") {
+	if !a.readOnly && !a.needsState || dsn == "" || dsn == ":memory:" || (a.cfg.State.Driver != "" && a.cfg.State.Driver != "sqlite") {
 		return nil
 	}
 	if _, err := os.Stat(dsn); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return usageErr("state.dsn: %s does not exist; this command only reads the state a sync writes (a mistyped path? `tracksync sync --once --dry-run` plans a first run and creates it)", dsn)
+			what := "only reads the state a sync writes"
+			if !a.readOnly {
+				what = "names what only the state a sync writes holds"
+			}
+			return usageErr("state.dsn: %s does not exist; this command %s (a mistyped path? `tracksync sync --once --dry-run` plans a first run and creates it)", dsn, what)
 		}
 		return usageErr("state.dsn: %v", err)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"text/tabwriter"
@@ -76,12 +77,17 @@ func (a *app) conflictsCmd() *cobra.Command {
 				return usageErr("--take must be a, b or value")
 			}
 			ctx := cmd.Context()
+			a.needsState = true
 			if err := a.prepare(ctx, "", false); err != nil {
 				return err
 			}
 			c, err := a.st.GetConflict(ctx, id)
+			if errors.Is(err, store.ErrNotFound) {
+				// The store's error names the conflict already.
+				return usageErr("%v (see `tracksync conflicts list --all`)", err)
+			}
 			if err != nil {
-				return usageErr("conflict %d: %v", id, err)
+				return err
 			}
 			if err := a.openFlows(ctx, c.Flow); err != nil {
 				return err

@@ -70,6 +70,11 @@ func TestEmptyListsAsJSON(t *testing.T) {
 // TestUndoUnknownRun: the error names the run once.
 func TestUndoUnknownRun(t *testing.T) {
 	_, cfg := setup(t, "manual", 0)
+	// A state that exists (one without it is refused before the run is
+	// looked up).
+	if code, out, errs := runCLI(t, "-c", cfg, "sync", "--once"); code != exitOK {
+		t.Fatalf("sync: %d\n%s%s", code, out, errs)
+	}
 	code, _, errs := runCLI(t, "-c", cfg, "undo", "999")
 	if code != exitUsage || strings.Count(errs, "run 999") != 1 || !strings.Contains(errs, "not found") {
 		t.Errorf("undo 999: %d %q, want a usage error naming run 999 once", code, errs)

@@ -33,6 +33,9 @@ checked even when another fails; each check gives up after --timeout and
 says what it was waiting for. Exit code 1 when any check fails.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if timeout <= 0 {
+				return usageErr("--timeout must be more than 0, not %s", timeout)
+			}
 			ctx := cmd.Context()
 			a.readOnly = true
 			var checks []check

@@ -104,7 +104,7 @@ by the flow's conflict policy, or held under manual.`,
 				}
 			}
 			if a.output == "json" {
-				if err := a.json(results); err != nil {
+				if err := a.json(nonNil(results)); err != nil {
 					return err
 				}
 			} else if len(pairs) > 1 {

@@ -2,10 +2,14 @@ package main
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+
+	"github.com/tracksync/tracksync/initiatives"
 )
 
 func (a *app) linksCmd() *cobra.Command {
@@ -16,8 +20,19 @@ func (a *app) linksCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			if err := a.prepareReadOnly(ctx, flow, false); err != nil {
+			// Items fan-out made for initiatives are linked under flow
+			// initiatives:<tracker>, which the config does not list.
+			only := flow
+			if strings.HasPrefix(flow, initiatives.FanoutFlow("")) {
+				only = ""
+			}
+			if err := a.prepareReadOnly(ctx, only, false); err != nil {
 				return err
+			}
+			if only != flow {
+				if _, ok := a.cfg.Trackers[strings.TrimPrefix(flow, initiatives.FanoutFlow(""))]; !ok {
+					return usageErr("--flow %q: no such tracker in %s (trackers: %s)", flow, a.cfg.Path, strings.Join(slices.Sorted(maps.Keys(a.cfg.Trackers)), ", "))
+				}
 			}
 			ls, err := a.st.ListLinks(ctx, flow)
 			if err != nil {

@@ -87,8 +87,13 @@ comes first and the migration fills the gaps; both together never exceed
 a limit. --yield 0 paces the migration on its own (no serve beside it).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if sp.Limit < 0 {
+				// Not "no limit": a -5 meant as 5 would copy everything.
+				return usageErr("--limit %d: want a number of items, 0 for all", sp.Limit)
+			}
 			ctx := cmd.Context()
 			a.trackersOnly = true
+			a.needsState = resume != ""
 			if err := a.prepare(ctx, "", false); err != nil {
 				return err
 			}
@@ -247,7 +252,7 @@ func (a *app) migrateOptions(ctx context.Context, id string, sp migrateSpec) (mi
 	}
 	fs, probs, err := tsync.OpenFlows(ctx, cfg, adapters.Default, a.log, "")
 	if err != nil {
-		return o, &exitError{code: exitUsage, err: err}
+		return o, openFlowsErr(err)
 	}
 	if len(probs) > 0 {
 		return o, &exitError{code: exitUsage, err: fmt.Errorf("%s does not fit its trackers:\n%s", cfg.Path, formatProblems(cfg, probs))}

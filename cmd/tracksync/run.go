@@ -11,6 +11,7 @@ import (
 
 	"github.com/tracksync/tracksync/adapters"
 	"github.com/tracksync/tracksync/internal/redact"
+	"github.com/tracksync/tracksync/store"
 )
 
 // Exit codes, documented in README.md.
@@ -24,9 +25,10 @@ const (
 )
 
 // failCode is the exit code of a failed run: 5 when trying again later
-// can fix it (adapters.IsTemporary), else 1.
+// can fix it (adapters.IsTemporary, or another process running the flow
+// holds its lock), else 1.
 func failCode(err error) int {
-	if adapters.IsTemporary(err) {
+	if adapters.IsTemporary(err) || errors.Is(err, store.ErrLocked) {
 		return exitTemporary
 	}
 	return exitFailed
@@ -65,7 +67,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	defer a.close()
 	if err == nil {
 		return exitOK
@@ -79,6 +81,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if msg := err.Error(); msg != "" {
 		fmt.Fprintln(stderr, "tracksync: "+a.redact(msg))
+	}
+	if ctx.Err() != nil && cmd != nil {
+		// Ctrl-C or SIGTERM: the errors above end in "context canceled";
+		// say what happened and how the work gets finished.
+		again := "running it again"
+		if cmd.Name() == "sync" {
+			again = "the next `tracksync sync --once` (or serve)"
+		}
+		fmt.Fprintf(stderr, "tracksync: interrupted: %s stopped; what it wrote is journaled (see `tracksync runs`), and %s recovers and finishes it\n", cmd.CommandPath(), again)
 	}
 	return code
 }
@@ -97,7 +108,7 @@ func isUsage(err error) bool {
 func (a *app) rootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "tracksync",
-		Short:         "Sync a product roadmap with Jira and GitHub, both ways",
+		Short:         "Sync a product roadmap with Jira, GitHub and Asana, both ways",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
@@ -117,12 +128,46 @@ func (a *app) rootCmd() *cobra.Command {
 	f := root.PersistentFlags()
 	f.StringVarP(&a.cfgPath, "config", "c", "", "config file (default $TRACKSYNC_CONFIG or tracksync.yaml)")
 	f.StringVarP(&a.output, "output", "o", "text", "output format: text or json")
-	f.StringVar(&a.logLevel, "log-level", "", "log level: debug, info, warn, error (default from config, else warn)")
+	f.StringVar(&a.logLevel, "log-level", "", "log level: debug, info, warn, error (default: the config's log.level, info unless set)")
 	b := readBuildInfo()
 	root.Version = b.Version
 	root.SetVersionTemplate(b.String())
 	root.AddCommand(a.validateCmd(), a.planCmd(), a.syncCmd(), a.linksCmd(), a.linkCmd(), a.unlinkCmd(), a.rollupCmd(), a.conflictsCmd(), a.runsCmd(), a.undoCmd(), a.versionCmd(), a.demoCmd(), a.serveCmd(), a.doctorCmd(),
 		a.migrateCmd(), a.trackersCmd(), a.initCmd(), a.checkCmd(), a.explainCmd(), a.notifyCmd(), a.storeCmd())
 	a.addCompletions(root)
+	// A command that only groups others (conflicts, trackers, store,
+	// notify, completion) shows its help when called alone; cobra also
+	// showed it, with exit 0, for a mistyped subcommand, so a script's
+	// `tracksync conflicts lsit` looked like success. (The completion
+	// command's scripts go to the writer set before it is made.)
+	root.SetOut(a.stdout)
+	root.InitDefaultCompletionCmd()
+	var groups func(c *cobra.Command)
+	groups = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			if sub.HasSubCommands() && !sub.Runnable() {
+				sub.Args = cobra.NoArgs
+				sub.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
+			}
+			groups(sub)
+		}
+	}
+	groups(root)
+	// Likewise `help bogus`: cobra printed "Unknown help topic" and exited 0.
+	root.InitDefaultHelpCmd()
+	for _, c := range root.Commands() {
+		if c.Name() != "help" || c.Run == nil {
+			continue
+		}
+		help := c.Run
+		c.Run = nil
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			if t, _, err := root.Find(args); t == nil || err != nil {
+				return usageErr("help %s: no such command (see `tracksync help`)", strings.Join(args, " "))
+			}
+			help(cmd, args)
+			return nil
+		}
+	}
 	return root
 }

@@ -16,6 +16,9 @@ func (a *app) runsCmd() *cobra.Command {
 		Short: "Show the run history, newest first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if limit < 0 {
+				return usageErr("--limit %d: want a number of runs, 0 for all", limit)
+			}
 			ctx := cmd.Context()
 			if err := a.prepareReadOnly(ctx, flow, false); err != nil {
 				return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -51,7 +52,7 @@ func (a *app) serveCmd() *cobra.Command {
 			defer adapters.SetSharedRates(nil)
 			fs, probs, err := tsync.OpenFlows(ctx, a.cfg, adapters.Default, a.log, "")
 			if err != nil {
-				return &exitError{code: exitUsage, err: err}
+				return openFlowsErr(err)
 			}
 			if len(probs) > 0 {
 				return &exitError{code: exitUsage, err: fmt.Errorf("%s does not fit its trackers:\n%s", a.cfg.Path, formatProblems(a.cfg, probs))}
@@ -197,7 +198,14 @@ func (a *app) reload(ctx context.Context, d *daemon.Daemon) error {
 }
 
 func printSandbox(a *app, sb *sandbox.Sandbox, addr string) {
-	fmt.Fprintf(a.stdout, `
+	// The credentials here are the fakes' own, printed so that the curl
+	// lines work as they stand; through the redacting writer they came
+	// out as [REDACTED]. Everything else serve prints is still redacted.
+	w := a.stdout
+	if u, ok := w.(interface{ Unwrap() io.Writer }); ok {
+		w = u.Unwrap()
+	}
+	fmt.Fprintf(w, `
 sandbox in %[1]s
   config:      %[2]s   (try: tracksync -c %[2]s links | runs | conflicts list | plan)
   Jira fake:   %[3]s   (project %[4]s; basic auth bot@example.com / api-token)

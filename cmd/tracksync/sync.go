@@ -63,7 +63,12 @@ func (a *app) syncCmd() *cobra.Command {
 					if res != nil {
 						c := res.Run.Counts
 						verb := "synced"
-						if dry {
+						switch {
+						case err != nil && o.Stopped:
+							verb = "stopped"
+						case err != nil:
+							verb = "failed"
+						case dry:
 							verb = "planned (dry run)"
 						}
 						fmt.Fprintf(a.stdout, "flow %s: run %d %s: %d created, %d updated, %d unchanged, %d archived, %d unlinked, %d comments, %d conflicts held, %d errors\n",
@@ -72,6 +77,10 @@ func (a *app) syncCmd() *cobra.Command {
 					if err != nil {
 						fmt.Fprintf(a.stderr, "tracksync: %s\n", a.redact(err.Error()))
 					}
+				}
+				if ctx.Err() != nil {
+					// Interrupted: the flows left would each fail at once.
+					break
 				}
 			}
 			if a.output == "json" {

@@ -17,6 +17,7 @@ func (a *app) loadRun(ctx context.Context, arg string) (store.Run, error) {
 	if err != nil {
 		return store.Run{}, usageErr("RUN must be a run number (see `tracksync runs`), not %q", arg)
 	}
+	a.needsState = true
 	if err := a.prepare(ctx, "", false); err != nil {
 		return store.Run{}, err
 	}

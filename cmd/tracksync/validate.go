@@ -23,6 +23,13 @@ config without its secrets.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			a.noEnv = noEnv
 			if err := a.loadConfig(); err != nil {
+				if a.output == "json" {
+					// Scripts read the verdict from stdout, also when
+					// the config is wrong; the text goes to stderr.
+					if jerr := a.json(a.problemsJSON(err)); jerr != nil {
+						return jerr
+					}
+				}
 				return err
 			}
 			notes := []string{}
@@ -41,4 +48,29 @@ config without its secrets.`,
 	}
 	cmd.Flags().BoolVar(&noEnv, "no-env", false, "report unset environment variables as notes, not errors (CI without secrets)")
 	return cmd
+}
+
+// problemJSON is one config problem as validate -o json prints it.
+type problemJSON struct {
+	Path    string `json:"path"`
+	Line    int    `json:"line,omitempty"`
+	Message string `json:"message"`
+}
+
+// problemsJSON is validate's -o json answer for a config that failed to
+// load: every problem with its key path and line, or, when the file
+// could not be read or parsed at all, that error.
+func (a *app) problemsJSON(err error) map[string]any {
+	probs := []problemJSON{}
+	for _, p := range a.problems {
+		line := 0
+		if a.cfg != nil {
+			line = a.cfg.Line(p.Path)
+		}
+		probs = append(probs, problemJSON{Path: p.Path, Line: line, Message: p.Msg})
+	}
+	if len(probs) == 0 {
+		probs = append(probs, problemJSON{Message: a.redact(err.Error())})
+	}
+	return map[string]any{"ok": false, "config": a.configPath(), "problems": probs}
 }
