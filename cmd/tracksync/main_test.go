@@ -368,10 +368,17 @@ func TestServeReload(t *testing.T) {
 // does not hold by then.
 func serveInBackground(t *testing.T, cfg string) (out, errb *lockedBuffer, waitFor func(what string, cond func() bool)) {
 	t.Helper()
+	return runInBackground(t, "-c", cfg, "serve", "--listen", "127.0.0.1:0")
+}
+
+// runInBackground runs the command args (a serve) until the test ends;
+// waitFor is serveInBackground's.
+func runInBackground(t *testing.T, args ...string) (out, errb *lockedBuffer, waitFor func(what string, cond func() bool)) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	out, errb = &lockedBuffer{}, &lockedBuffer{}
-	go func() { done <- run(ctx, []string{"-c", cfg, "serve", "--listen", "127.0.0.1:0"}, out, errb) }()
+	go func() { done <- run(ctx, args, out, errb) }()
 	t.Cleanup(func() {
 		cancel()
 		<-done
@@ -412,16 +419,7 @@ func (l *lockedBuffer) String() string {
 // printed curl line does) reaches Jira by webhook.
 func TestServeSandbox(t *testing.T) {
 	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	out, errb := &lockedBuffer{}, &lockedBuffer{}
-	go func() {
-		done <- run(ctx, []string{"serve", "--sandbox", "--dir", dir, "--listen", "127.0.0.1:0"}, out, errb)
-	}()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	out, errb, _ := runInBackground(t, "serve", "--sandbox", "--dir", dir, "--listen", "127.0.0.1:0")
 	cfg := filepath.Join(dir, "tracksync.yaml")
 	wait := func(what string, cond func() bool) {
 		t.Helper()

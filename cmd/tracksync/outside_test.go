@@ -167,16 +167,7 @@ func TestLinkJSONEmptyList(t *testing.T) {
 // [REDACTED], so the lines as printed were refused by the fakes.
 func TestSandboxCurlLinesWork(t *testing.T) {
 	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	out, errb := &lockedBuffer{}, &lockedBuffer{}
-	go func() {
-		done <- run(ctx, []string{"serve", "--sandbox", "--dir", dir, "--listen", "127.0.0.1:0"}, out, errb)
-	}()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	out, errb, _ := runInBackground(t, "serve", "--sandbox", "--dir", dir, "--listen", "127.0.0.1:0")
 	deadline := time.After(40 * time.Second)
 	for !strings.Contains(out.String(), "Stop with Ctrl-C.") {
 		select {
