@@ -24,15 +24,16 @@ func testRegistry(t testing.TB) *adapters.Registry {
 		PAT   string `yaml:"pat,secret"`
 	}
 	type jira struct {
-		URL           string         `yaml:"url,required"`
-		Deployment    string         `yaml:"deployment" enum:"cloud,datacenter"`
-		Auth          auth           `yaml:"auth"`
-		WebhookSecret string         `yaml:"webhook_secret,secret"`
-		Limits        map[string]any `yaml:"limits"`
-		Timeout       time.Duration  `yaml:"timeout"`
-		Project       string         `yaml:"project"`
-		CustomFields  []string       `yaml:"custom_fields,commas"`
-		BackLinks     bool           `yaml:"back_links"`
+		URL           string            `yaml:"url,required"`
+		Deployment    string            `yaml:"deployment" enum:"cloud,datacenter"`
+		Auth          auth              `yaml:"auth"`
+		WebhookSecret string            `yaml:"webhook_secret,secret"`
+		Limits        map[string]any    `yaml:"limits"`
+		Timeout       time.Duration     `yaml:"timeout"`
+		Project       string            `yaml:"project"`
+		CustomFields  []string          `yaml:"custom_fields,commas"`
+		BackLinks     bool              `yaml:"back_links"`
+		Transitions   map[string]string `yaml:"transition_defaults"`
 	}
 	type github struct {
 		URL  string `yaml:"url"`
