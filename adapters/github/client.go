@@ -99,28 +99,17 @@ func (t *Tracker) apiError(op string, resp *gh.Response, err error) error {
 		Scope: func(rest.Rate, string) string { return "secondary" },
 	})
 	if hr.StatusCode == http.StatusUnprocessableEntity && er != nil && len(er.Errors) > 0 {
-		fr := &fieldRefusal{err: cerr, fields: map[string]string{}}
+		fr := &rest.FieldRefusal{Err: cerr, Fields: map[string]string{}}
 		for _, e := range er.Errors {
 			if e.Field == "" {
 				return cerr // about no field: nothing to leave out
 			}
-			fr.fields[e.Field] = strings.TrimSpace(e.Code + " " + e.Message)
+			fr.Fields[e.Field] = strings.TrimSpace(e.Code + " " + e.Message)
 		}
 		return fr
 	}
 	return cerr
 }
-
-// fieldRefusal is a 422 whose answer names the fields GitHub refused
-// (Validation Failed, with each error's field): a write can then be sent
-// again without them.
-type fieldRefusal struct {
-	err    error
-	fields map[string]string // the request's JSON field -> GitHub's code and message
-}
-
-func (e *fieldRefusal) Error() string { return e.err.Error() }
-func (e *fieldRefusal) Unwrap() error { return e.err }
 
 // errorMessage is GitHub's message plus its field errors, which say what
 // a 422 refused.

@@ -503,14 +503,8 @@ func (t *Tracker) toItem(repo string, is *issue) adapters.Item {
 			it.Status = StatusNotPlanned
 		}
 	}
-	for _, u := range is.Assignees {
-		it.Assignees = append(it.Assignees, u.GetLogin())
-	}
-	it.Assignees = adapters.NormalizeList(it.Assignees)
-	for _, l := range is.Labels {
-		it.Labels = append(it.Labels, l.GetName())
-	}
-	it.Labels = adapters.NormalizeList(it.Labels)
+	it.Assignees = adapters.NormalizeList(names(is.Assignees, (*gh.User).GetLogin))
+	it.Labels = adapters.NormalizeList(names(is.Labels, (*gh.Label).GetName))
 	if m := is.GetMilestone(); m != nil && m.GetTitle() != "" {
 		it.Fields = map[string]string{"milestone": m.GetTitle()}
 	}
@@ -917,13 +911,13 @@ var errOthersWritten = errors.New("the other fields were written")
 // err names only fields w sets and some are left; why names them with
 // GitHub's words. nil when the write cannot be split.
 func (w issueWrite) without(err error) (*issueWrite, string) {
-	var fr *fieldRefusal
+	var fr *rest.FieldRefusal
 	if !errors.As(err, &fr) {
 		return nil, ""
 	}
 	rest := w
 	var named []string
-	for _, f := range slices.Sorted(maps.Keys(fr.fields)) {
+	for _, f := range slices.Sorted(maps.Keys(fr.Fields)) {
 		set := true
 		switch f {
 		case "title":
@@ -946,7 +940,7 @@ func (w issueWrite) without(err error) (*issueWrite, string) {
 		if !set {
 			return nil, "" // about a field this write did not send
 		}
-		named = append(named, fmt.Sprintf("%s (%s)", f, fr.fields[f]))
+		named = append(named, fmt.Sprintf("%s (%s)", f, fr.Fields[f]))
 	}
 	if rest.empty() {
 		return nil, ""
@@ -960,24 +954,12 @@ func (w issueWrite) without(err error) (*issueWrite, string) {
 // milestone and type.
 func (w issueWrite) dropped(is *issue) []string {
 	var out []string
-	if w.Labels != nil {
-		var got []string
-		for _, l := range is.Labels {
-			got = append(got, l.GetName())
-		}
-		if !sameLabels(*w.Labels, got) {
-			out = append(out, "labels")
-		}
+	// Label names and logins alike are case-insensitive.
+	if w.Labels != nil && !sameLabels(*w.Labels, names(is.Labels, (*gh.Label).GetName)) {
+		out = append(out, "labels")
 	}
-	if w.Assignees != nil {
-		var got []string
-		for _, u := range is.Assignees {
-			got = append(got, u.GetLogin())
-		}
-		// Logins are case-insensitive too.
-		if !sameLabels(*w.Assignees, got) {
-			out = append(out, "assignees")
-		}
+	if w.Assignees != nil && !sameLabels(*w.Assignees, names(is.Assignees, (*gh.User).GetLogin)) {
+		out = append(out, "assignees")
 	}
 	if w.Milestone != nil {
 		want := string(w.Milestone)
@@ -991,6 +973,15 @@ func (w issueWrite) dropped(is *issue) []string {
 	}
 	if w.Type != nil && !strings.EqualFold(*w.Type, is.typeName()) {
 		out = append(out, "type")
+	}
+	return out
+}
+
+// names is name of each of xs.
+func names[T any](xs []*T, name func(*T) string) []string {
+	out := make([]string, 0, len(xs))
+	for _, x := range xs {
+		out = append(out, name(x))
 	}
 	return out
 }

@@ -169,22 +169,11 @@ func statusError(tracker, op string, hr *http.Response, body []byte) error {
 			Errors map[string]string `json:"errors"`
 		}
 		if json.Unmarshal(body, &e) == nil && len(e.Errors) > 0 {
-			return &fieldRefusal{err: err, fields: e.Errors}
+			return &rest.FieldRefusal{Err: err, Fields: e.Errors}
 		}
 	}
 	return err
 }
-
-// fieldRefusal is a 400 whose answer names the fields Jira refused (its
-// errors object, by field id): an edit can then be sent again without
-// them.
-type fieldRefusal struct {
-	err    error
-	fields map[string]string // Jira field id -> Jira's message
-}
-
-func (e *fieldRefusal) Error() string { return e.err.Error() }
-func (e *fieldRefusal) Unwrap() error { return e.err }
 
 // rateScope turns RateLimit-Reason into what is limited: per-issue write
 // limits name the issue, burst limits the endpoint, quotas the whole site.

@@ -146,7 +146,8 @@ type Tracker struct {
 	// naming an issue forgets it; any other write forgets all.
 	reads *fresh.Reads[wireIssue]
 	// offScreen are the fields Jira said a project's screens lack
-	// (project|issue type|field id): left out of later writes there.
+	// (project|issue type|field id): left out of later creates there (an
+	// edit naming one still ends in an error that names it).
 	offScreen map[string]bool
 	// noPropJQL is set once Jira refused a search naming tracksync's
 	// issue property (see propertyRefused): lookups stop naming it.
@@ -534,8 +535,8 @@ func (t *Tracker) Create(ctx context.Context, it adapters.Item, opts adapters.Cr
 		Key string `json:"key"`
 	}
 	err = t.c.doShape(ctx, http.MethodPost, t.path("/issue"), body, &made, rest.Object("the created issue", "id", "key"))
-	var fr *fieldRefusal
-	if errors.As(err, &fr) && t.learnOffScreen(project, createdType(body), fr.fields) {
+	var fr *rest.FieldRefusal
+	if errors.As(err, &fr) && t.learnOffScreen(project, createdType(body), fr.Fields) {
 		// Fields the project's screen lacks: made without them.
 		if body, err = t.createBody(ctx, it, project, key); err != nil {
 			return adapters.CreateResult{}, err
@@ -724,8 +725,8 @@ func (t *Tracker) Update(ctx context.Context, ref adapters.Ref, p adapters.Patch
 		}
 		var back wireIssue
 		err := t.c.doShape(ctx, http.MethodPut, path, map[string]any{"fields": fields}, &back, rest.NoContent())
-		if fr := (*fieldRefusal)(nil); errors.As(err, &fr) && cur != nil {
-			t.learnOffScreen(ref.Project, cur.issueType().Name, fr.fields)
+		if fr := (*rest.FieldRefusal)(nil); errors.As(err, &fr) && cur != nil {
+			t.learnOffScreen(ref.Project, cur.issueType().Name, fr.Fields)
 		}
 		if others, why := withoutRefused(err, plain, byField, fields); others != nil {
 			// One value Jira will not take (a user it does not know, a
@@ -817,11 +818,11 @@ func createdType(body map[string]any) string {
 // edit and some are left; why names the refused ones (our names, with
 // Jira's words). nil when the edit cannot be split.
 func withoutRefused(err error, plain []string, byField map[string][]string, fields map[string]any) (others map[string]any, why string) {
-	var fr *fieldRefusal
+	var fr *rest.FieldRefusal
 	if !errors.As(err, &fr) {
 		return nil, ""
 	}
-	for k := range fr.fields {
+	for k := range fr.Fields {
 		if _, sent := fields[k]; !sent {
 			return nil, "" // about something else (a screen, a required field)
 		}
@@ -831,7 +832,7 @@ func withoutRefused(err error, plain []string, byField map[string][]string, fiel
 	for _, f := range plain {
 		bad := false
 		for _, k := range byField[f] {
-			if msg, ok := fr.fields[k]; ok {
+			if msg, ok := fr.Fields[k]; ok {
 				bad = true
 				named = append(named, fmt.Sprintf("%s (%s)", f, msg))
 			}

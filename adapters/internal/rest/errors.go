@@ -100,3 +100,16 @@ func Snippet(body []byte) string {
 }
 
 func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// FieldRefusal is a refusal whose answer names the fields the tracker
+// refused (Jira's 400 errors object, GitHub's 422 errors with their
+// field), by the field as the request named it, with the tracker's words:
+// a write can then be sent again without them. It wraps the classified
+// error.
+type FieldRefusal struct {
+	Err    error
+	Fields map[string]string
+}
+
+func (e *FieldRefusal) Error() string { return e.Err.Error() }
+func (e *FieldRefusal) Unwrap() error { return e.Err }
